@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Entry point: runs the compiled CLI. `npm ci` compiles it (the `prepare` script).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const main = join(root, 'dist', 'cli', 'main.js');
+if (!existsSync(main)) {
+  process.stderr.write(`kiln: ${main} is missing; run \`npm run build\` (npm ci does it) first\n`);
+  process.exit(2);
+}
+const { main: run } = await import(main);
+process.exitCode = await run(process.argv.slice(2));

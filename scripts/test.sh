@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, then type-check, lint and tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-node-deps.sh
+bash scripts/ensure-docker.sh
+echo "== type-check"; npx tsc -p tsconfig.json --noEmit
+echo "== lint"; npx eslint --max-warnings=0 src test bench
+echo "== tests"; npx vitest run "$@"

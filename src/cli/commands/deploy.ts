@@ -1,0 +1,3 @@
+import { pending } from './pending.js';
+
+export const command = pending('deploy', '#4');
