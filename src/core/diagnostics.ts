@@ -24,6 +24,8 @@ export interface Diagnostic {
   /** Logical path, segments joined by dots: `Resources.Web.Properties.ImageId`. */
   path?: string;
   range?: SourceRange;
+  /** The logical path as segments, so a caller holding the source can attach `range` later. */
+  segments?: readonly (string | number)[];
   detail?: string;
 }
 

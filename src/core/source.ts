@@ -89,3 +89,16 @@ export interface SourceDoc {
   positions: PositionIndex;
   diagnostics: Diagnostic[];
 }
+
+/**
+ * Gives diagnostics that carry `segments` (as the pure core returns them) their printable `path`
+ * and, from the document's positions, their `range`. Diagnostics that already have a range keep it.
+ */
+export function locate<D extends Diagnostic>(diags: readonly D[], doc: Pick<SourceDoc, 'positions'>, opts: { key?: (d: D) => boolean } = {}): D[] {
+  return diags.map((d) => {
+    if (!d.segments) return d;
+    const path = d.path ?? (formatPath(d.segments) || undefined);
+    const range = d.range ?? doc.positions.range(d.segments, { key: opts.key?.(d) ?? false });
+    return { ...d, path, range };
+  });
+}

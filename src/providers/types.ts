@@ -1,0 +1,79 @@
+// The narrow contract between the executor and a provider (local Docker, AWS). The executor resolves
+// every intrinsic before calling a handler: handlers see plain property values, with references to
+// other resources already turned into their physical ids (`sg-…`, `subnet-…`).
+import type { EventSink } from '../core/events.js';
+import type { Json, JsonObject } from '../stack/model.js';
+
+/** What a handler remembers about a live resource; stored in state (never secrets). */
+export interface ResourceState {
+  /** What `Ref` returns: `i-0abc…`, `sg-…`, `vpc-…`, or a name for some types. */
+  physicalId: string;
+  /** Every `Fn::GetAtt` attribute by its documented name (`PrivateIp`, `RedisEndpoint.Address`…). */
+  attributes: Record<string, Json>;
+  /** Provider-private facts (container ids, network ids, loopback address…). */
+  data?: JsonObject;
+}
+
+/** A resource as the provider can look it up while acting on another (same stack or another). */
+export interface KnownResource {
+  stack: string;
+  logicalId: string;
+  type: string;
+  properties: JsonObject;
+  state: ResourceState;
+}
+
+export type ProviderEvent =
+  | { kind: 'progress'; logicalId: string; message: string }
+  | { kind: 'warning'; logicalId: string; message: string };
+
+export interface ResourceContext {
+  stack: string;
+  logicalId: string;
+  type: string;
+  deployment: string;
+  /** Cancels long waits (Ctrl-C, a failed sibling). */
+  signal: AbortSignal;
+  events: EventSink<ProviderEvent>;
+  /** Finds a live resource by physical id (a subnet from `SubnetId`, groups from `SecurityGroupIds`). */
+  lookup(physicalId: string): KnownResource | undefined;
+  /** Every live resource of a stack (used by reconcilers such as security-group enforcement). */
+  resources(stack?: string): KnownResource[];
+}
+
+export interface DiffResult {
+  /** Property paths whose change needs a new physical resource (beyond the spec's createOnly ones). */
+  requiresReplacement: string[];
+}
+
+export interface ReadResult {
+  /** undefined when the resource no longer exists. */
+  state?: ResourceState;
+  /** Differences between what runs and what was deployed, for `kiln drift`. */
+  drift: Array<{ property: string; expected: Json; actual: Json; kind: 'NOT_EQUAL' | 'ADD' | 'REMOVE' }>;
+  /** Files changed inside an instance since it started (`docker diff`): the mark of a mutated server. */
+  mutations?: Array<{ path: string; kind: 'A' | 'C' | 'D' }>;
+}
+
+export interface ResourceHandler {
+  readonly type: string;
+  /** `none`: accepted and recorded, shown as "no local effect" (IAM on the local target). */
+  readonly effect: 'real' | 'none';
+  create(ctx: ResourceContext, props: JsonObject): Promise<ResourceState>;
+  /** In-place update; absent means every change replaces. */
+  update?(ctx: ResourceContext, props: JsonObject, previous: { props: JsonObject; state: ResourceState }): Promise<ResourceState>;
+  delete(ctx: ResourceContext, state: ResourceState, props: JsonObject): Promise<void>;
+  read?(ctx: ResourceContext, state: ResourceState, props: JsonObject): Promise<ReadResult>;
+  /** Extra replacement rules the provider knows (e.g. an ASG whose launch template changed). */
+  diff?(oldProps: JsonObject, newProps: JsonObject): DiffResult;
+  /** Blocks until the resource is usable (health checks, ports open); create/update call it. */
+  waitReady?(ctx: ResourceContext, state: ResourceState, props: JsonObject): Promise<void>;
+}
+
+export interface Provider {
+  readonly name: 'local' | 'aws' | 'fake';
+  handler(type: string): ResourceHandler | undefined;
+  /** Finds objects labelled for `stack` that state does not know (crash recovery, orphans). */
+  listOrphans?(stack: string, known: ReadonlySet<string>): Promise<string[]>;
+  removeOrphans?(stack: string, known: ReadonlySet<string>): Promise<number>;
+}
