@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-node-deps.sh
 bash scripts/ensure-docker.sh
+bash scripts/ensure-busybox.sh
 echo "== type-check"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint --max-warnings=0 src test bench
 echo "== tests"; npx vitest run "$@"
