@@ -1,0 +1,302 @@
+// Builder `docker` (reference §7), on the Engine API. Steps, each with its cleanup (runner.ts):
+//   temp dir → run container (run_command semantics) → connect → provision (committing an
+//   intermediate image after each provisioner) → commit (with `changes`) | export | discard.
+// Before any of that, the build key decides: same final key → reuse the cached image; otherwise
+// start from the deepest intermediate whose step key matches, skipping those provisioners.
+import { mkdtempSync, rmSync, createWriteStream, mkdirSync, existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { KilnError, errorMessage } from '../../core/errors.js';
+import { LABELS } from '../../docker/client.js';
+import type { DockerBuilderConfig, LateContext, PreparedBuild } from '../types.js';
+import type { Artifact, BuildUI } from '../events.js';
+import type { BuildCache } from '../cache.js';
+import { ensureBaseImage } from '../base.js';
+import { dockerKeyChain, type KeyChain } from '../key.js';
+import { inspectImage, removeImage } from './engine.js';
+import { parseRunCommand, describeRun } from './run-command.js';
+import { runSteps, type Step } from '../runner.js';
+import { DockerCommunicator } from '../communicator.js';
+import { runProvisioner } from '../provisioners/index.js';
+
+export const DOCKER_COMMIT_BUILDER_ID = 'packer.post-processor.docker-import';
+export const DOCKER_BUILDER_ID = 'packer.docker';
+
+export interface BuilderEnv {
+  ui: BuildUI;
+  /** The build cache; undefined = build without caching (nothing read, nothing recorded). */
+  cache?: BuildCache;
+  force: boolean;
+  onError: 'cleanup' | 'abort';
+  signal: AbortSignal;
+  /** Template path, recorded with cache rows. */
+  template: string;
+  runUuid: string;
+  /** Extra labels for every container and image (tests put `kiln.test` here). */
+  labels: Record<string, string>;
+}
+
+export interface BuilderOutcome {
+  artifact: Artifact;
+  cached: boolean;
+  key?: string;
+  /** Provisioners skipped because an intermediate image held their result. */
+  resumedFrom?: number;
+  generated: LateContext;
+}
+
+export function commitArtifact(imageId: string): Artifact {
+  // The committed image is the build cache: kiln never deletes it when a post-processor does not
+  // keep it (Packer would `docker rmi` it); `kiln gc` removes it once nothing refers to it.
+  return { builderId: DOCKER_COMMIT_BUILDER_ID, id: imageId, files: [], string: `Imported Docker image: ${imageId}` };
+}
+
+interface Ctx {
+  docker?: Dockerode;
+  tmp?: string;
+  containerId?: string;
+  comm?: DockerCommunicator;
+  imageId?: string;
+  generated: LateContext;
+  provisioningFailed: boolean;
+}
+
+function labelChange(labels: Record<string, string>): string {
+  return 'LABEL ' + Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+}
+
+/** Looks a cache entry up and checks that its image still exists and carries the key. */
+async function verified(cache: BuildCache, key: string, ui: BuildUI, what: string): Promise<string | undefined> {
+  const e = cache.get(key);
+  if (!e) return undefined;
+  const img = await inspectImage(e.imageId);
+  if (img && img.Config?.Labels?.[LABELS.build] === key) return img.Id;
+  cache.delete(key);
+  ui.message(`The cached ${what} ${e.imageId.slice(0, 19)} is gone from Docker: building it again`);
+  return undefined;
+}
+
+export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig, env: BuilderEnv): Promise<BuilderOutcome> {
+  const { ui } = env;
+  if (cfg.windowsContainer) throw new KilnError('UNSUPPORTED', `build '${build.name}': windows_container is not supported by kiln's docker builder`);
+  if (cfg.communicator !== 'docker' && cfg.communicator !== '') throw new KilnError('UNSUPPORTED', `build '${build.name}': communicator "${cfg.communicator}" is not supported with the docker builder (use the default "docker")`);
+  const base = await ensureBaseImage(cfg.image, { pull: cfg.pull, say: (t) => ui.say(t) });
+  const keys: KeyChain = dockerKeyChain(build, cfg, base.id);
+  const n = build.provisioners.length;
+  const generated: LateContext = { ID: '', ConnType: 'docker', Host: '', Port: '', User: '', Password: '', PackerRunUUID: env.runUuid, PackerHTTPIP: '', PackerHTTPPort: '', PackerHTTPAddr: '', SSHPublicKey: '', SSHPrivateKey: '', WinRMPassword: '' };
+
+  // 1. The whole build is cached.
+  if (env.cache && !env.force && cfg.commit) {
+    const id = await verified(env.cache, keys.final, ui, 'image');
+    if (id) {
+      generated.ImageSha256 = id;
+      ui.say(`Reusing the cached image ${id} (build key ${keys.final.slice(0, 12)}): the template, its files and the base image are unchanged, nothing to bake (-force rebuilds)`);
+      return { artifact: commitArtifact(id), cached: true, key: keys.final, resumedFrom: n, generated };
+    }
+  }
+  // 2. The deepest intermediate image whose steps are unchanged.
+  let start = base.id;
+  let resumed = 0;
+  if (env.cache && !env.force) {
+    for (let k = n; k >= 1; k--) {
+      const id = await verified(env.cache, keys.steps[k - 1]!, ui, 'intermediate image');
+      if (id) {
+        start = id;
+        resumed = k;
+        break;
+      }
+    }
+  }
+  if (resumed > 0) ui.say(`Resuming from the cached state after provisioner ${resumed} of ${n} (${start.slice(0, 19)}): provisioners 1-${resumed} are unchanged and are not run again`);
+
+  const { docker } = await import('../../docker/client.js');
+  const client = await docker();
+  const ctx: Ctx = { docker: client, generated, provisioningFailed: false };
+  const kilnLabels = (kind: string, key: string): Record<string, string> => ({ ...env.labels, [LABELS.managed]: 'true', [LABELS.kind]: kind, [LABELS.build]: key });
+
+  const steps: Step<Ctx>[] = [
+    {
+      name: 'StepTempDir',
+      async run(c) {
+        ui.say('Creating a temporary directory for sharing data...');
+        c.tmp = mkdtempSync(join(process.env.PACKER_TMP_DIR ?? tmpdir(), 'kiln-build-'));
+      },
+      async cleanup(c) {
+        if (c.tmp) rmSync(c.tmp, { recursive: true, force: true });
+      },
+    },
+    {
+      name: 'StepRun',
+      async run(c) {
+        ui.say('Starting docker container...');
+        const args = cfg.runCommand.map((a) => build.renderLate(a, { ...generated, Image: start }));
+        const spec = parseRunCommand(args);
+        const prefix: string[] = [];
+        for (const d of cfg.device) prefix.push(`--device=${d}`);
+        for (const x of cfg.capAdd) prefix.push(`--cap-add=${x}`);
+        for (const x of cfg.capDrop) prefix.push(`--cap-drop=${x}`);
+        if (cfg.privileged) prefix.push('--privileged');
+        for (const t of cfg.tmpfs) prefix.push(`--tmpfs=${t}`);
+        const volumes = Object.entries(cfg.volumes).map(([h, ct]) => `${h}:${ct}`);
+        for (const v of volumes) prefix.push('-v', v);
+        prefix.push('-v', `${c.tmp}:${cfg.containerDir}`);
+        ui.message(`Run command: ${describeRun(prefix, args)}`);
+        const tmpfs: Record<string, string> = { ...spec.tmpfs };
+        for (const t of cfg.tmpfs) {
+          const i = t.indexOf(':');
+          tmpfs[i < 0 ? t : t.slice(0, i)] = i < 0 ? '' : t.slice(i + 1);
+        }
+        const devices = [...cfg.device, ...spec.devices].map((d) => {
+          const [host, cont, perms] = d.split(':');
+          return { PathOnHost: host!, PathInContainer: cont ?? host!, CgroupPermissions: perms ?? 'rwm' };
+        });
+        const container = await client.createContainer({
+          Image: spec.image,
+          ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+          Cmd: spec.cmd.length ? spec.cmd : undefined,
+          Tty: spec.tty,
+          OpenStdin: spec.openStdin,
+          StdinOnce: false,
+          AttachStdin: false,
+          AttachStdout: false,
+          AttachStderr: false,
+          Env: spec.env.length ? spec.env : undefined,
+          User: spec.user,
+          WorkingDir: spec.workdir,
+          Hostname: spec.hostname,
+          Labels: { ...spec.labels, ...kilnLabels('build-container', keys.final) },
+          HostConfig: {
+            Binds: [...volumes, ...spec.binds, `${c.tmp}:${cfg.containerDir}`],
+            Privileged: cfg.privileged || spec.privileged,
+            CapAdd: [...cfg.capAdd, ...spec.capAdd],
+            CapDrop: [...cfg.capDrop, ...spec.capDrop],
+            Tmpfs: Object.keys(tmpfs).length ? tmpfs : undefined,
+            Devices: devices.length ? devices : undefined,
+            Init: spec.init || undefined,
+            NetworkMode: spec.network,
+          },
+        });
+        c.containerId = container.id;
+        generated.ID = container.id;
+        await container.start();
+        ui.message(`Container ID: ${container.id}`);
+      },
+      async cleanup(c) {
+        if (!c.containerId) return;
+        ui.say(`Killing the container: ${c.containerId}`);
+        await client.getContainer(c.containerId).remove({ force: true, v: true });
+      },
+    },
+    {
+      name: 'StepConnect',
+      async run(c) {
+        const info = await client.getContainer(c.containerId!).inspect();
+        const ip = (info.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress ?? '';
+        ui.say(`Using docker communicator to connect: ${ip}`);
+        c.comm = new DockerCommunicator(client, c.containerId!, { execUser: cfg.execUser || undefined, fixUploadOwner: cfg.fixUploadOwner, imageUser: info.Config?.User ?? '', pty: cfg.pty });
+      },
+    },
+    {
+      name: 'StepProvision',
+      async run(c, signal) {
+        const pctx = { build, ui, comm: c.comm, generated, signal, tmpDir: c.tmp! };
+        for (let i = resumed; i < n; i++) {
+          const p = build.provisioners[i]!;
+          try {
+            await runProvisioner(p, pctx);
+          } catch (e) {
+            c.provisioningFailed = true;
+            if (build.errorCleanupProvisioner && !signal.aborted) {
+              ui.say('Provisioning step had errors: Running the cleanup provisioner, if present...');
+              try {
+                await runProvisioner(build.errorCleanupProvisioner, { ...pctx, signal: new AbortController().signal });
+              } catch (e2) {
+                ui.error(`The error-cleanup-provisioner failed too: ${errorMessage(e2)}`);
+              }
+            }
+            throw e;
+          }
+          if (env.cache) {
+            const key = keys.steps[i]!;
+            const img = await client.getContainer(c.containerId!).commit({ changes: [labelChange(kilnLabels('intermediate', key))], pause: true });
+            const id = (img as { Id: string }).Id;
+            env.cache.put({ key, kind: 'intermediate', imageId: id, template: env.template, build: build.name, step: i });
+            ui.message(`Saved the state after provisioner ${i + 1} of ${n} as ${id.slice(0, 19)}`);
+          }
+        }
+      },
+    },
+  ];
+
+  if (cfg.commit) {
+    steps.push({
+      name: 'StepCommit',
+      async run(c) {
+        ui.say('Committing the container');
+        const img = await client.getContainer(c.containerId!).commit({
+          changes: [...cfg.changes, labelChange(kilnLabels('artifact', keys.final))],
+          ...(cfg.author ? { author: cfg.author } : {}),
+          ...(cfg.message ? { comment: cfg.message } : {}),
+          pause: true,
+        });
+        c.imageId = (img as { Id: string }).Id;
+        generated.ImageSha256 = c.imageId;
+        ui.message(`Image ID: ${c.imageId}`);
+      },
+    });
+  } else if (cfg.exportPath) {
+    const out = cfg.exportPath;
+    steps.push({
+      name: 'StepExport',
+      async run(c) {
+        if (existsSync(out) && statSync(out).isDirectory()) throw new KilnError('EXPORT_PATH', `export_path ${out} is a directory`);
+        mkdirSync(dirname(out), { recursive: true });
+        ui.say('Exporting the container');
+        const stream = await client.getContainer(c.containerId!).export();
+        await new Promise<void>((resolve, reject) => {
+          const f = createWriteStream(out);
+          stream.pipe(f);
+          f.on('finish', () => resolve());
+          f.on('error', reject);
+          stream.on('error', reject);
+        });
+      },
+    });
+  }
+
+  try {
+    await runSteps(steps, ctx, {
+      signal: env.signal,
+      onError: env.onError,
+      hooks: {
+        onCleanupError: (s, e) => ui.error(`cleanup of ${s} failed: ${errorMessage(e)}`),
+        onAbortSkip: (s) => {
+          if (s === 'StepRun' && ctx.containerId) ui.error(`aborted: skipping cleanup of step "${s}": the build container ${ctx.containerId} is kept running (remove it with \`docker rm -f ${ctx.containerId}\`)`);
+          else ui.error(`aborted: skipping cleanup of step "${s}"${s === 'StepTempDir' && ctx.tmp ? ` (${ctx.tmp} stays)` : ''}`);
+        },
+      },
+    });
+  } catch (e) {
+    if (env.signal.aborted && !KilnError.is(e)) throw new KilnError('BUILD_CANCELLED', `build '${build.name}' was cancelled`, 'user', { cause: e, exitCode: 130 });
+    throw e;
+  }
+
+  if (cfg.commit) {
+    const id = ctx.imageId!;
+    env.cache?.put({ key: keys.final, kind: 'artifact', imageId: id, template: env.template, build: build.name, step: -1 });
+    return { artifact: commitArtifact(id), cached: false, key: keys.final, resumedFrom: resumed, generated };
+  }
+  if (cfg.exportPath) {
+    const out = cfg.exportPath;
+    return {
+      artifact: { builderId: DOCKER_BUILDER_ID, id: 'Container', files: [out], string: `Exported Docker file: ${out}`, destroy: async () => rmSync(out, { force: true }) },
+      cached: false,
+      resumedFrom: resumed,
+      generated,
+    };
+  }
+  return { artifact: { builderId: DOCKER_BUILDER_ID, id: 'Container', files: [], string: 'Exported Docker file: ' }, cached: false, resumedFrom: resumed, generated };
+}
+
+export { removeImage };

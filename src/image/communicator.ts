@@ -1,0 +1,219 @@
+// The docker communicator: runs commands in the build container and moves files in and out of it,
+// all through the Engine API (exec and archive endpoints). Upload rules follow `docker cp`, as
+// Packer's docker communicator does (reference §7.3, §8.2).
+import { posix } from 'node:path';
+import { statSync, readFileSync, mkdirSync, writeFileSync, symlinkSync, chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { KilnError } from '../core/errors.js';
+import { packTar, unpackTar, dirEntries, type TarEntry } from './builders/tar.js';
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface ExecOptions {
+  user?: string;
+  env?: string[];
+  onOutput?: (line: string, stream: OutputStream) => void;
+  signal?: AbortSignal;
+}
+
+export interface Communicator {
+  /** Runs `/bin/sh -c "(<cmd>)"`; resolves to the exit code. */
+  exec(cmd: string, opts?: ExecOptions): Promise<number>;
+  uploadFile(dst: string, data: Buffer, mode?: number): Promise<void>;
+  uploadDir(src: string, dst: string): Promise<void>;
+  download(src: string, localDst: string): Promise<void>;
+}
+
+/** Splits a byte stream into lines and hands each complete line on. */
+export class LineSplitter {
+  private buf = '';
+  constructor(private readonly onLine: (line: string) => void) {}
+  push(chunk: Buffer | string): void {
+    this.buf += chunk.toString();
+    let i: number;
+    while ((i = this.buf.indexOf('\n')) >= 0) {
+      this.onLine(this.buf.slice(0, i).replace(/\r$/, ''));
+      this.buf = this.buf.slice(i + 1);
+    }
+  }
+  end(): void {
+    if (this.buf) this.onLine(this.buf.replace(/\r$/, ''));
+    this.buf = '';
+  }
+}
+
+export class DockerCommunicator implements Communicator {
+  private chain: Promise<unknown> = Promise.resolve();
+  constructor(
+    private readonly docker: Dockerode,
+    readonly containerId: string,
+    private readonly opts: { execUser?: string; fixUploadOwner: boolean; imageUser?: string; pty?: boolean },
+  ) {}
+
+  private container(): Dockerode.Container {
+    return this.docker.getContainer(this.containerId);
+  }
+
+  /** Execs are serialised, as Packer's communicator does with a mutex. */
+  exec(cmd: string, opts: ExecOptions = {}): Promise<number> {
+    const run = this.chain.then(() => this.execNow(cmd, opts));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async execNow(cmd: string, opts: ExecOptions): Promise<number> {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    const user = opts.user ?? this.opts.execUser;
+    const exec = await this.container().exec({
+      Cmd: ['/bin/sh', '-c', `(${cmd})`],
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: this.opts.pty ?? false,
+      ...(user ? { User: user } : {}),
+      ...(opts.env ? { Env: opts.env } : {}),
+    });
+    const stream = await exec.start({ hijack: true, stdin: false, Tty: this.opts.pty ?? false });
+    const outLines = new LineSplitter((l) => opts.onOutput?.(l, 'stdout'));
+    const errLines = new LineSplitter((l) => opts.onOutput?.(l, 'stderr'));
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.on('data', (c: Buffer) => outLines.push(c));
+    err.on('data', (c: Buffer) => errLines.push(c));
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        stream.destroy();
+        reject(opts.signal?.reason ?? new Error('aborted'));
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.opts.pty) stream.on('data', (c: Buffer) => outLines.push(c));
+      else this.docker.modem.demuxStream(stream, out, err);
+      stream.on('end', () => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      stream.on('close', () => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      stream.on('error', reject);
+    });
+    outLines.end();
+    errLines.end();
+    for (let i = 0; i < 50; i++) {
+      const info = await exec.inspect();
+      if (!info.Running) return info.ExitCode ?? 0;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return (await exec.inspect()).ExitCode ?? -1;
+  }
+
+  /** Whether a path exists in the container, and whether it is a directory. */
+  async stat(path: string): Promise<{ exists: boolean; dir: boolean }> {
+    try {
+      const info = (await this.container().infoArchive({ path })) as unknown as Record<string, string>;
+      const raw = info['x-docker-container-path-stat'];
+      if (!raw) return { exists: true, dir: false };
+      const st = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as { mode: number };
+      // Go's os.FileMode: ModeDir is the top bit (1 << 31).
+      return { exists: true, dir: (st.mode & 0x80000000) !== 0 };
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return { exists: false, dir: false };
+      throw e;
+    }
+  }
+
+  private async putTar(parent: string, tar: Buffer): Promise<void> {
+    try {
+      await this.container().putArchive(tar, { path: parent });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+      // The parent directory is missing: create it, then try once more.
+      const code = await this.exec(`mkdir -p '${parent.replace(/'/g, `'"'"'`)}'`, { user: 'root' });
+      if (code !== 0) throw new KilnError('UPLOAD_FAILED', `cannot create ${parent} in the build container`);
+      await this.container().putArchive(tar, { path: parent });
+    }
+  }
+
+  private async fixOwner(dst: string): Promise<void> {
+    if (!this.opts.fixUploadOwner) return;
+    const owner = this.opts.imageUser || 'root';
+    await this.exec(`chown -R ${owner} '${dst.replace(/'/g, `'"'"'`)}'`, { user: 'root' });
+  }
+
+  async uploadFile(dst: string, data: Buffer, mode = 0o644): Promise<void> {
+    const tar = packTar([{ name: posix.basename(dst), type: 'file', mode, data }]);
+    await this.putTar(posix.dirname(dst), tar);
+    await this.fixOwner(dst);
+  }
+
+  /**
+   * `docker cp` rules (reference §8.2): `dir` into an existing `dst` lands in `dst/dir`; `dir/`
+   * (trailing slash) copies the contents; into a missing `dst` both copy the contents.
+   */
+  async uploadDir(src: string, dst: string): Promise<void> {
+    const contentsOnly = src.endsWith('/');
+    const local = contentsOnly ? src.replace(/\/+$/, '') || '/' : src;
+    const target = dst.length > 1 ? dst.replace(/\/+$/, '') : dst;
+    const st = await this.stat(target);
+    let parent: string;
+    let entries: TarEntry[];
+    if (st.exists && st.dir) {
+      parent = target;
+      entries = dirEntries(local, contentsOnly ? '' : posix.basename(local));
+    } else if (st.exists) {
+      throw new KilnError('UPLOAD_FAILED', `cannot copy directory ${src} onto the file ${dst} in the build container`);
+    } else {
+      parent = posix.dirname(target);
+      entries = dirEntries(local, posix.basename(target));
+    }
+    await this.putTar(parent, packTar(entries));
+    await this.fixOwner(st.exists && !contentsOnly ? posix.join(target, posix.basename(local)) : target);
+  }
+
+  /** Downloads a file or a directory (Packer's docker communicator has no DownloadDir; kiln does). */
+  async download(src: string, localDst: string): Promise<void> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.container().getArchive({ path: src });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) throw new KilnError('DOWNLOAD_FAILED', `${src} does not exist in the build container`);
+      throw e;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    const entries = unpackTar(Buffer.concat(chunks));
+    const first = entries[0];
+    if (!first) throw new KilnError('DOWNLOAD_FAILED', `${src}: empty archive from the engine`);
+    if (first.type !== 'dir') {
+      mkdirSync(dirname(localDst), { recursive: true });
+      writeFileSync(localDst, first.data ?? Buffer.alloc(0));
+      chmodSync(localDst, first.mode & 0o777);
+      return;
+    }
+    const base = first.name;
+    for (const e of entries) {
+      const rel = e.name === base ? '' : e.name.slice(base.length + 1);
+      const p = rel ? join(localDst, rel) : localDst;
+      if (e.type === 'dir') mkdirSync(p, { recursive: true });
+      else if (e.type === 'symlink') {
+        mkdirSync(dirname(p), { recursive: true });
+        try {
+          symlinkSync(e.linkname ?? '', p);
+        } catch {
+          /* exists already */
+        }
+      } else {
+        mkdirSync(dirname(p), { recursive: true });
+        writeFileSync(p, e.data ?? Buffer.alloc(0));
+        chmodSync(p, e.mode & 0o777);
+      }
+    }
+  }
+}
+
+export function readLocal(path: string): { data: Buffer; mode: number } {
+  const st = statSync(path);
+  return { data: readFileSync(path), mode: st.mode & 0o777 };
+}
