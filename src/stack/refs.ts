@@ -1,0 +1,265 @@
+// Every reference a template value makes, with the path where it is written: `Ref`, `Fn::GetAtt`
+// (list and dotted-string forms), `Fn::Sub` variables (`${X}`, `${X.Attr}`, never `${!X}`, and not
+// names its own variable map defines), `DependsOn`, and condition names (`{Condition: X}`, the first
+// argument of `Fn::If`). Pure functions over plain data; the graph and the validator build on them.
+import type { Path, PathSegment } from '../core/source.js';
+
+export type ReferenceKind = 'Ref' | 'GetAtt' | 'Sub' | 'DependsOn' | 'Condition' | 'If';
+
+export interface Reference {
+  kind: ReferenceKind;
+  /** Logical id, parameter, pseudo parameter (`AWS::Region`) or condition name. */
+  target: string;
+  /** For GetAtt and `${X.Attr}`: the attribute (`RedisEndpoint.Address`); undefined when computed. */
+  attribute?: string;
+  /** Path of the node that names the target (for GetAtt: the logical id element when it exists). */
+  path: PathSegment[];
+}
+
+export const PSEUDO_PARAMETERS: ReadonlySet<string> = new Set([
+  'AWS::AccountId',
+  'AWS::NotificationARNs',
+  'AWS::NoValue',
+  'AWS::Partition',
+  'AWS::Region',
+  'AWS::StackId',
+  'AWS::StackName',
+  'AWS::URLSuffix',
+]);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One `${...}` of a Sub string: the text inside the braces and its offset in the string. */
+export interface SubVariable {
+  name: string;
+  offset: number;
+}
+
+/** The variables of a `Fn::Sub` string, in order; `${!Literal}` is text, not a variable. */
+export function subVariables(s: string): SubVariable[] {
+  const out: SubVariable[] = [];
+  let i = 0;
+  for (;;) {
+    const open = s.indexOf('${', i);
+    if (open < 0) return out;
+    if (s[open + 2] === '!') {
+      i = open + 3;
+      continue;
+    }
+    const close = s.indexOf('}', open + 2);
+    if (close < 0) return out;
+    out.push({ name: s.slice(open + 2, close), offset: open });
+    i = close + 1;
+  }
+}
+
+/** Splits `Res.Attr.With.Dots` at the first dot, as CloudFormation does. */
+export function splitDotted(s: string): [string, string | undefined] {
+  const dot = s.indexOf('.');
+  return dot < 0 ? [s, undefined] : [s.slice(0, dot), s.slice(dot + 1)];
+}
+
+/**
+ * Every reference inside `value`, which sits at `path` in the template. Walks the whole value,
+ * iteratively (no recursion limit), and appends to `out`.
+ */
+export function collectReferences(value: unknown, path: Path = [], out: Reference[] = []): Reference[] {
+  const stack: Array<{ v: unknown; p: PathSegment[] }> = [{ v: value, p: [...path] }];
+  while (stack.length) {
+    const { v, p } = stack.pop()!;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], p: [...p, i] });
+      continue;
+    }
+    if (!isObject(v)) continue;
+    const keys = Object.keys(v);
+    if (keys.length === 1) {
+      const k = keys[0]!;
+      const arg = v[k];
+      if (k === 'Ref') {
+        if (typeof arg === 'string') out.push({ kind: 'Ref', target: arg, path: [...p, 'Ref'] });
+        else stack.push({ v: arg, p: [...p, 'Ref'] }); // LanguageExtensions allows nested functions
+        continue;
+      }
+      if (k === 'Condition' && typeof arg === 'string') {
+        out.push({ kind: 'Condition', target: arg, path: [...p, 'Condition'] });
+        continue;
+      }
+      if (k === 'Fn::GetAtt') {
+        const at = [...p, 'Fn::GetAtt'];
+        if (typeof arg === 'string') {
+          const [target, attribute] = splitDotted(arg);
+          out.push({ kind: 'GetAtt', target, attribute, path: at });
+        } else if (Array.isArray(arg) && typeof arg[0] === 'string') {
+          const attribute = typeof arg[1] === 'string' ? arg[1] : undefined;
+          out.push({ kind: 'GetAtt', target: arg[0], attribute, path: [...at, 0] });
+          for (let i = arg.length - 1; i >= 1; i--) if (typeof arg[i] !== 'string') stack.push({ v: arg[i], p: [...at, i] });
+        } else stack.push({ v: arg, p: at });
+        continue;
+      }
+      if (k === 'Fn::Sub') {
+        const at = [...p, 'Fn::Sub'];
+        let template: unknown = arg;
+        let shadow: Record<string, unknown> | undefined;
+        let templatePath = at;
+        if (Array.isArray(arg)) {
+          template = arg[0];
+          templatePath = [...at, 0];
+          if (isObject(arg[1])) shadow = arg[1];
+          for (let i = arg.length - 1; i >= 1; i--) stack.push({ v: arg[i], p: [...at, i] });
+        }
+        if (typeof template === 'string') {
+          for (const sv of subVariables(template)) {
+            if (shadow && Object.prototype.hasOwnProperty.call(shadow, sv.name)) continue;
+            const [target, attribute] = sv.name.includes('::') ? [sv.name, undefined] : splitDotted(sv.name);
+            out.push({ kind: 'Sub', target, attribute, path: templatePath });
+          }
+        } else stack.push({ v: template, p: templatePath });
+        continue;
+      }
+      if (k === 'Fn::If' && Array.isArray(arg)) {
+        const at = [...p, 'Fn::If'];
+        if (typeof arg[0] === 'string') out.push({ kind: 'If', target: arg[0], path: [...at, 0] });
+        for (let i = arg.length - 1; i >= 1; i--) stack.push({ v: arg[i], p: [...at, i] });
+        continue;
+      }
+    }
+    for (let i = keys.length - 1; i >= 0; i--) stack.push({ v: v[keys[i]!], p: [...p, keys[i]!] });
+  }
+  return out;
+}
+
+/** The names in a resource's `DependsOn` (string or list), with their paths. */
+export function dependsOnReferences(resource: unknown, path: Path): Reference[] {
+  if (!isObject(resource)) return [];
+  const d = resource.DependsOn;
+  const at = [...path, 'DependsOn'];
+  if (typeof d === 'string') return [{ kind: 'DependsOn', target: d, path: at }];
+  if (Array.isArray(d)) {
+    const out: Reference[] = [];
+    d.forEach((x, i) => {
+      if (typeof x === 'string') out.push({ kind: 'DependsOn', target: x, path: [...at, i] });
+    });
+    return out;
+  }
+  return [];
+}
+
+/** Every reference made by one resource: its DependsOn and all it contains (Properties, Metadata…). */
+export function resourceReferences(logicalId: string, resource: unknown): Reference[] {
+  const path: PathSegment[] = ['Resources', logicalId];
+  const out = dependsOnReferences(resource, path);
+  if (!isObject(resource)) return out;
+  for (const key of Object.keys(resource)) {
+    if (key === 'DependsOn' || key === 'Condition' || key === 'Type') continue;
+    collectReferences(resource[key], [...path, key], out);
+  }
+  return out;
+}
+
+export interface Dependency {
+  /** The resource depended on. */
+  on: string;
+  via: ReferenceKind;
+  path: PathSegment[];
+}
+
+/**
+ * For each resource of a template, the resources it depends on (Ref, GetAtt, Sub, DependsOn), in
+ * the order written; references to parameters, pseudo parameters and unknown names are left out.
+ */
+export function resourceDependencies(template: unknown): Map<string, Dependency[]> {
+  const deps = new Map<string, Dependency[]>();
+  const resources = isObject(template) && isObject(template.Resources) ? template.Resources : {};
+  for (const id of Object.keys(resources)) {
+    const list: Dependency[] = [];
+    for (const r of resourceReferences(id, resources[id])) {
+      if (r.kind === 'Condition' || r.kind === 'If') continue;
+      if (!Object.prototype.hasOwnProperty.call(resources, r.target)) continue;
+      list.push({ on: r.target, via: r.kind, path: r.path });
+    }
+    deps.set(id, list);
+  }
+  return deps;
+}
+
+/**
+ * Dependency cycles, each as the path that closes it: `['A', 'B', 'C', 'A']`. One cycle per
+ * strongly connected component (a self-reference is `['A', 'A']`); deterministic for a given input.
+ */
+export function findCycles(graph: ReadonlyMap<string, ReadonlyArray<string | Dependency>>): string[][] {
+  const targets = (n: string): string[] => (graph.get(n) ?? []).map((d) => (typeof d === 'string' ? d : d.on)).filter((t) => graph.has(t));
+  // Tarjan's algorithm, iterative.
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const components: string[][] = [];
+  for (const root of graph.keys()) {
+    if (index.has(root)) continue;
+    const work: Array<{ node: string; edges: string[]; i: number }> = [];
+    const visit = (n: string) => {
+      index.set(n, counter);
+      low.set(n, counter);
+      counter++;
+      stack.push(n);
+      onStack.add(n);
+      work.push({ node: n, edges: targets(n), i: 0 });
+    };
+    visit(root);
+    while (work.length) {
+      const top = work[work.length - 1]!;
+      if (top.i < top.edges.length) {
+        const next = top.edges[top.i++]!;
+        if (!index.has(next)) visit(next);
+        else if (onStack.has(next)) low.set(top.node, Math.min(low.get(top.node)!, index.get(next)!));
+        continue;
+      }
+      work.pop();
+      if (work.length) {
+        const parent = work[work.length - 1]!.node;
+        low.set(parent, Math.min(low.get(parent)!, low.get(top.node)!));
+      }
+      if (low.get(top.node) === index.get(top.node)) {
+        const comp: string[] = [];
+        let m: string;
+        do {
+          m = stack.pop()!;
+          onStack.delete(m);
+          comp.push(m);
+        } while (m !== top.node);
+        components.push(comp);
+      }
+    }
+  }
+  const cycles: string[][] = [];
+  for (const comp of components) {
+    const members = new Set(comp);
+    if (comp.length === 1 && !targets(comp[0]!).includes(comp[0]!)) continue;
+    // A concrete cycle: breadth-first from the first member (in template order) back to itself.
+    const start = [...graph.keys()].find((k) => members.has(k))!;
+    const prev = new Map<string, string>();
+    const queue = [start];
+    let closing: string | undefined;
+    for (let qi = 0; qi < queue.length && closing === undefined; qi++) {
+      const n = queue[qi]!;
+      for (const t of targets(n)) {
+        if (!members.has(t)) continue;
+        if (t === start) {
+          closing = n;
+          break;
+        }
+        if (!prev.has(t)) {
+          prev.set(t, n);
+          queue.push(t);
+        }
+      }
+    }
+    const path = [start];
+    for (let n = closing!; n !== start; n = prev.get(n)!) path.splice(1, 0, n);
+    path.push(start);
+    cycles.push(path);
+  }
+  return cycles;
+}
