@@ -1,0 +1,755 @@
+// Template evaluation: a CloudFormation template plus parameter values and pseudo values in, the
+// template as it would be deployed out (reference §2–§4, §6).
+//
+//   evaluateTemplate(template, { parameters, pseudo, maskNoEcho }) -> { template: ResolvedTemplate, diagnostics }
+//   renderedTemplate(resolved) -> JsonObject        the printable CloudFormation JSON (what `kiln render` prints)
+//
+// Everything whose inputs are known is computed: parameters and pseudo parameters substituted,
+// Mappings looked up, Conditions evaluated (resources and outputs whose condition is false are gone,
+// Fn::If resolved, AWS::NoValue removes the property or list element), Join/Sub/Select/Split/
+// Base64/Cidr/GetAZs/FindInMap/Length/ToJsonString computed. What depends on a resource stays an
+// intrinsic object in canonical long form, for the executor to resolve at deploy time with
+// runtime.ts (`resolveRuntime`):
+//   {"Ref": "R"}   {"Fn::GetAtt": ["R", "A.B"]}   {"Fn::Sub": ["text ${R.A} ${Var}", {"Var": …}]}
+//   {"Fn::Join": [delim, [...]]}   {"Fn::Select": [i, list]}   {"Fn::Split": [d, s]}   {"Fn::Base64": v}
+//   {"Fn::Cidr": [ip, n, bits]}    {"Fn::ImportValue": name}   {"Fn::Length": v}   {"Fn::ToJsonString": v}
+//
+// NoEcho: by default the ResolvedTemplate carries the real values (the executor needs them) and
+// `parameters[name].noEcho` says which are secret. With `maskNoEcho: true` (what `kiln render`
+// uses) every NoEcho value is replaced by `****` wherever it would appear in Resources, Outputs and
+// `parameters`; conditions, FindInMap keys, Select indexes and Cidr arguments still use the real
+// values, so the shape of the result is the same.
+//
+// Pure: no I/O, no clock. Diagnostics carry `segments` (locate() them against the SourceDoc).
+import type { Diagnostic } from '../core/diagnostics.js';
+import type { CfnTemplate, Json, JsonObject, PseudoValues } from './model.js';
+import { ConditionTable } from './conditions.js';
+import {
+  IntrinsicError,
+  base64,
+  cidr,
+  formatSub,
+  getAZs,
+  intrinsicKey,
+  parseSub,
+  pseudoRef,
+  pseudoValues,
+  splitGetAttString,
+  splitString,
+  type SubPart,
+} from './intrinsics.js';
+import { MASK, maskJson, resolveParameters, secretValues, type ResolvedParameter } from './params.js';
+import { expandLanguageExtensions, hasLanguageExtensions } from './langext.js';
+import { evaluateRules } from './rules.js';
+
+type Seg = string | number;
+
+/** The marker for `Ref: AWS::NoValue`: the enclosing property or list element disappears. */
+export const NO_VALUE: unique symbol = Symbol('AWS::NoValue');
+export type Val = Json | typeof NO_VALUE;
+
+export interface ResolvedResource {
+  Type: string;
+  /** Evaluated; may still hold deploy-time intrinsics (see the file comment). */
+  Properties: JsonObject;
+  /** Always a list (a single string in the template becomes a one-element list). */
+  DependsOn: string[];
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  CreationPolicy?: JsonObject;
+  UpdatePolicy?: JsonObject;
+  Metadata?: JsonObject;
+}
+
+export interface ResolvedOutput {
+  Value: Json;
+  Description?: string;
+  Export?: { Name: Json };
+}
+
+/** What the executor consumes: the template as it would be deployed, plus the values used. */
+export interface ResolvedTemplate {
+  AWSTemplateFormatVersion?: string;
+  Description?: string;
+  Metadata?: JsonObject;
+  /** Transforms other than AWS::LanguageExtensions (which has been applied). */
+  Transform?: string[];
+  /** Only resources whose condition is true, in template order. */
+  Resources: Record<string, ResolvedResource>;
+  /** Only outputs whose condition is true. */
+  Outputs: Record<string, ResolvedOutput>;
+  /** Every parameter that has a value, with what `Ref` yields and whether it is NoEcho. */
+  parameters: Record<string, ResolvedParameter>;
+  pseudo: PseudoValues;
+  /** The value of every named condition. */
+  conditions: Record<string, boolean>;
+  /** Mappings as declared (for deploy-time Fn::FindInMap, should any remain). */
+  mappings: JsonObject;
+  /** True when NoEcho values were replaced by `****` (maskNoEcho). */
+  masked: boolean;
+}
+
+export interface EvaluateOptions {
+  /** Values as given (`--param K=V`): a string, or a list for list types. */
+  parameters?: Readonly<Record<string, string | readonly string[]>>;
+  pseudo?: Partial<PseudoValues>;
+  /** Replace NoEcho values by `****` in the result (for printing). Default false. */
+  maskNoEcho?: boolean;
+  /** Every parameter needs a value or a Default (default true). */
+  requireAllParameters?: boolean;
+}
+
+export interface EvaluateResult {
+  template: ResolvedTemplate;
+  diagnostics: Diagnostic[];
+}
+
+/** How deploy-time references are answered (runtime.ts); absent at render time. */
+export interface RuntimeHooks {
+  ref(logicalId: string): Json;
+  getAtt(logicalId: string, attribute: string): Json;
+  importValue?(exportName: string): Json;
+}
+
+export interface Scope {
+  parameters: Readonly<Record<string, ResolvedParameter>>;
+  /** Parameters declared in the template (a Ref to one without a value is not "unknown"). */
+  declaredParameters?: ReadonlySet<string>;
+  pseudo: PseudoValues;
+  mappings: unknown;
+  conditions?: ConditionTable;
+  /** Declared resources → their Condition name (if any); undefined = any name may be a resource (runtime). */
+  declared?: ReadonlyMap<string, string | undefined>;
+  /** Resources that exist (condition true). */
+  present?: ReadonlySet<string>;
+  mask: boolean;
+  /** Set where resources may not be referenced (Conditions, Rules, Export names): the context's name. */
+  noResources?: string;
+  hooks?: RuntimeHooks;
+}
+
+const MAX_DEPTH = 512;
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Walks a value, computing every intrinsic whose inputs are known. Unknown (deploy-time) results
+ * are remembered in `pending`, so callers can tell "a literal object" from "not known yet".
+ */
+export class Evaluator {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly pending = new WeakSet<object>();
+  private depth = 0;
+  private reveal = 0;
+
+  constructor(private readonly scope: Scope) {}
+
+  /** True when the value holds nothing left for deploy time. */
+  known(v: Val): boolean {
+    if (v === NO_VALUE || v === null || typeof v !== 'object') return true;
+    if (this.pending.has(v)) return false;
+    if (Array.isArray(v)) return v.every((x) => this.known(x));
+    for (const k in v) if (!this.known(v[k]!)) return false;
+    return true;
+  }
+
+  isPending(v: Val): boolean {
+    return typeof v === 'object' && v !== null && this.pending.has(v);
+  }
+
+  private unresolved<T extends object>(o: T): T {
+    this.pending.add(o);
+    return o;
+  }
+
+  private fail(path: Seg[], code: string, message: string, node: unknown): Val {
+    this.diagnostics.push({ severity: 'error', code, message, segments: path });
+    return this.unresolved(isObj(node) ? (node as JsonObject) : { 'Fn::Invalid': node as Json });
+  }
+
+  /** Evaluates with NoEcho values unmasked (for control arguments: keys, indexes, conditions). */
+  control(node: unknown, path: Seg[]): Val {
+    this.reveal++;
+    try {
+      return this.value(node, path);
+    } finally {
+      this.reveal--;
+    }
+  }
+
+  value(node: unknown, path: Seg[]): Val {
+    if (node === null || typeof node !== 'object') {
+      if (node === undefined) return null;
+      if (typeof node === 'number' && !Number.isFinite(node)) return String(node);
+      return node as Json;
+    }
+    if (this.depth >= MAX_DEPTH) return this.fail(path, 'NESTING_TOO_DEEP', `Nesting deeper than ${MAX_DEPTH} levels`, null);
+    this.depth++;
+    try {
+      if (Array.isArray(node)) {
+        const out: Json[] = [];
+        node.forEach((x, i) => {
+          const v = this.value(x, [...path, i]);
+          if (v !== NO_VALUE) out.push(v);
+        });
+        return out;
+      }
+      const key = intrinsicKey(node);
+      if (key) return this.call(key, (node as Record<string, unknown>)[key], node as Record<string, unknown>, path);
+      const out: JsonObject = {};
+      for (const k of Object.keys(node)) {
+        const v = this.value((node as Record<string, unknown>)[k], [...path, k]);
+        if (v !== NO_VALUE) out[k] = v;
+      }
+      return out;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // References
+
+  private param(name: string): Json | undefined {
+    const p = this.scope.parameters[name];
+    if (!p) return undefined;
+    if (p.noEcho && this.scope.mask && this.reveal === 0) return Array.isArray(p.value) ? p.value.map(() => MASK) : MASK;
+    return Array.isArray(p.value) ? [...p.value] : p.value;
+  }
+
+  /** Checks a reference to a resource; returns an error message or undefined when it is fine. */
+  private resourceProblem(id: string, what: string): { code: string; message: string } | undefined {
+    if (this.scope.noResources) return { code: 'RESOURCE_IN_' + this.scope.noResources.toUpperCase().replace(/\W+/g, '_'), message: `${this.scope.noResources} cannot refer to resources (${what})` };
+    const declared = this.scope.declared;
+    if (!declared) return undefined;
+    if (!declared.has(id)) return { code: 'REF_UNKNOWN', message: `${what}: no parameter, resource or pseudo parameter named '${id}'` };
+    if (this.scope.present && !this.scope.present.has(id)) {
+      const c = declared.get(id);
+      return {
+        code: 'REF_CONDITION_FALSE',
+        message: `${what}: resource '${id}' is not created because its Condition${c ? ` '${c}'` : ''} is false (guard the reference with Fn::If on the same condition)`,
+      };
+    }
+    return undefined;
+  }
+
+  private callHook(path: Seg[], node: unknown, fn: () => Json): Val {
+    try {
+      const v = fn();
+      return v === undefined ? this.fail(path, 'RUNTIME_VALUE', 'no value', node) : v;
+    } catch (e) {
+      return this.fail(path, 'RUNTIME_RESOLVE', e instanceof Error ? e.message : String(e), node);
+    }
+  }
+
+  private refResource(id: string, path: Seg[], node: unknown): Val {
+    const p = this.resourceProblem(id, `Ref ${id}`);
+    if (p) return this.fail(path, p.code, p.message, node);
+    const hooks = this.scope.hooks;
+    if (hooks) return this.callHook(path, node, () => hooks.ref(id));
+    return this.unresolved({ Ref: id });
+  }
+
+  private getAttResource(id: string, attr: string, path: Seg[], node: unknown): Val {
+    const p = this.resourceProblem(id, `Fn::GetAtt ${id}.${attr}`);
+    if (p) return this.fail(path, p.code === 'REF_UNKNOWN' ? 'GETATT_UNKNOWN' : p.code, p.message.replace('no parameter, resource or pseudo parameter named', 'no resource named'), node);
+    const hooks = this.scope.hooks;
+    if (hooks) return this.callHook(path, node, () => hooks.getAtt(id, attr));
+    return this.unresolved({ 'Fn::GetAtt': [id, attr] });
+  }
+
+  private nameValue(name: string, path: Seg[], node: unknown): Val {
+    if (name === 'AWS::NoValue') return NO_VALUE;
+    const pv = pseudoRef(name, this.scope.pseudo);
+    if (pv !== undefined) return pv;
+    const p = this.param(name);
+    if (p !== undefined) return p;
+    if (this.scope.declaredParameters?.has(name)) return this.unresolved({ Ref: name }); // no value: already diagnosed
+    if (name.startsWith('AWS::')) return this.fail(path, 'REF_UNKNOWN', `Ref ${name}: unknown pseudo parameter`, node);
+    return this.refResource(name, path, node);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Functions
+
+  private call(key: string, arg: unknown, node: Record<string, unknown>, path: Seg[]): Val {
+    const at = [...path, key];
+    const fail = (code: string, message: string) => this.fail(at, code, message, node);
+    switch (key) {
+      case 'Ref': {
+        let name = arg;
+        if (typeof name !== 'string') {
+          const v = this.control(arg, at);
+          if (typeof v !== 'string') return fail('REF_ARGUMENT', 'Ref takes the name of a parameter, resource or pseudo parameter');
+          name = v;
+        }
+        return this.nameValue(name as string, at, node);
+      }
+
+      case 'Fn::GetAtt': {
+        let id: unknown;
+        let attr: unknown;
+        if (typeof arg === 'string') [id, attr] = splitGetAttString(arg);
+        else if (Array.isArray(arg) && arg.length === 2) {
+          id = arg[0];
+          attr = typeof arg[1] === 'string' ? arg[1] : this.control(arg[1], [...at, 1]);
+        }
+        if (typeof id !== 'string' || typeof attr !== 'string' || id === '' || attr === '')
+          return fail('GETATT_ARGUMENT', 'Fn::GetAtt takes [logicalId, attribute] or "logicalId.attribute"');
+        return this.getAttResource(id, attr, at, node);
+      }
+
+      case 'Fn::Join': {
+        if (!Array.isArray(arg) || arg.length !== 2) return fail('JOIN_ARGUMENT', 'Fn::Join takes [delimiter, list]');
+        const delim = this.value(arg[0], [...at, 0]);
+        if (typeof delim !== 'string') return fail('JOIN_ARGUMENT', 'Fn::Join delimiter must be a string');
+        const list = this.value(arg[1], [...at, 1]);
+        if (Array.isArray(list)) {
+          if (list.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) return list.map(String).join(delim);
+          if (list.some((x) => x === null || (typeof x === 'object' && !this.isPending(x))))
+            return fail('JOIN_ARGUMENT', 'Fn::Join list members must be strings');
+          return this.unresolved({ 'Fn::Join': [delim, list] });
+        }
+        if (this.isPending(list)) return this.unresolved({ 'Fn::Join': [delim, list as Json] });
+        return fail('JOIN_ARGUMENT', 'Fn::Join second argument must be a list');
+      }
+
+      case 'Fn::Sub':
+        return this.sub(arg, node, at);
+
+      case 'Fn::Select': {
+        if (!Array.isArray(arg) || arg.length !== 2) return fail('SELECT_ARGUMENT', 'Fn::Select takes [index, list]');
+        const idxV = this.control(arg[0], [...at, 0]);
+        const list = this.value(arg[1], [...at, 1]);
+        if (this.isPending(idxV)) return this.unresolved({ 'Fn::Select': [idxV as Json, list === NO_VALUE ? [] : list] });
+        const idx = typeof idxV === 'number' ? idxV : typeof idxV === 'string' && /^\s*\d+\s*$/.test(idxV) ? Number(idxV) : NaN;
+        if (!Number.isInteger(idx) || idx < 0) return fail('SELECT_ARGUMENT', `Fn::Select index must be a non-negative integer, got ${JSON.stringify(idxV)}`);
+        if (Array.isArray(list)) {
+          if (idx >= list.length) return fail('SELECT_OUT_OF_RANGE', `Fn::Select index ${idx} is out of range for a list of ${list.length}`);
+          const el = list[idx]!;
+          if (el === null) return fail('SELECT_NULL', `Fn::Select element ${idx} is null`);
+          return el;
+        }
+        if (this.isPending(list)) return this.unresolved({ 'Fn::Select': [idx, list as Json] });
+        return fail('SELECT_ARGUMENT', 'Fn::Select second argument must be a list');
+      }
+
+      case 'Fn::Split': {
+        if (!Array.isArray(arg) || arg.length !== 2) return fail('SPLIT_ARGUMENT', 'Fn::Split takes [delimiter, string]');
+        const delim = this.value(arg[0], [...at, 0]);
+        if (typeof delim !== 'string') return fail('SPLIT_ARGUMENT', 'Fn::Split delimiter must be a string');
+        const s = this.value(arg[1], [...at, 1]);
+        if (typeof s === 'string') return splitString(delim, s);
+        if (this.isPending(s)) return this.unresolved({ 'Fn::Split': [delim, s as Json] });
+        return fail('SPLIT_ARGUMENT', 'Fn::Split second argument must be a string');
+      }
+
+      case 'Fn::Base64': {
+        const s = this.value(arg, at);
+        if (typeof s === 'string' || typeof s === 'number' || typeof s === 'boolean') return base64(String(s));
+        if (this.isPending(s)) return this.unresolved({ 'Fn::Base64': s as Json });
+        return fail('BASE64_ARGUMENT', 'Fn::Base64 takes a string');
+      }
+
+      case 'Fn::Cidr': {
+        if (!Array.isArray(arg) || arg.length !== 3) return fail('CIDR_ARGUMENT', 'Fn::Cidr takes [ipBlock, count, cidrBits]');
+        const args = arg.map((x, i) => this.control(x, [...at, i]));
+        if (args.some((x) => x === NO_VALUE)) return fail('CIDR_ARGUMENT', 'Fn::Cidr arguments cannot be AWS::NoValue');
+        if (args.some((x) => this.isPending(x))) return this.unresolved({ 'Fn::Cidr': args as Json[] });
+        try {
+          return cidr(args[0] as Json, args[1] as Json, args[2] as Json);
+        } catch (e) {
+          if (e instanceof IntrinsicError) return fail(e.code, e.message);
+          throw e;
+        }
+      }
+
+      case 'Fn::GetAZs': {
+        const r = this.control(arg, at);
+        if (r === '' || r === null) return getAZs(this.scope.pseudo.region);
+        if (typeof r === 'string') return getAZs(r);
+        if (this.isPending(r)) return this.unresolved({ 'Fn::GetAZs': r as Json });
+        return fail('GETAZS_ARGUMENT', 'Fn::GetAZs takes a region name or ""');
+      }
+
+      case 'Fn::FindInMap':
+        return this.findInMap(arg, node, at);
+
+      case 'Fn::If': {
+        if (!Array.isArray(arg) || arg.length !== 3 || typeof arg[0] !== 'string')
+          return fail('IF_ARGUMENT', 'Fn::If takes [conditionName, valueIfTrue, valueIfFalse]');
+        if (!this.scope.conditions) return fail('IF_ARGUMENT', 'Fn::If cannot be resolved here (no Conditions)');
+        const c = this.scope.conditions.value(arg[0], [...at, 0]);
+        return c ? this.value(arg[1], [...at, 1]) : this.value(arg[2], [...at, 2]);
+      }
+
+      case 'Fn::Equals':
+      case 'Fn::And':
+      case 'Fn::Or':
+      case 'Fn::Not': {
+        if (!this.scope.conditions) return fail('CONDITION_INVALID', `${key} cannot be resolved here`);
+        return this.scope.conditions.evaluate(node, path) ?? false;
+      }
+
+      case 'Fn::ImportValue': {
+        const name = this.control(arg, at);
+        if (typeof name === 'string' && this.scope.hooks?.importValue) {
+          const h = this.scope.hooks;
+          return this.callHook(at, node, () => h.importValue!(name));
+        }
+        if (typeof name === 'string' || this.isPending(name)) return this.unresolved({ 'Fn::ImportValue': name as Json });
+        return fail('IMPORTVALUE_ARGUMENT', 'Fn::ImportValue takes an export name');
+      }
+
+      case 'Fn::GetStackOutput': {
+        const v = this.value(arg, at);
+        return this.unresolved({ 'Fn::GetStackOutput': v === NO_VALUE ? null : v });
+      }
+
+      case 'Fn::Transform':
+        // Macros receive their arguments as written; there is no local macro runtime.
+        return this.unresolved({ 'Fn::Transform': arg as Json });
+
+      case 'Fn::Length': {
+        const v = this.value(arg, at);
+        if (Array.isArray(v)) return v.length;
+        if (this.isPending(v)) return this.unresolved({ 'Fn::Length': v as Json });
+        return fail('LENGTH_ARGUMENT', 'Fn::Length takes a list');
+      }
+
+      case 'Fn::ToJsonString': {
+        const v = this.value(arg, at);
+        if (v === NO_VALUE || (v !== null && typeof v !== 'object') || v === null) return fail('TOJSONSTRING_ARGUMENT', 'Fn::ToJsonString takes an object or a list');
+        if (this.known(v)) return JSON.stringify(v);
+        return this.unresolved({ 'Fn::ToJsonString': v });
+      }
+
+      case 'Fn::Contains':
+      case 'Fn::EachMemberEquals':
+      case 'Fn::EachMemberIn':
+      case 'Fn::RefAll':
+      case 'Fn::ValueOf':
+      case 'Fn::ValueOfAll':
+        return fail('RULE_FUNCTION_OUTSIDE_RULES', `${key} may only be used in the Rules section`);
+
+      default:
+        if (key.startsWith('Fn::ForEach::')) return fail('FOREACH_WITHOUT_TRANSFORM', `${key} needs "Transform: AWS::LanguageExtensions" and may only be used in Resources, Conditions and Outputs`);
+        return fail('FN_UNKNOWN', `Unknown intrinsic function ${key}`);
+    }
+  }
+
+  private sub(arg: unknown, node: Record<string, unknown>, at: Seg[]): Val {
+    let text: unknown;
+    let vars: Record<string, unknown> = {};
+    if (typeof arg === 'string') text = arg;
+    else if (Array.isArray(arg) && (arg.length === 1 || arg.length === 2)) {
+      text = arg[0];
+      if (arg.length === 2) {
+        if (!isObj(arg[1])) return this.fail(at, 'SUB_ARGUMENT', 'Fn::Sub variables must be an object', node);
+        vars = arg[1];
+      }
+    }
+    if (typeof text !== 'string') return this.fail(at, 'SUB_ARGUMENT', 'Fn::Sub takes a string or [string, {variables}]', node);
+    const values = new Map<string, Val>();
+    for (const [k, v] of Object.entries(vars)) values.set(k, this.value(v, [...at, 1, k]));
+    const parts: SubPart[] = [];
+    const kept: JsonObject = {};
+    let unknown = false;
+    const lit = (s: string) => {
+      const last = parts[parts.length - 1];
+      if (last && 'lit' in last) last.lit += s;
+      else parts.push({ lit: s });
+    };
+    const keep = (name: string) => {
+      unknown = true;
+      parts.push({ name });
+    };
+    const textPath = Array.isArray(arg) ? [...at, 0] : at;
+    for (const p of parseSub(text)) {
+      if ('lit' in p) {
+        lit(p.lit);
+        continue;
+      }
+      const name = p.name;
+      let v: Val;
+      if (values.has(name)) {
+        v = values.get(name)!;
+        if (v === NO_VALUE) return this.fail([...at, 1, name], 'SUB_ARGUMENT', `Fn::Sub variable '${name}' cannot be AWS::NoValue`, node);
+        if (this.isPending(v)) {
+          kept[name] = v;
+          keep(name);
+          continue;
+        }
+      } else if (name.includes('.') && !name.startsWith('AWS::')) {
+        const [id, attr] = splitGetAttString(name) as [string, string];
+        v = this.getAttResource(id, attr, textPath, node);
+        if (this.isPending(v)) {
+          keep(name);
+          continue;
+        }
+      } else {
+        v = this.nameValue(name, textPath, node);
+        if (v === NO_VALUE) return this.fail(textPath, 'SUB_ARGUMENT', `Fn::Sub cannot use \${AWS::NoValue}`, node);
+        if (this.isPending(v)) {
+          keep(name);
+          continue;
+        }
+      }
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') lit(String(v));
+      else if (Array.isArray(v)) return this.fail(textPath, 'SUB_LIST', `Fn::Sub variable \${${name}} is a list; use Fn::Join or Fn::Select`, node);
+      else keep(name);
+    }
+    if (!unknown) return parts.map((p) => ('lit' in p ? p.lit : '')).join('');
+    return this.unresolved({ 'Fn::Sub': [formatSub(parts), kept] });
+  }
+
+  private findInMap(arg: unknown, node: Record<string, unknown>, at: Seg[]): Val {
+    const fail = (code: string, message: string) => this.fail(at, code, message, node);
+    if (!Array.isArray(arg) || arg.length < 3 || arg.length > 4) return fail('FINDINMAP_ARGUMENT', 'Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey]');
+    const keys: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const k = this.control(arg[i], [...at, i]);
+      if (typeof k === 'string' || typeof k === 'number' || typeof k === 'boolean') keys.push(String(k));
+      else if (this.isPending(k)) return fail('FINDINMAP_ARGUMENT', 'Fn::FindInMap keys cannot depend on resources');
+      else return fail('FINDINMAP_ARGUMENT', `Fn::FindInMap key ${i + 1} must be a string`);
+    }
+    let dflt: { v: unknown } | undefined;
+    if (arg.length === 4) {
+      if (!isObj(arg[3]) || !('DefaultValue' in arg[3])) return fail('FINDINMAP_ARGUMENT', 'Fn::FindInMap fourth argument must be {"DefaultValue": value}');
+      dflt = { v: arg[3].DefaultValue };
+    }
+    const [m, k1, k2] = keys as [string, string, string];
+    const maps = this.scope.mappings;
+    const map = isObj(maps) ? maps[m] : undefined;
+    const top = isObj(map) ? map[k1] : undefined;
+    const val = isObj(top) && Object.prototype.hasOwnProperty.call(top, k2) ? top[k2] : undefined;
+    if (val !== undefined) return structuredClone(val) as Json;
+    if (dflt) return this.value(dflt.v, [...at, 3, 'DefaultValue']);
+    if (!isObj(map)) return fail('FINDINMAP_MISSING', `Fn::FindInMap: no mapping named '${m}'`);
+    if (!isObj(top)) return fail('FINDINMAP_MISSING', `Fn::FindInMap: mapping '${m}' has no key '${this.showKey(arg[1], k1)}'`);
+    return fail('FINDINMAP_MISSING', `Fn::FindInMap: mapping '${m}' has no key '${this.showKey(arg[1], k1)}.${this.showKey(arg[2], k2)}'`);
+  }
+
+  /** A key for a message: masked when it came from a NoEcho parameter. */
+  private showKey(node: unknown, key: string): string {
+    if (!this.scope.mask) return key;
+    for (const p of Object.values(this.scope.parameters)) if (p.noEcho && (p.value === key || (Array.isArray(p.value) && p.value.includes(key)))) return MASK;
+    void node;
+    return key;
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// The template
+
+function normaliseDependsOn(v: unknown): unknown[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+/**
+ * Evaluates a template for deployment. Parameters are checked and resolved (every parameter needs
+ * a value or a Default unless `requireAllParameters: false`), the LanguageExtensions transform is
+ * applied when listed, Rules are checked, then everything is evaluated as described above.
+ * The returned template is usable even with errors (broken parts are left as they were); callers
+ * must check `hasErrors(diagnostics)` before deploying.
+ */
+export function evaluateTemplate(input: CfnTemplate | unknown, opts: EvaluateOptions = {}): EvaluateResult {
+  const diagnostics: Diagnostic[] = [];
+  let t: Record<string, unknown> = isObj(input) ? input : {};
+  if (!isObj(input)) diagnostics.push({ severity: 'error', code: 'TEMPLATE_NOT_OBJECT', message: 'A template must be an object', segments: [] });
+  const mask = opts.maskNoEcho === true;
+
+  const params = resolveParameters(t, opts.parameters ?? {}, { requireAll: opts.requireAllParameters !== false });
+  diagnostics.push(...params.diagnostics);
+
+  if (hasLanguageExtensions(t)) {
+    const ex = expandLanguageExtensions(t, params.values);
+    diagnostics.push(...ex.diagnostics);
+    t = ex.template as Record<string, unknown>;
+  }
+
+  const pseudo = pseudoValues(opts.pseudo ?? {});
+  const resources = isObj(t.Resources) ? t.Resources : {};
+  const declared = new Map<string, string | undefined>();
+  for (const [id, r] of Object.entries(resources)) declared.set(id, isObj(r) && typeof r.Condition === 'string' ? r.Condition : undefined);
+  const declaredParameters = new Set(isObj(t.Parameters) ? Object.keys(t.Parameters) : []);
+
+  // Conditions see parameters (real values), pseudo parameters and mappings; never resources.
+  const condScope: Scope = { parameters: params.values, declaredParameters, pseudo, mappings: t.Mappings, declared, mask: false, noResources: 'Conditions' };
+  const condEval = new Evaluator(condScope);
+  const conditions = new ConditionTable(
+    t.Conditions,
+    (node, path) => {
+      const v = condEval.control(node, path);
+      return v === NO_VALUE || !condEval.known(v) ? undefined : v;
+    },
+    (d) => diagnostics.push(d),
+  );
+  condScope.conditions = conditions;
+  const conditionValues = conditions.all();
+
+  const isTrue = (name: unknown, path: Seg[]): boolean => {
+    if (name === undefined) return true;
+    if (typeof name !== 'string') {
+      diagnostics.push({ severity: 'error', code: 'CONDITION_INVALID', message: 'Condition must be the name of a condition', segments: path });
+      return false;
+    }
+    return conditions.value(name, path) ?? false;
+  };
+
+  const present = new Set<string>();
+  for (const [id, r] of Object.entries(resources)) if (isObj(r) && isTrue(r.Condition, ['Resources', id, 'Condition'])) present.add(id);
+
+  if (t.Rules !== undefined) {
+    const ruleEval = new Evaluator({ parameters: params.values, declaredParameters, pseudo, mappings: t.Mappings, conditions, declared, mask: false, noResources: 'Rules' });
+    diagnostics.push(
+      ...evaluateRules(t, (node, path) => {
+        const v = ruleEval.control(node, path);
+        return v === NO_VALUE || !ruleEval.known(v) ? undefined : v;
+      }),
+      ...ruleEval.diagnostics,
+    );
+  }
+
+  const scope: Scope = { parameters: params.values, declaredParameters, pseudo, mappings: t.Mappings, conditions, declared, present, mask };
+  const ev = new Evaluator(scope);
+  const evalObject = (v: unknown, path: Seg[], what: string): JsonObject | undefined => {
+    if (v === undefined) return undefined;
+    const r = ev.value(v, path);
+    if (r === NO_VALUE) return undefined;
+    if (!isObj(r)) {
+      diagnostics.push({ severity: 'error', code: 'NOT_AN_OBJECT', message: `${what} must be an object`, segments: path });
+      return undefined;
+    }
+    return r as JsonObject;
+  };
+  const evalPolicy = (v: unknown, path: Seg[]): string | undefined => {
+    if (v === undefined) return undefined;
+    const r = ev.control(v, path);
+    if (typeof r === 'string') return r;
+    if (r !== NO_VALUE) diagnostics.push({ severity: 'error', code: 'POLICY_INVALID', message: `${path[path.length - 1]} must be a string`, segments: path });
+    return undefined;
+  };
+
+  const outResources: Record<string, ResolvedResource> = {};
+  for (const [id, r] of Object.entries(resources)) {
+    if (!present.has(id) || !isObj(r)) continue;
+    const base: Seg[] = ['Resources', id];
+    const dependsOn: string[] = [];
+    normaliseDependsOn(r.DependsOn).forEach((d, i) => {
+      const p = Array.isArray(r.DependsOn) ? [...base, 'DependsOn', i] : [...base, 'DependsOn'];
+      if (typeof d !== 'string') diagnostics.push({ severity: 'error', code: 'DEPENDSON_INVALID', message: 'DependsOn must name resources', segments: p });
+      else if (!declared.has(d)) diagnostics.push({ severity: 'error', code: 'DEPENDSON_UNKNOWN', message: `DependsOn names '${d}', which is not a resource of this template`, segments: p });
+      else if (!present.has(d))
+        diagnostics.push({
+          severity: 'error',
+          code: 'DEPENDSON_CONDITION_FALSE',
+          message: `DependsOn names '${d}', which is not created because its Condition '${declared.get(d) ?? ''}' is false`,
+          segments: p,
+        });
+      else if (!dependsOn.includes(d)) dependsOn.push(d);
+    });
+    const out: ResolvedResource = {
+      Type: typeof r.Type === 'string' ? r.Type : String(r.Type),
+      Properties: evalObject(r.Properties, [...base, 'Properties'], 'Properties') ?? {},
+      DependsOn: dependsOn,
+    };
+    const dp = evalPolicy(r.DeletionPolicy, [...base, 'DeletionPolicy']);
+    if (dp !== undefined) out.DeletionPolicy = dp;
+    const urp = evalPolicy(r.UpdateReplacePolicy, [...base, 'UpdateReplacePolicy']);
+    if (urp !== undefined) out.UpdateReplacePolicy = urp;
+    for (const k of ['CreationPolicy', 'UpdatePolicy', 'Metadata'] as const) {
+      const v = evalObject(r[k], [...base, k], k);
+      if (v !== undefined) out[k] = v;
+    }
+    outResources[id] = out;
+  }
+
+  const outOutputs: Record<string, ResolvedOutput> = {};
+  const outputs = isObj(t.Outputs) ? t.Outputs : {};
+  const exportScope: Scope = { ...scope, noResources: 'Export names' };
+  const exportEval = new Evaluator(exportScope);
+  for (const [name, o] of Object.entries(outputs)) {
+    if (!isObj(o)) continue;
+    const base: Seg[] = ['Outputs', name];
+    if (!isTrue(o.Condition, [...base, 'Condition'])) continue;
+    const value = ev.value(o.Value, [...base, 'Value']);
+    if (value === NO_VALUE) {
+      diagnostics.push({ severity: 'error', code: 'OUTPUT_NO_VALUE', message: `Output '${name}' has no value (AWS::NoValue)`, segments: [...base, 'Value'] });
+      continue;
+    }
+    const out: ResolvedOutput = { Value: value };
+    if (typeof o.Description === 'string') out.Description = o.Description;
+    if (isObj(o.Export)) {
+      const n = exportEval.value(o.Export.Name, [...base, 'Export', 'Name']);
+      if (n !== NO_VALUE) out.Export = { Name: n };
+    }
+    outOutputs[name] = out;
+  }
+  diagnostics.push(...condEval.diagnostics, ...ev.diagnostics, ...exportEval.diagnostics);
+
+  const transforms = (Array.isArray(t.Transform) ? t.Transform : t.Transform === undefined ? [] : [t.Transform]).filter(
+    (x): x is string => typeof x === 'string' && x !== 'AWS::LanguageExtensions',
+  );
+  let resolved: ResolvedTemplate = {
+    ...(typeof t.AWSTemplateFormatVersion === 'string' ? { AWSTemplateFormatVersion: t.AWSTemplateFormatVersion } : {}),
+    ...(typeof t.Description === 'string' ? { Description: t.Description } : {}),
+    ...(isObj(t.Metadata) ? { Metadata: t.Metadata as JsonObject } : {}),
+    ...(transforms.length ? { Transform: transforms } : {}),
+    Resources: outResources,
+    Outputs: outOutputs,
+    parameters: params.values,
+    pseudo,
+    conditions: conditionValues,
+    mappings: isObj(t.Mappings) ? (t.Mappings as JsonObject) : {},
+    masked: mask,
+  };
+  if (mask) {
+    // Belt and braces: a secret that reached a string by another road (a mapping key, say) is
+    // masked too. Short values (< 4 characters) would mangle unrelated text and are left alone.
+    const secrets = secretValues(params.values).filter((s) => s.length >= 4);
+    const maskedParams: Record<string, ResolvedParameter> = {};
+    for (const [k, p] of Object.entries(params.values))
+      maskedParams[k] = p.noEcho ? { ...p, value: Array.isArray(p.value) ? p.value.map(() => MASK) : MASK } : p;
+    resolved = {
+      ...resolved,
+      Resources: maskJson(resolved.Resources as unknown as Json, secrets) as unknown as Record<string, ResolvedResource>,
+      Outputs: maskJson(resolved.Outputs as unknown as Json, secrets) as unknown as Record<string, ResolvedOutput>,
+      parameters: maskedParams,
+    };
+  }
+  return { template: resolved, diagnostics: dedupe(diagnostics) };
+}
+
+function dedupe(diags: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diags.filter((d) => {
+    const k = `${d.code}\0${d.message}\0${(d.segments ?? []).join('\0')}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The printable CloudFormation JSON of a resolved template: what `kiln render` prints. */
+export function renderedTemplate(r: ResolvedTemplate): JsonObject {
+  const out: JsonObject = {};
+  if (r.AWSTemplateFormatVersion !== undefined) out.AWSTemplateFormatVersion = r.AWSTemplateFormatVersion;
+  if (r.Description !== undefined) out.Description = r.Description;
+  if (r.Metadata !== undefined) out.Metadata = r.Metadata;
+  if (r.Transform !== undefined) out.Transform = r.Transform.length === 1 ? r.Transform[0]! : r.Transform;
+  const res: JsonObject = {};
+  for (const [id, x] of Object.entries(r.Resources)) {
+    const o: JsonObject = { Type: x.Type };
+    if (Object.keys(x.Properties).length) o.Properties = x.Properties;
+    if (x.DependsOn.length) o.DependsOn = x.DependsOn;
+    for (const k of ['DeletionPolicy', 'UpdateReplacePolicy', 'CreationPolicy', 'UpdatePolicy', 'Metadata'] as const) if (x[k] !== undefined) o[k] = x[k] as Json;
+    res[id] = o;
+  }
+  out.Resources = res;
+  if (Object.keys(r.Outputs).length) out.Outputs = r.Outputs as unknown as JsonObject;
+  return out;
+}
