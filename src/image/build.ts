@@ -1,0 +1,158 @@
+// The build engine: runs prepared builds (parallel up to a limit), each through its builder and
+// post-processor chains, emitting typed events (masked) and returning one result per build.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { EventSink } from '../core/events.js';
+import { KilnError, errorMessage } from '../core/errors.js';
+import type { PreparedBuild, LateContext } from './types.js';
+import { buildUI, maskingSink, type Artifact, type BuildEvent } from './events.js';
+import type { BuildCache } from './cache.js';
+
+export interface RunBuildsOptions {
+  /** Template path (recorded with cache rows). */
+  template: string;
+  builds: readonly PreparedBuild[];
+  force?: boolean;
+  onError?: 'cleanup' | 'abort';
+  /** 0 = unlimited (Packer's default). */
+  parallel?: number;
+  /** The build cache, or `false` to build without one. Default: opened from `stateDir`. */
+  cache?: BuildCache | false;
+  stateDir?: string;
+  events: EventSink<BuildEvent>;
+  signal?: AbortSignal;
+  /** Extra labels for every container and image kiln creates (tests: `kiln.test`). */
+  labels?: Record<string, string>;
+  runUuid?: string;
+  /** Masks sensitive values (the prepared builds' `variables.mask` by default). */
+  mask?: (s: string) => string;
+}
+
+export interface BuildResult {
+  build: string;
+  type: string;
+  ok: boolean;
+  error?: string;
+  /** Exit status a failed provisioner command returned, if that is why the build failed. */
+  exitCode?: number;
+  artifacts: Artifact[];
+  /** The committed image (docker builds with `commit: true`). */
+  imageId?: string;
+  cached: boolean;
+  key?: string;
+  /** Provisioners that were not run again because an intermediate image held their result. */
+  resumedFrom?: number;
+  ms: number;
+}
+
+export async function runBuilds(opts: RunBuildsOptions): Promise<BuildResult[]> {
+  const mask = opts.mask ?? ((s: string) => opts.builds[0]?.variables.mask(s) ?? s);
+  const sink = maskingSink(opts.events, mask);
+  const signal = opts.signal ?? new AbortController().signal;
+  const runUuid = opts.runUuid ?? randomUUID();
+  let cache: BuildCache | undefined;
+  if (opts.cache !== false && opts.builds.some((b) => b.builder.type === 'docker')) {
+    if (opts.cache) cache = opts.cache;
+    else {
+      const { BuildCache } = await import('./cache.js');
+      cache = BuildCache.open(opts.stateDir);
+    }
+  }
+  const limit = opts.parallel && opts.parallel > 0 ? opts.parallel : opts.builds.length || 1;
+  const results: BuildResult[] = new Array(opts.builds.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < opts.builds.length) {
+      const i = next++;
+      results[i] = await runOne(opts.builds[i]!, { ...opts, cache, runUuid, signal }, sink, mask);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, opts.builds.length) }, worker));
+  sink.emit({ kind: 'all-done', results: results.map((r) => ({ build: r.build, ok: r.ok, error: r.error, artifacts: r.artifacts })) });
+  return results;
+}
+
+async function runOne(
+  b: PreparedBuild,
+  o: RunBuildsOptions & { cache: BuildCache | undefined; runUuid: string; signal: AbortSignal },
+  sink: EventSink<BuildEvent>,
+  mask: (s: string) => string,
+): Promise<BuildResult> {
+  const t0 = Date.now();
+  const ui = buildUI(sink, b.name);
+  sink.emit({ kind: 'build-start', build: b.name, type: b.type });
+  const tmp = mkdtempSync(join(tmpdir(), 'kiln-run-'));
+  let builderArtifact: Artifact | undefined;
+  let cached = false;
+  let key: string | undefined;
+  let resumedFrom: number | undefined;
+  let generated: LateContext = { PackerRunUUID: o.runUuid };
+  try {
+    const cfg = b.builder;
+    switch (cfg.type) {
+      case 'docker': {
+        const { buildDocker } = await import('./builders/docker.js');
+        const out = await buildDocker(b, cfg, {
+          ui,
+          cache: o.cache,
+          force: o.force ?? false,
+          onError: o.onError ?? 'cleanup',
+          signal: o.signal,
+          template: o.template,
+          runUuid: o.runUuid,
+          labels: o.labels ?? {},
+        });
+        builderArtifact = out.artifact;
+        cached = out.cached;
+        key = out.key;
+        resumedFrom = out.resumedFrom;
+        generated = out.generated;
+        if (key) sink.emit({ kind: 'cache', build: b.name, key, hit: cached, imageId: cfg.commit ? out.artifact.id : undefined, resumedFrom, total: b.provisioners.length });
+        break;
+      }
+      case 'null': {
+        const { runProvisioner } = await import('./provisioners/index.js');
+        if (cfg.communicator !== 'none') ui.message(`The null builder's ${cfg.communicator} communicator is not available locally: provisioners that need a machine will fail (set "communicator": "none")`);
+        for (const p of b.provisioners) await runProvisioner(p, { build: b, ui, generated, signal: o.signal, tmpDir: tmp });
+        builderArtifact = { builderId: 'fnoeding.null', id: 'Null', files: [], string: 'Did not export anything. This is the null builder' };
+        break;
+      }
+      case 'file': {
+        const target = cfg.target;
+        mkdirSync(dirname(target), { recursive: true });
+        if (cfg.source) {
+          ui.say(`Copying ${cfg.source} to ${target}`);
+          copyFileSync(cfg.source, target);
+        } else {
+          ui.say(`Writing content to ${target}`);
+          writeFileSync(target, cfg.content ?? '');
+        }
+        builderArtifact = { builderId: 'packer.file', id: target, files: [target], string: `Stored file: ${target}`, destroy: async () => rmSync(target, { force: true }) };
+        break;
+      }
+      case 'amazon-ebs':
+        throw new KilnError('UNSUPPORTED_BUILDER', `build '${b.name}' (amazon-ebs) needs AWS, which the local target does not have: run a docker build instead (e.g. -only=<docker build name>)`);
+    }
+    const { runChains } = await import('./postprocessors/index.js');
+    const chains = await runChains(builderArtifact!, b.postProcessors, { build: b, ui, generated, signal: o.signal, tmpDir: tmp, runUuid: o.runUuid, force: o.force ?? false });
+    const ms = Date.now() - t0;
+    const ok = chains.errors.length === 0;
+    const error = ok ? undefined : chains.errors.join('\n');
+    sink.emit({ kind: 'build-done', build: b.name, ok, ms, error, artifacts: chains.artifacts, cached });
+    return { build: b.name, type: b.type, ok, error: error && mask(error), artifacts: chains.artifacts, imageId: imageIdOf(builderArtifact!), cached, key, resumedFrom, ms };
+  } catch (e) {
+    const ms = Date.now() - t0;
+    const error = mask(errorMessage(e));
+    const exitCode = KilnError.is(e) && e.code === 'PROVISIONER_FAILED' ? e.exitCode : undefined;
+    sink.emit({ kind: 'build-done', build: b.name, ok: false, ms, error, artifacts: [], cached: false });
+    return { build: b.name, type: b.type, ok: false, error, exitCode, artifacts: [], cached: false, key, ms };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function imageIdOf(a: Artifact): string | undefined {
+  return a.builderId === 'packer.post-processor.docker-import' && a.id.startsWith('sha256:') ? a.id : undefined;
+}
