@@ -48,7 +48,8 @@ export function subVariables(s: string): SubVariable[] {
     }
     const close = s.indexOf('}', open + 2);
     if (close < 0) return out;
-    out.push({ name: s.slice(open + 2, close), offset: open });
+    // CloudFormation ignores spaces around the name: `${ AWS::Region }` is `${AWS::Region}`.
+    out.push({ name: s.slice(open + 2, close).trim(), offset: open });
     i = close + 1;
   }
 }

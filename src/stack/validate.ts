@@ -71,7 +71,13 @@ interface Context {
   /** A transform other than LanguageExtensions may rewrite anything: checks stay lenient. */
   macros: boolean;
   serverless: boolean;
+  languageExtensions: boolean;
+  /** Logical ids of CloudFormation modules (`…::MODULE`): they add resources named `<id><Name>`. */
+  modules: string[];
 }
+
+/** A `Fn::ForEach::Name` loop key (AWS::LanguageExtensions); without the transform it is an error. */
+const isLoop = (ctx: Context, name: string) => ctx.languageExtensions && name.startsWith('Fn::ForEach::');
 
 function push(ctx: Context, code: string, message: string, segments: PathSegment[], severity: 'error' | 'warning' = 'error') {
   const d = severity === 'error' ? error(code, message) : warning(code, message);
@@ -109,7 +115,10 @@ export function validateValue(value: unknown, opts: ValidateOptions = {}): Diagn
     transforms,
     macros: transforms.some((t) => t !== LANGUAGE_EXTENSIONS),
     serverless: transforms.includes(SERVERLESS),
+    languageExtensions: transforms.includes(LANGUAGE_EXTENSIONS),
+    modules: [],
   };
+  for (const [id, r] of Object.entries(ctx.resources)) if (isObj(r) && typeof r.Type === 'string' && r.Type.endsWith('::MODULE')) ctx.modules.push(id);
 
   // INTEGRATION POINT (H1b, src/stack/langext.ts): when Transform includes AWS::LanguageExtensions,
   // expand the template first and validate the expansion. Until it lands, Fn::ForEach blocks are
@@ -185,7 +194,7 @@ function checkSections(ctx: Context) {
 }
 
 function checkName(ctx: Context, section: string, name: string, code: string) {
-  if (name.startsWith('Fn::ForEach::')) return;
+  if (isLoop(ctx, name)) return;
   if (!LOGICAL_ID.test(name)) push(ctx, code, `${section} name '${name}' must be alphanumeric (A-Z, a-z, 0-9)`, [section, name]);
   else if (name.length > LIMITS.name) push(ctx, code, `${section} name '${name.slice(0, 20)}…' is ${name.length} characters; the limit is ${LIMITS.name}`, [section, name]);
 }
@@ -213,7 +222,7 @@ function checkMappings(ctx: Context) {
   if (!isObj(maps)) return;
   checkCount(ctx, 'Mappings', LIMITS.mappings, 'E7010');
   for (const [name, map] of Object.entries(maps)) {
-    if (name.startsWith('Fn::ForEach::')) continue;
+    if (isLoop(ctx, name)) continue;
     checkName(ctx, 'Mappings', name, 'E7001');
     if (!isObj(map)) {
       push(ctx, 'E7001', `mapping '${name}' must be an object of top-level keys`, ['Mappings', name]);
@@ -240,7 +249,7 @@ function checkConditions(ctx: Context) {
   const conds = ctx.template.Conditions;
   if (!isObj(conds)) return;
   for (const [name, body] of Object.entries(conds)) {
-    if (name.startsWith('Fn::ForEach::')) continue;
+    if (isLoop(ctx, name)) continue;
     checkName(ctx, 'Conditions', name, 'E8001');
     const fn = intrinsicName(body);
     if (!['Fn::And', 'Fn::Or', 'Fn::Not', 'Fn::Equals', 'Condition'].includes(fn ?? ''))
@@ -263,7 +272,7 @@ function checkResources(ctx: Context) {
   if (!isObj(res)) return;
   checkCount(ctx, 'Resources', LIMITS.resources, 'E3010');
   for (const [id, r] of Object.entries(res)) {
-    if (id.startsWith('Fn::ForEach::')) continue;
+    if (isLoop(ctx, id)) continue;
     const at: PathSegment[] = ['Resources', id];
     if (!LOGICAL_ID.test(id)) push(ctx, 'E3001', `logical id '${id}' must be alphanumeric (A-Z, a-z, 0-9)`, at);
     else if (id.length > LIMITS.name) push(ctx, 'E3001', `logical id '${id.slice(0, 20)}…' is ${id.length} characters; the limit is ${LIMITS.name}`, at);
@@ -271,7 +280,8 @@ function checkResources(ctx: Context) {
       push(ctx, 'E3001', `resource '${id}' must be an object with a Type, not ${kindOf(r)}`, at);
       continue;
     }
-    for (const key of Object.keys(r)) if (!RESOURCE_KEYS.has(key)) push(ctx, 'E3001', `unknown resource attribute '${key}' (allowed: ${[...RESOURCE_KEYS].join(', ')})`, [...at, key]);
+    const samType = ctx.serverless && typeof r.Type === 'string' && r.Type.startsWith('AWS::Serverless::');
+    for (const key of Object.keys(r)) if (!RESOURCE_KEYS.has(key) && !(samType && key === 'IgnoreGlobals')) push(ctx, 'E3001', `unknown resource attribute '${key}' (allowed: ${[...RESOURCE_KEYS].join(', ')})`, [...at, key]);
     checkDependsOn(ctx, id, r);
     if (has(r, 'Condition')) {
       if (typeof r.Condition !== 'string') push(ctx, 'E3001', `Condition must be a condition name, not ${kindOf(r.Condition)}`, [...at, 'Condition']);
@@ -287,7 +297,7 @@ function checkResources(ctx: Context) {
       push(ctx, 'E3001', `Properties must be an object, not ${kindOf(r.Properties)}`, [...at, 'Properties']);
       continue;
     }
-    if (isCustomType(type)) continue;
+    if (isCustomType(type) || UNSPECIFIED_TYPES.has(type)) continue;
     if (type.startsWith('AWS::Serverless::') && ctx.serverless) continue; // the SAM transform defines them
     const spec = resourceType(type);
     if (!spec) {
@@ -298,6 +308,13 @@ function checkResources(ctx: Context) {
     }
     if (ctx.macros && containsTransform(r.Properties)) continue;
     const props = isObj(r.Properties) ? r.Properties : {};
+    const packaged = PACKAGED[type];
+    if (packaged && typeof props[packaged] === 'string') {
+      // `aws cloudformation package` replaces a local path here with the uploaded location.
+      push(ctx, 'W3002', `${packaged} is a local path ('${props[packaged] as string}'): this template only works after \`aws cloudformation package\``, [...at, 'Properties', packaged], 'warning');
+      checkObject(ctx, props, spec.properties, [...at, 'Properties'], [...at, 'Properties'], packaged);
+      continue;
+    }
     checkObject(ctx, props, spec.properties, [...at, 'Properties'], has(r, 'Properties') ? [...at, 'Properties'] : at);
   }
 }
@@ -305,6 +322,20 @@ function checkResources(ctx: Context) {
 function isCustomType(type: string): boolean {
   return type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource';
 }
+
+/** Properties `aws cloudformation package` fills from a local path (cfn-lint: W3002). */
+const PACKAGED: Record<string, string> = {
+  'AWS::Lambda::Function': 'Code',
+  'AWS::Lambda::LayerVersion': 'Content',
+  'AWS::ApiGateway::RestApi': 'BodyS3Location',
+  'AWS::ElasticBeanstalk::ApplicationVersion': 'SourceBundle',
+  'AWS::StepFunctions::StateMachine': 'DefinitionS3Location',
+  'AWS::AppSync::Resolver': 'RequestMappingTemplateS3Location',
+  'AWS::Glue::Job': 'Command',
+};
+
+/** Types CloudFormation accepts that the resource spec does not describe. */
+const UNSPECIFIED_TYPES = new Set(['AWS::CDK::Metadata']);
 
 function containsTransform(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(containsTransform);
@@ -344,7 +375,18 @@ function checkPolicies(ctx: Context, id: string, r: Obj, type: string) {
 }
 
 /** Checks an object against its property specs: unknown names, missing required ones, shapes. */
-function checkObject(ctx: Context, v: Obj, props: Readonly<Record<string, PropertySpec>>, path: PathSegment[], requiredAt: PathSegment[]) {
+function checkObject(ctx: Context, v: Obj, props: Readonly<Record<string, PropertySpec>>, path: PathSegment[], requiredAt: PathSegment[], skipShapeOf?: string) {
+  const fn = intrinsicName(v);
+  if (fn !== undefined) {
+    // A whole object given by a function: check both branches of Fn::If; others are not known here.
+    const args = v[fn];
+    if (fn === 'Fn::If' && Array.isArray(args) && args.length === 3)
+      for (const i of [1, 2]) {
+        const b = args[i];
+        if (isObj(b)) checkObject(ctx, b, props, [...path, 'Fn::If', i], [...path, 'Fn::If', i]);
+      }
+    return;
+  }
   for (const key of Object.keys(v)) {
     const p = props[key];
     if (!p) {
@@ -352,7 +394,7 @@ function checkObject(ctx: Context, v: Obj, props: Readonly<Record<string, Proper
       push(ctx, 'E3002', `unknown property '${key}'${suggest(key, Object.keys(props))}`, [...path, key]);
       continue;
     }
-    checkShape(ctx, v[key], p.shape, [...path, key]);
+    if (key !== skipShapeOf) checkShape(ctx, v[key], p.shape, [...path, key]);
   }
   for (const p of Object.values(props)) {
     if (p.required && !has(v, p.name)) push(ctx, 'E3003', `missing required property '${p.name}'`, requiredAt);
@@ -437,7 +479,7 @@ function checkOutputs(ctx: Context) {
   if (!isObj(outs)) return;
   checkCount(ctx, 'Outputs', LIMITS.outputs, 'E6010');
   for (const [name, o] of Object.entries(outs)) {
-    if (name.startsWith('Fn::ForEach::')) continue;
+    if (isLoop(ctx, name)) continue;
     checkName(ctx, 'Outputs', name, 'E6001');
     const at: PathSegment[] = ['Outputs', name];
     if (!isObj(o)) {
@@ -468,7 +510,7 @@ function checkReferences(ctx: Context) {
     const s = ctx.template[section];
     if (!isObj(s)) return;
     for (const [name, v] of Object.entries(s)) {
-      if (name.startsWith('Fn::ForEach::')) continue;
+      if (isLoop(ctx, name)) continue;
       if (!isObj(v)) continue;
       for (const [k, x] of Object.entries(v)) if (!skipKeys.has(k)) collectReferences(x, [section, name, k], refs);
     }
@@ -478,8 +520,13 @@ function checkReferences(ctx: Context) {
   for (const r of refs) checkReference(ctx, r);
 }
 
+/** A name a module adds (`<ModuleId><ResourceName>`), which only the registry knows. */
+function fromModule(ctx: Context, name: string): boolean {
+  return ctx.modules.some((m) => name.startsWith(m) && name !== m);
+}
+
 function checkReference(ctx: Context, r: Reference) {
-  const lenient = ctx.macros;
+  const lenient = ctx.macros || fromModule(ctx, r.target);
   switch (r.kind) {
     case 'Condition':
       return; // `{Condition: X}` outside Conditions is ordinary data (e.g. an IAM policy key)
@@ -510,7 +557,7 @@ function checkGetAtt(ctx: Context, r: Reference, code: string, fn: string) {
   const res = ctx.resources[r.target];
   const shown = r.attribute === undefined ? r.target : `${r.target}.${r.attribute}`;
   if (!isObj(res)) {
-    if (ctx.macros) return;
+    if (ctx.macros || fromModule(ctx, r.target)) return;
     const what = has(ctx.parameters, r.target) ? 'a parameter (use Ref)' : 'not a resource of this template';
     push(ctx, code, `${fn} ${shown}: '${r.target}' is ${what}`, r.path);
     return;

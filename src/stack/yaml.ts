@@ -45,6 +45,13 @@ export const SHORT_FORMS = [
   'Or',
   'Not',
   'Transform',
+  // Rules-only functions (`intrinsic-function-reference-rules.md` shows their short forms too).
+  'Contains',
+  'EachMemberEquals',
+  'EachMemberIn',
+  'RefAll',
+  'ValueOf',
+  'ValueOfAll',
 ] as const;
 
 const LONG_FORM = new Map<string, string>(SHORT_FORMS.map((n) => [`!${n}`, n === 'Ref' || n === 'Condition' ? n : `Fn::${n}`]));
