@@ -130,8 +130,11 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
       name: 'StepRun',
       async run(c) {
         ui.say('Starting docker container...');
-        const args = cfg.runCommand.map((a) => build.renderLate(a, { ...generated, Image: start }));
+        // Shown with the tag, as Packer does; created from the ID the key was computed with.
+        const shown = resumed > 0 ? start : cfg.image;
+        const args = cfg.runCommand.map((a) => build.renderLate(a, { ...generated, Image: shown }));
         const spec = parseRunCommand(args);
+        if (spec.image === shown) spec.image = start;
         const prefix: string[] = [];
         for (const d of cfg.device) prefix.push(`--device=${d}`);
         for (const x of cfg.capAdd) prefix.push(`--cap-add=${x}`);

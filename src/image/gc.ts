@@ -1,0 +1,109 @@
+// `kiln gc`: removes images kiln made that nothing needs any more.
+//
+// Considered: images recorded in this state directory's build cache (only those: images of another
+// state directory are not ours to judge). Kept:
+//   1. per (template, build), the newest cached artifact — what the next `kiln build` reuses;
+//   2. every image a recorded stack deployment names (`deployments.images`), including earlier
+//      deployments, so `kiln rollback` can still redeploy them;
+//   3. images that carry a repository tag (a name someone can still use: untag to release them);
+//   4. images the engine refuses to remove (a container uses them, or a kept image descends from
+//      them): reported, not forced.
+// Removed: every intermediate image and every older artifact. Their cache rows go with them, so the
+// next build of an old template version simply builds again.
+import type { Db } from '../state/db.js';
+import { LABELS } from '../docker/client.js';
+import type { BuildCache, CacheEntry } from './cache.js';
+import { engineRequest, inspectImage } from './builders/engine.js';
+
+export interface GcDecision {
+  imageId: string;
+  kind: CacheEntry['kind'];
+  build: string;
+  template: string;
+  action: 'remove' | 'keep';
+  reason: string;
+}
+
+export interface GcResult {
+  decisions: GcDecision[];
+  removed: string[];
+  failed: Array<{ imageId: string; reason: string }>;
+}
+
+function deployedImages(db: Db): Set<string> {
+  const out = new Set<string>();
+  const has = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'deployments'").get();
+  if (!has) return out;
+  for (const r of db.prepare('SELECT images FROM deployments').all() as Array<{ images: string }>) {
+    try {
+      const v = JSON.parse(r.images) as unknown;
+      const walk = (x: unknown): void => {
+        if (typeof x === 'string') out.add(x);
+        else if (Array.isArray(x)) x.forEach(walk);
+        else if (x && typeof x === 'object') Object.values(x).forEach(walk);
+      };
+      walk(v);
+    } catch {
+      /* unreadable row: keeps nothing extra */
+    }
+  }
+  return out;
+}
+
+export async function planGc(db: Db, cache: BuildCache): Promise<GcDecision[]> {
+  const entries = cache.all();
+  const newest = new Map<string, CacheEntry>();
+  for (const e of entries) {
+    if (e.kind !== 'artifact') continue;
+    const k = `${e.template}\0${e.build}`;
+    const cur = newest.get(k);
+    if (!cur || e.createdAt >= cur.createdAt) newest.set(k, e);
+  }
+  const keepIds = new Set([...newest.values()].map((e) => e.imageId));
+  const deployed = deployedImages(db);
+  const decisions: GcDecision[] = [];
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.imageId)) continue;
+    seen.add(e.imageId);
+    const base = { imageId: e.imageId, kind: e.kind, build: e.build, template: e.template };
+    const info = await inspectImage(e.imageId);
+    if (!info || info.Config?.Labels?.[LABELS.managed] !== 'true') {
+      decisions.push({ ...base, action: 'remove', reason: 'already gone from Docker (cache row dropped)' });
+      continue;
+    }
+    if (keepIds.has(e.imageId)) decisions.push({ ...base, action: 'keep', reason: 'newest artifact of its build' });
+    else if (deployed.has(e.imageId) || [...(info.RepoTags ?? [])].some((t) => deployed.has(t))) decisions.push({ ...base, action: 'keep', reason: 'used by a stack deployment' });
+    else if ((info.RepoTags ?? []).some((t) => t !== '<none>:<none>')) decisions.push({ ...base, action: 'keep', reason: `tagged ${(info.RepoTags ?? []).join(', ')}` });
+    else decisions.push({ ...base, action: 'remove', reason: e.kind === 'intermediate' ? 'intermediate image' : 'superseded artifact' });
+  }
+  return decisions;
+}
+
+export async function runGc(db: Db, cache: BuildCache, opts: { dryRun: boolean }): Promise<GcResult> {
+  const decisions = await planGc(db, cache);
+  const removed: string[] = [];
+  const failed: GcResult['failed'] = [];
+  if (opts.dryRun) return { decisions, removed, failed };
+  // Newest first: children before the images they were committed from.
+  const order = decisions.filter((d) => d.action === 'remove');
+  const created = new Map(cache.all().map((e) => [e.imageId, e.createdAt]));
+  order.sort((a, b) => (created.get(b.imageId) ?? 0) - (created.get(a.imageId) ?? 0));
+  for (const d of order) {
+    const r = await engineRequest('DELETE', `/images/${encodeURIComponent(d.imageId)}?noprune=0`);
+    if (r.status === 200 || r.status === 404) {
+      removed.push(d.imageId);
+      for (const e of cache.all()) if (e.imageId === d.imageId) cache.delete(e.key);
+    } else {
+      const msg = r.body.toString('utf8');
+      let reason = msg;
+      try {
+        reason = (JSON.parse(msg) as { message: string }).message;
+      } catch {
+        /* raw text */
+      }
+      failed.push({ imageId: d.imageId, reason });
+    }
+  }
+  return { decisions, removed, failed };
+}
