@@ -1,0 +1,334 @@
+// Security groups enforced: each member container gets a packet filter in its own network namespace
+// (loaded from the host with `nsenter --net=/proc/<pid>/ns/net iptables-restore`; containers never get
+// NET_ADMIN, so they cannot change it). Ingress is default-deny: only what some rule of one of the
+// container's groups allows gets in (plus replies to its own connections, as AWS groups are
+// stateful). Egress is the union of the groups' egress rules; a group declared without
+// `SecurityGroupEgress` carries AWS's default allow-all egress rule.
+//
+// The reconciler is idempotent: it computes every member's ruleset from the groups, the standalone
+// SecurityGroupIngress/Egress rules and the current members (for `SourceSecurityGroupId`), and loads
+// a ruleset only when it differs from the one this process loaded last. Handlers call it after any
+// change to a group, a rule or a membership.
+import type Dockerode from 'dockerode';
+import { KilnError } from '../../core/errors.js';
+import type { Json, JsonObject } from '../../stack/model.js';
+import type { KnownResource, ResourceContext } from '../types.js';
+import { inNetns, parseCidrLoose } from './network.js';
+
+// ---------------------------------------------------------------------------------------------
+// Rule model
+
+export type Protocol = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'all' | number;
+
+export interface SgRule {
+  protocol: Protocol;
+  /** tcp/udp: port range; icmp: type (from) and code (to); -1 = any. */
+  from: number;
+  to: number;
+  cidr?: string;
+  cidr6?: string;
+  /** SourceSecurityGroupId (ingress) or DestinationSecurityGroupId (egress). */
+  group?: string;
+  description?: string;
+}
+
+export interface GroupRules {
+  groupId: string;
+  vpcId?: string;
+  ingress: SgRule[];
+  egress: SgRule[];
+}
+
+/** What a resource records about each container it runs (`state.data.containers`). */
+export interface ContainerRecord {
+  id: string;
+  ip: string;
+  vpcId: string;
+  subnetId: string;
+  groups: string[];
+  publicIp?: string;
+}
+
+const PROTO_NAMES: Record<string, Protocol> = { tcp: 'tcp', '6': 'tcp', udp: 'udp', '17': 'udp', icmp: 'icmp', '1': 'icmp', icmpv6: 'icmpv6', '58': 'icmpv6', '-1': 'all', all: 'all' };
+
+function num(v: Json | undefined): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return Number(v);
+  return undefined;
+}
+
+/**
+ * A rule as CloudFormation writes it (`IpProtocol`, `FromPort`, `ToPort`, `CidrIp`, ...) → SgRule.
+ * `where` names the property path for error messages.
+ */
+export function normaliseRule(raw: Json, direction: 'ingress' | 'egress', where: string): SgRule {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new KilnError('INVALID_RULE', `${where}: a rule must be an object`, 'user');
+  const r = raw as JsonObject;
+  const protoText = String(r.IpProtocol ?? '').toLowerCase();
+  if (protoText === '') throw new KilnError('INVALID_RULE', `${where}.IpProtocol is required`, 'user');
+  let protocol: Protocol | undefined = PROTO_NAMES[protoText];
+  if (protocol === undefined) {
+    const n = num(protoText);
+    if (n === undefined || n < 0 || n > 255) throw new KilnError('INVALID_RULE', `${where}.IpProtocol: invalid value '${protoText}' (tcp, udp, icmp, icmpv6, -1 or a protocol number)`, 'user');
+    protocol = n;
+  }
+  let from = num(r.FromPort);
+  let to = num(r.ToPort);
+  if (protocol === 'tcp' || protocol === 'udp') {
+    if (from === undefined || to === undefined)
+      throw new KilnError('INVALID_RULE', `${where}: FromPort and ToPort are required for ${protocol}`, 'user');
+    if (from === -1 && to === -1) [from, to] = [0, 65535];
+    if (from < 0 || to > 65535 || from > to)
+      throw new KilnError('INVALID_RULE', `${where}: invalid port range ${from}-${to} (0-65535, FromPort <= ToPort)`, 'user');
+  } else if (protocol === 'icmp' || protocol === 'icmpv6') {
+    from = from ?? -1;
+    to = to ?? -1;
+  } else {
+    from = -1;
+    to = -1;
+  }
+  const peerKeys = direction === 'ingress' ? ['CidrIp', 'CidrIpv6', 'SourceSecurityGroupId', 'SourceSecurityGroupName', 'SourcePrefixListId'] : ['CidrIp', 'CidrIpv6', 'DestinationSecurityGroupId', 'DestinationPrefixListId'];
+  const given = peerKeys.filter((k) => r[k] !== undefined && r[k] !== null && r[k] !== '');
+  if (given.length !== 1)
+    throw new KilnError('INVALID_RULE', `${where}: exactly one of ${peerKeys.join(', ')} must be given${given.length ? ` (got ${given.join(', ')})` : ''}`, 'user');
+  const rule: SgRule = { protocol, from, to };
+  if (typeof r.Description === 'string') rule.description = r.Description;
+  const key = given[0];
+  const val = String(r[key]);
+  if (key === 'CidrIp') {
+    const c = parseCidrLoose(val);
+    if (!c) throw new KilnError('INVALID_RULE', `${where}.CidrIp: invalid CIDR '${val}'`, 'user');
+    rule.cidr = c.text;
+  } else if (key === 'CidrIpv6') {
+    if (!/^[0-9a-fA-F:]+\/\d{1,3}$/.test(val)) throw new KilnError('INVALID_RULE', `${where}.CidrIpv6: invalid CIDR '${val}'`, 'user');
+    rule.cidr6 = val.toLowerCase();
+  } else if (key.endsWith('PrefixListId')) {
+    throw new KilnError('UNSUPPORTED_ON_LOCAL', `${where}.${key}: prefix lists have no local meaning; use CidrIp`, 'user');
+  } else {
+    rule.group = val;
+  }
+  return rule;
+}
+
+/** AWS's default egress rule of a VPC group declared without SecurityGroupEgress. */
+export const ALLOW_ALL_EGRESS: SgRule = { protocol: 'all', from: -1, to: -1, cidr: '0.0.0.0/0' };
+
+// ---------------------------------------------------------------------------------------------
+// Rendering (pure)
+
+function match(rule: SgRule, dir: 'INPUT' | 'OUTPUT', peer: string, v6: boolean): string {
+  const side = dir === 'INPUT' ? '-s' : '-d';
+  const parts = [`-A ${dir}`];
+  if (peer !== '0.0.0.0/0' && peer !== '::/0') parts.push(`${side} ${peer}`);
+  const p = rule.protocol;
+  if (p === 'tcp' || p === 'udp') {
+    parts.push(`-p ${p} -m ${p}`);
+    parts.push(rule.from === rule.to ? `--dport ${rule.from}` : `--dport ${rule.from}:${rule.to}`);
+  } else if (p === 'icmp' || p === 'icmpv6') {
+    if ((p === 'icmpv6') !== v6) return '';
+    const proto = v6 ? 'ipv6-icmp' : 'icmp';
+    const flag = v6 ? '--icmpv6-type' : '--icmp-type';
+    parts.push(`-p ${proto}`);
+    if (rule.from >= 0) parts.push(`-m ${proto === 'icmp' ? 'icmp' : 'icmp6'} ${flag} ${rule.from}${rule.to >= 0 ? `/${rule.to}` : ''}`);
+  } else if (typeof p === 'number') {
+    parts.push(`-p ${p}`);
+  }
+  if (rule.description) parts.push(`-m comment --comment "${rule.description.replace(/["\\\n]/g, ' ').slice(0, 250)}"`);
+  parts.push('-j ACCEPT');
+  return parts.join(' ');
+}
+
+/** A rule with its peers resolved to addresses (source groups → their members' IPs). */
+export interface ResolvedRules {
+  ingress: Array<{ rule: SgRule; peers: string[] }>;
+  egress: Array<{ rule: SgRule; peers: string[] }>;
+}
+
+/** The iptables-restore (v4) and ip6tables-restore (v6) input for one container. */
+export function renderRuleset(r: ResolvedRules): { v4: string; v6: string } {
+  const out: { v4: string; v6: string } = { v4: '', v6: '' };
+  for (const v6 of [false, true]) {
+    const lines = ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT DROP [0:0]'];
+    lines.push('-A INPUT -i lo -j ACCEPT', '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+    for (const { rule, peers } of r.ingress)
+      for (const peer of peers) if (peer.includes(':') === v6) lines.push(match(rule, 'INPUT', peer, v6));
+    lines.push('-A OUTPUT -o lo -j ACCEPT', '-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+    for (const { rule, peers } of r.egress)
+      for (const peer of peers) if (peer.includes(':') === v6) lines.push(match(rule, 'OUTPUT', peer, v6));
+    lines.push('COMMIT', '');
+    const text = lines.filter((l) => l !== '').join('\n') + '\n';
+    if (v6) out.v6 = text;
+    else out.v4 = text;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The view of groups, rules and members: state (ctx.resources) overlaid with this process's changes
+
+const groupOverlay = new Map<string, GroupRules | null>();
+const ruleOverlay = new Map<string, { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule } | null>();
+const memberOverlay = new Map<string, ContainerRecord | null>();
+const defaultGroups = new Map<string, string>(); // vpcId → default security group id
+const lastApplied = new Map<string, string>(); // containerId → ruleset text
+
+export function noteGroup(groupId: string, rules: GroupRules | null): void {
+  groupOverlay.set(groupId, rules);
+}
+export function noteRule(ruleId: string, r: { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule } | null): void {
+  ruleOverlay.set(ruleId, r);
+}
+export function noteMember(rec: ContainerRecord | null, id?: string): void {
+  const key = rec?.id ?? id;
+  if (!key) return;
+  memberOverlay.set(key, rec);
+  if (!rec) lastApplied.delete(key);
+}
+export function noteDefaultGroup(vpcId: string, groupId: string): void {
+  defaultGroups.set(vpcId, groupId);
+}
+
+function isObj(v: Json | undefined): v is JsonObject {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Container records a resource's state carries (`data.containers`). */
+export function containersOf(res: KnownResource): ContainerRecord[] {
+  const d = res.state.data;
+  const list = d && Array.isArray(d.containers) ? d.containers : [];
+  return list.filter(isObj).filter((c) => typeof c.id === 'string' && typeof c.ip === 'string') as unknown as ContainerRecord[];
+}
+
+export interface FirewallView {
+  groups: Map<string, GroupRules>;
+  members: ContainerRecord[];
+  defaults: Map<string, string>;
+}
+
+export function currentView(ctx: ResourceContext): FirewallView {
+  const groups = new Map<string, GroupRules>();
+  const rules = new Map<string, { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule }>();
+  const members = new Map<string, ContainerRecord>();
+  const defaults = new Map(defaultGroups);
+  for (const res of ctx.resources()) {
+    const d = res.state.data ?? {};
+    if (res.type === 'AWS::EC2::SecurityGroup' && isObj(d.rules)) groups.set(res.state.physicalId, d.rules as unknown as GroupRules);
+    else if ((res.type === 'AWS::EC2::SecurityGroupIngress' || res.type === 'AWS::EC2::SecurityGroupEgress') && isObj(d.rule))
+      rules.set(res.state.physicalId, d.rule as unknown as { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule });
+    else if (res.type === 'AWS::EC2::VPC' && typeof d.defaultSecurityGroup === 'string') defaults.set(res.state.physicalId, d.defaultSecurityGroup);
+    for (const c of containersOf(res)) members.set(c.id, c);
+  }
+  for (const [id, g] of groupOverlay) {
+    if (g) groups.set(id, g);
+    else groups.delete(id);
+  }
+  for (const [id, r] of ruleOverlay) {
+    if (r) rules.set(id, r);
+    else rules.delete(id);
+  }
+  for (const [id, m] of memberOverlay) {
+    if (m) members.set(id, m);
+    else members.delete(id);
+  }
+  // Standalone rules add to their group (a copy: the view must not alter state objects).
+  const merged = new Map<string, GroupRules>();
+  for (const [id, g] of groups) merged.set(id, { ...g, ingress: [...g.ingress], egress: [...g.egress] });
+  for (const r of rules.values()) {
+    const g = merged.get(r.groupId);
+    if (g) g[r.direction].push(r.rule);
+  }
+  // The VPC default group: members of itself may talk to each other; egress to anywhere.
+  for (const [vpcId, sg] of defaults)
+    if (!merged.has(sg))
+      merged.set(sg, { groupId: sg, vpcId, ingress: [{ protocol: 'all', from: -1, to: -1, group: sg }], egress: [ALLOW_ALL_EGRESS] });
+  return { groups: merged, members: [...members.values()], defaults };
+}
+
+/** The groups a member is governed by (its own, or its VPC's default group when it has none). */
+export function effectiveGroups(view: FirewallView, m: ContainerRecord): string[] {
+  if (m.groups.length) return m.groups;
+  const d = view.defaults.get(m.vpcId);
+  return d ? [d] : [];
+}
+
+/** The resolved rules of one member: the union of its groups, source groups turned into addresses. */
+export function resolveFor(view: FirewallView, m: ContainerRecord): ResolvedRules {
+  const out: ResolvedRules = { ingress: [], egress: [] };
+  const membersOf = (groupId: string) =>
+    view.members
+      .filter((x) => x.vpcId === m.vpcId && effectiveGroups(view, x).includes(groupId))
+      .map((x) => x.ip)
+      .sort();
+  for (const gid of effectiveGroups(view, m)) {
+    const g = view.groups.get(gid);
+    if (!g) continue;
+    for (const dir of ['ingress', 'egress'] as const)
+      for (const rule of g[dir]) {
+        const peers = rule.group ? membersOf(rule.group) : [rule.cidr ?? rule.cidr6 ?? ''].filter(Boolean);
+        if (peers.length) out[dir].push({ rule, peers });
+      }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applying
+
+async function pidOf(docker: Dockerode, id: string): Promise<number | undefined> {
+  try {
+    const info = await docker.getContainer(id).inspect();
+    return info.State.Running && info.State.Pid > 0 ? info.State.Pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Loads a ruleset into the namespace of `pid` (both address families, one process). */
+export async function loadRuleset(pid: number, set: { v4: string; v6: string }): Promise<void> {
+  const script = 'printf "%s" "$KILN_V4" | iptables-restore -w && { printf "%s" "$KILN_V6" | ip6tables-restore -w 2>/dev/null || true; }';
+  await inNetns(pid, 'env', [`KILN_V4=${set.v4}`, `KILN_V6=${set.v6}`, 'sh', '-c', script]);
+}
+
+/** The v4+v6 ruleset text for a member, as loadRuleset expects. */
+export function rulesetFor(view: FirewallView, m: ContainerRecord): { v4: string; v6: string } {
+  return renderRuleset(resolveFor(view, m));
+}
+
+let chain: Promise<unknown> = Promise.resolve();
+
+/**
+ * Re-applies the rules of every member (optionally of one VPC) whose ruleset changed since this
+ * process last loaded it. Serialised: concurrent callers queue, each sees the latest view.
+ */
+export function reconcileFirewalls(ctx: ResourceContext, docker: Dockerode, opts: { vpcId?: string; force?: boolean } = {}): Promise<number> {
+  const next = chain.then(async () => {
+    const view = currentView(ctx);
+    let applied = 0;
+    for (const m of view.members) {
+      if (opts.vpcId && m.vpcId !== opts.vpcId) continue;
+      const set = rulesetFor(view, m);
+      const text = set.v4 + set.v6;
+      if (!opts.force && lastApplied.get(m.id) === text) continue;
+      const pid = await pidOf(docker, m.id);
+      if (pid === undefined) continue;
+      await loadRuleset(pid, set);
+      lastApplied.set(m.id, text);
+      applied++;
+    }
+    return applied;
+  });
+  chain = next.catch(() => undefined);
+  return next;
+}
+
+/** Records that `containerId` was loaded with `set` (launch loads the first ruleset itself). */
+export function markApplied(containerId: string, set: { v4: string; v6: string }): void {
+  lastApplied.set(containerId, set.v4 + set.v6);
+}
+
+/** The rules currently loaded in a container's namespace (`iptables -S`), for tests and drift. */
+export async function loadedRules(docker: Dockerode, containerId: string): Promise<string | undefined> {
+  const pid = await pidOf(docker, containerId);
+  if (pid === undefined) return undefined;
+  return (await inNetns(pid, 'iptables', ['-w', '-S'])).stdout;
+}

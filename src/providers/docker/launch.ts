@@ -1,0 +1,396 @@
+// The launch primitive: one container in a subnet, behind security groups, optionally with a public
+// endpoint. `AWS::EC2::Instance` is built on it, and so are the load balancer, cache and Auto
+// Scaling handlers: whatever runs in a VPC goes through `launchContainer` / `destroyContainer`.
+//
+// How a container boots (see network.ts for the network design):
+//   1. created with no Docker network (or only the VPC's public network when it has a public
+//      endpoint, ports published on its own loopback address), entrypoint replaced by kiln's init
+//      wrapper `/.kiln/init`, the image's entrypoint + command passed to it as arguments;
+//   2. the wrapper, the user data and any `files` are copied in before start;
+//   3. started; kiln joins its namespace to the VPC (veth, address) and loads its security group
+//      rules, then brings `vpc0` up;
+//   4. the wrapper, which has been waiting for `vpc0` to be up, runs the user data once (with
+//      /bin/sh, or its own `#!` interpreter), writes `/.kiln/user-data.done`, and `exec`s the
+//      image's command (which keeps PID 1).
+// The wrapper uses the image's /bin/sh; an image without one gets the host's static busybox.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type Dockerode from 'dockerode';
+import { KilnError, errorMessage } from '../../core/errors.js';
+import { systemClock, retryUntil } from '../../core/clock.js';
+import { LABELS, docker as defaultDocker } from '../../docker/client.js';
+import type { JsonObject } from '../../stack/model.js';
+import type { ResourceContext } from '../types.js';
+import { packTar, type TarEntry } from '../../image/builders/tar.js';
+import { currentView, markApplied, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
+import { resolveImage } from './images.js';
+import { instanceLimits } from './instance-types.js';
+import {
+  allocateAddress,
+  allocateLoopback,
+  attachToVpc,
+  ensurePublicNetwork,
+  parseCidr,
+  releaseAddress,
+  releaseLoopback,
+  requireRoot,
+  subnetInfo,
+} from './network.js';
+
+export interface LaunchFile {
+  /** Absolute path inside the container; parent directories are created. */
+  path: string;
+  content: string | Buffer;
+  /** Default 0644. */
+  mode?: number;
+}
+
+export interface LaunchSpec {
+  /** Local image reference, `sha256:…` id, or `ami-…` id (see images.ts). */
+  image: string;
+  /** Physical id of an `AWS::EC2::Subnet` the context can look up. */
+  subnetId: string;
+  /** Physical ids of `AWS::EC2::SecurityGroup`s of the subnet's VPC; none = the VPC's default group. */
+  securityGroupIds?: string[];
+  /** Extra labels (kiln's own labels are always set). */
+  labels?: Record<string, string>;
+  /** `kiln.kind` label: `instance` (default), `load-balancer`, `cache`… */
+  kind?: string;
+  /** Physical id of the resource that owns the container (`kiln.owner`; orphan detection). */
+  owner?: string;
+  /** Name hint; the container is named `kiln-<stack>-<logicalId>-<hint or random>`. */
+  name?: string;
+  env?: string[] | Record<string, string>;
+  /** Replaces the image's command (and, with `entrypoint`, its entrypoint), as `docker run` does. */
+  cmd?: string[];
+  entrypoint?: string[];
+  /** User data script, decoded (not base64); run once at first boot before the command. */
+  userData?: string;
+  /** Gives the container a public endpoint: its own loopback address with these TCP ports published. */
+  publish?: { ports: number[] };
+  /** A fixed private address in the subnet (otherwise the first free one). */
+  privateIp?: string;
+  /** Sets CPU and memory limits (see instance-types.ts); unknown types fail. */
+  instanceType?: string;
+  files?: LaunchFile[];
+  /** Hostname; default `ip-a-b-c-d` as on EC2. */
+  hostname?: string;
+  /** Wait for the user data to finish (default true when there is user data). */
+  waitForUserData?: boolean;
+  /** How long to wait for user data; default 10 minutes. */
+  userDataTimeoutMs?: number;
+}
+
+export interface Launched {
+  containerId: string;
+  containerName: string;
+  privateIp: string;
+  publicIp?: string;
+  vpcId: string;
+  subnetId: string;
+  availabilityZone: string;
+  privateDnsName: string;
+  publicDnsName?: string;
+  imageId: string;
+  /** The record the firewall reconciler reads: store it in `state.data.containers`. */
+  record: ContainerRecord;
+  /** JSON form of everything above, for `state.data` (put it in `data.containers: [...]`). */
+  data: JsonObject;
+}
+
+export interface LaunchDeps {
+  docker?: Dockerode;
+}
+
+const INIT_DIR = '.kiln';
+
+/** The init wrapper (PID 1 until it execs the image's command). `bb` prefixes applets when the image has no shell. */
+export function initScript(bb: string): string {
+  return `# kiln init: waits for the VPC link, runs the user data once, then the image's command.
+n=0
+while :; do
+  s=""
+  [ -r /sys/class/net/vpc0/operstate ] && read -r s < /sys/class/net/vpc0/operstate
+  [ "$s" = up ] && break
+  n=$((n+1))
+  if [ "$n" -gt 2400 ]; then echo "kiln-init: the VPC network never came up" >&2; exit 70; fi
+  ${bb}sleep 0.05
+done
+if [ -f /${INIT_DIR}/user-data ] && [ ! -e /${INIT_DIR}/user-data.done ]; then
+  first=""
+  read -r first < /${INIT_DIR}/user-data || true
+  case "$first" in
+    '#!'*) /${INIT_DIR}/user-data > /${INIT_DIR}/user-data.log 2>&1 ;;
+    *) ${bb}sh /${INIT_DIR}/user-data > /${INIT_DIR}/user-data.log 2>&1 ;;
+  esac
+  echo "$?" > /${INIT_DIR}/user-data.done
+fi
+if [ "$#" -eq 0 ]; then echo "kiln-init: the image has no command" >&2; exit 64; fi
+exec "$@"
+`;
+}
+
+function envList(env: LaunchSpec['env']): string[] {
+  if (!env) return [];
+  if (Array.isArray(env)) return env;
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}
+
+function hostCpus(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** `ip-10-0-1-5` + region suffix as EC2 names private hosts. */
+export function privateDnsName(ip: string, region: string): string {
+  const host = `ip-${ip.replace(/\./g, '-')}`;
+  return region === 'us-east-1' ? `${host}.ec2.internal` : `${host}.${region}.compute.internal`;
+}
+
+/** The loopback address as a public DNS name would look (kept an address: it resolves nowhere else). */
+export function regionOfAz(az: string): string {
+  return /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/.test(az) ? az.slice(0, -1) : 'us-east-1';
+}
+
+function tarEntries(files: LaunchFile[]): TarEntry[] {
+  const entries: TarEntry[] = [];
+  const dirs = new Set<string>();
+  for (const f of files) {
+    if (!f.path.startsWith('/')) throw new KilnError('INVALID_LAUNCH', `file path must be absolute: ${f.path}`, 'internal');
+    const rel = f.path.replace(/^\/+/, '');
+    const parts = rel.split('/');
+    // Only kiln's own directory gets a directory entry: others (/etc, /tmp) keep their modes.
+    if (parts[0] === INIT_DIR && !dirs.has(INIT_DIR)) {
+      dirs.add(INIT_DIR);
+      entries.push({ name: INIT_DIR, type: 'dir', mode: 0o755 });
+    }
+    entries.push({ name: rel, type: 'file', mode: f.mode ?? 0o644, data: Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content) });
+  }
+  return entries;
+}
+
+async function hasFile(c: Dockerode.Container, path: string): Promise<boolean> {
+  try {
+    await (c as unknown as { infoArchive(o: { path: string }): Promise<unknown> }).infoArchive({ path });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts a container in a subnet behind security groups (see the file comment). On any failure
+ * everything it made is removed before the error is thrown.
+ */
+export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, deps: LaunchDeps = {}): Promise<Launched> {
+  requireRoot();
+  const docker = deps.docker ?? (await defaultDocker());
+  const subnet = subnetInfo(ctx, spec.subnetId);
+  const groups = [...new Set(spec.securityGroupIds ?? [])];
+  const view = currentView(ctx);
+  for (const g of groups) {
+    const rules = view.groups.get(g);
+    if (!rules) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
+    if (rules.vpcId !== subnet.vpcId)
+      throw new KilnError('SECURITY_GROUP_WRONG_VPC', `Security group ${g} and subnet ${spec.subnetId} belong to different networks.`, 'user');
+  }
+  const limits = spec.instanceType ? instanceLimits(spec.instanceType, hostCpus()) : undefined;
+  if (limits?.cpuCapped)
+    ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `${limits.type} has ${limits.vcpu} vCPUs; capped to the host's ${hostCpus()}` });
+  const image = await resolveImage(docker, spec.image);
+  const entrypoint = spec.entrypoint ?? image.entrypoint;
+  const cmd = spec.cmd ?? (spec.entrypoint ? [] : image.cmd);
+  const command = [...entrypoint, ...cmd];
+  if (command.length === 0)
+    throw new KilnError('IMAGE_HAS_NO_COMMAND', `image ${spec.image} has no ENTRYPOINT or CMD, so an instance of it would not run anything`, 'user');
+
+  const vpcCidr = parseCidr(subnet.vpcCidr);
+  const subnetCidr = parseCidr(subnet.cidr);
+  if (!vpcCidr || !subnetCidr) throw new KilnError('SUBNET_STATE', `subnet ${spec.subnetId} has no valid CIDR in state`, 'internal');
+  const ip = await allocateAddress(docker, subnet.vpcId, subnetCidr, spec.subnetId, spec.privateIp);
+  let publicIp: string | undefined;
+  let container: Dockerode.Container | undefined;
+  const rand = randomBytes(3).toString('hex');
+  const containerName = `kiln-${ctx.stack}-${ctx.logicalId}-${(spec.name ?? rand).replace(/[^a-zA-Z0-9_.-]/g, '-')}`;
+  const record: ContainerRecord = { id: '', ip, vpcId: subnet.vpcId, subnetId: spec.subnetId, groups };
+  try {
+    let networkMode = 'none';
+    const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+    const exposed: Record<string, object> = {};
+    if (spec.publish) {
+      publicIp = await allocateLoopback(docker, `${ctx.stack}/${ctx.logicalId}/${spec.name ?? rand}`);
+      networkMode = await ensurePublicNetwork(docker, ctx.stack, subnet.vpcLogicalId, subnet.vpcId, ctx.deployment);
+      for (const p of [...new Set(spec.publish.ports)]) {
+        if (!Number.isInteger(p) || p < 1 || p > 65535) throw new KilnError('INVALID_LAUNCH', `cannot publish port ${p}`, 'user');
+        portBindings[`${p}/tcp`] = [{ HostIp: publicIp, HostPort: String(p) }];
+        exposed[`${p}/tcp`] = {};
+      }
+    }
+    const labels: Record<string, string> = {
+      ...(spec.labels ?? {}),
+      [LABELS.managed]: 'true',
+      [LABELS.stack]: ctx.stack,
+      [LABELS.resource]: ctx.logicalId,
+      [LABELS.deployment]: ctx.deployment,
+      [LABELS.kind]: spec.kind ?? 'instance',
+      'kiln.vpc': subnet.vpcId,
+      'kiln.subnet': spec.subnetId,
+      'kiln.ip': ip,
+      'kiln.image': image.id,
+    };
+    if (spec.owner) labels['kiln.owner'] = spec.owner;
+    if (publicIp) labels['kiln.public-ip'] = publicIp;
+    container = await docker.createContainer({
+      name: containerName,
+      Image: image.id,
+      Hostname: spec.hostname ?? `ip-${ip.replace(/\./g, '-')}`,
+      Entrypoint: ['/bin/sh', `/${INIT_DIR}/init`],
+      Cmd: command,
+      Env: envList(spec.env),
+      Labels: labels,
+      ExposedPorts: exposed,
+      HostConfig: {
+        NetworkMode: networkMode,
+        PortBindings: portBindings,
+        CapDrop: ['NET_ADMIN'],
+        ...(limits ? { NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes } : {}),
+      },
+    });
+    record.id = container.id;
+    const files: LaunchFile[] = [...(spec.files ?? [])];
+    let bb = '';
+    if (!(await hasFile(container, '/bin/sh'))) {
+      // No shell in the image: bring the host's static busybox for the wrapper (and the user data).
+      const host = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+      if (!host) throw new KilnError('IMAGE_HAS_NO_SHELL', `image ${spec.image} has no /bin/sh and the host has no static busybox to lend it`, 'user');
+      files.push({ path: `/${INIT_DIR}/busybox`, content: readFileSync(host), mode: 0o755 });
+      bb = `/${INIT_DIR}/busybox `;
+      await docker.getContainer(container.id).remove({ force: true });
+      container = await docker.createContainer({
+        name: containerName,
+        Image: image.id,
+        Hostname: spec.hostname ?? `ip-${ip.replace(/\./g, '-')}`,
+        Entrypoint: [`/${INIT_DIR}/busybox`, 'sh', `/${INIT_DIR}/init`],
+        Cmd: command,
+        Env: envList(spec.env),
+        Labels: labels,
+        ExposedPorts: exposed,
+        HostConfig: {
+          NetworkMode: networkMode,
+          PortBindings: portBindings,
+          CapDrop: ['NET_ADMIN'],
+          ...(limits ? { NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes } : {}),
+        },
+      });
+      record.id = container.id;
+    }
+    files.push({ path: `/${INIT_DIR}/init`, content: initScript(bb), mode: 0o755 });
+    if (spec.userData !== undefined) files.push({ path: `/${INIT_DIR}/user-data`, content: spec.userData, mode: 0o700 });
+    await container.putArchive(packTar(tarEntries(files)), { path: '/' });
+    await container.start();
+    const info = await container.inspect();
+    if (!info.State.Running) throw new KilnError('CONTAINER_EXITED', `container ${containerName} stopped at once (exit ${info.State.ExitCode})`, 'user');
+    noteMember(record);
+    const set = rulesetFor(currentView(ctx), record);
+    await attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: container.id, ip, prefix: vpcCidr.prefix, firewall: set });
+    markApplied(container.id, set);
+    // Members of groups this container belongs to may be sources in other containers' rules.
+    await reconcileFirewalls(ctx, docker, { vpcId: subnet.vpcId });
+    const waitUd = spec.waitForUserData ?? spec.userData !== undefined;
+    if (waitUd) await waitForUserData(ctx, docker, container.id, spec.userDataTimeoutMs ?? 600_000);
+  } catch (e) {
+    if (container) await docker.getContainer(container.id).remove({ force: true }).catch(() => undefined);
+    if (record.id) noteMember(null, record.id);
+    releaseAddress(subnet.vpcId, ip);
+    if (publicIp) releaseLoopback(publicIp);
+    throw e;
+  }
+  const region = regionOfAz(subnet.availabilityZone);
+  const launched: Launched = {
+    containerId: container.id,
+    containerName,
+    privateIp: ip,
+    vpcId: subnet.vpcId,
+    subnetId: spec.subnetId,
+    availabilityZone: subnet.availabilityZone,
+    privateDnsName: privateDnsName(ip, region),
+    imageId: image.id,
+    record,
+    data: {},
+  };
+  if (publicIp) {
+    launched.publicIp = publicIp;
+    launched.publicDnsName = publicIp;
+  }
+  launched.data = {
+    id: container.id,
+    name: containerName,
+    ip,
+    vpcId: subnet.vpcId,
+    subnetId: spec.subnetId,
+    groups,
+    netns: subnet.netns,
+    imageId: image.id,
+    ...(publicIp ? { publicIp } : {}),
+  };
+  return launched;
+}
+
+/** Waits until the wrapper has run the user data; fails with the log's tail if the container stops. */
+export async function waitForUserData(ctx: ResourceContext, docker: Dockerode, containerId: string, timeoutMs: number): Promise<void> {
+  const c = docker.getContainer(containerId);
+  await retryUntil(
+    async () => {
+      if (await hasFile(c, `/${INIT_DIR}/user-data.done`)) return true;
+      const info = await c.inspect();
+      if (!info.State.Running) {
+        const logs = String(await c.logs({ stdout: true, stderr: true, tail: 20 }).catch(() => ''));
+        throw new KilnError('INSTANCE_STOPPED', `the instance stopped during boot (exit ${info.State.ExitCode})${logs ? `: ${logs.replace(/[\x00-\x08]/g, '').trim()}` : ''}`, 'user');
+      }
+      return undefined;
+    },
+    {
+      timeoutMs,
+      intervalMs: 100,
+      clock: systemClock,
+      signal: ctx.signal,
+      onTimeout: () => new KilnError('USER_DATA_TIMEOUT', `the user data did not finish within ${Math.round(timeoutMs / 1000)} s`, 'user'),
+    },
+  );
+}
+
+/** Exit status of the user data (`/.kiln/user-data.done`) and its output, or undefined when it has not run. */
+export async function userDataResult(docker: Dockerode, containerId: string): Promise<{ status: number; log: string } | undefined> {
+  const c = docker.getContainer(containerId);
+  const read = async (path: string): Promise<string | undefined> => {
+    try {
+      const stream = await c.getArchive({ path });
+      const chunks: Buffer[] = [];
+      for await (const ch of stream as AsyncIterable<Buffer>) chunks.push(ch);
+      const { unpackTar } = await import('../../image/builders/tar.js');
+      const entry = unpackTar(Buffer.concat(chunks)).find((e) => e.type === 'file');
+      return entry?.data?.toString('utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const done = await read(`/${INIT_DIR}/user-data.done`);
+  if (done === undefined) return undefined;
+  return { status: Number.parseInt(done.trim(), 10), log: (await read(`/${INIT_DIR}/user-data.log`)) ?? '' };
+}
+
+/** Removes a launched container and its VPC port; reconciles the rules of the others. */
+export async function destroyContainer(ctx: ResourceContext, data: { id: string; vpcId?: string; ip?: string; publicIp?: string } | string, deps: LaunchDeps = {}): Promise<void> {
+  const docker = deps.docker ?? (await defaultDocker());
+  const rec = typeof data === 'string' ? { id: data } : data;
+  try {
+    await docker.getContainer(rec.id).remove({ force: true, v: true });
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode !== 404) throw new KilnError('CONTAINER_REMOVE_FAILED', `cannot remove container ${rec.id}: ${errorMessage(e)}`, 'environment', { cause: e });
+  }
+  // The veth pair dies with the container's namespace; nothing else is left on the VPC bridge.
+  noteMember(null, rec.id);
+  if (rec.vpcId && rec.ip) releaseAddress(rec.vpcId, rec.ip);
+  if (rec.publicIp) releaseLoopback(rec.publicIp);
+  await reconcileFirewalls(ctx, docker, rec.vpcId ? { vpcId: rec.vpcId } : {});
+}

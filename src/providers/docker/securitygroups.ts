@@ -1,0 +1,167 @@
+// AWS::EC2::SecurityGroup, ::SecurityGroupIngress, ::SecurityGroupEgress on the local target. A group
+// is a set of rules recorded in state; enforcement lives in firewall.ts, which every change here
+// re-runs for the group's VPC (idempotent: only members whose rules changed are reloaded).
+import { KilnError } from '../../core/errors.js';
+import { docker as defaultDocker } from '../../docker/client.js';
+import type { Json, JsonObject } from '../../stack/model.js';
+import type { ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import {
+  ALLOW_ALL_EGRESS,
+  currentView,
+  effectiveGroups,
+  loadedRules,
+  noteGroup,
+  noteRule,
+  normaliseRule,
+  reconcileFirewalls,
+  type GroupRules,
+  type SgRule,
+} from './firewall.js';
+import { newId } from './ids.js';
+
+function rulesOf(props: JsonObject, key: 'SecurityGroupIngress' | 'SecurityGroupEgress'): SgRule[] {
+  const v = props[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new KilnError('INVALID_RULE', `${key} must be a list of rules`, 'user');
+  return v.map((r, i) => normaliseRule(r, key === 'SecurityGroupIngress' ? 'ingress' : 'egress', `${key}[${i}]`));
+}
+
+function checkVpc(ctx: ResourceContext, vpcId: Json | undefined, what: string): string {
+  if (vpcId === undefined || vpcId === null || vpcId === '')
+    throw new KilnError(
+      'UNSUPPORTED_ON_LOCAL',
+      `${what} without VpcId belongs to the account's default VPC, which the local target does not have: give VpcId`,
+      'user',
+    );
+  const id = String(vpcId);
+  const vpc = ctx.lookup(id);
+  if (!vpc || vpc.type !== 'AWS::EC2::VPC') throw new KilnError('VPC_NOT_FOUND', `The vpc ID '${id}' does not exist (InvalidVpcID.NotFound)`, 'user');
+  return id;
+}
+
+function checkPeerGroups(ctx: ResourceContext, rules: SgRule[], self?: string): void {
+  const view = currentView(ctx);
+  for (const r of rules)
+    if (r.group && r.group !== self && !view.groups.has(r.group))
+      throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${r.group}' does not exist (InvalidGroup.NotFound)`, 'user');
+}
+
+function groupRules(groupId: string, vpcId: string, props: JsonObject): GroupRules {
+  const ingress = rulesOf(props, 'SecurityGroupIngress');
+  const egress = rulesOf(props, 'SecurityGroupEgress');
+  // AWS keeps its default allow-all egress rule unless the template lists egress rules.
+  return { groupId, vpcId, ingress, egress: egress.length ? egress : [ALLOW_ALL_EGRESS] };
+}
+
+async function reconcile(ctx: ResourceContext, vpcId: string | undefined): Promise<void> {
+  await reconcileFirewalls(ctx, await defaultDocker(), vpcId ? { vpcId } : {});
+}
+
+export const securityGroupHandler: ResourceHandler = {
+  type: 'AWS::EC2::SecurityGroup',
+  effect: 'real',
+  async create(ctx, props) {
+    if (typeof props.GroupDescription !== 'string' || props.GroupDescription === '')
+      throw new KilnError('INVALID_PROPERTY', 'AWS::EC2::SecurityGroup GroupDescription is required', 'user');
+    const vpcId = checkVpc(ctx, props.VpcId, 'a security group');
+    const groupId = newId('sg');
+    const rules = groupRules(groupId, vpcId, props);
+    checkPeerGroups(ctx, [...rules.ingress, ...rules.egress]);
+    const groupName = typeof props.GroupName === 'string' && props.GroupName ? props.GroupName : `${ctx.stack}-${ctx.logicalId}-${groupId.slice(3, 15).toUpperCase()}`;
+    noteGroup(groupId, rules);
+    await reconcile(ctx, vpcId);
+    return {
+      physicalId: groupId,
+      attributes: { GroupId: groupId, VpcId: vpcId, Id: groupId },
+      data: { rules: rules as unknown as JsonObject, groupName },
+    };
+  },
+  async update(ctx, props, previous) {
+    // GroupDescription, GroupName and VpcId replace (planner); rules and tags change in place.
+    const groupId = previous.state.physicalId;
+    const vpcId = String(previous.state.attributes.VpcId);
+    const rules = groupRules(groupId, vpcId, props);
+    checkPeerGroups(ctx, [...rules.ingress, ...rules.egress], groupId);
+    noteGroup(groupId, rules);
+    await reconcile(ctx, vpcId);
+    return { ...previous.state, data: { ...(previous.state.data ?? {}), rules: rules as unknown as JsonObject } };
+  },
+  async delete(ctx, state) {
+    const groupId = state.physicalId;
+    const view = currentView(ctx);
+    const members = view.members.filter((m) => effectiveGroups(view, m).includes(groupId));
+    const referrers = [...view.groups.values()].filter((g) => g.groupId !== groupId && [...g.ingress, ...g.egress].some((r) => r.group === groupId));
+    if (members.length || referrers.length)
+      throw new KilnError(
+        'DEPENDENCY_VIOLATION',
+        `resource ${groupId} has a dependent object (${[...members.map((m) => `container ${m.id.slice(0, 12)}`), ...referrers.map((g) => `group ${g.groupId}`)].join(', ')})`,
+        'user',
+      );
+    noteGroup(groupId, null);
+  },
+  async read(ctx, state) {
+    return readGroupDrift(ctx, state);
+  },
+};
+
+/** Drift of a group: members whose loaded packet filter differs from what the rules say. */
+async function readGroupDrift(ctx: ResourceContext, state: ResourceState): Promise<ReadResult> {
+  const docker = await defaultDocker();
+  const view = currentView(ctx);
+  const drift: ReadResult['drift'] = [];
+  for (const m of view.members.filter((x) => effectiveGroups(view, x).includes(state.physicalId))) {
+    const loaded = await loadedRules(docker, m.id);
+    if (loaded === undefined) continue;
+    const expectAccept = (await import('./firewall.js')).rulesetFor(view, m).v4.split('\n').filter((l) => l.startsWith('-A ')).length;
+    const haveAccept = loaded.split('\n').filter((l) => l.startsWith('-A ')).length;
+    if (expectAccept !== haveAccept || !/^-P INPUT DROP/m.test(loaded))
+      drift.push({ property: `Members.${m.id.slice(0, 12)}.PacketFilter`, expected: expectAccept, actual: haveAccept, kind: 'NOT_EQUAL' });
+  }
+  return { state, drift };
+}
+
+function standaloneHandler(type: 'AWS::EC2::SecurityGroupIngress' | 'AWS::EC2::SecurityGroupEgress'): ResourceHandler {
+  const direction = type === 'AWS::EC2::SecurityGroupIngress' ? 'ingress' : 'egress';
+  return {
+    type,
+    effect: 'real',
+    async create(ctx, props) {
+      if (props.GroupId === undefined || props.GroupId === '') {
+        throw new KilnError(
+          props.GroupName !== undefined ? 'UNSUPPORTED_ON_LOCAL' : 'INVALID_PROPERTY',
+          props.GroupName !== undefined ? `${type} with GroupName names a default-VPC group, which the local target does not have: use GroupId` : `${type} GroupId is required`,
+          'user',
+        );
+      }
+      const groupId = String(props.GroupId);
+      const view = currentView(ctx);
+      const group = view.groups.get(groupId);
+      if (!group) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${groupId}' does not exist (InvalidGroup.NotFound)`, 'user');
+      const rule = normaliseRule(props, direction, type);
+      checkPeerGroups(ctx, [rule], groupId);
+      const id = newId('sgr');
+      const entry = { groupId, direction, rule } as const;
+      noteRule(id, entry);
+      await reconcile(ctx, group.vpcId);
+      return { physicalId: id, attributes: { Id: id }, data: { rule: entry as unknown as JsonObject, vpcId: group.vpcId ?? null } };
+    },
+    async update(ctx, props, previous) {
+      // Only Description changes in place; every other property replaces the rule.
+      const entry = previous.state.data?.rule as unknown as { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule };
+      const rule: SgRule = { ...entry.rule };
+      if (typeof props.Description === 'string') rule.description = props.Description;
+      else delete rule.description;
+      const next = { ...entry, rule };
+      noteRule(previous.state.physicalId, next);
+      await reconcile(ctx, (previous.state.data?.vpcId as string | null) ?? undefined);
+      return { ...previous.state, data: { ...(previous.state.data ?? {}), rule: next as unknown as JsonObject } };
+    },
+    async delete(ctx, state) {
+      noteRule(state.physicalId, null);
+      await reconcile(ctx, (state.data?.vpcId as string | null) ?? undefined);
+    },
+  };
+}
+
+export const securityGroupIngressHandler = standaloneHandler('AWS::EC2::SecurityGroupIngress');
+export const securityGroupEgressHandler = standaloneHandler('AWS::EC2::SecurityGroupEgress');

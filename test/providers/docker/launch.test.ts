@@ -1,0 +1,99 @@
+// The launch primitive on the real engine: a container in a subnet, with its address from the
+// subnet's range, behind its security groups, with a public endpoint on its own loopback address.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker } from '../../../src/docker/client.js';
+import { destroyContainer, launchContainer } from '../../../src/providers/docker/launch.js';
+import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
+import { securityGroupHandler } from '../../../src/providers/docker/securitygroups.js';
+import { World } from './ctx.js';
+
+const world = new World();
+const stack = world.stack();
+const TEST = { 'kiln.test': `launch-${stack.name}` };
+
+async function sh(containerId: string, script: string): Promise<{ code: number; out: string }> {
+  const d = await docker();
+  const exec = await d.getContainer(containerId).exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve());
+  });
+  const info = await exec.inspect();
+  // strip the 8-byte multiplex headers
+  const raw = Buffer.concat(chunks);
+  const out: Buffer[] = [];
+  for (let i = 0; i + 8 <= raw.length; ) {
+    const len = raw.readUInt32BE(i + 4);
+    out.push(raw.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return { code: info.ExitCode ?? -1, out: Buffer.concat(out).toString() };
+}
+
+describe('launchContainer', () => {
+  let subnetId = '';
+  let webSg = '';
+  let clientSg = '';
+  beforeAll(async () => {
+    const vpc = await stack.create(vpcHandler, 'Vpc', { CidrBlock: '10.77.0.0/16' });
+    subnetId = (await stack.create(subnetHandler, 'Subnet', { VpcId: vpc.physicalId, CidrBlock: '10.77.1.0/24', AvailabilityZone: 'eu-west-1a' })).physicalId;
+    clientSg = (await stack.create(securityGroupHandler, 'ClientSg', { GroupDescription: 'clients', VpcId: vpc.physicalId })).physicalId;
+    webSg = (
+      await stack.create(securityGroupHandler, 'WebSg', {
+        GroupDescription: 'web',
+        VpcId: vpc.physicalId,
+        SecurityGroupIngress: [
+          { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, SourceSecurityGroupId: clientSg },
+          { IpProtocol: 'tcp', FromPort: 8080, ToPort: 8080, CidrIp: '0.0.0.0/0' },
+        ],
+      })
+    ).physicalId;
+  });
+  afterAll(async () => {
+    await world.cleanup();
+  });
+
+  it('starts containers in the subnet and enforces their groups, allowed and refused paths alike', async () => {
+    const web = await launchContainer(stack.ctx('Web', 'AWS::EC2::Instance'), {
+      image: 'busybox:latest',
+      subnetId,
+      securityGroupIds: [webSg],
+      labels: TEST,
+      cmd: ['sh', '-c', 'echo hello > /tmp/index.html; httpd -p 80 -h /tmp; httpd -p 81 -h /tmp; httpd -f -p 8080 -h /tmp'],
+      publish: { ports: [8080, 80] },
+    });
+    stack.live.set('Web', { stack: stack.name, logicalId: 'Web', type: 'AWS::EC2::Instance', properties: {}, state: { physicalId: 'i-web', attributes: {}, data: { containers: [web.data] } } });
+    const client = await launchContainer(stack.ctx('Client', 'AWS::EC2::Instance'), {
+      image: 'busybox:latest',
+      subnetId,
+      securityGroupIds: [clientSg],
+      labels: TEST,
+      cmd: ['sleep', '600'],
+    });
+    stack.live.set('Client', { stack: stack.name, logicalId: 'Client', type: 'AWS::EC2::Instance', properties: {}, state: { physicalId: 'i-client', attributes: {}, data: { containers: [client.data] } } });
+    const other = await launchContainer(stack.ctx('Other', 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId, labels: TEST, cmd: ['sleep', '600'] });
+
+    expect(web.privateIp).toBe('10.77.1.4');
+    expect(client.privateIp).toBe('10.77.1.5');
+    expect(web.publicIp).toMatch(/^127\.\d+\.\d+\.\d+$/);
+    const get = (port: number) => `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${web.privateIp} ${port}`;
+    // allowed: a member of the client group on port 80
+    expect((await sh(client.containerId, get(80))).out).toContain('hello');
+    // refused: same client, port 81 (listening, but no rule)
+    expect((await sh(client.containerId, get(81))).out).not.toContain('hello');
+    // refused: a container in no group on port 80
+    expect((await sh(other.containerId, get(80))).out).not.toContain('hello');
+    // allowed from anywhere: 8080, also from the host through the public endpoint
+    expect((await sh(other.containerId, get(8080))).out).toContain('hello');
+    const res = await fetch(`http://${web.publicIp}:8080/index.html`);
+    expect(await res.text()).toContain('hello');
+    // refused from the host: port 80 is published but only the client group may use it
+    await expect(fetch(`http://${web.publicIp}:80/index.html`, { signal: AbortSignal.timeout(1500) }).then((r) => r.text())).rejects.toThrow();
+
+    await destroyContainer(stack.ctx('Other', 'AWS::EC2::Instance'), other.data as never);
+    const gone = await (await docker()).listContainers({ all: true, filters: JSON.stringify({ label: [`kiln.ip=${other.privateIp}`, `kiln.stack=${stack.name}`] }) });
+    expect(gone).toHaveLength(0);
+  });
+});
