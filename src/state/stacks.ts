@@ -103,7 +103,7 @@ export interface ResourceRow {
   noLocalEffect: boolean;
 }
 
-export type StoredParam = { value: Json } | { noEcho: true; hash: string; salt: string };
+export type StoredParam = { value: Json; fromDefault?: boolean } | { noEcho: true; hash: string; salt: string; fromDefault?: boolean };
 
 export interface DeploymentRecord {
   id: string;

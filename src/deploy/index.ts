@@ -1,0 +1,448 @@
+// The stack operations as the CLI (and later `kiln up`) calls them: load → validate → parameters
+// (remembered) → evaluate → plan → confirm → execute, under the stack's lock, with crash recovery
+// first. Nothing here prints: progress goes out as EngineEvents.
+//
+// Public API:
+//   planStack(opts)    -> PlanResult        what a deploy would do (no lock, no change)
+//   deployStack(opts)  -> DeployResult      create or update; rollback on failure
+//   destroyStack(opts) -> RunOutcome-like   delete everything (DeletionPolicy honoured)
+//   driftStack(opts)   -> DriftReport       what runs against what was deployed
+//   recoverStack(opts)                      finish or roll back an interrupted run
+//   openProvider(env)  -> Provider          the Docker provider, or the fake one (KILN_PROVIDER=fake)
+//
+// Parameters between deploys (UsePreviousValue, as `aws cloudformation deploy` does): a parameter
+// not given keeps the value given last time; a parameter never given takes its Default again. NoEcho
+// values are never stored: state keeps a salted hash, so a NoEcho parameter given before must be
+// given again (an error says so) unless its Default is the value it had.
+import { randomUUID } from 'node:crypto';
+import { DiagnosticsError, hasErrors, type Diagnostic } from '../core/diagnostics.js';
+import { KilnError, errorMessage } from '../core/errors.js';
+import type { EventSink } from '../core/events.js';
+import { hashValue } from '../core/hash.js';
+import { locate, type SourceDoc } from '../core/source.js';
+import type { Json, JsonObject } from '../stack/model.js';
+import { plan as makePlan, type DesiredStack, type DeletionPolicy, type Plan, type ReplacePolicy, type RuntimeResolve } from '../stack/plan.js';
+import type { Provider } from '../providers/types.js';
+import { StackStore, type DeploymentRecord, type StackStatus, type StoredParam } from '../state/stacks.js';
+import { Engine, type RunOutcome } from '../exec/engine.js';
+import type { EngineEvent } from '../exec/events.js';
+import { needsRecovery, recover } from '../exec/recover.js';
+import { Secrets, newSalt, saltedHash, type Secret } from '../exec/secrets.js';
+
+export type { EngineEvent } from '../exec/events.js';
+
+export interface StackOptions {
+  stack: string;
+  /** State directory (`--state-dir`); ignored when `store` is given. */
+  stateDir?: string;
+  store?: StackStore;
+  provider: Provider;
+  events?: EventSink<EngineEvent>;
+  concurrency?: number;
+  /** The command holding the lock, shown to a second writer. */
+  command?: string;
+  signal?: AbortSignal;
+}
+
+export interface TemplateInput {
+  /** Template file (for messages and positions). */
+  file: string;
+  /** Template text; read from `file` when absent. */
+  text?: string;
+  /** `--param K=V` values. */
+  params?: Record<string, string>;
+}
+
+export interface PlanResult {
+  plan: Plan;
+  /** The stack status before (undefined: the stack does not exist). */
+  status?: StackStatus;
+  /** Parameters as they will be used (NoEcho values masked). */
+  parameters: Record<string, Json>;
+  isCreate: boolean;
+}
+
+export interface DeployResult extends PlanResult {
+  outcome: 'no-changes' | 'cancelled' | 'complete' | 'failed';
+  finalStatus?: StackStatus;
+  reason?: string;
+  outputs: DeploymentRecord['outputs'];
+  deployment?: string;
+}
+
+const STACK_NAME = /^[A-Za-z][-A-Za-z0-9]{0,127}$/;
+const nullEvents: EventSink<EngineEvent> = { emit: () => undefined };
+
+function checkStackName(name: string): void {
+  if (!STACK_NAME.test(name)) throw new KilnError('STACK_NAME', `stack name '${name}' is not valid: 1 to 128 characters, a letter first, then letters, digits and hyphens`, 'user', { exitCode: 2 });
+}
+
+function storeOf(o: StackOptions): StackStore {
+  return o.store ?? StackStore.open(o.stateDir);
+}
+
+/** The Docker provider (src/providers/docker) or, for tests, the fake one (`KILN_PROVIDER=fake`,
+ *  objects kept in the file `KILN_FAKE_STORE` when set). */
+export async function openProvider(env: NodeJS.ProcessEnv = process.env): Promise<Provider> {
+  if (env.KILN_PROVIDER === 'fake') {
+    const { FakeProvider } = await import('../providers/fake/index.js');
+    return new FakeProvider(env.KILN_FAKE_STORE ? { file: env.KILN_FAKE_STORE } : {});
+  }
+  // Named through a variable so this file compiles before the Docker provider lands (H3a).
+  const dockerModule = '../providers/docker/index.js';
+  const mod = (await import(dockerModule)) as Record<string, unknown>;
+  const factory = (mod.createDockerProvider ?? mod.dockerProvider ?? mod.default) as unknown;
+  if (typeof factory === 'function') return (await (factory as () => Provider | Promise<Provider>)()) as Provider;
+  if (factory && typeof factory === 'object') return factory as Provider;
+  throw new KilnError('NO_PROVIDER', 'the local Docker provider is not available in this build', 'internal');
+}
+
+async function replacementFacts(): Promise<(type: string) => { always: readonly string[]; maybe: readonly string[] } | undefined> {
+  const spec = await import('../stack/spec.js');
+  return (type) => {
+    try {
+      return spec.replacementProperties(type);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+// ---- template → desired stack ----------------------------------------------------------------
+
+interface Evaluated {
+  doc: SourceDoc;
+  desired: DesiredStack;
+  resolve: RuntimeResolve;
+  secrets: Secrets;
+  stored: Record<string, StoredParam>;
+  shownParams: Record<string, Json>;
+  templateHash: string;
+}
+
+function policy<T extends string>(v: string | undefined, allowed: readonly T[], dflt: T): T {
+  return v !== undefined && (allowed as readonly string[]).includes(v) ? (v as T) : dflt;
+}
+
+/** Types the provider realises though the AWS spec does not know them (the fake's `Test::Fake::*`). */
+function providerTypeDiagnostic(d: Diagnostic, doc: SourceDoc, provider: Provider | undefined): boolean {
+  if (d.code !== 'E3006' || !provider || !d.segments || d.segments[0] !== 'Resources') return false;
+  const res = (doc.value as { Resources?: Record<string, { Type?: unknown }> }).Resources?.[String(d.segments[1])];
+  return typeof res?.Type === 'string' && provider.handler(res.Type) !== undefined;
+}
+
+async function evaluate(input: TemplateInput, stack: string, previous: Record<string, StoredParam> | undefined, provider?: Provider): Promise<Evaluated> {
+  const [{ loadTemplate, loadTemplateFile }, { validateTemplate }, { evaluateTemplate }, runtime, { isListType }] = await Promise.all([
+    import('../stack/load.js'),
+    import('../stack/validate.js'),
+    import('../stack/evaluate.js'),
+    import('../stack/runtime.js'),
+    import('../stack/params.js'),
+  ]);
+  const doc = input.text !== undefined ? loadTemplate(input.text, input.file) : await loadTemplateFile(input.file);
+  const given: Record<string, string | string[]> = { ...(input.params ?? {}) };
+  const validation = validateTemplate(doc, { params: given }).filter((d) => !providerTypeDiagnostic(d, doc, provider));
+  if (hasErrors(validation)) throw new DiagnosticsError(validation.filter((d) => d.severity === 'error'));
+  const tpl = doc.value as { Parameters?: Record<string, { Default?: Json; NoEcho?: unknown; Type?: string }> };
+  const defs = tpl.Parameters ?? {};
+  // UsePreviousValue for parameters not given.
+  const problems: Diagnostic[] = [];
+  for (const [name, prev] of Object.entries(previous ?? {})) {
+    if (name in given || !(name in defs)) continue;
+    if ('value' in prev) {
+      if (!(prev as { fromDefault?: boolean }).fromDefault) given[name] = Array.isArray(prev.value) ? (prev.value as string[]) : String(prev.value);
+      continue;
+    }
+    if (prev.fromDefault) continue;
+    const dflt = defs[name]?.Default;
+    if (dflt !== undefined && saltedHash(prev.salt, String(dflt)) === prev.hash) continue;
+    problems.push({
+      severity: 'error',
+      code: 'PARAM_NOECHO_AGAIN',
+      message: `parameter '${name}' is NoEcho: kiln keeps only a hash of its value, so pass it again with --param ${name}=…`,
+      segments: ['Parameters', name],
+    });
+  }
+  if (problems.length) throw new DiagnosticsError(locate(problems, doc));
+  const ev = evaluateTemplate(doc.value, { parameters: given, pseudo: { stackName: stack } });
+  if (hasErrors(ev.diagnostics)) throw new DiagnosticsError(locate(ev.diagnostics.filter((d) => d.severity === 'error'), doc));
+  const rt = ev.template;
+
+  const secretList: Secret[] = [];
+  const stored: Record<string, StoredParam> = {};
+  const shownParams: Record<string, Json> = {};
+  for (const [name, p] of Object.entries(rt.parameters)) {
+    if (p.noEcho) {
+      const prev = previous?.[name];
+      const salt = prev && 'salt' in prev ? prev.salt : newSalt();
+      const raw = Array.isArray(p.value) ? p.value.join(',') : p.value;
+      for (const v of Array.isArray(p.value) ? [...p.value, raw] : [p.value]) secretList.push({ name, value: v, salt });
+      stored[name] = { noEcho: true, hash: saltedHash(salt, raw), salt, ...(p.fromDefault ? { fromDefault: true } : {}) };
+      shownParams[name] = '****';
+    } else {
+      const raw: Json = given[name] !== undefined ? (given[name] as Json) : Array.isArray(p.value) ? p.value : p.value;
+      stored[name] = { value: raw, ...(p.fromDefault ? { fromDefault: true } : {}) };
+      shownParams[name] = Array.isArray(p.value) ? p.value : p.value;
+    }
+    void isListType;
+  }
+  const secrets = new Secrets(secretList);
+  const ids = new Set(Object.keys(rt.Resources));
+  const desired: DesiredStack = { resources: {}, outputs: {} };
+  for (const [id, r] of Object.entries(rt.Resources)) {
+    desired.resources[id] = {
+      logicalId: id,
+      type: r.Type,
+      properties: r.Properties ?? {},
+      dependsOn: runtime.dependenciesOf(r, ids, id),
+      deletionPolicy: policy<DeletionPolicy>(r.DeletionPolicy, ['Delete', 'Retain', 'RetainExceptOnCreate', 'Snapshot'], 'Delete'),
+      updateReplacePolicy: policy<ReplacePolicy>(r.UpdateReplacePolicy, ['Delete', 'Retain', 'Snapshot'], 'Delete'),
+    };
+  }
+  for (const [name, o] of Object.entries(rt.Outputs)) desired.outputs[name] = { value: o.Value, ...(o.Description !== undefined ? { description: o.Description } : {}) };
+  const resolve: RuntimeResolve = (value, lookups) =>
+    runtime.resolveRuntime(value, {
+      pseudo: rt.pseudo,
+      mappings: rt.mappings,
+      ref: (id) => {
+        const v = lookups.ref(id);
+        if (v === undefined) throw new Error(`resource ${id} does not exist`);
+        return v;
+      },
+      getAtt: (id, attr) => {
+        const v = lookups.getAtt(id, attr);
+        if (v === undefined) throw new Error(`resource ${id} has no attribute ${attr}`);
+        return v;
+      },
+    });
+  const templateHash = hashValue(secrets.tokenise(desired as unknown as Json));
+  return { doc, desired, resolve, secrets, stored, shownParams, templateHash };
+}
+
+function lastDeployment(store: StackStore, stack: string): DeploymentRecord | undefined {
+  const st = store.stack(stack);
+  return st?.deployment ? store.deployment(st.deployment) : undefined;
+}
+
+function priorResources(store: StackStore, stack: string) {
+  return store.resources(stack, ['live']).map((r) => ({
+    logicalId: r.logicalId,
+    type: r.type,
+    physicalId: r.physicalId,
+    properties: r.properties,
+    state: r.state,
+    dependsOn: r.dependsOn,
+    deletionPolicy: r.deletionPolicy,
+    updateReplacePolicy: r.updateReplacePolicy,
+  }));
+}
+
+async function planWith(store: StackStore, o: StackOptions, ev: Evaluated, forceReplace?: ReadonlySet<string>): Promise<Plan> {
+  const replacement = await replacementFacts();
+  const tokenising: RuntimeResolve = (v, l) => ev.secrets.tokenise(ev.resolve(v, l));
+  const p = makePlan(ev.desired, priorResources(store, o.stack), {
+    handler: (t) => o.provider.handler(t),
+    replacement,
+    resolve: tokenising,
+    ...(forceReplace ? { forceReplace } : {}),
+  });
+  if (hasErrors(p.diagnostics)) throw new DiagnosticsError(locate(p.diagnostics, ev.doc));
+  return p;
+}
+
+/** What `kiln deploy` would do now; takes no lock and changes nothing. */
+export async function planStack(o: StackOptions & TemplateInput): Promise<PlanResult> {
+  checkStackName(o.stack);
+  const store = storeOf(o);
+  const ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider);
+  const p = await planWith(store, o, ev);
+  const st = store.stack(o.stack);
+  return { plan: p, ...(st ? { status: st.status } : {}), parameters: ev.shownParams, isCreate: store.resources(o.stack, ['live']).length === 0 };
+}
+
+/** Runs `fn` holding the stack's lock, after recovering what a killed run left. */
+async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { resolve: RuntimeResolve; secrets?: Secrets } | undefined, fn: () => Promise<T>): Promise<T> {
+  const lock = store.acquireLock(o.stack, o.command ?? 'deploy');
+  try {
+    if (needsRecovery(store, o.stack)) {
+      await recover({
+        store,
+        provider: o.provider,
+        stack: o.stack,
+        events: o.events ?? nullEvents,
+        resolve: recoverWith?.resolve ?? ((v) => v),
+        replacement: await replacementFacts(),
+        ...(recoverWith?.secrets ? { secrets: recoverWith.secrets } : {}),
+        ...(lock.stale ? { staleLock: lock.stale } : {}),
+        ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+      });
+    }
+    return await fn();
+  } finally {
+    store.releaseLock(o.stack, lock.token);
+  }
+}
+
+export interface DeployOptions extends StackOptions, TemplateInput {
+  /** Roll back on failure (default true); false = `--no-rollback`. */
+  rollback?: boolean;
+  /** Replace the resources `kiln drift` finds drifted. */
+  replaceDrifted?: boolean;
+  /** Asked with the plan before anything changes; false cancels. Absent: proceed. */
+  confirm?: (r: PlanResult) => Promise<boolean>;
+  /** Image ids used by this deployment (recorded for `kiln history`). */
+  images?: Record<string, string>;
+}
+
+export async function deployStack(o: DeployOptions): Promise<DeployResult> {
+  checkStackName(o.stack);
+  const store = storeOf(o);
+  const events = o.events ?? nullEvents;
+  // Evaluate first: an invalid template or bad parameters create nothing, not even a lock.
+  let ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider);
+  return withLock(store, { ...o, command: o.command ?? 'deploy' }, { resolve: ev.resolve, secrets: ev.secrets }, async () => {
+    // Recovery may have changed what the last deployment is: evaluate again against it.
+    ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider);
+    let force: Set<string> | undefined;
+    if (o.replaceDrifted) {
+      const report = await driftWith(store, o, ev.secrets);
+      force = new Set(report.resources.filter((r) => r.status === 'MODIFIED' || r.status === 'DELETED').map((r) => r.logicalId));
+    }
+    const p = await planWith(store, o, ev, force);
+    const st = store.stack(o.stack);
+    const live = store.resources(o.stack, ['live']);
+    const isCreate = live.length === 0;
+    const base: PlanResult = { plan: p, ...(st ? { status: st.status } : {}), parameters: ev.shownParams, isCreate };
+    const last = lastDeployment(store, o.stack);
+    const pendingCleanup = store.resources(o.stack, ['pendingDelete']).length > 0;
+    if (!p.changes && !pendingCleanup && last && last.templateHash === ev.templateHash && hashValue(last.parameters) === hashValue(ev.stored) && st && !st.status.endsWith('FAILED')) {
+      return { ...base, outcome: 'no-changes', outputs: last.outputs };
+    }
+    if (o.confirm && !(await o.confirm(base))) return { ...base, outcome: 'cancelled', outputs: last?.outputs ?? {} };
+    if (!st || (isCreate && ['DELETE_COMPLETE', 'ROLLBACK_COMPLETE', 'CREATE_FAILED', 'ROLLBACK_FAILED'].includes(st.status) && store.resources(o.stack, ['live', 'pendingDelete']).length === 0)) store.createStack(o.stack);
+    const deployment = `d-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+    store.beginDeployment({
+      id: deployment,
+      stack: o.stack,
+      kind: 'deploy',
+      templateHash: ev.templateHash,
+      template: ev.doc.text,
+      parameters: ev.stored,
+      outputs: {},
+      prior: store.resources(o.stack),
+      images: o.images ?? {},
+    });
+    const engine = new Engine({
+      store,
+      provider: o.provider,
+      stack: o.stack,
+      deployment,
+      events,
+      secrets: ev.secrets,
+      resolve: ev.resolve,
+      replacement: await replacementFacts(),
+      ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    const outcome: RunOutcome = await engine.deploy(ev.desired, p, { rollback: o.rollback !== false, ...(force ? { forceReplace: force } : {}) });
+    const after = lastDeployment(store, o.stack);
+    return {
+      ...base,
+      outcome: outcome.ok ? 'complete' : 'failed',
+      finalStatus: outcome.status,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      outputs: after?.outputs ?? {},
+      deployment,
+    };
+  });
+}
+
+export async function destroyStack(o: StackOptions): Promise<{ outcome: 'complete' | 'failed' | 'absent'; status?: StackStatus; reason?: string }> {
+  checkStackName(o.stack);
+  const store = storeOf(o);
+  const st = store.stack(o.stack);
+  if (!st || (st.status === 'DELETE_COMPLETE' && store.resources(o.stack, ['live', 'pendingDelete']).length === 0)) return { outcome: 'absent' };
+  return withLock(store, { ...o, command: o.command ?? 'destroy' }, undefined, async () => {
+    const deployment = `d-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+    const last = lastDeployment(store, o.stack);
+    store.beginDeployment({ id: deployment, stack: o.stack, kind: 'destroy', templateHash: null, template: null, parameters: last?.parameters ?? {}, outputs: {}, prior: store.resources(o.stack), images: {} });
+    const engine = new Engine({ store, provider: o.provider, stack: o.stack, deployment, events: o.events ?? nullEvents, resolve: (v) => v, replacement: () => undefined, ...(o.concurrency ? { concurrency: o.concurrency } : {}) });
+    const r = await engine.destroy();
+    return { outcome: r.ok ? 'complete' : 'failed', status: r.status, ...(r.reason ? { reason: r.reason } : {}) };
+  });
+}
+
+/** Finishes or rolls back what a killed run left (deploy and destroy call it by themselves). */
+export async function recoverStack(o: StackOptions): Promise<void> {
+  const store = storeOf(o);
+  await withLock(store, { ...o, command: o.command ?? 'recover' }, undefined, async () => undefined);
+}
+
+// ---- drift -----------------------------------------------------------------------------------
+
+export type ResourceDrift = 'IN_SYNC' | 'MODIFIED' | 'DELETED' | 'NOT_CHECKED';
+
+export interface DriftReport {
+  stack: string;
+  status: 'DRIFTED' | 'IN_SYNC';
+  resources: Array<{
+    logicalId: string;
+    type: string;
+    physicalId: string;
+    status: ResourceDrift;
+    differences: Array<{ property: string; expected: Json; actual: Json; kind: 'NOT_EQUAL' | 'ADD' | 'REMOVE' }>;
+    mutations: Array<{ path: string; kind: 'A' | 'C' | 'D' }>;
+  }>;
+  /** Objects labelled for the stack that state does not know (extra containers). */
+  extra: string[];
+}
+
+async function driftWith(store: StackStore, o: StackOptions, secrets: Secrets): Promise<DriftReport> {
+  const rows = store.resources(o.stack, ['live']);
+  const resources: DriftReport['resources'] = [];
+  for (const r of rows) {
+    const h = o.provider.handler(r.type);
+    if (!h?.read || r.noLocalEffect) {
+      resources.push({ logicalId: r.logicalId, type: r.type, physicalId: r.physicalId, status: 'NOT_CHECKED', differences: [], mutations: [] });
+      continue;
+    }
+    const ctx = {
+      stack: o.stack,
+      logicalId: r.logicalId,
+      type: r.type,
+      deployment: r.deployment,
+      signal: new AbortController().signal,
+      events: { emit: () => undefined },
+      lookup: (pid: string) => {
+        const x = rows.find((y) => y.physicalId === pid);
+        return x ? { stack: x.stack, logicalId: x.logicalId, type: x.type, properties: x.properties, state: x.state } : undefined;
+      },
+      resources: () => rows.map((x) => ({ stack: x.stack, logicalId: x.logicalId, type: x.type, properties: x.properties, state: x.state })),
+    };
+    let props: JsonObject;
+    try {
+      props = secrets.reveal(r.properties);
+    } catch {
+      props = r.properties;
+    }
+    const res = await h.read(ctx, r.state, props);
+    const differences = res.drift.map((d) => ({ ...d, expected: secrets.maskJson(d.expected), actual: secrets.maskJson(d.actual) }));
+    const mutations = res.mutations ?? [];
+    const status: ResourceDrift = !res.state ? 'DELETED' : differences.length > 0 || mutations.length > 0 ? 'MODIFIED' : 'IN_SYNC';
+    resources.push({ logicalId: r.logicalId, type: r.type, physicalId: r.physicalId, status, differences, mutations });
+  }
+  const known = new Set(store.resources(o.stack).map((r) => r.physicalId));
+  const extra = o.provider.listOrphans ? await o.provider.listOrphans(o.stack, known) : [];
+  const drifted = resources.some((r) => r.status === 'MODIFIED' || r.status === 'DELETED') || extra.length > 0;
+  return { stack: o.stack, status: drifted ? 'DRIFTED' : 'IN_SYNC', resources, extra };
+}
+
+export async function driftStack(o: StackOptions): Promise<DriftReport> {
+  checkStackName(o.stack);
+  const store = storeOf(o);
+  const st = store.stack(o.stack);
+  if (!st || st.status === 'DELETE_COMPLETE') throw new KilnError('NO_STACK', `stack ${o.stack} does not exist`, 'user');
+  return driftWith(store, o, new Secrets());
+}
+
+export { errorMessage };

@@ -1,0 +1,16 @@
+// The typed events of the deploy engine. Every stack and resource status change is a `stack-event`
+// (persisted in state with CloudFormation's status names); providers report progress; the engine
+// reports what recovery did. The CLI renders them; the engine never prints.
+import type { StackEvent } from '../state/stacks.js';
+import type { ProviderEvent } from '../providers/types.js';
+
+export type EngineEvent =
+  | { kind: 'stack-event'; event: StackEvent }
+  | { kind: 'provider'; event: ProviderEvent }
+  | { kind: 'notice'; message: string };
+
+export const STACK_TYPE = 'AWS::CloudFormation::Stack';
+
+export function isTerminalFailure(status: string): boolean {
+  return status.endsWith('_FAILED') || status === 'ROLLBACK_COMPLETE' || status === 'UPDATE_ROLLBACK_COMPLETE';
+}

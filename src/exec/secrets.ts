@@ -1,0 +1,86 @@
+// NoEcho values never leave memory. Resource properties are stored with each NoEcho value replaced by
+// a token `{{kiln:noecho:<Name>:<h>}}`, where <h> is 16 hex digits of a salted SHA-256 of the value:
+// a changed secret changes the token (so the planner sees the change) while state holds no secret.
+// Before a provider call the tokens are turned back into the values this process was given; a token
+// whose value is not at hand (a rollback needing an older secret) is an error naming the parameter.
+// Everything shown (events, reasons, outputs) goes through `mask`, which prints `****`.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Json } from '../stack/model.js';
+
+export const MASK = '****';
+
+export interface Secret {
+  name: string;
+  value: string;
+  salt: string;
+}
+
+export function saltedHash(salt: string, value: string): string {
+  return createHash('sha256').update(`${salt}\u0000${value}`).digest('hex');
+}
+
+export function newSalt(): string {
+  return randomBytes(16).toString('hex');
+}
+
+const TOKEN = /\{\{kiln:noecho:([A-Za-z0-9]+):([0-9a-f]{16})\}\}/g;
+
+export class Secrets {
+  private readonly list: Array<Secret & { token: string }>;
+  constructor(secrets: readonly Secret[] = []) {
+    this.list = secrets
+      .filter((s) => s.value !== '')
+      .map((s) => ({ ...s, token: `{{kiln:noecho:${s.name}:${saltedHash(s.salt, s.value).slice(0, 16)}}}` }))
+      .sort((a, b) => b.value.length - a.value.length);
+  }
+
+  get empty(): boolean {
+    return this.list.length === 0;
+  }
+
+  private mapStrings(v: Json, f: (s: string) => string): Json {
+    if (typeof v === 'string') return f(v);
+    if (Array.isArray(v)) return v.map((x) => this.mapStrings(x, f));
+    if (v && typeof v === 'object') {
+      const o: Record<string, Json> = {};
+      for (const [k, x] of Object.entries(v)) o[k] = this.mapStrings(x, f);
+      return o;
+    }
+    return v;
+  }
+
+  /** Secret values → tokens (what state stores). */
+  tokenise<T extends Json>(v: T): T {
+    if (this.list.length === 0) return v;
+    return this.mapStrings(v, (s) => {
+      let out = s;
+      for (const x of this.list) if (out.includes(x.value)) out = out.split(x.value).join(x.token);
+      return out;
+    }) as T;
+  }
+
+  /** Tokens → secret values (what a provider receives). Throws when a value is not at hand. */
+  reveal<T extends Json>(v: T): T {
+    return this.mapStrings(v, (s) =>
+      s.includes('{{kiln:noecho:')
+        ? s.replace(TOKEN, (tok, name: string) => {
+            const hit = this.list.find((x) => x.token === tok);
+            if (!hit)
+              throw new Error(`the value of NoEcho parameter ${name} used by this resource is not known to this run (kiln never stores it): pass --param ${name}=… with the value it had`);
+            return hit.value;
+          })
+        : s,
+    ) as T;
+  }
+
+  /** Secret values and tokens → `****` (anything shown to a person or written to a log). */
+  mask(s: string): string {
+    let out = s.replace(TOKEN, MASK);
+    for (const x of this.list) if (out.includes(x.value)) out = out.split(x.value).join(MASK);
+    return out;
+  }
+
+  maskJson<T extends Json>(v: T): T {
+    return this.mapStrings(v, (s) => this.mask(s)) as T;
+  }
+}

@@ -1,0 +1,226 @@
+// The deploy engine's behaviour, one behaviour per test, against the fake provider.
+import { afterEach, describe, expect, test } from 'vitest';
+import { harness, fake } from './harness.js';
+
+let h: ReturnType<typeof harness>;
+afterEach(() => h?.cleanup());
+
+describe('create', () => {
+  test('a first deploy creates every resource, dependencies first, with CloudFormation events', async () => {
+    h = harness();
+    // GIVEN B references A
+    const r = await h.deploy({ Resources: { A: fake({ Value: 'a' }), B: fake({ Value: { Ref: 'A' } }) }, Outputs: { BValue: { Value: { 'Fn::GetAtt': ['B', 'Value'] } } } });
+    expect(r.outcome).toBe('complete');
+    expect(r.finalStatus).toBe('CREATE_COMPLETE');
+    // THEN A completes before B starts, and B got A's physical id
+    expect(h.statuses()).toEqual([
+      'demo CREATE_IN_PROGRESS',
+      'A CREATE_IN_PROGRESS',
+      'A CREATE_IN_PROGRESS',
+      'A CREATE_COMPLETE',
+      'B CREATE_IN_PROGRESS',
+      'B CREATE_IN_PROGRESS',
+      'B CREATE_COMPLETE',
+      'demo CREATE_COMPLETE',
+    ]);
+    const a = h.live('A')!;
+    expect(h.live('B')!.properties.Value).toBe(a.physicalId);
+    expect(r.outputs.BValue!.value).toBe(a.physicalId);
+    expect(h.provider.all()).toHaveLength(2);
+    expect(h.store.stack('demo')!.status).toBe('CREATE_COMPLETE');
+  });
+
+  test('independent resources are created in parallel, bounded by the concurrency limit', async () => {
+    h = harness();
+    const resources: Record<string, unknown> = {};
+    for (let i = 0; i < 6; i++) resources[`R${i}`] = fake({ Delay: 30 });
+    const t0 = Date.now();
+    await h.deploy({ Resources: resources }, { concurrency: 3 });
+    const elapsed = Date.now() - t0;
+    // 6 × 30 ms with 3 at a time: two rounds, not six
+    expect(elapsed).toBeLessThan(6 * 30);
+    let running = 0;
+    let peak = 0;
+    for (const c of h.provider.calls.filter((c) => c.op === 'create')) {
+      running += c.phase === 'start' ? 1 : -1;
+      peak = Math.max(peak, running);
+    }
+    expect(peak).toBe(3);
+  });
+
+  test('deploying the same template again changes nothing', async () => {
+    h = harness();
+    const t = { Resources: { A: fake({ Value: 'a' }), B: fake({ Value: { Ref: 'A' } }) } };
+    await h.deploy(t);
+    const calls = h.provider.calls.length;
+    const r = await h.deploy(t);
+    expect(r.outcome).toBe('no-changes');
+    expect(h.provider.calls.length).toBe(calls);
+  });
+});
+
+describe('update', () => {
+  test('a changed property updates in place, keeping the physical id', async () => {
+    h = harness();
+    await h.deploy({ Resources: { A: fake({ Value: 'one' }) } });
+    const before = h.live('A')!.physicalId;
+    h.log.events.length = 0;
+    const r = await h.deploy({ Resources: { A: fake({ Value: 'two' }) } });
+    expect(r.plan.steps[0]).toMatchObject({ kind: 'update', id: 'A', changed: ['Value'] });
+    expect(r.finalStatus).toBe('UPDATE_COMPLETE');
+    expect(h.live('A')!.physicalId).toBe(before);
+    expect(h.provider.get(before)!.properties.Value).toBe('two');
+    expect(h.statuses()).toEqual(['demo UPDATE_IN_PROGRESS', 'A UPDATE_IN_PROGRESS', 'A UPDATE_COMPLETE', 'demo UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'demo UPDATE_COMPLETE']);
+  });
+
+  test('a replacement creates the new copy first, repoints dependents, and deletes the old copy in cleanup', async () => {
+    h = harness();
+    await h.deploy({ Resources: { A: fake({ Name: 'first' }), B: fake({ Value: { Ref: 'A' } }) } });
+    const oldA = h.live('A')!.physicalId;
+    const bId = h.live('B')!.physicalId;
+    h.log.events.length = 0;
+    h.provider.calls.length = 0;
+    // WHEN the create-only Name changes
+    const r = await h.deploy({ Resources: { A: fake({ Name: 'second' }), B: fake({ Value: { Ref: 'A' } }) } });
+    expect(r.plan.steps.find((s) => s.id === 'A')).toMatchObject({ kind: 'replace', because: ['Name'], order: 'create-first' });
+    expect(r.plan.steps.find((s) => s.id === 'B')).toMatchObject({ kind: 'update', afterApply: ['Value'] });
+    const newA = h.live('A')!.physicalId;
+    expect(newA).not.toBe(oldA);
+    // THEN create of the new A, then B's update, then the old A's delete
+    const order = h.provider.calls.filter((c) => c.phase === 'end').map((c) => `${c.op} ${c.logicalId}`);
+    expect(order).toEqual(['create A', 'update B', 'delete A']);
+    expect(h.provider.calls.find((c) => c.op === 'delete')!.physicalId).toBe(oldA);
+    expect(h.live('B')!.physicalId).toBe(bId);
+    expect(h.live('B')!.properties.Value).toBe(newA);
+    expect(h.provider.get(oldA)).toBeUndefined();
+    expect(h.statuses()).toEqual([
+      'demo UPDATE_IN_PROGRESS',
+      'A UPDATE_IN_PROGRESS',
+      'A UPDATE_IN_PROGRESS',
+      'A UPDATE_COMPLETE',
+      'B UPDATE_IN_PROGRESS',
+      'B UPDATE_COMPLETE',
+      'demo UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
+      'A DELETE_IN_PROGRESS',
+      'A DELETE_COMPLETE',
+      'demo UPDATE_COMPLETE',
+    ]);
+  });
+
+  test('a resource whose type cannot update is replaced on any change', async () => {
+    h = harness();
+    await h.deploy({ Resources: { A: { Type: 'Test::Fake::Immutable', Properties: { Value: 1 } } } });
+    const r = await h.plan({ Resources: { A: { Type: 'Test::Fake::Immutable', Properties: { Value: 2 } } } });
+    expect(r.plan.steps[0]).toMatchObject({ kind: 'replace', because: ['Value'] });
+  });
+
+  test('removed resources are deleted in reverse dependency order', async () => {
+    h = harness();
+    await h.deploy({ Resources: { Keep: fake(), A: fake(), B: fake({ Value: { Ref: 'A' } }), C: fake({ Value: { Ref: 'B' } }) } });
+    h.provider.calls.length = 0;
+    const r = await h.deploy({ Resources: { Keep: fake() } });
+    expect(r.plan.steps.filter((s) => s.kind === 'delete').map((s) => s.id)).toEqual(['C', 'B', 'A']);
+    expect(h.provider.calls.filter((c) => c.phase === 'end').map((c) => `${c.op} ${c.logicalId}`)).toEqual(['delete C', 'delete B', 'delete A']);
+    expect(h.provider.all().map((o) => o.logicalId)).toEqual(['Keep']);
+  });
+});
+
+describe('rollback', () => {
+  test('a failed first create deletes what was made, in reverse order (ROLLBACK_COMPLETE)', async () => {
+    h = harness();
+    const r = await h.deploy({ Resources: { A: fake(), B: fake({ Value: { Ref: 'A' }, Fail: 'create' }) } });
+    expect(r.outcome).toBe('failed');
+    expect(r.finalStatus).toBe('ROLLBACK_COMPLETE');
+    expect(r.reason).toMatch(/^B: Fake failure requested/);
+    expect(h.statuses()).toEqual([
+      'demo CREATE_IN_PROGRESS',
+      'A CREATE_IN_PROGRESS',
+      'A CREATE_IN_PROGRESS',
+      'A CREATE_COMPLETE',
+      'B CREATE_IN_PROGRESS',
+      'B CREATE_FAILED',
+      'demo ROLLBACK_IN_PROGRESS',
+      'A DELETE_IN_PROGRESS',
+      'A DELETE_COMPLETE',
+      'demo ROLLBACK_COMPLETE',
+    ]);
+    const ev = h.store.events('demo').find((e) => e.status === 'ROLLBACK_IN_PROGRESS')!;
+    expect(ev.reason).toBe('The following resource(s) failed to create: [B]. Rollback requested by user.');
+    expect(h.provider.all()).toEqual([]);
+    expect(h.store.resources('demo')).toEqual([]);
+  });
+
+  test('in-flight siblings of a failure are cancelled and rolled back too', async () => {
+    h = harness();
+    const r = await h.deploy({ Resources: { Slow: fake({ Delay: 2000 }), Bad: fake({ Fail: 'create' }) } });
+    expect(r.finalStatus).toBe('ROLLBACK_COMPLETE');
+    const slow = h.store.events('demo').filter((e) => e.logicalId === 'Slow').map((e) => `${e.status} ${e.reason ?? ''}`.trim());
+    expect(slow).toEqual(['CREATE_IN_PROGRESS', 'CREATE_FAILED Resource creation cancelled']);
+    expect(h.provider.all()).toEqual([]);
+  });
+
+  test('a failed update rolls back to the previous deployment, restoring the previous physical ids', async () => {
+    h = harness();
+    await h.deploy({ Resources: { A: fake({ Name: 'a1' }), B: fake({ Value: 'b1' }), C: fake({ Value: { Ref: 'A' } }) } });
+    const before = Object.fromEntries([...h.store.liveResources('demo')].map(([k, v]) => [k, { id: v.physicalId, props: v.properties }]));
+    h.log.events.length = 0;
+    // WHEN A is replaced, B updated in place, and the new D fails
+    const r = await h.deploy({ Resources: { A: fake({ Name: 'a2' }), B: fake({ Value: 'b2' }), C: fake({ Value: { Ref: 'A' } }), D: fake({ Fail: 'create' }, { DependsOn: ['A', 'B', 'C'] }) } });
+    expect(r.finalStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(r.reason).toMatch(/^D: Fake failure/);
+    // THEN every resource is back with its physical id and properties
+    const after = Object.fromEntries([...h.store.liveResources('demo')].map(([k, v]) => [k, { id: v.physicalId, props: v.properties }]));
+    expect(after).toEqual(before);
+    expect(h.provider.all().map((o) => o.physicalId).sort()).toEqual(Object.values(before).map((b) => b.id).sort());
+    expect(h.provider.get(before.B!.id)!.properties.Value).toBe('b1');
+    const stackStatuses = h.statuses((e) => e.logicalId === 'demo');
+    expect(stackStatuses).toEqual(['demo UPDATE_IN_PROGRESS', 'demo UPDATE_ROLLBACK_IN_PROGRESS', 'demo UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', 'demo UPDATE_ROLLBACK_COMPLETE']);
+    // the new copy of A is deleted in the rollback cleanup
+    expect(h.statuses((e) => e.logicalId === 'A').slice(-2)).toEqual(['A DELETE_IN_PROGRESS', 'A DELETE_COMPLETE']);
+    // and the stack's parameters/template stay the previous deployment's
+    expect(h.store.stack('demo')!.deployment).toBe(h.store.deployments('demo')[0]!.id);
+  });
+
+  test('--no-rollback keeps what was made and reports the failure', async () => {
+    h = harness();
+    const r = await h.deploy({ Resources: { A: fake(), B: fake({ Fail: 'create' }, { DependsOn: 'A' }) } }, { rollback: false });
+    expect(r.finalStatus).toBe('CREATE_FAILED');
+    expect(h.provider.all().map((o) => o.logicalId)).toEqual(['A']);
+    expect(h.live('A')).toBeDefined();
+  });
+});
+
+describe('policies', () => {
+  test('DeletionPolicy Retain keeps the object on destroy (DELETE_SKIPPED)', async () => {
+    h = harness();
+    await h.deploy({ Resources: { Data: fake({}, { DeletionPolicy: 'Retain' }), Web: fake() } });
+    const data = h.live('Data')!.physicalId;
+    const r = await h.destroy();
+    expect(r.status).toBe('DELETE_COMPLETE');
+    expect(h.statuses((e) => e.logicalId === 'Data')).toContain('Data DELETE_SKIPPED');
+    expect(h.provider.all().map((o) => o.physicalId)).toEqual([data]);
+    expect(h.store.resources('demo').map((x) => x.status)).toEqual(['retained']);
+  });
+
+  test('UpdateReplacePolicy Retain keeps the old copy of a replaced resource', async () => {
+    h = harness();
+    await h.deploy({ Resources: { A: fake({ Name: 'x' }, { UpdateReplacePolicy: 'Retain' }) } });
+    const old = h.live('A')!.physicalId;
+    await h.deploy({ Resources: { A: fake({ Name: 'y' }, { UpdateReplacePolicy: 'Retain' }) } });
+    expect(h.provider.get(old)).toBeDefined();
+    expect(h.statuses((e) => e.logicalId === 'A')).toContain('A DELETE_SKIPPED');
+  });
+});
+
+describe('destroy', () => {
+  test('destroy deletes in reverse dependency order and leaves nothing', async () => {
+    h = harness();
+    await h.deploy({ Resources: { Vpc: fake(), Subnet: fake({ Value: { Ref: 'Vpc' } }), Web: fake({ Value: { Ref: 'Subnet' } }) } });
+    h.provider.calls.length = 0;
+    const r = await h.destroy();
+    expect(r.outcome).toBe('complete');
+    expect(h.provider.calls.filter((c) => c.phase === 'end').map((c) => c.logicalId)).toEqual(['Web', 'Subnet', 'Vpc']);
+    expect(h.provider.all()).toEqual([]);
+    expect(h.store.stack('demo')!.status).toBe('DELETE_COMPLETE');
+  });
+});
