@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { KilnError } from '../core/errors.js';
+import { engineRequest } from './builders/engine.js';
 import { packTar, unpackTar, dirEntries, type TarEntry } from './builders/tar.js';
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -111,17 +112,14 @@ export class DockerCommunicator implements Communicator {
 
   /** Whether a path exists in the container, and whether it is a directory. */
   async stat(path: string): Promise<{ exists: boolean; dir: boolean }> {
-    try {
-      const info = (await this.container().infoArchive({ path })) as unknown as Record<string, string>;
-      const raw = info['x-docker-container-path-stat'];
-      if (!raw) return { exists: true, dir: false };
-      const st = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as { mode: number };
-      // Go's os.FileMode: ModeDir is the top bit (1 << 31).
-      return { exists: true, dir: (st.mode & 0x80000000) !== 0 };
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return { exists: false, dir: false };
-      throw e;
-    }
+    const r = await engineRequest('HEAD', `/containers/${this.containerId}/archive?path=${encodeURIComponent(path)}`);
+    if (r.status === 404) return { exists: false, dir: false };
+    if (r.status !== 200) throw new KilnError('UPLOAD_FAILED', `cannot stat ${path} in the build container: HTTP ${r.status}`);
+    const raw = r.headers['x-docker-container-path-stat'];
+    if (typeof raw !== 'string') return { exists: true, dir: false };
+    const st = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as { mode: number };
+    // Go's os.FileMode: ModeDir is the top bit (1 << 31).
+    return { exists: true, dir: Math.floor(st.mode / 0x80000000) % 2 === 1 };
   }
 
   private async putTar(parent: string, tar: Buffer): Promise<void> {

@@ -5,6 +5,7 @@ import { request } from 'node:http';
 export interface EngineResponse {
   status: number;
   body: Buffer;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 function socketPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -26,7 +27,7 @@ export function engineRequest(method: string, path: string, body?: unknown): Pro
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
         res.on('error', reject);
       },
     );

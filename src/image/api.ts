@@ -1,0 +1,103 @@
+// The image engine's programmatic entry points, for `kiln build`, the pipeline (`kiln up`) and the
+// Docker provider (which bakes its own images): load + prepare a template, then run its builds.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DiagnosticsError, hasErrors, type Diagnostic } from '../core/diagnostics.js';
+import { KilnError } from '../core/errors.js';
+import type { EventSink } from '../core/events.js';
+import type { BuildEvent } from './events.js';
+import type { BuildResult } from './build.js';
+import type { PreparedBuild, ResolvedVariables } from './types.js';
+
+export type { BuildResult } from './build.js';
+export type { BuildEvent, Artifact } from './events.js';
+export { ensureBaseImage, type BaseImage } from './base.js';
+
+export interface BuildImagesOptions {
+  templatePath: string;
+  /** `-var k=v` in order (last wins; beats every var file). */
+  vars?: Array<[string, string]> | Record<string, string>;
+  /** `-var-file` paths in order. */
+  varFiles?: string[];
+  only?: string[];
+  except?: string[];
+  force?: boolean;
+  onError?: 'cleanup' | 'abort';
+  parallel?: number;
+  stateDir?: string;
+  events?: EventSink<BuildEvent>;
+  signal?: AbortSignal;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Extra labels on every container and image (tests). */
+  labels?: Record<string, string>;
+}
+
+export interface PreparedTemplate {
+  builds: PreparedBuild[];
+  variables?: ResolvedVariables;
+  warnings: Diagnostic[];
+  templatePath: string;
+}
+
+/** Reads, parses and prepares a Packer JSON template; user mistakes throw `DiagnosticsError`. */
+export async function prepareTemplate(o: Omit<BuildImagesOptions, 'events' | 'signal' | 'force' | 'onError' | 'parallel' | 'stateDir' | 'labels'>): Promise<PreparedTemplate> {
+  const cwd = o.cwd ?? process.cwd();
+  const path = o.templatePath === '-' ? '-' : resolve(cwd, o.templatePath);
+  let text: string;
+  try {
+    text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new KilnError('TEMPLATE_READ', `cannot read template ${o.templatePath}: ${(e as Error).message}`);
+  }
+  const { parsePackerTemplate } = await import('./template.js');
+  const parsed = parsePackerTemplate(text, o.templatePath, path === '-' ? cwd : dirname(path));
+  if (!parsed.template || hasErrors(parsed.diagnostics)) throw new DiagnosticsError(parsed.diagnostics.filter((d) => d.severity === 'error'));
+  const varFiles = (o.varFiles ?? []).map((f) => {
+    try {
+      return { file: f, text: readFileSync(resolve(cwd, f), 'utf8') };
+    } catch (e) {
+      throw new KilnError('VAR_FILE_READ', `cannot read var file ${f}: ${(e as Error).message}`);
+    }
+  });
+  const vars = Array.isArray(o.vars) ? o.vars : Object.entries(o.vars ?? {});
+  const { prepareBuilds } = await import('./prepare.js');
+  const { statSync } = await import('node:fs');
+  const prepared = prepareBuilds(parsed.template, {
+    vars,
+    varFiles,
+    env: o.env ?? process.env,
+    only: o.only,
+    except: o.except,
+    cwd,
+    fileExists: (p) => {
+      try {
+        return statSync(p).isDirectory() ? 'dir' : 'file';
+      } catch {
+        return undefined;
+      }
+    },
+  });
+  const errors = prepared.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) throw new DiagnosticsError(errors);
+  return { builds: prepared.builds, variables: prepared.variables, warnings: prepared.diagnostics.filter((d) => d.severity === 'warning'), templatePath: path };
+}
+
+/** Builds every selected build of a template; one result per build (image id, cache hit, artifacts). */
+export async function buildImages(o: BuildImagesOptions): Promise<BuildResult[]> {
+  const t = await prepareTemplate(o);
+  const { runBuilds } = await import('./build.js');
+  const { nullSink } = await import('../core/events.js');
+  return runBuilds({
+    template: t.templatePath,
+    builds: t.builds,
+    force: o.force,
+    onError: o.onError,
+    parallel: o.parallel,
+    stateDir: o.stateDir,
+    events: o.events ?? (nullSink as EventSink<BuildEvent>),
+    signal: o.signal,
+    labels: o.labels,
+    mask: t.variables ? (s) => t.variables!.mask(s) : undefined,
+  });
+}
