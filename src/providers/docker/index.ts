@@ -1,0 +1,95 @@
+// The local Docker provider: a registry from CloudFormation type to handler, and crash recovery
+// (objects labelled for a stack that state does not know). Handlers live one concern per file;
+// other handler files (load balancers, caches, Auto Scaling) add themselves to HANDLERS below.
+import type Dockerode from 'dockerode';
+import { LABELS, docker as defaultDocker } from '../../docker/client.js';
+import type { Provider, ResourceHandler } from '../types.js';
+import { instanceHandler } from './instance.js';
+import { listVpcNamespaces, run, subnetHandler, vpcHandler } from './network.js';
+import { noEffectHandlers } from './noop.js';
+import { securityGroupEgressHandler, securityGroupHandler, securityGroupIngressHandler } from './securitygroups.js';
+
+export const HANDLERS: ResourceHandler[] = [
+  vpcHandler,
+  subnetHandler,
+  securityGroupHandler,
+  securityGroupIngressHandler,
+  securityGroupEgressHandler,
+  instanceHandler,
+  ...noEffectHandlers,
+];
+
+/** Adds (or replaces) a handler for its type. */
+export function registerHandler(h: ResourceHandler): void {
+  const i = HANDLERS.findIndex((x) => x.type === h.type);
+  if (i >= 0) HANDLERS[i] = h;
+  else HANDLERS.push(h);
+}
+
+/** Every type the local target accepts (real or recorded without local effect). */
+export function localTypes(): string[] {
+  return HANDLERS.map((h) => h.type).sort();
+}
+
+/** What an orphan is: a kiln object of the stack none of whose identities state knows. */
+export interface Orphan {
+  kind: 'container' | 'network' | 'netns';
+  id: string;
+  name: string;
+  resource?: string;
+}
+
+/**
+ * Objects labelled (or named) for `stack` that `known` does not mention. `known` holds the physical
+ * ids state knows (`i-…`, `vpc-…`, group names…) and may also hold container ids: a container is
+ * known when its id, its name or its owner (`kiln.owner`, the physical id of the resource that made
+ * it) is in the set; a VPC namespace or public network when its VPC id is.
+ */
+export async function findOrphans(stack: string, known: ReadonlySet<string>, d?: Dockerode): Promise<Orphan[]> {
+  const docker = d ?? (await defaultDocker());
+  const filters = JSON.stringify({ label: [`${LABELS.stack}=${stack}`] });
+  const out: Orphan[] = [];
+  for (const c of await docker.listContainers({ all: true, filters })) {
+    const name = (c.Names[0] ?? '').replace(/^\//, '');
+    const owner = c.Labels?.['kiln.owner'];
+    if (known.has(c.Id) || known.has(name) || (owner && known.has(owner))) continue;
+    out.push({ kind: 'container', id: c.Id, name, resource: c.Labels?.[LABELS.resource] });
+  }
+  for (const n of await docker.listNetworks({ filters })) {
+    const vpc = n.Labels?.['kiln.vpc'];
+    if (known.has(n.Id) || known.has(n.Name) || (vpc && known.has(vpc))) continue;
+    out.push({ kind: 'network', id: n.Id, name: n.Name, resource: n.Labels?.[LABELS.resource] });
+  }
+  for (const ns of await listVpcNamespaces(stack)) if (!known.has(ns.vpcId)) out.push({ kind: 'netns', id: ns.vpcId, name: ns.name });
+  return out;
+}
+
+/** Removes orphans (containers first, then networks, then VPC namespaces); returns how many. */
+export async function removeOrphans(stack: string, known: ReadonlySet<string>, d?: Dockerode): Promise<number> {
+  const docker = d ?? (await defaultDocker());
+  const orphans = await findOrphans(stack, known, docker);
+  let n = 0;
+  for (const o of orphans.filter((x) => x.kind === 'container')) {
+    await docker.getContainer(o.id).remove({ force: true, v: true }).catch(() => undefined);
+    n++;
+  }
+  for (const o of orphans.filter((x) => x.kind === 'network')) {
+    await docker.getNetwork(o.id).remove().catch(() => undefined);
+    n++;
+  }
+  for (const o of orphans.filter((x) => x.kind === 'netns')) {
+    await run('ip', ['netns', 'delete', o.name]).catch(() => undefined);
+    n++;
+  }
+  return n;
+}
+
+/** The local target as the executor sees it. */
+export function localProvider(): Provider {
+  return {
+    name: 'local',
+    handler: (type) => HANDLERS.find((h) => h.type === type),
+    listOrphans: async (stack, known) => (await findOrphans(stack, known)).map((o) => `${o.kind}:${o.name}`),
+    removeOrphans: (stack, known) => removeOrphans(stack, known),
+  };
+}

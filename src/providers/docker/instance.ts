@@ -1,0 +1,293 @@
+// AWS::EC2::Instance on the local target: one container from `ImageId`, launched by launch.ts in its
+// subnet behind its security groups, CPU and memory from `InstanceType`, `UserData` (base64, as in
+// AWS) run once at first boot before the image's command.
+//
+// In place, as AWS does it: Tags (no interruption), InstanceType (some interruption: the container
+// is stopped, its limits changed, started again and rejoined to its VPC with the same address),
+// SecurityGroupIds (no interruption: the packet filter is reloaded). Everything the spec marks as
+// replacing (ImageId, SubnetId, PrivateIpAddress, KeyName…) is left to the planner. UserData, which
+// AWS can only change on a stopped instance and then never runs again, replaces here: kiln replaces
+// rather than leave an instance whose boot script no longer matches its template (see `diff`).
+import { createHash } from 'node:crypto';
+import type Dockerode from 'dockerode';
+import { KilnError, errorMessage } from '../../core/errors.js';
+import { docker as defaultDocker } from '../../docker/client.js';
+import type { Json, JsonObject } from '../../stack/model.js';
+import type { DiffResult, ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import { canonicalJson } from '../../core/hash.js';
+import { currentView, markApplied, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
+import { newId } from './ids.js';
+import { resolveImage } from './images.js';
+import { instanceLimits } from './instance-types.js';
+import { destroyContainer, launchContainer } from './launch.js';
+import { attachToVpc, parseCidr, subnetInfo } from './network.js';
+import { availableParallelism } from 'node:os';
+
+/** AWS's default when a template gives no InstanceType. */
+export const DEFAULT_INSTANCE_TYPE = 'm1.small';
+
+/** Paths whose changes are the normal life of a running system, not a mutated server. */
+const VOLATILE = ['/tmp', '/run', '/var/run', '/var/log', '/var/cache', '/var/tmp', '/var/lib/apt/lists', '/proc', '/dev', '/sys', '/.kiln', '/root/.ash_history', '/root/.bash_history'];
+
+function str(v: Json | undefined): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function strList(v: Json | undefined, what: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new KilnError('INVALID_PROPERTY', `${what} must be a list`, 'user');
+  return v.map(String);
+}
+
+/** Decodes base64 user data as EC2 does (refusing what is not base64). */
+export function decodeUserData(v: Json | undefined): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const s = String(v).replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 === 1)
+    throw new KilnError('INVALID_USER_DATA', 'Invalid BASE64 encoding of user data (UserData must be base64: use Fn::Base64)', 'user');
+  const buf = Buffer.from(s, 'base64');
+  if (buf.length > 16 * 1024) throw new KilnError('INVALID_USER_DATA', `User data is limited to 16384 bytes (got ${buf.length})`, 'user');
+  return buf.toString('utf8');
+}
+
+interface NetworkChoice {
+  subnetId: string;
+  groups: string[];
+  privateIp?: string;
+  associatePublicIp?: boolean;
+}
+
+function networkOf(ctx: ResourceContext, props: JsonObject): NetworkChoice {
+  const nis = Array.isArray(props.NetworkInterfaces) ? (props.NetworkInterfaces as JsonObject[]) : [];
+  const primary = nis.find((n) => String(n.DeviceIndex ?? '0') === '0') ?? nis[0];
+  if (nis.length > 1) throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::Instance: more than one network interface is not supported on the local target', 'user');
+  const subnetId = str(props.SubnetId) ?? (primary ? str(primary.SubnetId) : undefined);
+  if (!subnetId)
+    throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::Instance without SubnetId launches into the default VPC, which the local target does not have: give SubnetId', 'user');
+  let groups = [...strList(props.SecurityGroupIds, 'SecurityGroupIds'), ...(primary ? strList(primary.GroupSet, 'NetworkInterfaces[0].GroupSet') : [])];
+  const byName = strList(props.SecurityGroups, 'SecurityGroups');
+  if (byName.length) {
+    // In a VPC, AWS wants ids; Ref of a VPC group is its id, so ids pass; names are looked up.
+    const view = currentView(ctx);
+    for (const n of byName) {
+      if (view.groups.has(n)) groups.push(n);
+      else {
+        const match = ctx.resources().find((r) => r.type === 'AWS::EC2::SecurityGroup' && r.state.data?.groupName === n);
+        if (!match) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${n}' does not exist in VPC (InvalidGroup.NotFound)`, 'user');
+        groups.push(match.state.physicalId);
+      }
+    }
+  }
+  groups = [...new Set(groups)];
+  const choice: NetworkChoice = { subnetId, groups };
+  const ip = str(props.PrivateIpAddress) ?? (primary ? str(primary.PrivateIpAddress) : undefined);
+  if (ip) choice.privateIp = ip;
+  if (primary && primary.AssociatePublicIpAddress !== undefined) choice.associatePublicIp = primary.AssociatePublicIpAddress === true || primary.AssociatePublicIpAddress === 'true';
+  return choice;
+}
+
+/** TCP ports a public instance publishes on its loopback address: what its groups allow from outside. */
+export function publicPorts(ctx: ResourceContext, groups: string[], vpcId: string, exposed: number[]): number[] {
+  const view = currentView(ctx);
+  const effective = groups.length ? groups : [view.defaults.get(vpcId) ?? ''];
+  const ports = new Set<number>();
+  for (const g of effective) {
+    for (const r of view.groups.get(g)?.ingress ?? []) {
+      if (r.group) continue; // members of a group are inside the VPC, never the host
+      if (r.protocol === 'tcp' && r.to - r.from < 32) for (let p = r.from; p <= r.to; p++) ports.add(p);
+      else if (r.protocol === 'tcp' || r.protocol === 'all') for (const p of exposed) if (r.protocol === 'all' || (p >= r.from && p <= r.to)) ports.add(p);
+    }
+  }
+  return [...ports].filter((p) => p > 0).sort((a, b) => a - b).slice(0, 64);
+}
+
+function containerOf(state: ResourceState): ContainerRecord & { netns?: string; publicIp?: string } {
+  const list = state.data?.containers;
+  const c = Array.isArray(list) ? (list[0] as JsonObject | undefined) : undefined;
+  if (!c || typeof c.id !== 'string') throw new KilnError('INSTANCE_STATE', `instance ${state.physicalId} has no container in state`, 'internal');
+  return c as unknown as ContainerRecord & { netns?: string; publicIp?: string };
+}
+
+function limitsFor(type: string) {
+  return instanceLimits(type, Math.max(1, availableParallelism()));
+}
+
+/** Files changed inside a container, minus its boot baseline, volatile paths and implied parents. */
+export async function mutations(docker: Dockerode, containerId: string, baseline: readonly string[]): Promise<Array<{ path: string; kind: 'A' | 'C' | 'D' }>> {
+  const changes = ((await docker.getContainer(containerId).changes()) ?? []) as Array<{ Path: string; Kind: number }>;
+  const base = new Set(baseline);
+  const kinds = ['C', 'A', 'D'] as const;
+  const list = changes
+    .filter((c) => !VOLATILE.some((v) => c.Path === v || c.Path.startsWith(`${v}/`)))
+    .map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'C' }));
+  const paths = list.map((c) => c.path);
+  return list
+    .filter((c) => !(c.kind === 'C' && paths.some((p) => p !== c.path && p.startsWith(`${c.path}/`))))
+    .filter((c) => !base.has(`${c.kind} ${c.path}`))
+    .sort((a, b) => a.path.localeCompare(b.path));
+}
+
+function hashText(s: string | undefined): string | null {
+  return s === undefined ? null : createHash('sha256').update(s).digest('hex').slice(0, 16);
+}
+
+export const instanceHandler: ResourceHandler = {
+  type: 'AWS::EC2::Instance',
+  effect: 'real',
+  async create(ctx, props) {
+    const image = str(props.ImageId);
+    if (!image) throw new KilnError('INVALID_PROPERTY', 'AWS::EC2::Instance ImageId is required on the local target (a local image or its ami- id)', 'user');
+    const instanceType = str(props.InstanceType) ?? DEFAULT_INSTANCE_TYPE;
+    limitsFor(instanceType); // fails early on an unknown type
+    const net = networkOf(ctx, props);
+    const subnet = subnetInfo(ctx, net.subnetId);
+    const az = str(props.AvailabilityZone);
+    if (az && az !== subnet.availabilityZone)
+      throw new KilnError('AZ_MISMATCH', `The subnet '${net.subnetId}' is in availability zone ${subnet.availabilityZone}, not in the requested ${az} (InvalidParameterValue)`, 'user');
+    const userData = decodeUserData(props.UserData);
+    const isPublic = net.associatePublicIp ?? subnet.mapPublicIpOnLaunch;
+    const docker = await defaultDocker();
+    const resolved = await resolveImage(docker, image);
+    const instanceId = newId('i');
+    const ports = isPublic ? publicPorts(ctx, net.groups, subnet.vpcId, resolved.exposedPorts) : [];
+    ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `launching ${instanceId} (${instanceType}) from ${resolved.amiId}` });
+    const launched = await launchContainer(
+      ctx,
+      {
+        image: resolved.id,
+        subnetId: net.subnetId,
+        securityGroupIds: net.groups,
+        kind: 'instance',
+        owner: instanceId,
+        name: instanceId,
+        instanceType,
+        ...(userData !== undefined ? { userData } : {}),
+        ...(net.privateIp ? { privateIp: net.privateIp } : {}),
+        ...(isPublic ? { publish: { ports } } : {}),
+      },
+      { docker },
+    );
+    let baseline: string[] = [];
+    try {
+      baseline = (await mutations(docker, launched.containerId, [])).map((m) => `${m.kind} ${m.path}`);
+    } catch (e) {
+      ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `could not record the boot file baseline: ${errorMessage(e)}` });
+    }
+    const attributes: Record<string, Json> = {
+      InstanceId: instanceId,
+      PrivateIp: launched.privateIp,
+      PrivateDnsName: launched.privateDnsName,
+      PublicDnsName: launched.publicDnsName ?? '',
+      AvailabilityZone: launched.availabilityZone,
+      VpcId: launched.vpcId,
+      State: 'running',
+    };
+    if (launched.publicIp) attributes.PublicIp = launched.publicIp;
+    return {
+      physicalId: instanceId,
+      attributes,
+      data: {
+        containers: [launched.data],
+        imageId: launched.imageId,
+        amiId: resolved.amiId,
+        instanceType,
+        userDataHash: hashText(userData),
+        publishedPorts: ports,
+        baseline,
+      },
+    };
+  },
+
+  diff(oldProps, newProps): DiffResult {
+    const requiresReplacement: string[] = [];
+    if (canonicalJson(oldProps.UserData ?? null) !== canonicalJson(newProps.UserData ?? null)) requiresReplacement.push('UserData');
+    return { requiresReplacement };
+  },
+
+  async update(ctx, props, previous) {
+    const docker = await defaultDocker();
+    const rec = containerOf(previous.state);
+    const data: JsonObject = { ...(previous.state.data ?? {}) };
+    const instanceType = str(props.InstanceType) ?? DEFAULT_INSTANCE_TYPE;
+    const net = networkOf(ctx, props);
+    // Security groups: reload the packet filter (no interruption).
+    const groupsChanged = canonicalJson([...rec.groups].sort()) !== canonicalJson([...net.groups].sort());
+    const nextRec: ContainerRecord & Record<string, Json | undefined> = { ...rec, groups: net.groups };
+    if (groupsChanged) {
+      const subnet = subnetInfo(ctx, rec.subnetId);
+      const view = currentView(ctx);
+      for (const g of net.groups) {
+        const rules = view.groups.get(g);
+        if (!rules) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
+        if (rules.vpcId !== subnet.vpcId) throw new KilnError('SECURITY_GROUP_WRONG_VPC', `Security group ${g} and subnet ${rec.subnetId} belong to different networks.`, 'user');
+      }
+      noteMember({ id: rec.id, ip: rec.ip, vpcId: rec.vpcId, subnetId: rec.subnetId, groups: net.groups, ...(rec.publicIp ? { publicIp: rec.publicIp } : {}) });
+      await reconcileFirewalls(ctx, docker, { vpcId: rec.vpcId });
+      const published = Array.isArray(data.publishedPorts) ? (data.publishedPorts as number[]) : [];
+      if (rec.publicIp) {
+        const image = await resolveImage(docker, String(data.imageId));
+        const want = publicPorts(ctx, net.groups, rec.vpcId, image.exposedPorts).filter((p) => !published.includes(p));
+        if (want.length)
+          ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `ports ${want.join(', ')} are now allowed but were not published at launch; replace the instance to reach them from the host` });
+      }
+    }
+    // Instance type: stop, change limits, start, rejoin the VPC (some interruption, as on AWS).
+    if (instanceType !== data.instanceType) {
+      const limits = limitsFor(instanceType);
+      const c = docker.getContainer(rec.id);
+      ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `stopping ${previous.state.physicalId} to change its type to ${instanceType}` });
+      await c.stop({ t: 10 }).catch((e: { statusCode?: number }) => {
+        if (e.statusCode !== 304) throw e;
+      });
+      await c.update({ NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes, MemorySwap: -1 });
+      await c.start();
+      const info = await c.inspect();
+      const subnet = subnetInfo(ctx, rec.subnetId);
+      const prefix = parseCidr(subnet.vpcCidr)?.prefix ?? 16;
+      const set = rulesetFor(currentView(ctx), { ...rec, groups: net.groups });
+      await attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: rec.id, ip: rec.ip, prefix, firewall: set });
+      markApplied(rec.id, set);
+      data.instanceType = instanceType;
+    }
+    data.containers = [nextRec as JsonObject];
+    return { ...previous.state, data };
+  },
+
+  async delete(ctx, state) {
+    const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
+    for (const c of list) await destroyContainer(ctx, c as unknown as { id: string; vpcId?: string; ip?: string; publicIp?: string });
+  },
+
+  async read(ctx, state, props): Promise<ReadResult> {
+    const docker = await defaultDocker();
+    const rec = containerOf(state);
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await docker.getContainer(rec.id).inspect();
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return { drift: [] };
+      throw e;
+    }
+    const drift: ReadResult['drift'] = [];
+    const data = state.data ?? {};
+    if (info.Image !== data.imageId) drift.push({ property: 'ImageId', expected: String(data.amiId ?? data.imageId), actual: info.Image, kind: 'NOT_EQUAL' });
+    const type = String(data.instanceType ?? str(props.InstanceType) ?? DEFAULT_INSTANCE_TYPE);
+    try {
+      const l = limitsFor(type);
+      if (info.HostConfig.NanoCpus !== l.nanoCpus || info.HostConfig.Memory !== l.memoryBytes)
+        drift.push({ property: 'InstanceType', expected: type, actual: `cpus=${(info.HostConfig.NanoCpus ?? 0) / 1e9} memory=${Math.round((info.HostConfig.Memory ?? 0) / 1048576)}MiB`, kind: 'NOT_EQUAL' });
+    } catch {
+      // unknown type in state: nothing to compare
+    }
+    const running = info.State.Running ? 'running' : info.State.Status === 'exited' ? 'stopped' : info.State.Status;
+    if (running !== 'running') drift.push({ property: 'State', expected: 'running', actual: running, kind: 'NOT_EQUAL' });
+    const attributes = { ...state.attributes, State: running };
+    let muts: ReadResult['mutations'] = [];
+    try {
+      muts = await mutations(docker, rec.id, Array.isArray(data.baseline) ? (data.baseline as string[]) : []);
+    } catch (e) {
+      ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `docker diff failed: ${errorMessage(e)}` });
+    }
+    return { state: { ...state, attributes }, drift, mutations: muts };
+  },
+};
