@@ -1,0 +1,66 @@
+// The images behind kiln's own service containers (load balancers, Redis, memcached): one image with
+// Debian's haproxy, redis-server and memcached packages, baked from `images/service.json` by kiln's
+// image engine like any user image — so it is built once, cached by its content key (template bytes,
+// base image digest…) and rebuilt only when the template or the base changes.
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KilnError } from '../../core/errors.js';
+import type { EventSink } from '../../core/events.js';
+
+export type ServiceRole = 'load-balancer' | 'redis' | 'memcached';
+
+export interface ServiceImageOptions {
+  stateDir?: string;
+  /** Extra labels on whatever a build creates (tests). */
+  labels?: Record<string, string>;
+  events?: EventSink<{ kind: string }>;
+  signal?: AbortSignal;
+}
+
+/** Path of the Packer template of the service image (in the package, next to `src`/`dist`). */
+export function serviceTemplatePath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = resolve(dir, 'images', 'service.json');
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  throw new KilnError('SERVICE_TEMPLATE_MISSING', 'images/service.json is missing from the kiln installation', 'internal');
+}
+
+let pending: Promise<string> | undefined;
+
+/**
+ * The image id (`sha256:…`) of the service image for a role, baked when missing. One bake per
+ * process at most; later calls (and later processes, through the build cache) reuse it.
+ */
+export function serviceImage(_role: ServiceRole, opts: ServiceImageOptions = {}): Promise<string> {
+  pending ??= bake(opts).catch((e) => {
+    pending = undefined;
+    throw e;
+  });
+  return pending;
+}
+
+async function bake(opts: ServiceImageOptions): Promise<string> {
+  const { buildImages, ensureBaseImage } = await import('../../image/api.js');
+  await ensureBaseImage('debian:bookworm');
+  const results = await buildImages({
+    templatePath: serviceTemplatePath(),
+    only: ['local'],
+    stateDir: opts.stateDir,
+    labels: opts.labels,
+    signal: opts.signal,
+    events: opts.events as never,
+  });
+  const r = results[0];
+  if (!r || !r.ok || !r.imageId)
+    throw new KilnError('SERVICE_IMAGE_FAILED', `the service image (images/service.json) did not build: ${r?.error ?? 'no result'}`, 'environment');
+  return r.imageId;
+}
+
+/** Forgets the memoised id (tests that remove the image). */
+export function forgetServiceImage(): void {
+  pending = undefined;
+}
