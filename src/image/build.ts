@@ -145,7 +145,7 @@ async function runOne(
   } catch (e) {
     const ms = Date.now() - t0;
     const error = mask(errorMessage(e));
-    const exitCode = KilnError.is(e) && e.code === 'PROVISIONER_FAILED' ? e.exitCode : undefined;
+    const exitCode = KilnError.is(e) && e.exitCode !== 1 ? e.exitCode : undefined;
     sink.emit({ kind: 'build-done', build: b.name, ok: false, ms, error, artifacts: [], cached: false });
     return { build: b.name, type: b.type, ok: false, error, exitCode, artifacts: [], cached: false, key, ms };
   } finally {

@@ -29,6 +29,7 @@ export async function runShellLocal(
       const p = spawn(argv[0]!, argv.slice(1), {
         env: { ...process.env, ...Object.fromEntries(pairs) },
         stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: env.build.cwd,
         signal: env.signal,
       });
       const onData = (stream: 'stdout' | 'stderr') => {
