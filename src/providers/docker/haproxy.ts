@@ -241,7 +241,8 @@ export async function execIn(docker: Dockerode, containerId: string, cmd: string
   const err: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new KilnError('EXEC_TIMEOUT', `command ${cmd[0]} did not finish within ${timeoutMs} ms`, 'environment')), timeoutMs);
-    docker.modem.demuxStream(stream, { write: (c: Buffer) => out.push(Buffer.from(c)) } as NodeJS.WritableStream, { write: (c: Buffer) => err.push(Buffer.from(c)) } as NodeJS.WritableStream);
+    const sink = (into: Buffer[]) => ({ write: (c: Buffer) => into.push(Buffer.from(c)) }) as unknown as NodeJS.WritableStream;
+    docker.modem.demuxStream(stream, sink(out), sink(err));
     stream.on('end', () => {
       clearTimeout(t);
       resolve();
