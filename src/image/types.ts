@@ -240,7 +240,13 @@ export interface ShellLocalConfig {
   validExitCodes: number[];
 }
 
-export type ProvisionerConfig = ShellConfig | FileProvisionerConfig | ShellLocalConfig;
+/** Provisioner `sleep` (a Packer built-in): waits `durationMs`. */
+export interface SleepConfig {
+  type: 'sleep';
+  durationMs: number; // duration (Go duration)
+}
+
+export type ProvisionerConfig = ShellConfig | FileProvisionerConfig | ShellLocalConfig | SleepConfig;
 
 export interface ProvisionerMeta {
   /** 0 when absent. */
@@ -335,7 +341,12 @@ export interface PreparedBuild {
   builder: BuilderConfig;
   /** Provisioners that apply to this build (only/except applied, override merged), in order. */
   provisioners: PreparedProvisioner[];
-  /** Chains; elements skipped by their own only/except are kept with `skip: true`. */
+  /**
+   * Chains, as Packer's core builds them for this build: elements whose own only/except excludes
+   * this build are left out (the chain goes on with the previous artifact), a name given to CLI
+   * `-except` cuts its chain there, and chains left empty are dropped. So `skip`/`stopChain` are
+   * always false in what prepareBuilds returns today.
+   */
   postProcessors: PreparedPostProcessor[][];
   errorCleanupProvisioner?: PreparedProvisioner;
   variables: ResolvedVariables;

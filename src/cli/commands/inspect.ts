@@ -1,3 +1,48 @@
-import { pending } from './pending.js';
+// `kiln inspect TEMPLATE`: Packer's `inspect` for JSON templates (variables, builders,
+// provisioners; kiln also lists post-processor chains). Does not validate.
+import type { Command } from '../main.js';
+import type { CliIO } from '../io.js';
+import { flagBool, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
+import { inspectMachine, inspectText } from '../../image/inspect.js';
+import { loadPackerTemplate, printDiagnostics } from './validate-image.js';
 
-export const command = pending('inspect', '#3');
+const FLAGS: FlagSpec[] = [
+  { names: ['machine-readable'], kind: 'bool', description: 'machine-readable records (timestamp,target,type,data…)' },
+  { names: ['help', 'h'], kind: 'bool', description: 'show this help' },
+];
+
+export const HELP = `Usage: kiln inspect [-machine-readable] TEMPLATE
+
+Shows the variables (required, and optional with their defaults; sensitive defaults as
+<sensitive>), builders and provisioners of a Packer JSON template, as \`packer inspect\` does. It
+does not validate the template (see \`kiln validate\`).
+
+Flags:
+${renderFlagHelp(FLAGS)}
+
+Where kiln differs from Packer 1.6.6: it also lists post-processor chains ("Post-processors:",
+records "template-post-processor"); HCL2 templates are not supported.
+`;
+
+export const command: Command = {
+  summary: 'show the variables, builders and provisioners of a Packer template',
+  async run(argv: string[], io: CliIO): Promise<number> {
+    const p = parseArgs(argv, FLAGS, 'inspect');
+    if (flagBool(p, 'help')) {
+      io.out(HELP);
+      return 0;
+    }
+    if (p.positionals.length !== 1) {
+      io.err(`kiln inspect: expected exactly one template\n\n${HELP}`);
+      return 2;
+    }
+    const loaded = await loadPackerTemplate(p.positionals[0]!, io);
+    if (!loaded.template) {
+      printDiagnostics(loaded.diagnostics, io, (s) => s);
+      return 1;
+    }
+    if (flagBool(p, 'machine-readable')) io.out(inspectMachine(loaded.template, Math.floor(Date.now() / 1000)));
+    else io.out(inspectText(loaded.template));
+    return 0;
+  },
+};

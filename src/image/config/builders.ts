@@ -1,0 +1,176 @@
+// Builder configs: docker (reference §7.1), null, file, amazon-ebs (common keys only). Each decoder
+// mirrors the plugin's `Prepare`: defaults, required keys and exclusions with Packer's messages.
+import type { AmazonEbsBuilderConfig, BuilderConfig, DockerBuilderConfig, FileBuilderConfig, NullBuilderConfig } from '../types.js';
+import { Decoder } from './decode.js';
+import type { PluginEnv } from './env.js';
+
+export const DOCKER_DEFAULT_RUN_COMMAND = ['-d', '-i', '-t', '--entrypoint=/bin/sh', '--', '{{.Image}}'];
+
+/** Communicator keys every remote builder accepts (`ssh_*`, `winrm_*` and a few others). */
+function acceptCommunicatorKeys(d: Decoder): void {
+  for (const k of Object.keys(d.values)) if (/^(ssh|winrm)_/.test(k)) d.accept(k);
+  d.accept('pause_before_connecting', 'host_port_min', 'host_port_max', 'skip_nat_mapping', 'http_directory', 'http_port_min', 'http_port_max', 'http_bind_address');
+}
+
+/** Packer's communicator checks (ssh by default). */
+function checkCommunicator(d: Decoder, communicator: string, hostRequired: boolean): void {
+  if (communicator === 'none' || communicator === 'docker' || communicator === 'dockerWindowsContainer') return;
+  if (communicator === 'ssh' || communicator === '') {
+    const user = d.str('ssh_username');
+    if (!user) d.error('An ssh_username must be specified\n  Note: some builders used to default ssh_username to "root".', ['ssh_username']);
+    if (hostRequired && !d.str('ssh_host')) d.error('a Host must be specified, please reference your communicator documentation', ['ssh_host']);
+    if (hostRequired && !user) d.error('a Username must be specified, please reference your communicator documentation', ['ssh_username']);
+    if (hostRequired) {
+      const auth = d.str('ssh_password') || d.str('ssh_private_key_file') || d.bool('ssh_agent_auth') || d.str('ssh_certificate_file');
+      if (!auth) d.error('one authentication method must be specified, please reference your communicator documentation');
+    }
+    return;
+  }
+  if (communicator === 'winrm') {
+    if (hostRequired && !d.str('winrm_host')) d.error('a Host must be specified, please reference your communicator documentation', ['winrm_host']);
+    if (!d.str('winrm_username')) d.error('winrm_username must be specified.', ['winrm_username']);
+    return;
+  }
+  d.error(`Unknown communicator type '${communicator}'`, ['communicator']);
+}
+
+export function decodeDocker(d: Decoder, env: PluginEnv): DockerBuilderConfig {
+  const windows = d.bool('windows_container');
+  const exportPath = d.str('export_path');
+  const c: DockerBuilderConfig = {
+    type: 'docker',
+    image: d.str('image'),
+    pull: d.bool('pull', true),
+    commit: d.bool('commit'),
+    discard: d.bool('discard'),
+    changes: d.strList('changes'),
+    author: d.str('author'),
+    message: d.str('message'),
+    runCommand: d.strList('run_command', windows ? ['-d', '-i', '-t', '--entrypoint=powershell', '--', '{{.Image}}'] : DOCKER_DEFAULT_RUN_COMMAND),
+    volumes: d.strMap('volumes'),
+    privileged: d.bool('privileged'),
+    capAdd: d.strList('cap_add'),
+    capDrop: d.strList('cap_drop'),
+    device: d.strList('device'),
+    tmpfs: d.strList('tmpfs'),
+    containerDir: d.str('container_dir', windows ? 'c:/packer-files' : '/packer-files'),
+    execUser: d.str('exec_user'),
+    pty: d.bool('pty'),
+    fixUploadOwner: d.bool('fix_upload_owner', true),
+    windowsContainer: windows,
+    login: d.bool('login'),
+    loginUsername: d.str('login_username'),
+    loginPassword: d.str('login_password'),
+    loginServer: d.str('login_server'),
+    ecrLogin: d.bool('ecr_login'),
+    communicator: d.str('communicator', 'docker') || 'docker',
+  };
+  if (exportPath) c.exportPath = env.resolve(exportPath);
+  d.accept('aws_access_key', 'aws_secret_key', 'aws_token', 'aws_profile', 'platform');
+  acceptCommunicatorKeys(d);
+  d.finishUnknown();
+  if (!c.image) d.error('Image must be specified', ['image']);
+  const modes = [c.commit, c.discard, !!exportPath].filter(Boolean).length;
+  if (modes === 0) d.error('No instructions given for handling the artifact; expected commit, discard, or export_path');
+  else if (modes > 1) d.error('Cannot specify more than one of commit, discard, and export_path');
+  if (c.exportPath && env.fileExists(c.exportPath) === 'dir') d.error('export_path must be a file, not a directory', ['export_path']);
+  if (c.ecrLogin && !c.loginServer) d.error('ECR login requires login server to be provided.', ['login_server']);
+  if (c.communicator !== 'docker' && c.communicator !== 'dockerWindowsContainer') checkCommunicator(d, c.communicator, true);
+  return c;
+}
+
+export function decodeNull(d: Decoder): NullBuilderConfig {
+  const communicator = d.str('communicator', 'ssh') || 'ssh';
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(d.values)) if (/^(ssh|winrm)_/.test(k)) extra[k] = v;
+  const c: NullBuilderConfig = { type: 'null', communicator, extra };
+  const host = d.optStr('ssh_host');
+  const user = d.optStr('ssh_username');
+  const pass = d.optStr('ssh_password');
+  if (host !== undefined) c.sshHost = host;
+  if (user !== undefined) c.sshUsername = user;
+  if (pass !== undefined) c.sshPassword = pass;
+  if (d.has('ssh_port')) c.sshPort = d.int('ssh_port', 22);
+  acceptCommunicatorKeys(d);
+  d.finishUnknown();
+  checkCommunicator(d, communicator, true);
+  return c;
+}
+
+export function decodeFile(d: Decoder): FileBuilderConfig {
+  const c: FileBuilderConfig = { type: 'file', target: d.str('target') };
+  const source = d.optStr('source');
+  const content = d.optStr('content');
+  if (source) c.source = source;
+  if (content) c.content = content;
+  d.finishUnknown();
+  if (!c.target) d.error('target required', ['target']);
+  if (source && content) d.error('Cannot specify source file AND content');
+  if (!source && !content) d.warn('Both source file and contents are blank; target will have no content');
+  return c;
+}
+
+const AMI_NAME = /^[a-zA-Z0-9()[\] ./\-'@_]+$/;
+
+/**
+ * amazon-ebs: the common keys are typed and checked with Packer's messages; the builder has some
+ * 150 further options, which are accepted as given (kiln does not reject unknown keys here).
+ */
+export function decodeAmazonEbs(d: Decoder): AmazonEbsBuilderConfig {
+  const filter = d.obj('source_ami_filter');
+  const c: AmazonEbsBuilderConfig = {
+    type: 'amazon-ebs',
+    region: d.str('region'),
+    instanceType: d.str('instance_type'),
+    amiName: d.str('ami_name'),
+    communicator: d.str('communicator', 'ssh') || 'ssh',
+    amiRegions: d.strList('ami_regions'),
+    tags: d.strMap('tags'),
+    forceDeregister: d.bool('force_deregister'),
+    forceDeleteSnapshot: d.bool('force_delete_snapshot'),
+    raw: { ...d.values },
+  };
+  const sourceAmi = d.optStr('source_ami');
+  if (sourceAmi) c.sourceAmi = sourceAmi;
+  if (filter) c.sourceAmiFilter = filter;
+  const sshUser = d.optStr('ssh_username');
+  if (sshUser !== undefined) c.sshUsername = sshUser;
+  const ak = d.optStr('access_key');
+  const sk = d.optStr('secret_key');
+  if (ak) c.accessKey = ak;
+  if (sk) c.secretKey = sk;
+  if (!c.amiName) d.error('ami_name must be specified', ['ami_name']);
+  if (c.amiName.length < 3 || c.amiName.length > 128) d.error('ami_name must be between 3 and 128 characters long', ['ami_name']);
+  else if (!AMI_NAME.test(c.amiName)) d.error("AMI names can only contain alphanumeric characters, spaces, and ( ) [ ] . / - ' @ _", ['ami_name']);
+  if (c.communicator === 'ssh' && !c.sshUsername) d.error('An ssh_username must be specified\n  Note: some builders used to default ssh_username to "root".', ['ssh_username']);
+  if (!c.sourceAmi && !filter) d.error('A source_ami or source_ami_filter must be specified', ['source_ami']);
+  if (!c.sourceAmi && !(filter && Array.isArray(filter['owners']) && filter['owners'].length > 0))
+    d.error('For security reasons, your source AMI filter must declare an owner.', filter ? ['source_ami_filter'] : []);
+  if (!c.instanceType && !d.has('spot_instance_types')) d.error('either instance_type or spot_instance_types must be specified', ['instance_type']);
+  return c;
+}
+
+export const BUILDER_TYPES = ['docker', 'null', 'file', 'amazon-ebs'] as const;
+
+/** `{{build `Key`}}` keys each builder provides besides the common ones. */
+export const BUILDER_BUILD_KEYS: Record<string, string[]> = {
+  docker: ['ImageSha256'],
+  'amazon-ebs': ['SourceAMI', 'SourceAMIName', 'SourceAMIOwner', 'SourceAMIOwnerName', 'SourceAMICreationDate', 'BuildRegion'],
+  null: [],
+  file: [],
+};
+
+export function decodeBuilder(type: string, d: Decoder, env: PluginEnv): BuilderConfig | undefined {
+  switch (type) {
+    case 'docker':
+      return decodeDocker(d, env);
+    case 'null':
+      return decodeNull(d);
+    case 'file':
+      return decodeFile(d);
+    case 'amazon-ebs':
+      return decodeAmazonEbs(d);
+    default:
+      return undefined;
+  }
+}
