@@ -108,7 +108,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
       }
     }
   }
-  if (resumed > 0) ui.say(`Resuming from the cached state after provisioner ${resumed} of ${n} (${start.slice(0, 19)}): provisioners 1-${resumed} are unchanged and are not run again`);
+  if (resumed > 0) ui.say(`Resuming from the cached state after provisioner ${resumed} of ${n} (${start.slice(0, 19)}): ${resumed === 1 ? 'provisioner 1 is' : `provisioners 1-${resumed} are`} unchanged and ${resumed === 1 ? 'is' : 'are'} not run again`);
 
   const { docker } = await import('../../docker/client.js');
   const client = await docker();
