@@ -60,16 +60,31 @@ export function splitDotted(s: string): [string, string | undefined] {
   return dot < 0 ? [s, undefined] : [s.slice(0, dot), s.slice(dot + 1)];
 }
 
+/** A path shared between siblings while walking (materialised only where a reference is found). */
+interface Trail {
+  seg: PathSegment;
+  up: Trail | undefined;
+}
+
+function materialise(base: readonly PathSegment[], t: Trail | undefined, ...more: PathSegment[]): PathSegment[] {
+  const segs: PathSegment[] = [];
+  for (let n = t; n; n = n.up) segs.push(n.seg);
+  segs.reverse();
+  return [...base, ...segs, ...more];
+}
+
 /**
- * Every reference inside `value`, which sits at `path` in the template. Walks the whole value,
- * iteratively (no recursion limit), and appends to `out`.
+ * Every reference inside `value`, which sits at `path` in the template. Walks the whole value
+ * iteratively (no recursion, linear in its size) and appends to `out`.
  */
 export function collectReferences(value: unknown, path: Path = [], out: Reference[] = []): Reference[] {
-  const stack: Array<{ v: unknown; p: PathSegment[] }> = [{ v: value, p: [...path] }];
+  const stack: Array<{ v: unknown; t: Trail | undefined }> = [{ v: value, t: undefined }];
+  const at = (t: Trail | undefined, ...more: PathSegment[]) => materialise(path, t, ...more);
+  const child = (t: Trail | undefined, seg: PathSegment): Trail => ({ seg, up: t });
   while (stack.length) {
-    const { v, p } = stack.pop()!;
+    const { v, t } = stack.pop()!;
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], p: [...p, i] });
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], t: child(t, i) });
       continue;
     }
     if (!isObject(v)) continue;
@@ -78,54 +93,56 @@ export function collectReferences(value: unknown, path: Path = [], out: Referenc
       const k = keys[0]!;
       const arg = v[k];
       if (k === 'Ref') {
-        if (typeof arg === 'string') out.push({ kind: 'Ref', target: arg, path: [...p, 'Ref'] });
-        else stack.push({ v: arg, p: [...p, 'Ref'] }); // LanguageExtensions allows nested functions
+        if (typeof arg === 'string') out.push({ kind: 'Ref', target: arg, path: at(t, 'Ref') });
+        else stack.push({ v: arg, t: child(t, 'Ref') }); // LanguageExtensions allows nested functions
         continue;
       }
       if (k === 'Condition' && typeof arg === 'string') {
-        out.push({ kind: 'Condition', target: arg, path: [...p, 'Condition'] });
+        out.push({ kind: 'Condition', target: arg, path: at(t, 'Condition') });
         continue;
       }
       if (k === 'Fn::GetAtt') {
-        const at = [...p, 'Fn::GetAtt'];
+        const ft = child(t, 'Fn::GetAtt');
         if (typeof arg === 'string') {
           const [target, attribute] = splitDotted(arg);
-          out.push({ kind: 'GetAtt', target, attribute, path: at });
+          out.push({ kind: 'GetAtt', target, attribute, path: at(ft) });
         } else if (Array.isArray(arg) && typeof arg[0] === 'string') {
           const attribute = typeof arg[1] === 'string' ? arg[1] : undefined;
-          out.push({ kind: 'GetAtt', target: arg[0], attribute, path: [...at, 0] });
-          for (let i = arg.length - 1; i >= 1; i--) if (typeof arg[i] !== 'string') stack.push({ v: arg[i], p: [...at, i] });
-        } else stack.push({ v: arg, p: at });
+          out.push({ kind: 'GetAtt', target: arg[0], attribute, path: at(ft, 0) });
+          for (let i = arg.length - 1; i >= 1; i--) if (typeof arg[i] !== 'string') stack.push({ v: arg[i], t: child(ft, i) });
+        } else stack.push({ v: arg, t: ft });
         continue;
       }
       if (k === 'Fn::Sub') {
-        const at = [...p, 'Fn::Sub'];
+        const ft = child(t, 'Fn::Sub');
         let template: unknown = arg;
         let shadow: Record<string, unknown> | undefined;
-        let templatePath = at;
+        let tt = ft;
         if (Array.isArray(arg)) {
           template = arg[0];
-          templatePath = [...at, 0];
+          tt = child(ft, 0);
           if (isObject(arg[1])) shadow = arg[1];
-          for (let i = arg.length - 1; i >= 1; i--) stack.push({ v: arg[i], p: [...at, i] });
+          for (let i = arg.length - 1; i >= 1; i--) stack.push({ v: arg[i], t: child(ft, i) });
         }
         if (typeof template === 'string') {
-          for (const sv of subVariables(template)) {
+          const vars = subVariables(template);
+          const where = vars.length ? at(tt) : [];
+          for (const sv of vars) {
             if (shadow && Object.prototype.hasOwnProperty.call(shadow, sv.name)) continue;
             const [target, attribute] = sv.name.includes('::') ? [sv.name, undefined] : splitDotted(sv.name);
-            out.push({ kind: 'Sub', target, attribute, path: templatePath });
+            out.push({ kind: 'Sub', target, attribute, path: where });
           }
-        } else stack.push({ v: template, p: templatePath });
+        } else stack.push({ v: template, t: tt });
         continue;
       }
       if (k === 'Fn::If' && Array.isArray(arg)) {
-        const at = [...p, 'Fn::If'];
-        if (typeof arg[0] === 'string') out.push({ kind: 'If', target: arg[0], path: [...at, 0] });
-        for (let i = arg.length - 1; i >= 1; i--) stack.push({ v: arg[i], p: [...at, i] });
+        const ft = child(t, 'Fn::If');
+        if (typeof arg[0] === 'string') out.push({ kind: 'If', target: arg[0], path: at(ft, 0) });
+        for (let i = arg.length - 1; i >= 1; i--) stack.push({ v: arg[i], t: child(ft, i) });
         continue;
       }
     }
-    for (let i = keys.length - 1; i >= 0; i--) stack.push({ v: v[keys[i]!], p: [...p, keys[i]!] });
+    for (let i = keys.length - 1; i >= 0; i--) stack.push({ v: v[keys[i]!], t: child(t, keys[i]!) });
   }
   return out;
 }
