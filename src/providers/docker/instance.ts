@@ -236,7 +236,7 @@ export const instanceHandler: ResourceHandler = {
       const limits = limitsFor(instanceType);
       const c = docker.getContainer(rec.id);
       ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `stopping ${previous.state.physicalId} to change its type to ${instanceType}` });
-      await c.stop({ t: 10 }).catch((e: { statusCode?: number }) => {
+      await c.stop({ t: 5 }).catch((e: { statusCode?: number }) => {
         if (e.statusCode !== 304) throw e;
       });
       await c.update({ NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes, MemorySwap: -1 });

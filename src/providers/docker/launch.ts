@@ -253,6 +253,8 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
         NetworkMode: networkMode,
         PortBindings: portBindings,
         CapDrop: ['NET_ADMIN'],
+        // tini as PID 1: signals reach the command (a clean stop), zombies are reaped.
+        Init: true,
         ...(limits ? { NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes } : {}),
       },
     });
@@ -279,6 +281,8 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
           NetworkMode: networkMode,
           PortBindings: portBindings,
           CapDrop: ['NET_ADMIN'],
+        // tini as PID 1: signals reach the command (a clean stop), zombies are reaped.
+        Init: true,
           ...(limits ? { NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes } : {}),
         },
       });

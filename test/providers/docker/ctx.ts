@@ -1,8 +1,10 @@
 // A tiny in-memory ResourceContext for provider tests: a "world" of stacks whose resources handlers
-// can look up by physical id, plus cleanup of everything a test stack made, by label and by name.
+// can look up by physical id, plus cleanup of everything a test stack made, by label and by name,
+// and small helpers (a shell in a container, an HTTP GET with busybox nc, a test image build).
 import { randomBytes } from 'node:crypto';
 import { EventLog } from '../../../src/core/events.js';
-import { removeByLabels, LABELS } from '../../../src/docker/client.js';
+import { docker, removeByLabels, LABELS } from '../../../src/docker/client.js';
+import { packTar } from '../../../src/image/builders/tar.js';
 import type { JsonObject } from '../../../src/stack/model.js';
 import type { KnownResource, ProviderEvent, ResourceContext, ResourceHandler, ResourceState } from '../../../src/providers/types.js';
 import { listVpcNamespaces, run } from '../../../src/providers/docker/network.js';
@@ -80,4 +82,46 @@ export class TestStack {
     await removeByLabels({ [LABELS.stack]: this.name });
     for (const ns of await listVpcNamespaces(this.name)) await run('ip', ['netns', 'delete', ns.name]).catch(() => undefined);
   }
+}
+
+/** Runs `sh -c script` in a container; returns exit code and combined output. */
+export async function sh(containerId: string, script: string): Promise<{ code: number; out: string }> {
+  const d = await docker();
+  const exec = await d.getContainer(containerId).exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve());
+  });
+  const info = await exec.inspect();
+  const raw = Buffer.concat(chunks);
+  const out: Buffer[] = [];
+  for (let i = 0; i + 8 <= raw.length; ) {
+    const len = raw.readUInt32BE(i + 4);
+    out.push(raw.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return { code: info.ExitCode ?? -1, out: Buffer.concat(out).toString() };
+}
+
+/** An HTTP GET over busybox nc from inside a container (busybox wget is broken in this image). */
+export function httpGet(ip: string, port: number, path = '/index.html'): string {
+  return `printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ip} ${port}`;
+}
+
+/** Builds `tag` from busybox with a Dockerfile body; labelled for cleanup. Returns the image id. */
+export async function buildTestImage(tag: string, dockerfile: string, labels: Record<string, string>): Promise<string> {
+  const d = await docker();
+  const tar = packTar([{ name: 'Dockerfile', type: 'file', mode: 0o644, data: Buffer.from(dockerfile) }]);
+  const stream = (await d.buildImage(tar as unknown as NodeJS.ReadableStream, { t: tag, labels: JSON.stringify(labels), pull: false } as never)) as unknown as NodeJS.ReadableStream;
+  await new Promise<void>((resolve, reject) => d.modem.followProgress(stream, (err: Error | null, res: Array<{ error?: string }>) => (err ? reject(err) : res.some((r) => r.error) ? reject(new Error(res.find((r) => r.error)?.error)) : resolve())));
+  return (await d.getImage(tag).inspect()).Id;
+}
+
+/** Removes images carrying `label=value` (tests only remove what they built). */
+export async function removeImages(label: string, value: string): Promise<void> {
+  const d = await docker();
+  const imgs = await d.listImages({ filters: JSON.stringify({ label: [`${label}=${value}`] }) });
+  for (const i of imgs) await d.getImage(i.Id).remove({ force: true }).catch(() => undefined);
 }

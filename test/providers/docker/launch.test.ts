@@ -5,32 +5,11 @@ import { docker } from '../../../src/docker/client.js';
 import { destroyContainer, launchContainer } from '../../../src/providers/docker/launch.js';
 import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
 import { securityGroupHandler } from '../../../src/providers/docker/securitygroups.js';
-import { World } from './ctx.js';
+import { World, sh } from './ctx.js';
 
 const world = new World();
 const stack = world.stack();
 const TEST = { 'kiln.test': `launch-${stack.name}` };
-
-async function sh(containerId: string, script: string): Promise<{ code: number; out: string }> {
-  const d = await docker();
-  const exec = await d.getContainer(containerId).exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({});
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve) => {
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve());
-  });
-  const info = await exec.inspect();
-  // strip the 8-byte multiplex headers
-  const raw = Buffer.concat(chunks);
-  const out: Buffer[] = [];
-  for (let i = 0; i + 8 <= raw.length; ) {
-    const len = raw.readUInt32BE(i + 4);
-    out.push(raw.subarray(i + 8, i + 8 + len));
-    i += 8 + len;
-  }
-  return { code: info.ExitCode ?? -1, out: Buffer.concat(out).toString() };
-}
 
 describe('launchContainer', () => {
   let subnetId = '';
