@@ -419,14 +419,12 @@ async function driftWith(store: StackStore, o: StackOptions, secrets: Secrets): 
       },
       resources: () => rows.map((x) => ({ stack: x.stack, logicalId: x.logicalId, type: x.type, properties: x.properties, state: x.state })),
     };
-    let props: JsonObject;
-    try {
-      props = secrets.reveal(r.properties);
-    } catch {
-      props = r.properties;
-    }
-    const res = await h.read(ctx, r.state, props);
-    const differences = res.drift.map((d) => ({ ...d, expected: secrets.maskJson(d.expected), actual: secrets.maskJson(d.actual) }));
+    const props = secrets.revealKnown(r.properties);
+    const res = await h.read(ctx, secrets.revealKnown(r.state as unknown as Json) as unknown as typeof r.state, props);
+    // A property holding a NoEcho value cannot be compared (kiln does not keep the value): skipped,
+    // as CloudFormation skips write-only properties.
+    const comparable = (prop: string) => !JSON.stringify(r.properties[prop.split('.')[0]!] ?? null).includes('{{kiln:noecho:') || !secrets.empty;
+    const differences = res.drift.filter((d) => comparable(d.property)).map((d) => ({ ...d, expected: secrets.maskJson(d.expected), actual: secrets.maskJson(d.actual) }));
     const mutations = res.mutations ?? [];
     const status: ResourceDrift = !res.state ? 'DELETED' : differences.length > 0 || mutations.length > 0 ? 'MODIFIED' : 'IN_SYNC';
     resources.push({ logicalId: r.logicalId, type: r.type, physicalId: r.physicalId, status, differences, mutations });

@@ -92,6 +92,15 @@ export class Engine {
 
   // ---- helpers ------------------------------------------------------------------------------
 
+  /** Provider state as stored: NoEcho values tokenised (attributes may echo a secret). */
+  private tokenState(st: ResourceState): ResourceState {
+    return this.secrets.tokenise(st as unknown as Json) as unknown as ResourceState;
+  }
+
+  private revealState(st: ResourceState): ResourceState {
+    return this.secrets.revealKnown(st as unknown as Json) as unknown as ResourceState;
+  }
+
   private handler(type: string): ResourceHandler {
     const h = this.provider.handler(type);
     if (!h) throw new Error(`no handler for resource type ${type}`);
@@ -99,7 +108,7 @@ export class Engine {
   }
 
   private ctx(logicalId: string, type: string, signal: AbortSignal): ResourceContext {
-    const toKnown = (r: ResourceRow): KnownResource => ({ stack: r.stack, logicalId: r.logicalId, type: r.type, properties: r.properties, state: r.state });
+    const toKnown = (r: ResourceRow): KnownResource => ({ stack: r.stack, logicalId: r.logicalId, type: r.type, properties: this.secrets.revealKnown(r.properties), state: this.revealState(r.state) });
     return {
       stack: this.stack,
       logicalId,
@@ -178,7 +187,7 @@ export class Engine {
         try {
           let rowId = 0;
           const state = await this.intent({ logicalId: id, action: 'create', rowId: null, properties: null }, () => handler.create(ctx, this.secrets.reveal(props)), (st) => {
-            rowId = this.store.insertResource({ ...base, physicalId: st.physicalId, properties: props, state: st, status: 'live', deployment: this.deployment });
+            rowId = this.store.insertResource({ ...base, physicalId: st.physicalId, properties: props, state: this.tokenState(st), status: 'live', deployment: this.deployment });
           });
           invalidate();
           this.emit(id, want.type, state.physicalId, 'CREATE_IN_PROGRESS', 'Resource creation Initiated');
@@ -199,7 +208,7 @@ export class Engine {
         this.emit(id, want.type, old.physicalId, 'UPDATE_IN_PROGRESS', `Requested update requires the creation of a new physical resource; hence creating one.${because.length ? ` (because ${because.join(', ')})` : ''}`);
         try {
           const state = await this.intent({ logicalId: id, action: 'create', rowId: old.id, properties: null }, () => handler.create(ctx, this.secrets.reveal(props)), (st) => {
-            this.store.insertResource({ ...base, physicalId: st.physicalId, properties: props, state: st, status: 'live', deployment: this.deployment });
+            this.store.insertResource({ ...base, physicalId: st.physicalId, properties: props, state: this.tokenState(st), status: 'live', deployment: this.deployment });
             this.store.updateResource(old.id, { status: 'pendingDelete' });
           });
           invalidate();
@@ -220,8 +229,8 @@ export class Engine {
       try {
         const state = await this.intent(
           { logicalId: id, action: 'update', rowId: old.id, properties: props },
-          () => handler.update!(ctx, this.secrets.reveal(props), { props: this.secrets.reveal(old.properties), state: old.state }),
-          (st) => this.store.updateResource(old.id, { properties: props, state: st, physicalId: st.physicalId, dependsOn: want.dependsOn }),
+          () => handler.update!(ctx, this.secrets.reveal(props), { props: this.secrets.revealKnown(old.properties), state: this.revealState(old.state) }),
+          (st) => this.store.updateResource(old.id, { properties: props, state: this.tokenState(st), physicalId: st.physicalId, dependsOn: want.dependsOn }),
         );
         invalidate();
         if (handler.waitReady) await handler.waitReady(ctx, state, this.secrets.reveal(props));
@@ -334,7 +343,7 @@ export class Engine {
         try {
           if (handler) {
             const ctx = this.ctx(r.logicalId, r.type, new AbortController().signal);
-            await this.intent({ logicalId: r.logicalId, action: 'delete', rowId: r.id, properties: null }, () => handler.delete(ctx, r.state, this.secrets.reveal(r.properties)), () => this.store.deleteResource(r.id));
+            await this.intent({ logicalId: r.logicalId, action: 'delete', rowId: r.id, properties: null }, () => handler.delete(ctx, this.revealState(r.state), this.secrets.revealKnown(r.properties)), () => this.store.deleteResource(r.id));
           } else this.store.deleteResource(r.id);
           this.emit(r.logicalId, r.type, r.physicalId, 'DELETE_COMPLETE');
         } catch (e) {
@@ -400,8 +409,8 @@ export class Engine {
           const state: ResourceState = handler.update
             ? await this.intent(
                 { logicalId: id, action: 'update', rowId: p.id, properties: p.properties },
-                () => handler.update!(ctx, this.secrets.reveal(p.properties), { props: this.secrets.reveal(cur.properties), state: cur.state }),
-                (st) => this.store.updateResource(p.id, { properties: p.properties, state: st }),
+                () => handler.update!(ctx, this.secrets.reveal(p.properties), { props: this.secrets.revealKnown(cur.properties), state: this.revealState(cur.state) }),
+                (st) => this.store.updateResource(p.id, { properties: p.properties, state: this.tokenState(st) }),
               )
             : p.state;
           if (handler.waitReady) await handler.waitReady(ctx, state, this.secrets.reveal(p.properties));

@@ -73,6 +73,12 @@ export class Secrets {
     ) as T;
   }
 
+  /** Like `reveal`, but a token whose value is not at hand becomes `****` instead of an error: for
+   *  what a provider only needs to find or remove a resource (delete, read, the previous properties). */
+  revealKnown<T extends Json>(v: T): T {
+    return this.mapStrings(v, (s) => (s.includes('{{kiln:noecho:') ? s.replace(TOKEN, (tok) => this.list.find((x) => x.token === tok)?.value ?? MASK) : s)) as T;
+  }
+
   /** Secret values and tokens → `****` (anything shown to a person or written to a log). */
   mask(s: string): string {
     let out = s.replace(TOKEN, MASK);
