@@ -416,3 +416,92 @@ export async function drainMembers(
     await clock.sleep(100, signal);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Load balancer containers: launched through the launch primitive (subnet + security groups),
+// found again by their owner label (the load balancer's physical id).
+
+/** Label on instance containers naming the target groups (ARNs) and classic ELBs they belong to. */
+export const TARGETS_LABEL = 'kiln.lb-targets';
+
+/** `,key1,key2,` — the value of TARGETS_LABEL for a set of keys. */
+export function targetsLabel(keys: string[]): string {
+  return keys.length ? `,${keys.join(',')},` : '';
+}
+
+export interface LbContainer {
+  id: string;
+  owner: string;
+  stack: string;
+  resource: string;
+  publicIp?: string;
+  ip?: string;
+}
+
+function asLb(c: Dockerode.ContainerInfo): LbContainer {
+  const l = c.Labels ?? {};
+  return { id: c.Id, owner: l['kiln.owner'] ?? '', stack: l['kiln.stack'] ?? '', resource: l['kiln.resource'] ?? '', publicIp: l['kiln.public-ip'], ip: l['kiln.ip'] };
+}
+
+/** Running load balancer containers, optionally only the one(s) of an owner (physical id). */
+export async function lbContainers(docker: Dockerode, owner?: string): Promise<LbContainer[]> {
+  const label = ['kiln.kind=load-balancer'];
+  if (owner) label.push(`kiln.owner=${owner}`);
+  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label }) });
+  return list.map(asLb);
+}
+
+/** The discovery function of `applyModel`: containers whose TARGETS_LABEL holds `key`. */
+export function labelDiscovery(docker: Dockerode): (key: string) => Promise<Array<{ id: string; addr: string }>> {
+  return async (key) => {
+    const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [TARGETS_LABEL] }) });
+    return list
+      .filter((c) => (c.Labels?.[TARGETS_LABEL] ?? '').includes(`,${key},`) && c.Labels?.['kiln.instance-id'] && c.Labels?.['kiln.ip'])
+      .map((c) => ({ id: c.Labels['kiln.instance-id'], addr: c.Labels['kiln.ip'] }));
+  };
+}
+
+/** Re-applies the model of every load balancer with a backend discovering one of `keys`. */
+export async function refreshLoadBalancers(docker: Dockerode, keys: string[], opts: { noDrain?: boolean; signal?: AbortSignal } = {}): Promise<number> {
+  let n = 0;
+  for (const lb of await lbContainers(docker)) {
+    const model = await readModel(docker, lb.id).catch(() => undefined);
+    if (!model || !model.backends.some((b) => b.discover && keys.includes(b.discover.key))) continue;
+    await applyModel(docker, lb.id, model, { discover: labelDiscovery(docker), noDrain: opts.noDrain, signal: opts.signal });
+    n++;
+  }
+  return n;
+}
+
+export interface TargetView {
+  lb: string;
+  backend: string;
+  id: string;
+  state: TargetState;
+  sessions: number;
+}
+
+/** The state of targets in every load balancer backend that discovers one of `keys` (or is named `key`). */
+export async function targetStates(docker: Dockerode, keys: string[]): Promise<TargetView[]> {
+  const out: TargetView[] = [];
+  for (const lb of await lbContainers(docker)) {
+    const model = await readModel(docker, lb.id).catch(() => undefined);
+    if (!model) continue;
+    const names = new Set(model.backends.filter((b) => (b.discover && keys.includes(b.discover.key)) || keys.includes(b.name)).map((b) => proxyName(b.name)));
+    if (!names.size) continue;
+    for (const s of await serverStats(docker, lb.id)) if (names.has(s.backend)) out.push({ lb: lb.owner, backend: s.backend, id: s.server, state: targetState(s), sessions: s.sessions });
+  }
+  return out;
+}
+
+/** Drains instances from every backend that discovers one of `keys` (before they are removed). */
+export async function drainTargets(docker: Dockerode, keys: string[], ids: string[], signal?: AbortSignal): Promise<void> {
+  for (const lb of await lbContainers(docker)) {
+    const model = await readModel(docker, lb.id).catch(() => undefined);
+    if (!model) continue;
+    const leaving: Array<{ backend: string; member: Member; drainS: number }> = [];
+    for (const b of model.backends)
+      if (b.discover && keys.includes(b.discover.key)) for (const m of b.members) if (ids.includes(m.id)) leaving.push({ backend: b.name, member: m, drainS: b.drainS });
+    if (leaving.length) await withLbLock(lb.id, () => drainMembers(docker, lb.id, leaving, systemClock, signal));
+  }
+}

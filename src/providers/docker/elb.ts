@@ -1,0 +1,308 @@
+// `AWS::ElasticLoadBalancing::LoadBalancer` (classic ELB) on the local target: an HAProxy container
+// in the load balancer's subnet, behind its security groups, published on a loopback address of its
+// own (its DNSName), one frontend per listener, health checks as configured (AWS's defaults
+// otherwise), routing only to healthy instances. `Instances` and Auto Scaling groups naming it in
+// `LoadBalancerNames` are its members; membership changes reload HAProxy without dropping a request.
+import { randomBytes } from 'node:crypto';
+import type Dockerode from 'dockerode';
+import { KilnError } from '../../core/errors.js';
+import { docker as defaultDocker } from '../../docker/client.js';
+import type { Json, JsonObject } from '../../stack/model.js';
+import type { ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import {
+  CLASSIC_HEALTH_DEFAULTS,
+  HAPROXY_COMMAND,
+  admitFresh,
+  applyModel,
+  freshMembers,
+  labelDiscovery,
+  lbContainers,
+  modelFiles,
+  parseClassicTarget,
+  resolveMembers,
+  waitHaproxyUp,
+  type Backend,
+  type Frontend,
+  type HealthCheck,
+  type LbModel,
+  type Member,
+} from './haproxy.js';
+import { destroyContainer, launchContainer, type Launched } from './launch.js';
+import { defaultRegion } from './network.js';
+import { LOCAL_ACCOUNT_ID } from './noop.js';
+import { serviceImage } from './service-images.js';
+
+export function str(v: Json | undefined): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+}
+
+export function num(v: Json | undefined, where: string, dflt?: number): number {
+  if (v === undefined || v === null) {
+    if (dflt === undefined) throw new KilnError('INVALID_PROPERTY', `${where} is required`, 'user');
+    return dflt;
+  }
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n)) throw new KilnError('INVALID_PROPERTY', `${where} must be an integer, got ${JSON.stringify(v)}`, 'user');
+  return n;
+}
+
+export function strList(v: Json | undefined): string[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  return list.map((x) => str(x)).filter((x): x is string => !!x);
+}
+
+export function isObj(v: Json | undefined): v is JsonObject {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+export function upperSuffix(n: number): string {
+  const b = randomBytes(n);
+  return [...b].map((x) => ALNUM[x % ALNUM.length]).join('');
+}
+
+/** A name as CloudFormation generates it: `<stack>-<logicalId>-<RANDOM>`, cut to `max`. */
+export function generatedName(ctx: ResourceContext, max: number, sep = '-'): string {
+  const suffix = upperSuffix(12);
+  const head = `${ctx.stack}${sep}${ctx.logicalId}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, max - suffix.length - 1);
+  return `${head}-${suffix}`;
+}
+
+/** Hosted zone ids of ELB per region (AWS publishes them); a fixed one elsewhere. */
+const ELB_ZONES: Record<string, string> = { 'us-east-1': 'Z35SXDOTRQ7X7K', 'eu-west-1': 'Z32O12XQLNTSW2', 'us-west-2': 'Z1H1FL5HABSF5', 'eu-central-1': 'Z215JYRZR1TBD5' };
+export function elbZone(region: string): string {
+  return ELB_ZONES[region] ?? 'Z35SXDOTRQ7X7K';
+}
+
+/** The private address of an instance the template names (`Instances`, target `Id`). */
+export function instanceAddress(ctx: ResourceContext, id: string, where: string): string {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(id)) return id;
+  const r = ctx.lookup(id);
+  const ip = r?.state.attributes.PrivateIp;
+  if (!r || typeof ip !== 'string') throw new KilnError('INSTANCE_NOT_FOUND', `${where}: the instance '${id}' does not exist (InvalidInstance)`, 'user');
+  return ip;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared with elbv2.ts: the load balancer container
+
+export interface LbPlacement {
+  subnetIds: string[];
+  groups: string[];
+  internal: boolean;
+  ports: number[];
+}
+
+/** A context acting for the load balancer resource (labels and names follow its logical id). */
+export function asResource(ctx: ResourceContext, logicalId: string): ResourceContext {
+  return logicalId === ctx.logicalId ? ctx : { ...ctx, logicalId };
+}
+
+/**
+ * Starts the HAProxy container of a load balancer with `model` and brings its members in as
+ * "initial" (healthy only after their checks pass).
+ */
+export async function launchLb(ctx: ResourceContext, owner: string, place: LbPlacement, model: LbModel, docker: Dockerode): Promise<{ launched: Launched; model: LbModel }> {
+  if (!place.subnetIds.length) throw new KilnError('INVALID_PROPERTY', 'a load balancer needs Subnets on the local target (AvailabilityZones alone name no network)', 'user');
+  const image = await serviceImage('load-balancer');
+  const resolved = await resolveMembers(model, labelDiscovery(docker));
+  const fresh = freshMembers(undefined, resolved);
+  const launched = await launchContainer(
+    ctx,
+    {
+      image,
+      subnetId: place.subnetIds[0],
+      securityGroupIds: place.groups,
+      kind: 'load-balancer',
+      owner,
+      name: 'lb',
+      entrypoint: HAPROXY_COMMAND,
+      cmd: [],
+      files: modelFiles(resolved, fresh),
+      ...(place.internal ? {} : { publish: { ports: place.ports } }),
+    },
+    { docker },
+  );
+  try {
+    await waitHaproxyUp(docker, launched.containerId);
+    await admitFresh(docker, launched.containerId, fresh);
+  } catch (e) {
+    await destroyContainer(ctx, launched.data as unknown as { id: string }).catch(() => undefined);
+    throw e;
+  }
+  return { launched, model: resolved };
+}
+
+export async function destroyLb(ctx: ResourceContext, owner: string, docker: Dockerode): Promise<void> {
+  for (const c of await lbContainers(docker, owner)) await destroyContainer(ctx, { id: c.id, ...(c.ip ? { ip: c.ip } : {}), ...(c.publicIp ? { publicIp: c.publicIp } : {}), ...vpcOf(ctx, c.id) });
+}
+
+function vpcOf(ctx: ResourceContext, containerId: string): { vpcId?: string } {
+  for (const r of ctx.resources()) {
+    const list = Array.isArray(r.state.data?.containers) ? (r.state.data.containers as JsonObject[]) : [];
+    for (const c of list) if (c.id === containerId && typeof c.vpcId === 'string') return { vpcId: c.vpcId };
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Classic ELB
+
+interface ClassicListener {
+  lbPort: number;
+  instancePort: number;
+  mode: 'http' | 'tcp';
+}
+
+function listenersOf(props: JsonObject): ClassicListener[] {
+  const raw = Array.isArray(props.Listeners) ? props.Listeners : [];
+  if (!raw.length) throw new KilnError('INVALID_PROPERTY', 'Listeners: a classic load balancer needs at least one listener', 'user');
+  const seen = new Set<number>();
+  return raw.map((l, i) => {
+    if (!isObj(l)) throw new KilnError('INVALID_PROPERTY', `Listeners[${i}] must be an object`, 'user');
+    const lbPort = num(l.LoadBalancerPort, `Listeners[${i}].LoadBalancerPort`);
+    const instancePort = num(l.InstancePort, `Listeners[${i}].InstancePort`);
+    if (seen.has(lbPort)) throw new KilnError('INVALID_PROPERTY', `Listeners[${i}]: port ${lbPort} is used by two listeners (DuplicateListener)`, 'user');
+    seen.add(lbPort);
+    const protocol = (str(l.InstanceProtocol) ?? str(l.Protocol) ?? 'HTTP').toUpperCase();
+    if (!['HTTP', 'HTTPS', 'TCP', 'SSL'].includes(protocol)) throw new KilnError('INVALID_PROPERTY', `Listeners[${i}].Protocol '${protocol}' is not HTTP, HTTPS, TCP or SSL`, 'user');
+    // TLS termination needs certificates kiln does not have locally: HTTPS/SSL pass through as TCP.
+    return { lbPort, instancePort, mode: protocol === 'HTTP' ? 'http' : 'tcp' };
+  });
+}
+
+function classicHealth(props: JsonObject, firstInstancePort: number): HealthCheck {
+  const hc = isObj(props.HealthCheck) ? props.HealthCheck : undefined;
+  const target = hc ? str(hc.Target) : undefined;
+  const t = target ? parseClassicTarget(target) : { protocol: 'TCP' as const, port: firstInstancePort };
+  const h: HealthCheck = {
+    protocol: t.protocol,
+    port: t.port,
+    ...('path' in t && t.path ? { path: t.path } : {}),
+    intervalS: num(hc?.Interval, 'HealthCheck.Interval', CLASSIC_HEALTH_DEFAULTS.intervalS),
+    timeoutS: num(hc?.Timeout, 'HealthCheck.Timeout', CLASSIC_HEALTH_DEFAULTS.timeoutS),
+    healthyThreshold: num(hc?.HealthyThreshold, 'HealthCheck.HealthyThreshold', CLASSIC_HEALTH_DEFAULTS.healthyThreshold),
+    unhealthyThreshold: num(hc?.UnhealthyThreshold, 'HealthCheck.UnhealthyThreshold', CLASSIC_HEALTH_DEFAULTS.unhealthyThreshold),
+    matcher: '200',
+  };
+  if (h.timeoutS >= h.intervalS) throw new KilnError('INVALID_PROPERTY', `HealthCheck.Timeout (${h.timeoutS}) must be smaller than HealthCheck.Interval (${h.intervalS})`, 'user');
+  if (h.healthyThreshold < 2 || h.healthyThreshold > 10 || h.unhealthyThreshold < 2 || h.unhealthyThreshold > 10)
+    throw new KilnError('INVALID_PROPERTY', 'HealthCheck thresholds must be between 2 and 10', 'user');
+  return h;
+}
+
+/** The model of a classic ELB: a frontend per listener, a backend per instance port. */
+export function classicModel(ctx: ResourceContext, name: string, props: JsonObject): LbModel {
+  const listeners = listenersOf(props);
+  const health = classicHealth(props, listeners[0].instancePort);
+  const draining = isObj(props.ConnectionDrainingPolicy) ? props.ConnectionDrainingPolicy : undefined;
+  const drainS = draining && (draining.Enabled === true || draining.Enabled === 'true') ? num(draining.Timeout, 'ConnectionDrainingPolicy.Timeout', 300) : 10;
+  const instances = strList(props.Instances).map((id, i) => ({ id, addr: instanceAddress(ctx, id, `Instances[${i}]`) }));
+  const frontends: Frontend[] = [];
+  const backends = new Map<number, Backend>();
+  for (const l of listeners) {
+    const bname = `port_${l.instancePort}`;
+    frontends.push({ name: `listener_${l.lbPort}`, port: l.lbPort, mode: l.mode, backend: bname });
+    const existing = backends.get(l.instancePort);
+    if (existing) {
+      if (existing.mode !== l.mode) existing.mode = 'tcp';
+      continue;
+    }
+    const members: Member[] = instances.map((x) => ({ ...x, port: l.instancePort }));
+    backends.set(l.instancePort, { name: bname, mode: l.mode, health, static: members, discover: { key: name, port: l.instancePort }, members: [], drainS });
+  }
+  return { frontends, backends: [...backends.values()] };
+}
+
+function placementOf(props: JsonObject, model: LbModel): LbPlacement {
+  return {
+    subnetIds: strList(props.Subnets),
+    groups: strList(props.SecurityGroups),
+    internal: str(props.Scheme) === 'internal',
+    ports: model.frontends.map((f) => f.port),
+  };
+}
+
+function classicState(ctx: ResourceContext, name: string, launched: { privateIp: string; publicIp?: string; data: JsonObject }, props: JsonObject): ResourceState {
+  const dns = launched.publicIp ?? launched.privateIp;
+  const groups = strList(props.SecurityGroups);
+  const sg = groups[0] ? ctx.lookup(groups[0]) : undefined;
+  const groupName = sg ? (str(sg.state.attributes.GroupName) ?? str(sg.properties.GroupName) ?? sg.state.physicalId) : 'default';
+  const zone = elbZone(defaultRegion());
+  return {
+    physicalId: name,
+    attributes: {
+      DNSName: dns,
+      CanonicalHostedZoneName: dns,
+      CanonicalHostedZoneNameID: zone,
+      'SourceSecurityGroup.GroupName': groupName,
+      'SourceSecurityGroup.OwnerAlias': LOCAL_ACCOUNT_ID,
+    },
+    data: { containers: [launched.data], placement: placementOf(props, { frontends: [], backends: [] }) as unknown as JsonObject },
+  };
+}
+
+function samePlacement(a: LbPlacement, b: LbPlacement): boolean {
+  return JSON.stringify([a.subnetIds[0], a.internal, [...a.ports].sort()]) === JSON.stringify([b.subnetIds[0], b.internal, [...b.ports].sort()]);
+}
+
+export const classicElbHandler: ResourceHandler = {
+  type: 'AWS::ElasticLoadBalancing::LoadBalancer',
+  effect: 'real',
+
+  async create(ctx, props) {
+    const name = str(props.LoadBalancerName) ?? generatedName(ctx, 32);
+    if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/.test(name))
+      throw new KilnError('INVALID_PROPERTY', `LoadBalancerName '${name}' must be 1-32 letters, digits or hyphens, not starting or ending with a hyphen`, 'user');
+    const model = classicModel(ctx, name, props);
+    const docker = await defaultDocker();
+    ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `starting HAProxy for ${name} (ports ${model.frontends.map((f) => f.port).join(', ')})` });
+    const { launched } = await launchLb(ctx, name, placementOf(props, model), model, docker);
+    return classicState(ctx, name, launched, props);
+  },
+
+  async update(ctx, props, previous) {
+    const name = previous.state.physicalId;
+    const model = classicModel(ctx, name, props);
+    const docker = await defaultDocker();
+    const before: LbPlacement = { ...placementOf(previous.props, { frontends: [], backends: [] }), ports: listenersOf(previous.props).map((l) => l.lbPort) };
+    const after = placementOf(props, model);
+    const [current] = await lbContainers(docker, name);
+    if (current && samePlacement(before, after) && JSON.stringify([...before.groups].sort()) === JSON.stringify([...after.groups].sort())) {
+      // Health checks, instances, listener protocols: a seamless reload.
+      await applyModel(docker, current.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
+      return { ...previous.state, attributes: classicState(ctx, name, { privateIp: current.ip ?? '', ...(current.publicIp ? { publicIp: current.publicIp } : {}), data: {} }, props).attributes };
+    }
+    // New ports, subnet or groups: Docker cannot add published ports to a running container, so the
+    // HAProxy container is replaced (a short interruption; the DNSName stays when its address is free).
+    ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `replacing the HAProxy container of ${name} (listener ports, subnet or groups changed): brief interruption` });
+    await destroyLb(ctx, name, docker);
+    const { launched } = await launchLb(ctx, name, after, model, docker);
+    return classicState(ctx, name, launched, props);
+  },
+
+  async delete(ctx, state) {
+    await destroyLb(ctx, state.physicalId, await defaultDocker());
+  },
+
+  async waitReady(_ctx, state) {
+    const docker = await defaultDocker();
+    const [c] = await lbContainers(docker, state.physicalId);
+    if (!c) throw new KilnError('LOAD_BALANCER_MISSING', `the HAProxy container of ${state.physicalId} is gone`, 'environment');
+    await waitHaproxyUp(docker, c.id);
+  },
+
+  async read(_ctx, state) {
+    const docker = await defaultDocker();
+    const [c] = await lbContainers(docker, state.physicalId);
+    if (!c) return { drift: [] };
+    return { state, drift: [] };
+  },
+};
+
+/** Where a classic ELB or target group's members stand: `InService`/`OutOfService` per instance. */
+export function classicInstanceState(s: string): 'InService' | 'OutOfService' {
+  return s === 'healthy' ? 'InService' : 'OutOfService';
+}
