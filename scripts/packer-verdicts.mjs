@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const corpus = resolve(repo, '../shared/corpus/packer/fixtures');
+const kilnDir = join(repo, 'test/image/fixtures/templates');
 const out = join(repo, 'test/image/fixtures/packer-verdicts.json');
 
 // Files that are var files (or not legacy templates at all), never validated as templates.
@@ -54,6 +55,25 @@ const EXTRA = [
   { file: 'command/test-fixtures/build-variable-sharing/template.json', args: ['-only=chocolate'] },
 ];
 
+// kiln's own templates (test/image/fixtures/templates/*.json, cwd = that directory): config errors,
+// functions, variables, syntax errors, each checked against the real binary too.
+const KILN_EXTRA = [
+  { file: 'var-env-ok.json', env: { KILN_TEST_X: 'hello' } },
+  { file: 'var-files.json', args: ['-var-file=files/varfile-ok.json'] },
+  { file: 'var-files.json', args: ['-var-file=files/varfile-number.json', '-var', 'base=b'] },
+  { file: 'var-files.json', args: ['-var-file=files/varfile-array.json', '-var', 'base=b'] },
+  { file: 'var-files.json', args: ['-var-file=files/varfile-trunc.json', '-var', 'base=b'] },
+  { file: 'var-files.json', args: ['-var-file=files/missing.json', '-var', 'base=b'] },
+  { file: 'var-files.json', args: ['-var', 'extra=E', '-var', 'base=b'] },
+  { file: 'var-files.json', args: [] },
+  { file: 'pp-only-skip.json', args: ['-only=a'] },
+  { file: 'pp-only-skip.json', args: ['-except=shell-local'] },
+  { file: 'docker-unknown-key.json', args: ['-syntax-only'] },
+  { file: 'docker-missing.json', args: ['-except=docker'] },
+  { file: 'docker-missing.json', args: ['-only=nothing'] },
+  { file: 'docker-missing.json', args: ['-only=dock*'] },
+];
+
 function walk(dir) {
   const outFiles = [];
   for (const name of readdirSync(dir).sort()) {
@@ -68,14 +88,17 @@ const cases = [];
 for (const file of walk(corpus)) if (!NOT_TEMPLATES.has(file)) cases.push({ file, args: [], env: {} });
 for (const e of EXTRA) cases.push({ file: e.file, args: e.args ?? [], env: e.env ?? {} });
 
+for (const name of readdirSync(kilnDir).sort()) if (name.endsWith('.json')) cases.push({ root: 'kiln', file: name, args: [], env: {} });
+for (const e of KILN_EXTRA) cases.push({ root: 'kiln', file: e.file, args: e.args ?? [], env: e.env ?? {} });
+
 const version = spawnSync('packer', ['version'], { encoding: 'utf8', env: { ...process.env, CHECKPOINT_DISABLE: '1' } }).stdout.trim();
 const results = [];
 for (const c of cases) {
-  const cwd = join(corpus, dirname(c.file));
+  const cwd = c.root === 'kiln' ? kilnDir : join(corpus, dirname(c.file));
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, CHECKPOINT_DISABLE: '1', ...c.env };
   const r = spawnSync('packer', ['validate', ...c.args, basename(c.file)], { cwd, env, encoding: 'utf8' });
-  const id = [c.file, ...c.args].join(' ') + (Object.keys(c.env).length ? ` [env ${Object.keys(c.env).join(',')}]` : '');
-  results.push({ id, file: c.file, args: c.args, env: c.env, exitCode: r.status, stdout: r.stdout, stderr: r.stderr });
+  const id = [c.root === 'kiln' ? `kiln:${c.file}` : c.file, ...c.args].join(' ') + (Object.keys(c.env).length ? ` [env ${Object.keys(c.env).join(',')}]` : '');
+  results.push({ id, root: c.root ?? 'corpus', file: c.file, args: c.args, env: c.env, exitCode: r.status, stdout: r.stdout, stderr: r.stderr });
   process.stderr.write(`${r.status === 0 ? 'ok  ' : 'FAIL'} ${id}\n`);
 }
 writeFileSync(out, JSON.stringify({ packer: version, recorded: new Date().toISOString().slice(0, 10), cases: results }, null, 2) + '\n');

@@ -348,9 +348,19 @@ const FUNCS: Record<string, { arity?: number; fn: Fn }> = {
   sed: {
     arity: 2,
     fn: () => {
-      throw new Error('template function "sed" was removed from Packer; use "replace" or "replace_all" instead');
+      throw new Error('template function `sed` is deprecated use `replace` or `replace_all` instead.Documentation: https://www.packer.io/docs/templates/engine');
     },
   },
+  // Go text/template built-ins that templates use now and then.
+  printf: { fn: (_c, a) => goSprintf(str(a[0]), a.slice(1)) },
+  print: { fn: (_c, a) => a.map((x, i) => (i > 0 && typeof x !== 'string' && typeof a[i - 1] !== 'string' ? ' ' : '') + goFmt(x)).join('') },
+  println: { fn: (_c, a) => a.map(goFmt).join(' ') + '\n' },
+  len: { arity: 1, fn: (_c, a) => String(typeof a[0] === 'string' ? Buffer.byteLength(a[0]) : Array.isArray(a[0]) ? a[0].length : 0) },
+  eq: { arity: 2, fn: (_c, a) => String(a[0] === a[1]) },
+  ne: { arity: 2, fn: (_c, a) => String(a[0] !== a[1]) },
+  not: { arity: 1, fn: (_c, a) => String(!truthy(a[0])) },
+  and: { fn: (_c, a) => goFmt(a.find((x) => !truthy(x)) ?? a[a.length - 1]) },
+  or: { fn: (_c, a) => goFmt(a.find((x) => truthy(x)) ?? a[a.length - 1]) },
   consul_key: { arity: 1, fn: (c) => external(c, 'consul_key', 'Consul') },
   vault: { arity: 2, fn: (c) => external(c, 'vault', 'Vault') },
   aws_secretsmanager: {
@@ -369,6 +379,38 @@ function external(c: InterpContext, name: string, what: string): never {
 /** Amazon's `clean_resource_name`: characters outside `[A-Za-z0-9()[] ./-'@_]` become `-`. */
 export function cleanResourceName(s: string): string {
   return s.replace(/[^A-Za-z0-9()[\] ./\-'@_]/g, '-');
+}
+
+function truthy(v: unknown): boolean {
+  return !(v === undefined || v === null || v === '' || v === 0 || v === false || v === 'false');
+}
+
+function goFmt(v: unknown): string {
+  if (v === undefined || v === null) return '<nil>';
+  return String(v);
+}
+
+/** A small Go fmt.Sprintf: %s %v %d %q %x %%. */
+function goSprintf(f: string, args: unknown[]): string {
+  let i = 0;
+  return f.replace(/%([-+ 0#]*\d*)([svdqxX%])/g, (m, _flags: string, verb: string) => {
+    if (verb === '%') return '%';
+    if (i >= args.length) return `%!${verb}(MISSING)`;
+    const a = args[i++];
+    switch (verb) {
+      case 'q':
+        return JSON.stringify(goFmt(a));
+      case 'x':
+      case 'X': {
+        const h = typeof a === 'number' ? a.toString(16) : Buffer.from(goFmt(a)).toString('hex');
+        return verb === 'X' ? h.toUpperCase() : h;
+      }
+      case 'd':
+        return typeof a === 'number' ? String(Math.trunc(a)) : `%!d(string=${goFmt(a)})`;
+      default:
+        return goFmt(a);
+    }
+  });
 }
 
 function str(v: unknown): string {
@@ -512,20 +554,17 @@ export function formatGoTime(d: Date, layout: string): string {
   return out;
 }
 
-/** C-style strftime as jehiah/go-strftime implements it (UTC). */
+/** C-style strftime as jehiah/go-strftime implements it (UTC); unsupported verbs stay as written. */
 export function strftime(d: Date, fmt: string): string {
   const map: Record<string, () => string> = {
     a: () => DAYS[d.getUTCDay()]!.slice(0, 3),
     A: () => DAYS[d.getUTCDay()]!,
     b: () => MONTHS[d.getUTCMonth()]!.slice(0, 3),
     B: () => MONTHS[d.getUTCMonth()]!,
-    c: () => formatGoTime(d, 'Mon Jan  2 15:04:05 2006'),
     d: () => p2(d.getUTCDate()),
-    f: () => String(d.getUTCMilliseconds() * 1000).padStart(6, '0'),
     H: () => p2(d.getUTCHours()),
     I: () => p2(h12(d)),
-    j: () => String(dayOfYear(d)).padStart(3, '0'),
-    L: () => String(d.getUTCMilliseconds()).padStart(3, '0'),
+    L: () => '.' + String(d.getUTCMilliseconds()).padStart(3, '0'),
     m: () => p2(d.getUTCMonth() + 1),
     M: () => p2(d.getUTCMinutes()),
     p: () => (d.getUTCHours() >= 12 ? 'PM' : 'AM'),

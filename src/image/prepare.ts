@@ -70,13 +70,6 @@ export function checkMinVersion(t: ParsedTemplate): Diagnostic[] {
   return [];
 }
 
-/** `-only`/`-except` patterns are globs (`*`), as in Packer. */
-function globMatch(pattern: string, name: string): boolean {
-  if (!pattern.includes('*')) return pattern === name;
-  const re = new RegExp('^' + pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
-  return re.test(name);
-}
-
 interface BuildCtx {
   t: ParsedTemplate;
   vars: ResolvedVariables;
@@ -135,7 +128,8 @@ export function prepareBuilds(t: ParsedTemplate, opts: PrepareOptions): PrepareR
 
   const only = (opts.only ?? []).filter(Boolean);
   const except = (opts.except ?? []).filter(Boolean);
-  const selected = named.filter(({ name }) => (only.length ? only.some((p) => globMatch(p, name)) : true) && !except.some((p) => globMatch(p, name)));
+  // Exact names: Packer 1.6.6 does not glob for JSON templates (`-only=dock*` selects nothing).
+  const selected = named.filter(({ name }) => (only.length ? only.includes(name) : true) && !except.includes(name));
 
   const builds: PreparedBuild[] = [];
   for (const { def, name } of selected) {

@@ -13,7 +13,7 @@ import type { CliIO } from '../io.js';
 
 export const VALIDATE_FLAGS: FlagSpec[] = [
   { names: ['syntax-only'], kind: 'bool', description: 'only check syntax; do not verify the config of builders, provisioners, post-processors' },
-  { names: ['only'], kind: 'multi', valueName: 'a,b', description: 'validate only these builds (globs allowed)' },
+  { names: ['only'], kind: 'multi', valueName: 'a,b', description: 'validate only these builds (exact names)' },
   { names: ['except'], kind: 'multi', valueName: 'a,b', description: 'validate all builds but these; a post-processor name here cuts its chain' },
   { names: ['var'], kind: 'multi', valueName: 'k=v', description: 'user variable; every -var beats every -var-file' },
   { names: ['var-file'], kind: 'multi', valueName: 'FILE', description: 'JSON file of user variables (a flat object of strings); later files win' },

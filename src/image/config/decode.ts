@@ -73,7 +73,9 @@ export class Decoder {
   }
 
   private typeErr(key: string, want: string, v: unknown): void {
-    this.error(`'${key}' expected type '${want}', got unconvertible type '${goKind(v)}', value: '${goValue(v)}'`, [key]);
+    // Inside plugin configs, nested objects arrive as map[interface {}]interface {} (msgpack over RPC).
+    const kind = v && typeof v === 'object' && !Array.isArray(v) ? 'map[interface {}]interface {}' : goKind(v);
+    this.error(`'${key}' expected type '${want}', got unconvertible type '${kind}', value: '${goValue(v)}'`, [key]);
   }
 
   str(key: string, dflt = ''): string {

@@ -83,7 +83,6 @@ export function decodeFileProvisioner(d: Decoder, env: PluginEnv): FileProvision
   if (direction !== 'upload' && direction !== 'download') d.error('Direction must be one of: download, upload.', ['direction']);
   if (sources.length === 0) d.error('Source must be specified.', ['source']);
   if (!c.destination) d.error('Destination must be specified.', ['destination']);
-  if (sources.length > 1 && c.destination && !c.destination.endsWith('/')) d.error('Destination must be a directory when specifying multiple sources (should end with a slash)', ['destination']);
   if (c.direction === 'upload') {
     c.localSources = sources.map((s) => env.resolve(s));
     if (!c.generated)
