@@ -20,6 +20,7 @@ import { SECTION_ORDER } from './model.js';
 import { PSEUDO_PARAMETERS, collectReferences, dependsOnReferences, findCycles, resourceDependencies, type Reference } from './refs.js';
 import { resourceType, type PropertySpec, type Shape } from './spec.js';
 import { checkParameterDefinitions, resolveParameters } from './params.js';
+import { expandLanguageExtensions } from './langext.js';
 
 export interface ValidateOptions {
   /** Values given with `--param K=V`, checked against their parameters. Missing ones are fine. */
@@ -118,14 +119,27 @@ export function validateValue(value: unknown, opts: ValidateOptions = {}): Diagn
     languageExtensions: transforms.includes(LANGUAGE_EXTENSIONS),
     modules: [],
   };
-  for (const [id, r] of Object.entries(ctx.resources)) if (isObj(r) && typeof r.Type === 'string' && r.Type.endsWith('::MODULE')) ctx.modules.push(id);
 
-  // INTEGRATION POINT (H1b, src/stack/langext.ts): when Transform includes AWS::LanguageExtensions,
-  // expand the template first and validate the expansion. Until it lands, Fn::ForEach blocks are
-  // skipped by the checks below (their names are not known before expansion).
-
+  // The template as written: its sections and parameters.
   checkSections(ctx);
   checkParameters(ctx, opts);
+
+  // AWS::LanguageExtensions: Fn::ForEach loops are expanded first (src/stack/langext.ts), with the
+  // parameter values known here; the rest is checked on the expansion. A loop whose collection needs
+  // a parameter with no value stays unexpanded (a warning) and the checks below skip it.
+  if (ctx.languageExtensions) {
+    const values = resolveParameters(value, opts.params ?? {}, { requireAll: false }).values;
+    const expanded = expandLanguageExtensions(value, values);
+    diags.push(...expanded.diagnostics);
+    if (isObj(expanded.template)) {
+      const t = expanded.template;
+      ctx.template = t;
+      ctx.resources = isObj(t.Resources) ? t.Resources : {};
+      ctx.conditions = isObj(t.Conditions) ? t.Conditions : {};
+    }
+  }
+  for (const [id, r] of Object.entries(ctx.resources)) if (isObj(r) && typeof r.Type === 'string' && r.Type.endsWith('::MODULE')) ctx.modules.push(id);
+
   checkMappings(ctx);
   checkConditions(ctx);
   checkResources(ctx);
@@ -391,6 +405,7 @@ function checkObject(ctx: Context, v: Obj, props: Readonly<Record<string, Proper
     const p = props[key];
     if (!p) {
       if (key === 'Fn::Transform') return; // AWS::Include replaces this object
+      if (isLoop(ctx, key)) continue; // an Fn::ForEach left unexpanded (its collection needs a value)
       push(ctx, 'E3002', `unknown property '${key}'${suggest(key, Object.keys(props))}`, [...path, key]);
       continue;
     }
@@ -517,7 +532,11 @@ function checkReferences(ctx: Context) {
   };
   forEach('Resources', new Set(['Type', 'DependsOn', 'Condition']));
   forEach('Outputs', new Set(['Condition']));
-  for (const r of refs) checkReference(ctx, r);
+  for (const r of refs) {
+    // Inside an unexpanded loop, names may be its identifier: not checkable before expansion.
+    if (ctx.languageExtensions && r.path.some((seg) => typeof seg === 'string' && seg.startsWith('Fn::ForEach::'))) continue;
+    checkReference(ctx, r);
+  }
 }
 
 /** A name a module adds (`<ModuleId><ResourceName>`), which only the registry knows. */
