@@ -20,7 +20,7 @@ import { KilnError, errorMessage } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import { hashValue } from '../core/hash.js';
 import { locate, type SourceDoc } from '../core/source.js';
-import type { Json, JsonObject } from '../stack/model.js';
+import type { Json } from '../stack/model.js';
 import { plan as makePlan, type DesiredStack, type DeletionPolicy, type Plan, type ReplacePolicy, type RuntimeResolve } from '../stack/plan.js';
 import type { Provider } from '../providers/types.js';
 import { StackStore, type DeploymentRecord, type StackStatus, type StoredParam } from '../state/stacks.js';

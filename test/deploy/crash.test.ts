@@ -1,0 +1,104 @@
+// kill -9 of `kiln deploy` at random moments, then run again: every run ends clean — the stack in a
+// *_COMPLETE status, no pending operation, no lock, and the objects that exist are exactly the ones
+// state knows. The real CLI runs in a child process; the fake provider keeps its objects in a file.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { bundleCli } from './cli-bundle.js';
+import { StackStore } from '../../src/state/stacks.js';
+import { openState, closeAllStates } from '../../src/state/db.js';
+
+let dir: string;
+let cli: { entry: string; env: NodeJS.ProcessEnv };
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kiln-crash-'));
+  cli = await bundleCli('crash');
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function template(version: number): string {
+  const f = join(dir, `v${version}.json`);
+  const d = (n: number) => 20 + ((n * 37 + version * 11) % 60);
+  const t = {
+    Resources: {
+      Net: { Type: 'Test::Fake::Resource', Properties: { Name: `net-${version % 2}`, Delay: d(1) } },
+      Sg: { Type: 'Test::Fake::Resource', Properties: { Value: { Ref: 'Net' }, Delay: d(2) } },
+      Db: { Type: 'Test::Fake::Resource', Properties: { Value: { 'Fn::Sub': '${Sg}-db' }, Delay: d(3) } },
+      ...Object.fromEntries(
+        Array.from({ length: 4 }, (_, i) => [`Web${i}`, { Type: 'Test::Fake::Resource', Properties: { Value: { 'Fn::Join': ['/', [{ Ref: 'Sg' }, { Ref: 'Db' }, `v${version}`]] }, Delay: d(4 + i) } }]),
+      ),
+      ...(version % 3 === 0 ? { Extra: { Type: 'Test::Fake::Resource', Properties: { Value: { Ref: 'Web0' }, Delay: d(9) } } } : {}),
+    },
+  };
+  writeFileSync(f, JSON.stringify(t));
+  return f;
+}
+
+function run(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli.entry, ...args, '--state-dir', join(dir, 'state')], {
+      env: { ...process.env, ...cli.env, KILN_PROVIDER: 'fake', KILN_FAKE_STORE: join(dir, 'fake.json') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', () => undefined);
+    const t = killAfterMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), killAfterMs) : undefined;
+    child.on('exit', (code, signal) => {
+      if (t) clearTimeout(t);
+      resolve({ code, signal, err });
+    });
+  });
+}
+
+function check(): void {
+  closeAllStates();
+  const store = new StackStore(openState(join(dir, 'state')));
+  const st = store.stack('crashy')!;
+  expect(st.status).toMatch(/^(CREATE|UPDATE|UPDATE_ROLLBACK|ROLLBACK)_COMPLETE$/);
+  expect(store.pendingOps('crashy')).toEqual([]);
+  expect(store.lockHolder('crashy')).toBeUndefined();
+  expect(store.openDeployment('crashy')).toBeUndefined();
+  const known = store.resources('crashy').map((r) => r.physicalId).sort();
+  const objects = existsSync(join(dir, 'fake.json')) ? (JSON.parse(readFileSync(join(dir, 'fake.json'), 'utf8')) as Array<{ physicalId: string }>).map((o) => o.physicalId).sort() : [];
+  expect(objects).toEqual(known);
+  expect(store.resources('crashy', ['pendingDelete'])).toEqual([]);
+  closeAllStates();
+}
+
+let landed = 0;
+/** True when the killed run left its marks (a lock, an operation in progress). */
+function interrupted(): boolean {
+  closeAllStates();
+  if (!existsSync(join(dir, 'state', 'state.db'))) return false;
+  const store = new StackStore(openState(join(dir, 'state')));
+  const hit = store.lockHolder('crashy') !== undefined;
+  closeAllStates();
+  return hit;
+}
+
+test('repeated kill -9 at random points, then a clean run: state and reality agree', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 50, max: 900 })), { minLength: 2, maxLength: 3 }), async (kills) => {
+      for (const [version, ms] of kills) {
+        const r = await run(['deploy', template(version), '--stack', 'crashy'], ms);
+        if (r.signal === 'SIGKILL' && interrupted()) landed++;
+      }
+      const last = kills[kills.length - 1]![0];
+      const r = await run(['deploy', template(last), '--stack', 'crashy']);
+      expect(r.err).not.toMatch(/internal error/);
+      expect(r.code, r.err).toBe(0);
+      check();
+    }),
+    { numRuns: 6, endOnFailure: true },
+  );
+  // the kills did land in the middle of runs (not only before start or after the end)
+  expect(landed).toBeGreaterThan(3);
+  const d = await run(['destroy', '--stack', 'crashy']);
+  expect(d.code, d.err).toBe(0);
+  const objects = JSON.parse(readFileSync(join(dir, 'fake.json'), 'utf8')) as unknown[];
+  expect(objects).toEqual([]);
+}, 180_000);
