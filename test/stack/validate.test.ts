@@ -206,3 +206,30 @@ describe('every problem at once, with positions', () => {
     expect(validateTemplate(loadTemplate(text, 'stack.json'), { params: { AmiId: 'ami-0123456789abcdef0' } })).toEqual([]);
   });
 });
+
+describe('AWS::LanguageExtensions: loops are expanded before the checks', () => {
+  const loop = (collection: unknown, prop: string) => ({
+    Transform: 'AWS::LanguageExtensions',
+    Parameters: { Names: { Type: 'CommaDelimitedList' } },
+    Resources: { 'Fn::ForEach::Topics': ['N', collection, { 'Topic&{N}': { Type: 'AWS::SNS::Topic', Properties: { [prop]: { 'Fn::Sub': '${N}' } } } }] },
+    Outputs: { First: { Value: { Ref: 'Topica' } } },
+  });
+
+  it('a valid loop validates', () => {
+    expect(problems(loop(['a', 'b'], 'TopicName'))).toEqual([]);
+  });
+
+  it('problems in the expansion are reported under the expanded logical id', () => {
+    const diags = validateValue(loop(['a'], 'TopicNme'));
+    expect(diags.map((d) => [d.code, formatPath(d.segments ?? [])])).toEqual([['E3002', 'Resources.Topica.Properties.TopicNme']]);
+  });
+
+  it('a loop over a parameter without a value stays unexpanded: a warning, and no false errors', () => {
+    const t = loop({ Ref: 'Names' }, 'TopicName');
+    t.Outputs = {} as never;
+    const diags = validateValue(t);
+    expect(diags.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(diags.map((d) => d.code)).toEqual(['FOREACH_UNRESOLVED']);
+    expect(problems(t, { params: { Names: 'x,y' } })).toEqual([]);
+  });
+});
