@@ -116,7 +116,7 @@ export function parsePackerTemplate(text: string, file: string, dir: string): Pa
     }
     if (!ROOT_KEYS.has(k)) fail(`Unknown root level key in template: '${k}'`, [k], true);
   }
-  const decodeErr = (field: string, msg: string, key: string) => fail(`'${field}': ${msg}`, [key]);
+  const decodeErr = (field: string, msg: string, key: string) => fail(`'${field}'${msg.startsWith('expected') ? ' ' : ': '}${msg}`, [key]);
   const wantString = (key: string, field: string): string | undefined => {
     const v = root[key];
     if (v === undefined || v === null) return undefined;
