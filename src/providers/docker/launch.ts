@@ -355,7 +355,7 @@ export async function waitForUserData(ctx: ResourceContext, docker: Dockerode, c
     },
     {
       timeoutMs,
-      intervalMs: 100,
+      intervalMs: 50,
       clock: systemClock,
       signal: ctx.signal,
       onTimeout: () => new KilnError('USER_DATA_TIMEOUT', `the user data did not finish within ${Math.round(timeoutMs / 1000)} s`, 'user'),
