@@ -88,13 +88,8 @@ export async function openProvider(env: NodeJS.ProcessEnv = process.env): Promis
     const { FakeProvider } = await import('../providers/fake/index.js');
     return new FakeProvider(env.KILN_FAKE_STORE ? { file: env.KILN_FAKE_STORE } : {});
   }
-  // Named through a variable so this file compiles before the Docker provider lands (H3a).
-  const dockerModule = '../providers/docker/index.js';
-  const mod = (await import(dockerModule)) as Record<string, unknown>;
-  const factory = (mod.createDockerProvider ?? mod.dockerProvider ?? mod.default) as unknown;
-  if (typeof factory === 'function') return (await (factory as () => Provider | Promise<Provider>)()) as Provider;
-  if (factory && typeof factory === 'object') return factory as Provider;
-  throw new KilnError('NO_PROVIDER', 'the local Docker provider is not available in this build', 'internal');
+  const { localProvider } = await import('../providers/docker/index.js');
+  return localProvider();
 }
 
 async function replacementFacts(): Promise<(type: string) => { always: readonly string[]; maybe: readonly string[] } | undefined> {
