@@ -41,6 +41,7 @@ import {
 import { MASK, maskJson, resolveParameters, secretValues, type ResolvedParameter } from './params.js';
 import { expandLanguageExtensions, hasLanguageExtensions } from './langext.js';
 import { evaluateRules } from './rules.js';
+import { collectReferences } from './refs.js';
 
 type Seg = string | number;
 
@@ -276,6 +277,8 @@ export class Evaluator {
 
   private call(key: string, arg: unknown, node: Record<string, unknown>, path: Seg[]): Val {
     const at = [...path, key];
+    // A macro (Fn::Transform) as an argument: nothing here can be computed before it runs.
+    if (key !== 'Fn::Transform' && holdsTransform(arg)) return this.unresolved(node as JsonObject);
     const fail = (code: string, message: string) => this.fail(at, code, message, node);
     switch (key) {
       case 'Ref': {
@@ -512,7 +515,11 @@ export class Evaluator {
     for (let i = 0; i < 3; i++) {
       const k = this.control(arg[i], [...at, i]);
       if (typeof k === 'string' || typeof k === 'number' || typeof k === 'boolean') keys.push(String(k));
-      else if (this.isPending(k)) return fail('FINDINMAP_ARGUMENT', 'Fn::FindInMap keys cannot depend on resources');
+      else if (this.isPending(k)) {
+        // A parameter without a value (validate): not known, already diagnosed where it matters.
+        if (!this.refersToResource(k)) return this.unresolved(node as JsonObject);
+        return fail('FINDINMAP_ARGUMENT', 'Fn::FindInMap keys cannot depend on resources');
+      }
       else return fail('FINDINMAP_ARGUMENT', `Fn::FindInMap key ${i + 1} must be a string`);
     }
     let dflt: { v: unknown } | undefined;
@@ -532,6 +539,15 @@ export class Evaluator {
     return fail('FINDINMAP_MISSING', `Fn::FindInMap: mapping '${m}' has no key '${this.showKey(arg[1], k1)}.${this.showKey(arg[2], k2)}'`);
   }
 
+  /** True when a pending value names a resource (rather than a parameter without a value). */
+  private refersToResource(v: Val): boolean {
+    const declared = this.scope.declared;
+    const params = this.scope.declaredParameters;
+    return collectReferences(v).some(
+      (r) => (r.kind === 'Ref' || r.kind === 'GetAtt' || r.kind === 'Sub') && !params?.has(r.target) && !r.target.startsWith('AWS::') && (!declared || declared.has(r.target)),
+    );
+  }
+
   /** A key for a message: masked when it came from a NoEcho parameter. */
   private showKey(node: unknown, key: string): string {
     if (!this.scope.mask) return key;
@@ -539,6 +555,14 @@ export class Evaluator {
     void node;
     return key;
   }
+}
+
+/** True when a function argument is, or directly holds, an Fn::Transform call. */
+function holdsTransform(arg: unknown): boolean {
+  const is = (v: unknown) => isObj(v) && intrinsicKey(v) === 'Fn::Transform';
+  if (is(arg)) return true;
+  if (Array.isArray(arg)) return arg.some(is);
+  return false;
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -628,9 +652,12 @@ export function evaluateTemplate(input: CfnTemplate | unknown, opts: EvaluateOpt
   };
   const evalPolicy = (v: unknown, path: Seg[]): string | undefined => {
     if (v === undefined) return undefined;
+    const before = ev.diagnostics.length;
     const r = ev.control(v, path);
+    if (ev.diagnostics.length > before) return undefined; // already diagnosed
     if (typeof r === 'string') return r;
-    if (r !== NO_VALUE) diagnostics.push({ severity: 'error', code: 'POLICY_INVALID', message: `${path[path.length - 1]} must be a string`, segments: path });
+    if (isObj(r) && typeof r.Ref === 'string' && declaredParameters.has(r.Ref)) return undefined; // no value (validate)
+    if (r !== NO_VALUE) diagnostics.push({ severity: 'error', code: 'POLICY_INVALID', message: `${path[path.length - 1]} must be a string known before deployment`, segments: path });
     return undefined;
   };
 

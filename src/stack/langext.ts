@@ -17,7 +17,6 @@
 //     not elsewhere; loops nest (an inner collection may use an outer identifier).
 // The input is never modified. Pure.
 import type { Diagnostic } from '../core/diagnostics.js';
-import type { Json } from './model.js';
 import { Evaluator, NO_VALUE } from './evaluate.js';
 import { pseudoValues } from './intrinsics.js';
 import type { ResolvedParameter } from './params.js';
@@ -109,6 +108,7 @@ class Expander {
       return [];
     }
     const items = this.collection(this.value(collection, [...path, 1], b), [...path, 1], key);
+    if (items === 'unknown') return [[key, this.value(arg, path, b)]];
     if (!items) return [];
     const out: Array<[string, unknown]> = [];
     const keys = Object.keys(fragment);
@@ -130,7 +130,8 @@ class Expander {
     return out;
   }
 
-  private collection(v: unknown, path: Seg[], key: string): string[] | undefined {
+  /** The members; 'unknown' when a parameter it needs has no value (the loop then stays as written). */
+  private collection(v: unknown, path: Seg[], key: string): string[] | 'unknown' | undefined {
     const ev = new Evaluator({
       parameters: this.params,
       declaredParameters: new Set(isObj(this.template.Parameters) ? Object.keys(this.template.Parameters) : []),
@@ -144,14 +145,12 @@ class Expander {
       this.diagnostics.push(...ev.diagnostics);
       return undefined;
     }
-    if (r === NO_VALUE || !Array.isArray(r) || !ev.known(r)) {
-      this.err(
-        'FOREACH_COLLECTION',
-        ev.known(r as Json) || r === NO_VALUE
-          ? `${key}: the collection must be a list`
-          : `${key}: the collection is not known (a parameter it needs has no value)`,
-        path,
-      );
+    if (r !== NO_VALUE && !ev.known(r)) {
+      this.diagnostics.push({ severity: 'warning', code: 'FOREACH_UNRESOLVED', message: `${key} is not expanded: its collection needs a parameter value`, segments: path });
+      return 'unknown';
+    }
+    if (r === NO_VALUE || !Array.isArray(r)) {
+      this.err('FOREACH_COLLECTION', `${key}: the collection must be a list`, path);
       return undefined;
     }
     const items: string[] = [];
