@@ -93,17 +93,11 @@ async function runOne(
     const cfg = b.builder;
     switch (cfg.type) {
       case 'docker': {
-        const { buildDocker } = await import('./builders/docker.js');
-        const out = await buildDocker(b, cfg, {
-          ui,
-          cache: o.cache,
-          force: o.force ?? false,
-          onError: o.onError ?? 'cleanup',
-          signal: o.signal,
-          template: o.template,
-          runUuid: o.runUuid,
-          labels: o.labels ?? {},
-        });
+        const benv = { ui, cache: o.cache, force: o.force ?? false, onError: o.onError ?? 'cleanup', signal: o.signal, template: o.template, runUuid: o.runUuid, labels: o.labels ?? {} } as const;
+        // The plan (base image, keys, cache decision) is light; the builder proper loads only on a miss.
+        const { planDockerBuild } = await import('./builders/docker-plan.js');
+        const plan = await planDockerBuild(b, cfg, benv);
+        const out = plan.hit ?? (await (await import('./builders/docker.js')).buildDocker(b, cfg, benv, plan));
         builderArtifact = out.artifact;
         cached = out.cached;
         key = out.key;

@@ -10,47 +10,11 @@ import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { LABELS } from '../../docker/client.js';
 import type { DockerBuilderConfig, LateContext, PreparedBuild } from '../types.js';
-import type { Artifact, BuildUI } from '../events.js';
-import type { BuildCache } from '../cache.js';
-import { ensureBaseImage } from '../base.js';
-import { dockerKeyChain, type KeyChain } from '../key.js';
-import { inspectImage, removeImage } from './engine.js';
+import { planDockerBuild, commitArtifact, DOCKER_BUILDER_ID, type BuilderEnv, type BuilderOutcome, type DockerPlan } from './docker-plan.js';
 import { parseRunCommand, describeRun } from './run-command.js';
 import { runSteps, type Step } from '../runner.js';
 import { DockerCommunicator } from '../communicator.js';
 import { runProvisioner } from '../provisioners/index.js';
-
-export const DOCKER_COMMIT_BUILDER_ID = 'packer.post-processor.docker-import';
-export const DOCKER_BUILDER_ID = 'packer.docker';
-
-export interface BuilderEnv {
-  ui: BuildUI;
-  /** The build cache; undefined = build without caching (nothing read, nothing recorded). */
-  cache?: BuildCache;
-  force: boolean;
-  onError: 'cleanup' | 'abort';
-  signal: AbortSignal;
-  /** Template path, recorded with cache rows. */
-  template: string;
-  runUuid: string;
-  /** Extra labels for every container and image (tests put `kiln.test` here). */
-  labels: Record<string, string>;
-}
-
-export interface BuilderOutcome {
-  artifact: Artifact;
-  cached: boolean;
-  key?: string;
-  /** Provisioners skipped because an intermediate image held their result. */
-  resumedFrom?: number;
-  generated: LateContext;
-}
-
-export function commitArtifact(imageId: string): Artifact {
-  // The committed image is the build cache: kiln never deletes it when a post-processor does not
-  // keep it (Packer would `docker rmi` it); `kiln gc` removes it once nothing refers to it.
-  return { builderId: DOCKER_COMMIT_BUILDER_ID, id: imageId, files: [], string: `Imported Docker image: ${imageId}` };
-}
 
 interface Ctx {
   docker?: Dockerode;
@@ -60,56 +24,20 @@ interface Ctx {
   imageId?: string;
   generated: LateContext;
   provisioningFailed: boolean;
+  /** Index of the last provisioner, whose intermediate is committed alongside the final image. */
+  pendingIntermediate?: number;
 }
 
 function labelChange(labels: Record<string, string>): string {
   return 'LABEL ' + Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
 }
 
-/** Looks a cache entry up and checks that its image still exists and carries the key. */
-async function verified(cache: BuildCache, key: string, ui: BuildUI, what: string): Promise<string | undefined> {
-  const e = cache.get(key);
-  if (!e) return undefined;
-  const img = await inspectImage(e.imageId);
-  if (img && img.Config?.Labels?.[LABELS.build] === key) return img.Id;
-  cache.delete(key);
-  ui.message(`The cached ${what} ${e.imageId.slice(0, 19)} is gone from Docker: building it again`);
-  return undefined;
-}
-
-export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig, env: BuilderEnv): Promise<BuilderOutcome> {
+export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig, env: BuilderEnv, plan?: DockerPlan): Promise<BuilderOutcome> {
   const { ui } = env;
-  if (cfg.windowsContainer) throw new KilnError('UNSUPPORTED', `build '${build.name}': windows_container is not supported by kiln's docker builder`);
-  if (cfg.communicator !== 'docker' && cfg.communicator !== '') throw new KilnError('UNSUPPORTED', `build '${build.name}': communicator "${cfg.communicator}" is not supported with the docker builder (use the default "docker")`);
-  const base = await ensureBaseImage(cfg.image, { pull: cfg.pull, say: (t) => ui.say(t) });
-  const keys: KeyChain = dockerKeyChain(build, cfg, base.id);
+  const p = plan ?? (await planDockerBuild(build, cfg, env));
+  if (p.hit) return p.hit;
+  const { keys, start, resumed, generated } = p;
   const n = build.provisioners.length;
-  const generated: LateContext = { ID: '', ConnType: 'docker', Host: '', Port: '', User: '', Password: '', PackerRunUUID: env.runUuid, PackerHTTPIP: '', PackerHTTPPort: '', PackerHTTPAddr: '', SSHPublicKey: '', SSHPrivateKey: '', WinRMPassword: '' };
-
-  // 1. The whole build is cached.
-  if (env.cache && !env.force && cfg.commit) {
-    const id = await verified(env.cache, keys.final, ui, 'image');
-    if (id) {
-      generated.ImageSha256 = id;
-      ui.say(`Reusing the cached image ${id} (build key ${keys.final.slice(0, 12)}): the template, its files and the base image are unchanged, nothing to bake (-force rebuilds)`);
-      return { artifact: commitArtifact(id), cached: true, key: keys.final, resumedFrom: n, generated };
-    }
-  }
-  // 2. The deepest intermediate image whose steps are unchanged.
-  let start = base.id;
-  let resumed = 0;
-  if (env.cache && !env.force) {
-    for (let k = n; k >= 1; k--) {
-      const id = await verified(env.cache, keys.steps[k - 1]!, ui, 'intermediate image');
-      if (id) {
-        start = id;
-        resumed = k;
-        break;
-      }
-    }
-  }
-  if (resumed > 0) ui.say(`Resuming from the cached state after provisioner ${resumed} of ${n} (${start.slice(0, 19)}): ${resumed === 1 ? 'provisioner 1 is' : `provisioners 1-${resumed} are`} unchanged and ${resumed === 1 ? 'is' : 'are'} not run again`);
-
   const { docker } = await import('../../docker/client.js');
   const client = await docker();
   const ctx: Ctx = { docker: client, generated, provisioningFailed: false };
@@ -220,7 +148,10 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
             }
             throw e;
           }
-          if (env.cache) {
+          // The state after the last provisioner is committed together with the final image
+          // (two commits of one container run in parallel: ~40% faster than one after the other).
+          if (env.cache && i === n - 1 && cfg.commit) c.pendingIntermediate = i;
+          else if (env.cache) {
             const key = keys.steps[i]!;
             const img = await client.getContainer(c.containerId!).commit({ changes: [labelChange(kilnLabels('intermediate', key))], pause: true });
             const id = (img as { Id: string }).Id;
@@ -237,12 +168,22 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
       name: 'StepCommit',
       async run(c) {
         ui.say('Committing the container');
-        const img = await client.getContainer(c.containerId!).commit({
-          changes: [...cfg.changes, labelChange(kilnLabels('artifact', keys.final))],
-          ...(cfg.author ? { author: cfg.author } : {}),
-          ...(cfg.message ? { comment: cfg.message } : {}),
-          pause: true,
-        });
+        const container = client.getContainer(c.containerId!);
+        const last = c.pendingIntermediate;
+        const [img, inter] = await Promise.all([
+          container.commit({
+            changes: [...cfg.changes, labelChange(kilnLabels('artifact', keys.final))],
+            ...(cfg.author ? { author: cfg.author } : {}),
+            ...(cfg.message ? { comment: cfg.message } : {}),
+            pause: true,
+          }),
+          last === undefined ? undefined : container.commit({ changes: [labelChange(kilnLabels('intermediate', keys.steps[last]!))], pause: true }),
+        ]);
+        if (last !== undefined && inter) {
+          const id = (inter as { Id: string }).Id;
+          env.cache?.put({ key: keys.steps[last]!, kind: 'intermediate', imageId: id, template: env.template, build: build.name, step: last });
+          ui.message(`Saved the state after provisioner ${last + 1} of ${n} as ${id.slice(0, 19)}`);
+        }
         c.imageId = (img as { Id: string }).Id;
         generated.ImageSha256 = c.imageId;
         ui.message(`Image ID: ${c.imageId}`);
@@ -302,4 +243,4 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
   return { artifact: { builderId: DOCKER_BUILDER_ID, id: 'Container', files: [], string: 'Exported Docker file: ' }, cached: false, resumedFrom: resumed, generated };
 }
 
-export { removeImage };
+export { commitArtifact, DOCKER_BUILDER_ID, DOCKER_COMMIT_BUILDER_ID, type BuilderEnv, type BuilderOutcome } from './docker-plan.js';

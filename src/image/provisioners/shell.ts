@@ -30,7 +30,13 @@ export async function provisionShell(c: ShellConfig, ctx: ProvisionContext): Pro
       const content = flattenEnvVars(ctx.build, c.environmentVars, 'export %s=\'%s\'\n').flat;
       await comm.uploadFile(envVarFile, Buffer.from(content), 0o644);
     }
-    const command = ctx.build.renderLate(c.executeCommand, { ...ctx.generated, Path: remote, Vars: flat, EnvVarFile: envVarFile });
+    let command = ctx.build.renderLate(c.executeCommand, { ...ctx.generated, Path: remote, Vars: flat, EnvVarFile: envVarFile });
+    const cleanFiles = `${remote}${envVarFile ? ' ' + envVarFile : ''}`;
+    // Packer removes the script with a second exec; kiln does it in the same exec (one round trip
+    // less) and keeps the command's exit status. A command that `exec`s never returns to the
+    // shell, so it gets Packer's separate `rm -f`.
+    const cleanInline = !c.skipClean && !/\bexec\b/.test(command);
+    if (cleanInline) command = `${command}\n__kiln_rc=$?; rm -f ${cleanFiles}; exit $__kiln_rc`;
     const tail = new Tail(10);
     let code: number;
     try {
@@ -50,9 +56,7 @@ export async function provisionShell(c: ShellConfig, ctx: ProvisionContext): Pro
     if (!c.validExitCodes.includes(code)) {
       throw new ProvisionerError(`Script exited with non-zero exit status: ${code}. Allowed exit codes are: [${c.validExitCodes.join(' ')}]`, code, tail.empty ? undefined : tail.text());
     }
-    if (!c.skipClean) {
-      await comm.exec(`rm -f ${remote}${envVarFile ? ' ' + envVarFile : ''}`, { signal: ctx.signal });
-    }
+    if (!c.skipClean && !cleanInline) await comm.exec(`rm -f ${cleanFiles}`, { signal: ctx.signal });
   }
   if (c.pauseAfterMs > 0) {
     ctx.ui.say(`Pausing ${c.pauseAfterMs / 1000}s after this provisioner...`);

@@ -1,0 +1,100 @@
+// The cheap half of the docker builder: base image, build keys and the cache decision. A cache hit
+// ends here, so this module loads nothing heavy (no dockerode, no communicator, no provisioners).
+import { KilnError } from '../../core/errors.js';
+import { LABELS } from '../../docker/client.js';
+import type { DockerBuilderConfig, LateContext, PreparedBuild } from '../types.js';
+import type { Artifact, BuildUI } from '../events.js';
+import type { BuildCache } from '../cache.js';
+import { ensureBaseImage } from '../base.js';
+import { dockerKeyChain, type KeyChain } from '../key.js';
+import { inspectImage } from './engine.js';
+
+export const DOCKER_COMMIT_BUILDER_ID = 'packer.post-processor.docker-import';
+export const DOCKER_BUILDER_ID = 'packer.docker';
+
+export interface BuilderEnv {
+  ui: BuildUI;
+  /** The build cache; undefined = build without caching (nothing read, nothing recorded). */
+  cache?: BuildCache;
+  force: boolean;
+  onError: 'cleanup' | 'abort';
+  signal: AbortSignal;
+  /** Template path, recorded with cache rows. */
+  template: string;
+  runUuid: string;
+  /** Extra labels for every container and image (tests put `kiln.test` here). */
+  labels: Record<string, string>;
+}
+
+export interface BuilderOutcome {
+  artifact: Artifact;
+  cached: boolean;
+  key?: string;
+  /** Provisioners skipped because an intermediate image held their result. */
+  resumedFrom?: number;
+  generated: LateContext;
+}
+
+export function commitArtifact(imageId: string): Artifact {
+  // The committed image is the build cache: kiln never deletes it when a post-processor does not
+  // keep it (Packer would `docker rmi` it); `kiln gc` removes it once nothing refers to it.
+  return { builderId: DOCKER_COMMIT_BUILDER_ID, id: imageId, files: [], string: `Imported Docker image: ${imageId}` };
+}
+
+export interface DockerPlan {
+  keys: KeyChain;
+  /** Image the build container starts from: the base image ID or the deepest usable intermediate. */
+  start: string;
+  /** Provisioners whose result `start` already holds. */
+  resumed: number;
+  generated: LateContext;
+  /** Set on a cache hit: the whole build is done. */
+  hit?: BuilderOutcome;
+}
+
+/** Looks a cache entry up and checks that its image still exists and carries the key. */
+async function verified(cache: BuildCache, key: string, ui: BuildUI, what: string): Promise<string | undefined> {
+  const e = cache.get(key);
+  if (!e) return undefined;
+  const img = await inspectImage(e.imageId);
+  if (img && img.Config?.Labels?.[LABELS.build] === key) return img.Id;
+  cache.delete(key);
+  ui.message(`The cached ${what} ${e.imageId.slice(0, 19)} is gone from Docker: building it again`);
+  return undefined;
+}
+
+export async function planDockerBuild(build: PreparedBuild, cfg: DockerBuilderConfig, env: BuilderEnv): Promise<DockerPlan> {
+  const { ui } = env;
+  if (cfg.windowsContainer) throw new KilnError('UNSUPPORTED', `build '${build.name}': windows_container is not supported by kiln's docker builder`);
+  if (cfg.communicator !== 'docker' && cfg.communicator !== '') throw new KilnError('UNSUPPORTED', `build '${build.name}': communicator "${cfg.communicator}" is not supported with the docker builder (use the default "docker")`);
+  const base = await ensureBaseImage(cfg.image, { pull: cfg.pull, say: (t) => ui.say(t) });
+  const keys: KeyChain = dockerKeyChain(build, cfg, base.id);
+  const n = build.provisioners.length;
+  const generated: LateContext = { ID: '', ConnType: 'docker', Host: '', Port: '', User: '', Password: '', PackerRunUUID: env.runUuid, PackerHTTPIP: '', PackerHTTPPort: '', PackerHTTPAddr: '', SSHPublicKey: '', SSHPrivateKey: '', WinRMPassword: '' };
+
+  // 1. The whole build is cached.
+  if (env.cache && !env.force && cfg.commit) {
+    const id = await verified(env.cache, keys.final, ui, 'image');
+    if (id) {
+      generated.ImageSha256 = id;
+      ui.say(`Reusing the cached image ${id} (build key ${keys.final.slice(0, 12)}): the template, its files and the base image are unchanged, nothing to bake (-force rebuilds)`);
+      return { keys, start: id, resumed: n, generated, hit: { artifact: commitArtifact(id), cached: true, key: keys.final, resumedFrom: n, generated } };
+    }
+  }
+  // 2. The deepest intermediate image whose steps are unchanged.
+  let start = base.id;
+  let resumed = 0;
+  if (env.cache && !env.force) {
+    for (let k = n; k >= 1; k--) {
+      const id = await verified(env.cache, keys.steps[k - 1]!, ui, 'intermediate image');
+      if (id) {
+        start = id;
+        resumed = k;
+        break;
+      }
+    }
+  }
+  if (resumed > 0) ui.say(`Resuming from the cached state after provisioner ${resumed} of ${n} (${start.slice(0, 19)}): ${resumed === 1 ? 'provisioner 1 is' : `provisioners 1-${resumed} are`} unchanged and ${resumed === 1 ? 'is' : 'are'} not run again`);
+
+  return { keys, start, resumed, generated };
+}
