@@ -219,7 +219,7 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
     const exposed: Record<string, object> = {};
     if (spec.publish) {
       publicIp = await allocateLoopback(docker, `${ctx.stack}/${ctx.logicalId}/${spec.name ?? rand}`);
-      networkMode = await ensurePublicNetwork(docker, ctx.stack, subnet.vpcLogicalId, subnet.vpcId, ctx.deployment);
+      networkMode = await ensurePublicNetwork(docker, ctx.stack, subnet.vpcLogicalId, subnet.vpcId, ctx.deployment, subnet.vpcCidr);
       for (const p of [...new Set(spec.publish.ports)]) {
         if (!Number.isInteger(p) || p < 1 || p > 65535) throw new KilnError('INVALID_LAUNCH', `cannot publish port ${p}`, 'user');
         portBindings[`${p}/tcp`] = [{ HostIp: publicIp, HostPort: String(p) }];

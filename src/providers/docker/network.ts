@@ -21,7 +21,10 @@
 //   they are also on the VPC's "public" Docker network `kiln-pub-<vpc-id>` (inter-container traffic
 //   disabled: `enable_icc=false`), which exists only to let Docker publish their ports on the
 //   endpoint's own loopback address (`127.a.b.c`, routed to `lo` by Linux). That address is what
-//   `PublicIp` / `DNSName` return. The private addresses are not routable from the host.
+//   `PublicIp` / `DNSName` return. The private addresses are not routable from the host. The public
+//   network's own subnet is a /24 of 100.64.0.0/10 chosen to overlap no Docker network and not the
+//   VPC (Docker's default pools are few and sit in 172.16/12, where VPCs often are). It also gives
+//   public containers a NATed default route out, like an internet gateway; private ones have none.
 // * The container's command does not start until `vpc0` is up (see launch.ts), and the security
 //   group rules (firewall.ts) are loaded into its namespace before the link goes up, so no packet
 //   crosses an unfiltered interface.
@@ -33,7 +36,7 @@
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import type Dockerode from 'dockerode';
-import { KilnError } from '../../core/errors.js';
+import { KilnError, errorMessage } from '../../core/errors.js';
 import { LABELS } from '../../docker/client.js';
 import type { Json } from '../../stack/model.js';
 import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
@@ -374,33 +377,73 @@ export function publicNetworkName(vpcId: string): string {
 
 const pubNetworks = new Map<string, Promise<string>>();
 
-/** The VPC's Docker network for publishing ports (created on first use). Returns its name. */
-export function ensurePublicNetwork(docker: Dockerode, stack: string, vpcLogicalId: string, vpcId: string, deployment: string): Promise<string> {
+/** Where public networks take their subnets: 100.64.0.0/10 (shared address space), as /24 blocks. */
+const PUBLIC_SPACE = { base: ipToInt('100.64.0.0') as number, blocks: 16384, prefix: 24 };
+
+/** Subnets of every Docker network on the engine (to pick a public block that overlaps none). */
+async function dockerSubnets(docker: Dockerode): Promise<Cidr[]> {
+  const out: Cidr[] = [];
+  for (const n of await docker.listNetworks()) for (const c of n.IPAM?.Config ?? []) {
+    const p = c.Subnet ? parseCidrLoose(c.Subnet) : undefined;
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * The VPC's Docker network for publishing ports (created on first use). Its subnet is a /24 of
+ * 100.64.0.0/10 that overlaps no other Docker network and not the VPC (so routes inside a
+ * container never collide), rather than one of Docker's few default pools. Returns its name.
+ */
+export function ensurePublicNetwork(
+  docker: Dockerode,
+  stack: string,
+  vpcLogicalId: string,
+  vpcId: string,
+  deployment: string,
+  vpcCidr?: string,
+): Promise<string> {
   const name = publicNetworkName(vpcId);
   let p = pubNetworks.get(name);
   if (!p) {
     p = (async () => {
       const existing = await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) });
       if (existing.some((n) => n.Name === name)) return name;
-      try {
-        await docker.createNetwork({
-          Name: name,
-          Driver: 'bridge',
-          CheckDuplicate: true,
-          Options: { 'com.docker.network.bridge.enable_icc': 'false' },
-          Labels: {
-            [LABELS.managed]: 'true',
-            [LABELS.stack]: stack,
-            [LABELS.resource]: vpcLogicalId,
-            [LABELS.deployment]: deployment,
-            [LABELS.kind]: 'public-network',
-            'kiln.vpc': vpcId,
-          },
-        });
-      } catch (e) {
-        if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+      const vpc = vpcCidr ? parseCidr(vpcCidr) : undefined;
+      const start = hash32(vpcId) % PUBLIC_SPACE.blocks;
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const taken = await dockerSubnets(docker);
+        let block: Cidr | undefined;
+        for (let i = 0; i < PUBLIC_SPACE.blocks && !block; i++) {
+          const base = PUBLIC_SPACE.base + ((start + i) % PUBLIC_SPACE.blocks) * 256;
+          const c: Cidr = { text: `${intToIp(base)}/24`, base, prefix: 24, size: 256 };
+          if (!taken.some((t) => cidrOverlaps(t, c)) && !(vpc && cidrOverlaps(vpc, c))) block = c;
+        }
+        if (!block) throw new KilnError('NO_PUBLIC_BLOCK', 'no free /24 in 100.64.0.0/10 for a public network', 'environment');
+        try {
+          await docker.createNetwork({
+            Name: name,
+            Driver: 'bridge',
+            CheckDuplicate: true,
+            IPAM: { Driver: 'default', Config: [{ Subnet: block.text, Gateway: intToIp(block.base + 1) }] },
+            Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+            Labels: {
+              [LABELS.managed]: 'true',
+              [LABELS.stack]: stack,
+              [LABELS.resource]: vpcLogicalId,
+              [LABELS.deployment]: deployment,
+              [LABELS.kind]: 'public-network',
+              'kiln.vpc': vpcId,
+            },
+          });
+          return name;
+        } catch (e) {
+          const status = (e as { statusCode?: number }).statusCode;
+          if (status === 409) return name; // created meanwhile by someone else
+          if (!/overlap/i.test(errorMessage(e))) throw e; // a concurrent network took the block: pick again
+        }
       }
-      return name;
+      throw new KilnError('NO_PUBLIC_BLOCK', `could not create the public network ${name}`, 'environment');
     })();
     pubNetworks.set(name, p);
     p.catch(() => pubNetworks.delete(name));
