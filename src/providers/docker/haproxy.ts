@@ -130,13 +130,16 @@ export function renderHaproxyConfig(model: LbModel, fresh: ReadonlySet<string> =
     '  hard-stop-after 10m',
     '',
     'defaults',
-    '  timeout connect 5s',
+    // Local networks connect in well under a millisecond: a short connect timeout lets a request for a
+    // target that just vanished (stopped container, no RST) go to another one in time.
+    '  timeout connect 1s',
     '  timeout client 60s', // classic ELB's default idle timeout
     '  timeout server 60s',
     '  timeout http-request 30s',
     '  load-server-state-from-file global',
-    '  option redispatch',
+    '  option redispatch 1',
     '  retries 3',
+    '  retry-on conn-failure empty-response',
     '',
   ];
   // A listener-less balancer (an ALB before its first Listener) still needs one proxy to be valid.

@@ -1,0 +1,273 @@
+// `AWS::ElasticLoadBalancingV2::LoadBalancer` / `TargetGroup` / `Listener` (HTTP, and TCP passed
+// through) on the local target. The load balancer is an HAProxy container (as for a classic ELB); a
+// target group is a backend with its health check, written into every load balancer a listener
+// forwards from; a listener is a frontend on its port. Docker cannot publish a new port on a running
+// container, so a listener on a port the container does not publish yet relaunches the HAProxy
+// container on the same loopback address (a short interruption, only when listener ports change).
+import { randomBytes } from 'node:crypto';
+import type Dockerode from 'dockerode';
+import { KilnError } from '../../core/errors.js';
+import { docker as defaultDocker } from '../../docker/client.js';
+import type { Json, JsonObject } from '../../stack/model.js';
+import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import { asResource, destroyLb, elbZone, generatedName, instanceAddress, isObj, launchLb, num, str, strList, type LbPlacement } from './elb.js';
+import { TARGET_GROUP_HEALTH_DEFAULTS, applyModel, labelDiscovery, lbContainers, matcherRegex, readModel, waitHaproxyUp, type Backend, type HealthCheck, type LbModel } from './haproxy.js';
+import { defaultRegion } from './network.js';
+import { LOCAL_ACCOUNT_ID } from './noop.js';
+
+const hex16 = () => randomBytes(8).toString('hex');
+
+function arnPrefix(): string {
+  return `arn:aws:elasticloadbalancing:${defaultRegion()}:${LOCAL_ACCOUNT_ID}`;
+}
+
+/** `app/<name>/<hex>` of a load balancer ARN. */
+export function lbFullName(arn: string): string {
+  return arn.split(':loadbalancer/')[1] ?? arn;
+}
+
+/** `targetgroup/<name>/<hex>` of a target group ARN. */
+export function tgFullName(arn: string): string {
+  return arn.split(':')[5] ?? arn;
+}
+
+/** The HAProxy backend of a target group. */
+export function tgBackendName(arn: string): string {
+  const [, name, hex] = tgFullName(arn).split('/');
+  return `tg_${name ?? 'x'}_${(hex ?? '').slice(0, 8)}`;
+}
+
+function checkName(name: string, what: string): void {
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/.test(name))
+    throw new KilnError('INVALID_PROPERTY', `${what} '${name}' must be 1-32 letters, digits or hyphens, not starting or ending with a hyphen`, 'user');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target group
+
+function tgHealth(props: JsonObject, trafficPort: number): HealthCheck {
+  const protocol = (str(props.HealthCheckProtocol) ?? str(props.Protocol) ?? 'HTTP').toUpperCase();
+  const http = protocol === 'HTTP' || protocol === 'HTTPS';
+  const portText = str(props.HealthCheckPort) ?? 'traffic-port';
+  const h: HealthCheck = {
+    protocol: protocol === 'HTTPS' ? 'HTTPS' : http ? 'HTTP' : 'TCP',
+    ...(portText === 'traffic-port' ? {} : { port: num(portText, 'HealthCheckPort') }),
+    ...(http ? { path: str(props.HealthCheckPath) ?? TARGET_GROUP_HEALTH_DEFAULTS.path } : {}),
+    intervalS: num(props.HealthCheckIntervalSeconds, 'HealthCheckIntervalSeconds', TARGET_GROUP_HEALTH_DEFAULTS.intervalS),
+    timeoutS: num(props.HealthCheckTimeoutSeconds, 'HealthCheckTimeoutSeconds', http ? TARGET_GROUP_HEALTH_DEFAULTS.timeoutS : 10),
+    healthyThreshold: num(props.HealthyThresholdCount, 'HealthyThresholdCount', TARGET_GROUP_HEALTH_DEFAULTS.healthyThreshold),
+    unhealthyThreshold: num(props.UnhealthyThresholdCount, 'UnhealthyThresholdCount', TARGET_GROUP_HEALTH_DEFAULTS.unhealthyThreshold),
+    matcher: isObj(props.Matcher) ? (str(props.Matcher.HttpCode) ?? '200') : '200',
+  };
+  if (h.port === undefined) void trafficPort;
+  matcherRegex(h.matcher ?? '200'); // validates
+  if (h.timeoutS >= h.intervalS) throw new KilnError('INVALID_PROPERTY', `HealthCheckTimeoutSeconds (${h.timeoutS}) must be smaller than HealthCheckIntervalSeconds (${h.intervalS})`, 'user');
+  return h;
+}
+
+function tgAttribute(props: JsonObject, key: string): string | undefined {
+  const list = Array.isArray(props.TargetGroupAttributes) ? props.TargetGroupAttributes : [];
+  for (const a of list) if (isObj(a) && str(a.Key) === key) return str(a.Value);
+  return undefined;
+}
+
+/** The backend of a target group as a load balancer serves it. */
+export function tgBackend(ctx: ResourceContext, tg: { arn: string; props: JsonObject }): Backend {
+  const port = num(tg.props.Port, 'Port', 80);
+  const protocol = (str(tg.props.Protocol) ?? 'HTTP').toUpperCase();
+  const targets = Array.isArray(tg.props.Targets) ? tg.props.Targets : [];
+  const members = targets.map((t, i) => {
+    if (!isObj(t)) throw new KilnError('INVALID_PROPERTY', `Targets[${i}] must be an object with Id`, 'user');
+    const id = str(t.Id) ?? '';
+    return { id, addr: instanceAddress(ctx, id, `Targets[${i}].Id`), port: num(t.Port, `Targets[${i}].Port`, port) };
+  });
+  return {
+    name: tgBackendName(tg.arn),
+    mode: protocol === 'HTTP' ? 'http' : 'tcp',
+    health: tgHealth(tg.props, port),
+    static: members,
+    discover: { key: tg.arn, port },
+    members: [],
+    drainS: num(tgAttribute(tg.props, 'deregistration_delay.timeout_seconds') ?? null, 'deregistration_delay.timeout_seconds', 300),
+  };
+}
+
+/** Load balancer containers whose model serves a target group. */
+async function servingLbs(docker: Dockerode, tgArn: string): Promise<Array<{ id: string; owner: string; model: LbModel }>> {
+  const out: Array<{ id: string; owner: string; model: LbModel }> = [];
+  for (const c of await lbContainers(docker)) {
+    const model = await readModel(docker, c.id).catch(() => undefined);
+    if (model?.backends.some((b) => b.name === tgBackendName(tgArn))) out.push({ id: c.id, owner: c.owner, model });
+  }
+  return out;
+}
+
+function tgState(arn: string, name: string, lbArns: string[]): ResourceState {
+  return { physicalId: arn, attributes: { TargetGroupArn: arn, TargetGroupFullName: tgFullName(arn), TargetGroupName: name, LoadBalancerArns: lbArns } };
+}
+
+export const targetGroupHandler: ResourceHandler = {
+  type: 'AWS::ElasticLoadBalancingV2::TargetGroup',
+  effect: 'real',
+  async create(ctx, props) {
+    const name = str(props.Name) ?? generatedName(ctx, 32).slice(-32).replace(/^-+/, '');
+    checkName(name, 'Name');
+    const arn = `${arnPrefix()}:targetgroup/${name}/${hex16()}`;
+    tgBackend(ctx, { arn, props }); // validates health check and targets
+    return tgState(arn, name, []);
+  },
+  async update(ctx, props, previous) {
+    const arn = previous.state.physicalId;
+    const backend = tgBackend(ctx, { arn, props });
+    const docker = await defaultDocker();
+    const lbs = await servingLbs(docker, arn);
+    for (const lb of lbs) {
+      const model: LbModel = { ...lb.model, backends: lb.model.backends.map((b) => (b.name === backend.name ? backend : b)) };
+      await applyModel(docker, lb.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
+    }
+    return tgState(arn, String(previous.state.attributes.TargetGroupName), lbs.map((l) => l.owner));
+  },
+  async delete(ctx, state) {
+    const users = ctx.resources().filter((r) => r.type === 'AWS::ElasticLoadBalancingV2::Listener' && forwardTarget(r.properties) === state.physicalId);
+    if (users.length) throw new KilnError('RESOURCE_IN_USE', `Target group '${state.physicalId}' is currently in use by a listener or a rule (ResourceInUse)`, 'user');
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Load balancer
+
+function placement(props: JsonObject, ports: number[]): LbPlacement {
+  const mapped = Array.isArray(props.SubnetMappings) ? props.SubnetMappings.filter(isObj).map((m) => str(m.SubnetId) ?? '') : [];
+  return { subnetIds: [...strList(props.Subnets), ...mapped].filter(Boolean), groups: strList(props.SecurityGroups), internal: str(props.Scheme) === 'internal', ports };
+}
+
+function lbState(arn: string, name: string, dns: string, props: JsonObject, data: JsonObject): ResourceState {
+  return {
+    physicalId: arn,
+    attributes: {
+      DNSName: dns,
+      LoadBalancerArn: arn,
+      LoadBalancerFullName: lbFullName(arn),
+      LoadBalancerName: name,
+      SecurityGroups: strList(props.SecurityGroups) as Json[],
+      CanonicalHostedZoneID: elbZone(defaultRegion()),
+    },
+    data,
+  };
+}
+
+export const loadBalancerV2Handler: ResourceHandler = {
+  type: 'AWS::ElasticLoadBalancingV2::LoadBalancer',
+  effect: 'real',
+  async create(ctx, props) {
+    const type = str(props.Type) ?? 'application';
+    if (type !== 'application' && type !== 'network') throw new KilnError('INVALID_PROPERTY', `Type '${type}': the local target runs application and network load balancers`, 'user');
+    const name = str(props.Name) ?? generatedName(ctx, 32).slice(-32).replace(/^-+/, '');
+    checkName(name, 'Name');
+    const arn = `${arnPrefix()}:loadbalancer/${type === 'network' ? 'net' : 'app'}/${name}/${hex16()}`;
+    const docker = await defaultDocker();
+    const { launched } = await launchLb(ctx, arn, placement(props, []), { frontends: [], backends: [] }, docker);
+    return lbState(arn, name, launched.publicIp ?? launched.privateIp, props, { containers: [launched.data] });
+  },
+  async update(ctx, props, previous) {
+    // Subnets / security groups: relaunch with the current model and ports.
+    const docker = await defaultDocker();
+    const arn = previous.state.physicalId;
+    const [c] = await lbContainers(docker, arn);
+    const model = (c && (await readModel(docker, c.id))) || { frontends: [], backends: [] };
+    await destroyLb(ctx, arn, docker);
+    const { launched } = await launchLb(ctx, arn, placement(props, model.frontends.map((f) => f.port)), model, docker);
+    return lbState(arn, String(previous.state.attributes.LoadBalancerName), launched.publicIp ?? launched.privateIp, props, { containers: [launched.data] });
+  },
+  async delete(ctx, state) {
+    await destroyLb(ctx, state.physicalId, await defaultDocker());
+  },
+  async waitReady(_ctx, state) {
+    const docker = await defaultDocker();
+    const [c] = await lbContainers(docker, state.physicalId);
+    if (!c) throw new KilnError('LOAD_BALANCER_MISSING', `the HAProxy container of ${state.physicalId} is gone`, 'environment');
+    await waitHaproxyUp(docker, c.id);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Listener
+
+function forwardTarget(props: JsonObject): string | undefined {
+  const actions = Array.isArray(props.DefaultActions) ? props.DefaultActions.filter(isObj) : [];
+  const fwd = actions.find((a) => str(a.Type) === 'forward');
+  if (!fwd) return undefined;
+  const direct = str(fwd.TargetGroupArn);
+  if (direct) return direct;
+  const cfg = isObj(fwd.ForwardConfig) ? fwd.ForwardConfig : undefined;
+  const groups = cfg && Array.isArray(cfg.TargetGroups) ? cfg.TargetGroups.filter(isObj) : [];
+  return groups[0] ? str(groups[0].TargetGroupArn) : undefined;
+}
+
+function need(ctx: ResourceContext, id: string | undefined, type: string, what: string): KnownResource {
+  const r = id ? ctx.lookup(id) : undefined;
+  if (!r || r.type !== type) throw new KilnError('INVALID_PROPERTY', `${what}: '${id ?? ''}' is not a live ${type}`, 'user');
+  return r;
+}
+
+/** Adds (or, with `remove`, takes away) a listener's frontend and its target group's backend. */
+async function changeListener(ctx: ResourceContext, lbArn: string, add: { port: number; mode: 'http' | 'tcp'; tg: KnownResource } | undefined, removePort?: number): Promise<void> {
+  const docker = await defaultDocker();
+  const lb = need(ctx, lbArn, 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'LoadBalancerArn');
+  const [c] = await lbContainers(docker, lbArn);
+  if (!c) throw new KilnError('LOAD_BALANCER_MISSING', `the HAProxy container of ${lbArn} is gone`, 'environment');
+  const current = (await readModel(docker, c.id)) ?? { frontends: [], backends: [] };
+  let frontends = current.frontends.filter((f) => f.port !== removePort && f.port !== add?.port);
+  let backends = current.backends;
+  if (add) {
+    const backend = tgBackend(ctx, { arn: add.tg.state.physicalId, props: add.tg.properties });
+    frontends = [...frontends, { name: `listener_${add.port}`, port: add.port, mode: add.mode, backend: backend.name }];
+    backends = [...backends.filter((b) => b.name !== backend.name), backend];
+  }
+  backends = backends.filter((b) => frontends.some((f) => f.backend === b.name));
+  const model: LbModel = { frontends, backends };
+  const info = await docker.getContainer(c.id).inspect();
+  const published = new Set(Object.keys(info.HostConfig.PortBindings ?? {}).map((k) => Number(k.split('/')[0])));
+  const internal = !c.publicIp;
+  if (internal || frontends.every((f) => published.has(f.port))) {
+    await applyModel(docker, c.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
+    return;
+  }
+  ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `relaunching the HAProxy container of ${lb.logicalId} to publish port ${add?.port}: brief interruption` });
+  await destroyLb(ctx, lbArn, docker);
+  await launchLb(asResource(ctx, lb.logicalId), lbArn, placement(lb.properties, frontends.map((f) => f.port)), model, docker);
+}
+
+function listenerOf(props: JsonObject): { port: number; mode: 'http' | 'tcp'; tgArn: string } {
+  const port = num(props.Port, 'Port');
+  if (port < 1 || port > 65535) throw new KilnError('INVALID_PROPERTY', `Port ${port} is out of range`, 'user');
+  const protocol = (str(props.Protocol) ?? 'HTTP').toUpperCase();
+  const tgArn = forwardTarget(props);
+  if (!tgArn) throw new KilnError('INVALID_PROPERTY', 'DefaultActions: the local target supports a forward action to a target group', 'user');
+  return { port, mode: protocol === 'HTTP' ? 'http' : 'tcp', tgArn };
+}
+
+export const listenerHandler: ResourceHandler = {
+  type: 'AWS::ElasticLoadBalancingV2::Listener',
+  effect: 'real',
+  async create(ctx, props) {
+    const lbArn = str(props.LoadBalancerArn) ?? '';
+    const l = listenerOf(props);
+    const tg = need(ctx, l.tgArn, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'DefaultActions[0].TargetGroupArn');
+    await changeListener(ctx, lbArn, { port: l.port, mode: l.mode, tg });
+    const arn = `${arnPrefix()}:listener/${lbFullName(lbArn)}/${hex16()}`;
+    return { physicalId: arn, attributes: { ListenerArn: arn }, data: { lbArn, port: l.port } };
+  },
+  async update(ctx, props, previous) {
+    const l = listenerOf(props);
+    const tg = need(ctx, l.tgArn, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'DefaultActions[0].TargetGroupArn');
+    await changeListener(ctx, String(previous.state.data?.lbArn ?? props.LoadBalancerArn), { port: l.port, mode: l.mode, tg }, Number(previous.state.data?.port));
+    return { ...previous.state, data: { ...(previous.state.data ?? {}), port: l.port } };
+  },
+  async delete(ctx, state) {
+    const lbArn = String(state.data?.lbArn ?? '');
+    const docker = await defaultDocker();
+    if (!(await lbContainers(docker, lbArn)).length) return; // the load balancer is gone already
+    await changeListener(ctx, lbArn, undefined, Number(state.data?.port));
+  },
+};
