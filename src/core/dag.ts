@@ -1,0 +1,355 @@
+// A generic directed acyclic graph of string ids with optional data per node, and a bounded
+// parallel walk over it. Knows nothing about resources: the stack graph (src/stack/graph.ts) and the
+// executor build on it.
+//
+//   const g = new Dag<Res>();
+//   g.add('Vpc', vpc); g.add('Subnet', subnet);
+//   g.dependOn('Subnet', 'Vpc');          // Subnet waits for Vpc (edge Subnet -> Vpc)
+//   g.cycles()      -> [['A', 'B', 'A']]  every cycle, as the path that closes it
+//   g.waves()       -> [['Vpc'], ['Subnet']]   creation order; nodes in a wave are independent
+//   g.reverseWaves()-> [['Subnet'], ['Vpc']]   deletion order
+//   g.reduce()      -> a copy without edges implied by others (transitive reduction)
+//   await walkDag(g, run, { concurrency: 10 })     run each node once its dependencies succeeded
+//
+// Order is deterministic: nodes keep insertion order everywhere (waves, topological order, cycles).
+// Pure data structure; walkDag only awaits the callbacks it is given.
+
+export class DagCycleError extends Error {
+  constructor(readonly cycles: string[][]) {
+    super(`Circular dependency: ${cycles.map((c) => c.join(' -> ')).join('; ')}`);
+    this.name = 'DagCycleError';
+  }
+}
+
+export class Dag<N = undefined> {
+  private readonly order: string[] = [];
+  private readonly values = new Map<string, N | undefined>();
+  /** id -> what it waits for (outgoing edges). */
+  private readonly out = new Map<string, Set<string>>();
+  /** id -> who waits for it (incoming edges). */
+  private readonly in = new Map<string, Set<string>>();
+
+  /** Adds a node (again: replaces its data, keeps its edges). */
+  add(id: string, data?: N): this {
+    if (!this.values.has(id)) {
+      this.order.push(id);
+      this.out.set(id, new Set());
+      this.in.set(id, new Set());
+    }
+    this.values.set(id, data);
+    return this;
+  }
+
+  has(id: string): boolean {
+    return this.values.has(id);
+  }
+
+  get(id: string): N | undefined {
+    return this.values.get(id);
+  }
+
+  /** Every id, in insertion order. */
+  nodes(): string[] {
+    return [...this.order];
+  }
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  /** `node` waits for `on`. Both must have been added. A self-edge is allowed (it is a cycle). */
+  dependOn(node: string, on: string): this {
+    if (!this.has(node)) throw new RangeError(`dependOn: unknown node '${node}'`);
+    if (!this.has(on)) throw new RangeError(`dependOn: unknown node '${on}'`);
+    this.out.get(node)!.add(on);
+    this.in.get(on)!.add(node);
+    return this;
+  }
+
+  /** What `id` waits for, in insertion order of those nodes. */
+  dependencies(id: string): string[] {
+    const s = this.out.get(id);
+    return s ? this.order.filter((n) => s.has(n)) : [];
+  }
+
+  /** Who waits for `id`, in insertion order. */
+  dependents(id: string): string[] {
+    const s = this.in.get(id);
+    return s ? this.order.filter((n) => s.has(n)) : [];
+  }
+
+  edges(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (const n of this.order) for (const d of this.dependencies(n)) out.push([n, d]);
+    return out;
+  }
+
+  /** Everything `id` waits for, directly or not. */
+  ancestors(id: string): Set<string> {
+    return this.reach(id, this.out);
+  }
+
+  /** Everything that waits for `id`, directly or not. */
+  descendants(id: string): Set<string> {
+    return this.reach(id, this.in);
+  }
+
+  private reach(id: string, edges: Map<string, Set<string>>): Set<string> {
+    const seen = new Set<string>();
+    const stack = [...(edges.get(id) ?? [])];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      for (const m of edges.get(n) ?? []) stack.push(m);
+    }
+    return seen;
+  }
+
+  /**
+   * Every cycle, one per strongly connected component, as the path that closes it
+   * (`['A', 'B', 'C', 'A']`; a self-edge is `['A', 'A']`). Empty when the graph is acyclic.
+   */
+  cycles(): string[][] {
+    // Tarjan's algorithm, iterative (no recursion limit on long chains).
+    let counter = 0;
+    const index = new Map<string, number>();
+    const low = new Map<string, number>();
+    const onStack = new Set<string>();
+    const stack: string[] = [];
+    const components: string[][] = [];
+    for (const root of this.order) {
+      if (index.has(root)) continue;
+      const work: Array<{ node: string; edges: string[]; i: number }> = [];
+      const visit = (n: string) => {
+        index.set(n, counter);
+        low.set(n, counter++);
+        stack.push(n);
+        onStack.add(n);
+        work.push({ node: n, edges: this.dependencies(n), i: 0 });
+      };
+      visit(root);
+      while (work.length) {
+        const top = work[work.length - 1]!;
+        if (top.i < top.edges.length) {
+          const next = top.edges[top.i++]!;
+          if (!index.has(next)) visit(next);
+          else if (onStack.has(next)) low.set(top.node, Math.min(low.get(top.node)!, index.get(next)!));
+          continue;
+        }
+        work.pop();
+        if (work.length) {
+          const parent = work[work.length - 1]!.node;
+          low.set(parent, Math.min(low.get(parent)!, low.get(top.node)!));
+        }
+        if (low.get(top.node) === index.get(top.node)) {
+          const comp: string[] = [];
+          let m: string;
+          do {
+            m = stack.pop()!;
+            onStack.delete(m);
+            comp.push(m);
+          } while (m !== top.node);
+          components.push(comp);
+        }
+      }
+    }
+    const rank = new Map(this.order.map((n, i) => [n, i]));
+    const cycles: string[][] = [];
+    for (const comp of components) {
+      const members = new Set(comp);
+      const first = comp.reduce((a, b) => (rank.get(a)! < rank.get(b)! ? a : b));
+      if (comp.length === 1 && !this.out.get(first)!.has(first)) continue;
+      // Shortest way back to `first`, breadth-first inside the component.
+      const prev = new Map<string, string>();
+      const queue = [first];
+      let closing: string | undefined;
+      for (let qi = 0; qi < queue.length && closing === undefined; qi++) {
+        const n = queue[qi]!;
+        for (const t of this.dependencies(n)) {
+          if (!members.has(t)) continue;
+          if (t === first) {
+            closing = n;
+            break;
+          }
+          if (!prev.has(t)) {
+            prev.set(t, n);
+            queue.push(t);
+          }
+        }
+      }
+      const path = [first];
+      for (let n = closing!; n !== first; n = prev.get(n)!) path.splice(1, 0, n);
+      path.push(first);
+      cycles.push(path);
+    }
+    return cycles.sort((a, b) => rank.get(a[0]!)! - rank.get(b[0]!)!);
+  }
+
+  /**
+   * Creation waves: wave 0 holds the nodes that wait for nothing, wave k the nodes whose
+   * dependencies are all in earlier waves. Throws DagCycleError when there is a cycle.
+   */
+  waves(): string[][] {
+    const remaining = new Map(this.order.map((n) => [n, this.out.get(n)!.size]));
+    const waves: string[][] = [];
+    let ready = this.order.filter((n) => remaining.get(n) === 0);
+    let done = 0;
+    while (ready.length) {
+      waves.push(ready);
+      done += ready.length;
+      const next = new Set<string>();
+      for (const n of ready)
+        for (const d of this.in.get(n)!) {
+          const left = remaining.get(d)! - 1;
+          remaining.set(d, left);
+          if (left === 0) next.add(d);
+        }
+      ready = this.order.filter((n) => next.has(n));
+    }
+    if (done < this.order.length) throw new DagCycleError(this.cycles());
+    return waves;
+  }
+
+  /** Deletion waves: a node goes only after everything that waits for it is gone. */
+  reverseWaves(): string[][] {
+    const remaining = new Map(this.order.map((n) => [n, this.in.get(n)!.size]));
+    const waves: string[][] = [];
+    let ready = this.order.filter((n) => remaining.get(n) === 0);
+    let done = 0;
+    while (ready.length) {
+      waves.push(ready);
+      done += ready.length;
+      const next = new Set<string>();
+      for (const n of ready)
+        for (const d of this.out.get(n)!) {
+          const left = remaining.get(d)! - 1;
+          remaining.set(d, left);
+          if (left === 0) next.add(d);
+        }
+      ready = this.order.filter((n) => next.has(n));
+    }
+    if (done < this.order.length) throw new DagCycleError(this.cycles());
+    return waves;
+  }
+
+  /** One topological order (dependencies first). Throws DagCycleError when there is a cycle. */
+  topologicalOrder(): string[] {
+    return this.waves().flat();
+  }
+
+  /** A copy with the same nodes and data. */
+  clone(): Dag<N> {
+    const g = new Dag<N>();
+    for (const n of this.order) g.add(n, this.values.get(n));
+    for (const [a, b] of this.edges()) g.dependOn(a, b);
+    return g;
+  }
+
+  /** The subgraph of the given ids (edges between them only). */
+  subgraph(ids: Iterable<string>): Dag<N> {
+    const keep = new Set(ids);
+    const g = new Dag<N>();
+    for (const n of this.order) if (keep.has(n)) g.add(n, this.values.get(n));
+    for (const [a, b] of this.edges()) if (keep.has(a) && keep.has(b)) g.dependOn(a, b);
+    return g;
+  }
+
+  /**
+   * Transitive reduction: the copy without every edge a -> c for which a longer path a -> … -> c
+   * exists. Same waves, fewer edges (for drawing). Requires an acyclic graph.
+   */
+  reduce(): Dag<N> {
+    const g = new Dag<N>();
+    for (const n of this.order) g.add(n, this.values.get(n));
+    const order = this.topologicalOrder();
+    const reachMemo = new Map<string, Set<string>>();
+    for (const n of order) {
+      const all = new Set<string>();
+      for (const d of this.out.get(n)!) for (const x of reachMemo.get(d)!) all.add(x);
+      const indirect = all; // everything reachable through some dependency
+      for (const d of this.dependencies(n)) if (!indirect.has(d)) g.dependOn(n, d);
+      const mine = new Set(indirect);
+      for (const d of this.out.get(n)!) mine.add(d);
+      reachMemo.set(n, mine);
+    }
+    return g;
+  }
+}
+
+export type WalkStatus = 'succeeded' | 'failed' | 'skipped';
+
+export interface WalkResult {
+  status: Map<string, WalkStatus>;
+  /** The errors of the nodes that failed themselves (not those skipped because of them). */
+  errors: Map<string, unknown>;
+}
+
+export interface WalkOptions {
+  /** At most this many callbacks in flight (default 10). */
+  concurrency?: number;
+  /** Walk deletion order: a node runs once everything that waits for it has run. */
+  reverse?: boolean;
+  /** When true, a failure stops new work; nodes not started are `skipped`. Default: only dependents are skipped. */
+  stopOnFailure?: boolean;
+}
+
+/**
+ * Runs `fn` for every node once all its dependencies (or, with `reverse`, its dependents)
+ * succeeded, at most `concurrency` at a time. A node whose prerequisite failed or was skipped is
+ * `skipped` and its callback never runs. Resolves when nothing more can run; never rejects because
+ * of a callback (its error is in `errors`). Throws DagCycleError before running anything when the
+ * graph has a cycle.
+ */
+export async function walkDag<N>(g: Dag<N>, fn: (id: string, data: N | undefined) => Promise<void>, opts: WalkOptions = {}): Promise<WalkResult> {
+  const concurrency = opts.concurrency ?? 10;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  const cycles = g.cycles();
+  if (cycles.length) throw new DagCycleError(cycles);
+  const prereq = (id: string) => (opts.reverse ? g.dependents(id) : g.dependencies(id));
+  const status = new Map<string, WalkStatus>();
+  const errors = new Map<string, unknown>();
+  const pending = new Set(g.nodes());
+  let running = 0;
+  let stopped = false;
+
+  return new Promise<WalkResult>((resolve) => {
+    const pump = () => {
+      // Skip whatever can no longer run.
+      let changed = true;
+      while (changed) {
+        changed = false;
+        for (const id of pending) {
+          const blocked = stopped || prereq(id).some((p) => status.get(p) === 'failed' || status.get(p) === 'skipped');
+          if (blocked) {
+            pending.delete(id);
+            status.set(id, 'skipped');
+            changed = true;
+          }
+        }
+      }
+      for (const id of [...pending]) {
+        if (running >= concurrency) break;
+        if (!prereq(id).every((p) => status.get(p) === 'succeeded')) continue;
+        pending.delete(id);
+        running++;
+        Promise.resolve()
+          .then(() => fn(id, g.get(id)))
+          .then(
+            () => status.set(id, 'succeeded'),
+            (e: unknown) => {
+              status.set(id, 'failed');
+              errors.set(id, e);
+              if (opts.stopOnFailure) stopped = true;
+            },
+          )
+          .finally(() => {
+            running--;
+            pump();
+          });
+      }
+      if (running === 0 && pending.size === 0) resolve({ status, errors });
+    };
+    pump();
+  });
+}
