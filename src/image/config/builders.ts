@@ -1,7 +1,7 @@
 // Builder configs: docker (reference §7.1), null, file, amazon-ebs (common keys only). Each decoder
 // mirrors the plugin's `Prepare`: defaults, required keys and exclusions with Packer's messages.
 import type { AmazonEbsBuilderConfig, BuilderConfig, DockerBuilderConfig, FileBuilderConfig, NullBuilderConfig } from '../types.js';
-import { Decoder } from './decode.js';
+import type { Decoder } from './decode.js';
 import type { PluginEnv } from './env.js';
 
 export const DOCKER_DEFAULT_RUN_COMMAND = ['-d', '-i', '-t', '--entrypoint=/bin/sh', '--', '{{.Image}}'];

@@ -1,7 +1,7 @@
 // Post-processor configs: manifest (reference §4.4), docker-tag, checksum, shell-local, and the
 // docker-import / docker-save configs (§9).
 import type { ChecksumConfig, DockerImportConfig, DockerSaveConfig, DockerTagConfig, ManifestConfig, PostProcessorConfig, ShellLocalPPConfig } from '../types.js';
-import { Decoder } from './decode.js';
+import type { Decoder } from './decode.js';
 import type { PluginEnv } from './env.js';
 import { decodeShellLocal } from './provisioners.js';
 

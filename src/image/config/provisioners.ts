@@ -1,7 +1,7 @@
 // Provisioner configs: shell (reference §8.1), file (§8.2), shell-local — Packer's defaults and
 // `Prepare` checks, with its messages.
 import type { FileProvisionerConfig, ProvisionerConfig, ShellConfig, ShellLocalConfig, SleepConfig } from '../types.js';
-import { Decoder } from './decode.js';
+import type { Decoder } from './decode.js';
 import type { PluginEnv } from './env.js';
 
 /** Keys each provisioner renders late (Packer's InterpolateFilter.Exclude). */
