@@ -15,10 +15,17 @@
 // - Duplicate keys are errors; more than one document is an error.
 // - Nesting deeper than MAX_DEPTH is an error; the parse never recurses without bound. Aliases are
 //   never expanded (the walk below reports them instead of calling toJS), so no alias bomb.
-import { parseDocument, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, Scalar } from 'yaml';
-import type { CollectionTag, Node as YamlNode, ScalarTag, Tags } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlLib from 'yaml';
+import type { CollectionTag, Node as YamlNode, Scalar, ScalarTag, Tags } from 'yaml';
 import { error, type Diagnostic } from '../core/diagnostics.js';
 import { PositionIndex, formatPath, type PathSegment, type SourceDoc } from '../core/source.js';
+
+// The yaml package is loaded on first use (synchronously, its CommonJS build), so that validating a
+// JSON template never pays for it.
+const requireCjs = createRequire(import.meta.url);
+let yamlLib: typeof YamlLib | undefined;
+const Y = (): typeof YamlLib => (yamlLib ??= requireCjs('yaml') as typeof YamlLib);
 
 export const MAX_DEPTH = 256;
 const MAX_PARSE_DIAGNOSTICS = 20;
@@ -108,7 +115,7 @@ function resolveFloat(src: string): number {
 // PyYAML's implicit resolvers, in yaml's terms. `default: true` makes them apply to untagged plain
 // scalars; they also serve explicit `!!bool` / `!!int` / `!!float` / `!!null`.
 const PY_SCALARS: ScalarTag[] = [
-  { tag: 'tag:yaml.org,2002:null', default: true, test: YAML_NULL, resolve: () => new Scalar(null) },
+  { tag: 'tag:yaml.org,2002:null', default: true, test: YAML_NULL, resolve: () => new (Y().Scalar)(null) },
   { tag: 'tag:yaml.org,2002:bool', default: true, test: YAML_BOOL, resolve: (s: string) => /^(?:y|Y|t|T|o[nN]|O[nN])/.test(s) },
   { tag: 'tag:yaml.org,2002:float', default: true, test: YAML_FLOAT, resolve: resolveFloat },
   { tag: 'tag:yaml.org,2002:int', default: true, test: YAML_INT, resolve: resolveInt },
@@ -129,6 +136,7 @@ export function parseYamlSource(text: string, file: string): SourceDoc {
   const at = (code: string, message: string, offset: number, path: readonly PathSegment[] = []) =>
     diagnostics.push(error(code, message, { path: formatPath(path) || undefined, range: { file, start: positions.pos(Math.max(0, Math.min(offset, text.length))) } }));
 
+  const { parseDocument, LineCounter, isAlias, isMap, isPair, isScalar, isSeq } = Y();
   const lineCounter = new LineCounter();
   let doc;
   try {

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// Benchmark: whole-process `node bin/kiln.js validate FILE` against `cfn-lint FILE` (1.51.0), pair by
+// pair, on the seed stack and on every template of ../shared/corpus/cloudformation/cfn-lint.
+// Reports median wall times, the ratio, and every verdict difference with the reason recorded in
+// test/stack/fixtures/corpus-verdicts.json (or the cfn-lint rule ids when none is recorded).
+//
+//   npm run build && node bench/validate-vs-cfnlint.mjs [--runs N] [--seed-runs N] [--limit N] [--json OUT]
+//
+// Verdicts: kiln rejects = exit 1; cfn-lint rejects = an error finding (exit code bit 2). Runs are
+// sequential (no overlap between the two tools), alternating kiln and cfn-lint per file.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const shared = join(repo, '..', 'shared');
+const corpus = join(shared, 'corpus', 'cloudformation', 'cfn-lint');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const runs = Number(opt('--runs', '1'));
+const seedRuns = Number(opt('--seed-runs', '5'));
+const limit = Number(opt('--limit', '0'));
+const jsonOut = opt('--json', '');
+
+if (!existsSync(join(repo, 'dist', 'cli', 'main.js'))) {
+  console.error('run `npm run build` first');
+  process.exit(2);
+}
+const cfnVersion = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
+if (cfnVersion.status !== 0) {
+  console.error('cfn-lint is not installed');
+  process.exit(2);
+}
+
+const verdicts = JSON.parse(readFileSync(join(repo, 'test', 'stack', 'fixtures', 'corpus-verdicts.json'), 'utf8'));
+const findings = new Map(
+  readFileSync(join(corpus, 'cfn-lint-1.51.0-findings.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => {
+      const [p, , r] = l.split('\t');
+      return [p, r ?? ''];
+    }),
+);
+
+const files = (dir) =>
+  readdirSync(dir)
+    .flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? files(p) : [p];
+    })
+    .sort();
+
+function time(cmd, argv) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd: repo, maxBuffer: 64 * 1024 * 1024 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function pair(file, n, extraKiln = []) {
+  const kiln = [];
+  const cfn = [];
+  let kStatus;
+  let cStatus;
+  let kErr = '';
+  let cOut = '';
+  for (let i = 0; i < n; i++) {
+    const k = time(process.execPath, [join(repo, 'bin', 'kiln.js'), 'validate', file, ...extraKiln]);
+    kiln.push(k.ms);
+    kStatus = k.status;
+    kErr = k.stderr;
+    const c = time('cfn-lint', [file]);
+    cfn.push(c.ms);
+    cStatus = c.status;
+    cOut = c.stdout;
+  }
+  const kilnRejects = kStatus === 1;
+  const cfnRejects = ((cStatus ?? 0) & 2) === 2;
+  const cfnRules = [...new Set([...cOut.matchAll(/^([EWI]\d{4}) /gm)].map((m) => m[1]))];
+  const kilnCodes = [...new Set([...kErr.matchAll(/error\[([A-Z0-9_]+)\]/g)].map((m) => m[1]))];
+  return { kilnMs: median(kiln), cfnMs: median(cfn), kilnStatus: kStatus, cfnStatus: cStatus, kilnRejects, cfnRejects, cfnRules, kilnCodes };
+}
+
+function reasonFor(rel, r) {
+  if (verdicts.goodExceptions[rel]) return `kiln rejects (${verdicts.goodExceptions[rel].codes.join(', ')}): ${verdicts.goodExceptions[rel].why}`;
+  if (verdicts.badNotTemplateLevel[rel]) return `not template-level: ${verdicts.badNotTemplateLevel[rel]}`;
+  if (verdicts.badAwaitingIntrinsicChecks[rel]) return `intrinsic argument shape: ${verdicts.badAwaitingIntrinsicChecks[rel]}`;
+  const errs = r.cfnRules.filter((x) => x.startsWith('E'));
+  if (!r.kilnRejects && errs.length && errs.every((x) => x === 'E2533')) return 'cfn-lint E2533 only: deprecated Lambda runtime, a date-dependent service rule';
+  if (!r.kilnRejects && errs.length) return `cfn-lint service/registry rules kiln does not have: ${errs.join(', ')}`;
+  if (r.kilnRejects && !errs.length) return `kiln: ${r.kilnCodes.join(', ')}; cfn-lint only ${r.cfnRules.join(', ') || 'nothing'}`;
+  return '';
+}
+
+const results = [];
+const seed = join(repo, 'examples', 'seed', 'stack.json');
+process.stderr.write(`seed stack (${seedRuns} runs each)…\n`);
+const s = pair(seed, seedRuns, ['--param', 'AmiId=ami-0123456789abcdef0']);
+results.push({ file: 'examples/seed/stack.json', ...s });
+
+let list = files(corpus).filter((f) => /\.(ya?ml|json)$/.test(f));
+if (limit > 0) list = list.slice(0, limit);
+let i = 0;
+for (const f of list) {
+  const rel = relative(corpus, f);
+  process.stderr.write(`\r[${++i}/${list.length}] ${rel}`.padEnd(90));
+  results.push({ file: rel, ...pair(f, runs) });
+}
+process.stderr.write('\n');
+
+const rows = results.map((r) => ({ ...r, ratio: r.cfnMs / r.kilnMs }));
+const ratios = rows.map((r) => r.ratio);
+const diffs = rows.filter((r) => r.kilnRejects !== r.cfnRejects).map((r) => ({ file: r.file, kiln: r.kilnRejects ? 'rejects' : 'accepts', cfnLint: r.cfnRejects ? `rejects (${r.cfnRules.filter((x) => x.startsWith('E')).join(',')})` : `accepts (${r.cfnRules.join(',') || 'clean'})`, why: reasonFor(r.file, r) }));
+
+const seedRow = rows[0];
+const summary = {
+  cfnLint: cfnVersion.stdout.trim(),
+  node: process.version,
+  files: rows.length,
+  seed: { kilnMs: +seedRow.kilnMs.toFixed(1), cfnLintMs: +seedRow.cfnMs.toFixed(1), ratio: +seedRow.ratio.toFixed(1), kilnValid: seedRow.kilnStatus === 0, cfnLintValid: !seedRow.cfnRejects },
+  corpus: {
+    kilnMedianMs: +median(rows.slice(1).map((r) => r.kilnMs)).toFixed(1),
+    cfnLintMedianMs: +median(rows.slice(1).map((r) => r.cfnMs)).toFixed(1),
+    ratioMedian: +median(ratios.slice(1)).toFixed(1),
+    ratioMin: +Math.min(...ratios.slice(1)).toFixed(1),
+    kilnTotalS: +(rows.slice(1).reduce((a, r) => a + r.kilnMs, 0) / 1000).toFixed(1),
+    cfnLintTotalS: +(rows.slice(1).reduce((a, r) => a + r.cfnMs, 0) / 1000).toFixed(1),
+  },
+  sameVerdict: rows.length - diffs.length,
+  differentVerdict: diffs.length,
+};
+
+console.log(JSON.stringify(summary, null, 2));
+console.log('\nVerdict differences:');
+for (const d of diffs) console.log(`- ${d.file}: kiln ${d.kiln}, cfn-lint ${d.cfnLint}. ${d.why}`);
+console.log('\nPer file (ms): kiln  cfn-lint  ratio');
+for (const r of rows) console.log(`${r.kilnMs.toFixed(0).padStart(6)} ${r.cfnMs.toFixed(0).padStart(8)} ${r.ratio.toFixed(1).padStart(6)}x  ${r.file}`);
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ summary, diffs, rows }, null, 2));
