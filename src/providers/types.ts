@@ -39,6 +39,11 @@ export interface ResourceContext {
   lookup(physicalId: string): KnownResource | undefined;
   /** Every live resource of a stack (used by reconcilers such as security-group enforcement). */
   resources(stack?: string): KnownResource[];
+  /**
+   * The resource's resolved `UpdatePolicy` / `CreationPolicy` attributes, for handlers whose updates
+   * follow them (an Auto Scaling group's rolling or replacing update). Absent = none declared.
+   */
+  policies?: { UpdatePolicy?: JsonObject; CreationPolicy?: JsonObject };
 }
 
 export interface DiffResult {
