@@ -99,7 +99,7 @@ describe('render: errors with Go text/template wording', () => {
     ['{{ user `a` ', {}, 'template: root:1: unclosed action'],
     ['{{build `Nope`}}', { build: { mode: 'placeholder', keys: ['ID'] } }, 'template: root:1:2: executing "root" at <build `Nope`>: error calling build: loaded data, but couldnt find Nope in it.'],
     ['{{sed `a`}}', {}, 'template: root:1:2: executing "root" at <sed>: wrong number of args for sed: want 2 got 1'],
-    ['{{sed `a` `b`}}', {}, 'use "replace" or "replace_all"'],
+    ['{{sed `a` `b`}}', {}, 'error calling sed: template function `sed` is deprecated use `replace` or `replace_all` instead.'],
     ['{{split `a-b` `-` 5}}', {}, 'error calling split: the substring 5 was unavailable using the separator value, -, only 2 values were found'],
     ['{{isotime `a` `b`}}', {}, 'error calling isotime: too many values, 1 needed: [a b]'],
     ['{{ vault `a` `b` }}', {}, 'template: root:1:3: executing "root" at <vault `a` `b`>: error calling vault: Vault vars are only allowed in the variables section'],
