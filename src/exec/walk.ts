@@ -11,6 +11,15 @@ export interface WalkResult {
   notRun: string[];
 }
 
+class WalkFailure extends Error {
+  constructor(
+    readonly walkError: unknown,
+    readonly cancelled: boolean,
+  ) {
+    super('walk failure');
+  }
+}
+
 export async function walk(
   ids: readonly string[],
   deps: (id: string) => readonly string[],
@@ -55,7 +64,17 @@ export async function walk(
             started.delete(id);
             return 'skipped' as const;
           }
-          await run(id, abort.signal);
+          try {
+            await run(id, abort.signal);
+          } catch (e) {
+            // Stop before the limiter hands this slot to a queued node.
+            const cancelled = stopping;
+            if (!stopping) {
+              stopping = true;
+              abort.abort(new Error('cancelled'));
+            }
+            throw new WalkFailure(e, cancelled);
+          }
           return 'done' as const;
         })
         .then(
@@ -71,13 +90,9 @@ export async function walk(
             }
             finishIfDone();
           },
-          (error: unknown) => {
+          (thrown: WalkFailure) => {
             running--;
-            result.failed.push({ id, error, cancelled: stopping });
-            if (!stopping) {
-              stopping = true;
-              abort.abort(new Error('cancelled'));
-            }
+            result.failed.push({ id, error: thrown.walkError, cancelled: thrown.cancelled });
             finishIfDone();
           },
         );
