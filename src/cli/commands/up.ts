@@ -1,3 +1,200 @@
-import { pending } from './pending.js';
+// `kiln up [DIR] [--target local] [--stack NAME] [--dry-run] [--yes] [--state-dir D]`
+//
+// Bakes every image of DIR/kiln.yaml for the target (cached builds build nothing), wires the
+// artifacts into the stack parameters, shows the plan, deploys, prints the outputs. A run where
+// nothing changed says so in one line. Progress: the image engine's Packer-like lines (only for
+// images that are actually built) and the stack progress view of `kiln deploy`.
+import type { Command } from '../main.js';
+import type { CliIO } from '../io.js';
+import { flagBool, flagString, type FlagSpec } from '../args.js';
+import { HELP, STACK, STATE_DIR, YES, confirm, parse, usage } from '../views/common.js';
+import type { PipelineEvent, UpResult } from '../../pipeline/up.js';
+import type { PlanResult } from '../../deploy/index.js';
+import type { EventSink } from '../../core/events.js';
+import { KilnError } from '../../core/errors.js';
 
-export const command = pending('up', '#5');
+export const TARGET: FlagSpec = { names: ['target', 't'], kind: 'string', valueName: 'local|aws', description: 'where to build and deploy (default local)' };
+
+const SPECS: FlagSpec[] = [
+  TARGET,
+  STACK,
+  { names: ['dry-run'], kind: 'bool', description: 'bake and show the plan, change nothing in the stack' },
+  YES,
+  STATE_DIR,
+  HELP,
+];
+
+/** `KILN_LABELS=k=v,k2=v2`: extra labels on every image and build container (tests, CI). */
+export function extraLabels(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of (text ?? '').split(',')) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) out[kv.slice(0, eq).trim()] = kv.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+export function parseTarget(text: string | undefined): 'local' | 'aws' {
+  const t = text ?? 'local';
+  if (t !== 'local' && t !== 'aws') throw new KilnError('USAGE', `--target ${t}: expected local or aws`, 'user', { exitCode: 2 });
+  return t;
+}
+
+function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * Renders pipeline events with the existing views: BuildRenderer (the `kiln build` lines) per
+ * image, held back until the cache misses (a fully cached image prints nothing), and the stack
+ * ProgressView of `kiln deploy`.
+ */
+export async function pipelineView(io: CliIO): Promise<EventSink<PipelineEvent> & { stop(): void }> {
+  const [{ BuildRenderer }, { ProgressView }] = await Promise.all([import('../../image/ui.js'), import('../views/progress.js')]);
+  const progress = new ProgressView(io);
+  const renderers = new Map<string, { r: InstanceType<typeof BuildRenderer>; held: PipelineEvent[] | undefined }>();
+  const renderer = (image: string) => {
+    let x = renderers.get(image);
+    if (!x) {
+      x = { r: new BuildRenderer({ machineReadable: false, color: io.color, timestamps: false, mask: (s) => s }, (s) => io.err(s)), held: [] };
+      renderers.set(image, x);
+    }
+    return x;
+  };
+  return {
+    emit(e) {
+      switch (e.kind) {
+        case 'image': {
+          const x = renderer(e.image);
+          const ev = e.event;
+          if (ev.kind === 'all-done') return; // the pipeline prints its own summary
+          if (x.held) {
+            if (ev.kind === 'cache' && !ev.hit) {
+              for (const h of x.held) if (h.kind === 'image') x.r.render(h.event);
+              x.held = undefined;
+            } else if (ev.kind === 'build-done' && !ev.ok) {
+              for (const h of x.held) if (h.kind === 'image') x.r.render(h.event);
+              x.held = undefined;
+            } else {
+              x.held.push(e);
+              return;
+            }
+          }
+          x.r.render(ev);
+          return;
+        }
+        case 'baked':
+          if (e.record.built) io.err(`==> image ${e.image}: built ${e.record.imageId.slice(0, 19)} (${e.record.artifact}) in ${secs(e.ms)}\n`);
+          return;
+        case 'stack':
+          progress.emit(e.event);
+          return;
+        case 'phase':
+          return;
+      }
+    },
+    stop: () => progress.stop(),
+  };
+}
+
+/** The one-line summary of a run, and the outputs. */
+export async function reportUp(io: CliIO, r: UpResult, command = 'up'): Promise<number> {
+  const [stackView, planView] = await Promise.all([import('../views/stack.js'), import('../views/plan.js')]);
+  const n = Object.keys(r.images).length;
+  const built = r.built.length;
+  const cached = n - built;
+  const imgs = built ? `${plural(built, 'image')} built${cached ? `, ${cached} cached` : ''}` : `${plural(n, 'image')} cached`;
+  switch (r.outcome) {
+    case 'build-failed':
+      io.err(`kiln ${command}: ${r.stack}: build failed; nothing deployed, what runs is unchanged\n${r.reason ?? ''}\n`);
+      return 1;
+    case 'planned':
+      io.out(planView.renderPlan(r.plan!, { color: io.color, stack: r.stack }));
+      io.out(`${r.stack}: dry run (${imgs}); nothing deployed\n`);
+      return 0;
+    case 'up-to-date':
+      io.out(`${r.stack}: up to date (${imgs}, 0 changes) in ${secs(r.ms)}\n`);
+      return 0;
+    case 'cancelled':
+      io.err(`kiln ${command}: cancelled; nothing changed\n`);
+      return 1;
+    case 'failed':
+      io.err(`kiln ${command}: ${r.stack}: ${r.deploy?.finalStatus ?? 'failed'}: ${r.reason ?? 'failed'}\n`);
+      return 1;
+    case 'complete': {
+      const steps = r.plan?.steps.filter((s) => s.kind !== 'noop') ?? [];
+      const count = (k: string) => steps.filter((s) => s.kind === k).length;
+      const parts = ['create', 'update', 'replace', 'delete'].filter((k) => count(k) > 0).map((k) => `${count(k)} ${k === 'replace' ? 'replaced' : k === 'create' ? 'created' : k === 'update' ? 'updated' : 'deleted'}`);
+      io.out(`${r.stack}: ${r.deploy?.finalStatus ?? 'deployed'} in ${secs(r.ms)} (${imgs}; ${parts.length ? parts.join(', ') : 'outputs only'})\n`);
+      io.out(stackView.renderOutputs(r.deploy?.outputs ?? {}));
+      return 0;
+    }
+  }
+}
+
+/** The plan confirmation of `kiln deploy`: shown when something changes; asked only on a terminal. */
+export async function planConfirm(io: CliIO, stack: string, yes: boolean): Promise<(plan: PlanResult) => Promise<boolean>> {
+  const planView = await import('../views/plan.js');
+  const interactive = io.stdoutIsTTY && io.stdin !== undefined && (io.stdin as NodeJS.ReadStream).isTTY === true;
+  return async (plan) => {
+    if (!plan.plan.changes && !plan.isCreate) return true;
+    io.err(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }));
+    if (yes || !interactive) return true;
+    return confirm(io, `Deploy these changes to stack ${stack}?`);
+  };
+}
+
+export const command: Command = {
+  summary: 'bake every image, deploy the stack with them (kiln.yaml)',
+  async run(argv, io) {
+    const p = parse(argv, SPECS, 'up');
+    if (flagBool(p, 'help')) {
+      io.out(
+        usage(
+          'kiln up [DIR] [--target local] [--stack NAME] [--dry-run] [--yes]',
+          'Reads DIR/kiln.yaml (DIR defaults to the current directory; see docs/kiln-yaml.md), bakes every\nimage for the target through the build cache, sets ${images.NAME} in the stack parameters to each\nimage, and deploys the stack: replacements are created first, health-gated, and the old copies\nremoved after; a failure rolls the stack back. Nothing changed: nothing is built or replaced.',
+          SPECS,
+        ),
+      );
+      return 0;
+    }
+    if (p.positionals.length > 1) throw new KilnError('USAGE', `up: unexpected argument ${p.positionals[1]}`, 'user', { exitCode: 2 });
+    const target = parseTarget(flagString(p, 'target'));
+    const [{ loadConfig }, { up }] = await Promise.all([import('../../pipeline/load.js'), import('../../pipeline/up.js')]);
+    const config = await loadConfig(p.positionals[0] ?? '.', io.cwd);
+    const stack = flagString(p, 'stack') ?? config.stack;
+    const view = await pipelineView(io);
+    const abort = new AbortController();
+    const real = io.stdin === process.stdin;
+    const onSigint = () => {
+      io.err('\nkiln up: interrupted; finishing what is in flight, then rolling back (Ctrl-C again to stop at once)\n');
+      abort.abort(new Error('interrupted by the user'));
+      process.once('SIGINT', () => process.exit(130));
+    };
+    if (real) process.once('SIGINT', onSigint);
+    try {
+      const dir = flagString(p, 'state-dir');
+      const r = await up({
+        config,
+        target,
+        stack,
+        dryRun: flagBool(p, 'dry-run'),
+        events: view,
+        signal: abort.signal,
+        labels: extraLabels(io.env.KILN_LABELS),
+        env: io.env,
+        confirm: await planConfirm(io, stack, flagBool(p, 'yes')),
+        ...(dir ? { stateDir: dir } : {}),
+      });
+      view.stop();
+      return await reportUp(io, r);
+    } finally {
+      view.stop();
+      if (real) process.removeListener('SIGINT', onSigint);
+    }
+  },
+};

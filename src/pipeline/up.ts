@@ -1,0 +1,235 @@
+// `kiln up`: bake every image of kiln.yaml for the target through the build cache, wire each
+// artifact into the stack parameters, plan and deploy the stack, record the run. Nothing here
+// prints: progress goes out as PipelineEvents (image build events and stack engine events).
+import { DiagnosticsError, type Diagnostic } from '../core/diagnostics.js';
+import { KilnError } from '../core/errors.js';
+import type { EventSink } from '../core/events.js';
+import type { BuildEvent } from '../image/events.js';
+import type { PreparedTemplate } from '../image/api.js';
+import type { DeployResult, EngineEvent, PlanResult } from '../deploy/index.js';
+import type { Provider } from '../providers/types.js';
+import type { Plan } from '../stack/plan.js';
+import type { Json } from '../stack/model.js';
+import type { ImageRecord, PipelineRecord, PipelineStore } from '../state/pipeline.js';
+import { resolveParam, type ImageSpec, type PipelineConfig, type Target } from './config.js';
+
+export type PipelineEvent =
+  | { kind: 'phase'; phase: 'bake' | 'plan' | 'deploy'; message?: string }
+  /** A build event of image `image` (the Packer-like stream `kiln build` renders). */
+  | { kind: 'image'; image: string; event: BuildEvent }
+  | { kind: 'baked'; image: string; record: ImageRecord; ms: number }
+  | { kind: 'stack'; event: EngineEvent };
+
+export interface PipelineOptions {
+  stateDir?: string;
+  provider?: Provider;
+  events?: EventSink<PipelineEvent>;
+  signal?: AbortSignal;
+  /** Extra labels for every image and build container (tests: `kiln.test`). */
+  labels?: Record<string, string>;
+  env?: NodeJS.ProcessEnv;
+  concurrency?: number;
+}
+
+export interface UpOptions extends PipelineOptions {
+  config: PipelineConfig;
+  target?: Target;
+  /** Overrides `stack:` of kiln.yaml. */
+  stack?: string;
+  dryRun?: boolean;
+  /** Asked with the plan before anything changes; false cancels. */
+  confirm?: (r: PlanResult) => Promise<boolean>;
+}
+
+export type UpOutcome = 'up-to-date' | 'planned' | 'complete' | 'failed' | 'cancelled' | 'build-failed';
+
+export interface UpResult {
+  stack: string;
+  outcome: UpOutcome;
+  images: Record<string, ImageRecord>;
+  /** Images built in this run (the others came from the cache). */
+  built: string[];
+  parameters: Record<string, string>;
+  plan?: Plan;
+  deploy?: DeployResult;
+  record?: PipelineRecord;
+  /** Why a build or the deploy failed. */
+  reason?: string;
+  ms: number;
+}
+
+const nullEvents: EventSink<PipelineEvent> = { emit: () => undefined };
+/** Stands for every image while the stack template is checked before baking. */
+const PLACEHOLDER_AMI = 'ami-00000000000000000';
+
+/** The artifact `${images.NAME}` stands for on the target: the `ami-` form of the local image id. */
+export async function artifactFor(target: Target, imageId: string): Promise<string> {
+  if (target !== 'local') throw new KilnError('TARGET', `target ${target} is not available yet: only --target local`, 'user', { exitCode: 2 });
+  const { amiIdFor } = await import('../providers/docker/ids.js');
+  return amiIdFor(imageId);
+}
+
+async function openStore(dir?: string): Promise<PipelineStore> {
+  const { PipelineStore } = await import('../state/pipeline.js');
+  return PipelineStore.open(dir);
+}
+
+/** Opens the local provider (through the deploy engine's `openProvider`). */
+export async function defaultProvider(env: NodeJS.ProcessEnv = process.env): Promise<Provider> {
+  const { openProvider } = await import('../deploy/index.js');
+  try {
+    return await openProvider(env);
+  } catch (e) {
+    // openProvider looks for createDockerProvider/dockerProvider/default; the Docker provider
+    // exports localProvider(). Bridge the two until they agree.
+    if (!KilnError.is(e) || e.code !== 'NO_PROVIDER') throw e;
+    const mod = (await import('../providers/docker/index.js')) as { localProvider?: () => Provider };
+    if (!mod.localProvider) throw e;
+    return mod.localProvider();
+  }
+}
+
+function diagAt(config: PipelineConfig, code: string, message: string, segments: (string | number)[]): Diagnostic {
+  const path = segments.join('.');
+  const range = config.doc.positions.range(segments);
+  return { severity: 'error', code, message, path, ...(range ? { range } : {}) };
+}
+
+/** Prepares the template of an image for the target (variables, the one build); user mistakes throw. */
+export async function prepareImage(config: PipelineConfig, img: ImageSpec, target: Target, env?: NodeJS.ProcessEnv): Promise<{ prepared: PreparedTemplate; build: string }> {
+  const build = img.builds[target];
+  if (!build) throw new DiagnosticsError([diagAt(config, 'KILN_YAML_NO_BUILD', `image ${img.name} has no build for target ${target} (add builds.${target})`, ['images', img.name, 'builds'])]);
+  const { prepareTemplate } = await import('../image/api.js');
+  const prepared = await prepareTemplate({ templatePath: img.template, vars: img.vars, varFiles: img.varFiles, only: [build], cwd: config.dir, env: env ?? process.env });
+  if (prepared.builds.length !== 1)
+    throw new DiagnosticsError([diagAt(config, 'KILN_YAML_NO_BUILD', `image ${img.name}: template ${img.template} has no build named '${build}'`, ['images', img.name, 'builds', target])]);
+  return { prepared, build };
+}
+
+interface Baked {
+  images: Record<string, ImageRecord>;
+  built: string[];
+  failed?: string;
+}
+
+/** Bakes every image for the target through the build cache (images in parallel). */
+export async function bake(config: PipelineConfig, target: Target, o: PipelineOptions): Promise<Baked> {
+  const events = o.events ?? nullEvents;
+  const prepared = await Promise.all(config.images.map(async (img) => ({ img, ...(await prepareImage(config, img, target, o.env)) })));
+  const { runBuilds } = await import('../image/build.js');
+  const images: Record<string, ImageRecord> = {};
+  const built: string[] = [];
+  const failures: string[] = [];
+  await Promise.all(
+    prepared.map(async ({ img, prepared: t, build }) => {
+      const t0 = Date.now();
+      const [r] = await runBuilds({
+        template: t.templatePath,
+        builds: t.builds,
+        stateDir: o.stateDir,
+        events: { emit: (event) => events.emit({ kind: 'image', image: img.name, event }) },
+        ...(o.signal ? { signal: o.signal } : {}),
+        labels: o.labels ?? {},
+        mask: t.variables ? (s) => t.variables!.mask(s) : (s) => s,
+      });
+      if (!r || !r.ok || !r.imageId) {
+        failures.push(`image ${img.name}: ${r?.error ?? (r?.ok ? `build ${build} produced no image (set "commit": true on the docker builder)` : 'build failed')}`);
+        return;
+      }
+      const record: ImageRecord = { build, key: r.key ?? null, imageId: r.imageId, artifact: await artifactFor(target, r.imageId), built: !r.cached };
+      images[img.name] = record;
+      if (!r.cached) built.push(img.name);
+      events.emit({ kind: 'baked', image: img.name, record, ms: Date.now() - t0 });
+    }),
+  );
+  return { images, built: built.sort(), ...(failures.length ? { failed: failures.join('\n') } : {}) };
+}
+
+function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Human lines of what differs from the previous complete run, plus the plan's changes. */
+export function describeChanges(prev: PipelineRecord | undefined, images: Record<string, ImageRecord>, parameters: Record<string, Json>, plan?: Plan): string[] {
+  const out: string[] = [];
+  for (const [name, r] of Object.entries(images)) {
+    const before = prev?.images[name];
+    if (!before) out.push(`image ${name}: ${shortId(r.imageId)} (new)`);
+    else if (before.imageId !== r.imageId) out.push(`image ${name}: ${shortId(before.imageId)} -> ${shortId(r.imageId)}`);
+  }
+  for (const [k, v] of Object.entries(parameters)) {
+    const before = prev?.parameters[k];
+    if (prev && JSON.stringify(before) !== JSON.stringify(v)) out.push(`parameter ${k}: ${before === undefined ? '(unset)' : JSON.stringify(before)} -> ${JSON.stringify(v)}`);
+  }
+  for (const s of plan?.steps ?? []) if (s.kind !== 'noop') out.push(`${s.id}: ${s.kind}`);
+  return out;
+}
+
+export async function up(o: UpOptions): Promise<UpResult> {
+  const t0 = Date.now();
+  const config = o.config;
+  const target = o.target ?? 'local';
+  const stack = o.stack ?? config.stack;
+  const events = o.events ?? nullEvents;
+  if (target !== 'local') throw new KilnError('TARGET', `target ${target} is not available yet: only --target local`, 'user', { exitCode: 2 });
+  const { readFileSync } = await import('node:fs');
+  // The stack template is read once: what is deployed and recorded is exactly this text.
+  const template = readFileSync(config.stackTemplate, 'utf8');
+  const deploy = await import('../deploy/index.js');
+  const provider = o.provider ?? (await defaultProvider(o.env));
+
+  // Check the stack template and parameters before baking (placeholder image ids): a broken
+  // template stops here, before minutes of building, and creates nothing.
+  const placeholder: Record<string, string> = {};
+  for (const [k, parts] of Object.entries(config.parameters)) placeholder[k] = resolveParam(parts, () => PLACEHOLDER_AMI);
+  await deploy.planStack({ stack, file: config.stackTemplate, text: template, params: placeholder, provider, ...(o.stateDir ? { stateDir: o.stateDir } : {}) });
+
+  events.emit({ kind: 'phase', phase: 'bake' });
+  const baked = await bake(config, target, o);
+  const params: Record<string, string> = {};
+  if (baked.failed) return { stack, outcome: 'build-failed', images: baked.images, built: baked.built, parameters: params, reason: baked.failed, ms: Date.now() - t0 };
+  for (const [k, parts] of Object.entries(config.parameters)) params[k] = resolveParam(parts, (name) => baked.images[name]!.artifact);
+
+  const stackOpts = { stack, file: config.stackTemplate, text: template, params, provider, ...(o.stateDir ? { stateDir: o.stateDir } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}) };
+  if (o.dryRun) {
+    events.emit({ kind: 'phase', phase: 'plan' });
+    const p = await deploy.planStack(stackOpts);
+    return { stack, outcome: 'planned', images: baked.images, built: baked.built, parameters: params, plan: p.plan, ms: Date.now() - t0 };
+  }
+
+  events.emit({ kind: 'phase', phase: 'deploy' });
+  const store = await openStore(o.stateDir);
+  const prev = store.lastComplete(stack);
+  const startedAt = new Date().toISOString();
+  const r = await deploy.deployStack({
+    ...stackOpts,
+    command: 'up',
+    events: { emit: (event) => events.emit({ kind: 'stack', event }) },
+    images: Object.fromEntries(Object.entries(baked.images).map(([k, v]) => [k, v.imageId])),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.confirm ? { confirm: o.confirm } : {}),
+  });
+  const ms = Date.now() - t0;
+  const base = { stack, images: baked.images, built: baked.built, parameters: params, plan: r.plan, deploy: r, ms };
+  if (r.outcome === 'no-changes') return { ...base, outcome: 'up-to-date' };
+  if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
+  const record = store.add({
+    stack,
+    deployment: r.deployment ?? null,
+    kind: 'up',
+    target,
+    startedAt,
+    endedAt: new Date().toISOString(),
+    outcome: r.outcome,
+    reason: r.reason ?? null,
+    configFile: config.file,
+    templateFile: config.stackTemplate,
+    template,
+    images: baked.images,
+    parameters: r.parameters,
+    changes: describeChanges(prev, baked.images, r.parameters, r.plan),
+    rollbackOf: null,
+    ms,
+  });
+  return { ...base, outcome: r.outcome === 'complete' ? 'complete' : 'failed', record, ...(r.reason ? { reason: r.reason } : {}) };
+}
