@@ -332,3 +332,41 @@ export async function loadedRules(docker: Dockerode, containerId: string): Promi
   if (pid === undefined) return undefined;
   return (await inNetns(pid, 'iptables', ['-w', '-S'])).stdout;
 }
+
+/** A ruleset in the form `iptables -S` prints it (policies, `/32` on single addresses, no comments). */
+export function listingOf(restoreInput: string): string[] {
+  const out: string[] = [];
+  for (const line of restoreInput.split('\n')) {
+    const pol = /^:(\S+) (\S+) /.exec(line);
+    if (pol) out.push(`-P ${pol[1]} ${pol[2]}`);
+    else if (line.startsWith('-A ')) out.push(normaliseListed(line));
+  }
+  return out;
+}
+
+function normaliseListed(line: string): string {
+  return line
+    .replace(/ -m comment --comment ("[^"]*"|\S+)/, '')
+    .replace(/ (-[sd]) (\d+\.\d+\.\d+\.\d+)(?=\s)/g, ' $1 $2/32')
+    .trim();
+}
+
+/**
+ * Differences between the packet filter loaded in a member's namespace and the one its groups
+ * call for (someone flushed or edited the rules by hand): rules missing and rules extra.
+ */
+export async function filterDrift(docker: Dockerode, view: FirewallView, m: ContainerRecord): Promise<{ missing: string[]; extra: string[] } | undefined> {
+  const loaded = await loadedRules(docker, m.id);
+  if (loaded === undefined) return undefined;
+  const want = new Set(listingOf(rulesetFor(view, m).v4).filter((l) => !l.startsWith('-P FORWARD')));
+  const have = new Set(
+    loaded
+      .split('\n')
+      .filter((l) => /^-[PA] (INPUT|OUTPUT|FORWARD)\b/.test(l))
+      .filter((l) => !l.startsWith('-P FORWARD'))
+      .map(normaliseListed),
+  );
+  const missing = [...want].filter((l) => !have.has(l));
+  const extra = [...have].filter((l) => !want.has(l));
+  return missing.length || extra.length ? { missing, extra } : { missing: [], extra: [] };
+}

@@ -15,7 +15,7 @@ import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { DiffResult, ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
 import { canonicalJson } from '../../core/hash.js';
-import { currentView, markApplied, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
+import { currentView, filterDrift, markApplied, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
 import { newId } from './ids.js';
 import { resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
@@ -281,6 +281,11 @@ export const instanceHandler: ResourceHandler = {
     }
     const running = info.State.Running ? 'running' : info.State.Status === 'exited' ? 'stopped' : info.State.Status;
     if (running !== 'running') drift.push({ property: 'State', expected: 'running', actual: running, kind: 'NOT_EQUAL' });
+    if (info.State.Running) {
+      const filter = await filterDrift(docker, currentView(ctx), rec).catch(() => undefined);
+      if (filter && (filter.missing.length || filter.extra.length))
+        drift.push({ property: 'SecurityGroupIds', expected: filter.missing, actual: filter.extra, kind: 'NOT_EQUAL' });
+    }
     const attributes = { ...state.attributes, State: running };
     let muts: ReadResult['mutations'] = [];
     try {

@@ -9,7 +9,7 @@ import {
   ALLOW_ALL_EGRESS,
   currentView,
   effectiveGroups,
-  loadedRules,
+  filterDrift,
   noteGroup,
   noteRule,
   normaliseRule,
@@ -110,12 +110,9 @@ async function readGroupDrift(ctx: ResourceContext, state: ResourceState): Promi
   const view = currentView(ctx);
   const drift: ReadResult['drift'] = [];
   for (const m of view.members.filter((x) => effectiveGroups(view, x).includes(state.physicalId))) {
-    const loaded = await loadedRules(docker, m.id);
-    if (loaded === undefined) continue;
-    const expectAccept = (await import('./firewall.js')).rulesetFor(view, m).v4.split('\n').filter((l) => l.startsWith('-A ')).length;
-    const haveAccept = loaded.split('\n').filter((l) => l.startsWith('-A ')).length;
-    if (expectAccept !== haveAccept || !/^-P INPUT DROP/m.test(loaded))
-      drift.push({ property: `Members.${m.id.slice(0, 12)}.PacketFilter`, expected: expectAccept, actual: haveAccept, kind: 'NOT_EQUAL' });
+    const d = await filterDrift(docker, view, m);
+    if (d && (d.missing.length || d.extra.length))
+      drift.push({ property: `PacketFilter.${m.id.slice(0, 12)}`, expected: d.missing, actual: d.extra, kind: 'NOT_EQUAL' });
   }
   return { state, drift };
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../../../src/docker/client.js';
 import { amiIdFor } from '../../../src/providers/docker/images.js';
 import { instanceHandler } from '../../../src/providers/docker/instance.js';
-import { subnetHandler, vpcHandler, namespaceExists } from '../../../src/providers/docker/network.js';
+import { subnetHandler, vpcHandler, namespaceExists, run } from '../../../src/providers/docker/network.js';
 import { securityGroupHandler } from '../../../src/providers/docker/securitygroups.js';
 import { World, buildTestImage, removeImages, sh } from './ctx.js';
 
@@ -101,6 +101,12 @@ describe('AWS::EC2::Instance', () => {
       { path: '/etc/group', kind: 'D' },
       { path: '/etc/motd', kind: 'A' },
     ]);
+    expect(dirty.drift).toEqual([]);
+    // someone opens the packet filter by hand, from the host: the instance drifts from its groups
+    const pid = (await (await docker()).getContainer(container).inspect()).State.Pid;
+    await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'iptables', '-w', '-P', 'INPUT', 'ACCEPT']);
+    const opened = await instanceHandler.read!(stack.ctx('Web', web.type), web.state, web.properties);
+    expect(opened.drift).toEqual([{ property: 'SecurityGroupIds', expected: ['-P INPUT DROP'], actual: ['-P INPUT ACCEPT'], kind: 'NOT_EQUAL' }]);
   });
 
   it('changes InstanceType in place with a restart, keeping its address and rules', async () => {
