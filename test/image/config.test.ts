@@ -1,7 +1,8 @@
 // The plugin-config decoder: Packer's interpolate-then-mapstructure (WeaklyTypedInput, ErrorUnused).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Decoder, RenderFailure } from '../../src/image/config/decode.js';
+import type { RenderFailure } from '../../src/image/config/decode.js';
+import { Decoder } from '../../src/image/config/decode.js';
 import { render } from '../../src/image/interpolate.js';
 import { goJsonSyntaxError } from '../../src/image/template.js';
 
