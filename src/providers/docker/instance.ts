@@ -20,7 +20,7 @@ import { newId } from './ids.js';
 import { resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
 import { destroyContainer, launchContainer } from './launch.js';
-import { attachToVpc, parseCidr, subnetInfo } from './network.js';
+import { attachToVpc, cidrContains, parseCidr, parseCidrLoose, subnetInfo } from './network.js';
 import { availableParallelism } from 'node:os';
 
 /** AWS's default when a template gives no InstanceType. */
@@ -86,14 +86,21 @@ function networkOf(ctx: ResourceContext, props: JsonObject): NetworkChoice {
   return choice;
 }
 
-/** TCP ports a public instance publishes on its loopback address: what its groups allow from outside. */
-export function publicPorts(ctx: ResourceContext, groups: string[], vpcId: string, exposed: number[]): number[] {
+/**
+ * TCP ports a public instance publishes on its loopback address: what its groups allow from outside
+ * the VPC. A rule whose source lies inside the VPC (a group, or a CIDR within the VPC's block) can
+ * never admit the host, so its ports are not published (the host then gets a plain refusal).
+ */
+export function publicPorts(ctx: ResourceContext, groups: string[], vpcId: string, exposed: number[], vpcCidr?: string): number[] {
   const view = currentView(ctx);
+  const vpc = vpcCidr ? parseCidr(vpcCidr) : undefined;
   const effective = groups.length ? groups : [view.defaults.get(vpcId) ?? ''];
   const ports = new Set<number>();
   for (const g of effective) {
     for (const r of view.groups.get(g)?.ingress ?? []) {
-      if (r.group) continue; // members of a group are inside the VPC, never the host
+      if (r.group || r.cidr6) continue; // members of a group are inside the VPC, never the host
+      const src = r.cidr ? parseCidrLoose(r.cidr) : undefined;
+      if (vpc && src && cidrContains(vpc, src)) continue;
       if (r.protocol === 'tcp' && r.to - r.from < 32) for (let p = r.from; p <= r.to; p++) ports.add(p);
       else if (r.protocol === 'tcp' || r.protocol === 'all') for (const p of exposed) if (r.protocol === 'all' || (p >= r.from && p <= r.to)) ports.add(p);
     }
@@ -149,7 +156,7 @@ export const instanceHandler: ResourceHandler = {
     const docker = await defaultDocker();
     const resolved = await resolveImage(docker, image);
     const instanceId = newId('i');
-    const ports = isPublic ? publicPorts(ctx, net.groups, subnet.vpcId, resolved.exposedPorts) : [];
+    const ports = isPublic ? publicPorts(ctx, net.groups, subnet.vpcId, resolved.exposedPorts, subnet.vpcCidr) : [];
     ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `launching ${instanceId} (${instanceType}) from ${resolved.amiId}` });
     const launched = await launchContainer(
       ctx,
@@ -226,7 +233,7 @@ export const instanceHandler: ResourceHandler = {
       const published = Array.isArray(data.publishedPorts) ? (data.publishedPorts as number[]) : [];
       if (rec.publicIp) {
         const image = await resolveImage(docker, String(data.imageId));
-        const want = publicPorts(ctx, net.groups, rec.vpcId, image.exposedPorts).filter((p) => !published.includes(p));
+        const want = publicPorts(ctx, net.groups, rec.vpcId, image.exposedPorts, subnetInfo(ctx, rec.subnetId).vpcCidr).filter((p) => !published.includes(p));
         if (want.length)
           ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `ports ${want.join(', ')} are now allowed but were not published at launch; replace the instance to reach them from the host` });
       }

@@ -7,7 +7,7 @@ import { amiIdFor } from '../../../src/providers/docker/images.js';
 import { instanceHandler } from '../../../src/providers/docker/instance.js';
 import { subnetHandler, vpcHandler, namespaceExists, run } from '../../../src/providers/docker/network.js';
 import { securityGroupHandler } from '../../../src/providers/docker/securitygroups.js';
-import { World, buildTestImage, removeImages, sh } from './ctx.js';
+import { World, buildTestImage, httpGet, removeImages, sh } from './ctx.js';
 
 const world = new World();
 const stack = world.stack();
@@ -123,6 +123,19 @@ describe('AWS::EC2::Instance', () => {
     const before = stack.get('Web');
     const after = await stack.update(instanceHandler, 'Web', { ...before.properties, SecurityGroupIds: [closedSg] });
     await expect(hostGet(String(after.attributes.PublicIp))).rejects.toThrow();
+  });
+
+  it("publishes nothing for a public instance whose groups only admit the VPC (the seed's web instance)", async () => {
+    const state = await stack.create(instanceHandler, 'Inner', { ImageId: TAG, InstanceType: 't2.nano', SubnetId: subnetId, SecurityGroupIds: [closedSg], UserData: userData('inner') });
+    expect(state.attributes.PublicIp).toMatch(/^127\./);
+    expect(state.data!.publishedPorts).toEqual([]);
+    const container = (state.data!.containers as Array<{ id: string }>)[0].id;
+    const ports = (await (await docker()).getContainer(container).inspect()).HostConfig.PortBindings ?? {};
+    expect(Object.keys(ports)).toEqual([]);
+    // reachable inside the subnet: from the Web instance (its groups allow all egress)
+    const web = (stack.get('Web').state.data!.containers as Array<{ id: string }>)[0].id;
+    expect((await sh(web, httpGet(String(state.attributes.PrivateIp), 80))).out).toContain('inner');
+    await stack.delete(instanceHandler, 'Inner');
   });
 
   it('refuses an unknown instance type, user data that is not base64, and an image that does not exist, creating nothing', async () => {
