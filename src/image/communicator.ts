@@ -4,10 +4,8 @@
 import { posix } from 'node:path';
 import { statSync, readFileSync, mkdirSync, writeFileSync, symlinkSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import type Dockerode from 'dockerode';
 import { KilnError } from '../core/errors.js';
-import { engineRequest } from './builders/engine.js';
+import { engineRequest, engineJson, engineUpload, engineDownload, execStream } from './builders/engine.js';
 import { packTar, unpackTar, dirEntries, type TarEntry } from './builders/tar.js';
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -48,14 +46,9 @@ export class LineSplitter {
 export class DockerCommunicator implements Communicator {
   private chain: Promise<unknown> = Promise.resolve();
   constructor(
-    private readonly docker: Dockerode,
     readonly containerId: string,
     private readonly opts: { execUser?: string; fixUploadOwner: boolean; imageUser?: string; pty?: boolean },
   ) {}
-
-  private container(): Dockerode.Container {
-    return this.docker.getContainer(this.containerId);
-  }
 
   /** Execs are serialised, as Packer's communicator does with a mutex. */
   exec(cmd: string, opts: ExecOptions = {}): Promise<number> {
@@ -67,47 +60,24 @@ export class DockerCommunicator implements Communicator {
   private async execNow(cmd: string, opts: ExecOptions): Promise<number> {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     const user = opts.user ?? this.opts.execUser;
-    const exec = await this.container().exec({
-      Cmd: ['/bin/sh', '-c', `(${cmd})`],
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: this.opts.pty ?? false,
-      ...(user ? { User: user } : {}),
-      ...(opts.env ? { Env: opts.env } : {}),
-    });
-    const stream = await exec.start({ hijack: true, stdin: false, Tty: this.opts.pty ?? false });
+    const tty = this.opts.pty ?? false;
+    const { Id } = await engineJson<{ Id: string }>(
+      'POST',
+      `/containers/${this.containerId}/exec`,
+      { Cmd: ['/bin/sh', '-c', `(${cmd})`], AttachStdout: true, AttachStderr: true, Tty: tty, ...(user ? { User: user } : {}), ...(opts.env ? { Env: opts.env } : {}) },
+      'exec in the build container',
+    );
     const outLines = new LineSplitter((l) => opts.onOutput?.(l, 'stdout'));
     const errLines = new LineSplitter((l) => opts.onOutput?.(l, 'stderr'));
-    const out = new PassThrough();
-    const err = new PassThrough();
-    out.on('data', (c: Buffer) => outLines.push(c));
-    err.on('data', (c: Buffer) => errLines.push(c));
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        stream.destroy();
-        reject(opts.signal?.reason ?? new Error('aborted'));
-      };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.opts.pty) stream.on('data', (c: Buffer) => outLines.push(c));
-      else this.docker.modem.demuxStream(stream, out, err);
-      stream.on('end', () => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      stream.on('close', () => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      stream.on('error', reject);
-    });
+    await execStream(Id, tty, (stream, chunk) => (stream === 'stderr' ? errLines : outLines).push(chunk), opts.signal);
     outLines.end();
     errLines.end();
-    for (let i = 0; i < 50; i++) {
-      const info = await exec.inspect();
+    for (let i = 0; i < 100; i++) {
+      const info = await engineJson<{ Running: boolean; ExitCode: number | null }>('GET', `/exec/${Id}/json`);
       if (!info.Running) return info.ExitCode ?? 0;
       await new Promise((r) => setTimeout(r, 10));
     }
-    return (await exec.inspect()).ExitCode ?? -1;
+    return -1;
   }
 
   /** Whether a path exists in the container, and whether it is a directory. */
@@ -123,15 +93,15 @@ export class DockerCommunicator implements Communicator {
   }
 
   private async putTar(parent: string, tar: Buffer): Promise<void> {
-    try {
-      await this.container().putArchive(tar, { path: parent });
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    const put = () => engineUpload('PUT', `/containers/${this.containerId}/archive?path=${encodeURIComponent(parent)}`, tar);
+    let r = await put();
+    if (r.status === 404) {
       // The parent directory is missing: create it, then try once more.
       const code = await this.exec(`mkdir -p '${parent.replace(/'/g, `'"'"'`)}'`, { user: 'root' });
       if (code !== 0) throw new KilnError('UPLOAD_FAILED', `cannot create ${parent} in the build container`);
-      await this.container().putArchive(tar, { path: parent });
+      r = await put();
     }
+    if (r.status !== 200) throw new KilnError('UPLOAD_FAILED', `upload to ${parent} in the build container: HTTP ${r.status} ${r.body.toString('utf8').trim()}`);
   }
 
   private async fixOwner(dst: string): Promise<void> {
@@ -172,15 +142,10 @@ export class DockerCommunicator implements Communicator {
 
   /** Downloads a file or a directory (Packer's docker communicator has no DownloadDir; kiln does). */
   async download(src: string, localDst: string): Promise<void> {
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await this.container().getArchive({ path: src });
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) throw new KilnError('DOWNLOAD_FAILED', `${src} does not exist in the build container`);
-      throw e;
-    }
     const chunks: Buffer[] = [];
-    for await (const c of stream) chunks.push(c as Buffer);
+    const status = await engineDownload(`/containers/${this.containerId}/archive?path=${encodeURIComponent(src)}`, (c) => chunks.push(c));
+    if (status === 404) throw new KilnError('DOWNLOAD_FAILED', `${src} does not exist in the build container`);
+    if (status !== 200) throw new KilnError('DOWNLOAD_FAILED', `download of ${src} from the build container: HTTP ${status}`);
     const entries = unpackTar(Buffer.concat(chunks));
     const first = entries[0];
     if (!first) throw new KilnError('DOWNLOAD_FAILED', `${src}: empty archive from the engine`);

@@ -6,18 +6,17 @@
 import { mkdtempSync, rmSync, createWriteStream, mkdirSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { LABELS } from '../../docker/client.js';
 import type { DockerBuilderConfig, LateContext, PreparedBuild } from '../types.js';
 import { planDockerBuild, commitArtifact, DOCKER_BUILDER_ID, type BuilderEnv, type BuilderOutcome, type DockerPlan } from './docker-plan.js';
 import { parseRunCommand, describeRun } from './run-command.js';
+import { engineJson, engineRequest, engineDownload, commitContainer } from './engine.js';
 import { runSteps, type Step } from '../runner.js';
 import { DockerCommunicator } from '../communicator.js';
 import { runProvisioner } from '../provisioners/index.js';
 
 interface Ctx {
-  docker?: Dockerode;
   tmp?: string;
   containerId?: string;
   comm?: DockerCommunicator;
@@ -38,9 +37,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
   if (p.hit) return p.hit;
   const { keys, start, resumed, generated } = p;
   const n = build.provisioners.length;
-  const { docker } = await import('../../docker/client.js');
-  const client = await docker();
-  const ctx: Ctx = { docker: client, generated, provisioningFailed: false };
+  const ctx: Ctx = { generated, provisioningFailed: false };
   const kilnLabels = (kind: string, key: string): Record<string, string> => ({ ...env.labels, [LABELS.managed]: 'true', [LABELS.kind]: kind, [LABELS.build]: key });
 
   const steps: Step<Ctx>[] = [
@@ -82,7 +79,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
           const [host, cont, perms] = d.split(':');
           return { PathOnHost: host!, PathInContainer: cont ?? host!, CgroupPermissions: perms ?? 'rwm' };
         });
-        const container = await client.createContainer({
+        const container = await engineJson<{ Id: string }>('POST', '/containers/create', {
           Image: spec.image,
           ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
           Cmd: spec.cmd.length ? spec.cmd : undefined,
@@ -107,25 +104,26 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
             Init: spec.init || undefined,
             NetworkMode: spec.network,
           },
-        });
-        c.containerId = container.id;
-        generated.ID = container.id;
-        await container.start();
-        ui.message(`Container ID: ${container.id}`);
+        }, 'create the build container');
+        c.containerId = container.Id;
+        generated.ID = container.Id;
+        await engineJson('POST', `/containers/${container.Id}/start`, undefined, 'start the build container');
+        ui.message(`Container ID: ${container.Id}`);
       },
       async cleanup(c) {
         if (!c.containerId) return;
         ui.say(`Killing the container: ${c.containerId}`);
-        await client.getContainer(c.containerId).remove({ force: true, v: true });
+        const r = await engineRequest('DELETE', `/containers/${c.containerId}?force=1&v=1`);
+        if (r.status !== 204 && r.status !== 404) throw new KilnError('CLEANUP', `removing the build container ${c.containerId}: HTTP ${r.status} ${r.body.toString('utf8').trim()}`);
       },
     },
     {
       name: 'StepConnect',
       async run(c) {
-        const info = await client.getContainer(c.containerId!).inspect();
-        const ip = (info.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress ?? '';
+        const info = await engineJson<{ NetworkSettings?: { IPAddress?: string }; Config?: { User?: string } }>('GET', `/containers/${c.containerId}/json`);
+        const ip = info.NetworkSettings?.IPAddress ?? '';
         ui.say(`Using docker communicator to connect: ${ip}`);
-        c.comm = new DockerCommunicator(client, c.containerId!, { execUser: cfg.execUser || undefined, fixUploadOwner: cfg.fixUploadOwner, imageUser: info.Config?.User ?? '', pty: cfg.pty });
+        c.comm = new DockerCommunicator(c.containerId!, { execUser: cfg.execUser || undefined, fixUploadOwner: cfg.fixUploadOwner, imageUser: info.Config?.User ?? '', pty: cfg.pty });
       },
     },
     {
@@ -153,8 +151,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
           if (env.cache && i === n - 1 && cfg.commit) c.pendingIntermediate = i;
           else if (env.cache) {
             const key = keys.steps[i]!;
-            const img = await client.getContainer(c.containerId!).commit({ changes: [labelChange(kilnLabels('intermediate', key))], pause: true });
-            const id = (img as { Id: string }).Id;
+            const id = await commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', key))], pause: true });
             env.cache.put({ key, kind: 'intermediate', imageId: id, template: env.template, build: build.name, step: i });
             ui.message(`Saved the state after provisioner ${i + 1} of ${n} as ${id.slice(0, 19)}`);
           }
@@ -168,23 +165,22 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
       name: 'StepCommit',
       async run(c) {
         ui.say('Committing the container');
-        const container = client.getContainer(c.containerId!);
         const last = c.pendingIntermediate;
         const [img, inter] = await Promise.all([
-          container.commit({
+          commitContainer(c.containerId!, {
             changes: [...cfg.changes, labelChange(kilnLabels('artifact', keys.final))],
             ...(cfg.author ? { author: cfg.author } : {}),
             ...(cfg.message ? { comment: cfg.message } : {}),
             pause: true,
           }),
-          last === undefined ? undefined : container.commit({ changes: [labelChange(kilnLabels('intermediate', keys.steps[last]!))], pause: true }),
+          last === undefined ? undefined : commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', keys.steps[last]!))], pause: true }),
         ]);
         if (last !== undefined && inter) {
-          const id = (inter as { Id: string }).Id;
+          const id = inter;
           env.cache?.put({ key: keys.steps[last]!, kind: 'intermediate', imageId: id, template: env.template, build: build.name, step: last });
           ui.message(`Saved the state after provisioner ${last + 1} of ${n} as ${id.slice(0, 19)}`);
         }
-        c.imageId = (img as { Id: string }).Id;
+        c.imageId = img;
         generated.ImageSha256 = c.imageId;
         ui.message(`Image ID: ${c.imageId}`);
       },
@@ -197,14 +193,10 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
         if (existsSync(out) && statSync(out).isDirectory()) throw new KilnError('EXPORT_PATH', `export_path ${out} is a directory`);
         mkdirSync(dirname(out), { recursive: true });
         ui.say('Exporting the container');
-        const stream = await client.getContainer(c.containerId!).export();
-        await new Promise<void>((resolve, reject) => {
-          const f = createWriteStream(out);
-          stream.pipe(f);
-          f.on('finish', () => resolve());
-          f.on('error', reject);
-          stream.on('error', reject);
-        });
+        const f = createWriteStream(out);
+        const status = await engineDownload(`/containers/${c.containerId}/export`, (chunk) => f.write(chunk));
+        await new Promise<void>((resolve, reject) => f.end((e?: Error | null) => (e ? reject(e) : resolve())));
+        if (status !== 200) throw new KilnError('EXPORT_FAILED', `exporting the build container: HTTP ${status}`);
       },
     });
   }

@@ -68,3 +68,129 @@ export async function listImages(labels: Record<string, string>): Promise<Array<
   if (r.status !== 200) throw new Error(`list images: HTTP ${r.status}`);
   return JSON.parse(r.body.toString('utf8'));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The build side on the Engine API. dockerode costs 250–500 ms just to load (it pulls in gRPC,
+// protobuf and ssh2), more than Packer's whole build step budget, so the builder speaks the same
+// Engine API endpoints directly over the socket.
+// ---------------------------------------------------------------------------------------------
+
+export class EngineError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+function engineMessage(r: EngineResponse): string {
+  const text = r.body.toString('utf8').trim();
+  try {
+    return (JSON.parse(text) as { message?: string }).message ?? text;
+  } catch {
+    return text;
+  }
+}
+
+/** A JSON request that must succeed (2xx); the parsed body, or undefined when empty. */
+export async function engineJson<T>(method: string, path: string, body?: unknown, what = `${method} ${path}`): Promise<T> {
+  const r = await engineRequest(method, path, body);
+  if (r.status < 200 || r.status >= 300) throw new EngineError(r.status, `${what}: ${engineMessage(r)} (HTTP ${r.status})`);
+  return (r.body.length ? JSON.parse(r.body.toString('utf8')) : undefined) as T;
+}
+
+/** Streams a request body (a tar) to the engine; resolves with the response. */
+export function engineUpload(method: string, path: string, data: Buffer | NodeJS.ReadableStream, contentType = 'application/x-tar'): Promise<EngineResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'content-type': contentType };
+    if (Buffer.isBuffer(data)) headers['content-length'] = data.length;
+    else headers['transfer-encoding'] = 'chunked';
+    const req = request({ socketPath: socketPath(), method, path: `/v1.41${path}`, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (Buffer.isBuffer(data)) req.end(data);
+    else data.pipe(req);
+  });
+}
+
+/** A GET whose body is streamed to `onChunk` (archive downloads, container export). */
+export function engineDownload(path: string, onChunk: (c: Buffer) => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socketPath(), method: 'GET', path: `/v1.41${path}` }, (res) => {
+      const status = res.statusCode ?? 0;
+      res.on('data', (c: Buffer) => (status === 200 ? onChunk(c) : undefined));
+      res.on('end', () => resolve(status));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Starts an exec and streams its output (the multiplexed raw stream: 8-byte frame headers, stream
+ * 1 = stdout, 2 = stderr; with a TTY the bytes come unframed as stdout). Resolves when it ends.
+ */
+export function execStream(execId: string, tty: boolean, onData: (stream: 'stdout' | 'stderr', chunk: Buffer) => void, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const payload = Buffer.from(JSON.stringify({ Detach: false, Tty: tty }));
+    const req = request(
+      { socketPath: socketPath(), method: 'POST', path: `/v1.41/exec/${execId}/start`, headers: { 'content-type': 'application/json', 'content-length': payload.length } },
+      (res) => {
+        if ((res.statusCode ?? 0) >= 300) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => reject(new EngineError(res.statusCode ?? 0, `exec start: ${Buffer.concat(chunks).toString('utf8').trim()}`)));
+          return;
+        }
+        let pending: Buffer = Buffer.alloc(0);
+        res.on('data', (c: Buffer) => {
+          if (tty) return onData('stdout', c);
+          pending = pending.length ? Buffer.concat([pending, c]) : c;
+          while (pending.length >= 8) {
+            const size = pending.readUInt32BE(4);
+            if (pending.length < 8 + size) break;
+            const kind = pending[0] === 2 ? 'stderr' : 'stdout';
+            onData(kind, pending.subarray(8, 8 + size));
+            pending = pending.subarray(8 + size);
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', reject);
+      },
+    );
+    const onAbort = (): void => {
+      req.destroy();
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    if (signal) {
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.on('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export interface CommitOptions {
+  changes?: string[];
+  author?: string;
+  comment?: string;
+  pause?: boolean;
+}
+
+export async function commitContainer(id: string, o: CommitOptions): Promise<string> {
+  const q = new URLSearchParams({ container: id, pause: o.pause === false ? '0' : '1' });
+  for (const c of o.changes ?? []) q.append('changes', c);
+  if (o.author) q.set('author', o.author);
+  if (o.comment) q.set('comment', o.comment);
+  const r = await engineJson<{ Id: string }>('POST', `/commit?${q.toString()}`, undefined, 'commit the container');
+  return r.Id;
+}
