@@ -190,9 +190,15 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
   // Provisioners
   const provs: PreparedProvisioner[] = [];
   const prepProv = (p: ProvisionerDef, index: number): PreparedProvisioner | undefined => {
-    const raw = { ...p.config, ...(p.override?.[rawName] ?? {}) };
+    const ov = p.override?.[rawName] ?? {};
+    const raw = { ...p.config, ...ov };
     const r = decodeWith(raw, interp(), PROVISIONER_LATE_KEYS[p.type] ?? [], (d) => decodeProvisioner(p.type, d, c.env));
-    report(r.issues, p.path);
+    // An issue about a key that came from `override` points into the override block.
+    for (const iss of r.issues) {
+      const k = iss.at[0];
+      if (typeof k === 'string' && k in ov) report([{ ...iss, at: ['override', rawName, ...iss.at] }], p.path);
+      else report([iss], p.path);
+    }
     const meta = { pauseBeforeMs: 0, maxRetries: 0, timeoutMs: 0 };
     if (p.pauseBefore) meta.pauseBeforeMs = parseGoDuration(p.pauseBefore) as number;
     if (p.timeout) meta.timeoutMs = parseGoDuration(p.timeout) as number;

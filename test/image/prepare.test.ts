@@ -157,6 +157,10 @@ describe('provisioner meta keys and selection', () => {
     expect(lines(1)).toEqual(['not-a', 'overridden']);
     expect(r.builds[1]!.provisioners.map((p) => p.index)).toEqual([1, 2]);
   });
+  it('an unknown key brought in by override is reported inside the override block', () => {
+    const r = prep({ builders: [{ ...NULL, name: 'a' }], provisioners: [{ type: 'shell-local', inline: ['x'], override: { a: { bogus: 1 } } }] });
+    expect(errs(r)[0]).toMatch(/^t\.json:\d+:\d+: error\[PACKER_CONFIG\]: Failed to prepare build: "a": unknown configuration key: '"bogus"' \(at provisioners\[0\]\.override\.a\.bogus\)$/);
+  });
   it('turns pause_before, timeout and max_retries into numbers (timeout kept with pause_before)', () => {
     const r = prep({ variables: { n: '2' }, builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], pause_before: '1s', timeout: '1m30s', max_retries: '{{user `n`}}' }] });
     expect(r.builds[0]!.provisioners[0]!.meta).toEqual({ pauseBeforeMs: 1000, timeoutMs: 90000, maxRetries: 2 });

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runImageValidate, VALIDATE_HELP } from '../../src/cli/commands/validate-image.js';
+import { looksLikePackerTemplate, runImageValidate, VALIDATE_HELP } from '../../src/cli/commands/validate-image.js';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
 import { KilnError } from '../../src/core/errors.js';
@@ -88,6 +88,13 @@ describe('kiln validate (Packer templates)', () => {
     expect((await run(['--help'])).out).toBe(VALIDATE_HELP);
     expect(VALIDATE_HELP).toMatch(/pause_before and timeout keeps its timeout/);
     expect(VALIDATE_HELP).toMatch(/-machine-readable included/);
+  });
+  it('tells a Packer template from a CloudFormation one, even when the JSON is broken', () => {
+    expect(looksLikePackerTemplate('{"builders": [{"type": "null",}]}')).toBe(true);
+    expect(looksLikePackerTemplate('{"description": "foo"}')).toBe(true);
+    expect(looksLikePackerTemplate('{"Resources": {}}')).toBe(false);
+    expect(looksLikePackerTemplate('{"Description": "x", "Resources": {"A": {"Type": "AWS::SNS::Topic",}}}')).toBe(false);
+    expect(looksLikePackerTemplate('Resources:\n  A: {}\n')).toBe(false);
   });
   it('is what `kiln validate` runs for a Packer template', async () => {
     const io = memoryIO({ cwd: dir, env: {} });

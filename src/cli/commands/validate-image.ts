@@ -48,6 +48,27 @@ export function splitNames(values: string[]): string[] {
   return values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
 }
 
+const PACKER_ROOT = ['builders', 'provisioners', 'post-processors', 'variables', 'sensitive-variables', 'min_packer_version', 'error-cleanup-provisioner', 'push', 'description'];
+const CFN_ROOT = ['Resources', 'AWSTemplateFormatVersion', 'Parameters', 'Outputs', 'Mappings', 'Conditions', 'Transform', 'Description'];
+
+/**
+ * True when `text` is meant as a Packer JSON template, even when it is not valid JSON (so that a
+ * syntax error is reported the way Packer reports it): lower-case Packer root keys and no
+ * CloudFormation section.
+ */
+export function looksLikePackerTemplate(text: string): boolean {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    const keys = [...text.matchAll(/"([A-Za-z_-]+)"\s*:/g)].map((m) => m[1]!);
+    return keys.some((k) => PACKER_ROOT.includes(k) && k !== 'description' && k !== 'variables') && !keys.some((k) => CFN_ROOT.includes(k));
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const keys = Object.keys(v);
+  return keys.some((k) => PACKER_ROOT.includes(k)) && !keys.some((k) => CFN_ROOT.includes(k));
+}
+
 export function isHcl2Path(path: string, isDir: boolean): boolean {
   return isDir || path.endsWith('.pkr.hcl') || path.endsWith('.pkr.json');
 }
