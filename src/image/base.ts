@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { inspectImage } from './builders/engine.js';
 
+/** Base images kiln produced carry these labels (not in the build key: the image ID is). */
+const BASE_LABEL = 'LABEL kiln.managed=true kiln.kind=base';
+
 export interface BaseImageOptions {
   /** The template asked for a pull (`pull: true`, Packer's default). */
   pull?: boolean;
@@ -36,13 +39,13 @@ export async function ensureBaseImage(ref: string, opts: BaseImageOptions = {}):
     return { ref, id: present.Id, source: 'present', user: present.Config?.User ?? '' };
   }
   const { repo, tag } = splitRef(ref);
-  const producer = repo === 'debian' && /^[a-z]+$/.test(tag) ? 'debootstrap' : repo === 'busybox' && tag === 'latest' ? 'busybox-static' : undefined;
+  const producer = repo === 'debian' && /^[a-z]+$/.test(tag) ? 'debootstrap' : repo === 'busybox' ? 'busybox-static' : undefined;
   if (!producer) {
     throw new KilnError(
       'BASE_IMAGE_MISSING',
       `image ${ref} is not present in the Docker engine and no registry can be reached to pull it${opts.pull ? ' (pull: true)' : ''}. ` +
         `Load it from a saved archive (\`docker load -i image.tar\`), import a root filesystem (\`docker import rootfs.tar ${ref}\`), ` +
-        `or use a base kiln can produce itself: debian:<suite> (debootstrap) or busybox:latest (busybox-static).`,
+        `or use a base kiln can produce itself: debian:<suite> (debootstrap) or busybox:<tag> (busybox-static).`,
     );
   }
   return withLock(join(opts.lockDir ?? tmpdir(), `kiln-base-${ref.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`), async () => {
@@ -55,13 +58,13 @@ export async function ensureBaseImage(ref: string, opts: BaseImageOptions = {}):
         say(`Producing ${ref} from Debian's packages: debootstrap --variant=minbase ${tag} (this takes a few minutes, once)`);
         await run('debootstrap', ['--variant=minbase', tag, root]);
         say(`Importing the root filesystem as ${ref} through the Engine API`);
-        await importDir(root, repo, tag, ['CMD ["bash"]']);
+        await importDir(root, repo, tag, ['CMD ["bash"]', BASE_LABEL]);
       } else {
         await ensureTool('busybox', 'busybox-static', say);
         say(`Producing ${ref} from Debian's busybox-static`);
         await busyboxRoot(root);
         say(`Importing the root filesystem as ${ref} through the Engine API`);
-        await importDir(root, repo, tag, ['CMD ["/bin/sh"]', 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin']);
+        await importDir(root, repo, tag, ['CMD ["/bin/sh"]', 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin', BASE_LABEL]);
       }
     } finally {
       rmSync(root, { recursive: true, force: true });
