@@ -510,3 +510,40 @@ export function goJsonSyntaxError(text: string): GoSyntaxError | undefined {
     throw e;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rendering a parsed template back to Packer JSON (round trip: parse(render(t)) ≅ t)
+// ---------------------------------------------------------------------------------------------
+
+/** The template as Packer JSON again (2-space indent), as `packer fix` would print it. */
+export function templateToJson(t: ParsedTemplate): string {
+  const out: Record<string, unknown> = { ...t.comments };
+  if (t.description !== undefined) out['description'] = t.description;
+  if (t.minPackerVersion !== undefined) out['min_packer_version'] = t.minPackerVersion;
+  if (Object.keys(t.variables).length) out['variables'] = Object.fromEntries(Object.entries(t.variables).map(([k, v]) => [k, v.default]));
+  if (t.sensitiveVariables.length) out['sensitive-variables'] = t.sensitiveVariables;
+  if (t.builders.length) out['builders'] = t.builders.map((b) => ({ type: b.type, ...(b.name !== b.type ? { name: b.name } : {}), ...b.config }));
+  const prov = (p: ProvisionerDef) => ({
+    type: p.type,
+    ...(p.only ? { only: p.only } : {}),
+    ...(p.except ? { except: p.except } : {}),
+    ...(p.override ? { override: p.override } : {}),
+    ...(p.pauseBefore !== undefined ? { pause_before: p.pauseBefore } : {}),
+    ...(p.maxRetries !== undefined ? { max_retries: p.maxRetries } : {}),
+    ...(p.timeout !== undefined ? { timeout: p.timeout } : {}),
+    ...p.config,
+  });
+  if (t.provisioners.length) out['provisioners'] = t.provisioners.map(prov);
+  if (t.errorCleanupProvisioner) out['error-cleanup-provisioner'] = prov(t.errorCleanupProvisioner);
+  const pp = (p: PostProcessorDef) => ({
+    type: p.type,
+    ...(p.name !== p.type ? { name: p.name } : {}),
+    ...(p.only ? { only: p.only } : {}),
+    ...(p.except ? { except: p.except } : {}),
+    ...(p.keepInputArtifact !== undefined ? { keep_input_artifact: p.keepInputArtifact } : {}),
+    ...p.config,
+  });
+  if (t.postProcessors.length) out['post-processors'] = t.postProcessors.map((ch) => (ch.length === 1 ? pp(ch[0]!) : ch.map(pp)));
+  if (t.push !== undefined) out['push'] = t.push;
+  return JSON.stringify(out, null, 2) + '\n';
+}
