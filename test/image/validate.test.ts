@@ -79,6 +79,14 @@ describe('kiln validate (Packer templates)', () => {
     expect(bad.valid).toBe(false);
     expect(bad.diagnostics).toEqual([expect.objectContaining({ code: 'PACKER_TEMPLATE', message: 'at least one builder must be defined' })]);
   });
+  it('-machine-readable prints Packer-style ui records, masked and escaped', async () => {
+    const r = await run(['-machine-readable', '-var', 'token=hunter2', secret]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^\d+,,ui,error,secret\.json:\d+:\d+: error\[PACKER_CONFIG\]: Failed to prepare build: "null": Bad script 'run-<sensitive>\.sh'/);
+    expect(r.out).not.toContain('hunter2');
+    expect((await run(['-machine-readable', good])).out).toBe('');
+    expect((await run(['-machine-readable', '-syntax-only', good])).out).toMatch(/^\d+,,ui,say,Syntax-only check passed\. Everything looks okay\.\n$/);
+  });
   it('refuses HCL2 templates with a clear error', async () => {
     const r = await run([write('x.pkr.json', '{}')]);
     expect(r.code).toBe(1);

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from '../../core/diagnostics.js';
 import { KilnError } from '../../core/errors.js';
 import { parsePackerTemplate } from '../../image/template.js';
+import { machineEscape } from '../../image/inspect.js';
 import { prepareBuilds } from '../../image/prepare.js';
 import { makeResolved, mergeVariableSources } from '../../image/variables.js';
 import type { ParsedTemplate, PrepareResult } from '../../image/types.js';
@@ -18,6 +19,7 @@ export const VALIDATE_FLAGS: FlagSpec[] = [
   { names: ['var'], kind: 'multi', valueName: 'k=v', description: 'user variable; every -var beats every -var-file' },
   { names: ['var-file'], kind: 'multi', valueName: 'FILE', description: 'JSON file of user variables (a flat object of strings); later files win' },
   { names: ['json'], kind: 'bool', description: 'print the verdict and diagnostics as JSON' },
+  { names: ['machine-readable'], kind: 'bool', description: "Packer's machine-readable lines (ts,,ui,error,…), secrets masked" },
   { names: ['help', 'h'], kind: 'bool', description: 'show this help' },
 ];
 
@@ -172,6 +174,13 @@ export async function runImageValidate(argv: string[], io: CliIO): Promise<numbe
     if (json) {
       const out = { valid: ok, template: file, builds, diagnostics: sortDiagnostics(diags).map((d) => JSON.parse(mask(JSON.stringify(d))) as Diagnostic) };
       io.out(JSON.stringify(out, null, 2) + '\n');
+    } else if (flagBool(p, 'machine-readable')) {
+      const ts = Math.floor(Date.now() / 1000);
+      for (const d of sortDiagnostics(diags)) {
+        const text = mask(formatDiagnostic(d) + (d.detail ? `\n${d.detail}` : ''));
+        io.out(`${ts},,ui,${d.severity === 'error' ? 'error' : 'say'},${machineEscape(text)}\n`);
+      }
+      if (ok && flagBool(p, 'syntax-only')) io.out(`${ts},,ui,say,Syntax-only check passed. Everything looks okay.\n`);
     } else {
       printDiagnostics(diags, io, mask);
       if (ok) io.out(flagBool(p, 'syntax-only') ? 'Syntax-only check passed. Everything looks okay.\n' : 'Template validated successfully.\n');
