@@ -383,6 +383,7 @@ export async function applyModel(docker: Dockerode, containerId: string, wanted:
     ]);
     if (save.code !== 0) throw new KilnError('HAPROXY_RELOAD', `cannot prepare the reload: ${save.stderr.trim()}`, 'environment');
     await c.putArchive(packTar([{ name: MODEL_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(files[1].content) }]), { path: '/' });
+    await forgetNeighbours(docker, containerId, next, fresh);
     await c.kill({ signal: 'SIGUSR2' });
     const deadline = clock.now() + 20_000;
     for (;;) {
@@ -394,6 +395,22 @@ export async function applyModel(docker: Dockerode, containerId: string, wanted:
     await admitFresh(docker, containerId, fresh);
     return next;
   });
+}
+
+/**
+ * Drops the load balancer's ARP entries for new members' addresses. An address freed by a removed
+ * instance is soon given to a new one (a rolling update does exactly that); the balancer's namespace
+ * would keep sending to the old MAC until its neighbour entry times out (up to a minute), failing the
+ * new instance's health checks meanwhile. Done from the host (the container has no NET_ADMIN).
+ */
+async function forgetNeighbours(docker: Dockerode, containerId: string, model: LbModel, fresh: ReadonlySet<string>): Promise<void> {
+  const addrs = new Set<string>();
+  for (const b of model.backends) for (const m of b.members) if (fresh.has(`${b.name}/${m.id}`)) addrs.add(m.addr);
+  if (!addrs.size) return;
+  const pid = (await docker.getContainer(containerId).inspect()).State.Pid;
+  if (!pid) return;
+  const { inNetns } = await import('./network.js');
+  for (const a of addrs) await inNetns(pid, 'ip', ['neigh', 'flush', 'to', a]).catch(() => undefined);
 }
 
 /** Puts leaving members in DRAIN and waits until their sessions end (or their delay passes). */

@@ -1,0 +1,328 @@
+// `AWS::AutoScaling::AutoScalingGroup` on the local target: a group of instance containers launched
+// like `AWS::EC2::Instance` (through the launch primitive: subnet, security groups, user data,
+// instance type), each with its own `i-…` id, labelled with the group's logical id, spread over
+// `VPCZoneIdentifier`, registered in `TargetGroupARNs` / `LoadBalancerNames` (the load balancers find
+// them by their `kiln.lb-targets` label and bring them in as "initial" until their checks pass).
+//
+// The group's instances are read back from Docker on every operation (labels carry the instance id,
+// the configuration key and the target keys), so a failed or interrupted update never leaves state
+// and reality apart. Updates follow the UpdatePolicy (see rollout.ts for the decisions):
+//   * rolling: per batch, start new instances, wait until every load balancer of the group reports
+//     them healthy, then drain and remove old ones; PauseTime between batches;
+//   * replacing: a whole new group (new name) first; the old one is drained and removed only when
+//     every new instance is healthy;
+//   * a batch or a new group that does not become healthy in time is removed, the old instances keep
+//     serving, and the update fails (so the stack rolls back).
+import type Dockerode from 'dockerode';
+import { KilnError, errorMessage } from '../../core/errors.js';
+import { hashValue } from '../../core/hash.js';
+import { Limiter, mapLimit } from '../../core/limiter.js';
+import { docker as defaultDocker } from '../../docker/client.js';
+import type { Json, JsonObject } from '../../stack/model.js';
+import type { ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import { generatedName, num, str, strList } from './elb.js';
+import { TARGETS_LABEL, drainTargets, lbContainers, readModel, refreshLoadBalancers, targetStates, targetsLabel, type TargetView } from './haproxy.js';
+import { newId } from './ids.js';
+import { resolveImage } from './images.js';
+import { DEFAULT_INSTANCE_TYPE, decodeUserData } from './instance.js';
+import { destroyContainer, launchContainer } from './launch.js';
+import { resolveLaunchConfig, type LaunchConfig } from './launchtemplate.js';
+import { subnetInfo } from './network.js';
+import { chooseToRemove, groupSize, parseUpdatePolicy, planRolling, spreadSubnets } from './rollout.js';
+
+export interface AsgInstance {
+  instanceId: string;
+  containerId: string;
+  ip: string;
+  subnetId: string;
+  vpcId: string;
+  groups: string[];
+  config: string;
+  targets: string;
+  launchedAt: number;
+  running: boolean;
+}
+
+/** The group's instances as Docker knows them (labels), oldest first. */
+export async function listInstances(docker: Dockerode, stack: string, logicalId: string, groupName: string): Promise<AsgInstance[]> {
+  const label = [`kiln.stack=${stack}`, `kiln.resource=${logicalId}`, `kiln.owner=${groupName}`, 'kiln.kind=instance'];
+  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label }) });
+  return list
+    .map((c) => {
+      const l = c.Labels ?? {};
+      return {
+        instanceId: l['kiln.instance-id'] ?? '',
+        containerId: c.Id,
+        ip: l['kiln.ip'] ?? '',
+        subnetId: l['kiln.subnet'] ?? '',
+        vpcId: l['kiln.vpc'] ?? '',
+        groups: (l['kiln.groups'] ?? '').split(',').filter(Boolean),
+        config: l['kiln.asg-config'] ?? '',
+        targets: l[TARGETS_LABEL] ?? '',
+        launchedAt: Number(l['kiln.launched-at'] ?? 0),
+        running: c.State === 'running',
+      };
+    })
+    .sort((a, b) => a.launchedAt - b.launchedAt);
+}
+
+interface GroupPlan {
+  name: string;
+  size: { min: number; max: number; desired: number };
+  zones: string[];
+  lc: LaunchConfig;
+  imageId: string;
+  key: string;
+  keys: string[];
+  targets: string;
+  healthTimeoutMs: number;
+}
+
+async function planGroup(ctx: ResourceContext, props: JsonObject, docker: Dockerode, name: string): Promise<GroupPlan> {
+  const size = groupSize(props);
+  const zones = strList(props.VPCZoneIdentifier);
+  if (!zones.length) throw new KilnError('INVALID_PROPERTY', 'VPCZoneIdentifier: the local target needs the subnets of the group (AvailabilityZones alone name no network)', 'user');
+  for (const z of zones) subnetInfo(ctx, z);
+  const lc = resolveLaunchConfig(ctx, props);
+  const image = await resolveImage(docker, lc.imageId);
+  const instanceType = lc.instanceType ?? DEFAULT_INSTANCE_TYPE;
+  const userData = decodeUserData(lc.userData);
+  const key = hashValue({ image: image.id, instanceType, userData: userData ?? null, groups: [...lc.securityGroupIds].sort() }).slice(0, 24);
+  const keys = [...strList(props.TargetGroupARNs), ...strList(props.LoadBalancerNames)];
+  const grace = num(props.HealthCheckGracePeriod, 'HealthCheckGracePeriod', 0);
+  return { name, size, zones, lc: { ...lc, instanceType }, imageId: image.id, key, keys, targets: targetsLabel(keys), healthTimeoutMs: (grace > 0 ? grace : 300) * 1000 };
+}
+
+function isCurrent(p: GroupPlan, i: AsgInstance): boolean {
+  return i.running && i.config === p.key && p.zones.includes(i.subnetId) && i.targets === p.targets;
+}
+
+async function launchInstances(ctx: ResourceContext, docker: Dockerode, p: GroupPlan, owner: string, subnets: string[]): Promise<AsgInstance[]> {
+  const userData = decodeUserData(p.lc.userData);
+  const launched: AsgInstance[] = [];
+  const results = await Promise.allSettled(
+    subnets.map((subnetId) =>
+      // at most 4 at once: the engine and the host have two cores
+      limit.run(async () => {
+        const instanceId = newId('i');
+        ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `launching ${instanceId} in ${subnetId}` });
+        const l = await launchContainer(
+          ctx,
+          {
+            image: p.imageId,
+            subnetId,
+            securityGroupIds: p.lc.securityGroupIds,
+            kind: 'instance',
+            owner,
+            name: instanceId,
+            instanceType: p.lc.instanceType,
+            ...(userData !== undefined ? { userData } : {}),
+            labels: {
+              'kiln.instance-id': instanceId,
+              'kiln.asg-config': p.key,
+              [TARGETS_LABEL]: p.targets,
+              'kiln.launched-at': String(Date.now()),
+              'kiln.groups': p.lc.securityGroupIds.join(','),
+            },
+          },
+          { docker },
+        );
+        const inst: AsgInstance = { instanceId, containerId: l.containerId, ip: l.privateIp, subnetId, vpcId: l.vpcId, groups: p.lc.securityGroupIds, config: p.key, targets: p.targets, launchedAt: Date.now(), running: true };
+        launched.push(inst);
+        return inst;
+      }),
+    ),
+  );
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
+    await removeInstances(ctx, docker, p.keys, launched, false);
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return launched;
+}
+
+const limit = new Limiter(4);
+
+/** Drains instances from the group's load balancers, removes them, and reloads the balancers. */
+async function removeInstances(ctx: ResourceContext, docker: Dockerode, keys: string[], list: AsgInstance[], drain = true): Promise<void> {
+  if (!list.length) return;
+  if (drain && keys.length) await drainTargets(docker, keys, list.map((i) => i.instanceId), ctx.signal).catch(() => undefined);
+  await mapLimit(list, 4, (i) => destroyContainer(ctx, { id: i.containerId, vpcId: i.vpcId, ip: i.ip }));
+  if (keys.length) await refreshLoadBalancers(docker, keys, { noDrain: true });
+}
+
+/** True when some load balancer serves one of the group's target keys. */
+async function served(docker: Dockerode, keys: string[]): Promise<boolean> {
+  if (!keys.length) return false;
+  for (const lb of await lbContainers(docker)) {
+    const m = await readModel(docker, lb.id).catch(() => undefined);
+    if (m?.backends.some((b) => b.discover && keys.includes(b.discover.key))) return true;
+  }
+  return false;
+}
+
+/**
+ * Waits until every instance is healthy in every load balancer of the group (or, with none, running).
+ * Returns the instances that are not, when the time is up.
+ */
+export async function waitInService(ctx: ResourceContext, docker: Dockerode, keys: string[], list: AsgInstance[], timeoutMs: number, minPercent = 100): Promise<{ unhealthy: string[]; views: TargetView[] }> {
+  const deadline = Date.now() + timeoutMs;
+  const withLb = await served(docker, keys);
+  const need = Math.ceil((list.length * minPercent) / 100);
+  for (;;) {
+    const bad: string[] = [];
+    let views: TargetView[] = [];
+    if (withLb) views = await targetStates(docker, keys);
+    for (const i of list) {
+      const info = await docker.getContainer(i.containerId).inspect().catch(() => undefined);
+      if (!info?.State.Running) {
+        bad.push(i.instanceId);
+        continue;
+      }
+      if (!withLb) continue;
+      const mine = views.filter((v) => v.id === i.instanceId);
+      if (!mine.length || mine.some((v) => v.state !== 'healthy')) bad.push(i.instanceId);
+    }
+    if (list.length - bad.length >= need) return { unhealthy: [], views };
+    if (Date.now() >= deadline) return { unhealthy: bad, views };
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function unhealthyError(p: GroupPlan, bad: string[], views: TargetView[], what: string): KilnError {
+  const detail = bad.map((id) => `${id} (${views.filter((v) => v.id === id).map((v) => v.state).join('/') || 'not running'})`).join(', ');
+  return new KilnError(
+    'AUTO_SCALING_UNHEALTHY',
+    `${what}: new instances did not pass their load balancer health check within ${Math.round(p.healthTimeoutMs / 1000)} s: ${detail}. They were removed; the previous instances keep serving.`,
+    'user',
+  );
+}
+
+/** Launches `count` instances of the plan, registers them, and waits until they are in service. */
+async function launchInService(ctx: ResourceContext, docker: Dockerode, p: GroupPlan, owner: string, existingSubnets: string[], count: number, what: string): Promise<AsgInstance[]> {
+  if (count <= 0) return [];
+  const fresh = await launchInstances(ctx, docker, p, owner, spreadSubnets(p.zones, existingSubnets, count));
+  try {
+    if (p.keys.length) await refreshLoadBalancers(docker, p.keys);
+    const { unhealthy, views } = await waitInService(ctx, docker, p.keys, fresh, p.healthTimeoutMs);
+    if (unhealthy.length) throw unhealthyError(p, unhealthy, views, what);
+  } catch (e) {
+    await removeInstances(ctx, docker, p.keys, fresh, false).catch(() => undefined);
+    throw e;
+  }
+  return fresh;
+}
+
+function groupState(p: GroupPlan, instances: AsgInstance[]): ResourceState {
+  return {
+    physicalId: p.name,
+    attributes: {},
+    data: {
+      containers: instances.map((i) => ({ id: i.containerId, ip: i.ip, vpcId: i.vpcId, subnetId: i.subnetId, groups: i.groups }) as unknown as Json),
+      instances: instances.map((i) => i.instanceId),
+      config: p.key,
+      launchTemplate: { source: p.lc.source, version: p.lc.version },
+    },
+  };
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason ?? new Error('aborted'))), { once: true });
+  });
+
+export const autoScalingGroupHandler: ResourceHandler = {
+  type: 'AWS::AutoScaling::AutoScalingGroup',
+  effect: 'real',
+
+  async create(ctx, props) {
+    const docker = await defaultDocker();
+    const name = str(props.AutoScalingGroupName) ?? generatedName(ctx, 255);
+    const p = await planGroup(ctx, props, docker, name);
+    const instances = await launchInService(ctx, docker, p, name, [], p.size.desired, `creating ${name}`);
+    return groupState(p, instances);
+  },
+
+  async update(ctx, props, previous) {
+    const docker = await defaultDocker();
+    const oldName = previous.state.physicalId;
+    const p = await planGroup(ctx, props, docker, oldName);
+    const policy = parseUpdatePolicy(ctx.policies?.UpdatePolicy, p.size.max);
+    const all = await listInstances(docker, ctx.stack, ctx.logicalId, oldName);
+    const oldKeys = [...new Set([...strList(previous.props.TargetGroupARNs), ...strList(previous.props.LoadBalancerNames), ...p.keys])];
+    const outdated = all.filter((i) => !isCurrent(p, i));
+    const current = all.filter((i) => isCurrent(p, i));
+    const stopped = all.filter((i) => !i.running);
+
+    if (outdated.length && policy.kind === 'replacing') {
+      if (str(props.AutoScalingGroupName))
+        throw new KilnError('CUSTOM_NAME_REPLACEMENT', `CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename ${oldName} and update the stack again.`, 'user');
+      const np: GroupPlan = { ...p, name: generatedName(ctx, 255) };
+      ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `replacing update: starting new group ${np.name} (${p.size.desired} instances)` });
+      const fresh = await launchInService(ctx, docker, np, np.name, [], p.size.desired, `replacing update of ${oldName}`);
+      ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `new group healthy; draining and removing ${oldName}` });
+      await removeInstances(ctx, docker, oldKeys, all);
+      return groupState(np, fresh);
+    }
+
+    if (outdated.length && policy.kind === 'rolling') {
+      // Stopped instances go first and need no replacement before they go: they serve nothing.
+      await removeInstances(ctx, docker, oldKeys, stopped);
+      const live = outdated.filter((i) => i.running);
+      const batches = planRolling({ outdated: live.map((i) => i.instanceId), current: current.length, desired: p.size.desired, policy });
+      let subnetsInUse = [...current, ...live].map((i) => i.subnetId);
+      for (const [n, b] of batches.entries()) {
+        ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `rolling update batch ${n + 1}/${batches.length}: +${b.launch} new, -${b.retire.length} old` });
+        const fresh = await launchInService(ctx, docker, p, oldName, subnetsInUse, b.launch, `rolling update of ${oldName}, batch ${n + 1}/${batches.length}`);
+        subnetsInUse = [...subnetsInUse, ...fresh.map((i) => i.subnetId)];
+        const retiring = live.filter((i) => b.retire.includes(i.instanceId));
+        await removeInstances(ctx, docker, oldKeys, retiring);
+        for (const r of retiring) subnetsInUse.splice(subnetsInUse.indexOf(r.subnetId), 1);
+        if (b.pauseAfterMs > 0) await sleep(b.pauseAfterMs, ctx.signal);
+      }
+      return groupState(p, await listInstances(docker, ctx.stack, ctx.logicalId, oldName));
+    }
+
+    if (outdated.some((i) => i.running) && policy.kind === 'none')
+      ctx.events.emit({
+        kind: 'warning',
+        logicalId: ctx.logicalId,
+        message: `${outdated.length} instance(s) do not match the new launch configuration; without an UpdatePolicy they keep running as they are (as on AWS)`,
+      });
+    // Capacity: replace stopped instances, then grow or shrink to the desired size.
+    await removeInstances(ctx, docker, oldKeys, stopped);
+    const running = all.filter((i) => i.running);
+    if (running.length < p.size.desired) {
+      await launchInService(ctx, docker, p, oldName, running.map((i) => i.subnetId), p.size.desired - running.length, `scaling ${oldName}`);
+    } else if (running.length > p.size.desired) {
+      const ids = chooseToRemove(running.map((i) => ({ id: i.instanceId, current: isCurrent(p, i), launchedAt: i.launchedAt })), running.length - p.size.desired);
+      await removeInstances(ctx, docker, oldKeys, running.filter((i) => ids.includes(i.instanceId)));
+    }
+    if (p.keys.length) await refreshLoadBalancers(docker, oldKeys);
+    return groupState(p, await listInstances(docker, ctx.stack, ctx.logicalId, oldName));
+  },
+
+  async delete(ctx, state, props) {
+    const docker = await defaultDocker();
+    const keys = [...strList(props.TargetGroupARNs), ...strList(props.LoadBalancerNames)];
+    const all = await listInstances(docker, ctx.stack, ctx.logicalId, state.physicalId);
+    try {
+      await removeInstances(ctx, docker, keys, all);
+    } catch (e) {
+      throw new KilnError('AUTO_SCALING_DELETE', `cannot remove the instances of ${state.physicalId}: ${errorMessage(e)}`, 'environment', { cause: e });
+    }
+  },
+
+  async read(ctx, state, props) {
+    const docker = await defaultDocker();
+    const all = await listInstances(docker, ctx.stack, ctx.logicalId, state.physicalId);
+    const desired = groupSize(props).desired;
+    const running = all.filter((i) => i.running).length;
+    return {
+      state: { ...state, data: { ...(state.data ?? {}), instances: all.map((i) => i.instanceId) } },
+      drift: running === desired ? [] : [{ property: 'DesiredCapacity', expected: desired, actual: running, kind: 'NOT_EQUAL' as const }],
+    };
+  },
+};
