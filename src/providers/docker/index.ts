@@ -8,6 +8,11 @@ import { instanceHandler } from './instance.js';
 import { listVpcNamespaces, run, subnetHandler, vpcHandler } from './network.js';
 import { noEffectHandlers } from './noop.js';
 import { securityGroupEgressHandler, securityGroupHandler, securityGroupIngressHandler } from './securitygroups.js';
+import { classicElbHandler } from './elb.js';
+import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from './elbv2.js';
+import { cacheClusterHandler, subnetGroupHandler } from './elasticache.js';
+import { launchTemplateHandler } from './launchtemplate.js';
+import { autoScalingGroupHandler } from './asg.js';
 
 export const HANDLERS: ResourceHandler[] = [
   vpcHandler,
@@ -16,6 +21,14 @@ export const HANDLERS: ResourceHandler[] = [
   securityGroupIngressHandler,
   securityGroupEgressHandler,
   instanceHandler,
+  classicElbHandler,
+  loadBalancerV2Handler,
+  targetGroupHandler,
+  listenerHandler,
+  subnetGroupHandler,
+  cacheClusterHandler,
+  launchTemplateHandler,
+  autoScalingGroupHandler,
   ...noEffectHandlers,
 ];
 
