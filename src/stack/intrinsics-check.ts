@@ -16,6 +16,7 @@ import { intrinsicKey } from './intrinsics.js';
 import { LANGUAGE_EXTENSIONS } from './langext.js';
 
 type Seg = string | number;
+const MAX_DEPTH = 256;
 /** What a position expects once evaluated. */
 type Want = 'string' | 'integer' | 'list' | 'any' | 'object';
 
@@ -121,8 +122,30 @@ class Checker {
     }
   }
 
+  private depth = 0;
+  private tooDeep = false;
+
+  /** Runs `f` one level deeper; beyond MAX_DEPTH reports once and stops descending. */
+  private deeper(path: Seg[], f: () => void) {
+    if (this.depth >= MAX_DEPTH) {
+      if (!this.tooDeep) this.err('E1001', `Nesting deeper than ${MAX_DEPTH} levels`, path);
+      this.tooDeep = true;
+      return;
+    }
+    this.depth++;
+    try {
+      f();
+    } finally {
+      this.depth--;
+    }
+  }
+
   /** A value position in Properties / Outputs / Metadata / UpdatePolicy. */
-  value(v: unknown, path: Seg[]) {
+  value(v: unknown, path: Seg[]): void {
+    if (typeof v === 'object' && v !== null) this.deeper(path, () => this.valueAt(v, path));
+  }
+
+  private valueAt(v: unknown, path: Seg[]) {
     if (Array.isArray(v)) {
       v.forEach((x, i) => this.value(x, [...path, i]));
       return;
@@ -161,7 +184,11 @@ class Checker {
   }
 
   /** An argument position: `allowed` functions may appear here, otherwise a literal of type `want`. */
-  arg(v: unknown, path: Seg[], allowed: readonly string[], want: Want, owner: string) {
+  arg(v: unknown, path: Seg[], allowed: readonly string[], want: Want, owner: string): void {
+    this.deeper(path, () => this.argAt(v, path, allowed, want, owner));
+  }
+
+  private argAt(v: unknown, path: Seg[], allowed: readonly string[], want: Want, owner: string) {
     const k = intrinsicKey(v);
     if (k === 'Fn::Transform') return this.fn(k, (v as Record<string, unknown>)[k], [...path, k], want); // a macro may stand anywhere
     if (k) {
@@ -307,7 +334,11 @@ class Checker {
   }
 
   /** A condition expression (Conditions section, Rules, nested condition functions). */
-  condition(v: unknown, path: Seg[], rules = false) {
+  condition(v: unknown, path: Seg[], rules = false): void {
+    this.deeper(path, () => this.conditionAt(v, path, rules));
+  }
+
+  private conditionAt(v: unknown, path: Seg[], rules: boolean) {
     const k = intrinsicKey(v, true);
     const okFns = rules ? [...CONDITION_FNS, ...RULE_ONLY] : CONDITION_FNS;
     if (!k || !okFns.includes(k)) {
