@@ -9,6 +9,7 @@
 // AWS can only change on a stopped instance and then never runs again, replaces here: kiln replaces
 // rather than leave an instance whose boot script no longer matches its template (see `diff`).
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { docker as defaultDocker } from '../../docker/client.js';
@@ -45,8 +46,9 @@ export function decodeUserData(v: Json | undefined): string | undefined {
   const s = String(v).replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 === 1)
     throw new KilnError('INVALID_USER_DATA', 'Invalid BASE64 encoding of user data (UserData must be base64: use Fn::Base64)', 'user');
-  const buf = Buffer.from(s, 'base64');
+  let buf = Buffer.from(s, 'base64');
   if (buf.length > 16 * 1024) throw new KilnError('INVALID_USER_DATA', `User data is limited to 16384 bytes (got ${buf.length})`, 'user');
+  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf); // gzip-compressed, as cloud-init accepts
   return buf.toString('utf8');
 }
 
@@ -184,7 +186,8 @@ export const instanceHandler: ResourceHandler = {
       InstanceId: instanceId,
       PrivateIp: launched.privateIp,
       PrivateDnsName: launched.privateDnsName,
-      PublicDnsName: launched.publicDnsName ?? '',
+      // As on AWS, a public DNS name only in a VPC with EnableDnsHostnames; locally it is the address.
+      PublicDnsName: launched.publicDnsName && ctx.lookup(launched.vpcId)?.state.data?.enableDnsHostnames === true ? launched.publicDnsName : '',
       AvailabilityZone: launched.availabilityZone,
       VpcId: launched.vpcId,
       State: 'running',

@@ -65,7 +65,11 @@ export interface LaunchSpec {
   /** Replaces the image's command (and, with `entrypoint`, its entrypoint), as `docker run` does. */
   cmd?: string[];
   entrypoint?: string[];
-  /** User data script, decoded (not base64); run once at first boot before the command. */
+  /**
+   * User data, decoded (not base64); run once at first boot before the command. As cloud-init
+   * reads it: a `#!` script, `#cloud-config` (write_files, bootcmd, packages, runcmd), or a MIME
+   * multi-part mix of those (see prepareUserData); other text is run with /bin/sh, with a warning.
+   */
   userData?: string;
   /** Gives the container a public endpoint: its own loopback address with these TCP ports published. */
   publish?: { ports: number[] };
@@ -289,7 +293,11 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
       record.id = container.id;
     }
     files.push({ path: `/${INIT_DIR}/init`, content: initScript(bb), mode: 0o755 });
-    if (spec.userData !== undefined) files.push({ path: `/${INIT_DIR}/user-data`, content: spec.userData, mode: 0o700 });
+    if (spec.userData !== undefined) {
+      const ud = await prepareUserData(spec.userData);
+      for (const w of ud.warnings) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `UserData: ${w}` });
+      files.push(...ud.files, { path: `/${INIT_DIR}/user-data`, content: ud.script, mode: 0o700 });
+    }
     await container.putArchive(packTar(tarEntries(files)), { path: '/' });
     await container.start();
     const info = await container.inspect();
@@ -397,4 +405,121 @@ export async function destroyContainer(ctx: ResourceContext, data: { id: string;
   if (rec.vpcId && rec.ip) releaseAddress(rec.vpcId, rec.ip);
   if (rec.publicIp) releaseLoopback(rec.publicIp);
   await reconcileFirewalls(ctx, docker, rec.vpcId ? { vpcId: rec.vpcId } : {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// User data formats, as cloud-init reads them
+
+export interface PreparedUserData {
+  /** What `/.kiln/user-data` holds: the script the init wrapper runs. */
+  script: string;
+  /** Files to copy in before start (cloud-config write_files, the parts of a multi-part mix). */
+  files: LaunchFile[];
+  warnings: string[];
+}
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+interface Part {
+  type: string;
+  body: string;
+}
+
+/** Splits a MIME multi-part message into its parts (bodies decoded from base64 when so marked). */
+export function splitMultipart(text: string): Part[] | undefined {
+  const headerEnd = text.search(/\r?\n\r?\n/);
+  if (headerEnd < 0) return undefined;
+  const head = text.slice(0, headerEnd);
+  const ct = /^content-type:\s*multipart\/[a-z]+;([^\n]*(?:\n[ \t][^\n]*)*)/im.exec(head);
+  if (!ct) return undefined;
+  const b = /boundary="?([^";\r\n]+)"?/i.exec(ct[1]);
+  if (!b) return undefined;
+  const boundary = `--${b[1]}`;
+  const parts: Part[] = [];
+  for (const chunk of text.slice(headerEnd).split(boundary).slice(1)) {
+    if (chunk.startsWith('--')) break;
+    const m = /\r?\n\r?\n/.exec(chunk);
+    if (!m) continue;
+    const headers = chunk.slice(0, m.index);
+    let body = chunk.slice(m.index + m[0].length).replace(/\r?\n$/, '');
+    const type = (/^content-type:\s*([^;\s]+)/im.exec(headers)?.[1] ?? 'text/plain').toLowerCase();
+    if (/^content-transfer-encoding:\s*base64/im.test(headers)) body = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+    parts.push({ type, body });
+  }
+  return parts;
+}
+
+function typeOfText(body: string): string {
+  if (body.startsWith('#!')) return 'text/x-shellscript';
+  if (body.startsWith('#cloud-config')) return 'text/cloud-config';
+  if (body.startsWith('#cloud-boothook')) return 'text/cloud-boothook';
+  if (body.startsWith('#include')) return 'text/x-include-url';
+  return 'text/plain';
+}
+
+const CLOUD_CONFIG_KEYS = new Set(['write_files', 'bootcmd', 'runcmd', 'packages', 'package_update', 'package_upgrade']);
+
+/** Turns user data into the one script the wrapper runs plus files to copy in (see LaunchSpec.userData). */
+export async function prepareUserData(text: string): Promise<PreparedUserData> {
+  const warnings: string[] = [];
+  const parts = splitMultipart(text) ?? [{ type: typeOfText(text), body: text }];
+  if (parts.length === 1 && parts[0].type === 'text/x-shellscript' && parts[0].body === text) return { script: text, files: [], warnings };
+  const files: LaunchFile[] = [];
+  const boot: string[] = [];
+  const config: string[] = [];
+  const scripts: string[] = [];
+  const runcmd: string[] = [];
+  let n = 0;
+  for (const part of parts) {
+    n++;
+    const type = part.type === 'text/plain' ? typeOfText(part.body) : part.type;
+    if (type === 'text/x-shellscript' || type === 'text/cloud-boothook' || (type === 'text/plain' && parts.length === 1)) {
+      if (type === 'text/plain') warnings.push('neither a #! script nor #cloud-config (cloud-init would ignore it); running it with /bin/sh');
+      const body = type === 'text/cloud-boothook' ? part.body.replace(/^#cloud-boothook[^\n]*\n/, '') : part.body;
+      const path = `/${INIT_DIR}/ud/part-${String(n).padStart(3, '0')}`;
+      files.push({ path, content: body, mode: 0o755 });
+      (type === 'text/cloud-boothook' ? boot : scripts).push(body.startsWith('#!') ? path : `sh ${path}`);
+    } else if (type === 'text/cloud-config') {
+      const { parse } = await import('yaml');
+      let cfg: Record<string, unknown>;
+      try {
+        cfg = (parse(part.body) ?? {}) as Record<string, unknown>;
+      } catch (e) {
+        throw new KilnError('INVALID_USER_DATA', `UserData: #cloud-config is not valid YAML: ${errorMessage(e)}`, 'user');
+      }
+      for (const k of Object.keys(cfg)) if (!CLOUD_CONFIG_KEYS.has(k)) warnings.push(`cloud-config key '${k}' has no local effect`);
+      const cmd = (c: unknown) => (Array.isArray(c) ? c.map((x) => shq(String(x))).join(' ') : `sh -c ${shq(String(c))}`);
+      for (const c of (cfg.bootcmd as unknown[]) ?? []) boot.push(cmd(c));
+      let w = 0;
+      for (const f of (cfg.write_files as Array<Record<string, unknown>>) ?? []) {
+        w++;
+        if (typeof f.path !== 'string' || !f.path.startsWith('/')) throw new KilnError('INVALID_USER_DATA', 'UserData: cloud-config write_files entries need an absolute path', 'user');
+        const enc = String(f.encoding ?? 'text').toLowerCase();
+        let content: Buffer = Buffer.from(String(f.content ?? ''));
+        if (enc === 'b64' || enc === 'base64') content = Buffer.from(String(f.content ?? ''), 'base64');
+        else if (enc === 'gzip' || enc === 'gz' || enc === 'gz+base64' || enc === 'gzip+base64' || enc === 'gz+b64' || enc === 'gzip+b64') {
+          const { gunzipSync } = await import('node:zlib');
+          content = gunzipSync(enc.includes('b') ? Buffer.from(String(f.content ?? ''), 'base64') : content);
+        }
+        const mode = f.permissions !== undefined ? Number.parseInt(String(f.permissions), 8) : 0o644;
+        if (f.append === true || f.append === 'true') {
+          const staged = `/${INIT_DIR}/ud/write-${w}`;
+          files.push({ path: staged, content, mode: 0o600 });
+          config.push(`mkdir -p ${shq(f.path.replace(/\/[^/]*$/, '') || '/')} && cat ${staged} >> ${shq(f.path)}`);
+        } else files.push({ path: f.path, content, mode: Number.isNaN(mode) ? 0o644 : mode });
+      }
+      const pkgs = ((cfg.packages as unknown[]) ?? []).map((p) => (Array.isArray(p) ? `${p[0]}=${p[1]}` : String(p)));
+      if (cfg.package_update === true || cfg.package_upgrade === true || pkgs.length) config.push('apt-get update -qq');
+      if (cfg.package_upgrade === true) config.push('DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -qq');
+      if (pkgs.length) config.push(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs.map(shq).join(' ')}`);
+      for (const c of (cfg.runcmd as unknown[]) ?? []) runcmd.push(cmd(c));
+    } else {
+      warnings.push(`part of type ${type} is not supported on the local target and was skipped`);
+    }
+  }
+  // cloud-init's order: boot commands, then files and packages, then user scripts, then runcmd.
+  const script = ['#!/bin/sh', '# assembled by kiln from the user data parts, in cloud-init order', ...boot, ...config, ...scripts, ...runcmd, ''].join('\n');
+  return { script, files, warnings };
 }

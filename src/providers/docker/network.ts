@@ -238,6 +238,16 @@ export async function detachPort(ns: string, port: string): Promise<void> {
   await run('ip', ['-n', ns, 'link', 'delete', port]).catch(() => undefined);
 }
 
+/**
+ * The MAC address of a VPC interface, derived from its IP (as Docker does for its bridges): a
+ * container that reuses a released address also has its MAC, so its neighbours' ARP caches stay
+ * right. Locally administered prefix 02:6b ("k").
+ */
+export function macFor(ip: string): string {
+  const n = ipToInt(ip) ?? 0;
+  return ['02', '6b', ...[n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
 export function hostVethName(containerId: string): string {
   return `c${containerId.slice(0, 12)}`;
 }
@@ -267,6 +277,7 @@ export async function attachToVpc(opts: {
     `ip -n "$NS" link set ${port} master br0 up`,
     `nsenter --net=/proc/$PID/ns/net sh -ec '`,
     '  ip link del vpc0 2>/dev/null || true',
+    `  ip link set ${tmp} address ${macFor(opts.ip)}`,
     `  ip addr add ${opts.ip}/${opts.prefix} dev ${tmp}`,
     `  ip link set ${tmp} name vpc0`,
     '  ip link set lo up',

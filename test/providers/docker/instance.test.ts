@@ -1,6 +1,7 @@
 // AWS::EC2::Instance on the real engine: an instance from a local image (by tag or by its ami- id),
 // user data run at boot before the image's command, attributes as AWS names them, in-place updates,
 // drift (a file changed inside the instance), and deletion rules.
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../../../src/docker/client.js';
 import { amiIdFor } from '../../../src/providers/docker/images.js';
@@ -76,6 +77,7 @@ describe('AWS::EC2::Instance', () => {
       VpcId: vpcId,
       State: 'running',
     });
+    expect(state.attributes.PublicDnsName).toBe(''); // the VPC has no EnableDnsHostnames, as on AWS
     const publicIp = String(state.attributes.PublicIp);
     expect(publicIp).toMatch(/^127\./);
     expect(await hostGet(publicIp)).toBe('REDIS_HOST=10.42.1.9\n');
@@ -136,6 +138,14 @@ describe('AWS::EC2::Instance', () => {
     const web = (stack.get('Web').state.data!.containers as Array<{ id: string }>)[0].id;
     expect((await sh(web, httpGet(String(state.attributes.PrivateIp), 80))).out).toContain('inner');
     await stack.delete(instanceHandler, 'Inner');
+  });
+
+  it('accepts gzip-compressed #cloud-config user data: files written and commands run before the command', async () => {
+    const cfg = "#cloud-config\nwrite_files:\n  - path: /etc/app.env\n    content: from-cloud-config\nruncmd:\n  - echo ran >> /etc/app.env\n";
+    const state = await stack.create(instanceHandler, 'Cloud', { ImageId: TAG, InstanceType: 't2.nano', SubnetId: subnetId, SecurityGroupIds: [closedSg], UserData: gzipSync(cfg).toString('base64') });
+    const web = (stack.get('Web').state.data!.containers as Array<{ id: string }>)[0].id;
+    expect((await sh(web, httpGet(String(state.attributes.PrivateIp), 80))).out).toContain('from-cloud-configran\n');
+    await stack.delete(instanceHandler, 'Cloud');
   });
 
   it('refuses an unknown instance type, user data that is not base64, and an image that does not exist, creating nothing', async () => {

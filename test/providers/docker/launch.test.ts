@@ -2,7 +2,7 @@
 // subnet's range, behind its security groups, with a public endpoint on its own loopback address.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../../../src/docker/client.js';
-import { destroyContainer, launchContainer } from '../../../src/providers/docker/launch.js';
+import { destroyContainer, launchContainer, prepareUserData } from '../../../src/providers/docker/launch.js';
 import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
 import { securityGroupHandler } from '../../../src/providers/docker/securitygroups.js';
 import { World, sh } from './ctx.js';
@@ -74,5 +74,62 @@ describe('launchContainer', () => {
     await destroyContainer(stack.ctx('Other', 'AWS::EC2::Instance'), other.data as never);
     const gone = await (await docker()).listContainers({ all: true, filters: JSON.stringify({ label: [`kiln.ip=${other.privateIp}`, `kiln.stack=${stack.name}`] }) });
     expect(gone).toHaveLength(0);
+  });
+});
+
+describe('user data formats (as cloud-init reads them)', () => {
+  it('keeps a #! script as it is', async () => {
+    const ud = await prepareUserData('#!/bin/sh\necho hi > /x\n');
+    expect(ud).toEqual({ script: '#!/bin/sh\necho hi > /x\n', files: [], warnings: [] });
+  });
+
+  it('turns #cloud-config into files and commands, in cloud-init order', async () => {
+    const ud = await prepareUserData(
+      "#cloud-config\nbootcmd:\n  - echo boot\nwrite_files:\n  - path: /etc/app.env\n    content: |\n      A=1\n    permissions: '0600'\n  - path: /etc/log.txt\n    content: more\n    append: true\nruncmd:\n  - echo run > /tmp/r\n  - [touch, /tmp/it's]\nusers: []\n",
+    );
+    expect(ud.files).toEqual([
+      { path: '/etc/app.env', content: Buffer.from('A=1\n'), mode: 0o600 },
+      { path: '/.kiln/ud/write-2', content: Buffer.from('more'), mode: 0o600 },
+    ]);
+    expect(ud.script.split('\n')).toEqual([
+      '#!/bin/sh',
+      '# assembled by kiln from the user data parts, in cloud-init order',
+      "sh -c 'echo boot'",
+      "mkdir -p '/etc' && cat /.kiln/ud/write-2 >> '/etc/log.txt'",
+      "sh -c 'echo run > /tmp/r'",
+      "'touch' '/tmp/it'\\''s'",
+      '',
+    ]);
+    expect(ud.warnings).toEqual(["cloud-config key 'users' has no local effect"]);
+  });
+
+  it('runs the parts of a MIME multi-part mix, shell parts before runcmd', async () => {
+    const mime = [
+      'Content-Type: multipart/mixed; boundary="XYZ"',
+      'MIME-Version: 1.0',
+      '',
+      '--XYZ',
+      'Content-Type: text/cloud-config; charset="us-ascii"',
+      '',
+      '#cloud-config',
+      'runcmd:',
+      '  - echo last',
+      '--XYZ',
+      'Content-Type: text/x-shellscript',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from('#!/bin/sh\necho first\n').toString('base64'),
+      '--XYZ--',
+      '',
+    ].join('\n');
+    const ud = await prepareUserData(mime);
+    expect(ud.files).toEqual([{ path: '/.kiln/ud/part-002', content: '#!/bin/sh\necho first\n', mode: 0o755 }]);
+    expect(ud.script).toContain("/.kiln/ud/part-002\nsh -c 'echo last'\n");
+  });
+
+  it('runs other text with /bin/sh, with a warning', async () => {
+    const ud = await prepareUserData('echo plain > /x\n');
+    expect(ud.warnings[0]).toMatch(/neither a #! script nor #cloud-config/);
+    expect(ud.script).toContain('sh /.kiln/ud/part-001');
   });
 });
