@@ -467,7 +467,7 @@ function asLb(c: Dockerode.ContainerInfo): LbContainer {
 export async function lbContainers(docker: Dockerode, owner?: string): Promise<LbContainer[]> {
   const label = ['kiln.kind=load-balancer'];
   if (owner) label.push(`kiln.owner=${owner}`);
-  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label }) });
+  const list = await docker.listContainers({ all: !!owner, filters: JSON.stringify({ label }) });
   return list.map(asLb);
 }
 
@@ -487,7 +487,13 @@ export async function refreshLoadBalancers(docker: Dockerode, keys: string[], op
   for (const lb of await lbContainers(docker)) {
     const model = await readModel(docker, lb.id).catch(() => undefined);
     if (!model || !model.backends.some((b) => b.discover && keys.includes(b.discover.key))) continue;
-    await applyModel(docker, lb.id, model, { discover: labelDiscovery(docker), noDrain: opts.noDrain, signal: opts.signal });
+    try {
+      await applyModel(docker, lb.id, model, { discover: labelDiscovery(docker), noDrain: opts.noDrain, signal: opts.signal });
+    } catch (e) {
+      const alive = await docker.getContainer(lb.id).inspect().then((i) => i.State.Running, () => false);
+      if (alive) throw e; // a balancer removed meanwhile has nothing left to update
+      continue;
+    }
     n++;
   }
   return n;
@@ -509,7 +515,9 @@ export async function targetStates(docker: Dockerode, keys: string[]): Promise<T
     if (!model) continue;
     const names = new Set(model.backends.filter((b) => (b.discover && keys.includes(b.discover.key)) || keys.includes(b.name)).map((b) => proxyName(b.name)));
     if (!names.size) continue;
-    for (const s of await serverStats(docker, lb.id)) if (names.has(s.backend)) out.push({ lb: lb.owner, backend: s.backend, id: s.server, state: targetState(s), sessions: s.sessions });
+    // A balancer being removed meanwhile (another stack, a relaunch) is skipped, not an error.
+    const stats = await serverStats(docker, lb.id).catch(() => []);
+    for (const s of stats) if (names.has(s.backend)) out.push({ lb: lb.owner, backend: s.backend, id: s.server, state: targetState(s), sessions: s.sessions });
   }
   return out;
 }
