@@ -61,7 +61,10 @@ export class BuildRenderer {
       const c = error ? RED : build ? this.color(build) : '\x1b[1m';
       t = `${c}${t}${RESET}`;
     }
-    if (this.opts.timestamps) t = `${this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')} ${t}`;
+    if (this.opts.timestamps) {
+      const lead = /^\n*/.exec(t)![0];
+      t = `${lead}${this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')} ${t.slice(lead.length)}`;
+    }
     this.write(t + '\n');
   }
 
