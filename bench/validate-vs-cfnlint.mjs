@@ -95,7 +95,6 @@ function pair(file, n, extraKiln = []) {
 function reasonFor(rel, r) {
   if (verdicts.goodExceptions[rel]) return `kiln rejects (${verdicts.goodExceptions[rel].codes.join(', ')}): ${verdicts.goodExceptions[rel].why}`;
   if (verdicts.badNotTemplateLevel[rel]) return `not template-level: ${verdicts.badNotTemplateLevel[rel]}`;
-  if (verdicts.badAwaitingIntrinsicChecks[rel]) return `intrinsic argument shape: ${verdicts.badAwaitingIntrinsicChecks[rel]}`;
   const errs = r.cfnRules.filter((x) => x.startsWith('E'));
   if (!r.kilnRejects && errs.length && errs.every((x) => x === 'E2533')) return 'cfn-lint E2533 only: deprecated Lambda runtime, a date-dependent service rule';
   if (!r.kilnRejects && errs.length) return `cfn-lint service/registry rules kiln does not have: ${errs.join(', ')}`;

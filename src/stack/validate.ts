@@ -13,7 +13,9 @@
 // E3006 unknown resource type; E3007 duplicate logical id across sections; E3010/E2010/E6010/E7010
 // section size limits; E3012 property value of the wrong shape; E3035 DeletionPolicy;
 // E3036 UpdateReplacePolicy; E6001 outputs; E7001 mappings; E8001 conditions structure;
-// E8002 undefined condition.
+// E8002 undefined condition. Parameter checks come from src/stack/params.ts, Fn::ForEach expansion
+// from src/stack/langext.ts and intrinsic argument checks (E10xx, E80xx) from
+// src/stack/intrinsics-check.ts.
 import { error, sortDiagnostics, warning, type Diagnostic } from '../core/diagnostics.js';
 import { locate, type PathSegment, type SourceDoc } from '../core/source.js';
 import { SECTION_ORDER } from './model.js';
@@ -21,6 +23,7 @@ import { PSEUDO_PARAMETERS, collectReferences, dependsOnReferences, findCycles, 
 import { resourceType, type PropertySpec, type Shape } from './spec.js';
 import { checkParameterDefinitions, resolveParameters } from './params.js';
 import { expandLanguageExtensions } from './langext.js';
+import { checkIntrinsics } from './intrinsics-check.js';
 
 export interface ValidateOptions {
   /** Values given with `--param K=V`, checked against their parameters. Missing ones are fine. */
@@ -77,8 +80,12 @@ interface Context {
   modules: string[];
 }
 
-/** A `Fn::ForEach::Name` loop key (AWS::LanguageExtensions); without the transform it is an error. */
-const isLoop = (ctx: Context, name: string) => ctx.languageExtensions && name.startsWith('Fn::ForEach::');
+/**
+ * A `Fn::ForEach::Name` loop key: with AWS::LanguageExtensions one left unexpanded (its collection
+ * needs a parameter value); without the transform an error that intrinsics-check reports (E1032).
+ * Either way the checks here skip it.
+ */
+const isLoop = (_ctx: Context, name: string) => name.startsWith('Fn::ForEach::');
 
 function push(ctx: Context, code: string, message: string, segments: PathSegment[], severity: 'error' | 'warning' = 'error') {
   const d = severity === 'error' ? error(code, message) : warning(code, message);
@@ -146,7 +153,8 @@ export function validateValue(value: unknown, opts: ValidateOptions = {}): Diagn
   checkOutputs(ctx);
   checkReferences(ctx);
   checkCycles(ctx);
-  // INTEGRATION POINT (H1b, src/stack/intrinsics-check.ts): argument shapes of every intrinsic.
+  // Where each intrinsic may appear and the shape of its arguments (src/stack/intrinsics-check.ts).
+  diags.push(...checkIntrinsics(ctx.template));
   return diags;
 }
 
@@ -250,7 +258,8 @@ function checkMappings(ctx: Context) {
         continue;
       }
       for (const [k2, v] of Object.entries(level2)) {
-        if (intrinsicName(v) !== undefined || (isObj(v) && !Object.keys(v).length)) push(ctx, 'E7001', `mapping values must be literal strings, numbers or lists, not ${intrinsicName(v) ?? 'an empty object'}`, ['Mappings', name, k1, k2]);
+        // A function here is reported by intrinsics-check (E1001).
+        if (isObj(v) && intrinsicName(v) === undefined) push(ctx, 'E7001', `mapping values must be strings, numbers or lists, not an object`, ['Mappings', name, k1, k2]);
       }
     }
   }
@@ -265,9 +274,7 @@ function checkConditions(ctx: Context) {
   for (const [name, body] of Object.entries(conds)) {
     if (isLoop(ctx, name)) continue;
     checkName(ctx, 'Conditions', name, 'E8001');
-    const fn = intrinsicName(body);
-    if (!['Fn::And', 'Fn::Or', 'Fn::Not', 'Fn::Equals', 'Condition'].includes(fn ?? ''))
-      push(ctx, 'E8001', `condition '${name}' must be a condition function (Fn::Equals, Fn::And, Fn::Or, Fn::Not or Condition)${fn ? `, not ${fn}` : ''}`, ['Conditions', name]);
+    // That the body is a condition function of the right shape: intrinsics-check (E8001, E80xx).
     for (const r of collectReferences(body, ['Conditions', name])) {
       if (r.kind === 'Condition') {
         if (!has(conds, r.target)) push(ctx, 'E8002', `condition '${r.target}' is not defined in Conditions`, r.path);
@@ -534,7 +541,7 @@ function checkReferences(ctx: Context) {
   forEach('Outputs', new Set(['Condition']));
   for (const r of refs) {
     // Inside an unexpanded loop, names may be its identifier: not checkable before expansion.
-    if (ctx.languageExtensions && r.path.some((seg) => typeof seg === 'string' && seg.startsWith('Fn::ForEach::'))) continue;
+    if (r.path.some((seg) => typeof seg === 'string' && seg.startsWith('Fn::ForEach::'))) continue;
     checkReference(ctx, r);
   }
 }

@@ -197,18 +197,19 @@ export function parseYamlSource(text: string, file: string): SourceDoc {
     const short = n.tag ? LONG_FORM.get(n.tag) : undefined;
     if (short !== undefined && !isAlias(n)) {
       const start = tagStart(range[0], n.tag!);
-      positions.set(path, { start, end: range[1] });
+      positions.set(path, { start, end: range[1], keyStart: positions.span(path)?.keyStart });
       path.push(short);
       let inner: unknown;
       if (short === 'Fn::GetAtt' && isScalar(n)) {
         inner = getAttScalar(n, range);
       } else {
-        inner = plain(n, depth, range);
+        inner = plain(n, depth, range, true);
       }
       path.pop();
       return { [short]: inner };
     }
-    return plain(n, depth, range);
+    // Map members and sequence items had their span set by the collection; only the root has not.
+    return plain(n, depth, range, path.length === 0);
   };
 
   const getAttScalar = (n: Scalar, range: [number, number, number]): unknown => {
@@ -231,8 +232,8 @@ export function parseYamlSource(text: string, file: string): SourceDoc {
     return [s.slice(0, dot), s.slice(dot + 1)];
   };
 
-  const plain = (n: YamlNode, depth: number, range: [number, number, number]): unknown => {
-    positions.set(path, { ...(positions.span(path) ?? {}), start: positions.span(path)?.start ?? range[0], end: range[1] });
+  const plain = (n: YamlNode, depth: number, range: [number, number, number], own: boolean): unknown => {
+    if (own) positions.set(path, { start: range[0], end: range[1] });
     if (isAlias(n)) {
       at('YAML_ALIAS', `aliases (*${n.source}) are not supported by CloudFormation; write the value out`, range[0], path);
       return null;
@@ -298,8 +299,6 @@ export function parseYamlSource(text: string, file: string): SourceDoc {
         const vr = valueNode?.range;
         positions.set(path, { start: vr ? vr[0] : (keyNode?.range?.[1] ?? keyOffset), end: vr ? vr[1] : (keyNode?.range?.[1] ?? keyOffset), keyStart: keyOffset });
         const v = walk(valueNode, depth + 1);
-        const span = positions.span(path);
-        if (span) span.keyStart = keyOffset;
         path.pop();
         Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
       }

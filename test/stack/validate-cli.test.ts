@@ -95,10 +95,12 @@ describe('kiln validate tells Packer templates from CloudFormation ones', () => 
     ['{"variables": {}, "provisioners": []}', true],
     ['{"builders": [], "Resources": {}}', false],
     ['{"Resources": {}}', false],
+    ['{"Description": "x", "Resources": {"variables": {"Type": "AWS::SNS::Topic"}}}', false],
     ['builders: []', false],
     ['{not json', false],
-  ])('%s -> packer %s', (text, expected) => {
-    expect(isPackerTemplate(text)).toBe(expected);
+    ['{"builders": [{"type": "docker",}]}', true],
+  ])('%s -> packer %s', async (text, expected) => {
+    expect(await isPackerTemplate(text)).toBe(expected);
   });
 
   it('hands a Packer template to the image engine', async () => {

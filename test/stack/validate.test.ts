@@ -49,7 +49,7 @@ describe('template structure', () => {
     ['Description too long', base({ Description: 'x'.repeat(1025) }), [['E1003', 'Description']]],
     ['Transform of the wrong shape', base({ Transform: { key: 'x' } }), [['E1005', 'Transform']]],
     ['LanguageExtensions after Serverless', base({ Transform: ['AWS::Serverless-2016-10-31', 'AWS::LanguageExtensions'] }), [['E1005', 'Transform']]],
-    ['Fn::ForEach without the LanguageExtensions transform', { Resources: { 'Fn::ForEach::X': ['i', ['a'], { T: topic }] } }, [['E3001', 'Resources.Fn::ForEach::X'], ['E3001', 'Resources.Fn::ForEach::X']]],
+    ['Fn::ForEach without the LanguageExtensions transform', { Resources: { 'Fn::ForEach::X': ['i', ['a'], { T: topic }] } }, [['E1032', 'Resources.Fn::ForEach::X']]],
   ])('%s', (_name, t, expected) => {
     expect(problems(t)).toEqual(expected);
   });
@@ -142,7 +142,8 @@ describe('conditions, mappings and outputs', () => {
     ['condition referring to a resource', { Conditions: { C: { 'Fn::Equals': [{ Ref: 'T' }, 'x'] } }, Resources: { T: topic } }, [['E1020', 'Conditions.C.Fn::Equals[0].Ref']]],
     ['mapping name not alphanumeric', { Mappings: { 'Bad.Name': { a: { b: 'c' } } }, Resources: { T: topic } }, [['E7001', 'Mappings.Bad.Name']]],
     ['mapping with one level only', { Mappings: { M: { a: 'c' } }, Resources: { T: topic } }, [['E7001', 'Mappings.M.a']]],
-    ['mapping value that is a function', { Mappings: { M: { a: { b: { Ref: 'AWS::Region' } } } }, Resources: { T: topic } }, [['E7001', 'Mappings.M.a.b']]],
+    ['mapping value that is a function', { Mappings: { M: { a: { b: { Ref: 'AWS::Region' } } } }, Resources: { T: topic } }, [['E1001', 'Mappings.M.a.b.Ref']]],
+    ['mapping value that is an object', { Mappings: { M: { a: { b: { c: 'd' } } } }, Resources: { T: topic } }, [['E7001', 'Mappings.M.a.b']]],
     ['output without Value', { Resources: { T: topic }, Outputs: { O: { Description: 'd' } } }, [['E6002', 'Outputs.O']]],
     ['output with unknown keys and a bad Export', { Resources: { T: topic }, Outputs: { O: { Value: 'v', Exports: {}, Export: 'x' } } }, [['E6001', 'Outputs.O.Exports'], ['E6001', 'Outputs.O.Export']]],
     ['output name not alphanumeric', { Resources: { T: topic }, Outputs: { 'O-1': { Value: 'v' } } }, [['E6001', 'Outputs.O-1']]],

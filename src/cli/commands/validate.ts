@@ -1,7 +1,7 @@
 // `kiln validate TEMPLATE`: one command for both kinds of template kiln reads. A Packer JSON
 // template (top-level builders / provisioners / post-processors / variables, and no Resources) goes
 // to the image engine's validation; anything else is checked as a CloudFormation template.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from '../main.js';
 import type { CliIO } from '../io.js';
@@ -18,7 +18,8 @@ limits. Each --param value is checked against its parameter; a parameter with no
 value is fine here (render and deploy need one). NoEcho values never appear in messages (****).
 
 A Packer JSON template (top-level builders, provisioners, post-processors or variables, and no
-Resources) is checked by the image engine, with Packer's flags (-var, -var-file, ...).
+CloudFormation section) is checked by the image engine, with Packer's flags (-var, -var-file, ...);
+so are \`-\` (stdin), *.pkr.hcl / *.pkr.json files and directories.
 
 Problems go to stderr, one per line:
   FILE:LINE:COL: error[CODE]: message (at Resources.Web.Properties.ImageId)
@@ -29,21 +30,19 @@ Flags:
   -h, --help          show this help
 `;
 
-const PACKER_KEYS = ['builders', 'provisioners', 'post-processors', 'variables'];
+// Keys only a Packer template has at its root; a cheap look before loading the image engine.
+const PACKER_HINT = /"(?:builders|provisioners|post-processors|variables|sensitive-variables|min_packer_version|error-cleanup-provisioner|push)"\s*:/;
 
-/** True when the text is a Packer JSON template rather than a CloudFormation one. */
-export function isPackerTemplate(text: string): boolean {
+/**
+ * True when the text is a Packer JSON template rather than a CloudFormation one. The decision is
+ * the image engine's (`looksLikePackerTemplate`, which also routes broken JSON that is meant as
+ * Packer); its module is loaded only when the text could be one.
+ */
+export async function isPackerTemplate(text: string): Promise<boolean> {
   const start = text.search(/\S/);
-  if (start < 0 || text[start] !== '{') return false;
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return false;
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  return !('Resources' in o) && PACKER_KEYS.some((k) => k in o);
+  if (start < 0 || text[start] !== '{' || !PACKER_HINT.test(text)) return false;
+  const { looksLikePackerTemplate } = await import('./validate-image.js');
+  return looksLikePackerTemplate(text);
 }
 
 /** The template argument: the first positional, skipping the values of flags that take one. */
@@ -69,14 +68,21 @@ export const command: Command = {
       return 0;
     }
     const file = templateArg(argv);
-    if (file !== undefined && file !== '-') {
+    // Packer-only forms: stdin (`-`), HCL2 files and directories are the image engine's to answer.
+    const packerOnly = file === '-' || (file !== undefined && (file.endsWith('.pkr.hcl') || file.endsWith('.pkr.json')));
+    if (packerOnly) {
+      const { runImageValidate } = await import('./validate-image.js');
+      return runImageValidate(argv, io);
+    }
+    if (file !== undefined) {
+      const path = isAbsolute(file) ? file : resolve(io.cwd, file);
       let text: string | undefined;
       try {
-        text = await readFile(isAbsolute(file) ? file : resolve(io.cwd, file), 'utf8');
+        text = (await stat(path)).isDirectory() ? '{"builders": []}' : await readFile(path, 'utf8');
       } catch {
         text = undefined; // the stack path reports unreadable files with their reason
       }
-      if (text !== undefined && isPackerTemplate(text)) {
+      if (text !== undefined && (await isPackerTemplate(text))) {
         const { runImageValidate } = await import('./validate-image.js');
         return runImageValidate(argv, io);
       }
