@@ -300,7 +300,8 @@ export function parseYamlSource(text: string, file: string): SourceDoc {
         positions.set(path, { start: vr ? vr[0] : (keyNode?.range?.[1] ?? keyOffset), end: vr ? vr[1] : (keyNode?.range?.[1] ?? keyOffset), keyStart: keyOffset });
         const v = walk(valueNode, depth + 1);
         path.pop();
-        Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+        if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+        else out[key] = v;
       }
       return out;
     }

@@ -144,6 +144,14 @@ describe('YAML features CloudFormation does not have', () => {
     expect(loadTemplate('1: x\n010: y\nyes: z\n', 't.yaml').value).toEqual({ '1': 'x', '010': 'y', yes: 'z' });
   });
 
+  it('keeps a __proto__ key as data, in JSON and YAML alike', () => {
+    for (const [text, file] of [['__proto__: {a: 1}\n', 't.yaml'], ['{"__proto__": {"a": 1}}', 't.json']] as const) {
+      const v = loadTemplate(text, file).value as Record<string, unknown>;
+      expect(Object.keys(v)).toEqual(['__proto__']);
+      expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    }
+  });
+
   it('rejects more than one document', () => {
     expect(codes('a: 1\n---\nb: 2\n')).toContain('YAML_SYNTAX');
   });
