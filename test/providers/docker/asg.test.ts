@@ -6,6 +6,7 @@ import { docker } from '../../../src/docker/client.js';
 import type { JsonObject } from '../../../src/stack/model.js';
 import type { ResourceHandler } from '../../../src/providers/types.js';
 import { autoScalingGroupHandler, listInstances } from '../../../src/providers/docker/asg.js';
+import { classicElbHandler } from '../../../src/providers/docker/elb.js';
 import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from '../../../src/providers/docker/elbv2.js';
 import { targetStates } from '../../../src/providers/docker/haproxy.js';
 import { launchTemplateHandler } from '../../../src/providers/docker/launchtemplate.js';
@@ -97,4 +98,31 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     await stack.delete(autoScalingGroupHandler, 'Asg');
     expect(await listInstances(d, stack.name, 'Asg', asg.physicalId)).toEqual([]);
   }, 300_000);
+
+  it('replaces the whole group behind a classic ELB (AutoScalingReplacingUpdate): new group healthy first, then the old one goes', async () => {
+    const lt = await stack.create(launchTemplateHandler, 'Lt2', { LaunchTemplateData: { ImageId: images.v1, InstanceType: 't2.micro', SecurityGroupIds: [net.webSg] } });
+    const elb = await stack.create(classicElbHandler, 'Elb', {
+      Subnets: [net.subnetB], SecurityGroups: [net.lbSg], Listeners: [{ LoadBalancerPort: 80, InstancePort: 80, Protocol: 'HTTP' }],
+      HealthCheck: { Target: 'HTTP:80/health', Interval: 2, Timeout: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 },
+    });
+    const url = `http://${String(elb.attributes.DNSName)}/`;
+    const props = (version: string): JsonObject => ({
+      MinSize: 1, MaxSize: 2, VPCZoneIdentifier: [net.subnetA], LaunchTemplate: { LaunchTemplateId: lt.physicalId, Version: version },
+      LoadBalancerNames: [elb.physicalId], HealthCheckGracePeriod: 20,
+    });
+    const first = await stack.create(autoScalingGroupHandler, 'Group', props('1'));
+    const d = await docker();
+    const old = await listInstances(d, stack.name, 'Group', first.physicalId);
+    expect(old).toHaveLength(1); // DesiredCapacity defaults to MinSize
+    expect((await get(url)).body).toMatch(/^v1 /);
+    await updateWith(launchTemplateHandler, 'Lt2', { LaunchTemplateData: { ImageId: images.v2, InstanceType: 't2.micro', SecurityGroupIds: [net.webSg] } });
+    const load = steadyLoad(url);
+    const next = await updateWith(autoScalingGroupHandler, 'Group', props('2'), { UpdatePolicy: { AutoScalingReplacingUpdate: { WillReplace: true }, AutoScalingRollingUpdate: { MaxBatchSize: 1 } } });
+    const res = await load.stop();
+    expect(res.errors).toEqual([]);
+    expect(next.physicalId).not.toBe(first.physicalId);
+    expect(await listInstances(d, stack.name, 'Group', first.physicalId)).toEqual([]);
+    expect(await listInstances(d, stack.name, 'Group', next.physicalId)).toHaveLength(1);
+    expect((await get(url)).body).toMatch(/^v2 /);
+  }, 180_000);
 });
