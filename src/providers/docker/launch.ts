@@ -109,8 +109,12 @@ export interface LaunchDeps {
 
 const INIT_DIR = '.kiln';
 
-/** The init wrapper (PID 1 until it execs the image's command). `bb` prefixes applets when the image has no shell. */
-export function initScript(bb: string): string {
+/**
+ * The init wrapper (it execs the image's command at the end). `bb` prefixes applets when the image
+ * has no shell. `user`: the image's USER, when the container runs as root only so that the user data
+ * runs as root (as on EC2); the command is then run as that user again.
+ */
+export function initScript(bb: string, user = ''): string {
   return `# kiln init: waits for the VPC link, runs the user data once, then the image's command.
 n=0
 while :; do
@@ -131,7 +135,25 @@ if [ -f /${INIT_DIR}/user-data ] && [ ! -e /${INIT_DIR}/user-data.done ]; then
   echo "$?" > /${INIT_DIR}/user-data.done
 fi
 if [ "$#" -eq 0 ]; then echo "kiln-init: the image has no command" >&2; exit 64; fi
-exec "$@"
+${user ? dropTo(user, bb) : ''}exec "$@"
+`;
+}
+
+/**
+ * Shell lines that exec the command as `user` (`name`, `uid`, `name:group`, `uid:gid`): util-linux
+ * setpriv, else coreutils `chroot --userspec`, else `su` (busybox's setpriv cannot change ids).
+ */
+function dropTo(user: string, bb: string): string {
+  const q = `'${user.replace(/'/g, '')}'`;
+  return `u=${q}; g=""
+case "$u" in *:*) g="\${u#*:}"; u="\${u%%:*}";; esac
+[ -n "$g" ] || g="$(${bb}id -g "$u" 2>/dev/null || echo "$u")"
+if setpriv --reuid="$u" --regid="$g" --init-groups true 2>/dev/null; then exec setpriv --reuid="$u" --regid="$g" --init-groups -- "$@"; fi
+if setpriv --reuid="$u" --regid="$g" --clear-groups true 2>/dev/null; then exec setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@"; fi
+if ${bb}chroot --userspec="$u:$g" --skip-chdir / true 2>/dev/null; then exec ${bb}chroot --userspec="$u:$g" --skip-chdir / "$@"; fi
+if ${bb}su -p -s /bin/sh "$u" -c true 2>/dev/null; then exec ${bb}su -p -s /bin/sh "$u" -c 'exec "$0" "$@"' "$@"; fi
+echo "kiln-init: cannot run the command as user $u (no setpriv, chroot --userspec or su in the image)" >&2
+exit 71
 `;
 }
 
@@ -230,6 +252,9 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
         exposed[`${p}/tcp`] = {};
       }
     }
+    // EC2 runs user data as root: a container whose image names another USER starts as root and
+    // the wrapper returns to that user for the command.
+    const asRoot = spec.userData !== undefined && image.user !== '' && !/^(root|0)(:.*)?$/.test(image.user);
     const labels: Record<string, string> = {
       ...(spec.labels ?? {}),
       [LABELS.managed]: 'true',
@@ -248,6 +273,7 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
       name: containerName,
       Image: image.id,
       Hostname: spec.hostname ?? `ip-${ip.replace(/\./g, '-')}`,
+      ...(asRoot ? { User: '0:0' } : {}),
       Entrypoint: ['/bin/sh', `/${INIT_DIR}/init`],
       Cmd: command,
       Env: envList(spec.env),
@@ -276,6 +302,7 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
         name: containerName,
         Image: image.id,
         Hostname: spec.hostname ?? `ip-${ip.replace(/\./g, '-')}`,
+        ...(asRoot ? { User: '0:0' } : {}),
         Entrypoint: [`/${INIT_DIR}/busybox`, 'sh', `/${INIT_DIR}/init`],
         Cmd: command,
         Env: envList(spec.env),
@@ -292,7 +319,7 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
       });
       record.id = container.id;
     }
-    files.push({ path: `/${INIT_DIR}/init`, content: initScript(bb), mode: 0o755 });
+    files.push({ path: `/${INIT_DIR}/init`, content: initScript(bb, asRoot ? image.user : ''), mode: 0o755 });
     if (spec.userData !== undefined) {
       const ud = await prepareUserData(spec.userData);
       for (const w of ud.warnings) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `UserData: ${w}` });

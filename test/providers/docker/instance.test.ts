@@ -148,6 +148,15 @@ describe('AWS::EC2::Instance', () => {
     await stack.delete(instanceHandler, 'Cloud');
   });
 
+  it('runs the user data as root even when the image names another USER, and the command as that user', async () => {
+    const tag = `${TAG}-nobody`;
+    await buildTestImage(tag, 'FROM busybox:latest\nUSER nobody\nCMD ["sh", "-c", "mkdir -p /tmp/www && { cat /etc/ud-uid; id -u; } > /tmp/www/index.html; exec httpd -f -p 80 -h /tmp/www"]\n', { 'kiln.test': TEST_ID });
+    const state = await stack.create(instanceHandler, 'Nobody', { ImageId: tag, InstanceType: 't2.nano', SubnetId: subnetId, SecurityGroupIds: [closedSg], UserData: Buffer.from('#!/bin/sh\nid -u > /etc/ud-uid\n').toString('base64') });
+    const web = (stack.get('Web').state.data!.containers as Array<{ id: string }>)[0].id;
+    expect((await sh(web, httpGet(String(state.attributes.PrivateIp), 80))).out).toContain('0\n65534\n');
+    await stack.delete(instanceHandler, 'Nobody');
+  });
+
   it('refuses an unknown instance type, user data that is not base64, and an image that does not exist, creating nothing', async () => {
     const base = { ImageId: TAG, SubnetId: subnetId };
     await expect(instanceHandler.create(stack.ctx('Bad', 'AWS::EC2::Instance'), { ...base, InstanceType: 't2.gigantic' })).rejects.toThrow(/InstanceType 't2.gigantic' is not a known/);
