@@ -104,6 +104,13 @@ describe('kiln validate (Packer templates)', () => {
     expect(looksLikePackerTemplate('{"Description": "x", "Resources": {"A": {"Type": "AWS::SNS::Topic",}}}')).toBe(false);
     expect(looksLikePackerTemplate('Resources:\n  A: {}\n')).toBe(false);
   });
+  it('validates the seed image template of the repository (with and without -only=local)', async () => {
+    const seed = new URL('../../examples/seed/', import.meta.url).pathname;
+    for (const args of [['image.json'], ['-only=local', 'image.json']]) {
+      const io = memoryIO({ cwd: seed, env: {} });
+      expect(await runImageValidate(args, io), io.stderr).toBe(0);
+    }
+  });
   it('is what `kiln validate` runs for a Packer template', async () => {
     const io = memoryIO({ cwd: dir, env: {} });
     expect(await main(['validate', good], io)).toBe(0);

@@ -6,7 +6,6 @@ import { formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from '.
 import { KilnError } from '../../core/errors.js';
 import { parsePackerTemplate } from '../../image/template.js';
 import { machineEscape } from '../../image/inspect.js';
-import { prepareBuilds } from '../../image/prepare.js';
 import { makeResolved, mergeVariableSources } from '../../image/variables.js';
 import type { ParsedTemplate, PrepareResult } from '../../image/types.js';
 import { flagBool, flagList, keyValues, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
@@ -202,6 +201,7 @@ export async function runImageValidate(argv: string[], io: CliIO): Promise<numbe
   const mask = rawMasker(t, flags);
   if (flagBool(p, 'syntax-only')) return finish(loaded.diagnostics, mask);
 
+  const { prepareBuilds } = await import('../../image/prepare.js');
   const result: PrepareResult = prepareBuilds(t, {
     vars: flags.vars,
     varFiles: flags.varFiles,
