@@ -17,7 +17,7 @@
 // from src/stack/langext.ts and intrinsic argument checks (E10xx, E80xx) from
 // src/stack/intrinsics-check.ts.
 import { error, sortDiagnostics, warning, type Diagnostic } from '../core/diagnostics.js';
-import { locate, type PathSegment, type SourceDoc } from '../core/source.js';
+import { formatPath, locate, type PathSegment, type SourceDoc } from '../core/source.js';
 import { SECTION_ORDER } from './model.js';
 import { PSEUDO_PARAMETERS, collectReferences, dependsOnReferences, findCycles, resourceDependencies, type Reference } from './refs.js';
 import { resourceType, type PropertySpec, type Shape } from './spec.js';
@@ -99,11 +99,25 @@ export function validateTemplate(doc: SourceDoc, opts: ValidateOptions = {}): Di
   if (doc.value === undefined) return sortDiagnostics(out);
   if (Buffer.byteLength(doc.text, 'utf8') > LIMITS.templateBytes)
     out.push({ ...error('E1002', `template is ${Buffer.byteLength(doc.text, 'utf8')} bytes; CloudFormation accepts at most ${LIMITS.templateBytes} (from S3)`), segments: [] });
-  const diags = validateValue(doc.value, opts);
+  const diags = validateValue(doc.value, opts).map((d) => atLoop(d, doc));
   const located = locate([...out, ...diags], doc, { key: (d) => AT_KEY.has(d.code) });
   // Diagnostics with no path point at the start of the document.
   for (const d of located) if (!d.range) d.range = { file: doc.file, start: doc.positions.pos(0) };
   return sortDiagnostics(located);
+}
+
+/**
+ * A diagnostic about something Fn::ForEach generated (`Resources.Topica…`, absent from the text)
+ * points at the loop that generated it, keeping its logical path.
+ */
+function atLoop(d: Diagnostic, doc: SourceDoc): Diagnostic {
+  const seg = d.segments;
+  if (!seg || seg.length < 2 || d.range || !isObj(doc.value)) return d;
+  const section = doc.value[String(seg[0])];
+  if (!isObj(section) || has(section, String(seg[1]))) return d;
+  const loop = Object.keys(section).find((k) => k.startsWith('Fn::ForEach::'));
+  if (!loop) return d;
+  return { ...d, path: d.path ?? formatPath(seg), range: doc.positions.range([String(seg[0]), loop], { key: true }) };
 }
 
 /** The same checks on plain data; diagnostics carry `segments` (no positions). */

@@ -225,6 +225,12 @@ describe('AWS::LanguageExtensions: loops are expanded before the checks', () => 
     expect(diags.map((d) => [d.code, formatPath(d.segments ?? [])])).toEqual([['E3002', 'Resources.Topica.Properties.TopicNme']]);
   });
 
+  it('and positioned at the loop that generated the resource', () => {
+    const text = ['Transform: AWS::LanguageExtensions', 'Resources:', '  Fn::ForEach::Topics:', '    - N', '    - [a]', '    - Topic${N}:', '        Type: AWS::SNS::Topic', '        Properties: {TopicNme: x}', ''].join('\n');
+    const diags = validateTemplate(loadTemplate(text, 't.yaml'));
+    expect(diags.map((d) => `${d.range?.start.line}:${d.range?.start.col} ${d.code} ${d.path}`)).toEqual(['3:3 E3002 Resources.Topica.Properties.TopicNme']);
+  });
+
   it('a loop over a parameter without a value stays unexpanded: a warning, and no false errors', () => {
     const t = loop({ Ref: 'Names' }, 'TopicName');
     t.Outputs = {} as never;
