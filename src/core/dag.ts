@@ -23,6 +23,7 @@ export class DagCycleError extends Error {
 
 export class Dag<N = undefined> {
   private readonly order: string[] = [];
+  private readonly rank = new Map<string, number>();
   private readonly values = new Map<string, N | undefined>();
   /** id -> what it waits for (outgoing edges). */
   private readonly out = new Map<string, Set<string>>();
@@ -32,6 +33,7 @@ export class Dag<N = undefined> {
   /** Adds a node (again: replaces its data, keeps its edges). */
   add(id: string, data?: N): this {
     if (!this.values.has(id)) {
+      this.rank.set(id, this.order.length);
       this.order.push(id);
       this.out.set(id, new Set());
       this.in.set(id, new Set());
@@ -68,14 +70,17 @@ export class Dag<N = undefined> {
 
   /** What `id` waits for, in insertion order of those nodes. */
   dependencies(id: string): string[] {
-    const s = this.out.get(id);
-    return s ? this.order.filter((n) => s.has(n)) : [];
+    return this.ranked(this.out.get(id));
+  }
+
+  private ranked(s: Set<string> | undefined): string[] {
+    if (!s || s.size === 0) return [];
+    return [...s].sort((a, b) => this.rank.get(a)! - this.rank.get(b)!);
   }
 
   /** Who waits for `id`, in insertion order. */
   dependents(id: string): string[] {
-    const s = this.in.get(id);
-    return s ? this.order.filter((n) => s.has(n)) : [];
+    return this.ranked(this.in.get(id));
   }
 
   edges(): Array<[string, string]> {
@@ -205,7 +210,7 @@ export class Dag<N = undefined> {
           remaining.set(d, left);
           if (left === 0) next.add(d);
         }
-      ready = this.order.filter((n) => next.has(n));
+      ready = this.ranked(next);
     }
     if (done < this.order.length) throw new DagCycleError(this.cycles());
     return waves;
@@ -227,7 +232,7 @@ export class Dag<N = undefined> {
           remaining.set(d, left);
           if (left === 0) next.add(d);
         }
-      ready = this.order.filter((n) => next.has(n));
+      ready = this.ranked(next);
     }
     if (done < this.order.length) throw new DagCycleError(this.cycles());
     return waves;

@@ -96,11 +96,13 @@ export function renderGraph(sg: Pick<StackGraph, 'graph' | 'edges'>, format: Gra
     case 'text': {
       const lines: string[] = [];
       if (!waves) lines.push(...cycles.map((c) => `cycle: ${c.join(' -> ')}`), '');
-      const width = Math.max(0, ...g.nodes().map((n) => n.length));
+      const width = g.nodes().reduce((m, n) => Math.max(m, n.length), 0);
+      const byFrom = new Map<string, GraphEdge[]>();
+      for (const e of sg.edges) byFrom.set(e.from, [...(byFrom.get(e.from) ?? []), e]);
       groups.forEach((w, i) => {
         lines.push(waves ? `wave ${i + 1}` : 'resources');
         for (const id of w) {
-          const deps = sg.edges.filter((e) => e.from === id).map((e) => `${e.to} (${label(e)})`);
+          const deps = (byFrom.get(id) ?? []).map((e) => `${e.to} (${label(e)})`);
           lines.push(`  ${id.padEnd(width)}  ${g.get(id)!.type}${deps.length ? `  <- ${deps.join(', ')}` : ''}`);
         }
       });

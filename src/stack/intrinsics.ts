@@ -165,7 +165,7 @@ function parseIPv4(s: string): number | undefined {
 }
 
 function formatIPv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 function parseIPv6(s: string): bigint | undefined {
