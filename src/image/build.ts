@@ -52,13 +52,13 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<BuildResult[]> 
   const sink = maskingSink(opts.events, mask);
   const signal = opts.signal ?? new AbortController().signal;
   const runUuid = opts.runUuid ?? randomUUID();
-  let cache: BuildCache | undefined;
+  // Opened on first use only: a cache hit never needs the state database.
+  let cache: (() => BuildCache) | undefined;
   if (opts.cache !== false && opts.builds.some((b) => b.builder.type === 'docker')) {
-    if (opts.cache) cache = opts.cache;
-    else {
-      const { BuildCache } = await import('./cache.js');
-      cache = BuildCache.open(opts.stateDir);
-    }
+    let opened: BuildCache | undefined = opts.cache;
+    const { openState, stateDir } = await import('../state/db.js');
+    const { BuildCache: Cache } = await import('./cache.js');
+    cache = () => (opened ??= new Cache(openState(stateDir(opts.stateDir))));
   }
   const limit = opts.parallel && opts.parallel > 0 ? opts.parallel : opts.builds.length || 1;
   const results: BuildResult[] = new Array(opts.builds.length);
@@ -76,7 +76,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<BuildResult[]> 
 
 async function runOne(
   b: PreparedBuild,
-  o: RunBuildsOptions & { cache: BuildCache | undefined; runUuid: string; signal: AbortSignal },
+  o: Omit<RunBuildsOptions, 'cache'> & { cache: (() => BuildCache) | undefined; runUuid: string; signal: AbortSignal },
   sink: EventSink<BuildEvent>,
   mask: (s: string) => string,
 ): Promise<BuildResult> {

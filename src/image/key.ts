@@ -48,11 +48,13 @@ export function treeDigest(path: string): string {
 
 export type DigestFn = (absPath: string) => string;
 
-export function dockerBaseKey(cfg: DockerBuilderConfig, baseImageId: string, build: { name: string; type: string }): string {
+export function dockerBaseKey(cfg: DockerBuilderConfig, baseImageId: string, build: { name: string; type: string }, labels: Record<string, string> = {}): string {
   return hashValue({
     format: KEY_FORMAT,
     part: 'base',
     baseImageId,
+    // Extra labels (KILN_LABELS) end up in the committed image's config, so they shape it.
+    labels: Object.keys(labels).length ? labels : undefined,
     build: build.name,
     builderType: build.type,
     runCommand: cfg.runCommand,
@@ -126,8 +128,8 @@ export interface KeyChain {
 }
 
 /** Every key of a docker build, given the base image's ID. */
-export function dockerKeyChain(build: PreparedBuild, cfg: DockerBuilderConfig, baseImageId: string, digest: DigestFn = memoDigest()): KeyChain {
-  const base = dockerBaseKey(cfg, baseImageId, build);
+export function dockerKeyChain(build: PreparedBuild, cfg: DockerBuilderConfig, baseImageId: string, digest: DigestFn = memoDigest(), labels: Record<string, string> = {}): KeyChain {
+  const base = dockerBaseKey(cfg, baseImageId, build, labels);
   const steps: string[] = [];
   let prev = base;
   for (const p of build.provisioners) {

@@ -161,6 +161,8 @@ describe('build keys', () => {
     expect(keys(build(docker({ volumes: { '/h': '/c' } }), [prov(shell())])).final).not.toBe(a.final);
     expect(keys(build(docker({ execUser: 'nobody' }), [prov(shell())])).final).not.toBe(a.final);
     expect(keys(build(docker({ runCommand: ['-d', '-i', '-t', '--entrypoint=/bin/ash', '--', '{{.Image}}'] }), [prov(shell())])).final).not.toBe(a.final);
+    // Extra labels (KILN_LABELS) land in the image config.
+    expect(dockerKeyChain(build(docker(), [prov(shell())]), docker(), BASE, undefined, { 'kiln.test': 'x' }).final).not.toBe(a.final);
     // PACKER_BUILD_NAME is visible to scripts, so the name is part of the key.
     expect(keys(build(docker(), [prov(shell())], 'other')).final).not.toBe(a.final);
   });

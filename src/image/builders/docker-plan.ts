@@ -7,15 +7,18 @@ import type { Artifact, BuildUI } from '../events.js';
 import type { BuildCache } from '../cache.js';
 import { ensureBaseImage } from '../base.js';
 import { dockerKeyChain, type KeyChain } from '../key.js';
-import { inspectImage } from './engine.js';
+import { listImages } from './engine.js';
 
 export const DOCKER_COMMIT_BUILDER_ID = 'packer.post-processor.docker-import';
 export const DOCKER_BUILDER_ID = 'packer.docker';
 
 export interface BuilderEnv {
   ui: BuildUI;
-  /** The build cache; undefined = build without caching (nothing read, nothing recorded). */
-  cache?: BuildCache;
+  /**
+   * The build cache (opened on first use: a cache hit is answered by the engine alone, see
+   * `planDockerBuild`); undefined = build without caching (nothing read, nothing recorded).
+   */
+  cache?: () => BuildCache;
   force: boolean;
   onError: 'cleanup' | 'abort';
   signal: AbortSignal;
@@ -52,15 +55,28 @@ export interface DockerPlan {
   hit?: BuilderOutcome;
 }
 
-/** Looks a cache entry up and checks that its image still exists and carries the key. */
-async function verified(cache: BuildCache, key: string, ui: BuildUI, what: string): Promise<string | undefined> {
+/**
+ * Images kiln built, by build key, straight from the engine (one request). The final and the
+ * intermediate images carry `kiln.build=<key>`; since a key is a content hash of everything that
+ * shapes the image, an image with the key IS the result, whichever state directory recorded it.
+ */
+async function imagesByKey(kind: 'artifact' | 'intermediate', keys?: string[]): Promise<Map<string, string>> {
+  const labels: Record<string, string> = { [LABELS.managed]: 'true', [LABELS.kind]: kind };
+  if (keys?.length === 1) labels[LABELS.build] = keys[0]!;
+  const out = new Map<string, string>();
+  for (const img of await listImages(labels)) {
+    const k = img.Labels?.[LABELS.build];
+    if (k && !out.has(k)) out.set(k, img.Id);
+  }
+  return out;
+}
+
+/** A state row whose image is gone: drop it and say so. */
+function forgetStale(cache: BuildCache, key: string, ui: BuildUI, what: string): void {
   const e = cache.get(key);
-  if (!e) return undefined;
-  const img = await inspectImage(e.imageId);
-  if (img && img.Config?.Labels?.[LABELS.build] === key) return img.Id;
+  if (!e) return;
   cache.delete(key);
   ui.message(`The cached ${what} ${e.imageId.slice(0, 19)} is gone from Docker: building it again`);
-  return undefined;
 }
 
 export async function planDockerBuild(build: PreparedBuild, cfg: DockerBuilderConfig, env: BuilderEnv): Promise<DockerPlan> {
@@ -68,30 +84,35 @@ export async function planDockerBuild(build: PreparedBuild, cfg: DockerBuilderCo
   if (cfg.windowsContainer) throw new KilnError('UNSUPPORTED', `build '${build.name}': windows_container is not supported by kiln's docker builder`);
   if (cfg.communicator !== 'docker' && cfg.communicator !== '') throw new KilnError('UNSUPPORTED', `build '${build.name}': communicator "${cfg.communicator}" is not supported with the docker builder (use the default "docker")`);
   const base = await ensureBaseImage(cfg.image, { pull: cfg.pull, say: (t) => ui.say(t) });
-  const keys: KeyChain = dockerKeyChain(build, cfg, base.id);
+  const keys: KeyChain = dockerKeyChain(build, cfg, base.id, undefined, env.labels);
   const n = build.provisioners.length;
   const generated: LateContext = { ID: '', ConnType: 'docker', Host: '', Port: '', User: '', Password: '', PackerRunUUID: env.runUuid, PackerHTTPIP: '', PackerHTTPPort: '', PackerHTTPAddr: '', SSHPublicKey: '', SSHPrivateKey: '', WinRMPassword: '' };
 
-  // 1. The whole build is cached.
+  // 1. The whole build is cached: one engine request, no state database on this path.
   if (env.cache && !env.force && cfg.commit) {
-    const id = await verified(env.cache, keys.final, ui, 'image');
+    const id = (await imagesByKey('artifact', [keys.final])).get(keys.final);
     if (id) {
       generated.ImageSha256 = id;
       ui.say(`Reusing the cached image ${id} (build key ${keys.final.slice(0, 12)}): the template, its files and the base image are unchanged, nothing to bake (-force rebuilds)`);
       return { keys, start: id, resumed: n, generated, hit: { artifact: commitArtifact(id), cached: true, key: keys.final, resumedFrom: n, generated } };
     }
+    forgetStale(env.cache(), keys.final, ui, 'image');
   }
   // 2. The deepest intermediate image whose steps are unchanged.
   let start = base.id;
   let resumed = 0;
-  if (env.cache && !env.force) {
+  if (env.cache && !env.force && n > 0) {
+    const found = await imagesByKey('intermediate');
+    const cache = env.cache();
     for (let k = n; k >= 1; k--) {
-      const id = await verified(env.cache, keys.steps[k - 1]!, ui, 'intermediate image');
+      const key = keys.steps[k - 1]!;
+      const id = found.get(key);
       if (id) {
         start = id;
         resumed = k;
         break;
       }
+      forgetStale(cache, key, ui, 'intermediate image');
     }
   }
   if (resumed > 0) ui.say(`Resuming from the cached state after provisioner ${resumed} of ${n} (${start.slice(0, 19)}): ${resumed === 1 ? 'provisioner 1 is' : `provisioners 1-${resumed} are`} unchanged and ${resumed === 1 ? 'is' : 'are'} not run again`);
