@@ -8,6 +8,7 @@ import { looksLikePackerTemplate, runImageValidate, VALIDATE_HELP } from '../../
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
 import { KilnError } from '../../src/core/errors.js';
+import { Readable } from 'node:stream';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-validate-'));
 const write = (name: string, v: unknown) => {
@@ -86,6 +87,12 @@ describe('kiln validate (Packer templates)', () => {
     expect(r.out).not.toContain('hunter2');
     expect((await run(['-machine-readable', good])).out).toBe('');
     expect((await run(['-machine-readable', '-syntax-only', good])).out).toMatch(/^\d+,,ui,say,Syntax-only check passed\. Everything looks okay\.\n$/);
+  });
+  it('reads the template from stdin with -', async () => {
+    const io = { ...memoryIO({ cwd: dir, env: {} }), stdin: Readable.from([Buffer.from('{"builders": [{"type": "null", "communicator": "none"}]}')]) };
+    expect(await runImageValidate(['-'], io)).toBe(0);
+    const bad = { ...memoryIO({ cwd: dir, env: {} }), stdin: Readable.from([Buffer.from('{"builders": [}')]) };
+    expect(await runImageValidate(['-'], bad)).toBe(1);
   });
   it('refuses HCL2 templates with a clear error', async () => {
     const r = await run([write('x.pkr.json', '{}')]);
