@@ -1,0 +1,100 @@
+// Shared by the pipeline integration tests: a copy of a fixture project in a temp dir, `kiln …`
+// in-process with a recorded IO, HTTP from the host, and cleanup by label and with destroyStack.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { main } from '../../src/cli/main.js';
+import { memoryIO } from '../../src/cli/io.js';
+import { LABELS, removeByLabels } from '../../src/docker/client.js';
+import { removeTestObjects } from '../image/build-helpers.js';
+
+export interface Project {
+  dir: string;
+  stateDir: string;
+  stack: string;
+  testId: string;
+  read(rel: string): string;
+  write(rel: string, text: string): void;
+  kiln(args: string[], env?: Record<string, string>): Promise<{ code: number; out: string; err: string }>;
+  cleanup(): Promise<void>;
+}
+
+export function project(fixture: string, prefix: string): Project {
+  const testId = `${prefix}-${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), `kiln-${prefix}-`));
+  cpSync(join(import.meta.dirname, '..', 'fixtures', 'pipeline', fixture), dir, { recursive: true });
+  const stateDir = join(dir, '.state');
+  const stack = `${prefix}-${testId.slice(-8)}`;
+  const env = { ...process.env, KILN_LABELS: `kiln.test=${testId}` };
+  return {
+    dir,
+    stateDir,
+    stack,
+    testId,
+    read: (rel) => readFileSync(join(dir, rel), 'utf8'),
+    write: (rel, text) => writeFileSync(join(dir, rel), text),
+    async kiln(args, extra = {}) {
+      const io = memoryIO({ cwd: dir, env: { ...env, ...extra } });
+      const code = await main([...args, '--state-dir', stateDir], io);
+      return { code, out: io.stdout, err: io.stderr };
+    },
+    async cleanup() {
+      try {
+        const { destroyStack } = await import('../../src/deploy/index.js');
+        const { defaultProvider } = await import('../../src/pipeline/up.js');
+        await destroyStack({ stack, stateDir, provider: await defaultProvider() }).catch(() => undefined);
+      } finally {
+        await removeByLabels({ [LABELS.stack]: stack }).catch(() => undefined);
+        await removeTestObjects(testId).catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** GET over loopback; resolves with status and body, or rejects on a connection error. */
+export function get(url: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: timeoutMs, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Polls `url` until `ok(body)` or the deadline; returns the last body. */
+export async function waitFor(url: string, ok: (body: string) => boolean, ms = 20000): Promise<string> {
+  const end = Date.now() + ms;
+  let last = '';
+  while (Date.now() < end) {
+    try {
+      const r = await get(url);
+      last = `${r.status} ${r.body}`;
+      if (r.status === 200 && ok(r.body)) return r.body;
+    } catch (e) {
+      last = String(e);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} never answered as expected; last: ${last}`);
+}
+
+/** The `Name  value` lines of `Outputs:` in a command's stdout. */
+export function outputsOf(out: string): Record<string, string> {
+  const res: Record<string, string> = {};
+  const i = out.indexOf('Outputs:\n');
+  if (i < 0) return res;
+  for (const line of out.slice(i + 9).split('\n')) {
+    const m = /^\s+(\S+)\s+(\S+)/.exec(line);
+    if (m) res[m[1]!] = m[2]!;
+  }
+  return res;
+}
