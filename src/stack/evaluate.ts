@@ -748,7 +748,16 @@ export function evaluateTemplate(input: CfnTemplate | unknown, opts: EvaluateOpt
       parameters: maskedParams,
     };
   }
-  return { template: resolved, diagnostics: dedupe(diagnostics) };
+  // Messages are output too: a NoEcho value that reached one (a Cidr argument, a Select index) is masked.
+  const secrets = secretValues(params.values).filter((x) => x.length >= 3);
+  const masked = secrets.length
+    ? diagnostics.map((d) => {
+        let message = d.message;
+        for (const x of secrets) if (message.includes(x)) message = message.split(x).join(MASK);
+        return message === d.message ? d : { ...d, message };
+      })
+    : diagnostics;
+  return { template: resolved, diagnostics: dedupe(masked) };
 }
 
 function dedupe(diags: Diagnostic[]): Diagnostic[] {

@@ -394,6 +394,13 @@ export function resolveParameters(
       const msgs = checkParameterValue(name, def, raw);
       for (const m of msgs) diagnostics.push({ severity: 'error', code: 'PARAM_VALUE', message: m, segments: ['Parameters', name] });
       if (msgs.length === 0) values[name] = { type, value: parameterValue(type, raw), noEcho, fromDefault: false };
+      if (msgs.length === 0 && opts.requireAll && typeInfo(type).ssm)
+        diagnostics.push({
+          severity: 'warning',
+          code: 'PARAM_SSM_LOCAL',
+          message: `Parameter '${name}' names a Systems Manager parameter; there is no Parameter Store locally, so the name itself is used as the value`,
+          segments: ['Parameters', name],
+        });
       continue;
     }
     if (def.Default !== undefined) {

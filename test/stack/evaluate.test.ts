@@ -146,6 +146,14 @@ describe('NoEcho', () => {
     expect(r.template.masked).toBe(false);
   });
 
+  it('masks a value that reached an evaluation message', () => {
+    const r = evaluateTemplate(
+      { Parameters: { Net: { Type: 'String', NoEcho: true } }, Resources: { B: { Type: 'AWS::S3::Bucket', Properties: { C: { 'Fn::Cidr': [{ Ref: 'Net' }, 1, 8] } } } } },
+      { parameters: { Net: 'private-range' } },
+    );
+    expect(r.diagnostics.map((d) => d.message)).toEqual(["Fn::Cidr ipBlock '****' is not in CIDR notation (address/prefix)"]);
+  });
+
   it('never shows the value in a diagnostic', () => {
     const bad = { ...t, Mappings: {} };
     const r = evaluateTemplate(bad, { parameters: given, maskNoEcho: true });

@@ -164,6 +164,13 @@ describe('resolution', () => {
     expect(r.values.Pass).toMatchObject({ value: 'longenough', noEcho: true, fromDefault: false });
   });
 
+  it('warns that SSM parameters cannot be read locally', () => {
+    const t = tpl({ Ami: { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>' } });
+    const r = resolveParameters(t, { Ami: '/images/web' }, { requireAll: true });
+    expect(r.diagnostics.map((d) => `${d.severity}:${d.code}`)).toEqual(['warning:PARAM_SSM_LOCAL']);
+    expect(r.values.Ami!.value).toBe('/images/web');
+  });
+
   it('points value errors at the parameter and masks NoEcho', () => {
     const r = resolveParameters(defs, { Ami: 'ami-xyz', Pass: 'short' });
     expect(r.diagnostics.map((d) => [d.code, d.segments!.join('.')])).toEqual([
