@@ -192,7 +192,10 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
   const prepProv = (p: ProvisionerDef, index: number): PreparedProvisioner | undefined => {
     const ov = p.override?.[rawName] ?? {};
     const raw = { ...p.config, ...ov };
-    const r = decodeWith(raw, interp(), PROVISIONER_LATE_KEYS[p.type] ?? [], (d) => decodeProvisioner(p.type, d, c.env));
+    // Packer picks `remote_file` (script_<n>.sh) at random; kiln derives n from the build name and
+    // the provisioner's place, so the same template yields the same prepared build (and build key).
+    const stable = { ...c.env, random: () => stableFraction(`${name}\0${p.path.join('.')}`) };
+    const r = decodeWith(raw, interp(), PROVISIONER_LATE_KEYS[p.type] ?? [], (d) => decodeProvisioner(p.type, d, stable));
     // An issue about a key that came from `override` points into the override block.
     for (const iss of r.issues) {
       const k = iss.at[0];
@@ -263,6 +266,16 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
   };
   if (cleanup) build.errorCleanupProvisioner = cleanup;
   return build;
+}
+
+/** A number in [0, 1) from a string (FNV-1a), for choices Packer makes at random. */
+function stableFraction(seed: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < seed.length; i++) {
+    h ^= seed.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h / 0x100000000;
 }
 
 function skipFor(p: { only?: string[]; except?: string[] }, buildName: string): boolean {

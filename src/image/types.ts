@@ -201,7 +201,7 @@ export interface ShellConfig {
   executeCommand: string;
   inlineShebang: string; // inline_shebang (default "/bin/sh -e")
   remoteFolder: string; // remote_folder (default "/tmp")
-  remoteFile: string; // remote_file (default script_<n>.sh, picked once at prepare)
+  remoteFile: string; // remote_file (default script_<n>.sh; n in 0..9998 derived from build name + provisioner position, stable across runs)
   remotePath: string; // remote_path (default remoteFolder + "/" + remoteFile)
   skipClean: boolean; // skip_clean
   startRetryTimeoutMs: number; // start_retry_timeout (default 5m)
@@ -382,7 +382,7 @@ export interface PrepareOptions {
   initTime?: number;
   /** Checks that a local file or directory exists (script / file provisioner sources). */
   fileExists?: (absPath: string) => 'file' | 'dir' | undefined;
-  /** Random source for `uuid` and `remote_file` (default Math.random). */
+  /** Random source for `uuid` (default Math.random). */
   random?: () => number;
   /** `-syntax-only`: stop after parsing. */
   syntaxOnly?: boolean;
