@@ -28,7 +28,8 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
   it('routes to healthy instances only, from the host at DNSName, and follows membership changes', async () => {
     const inst = async (id: string) =>
       (await stack.create(instanceHandler, id, { ImageId: image, InstanceType: 't2.micro', SubnetId: net.subnetA, SecurityGroupIds: [net.webSg] })).physicalId;
-    const [a, b] = await Promise.all([inst('WebA'), inst('WebB')]);
+    const a = await inst('WebA');
+    const b = await inst('WebB');
     const lb = await stack.create(classicElbHandler, 'Elb', {
       Subnets: [net.subnetA],
       SecurityGroups: [net.lbSg],

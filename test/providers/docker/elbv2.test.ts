@@ -27,7 +27,8 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
   it('forwards port 80 to healthy targets and keeps serving when a target stops', async () => {
     const inst = async (id: string) =>
       (await stack.create(instanceHandler, id, { ImageId: image, InstanceType: 't2.micro', SubnetId: net.subnetA, SecurityGroupIds: [net.webSg] })).physicalId;
-    const [a, b] = await Promise.all([inst('WebA'), inst('WebB')]);
+    const a = await inst('WebA');
+    const b = await inst('WebB');
     const lb = await stack.create(loadBalancerV2Handler, 'Alb', { Subnets: [net.subnetA, net.subnetB], SecurityGroups: [net.lbSg] });
     expect(lb.physicalId).toMatch(/^arn:aws:elasticloadbalancing:[a-z0-9-]+:123456789012:loadbalancer\/app\/[A-Za-z0-9-]+\/[0-9a-f]{16}$/);
     expect(lb.attributes.LoadBalancerFullName).toBe(lb.physicalId.split(':loadbalancer/')[1]);
@@ -62,8 +63,10 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
     const healthy = await until(() => targetStates(d, [tg.physicalId]), (s) => s.length === 2 && s.every((x) => x.state === 'healthy'), 30_000);
     expect(healthy.map((s) => s.id).sort()).toEqual([a, b].sort());
     const seen = new Set<string>();
-    for (let i = 0; i < 6; i++) seen.add((await get(url)).body.trim());
-    expect(seen.size).toBe(2);
+    const bodies: string[] = [];
+    for (let i = 0; i < 6; i++) bodies.push((await get(url)).body.trim());
+    for (const x of bodies) seen.add(x);
+    expect(seen.size, bodies.join(' | ')).toBe(2);
 
     // Stop A's container while a client keeps asking: every request still succeeds (B answers).
     const load = steadyLoad(url);
