@@ -52,13 +52,16 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<BuildResult[]> 
   const sink = maskingSink(opts.events, mask);
   const signal = opts.signal ?? new AbortController().signal;
   const runUuid = opts.runUuid ?? randomUUID();
-  // Opened on first use only: a cache hit never needs the state database.
-  let cache: (() => BuildCache) | undefined;
+  // Opened on first use only: a cache hit never needs the state database (nor loads its modules).
+  let cache: (() => Promise<BuildCache>) | undefined;
   if (opts.cache !== false && opts.builds.some((b) => b.builder.type === 'docker')) {
-    let opened: BuildCache | undefined = opts.cache;
-    const { openState, stateDir } = await import('../state/db.js');
-    const { BuildCache: Cache } = await import('./cache.js');
-    cache = () => (opened ??= new Cache(openState(stateDir(opts.stateDir))));
+    let opened: Promise<BuildCache> | undefined = opts.cache ? Promise.resolve(opts.cache) : undefined;
+    cache = () =>
+      (opened ??= (async () => {
+        const { openState, stateDir } = await import('../state/db.js');
+        const { BuildCache: Cache } = await import('./cache.js');
+        return new Cache(openState(stateDir(opts.stateDir)));
+      })());
   }
   const limit = opts.parallel && opts.parallel > 0 ? opts.parallel : opts.builds.length || 1;
   const results: BuildResult[] = new Array(opts.builds.length);
@@ -76,7 +79,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<BuildResult[]> 
 
 async function runOne(
   b: PreparedBuild,
-  o: Omit<RunBuildsOptions, 'cache'> & { cache: (() => BuildCache) | undefined; runUuid: string; signal: AbortSignal },
+  o: Omit<RunBuildsOptions, 'cache'> & { cache: (() => Promise<BuildCache>) | undefined; runUuid: string; signal: AbortSignal },
   sink: EventSink<BuildEvent>,
   mask: (s: string) => string,
 ): Promise<BuildResult> {

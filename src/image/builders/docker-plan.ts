@@ -18,7 +18,7 @@ export interface BuilderEnv {
    * The build cache (opened on first use: a cache hit is answered by the engine alone, see
    * `planDockerBuild`); undefined = build without caching (nothing read, nothing recorded).
    */
-  cache?: () => BuildCache;
+  cache?: () => Promise<BuildCache>;
   force: boolean;
   onError: 'cleanup' | 'abort';
   signal: AbortSignal;
@@ -96,14 +96,14 @@ export async function planDockerBuild(build: PreparedBuild, cfg: DockerBuilderCo
       ui.say(`Reusing the cached image ${id} (build key ${keys.final.slice(0, 12)}): the template, its files and the base image are unchanged, nothing to bake (-force rebuilds)`);
       return { keys, start: id, resumed: n, generated, hit: { artifact: commitArtifact(id), cached: true, key: keys.final, resumedFrom: n, generated } };
     }
-    forgetStale(env.cache(), keys.final, ui, 'image');
+    forgetStale(await env.cache(), keys.final, ui, 'image');
   }
   // 2. The deepest intermediate image whose steps are unchanged.
   let start = base.id;
   let resumed = 0;
   if (env.cache && !env.force && n > 0) {
     const found = await imagesByKey('intermediate');
-    const cache = env.cache();
+    const cache = await env.cache();
     for (let k = n; k >= 1; k--) {
       const key = keys.steps[k - 1]!;
       const id = found.get(key);

@@ -152,7 +152,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
           else if (env.cache) {
             const key = keys.steps[i]!;
             const id = await commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', key))], pause: true });
-            env.cache().put({ key, kind: 'intermediate', imageId: id, template: env.template, build: build.name, step: i });
+            (await env.cache()).put({ key, kind: 'intermediate', imageId: id, template: env.template, build: build.name, step: i });
             ui.message(`Saved the state after provisioner ${i + 1} of ${n} as ${id.slice(0, 19)}`);
           }
         }
@@ -177,7 +177,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
         ]);
         if (last !== undefined && inter) {
           const id = inter;
-          env.cache?.().put({ key: keys.steps[last]!, kind: 'intermediate', imageId: id, template: env.template, build: build.name, step: last });
+          (await env.cache?.())?.put({ key: keys.steps[last]!, kind: 'intermediate', imageId: id, template: env.template, build: build.name, step: last });
           ui.message(`Saved the state after provisioner ${last + 1} of ${n} as ${id.slice(0, 19)}`);
         }
         c.imageId = img;
@@ -220,7 +220,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
 
   if (cfg.commit) {
     const id = ctx.imageId!;
-    env.cache?.().put({ key: keys.final, kind: 'artifact', imageId: id, template: env.template, build: build.name, step: -1 });
+    (await env.cache?.())?.put({ key: keys.final, kind: 'artifact', imageId: id, template: env.template, build: build.name, step: -1 });
     return { artifact: commitArtifact(id), cached: false, key: keys.final, resumedFrom: resumed, generated };
   }
   if (cfg.exportPath) {

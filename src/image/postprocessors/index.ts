@@ -9,7 +9,6 @@ import { KilnError, errorMessage } from '../../core/errors.js';
 import type { Artifact, BuildUI } from '../events.js';
 import type { ChecksumConfig, DockerImportConfig, DockerSaveConfig, DockerTagConfig, LateContext, ManifestConfig, PreparedBuild, PreparedPostProcessor } from '../types.js';
 import { engineRequest, tagImage } from '../builders/engine.js';
-import { runShellLocal } from '../provisioners/shell-local.js';
 
 export const DOCKER_IMPORT_ID = 'packer.post-processor.docker-import';
 export const DOCKER_TAG_ID = 'packer.post-processor.docker-tag';
@@ -189,9 +188,11 @@ export async function runPostProcessor(pp: PreparedPostProcessor, input: Artifac
       return manifest(c, input, ctx);
     case 'checksum':
       return checksum(c, input, ctx);
-    case 'shell-local':
+    case 'shell-local': {
+      const { runShellLocal } = await import('../provisioners/shell-local.js');
       await runShellLocal(c, { ...ctx, extraVars: {} });
       return { artifact: input, keep: true, forceOverride: false };
+    }
   }
 }
 
