@@ -3,7 +3,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { EventSink } from '../core/events.js';
 import { KilnError, errorMessage } from '../core/errors.js';
 import type { PreparedBuild, LateContext } from './types.js';
@@ -117,11 +117,11 @@ async function runOne(
         break;
       }
       case 'file': {
-        const target = cfg.target;
+        const target = resolve(b.cwd, cfg.target);
         mkdirSync(dirname(target), { recursive: true });
         if (cfg.source) {
           ui.say(`Copying ${cfg.source} to ${target}`);
-          copyFileSync(cfg.source, target);
+          copyFileSync(resolve(b.cwd, cfg.source), target);
         } else {
           ui.say(`Writing content to ${target}`);
           writeFileSync(target, cfg.content ?? '');

@@ -107,6 +107,9 @@ export class DockerCommunicator implements Communicator {
   private async fixOwner(dst: string): Promise<void> {
     if (!this.opts.fixUploadOwner) return;
     const owner = this.opts.imageUser || 'root';
+    // Uploaded tar entries are owned by 0:0 already, so chown to root would change nothing: skip
+    // that exec (Packer runs it anyway).
+    if (/^(root|0)(:(root|0))?$/.test(owner)) return;
     await this.exec(`chown -R ${owner} '${dst.replace(/'/g, `'"'"'`)}'`, { user: 'root' });
   }
 

@@ -144,3 +144,45 @@ describe('kiln build (docker builder, busybox base)', () => {
     writeFileSync(join(ws.dir, 'ignored'), '');
   });
 });
+
+describe('null and file builders', () => {
+  it('file writes its target; null runs shell-local provisioners without a machine', async () => {
+    const tpl = ws.template({
+      builders: [
+        { type: 'file', content: 'made by kiln\n', target: 'out/file.txt' },
+        { type: 'null', communicator: 'none' },
+      ],
+      provisioners: [{ type: 'shell-local', inline: ['mkdir -p out', 'echo "from $PACKER_BUILD_NAME" >> out/null.txt'], only: ['null'] }],
+    }, 'nullfile.json');
+    const r = await ws.kiln([tpl]);
+    expect(r.code, r.out).toBe(0);
+    expect(readFileSync(join(ws.dir, 'out/file.txt'), 'utf8')).toBe('made by kiln\n');
+    expect(readFileSync(join(ws.dir, 'out/null.txt'), 'utf8')).toBe('from null\n');
+    expect(r.out).toContain(`--> file: Stored file: ${join(ws.dir, 'out/file.txt')}`);
+    expect(r.out).toContain('--> null: Did not export anything. This is the null builder');
+  });
+});
+
+describe('buildImages (the programmatic API)', () => {
+  it('returns image ids and cache hits, and cancels cleanly on abort (Ctrl-C)', async () => {
+    const { buildImages } = await import('../../src/image/api.js');
+    const { EventLog } = await import('../../src/core/events.js');
+    const tpl = ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: ['echo api > /api'] }] }, 'api.json');
+    const opts = { templatePath: tpl, cwd: ws.dir, stateDir: ws.stateDir, labels: { 'kiln.test': ws.testId } };
+    const [first] = await buildImages(opts);
+    expect(first).toMatchObject({ build: 'docker', ok: true, cached: false, imageId: expect.stringMatching(/^sha256:/) });
+    const [second] = await buildImages(opts);
+    expect(second).toMatchObject({ ok: true, cached: true, imageId: first!.imageId });
+
+    const slow = ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: ['echo started', 'sleep 60'] }] }, 'slow.json');
+    const ac = new AbortController();
+    const log = new EventLog<import('../../src/image/events.js').BuildEvent>();
+    const sink = { emit: (e: import('../../src/image/events.js').BuildEvent) => { log.emit(e); if (e.kind === 'output' && e.text === 'started') ac.abort(new Error('interrupted')); } };
+    const t0 = Date.now();
+    const [cancelled] = await buildImages({ ...opts, templatePath: slow, signal: ac.signal, events: sink });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(cancelled).toMatchObject({ ok: false });
+    expect(log.events.some((e) => e.kind === 'say' && e.text.startsWith('Killing the container'))).toBe(true);
+    expect(await containersLabelled(ws.testId)).toEqual([]);
+  });
+});

@@ -105,3 +105,23 @@ describe('post-processors', () => {
     expect(r.out).toContain("==> Some builds didn't complete successfully and had errors:");
   });
 });
+
+describe('docker-import and docker-save', () => {
+  it('imports an exported container as an image and saves it to a tar', async () => {
+    const tpl = ws.template({
+      builders: [{ type: 'docker', image: 'busybox:latest', export_path: 'imp/exp.tar' }],
+      provisioners: [{ type: 'shell', inline: ['echo imported > /imported'] }],
+      'post-processors': [[
+        { type: 'docker-import', repository: repo, tag: 'imported', changes: ['LABEL kiln.test=' + ws.testId] },
+        { type: 'docker-save', path: 'imp/saved.tar' },
+      ]],
+    }, 'import.json');
+    const r = await ws.kiln([tpl]);
+    expect(r.code, r.out).toBe(0);
+    expect(await inspectImage(`${repo}:imported`)).toBeDefined();
+    expect(existsSync(join(ws.dir, 'imp/saved.tar'))).toBe(true);
+    // the exported tar is the docker-import input and is not kept
+    expect(existsSync(join(ws.dir, 'imp/exp.tar'))).toBe(false);
+    expect(r.out).toContain(`--> docker: Imported Docker image: ${repo}:imported`);
+  });
+});

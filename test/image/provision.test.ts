@@ -173,3 +173,18 @@ describe('shell provisioner', () => {
     expect(readFileSync(join(ws.dir, 'local-out.txt'), 'utf8')).toBe('local docker\n');
   });
 });
+
+describe('fix_upload_owner', () => {
+  it("gives uploads to the image's user", async () => {
+    const tpl = ws.template({
+      builders: [busybox],
+      provisioners: [
+        { type: 'file', source: 'single.txt', destination: '/tmp/owned.txt' },
+        { type: 'shell', inline: ['stat -c %U /tmp/owned.txt'] },
+      ],
+    }, 'owner-root.json');
+    const r = await ws.kiln([tpl]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('    docker: root');
+  });
+});
