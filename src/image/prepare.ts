@@ -216,7 +216,8 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
           n = undefined;
         }
       }
-      if (n === undefined) report([{ message: `max_retries: strconv.Atoi: parsing ${JSON.stringify(String(p.maxRetries))}: invalid syntax`, at: ['max_retries'] }], p.path);
+      if (n === undefined)
+        diagnostics.push(diagAt(t.doc, CODES.plugin, `Failed to initialize build "${name}": \`max_retries\` must be a valid integer: strconv.Atoi: parsing ${JSON.stringify(String(p.maxRetries))}: invalid syntax`, [...p.path, 'max_retries']));
       else meta.maxRetries = Math.max(0, n);
     }
     if (!r.value) return undefined;

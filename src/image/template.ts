@@ -181,7 +181,8 @@ export function parsePackerTemplate(text: string, file: string, dir: string): Pa
     const type = b['type'];
     if (type === undefined) return void fail(`builder ${i + 1}: missing 'type'`, path);
     if (typeof type !== 'string') return void fail(`builder ${i + 1}: 'type' expected type 'string', got unconvertible type '${goKind(type)}'`, [...path, 'type']);
-    const rawName = b['name'] ?? type;
+    const rawName0 = b['name'] ?? type;
+    const rawName = typeof rawName0 === 'number' || typeof rawName0 === 'boolean' ? String(typeof rawName0 === 'boolean' ? Number(rawName0) : rawName0) : rawName0;
     if (typeof rawName !== 'string') return void fail(`builder ${i + 1}: 'name' expected type 'string', got unconvertible type '${goKind(rawName)}'`, [...path, 'name']);
     if (names.has(rawName)) return void fail(`builder ${i + 1}: builder with name '${rawName}' already exists`, path);
     names.add(rawName);
@@ -226,9 +227,9 @@ export function parsePackerTemplate(text: string, file: string, dir: string): Pa
       if (except) def.except = except;
       const keep = v['keep_input_artifact'];
       if (keep !== undefined && keep !== null) {
-        const b = weakBool(keep);
-        if (b === undefined) fail(`${label}: 'keep_input_artifact' expected type 'bool', got unconvertible type '${goKind(keep)}'`, [...path, 'keep_input_artifact']);
-        else def.keepInputArtifact = b;
+        // Decoded without WeaklyTypedInput: only a JSON boolean is accepted.
+        if (typeof keep !== 'boolean') fail(`${label}: 'keep_input_artifact' expected type 'bool', got unconvertible type '${goKind(keep)}', value: '${goValue(keep)}'`, [...path, 'keep_input_artifact']);
+        else def.keepInputArtifact = keep;
       }
       out.push(def);
     });
@@ -260,6 +261,7 @@ export function weakBool(v: unknown): boolean | undefined {
 
 function stringList(v: unknown, path: Path, label: string, key: string, fail: (m: string, p: Path) => void): string[] | undefined {
   if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return [v];
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
     fail(`${label}: '${key}' expected an array of build names`, path);
     return undefined;
@@ -284,7 +286,10 @@ function parseProvisioner(p: unknown, path: Path, label: string, fail: (m: strin
   if (except) def.except = except;
   const ov = p['override'];
   if (ov !== undefined && ov !== null) {
-    if (!isObj(ov) || Object.values(ov).some((x) => !isObj(x))) fail(`${label}: 'override' must map build names to objects`, [...path, 'override']);
+    if (!isObj(ov) || Object.values(ov).some((x) => !isObj(x))) {
+      const bad = isObj(ov) ? Object.values(ov).find((x) => !isObj(x)) : ov;
+      fail(`${label}: Error decoding config: '' expected a map, got '${goShortKind(bad)}'`, [...path, 'override']);
+    }
     else def.override = ov as Record<string, Record<string, unknown>>;
   }
   const errs: string[] = [];

@@ -167,7 +167,7 @@ describe('provisioner meta keys and selection', () => {
   it('turns pause_before, timeout and max_retries into numbers (timeout kept with pause_before)', () => {
     const r = prep({ variables: { n: '2' }, builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], pause_before: '1s', timeout: '1m30s', max_retries: '{{user `n`}}' }] });
     expect(r.builds[0]!.provisioners[0]!.meta).toEqual({ pauseBeforeMs: 1000, timeoutMs: 90000, maxRetries: 2 });
-    expect(errs(prep({ builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], max_retries: 'lots' }] }))[0]).toContain('max_retries: strconv.Atoi: parsing "lots": invalid syntax');
+    expect(errs(prep({ builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], max_retries: 'lots' }] }))[0]).toContain('Failed to initialize build "null": `max_retries` must be a valid integer: strconv.Atoi: parsing "lots": invalid syntax');
   });
   it('template checks: unknown names in only/except/override, both only and except, no builders', () => {
     expect(errs(prep({ builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], only: ['nope'] }] }))[0]).toContain("provisioner 1: 'only' specified builder 'nope' not found (at provisioners[0].only[0])");

@@ -82,11 +82,15 @@ describe('parse rules', () => {
     );
   });
   it('post-processors: string, object and sequence chains; nested sequences rejected', () => {
-    const t = parse('{"post-processors": ["a", {"type": "b", "name": "bee", "keep_input_artifact": "true", "only": ["x"]}, [{"type": "c"}, "d"]]}').template!;
+    const t = parse('{"post-processors": ["a", {"type": "b", "name": "bee", "keep_input_artifact": true, "only": "x"}, [{"type": "c"}, "d"]]}').template!;
     expect(t.postProcessors.map((ch) => ch.map((p) => `${p.name}:${p.type}`))).toEqual([['a:a'], ['bee:b'], ['c:c', 'd:d']]);
     expect(t.postProcessors[1]![0]).toMatchObject({ keepInputArtifact: true, only: ['x'], config: {} });
     expect(errors('{"post-processors": [[["a"]]]}')[0]).toContain('post-processor 1.1: sequence not allowed to be nested in a sequence (at post-processors[0][0])');
     expect(errors('{"post-processors": [{"keep_input_artifact": true}]}')[0]).toContain('post-processor 1.1: type is required');
+    // keep_input_artifact is decoded strictly (no weak typing), as the binary does
+    expect(errors('{"post-processors": [{"type": "manifest", "keep_input_artifact": "true"}]}')[0]).toContain(
+      "post-processor 1.1: 'keep_input_artifact' expected type 'bool', got unconvertible type 'string', value: 'true'",
+    );
   });
   it('keeps error-cleanup-provisioner', () => {
     expect(parse('{"error-cleanup-provisioner": {"type": "shell-local", "inline": ["x"]}}').template!.errorCleanupProvisioner).toEqual({

@@ -38,7 +38,6 @@ Where kiln differs from Packer 1.6.6 on purpose:
     keys accepted as given); provisioners shell, file, shell-local; post-processors manifest,
     docker-tag, checksum, shell-local, docker-import, docker-save. Any other type is "Unknown", as
     Packer says for a plugin it does not have.
-  - A non-numeric max_retries is an error at validate time (Packer finds out during the build).
   - A provisioner with both pause_before and timeout keeps its timeout (Packer 1.6.6 drops it).
   - Sensitive variable values are masked in every message, -machine-readable included.
   - Success prints "Template validated successfully." (Packer 1.6.6 prints nothing).

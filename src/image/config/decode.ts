@@ -147,7 +147,7 @@ export class Decoder {
     arr.forEach((x, i) => {
       if (typeof x === 'number' && Number.isInteger(x)) out.push(x);
       else if (typeof x === 'string' && /^[+-]?\d+$/.test(x)) out.push(Number(x));
-      else this.error(`cannot parse '${key}[${i}]' as int: ${JSON.stringify(x)}`, [key, i]);
+      else this.error(`cannot parse '${key}[${i}]' as int: strconv.ParseInt: parsing ${JSON.stringify(typeof x === 'string' ? x : goValue(x))}: invalid syntax`, [key, i]);
     });
     return out;
   }
@@ -156,7 +156,12 @@ export class Decoder {
     this.used.add(key);
     const v = this.values[key];
     if (v === undefined || v === null) return {};
-    if (typeof v !== 'object' || Array.isArray(v)) {
+    if (Array.isArray(v)) {
+      // mapstructure decodes a list into a map element by element
+      if (v.length) this.error(`'${key}[0]' expected a map, got '${Array.isArray(v[0]) ? 'slice' : typeof v[0] === 'object' && v[0] !== null ? 'map' : goKind(v[0])}'`, [key, 0]);
+      return {};
+    }
+    if (typeof v !== 'object') {
       this.typeErr(key, 'map[string]string', v);
       return {};
     }

@@ -30,8 +30,8 @@ function checkScripts(d: Decoder, env: PluginEnv, given: string[], key: (i: numb
 }
 
 export function decodeShell(d: Decoder, env: PluginEnv): ShellConfig {
-  const hasInline = d.has('inline');
   const inline = d.strList('inline');
+  const hasInline = inline.length > 0;
   const script = d.str('script');
   const scriptsGiven = d.strList('scripts');
   const useEnvVarFile = d.bool('use_env_var_file');
@@ -95,8 +95,8 @@ export function decodeFileProvisioner(d: Decoder, env: PluginEnv): FileProvision
 
 export function decodeShellLocal(d: Decoder, env: PluginEnv): ShellLocalConfig {
   const command = d.str('command');
-  const hasInline = d.has('inline');
   const inline = d.strList('inline');
+  const hasInline = inline.length > 0;
   const script = d.str('script');
   const scriptsGiven = d.strList('scripts');
   const c: ShellLocalConfig = {
