@@ -99,6 +99,7 @@ const median = (xs) => {
 };
 
 function once() {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const doc = loadTemplate(text, 'generated.json');
   const diags = validateTemplate(doc);
@@ -110,7 +111,8 @@ function once() {
   const waves = g.graph.waves();
   renderGraph(g, 'text');
   const t3 = performance.now();
-  return { validate: t1 - t0, render: t2 - t1, graph: t3 - t2, total: t3 - t0, errors: diags.filter((d) => d.severity === 'error').length + r.diagnostics.filter((d) => d.severity === 'error').length, bytes: out.length, waves: waves.length, resources: g.graph.size };
+  const c = process.cpuUsage(c0);
+  return { cpu: (c.user + c.system) / 1000, validate: t1 - t0, render: t2 - t1, graph: t3 - t2, total: t3 - t0, errors: diags.filter((d) => d.severity === 'error').length + r.diagnostics.filter((d) => d.severity === 'error').length, bytes: out.length, waves: waves.length, resources: g.graph.size };
 }
 
 const first = once();
@@ -127,6 +129,9 @@ const result = {
   runs,
   coldFirstRunMs: +first.total.toFixed(1),
   medianMs: Object.fromEntries(['validate', 'render', 'graph', 'total'].map((k) => [k, +median(samples.map((s) => s[k])).toFixed(2)])),
+  /** CPU time of the whole (user + system), less sensitive to other load on the machine. */
+  medianCpuMs: +median(samples.map((s) => s.cpu)).toFixed(2),
+  loadAverage: (await import('node:os')).loadavg().map((x) => +x.toFixed(2)),
   node: process.version,
 };
 console.log(JSON.stringify(result, null, 2));

@@ -31,12 +31,15 @@ export class ConditionTable {
   private readonly values = new Map<string, boolean | undefined>();
   private readonly visiting: string[] = [];
   private readonly defs: Record<string, unknown>;
+  private readonly report: (d: Diagnostic) => void;
 
   constructor(
     conditions: unknown,
     private readonly operand: OperandFn,
-    private readonly report: (d: Diagnostic) => void,
+    report: (d: Diagnostic) => void,
   ) {
+    // Paths may be reused by the caller after the call: keep a copy.
+    this.report = (d) => report(d.segments ? { ...d, segments: [...d.segments] } : d);
     this.defs = isObj(conditions) ? conditions : {};
   }
 

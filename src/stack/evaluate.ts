@@ -166,7 +166,7 @@ export class Evaluator {
   }
 
   private fail(path: Seg[], code: string, message: string, node: unknown): Val {
-    this.diagnostics.push({ severity: 'error', code, message, segments: path });
+    this.diagnostics.push({ severity: 'error', code, message, segments: [...path] });
     return this.unresolved(isObj(node) ? (node as JsonObject) : { 'Fn::Invalid': node as Json });
   }
 
@@ -189,19 +189,25 @@ export class Evaluator {
     if (this.depth >= MAX_DEPTH) return this.fail(path, 'NESTING_TOO_DEEP', `Nesting deeper than ${MAX_DEPTH} levels`, null);
     this.depth++;
     try {
+      // Plain lists and objects are the bulk of a template: their children share one path array,
+      // pushed and popped around each child (diagnostics copy the path they keep).
       if (Array.isArray(node)) {
         const out: Json[] = [];
-        node.forEach((x, i) => {
-          const v = this.value(x, [...path, i]);
+        for (let i = 0; i < node.length; i++) {
+          path.push(i);
+          const v = this.value(node[i], path);
+          path.pop();
           if (v !== NO_VALUE) out.push(v);
-        });
+        }
         return out;
       }
       const key = intrinsicKey(node);
       if (key) return this.call(key, (node as Record<string, unknown>)[key], node as Record<string, unknown>, path);
       const out: JsonObject = {};
       for (const k of Object.keys(node)) {
-        const v = this.value((node as Record<string, unknown>)[k], [...path, k]);
+        path.push(k);
+        const v = this.value((node as Record<string, unknown>)[k], path);
+        path.pop();
         if (v !== NO_VALUE) out[k] = v;
       }
       return out;

@@ -227,6 +227,21 @@ function toInteger(v: Json, what: string): number {
  * each with `cidrBits` host bits (prefix 32 − bits for IPv4, 128 − bits for IPv6).
  */
 export function cidr(ipBlock: Json, countArg: Json, bitsArg: Json): string[] {
+  // Templates repeat the same Fn::Cidr for every subnet (`!Select [i, !Cidr [...]]`): memoise.
+  const key = typeof ipBlock === 'string' ? `${ipBlock}\0${String(countArg)}\0${String(bitsArg)}` : undefined;
+  const hit = key === undefined ? undefined : CIDR_CACHE.get(key);
+  if (hit) return hit.slice();
+  const out = computeCidr(ipBlock, countArg, bitsArg);
+  if (key !== undefined) {
+    if (CIDR_CACHE.size >= 256) CIDR_CACHE.clear();
+    CIDR_CACHE.set(key, out);
+  }
+  return out.slice();
+}
+
+const CIDR_CACHE = new Map<string, string[]>();
+
+function computeCidr(ipBlock: Json, countArg: Json, bitsArg: Json): string[] {
   if (typeof ipBlock !== 'string') throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr ipBlock must be a CIDR string, got ${JSON.stringify(ipBlock)}`);
   const count = toInteger(countArg, 'count');
   const bits = toInteger(bitsArg, 'cidrBits');
