@@ -408,6 +408,8 @@ export class Evaluator {
           const h = this.scope.hooks;
           return this.callHook(at, node, () => h.importValue!(name));
         }
+        if (this.isPending(name) && this.refersToResource(name as Json))
+          return fail('IMPORTVALUE_RESOURCE', 'Fn::ImportValue: the export name cannot depend on a resource');
         if (typeof name === 'string' || this.isPending(name)) return this.unresolved({ 'Fn::ImportValue': name as Json });
         return fail('IMPORTVALUE_ARGUMENT', 'Fn::ImportValue takes an export name');
       }

@@ -267,6 +267,8 @@ describe('LanguageExtensions functions', () => {
 
 describe('other functions', () => {
   it('Fn::ImportValue stays for deploy time, with its name resolved', () => expect(value({ 'Fn::ImportValue': { 'Fn::Sub': '${Env}-vpc' } })).toEqual({ 'Fn::ImportValue': 'prod-vpc' }));
+  it('Fn::ImportValue of a resource-dependent name is an error', () =>
+    expect(errorCodes({ 'Fn::ImportValue': { 'Fn::Sub': '${Other}-vpc' } })).toEqual(['IMPORTVALUE_RESOURCE']));
   it('an unknown function is an error', () => expect(errorCodes({ 'Fn::Nope': 1 })).toEqual(['FN_UNKNOWN']));
   it('a rule function outside Rules is an error', () => expect(errorCodes({ 'Fn::Contains': [['a'], 'a'] })).toEqual(['RULE_FUNCTION_OUTSIDE_RULES']));
   it('intrinsicKey recognises only single-key function objects', () => {

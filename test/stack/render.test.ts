@@ -116,3 +116,57 @@ describe('kiln graph', () => {
   });
   it('has help', async () => expect((await run('graph', '-h')).out).toContain('Usage: kiln graph TEMPLATE'));
 });
+
+describe('kiln render, YAML with the LanguageExtensions transform and Rules', () => {
+  const yaml = [
+    'Transform: AWS::LanguageExtensions',
+    'Parameters:',
+    '  Names:',
+    '    Type: CommaDelimitedList',
+    '    Default: "web, api"',
+    '  Env:',
+    '    Type: String',
+    '    Default: dev',
+    '    AllowedValues: [dev, prod]',
+    'Rules:',
+    '  ProdHasTwo:',
+    '    RuleCondition: !Equals [!Ref Env, prod]',
+    '    Assertions:',
+    '      - Assert: !Contains [!Ref Names, api]',
+    '        AssertDescription: prod needs the api queue',
+    'Resources:',
+    '  Fn::ForEach::Queues:',
+    '    - Name',
+    '    - !Ref Names',
+    '    - Queue&{Name}:',
+    '        Type: AWS::SQS::Queue',
+    '        Properties:',
+    '          QueueName: !Sub "${AWS::StackName}-${Name}"',
+    '          DelaySeconds:',
+    '            Fn::Length: !Ref Names',
+    'Outputs:',
+    '  Count:',
+    '    Value:',
+    '      Fn::ToJsonString: { names: !Ref Names }',
+    '',
+  ].join('\n');
+
+  it('expands the loop and computes the transform functions', async () => {
+    const p = file('le.yaml', yaml);
+    const r = await run('render', p, '--stack', 'shop');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.out);
+    expect(Object.keys(t.Resources)).toEqual(['Queueweb', 'Queueapi']);
+    expect(t.Resources.Queueapi.Properties).toEqual({ QueueName: 'shop-api', DelaySeconds: 2 });
+    expect(t.Outputs.Count.Value).toBe('{"names":["web","api"]}');
+    expect(t).not.toHaveProperty('Transform');
+  });
+
+  it('fails a Rule assertion with its description at its position', async () => {
+    const p = file('le2.yaml', yaml);
+    const r = await run('render', p, '--param', 'Env=prod', '--param', 'Names=web');
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`${p}:14:9: error[RULE_ASSERTION_FAILED]: Rule 'ProdHasTwo' failed: prod needs the api queue (at Rules.ProdHasTwo.Assertions[0])\n`);
+  });
+});
