@@ -52,6 +52,7 @@ function packer() {
   return r;
 }
 
+const floor = [];
 const changed = { kiln: [], packer: [] };
 const unchanged = { kiln: [], packer: [] };
 try {
@@ -71,6 +72,7 @@ try {
     if (!/Reusing the cached image/.test(k2.out)) throw new Error('unchanged build missed the cache');
     unchanged.kiln.push(k2.ms);
     unchanged.packer.push(packer().ms);
+    floor.push(time('node', ['-e', '']).ms);
   }
 } finally {
   // Remove what the runs made: kiln's images carry the label; Packer's are found by their tag's history.
@@ -89,3 +91,4 @@ const report = (name, r, goal) => {
 console.log(`pairs: ${pairs}; load average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 report('changed build (miss)', changed, '<= 0.8');
 report('unchanged build (kiln cache hit, Packer rebuilds)', unchanged, '<= 0.1');
+console.log(`floor: an empty \`node -e ''\` took ${fmt(floor)} ms (median ${Math.round(median(floor))}) in the same pairs`);
