@@ -178,8 +178,10 @@ export function parsePackerTemplate(text: string, file: string, dir: string): Pa
       fail(`'builders[${i}]': expected a map, got '${goShortKind(b)}'`, path);
       return;
     }
-    const type = b['type'];
-    if (type === undefined) return void fail(`builder ${i + 1}: missing 'type'`, path);
+    const type0 = b['type'];
+    if (type0 === undefined) return void fail(`builder ${i + 1}: missing 'type'`, path);
+    // weakly typed, as mapstructure decodes it: a number is its decimal text
+    const type = typeof type0 === 'number' ? String(type0) : type0;
     if (typeof type !== 'string') return void fail(`builder ${i + 1}: 'type' expected type 'string', got unconvertible type '${goKind(type)}'`, [...path, 'type']);
     const rawName0 = b['name'] ?? type;
     const rawName = typeof rawName0 === 'number' || typeof rawName0 === 'boolean' ? String(typeof rawName0 === 'boolean' ? Number(rawName0) : rawName0) : rawName0;
@@ -208,6 +210,7 @@ export function parsePackerTemplate(text: string, file: string, dir: string): Pa
     elems.forEach(({ v, path }, j) => {
       const label = `post-processor ${i + 1}.${j + 1}`;
       if (typeof v === 'string') {
+        if (v === '') return void fail(`${label}: type is required`, path);
         out.push({ type: v, name: v, config: {}, path });
         return;
       }

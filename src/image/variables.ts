@@ -118,7 +118,7 @@ export function resolveVariables(t: ParsedTemplate, inputs: VariableInputs): { v
           continue;
         }
         const msg = e instanceof Error ? e.message : String(e);
-        return { diagnostics: [variableDiag(t, name, `error interpolating default value for '${name}' (${raw}): ${msg}`)] };
+        return { diagnostics: [variableDiag(t, name, `error interpolating default value for '${name}': ${msg}`)] };
       }
     }
     pending = still;

@@ -42,7 +42,7 @@ function packerReason(c: Case): string {
 
 async function kiln(c: Case): Promise<{ code: number; out: string }> {
   const cwd = c.root === 'kiln' ? join(here, 'fixtures/templates') : join(corpus, dirname(c.file));
-  const io = memoryIO({ cwd, env: { PATH: process.env.PATH, ...c.env } });
+  const io = memoryIO({ cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...c.env } });
   let code: number;
   try {
     code = await runImageValidate([...c.args, c.file.split('/').pop()!], io);
