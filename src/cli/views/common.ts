@@ -47,3 +47,12 @@ export async function confirm(io: CliIO, question: string): Promise<boolean> {
     rl.close();
   }
 }
+
+/**
+ * When running as the real process, makes sure the CLI exits soon after the command is done (with
+ * the exit code the dispatcher sets): a provider may leave connections to the Docker engine open
+ * (keep-alive, streams) that would hold the process for minutes. Tests (memory IO) are unaffected.
+ */
+export function finish(io: CliIO): void {
+  if (io.stdin === process.stdin) setTimeout(() => process.exit(), 250).unref();
+}
