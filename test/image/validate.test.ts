@@ -62,6 +62,8 @@ describe('kiln validate (Packer templates)', () => {
     expect((await run(['-var', 'base=busybox', '-only=a', t])).code).toBe(0);
     expect((await run(['-var-file=v.json', '-except', 'b', t])).code).toBe(0);
     expect((await run(['-var-file=v.json', t])).err).toContain('Failed to prepare build: "b": Image must be specified');
+    const loop = await run(['-var', 'base=x', '-var', 'extra={{user `nope`}}', t]);
+    expect(loop.err).toMatch(/^vars\.json: error\[PACKER_VARIABLES\]: Failed to interpolate "extra": .*variable not set: nope.* \(at -var extra\)\n$/);
     const missing = await run(['-var-file=nope.json', t]);
     expect(missing).toMatchObject({ code: 1, err: 'open nope.json: no such file or directory' });
   });

@@ -148,9 +148,9 @@ export function rawMasker(t: ParsedTemplate, flags: Pick<CliVariableFlags, 'vars
   return makeResolved(merged.values, new Set(t.sensitiveVariables)).mask;
 }
 
-export function printDiagnostics(diags: readonly Diagnostic[], io: CliIO, mask: (s: string) => string): void {
+export function printDiagnostics(diags: readonly Diagnostic[], io: CliIO, mask: (s: string) => string, file?: string): void {
   for (const d of sortDiagnostics(diags)) {
-    io.err(mask(formatDiagnostic(d)) + '\n');
+    io.err(mask(formatDiagnostic(d, file)) + '\n');
     if (d.detail) io.err(mask(d.detail) + '\n');
   }
 }
@@ -175,12 +175,12 @@ export async function runImageValidate(argv: string[], io: CliIO): Promise<numbe
     } else if (flagBool(p, 'machine-readable')) {
       const ts = Math.floor(Date.now() / 1000);
       for (const d of sortDiagnostics(diags)) {
-        const text = mask(formatDiagnostic(d) + (d.detail ? `\n${d.detail}` : ''));
+        const text = mask(formatDiagnostic(d, file) + (d.detail ? `\n${d.detail}` : ''));
         io.out(`${ts},,ui,${d.severity === 'error' ? 'error' : 'say'},${machineEscape(text)}\n`);
       }
       if (ok && flagBool(p, 'syntax-only')) io.out(`${ts},,ui,say,Syntax-only check passed. Everything looks okay.\n`);
     } else {
-      printDiagnostics(diags, io, mask);
+      printDiagnostics(diags, io, mask, file);
       if (ok) io.out(flagBool(p, 'syntax-only') ? 'Syntax-only check passed. Everything looks okay.\n' : 'Template validated successfully.\n');
     }
     return ok ? 0 : 1;
