@@ -46,6 +46,12 @@ describe('kiln validate (Packer templates)', () => {
     expect(r.code).toBe(1);
     expect(r.err).toBe(`bad.json:4:6: error[PACKER_CONFIG]: Failed to prepare build: "docker": unknown configuration key: '"bogus"' (at builders[0].bogus)\n`);
   });
+  it('shows the source line with a caret on a terminal', async () => {
+    const f = write('bad-tty.json', '{\n  "builders": [\n    {"type": "docker", "image": "x", "commit": true,\n     "bogus": 1}\n  ]\n}\n');
+    const io = memoryIO({ cwd: dir, env: {}, tty: true });
+    expect(await runImageValidate([f], io)).toBe(1);
+    expect(io.stderr).toBe(`bad-tty.json:4:6: error[PACKER_CONFIG]: Failed to prepare build: "docker": unknown configuration key: '"bogus"' (at builders[0].bogus)\n     4 |      "bogus": 1}\n       |      ^\n`);
+  });
   it('-syntax-only stops after parsing', async () => {
     const f = write('syntax-ok.json', { builders: [{ type: 'docker', bogus: 1 }] });
     expect(await run(['-syntax-only', f])).toEqual({ code: 0, out: 'Syntax-only check passed. Everything looks okay.\n', err: '' });

@@ -38,7 +38,7 @@ export const command: Command = {
     }
     const loaded = await loadPackerTemplate(p.positionals[0]!, io);
     if (!loaded.template) {
-      printDiagnostics(loaded.diagnostics, io, (s) => s);
+      printDiagnostics(loaded.diagnostics, io, (s) => s, p.positionals[0], loaded.text);
       return 1;
     }
     if (flagBool(p, 'machine-readable')) io.out(inspectMachine(loaded.template, Math.floor(Date.now() / 1000)));

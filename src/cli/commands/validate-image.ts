@@ -78,6 +78,8 @@ export interface LoadedTemplate {
   diagnostics: Diagnostic[];
   /** Absolute path ('-' for stdin). */
   path: string;
+  /** The template's text, for excerpts. */
+  text: string;
 }
 
 /** Reads and parses a Packer JSON template. Throws KilnError for an unreadable file or HCL2. */
@@ -85,7 +87,7 @@ export async function loadPackerTemplate(file: string, io: Pick<CliIO, 'cwd' | '
   if (file === '-') {
     const text = await readStdin(io.stdin);
     const r = parsePackerTemplate(text, '<stdin>', io.cwd);
-    return r.template ? { template: r.template, diagnostics: r.diagnostics, path: '-' } : { diagnostics: r.diagnostics, path: '-' };
+    return r.template ? { template: r.template, diagnostics: r.diagnostics, path: '-', text } : { diagnostics: r.diagnostics, path: '-', text };
   }
   const abs = isAbsolute(file) ? file : resolve(io.cwd, file);
   let isDir = false;
@@ -97,7 +99,7 @@ export async function loadPackerTemplate(file: string, io: Pick<CliIO, 'cwd' | '
   if (isHcl2Path(file, isDir)) throw new KilnError('PACKER_HCL2', `${file}: HCL2 templates are not supported by kiln; use a legacy JSON template (packer hcl2_upgrade goes the other way)`);
   const text = readFileSync(abs, 'utf8');
   const r = parsePackerTemplate(text, file, dirname(abs));
-  return r.template ? { template: r.template, diagnostics: r.diagnostics, path: abs } : { diagnostics: r.diagnostics, path: abs };
+  return r.template ? { template: r.template, diagnostics: r.diagnostics, path: abs, text } : { diagnostics: r.diagnostics, path: abs, text };
 }
 
 async function readStdin(stdin: NodeJS.ReadableStream | undefined): Promise<string> {
@@ -148,10 +150,19 @@ export function rawMasker(t: ParsedTemplate, flags: Pick<CliVariableFlags, 'vars
   return makeResolved(merged.values, new Set(t.sensitiveVariables)).mask;
 }
 
-export function printDiagnostics(diags: readonly Diagnostic[], io: CliIO, mask: (s: string) => string, file?: string): void {
+/** The source line of a position with a caret under the column (shown on terminals). */
+export function excerpt(text: string, line: number, col: number): string {
+  const src = text.split('\n')[line - 1];
+  if (src === undefined) return '';
+  const n = String(line);
+  return `${n.padStart(6)} | ${src}\n${' '.repeat(6)} | ${' '.repeat(Math.max(0, col - 1))}^\n`;
+}
+
+export function printDiagnostics(diags: readonly Diagnostic[], io: CliIO, mask: (s: string) => string, file?: string, text?: string): void {
   for (const d of sortDiagnostics(diags)) {
     io.err(mask(formatDiagnostic(d, file)) + '\n');
     if (d.detail) io.err(mask(d.detail) + '\n');
+    else if (io.stderrIsTTY && text !== undefined && d.range && d.range.file === file) io.err(mask(excerpt(text, d.range.start.line, d.range.start.col)));
   }
 }
 
@@ -180,17 +191,19 @@ export async function runImageValidate(argv: string[], io: CliIO): Promise<numbe
       }
       if (ok && flagBool(p, 'syntax-only')) io.out(`${ts},,ui,say,Syntax-only check passed. Everything looks okay.\n`);
     } else {
-      printDiagnostics(diags, io, mask, file);
+      printDiagnostics(diags, io, mask, file, source);
       if (ok) io.out(flagBool(p, 'syntax-only') ? 'Syntax-only check passed. Everything looks okay.\n' : 'Template validated successfully.\n');
     }
     return ok ? 0 : 1;
   };
 
+  let source: string | undefined;
   let loaded: LoadedTemplate;
   let flags: CliVariableFlags;
   try {
     flags = variableFlags(p, io.cwd);
     loaded = await loadPackerTemplate(file, io);
+    source = loaded.text;
   } catch (e) {
     if (KilnError.is(e) && json) return finish([{ severity: 'error', code: e.code, message: e.message }], (s) => s);
     throw e;
