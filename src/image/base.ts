@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../core/errors.js';
-import { inspectImage } from './builders/engine.js';
+import { inspectImage, socketPath } from './builders/engine.js';
 
 /** Base images kiln produced carry these labels (not in the build key: the image ID is). */
 const BASE_LABEL = 'LABEL kiln.managed=true kiln.kind=base';
@@ -151,7 +151,7 @@ function importDir(root: string, repo: string, tag: string, changes: string[]): 
     const q = new URLSearchParams({ fromSrc: '-', repo, tag });
     for (const c of changes) q.append('changes', c);
     const tar = spawn('tar', ['-C', root, '--numeric-owner', '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const host = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : '/var/run/docker.sock';
+    const host = socketPath();
     const req = request({ socketPath: host, method: 'POST', path: `/v1.41/images/create?${q.toString()}`, headers: { 'content-type': 'application/x-tar', 'transfer-encoding': 'chunked' } }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));

@@ -4,6 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { workspace, runInImage, imageConfig, containersLabelled, type Workspace } from './build-helpers.js';
+import type { BuildEvent } from '../../src/image/events.js';
 
 let ws: Workspace;
 beforeAll(() => {
@@ -176,8 +177,8 @@ describe('buildImages (the programmatic API)', () => {
 
     const slow = ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: ['echo started', 'sleep 60'] }] }, 'slow.json');
     const ac = new AbortController();
-    const log = new EventLog<import('../../src/image/events.js').BuildEvent>();
-    const sink = { emit: (e: import('../../src/image/events.js').BuildEvent) => { log.emit(e); if (e.kind === 'output' && e.text === 'started') ac.abort(new Error('interrupted')); } };
+    const log = new EventLog<BuildEvent>();
+    const sink = { emit: (e: BuildEvent) => { log.emit(e); if (e.kind === 'output' && e.text === 'started') ac.abort(new Error('interrupted')); } };
     const t0 = Date.now();
     const [cancelled] = await buildImages({ ...opts, templatePath: slow, signal: ac.signal, events: sink });
     expect(Date.now() - t0).toBeLessThan(20_000);

@@ -1,6 +1,7 @@
 // A tiny Engine API client over the unix socket, for the cache-hit path: checking that an image
 // exists and tagging it must not pay for loading dockerode. Build work uses dockerode.
 import { request } from 'node:http';
+import { KilnError } from '../../core/errors.js';
 
 export interface EngineResponse {
   status: number;
@@ -8,10 +9,11 @@ export interface EngineResponse {
   headers: Record<string, string | string[] | undefined>;
 }
 
-function socketPath(env: NodeJS.ProcessEnv = process.env): string {
+export function socketPath(env: NodeJS.ProcessEnv = process.env): string {
   const host = env.DOCKER_HOST;
-  if (host?.startsWith('unix://')) return host.slice('unix://'.length);
-  return '/var/run/docker.sock';
+  if (!host) return '/var/run/docker.sock';
+  if (host.startsWith('unix://')) return host.slice('unix://'.length);
+  throw new KilnError('DOCKER_HOST_UNSUPPORTED', `DOCKER_HOST=${host}: kiln's image engine talks to a local engine over its unix socket (unix:///path); unset DOCKER_HOST or point it at a unix socket`, 'environment');
 }
 
 export function engineRequest(method: string, path: string, body?: unknown): Promise<EngineResponse> {

@@ -8,7 +8,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import type { Artifact, BuildUI } from '../events.js';
 import type { ChecksumConfig, DockerImportConfig, DockerSaveConfig, DockerTagConfig, LateContext, ManifestConfig, PreparedBuild, PreparedPostProcessor } from '../types.js';
-import { engineRequest, tagImage } from '../builders/engine.js';
+import { engineRequest, tagImage, socketPath } from '../builders/engine.js';
 
 export const DOCKER_IMPORT_ID = 'packer.post-processor.docker-import';
 export const DOCKER_TAG_ID = 'packer.post-processor.docker-tag';
@@ -32,7 +32,7 @@ export interface PPResult {
 }
 
 function socket(): string {
-  return process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : '/var/run/docker.sock';
+  return socketPath();
 }
 
 async function dockerTag(c: DockerTagConfig, input: Artifact, ctx: PPContext): Promise<PPResult> {
