@@ -21,7 +21,8 @@ Flags:
 ${renderFlagHelp(FLAGS)}
 
 Where kiln differs from Packer 1.6.6: it also lists post-processor chains ("Post-processors:",
-records "template-post-processor"); HCL2 templates are not supported.
+records "template-post-processor"); required variables are listed sorted (Packer 1.6.6 lists
+them in a different random order on each run); HCL2 templates are not supported.
 `;
 
 export const command: Command = {
