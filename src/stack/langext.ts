@@ -10,9 +10,10 @@
 // Fn::ForEach::Name: [Identifier, Collection, {OutputKey: OutputValue}]
 //   - Collection: a literal list, or anything that evaluates to one with the parameters given
 //     (Ref to a CommaDelimitedList, Fn::FindInMap, Fn::Split …). Members are strings.
-//   - In the fragment's keys and string values, `${Identifier}` becomes the member and
+//   - In the fragment's keys and in its Fn::Sub strings, `${Identifier}` becomes the member and
 //     `&{Identifier}` the member with every non-alphanumeric character removed (for logical ids);
-//     `{"Ref": "Identifier"}` becomes the member.
+//     `{"Ref": "Identifier"}` becomes the member. Other strings are literal (as in CloudFormation
+//     and cfn-lint's implementation of the transform).
 //   - Allowed in Resources (also inside a resource, e.g. in Properties), Conditions and Outputs,
 //     not elsewhere; loops nest (an inner collection may use an outer identifier).
 // The input is never modified. Pure.
@@ -69,12 +70,30 @@ class Expander {
     });
   }
 
+  /**
+   * A value inside a loop's fragment. As CloudFormation (and cfn-lint's transform) do, the
+   * identifier is replaced in keys, in Fn::Sub strings and by `{"Ref": identifier}`; other strings
+   * are left as written (`"x-${N}"` stays literal, and so does the condition name of an Fn::If).
+   */
   value(v: unknown, path: Seg[], b: ReadonlyMap<string, string>): unknown {
-    if (typeof v === 'string') return this.subst(v, b);
     if (Array.isArray(v)) return v.map((x, i) => this.value(x, [...path, i], b));
     if (!isObj(v)) return v;
     const keys = Object.keys(v);
-    if (keys.length === 1 && keys[0] === 'Ref' && typeof v.Ref === 'string' && b.has(v.Ref)) return b.get(v.Ref);
+    if (keys.length === 1 && b.size > 0) {
+      const k = keys[0]!;
+      const a = v[k];
+      if (k === 'Ref' && typeof a === 'string' && b.has(a)) return b.get(a);
+      // An Fn::Sub left with no `${` at all is its string (so `DependsOn: !Sub Db${N}` names a resource).
+      if (k === 'Fn::Sub' && typeof a === 'string') {
+        const t = this.subst(a, b);
+        return t.includes('${') ? { 'Fn::Sub': t } : t;
+      }
+      if (k === 'Fn::Sub' && Array.isArray(a) && typeof a[0] === 'string') {
+        const t = this.subst(a[0], b);
+        if (!t.includes('${')) return t;
+        return { 'Fn::Sub': [t, ...a.slice(1).map((x, i) => this.value(x, [...path, k, i + 1], b))] };
+      }
+    }
     return this.object(v, path, b);
   }
 

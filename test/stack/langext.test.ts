@@ -10,7 +10,7 @@ describe('Fn::ForEach', () => {
     const t = {
       Transform: LE,
       Resources: {
-        'Fn::ForEach::Topics': ['Name', ['Success', 'Fail-over'], { 'Topic&{Name}': { Type: 'AWS::SNS::Topic', Properties: { TopicName: '${Name}-topic', Tag: { Ref: 'Name' } } } }],
+        'Fn::ForEach::Topics': ['Name', ['Success', 'Fail-over'], { 'Topic&{Name}': { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Sub': '${Name}-topic' }, Tag: { Ref: 'Name' }, Literal: 'x-${Name}' } } }],
         Other: { Type: 'AWS::S3::Bucket' },
       },
     };
@@ -19,8 +19,8 @@ describe('Fn::ForEach', () => {
     expect(r.template).toEqual({
       Transform: LE,
       Resources: {
-        TopicSuccess: { Type: 'AWS::SNS::Topic', Properties: { TopicName: 'Success-topic', Tag: 'Success' } },
-        TopicFailover: { Type: 'AWS::SNS::Topic', Properties: { TopicName: 'Fail-over-topic', Tag: 'Fail-over' } },
+        TopicSuccess: { Type: 'AWS::SNS::Topic', Properties: { TopicName: 'Success-topic', Tag: 'Success', Literal: 'x-${Name}' } },
+        TopicFailover: { Type: 'AWS::SNS::Topic', Properties: { TopicName: 'Fail-over-topic', Tag: 'Fail-over', Literal: 'x-${Name}' } },
         Other: { Type: 'AWS::S3::Bucket' },
       },
     });
@@ -43,7 +43,7 @@ describe('Fn::ForEach', () => {
       Transform: LE,
       Mappings: { Sizes: { dev: { List: ['s'] }, prod: { List: ['m', 'l'] } } },
       Resources: {
-        'Fn::ForEach::Env': ['E', ['dev', 'prod'], { 'Fn::ForEach::Size': ['S', { 'Fn::FindInMap': ['Sizes', '${E}', 'List'] }, { '${E}${S}': { Type: 'AWS::S3::Bucket' } }] }],
+        'Fn::ForEach::Env': ['E', ['dev', 'prod'], { 'Fn::ForEach::Size': ['S', { 'Fn::FindInMap': ['Sizes', { Ref: 'E' }, 'List'] }, { '${E}${S}': { Type: 'AWS::S3::Bucket' } }] }],
       },
     };
     const r = expandLanguageExtensions(t);
@@ -51,11 +51,18 @@ describe('Fn::ForEach', () => {
     expect(Object.keys((r.template as { Resources: object }).Resources)).toEqual(['devs', 'prodm', 'prodl']);
   });
 
+  it('resolves a DependsOn written as an Fn::Sub of the identifier', () => {
+    const t = { Transform: LE, Resources: { Xa: { Type: 'AWS::SQS::Queue' }, 'Fn::ForEach::L': ['N', ['a'], { 'Q${N}': { Type: 'AWS::SQS::Queue', DependsOn: { 'Fn::Sub': 'X${N}' } } }] } };
+    const r = evaluateTemplate(t);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.template.Resources.Qa!.DependsOn).toEqual(['Xa']);
+  });
+
   it('works in Conditions, Outputs and inside a resource', () => {
     const t = {
       Transform: LE,
-      Conditions: { 'Fn::ForEach::C': ['X', ['a', 'b'], { 'Is${X}': { 'Fn::Equals': ['${X}', 'a'] } }] },
-      Resources: { R: { Type: 'AWS::S3::Bucket', Properties: { 'Fn::ForEach::P': ['K', ['One', 'Two'], { 'Prop${K}': '${K}' }] } } },
+      Conditions: { 'Fn::ForEach::C': ['X', ['a', 'b'], { 'Is${X}': { 'Fn::Equals': [{ Ref: 'X' }, 'a'] } }] },
+      Resources: { R: { Type: 'AWS::S3::Bucket', Properties: { 'Fn::ForEach::P': ['K', ['One', 'Two'], { 'Prop${K}': { Ref: 'K' } }] } } },
       Outputs: { 'Fn::ForEach::O': ['X', ['a'], { 'Out${X}': { Value: { 'Fn::Sub': '${X}-${AWS::Region}' } } }] },
     };
     const r = expandLanguageExtensions(t);
@@ -108,10 +115,10 @@ describe('the transform at evaluation', () => {
             'Queue${N}': {
               Type: 'AWS::SQS::Queue',
               DeletionPolicy: { 'Fn::If': ['KeepIt', 'Retain', 'Delete'] },
-              UpdateReplacePolicy: { 'Fn::FindInMap': ['M', '${N}', 'policy', { DefaultValue: 'Delete' }] },
+              UpdateReplacePolicy: { 'Fn::FindInMap': ['M', { Ref: 'N' }, 'policy', { DefaultValue: 'Delete' }] },
               Properties: {
                 Count: { 'Fn::Length': { Ref: 'Names' } },
-                Json: { 'Fn::ToJsonString': { name: '${N}', all: { Ref: 'Names' } } },
+                Json: { 'Fn::ToJsonString': { name: { Ref: 'N' }, all: { Ref: 'Names' } } },
               },
             },
           },
