@@ -80,6 +80,9 @@ describe('kiln validate (Packer templates)', () => {
     expect(r.err).not.toContain('hunter2');
     const j = await run(['--json', '-var', 'token=hunter2', secret]);
     expect(j.out).not.toContain('hunter2');
+    const named = write('secret-name.json', { variables: { n: '' }, 'sensitive-variables': ['n'], builders: [{ type: 'null', communicator: 'none', name: '{{user `n`}}' }] });
+    const jn = await run(['--json', '-var', 'n=qu"oted', named]);
+    expect(JSON.parse(jn.out).builds).toEqual(['<sensitive>']);
   });
   it('--json prints the verdict and located diagnostics', async () => {
     const r = await run(['--json', good]);

@@ -181,8 +181,9 @@ export async function runImageValidate(argv: string[], io: CliIO): Promise<numbe
   const finish = (diags: Diagnostic[], mask: (s: string) => string, builds: string[] = []): number => {
     const ok = !hasErrors(diags);
     if (json) {
-      const out = { valid: ok, template: file, builds, diagnostics: sortDiagnostics(diags).map((d) => JSON.parse(mask(JSON.stringify(d))) as Diagnostic) };
-      io.out(JSON.stringify(out, null, 2) + '\n');
+      const out = { valid: ok, template: file, builds, diagnostics: sortDiagnostics(diags) };
+      // every string masked (a build name may come from a sensitive variable)
+      io.out(JSON.stringify(out, (_k, v: unknown) => (typeof v === 'string' ? mask(v) : v), 2) + '\n');
     } else if (flagBool(p, 'machine-readable')) {
       const ts = Math.floor(Date.now() / 1000);
       for (const d of sortDiagnostics(diags)) {
