@@ -4,11 +4,10 @@
 // get one. A file lock keeps two kiln processes from producing the same image at once.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync, writeSync, mkdirSync, symlinkSync, copyFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../core/errors.js';
-import { inspectImage, socketPath } from './builders/engine.js';
+import { inspectImage, socketPath, httpModule } from './builders/engine.js';
 
 /** Base images kiln produced carry these labels (not in the build key: the image ID is). */
 const BASE_LABEL = 'LABEL kiln.managed=true kiln.kind=base';
@@ -146,7 +145,8 @@ async function busyboxRoot(root: string): Promise<void> {
 }
 
 /** `tar -C root -c .` streamed into POST /images/create?fromSrc=- (the Engine API's import). */
-function importDir(root: string, repo: string, tag: string, changes: string[]): Promise<void> {
+async function importDir(root: string, repo: string, tag: string, changes: string[]): Promise<void> {
+  const request = await httpModule();
   return new Promise((resolve, reject) => {
     const q = new URLSearchParams({ fromSrc: '-', repo, tag });
     for (const c of changes) q.append('changes', c);

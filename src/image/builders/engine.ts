@@ -1,6 +1,7 @@
 // A tiny Engine API client over the unix socket, for the cache-hit path: checking that an image
 // exists and tagging it must not pay for loading dockerode. Build work uses dockerode.
-import { request } from 'node:http';
+import type { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { KilnError } from '../../core/errors.js';
 
 export interface EngineResponse {
@@ -16,26 +17,58 @@ export function socketPath(env: NodeJS.ProcessEnv = process.env): string {
   throw new KilnError('DOCKER_HOST_UNSUPPORTED', `DOCKER_HOST=${host}: kiln's image engine talks to a local engine over its unix socket (unix:///path); unset DOCKER_HOST or point it at a unix socket`, 'environment');
 }
 
+/**
+ * One Engine API request with a small JSON (or empty) body, over a raw socket: loading node:http
+ * costs more than the whole request on the cache-hit path. Handles Content-Length, chunked and
+ * close-delimited bodies; streaming endpoints use node:http (below).
+ */
 export function engineRequest(method: string, path: string, body?: unknown): Promise<EngineResponse> {
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = request(
-      {
-        socketPath: socketPath(),
-        method,
-        path: `/v1.41${path}`,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
+    const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
+    const head =
+      `${method} /v1.41${path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n` +
+      (body === undefined ? '' : `Content-Type: application/json\r\n`) +
+      `Content-Length: ${payload.length}\r\n\r\n`;
+    const sock = connect(socketPath());
+    const chunks: Buffer[] = [];
+    sock.on('connect', () => sock.end(Buffer.concat([Buffer.from(head, 'latin1'), payload])));
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', reject);
+    sock.on('close', () => {
+      try {
+        resolve(parseResponse(Buffer.concat(chunks), method === 'HEAD'));
+      } catch (e) {
+        reject(e);
+      }
+    });
   });
+}
+
+function parseResponse(raw: Buffer, headOnly: boolean): EngineResponse {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end < 0) throw new Error(`malformed response from the Docker engine (${raw.length} bytes)`);
+  const lines = raw.subarray(0, end).toString('latin1').split('\r\n');
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+  const headers: Record<string, string> = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+  }
+  let body = headOnly ? Buffer.alloc(0) : raw.subarray(end + 4);
+  if (!headOnly && /chunked/i.test(headers['transfer-encoding'] ?? '')) {
+    const parts: Buffer[] = [];
+    let off = 0;
+    for (;;) {
+      const eol = body.indexOf('\r\n', off);
+      if (eol < 0) break;
+      const size = parseInt(body.subarray(off, eol).toString('latin1'), 16);
+      if (!size) break;
+      parts.push(body.subarray(eol + 2, eol + 2 + size));
+      off = eol + 2 + size + 2;
+    }
+    body = Buffer.concat(parts);
+  } else if (!headOnly && headers['content-length'] !== undefined) body = body.subarray(0, Number(headers['content-length']));
+  return { status, body, headers };
 }
 
 export interface ImageInfo {
@@ -77,6 +110,11 @@ export async function listImages(labels: Record<string, string>): Promise<Array<
 // Engine API endpoints directly over the socket.
 // ---------------------------------------------------------------------------------------------
 
+/** node:http, loaded only by the streaming calls (builds), never on the cache-hit path. */
+export async function httpModule(): Promise<typeof httpRequest> {
+  return (await import('node:http')).request;
+}
+
 export class EngineError extends Error {
   constructor(
     readonly status: number,
@@ -104,7 +142,8 @@ export async function engineJson<T>(method: string, path: string, body?: unknown
 }
 
 /** Streams a request body (a tar) to the engine; resolves with the response. */
-export function engineUpload(method: string, path: string, data: Buffer | NodeJS.ReadableStream, contentType = 'application/x-tar'): Promise<EngineResponse> {
+export async function engineUpload(method: string, path: string, data: Buffer | NodeJS.ReadableStream, contentType = 'application/x-tar'): Promise<EngineResponse> {
+  const request = await httpModule();
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { 'content-type': contentType };
     if (Buffer.isBuffer(data)) headers['content-length'] = data.length;
@@ -122,7 +161,8 @@ export function engineUpload(method: string, path: string, data: Buffer | NodeJS
 }
 
 /** A GET whose body is streamed to `onChunk` (archive downloads, container export). */
-export function engineDownload(path: string, onChunk: (c: Buffer) => void): Promise<number> {
+export async function engineDownload(path: string, onChunk: (c: Buffer) => void): Promise<number> {
+  const request = await httpModule();
   return new Promise((resolve, reject) => {
     const req = request({ socketPath: socketPath(), method: 'GET', path: `/v1.41${path}` }, (res) => {
       const status = res.statusCode ?? 0;
@@ -139,7 +179,8 @@ export function engineDownload(path: string, onChunk: (c: Buffer) => void): Prom
  * Starts an exec and streams its output (the multiplexed raw stream: 8-byte frame headers, stream
  * 1 = stdout, 2 = stderr; with a TTY the bytes come unframed as stdout). Resolves when it ends.
  */
-export function execStream(execId: string, tty: boolean, onData: (stream: 'stdout' | 'stderr', chunk: Buffer) => void, signal?: AbortSignal): Promise<void> {
+export async function execStream(execId: string, tty: boolean, onData: (stream: 'stdout' | 'stderr', chunk: Buffer) => void, signal?: AbortSignal): Promise<void> {
+  const request = await httpModule();
   return new Promise((resolve, reject) => {
     const payload = Buffer.from(JSON.stringify({ Detach: false, Tty: tty }));
     const req = request(

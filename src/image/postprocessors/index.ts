@@ -3,12 +3,11 @@
 // skips just that element; `stopChain` (CLI -except) stops the rest of the chain.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync, appendFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { basename, dirname, resolve } from 'node:path';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import type { Artifact, BuildUI } from '../events.js';
 import type { ChecksumConfig, DockerImportConfig, DockerSaveConfig, DockerTagConfig, LateContext, ManifestConfig, PreparedBuild, PreparedPostProcessor } from '../types.js';
-import { engineRequest, tagImage, socketPath } from '../builders/engine.js';
+import { engineRequest, tagImage, socketPath, httpModule } from '../builders/engine.js';
 
 export const DOCKER_IMPORT_ID = 'packer.post-processor.docker-import';
 export const DOCKER_TAG_ID = 'packer.post-processor.docker-tag';
@@ -59,6 +58,7 @@ async function dockerImport(c: DockerImportConfig, input: Artifact, ctx: PPConte
   ctx.ui.message(`Repository: ${ref}`);
   const q = new URLSearchParams({ fromSrc: '-', repo: c.repository, ...(c.tag ? { tag: c.tag } : {}) });
   for (const ch of c.changes) q.append('changes', ch);
+  const request = await httpModule();
   const body = await new Promise<string>((res, rej) => {
     const req = request({ socketPath: socket(), method: 'POST', path: `/v1.41/images/create?${q.toString()}`, headers: { 'content-type': 'application/x-tar', 'transfer-encoding': 'chunked' } }, (r) => {
       let s = '';
@@ -79,6 +79,7 @@ async function dockerSave(c: DockerSaveConfig, input: Artifact, ctx: PPContext):
   }
   const path = resolve(ctx.build.cwd, c.path);
   ctx.ui.message(`Saving image: ${input.id}`);
+  const request = await httpModule();
   await new Promise<void>((res, rej) => {
     const req = request({ socketPath: socket(), method: 'GET', path: `/v1.41/images/${encodeURIComponent(input.id)}/get` }, (r) => {
       if (r.statusCode !== 200) {
