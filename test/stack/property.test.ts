@@ -1,7 +1,8 @@
 // Property tests: whatever the template, the engine answers with diagnostics, never an exception.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { evaluateTemplate, renderedTemplate } from '../../src/stack/evaluate.js';
+import { Evaluator, evaluateTemplate, renderedTemplate } from '../../src/stack/evaluate.js';
+import { ConditionTable } from '../../src/stack/conditions.js';
 import { checkIntrinsics } from '../../src/stack/intrinsics-check.js';
 import { expandLanguageExtensions } from '../../src/stack/langext.js';
 import { buildStackGraph, renderGraph } from '../../src/stack/graph.js';
@@ -143,5 +144,59 @@ describe('the engine on random templates', () => {
     const r = evaluateTemplate({ Resources: { R: { Type: 'AWS::S3::Bucket', Properties: { A: v } } } });
     expect(r.diagnostics.map((d) => d.code)).toEqual(['NESTING_TOO_DEEP']);
     expect(() => checkIntrinsics({ Resources: { R: { Type: 'T', Properties: { A: v } } } })).not.toThrow();
+  });
+});
+
+describe('partial evaluation', () => {
+  // Rendering first and resolving the rest at deploy time must give what evaluating everything at
+  // once gives, when the resources' values are known from the start.
+  const world = { ref: (id: string) => `phys-${id}`, getAtt: (id: string, a: string) => (a === 'List' ? ['l1', 'l2'] : `${id}.${a}`) };
+  const refTree = fc.letrec<{ t: Json }>((tie) => ({
+    t: fc.oneof(
+      { depthSize: 'small' },
+      fc.constantFrom('plain', '${!lit}', 'a,b', '10.1.0.0/16', '1', 'x${P}y', '${R1}${AWS::Region}', '${R1.Arn}-${V}'),
+      fc.constantFrom<Json>({ Ref: 'R1' }, { Ref: 'P' }, { Ref: 'L' }, { 'Fn::GetAtt': ['R1', 'Arn'] }, { 'Fn::GetAtt': ['R1', 'List'] }, { Ref: 'AWS::StackName' }),
+      fc.tuple(fc.constantFrom('', ',', '-'), fc.array(tie('t'), { maxLength: 3 })).map(([d, l]) => ({ 'Fn::Join': [d, l] }) as Json),
+      fc.tuple(fc.constantFrom('${V}:${R1}', 'a-${V}', '${!x}${V}', '${R1.Arn}'), tie('t')).map(([s, v]) => ({ 'Fn::Sub': [s, { V: v }] }) as Json),
+      fc.tuple(fc.nat(2), tie('t')).map(([i, l]) => ({ 'Fn::Select': [i, l] }) as Json),
+      tie('t').map((s) => ({ 'Fn::Split': [',', s] }) as Json),
+      tie('t').map((s) => ({ 'Fn::Base64': s }) as Json),
+      tie('t').map((s) => ({ 'Fn::Cidr': [s, 2, 8] }) as Json),
+      fc.tuple(tie('t'), tie('t')).map(([a, b]) => ({ 'Fn::If': ['C1', a, b] }) as Json),
+      fc.array(tie('t'), { maxLength: 3 }),
+    ),
+  })).t;
+
+  it('render then resolve equals resolving at once', () => {
+    fc.assert(
+      fc.property(refTree, fc.boolean(), (expr, cond) => {
+        const t = {
+          Parameters: { P: { Type: 'String', Default: 'p,q' }, L: { Type: 'CommaDelimitedList', Default: 'x, y' }, On: { Type: 'String', Default: cond ? 'yes' : 'no' } },
+          Conditions: { C1: { 'Fn::Equals': [{ Ref: 'On' }, 'yes'] } },
+          Resources: { R1: { Type: 'AWS::S3::Bucket' }, R2: { Type: 'AWS::S3::Bucket', Properties: { V: expr } } },
+        };
+        const pseudo = { stackName: 's', region: 'eu-west-1' };
+        // Two phases: render, then deploy-time resolution.
+        const rendered = evaluateTemplate(t, { pseudo });
+        let twoPhase: { ok: true; v: Json } | { ok: false };
+        if (rendered.diagnostics.some((d) => d.severity === 'error')) twoPhase = { ok: false };
+        else {
+          try {
+            twoPhase = { ok: true, v: resolveRuntime(rendered.template.Resources.R2!.Properties, { ...world, pseudo: rendered.template.pseudo }) };
+          } catch (e) {
+            expect(e).toBeInstanceOf(RuntimeResolveError);
+            twoPhase = { ok: false };
+          }
+        }
+        // One phase: every value known from the start.
+        const params = resolveParameters(t, {}).values;
+        const conditions = new ConditionTable({ C1: cond }, () => undefined, () => {});
+        const ev = new Evaluator({ parameters: params, pseudo: rendered.template.pseudo, mappings: {}, mask: false, hooks: world, conditions });
+        const v = ev.value({ V: expr }, []);
+        const onePhase = ev.diagnostics.length ? { ok: false } : { ok: true, v };
+        expect(twoPhase).toEqual(onePhase);
+      }),
+      { numRuns: 600 },
+    );
   });
 });
