@@ -317,11 +317,14 @@ export interface PreparedPostProcessor {
   /** Undefined when not set by the user (runner applies the plugin's forced keep rules). */
   keepInputArtifact?: boolean;
   /**
-   * The element's own `only`/`except` said to skip it for this build: skip just this element and go
-   * on with the previous artifact (Packer's real behaviour, reference §4.2).
+   * Skip just this element and go on with the previous artifact (an element's own only/except,
+   * reference §4.2). Always false from prepareBuilds: such elements are already left out.
    */
   skip: boolean;
-  /** CLI `-except` named this post-processor: stop the rest of this chain here (Packer's `break`). */
+  /**
+   * Stop the rest of this chain here (CLI `-except` naming a post-processor, Packer's `break`).
+   * Always false from prepareBuilds: the chain is already cut before that element.
+   */
   stopChain: boolean;
   path: Path;
 }
