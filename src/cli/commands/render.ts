@@ -4,7 +4,7 @@
 import { basename, extname, isAbsolute, resolve } from 'node:path';
 import { formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from '../../core/diagnostics.js';
 import { KilnError } from '../../core/errors.js';
-import { locate } from '../../core/source.js';
+import { formatPath, locate } from '../../core/source.js';
 import { flagBool, flagList, flagString, keyValues, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../main.js';
 import type { CliIO } from '../io.js';
@@ -82,7 +82,16 @@ export const command: Command = {
       pseudo: { stackName, ...(region ? { region } : {}), ...(account ? { accountId: account } : {}) },
       maskNoEcho: true,
     });
-    const located = locate(diagnostics, doc);
+    // A problem inside something Fn::ForEach generated (absent from the text) points at the loop.
+    const value = doc.value as Record<string, unknown>;
+    const atLoop = diagnostics.map((d) => {
+      const seg = d.segments;
+      if (!seg || seg.length < 2 || doc.positions.span(seg.slice(0, 2))) return d;
+      const section = value[String(seg[0])];
+      const loop = section && typeof section === 'object' ? Object.keys(section).find((k) => k.startsWith('Fn::ForEach::')) : undefined;
+      return loop ? { ...d, path: formatPath(seg), range: doc.positions.range([String(seg[0]), loop], { key: true }) } : d;
+    });
+    const located = locate(atLoop, doc);
     for (const d of located) if (!d.range) d.range = { file: doc.file, start: doc.positions.pos(0) };
     const all = sortDiagnostics([...checked.filter((d) => d.severity === 'warning'), ...located]);
     print(all);

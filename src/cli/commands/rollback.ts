@@ -4,7 +4,7 @@ import type { Command } from '../main.js';
 import { flagBool, flagString } from '../args.js';
 import { HELP, STACK, STATE_DIR, YES, parse, requireStack, usage } from '../views/common.js';
 import { KilnError } from '../../core/errors.js';
-import { planConfirm, pipelineView } from './up.js';
+import { exitWhenDone, planConfirm, pipelineView } from './up.js';
 
 const SPECS = [STACK, { names: ['to'], kind: 'string' as const, valueName: 'ID', description: 'the run to restore (kiln history); default: the one before the last' }, YES, STATE_DIR, HELP];
 
@@ -52,6 +52,7 @@ export const command: Command = {
       return 0;
     } finally {
       view.stop();
+      exitWhenDone(io);
     }
   },
 };

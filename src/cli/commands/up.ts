@@ -34,6 +34,16 @@ export function extraLabels(text: string | undefined): Record<string, string> {
   return out;
 }
 
+/**
+ * When the command ran on the real process: exit shortly after it returns even if a provider left
+ * a handle open (a hijacked Docker exec stream kept the CLI alive for minutes after a create with a
+ * load balancer). The timer is unref'd: a clean run exits by itself before it fires.
+ */
+export function exitWhenDone(io: CliIO): void {
+  if (io.stdin !== process.stdin) return;
+  setTimeout(() => process.exit(), 300).unref();
+}
+
 export function parseTarget(text: string | undefined): 'local' | 'aws' {
   const t = text ?? 'local';
   if (t !== 'local' && t !== 'aws') throw new KilnError('USAGE', `--target ${t}: expected local or aws`, 'user', { exitCode: 2 });
@@ -195,6 +205,7 @@ export const command: Command = {
     } finally {
       view.stop();
       if (real) process.removeListener('SIGINT', onSigint);
+      exitWhenDone(io);
     }
   },
 };

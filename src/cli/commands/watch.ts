@@ -7,7 +7,7 @@ import { flagBool, flagString } from '../args.js';
 import { HELP, STACK, STATE_DIR, parse, usage } from '../views/common.js';
 import { KilnError } from '../../core/errors.js';
 import { reportFailure } from '../main.js';
-import { TARGET, extraLabels, parseTarget, pipelineView, reportUp } from './up.js';
+import { TARGET, exitWhenDone, extraLabels, parseTarget, pipelineView, reportUp } from './up.js';
 
 const SPECS = [TARGET, STACK, STATE_DIR, { names: ['debounce'], kind: 'string' as const, valueName: 'MS', description: 'quiet time after a change before running (default 500)' }, HELP];
 
@@ -61,6 +61,7 @@ export const command: Command = {
       return 0;
     } finally {
       if (real) process.removeListener('SIGINT', onSigint);
+      exitWhenDone(io);
     }
   },
 };
