@@ -163,6 +163,16 @@ describe('kiln render, YAML with the LanguageExtensions transform and Rules', ()
     expect(t).not.toHaveProperty('Transform');
   });
 
+  it('points a problem in a generated resource at its loop', async () => {
+    const p = file('le3.yaml', yaml.replace('Fn::Length: !Ref Names', 'Fn::Select: [5, !Ref Names]'));
+    const r = await run('render', p);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      `${p}:17:3: error[SELECT_OUT_OF_RANGE]: Fn::Select index 5 is out of range for a list of 2 (at Resources.Queueweb.Properties.DelaySeconds.Fn::Select)\n` +
+        `${p}:17:3: error[SELECT_OUT_OF_RANGE]: Fn::Select index 5 is out of range for a list of 2 (at Resources.Queueapi.Properties.DelaySeconds.Fn::Select)\n`,
+    );
+  });
+
   it('fails a Rule assertion with its description at its position', async () => {
     const p = file('le2.yaml', yaml);
     const r = await run('render', p, '--param', 'Env=prod', '--param', 'Names=web');
