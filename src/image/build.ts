@@ -96,7 +96,7 @@ async function runOne(
     const cfg = b.builder;
     switch (cfg.type) {
       case 'docker': {
-        const benv = { ui, cache: o.cache, force: o.force ?? false, onError: o.onError ?? 'cleanup', signal: o.signal, template: o.template, runUuid: o.runUuid, labels: o.labels ?? {} } as const;
+        const benv = { ui, cache: o.cache, force: o.force ?? false, onError: o.onError ?? 'cleanup', signal: o.signal, template: o.template, runUuid: o.runUuid, labels: o.labels ?? {}, stateDir: o.stateDir } as const;
         // The plan (base image, keys, cache decision) is light; the builder proper loads only on a miss.
         const { planDockerBuild } = await import('./builders/docker-plan.js');
         const plan = await planDockerBuild(b, cfg, benv);

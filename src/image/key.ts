@@ -26,7 +26,8 @@
 // change the key on every run: such a template is not reproducible and kiln rebuilds it, as it must.
 import { readFileSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, basename } from 'node:path';
-import { hashValue, sha256 } from '../core/hash.js';
+import { createHmac } from 'node:crypto';
+import { canonicalJson, hashValue, sha256 } from '../core/hash.js';
 import type { DockerBuilderConfig, PreparedProvisioner, PreparedBuild } from './types.js';
 
 /** Bump to invalidate every cached build at once (a change in how images are produced). */
@@ -48,8 +49,32 @@ export function treeDigest(path: string): string {
 
 export type DigestFn = (absPath: string) => string;
 
-export function dockerBaseKey(cfg: DockerBuilderConfig, baseImageId: string, build: { name: string; type: string }, labels: Record<string, string> = {}): string {
-  return hashValue({
+/**
+ * Sensitive values must not be recoverable from a key (keys are stored in state and in image
+ * labels, and a plain hash of a weak password can be brute-forced). Before hashing, every
+ * sensitive value in the key input is replaced by HMAC-SHA256(salt, value), with a random salt
+ * kept in the state directory: the key still changes when a secret changes, and reveals nothing
+ * without the salt. (Templates with secrets therefore share no cache across state directories.)
+ */
+export type Redact = (canonical: string) => string;
+
+export function secretRedactor(secrets: readonly string[], salt: Buffer): Redact | undefined {
+  const values = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+  if (!values.length) return undefined;
+  const pairs = values.map((v) => [JSON.stringify(v).slice(1, -1), `<secret:${createHmac('sha256', salt).update(v).digest('hex')}>`] as const);
+  return (text) => {
+    let out = text;
+    for (const [needle, repl] of pairs) out = out.split(needle).join(repl);
+    return out;
+  };
+}
+
+function keyHash(value: unknown, redact?: Redact): string {
+  return redact ? sha256(redact(canonicalJson(value))) : hashValue(value);
+}
+
+export function dockerBaseKey(cfg: DockerBuilderConfig, baseImageId: string, build: { name: string; type: string }, labels: Record<string, string> = {}, redact?: Redact): string {
+  return keyHash({
     format: KEY_FORMAT,
     part: 'base',
     baseImageId,
@@ -67,7 +92,7 @@ export function dockerBaseKey(cfg: DockerBuilderConfig, baseImageId: string, bui
     containerDir: cfg.containerDir,
     execUser: cfg.execUser,
     fixUploadOwner: cfg.fixUploadOwner,
-  });
+  }, redact);
 }
 
 /** The parts of one provisioner that shape the image. */
@@ -113,12 +138,12 @@ export function provisionerKeyInput(p: PreparedProvisioner, digest: DigestFn): u
   }
 }
 
-export function stepKey(prev: string, p: PreparedProvisioner, digest: DigestFn): string {
-  return hashValue({ format: KEY_FORMAT, part: 'step', prev, provisioner: provisionerKeyInput(p, digest) });
+export function stepKey(prev: string, p: PreparedProvisioner, digest: DigestFn, redact?: Redact): string {
+  return keyHash({ format: KEY_FORMAT, part: 'step', prev, provisioner: provisionerKeyInput(p, digest) }, redact);
 }
 
-export function dockerFinalKey(prev: string, cfg: DockerBuilderConfig): string {
-  return hashValue({ format: KEY_FORMAT, part: 'final', prev, changes: cfg.changes, author: cfg.author, message: cfg.message });
+export function dockerFinalKey(prev: string, cfg: DockerBuilderConfig, redact?: Redact): string {
+  return keyHash({ format: KEY_FORMAT, part: 'final', prev, changes: cfg.changes, author: cfg.author, message: cfg.message }, redact);
 }
 
 export interface KeyChain {
@@ -128,15 +153,15 @@ export interface KeyChain {
 }
 
 /** Every key of a docker build, given the base image's ID. */
-export function dockerKeyChain(build: PreparedBuild, cfg: DockerBuilderConfig, baseImageId: string, digest: DigestFn = memoDigest(), labels: Record<string, string> = {}): KeyChain {
-  const base = dockerBaseKey(cfg, baseImageId, build, labels);
+export function dockerKeyChain(build: PreparedBuild, cfg: DockerBuilderConfig, baseImageId: string, digest: DigestFn = memoDigest(), labels: Record<string, string> = {}, redact?: Redact): KeyChain {
+  const base = dockerBaseKey(cfg, baseImageId, build, labels, redact);
   const steps: string[] = [];
   let prev = base;
   for (const p of build.provisioners) {
-    prev = stepKey(prev, p, digest);
+    prev = stepKey(prev, p, digest, redact);
     steps.push(prev);
   }
-  return { base, steps, final: dockerFinalKey(prev, cfg) };
+  return { base, steps, final: dockerFinalKey(prev, cfg, redact) };
 }
 
 /** A digest function that reads each path once per run. */

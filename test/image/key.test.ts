@@ -3,7 +3,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, writeFileSync, mkdirSync, chmodSync, utimesSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerKeyChain, treeDigest, KEY_FORMAT } from '../../src/image/key.js';
+import { dockerKeyChain, treeDigest, secretRedactor, KEY_FORMAT } from '../../src/image/key.js';
+import { hashValue } from '../../src/core/hash.js';
 import type { DockerBuilderConfig, FileProvisionerConfig, PreparedBuild, PreparedProvisioner, ShellConfig } from '../../src/image/types.js';
 
 const BASE = 'sha256:' + 'a'.repeat(64);
@@ -165,5 +166,20 @@ describe('build keys', () => {
     expect(dockerKeyChain(build(docker(), [prov(shell())]), docker(), BASE, undefined, { 'kiln.test': 'x' }).final).not.toBe(a.final);
     // PACKER_BUILD_NAME is visible to scripts, so the name is part of the key.
     expect(keys(build(docker(), [prov(shell())], 'other')).final).not.toBe(a.final);
+  });
+
+  it('hide sensitive values behind a salted HMAC: a secret still changes the key, but a plain hash of the input cannot be matched', () => {
+    const salt = Buffer.alloc(32, 7);
+    const b = (pw: string) => build(docker(), [prov(shell({ environmentVars: [`PW=${pw}`] }))]);
+    const k = (pw: string, s = salt) => dockerKeyChain(b(pw), docker(), BASE, undefined, {}, secretRedactor([pw], s));
+    expect(k('hunter2').final).toBe(k('hunter2').final);
+    expect(k('hunter2').final).not.toBe(k('hunter3').final);
+    // without the salt, guessing the password and hashing the plain input does not give the key
+    expect(k('hunter2').final).not.toBe(keys(b('hunter2')).final);
+    expect(k('hunter2', Buffer.alloc(32, 8)).final).not.toBe(k('hunter2').final);
+    // a value that needs JSON escaping is found too
+    const r = secretRedactor(['a"b\\c'], salt)!;
+    expect(r(JSON.stringify({ x: 'pre a"b\\c post' }))).not.toContain('a\\"b');
+    expect(hashValue('x')).toHaveLength(64);
   });
 });
