@@ -13,7 +13,7 @@ import {
   CLASSIC_HEALTH_DEFAULTS,
   HAPROXY_COMMAND,
   admitFresh,
-  applyModel,
+  applyModelSafely,
   freshMembers,
   labelDiscovery,
   lbContainers,
@@ -272,7 +272,7 @@ export const classicElbHandler: ResourceHandler = {
     const [current] = await lbContainers(docker, name);
     if (current && samePlacement(before, after) && JSON.stringify([...before.groups].sort()) === JSON.stringify([...after.groups].sort())) {
       // Health checks, instances, listener protocols: a seamless reload.
-      await applyModel(docker, current.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
+      await applyModelSafely(docker, current.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
       return { ...previous.state, attributes: classicState(ctx, name, { privateIp: current.ip ?? '', ...(current.publicIp ? { publicIp: current.publicIp } : {}), data: {} }, props).attributes };
     }
     // New ports, subnet or groups: Docker cannot add published ports to a running container, so the

@@ -11,7 +11,7 @@ import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
 import { asResource, destroyLb, elbZone, generatedName, instanceAddress, isObj, launchLb, num, str, strList, type LbPlacement } from './elb.js';
-import { TARGET_GROUP_HEALTH_DEFAULTS, applyModel, labelDiscovery, lbContainers, matcherRegex, readModel, waitHaproxyUp, type Backend, type HealthCheck, type LbModel } from './haproxy.js';
+import { TARGET_GROUP_HEALTH_DEFAULTS, applyModel, applyModelSafely, labelDiscovery, lbContainers, matcherRegex, readModel, waitHaproxyUp, type Backend, type HealthCheck, type LbModel } from './haproxy.js';
 import { defaultRegion } from './network.js';
 import { LOCAL_ACCOUNT_ID } from './noop.js';
 
@@ -123,7 +123,7 @@ export const targetGroupHandler: ResourceHandler = {
     const lbs = await servingLbs(docker, arn);
     for (const lb of lbs) {
       const model: LbModel = { ...lb.model, backends: lb.model.backends.map((b) => (b.name === backend.name ? backend : b)) };
-      await applyModel(docker, lb.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
+      await applyModelSafely(docker, lb.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
     }
     return tgState(arn, String(previous.state.attributes.TargetGroupName), lbs.map((l) => l.owner));
   },

@@ -533,3 +533,52 @@ export async function drainTargets(docker: Dockerode, keys: string[], ids: strin
     if (leaving.length) await withLbLock(lb.id, () => drainMembers(docker, lb.id, leaving, systemClock, signal));
   }
 }
+
+/** How long a new member may take to pass its checks: every threshold check, twice over, plus 10 s. */
+export function admissionTimeoutMs(h: HealthCheck): number {
+  return ((h.intervalS * (h.healthyThreshold + 1) + h.timeoutS) * 2 + 10) * 1000;
+}
+
+/**
+ * Applies a membership change create-before-delete: when members arrive and others leave in the same
+ * change (an instance replaced behind a classic ELB, a target swapped in a target group), the new
+ * ones are added first and must turn healthy before the old ones are drained and removed, so the
+ * backend never runs empty. If a new member never passes its checks the change is undone and fails
+ * (the stack rolls back; the old members keep serving). kiln is stricter than AWS here, which
+ * registers and deregisters at once.
+ */
+export async function applyModelSafely(docker: Dockerode, containerId: string, wanted: LbModel, opts: ApplyOptions = {}): Promise<LbModel> {
+  const clock = opts.clock ?? systemClock;
+  const previous = await readModel(docker, containerId);
+  const next = await resolveMembers(wanted, opts.discover);
+  const fresh = freshMembers(previous, next);
+  const leaving = leavingMembers(previous, next);
+  if (!previous || !fresh.size || !leaving.length) return applyModel(docker, containerId, wanted, opts);
+  const union: LbModel = {
+    frontends: wanted.frontends,
+    backends: wanted.backends.map((b) => ({ ...b, static: [...b.static, ...leaving.filter((l) => l.backend === b.name).map((l) => l.member)] })),
+  };
+  await applyModel(docker, containerId, union, opts);
+  const byBackend = new Map(next.backends.map((b) => [b.name, b]));
+  const timeout = Math.max(...[...fresh].map((k) => admissionTimeoutMs(byBackend.get(k.split('/')[0])!.health)));
+  const deadline = clock.now() + timeout;
+  for (;;) {
+    const stats = await serverStats(docker, containerId);
+    const waiting = [...fresh].filter((k) => {
+      const [b, s] = k.split('/');
+      const row = stats.find((x) => x.backend === proxyName(b) && x.server === proxyName(s));
+      return !row || targetState(row) !== 'healthy';
+    });
+    if (!waiting.length) break;
+    if (clock.now() > deadline) {
+      await applyModel(docker, containerId, previous, { ...opts, noDrain: true }).catch(() => undefined);
+      throw new KilnError(
+        'TARGETS_UNHEALTHY',
+        `new targets ${waiting.map((k) => k.split('/')[1]).join(', ')} did not pass their health check within ${Math.round(timeout / 1000)} s; the previous targets keep serving`,
+        'user',
+      );
+    }
+    await clock.sleep(250, opts.signal);
+  }
+  return applyModel(docker, containerId, wanted, opts);
+}

@@ -16,8 +16,10 @@ const HC = { Target: 'HTTP:80/health', Interval: '2', Timeout: '1', HealthyThres
 describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
   let net: Awaited<ReturnType<typeof network>>;
   let image = '';
+  let broken = '';
   beforeAll(async () => {
     image = await webImage(`kiln-test/elb-web:${stack.name}`, TEST);
+    broken = await webImage(`kiln-test/elb-web:${stack.name}-broken`, TEST, '9', false);
     net = await network(stack, 91);
   }, 180_000);
   afterAll(async () => {
@@ -84,9 +86,24 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     const after = await serverStats(d, c.id);
     expect(after.map((s) => s.server)).toEqual([b]);
 
+    // B replaced by C (what an AmiId change does to the seed's instance): C is added and must be
+    // healthy before B is drained, so no request fails on the way.
+    const cId = await inst('WebC');
+    const swap = steadyLoad(url);
+    await stack.update(classicElbHandler, 'Elb', { ...stack.get('Elb').properties, Instances: [cId] });
+    const swapped = await swap.stop();
+    expect(swapped.errors).toEqual([]);
+    expect((await serverStats(d, c.id)).map((s) => [s.server, s.status])).toEqual([[cId, 'UP']]);
+
+    // A replacement that never passes its check: the update fails and C keeps serving.
+    const dId = (await stack.create(instanceHandler, 'WebD', { ImageId: broken, InstanceType: 't2.micro', SubnetId: net.subnetA, SecurityGroupIds: [net.webSg] })).physicalId;
+    await expect(stack.update(classicElbHandler, 'Elb', { ...stack.get('Elb').properties, Instances: [dId] })).rejects.toThrow(/did not pass their health check/);
+    expect((await serverStats(d, c.id)).map((s) => s.server)).toEqual([cId]);
+    expect((await get(url)).status).toBe(200);
+
     // The instance's own port is not reachable from the host: only through the load balancer.
     await stack.delete(classicElbHandler, 'Elb');
     expect(await lbContainers(d, lb.physicalId)).toEqual([]);
     await expect(get(url, 1000)).rejects.toThrow();
-  }, 240_000);
+  }, 300_000);
 });
