@@ -34,6 +34,7 @@ import {
   parseSub,
   pseudoRef,
   pseudoValues,
+  setKey,
   splitGetAttString,
   splitString,
   type SubPart,
@@ -208,7 +209,7 @@ export class Evaluator {
         path.push(k);
         const v = this.value((node as Record<string, unknown>)[k], path);
         path.pop();
-        if (v !== NO_VALUE) out[k] = v;
+        if (v !== NO_VALUE) setKey(out, k, v);
       }
       return out;
     } finally {

@@ -84,6 +84,15 @@ export function intrinsicKey(value: unknown, conditionKey = false): string | und
   return undefined;
 }
 
+/**
+ * Sets an own property, also for the key `__proto__` (which plain assignment would turn into a
+ * prototype change; JSON.parse and the loaders keep it as a data key).
+ */
+export function setKey<T>(o: Record<string, T>, k: string, v: T): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fn::Sub
 

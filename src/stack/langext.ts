@@ -19,7 +19,7 @@
 // The input is never modified. Pure.
 import type { Diagnostic } from '../core/diagnostics.js';
 import { Evaluator, NO_VALUE } from './evaluate.js';
-import { pseudoValues } from './intrinsics.js';
+import { pseudoValues, setKey } from './intrinsics.js';
 import type { ResolvedParameter } from './params.js';
 
 export const LANGUAGE_EXTENSIONS = 'AWS::LanguageExtensions';
@@ -101,7 +101,7 @@ class Expander {
     const out: Record<string, unknown> = {};
     const put = (k: string, v: unknown, at: Seg[]) => {
       if (Object.prototype.hasOwnProperty.call(out, k)) this.err('FOREACH_DUPLICATE', `'${k}' is defined more than once after Fn::ForEach expansion`, at);
-      out[k] = v;
+      setKey(out, k, v);
     };
     for (const k of Object.keys(o)) {
       if (this.stopped) break;

@@ -13,6 +13,7 @@
 // Every message masks NoEcho values as `****`. Pure: no I/O.
 import type { Diagnostic } from '../core/diagnostics.js';
 import type { Json } from './model.js';
+import { setKey } from './intrinsics.js';
 
 export const MASK = '****';
 
@@ -451,7 +452,7 @@ export function maskJson(value: Json, secrets: readonly string[]): Json {
     if (Array.isArray(v)) return v.map(walk);
     if (v && typeof v === 'object') {
       const o: Record<string, Json> = {};
-      for (const [k, x] of Object.entries(v)) o[maskStr(k)] = walk(x);
+      for (const [k, x] of Object.entries(v)) setKey(o, maskStr(k), walk(x));
       return o;
     }
     return v;

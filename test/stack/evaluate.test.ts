@@ -227,3 +227,14 @@ describe('Rules', () => {
   it('a passing assertion says nothing', () => expect(codes({ Env: 'prod', Size: 'large' })).toEqual(['warning:RULE_NOT_CHECKED']));
   it('EachMemberIn checks every member', () => expect(codes({ Zones: 'a,d' })).toContain('error:RULE_ASSERTION_FAILED'));
 });
+
+describe('odd keys', () => {
+  it('keeps a __proto__ property as data', () => {
+    const t = JSON.parse('{"Resources":{"B":{"Type":"AWS::S3::Bucket","Properties":{"Tags":{"__proto__":{"polluted":{"Ref":"AWS::Region"}}}}}}}');
+    const r = evaluateTemplate(t);
+    const tags = r.template.Resources.B!.Properties.Tags as Record<string, unknown>;
+    expect(Object.prototype.hasOwnProperty.call(tags, '__proto__')).toBe(true);
+    expect(JSON.stringify(tags)).toBe('{"__proto__":{"polluted":"us-east-1"}}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
