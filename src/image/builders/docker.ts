@@ -136,8 +136,8 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
             await runProvisioner(p, pctx);
           } catch (e) {
             c.provisioningFailed = true;
+            if (!signal.aborted) ui.say('Provisioning step had errors: Running the cleanup provisioner, if present...');
             if (build.errorCleanupProvisioner && !signal.aborted) {
-              ui.say('Provisioning step had errors: Running the cleanup provisioner, if present...');
               try {
                 await runProvisioner(build.errorCleanupProvisioner, { ...pctx, signal: new AbortController().signal });
               } catch (e2) {
