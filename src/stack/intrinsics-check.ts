@@ -392,6 +392,39 @@ class Checker {
   }
 }
 
+const DYNAMIC_REF = /\{\{resolve:([^}]*)\}\}/g;
+const MAX_DYNAMIC_REFERENCES = 60;
+
+/**
+ * Dynamic references (`{{resolve:ssm:name[:version]}}`, `{{resolve:ssm-secure:…}}`,
+ * `{{resolve:secretsmanager:secret-id[:SecretString[:json-key[:stage[:id]]]]}}`): their form, and at
+ * most 60 per template (reference §2). Code E1029-like: DYNAMIC_REFERENCE.
+ */
+function checkDynamicReferences(template: Record<string, unknown>, c: Checker) {
+  let count = 0;
+  const stack: Array<[unknown, Seg[]]> = [[template, []]];
+  while (stack.length) {
+    const [v, p] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (!v.includes('{{resolve:')) continue;
+      for (const m of v.matchAll(DYNAMIC_REF)) {
+        count++;
+        const [service, ...rest] = m[1]!.split(':');
+        const body = rest.join(':');
+        let problem: string | undefined;
+        if (service === 'ssm' || service === 'ssm-secure') {
+          if (!/^[a-zA-Z0-9_.\-/]+(?::\d+)?$/.test(body)) problem = `takes a parameter name and an optional version: {{resolve:${service}:name[:version]}}`;
+        } else if (service === 'secretsmanager') {
+          if (body === '' || body.startsWith(':')) problem = 'needs a secret id: {{resolve:secretsmanager:secret-id[:SecretString[:json-key[:version-stage[:version-id]]]]}}';
+        } else problem = `uses an unknown service '${service}' (ssm, ssm-secure or secretsmanager)`;
+        if (problem) c.err('DYNAMIC_REFERENCE', `Dynamic reference ${m[0]} ${problem}`, p);
+      }
+    } else if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], [...p, i]]);
+    else if (isObj(v)) for (const k of Object.keys(v).reverse()) stack.push([v[k], [...p, k]]);
+  }
+  if (count > MAX_DYNAMIC_REFERENCES) c.err('DYNAMIC_REFERENCE', `A template may hold at most ${MAX_DYNAMIC_REFERENCES} dynamic references, found ${count}`, []);
+}
+
 /**
  * Checks every intrinsic function call of a template (after LanguageExtensions expansion, if any:
  * a remaining `Fn::ForEach::` is reported as misplaced). Never throws.
@@ -457,5 +490,6 @@ export function checkIntrinsics(template: unknown): Diagnostic[] {
         break; // Hooks and unknown sections are validate.ts's business
     }
   }
+  checkDynamicReferences(template, c);
   return c.diags;
 }

@@ -134,3 +134,18 @@ describe('conditions', () => {
       expect(() => checkIntrinsics(junk)).not.toThrow();
   });
 });
+
+describe('dynamic references', () => {
+  const codes = (v: unknown) => checkIntrinsics({ Resources: { R: { Type: 'AWS::S3::Bucket', Properties: { V: v } } } }).map((d) => `${d.code}@${d.segments!.join('.')}`);
+  it.each(['{{resolve:ssm:/app/ami}}', '{{resolve:ssm:name:3}}', 'pw={{resolve:ssm-secure:db-pass:1}}', '{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC:SecretString:password}}'])(
+    '%s is fine',
+    (v) => expect(codes(v)).toEqual([]),
+  );
+  it.each(['{{resolve:ssm:bad name}}', '{{resolve:ssm:a:b}}', '{{resolve:vault:x}}', '{{resolve:secretsmanager:}}'])('%s is reported', (v) =>
+    expect(codes({ 'Fn::Sub': v })).toEqual(['DYNAMIC_REFERENCE@Resources.R.Properties.V.Fn::Sub']),
+  );
+  it('allows at most 60 per template', () => {
+    const many = Array.from({ length: 61 }, (_, i) => `{{resolve:ssm:p${i}}}`);
+    expect(codes(many)).toEqual(['DYNAMIC_REFERENCE@']);
+  });
+});
