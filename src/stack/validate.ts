@@ -78,6 +78,8 @@ interface Context {
   languageExtensions: boolean;
   /** Logical ids of CloudFormation modules (`…::MODULE`): they add resources named `<id><Name>`. */
   modules: string[];
+  /** The Condition of the resource being checked, if any. */
+  resourceCondition?: string;
 }
 
 /**
@@ -343,6 +345,7 @@ function checkResources(ctx: Context) {
     }
     if (ctx.macros && containsTransform(r.Properties)) continue;
     const props = isObj(r.Properties) ? r.Properties : {};
+    ctx.resourceCondition = typeof r.Condition === 'string' ? r.Condition : undefined;
     const packaged = PACKAGED[type];
     if (packaged && typeof props[packaged] === 'string') {
       // `aws cloudformation package` replaces a local path here with the uploaded location.
@@ -433,8 +436,26 @@ function checkObject(ctx: Context, v: Obj, props: Readonly<Record<string, Proper
     if (key !== skipShapeOf) checkShape(ctx, v[key], p.shape, [...path, key]);
   }
   for (const p of Object.values(props)) {
-    if (p.required && !has(v, p.name)) push(ctx, 'E3003', `missing required property '${p.name}'`, requiredAt);
+    if (!p.required) continue;
+    if (!has(v, p.name)) {
+      push(ctx, 'E3003', `missing required property '${p.name}'`, requiredAt);
+      continue;
+    }
+    const removed = removedWhen(v[p.name]);
+    if (removed && !(removed.when === 'false' && removed.condition === ctx.resourceCondition))
+      push(ctx, 'E3003', `required property '${p.name}' is removed (AWS::NoValue) when condition '${removed.condition}' is ${removed.when}`, [...path, p.name, 'Fn::If']);
   }
+}
+
+/** `Fn::If [C, x, Ref AWS::NoValue]`: the property disappears when C is false (or true, mirrored). */
+function removedWhen(v: unknown): { condition: string; when: 'true' | 'false' } | undefined {
+  if (!isObj(v) || intrinsicName(v) !== 'Fn::If') return undefined;
+  const a = v['Fn::If'];
+  if (!Array.isArray(a) || a.length !== 3 || typeof a[0] !== 'string') return undefined;
+  const noValue = (x: unknown) => isObj(x) && x.Ref === 'AWS::NoValue' && Object.keys(x).length === 1;
+  if (noValue(a[2])) return { condition: a[0], when: 'false' };
+  if (noValue(a[1])) return { condition: a[0], when: 'true' };
+  return undefined;
 }
 
 function suggest(key: string, names: string[]): string {

@@ -240,3 +240,20 @@ describe('AWS::LanguageExtensions: loops are expanded before the checks', () => 
     expect(problems(t, { params: { Names: 'x,y' } })).toEqual([]);
   });
 });
+
+describe('required properties removed by Fn::If + AWS::NoValue', () => {
+  const fn = (role: unknown, condition?: string) => ({
+    Conditions: { Primary: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] } },
+    Resources: {
+      R: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: {} } },
+      F: { Type: 'AWS::Lambda::Function', ...(condition ? { Condition: condition } : {}), Properties: { Code: { ZipFile: 'x' }, Role: role } },
+    },
+  });
+  it('is an error when the condition can remove it', () => {
+    expect(problems(fn({ 'Fn::If': ['Primary', { 'Fn::GetAtt': ['R', 'Arn'] }, { Ref: 'AWS::NoValue' }] }))).toEqual([['E3003', 'Resources.F.Properties.Role.Fn::If']]);
+    expect(problems(fn({ 'Fn::If': ['Primary', { Ref: 'AWS::NoValue' }, { 'Fn::GetAtt': ['R', 'Arn'] }] }))).toEqual([['E3003', 'Resources.F.Properties.Role.Fn::If']]);
+  });
+  it('is fine when the resource exists only under that condition', () => {
+    expect(problems(fn({ 'Fn::If': ['Primary', { 'Fn::GetAtt': ['R', 'Arn'] }, { Ref: 'AWS::NoValue' }] }, 'Primary'))).toEqual([]);
+  });
+});
