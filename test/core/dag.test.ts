@@ -123,6 +123,25 @@ describe('walkDag', () => {
     expect(ran).not.toContain('App');
   });
 
+  it('stops starting new work after a failure with stopOnFailure', async () => {
+    const g = new Dag().add('A').add('B').add('C').add('D').dependOn('B', 'A');
+    const ran: string[] = [];
+    const r = await walkDag(
+      g,
+      async (id) => {
+        ran.push(id);
+        if (id === 'A') throw new Error('boom');
+      },
+      { concurrency: 1, stopOnFailure: true },
+    );
+    expect(ran).toEqual(['A']);
+    expect(Object.fromEntries(r.status)).toEqual({ A: 'failed', B: 'skipped', C: 'skipped', D: 'skipped' });
+  });
+
+  it('rejects a bad concurrency', async () => {
+    await expect(walkDag(new Dag().add('a'), async () => {}, { concurrency: 0 })).rejects.toThrow(RangeError);
+  });
+
   it('walks deletion order with reverse', async () => {
     const g = graph([['Db', 'Net'], ['App', 'Db']]);
     const ran: string[] = [];
