@@ -197,7 +197,11 @@ function tarEntries(files: LaunchFile[]): TarEntry[] {
 
 async function hasFile(c: Dockerode.Container, path: string): Promise<boolean> {
   try {
-    await (c as unknown as { infoArchive(o: { path: string }): Promise<unknown> }).infoArchive({ path });
+    // HEAD /archive: dockerode hands back the response stream; destroy it or its socket keeps the
+    // process alive (until the engine drops idle connections, minutes later).
+    const res = await (c as unknown as { infoArchive(o: { path: string }): Promise<{ destroy?: () => void; resume?: () => void } | undefined> }).infoArchive({ path });
+    res?.resume?.();
+    res?.destroy?.();
     return true;
   } catch {
     return false;
