@@ -86,7 +86,10 @@ export async function inspectImage(ref: string): Promise<ImageInfo | undefined> 
   return JSON.parse(r.body.toString('utf8')) as ImageInfo;
 }
 
+/** Tags `id` as repo[:tag]; a tag that already names that image is left alone (no engine write). */
 export async function tagImage(id: string, repo: string, tag: string | undefined): Promise<void> {
+  const current = await inspectImage(tag ? `${repo}:${tag}` : repo);
+  if (current && (current.Id === id || (current.RepoTags ?? []).includes(id))) return;
   const q = new URLSearchParams({ repo, ...(tag ? { tag } : {}) });
   const r = await engineRequest('POST', `/images/${encodeURIComponent(id)}/tag?${q.toString()}`);
   if (r.status !== 201 && r.status !== 200) throw new Error(`tag ${id} as ${repo}${tag ? ':' + tag : ''}: HTTP ${r.status} ${r.body.toString('utf8').trim()}`);
