@@ -9,7 +9,8 @@
 // Verdicts: kiln rejects = exit 1; cfn-lint rejects = an error finding (exit code bit 2). Runs are
 // sequential (no overlap between the two tools), alternating kiln and cfn-lint per file.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,11 +57,23 @@ const files = (dir) =>
     })
     .sort();
 
+// CPU time (user + system) of the child, read with /usr/bin/time when it exists: less sensitive than
+// wall time to the other work sharing the machine.
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const cpuFile = join(tmpdir(), `kiln-bench-cpu-${process.pid}`);
+
 function time(cmd, argv) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd: repo, maxBuffer: 64 * 1024 * 1024 });
+  const r = timeBin
+    ? spawnSync(timeBin, ['-f', '%U %S', '-o', cpuFile, cmd, ...argv], { encoding: 'utf8', cwd: repo, maxBuffer: 64 * 1024 * 1024 })
+    : spawnSync(cmd, argv, { encoding: 'utf8', cwd: repo, maxBuffer: 64 * 1024 * 1024 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+  let cpuMs = NaN;
+  if (timeBin) {
+    const [u, sys] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    cpuMs = (u + sys) * 1000;
+  }
+  return { ms, cpuMs, status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -71,6 +84,8 @@ const median = (xs) => {
 function pair(file, n, extraKiln = []) {
   const kiln = [];
   const cfn = [];
+  const kilnCpu = [];
+  const cfnCpu = [];
   let kStatus;
   let cStatus;
   let kErr = '';
@@ -78,10 +93,12 @@ function pair(file, n, extraKiln = []) {
   for (let i = 0; i < n; i++) {
     const k = time(process.execPath, [join(repo, 'bin', 'kiln.js'), 'validate', file, ...extraKiln]);
     kiln.push(k.ms);
+    kilnCpu.push(k.cpuMs);
     kStatus = k.status;
     kErr = k.stderr;
     const c = time('cfn-lint', [file]);
     cfn.push(c.ms);
+    cfnCpu.push(c.cpuMs);
     cStatus = c.status;
     cOut = c.stdout;
   }
@@ -89,7 +106,7 @@ function pair(file, n, extraKiln = []) {
   const cfnRejects = ((cStatus ?? 0) & 2) === 2;
   const cfnRules = [...new Set([...cOut.matchAll(/^([EWI]\d{4}) /gm)].map((m) => m[1]))];
   const kilnCodes = [...new Set([...kErr.matchAll(/error\[([A-Z0-9_]+)\]/g)].map((m) => m[1]))];
-  return { kilnMs: median(kiln), cfnMs: median(cfn), kilnStatus: kStatus, cfnStatus: cStatus, kilnRejects, cfnRejects, cfnRules, kilnCodes };
+  return { kilnMs: median(kiln), cfnMs: median(cfn), kilnCpuMs: median(kilnCpu), cfnCpuMs: median(cfnCpu), kilnStatus: kStatus, cfnStatus: cStatus, kilnRejects, cfnRejects, cfnRules, kilnCodes };
 }
 
 function reasonFor(rel, r) {
@@ -136,6 +153,15 @@ const summary = {
     kilnTotalS: +(rows.slice(1).reduce((a, r) => a + r.kilnMs, 0) / 1000).toFixed(1),
     cfnLintTotalS: +(rows.slice(1).reduce((a, r) => a + r.cfnMs, 0) / 1000).toFixed(1),
   },
+  cpu: {
+    seedKilnMs: +seedRow.kilnCpuMs.toFixed(0),
+    seedCfnLintMs: +seedRow.cfnCpuMs.toFixed(0),
+    corpusKilnMedianMs: +median(rows.slice(1).map((r) => r.kilnCpuMs)).toFixed(0),
+    corpusCfnLintMedianMs: +median(rows.slice(1).map((r) => r.cfnCpuMs)).toFixed(0),
+    corpusRatioMedian: +median(rows.slice(1).map((r) => r.cfnCpuMs / r.kilnCpuMs)).toFixed(1),
+    corpusRatioMin: +Math.min(...rows.slice(1).map((r) => r.cfnCpuMs / r.kilnCpuMs)).toFixed(1),
+  },
+  loadAverage: os.loadavg().map((x) => +x.toFixed(1)),
   sameVerdict: rows.length - diffs.length,
   differentVerdict: diffs.length,
 };
@@ -143,6 +169,10 @@ const summary = {
 console.log(JSON.stringify(summary, null, 2));
 console.log('\nVerdict differences:');
 for (const d of diffs) console.log(`- ${d.file}: kiln ${d.kiln}, cfn-lint ${d.cfnLint}. ${d.why}`);
-console.log('\nPer file (ms): kiln  cfn-lint  ratio');
-for (const r of rows) console.log(`${r.kilnMs.toFixed(0).padStart(6)} ${r.cfnMs.toFixed(0).padStart(8)} ${r.ratio.toFixed(1).padStart(6)}x  ${r.file}`);
+console.log('\nPer file (ms, wall and CPU): kiln  cfn-lint  ratio | kiln-cpu  cfn-lint-cpu  ratio');
+for (const r of rows)
+  console.log(
+    `${r.kilnMs.toFixed(0).padStart(6)} ${r.cfnMs.toFixed(0).padStart(8)} ${r.ratio.toFixed(1).padStart(6)}x | ${r.kilnCpuMs.toFixed(0).padStart(6)} ${r.cfnCpuMs.toFixed(0).padStart(8)} ${(r.cfnCpuMs / r.kilnCpuMs).toFixed(1).padStart(6)}x  ${r.file}`,
+  );
+if (timeBin) rmSync(cpuFile, { force: true });
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ summary, diffs, rows }, null, 2));
