@@ -21,6 +21,7 @@ import {
   parseClassicTarget,
   resolveMembers,
   waitHaproxyUp,
+  waitStaticMembers,
   type Backend,
   type Frontend,
   type HealthCheck,
@@ -287,11 +288,13 @@ export const classicElbHandler: ResourceHandler = {
     await destroyLb(ctx, state.physicalId, await defaultDocker());
   },
 
-  async waitReady(_ctx, state) {
+  async waitReady(ctx, state) {
     const docker = await defaultDocker();
     const [c] = await lbContainers(docker, state.physicalId);
     if (!c) throw new KilnError('LOAD_BALANCER_MISSING', `the HAProxy container of ${state.physicalId} is gone`, 'environment');
     await waitHaproxyUp(docker, c.id);
+    const out = await waitStaticMembers(docker, c.id, undefined, ctx.signal);
+    if (out.length) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `instances not in service yet (health check failing): ${out.join(', ')}` });
   },
 
   async read(_ctx, state) {

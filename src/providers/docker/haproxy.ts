@@ -582,3 +582,25 @@ export async function applyModelSafely(docker: Dockerode, containerId: string, w
   }
   return applyModel(docker, containerId, wanted, opts);
 }
+
+/**
+ * Waits until the template-given members (classic `Instances`, target group `Targets`) of a balancer
+ * pass their checks, so a finished deploy answers at once. Returns those still not healthy when the
+ * admission time is up (AWS does not wait at all; kiln waits, and warns rather than fails).
+ */
+export async function waitStaticMembers(docker: Dockerode, containerId: string, clock: Clock = systemClock, signal?: AbortSignal): Promise<string[]> {
+  const model = await readModel(docker, containerId);
+  if (!model) return [];
+  const wanted = model.backends.flatMap((b) => b.static.map((m) => ({ b, m })));
+  if (!wanted.length) return [];
+  const deadline = clock.now() + Math.max(...wanted.map((w) => admissionTimeoutMs(w.b.health)));
+  for (;;) {
+    const stats = await serverStats(docker, containerId);
+    const waiting = wanted.filter(({ b, m }) => {
+      const row = stats.find((x) => x.backend === proxyName(b.name) && x.server === proxyName(m.id));
+      return !row || targetState(row) !== 'healthy';
+    });
+    if (!waiting.length || clock.now() > deadline) return [...new Set(waiting.map((w) => w.m.id))];
+    await clock.sleep(250, signal);
+  }
+}
