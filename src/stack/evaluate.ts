@@ -111,6 +111,8 @@ export interface RuntimeHooks {
   ref(logicalId: string): Json;
   getAtt(logicalId: string, attribute: string): Json;
   importValue?(exportName: string): Json;
+  /** Another stack's output (Fn::GetStackOutput). */
+  getStackOutput?(query: { StackName: string; OutputName: string; Region?: string }): Json;
 }
 
 export interface Scope {
@@ -416,8 +418,14 @@ export class Evaluator {
       }
 
       case 'Fn::GetStackOutput': {
-        const v = this.value(arg, at);
-        return this.unresolved({ 'Fn::GetStackOutput': v === NO_VALUE ? null : v });
+        const v = this.control(arg, at);
+        if (!isObj(v) || this.isPending(v)) return fail('GETSTACKOUTPUT_ARGUMENT', 'Fn::GetStackOutput takes {StackName, OutputName, Region?, RoleArn?}');
+        const h = this.scope.hooks?.getStackOutput;
+        if (h && this.known(v) && typeof v.StackName === 'string' && typeof v.OutputName === 'string') {
+          const q = { StackName: v.StackName, OutputName: v.OutputName, ...(typeof v.Region === 'string' ? { Region: v.Region } : {}) };
+          return this.callHook(at, node, () => h(q));
+        }
+        return this.unresolved({ 'Fn::GetStackOutput': v });
       }
 
       case 'Fn::Transform':

@@ -43,7 +43,12 @@ export function resolveRuntime(value: Json, ctx: RuntimeContext, path: readonly 
     pseudo: ctx.pseudo ?? pseudoValues(),
     mappings: ctx.mappings ?? {},
     mask: false,
-    hooks: { ref: (id) => ctx.ref(id), getAtt: (id, a) => ctx.getAtt(id, a), ...(ctx.importValue ? { importValue: (n: string) => ctx.importValue!(n) } : {}) },
+    hooks: {
+      ref: (id) => ctx.ref(id),
+      getAtt: (id, a) => ctx.getAtt(id, a),
+      ...(ctx.importValue ? { importValue: (n: string) => ctx.importValue!(n) } : {}),
+      ...(ctx.getStackOutput ? { getStackOutput: (q: { StackName: string; OutputName: string; Region?: string }) => ctx.getStackOutput!(q) } : {}),
+    },
   });
   const out = ev.value(value, [...path]);
   const errors = ev.diagnostics.filter((d) => d.severity === 'error');

@@ -55,6 +55,11 @@ describe('resolveRuntime', () => {
   it('Select out of range fails', () => {
     expect(() => resolveRuntime({ 'Fn::Select': [5, { 'Fn::GetAtt': ['Lb', 'Zones'] }] }, ctx)).toThrow(/index 5 is out of range for a list of 2/);
   });
+  it('GetStackOutput asks for the other stack', () => {
+    const v = { 'Fn::GetStackOutput': { StackName: 'net', OutputName: 'VpcId' } };
+    expect(() => resolveRuntime(v, ctx)).toThrow(RuntimeResolveError);
+    expect(resolveRuntime(v, { ...ctx, getStackOutput: (q) => `${q.StackName}/${q.OutputName}` })).toBe('net/VpcId');
+  });
   it('ImportValue needs an importer', () => {
     expect(() => resolveRuntime({ 'Fn::ImportValue': 'shared-vpc' }, ctx)).toThrow(RuntimeResolveError);
     expect(resolveRuntime({ 'Fn::ImportValue': 'shared-vpc' }, { ...ctx, importValue: (n) => `imported:${n}` })).toBe('imported:shared-vpc');
