@@ -303,8 +303,9 @@ export async function allocateAddress(
   subnetId: string,
   wanted?: string,
 ): Promise<string> {
-  const used = new Set<string>(reserved.get(vpcId) ?? []);
   const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`kiln.vpc=${vpcId}`] }) });
+  // Read this process's reservations after the await: launches in flight choose one at a time.
+  const used = new Set<string>(reserved.get(vpcId) ?? []);
   for (const c of containers) {
     const ip = c.Labels?.['kiln.ip'];
     if (ip) used.add(ip);
@@ -356,8 +357,8 @@ function hash32(s: string): number {
  * left to the system: 127.0.0.1, 127.0.1.1, 127.0.0.53), stable for the same seed when free.
  */
 export async function allocateLoopback(docker: Dockerode, seed: string): Promise<string> {
-  const inUse = new Set(loopbackTaken);
   const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ['kiln.public-ip'] }) });
+  const inUse = new Set(loopbackTaken); // after the await, as in allocateAddress
   for (const c of containers) {
     const ip = c.Labels?.['kiln.public-ip'];
     if (ip) inUse.add(ip);

@@ -77,6 +77,25 @@ describe('launchContainer', () => {
   });
 });
 
+describe('parallel launches', () => {
+  it('give every container its own private address and loopback address', async () => {
+    const s2 = world.stack();
+    const vpc = await s2.create(vpcHandler, 'Vpc', { CidrBlock: '10.78.0.0/16' });
+    const subnet = await s2.create(subnetHandler, 'Subnet', { VpcId: vpc.physicalId, CidrBlock: '10.78.1.0/28' });
+    const launched = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        launchContainer(s2.ctx(`W${i}`, 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, labels: TEST, cmd: ['sleep', '600'], publish: { ports: [8080] } }),
+      ),
+    );
+    expect(new Set(launched.map((l) => l.privateIp)).size).toBe(6);
+    expect(new Set(launched.map((l) => l.publicIp)).size).toBe(6);
+    // a /28 holds 16 addresses: 5 reserved by AWS, 11 usable; a 12th does not fit
+    const more = await Promise.all(Array.from({ length: 5 }, (_, i) => launchContainer(s2.ctx(`M${i}`, 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, labels: TEST, cmd: ['sleep', '600'] })));
+    expect(more.map((l) => l.privateIp).sort()).toEqual(['10.78.1.10', '10.78.1.11', '10.78.1.12', '10.78.1.13', '10.78.1.14']);
+    await expect(launchContainer(s2.ctx('Full', 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, labels: TEST, cmd: ['sleep', '600'] })).rejects.toThrow(/not enough free addresses in subnet/);
+  });
+});
+
 describe('user data formats (as cloud-init reads them)', () => {
   it('keeps a #! script as it is', async () => {
     const ud = await prepareUserData('#!/bin/sh\necho hi > /x\n');
