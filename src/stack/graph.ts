@@ -106,6 +106,9 @@ export function renderGraph(sg: Pick<StackGraph, 'graph' | 'edges'>, format: Gra
           lines.push(`  ${id.padEnd(width)}  ${g.get(id)!.type}${deps.length ? `  <- ${deps.join(', ')}` : ''}`);
         }
       });
+      const n = g.size;
+      const e = sg.edges.length;
+      lines.push(`${n} resource${n === 1 ? '' : 's'}, ${e} dependenc${e === 1 ? 'y' : 'ies'}${waves ? `, ${waves.length} wave${waves.length === 1 ? '' : 's'}` : ''}`);
       return lines.join('\n') + '\n';
     }
     case 'dot': {
