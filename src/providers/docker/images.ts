@@ -28,8 +28,13 @@ function asList(v: unknown): string[] {
   return [];
 }
 
+/** Inspections by image id: an id names immutable content, so its answer never changes. */
+const byId = new Map<string, ResolvedImage>();
+
 /** Resolves a local image reference (see the file comment); KilnError IMAGE_NOT_FOUND when absent. */
 export async function resolveImage(docker: Dockerode, reference: string): Promise<ResolvedImage> {
+  const cached = byId.get(reference);
+  if (cached) return { ...cached, reference };
   if (typeof reference !== 'string' || reference.trim() === '')
     throw new KilnError('IMAGE_NOT_FOUND', 'ImageId is empty: give a local image reference (name:tag, sha256:…) or its ami- id', 'user');
   let target = reference;
@@ -60,7 +65,7 @@ export async function resolveImage(docker: Dockerode, reference: string): Promis
   if (hex && !info.Id.startsWith(`sha256:${hex}`))
     throw new KilnError('IMAGE_NOT_FOUND', `ImageId '${reference}' names no local image`, 'user');
   const cfg = info.Config ?? ({} as Dockerode.ImageInspectInfo['Config']);
-  return {
+  const resolved: ResolvedImage = {
     id: info.Id,
     amiId: amiIdFor(info.Id),
     reference,
@@ -73,4 +78,6 @@ export async function resolveImage(docker: Dockerode, reference: string): Promis
       .filter((p) => p.endsWith('/tcp'))
       .map((p) => Number.parseInt(p, 10)),
   };
+  byId.set(info.Id, resolved);
+  return resolved;
 }

@@ -195,6 +195,9 @@ function tarEntries(files: LaunchFile[]): TarEntry[] {
   return entries;
 }
 
+/** Whether an image (by id) has /bin/sh: asked once per image per process. */
+const imageHasShell = new Map<string, boolean>();
+
 async function hasFile(c: Dockerode.Container, path: string): Promise<boolean> {
   try {
     // HEAD /archive: dockerode hands back the response stream; destroy it or its socket keeps the
@@ -295,7 +298,9 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
     record.id = container.id;
     const files: LaunchFile[] = [...(spec.files ?? [])];
     let bb = '';
-    if (!(await hasFile(container, '/bin/sh'))) {
+    let shell = imageHasShell.get(image.id);
+    if (shell === undefined) imageHasShell.set(image.id, (shell = await hasFile(container, '/bin/sh')));
+    if (!shell) {
       // No shell in the image: bring the host's static busybox for the wrapper (and the user data).
       const host = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
       if (!host) throw new KilnError('IMAGE_HAS_NO_SHELL', `image ${spec.image} has no /bin/sh and the host has no static busybox to lend it`, 'user');

@@ -157,6 +157,20 @@ describe('AWS::EC2::Instance', () => {
     await stack.delete(instanceHandler, 'Nobody');
   });
 
+  it('honours PrivateIpAddress and a network interface that declines a public address', async () => {
+    const state = await stack.create(instanceHandler, 'Fixed', {
+      ImageId: TAG,
+      InstanceType: 't2.nano',
+      NetworkInterfaces: [{ DeviceIndex: '0', SubnetId: subnetId, GroupSet: [closedSg], AssociatePublicIpAddress: false, PrivateIpAddress: '10.42.1.50' }],
+    });
+    expect(state.attributes.PrivateIp).toBe('10.42.1.50');
+    expect(state.attributes.PublicIp).toBeUndefined();
+    await expect(instanceHandler.create(stack.ctx('Twin', 'AWS::EC2::Instance'), { ImageId: TAG, SubnetId: subnetId, PrivateIpAddress: '10.42.1.50' })).rejects.toThrow(/Address 10.42.1.50 is in use/);
+    await expect(instanceHandler.create(stack.ctx('Twin', 'AWS::EC2::Instance'), { ImageId: TAG, SubnetId: subnetId, PrivateIpAddress: '10.42.2.50' })).rejects.toThrow(/does not fall within the subnet's address range/);
+    await expect(instanceHandler.create(stack.ctx('Twin', 'AWS::EC2::Instance'), { ImageId: TAG, SubnetId: subnetId, AvailabilityZone: 'eu-west-1b' })).rejects.toThrow(/is in availability zone eu-west-1a, not in the requested eu-west-1b/);
+    await stack.delete(instanceHandler, 'Fixed');
+  });
+
   it('refuses an unknown instance type, user data that is not base64, and an image that does not exist, creating nothing', async () => {
     const base = { ImageId: TAG, SubnetId: subnetId };
     await expect(instanceHandler.create(stack.ctx('Bad', 'AWS::EC2::Instance'), { ...base, InstanceType: 't2.gigantic' })).rejects.toThrow(/InstanceType 't2.gigantic' is not a known/);
