@@ -20,7 +20,7 @@ import { error, sortDiagnostics, warning, type Diagnostic } from '../core/diagno
 import { formatPath, locate, type PathSegment, type SourceDoc } from '../core/source.js';
 import { SECTION_ORDER } from './model.js';
 import { PSEUDO_PARAMETERS, collectReferences, dependsOnReferences, findCycles, resourceDependencies, type Reference } from './refs.js';
-import { resourceType, type PropertySpec, type Shape } from './spec.js';
+import { resourceType, resourceTypeNames, type PropertySpec, type Shape } from './spec.js';
 import { checkParameterDefinitions, resolveParameters } from './params.js';
 import { expandLanguageExtensions } from './langext.js';
 import { checkIntrinsics } from './intrinsics-check.js';
@@ -340,7 +340,7 @@ function checkResources(ctx: Context) {
     if (!spec) {
       if (ctx.macros && !type.startsWith('AWS::')) continue; // a macro or module may define it
       if (type.endsWith('::MODULE')) continue; // CloudFormation modules come from the registry
-      push(ctx, 'E3006', `unknown resource type '${type}'`, [...at, 'Type']);
+      push(ctx, 'E3006', `unknown resource type '${type}'${suggest(type, resourceTypeNames())}`, [...at, 'Type']);
       continue;
     }
     if (ctx.macros && containsTransform(r.Properties)) continue;
@@ -458,10 +458,36 @@ function removedWhen(v: unknown): { condition: string; when: 'true' | 'false' } 
   return undefined;
 }
 
-function suggest(key: string, names: string[]): string {
+/** ` (did you mean 'X'?)` for the closest name within a small edit distance, else ''. */
+function suggest(key: string, names: readonly string[]): string {
   const lower = key.toLowerCase();
-  const hit = names.find((n) => n.toLowerCase() === lower);
-  return hit ? ` (did you mean '${hit}'?)` : '';
+  let best: string | undefined;
+  let bestD = Math.min(3, Math.floor(key.length / 3) + 1);
+  for (const n of names) {
+    if (Math.abs(n.length - key.length) >= bestD) continue;
+    const d = n.toLowerCase() === lower ? 0 : editDistance(lower, n.toLowerCase(), bestD);
+    if (d < bestD) {
+      bestD = d;
+      best = n;
+    }
+  }
+  return best ? ` (did you mean '${best}'?)` : '';
+}
+
+/** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      rowMin = Math.min(rowMin, cur[j]!);
+    }
+    if (rowMin >= limit) return limit;
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 const NUMERIC = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/;

@@ -43,7 +43,7 @@ describe('kiln validate (CloudFormation)', () => {
     expect(r.err.trim().split('\n')).toEqual([
       "bad.yaml:5:21: error[E1020]: Ref to 'AmiId', which is not a parameter, resource or pseudo parameter (at Resources.Web.Properties.ImageId.Ref)",
       "bad.yaml:6:7: error[E3002]: unknown property 'Colour' (at Resources.Web.Properties.Colour)",
-      "bad.yaml:8:11: error[E3006]: unknown resource type 'AWS::SQS::Quue' (at Resources.Q.Type)",
+      "bad.yaml:8:11: error[E3006]: unknown resource type 'AWS::SQS::Quue' (did you mean 'AWS::SQS::Queue'?) (at Resources.Q.Type)",
     ]);
   });
 

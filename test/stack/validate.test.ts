@@ -108,6 +108,17 @@ describe('resources', () => {
   });
 });
 
+describe('suggestions', () => {
+  it.each([
+    [{ T: { Type: 'AWS::SNS::Topik' } }, "unknown resource type 'AWS::SNS::Topik' (did you mean 'AWS::SNS::Topic'?)"],
+    [{ T: { Type: 'AWS::SNS::Topic', Properties: { topicname: 'x' } } }, "unknown property 'topicname' (did you mean 'TopicName'?)"],
+    [{ T: { Type: 'AWS::SNS::Topic', Properties: { TopicNme: 'x' } } }, "unknown property 'TopicNme' (did you mean 'TopicName'?)"],
+    [{ T: { Type: 'AWS::SNS::Topic', Properties: { Colour: 'x' } } }, "unknown property 'Colour'"],
+  ])('%j', (resources, message) => {
+    expect(validateValue({ Resources: resources }).map((d) => d.message)).toEqual([message]);
+  });
+});
+
 describe('references', () => {
   const P = { Name: { Type: 'String' } };
   it.each<[string, T, Array<[string, string]>]>([
