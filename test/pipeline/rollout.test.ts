@@ -1,0 +1,112 @@
+// Zero downtime through a load balancer, on the real engine: a new image replaces the instance
+// behind a classic ELB (create-before-delete, the ELB admits the new instance only once healthy)
+// while a second process puts a steady load on the ELB — no request fails. A new version that
+// fails its health check is rolled back while the old version keeps answering. `kiln rollback`
+// then restores the first version without building.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { project, outputsOf, waitFor, get, type Project } from './helpers.js';
+import { PipelineStore } from '../../src/state/pipeline.js';
+
+let p: Project;
+let url = '';
+const runs = () => PipelineStore.open(p.stateDir).list(p.stack);
+
+interface LoadResult {
+  total: number;
+  failed: number;
+  errors: Record<string, number>;
+  versions: Record<string, number>;
+  samples: Array<[number, number, number, string]>;
+}
+
+/** Starts bench/load.mjs (a second process): 4 clients for at most `seconds`, until stopped. */
+function startLoad(target: string, seconds = 120): { stop(): Promise<LoadResult> } {
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bench', 'load.mjs'), '--url', target, '--concurrency', '4', '--duration', String(seconds)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      return JSON.parse(out) as LoadResult;
+    },
+  };
+}
+
+function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.ceil(0.99 * s.length) - 1]! : 0;
+}
+
+beforeAll(async () => {
+  p = project('lb', 'piperoll');
+  const r = await p.kiln(['up', '.', '--stack', p.stack, '--yes']);
+  expect(r.code, r.err).toBe(0);
+  url = outputsOf(r.out).Url!;
+  await waitFor(url, (b) => b.includes('body=A'), 60_000);
+}, 180_000);
+afterAll(async () => {
+  await p.cleanup();
+}, 120_000);
+
+describe('zero-downtime replacement behind a load balancer', () => {
+  it('a changed image replaces the instance while the load balancer keeps answering every request', async () => {
+    const load = startLoad(url);
+    await new Promise((r) => setTimeout(r, 3000)); // at rest
+    p.write('app/www/body.txt', 'B\n');
+    const a = Date.now();
+    const r = await p.kiln(['up', '.', '--stack', p.stack, '--yes']);
+    const b = Date.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    const l = await load.stop();
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/UPDATE_COMPLETE in [0-9.]+s \(1 image built; 1 updated, 1 replaced\)/);
+    expect(l.errors).toEqual({});
+    expect(l.failed).toBe(0);
+    const rest = l.samples.filter((s) => s[0] < a && s[2]).map((s) => s[1]);
+    const during = l.samples.filter((s) => s[0] >= a && s[0] <= b && s[2]).map((s) => s[1]);
+    expect(rest.length).toBeGreaterThan(20);
+    expect(during.length).toBeGreaterThan(20);
+    // The numbers, for the report: p99 at rest vs during the rollout.
+    console.log(`rollout ${(b - a) / 1000}s, ${l.total} requests, 0 failed; p99 at rest ${p99(rest)} ms, during rollout ${p99(during)} ms`);
+    expect(await waitFor(url, (x) => x.includes('body=B'))).toMatch(/body=B/);
+  }, 180_000);
+
+  it('a new version that fails its health check is rolled back; the old one never stops answering', async () => {
+    const before = runs().length;
+    const load = startLoad(url);
+    await new Promise((r) => setTimeout(r, 2000));
+    p.write('app/www/cgi-bin/health', '#!/bin/sh\nprintf "Status: 500 Broken\\r\\nContent-Type: text/plain\\r\\n\\r\\n"\necho broken\n');
+    const r = await p.kiln(['up', '.', '--stack', p.stack, '--yes']);
+    const l = await load.stop();
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/UPDATE_ROLLBACK_COMPLETE: .*health check/);
+    expect(l.failed).toBe(0);
+    expect(Object.keys(l.versions)).toEqual(['1']);
+    expect((await get(url)).body).toMatch(/body=B/);
+    const last = runs().at(-1)!;
+    expect(runs()).toHaveLength(before + 1);
+    expect(last.outcome).toBe('failed');
+    expect(last.images.web!.built).toBe(true);
+    const h = await p.kiln(['history', '--stack', p.stack]);
+    expect(h.out).toMatch(/failed \(rolled back\): Elb: new targets i-\w+ did not pass their health check/);
+  }, 180_000);
+
+  it('rollback restores the previous complete deployment without building, with zero failed requests', async () => {
+    const [first] = runs();
+    const load = startLoad(url);
+    await new Promise((r) => setTimeout(r, 1000));
+    const r = await p.kiln(['rollback', '--stack', p.stack, '--yes']);
+    const l = await load.stop();
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(new RegExp(`rolled back to run ${first!.id} \\(web=${first!.images.web!.imageId.slice(7, 19)}; nothing built\\)`));
+    expect(r.err).not.toMatch(/Provisioning|Committing/);
+    expect(l.failed).toBe(0);
+    expect(await waitFor(url, (x) => x.includes('body=A'))).toMatch(/body=A/);
+    const ev = await p.kiln(['events', '--stack', p.stack]);
+    expect(ev.out).toMatch(/Elb\s+\S+\s+AWS::ElasticLoadBalancing::LoadBalancer\s+UPDATE_FAILED/);
+  }, 180_000);
+});
