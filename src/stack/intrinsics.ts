@@ -123,7 +123,7 @@ export function parseSub(text: string): SubPart[] {
     else {
       if (lit) parts.push({ lit });
       lit = '';
-      parts.push({ name: body.trim() });
+      parts.push({ name: body });
     }
     i = close + 1;
   }
