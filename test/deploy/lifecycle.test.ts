@@ -181,6 +181,37 @@ describe('rollback', () => {
     expect(h.store.stack('demo')!.deployment).toBe(h.store.deployments('demo')[0]!.id);
   });
 
+  test('after a rolled-back first create, fixing the template creates the stack anew', async () => {
+    h = harness();
+    await h.deploy({ Resources: { A: fake({ Fail: 'create' }) } });
+    const firstId = h.store.stack('demo')!.stackId;
+    const r = await h.deploy({ Resources: { A: fake() } });
+    expect(r.finalStatus).toBe('CREATE_COMPLETE');
+    expect(h.store.stack('demo')!.stackId).not.toBe(firstId);
+    expect(h.store.events('demo').map((e) => e.status)[0]).toBe('CREATE_IN_PROGRESS');
+  });
+
+  test('RetainExceptOnCreate: deleted when the create that made it rolls back', async () => {
+    h = harness();
+    const r = await h.deploy({ Resources: { Keep: fake({}, { DeletionPolicy: 'RetainExceptOnCreate' }), Bad: fake({ Fail: 'create' }, { DependsOn: 'Keep' }) } });
+    expect(r.finalStatus).toBe('ROLLBACK_COMPLETE');
+    expect(h.provider.all()).toEqual([]);
+  });
+
+  test('resources already updated in place are updated back when a later one fails', async () => {
+    h = harness();
+    await h.deploy({ Resources: { A: fake({ Value: 'old' }), B: fake({ Value: 'b' }, { DependsOn: 'A' }) } });
+    const id = h.live('A')!.physicalId;
+    h.provider.failNext('B', 'update');
+    h.log.events.length = 0;
+    const r = await h.deploy({ Resources: { A: fake({ Value: 'new' }), B: fake({ Value: 'b2' }, { DependsOn: 'A' }) } });
+    expect(r.finalStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(r.reason).toMatch(/^B: Fake failure requested \(update of B\)/);
+    expect(h.statuses((e) => e.logicalId === 'A')).toEqual(['A UPDATE_IN_PROGRESS', 'A UPDATE_COMPLETE', 'A UPDATE_IN_PROGRESS', 'A UPDATE_COMPLETE']);
+    expect(h.provider.get(id)!.properties.Value).toBe('old');
+    expect(h.live('A')!.properties.Value).toBe('old');
+  });
+
   test('--no-rollback keeps what was made and reports the failure', async () => {
     h = harness();
     const r = await h.deploy({ Resources: { A: fake(), B: fake({ Fail: 'create' }, { DependsOn: 'A' }) } }, { rollback: false });
