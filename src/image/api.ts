@@ -14,7 +14,10 @@ export type { BuildEvent, Artifact } from './events.js';
 export { ensureBaseImage, type BaseImage } from './base.js';
 
 export interface BuildImagesOptions {
+  /** Template file (`-` = stdin). With `templateText`, only names the template in messages and sets `{{template_dir}}`. */
   templatePath: string;
+  /** The template's JSON text, for callers that generate templates (e.g. a provider baking its own image). */
+  templateText?: string;
   /** `-var k=v` in order (last wins; beats every var file). */
   vars?: Array<[string, string]> | Record<string, string>;
   /** `-var-file` paths in order. */
@@ -46,7 +49,7 @@ export async function prepareTemplate(o: Omit<BuildImagesOptions, 'events' | 'si
   const path = o.templatePath === '-' ? '-' : resolve(cwd, o.templatePath);
   let text: string;
   try {
-    text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+    text = o.templateText ?? (path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8'));
   } catch (e) {
     throw new KilnError('TEMPLATE_READ', `cannot read template ${o.templatePath}: ${(e as Error).message}`);
   }

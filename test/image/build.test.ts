@@ -174,6 +174,9 @@ describe('buildImages (the programmatic API)', () => {
     expect(first).toMatchObject({ build: 'docker', ok: true, cached: false, imageId: expect.stringMatching(/^sha256:/) });
     const [second] = await buildImages(opts);
     expect(second).toMatchObject({ ok: true, cached: true, imageId: first!.imageId });
+    // a generated template (no file) with the same content is the same build
+    const [third] = await buildImages({ ...opts, templatePath: join(ws.dir, 'generated.json'), templateText: readFileSync(tpl, 'utf8') });
+    expect(third).toMatchObject({ ok: true, cached: true, imageId: first!.imageId });
 
     const slow = ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: ['echo started', 'sleep 60'] }] }, 'slow.json');
     const ac = new AbortController();
