@@ -102,9 +102,8 @@ async function launchInstances(ctx: ResourceContext, docker: Dockerode, p: Group
   const launched: AsgInstance[] = [];
   const results = await Promise.allSettled(
     subnets.map((subnetId) =>
-      // At most 4 at once (the engine and the host have two cores), one at a time per subnet: two
-      // launches racing in one subnet could be handed the same free address.
-      inSubnet(subnetId, () => limit.run(async () => {
+      // At most 4 at once: the engine and the host have two cores.
+      limit.run(async () => {
         const instanceId = newId('i');
         ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `launching ${instanceId} in ${subnetId}` });
         const l = await launchContainer(
@@ -131,7 +130,7 @@ async function launchInstances(ctx: ResourceContext, docker: Dockerode, p: Group
         const inst: AsgInstance = { instanceId, containerId: l.containerId, ip: l.privateIp, subnetId, vpcId: l.vpcId, groups: p.lc.securityGroupIds, config: p.key, targets: p.targets, launchedAt: Date.now(), running: true };
         launched.push(inst);
         return inst;
-      })),
+      }),
     ),
   );
   const failed = results.find((r) => r.status === 'rejected');
@@ -143,14 +142,7 @@ async function launchInstances(ctx: ResourceContext, docker: Dockerode, p: Group
 }
 
 const limit = new Limiter(4);
-const subnetChains = new Map<string, Promise<unknown>>();
 
-function inSubnet<T>(subnetId: string, fn: () => Promise<T>): Promise<T> {
-  const prev = subnetChains.get(subnetId) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
-  subnetChains.set(subnetId, next.catch(() => undefined));
-  return next;
-}
 
 /** Drains instances from the group's load balancers, removes them, and reloads the balancers. */
 async function removeInstances(ctx: ResourceContext, docker: Dockerode, keys: string[], list: AsgInstance[], drain = true): Promise<void> {

@@ -107,13 +107,14 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     });
     const url = `http://${String(elb.attributes.DNSName)}/`;
     const props = (version: string): JsonObject => ({
-      MinSize: 1, MaxSize: 2, VPCZoneIdentifier: [net.subnetA], LaunchTemplate: { LaunchTemplateId: lt.physicalId, Version: version },
+      MinSize: 2, MaxSize: 3, VPCZoneIdentifier: [net.subnetA], LaunchTemplate: { LaunchTemplateId: lt.physicalId, Version: version },
       LoadBalancerNames: [elb.physicalId], HealthCheckGracePeriod: 20,
     });
     const first = await stack.create(autoScalingGroupHandler, 'Group', props('1'));
     const d = await docker();
     const old = await listInstances(d, stack.name, 'Group', first.physicalId);
-    expect(old).toHaveLength(1); // DesiredCapacity defaults to MinSize
+    expect(old).toHaveLength(2); // DesiredCapacity defaults to MinSize
+    expect(new Set(old.map((i) => i.ip)).size).toBe(2); // launched together in one subnet, distinct addresses
     expect((await get(url)).body).toMatch(/^v1 /);
     await updateWith(launchTemplateHandler, 'Lt2', { LaunchTemplateData: { ImageId: images.v2, InstanceType: 't2.micro', SecurityGroupIds: [net.webSg] } });
     const load = steadyLoad(url);
@@ -122,7 +123,7 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     expect(res.errors).toEqual([]);
     expect(next.physicalId).not.toBe(first.physicalId);
     expect(await listInstances(d, stack.name, 'Group', first.physicalId)).toEqual([]);
-    expect(await listInstances(d, stack.name, 'Group', next.physicalId)).toHaveLength(1);
+    expect(await listInstances(d, stack.name, 'Group', next.physicalId)).toHaveLength(2);
     expect((await get(url)).body).toMatch(/^v2 /);
   }, 180_000);
 });
