@@ -93,6 +93,50 @@ export function isNumeric(s: string): boolean {
   return NUMBER_RE.test(s.trim());
 }
 
+/**
+ * True when a pattern repeats a group that itself repeats (`(a+)+`, `(\\w*)*`, `(x+){2,}`): such
+ * patterns can take exponential time on a non-matching value (catastrophic backtracking).
+ */
+export function hasNestedQuantifier(pattern: string): boolean {
+  const groups: boolean[] = []; // per open group: does it contain a repetition?
+  let lastGroupRepeats = false; // the group just closed contained a repetition
+  let afterGroup = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      i++;
+      afterGroup = false;
+      continue;
+    }
+    if (c === '[') {
+      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
+      afterGroup = false;
+      continue;
+    }
+    if (c === '(') {
+      groups.push(false);
+      afterGroup = false;
+      continue;
+    }
+    if (c === ')') {
+      lastGroupRepeats = groups.pop() ?? false;
+      afterGroup = true;
+      continue;
+    }
+    const repeats = c === '*' || c === '+' || (c === '{' && /^\{\d*,\d*\}/.test(pattern.slice(i, i + 12)));
+    if (repeats) {
+      if (afterGroup && lastGroupRepeats) return true;
+      if (groups.length) groups[groups.length - 1] = true;
+      if (afterGroup && groups.length) groups[groups.length - 1] = true;
+    }
+    afterGroup = false;
+  }
+  return false;
+}
+
+/** Values longer than this are not matched against a pattern with nested repetition (see above). */
+const SLOW_PATTERN_MAX_VALUE = 24;
+
 const PATTERN_CACHE = new Map<string, RegExp | null>();
 /** The AllowedPattern as a whole-value regex; null when it does not compile. */
 function wholeMatch(pattern: string): RegExp | null {
@@ -200,8 +244,10 @@ export function checkParameterValue(name: string, def: Record<string, unknown>, 
   }
   if (typeof def.AllowedPattern === 'string') {
     const re = wholeMatch(def.AllowedPattern);
+    const slow = hasNestedQuantifier(def.AllowedPattern);
     if (re) {
       for (const m of members) {
+        if (slow && m.length > SLOW_PATTERN_MAX_VALUE) continue; // never hang (the definition gets a warning)
         if (!re.test(m)) {
           out.push(constraint(`Parameter '${name}' must match pattern ${def.AllowedPattern}, got ${show(m)}`));
           break;
@@ -318,6 +364,13 @@ export function checkParameterDefinitions(template: unknown): Diagnostic[] {
     if (def.AllowedPattern !== undefined) {
       if (typeof def.AllowedPattern !== 'string') bad('AllowedPattern', 'AllowedPattern must be a string');
       else if (!wholeMatch(def.AllowedPattern)) bad('AllowedPattern', `AllowedPattern ${def.AllowedPattern} is not a valid regular expression`);
+      else if (hasNestedQuantifier(def.AllowedPattern))
+        err(
+          'PARAM_PATTERN_SLOW',
+          `Parameter '${name}': AllowedPattern repeats a repeated group, which can take exponential time; values longer than ${SLOW_PATTERN_MAX_VALUE} characters are not checked against it`,
+          [name, 'AllowedPattern'],
+          'warning',
+        );
     }
     for (const k of ['MinLength', 'MaxLength'] as const) {
       if (def[k] === undefined) continue;
