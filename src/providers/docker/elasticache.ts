@@ -5,10 +5,11 @@
 import { KilnError } from '../../core/errors.js';
 import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { DiffResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
 import { generatedName, num, str, strList } from './elb.js';
 import { execIn } from './haproxy.js';
 import { destroyContainer, launchContainer, type Launched } from './launch.js';
+import { currentView, noteMember, reconcileFirewalls, type ContainerRecord } from './firewall.js';
 import { subnetInfo } from './network.js';
 import { serviceImage } from './service-images.js';
 
@@ -138,6 +139,26 @@ export const cacheClusterHandler: ResourceHandler = {
       throw e;
     }
     return clusterState(name, engine, port, nodes);
+  },
+
+  /** Everything but the security groups (and bookkeeping such as tags) needs new nodes locally. */
+  diff(oldProps, newProps): DiffResult {
+    const inPlace = new Set(['VpcSecurityGroupIds', 'Tags', 'PreferredMaintenanceWindow', 'SnapshotRetentionLimit', 'SnapshotWindow', 'NotificationTopicArn', 'AutoMinorVersionUpgrade', 'LogDeliveryConfigurations']);
+    const keys = new Set([...Object.keys(oldProps), ...Object.keys(newProps)]);
+    return { requiresReplacement: [...keys].filter((k) => !inPlace.has(k) && JSON.stringify(oldProps[k] ?? null) !== JSON.stringify(newProps[k] ?? null)) };
+  },
+
+  /** Security groups change in place (no interruption, as on AWS): the nodes' packet filters reload. */
+  async update(ctx, props, previous) {
+    const groups = strList(props.VpcSecurityGroupIds);
+    const view = currentView(ctx);
+    for (const g of groups) if (!view.groups.has(g)) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
+    const list = Array.isArray(previous.state.data?.containers) ? (previous.state.data.containers as unknown as ContainerRecord[]) : [];
+    const next = list.map((c) => ({ ...c, groups }));
+    for (const c of next) noteMember(c);
+    const docker = await defaultDocker();
+    for (const vpcId of new Set(next.map((c) => c.vpcId))) await reconcileFirewalls(ctx, docker, { vpcId });
+    return { ...previous.state, data: { ...(previous.state.data ?? {}), containers: next as unknown as Json } };
   },
 
   async delete(ctx, state) {

@@ -64,6 +64,15 @@ describe('AWS::ElastiCache::CacheCluster', () => {
     const set = await sh(inside.containerId, `printf 'SET k v1\\r\\nGET k\\r\\nQUIT\\r\\n' | nc -w 2 ${addr} 6390`);
     expect(set.out).toContain('v1');
 
+    // Security groups change in place: the outside client is let in, nothing is replaced.
+    const wide = (await stack.create(securityGroupHandler, 'RedisWide', { GroupDescription: 'redis from the VPC', VpcId: net.vpc, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 6390, ToPort: 6390, CidrIp: '10.92.0.0/16' }] })).physicalId;
+    const props = stack.get('Redis').properties;
+    expect(cacheClusterHandler.diff!(props, { ...props, VpcSecurityGroupIds: [wide] }).requiresReplacement).toEqual([]);
+    expect(cacheClusterHandler.diff!(props, { ...props, Port: 6391 }).requiresReplacement).toEqual(['Port']);
+    const updated = await stack.update(cacheClusterHandler, 'Redis', { ...props, VpcSecurityGroupIds: [wide] });
+    expect(updated.physicalId).toBe(redis.physicalId);
+    expect((await sh(outside.containerId, ping)).out).toContain('+PONG');
+
     await stack.delete(cacheClusterHandler, 'Redis');
     await expect(d.getContainer(node).inspect()).rejects.toThrow();
     await expect(stack.delete(subnetGroupHandler, 'CacheSubnets')).resolves.toBeUndefined();
