@@ -114,6 +114,37 @@ describe('kiln graph', () => {
     expect(r.out).toContain('cycle: A -> B -> A');
     expect(r.err).toContain(`${p}:3:5: error[E3004]: Circular dependency between resources: A -> B -> A (at Resources.A)`);
   });
+  it('applies conditions when their parameters have values, and says so when not', async () => {
+    const p = file(
+      'cond.yaml',
+      [
+        'Parameters:',
+        '  Big: {Type: String, AllowedValues: ["yes", "no"]}',
+        '  Name: {Type: String}',
+        'Conditions:',
+        '  IsBig: !Equals [!Ref Big, "yes"]',
+        'Resources:',
+        '  Cache:',
+        '    Type: AWS::SQS::Queue',
+        '    Condition: IsBig',
+        '  App:',
+        '    Type: AWS::SQS::Queue',
+        '    Properties:',
+        '      QueueName: !If [IsBig, !GetAtt Cache.QueueName, !Ref Name]',
+        '',
+      ].join('\n'),
+    );
+    const unknown = await run('graph', p);
+    expect(unknown.code).toBe(0);
+    expect(unknown.err).toBe(`${p}: note: conditions not applied (no value for Big); showing every resource\n`);
+    expect(unknown.out).toContain('App    AWS::SQS::Queue  <- Cache (GetAtt)');
+    const small = await run('graph', p, '--param', 'Big=no');
+    expect(small.err).toBe('');
+    expect(small.out).toBe('wave 1\n  App  AWS::SQS::Queue\n1 resource, 0 dependencies, 1 wave\n');
+    const bad = await run('graph', p, '--param', 'Big=maybe');
+    expect(bad.err).toBe(`${p}: note: conditions not applied (Parameter 'Big' must be one of AllowedValues (yes, no), got 'maybe'); showing every resource\n`);
+  });
+
   it('has help', async () => expect((await run('graph', '-h')).out).toContain('Usage: kiln graph TEMPLATE'));
 });
 

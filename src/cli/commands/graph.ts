@@ -76,7 +76,8 @@ export const command: Command = {
     const evaluated = evaluateTemplate(doc.value, { parameters: params, pseudo: region ? { region } : {}, requireAllParameters: false });
     let source: unknown = evaluated.template;
     if (blocking.length || hasErrors(evaluated.diagnostics)) {
-      const why = blocking.length ? `no value for ${blocking.join(', ')}` : evaluated.diagnostics.find((d) => d.severity === 'error')!.message;
+      const bad = resolved.diagnostics.find((d) => d.severity === 'error' && blocking.includes(String(d.segments?.[1])));
+      const why = bad ? bad.message : blocking.length ? `no value for ${blocking.join(', ')}` : evaluated.diagnostics.find((d) => d.severity === 'error')!.message;
       io.err(`${file}: note: conditions not applied (${why}); showing every resource\n`);
       source = expandLanguageExtensions(doc.value, resolved.values).template;
     }
