@@ -182,10 +182,23 @@ export async function up(o: UpOptions): Promise<UpResult> {
   // template stops here, before minutes of building, and creates nothing.
   const placeholder: Record<string, string> = {};
   for (const [k, parts] of Object.entries(config.parameters)) placeholder[k] = resolveParam(parts, () => PLACEHOLDER_AMI);
-  await deploy.planStack({ stack, file: config.stackTemplate, text: template, params: placeholder, provider, ...(o.stateDir ? { stateDir: o.stateDir } : {}) });
-
+  // The check runs while the bake starts (the bake mostly waits on Docker); a failed check stops
+  // the bake before it commits anything.
+  const stopBake = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stopBake.signal]) : stopBake.signal;
+  const check = deploy.planStack({ stack, file: config.stackTemplate, text: template, params: placeholder, provider, ...(o.stateDir ? { stateDir: o.stateDir } : {}) }).then(
+    () => undefined,
+    (e: unknown) => {
+      stopBake.abort(e);
+      throw e;
+    },
+  );
   events.emit({ kind: 'phase', phase: 'bake' });
-  const baked = await bake(config, target, o);
+  const baking = bake(config, target, { ...o, signal });
+  const [checked, bakedOrError] = await Promise.allSettled([check, baking]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (bakedOrError.status === 'rejected') throw bakedOrError.reason;
+  const baked = bakedOrError.value;
   const params: Record<string, string> = {};
   if (baked.failed) return { stack, outcome: 'build-failed', images: baked.images, built: baked.built, parameters: params, reason: baked.failed, ms: Date.now() - t0 };
   for (const [k, parts] of Object.entries(config.parameters)) params[k] = resolveParam(parts, (name) => baked.images[name]!.artifact);

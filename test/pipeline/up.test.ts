@@ -116,6 +116,18 @@ describe('kiln up on the real engine', () => {
     expect(ev.out).toMatch(/Web\s+i-\w+\s+AWS::EC2::Instance\s+CREATE_IN_PROGRESS/);
   }, 180_000);
 
+  it('a broken stack template is reported with its position before any image is committed', async () => {
+    const before = runs().length;
+    p.write('broken-stack.json', p.read('stack.json').replace('"Type": "AWS::EC2::Instance"', '"Type": "AWS::EC2::Instanse"'));
+    p.write('broken.yaml', p.read('kiln.yaml').replace('stack.json', 'broken-stack.json').replace('app_version: "1"', 'app_version: "9"'));
+    const r = await p.kiln(['up', 'broken.yaml', '--stack', p.stack, '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/broken-stack\.json:\d+:\d+: error\[\w+\]: .*AWS::EC2::Instanse.* \(at Resources\.Web\.Type\)/);
+    expect(r.err).not.toMatch(/Committing|image web: built/);
+    expect(runs()).toHaveLength(before);
+    expect((await p.kiln(['up', '.', '--stack', p.stack, '--yes'])).out).toMatch(/1 image cached/); // nothing was baked for it
+  }, 60_000);
+
   it('a rollback to a run whose image is gone fails before changing anything', async () => {
     const fake = { ...runs()[0]!, images: { web: { ...runs()[0]!.images.web!, imageId: 'sha256:' + '0'.repeat(64) } } };
     await expect(checkImages(fake)).rejects.toThrow(/image web \(sha256:0{64}\) no longer exists.*never rebuilds/);
