@@ -190,3 +190,29 @@ describe('buildImages (the programmatic API)', () => {
     expect(await containersLabelled(ws.testId)).toEqual([]);
   });
 });
+
+describe('kiln build usage', () => {
+  it('rejects bad flags with exit code 2 and a message, building nothing', async () => {
+    const tpl = ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', discard: true }] }, 'usage.json');
+    for (const [args, msg] of [
+      [['-on-error=ask', tpl], /-on-error=ask: expected cleanup or abort/],
+      [['-parallel-builds=x', tpl], /-parallel-builds=x: expected a whole number/],
+      [['-debug', tpl], /unknown flag -debug/],
+      [[], /expected exactly one template/],
+    ] as const) {
+      const r = await ws.kiln([...args]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(msg);
+      expect(r.out).not.toContain('Starting docker container');
+    }
+  });
+
+  it('reports template mistakes with file:line:col and creates nothing', async () => {
+    const tpl = ws.write('bad.json', '{\n  "builders": [{ "type": "docker", "image": "busybox:latest", "commit": true, "bogus_key": 1 }]\n}\n');
+    const r = await ws.kiln([tpl]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/bad\.json:2:\d+: error/);
+    expect(r.err).toContain('bogus_key');
+    expect(await containersLabelled(ws.testId)).toEqual([]);
+  });
+});
