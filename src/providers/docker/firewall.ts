@@ -295,13 +295,20 @@ export function rulesetFor(view: FirewallView, m: ContainerRecord): { v4: string
 }
 
 let chain: Promise<unknown> = Promise.resolve();
+/** A run queued behind the current one and not started yet: later callers join it. */
+let queued: { opts: { vpcId?: string; force?: boolean }; run: Promise<number> } | undefined;
 
 /**
  * Re-applies the rules of every member (optionally of one VPC) whose ruleset changed since this
- * process last loaded it. Serialised: concurrent callers queue, each sees the latest view.
+ * process last loaded it. Serialised; callers that arrive while a run is waiting to start join that
+ * run (it reads the view when it starts, so it covers their changes too): a burst of launches costs
+ * a few runs, not one per launch.
  */
 export function reconcileFirewalls(ctx: ResourceContext, docker: Dockerode, opts: { vpcId?: string; force?: boolean } = {}): Promise<number> {
-  const next = chain.then(async () => {
+  if (queued && !opts.force && !queued.opts.force && (queued.opts.vpcId === undefined || queued.opts.vpcId === opts.vpcId)) return queued.run;
+  const mine: { opts: { vpcId?: string; force?: boolean }; run: Promise<number> } = { opts, run: Promise.resolve(0) };
+  mine.run = chain.then(async () => {
+    if (queued === mine) queued = undefined;
     const view = currentView(ctx);
     let applied = 0;
     for (const m of view.members) {
@@ -317,8 +324,9 @@ export function reconcileFirewalls(ctx: ResourceContext, docker: Dockerode, opts
     }
     return applied;
   });
-  chain = next.catch(() => undefined);
-  return next;
+  queued = mine;
+  chain = mine.run.catch(() => undefined);
+  return mine.run;
 }
 
 /** Records that `containerId` was loaded with `set` (launch loads the first ruleset itself). */

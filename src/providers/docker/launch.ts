@@ -116,6 +116,10 @@ const INIT_DIR = '.kiln';
  */
 export function initScript(bb: string, user = ''): string {
   return `# kiln init: waits for the VPC link, runs the user data once, then the image's command.
+if [ -n "\${KILN_USER_DATA+x}" ]; then
+  if [ ! -e /${INIT_DIR}/user-data ]; then ${bb}mkdir -p /${INIT_DIR} && (umask 077; printf '%s' "$KILN_USER_DATA" > /${INIT_DIR}/user-data) && ${bb}chmod 700 /${INIT_DIR}/user-data; fi
+  unset KILN_USER_DATA
+fi
 n=0
 while :; do
   s=""
@@ -276,14 +280,18 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
     };
     if (spec.owner) labels['kiln.owner'] = spec.owner;
     if (publicIp) labels['kiln.public-ip'] = publicIp;
-    container = await docker.createContainer({
+    const ud = spec.userData !== undefined ? await prepareUserData(spec.userData) : undefined;
+    for (const w of ud?.warnings ?? []) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `UserData: ${w}` });
+    // The wrapper travels inline (`sh -c`), the user data in the environment (the wrapper writes it
+    // to /.kiln/user-data and unsets it): most launches copy nothing into the container.
+    const createOpts = (shellCmd: string[], bb: string): Dockerode.ContainerCreateOptions => ({
       name: containerName,
       Image: image.id,
       Hostname: spec.hostname ?? `ip-${ip.replace(/\./g, '-')}`,
       ...(asRoot ? { User: '0:0' } : {}),
-      Entrypoint: ['/bin/sh', `/${INIT_DIR}/init`],
+      Entrypoint: [...shellCmd, '-c', initScript(bb, asRoot ? image.user : ''), 'kiln-init'],
       Cmd: command,
-      Env: envList(spec.env),
+      Env: [...envList(spec.env), ...(ud ? [`KILN_USER_DATA=${ud.script}`] : [])],
       Labels: labels,
       ExposedPorts: exposed,
       HostConfig: {
@@ -295,9 +303,9 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
         ...(limits ? { NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes } : {}),
       },
     });
+    container = await docker.createContainer(createOpts(['/bin/sh'], ''));
     record.id = container.id;
-    const files: LaunchFile[] = [...(spec.files ?? [])];
-    let bb = '';
+    const files: LaunchFile[] = [...(spec.files ?? []), ...(ud?.files ?? [])];
     let shell = imageHasShell.get(image.id);
     if (shell === undefined) imageHasShell.set(image.id, (shell = await hasFile(container, '/bin/sh')));
     if (!shell) {
@@ -305,36 +313,11 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
       const host = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
       if (!host) throw new KilnError('IMAGE_HAS_NO_SHELL', `image ${spec.image} has no /bin/sh and the host has no static busybox to lend it`, 'user');
       files.push({ path: `/${INIT_DIR}/busybox`, content: readFileSync(host), mode: 0o755 });
-      bb = `/${INIT_DIR}/busybox `;
       await docker.getContainer(container.id).remove({ force: true });
-      container = await docker.createContainer({
-        name: containerName,
-        Image: image.id,
-        Hostname: spec.hostname ?? `ip-${ip.replace(/\./g, '-')}`,
-        ...(asRoot ? { User: '0:0' } : {}),
-        Entrypoint: [`/${INIT_DIR}/busybox`, 'sh', `/${INIT_DIR}/init`],
-        Cmd: command,
-        Env: envList(spec.env),
-        Labels: labels,
-        ExposedPorts: exposed,
-        HostConfig: {
-          NetworkMode: networkMode,
-          PortBindings: portBindings,
-          CapDrop: ['NET_ADMIN'],
-        // tini as PID 1: signals reach the command (a clean stop), zombies are reaped.
-        Init: true,
-          ...(limits ? { NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes } : {}),
-        },
-      });
+      container = await docker.createContainer(createOpts([`/${INIT_DIR}/busybox`, 'sh'], `/${INIT_DIR}/busybox `));
       record.id = container.id;
     }
-    files.push({ path: `/${INIT_DIR}/init`, content: initScript(bb, asRoot ? image.user : ''), mode: 0o755 });
-    if (spec.userData !== undefined) {
-      const ud = await prepareUserData(spec.userData);
-      for (const w of ud.warnings) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `UserData: ${w}` });
-      files.push(...ud.files, { path: `/${INIT_DIR}/user-data`, content: ud.script, mode: 0o700 });
-    }
-    await container.putArchive(packTar(tarEntries(files)), { path: '/' });
+    if (files.length) await container.putArchive(packTar(tarEntries(files)), { path: '/' });
     await container.start();
     const info = await container.inspect();
     if (!info.State.Running) throw new KilnError('CONTAINER_EXITED', `container ${containerName} stopped at once (exit ${info.State.ExitCode})`, 'user');

@@ -268,25 +268,24 @@ export async function attachToVpc(opts: {
   requireRoot();
   const port = hostVethName(opts.containerId);
   const tmp = `k${opts.containerId.slice(0, 8)}`;
-  // One host process: the veth pair (VPC end on br0, container end as a temporary name), then inside
-  // the container's namespace the address, the rules, and last the link (the init wrapper waits for it).
+  // One host shell: the veth pair (VPC end on br0, container end under a temporary name), then in
+  // the container's namespace the MAC, address and name (one `ip -batch`), IPv6 off on the link
+  // (AWS VPCs here have no IPv6 block; link-local v6 would bypass the v4 filter), the packet filter,
+  // and last the link up (the init wrapper waits for that).
+  const batch = [`link set ${tmp} address ${macFor(opts.ip)}`, `address add ${opts.ip}/${opts.prefix} dev ${tmp}`, `link set ${tmp} name vpc0`, 'link set lo up'].join('\\n');
   const script = [
     'set -e',
     `ip -n "$NS" link delete ${port} 2>/dev/null || true`,
     `ip link add name ${port} netns "$NS" type veth peer name ${tmp} netns "$PID"`,
     `ip -n "$NS" link set ${port} master br0 up`,
     `nsenter --net=/proc/$PID/ns/net sh -ec '`,
-    '  ip link del vpc0 2>/dev/null || true',
-    `  ip link set ${tmp} address ${macFor(opts.ip)}`,
-    `  ip addr add ${opts.ip}/${opts.prefix} dev ${tmp}`,
-    `  ip link set ${tmp} name vpc0`,
-    '  ip link set lo up',
+    `  echo 1 > /proc/sys/net/ipv6/conf/${tmp}/disable_ipv6 2>/dev/null || true`,
+    `  printf "${batch}\\n" | ip -batch -`,
     '  printf "%s" "$KILN_V4" | iptables-restore -w',
-    '  printf "%s" "$KILN_V6" | ip6tables-restore -w 2>/dev/null || true',
     '  ip link set vpc0 up',
     `'`,
   ].join('\n');
-  await run('env', [`NS=${opts.ns}`, `PID=${opts.pid}`, `KILN_V4=${opts.firewall.v4}`, `KILN_V6=${opts.firewall.v6}`, 'sh', '-c', script]);
+  await run('env', [`NS=${opts.ns}`, `PID=${opts.pid}`, `KILN_V4=${opts.firewall.v4}`, 'sh', '-c', script]);
   return { port };
 }
 
