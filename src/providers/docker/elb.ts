@@ -28,6 +28,7 @@ import {
   type LbModel,
   type Member,
 } from './haproxy.js';
+import { noteMember, reconcileFirewalls, type ContainerRecord } from './firewall.js';
 import { destroyContainer, launchContainer, type Launched } from './launch.js';
 import { defaultRegion } from './network.js';
 import { LOCAL_ACCOUNT_ID } from './noop.js';
@@ -94,6 +95,8 @@ export interface LbPlacement {
   groups: string[];
   internal: boolean;
   ports: number[];
+  /** Keep this private address (a relaunch: rules naming the balancer's groups stay right). */
+  privateIp?: string;
 }
 
 /** A context acting for the load balancer resource (labels and names follow its logical id). */
@@ -122,6 +125,7 @@ export async function launchLb(ctx: ResourceContext, owner: string, place: LbPla
       entrypoint: HAPROXY_COMMAND,
       cmd: [],
       files: modelFiles(resolved, fresh),
+      ...(place.privateIp ? { privateIp: place.privateIp } : {}),
       ...(place.internal ? {} : { publish: { ports: place.ports } }),
     },
     { docker },
@@ -137,15 +141,8 @@ export async function launchLb(ctx: ResourceContext, owner: string, place: LbPla
 }
 
 export async function destroyLb(ctx: ResourceContext, owner: string, docker: Dockerode): Promise<void> {
-  for (const c of await lbContainers(docker, owner)) await destroyContainer(ctx, { id: c.id, ...(c.ip ? { ip: c.ip } : {}), ...(c.publicIp ? { publicIp: c.publicIp } : {}), ...vpcOf(ctx, c.id) });
-}
-
-function vpcOf(ctx: ResourceContext, containerId: string): { vpcId?: string } {
-  for (const r of ctx.resources()) {
-    const list = Array.isArray(r.state.data?.containers) ? (r.state.data.containers as JsonObject[]) : [];
-    for (const c of list) if (c.id === containerId && typeof c.vpcId === 'string') return { vpcId: c.vpcId };
-  }
-  return {};
+  for (const c of await lbContainers(docker, owner))
+    await destroyContainer(ctx, { id: c.id, ...(c.ip ? { ip: c.ip } : {}), ...(c.publicIp ? { publicIp: c.publicIp } : {}), ...(c.vpcId ? { vpcId: c.vpcId } : {}) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,14 +268,24 @@ export const classicElbHandler: ResourceHandler = {
     const before: LbPlacement = { ...placementOf(previous.props, { frontends: [], backends: [] }), ports: listenersOf(previous.props).map((l) => l.lbPort) };
     const after = placementOf(props, model);
     const [current] = await lbContainers(docker, name);
-    if (current && samePlacement(before, after) && JSON.stringify([...before.groups].sort()) === JSON.stringify([...after.groups].sort())) {
+    const records = Array.isArray(previous.state.data?.containers) ? (previous.state.data.containers as unknown as ContainerRecord[]) : [];
+    if (current && samePlacement(before, after)) {
+      let data = previous.state.data ?? {};
+      if (JSON.stringify([...before.groups].sort()) !== JSON.stringify([...after.groups].sort())) {
+        // Security groups: the packet filter reloads in place (no interruption).
+        const next = records.map((r) => ({ ...r, groups: after.groups }));
+        for (const r of next) noteMember(r);
+        for (const vpcId of new Set(next.map((r) => r.vpcId))) await reconcileFirewalls(ctx, docker, { vpcId });
+        data = { ...data, containers: next as unknown as Json };
+      }
       // Health checks, instances, listener protocols: a seamless reload.
       await applyModelSafely(docker, current.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
-      return { ...previous.state, attributes: classicState(ctx, name, { privateIp: current.ip ?? '', ...(current.publicIp ? { publicIp: current.publicIp } : {}), data: {} }, props).attributes };
+      return { ...previous.state, attributes: classicState(ctx, name, { privateIp: current.ip ?? '', ...(current.publicIp ? { publicIp: current.publicIp } : {}), data: {} }, props).attributes, data };
     }
-    // New ports, subnet or groups: Docker cannot add published ports to a running container, so the
-    // HAProxy container is replaced (a short interruption; the DNSName stays when its address is free).
-    ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `replacing the HAProxy container of ${name} (listener ports, subnet or groups changed): brief interruption` });
+    if (current?.ip && before.subnetIds[0] === after.subnetIds[0]) after.privateIp = current.ip;
+    // New ports or subnet: Docker cannot add published ports to a running container, so the HAProxy
+    // container is replaced (a short interruption; the DNSName stays when its address is free).
+    ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `replacing the HAProxy container of ${name} (listener ports or subnet changed): brief interruption` });
     await destroyLb(ctx, name, docker);
     const { launched } = await launchLb(ctx, name, after, model, docker);
     return classicState(ctx, name, launched, props);

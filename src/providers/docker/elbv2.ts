@@ -210,8 +210,11 @@ function need(ctx: ResourceContext, id: string | undefined, type: string, what: 
   return r;
 }
 
-/** Adds (or, with `remove`, takes away) a listener's frontend and its target group's backend. */
-async function changeListener(ctx: ResourceContext, lbArn: string, add: { port: number; mode: 'http' | 'tcp'; tg: KnownResource } | undefined, removePort?: number): Promise<void> {
+/**
+ * Adds (or, with `removePort`, takes away) a listener's frontend and its target group's backend.
+ * Returns the relaunched container's record when the HAProxy container had to be relaunched.
+ */
+async function changeListener(ctx: ResourceContext, lbArn: string, add: { port: number; mode: 'http' | 'tcp'; tg: KnownResource } | undefined, removePort?: number): Promise<JsonObject | undefined> {
   const docker = await defaultDocker();
   const lb = need(ctx, lbArn, 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'LoadBalancerArn');
   const [c] = await lbContainers(docker, lbArn);
@@ -231,11 +234,13 @@ async function changeListener(ctx: ResourceContext, lbArn: string, add: { port: 
   const internal = !c.publicIp;
   if (internal || frontends.every((f) => published.has(f.port))) {
     await applyModel(docker, c.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
-    return;
+    return undefined;
   }
   ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `relaunching the HAProxy container of ${lb.logicalId} to publish port ${add?.port}: brief interruption` });
   await destroyLb(ctx, lbArn, docker);
-  await launchLb(asResource(ctx, lb.logicalId), lbArn, placement(lb.properties, frontends.map((f) => f.port)), model, docker);
+  // Same private address: rules that name the balancer's security groups stay right.
+  const { launched } = await launchLb(asResource(ctx, lb.logicalId), lbArn, { ...placement(lb.properties, frontends.map((f) => f.port)), ...(c.ip ? { privateIp: c.ip } : {}) }, model, docker);
+  return launched.data;
 }
 
 function listenerOf(props: JsonObject): { port: number; mode: 'http' | 'tcp'; tgArn: string } {
@@ -254,9 +259,10 @@ export const listenerHandler: ResourceHandler = {
     const lbArn = str(props.LoadBalancerArn) ?? '';
     const l = listenerOf(props);
     const tg = need(ctx, l.tgArn, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'DefaultActions[0].TargetGroupArn');
-    await changeListener(ctx, lbArn, { port: l.port, mode: l.mode, tg });
+    const relaunched = await changeListener(ctx, lbArn, { port: l.port, mode: l.mode, tg });
     const arn = `${arnPrefix()}:listener/${lbFullName(lbArn)}/${hex16()}`;
-    return { physicalId: arn, attributes: { ListenerArn: arn }, data: { lbArn, port: l.port } };
+    // A relaunched balancer container is recorded here too, so later runs reload its packet filter.
+    return { physicalId: arn, attributes: { ListenerArn: arn }, data: { lbArn, port: l.port, ...(relaunched ? { containers: [relaunched] } : {}) } };
   },
   async waitReady(ctx, state) {
     const docker = await defaultDocker();
@@ -268,8 +274,8 @@ export const listenerHandler: ResourceHandler = {
   async update(ctx, props, previous) {
     const l = listenerOf(props);
     const tg = need(ctx, l.tgArn, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'DefaultActions[0].TargetGroupArn');
-    await changeListener(ctx, String(previous.state.data?.lbArn ?? props.LoadBalancerArn), { port: l.port, mode: l.mode, tg }, Number(previous.state.data?.port));
-    return { ...previous.state, data: { ...(previous.state.data ?? {}), port: l.port } };
+    const relaunched = await changeListener(ctx, String(previous.state.data?.lbArn ?? props.LoadBalancerArn), { port: l.port, mode: l.mode, tg }, Number(previous.state.data?.port));
+    return { ...previous.state, data: { ...(previous.state.data ?? {}), port: l.port, ...(relaunched ? { containers: [relaunched] } : {}) } };
   },
   async delete(ctx, state) {
     const lbArn = String(state.data?.lbArn ?? '');

@@ -456,11 +456,12 @@ export interface LbContainer {
   resource: string;
   publicIp?: string;
   ip?: string;
+  vpcId?: string;
 }
 
 function asLb(c: Dockerode.ContainerInfo): LbContainer {
   const l = c.Labels ?? {};
-  return { id: c.Id, owner: l['kiln.owner'] ?? '', stack: l['kiln.stack'] ?? '', resource: l['kiln.resource'] ?? '', publicIp: l['kiln.public-ip'], ip: l['kiln.ip'] };
+  return { id: c.Id, owner: l['kiln.owner'] ?? '', stack: l['kiln.stack'] ?? '', resource: l['kiln.resource'] ?? '', publicIp: l['kiln.public-ip'], ip: l['kiln.ip'], vpcId: l['kiln.vpc'] };
 }
 
 /** Running load balancer containers, optionally only the one(s) of an owner (physical id). */

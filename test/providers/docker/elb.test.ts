@@ -86,6 +86,11 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     const after = await serverStats(d, c.id);
     expect(after.map((s) => s.server)).toEqual([b]);
 
+    // Security groups change in place: same HAProxy container.
+    await stack.update(classicElbHandler, 'Elb', { ...stack.get('Elb').properties, SecurityGroups: [net.lbSg, net.webSg] });
+    expect((await lbContainers(d, lb.physicalId)).map((x) => x.id)).toEqual([c.id]);
+    expect((await get(url)).status).toBe(200);
+
     // B replaced by C (what an AmiId change does to the seed's instance): C is added and must be
     // healthy before B is drained, so no request fails on the way.
     const cId = await inst('WebC');

@@ -50,6 +50,8 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
     });
     expect(tg.physicalId).toMatch(/:targetgroup\/[A-Za-z0-9-]+\/[0-9a-f]{16}$/);
     expect(tg.attributes.TargetGroupFullName).toMatch(/^targetgroup\//);
+    const d0 = await docker();
+    const [before] = await lbContainers(d0, lb.physicalId);
     const listener = await stack.create(listenerHandler, 'Http', {
       LoadBalancerArn: lb.physicalId,
       Port: 80,
@@ -57,6 +59,11 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
       DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.physicalId }],
     });
     expect(listener.physicalId).toMatch(/:listener\/app\//);
+    // Publishing port 80 relaunched the HAProxy container on the same private and loopback addresses.
+    const [after] = await lbContainers(d0, lb.physicalId);
+    expect(after.id).not.toBe(before.id);
+    expect([after.ip, after.publicIp]).toEqual([before.ip, before.publicIp]);
+    expect((listener.data?.containers as Array<{ id: string }>)[0].id).toBe(after.id);
 
     const url = `http://${dns}/`;
     const d = await docker();
