@@ -21,7 +21,7 @@ import {
   parseClassicTarget,
   resolveMembers,
   waitHaproxyUp,
-  waitStaticMembers,
+  waitMembers,
   type Backend,
   type Frontend,
   type HealthCheck,
@@ -300,7 +300,7 @@ export const classicElbHandler: ResourceHandler = {
     const [c] = await lbContainers(docker, state.physicalId);
     if (!c) throw new KilnError('LOAD_BALANCER_MISSING', `the HAProxy container of ${state.physicalId} is gone`, 'environment');
     await waitHaproxyUp(docker, c.id);
-    const out = await waitStaticMembers(docker, c.id, undefined, ctx.signal);
+    const out = await waitMembers(docker, c.id, undefined, ctx.signal);
     if (out.length) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `instances not in service yet (health check failing): ${out.join(', ')}` });
   },
 

@@ -11,7 +11,7 @@ import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
 import { asResource, destroyLb, elbZone, generatedName, instanceAddress, isObj, launchLb, num, str, strList, type LbPlacement } from './elb.js';
-import { TARGET_GROUP_HEALTH_DEFAULTS, applyModel, applyModelSafely, labelDiscovery, lbContainers, matcherRegex, readModel, waitHaproxyUp, waitStaticMembers, type Backend, type HealthCheck, type LbModel } from './haproxy.js';
+import { TARGET_GROUP_HEALTH_DEFAULTS, applyModel, applyModelSafely, labelDiscovery, lbContainers, matcherRegex, readModel, waitHaproxyUp, waitMembers, type Backend, type HealthCheck, type LbModel } from './haproxy.js';
 import { defaultRegion } from './network.js';
 import { LOCAL_ACCOUNT_ID } from './noop.js';
 
@@ -268,7 +268,7 @@ export const listenerHandler: ResourceHandler = {
     const docker = await defaultDocker();
     const [c] = await lbContainers(docker, String(state.data?.lbArn ?? ''));
     if (!c) return;
-    const out = await waitStaticMembers(docker, c.id, undefined, ctx.signal);
+    const out = await waitMembers(docker, c.id, undefined, ctx.signal);
     if (out.length) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `targets not healthy yet (health check failing): ${out.join(', ')}` });
   },
   async update(ctx, props, previous) {

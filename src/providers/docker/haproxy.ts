@@ -585,14 +585,14 @@ export async function applyModelSafely(docker: Dockerode, containerId: string, w
 }
 
 /**
- * Waits until the template-given members (classic `Instances`, target group `Targets`) of a balancer
- * pass their checks, so a finished deploy answers at once. Returns those still not healthy when the
+ * Waits until the members of a balancer (template-given ones and Auto Scaling instances alike) pass
+ * their checks, so a finished deploy answers at once. Returns those still not healthy when the
  * admission time is up (AWS does not wait at all; kiln waits, and warns rather than fails).
  */
-export async function waitStaticMembers(docker: Dockerode, containerId: string, clock: Clock = systemClock, signal?: AbortSignal): Promise<string[]> {
+export async function waitMembers(docker: Dockerode, containerId: string, clock: Clock = systemClock, signal?: AbortSignal): Promise<string[]> {
   const model = await readModel(docker, containerId);
   if (!model) return [];
-  const wanted = model.backends.flatMap((b) => b.static.map((m) => ({ b, m })));
+  const wanted = model.backends.flatMap((b) => b.members.map((m) => ({ b, m })));
   if (!wanted.length) return [];
   const deadline = clock.now() + Math.max(...wanted.map((w) => admissionTimeoutMs(w.b.health)));
   for (;;) {
