@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { spawn } from 'node:child_process';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
 import { LABELS, removeByLabels } from '../../src/docker/client.js';
@@ -98,3 +99,32 @@ export function outputsOf(out: string): Record<string, string> {
   }
   return res;
 }
+
+export interface LoadResult {
+  total: number;
+  failed: number;
+  errors: Record<string, number>;
+  versions: Record<string, number>;
+  samples: Array<[number, number, number, string]>;
+}
+
+/** Starts bench/load.mjs (a second process): 4 clients for at most `seconds`, until stopped. */
+export function startLoad(target: string, seconds = 120): { stop(): Promise<LoadResult> } {
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bench', 'load.mjs'), '--url', target, '--concurrency', '4', '--duration', String(seconds)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      return JSON.parse(out) as LoadResult;
+    },
+  };
+}
+
+export function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.ceil(0.99 * s.length) - 1]! : 0;
+}
+

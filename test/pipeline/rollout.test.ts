@@ -4,42 +4,12 @@
 // fails its health check is rolled back while the old version keeps answering. `kiln rollback`
 // then restores the first version without building.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { project, outputsOf, waitFor, get, type Project } from './helpers.js';
+import { project, outputsOf, waitFor, get, startLoad, p99, type Project } from './helpers.js';
 import { PipelineStore } from '../../src/state/pipeline.js';
 
 let p: Project;
 let url = '';
 const runs = () => PipelineStore.open(p.stateDir).list(p.stack);
-
-interface LoadResult {
-  total: number;
-  failed: number;
-  errors: Record<string, number>;
-  versions: Record<string, number>;
-  samples: Array<[number, number, number, string]>;
-}
-
-/** Starts bench/load.mjs (a second process): 4 clients for at most `seconds`, until stopped. */
-function startLoad(target: string, seconds = 120): { stop(): Promise<LoadResult> } {
-  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bench', 'load.mjs'), '--url', target, '--concurrency', '4', '--duration', String(seconds)], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  return {
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-      return JSON.parse(out) as LoadResult;
-    },
-  };
-}
-
-function p99(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.ceil(0.99 * s.length) - 1]! : 0;
-}
 
 beforeAll(async () => {
   p = project('lb', 'piperoll');
