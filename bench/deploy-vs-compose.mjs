@@ -4,7 +4,10 @@
 // pair by pair; then the no-change redeploy against compose's no-change `up -d`. Whole-process wall
 // time, kiln and compose alternating so that load affects both alike. `npm run build` first.
 //
-//   node bench/deploy-vs-compose.mjs [pairs=3] [instances=20]
+//   node bench/deploy-vs-compose.mjs [pairs=3] [instances=20] [elb|noelb] [concurrency=10]
+//
+// `noelb` leaves the load balancer out (compose has none either); its create waits for the
+// instances to pass the health check (HealthyThreshold × Interval ≥ 10 s by AWS's limits).
 //
 // The image: busybox running `httpd -f -p 80` (built here, labelled, removed at the end). kiln's
 // stack: VPC, subnet, security group (tcp/80), N instances, one ELB with a health check over them.
@@ -20,6 +23,8 @@ import { randomBytes } from 'node:crypto';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pairs = Number(process.argv[2] ?? 3);
 const n = Number(process.argv[3] ?? 20);
+const withElb = (process.argv[4] ?? 'elb') !== 'noelb';
+const concurrency = process.argv[5];
 const id = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-compose-'));
 const image = `kiln-bench/dvc:${id}`;
@@ -40,7 +45,7 @@ const resources = {
   Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'web', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] } },
 };
 for (let i = 0; i < n; i++) resources[`Web${i}`] = { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, InstanceType: 't2.micro', SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }] } };
-resources.Elb = {
+if (withElb) resources.Elb = {
   Type: 'AWS::ElasticLoadBalancing::LoadBalancer',
   Properties: {
     Subnets: [{ Ref: 'Subnet' }],
@@ -51,7 +56,7 @@ resources.Elb = {
   },
 };
 const stackFile = join(dir, 'stack.json');
-writeFileSync(stackFile, JSON.stringify({ Resources: resources, Outputs: { Url: { Value: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': ['Elb', 'DNSName'] }, '/']] } } } }));
+writeFileSync(stackFile, JSON.stringify({ Resources: resources, ...(withElb ? { Outputs: { Url: { Value: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': ['Elb', 'DNSName'] }, '/']] } } } } : {}) }));
 const composeFile = join(dir, 'docker-compose.yml');
 let yml = "version: '2.4'\nservices:\n";
 for (let i = 0; i < n; i++) yml += `  web${i}:\n    image: ${image}\n    labels: ['${label}']\n`;
@@ -68,7 +73,7 @@ try {
     const stack = `bench-dvc-${id}-${p}`;
     const kFirst = p % 2 === 0;
     const runKiln = () => {
-      const c = kiln('deploy', stackFile, '--stack', stack, '--yes');
+      const c = kiln('deploy', stackFile, '--stack', stack, '--yes', ...(concurrency ? ['--concurrency', concurrency] : []));
       if (c.code !== 0) throw new Error(`kiln deploy failed: ${c.err.slice(-2000)}`);
       const again = kiln('deploy', stackFile, '--stack', stack, '--yes');
       if (again.code !== 0 || !/no changes/.test(again.out)) throw new Error(`kiln redeploy changed something: ${again.out}${again.err}`);
@@ -90,7 +95,7 @@ try {
     compose('down', '--remove-orphans');
   }
   process.stdout.write(
-    JSON.stringify({ summary: true, pairs, instances: n, createRatioMedian: median(rows.map((r) => r.createRatio)), noopRatioMedian: median(rows.map((r) => r.noopRatio)), kilnCreateMedianMs: median(rows.map((r) => r.kilnCreateMs)), composeCreateMedianMs: median(rows.map((r) => r.composeCreateMs)), kilnNoopMedianMs: median(rows.map((r) => r.kilnNoopMs)), composeNoopMedianMs: median(rows.map((r) => r.composeNoopMs)) }) + '\n',
+    JSON.stringify({ summary: true, pairs, instances: n, elb: withElb, concurrency: concurrency ?? 'default (10)', createRatioMedian: median(rows.map((r) => r.createRatio)), noopRatioMedian: median(rows.map((r) => r.noopRatio)), kilnCreateMedianMs: median(rows.map((r) => r.kilnCreateMs)), composeCreateMedianMs: median(rows.map((r) => r.composeCreateMs)), kilnNoopMedianMs: median(rows.map((r) => r.kilnNoopMs)), composeNoopMedianMs: median(rows.map((r) => r.composeNoopMs)) }) + '\n',
   );
 } finally {
   compose('down', '--remove-orphans');
