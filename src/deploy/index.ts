@@ -214,6 +214,19 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
   return { doc, desired, resolve, secrets, stored, shownParams, templateHash };
 }
 
+/** The image of every instance and launch template, when written as a plain value (for `kiln history`). */
+function imagesOf(desired: DesiredStack): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of Object.values(desired.resources)) {
+    const direct = r.properties.ImageId;
+    const data = r.properties.LaunchTemplateData;
+    const nested = data && typeof data === 'object' && !Array.isArray(data) ? data.ImageId : undefined;
+    const img = typeof direct === 'string' ? direct : typeof nested === 'string' ? nested : undefined;
+    if (img) out[r.logicalId] = img;
+  }
+  return out;
+}
+
 function lastDeployment(store: StackStore, stack: string): DeploymentRecord | undefined {
   const st = store.stack(stack);
   return st?.deployment ? store.deployment(st.deployment) : undefined;
@@ -325,7 +338,7 @@ export async function deployStack(o: DeployOptions): Promise<DeployResult> {
       parameters: ev.stored,
       outputs: {},
       prior: store.resources(o.stack),
-      images: o.images ?? {},
+      images: o.images ?? imagesOf(ev.desired),
     });
     const engine = new Engine({
       store,

@@ -52,6 +52,7 @@ describe.sequential('a stack on the real Docker engine', () => {
     expect(r.outputs.Ip!.value).toMatch(/^10\.77\.1\.\d+$/);
     expect(store.liveResources(stack).get('Web')!.physicalId).toMatch(/^i-[0-9a-f]{17}$/);
     expect((await labelled()).containers).toBeGreaterThan(0);
+    expect(store.deployments(stack)[0]!.images).toEqual({ Web: 'busybox:latest' });
   }, 120_000);
 
   test('changing InstanceType updates the instance in place (same physical id)', async () => {
