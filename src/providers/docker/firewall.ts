@@ -11,6 +11,7 @@
 // change to a group, a rule or a membership.
 import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
+import { mapLimit } from '../../core/limiter.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { KnownResource, ResourceContext } from '../types.js';
 import { inNetns, parseCidrLoose } from './network.js';
@@ -310,19 +311,22 @@ export function reconcileFirewalls(ctx: ResourceContext, docker: Dockerode, opts
   mine.run = chain.then(async () => {
     if (queued === mine) queued = undefined;
     const view = currentView(ctx);
-    let applied = 0;
+    const todo: Array<{ m: ContainerRecord; set: { v4: string; v6: string }; text: string }> = [];
     for (const m of view.members) {
       if (opts.vpcId && m.vpcId !== opts.vpcId) continue;
       const set = rulesetFor(view, m);
       const text = set.v4 + set.v6;
-      if (!opts.force && lastApplied.get(m.id) === text) continue;
+      if (opts.force || lastApplied.get(m.id) !== text) todo.push({ m, set, text });
+    }
+    // A new member of a group that is a source elsewhere changes many rulesets: load them a few at a time.
+    const done = await mapLimit(todo, 4, async ({ m, set, text }) => {
       const pid = await pidOf(docker, m.id);
-      if (pid === undefined) continue;
+      if (pid === undefined) return 0;
       await loadRuleset(pid, set);
       lastApplied.set(m.id, text);
-      applied++;
-    }
-    return applied;
+      return 1;
+    });
+    return done.reduce<number>((a, b) => a + b, 0);
   });
   queued = mine;
   chain = mine.run.catch(() => undefined);
