@@ -342,6 +342,8 @@ export class Evaluator {
           if (idx >= list.length) return fail('SELECT_OUT_OF_RANGE', `Fn::Select index ${idx} is out of range for a list of ${list.length}`);
           const el = list[idx]!;
           if (el === null) return fail('SELECT_NULL', `Fn::Select element ${idx} is null`);
+          // Another member known only at deploy time is still resolved then (and may fail there).
+          if (list.some((x, i) => i !== idx && !this.known(x))) return this.unresolved({ 'Fn::Select': [idx, list] });
           return el;
         }
         if (this.isPending(list)) return this.unresolved({ 'Fn::Select': [idx, list as Json] });
@@ -434,8 +436,8 @@ export class Evaluator {
 
       case 'Fn::Length': {
         const v = this.value(arg, at);
-        if (Array.isArray(v)) return v.length;
-        if (this.isPending(v)) return this.unresolved({ 'Fn::Length': v as Json });
+        if (Array.isArray(v) && this.known(v)) return v.length;
+        if (Array.isArray(v) || this.isPending(v)) return this.unresolved({ 'Fn::Length': v as Json });
         return fail('LENGTH_ARGUMENT', 'Fn::Length takes a list');
       }
 
@@ -521,7 +523,10 @@ export class Evaluator {
       else if (Array.isArray(v)) return this.fail(textPath, 'SUB_LIST', `Fn::Sub variable \${${name}} is a list; use Fn::Join or Fn::Select`, node);
       else keep(name);
     }
-    if (!unknown) return parts.map((p) => ('lit' in p ? p.lit : '')).join('');
+    // A variable the string does not use is still evaluated at deploy time (as when everything is
+    // known at once), so one that is not known yet stays in the map.
+    for (const [k, v] of values) if (!(k in kept) && v !== NO_VALUE && !this.known(v)) kept[k] = v;
+    if (!unknown && Object.keys(kept).length === 0) return parts.map((p) => ('lit' in p ? p.lit : '')).join('');
     return this.unresolved({ 'Fn::Sub': [formatSub(parts), kept] });
   }
 

@@ -114,6 +114,11 @@ describe('Fn::Join', () => {
 
 describe('Fn::Sub', () => {
   it.each<[string, unknown, unknown]>([
+    [
+      'an unused variable not known yet stays for deploy time',
+      { 'Fn::Sub': ['${AWS::Region}', { V: { 'Fn::GetAtt': ['Other', 'Arn'] }, W: 'x' }] },
+      { 'Fn::Sub': ['us-east-1', { V: { 'Fn::GetAtt': ['Other', 'Arn'] } }] },
+    ],
     ['parameters and pseudo parameters', { 'Fn::Sub': '${Env}-${AWS::Region}-${Port}' }, 'prod-us-east-1-8080'],
     ['${!Literal} is literal text', { 'Fn::Sub': '${!Env} and ${Env}' }, '${Env} and prod'],
     ['map variables', { 'Fn::Sub': ['${A}-${B}', { A: 'x', B: { Ref: 'Env' } }] }, 'x-prod'],
@@ -144,7 +149,9 @@ describe('Fn::Select', () => {
     ['index from a Number parameter', { 'Fn::Select': [{ Ref: 'Idx' }, { Ref: 'Zones' }] }, 'b'],
     ['from GetAZs', { 'Fn::Select': [2, { 'Fn::GetAZs': '' }] }, 'us-east-1c'],
     ['an unknown list stays', { 'Fn::Select': [0, { 'Fn::GetAtt': ['Other', 'List'] }] }, { 'Fn::Select': [0, { 'Fn::GetAtt': ['Other', 'List'] }] }],
-    ['a known list with a resource element', { 'Fn::Select': [1, ['a', { Ref: 'Other' }]] }, { Ref: 'Other' }],
+    ['the resource element of a list whose other members are known', { 'Fn::Select': [1, ['a', { Ref: 'Other' }]] }, { Ref: 'Other' }],
+    ['a known element next to a resource one stays (the other is resolved at deploy time)', { 'Fn::Select': [0, ['a', { Ref: 'Other' }]] }, { 'Fn::Select': [0, ['a', { Ref: 'Other' }]] }],
+    ['all known', { 'Fn::Select': [1, ['a', ['b'], { 'Fn::Join': ['', ['c']] }]] }, ['b']],
   ])('%s', (_w, e, v) => expect(value(e)).toEqual(v));
   it('out of range is an error at evaluation', () => expect(errorCodes({ 'Fn::Select': [2, ['a', 'b']] })).toEqual(['SELECT_OUT_OF_RANGE']));
   it('a negative index is an error', () => expect(errorCodes({ 'Fn::Select': [-1, ['a']] })).toEqual(['SELECT_ARGUMENT']));

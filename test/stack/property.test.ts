@@ -163,6 +163,10 @@ describe('partial evaluation', () => {
       tie('t').map((s) => ({ 'Fn::Base64': s }) as Json),
       tie('t').map((s) => ({ 'Fn::Cidr': [s, 2, 8] }) as Json),
       fc.tuple(tie('t'), tie('t')).map(([a, b]) => ({ 'Fn::If': ['C1', a, b] }) as Json),
+      tie('t').map((s) => ({ 'Fn::Length': s }) as Json),
+      tie('t').map((s) => ({ 'Fn::ToJsonString': { k: s } }) as Json),
+      tie('t').map((s) => ({ 'Fn::GetAZs': s }) as Json),
+      fc.constantFrom<Json>({ Ref: 'AWS::NoValue' }, { 'Fn::If': ['C1', { Ref: 'AWS::NoValue' }, 'n'] }),
       fc.array(tie('t'), { maxLength: 3 }),
     ),
   })).t;
