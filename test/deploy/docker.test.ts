@@ -5,21 +5,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { docker, removeByLabels } from '../../src/docker/client.js';
 import { findOrphans, localProvider, removeOrphans } from '../../src/providers/docker/index.js';
 import { EventLog } from '../../src/core/events.js';
 import { StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
-import { deployStack, destroyStack, type EngineEvent } from '../../src/deploy/index.js';
+import { deployStack, destroyStack, driftStack, type EngineEvent } from '../../src/deploy/index.js';
 
 const stack = `kt-deploy-${randomBytes(3).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-docker-deploy-'));
 const store = new StackStore(openState(dir));
 const provider = localProvider();
+// An image whose command keeps running (busybox's own `sh` exits at once).
+const image = `kiln-test/deploy:${stack}`;
+const built = spawnSync('docker', ['build', '-q', '-t', image, '--label', `kiln.test=${stack}`, '-'], { input: 'FROM busybox:latest\nCMD ["httpd", "-f", "-p", "80"]\n', encoding: 'utf8' });
+if (built.status !== 0) throw new Error(built.stderr);
 
 afterAll(async () => {
   await removeOrphans(stack, new Set()).catch(() => undefined);
   await removeByLabels({ 'kiln.stack': stack }).catch(() => undefined);
+  spawnSync('docker', ['rmi', '-f', image]);
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
@@ -31,7 +37,7 @@ const template = (instanceType: string, extra: Record<string, unknown> = {}) => 
       Type: 'AWS::EC2::SecurityGroup',
       Properties: { GroupDescription: 'web', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] },
     },
-    Web: { Type: 'AWS::EC2::Instance', Properties: { ImageId: 'busybox:latest', InstanceType: instanceType, SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }] } },
+    Web: { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, InstanceType: instanceType, SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }] } },
     ...extra,
   },
   Outputs: { Ip: { Value: { 'Fn::GetAtt': ['Web', 'PrivateIp'] } } },
@@ -52,7 +58,7 @@ describe.sequential('a stack on the real Docker engine', () => {
     expect(r.outputs.Ip!.value).toMatch(/^10\.77\.1\.\d+$/);
     expect(store.liveResources(stack).get('Web')!.physicalId).toMatch(/^i-[0-9a-f]{17}$/);
     expect((await labelled()).containers).toBeGreaterThan(0);
-    expect(store.deployments(stack)[0]!.images).toEqual({ Web: 'busybox:latest' });
+    expect(store.deployments(stack)[0]!.images).toEqual({ Web: image });
   }, 120_000);
 
   test('changing InstanceType updates the instance in place (same physical id)', async () => {
@@ -70,6 +76,25 @@ describe.sequential('a stack on the real Docker engine', () => {
     expect(r.reason).toMatch(/^Bad: /);
     expect(await labelled()).toEqual(before);
     expect(store.liveResources(stack).has('Bad')).toBe(false);
+  }, 120_000);
+
+  test('a file changed inside the instance is drift; --replace-drifted replaces the instance', async () => {
+    const d = await docker();
+    const [c] = await d.listContainers({ filters: JSON.stringify({ label: [`kiln.stack=${stack}`, 'kiln.resource=Web'] }) });
+    const exec = await d.getContainer(c!.Id).exec({ Cmd: ['sh', '-c', 'echo hacked > /etc/motd'], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({});
+    await new Promise((r) => stream.on('end', r).resume());
+    const report = await driftStack({ stack, store, provider });
+    expect(report.status).toBe('DRIFTED');
+    const web = report.resources.find((r) => r.logicalId === 'Web')!;
+    expect(web.status).toBe('MODIFIED');
+    expect(web.mutations.map((m) => m.path)).toContain('/etc/motd');
+    const before = store.liveResources(stack).get('Web')!.physicalId;
+    const r = await deployStack({ stack, store, provider, file: 'stack.json', text: JSON.stringify(template('t2.small')), replaceDrifted: true });
+    expect(r.plan.steps.find((s) => s.id === 'Web')).toMatchObject({ kind: 'replace' });
+    expect(r.finalStatus, r.reason).toBe('UPDATE_COMPLETE');
+    expect(store.liveResources(stack).get('Web')!.physicalId).not.toBe(before);
+    expect((await driftStack({ stack, store, provider })).status).toBe('IN_SYNC');
   }, 120_000);
 
   test('destroy leaves no container, network or namespace with the stack label', async () => {
