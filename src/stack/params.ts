@@ -392,6 +392,17 @@ export function checkParameterDefinitions(template: unknown): Diagnostic[] {
       if (def[k] !== undefined && typeof def[k] !== 'string') bad(k, `${k} must be a string`);
     }
     if (typeof def.Description === 'string' && def.Description.length > 4000) bad('Description', 'Description is longer than 4,000 characters');
+    // Constraints that contradict each other: an allowed value the other constraints refuse.
+    if (consistent && Array.isArray(def.AllowedValues)) {
+      const { AllowedValues: _omit, Default: _d, ConstraintDescription: _c, ...others } = def;
+      def.AllowedValues.forEach((v, i) => {
+        const text = scalarText(v);
+        if (text === undefined) return;
+        const refused = checkParameterValue(name, { ...others, NoEcho: false }, info.list ? [text] : text, { shape: false });
+        if (refused.length)
+          err('PARAM_DEFINITION', `Parameter '${name}': AllowedValues member '${text}' can never be accepted: ${refused[0]!.replace(/^Parameter '[^']*' /, '')}`, [name, 'AllowedValues', i], 'warning');
+      });
+    }
     if (def.Default !== undefined && consistent) {
       const raw = defaultText(def.Default);
       if (raw === undefined) err('PARAM_DEFAULT', `Parameter '${name}': Default must be a string or a number`, [name, 'Default']);

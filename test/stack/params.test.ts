@@ -51,6 +51,9 @@ describe('definitions', () => {
     ['a badly shaped AMI Default', { P: { Type: 'AWS::EC2::Image::Id', Default: 'ami-123' } }, ['warning:PARAM_DEFAULT@Parameters.P.Default']],
     ['a non-alphanumeric name', { 'My-P': { Type: 'String' } }, ['error:PARAM_NAME@Parameters.My-P']],
     ['NoEcho that is not a boolean', { P: { Type: 'String', NoEcho: 'yes' } }, ['error:PARAM_DEFINITION@Parameters.P.NoEcho']],
+    ['an allowed value the pattern refuses', { P: { Type: 'String', AllowedValues: ['ok', 'Bad'], AllowedPattern: '[a-z]+' } }, ['warning:PARAM_DEFINITION@Parameters.P.AllowedValues.1']],
+    ['an allowed value above MaxValue', { P: { Type: 'Number', AllowedValues: [1, 200], MaxValue: 100 } }, ['warning:PARAM_DEFINITION@Parameters.P.AllowedValues.1']],
+    ['an allowed Number that is not a number', { P: { Type: 'Number', AllowedValues: ['one'] } }, ['warning:PARAM_DEFINITION@Parameters.P.AllowedValues.0']],
   ])('reports %s', (_what, p, expected) => expect(codes(p)).toEqual(expected));
 
   it.each<[string, Record<string, unknown>]>([
