@@ -20,8 +20,8 @@ import { Limiter, mapLimit } from '../../core/limiter.js';
 import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { ResourceContext, ResourceHandler, ResourceState } from '../types.js';
-import { generatedName, num, str, strList } from './elb.js';
-import { TARGETS_LABEL, drainTargets, lbContainers, readModel, refreshLoadBalancers, targetStates, targetsLabel, type TargetView } from './haproxy.js';
+import { generatedName, isObj, num, str, strList } from './elb.js';
+import { TARGETS_LABEL, admissionTimeoutMs, drainTargets, lbContainers, readModel, refreshLoadBalancers, targetStates, targetsLabel, type TargetView } from './haproxy.js';
 import { newId } from './ids.js';
 import { resolveImage } from './images.js';
 import { DEFAULT_INSTANCE_TYPE, decodeUserData } from './instance.js';
@@ -75,7 +75,10 @@ interface GroupPlan {
   key: string;
   keys: string[];
   targets: string;
-  healthTimeoutMs: number;
+  /** HealthCheckGracePeriod in ms (0 = not given). */
+  graceMs: number;
+  /** Share of a batch (or of a new group) that must be healthy (MinSuccessfulInstancesPercent). */
+  minPercent: number;
 }
 
 async function planGroup(ctx: ResourceContext, props: JsonObject, docker: Dockerode, name: string): Promise<GroupPlan> {
@@ -90,7 +93,7 @@ async function planGroup(ctx: ResourceContext, props: JsonObject, docker: Docker
   const key = hashValue({ image: image.id, instanceType, userData: userData ?? null, groups: [...lc.securityGroupIds].sort() }).slice(0, 24);
   const keys = [...strList(props.TargetGroupARNs), ...strList(props.LoadBalancerNames)];
   const grace = num(props.HealthCheckGracePeriod, 'HealthCheckGracePeriod', 0);
-  return { name, size, zones, lc: { ...lc, instanceType }, imageId: image.id, key, keys, targets: targetsLabel(keys), healthTimeoutMs: (grace > 0 ? grace : 300) * 1000 };
+  return { name, size, zones, lc: { ...lc, instanceType }, imageId: image.id, key, keys, targets: targetsLabel(keys), graceMs: grace * 1000, minPercent: 100 };
 }
 
 function isCurrent(p: GroupPlan, i: AsgInstance): boolean {
@@ -152,23 +155,49 @@ async function removeInstances(ctx: ResourceContext, docker: Dockerode, keys: st
   if (keys.length) await refreshLoadBalancers(docker, keys, { noDrain: true });
 }
 
-/** True when some load balancer serves one of the group's target keys. */
-async function served(docker: Dockerode, keys: string[]): Promise<boolean> {
-  if (!keys.length) return false;
+/**
+ * Whether some load balancer serves one of the group's target keys, and how long its health checks
+ * need to admit a new instance (every threshold check twice over: see `admissionTimeoutMs`).
+ */
+async function served(docker: Dockerode, keys: string[]): Promise<{ served: boolean; admissionMs: number }> {
+  let admissionMs = 0;
+  let any = false;
+  if (!keys.length) return { served: false, admissionMs };
   for (const lb of await lbContainers(docker)) {
     const m = await readModel(docker, lb.id).catch(() => undefined);
-    if (m?.backends.some((b) => b.discover && keys.includes(b.discover.key))) return true;
+    for (const b of m?.backends ?? [])
+      if (b.discover && keys.includes(b.discover.key)) {
+        any = true;
+        admissionMs = Math.max(admissionMs, admissionTimeoutMs(b.health));
+      }
   }
-  return false;
+  return { served: any, admissionMs };
+}
+
+/**
+ * How long new instances may take to come into service: HealthCheckGracePeriod when given, else what
+ * the load balancers' checks need to admit them (plus 30 s of boot), else 60 s for running at all.
+ */
+function admissionDeadline(p: GroupPlan, admissionMs: number): number {
+  if (p.graceMs > 0) return p.graceMs;
+  return admissionMs > 0 ? admissionMs + 30_000 : 60_000;
 }
 
 /**
  * Waits until every instance is healthy in every load balancer of the group (or, with none, running).
  * Returns the instances that are not, when the time is up.
  */
-export async function waitInService(ctx: ResourceContext, docker: Dockerode, keys: string[], list: AsgInstance[], timeoutMs: number, minPercent = 100): Promise<{ unhealthy: string[]; views: TargetView[] }> {
-  const deadline = Date.now() + timeoutMs;
-  const withLb = await served(docker, keys);
+export async function waitInService(
+  ctx: ResourceContext,
+  docker: Dockerode,
+  keys: string[],
+  list: AsgInstance[],
+  timeout: (admissionMs: number) => number,
+  minPercent = 100,
+): Promise<{ unhealthy: string[]; views: TargetView[]; waitedMs: number }> {
+  const started = Date.now();
+  const { served: withLb, admissionMs } = await served(docker, keys);
+  const deadline = started + timeout(admissionMs);
   const need = Math.ceil((list.length * minPercent) / 100);
   for (;;) {
     const bad: string[] = [];
@@ -184,18 +213,18 @@ export async function waitInService(ctx: ResourceContext, docker: Dockerode, key
       const mine = views.filter((v) => v.id === i.instanceId);
       if (!mine.length || mine.some((v) => v.state !== 'healthy')) bad.push(i.instanceId);
     }
-    if (list.length - bad.length >= need) return { unhealthy: [], views };
-    if (Date.now() >= deadline) return { unhealthy: bad, views };
+    if (list.length - bad.length >= need) return { unhealthy: [], views, waitedMs: Date.now() - started };
+    if (Date.now() >= deadline) return { unhealthy: bad, views, waitedMs: Date.now() - started };
     if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-function unhealthyError(p: GroupPlan, bad: string[], views: TargetView[], what: string): KilnError {
+function unhealthyError(waitedMs: number, bad: string[], views: TargetView[], what: string): KilnError {
   const detail = bad.map((id) => `${id} (${views.filter((v) => v.id === id).map((v) => v.state).join('/') || 'not running'})`).join(', ');
   return new KilnError(
     'AUTO_SCALING_UNHEALTHY',
-    `${what}: new instances did not pass their load balancer health check within ${Math.round(p.healthTimeoutMs / 1000)} s: ${detail}. They were removed; the previous instances keep serving.`,
+    `${what}: new instances did not pass their load balancer health check within ${Math.round(waitedMs / 1000)} s: ${detail}. They were removed; the previous instances keep serving.`,
     'user',
   );
 }
@@ -206,8 +235,8 @@ async function launchInService(ctx: ResourceContext, docker: Dockerode, p: Group
   const fresh = await launchInstances(ctx, docker, p, owner, spreadSubnets(p.zones, existingSubnets, count));
   try {
     if (p.keys.length) await refreshLoadBalancers(docker, p.keys);
-    const { unhealthy, views } = await waitInService(ctx, docker, p.keys, fresh, p.healthTimeoutMs);
-    if (unhealthy.length) throw unhealthyError(p, unhealthy, views, what);
+    const { unhealthy, views, waitedMs } = await waitInService(ctx, docker, p.keys, fresh, (a) => admissionDeadline(p, a), p.minPercent);
+    if (unhealthy.length) throw unhealthyError(waitedMs, unhealthy, views, what);
   } catch (e) {
     await removeInstances(ctx, docker, p.keys, fresh, false).catch(() => undefined);
     throw e;
@@ -242,6 +271,9 @@ export const autoScalingGroupHandler: ResourceHandler = {
     const docker = await defaultDocker();
     const name = str(props.AutoScalingGroupName) ?? generatedName(ctx, 255);
     const p = await planGroup(ctx, props, docker, name);
+    const cp = ctx.policies?.CreationPolicy;
+    const acp = cp && isObj(cp.AutoScalingCreationPolicy) ? cp.AutoScalingCreationPolicy : undefined;
+    if (acp) p.minPercent = num(acp.MinSuccessfulInstancesPercent, 'CreationPolicy.AutoScalingCreationPolicy.MinSuccessfulInstancesPercent', 100);
     const instances = await launchInService(ctx, docker, p, name, [], p.size.desired, `creating ${name}`);
     return groupState(p, instances);
   },
@@ -269,6 +301,9 @@ export const autoScalingGroupHandler: ResourceHandler = {
     }
 
     if (outdated.length && policy.kind === 'rolling') {
+      p.minPercent = policy.minSuccessfulInstancesPercent;
+      if (policy.waitOnResourceSignals)
+        ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: 'WaitOnResourceSignals: kiln gates each batch on load balancer health instead of cfn-signal' });
       // Stopped instances go first and need no replacement before they go: they serve nothing.
       await removeInstances(ctx, docker, oldKeys, stopped);
       const live = outdated.filter((i) => i.running);
