@@ -247,7 +247,7 @@ export class Engine {
     const ids = Object.keys(desired.resources);
     const result = await walk(ids, (id) => desired.resources[id]!.dependsOn, runStep, { limit: this.limit, ...(this.signal ? { signal: this.signal } : {}) });
     if (result.failed.length > 0 || this.signal?.aborted) {
-      const reason = firstReason ?? (result.failed[0] ? `${result.failed[0].id}: ${this.secrets.mask(errorMessage(result.failed[0].error))}` : 'interrupted');
+      let reason = firstReason ?? (result.failed[0] ? `${result.failed[0].id}: ${this.secrets.mask(errorMessage(result.failed[0].error))}` : 'interrupted');
       const failedList = failures.length ? failures : result.failed.map((f) => ({ id: f.id, type: '', verb: isCreate ? ('create' as const) : ('update' as const) }));
       if (!opts.rollback) {
         const status: StackStatus = isCreate ? 'CREATE_FAILED' : 'UPDATE_FAILED';
@@ -256,7 +256,11 @@ export class Engine {
         return { ok: false, status, reason };
       }
       const verb = failedList.every((f) => f.verb === 'create') ? 'create' : 'update';
-      const why = `The following resource(s) failed to ${verb}: [${[...new Set(failedList.map((f) => f.id))].join(', ')}]. ${isCreate ? 'Rollback requested by user.' : ''}`.trim();
+      const interrupted = failures.length === 0 && this.signal?.aborted === true;
+      const why = interrupted
+        ? `Operation interrupted (${errorMessage(this.signal!.reason ?? 'interrupted')}). Rollback requested by user.`
+        : `The following resource(s) failed to ${verb}: [${[...new Set(failedList.map((f) => f.id))].join(', ')}]. ${isCreate ? 'Rollback requested by user.' : ''}`.trim();
+      if (interrupted) reason = `interrupted: ${errorMessage(this.signal!.reason ?? 'interrupted')}`;
       const status = isCreate ? await this.rollbackCreate(why) : await this.rollbackUpdate(dep, why);
       this.store.endDeployment(this.deployment, status.endsWith('FAILED') ? 'ROLLBACK_FAILED' : 'ROLLED_BACK', reason);
       return { ok: false, status, reason };

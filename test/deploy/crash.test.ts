@@ -102,3 +102,30 @@ test('repeated kill -9 at random points, then a clean run: state and reality agr
   const objects = JSON.parse(readFileSync(join(dir, 'fake.json'), 'utf8')) as unknown[];
   expect(objects).toEqual([]);
 }, 180_000);
+
+test('Ctrl-C during a first deploy stops starting new work and rolls back: nothing is left', async () => {
+  const f = join(dir, 'slow.json');
+  const chain: Record<string, unknown> = {};
+  for (let i = 0; i < 6; i++) chain[`S${i}`] = { Type: 'Test::Fake::Resource', Properties: { Delay: 150, ...(i > 0 ? { Value: { Ref: `S${i - 1}` } } : {}) } };
+  writeFileSync(f, JSON.stringify({ Resources: chain }));
+  const env = { ...process.env, ...cli.env, KILN_PROVIDER: 'fake', KILN_FAKE_STORE: join(dir, 'sigint.json') };
+  const child = spawn(process.execPath, [cli.entry, 'deploy', f, '--stack', 'sigint', '--state-dir', join(dir, 'state')], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  let sent = false;
+  child.stderr.on('data', (d) => {
+    err += d;
+    if (!sent && /S1\s+CREATE_COMPLETE/.test(err)) {
+      sent = true;
+      child.kill('SIGINT');
+    }
+  });
+  child.stdout.on('data', () => undefined);
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  expect(code, err).toBe(1);
+  expect(err).toContain('interrupted; finishing what is in flight, then rolling back');
+  expect(err).toMatch(/sigint\s+ROLLBACK_IN_PROGRESS\s+Operation interrupted \(interrupted by the user\)\. Rollback requested by user\./);
+  expect(err).toMatch(/sigint\s+ROLLBACK_COMPLETE/);
+  expect(err).toContain('kiln deploy: stack sigint ROLLBACK_COMPLETE: interrupted: interrupted by the user');
+  expect(err).not.toMatch(/S5\s+CREATE_IN_PROGRESS/);
+  expect(JSON.parse(readFileSync(join(dir, 'sigint.json'), 'utf8'))).toEqual([]);
+}, 60_000);
