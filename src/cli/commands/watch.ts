@@ -7,7 +7,7 @@ import { flagBool, flagString } from '../args.js';
 import { HELP, STACK, STATE_DIR, parse, usage } from '../views/common.js';
 import { KilnError } from '../../core/errors.js';
 import { reportFailure } from '../main.js';
-import { TARGET, exitWhenDone, extraLabels, parseTarget, pipelineView, reportUp } from './up.js';
+import { TARGET, exitWhenDone, extraLabels, parseTarget, pipelineView, planConfirm, reportUp } from './up.js';
 
 const SPECS = [TARGET, STACK, STATE_DIR, { names: ['debounce'], kind: 'string' as const, valueName: 'MS', description: 'quiet time after a change before running (default 500)' }, HELP];
 
@@ -48,7 +48,8 @@ export const command: Command = {
           if (changed.length) io.err(`\n==> changed: ${changed.map((c) => relative(io.cwd, c) || c).join(', ')}\n`);
           const view = await pipelineView(io);
           try {
-            const r = await up({ config, target, stack: flagString(p, 'stack') ?? config.stack, events: view, env: io.env, labels: extraLabels(io.env.KILN_LABELS), signal: abort.signal, ...(dir ? { stateDir: dir } : {}) });
+            const stack = flagString(p, 'stack') ?? config.stack;
+            const r = await up({ config, target, stack, events: view, confirm: await planConfirm(io, stack, true), env: io.env, labels: extraLabels(io.env.KILN_LABELS), signal: abort.signal, ...(dir ? { stateDir: dir } : {}) });
             view.stop();
             await reportUp(io, r, 'watch');
           } finally {
