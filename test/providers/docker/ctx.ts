@@ -122,6 +122,8 @@ export async function buildTestImage(tag: string, dockerfile: string, labels: Re
 /** Removes images carrying `label=value` (tests only remove what they built). */
 export async function removeImages(label: string, value: string): Promise<void> {
   const d = await docker();
-  const imgs = await d.listImages({ filters: JSON.stringify({ label: [`${label}=${value}`] }) });
-  for (const i of imgs) await d.getImage(i.Id).remove({ force: true }).catch(() => undefined);
+  // all: also the intermediate images of a multi-stage build (their stages carry the label too);
+  // newest first, so children go before their parents.
+  const imgs = await d.listImages({ all: true, filters: JSON.stringify({ label: [`${label}=${value}`] }) });
+  for (const i of imgs.sort((a, b) => b.Created - a.Created)) await d.getImage(i.Id).remove({ force: true }).catch(() => undefined);
 }

@@ -159,7 +159,7 @@ describe('AWS::EC2::Instance', () => {
 
   it('boots an image without /bin/sh (the host lends a static busybox to the wrapper)', async () => {
     const tag = `${TAG}-noshell`;
-    await buildTestImage(tag, 'FROM busybox:latest AS b\nRUN mkdir -p /w && echo no-shell > /w/index.html\nFROM scratch\nCOPY --from=b /bin/busybox /busybox\nCOPY --from=b /w /w\nCMD ["/busybox", "httpd", "-f", "-p", "80", "-h", "/w"]\n', { 'kiln.test': TEST_ID });
+    await buildTestImage(tag, `FROM busybox:latest AS b\nLABEL kiln.test=${TEST_ID}\nRUN mkdir -p /w && echo no-shell > /w/index.html\nFROM scratch\nCOPY --from=b /bin/busybox /busybox\nCOPY --from=b /w /w\nCMD ["/busybox", "httpd", "-f", "-p", "80", "-h", "/w"]\n`, { 'kiln.test': TEST_ID });
     const state = await stack.create(instanceHandler, 'NoShell', { ImageId: tag, InstanceType: 't2.nano', SubnetId: subnetId, SecurityGroupIds: [closedSg], UserData: Buffer.from('#!/.kiln/busybox sh\necho ran > /w/ud.html\n').toString('base64') });
     const web = (stack.get('Web').state.data!.containers as Array<{ id: string }>)[0].id;
     expect((await sh(web, httpGet(String(state.attributes.PrivateIp), 80))).out).toContain('no-shell');

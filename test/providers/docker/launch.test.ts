@@ -11,6 +11,10 @@ const world = new World();
 const stack = world.stack();
 const TEST = { 'kiln.test': `launch-${stack.name}` };
 
+afterAll(async () => {
+  await world.cleanup();
+});
+
 describe('launchContainer', () => {
   let subnetId = '';
   let webSg = '';
@@ -29,9 +33,6 @@ describe('launchContainer', () => {
         ],
       })
     ).physicalId;
-  });
-  afterAll(async () => {
-    await world.cleanup();
   });
 
   it('starts containers in the subnet and enforces their groups, allowed and refused paths alike', async () => {
