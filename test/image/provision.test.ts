@@ -2,7 +2,7 @@
 // shell options, failures (exit code, last output, nothing cached, container removed), retries,
 // timeouts, -on-error=abort and the error-cleanup-provisioner.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { workspace, containersLabelled, type Workspace } from './build-helpers.js';
 import { engineRequest } from '../../src/image/builders/engine.js';
@@ -152,6 +152,10 @@ describe('shell provisioner', () => {
     expect(inspect.status).toBe(200);
     expect((JSON.parse(inspect.body.toString()) as { State: { Running: boolean } }).State.Running).toBe(true);
     await engineRequest('DELETE', `/containers/${m![1]}?force=1`);
+    // the shared temp dir stays too (as with Packer); the message names it
+    const tmp = /\((\/[^)]*kiln-build-[^)]*) stays\)/.exec(r.out)?.[1];
+    expect(tmp && existsSync(tmp)).toBe(true);
+    rmSync(tmp!, { recursive: true, force: true });
   });
 
   it('runs the error-cleanup-provisioner inside the machine when provisioning fails', async () => {
