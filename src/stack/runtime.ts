@@ -64,6 +64,8 @@ export function resolveResourceProperties(logicalId: string, resource: ResolvedR
 
 /** The outputs of a ResolvedTemplate, resolved once every resource exists. */
 export function resolveOutputs(t: ResolvedTemplate, ctx: RuntimeContext): Record<string, { value: Json; exportName?: Json; description?: string }> {
+  // A template evaluated for printing holds `****` instead of NoEcho values: never deploy from it.
+  if (t.masked) throw new KilnError('MASKED_TEMPLATE', 'resolveOutputs: this ResolvedTemplate was evaluated with maskNoEcho (for printing); evaluate again without it to deploy', 'internal');
   const out: Record<string, { value: Json; exportName?: Json; description?: string }> = {};
   for (const [name, o] of Object.entries(t.Outputs)) {
     out[name] = {

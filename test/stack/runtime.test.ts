@@ -82,6 +82,10 @@ describe('the seed stack at deploy time', () => {
   it('resolves the outputs', () => {
     expect(resolveOutputs(r.template, world).Url).toEqual({ value: 'http://Elb-DNSName/cgi-bin/index' });
   });
+  it('refuses a template evaluated for printing', () => {
+    const masked = evaluateTemplate(seed, { parameters: { AmiId: 'ami-0123456789abcdef0' }, maskNoEcho: true }).template;
+    expect(() => resolveOutputs(masked, world)).toThrow(/maskNoEcho/);
+  });
   it('knows what each resource waits for', () => {
     const ids = new Set(Object.keys(r.template.Resources));
     expect(dependenciesOf(r.template.Resources.ec2Instance!, ids, 'ec2Instance')).toEqual(['SubnetA', 'WebProfile', 'ecRedis', 'sgElbInbound', 'sgRedisOutbound']);
