@@ -25,7 +25,7 @@ describe('kiln up on the real engine', () => {
 
   it('first up bakes the image, deploys the stack and prints the outputs', async () => {
     const r = await p.kiln(['up', '.', '--stack', p.stack, '--yes']);
-    expect(r.err + r.out).not.toMatch(/internal error/);
+    expect(r.err + r.out).not.toMatch(/internal error|pipe-secret-7f3a9c/);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(new RegExp(`^${p.stack}: CREATE_COMPLETE in [0-9.]+s \\(1 image built; 4 created\\)`, 'm'));
     expect(r.err).toMatch(/Provisioning with shell script/); // the image engine's lines, shown when it builds
@@ -127,6 +127,16 @@ describe('kiln up on the real engine', () => {
     expect(runs()).toHaveLength(before);
     expect((await p.kiln(['up', '.', '--stack', p.stack, '--yes'])).out).toMatch(/1 image cached/); // nothing was baked for it
   }, 60_000);
+
+  it('a NoEcho parameter given in kiln.yaml is deployed but never shown or stored', async () => {
+    const secret = 'pipe-secret-7f3a9c';
+    expect(runs().every((r) => r.parameters.ApiToken === '****')).toBe(true);
+    const h = await p.kiln(['history', '--stack', p.stack, '--json']);
+    expect(h.out).toContain('"ApiToken": "****"');
+    expect(h.out).not.toContain(secret);
+    const { readdirSync, readFileSync } = await import('node:fs');
+    for (const f of readdirSync(p.stateDir)) expect(readFileSync(`${p.stateDir}/${f}`).includes(secret), f).toBe(false);
+  });
 
   it('a rollback to a run whose image is gone fails before changing anything', async () => {
     const fake = { ...runs()[0]!, images: { web: { ...runs()[0]!.images.web!, imageId: 'sha256:' + '0'.repeat(64) } } };
