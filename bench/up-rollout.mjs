@@ -5,7 +5,9 @@
 // the p99 latency during the rollout against the p99 at rest. Cleans up (destroy + labels) after.
 //
 //   node bench/up-rollout.mjs group     4 instances (LaunchTemplate + AutoScalingGroup, rolling
-//                                       update in batches of 2) behind a classic ELB
+//                                       group replaced create-before-delete) behind a classic ELB
+//   node bench/up-rollout.mjs rolling   the same group updated in place: a new launch template
+//                                       version, rolled in batches (AutoScalingRollingUpdate)
 //   node bench/up-rollout.mjs single    one instance behind a classic ELB (the seed's shape):
 //                                       create-before-delete of the instance, ELB moved to it
 //   node bench/up-rollout.mjs broken    as single, but the new version fails its health check:
@@ -13,7 +15,7 @@
 //                                       the old version keeps answering
 // Prints one JSON object per run.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,14 +24,14 @@ import http from 'node:http';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2] ?? 'group';
-if (!['group', 'single', 'broken'].includes(mode)) {
-  process.stderr.write('usage: node bench/up-rollout.mjs group|single|broken\n');
+if (!['group', 'rolling', 'single', 'broken'].includes(mode)) {
+  process.stderr.write('usage: node bench/up-rollout.mjs group|rolling|single|broken\n');
   process.exit(2);
 }
 const id = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), 'kiln-rollout-'));
 const proj = join(dir, 'p');
-cpSync(join(root, 'test', 'fixtures', 'pipeline', mode === 'group' ? 'group' : 'lb'), proj, { recursive: true });
+cpSync(join(root, 'test', 'fixtures', 'pipeline', mode === 'group' || mode === 'rolling' ? mode : 'lb'), proj, { recursive: true });
 const state = join(dir, 'state');
 const stack = `bench-${mode}-${id}`;
 const env = { ...process.env, KILN_LABELS: `kiln.test=bench-rollout-${id}` };
@@ -80,7 +82,8 @@ try {
   const loaded = new Promise((r) => load.on('exit', r));
   await new Promise((r) => setTimeout(r, 5000)); // at rest
   if (mode === 'broken') writeFileSync(join(proj, 'app', 'www', 'cgi-bin', 'health'), '#!/bin/sh\nprintf "Status: 500 Broken\\r\\nContent-Type: text/plain\\r\\n\\r\\n"\necho broken\n');
-  else writeFileSync(join(proj, 'app', 'www', 'body.txt'), 'B\n');
+  else if (mode === 'single') writeFileSync(join(proj, 'app', 'www', 'body.txt'), 'B\n');
+  else writeFileSync(join(proj, 'kiln.yaml'), readFileSync(join(proj, 'kiln.yaml'), 'utf8').replace('app_version: "1"', 'app_version: "2"'));
   const a = Date.now();
   const second = kiln(['up', proj, '--stack', stack, '--yes']);
   const b = Date.now();
@@ -101,6 +104,7 @@ try {
     requests: L.total,
     failed: L.failed,
     errors: L.errors,
+    versions: L.versions,
     firstFailureAtS: failedDuring.length ? (failedDuring[0][0] - a) / 1000 : null,
     lastFailureAtS: failedDuring.length ? (failedDuring[failedDuring.length - 1][0] - a) / 1000 : null,
     p99RestMs: p99(rest),
