@@ -121,10 +121,65 @@ function limitsFor(type: string) {
   return instanceLimits(type, Math.max(1, availableParallelism()));
 }
 
+/** Runs a command in a container and returns its stdout (stderr dropped), or undefined when it cannot run. */
+async function execOut(docker: Dockerode, containerId: string, cmd: string[]): Promise<string | undefined> {
+  try {
+    const exec = await docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: false, User: '0' });
+    const stream = await exec.start({});
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    const raw = Buffer.concat(chunks);
+    const out: Buffer[] = [];
+    for (let i = 0; i + 8 <= raw.length; ) {
+      const len = raw.readUInt32BE(i + 4);
+      if (raw[i] === 1) out.push(raw.subarray(i + 8, i + 8 + len));
+      i += 8 + len;
+    }
+    return Buffer.concat(out).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** At most this many boot-time files get a content hash (user data that installs packages adds thousands). */
+const MAX_HASHED = 64;
+
+/**
+ * Content hashes of the regular files the boot left changed (`A`/`C` in the baseline), so a later
+ * edit of such a file (say /etc/app.env, written by the user data) still shows as a mutation.
+ */
+export async function baselineHashes(docker: Dockerode, containerId: string, baseline: readonly string[]): Promise<Record<string, string>> {
+  const paths = baseline.filter((b) => b.startsWith('A ') || b.startsWith('C ')).map((b) => b.slice(2));
+  if (!paths.length || paths.length > MAX_HASHED) return {};
+  // Whichever digest tool the image has (busybox and coreutils both have sha256sum or md5sum).
+  const script = 'h=""; for t in sha256sum md5sum cksum; do if command -v $t >/dev/null 2>&1; then h=$t; break; fi; done; [ -n "$h" ] || exit 0; for f in "$@"; do [ -f "$f" ] && [ ! -L "$f" ] && $h "$f"; done; true';
+  const out = await execOut(docker, containerId, ['sh', '-c', script, 'kiln-hash', ...paths]);
+  const hashes: Record<string, string> = {};
+  for (const line of (out ?? '').split('\n')) {
+    const m = /^([0-9a-f]{32,64}) [ *](.+)$/.exec(line) ?? /^(\d+ \d+) (.+)$/.exec(line);
+    if (m) hashes[m[2]] = m[1];
+  }
+  return hashes;
+}
+
 /** Files changed inside a container, minus its boot baseline, volatile paths and implied parents. */
-export async function mutations(docker: Dockerode, containerId: string, baseline: readonly string[]): Promise<Array<{ path: string; kind: 'A' | 'C' | 'D' }>> {
+export async function mutations(
+  docker: Dockerode,
+  containerId: string,
+  baseline: readonly string[],
+  hashes: Readonly<Record<string, string>> = {},
+): Promise<Array<{ path: string; kind: 'A' | 'C' | 'D' }>> {
   const changes = ((await docker.getContainer(containerId).changes()) ?? []) as Array<{ Path: string; Kind: number }>;
   const base = new Set(baseline);
+  if (Object.keys(hashes).length) {
+    // A boot-time file whose content changed since is a mutation even though diff still says A/C.
+    const now = await baselineHashes(docker, containerId, Object.keys(hashes).map((p) => `C ${p}`));
+    for (const [path, h] of Object.entries(hashes)) if (now[path] !== undefined && now[path] !== h) for (const k of ['A', 'C']) base.delete(`${k} ${path}`);
+  }
   const kinds = ['C', 'A', 'D'] as const;
   const list = changes
     .filter((c) => !VOLATILE.some((v) => c.Path === v || c.Path.startsWith(`${v}/`)))
@@ -177,8 +232,10 @@ export const instanceHandler: ResourceHandler = {
       { docker },
     );
     let baseline: string[] = [];
+    let hashes: Record<string, string> = {};
     try {
       baseline = (await mutations(docker, launched.containerId, [])).map((m) => `${m.kind} ${m.path}`);
+      hashes = await baselineHashes(docker, launched.containerId, baseline);
     } catch (e) {
       ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `could not record the boot file baseline: ${errorMessage(e)}` });
     }
@@ -204,6 +261,7 @@ export const instanceHandler: ResourceHandler = {
         userDataHash: hashText(userData),
         publishedPorts: ports,
         baseline,
+        baselineHashes: hashes,
       },
     };
   },
@@ -299,7 +357,8 @@ export const instanceHandler: ResourceHandler = {
     const attributes = { ...state.attributes, State: running };
     let muts: ReadResult['mutations'] = [];
     try {
-      muts = await mutations(docker, rec.id, Array.isArray(data.baseline) ? (data.baseline as string[]) : []);
+      const hashes = data.baselineHashes && typeof data.baselineHashes === 'object' && !Array.isArray(data.baselineHashes) ? (data.baselineHashes as Record<string, string>) : {};
+      muts = await mutations(docker, rec.id, Array.isArray(data.baseline) ? (data.baseline as string[]) : [], hashes);
     } catch (e) {
       ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `docker diff failed: ${errorMessage(e)}` });
     }

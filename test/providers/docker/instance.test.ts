@@ -97,12 +97,17 @@ describe('AWS::EC2::Instance', () => {
     expect(clean.drift).toEqual([]);
     expect(clean.mutations).toEqual([]);
     const container = (web.state.data!.containers as Array<{ id: string }>)[0].id;
-    await sh(container, 'echo hacked > /etc/motd && rm /etc/group');
+    // the user data wrote /etc/app.env at boot: that is the baseline, with its content hash
+    expect(web.state.data!.baseline).toContain('A /etc/app.env');
+    expect(Object.keys(web.state.data!.baselineHashes as object)).toContain('/etc/app.env');
+    await sh(container, 'echo hacked > /etc/motd && rm /etc/group && echo REDIS_HOST=evil > /etc/app.env');
     const dirty = await instanceHandler.read!(stack.ctx('Web', web.type), web.state, web.properties);
     expect(dirty.mutations).toEqual([
+      { path: '/etc/app.env', kind: 'A' },
       { path: '/etc/group', kind: 'D' },
       { path: '/etc/motd', kind: 'A' },
     ]);
+    await sh(container, "printf 'REDIS_HOST=10.42.1.9\\n' > /etc/app.env");
     expect(dirty.drift).toEqual([]);
     // someone opens the packet filter by hand, from the host: the instance drifts from its groups
     const pid = (await (await docker()).getContainer(container).inspect()).State.Pid;
