@@ -56,3 +56,20 @@ describe('kiln gc', () => {
     expect(back.out).not.toContain('Reusing the cached image');
   });
 });
+
+describe('kiln gc and deployments', () => {
+  it('keeps an older artifact that a stack deployment uses', async () => {
+    const tpl = (n: number) => ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: [`echo deployed-${n} > /n`] }] }, 'gc-deployed.json');
+    const old = idOf((await ws.kiln([tpl(1)])).out);
+    const newest = idOf((await ws.kiln([tpl(2)])).out);
+    const { StackStore } = await import('../../src/state/stacks.js');
+    const store = new StackStore(openState(ws.stateDir));
+    store.createStack('gc-web');
+    store.beginDeployment({ id: `d-${ws.testId}`, stack: 'gc-web', kind: 'deploy', templateHash: null, template: null, parameters: {}, outputs: {}, prior: [], images: { local: old } });
+    const r = await gc([]);
+    expect(r.out).toContain(`keep   ${old.slice(0, 19)}`);
+    expect(r.out).toMatch(new RegExp(`${old.slice(0, 19)}.*used by a stack deployment`));
+    expect(await inspectImage(old)).toBeDefined();
+    expect(await inspectImage(newest)).toBeDefined();
+  });
+});
