@@ -126,7 +126,7 @@ function providerTypeDiagnostic(d: Diagnostic, doc: SourceDoc, provider: Provide
   return typeof res?.Type === 'string' && provider.handler(res.Type) !== undefined;
 }
 
-async function evaluate(input: TemplateInput, stack: string, previous: Record<string, StoredParam> | undefined, provider?: Provider): Promise<Evaluated> {
+async function evaluate(input: TemplateInput, stack: string, previous: Record<string, StoredParam> | undefined, provider?: Provider, exports?: (name: string) => Json | undefined): Promise<Evaluated> {
   const [{ loadTemplate, loadTemplateFile }, { validateTemplate }, { evaluateTemplate }, runtime, { isListType }] = await Promise.all([
     import('../stack/load.js'),
     import('../stack/validate.js'),
@@ -194,7 +194,8 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
       updateReplacePolicy: policy<ReplacePolicy>(r.UpdateReplacePolicy, ['Delete', 'Retain', 'Snapshot'], 'Delete'),
     };
   }
-  for (const [name, o] of Object.entries(rt.Outputs)) desired.outputs[name] = { value: o.Value, ...(o.Description !== undefined ? { description: o.Description } : {}) };
+  for (const [name, o] of Object.entries(rt.Outputs))
+    desired.outputs[name] = { value: o.Value, ...(o.Description !== undefined ? { description: o.Description } : {}), ...(o.Export ? { exportName: o.Export.Name } : {}) };
   const resolve: RuntimeResolve = (value, lookups) =>
     runtime.resolveRuntime(value, {
       pseudo: rt.pseudo,
@@ -208,6 +209,11 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
         const v = lookups.getAtt(id, attr);
         if (v === undefined) throw new Error(`resource ${id} has no attribute ${attr}`);
         return v;
+      },
+      importValue: (name) => {
+        const hit = exports?.(name);
+        if (hit === undefined) throw new Error(`No export named ${name} found`);
+        return hit;
       },
     });
   const templateHash = hashValue(secrets.tokenise(desired as unknown as Json));
@@ -262,7 +268,7 @@ async function planWith(store: StackStore, o: StackOptions, ev: Evaluated, force
 export async function planStack(o: StackOptions & TemplateInput): Promise<PlanResult> {
   checkStackName(o.stack);
   const store = storeOf(o);
-  const ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider);
+  const ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
   const p = await planWith(store, o, ev);
   const st = store.stack(o.stack);
   return { plan: p, ...(st ? { status: st.status } : {}), parameters: ev.shownParams, isCreate: store.resources(o.stack, ['live']).length === 0 };
@@ -307,10 +313,10 @@ export async function deployStack(o: DeployOptions): Promise<DeployResult> {
   const store = storeOf(o);
   const events = o.events ?? nullEvents;
   // Evaluate first: an invalid template or bad parameters create nothing, not even a lock.
-  let ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider);
+  let ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
   return withLock(store, { ...o, command: o.command ?? 'deploy' }, { resolve: ev.resolve, secrets: ev.secrets }, async () => {
     // Recovery may have changed what the last deployment is: evaluate again against it.
-    ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider);
+    ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
     let force: Set<string> | undefined;
     if (o.replaceDrifted) {
       const report = await driftWith(store, o, ev.secrets);

@@ -290,7 +290,15 @@ export class Engine {
       } catch (e) {
         value = `<unresolved: ${errorMessage(e)}>`;
       }
-      out[name] = { value, ...(o.description !== undefined ? { description: o.description } : {}) };
+      let exportName: string | undefined;
+      if (o.exportName !== undefined) {
+        try {
+          exportName = String(this.resolve(o.exportName, this.lookups(live)));
+        } catch {
+          exportName = undefined;
+        }
+      }
+      out[name] = { value, ...(o.description !== undefined ? { description: o.description } : {}), ...(exportName !== undefined ? { exportName } : {}) };
     }
     return out;
   }

@@ -10,7 +10,10 @@
 //     * the spec says `causesReplacement: yes` (createOnly) — adding or removing one replaces too;
 //     * the spec says `maybe`: replaced unless the type is known to update it in place
 //       (`MAYBE_IN_PLACE` below: an EC2 Instance's InstanceType and UserData update with
-//       interruption — the instance is restarted, its physical id kept — SecurityGroupIds without);
+//       interruption as on AWS — the instance is restarted, its physical id kept — and
+//       SecurityGroupIds without); a provider may still ask for replacement through `diff` (the
+//       local Docker provider replaces an instance whose UserData changed, so the boot script
+//       always matches the template);
 //     * the provider's `diff` says so; or the handler cannot update at all.
 // - A reference to a resource that will be created or replaced is "known after apply": the property
 //   holding it counts as changed (so dependents of a replaced resource are updated, or replaced when
@@ -38,7 +41,7 @@ export interface DesiredResource {
 
 export interface DesiredStack {
   resources: Record<string, DesiredResource>;
-  outputs: Record<string, { value: Json; description?: string }>;
+  outputs: Record<string, { value: Json; description?: string; exportName?: Json }>;
 }
 
 /** A live resource as state records it (properties resolved as deployed). */

@@ -115,7 +115,7 @@ export interface DeploymentRecord {
   templateHash: string | null;
   template: string | null;
   parameters: Record<string, StoredParam>;
-  outputs: Record<string, { value: Json; description?: string }>;
+  outputs: Record<string, { value: Json; description?: string; exportName?: string }>;
   /** The resource rows as they were when the deployment began: the target of a rollback. */
   prior: ResourceRow[];
   images: Record<string, string>;
@@ -463,6 +463,16 @@ export class StackStore {
   openDeployment(stack: string): DeploymentRecord | undefined {
     const r = this.db.prepare("SELECT * FROM deployments WHERE stack = ? AND ended_at IS NULL ORDER BY started_at DESC, rowid DESC LIMIT 1").get(stack) as Row | undefined;
     return r ? toDeployment(r) : undefined;
+  }
+
+  /** The value exported under `name` by the current deployment of any stack (Fn::ImportValue). */
+  exportedValue(name: string): { stack: string; value: Json } | undefined {
+    for (const st of this.stacks()) {
+      if (!st.deployment || st.status === 'DELETE_COMPLETE') continue;
+      const d = this.deployment(st.deployment);
+      for (const o of Object.values(d?.outputs ?? {})) if (o.exportName === name) return { stack: st.name, value: o.value };
+    }
+    return undefined;
   }
 
   // ---- events -------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // The deploy engine's behaviour, one behaviour per test, against the fake provider.
 import { afterEach, describe, expect, test } from 'vitest';
 import { harness, fake } from './harness.js';
+import { deployStack } from '../../src/deploy/index.js';
 
 let h: ReturnType<typeof harness>;
 afterEach(() => h?.cleanup());
@@ -240,6 +241,17 @@ describe('policies', () => {
     await h.deploy({ Resources: { A: fake({ Name: 'y' }, { UpdateReplacePolicy: 'Retain' }) } });
     expect(h.provider.get(old)).toBeDefined();
     expect(h.statuses((e) => e.logicalId === 'A')).toContain('A DELETE_SKIPPED');
+  });
+});
+
+describe('exports', () => {
+  test('Fn::ImportValue reads what another stack exports', async () => {
+    h = harness();
+    await deployStack({ stack: 'net', store: h.store, provider: h.provider, file: 'net.json', text: JSON.stringify({ Resources: { Vpc: fake({ Value: 'v' }) }, Outputs: { VpcId: { Value: { Ref: 'Vpc' }, Export: { Name: 'net-VpcId' } } } }) });
+    const vpc = h.store.liveResources('net').get('Vpc')!.physicalId;
+    const r = await h.deploy({ Resources: { App: fake({ Value: { 'Fn::ImportValue': 'net-VpcId' } }) } });
+    expect(r.finalStatus, r.reason).toBe('CREATE_COMPLETE');
+    expect(h.live('App')!.properties.Value).toBe(vpc);
   });
 });
 
