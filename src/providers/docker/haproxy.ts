@@ -159,16 +159,24 @@ export function renderHaproxyConfig(model: LbModel, fresh: ReadonlySet<string> =
       out.push(`  http-check expect rstatus ${matcherRegex(h.matcher ?? '200')}`);
     }
     out.push(`  timeout check ${Math.max(1, h.timeoutS)}s`);
-    for (const m of b.members) {
-      const parts = [`  server ${proxyName(m.id)} ${m.addr}:${m.port} check`, `inter ${Math.max(1, h.intervalS)}s`, `rise ${h.healthyThreshold}`, `fall ${h.unhealthyThreshold}`];
-      if (h.port !== undefined && h.port !== m.port) parts.push(`port ${h.port}`);
-      if (h.protocol === 'HTTPS' || h.protocol === 'SSL') parts.push('check-ssl verify none');
-      if (fresh.has(`${b.name}/${m.id}`)) parts.push('disabled');
-      out.push(parts.join(' '));
-    }
+    for (const m of b.members) out.push(`  server ${proxyName(m.id)} ${serverArgs(b, m)}${fresh.has(`${b.name}/${m.id}`) ? ' disabled' : ''}`);
     out.push('');
   }
   return out.join('\n');
+}
+
+/** A server's address and check settings, as a `server` line and the runtime `add server` take them. */
+export function serverArgs(b: Backend, m: Member): string {
+  const h = b.health;
+  const parts = [`${m.addr}:${m.port} check`, `inter ${Math.max(1, h.intervalS)}s`, `rise ${h.healthyThreshold}`, `fall ${h.unhealthyThreshold}`];
+  if (h.port !== undefined && h.port !== m.port) parts.push(`port ${h.port}`);
+  if (h.protocol === 'HTTPS' || h.protocol === 'SSL') parts.push('check-ssl verify none');
+  return parts.join(' ');
+}
+
+/** The model without its members: when only members differ, no reload is needed. */
+export function modelShape(m: LbModel): string {
+  return JSON.stringify({ frontends: m.frontends, backends: m.backends.map((b) => ({ ...b, static: [], members: [] })) });
 }
 
 /** AWS target states (TargetHealth.State; classic ELB shows healthy as InService). */
@@ -369,9 +377,32 @@ export async function applyModel(docker: Dockerode, containerId: string, wanted:
     const next = await resolveMembers(wanted, opts.discover);
     const fresh = freshMembers(previous, next);
     if (previous && JSON.stringify(previous) === JSON.stringify(next)) return next;
-    if (!opts.noDrain) await drainMembers(docker, containerId, leavingMembers(previous, next), clock, opts.signal);
-    const files = modelFiles(next, fresh);
+    const leaving = leavingMembers(previous, next);
+    if (!opts.noDrain) await drainMembers(docker, containerId, leaving, clock, opts.signal);
     const c = docker.getContainer(containerId);
+    if (previous && modelShape(previous) === modelShape(next)) {
+      // Only members changed: the runtime API adds and removes servers in the running worker. No
+      // reload, so no worker closes its idle keep-alive connections under a client's feet.
+      const files = modelFiles(next, new Set());
+      await c.putArchive(
+        packTar([
+          { name: CONFIG_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(files[0].content) },
+          { name: MODEL_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(files[1].content) },
+        ]),
+        { path: '/' },
+      );
+      await forgetNeighbours(docker, containerId, next, fresh);
+      const cmds: string[] = [];
+      for (const b of next.backends)
+        for (const m of b.members) if (fresh.has(`${b.name}/${m.id}`)) cmds.push(`add server ${proxyName(b.name)}/${proxyName(m.id)} ${serverArgs(b, m)}`, `enable health ${proxyName(b.name)}/${proxyName(m.id)}`);
+      // A server HAProxy still holds idle connections to refuses `del server`: it stays in MAINT (no
+      // traffic, no checks) until the next reload drops it.
+      for (const l of leaving) cmds.push(`set server ${proxyName(l.backend)}/${proxyName(l.member.id)} state maint`, `del server ${proxyName(l.backend)}/${proxyName(l.member.id)}`);
+      if (cmds.length) await runtimeApi(docker, containerId, cmds.join(';'));
+      await admitFresh(docker, containerId, fresh);
+      return next;
+    }
+    const files = modelFiles(next, fresh);
     await c.putArchive(packTar([{ name: `${CONFIG_PATH.slice(1)}.new`, type: 'file', mode: 0o644, data: Buffer.from(files[0].content) }]), { path: '/' });
     const check = await execIn(docker, containerId, ['haproxy', '-c', '-q', '-f', `${CONFIG_PATH}.new`]);
     if (check.code !== 0) throw new KilnError('HAPROXY_CONFIG', `the load balancer configuration is invalid: ${(check.stderr || check.stdout).trim()}`, 'internal');

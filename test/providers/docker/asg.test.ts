@@ -8,7 +8,7 @@ import type { ResourceHandler } from '../../../src/providers/types.js';
 import { autoScalingGroupHandler, listInstances } from '../../../src/providers/docker/asg.js';
 import { classicElbHandler } from '../../../src/providers/docker/elb.js';
 import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from '../../../src/providers/docker/elbv2.js';
-import { targetStates } from '../../../src/providers/docker/haproxy.js';
+import { lbContainers, runtimeApi, targetStates } from '../../../src/providers/docker/haproxy.js';
 import { launchTemplateHandler } from '../../../src/providers/docker/launchtemplate.js';
 import { World, removeImages } from './ctx.js';
 import { get, network, steadyLoad, until, webImage } from './elb.helpers.js';
@@ -72,8 +72,13 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     // Rolling update to v2 under a steady client: no failed request, only v2 at the end.
     const lt2 = await updateWith(launchTemplateHandler, 'Lt', { LaunchTemplateData: { ImageId: images.v2, InstanceType: 't2.micro', SecurityGroupIds: [net.webSg] } });
     expect(lt2.attributes).toMatchObject({ LatestVersionNumber: '2', DefaultVersionNumber: '2' });
-    let load = steadyLoad(url);
+    const [lbc] = await lbContainers(d, alb.physicalId);
+    const workerPid = async () => /^Pid: (\d+)/m.exec(await runtimeApi(d, lbc.id, 'show info'))?.[1];
+    const pidBefore = await workerPid();
+    let load = steadyLoad(url, { keepAlive: true });
     await updateWith(autoScalingGroupHandler, 'Asg', asgProps('2'), ROLLING);
+    // Membership changes went through the runtime API: the same HAProxy worker served throughout.
+    expect(await workerPid()).toBe(pidBefore);
     let res = await load.stop();
     expect(res.errors).toEqual([]);
     expect(res.ok).toBeGreaterThan(20);
@@ -85,7 +90,7 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
 
     // A version whose health check fails: the batch is removed, v2 keeps serving, the update fails.
     await updateWith(launchTemplateHandler, 'Lt', { LaunchTemplateData: { ImageId: images.broken, InstanceType: 't2.micro', SecurityGroupIds: [net.webSg] } });
-    load = steadyLoad(url);
+    load = steadyLoad(url, { keepAlive: true });
     await expect(updateWith(autoScalingGroupHandler, 'Asg', asgProps('3'), ROLLING)).rejects.toThrow(/did not pass their load balancer health check/);
     res = await load.stop();
     expect(res.errors).toEqual([]);
@@ -117,7 +122,7 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     expect(new Set(old.map((i) => i.ip)).size).toBe(2); // launched together in one subnet, distinct addresses
     expect((await get(url)).body).toMatch(/^v1 /);
     await updateWith(launchTemplateHandler, 'Lt2', { LaunchTemplateData: { ImageId: images.v2, InstanceType: 't2.micro', SecurityGroupIds: [net.webSg] } });
-    const load = steadyLoad(url);
+    const load = steadyLoad(url, { keepAlive: true });
     const next = await updateWith(autoScalingGroupHandler, 'Group', props('2'), { UpdatePolicy: { AutoScalingReplacingUpdate: { WillReplace: true }, AutoScalingRollingUpdate: { MaxBatchSize: 1 } } });
     const res = await load.stop();
     expect(res.errors).toEqual([]);

@@ -21,10 +21,10 @@ export interface Reply {
   body: string;
 }
 
-/** One GET from the host (fresh connection). */
-export function get(url: string, timeoutMs = 3000): Promise<Reply> {
+/** One GET from the host (a fresh connection, or one of `agent`'s keep-alive connections). */
+export function get(url: string, timeoutMs = 3000, agent: http.Agent | false = false): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -45,14 +45,19 @@ export async function until<T>(fn: () => Promise<T>, pred: (v: T) => boolean, ti
   return last;
 }
 
-/** A steady client loop: sequential GETs until stopped; counts every outcome. */
-export function steadyLoad(url: string): { stop(): Promise<{ ok: number; failed: number; errors: string[]; bodies: Set<string> }> } {
+/**
+ * A steady client: sequential GETs until stopped, counting every outcome. `keepAlive` adds two more
+ * loops on keep-alive connections (what browsers and most clients do), which a careless balancer
+ * reload would reset.
+ */
+export function steadyLoad(url: string, opts: { keepAlive?: boolean } = {}): { stop(): Promise<{ ok: number; failed: number; errors: string[]; bodies: Set<string> }> } {
   let running = true;
   const result = { ok: 0, failed: 0, errors: [] as string[], bodies: new Set<string>() };
-  const loop = (async () => {
+  const agent = opts.keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 2 }) : false;
+  const one = async (a: http.Agent | false) => {
     while (running) {
       try {
-        const r = await get(url);
+        const r = await get(url, 3000, a);
         if (r.status === 200) {
           result.ok++;
           result.bodies.add(r.body.trim().split(' ')[0]);
@@ -64,13 +69,15 @@ export function steadyLoad(url: string): { stop(): Promise<{ ok: number; failed:
         result.failed++;
         result.errors.push((e as Error).message);
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, a ? 5 : 20));
     }
-  })();
+  };
+  const loops = [one(false), ...(agent ? [one(agent), one(agent)] : [])];
   return {
     async stop() {
       running = false;
-      await loop;
+      await Promise.all(loops);
+      if (agent) agent.destroy();
       return result;
     },
   };

@@ -76,7 +76,7 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     // Stop A entirely and take it out of Instances while a client keeps asking: nothing fails.
     await sh(aContainer, 'echo ok > /www/health');
     await until(() => serverStats(d, c.id), (s) => s.find((x) => x.server === a)?.status === 'UP', 20_000);
-    const load = steadyLoad(url);
+    const load = steadyLoad(url, { keepAlive: true });
     await new Promise((r) => setTimeout(r, 500));
     await stack.update(classicElbHandler, 'Elb', { ...stack.get('Elb').properties, Instances: [b] });
     await new Promise((r) => setTimeout(r, 500));
@@ -94,7 +94,7 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     // B replaced by C (what an AmiId change does to the seed's instance): C is added and must be
     // healthy before B is drained, so no request fails on the way.
     const cId = await inst('WebC');
-    const swap = steadyLoad(url);
+    const swap = steadyLoad(url, { keepAlive: true });
     await stack.update(classicElbHandler, 'Elb', { ...stack.get('Elb').properties, Instances: [cId] });
     const swapped = await swap.stop();
     expect(swapped.errors).toEqual([]);

@@ -76,7 +76,7 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
     expect(seen.size, bodies.join(' | ')).toBe(2);
 
     // Stop A's container while a client keeps asking: every request still succeeds (B answers).
-    const load = steadyLoad(url);
+    const load = steadyLoad(url, { keepAlive: true });
     await new Promise((r) => setTimeout(r, 300));
     const aContainer = String((stack.get('WebA').state.data?.containers as Array<{ id: string }>)[0].id);
     await d.getContainer(aContainer).stop({ t: 1 });
