@@ -7,7 +7,7 @@
 //
 // Codes follow cfn-lint's rule ids: E1010 GetAtt, E1011 FindInMap, E1015 GetAZs, E1016 ImportValue,
 // E1017 Select, E1018 Split, E1019 Sub, E1020 Ref, E1021 Base64, E1022 Join, E1024 Cidr, E1028 If,
-// E1030 Length, E1031 ToJsonString, E1032 ForEach, E1033 GetStackOutput, E8003 Equals, E8004 And,
+// W1029 (warning) a Sub variable outside Fn::Sub, E1030 Length, E1031 ToJsonString, E1032 ForEach, E1033 GetStackOutput, E8003 Equals, E8004 And,
 // E8005 Not, E8006 Or, E8007 Condition, E1001 a function where none is allowed or unknown, E1036 rule functions outside Rules.
 // The nesting tables follow cfn-lint's function schemas (src/cfnlint/data/schemas/other/functions),
 // which encode the AWS documentation. Pure.
@@ -426,6 +426,52 @@ function checkDynamicReferences(template: Record<string, unknown>, c: Checker) {
 }
 
 /**
+ * A plain string that names a template variable the way Fn::Sub would (`"${AMIId}"`,
+ * `"arn:${AWS::Partition}:…"`, `"${Res.Arn}"`) is almost certainly a forgotten Fn::Sub: CloudFormation
+ * leaves it as written. CloudFormation accepts such a template, so this is a warning (W1029; cfn-lint
+ * reports it as E1029). Only names the template defines count, so IAM policy variables such as
+ * `${aws:username}` are fine.
+ */
+function checkSubNeeded(template: Record<string, unknown>, c: Checker) {
+  const names = new Set<string>([...Object.keys(isObj(template.Parameters) ? template.Parameters : {}), ...Object.keys(isObj(template.Resources) ? template.Resources : {})]);
+  const isVar = (v: string) => {
+    if (v.startsWith('AWS::')) return /^AWS::(AccountId|NotificationARNs|NoValue|Partition|Region|StackId|StackName|URLSuffix)$/.test(v);
+    const dot = v.indexOf('.');
+    return names.has(dot < 0 ? v : v.slice(0, dot));
+  };
+  const stack: Array<[unknown, Seg[]]> = [];
+  for (const section of ['Resources', 'Outputs']) {
+    const sec = template[section];
+    if (!isObj(sec)) continue;
+    for (const [id, r] of Object.entries(sec)) {
+      if (!isObj(r)) continue;
+      for (const attr of section === 'Resources' ? ['Properties', 'Metadata'] : ['Value', 'Export']) if (r[attr] !== undefined) stack.push([r[attr], [section, id, attr]]);
+    }
+  }
+  while (stack.length) {
+    const [v, p] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (!v.includes('${')) continue;
+      for (const m of v.matchAll(/\$\{([^!}][^}]*)\}/g)) {
+        if (!isVar(m[1]!)) continue;
+        c.diags.push({ severity: 'warning', code: 'W1029', message: `'${m[0]}' looks like a Fn::Sub variable but the string is not in an Fn::Sub, so it stays as written`, segments: p });
+        break;
+      }
+    } else if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, [...p, i]]));
+    else if (isObj(v)) {
+      const k = intrinsicKey(v);
+      if (k === 'Fn::Sub') {
+        const a = v[k];
+        if (Array.isArray(a) && isObj(a[1])) for (const [n, x] of Object.entries(a[1])) stack.push([x, [...p, k, 1, n]]);
+        continue;
+      }
+      if (k === 'Fn::Transform') continue;
+      for (const key of Object.keys(v)) stack.push([v[key], [...p, key]]);
+    }
+  }
+}
+
+/**
  * Checks every intrinsic function call of a template (after LanguageExtensions expansion, if any:
  * a remaining `Fn::ForEach::` is reported as misplaced). Never throws.
  */
@@ -491,5 +537,6 @@ export function checkIntrinsics(template: unknown): Diagnostic[] {
     }
   }
   checkDynamicReferences(template, c);
+  checkSubNeeded(template, c);
   return c.diags;
 }

@@ -149,3 +149,22 @@ describe('dynamic references', () => {
     expect(codes(many)).toEqual(['DYNAMIC_REFERENCE@']);
   });
 });
+
+describe('a forgotten Fn::Sub', () => {
+  const t = (v: unknown) =>
+    checkIntrinsics({ Parameters: { Ami: { Type: 'String' } }, Resources: { B: { Type: 'AWS::S3::Bucket', Properties: { V: v } } } }).map(
+      (d) => `${d.severity}:${d.code}@${d.segments!.join('.')}`,
+    );
+  it.each<[string, unknown]>([
+    ['a parameter', '${Ami}'],
+    ['a pseudo parameter', 'arn:aws:iam::${AWS::AccountId}:root'],
+    ['a resource attribute', ['x', '${B.Arn}']],
+  ])('naming %s is a warning', (_w, v) => expect(t(v)).toHaveLength(1));
+  it.each<[string, unknown]>([
+    ['inside Fn::Sub', { 'Fn::Sub': '${Ami}' }],
+    ['an IAM policy variable', 'arn:aws:iam::*:user/${aws:username}'],
+    ['a literal ${!X}', '${!Ami}'],
+    ['another tool’s variable', '${self:custom.bucket}'],
+  ])('%s is fine', (_w, v) => expect(t(v)).toEqual([]));
+  it('points at the string', () => expect(t({ K: ['${Ami}'] })).toEqual(['warning:W1029@Resources.B.Properties.V.K.0']));
+});
