@@ -200,6 +200,27 @@ export function containersOf(res: KnownResource): ContainerRecord[] {
   return list.filter(isObj).filter((c) => typeof c.id === 'string' && typeof c.ip === 'string') as unknown as ContainerRecord[];
 }
 
+/**
+ * Groups by id; a group of another stack (an imported `sg-…`) is found through `ctx.lookup`, as the
+ * contract lets a handler look up any live resource by physical id.
+ */
+class GroupMap extends Map<string, GroupRules> {
+  constructor(private readonly ctx: ResourceContext) {
+    super();
+  }
+  override get(id: string): GroupRules | undefined {
+    const own = super.get(id);
+    if (own || !this.ctx) return own;
+    const res = this.ctx.lookup(id);
+    const rules = res?.type === 'AWS::EC2::SecurityGroup' && res.state.data && isObj(res.state.data.rules) ? (res.state.data.rules as unknown as GroupRules) : undefined;
+    if (rules) super.set(id, rules);
+    return rules;
+  }
+  override has(id: string): boolean {
+    return this.get(id) !== undefined;
+  }
+}
+
 export interface FirewallView {
   groups: Map<string, GroupRules>;
   members: ContainerRecord[];
@@ -232,7 +253,7 @@ export function currentView(ctx: ResourceContext): FirewallView {
     else members.delete(id);
   }
   // Standalone rules add to their group (a copy: the view must not alter state objects).
-  const merged = new Map<string, GroupRules>();
+  const merged = new GroupMap(ctx);
   for (const [id, g] of groups) merged.set(id, { ...g, ingress: [...g.ingress], egress: [...g.egress] });
   for (const r of rules.values()) {
     const g = merged.get(r.groupId);

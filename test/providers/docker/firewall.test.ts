@@ -94,6 +94,18 @@ describe('standalone SecurityGroupIngress / SecurityGroupEgress on live members'
     expect((await sh(client.id, httpGet(server.ip, 80))).out).toContain('up');
   });
 
+  it("lets another stack launch into this VPC with an imported group id, under that group's rules", async () => {
+    const other = world.stack();
+    const subnetId = stack.get('Subnet').state.physicalId;
+    const l = await launchContainer(other.ctx('Imported', 'AWS::EC2::Instance'), {
+      image: 'busybox:latest', subnetId, securityGroupIds: [serverSg], labels: label,
+      cmd: ['sh', '-c', 'echo imported > /tmp/index.html; exec httpd -f -p 80 -h /tmp'],
+    });
+    // serverSg admits tcp/80 from 10.66.0.0/24 (AllowAll above): the client reaches it, port 81 stays shut
+    expect((await sh(client.id, httpGet(l.privateIp, 80))).out).toContain('imported');
+    expect(await loadedRules(await docker(), l.containerId)).toMatch(/-A INPUT -s 10\.66\.0\.0\/24 -p tcp -m tcp --dport 80 -j ACCEPT/);
+  });
+
   it('refuses to delete a group that still has members', async () => {
     const g = stack.get('ServerSg');
     await expect(securityGroupHandler.delete(stack.ctx('ServerSg', g.type), g.state, g.properties)).rejects.toThrow(/has a dependent object/);
