@@ -89,10 +89,28 @@ interface Context {
  */
 const isLoop = (_ctx: Context, name: string) => name.startsWith('Fn::ForEach::');
 
-function push(ctx: Context, code: string, message: string, segments: PathSegment[], severity: 'error' | 'warning' = 'error') {
+function push(ctx: Context, code: string, message: string, segments: PathSegment[], severity: 'error' | 'warning' = 'error'): Diagnostic {
   const d = severity === 'error' ? error(code, message) : warning(code, message);
   d.segments = segments;
   ctx.diags.push(d);
+  return d;
+}
+
+/** The `${name}` a Fn::Sub diagnostic is about, so that its position can be that variable's. */
+const subVariableOf = new WeakMap<Diagnostic, string>();
+
+/** Moves a Fn::Sub diagnostic from the start of the string to its `${name}` when the text has it. */
+function atSubVariable(d: Diagnostic, doc: SourceDoc): Diagnostic {
+  const name = subVariableOf.get(d);
+  if (name === undefined || !d.segments || d.range) return d;
+  const span = doc.positions.span(d.segments);
+  if (!span) return d;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`\\$\\{\\s*${escaped}\\s*\\}`, 'g');
+  re.lastIndex = span.start;
+  const m = re.exec(doc.text);
+  if (!m || m.index >= span.end) return d;
+  return { ...d, path: d.path ?? formatPath(d.segments), range: { file: doc.file, start: doc.positions.pos(m.index), end: doc.positions.pos(m.index + m[0].length) } };
 }
 
 /** Validates a loaded template: its parse diagnostics, then every check below, with positions. */
@@ -101,7 +119,7 @@ export function validateTemplate(doc: SourceDoc, opts: ValidateOptions = {}): Di
   if (doc.value === undefined) return sortDiagnostics(out);
   if (Buffer.byteLength(doc.text, 'utf8') > LIMITS.templateBytes)
     out.push({ ...error('E1002', `template is ${Buffer.byteLength(doc.text, 'utf8')} bytes; CloudFormation accepts at most ${LIMITS.templateBytes} (from S3)`), segments: [] });
-  const diags = validateValue(doc.value, opts).map((d) => atLoop(d, doc));
+  const diags = validateValue(doc.value, opts).map((d) => atSubVariable(atLoop(d, doc), doc));
   const located = locate([...out, ...diags], doc, { key: (d) => AT_KEY.has(d.code) });
   // Diagnostics with no path point at the start of the document.
   for (const d of located) if (!d.range) d.range = { file: doc.file, start: doc.positions.pos(0) };
@@ -630,10 +648,12 @@ function checkReference(ctx: Context, r: Reference) {
     case 'Sub':
       if (r.attribute === undefined) {
         if (PSEUDO_PARAMETERS.has(r.target) || has(ctx.parameters, r.target) || has(ctx.resources, r.target)) return;
-        if (!lenient) push(ctx, 'E1019', `Fn::Sub variable \${${r.target}} is not a parameter, resource, pseudo parameter or variable of this Sub`, r.path);
+        if (!lenient) subVariableOf.set(push(ctx, 'E1019', `Fn::Sub variable \${${r.target}} is not a parameter, resource, pseudo parameter or variable of this Sub`, r.path), r.target);
         return;
       }
+      const before = ctx.diags.length;
       checkGetAtt(ctx, r, 'E1019', 'Fn::Sub');
+      for (const d of ctx.diags.slice(before)) subVariableOf.set(d, `${r.target}.${r.attribute}`);
       return;
     case 'DependsOn':
       return;

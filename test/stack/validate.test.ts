@@ -268,3 +268,13 @@ describe('required properties removed by Fn::If + AWS::NoValue', () => {
     expect(problems(fn({ 'Fn::If': ['Primary', { 'Fn::GetAtt': ['R', 'Arn'] }, { Ref: 'AWS::NoValue' }] }, 'Primary'))).toEqual([]);
   });
 });
+
+describe('Fn::Sub diagnostics point at the variable', () => {
+  it.each([
+    ['YAML block scalar', ['Resources:', '  T:', '    Type: AWS::SNS::Topic', '    Properties:', '      TopicName: !Sub |', '        line one', '        ${AWS::Region} and ${ Nope } here', ''].join('\n'), 't.yaml', '7:28'],
+    ['JSON string', '{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}, "T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "a-${Q.Nope}"}}}}}', 't.json', '1:126'],
+  ])('%s', (_name, text, file, at) => {
+    const diags = validateTemplate(loadTemplate(text, file));
+    expect(diags.map((d) => `${d.range?.start.line}:${d.range?.start.col} ${d.code}`)).toEqual([`${at} E1019`]);
+  });
+});
