@@ -116,35 +116,47 @@ export interface WatchLoopOptions {
   fallbackDir: string;
 }
 
-/** Runs `up` at once and after each change, until `signal` aborts. */
+/** Runs `up` at once and after each change, until `signal` aborts. Changes made while a run is
+ *  in flight are not lost: the inputs are watched from before the run starts. */
 export async function watchLoop(o: WatchLoopOptions): Promise<void> {
   let changed: string[] = [];
   while (!o.signal.aborted) {
     let inputs: Input[] = [{ path: o.fallbackDir, kind: 'dir' }];
+    let config: PipelineConfig | undefined;
     try {
-      const config = await o.load();
+      config = await o.load();
       inputs = await pipelineInputs(config, o.target, o.env);
-      await o.run(config, changed);
     } catch (e) {
       o.onError(e);
     }
-    if (o.signal.aborted) break;
-    o.onWatching?.(inputs);
-    changed = await new Promise<string[]>((resolve) => {
-      const stop = watchInputs(
-        inputs,
-        (paths) => {
-          stop();
-          o.signal.removeEventListener('abort', onAbort);
-          resolve(paths);
-        },
-        o.debounceMs,
-      );
-      const onAbort = () => {
-        stop();
-        resolve([]);
-      };
-      o.signal.addEventListener('abort', onAbort, { once: true });
-    });
+    const pending = new Set<string>();
+    let wake: (() => void) | undefined;
+    const stop = watchInputs(
+      inputs,
+      (paths) => {
+        for (const p of paths) pending.add(p);
+        wake?.();
+      },
+      o.debounceMs,
+    );
+    try {
+      if (config) {
+        try {
+          await o.run(config, changed);
+        } catch (e) {
+          o.onError(e);
+        }
+      }
+      if (o.signal.aborted) break;
+      o.onWatching?.(inputs);
+      if (!pending.size)
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          o.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+    } finally {
+      stop();
+    }
+    changed = [...pending].sort();
   }
 }
