@@ -321,8 +321,10 @@ export class Engine {
 
   /**
    * Deletes rows in reverse dependency order (a row goes before the rows it depends on). Returns the
-   * reasons of failed deletes. Retain (and Snapshot, which has no local snapshot) leave the object:
-   * `DELETE_SKIPPED`, row kept as `retained` so orphan sweeps never remove it.
+   * reasons of failed deletes. Retain leaves the object: `DELETE_SKIPPED`, row kept as `retained` so
+   * orphan sweeps never remove it. Snapshot has no local meaning (no snapshots here), so it keeps the
+   * object with its data the same way — except when the create that made it rolls back, where
+   * there is nothing worth keeping (as RetainExceptOnCreate).
    */
   private async deleteRows(rows: readonly ResourceRow[], policy: (r: ResourceRow) => string, o: { onCreateRollback: boolean }): Promise<string[]> {
     const byKey = new Map(rows.map((r) => [String(r.id), r]));
@@ -345,9 +347,9 @@ export class Engine {
           return;
         }
         const p = policy(r);
-        if (p === 'Retain' || (p === 'RetainExceptOnCreate' && !o.onCreateRollback)) {
+        if (p === 'Retain' || ((p === 'RetainExceptOnCreate' || p === 'Snapshot') && !o.onCreateRollback)) {
           this.store.updateResource(r.id, { status: 'retained' });
-          this.emit(r.logicalId, r.type, r.physicalId, 'DELETE_SKIPPED');
+          this.emit(r.logicalId, r.type, r.physicalId, 'DELETE_SKIPPED', p === 'Snapshot' ? 'Snapshot: the local target takes no snapshots, so the resource is kept with its data' : null);
           return;
         }
         this.emit(r.logicalId, r.type, r.physicalId, 'DELETE_IN_PROGRESS');
