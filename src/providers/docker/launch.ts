@@ -4,15 +4,20 @@
 //
 // How a container boots (see network.ts for the network design):
 //   1. created with no Docker network (or only the VPC's public network when it has a public
-//      endpoint, ports published on its own loopback address), entrypoint replaced by kiln's init
-//      wrapper `/.kiln/init`, the image's entrypoint + command passed to it as arguments;
-//   2. the wrapper, the user data and any `files` are copied in before start;
-//   3. started; kiln joins its namespace to the VPC (veth, address) and loads its security group
-//      rules, then brings `vpc0` up;
-//   4. the wrapper, which has been waiting for `vpc0` to be up, runs the user data once (with
-//      /bin/sh, or its own `#!` interpreter), writes `/.kiln/user-data.done`, and `exec`s the
-//      image's command (which keeps PID 1).
+//      endpoint, ports published on its own loopback address); its entrypoint is kiln's init
+//      wrapper, inline (`sh -c <wrapper> kiln-init <image entrypoint + command>`), with tini as PID 1;
+//      the user data travels in the environment (`KILN_USER_DATA`), which the wrapper writes to
+//      `/.kiln/user-data` and unsets; only `files` (and cloud-config write_files) are copied in;
+//   2. started; kiln joins its namespace to the VPC (veth, address, MAC derived from the address)
+//      and loads its security group rules, then brings `vpc0` up;
+//   3. the wrapper, which has been waiting for `vpc0` to be up, runs the user data once, as root
+//      (with /bin/sh, or its own `#!` interpreter), writes `/.kiln/user-data.done`, and `exec`s the
+//      image's command, as the image's USER again when that is not root.
 // The wrapper uses the image's /bin/sh; an image without one gets the host's static busybox.
+//
+// Callers store `Launched.data` in their state as `data.containers: [...]`: the firewall
+// reconciler (firewall.ts) finds group members there, and orphan recovery finds containers by their
+// `kiln.owner` label (set `owner` to the physical id of the resource the container belongs to).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
