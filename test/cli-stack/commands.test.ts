@@ -50,6 +50,16 @@ describe('kiln plan / deploy / status / events / outputs / destroy', () => {
     expect(objects()).toEqual([]);
   });
 
+  test('plan --json gives the steps and the summary for scripts, NoEcho parameters masked', async () => {
+    const f = template('web.json', WEB);
+    const r = await kiln('plan', f, '--stack', 'web', '--param', 'Secret=s3cr3t', '--json');
+    const j = JSON.parse(r.out);
+    expect(j.summary).toEqual({ create: 4, update: 0, replace: 0, delete: 0, noop: 0 });
+    expect(j.steps.map((s: { kind: string; id: string }) => `${s.kind} ${s.id}`)).toEqual(['create Vpc', 'create Group', 'create Web', 'create Role']);
+    expect(j.parameters).toEqual({ Greeting: 'hello', Secret: '****' });
+    expect(r.out).not.toContain('s3cr3t');
+  });
+
   test('deploy piped proceeds without asking, prints plain progress lines and the outputs', async () => {
     const f = template('web.json', WEB);
     const r = await kiln('deploy', f, '--stack', 'web', '--param', 'Secret=s3cr3t');
