@@ -48,6 +48,7 @@ const SNAPSHOT_TYPES = new Set([
 ]);
 const SERVERLESS = 'AWS::Serverless-2016-10-31';
 const LANGUAGE_EXTENSIONS = 'AWS::LanguageExtensions';
+const SYNTAX_CODES = new Set(['JSON_SYNTAX', 'YAML_SYNTAX', 'YAML_TOO_DEEP']);
 /** Codes whose position is the key of the member, not its value. */
 const AT_KEY = new Set(['E1001', 'E3001', 'E3002', 'E3007', 'E6001', 'E7001', 'E8001']);
 
@@ -116,7 +117,9 @@ function atSubVariable(d: Diagnostic, doc: SourceDoc): Diagnostic {
 /** Validates a loaded template: its parse diagnostics, then every check below, with positions. */
 export function validateTemplate(doc: SourceDoc, opts: ValidateOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [...doc.diagnostics];
-  if (doc.value === undefined) return sortDiagnostics(out);
+  // Text that is not well-formed JSON/YAML: report that alone (a parser's recovery guesses would
+  // only add confusing follow-on errors). Duplicate keys, aliases and unknown tags do not stop here.
+  if (doc.value === undefined || out.some((d) => SYNTAX_CODES.has(d.code))) return sortDiagnostics(out);
   if (Buffer.byteLength(doc.text, 'utf8') > LIMITS.templateBytes)
     out.push({ ...error('E1002', `template is ${Buffer.byteLength(doc.text, 'utf8')} bytes; CloudFormation accepts at most ${LIMITS.templateBytes} (from S3)`), segments: [] });
   const diags = validateValue(doc.value, opts).map((d) => atSubVariable(atLoop(d, doc), doc));

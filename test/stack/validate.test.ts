@@ -207,6 +207,17 @@ describe('every problem at once, with positions', () => {
     expect(diags.every((d) => d.range?.file === 'stack.yaml')).toBe(true);
   });
 
+  it('reports only the syntax error of malformed YAML, not follow-on guesses', () => {
+    const diags = validateTemplate(loadTemplate('Resources:\n  T:\n    Type: AWS::SNS::Topic\n   Bad: [\n', 't.yaml'));
+    expect(diags.length).toBeGreaterThan(0);
+    expect(diags.every((d) => d.code === 'YAML_SYNTAX')).toBe(true);
+  });
+
+  it('keeps checking after problems that do not stop reading (duplicate keys, aliases)', () => {
+    const diags = validateTemplate(loadTemplate('Resources:\n  T: {Type: AWS::SNS::Topic}\n  T: {Type: AWS::SNS::Topic}\n  Q: {Type: AWS::SQS::Quue}\n', 't.yaml'));
+    expect(diags.map((d) => d.code)).toEqual(['DUPLICATE_KEY', 'E3006']);
+  });
+
   it('includes the parse diagnostics and stops there when nothing could be read', () => {
     const diags = validateTemplate(loadTemplate('{"Resources": ', 'x.json'));
     expect(diags.map((d) => d.code)).toEqual(['JSON_SYNTAX']);
