@@ -40,7 +40,7 @@ async function runCommand(argv: string[], io: CliIO): Promise<number> {
     io.out(
       usage(
         'kiln deploy TEMPLATE --stack NAME [--param K=V]... [--yes] [--no-rollback] [--replace-drifted]',
-        'Creates or updates a stack: independent resources in parallel, dependents after their\ndependencies, replacements created first and the old copies deleted in a cleanup phase. On any\nfailure the stack rolls back to the previous deployment (a first create is deleted).\nParameters not given keep the value of the last deploy; NoEcho ones must be given again.\nOn a terminal the plan is shown and confirmed first (--yes skips the question); piped, it proceeds.',
+        'Creates or updates a stack: independent resources in parallel, dependents after their\ndependencies, replacements created first and the old copies deleted in a cleanup phase. On any\nfailure the stack rolls back to the previous deployment (a first create is deleted).\nParameters not given keep the value of the last deploy; NoEcho ones must be given again.\nOn a terminal the plan is shown and confirmed first (--yes skips the question); piped, it proceeds.\nNothing to change (same template, same parameters) is not an error: it says so and exits 0.',
         SPECS,
       ),
     );
