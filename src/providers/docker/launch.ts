@@ -35,6 +35,9 @@ import {
   allocateAddress,
   allocateLoopback,
   attachToVpc,
+  detachPort,
+  hostVethName,
+  listVpcNamespaces,
   ensurePublicNetwork,
   parseCidr,
   releaseAddress,
@@ -302,7 +305,9 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
       HostConfig: {
         NetworkMode: networkMode,
         PortBindings: portBindings,
-        CapDrop: ['NET_ADMIN'],
+        // No NET_ADMIN (the packet filter is not theirs to change), no NET_RAW (no forged ARP or
+        // source addresses on the VPC segment, as AWS's source/destination check prevents).
+        CapDrop: ['NET_ADMIN', 'NET_RAW'],
         // tini as PID 1: signals reach the command (a clean stop), zombies are reaped.
         Init: true,
         ...(limits ? { NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes } : {}),
@@ -416,7 +421,11 @@ export async function userDataResult(docker: Dockerode, containerId: string): Pr
 }
 
 /** Removes a launched container and its VPC port; reconciles the rules of the others. */
-export async function destroyContainer(ctx: ResourceContext, data: { id: string; vpcId?: string; ip?: string; publicIp?: string } | string, deps: LaunchDeps = {}): Promise<void> {
+export async function destroyContainer(
+  ctx: ResourceContext,
+  data: { id: string; vpcId?: string; ip?: string; publicIp?: string; netns?: string } | string,
+  deps: LaunchDeps = {},
+): Promise<void> {
   const docker = deps.docker ?? (await defaultDocker());
   const rec = typeof data === 'string' ? { id: data } : data;
   try {
@@ -424,7 +433,10 @@ export async function destroyContainer(ctx: ResourceContext, data: { id: string;
   } catch (e) {
     if ((e as { statusCode?: number }).statusCode !== 404) throw new KilnError('CONTAINER_REMOVE_FAILED', `cannot remove container ${rec.id}: ${errorMessage(e)}`, 'environment', { cause: e });
   }
-  // The veth pair dies with the container's namespace; nothing else is left on the VPC bridge.
+  // The veth pair would die with the container's namespace, but the kernel tears namespaces down
+  // lazily: remove the VPC end now, so the bridge has no port left (a VPC delete checks that).
+  const ns = (rec as { netns?: string }).netns ?? (rec.vpcId ? (await listVpcNamespaces()).find((n) => n.vpcId === rec.vpcId)?.name : undefined);
+  if (ns) await detachPort(ns, hostVethName(rec.id));
   noteMember(null, rec.id);
   if (rec.vpcId && rec.ip) releaseAddress(rec.vpcId, rec.ip);
   if (rec.publicIp) releaseLoopback(rec.publicIp);

@@ -87,8 +87,10 @@ describe('AWS::EC2::Instance', () => {
     expect(info.HostConfig.Memory).toBe(1024 * 1024 * 1024);
     expect(info.Config.Labels).toMatchObject({ 'kiln.stack': stack.name, 'kiln.resource': 'Web', 'kiln.managed': 'true', 'kiln.deployment': stack.deployment });
     expect(info.HostConfig.CapAdd ?? []).not.toContain('NET_ADMIN');
-    // the instance cannot change its own packet filter
+    // the instance cannot change its own packet filter, nor forge ARP on the VPC segment
     expect((await sh(container, 'ip link set vpc0 down 2>&1; echo rc=$?')).out).toMatch(/rc=[1-9]/);
+    expect((await sh(container, 'arping -c 1 -w 1 -U -I vpc0 10.42.1.1 2>&1; echo rc=$?')).out).toMatch(/socket: Operation not permitted\nrc=1/);
+    expect(info.HostConfig.CapDrop).toEqual(['NET_ADMIN', 'NET_RAW']);
   });
 
   it('reports no drift after boot, then a file changed inside the instance', async () => {

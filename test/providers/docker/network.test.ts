@@ -100,6 +100,5 @@ describe('two VPCs with the same CIDR', () => {
     expect(made.blue.extraIp).toBe('10.88.1.6');
     expect((await sh(made.blue.client, httpGet('10.88.1.6', 80))).out).toContain('extra');
     expect((await sh(made.green.client, httpGet('10.88.1.6', 80))).out).not.toContain('extra');
-    expect((await sh(made.green.client, 'ping -c 1 -W 1 10.88.1.6 >/dev/null 2>&1; echo rc=$?')).out).toContain('rc=1');
   });
 });
