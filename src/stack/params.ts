@@ -48,7 +48,9 @@ const SSM_NAME = /^[a-zA-Z0-9_.\-/]{1,2048}$/;
 const SSM_PREFIX = 'AWS::SSM::Parameter::Value<';
 
 export const PARAMETER_TYPES: readonly string[] = (() => {
-  const base = ['String', 'Number', 'List<Number>', 'CommaDelimitedList'];
+  // List<String> is not in the parameter-type table of the user guide, but CloudFormation and
+  // cfn-lint accept it and read it like a CommaDelimitedList.
+  const base = ['String', 'Number', 'List<Number>', 'List<String>', 'CommaDelimitedList'];
   const aws = Object.keys(AWS_SPECIFIC);
   const lists = aws.map((t) => `List<${t}>`);
   const ssmInner = ['String', 'List<String>', 'CommaDelimitedList', ...aws, ...lists];
@@ -73,7 +75,7 @@ function typeInfo(type: string): TypeInfo {
   if (type === 'AWS::SSM::Parameter::Name') return { list: false, member: 'ssm-name', ssm: false };
   if (type === 'Number') return { list: false, member: 'number', ssm: false };
   if (type === 'List<Number>') return { list: true, member: 'number', ssm: false };
-  if (type === 'CommaDelimitedList') return { list: true, member: 'string', ssm: false };
+  if (type === 'CommaDelimitedList' || type === 'List<String>') return { list: true, member: 'string', ssm: false };
   const m = /^List<(.+)>$/.exec(type);
   if (m && AWS_SPECIFIC[m[1]!]) return { list: true, member: m[1]!, ssm: false };
   if (AWS_SPECIFIC[type]) return { list: false, member: type, ssm: false };
@@ -142,15 +144,46 @@ const PATTERN_CACHE = new Map<string, RegExp | null>();
 function wholeMatch(pattern: string): RegExp | null {
   let re = PATTERN_CACHE.get(pattern);
   if (re === undefined) {
-    try {
-      re = new RegExp(`^(?:${pattern})$`, 's');
-    } catch {
-      re = null;
-    }
+    re = compileWhole(pattern) ?? compileWhole(withoutPossessive(pattern));
     if (PATTERN_CACHE.size > 1000) PATTERN_CACHE.clear();
     PATTERN_CACHE.set(pattern, re);
   }
   return re;
+}
+
+function compileWhole(pattern: string): RegExp | null {
+  try {
+    return new RegExp(`^(?:${pattern})$`, 's');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CloudFormation evaluates AllowedPattern with Java's regex engine, which has possessive
+ * quantifiers (`a*+`, `[a-z]{6,16}+`) that JavaScript lacks. Reading them as greedy accepts every
+ * value the possessive form accepts (and, rarely, a few more), which is the safe side for a check.
+ */
+export function withoutPossessive(pattern: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      out += c + (pattern[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    out += c;
+    if ((c === '*' || c === '+' || c === '?' || c === '}') && pattern[i + 1] === '+') i++;
+  }
+  return out;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {

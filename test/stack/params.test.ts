@@ -9,6 +9,7 @@ describe('parameter types', () => {
     'Number',
     'List<Number>',
     'CommaDelimitedList',
+    'List<String>',
     'AWS::EC2::Image::Id',
     'List<AWS::EC2::Subnet::Id>',
     'AWS::Route53::HostedZone::Id',
@@ -20,7 +21,7 @@ describe('parameter types', () => {
     'AWS::SSM::Parameter::Value<List<AWS::EC2::VPC::Id>>',
   ])('%s is a legal type', (t) => expect(isParameterType(t)).toBe(true));
 
-  it.each(['string', 'Integer', 'List<String>', 'AWS::EC2::Image::ID', 'List<List<Number>>', 'AWS::SSM::Parameter::Value<Number>'])('%s is not', (t) =>
+  it.each(['string', 'Integer', 'List<Strings>', 'AWS::EC2::Image::ID', 'List<List<Number>>', 'AWS::SSM::Parameter::Value<Number>'])('%s is not', (t) =>
     expect(isParameterType(t)).toBe(false),
   );
 
@@ -78,6 +79,9 @@ describe('values', () => {
     ['MinLength', { Type: 'String', MinLength: 3 }, 'ab', false],
     ['MaxLength counts characters', { Type: 'String', MaxLength: 2 }, 'éé', true],
     ['Number valid float', { Type: 'Number' }, '-1.5e3', true],
+    ['Java possessive quantifier read as greedy', { Type: 'String', AllowedPattern: '[a-z0-9]{6,16}+' }, 'abcdef', true],
+    ['Java possessive quantifier still bounds', { Type: 'String', AllowedPattern: '[a-z0-9]{6,16}+' }, 'abc', false],
+    ['possessive star', { Type: 'String', AllowedPattern: 'a*+b' }, 'aab', true],
     ['Number invalid', { Type: 'Number' }, '1,5', false],
     ['Number MinValue', { Type: 'Number', MinValue: 1 }, '0.5', false],
     ['Number MaxValue', { Type: 'Number', MaxValue: '10' }, '10', true],
@@ -130,6 +134,7 @@ describe('values', () => {
     expect(parameterValue('Number', '42')).toBe('42');
     expect(parameterValue('CommaDelimitedList', 'a, b ,c')).toEqual(['a', 'b', 'c']);
     expect(parameterValue('List<Number>', '80,20')).toEqual(['80', '20']);
+    expect(parameterValue('List<String>', 'x, y')).toEqual(['x', 'y']);
     expect(parameterValue('CommaDelimitedList', '')).toEqual([]);
   });
 });
