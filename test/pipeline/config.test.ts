@@ -109,3 +109,22 @@ describe('kiln.yaml', () => {
     expect((await loadConfig(dir)).stackTemplate).toBe(join(dir, 'stack.json'));
   });
 });
+
+describe('kiln up: mistakes stop before anything is built', () => {
+  it('prints each kiln.yaml error with its position and exits 1; a bad target exits 2', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const { memoryIO } = await import('../../src/cli/io.js');
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-cfg-cli-'));
+    writeFileSync(join(dir, 'stack.json'), '{}');
+    writeFileSync(join(dir, 'kiln.yaml'), 'stack: s\nimages:\n  web:\n    template: missing.json\n    builds: {local: local}\nstack_template: stack.json\nparameters:\n  AmiId: ${images.api}\n');
+    const io = memoryIO({ cwd: dir });
+    expect(await main(['up', '.', '--state-dir', join(dir, 'state')], io)).toBe(1);
+    expect(io.stderr.split('\n').filter(Boolean)).toEqual([
+      `kiln.yaml:4:15: error[KILN_YAML_FILE]: template missing.json does not exist (looked for ${join(dir, 'missing.json')}) (at images.web.template)`,
+      'kiln.yaml:8:10: error[KILN_YAML_REF]: ${images.api}: no image named api under images (known: web) (at parameters.AmiId)',
+    ]);
+    const io2 = memoryIO({ cwd: dir });
+    expect(await main(['up', '.', '--target', 'gcp'], io2)).toBe(2);
+    expect(io2.stderr).toMatch(/--target gcp: expected local or aws/);
+  });
+});
