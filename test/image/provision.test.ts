@@ -125,6 +125,18 @@ describe('shell provisioner', () => {
     expect(readFileSync(join(ws.dir, 'tries/n'), 'utf8')).toBe('x\nx\nx\n');
   });
 
+  it("runs Packer's built-in sleep provisioner between steps", async () => {
+    const tpl = ws.template({
+      builders: [busybox],
+      provisioners: [{ type: 'shell', inline: ['date +%s > /t0'] }, { type: 'sleep', duration: '2s' }, { type: 'shell', inline: ['echo slept $(( $(date +%s) - $(cat /t0) ))s'] }],
+    }, 'sleep.json');
+    const r = await ws.kiln([tpl]);
+    expect(r.code, r.out + r.err).toBe(0);
+    // whole seconds on both sides of a 2 s sleep: at least 1 s apart
+    const slept = Number(/slept (\d+)s/.exec(r.out)?.[1]);
+    expect(slept).toBeGreaterThanOrEqual(1);
+  });
+
   it('cancels a provisioner at its timeout, even with pause_before, and says what timed out', async () => {
     const tpl = ws.template({
       builders: [busybox],

@@ -20,6 +20,9 @@ async function dispatch(p: PreparedProvisioner, ctx: ProvisionContext): Promise<
       return provisionFile(c, ctx);
     case 'shell-local':
       return runShellLocal(c, ctx);
+    case 'sleep':
+      // Packer's built-in `sleep` provisioner: waits, changes nothing.
+      return sleep(c.durationMs, ctx.signal);
   }
 }
 
