@@ -282,12 +282,19 @@ export const autoScalingGroupHandler: ResourceHandler = {
     const docker = await defaultDocker();
     const oldName = previous.state.physicalId;
     const p = await planGroup(ctx, props, docker, oldName);
-    const policy = parseUpdatePolicy(ctx.policies?.UpdatePolicy, p.size.max);
+    let policy = parseUpdatePolicy(ctx.policies?.UpdatePolicy, p.size.max);
     const all = await listInstances(docker, ctx.stack, ctx.logicalId, oldName);
     const oldKeys = [...new Set([...strList(previous.props.TargetGroupARNs), ...strList(previous.props.LoadBalancerNames), ...p.keys])];
     const outdated = all.filter((i) => !isCurrent(p, i));
     const current = all.filter((i) => isCurrent(p, i));
     const stopped = all.filter((i) => !i.running);
+    if (policy.kind === 'none' && outdated.some((i) => i.running && i.targets !== p.targets)) {
+      // AWS attaches running instances to new target groups / load balancers in place. kiln's
+      // balancers find instances by an immutable label, so the instances are replaced instead,
+      // start-first, one at a time (a rolling update with AWS's defaults).
+      ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: 'TargetGroupARNs / LoadBalancerNames changed: replacing instances one at a time to register them' });
+      policy = parseUpdatePolicy({ AutoScalingRollingUpdate: {} }, Math.max(p.size.max, 1));
+    }
 
     if (outdated.length && policy.kind === 'replacing') {
       if (str(props.AutoScalingGroupName))

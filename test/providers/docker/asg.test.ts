@@ -100,6 +100,19 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     const finalStates = await until(() => targetStates(d, [tg.physicalId]), (s) => s.length === 2, 10_000);
     expect(finalStates.every((s) => s.state === 'healthy')).toBe(true);
 
+    // A new target group list without an UpdatePolicy: instances are replaced to carry the new
+    // registration (kiln registers by label), one at a time, while v2 keeps serving.
+    const tg2 = await stack.create(targetGroupHandler, 'Tg2', { Port: 80, Protocol: 'HTTP', VpcId: net.vpc });
+    const regroup = { ...asgProps('2'), TargetGroupARNs: [tg.physicalId, tg2.physicalId] };
+    load = steadyLoad(url);
+    await updateWith(autoScalingGroupHandler, 'Asg', regroup);
+    res = await load.stop();
+    expect(res.errors).toEqual([]);
+    const regrouped = await listInstances(d, stack.name, 'Asg', asg.physicalId);
+    expect(regrouped).toHaveLength(2);
+    for (const i of regrouped) expect(i.targets).toBe(`,${tg.physicalId},${tg2.physicalId},`);
+    expect(regrouped.some((i) => v2.some((o) => o.instanceId === i.instanceId))).toBe(false);
+
     await stack.delete(autoScalingGroupHandler, 'Asg');
     expect(await listInstances(d, stack.name, 'Asg', asg.physicalId)).toEqual([]);
   }, 300_000);
