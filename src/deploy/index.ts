@@ -126,6 +126,32 @@ function providerTypeDiagnostic(d: Diagnostic, doc: SourceDoc, provider: Provide
   return typeof res?.Type === 'string' && provider.handler(res.Type) !== undefined;
 }
 
+/**
+ * Lets the target rewrite values of AWS-specific parameter types before they are checked: on the
+ * local target `--param AmiId=seed/web:7` becomes the `ami-` id of that image, so the template sees
+ * an AMI-shaped id as it would on AWS and the instance handler resolves it back to the same image.
+ */
+async function normalizeForTarget(doc: SourceDoc, given: Record<string, string | string[]>, provider: Provider | undefined): Promise<void> {
+  if (!provider?.normalizeParameter) return;
+  const defs = (doc.value as { Parameters?: Record<string, { Type?: unknown }> } | undefined)?.Parameters ?? {};
+  const problems: Diagnostic[] = [];
+  for (const [name, raw] of Object.entries(given)) {
+    const type = defs[name]?.Type;
+    if (typeof type !== 'string') continue;
+    const member = /^List<(.+)>$/.exec(type)?.[1] ?? type;
+    const list = member !== type;
+    const values = Array.isArray(raw) ? raw : list ? raw.split(',').map((v) => v.trim()) : [raw];
+    try {
+      const out = await Promise.all(values.map((v) => provider.normalizeParameter!(member, v)));
+      given[name] = list ? out.join(',') : out[0]!;
+    } catch (e) {
+      if (!KilnError.is(e) || e.source !== 'user') throw e;
+      problems.push({ severity: 'error', code: 'PARAM_VALUE', message: `Parameter '${name}': ${e.message}`, segments: ['Parameters', name] });
+    }
+  }
+  if (problems.length) throw new DiagnosticsError(locate(problems, doc));
+}
+
 async function evaluate(input: TemplateInput, stack: string, previous: Record<string, StoredParam> | undefined, provider?: Provider, exports?: (name: string) => Json | undefined): Promise<Evaluated> {
   const [{ loadTemplate, loadTemplateFile }, { validateTemplate }, { evaluateTemplate }, runtime, { isListType }] = await Promise.all([
     import('../stack/load.js'),
@@ -136,6 +162,7 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
   ]);
   const doc = input.text !== undefined ? loadTemplate(input.text, input.file) : await loadTemplateFile(input.file);
   const given: Record<string, string | string[]> = { ...(input.params ?? {}) };
+  await normalizeForTarget(doc, given, provider);
   const validation = validateTemplate(doc, { params: given }).filter((d) => !providerTypeDiagnostic(d, doc, provider));
   if (hasErrors(validation)) throw new DiagnosticsError(validation.filter((d) => d.severity === 'error'));
   const tpl = doc.value as { Parameters?: Record<string, { Default?: Json; NoEcho?: unknown; Type?: string }> };

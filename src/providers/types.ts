@@ -81,4 +81,11 @@ export interface Provider {
   /** Finds objects labelled for `stack` that state does not know (crash recovery, orphans). */
   listOrphans?(stack: string, known: ReadonlySet<string>): Promise<string[]>;
   removeOrphans?(stack: string, known: ReadonlySet<string>): Promise<number>;
+  /**
+   * The value a parameter of an AWS-specific type takes on this target, given what the user wrote:
+   * on the local target an `AWS::EC2::Image::Id` may be a Docker reference (`seed/web:7`,
+   * `sha256:…`) and becomes the `ami-` id of that image. Throws a user KilnError when the value
+   * names nothing on this target. Absent: values are taken as written.
+   */
+  normalizeParameter?(type: string, value: string): Promise<string>;
 }

@@ -104,5 +104,10 @@ export function localProvider(): Provider {
     handler: (type) => HANDLERS.find((h) => h.type === type),
     listOrphans: async (stack, known) => (await findOrphans(stack, known)).map((o) => `${o.kind}:${o.name}`),
     removeOrphans: (stack, known) => removeOrphans(stack, known),
+    normalizeParameter: async (type, value) => {
+      if (type !== 'AWS::EC2::Image::Id' || /^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$/.test(value)) return value;
+      const [{ docker }, { resolveImage }] = await Promise.all([import('../../docker/client.js'), import('./images.js')]);
+      return (await resolveImage(await docker(), value)).amiId;
+    },
   };
 }
