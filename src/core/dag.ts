@@ -116,79 +116,8 @@ export class Dag<N = undefined> {
    * (`['A', 'B', 'C', 'A']`; a self-edge is `['A', 'A']`). Empty when the graph is acyclic.
    */
   cycles(): string[][] {
-    // Tarjan's algorithm, iterative (no recursion limit on long chains).
-    let counter = 0;
-    const index = new Map<string, number>();
-    const low = new Map<string, number>();
-    const onStack = new Set<string>();
-    const stack: string[] = [];
-    const components: string[][] = [];
-    for (const root of this.order) {
-      if (index.has(root)) continue;
-      const work: Array<{ node: string; edges: string[]; i: number }> = [];
-      const visit = (n: string) => {
-        index.set(n, counter);
-        low.set(n, counter++);
-        stack.push(n);
-        onStack.add(n);
-        work.push({ node: n, edges: this.dependencies(n), i: 0 });
-      };
-      visit(root);
-      while (work.length) {
-        const top = work[work.length - 1]!;
-        if (top.i < top.edges.length) {
-          const next = top.edges[top.i++]!;
-          if (!index.has(next)) visit(next);
-          else if (onStack.has(next)) low.set(top.node, Math.min(low.get(top.node)!, index.get(next)!));
-          continue;
-        }
-        work.pop();
-        if (work.length) {
-          const parent = work[work.length - 1]!.node;
-          low.set(parent, Math.min(low.get(parent)!, low.get(top.node)!));
-        }
-        if (low.get(top.node) === index.get(top.node)) {
-          const comp: string[] = [];
-          let m: string;
-          do {
-            m = stack.pop()!;
-            onStack.delete(m);
-            comp.push(m);
-          } while (m !== top.node);
-          components.push(comp);
-        }
-      }
-    }
     const rank = new Map(this.order.map((n, i) => [n, i]));
-    const cycles: string[][] = [];
-    for (const comp of components) {
-      const members = new Set(comp);
-      const first = comp.reduce((a, b) => (rank.get(a)! < rank.get(b)! ? a : b));
-      if (comp.length === 1 && !this.out.get(first)!.has(first)) continue;
-      // Shortest way back to `first`, breadth-first inside the component.
-      const prev = new Map<string, string>();
-      const queue = [first];
-      let closing: string | undefined;
-      for (let qi = 0; qi < queue.length && closing === undefined; qi++) {
-        const n = queue[qi]!;
-        for (const t of this.dependencies(n)) {
-          if (!members.has(t)) continue;
-          if (t === first) {
-            closing = n;
-            break;
-          }
-          if (!prev.has(t)) {
-            prev.set(t, n);
-            queue.push(t);
-          }
-        }
-      }
-      const path = [first];
-      for (let n = closing!; n !== first; n = prev.get(n)!) path.splice(1, 0, n);
-      path.push(first);
-      cycles.push(path);
-    }
-    return cycles.sort((a, b) => rank.get(a[0]!)! - rank.get(b[0]!)!);
+    return graphCycles(this.order, (n) => this.dependencies(n)).sort((a, b) => rank.get(a[0]!)! - rank.get(b[0]!)!);
   }
 
   /**
@@ -196,29 +125,17 @@ export class Dag<N = undefined> {
    * dependencies are all in earlier waves. Throws DagCycleError when there is a cycle.
    */
   waves(): string[][] {
-    const remaining = new Map(this.order.map((n) => [n, this.out.get(n)!.size]));
-    const waves: string[][] = [];
-    let ready = this.order.filter((n) => remaining.get(n) === 0);
-    let done = 0;
-    while (ready.length) {
-      waves.push(ready);
-      done += ready.length;
-      const next = new Set<string>();
-      for (const n of ready)
-        for (const d of this.in.get(n)!) {
-          const left = remaining.get(d)! - 1;
-          remaining.set(d, left);
-          if (left === 0) next.add(d);
-        }
-      ready = this.ranked(next);
-    }
-    if (done < this.order.length) throw new DagCycleError(this.cycles());
-    return waves;
+    return this.layers(this.out, this.in);
   }
 
   /** Deletion waves: a node goes only after everything that waits for it is gone. */
   reverseWaves(): string[][] {
-    const remaining = new Map(this.order.map((n) => [n, this.in.get(n)!.size]));
+    return this.layers(this.in, this.out);
+  }
+
+  /** Kahn's layering: a node is ready once all of `waitsFor` are in earlier layers; `waitedBy` is the reverse. */
+  private layers(waitsFor: Map<string, Set<string>>, waitedBy: Map<string, Set<string>>): string[][] {
+    const remaining = new Map(this.order.map((n) => [n, waitsFor.get(n)!.size]));
     const waves: string[][] = [];
     let ready = this.order.filter((n) => remaining.get(n) === 0);
     let done = 0;
@@ -227,7 +144,7 @@ export class Dag<N = undefined> {
       done += ready.length;
       const next = new Set<string>();
       for (const n of ready)
-        for (const d of this.out.get(n)!) {
+        for (const d of waitedBy.get(n)!) {
           const left = remaining.get(d)! - 1;
           remaining.set(d, left);
           if (left === 0) next.add(d);
@@ -280,6 +197,89 @@ export class Dag<N = undefined> {
     }
     return g;
   }
+}
+
+/**
+ * The cycles of the graph whose nodes are `nodes` and whose edges from `n` are `edges(n)` (each
+ * target must be one of `nodes`): one per strongly connected component, as the path that closes it,
+ * starting and ending at the component's first member in `nodes` order (`['A', 'B', 'C', 'A']`; a
+ * self-edge is `['A', 'A']`). Among equally short ways back, the one that follows `edges` order
+ * first wins. Components come in the order Tarjan's algorithm completes them; empty when acyclic.
+ */
+export function graphCycles(nodes: readonly string[], edges: (n: string) => readonly string[]): string[][] {
+  // Tarjan's algorithm, iterative (no recursion limit on long chains).
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const components: string[][] = [];
+  for (const root of nodes) {
+    if (index.has(root)) continue;
+    const work: Array<{ node: string; edges: readonly string[]; i: number }> = [];
+    const visit = (n: string) => {
+      index.set(n, counter);
+      low.set(n, counter++);
+      stack.push(n);
+      onStack.add(n);
+      work.push({ node: n, edges: edges(n), i: 0 });
+    };
+    visit(root);
+    while (work.length) {
+      const top = work[work.length - 1]!;
+      if (top.i < top.edges.length) {
+        const next = top.edges[top.i++]!;
+        if (!index.has(next)) visit(next);
+        else if (onStack.has(next)) low.set(top.node, Math.min(low.get(top.node)!, index.get(next)!));
+        continue;
+      }
+      work.pop();
+      if (work.length) {
+        const parent = work[work.length - 1]!.node;
+        low.set(parent, Math.min(low.get(parent)!, low.get(top.node)!));
+      }
+      if (low.get(top.node) === index.get(top.node)) {
+        const comp: string[] = [];
+        let m: string;
+        do {
+          m = stack.pop()!;
+          onStack.delete(m);
+          comp.push(m);
+        } while (m !== top.node);
+        components.push(comp);
+      }
+    }
+  }
+  const rank = new Map(nodes.map((n, i) => [n, i]));
+  const cycles: string[][] = [];
+  for (const comp of components) {
+    const members = new Set(comp);
+    const first = comp.reduce((a, b) => (rank.get(a)! < rank.get(b)! ? a : b));
+    if (comp.length === 1 && !edges(first).includes(first)) continue;
+    // Shortest way back to `first`, breadth-first inside the component.
+    const prev = new Map<string, string>();
+    const queue = [first];
+    let closing: string | undefined;
+    for (let qi = 0; qi < queue.length && closing === undefined; qi++) {
+      const n = queue[qi]!;
+      for (const t of edges(n)) {
+        if (!members.has(t)) continue;
+        if (t === first) {
+          closing = n;
+          break;
+        }
+        if (!prev.has(t)) {
+          prev.set(t, n);
+          queue.push(t);
+        }
+      }
+    }
+    const path = [first];
+    for (let n = closing!; n !== first; n = prev.get(n)!) path.splice(1, 0, n);
+    path.push(first);
+    cycles.push(path);
+  }
+  return cycles;
 }
 
 export type WalkStatus = 'succeeded' | 'failed' | 'skipped';

@@ -2,6 +2,7 @@
 // (list and dotted-string forms), `Fn::Sub` variables (`${X}`, `${X.Attr}`, never `${!X}`, and not
 // names its own variable map defines), `DependsOn`, and condition names (`{Condition: X}`, the first
 // argument of `Fn::If`). Pure functions over plain data; the graph and the validator build on them.
+import { graphCycles } from '../core/dag.js';
 import type { Path, PathSegment } from '../core/source.js';
 
 export type ReferenceKind = 'Ref' | 'GetAtt' | 'Sub' | 'DependsOn' | 'Condition' | 'If';
@@ -207,77 +208,5 @@ export function resourceDependencies(template: unknown): Map<string, Dependency[
  */
 export function findCycles(graph: ReadonlyMap<string, ReadonlyArray<string | Dependency>>): string[][] {
   const targets = (n: string): string[] => (graph.get(n) ?? []).map((d) => (typeof d === 'string' ? d : d.on)).filter((t) => graph.has(t));
-  // Tarjan's algorithm, iterative.
-  let counter = 0;
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const onStack = new Set<string>();
-  const stack: string[] = [];
-  const components: string[][] = [];
-  for (const root of graph.keys()) {
-    if (index.has(root)) continue;
-    const work: Array<{ node: string; edges: string[]; i: number }> = [];
-    const visit = (n: string) => {
-      index.set(n, counter);
-      low.set(n, counter);
-      counter++;
-      stack.push(n);
-      onStack.add(n);
-      work.push({ node: n, edges: targets(n), i: 0 });
-    };
-    visit(root);
-    while (work.length) {
-      const top = work[work.length - 1]!;
-      if (top.i < top.edges.length) {
-        const next = top.edges[top.i++]!;
-        if (!index.has(next)) visit(next);
-        else if (onStack.has(next)) low.set(top.node, Math.min(low.get(top.node)!, index.get(next)!));
-        continue;
-      }
-      work.pop();
-      if (work.length) {
-        const parent = work[work.length - 1]!.node;
-        low.set(parent, Math.min(low.get(parent)!, low.get(top.node)!));
-      }
-      if (low.get(top.node) === index.get(top.node)) {
-        const comp: string[] = [];
-        let m: string;
-        do {
-          m = stack.pop()!;
-          onStack.delete(m);
-          comp.push(m);
-        } while (m !== top.node);
-        components.push(comp);
-      }
-    }
-  }
-  const cycles: string[][] = [];
-  for (const comp of components) {
-    const members = new Set(comp);
-    if (comp.length === 1 && !targets(comp[0]!).includes(comp[0]!)) continue;
-    // A concrete cycle: breadth-first from the first member (in template order) back to itself.
-    const start = [...graph.keys()].find((k) => members.has(k))!;
-    const prev = new Map<string, string>();
-    const queue = [start];
-    let closing: string | undefined;
-    for (let qi = 0; qi < queue.length && closing === undefined; qi++) {
-      const n = queue[qi]!;
-      for (const t of targets(n)) {
-        if (!members.has(t)) continue;
-        if (t === start) {
-          closing = n;
-          break;
-        }
-        if (!prev.has(t)) {
-          prev.set(t, n);
-          queue.push(t);
-        }
-      }
-    }
-    const path = [start];
-    for (let n = closing!; n !== start; n = prev.get(n)!) path.splice(1, 0, n);
-    path.push(start);
-    cycles.push(path);
-  }
-  return cycles;
+  return graphCycles([...graph.keys()], targets);
 }
