@@ -12,7 +12,7 @@
 // The nesting tables follow cfn-lint's function schemas (src/cfnlint/data/schemas/other/functions),
 // which encode the AWS documentation. Pure.
 import type { Diagnostic } from '../core/diagnostics.js';
-import { intrinsicKey } from './intrinsics.js';
+import { INTRINSIC_FUNCTIONS, RULE_FUNCTIONS, intrinsicKey } from './intrinsics.js';
 import { LANGUAGE_EXTENSIONS } from './langext.js';
 
 type Seg = string | number;
@@ -45,27 +45,10 @@ const CODE: Record<string, string> = {
 };
 
 const CONDITION_FNS = ['Fn::Equals', 'Fn::And', 'Fn::Or', 'Fn::Not', 'Condition'];
-const RULE_ONLY = ['Fn::Contains', 'Fn::EachMemberEquals', 'Fn::EachMemberIn', 'Fn::RefAll', 'Fn::ValueOf', 'Fn::ValueOfAll'];
+const RULE_ONLY: readonly string[] = RULE_FUNCTIONS;
 const LE_ONLY = ['Fn::Length', 'Fn::ToJsonString'];
-/** Functions usable as a value in Properties, Outputs, Metadata, UpdatePolicy. */
-const VALUE_FNS = [
-  'Ref',
-  'Fn::GetAtt',
-  'Fn::Join',
-  'Fn::Sub',
-  'Fn::Select',
-  'Fn::Split',
-  'Fn::FindInMap',
-  'Fn::GetAZs',
-  'Fn::Base64',
-  'Fn::Cidr',
-  'Fn::ImportValue',
-  'Fn::GetStackOutput',
-  'Fn::If',
-  'Fn::Transform',
-  'Fn::Length',
-  'Fn::ToJsonString',
-];
+/** Functions usable as a value in Properties, Outputs, Metadata, UpdatePolicy: every template function but the condition ones. */
+const VALUE_FNS: readonly string[] = INTRINSIC_FUNCTIONS.filter((f) => !CONDITION_FNS.includes(f));
 
 // Nesting tables (per argument position).
 const N = {

@@ -4,6 +4,7 @@
 // argument of `Fn::If`). Pure functions over plain data; the graph and the validator build on them.
 import { graphCycles } from '../core/dag.js';
 import type { Path, PathSegment } from '../core/source.js';
+import { PSEUDO_PARAMETERS as PSEUDO_PARAMETER_LIST } from './intrinsics.js';
 
 export type ReferenceKind = 'Ref' | 'GetAtt' | 'Sub' | 'DependsOn' | 'Condition' | 'If';
 
@@ -17,16 +18,8 @@ export interface Reference {
   path: PathSegment[];
 }
 
-export const PSEUDO_PARAMETERS: ReadonlySet<string> = new Set([
-  'AWS::AccountId',
-  'AWS::NotificationARNs',
-  'AWS::NoValue',
-  'AWS::Partition',
-  'AWS::Region',
-  'AWS::StackId',
-  'AWS::StackName',
-  'AWS::URLSuffix',
-]);
+/** The pseudo parameters (`AWS::Region`, …) as a set; the list lives in intrinsics.ts. */
+export const PSEUDO_PARAMETERS: ReadonlySet<string> = new Set<string>(PSEUDO_PARAMETER_LIST);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
