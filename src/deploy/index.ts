@@ -20,7 +20,7 @@ import { KilnError, errorMessage } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import { hashValue } from '../core/hash.js';
 import { locate, type SourceDoc } from '../core/source.js';
-import type { Json } from '../stack/model.js';
+import type { Json, JsonObject } from '../stack/model.js';
 import { plan as makePlan, type DesiredStack, type DeletionPolicy, type Plan, type ReplacePolicy, type RuntimeResolve } from '../stack/plan.js';
 import type { Provider } from '../providers/types.js';
 import { StackStore, type DeploymentRecord, type StackStatus, type StoredParam } from '../state/stacks.js';
@@ -219,6 +219,9 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
       dependsOn: runtime.dependenciesOf(r, ids, id),
       deletionPolicy: policy<DeletionPolicy>(r.DeletionPolicy, ['Delete', 'Retain', 'RetainExceptOnCreate', 'Snapshot'], 'Delete'),
       updateReplacePolicy: policy<ReplacePolicy>(r.UpdateReplacePolicy, ['Delete', 'Retain', 'Snapshot'], 'Delete'),
+      ...(r.UpdatePolicy || r.CreationPolicy
+        ? { policies: { ...(r.UpdatePolicy ? { UpdatePolicy: r.UpdatePolicy as JsonObject } : {}), ...(r.CreationPolicy ? { CreationPolicy: r.CreationPolicy as JsonObject } : {}) } }
+        : {}),
     };
   }
   for (const [name, o] of Object.entries(rt.Outputs))

@@ -107,7 +107,7 @@ export class Engine {
     return h;
   }
 
-  private ctx(logicalId: string, type: string, signal: AbortSignal): ResourceContext {
+  private ctx(logicalId: string, type: string, signal: AbortSignal, policies?: ResourceContext['policies']): ResourceContext {
     const toKnown = (r: ResourceRow): KnownResource => ({ stack: r.stack, logicalId: r.logicalId, type: r.type, properties: this.secrets.revealKnown(r.properties), state: this.revealState(r.state) });
     return {
       stack: this.stack,
@@ -121,6 +121,7 @@ export class Engine {
         return r ? toKnown(r) : undefined;
       },
       resources: (stack) => this.store.resources(stack ?? this.stack, ['live']).map(toKnown),
+      ...(policies ? { policies } : {}),
     };
   }
 
@@ -180,7 +181,7 @@ export class Engine {
         if (d.kind === 'replace') because = d.because;
       }
       const base = { stack: this.stack, logicalId: id, type: want.type, dependsOn: want.dependsOn, deletionPolicy: want.deletionPolicy, updateReplacePolicy: want.updateReplacePolicy, noLocalEffect: handler.effect === 'none' };
-      const ctx = this.ctx(id, want.type, signal);
+      const ctx = this.ctx(id, want.type, signal, want.policies ? (this.resolve(want.policies as JsonObject, this.lookups(live)) as ResourceContext['policies']) : undefined);
       if (kind === 'noop') return;
       if (kind === 'create') {
         this.emit(id, want.type, null, 'CREATE_IN_PROGRESS');

@@ -37,6 +37,8 @@ export interface DesiredResource {
   dependsOn: string[];
   deletionPolicy: DeletionPolicy;
   updateReplacePolicy: ReplacePolicy;
+  /** `UpdatePolicy` / `CreationPolicy` as written (intrinsics resolved at run time), for handlers that honour them. */
+  policies?: { UpdatePolicy?: JsonObject; CreationPolicy?: JsonObject };
 }
 
 export interface DesiredStack {
@@ -193,7 +195,9 @@ export function plan(desired: DesiredStack, prior: readonly PriorResource[], opt
     },
     getAtt(id: string, attribute: string): Json | undefined {
       const s = decided.get(id);
-      if (!s || s.kind === 'create' || s.kind === 'replace') return AFTER_APPLY;
+      // An update in place keeps the physical id (Ref) but may change attributes (a launch
+      // template's LatestVersionNumber): dependents learn them only after the update.
+      if (!s || s.kind === 'create' || s.kind === 'replace' || s.kind === 'update') return AFTER_APPLY;
       return priorById.get(id)?.state.attributes[attribute];
     },
   };

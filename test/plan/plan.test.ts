@@ -85,6 +85,25 @@ describe('plan', () => {
     expect(JSON.stringify(p)).not.toContain(AFTER_APPLY);
   });
 
+  test('attributes of a resource updated in place are known only after apply: dependents using them are updated, Ref users are not', () => {
+    // GIVEN a launch template whose data changes (an in-place update that bumps LatestVersionNumber)
+    const desired = stack(
+      want('Lt', 'Test::Fake::Resource', { Data: 'v2' }),
+      want('Group', 'Test::Fake::Resource', { Version: { 'Fn::GetAtt': ['Lt', 'LatestVersionNumber'] } }, { dependsOn: ['Lt'] }),
+      want('ById', 'Test::Fake::Resource', { Id: { Ref: 'Lt' } }, { dependsOn: ['Lt'] }),
+    );
+    const prior = [
+      have('Lt', 'Test::Fake::Resource', { Data: 'v1' }, { physicalId: 'lt-1', state: { physicalId: 'lt-1', attributes: { LatestVersionNumber: '1' } } }),
+      have('Group', 'Test::Fake::Resource', { Version: '1' }),
+      have('ById', 'Test::Fake::Resource', { Id: 'lt-1' }),
+    ];
+    // WHEN planned
+    const p = plan(desired, prior, opts);
+    // THEN the group waits for the new attribute; the Ref user keeps the unchanged physical id
+    expect(kinds(p)).toMatchObject({ Lt: 'update', Group: 'update', ById: 'noop' });
+    expect(p.steps.find((s) => s.id === 'Group')).toMatchObject({ afterApply: ['Version'] });
+  });
+
   test('removed resources are deleted dependents first, with their DeletionPolicy', () => {
     const prior = [
       have('Vpc', 'AWS::EC2::VPC', {}, { deletionPolicy: 'Retain' }),
