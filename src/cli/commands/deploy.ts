@@ -5,111 +5,88 @@
 // CI pipe its output and cannot answer). Exit 0 on success or no changes, 1 on failure (with the
 // first failure's reason), 2 on usage errors. Ctrl-C stops starting new work and rolls back.
 import { resolve } from 'node:path';
-import type { Command } from '../main.js';
-import type { CliIO } from '../io.js';
 import { flagBool, flagString } from '../args.js';
-import { HELP, PARAM, STACK, STATE_DIR, YES, confirm, params, parse, requireStack, requireTemplate, usage } from '../views/common.js';
-import { finish } from '../views/common.js';
-import type { FlagSpec } from '../args.js';
+import { PARAM, YES, confirm, params, requireStack, requireTemplate } from '../views/common.js';
+import { stackCommand, stackTarget } from './stack-common.js';
 
-const SPECS: FlagSpec[] = [
-  STACK,
-  PARAM,
-  YES,
-  { names: ['no-rollback'], kind: 'bool', description: 'on failure keep what was made (no automatic rollback)' },
-  { names: ['replace-drifted'], kind: 'bool', description: 'replace the resources `kiln drift` finds drifted' },
-  { names: ['concurrency'], kind: 'string', valueName: 'N', description: 'provider calls in flight at most (default 10)' },
-  STATE_DIR,
-  HELP,
-];
-
-export const command: Command = {
+export const command = stackCommand({
+  name: 'deploy',
   summary: 'create or update a stack',
-  async run(argv, io) {
-    try {
-      return await runCommand(argv, io);
-    } finally {
-      finish(io);
+  usage: 'kiln deploy TEMPLATE --stack NAME [--param K=V]... [--yes] [--no-rollback] [--replace-drifted]',
+  about:
+    'Creates or updates a stack: independent resources in parallel, dependents after their\ndependencies, replacements created first and the old copies deleted in a cleanup phase. On any\nfailure the stack rolls back to the previous deployment (a first create is deleted).\nParameters not given keep the value of the last deploy; NoEcho ones must be given again.\nOn a terminal the plan is shown and confirmed first (--yes skips the question); piped, it proceeds.\nNothing to change (same template, same parameters) is not an error: it says so and exits 0.',
+  flags: [
+    PARAM,
+    YES,
+    { names: ['no-rollback'], kind: 'bool', description: 'on failure keep what was made (no automatic rollback)' },
+    { names: ['replace-drifted'], kind: 'bool', description: 'replace the resources `kiln drift` finds drifted' },
+    { names: ['concurrency'], kind: 'string', valueName: 'N', description: 'provider calls in flight at most (default 10)' },
+  ],
+  exitWhenDone: true,
+  async run(p, io) {
+    const stack = requireStack(p, 'deploy');
+    const file = resolve(io.cwd, requireTemplate(p, 'deploy'));
+    const conc = flagString(p, 'concurrency');
+    const concurrency = conc === undefined ? undefined : Number(conc);
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+      io.err(`kiln deploy: --concurrency ${conc}: expected a positive integer\n`);
+      return 2;
     }
-  },
-};
-
-async function runCommand(argv: string[], io: CliIO): Promise<number> {
-  const p = parse(argv, SPECS, 'deploy');
-  if (flagBool(p, 'help')) {
-    io.out(
-      usage(
-        'kiln deploy TEMPLATE --stack NAME [--param K=V]... [--yes] [--no-rollback] [--replace-drifted]',
-        'Creates or updates a stack: independent resources in parallel, dependents after their\ndependencies, replacements created first and the old copies deleted in a cleanup phase. On any\nfailure the stack rolls back to the previous deployment (a first create is deleted).\nParameters not given keep the value of the last deploy; NoEcho ones must be given again.\nOn a terminal the plan is shown and confirmed first (--yes skips the question); piped, it proceeds.\nNothing to change (same template, same parameters) is not an error: it says so and exits 0.',
-        SPECS,
-      ),
-    );
-    return 0;
-  }
-  const stack = requireStack(p, 'deploy');
-  const file = resolve(io.cwd, requireTemplate(p, 'deploy'));
-  const conc = flagString(p, 'concurrency');
-  const concurrency = conc === undefined ? undefined : Number(conc);
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
-    io.err(`kiln deploy: --concurrency ${conc}: expected a positive integer\n`);
-    return 2;
-  }
-  const [{ deployStack, openProvider }, planView, { ProgressView }, stackView] = await Promise.all([
-    import('../../deploy/index.js'),
-    import('../views/plan.js'),
-    import('../views/progress.js'),
-    import('../views/stack.js'),
-  ]);
-  const yes = flagBool(p, 'yes');
-  const interactive = io.stdoutIsTTY && io.stdin !== undefined && (io.stdin as NodeJS.ReadStream).isTTY === true;
-  const progress = new ProgressView(io);
-  const abort = new AbortController();
-  const onSigint = () => {
-    io.err('\nkiln deploy: interrupted; finishing what is in flight, then rolling back (Ctrl-C again to stop at once)\n');
-    abort.abort(new Error('interrupted by the user'));
-    process.once('SIGINT', () => process.exit(130));
-  };
-  const real = io.stdin === process.stdin;
-  if (real) process.once('SIGINT', onSigint);
-  const dir = flagString(p, 'state-dir');
-  try {
-    const r = await deployStack({
-      stack,
-      file,
-      params: params(p),
-      provider: await openProvider(io.env),
-      events: progress,
-      rollback: !flagBool(p, 'no-rollback'),
-      replaceDrifted: flagBool(p, 'replace-drifted'),
-      signal: abort.signal,
-      ...(concurrency ? { concurrency } : {}),
-      ...(dir ? { stateDir: dir } : {}),
-      confirm: async (plan) => {
-        if (!plan.plan.changes && !plan.isCreate) return true;
-        io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }));
-        if (yes || !interactive) return true;
-        return confirm(io, `Deploy these changes to stack ${stack}?`);
-      },
-    });
-    progress.stop();
-    if (r.outcome === 'no-changes') {
-      io.out(`Stack ${stack}: no changes to deploy.\n`);
+    const [{ deployStack }, planView, { ProgressView }, stackView] = await Promise.all([
+      import('../../deploy/index.js'),
+      import('../views/plan.js'),
+      import('../views/progress.js'),
+      import('../views/stack.js'),
+    ]);
+    const yes = flagBool(p, 'yes');
+    const interactive = io.stdoutIsTTY && io.stdin !== undefined && (io.stdin as NodeJS.ReadStream).isTTY === true;
+    const progress = new ProgressView(io);
+    const abort = new AbortController();
+    const onSigint = () => {
+      io.err('\nkiln deploy: interrupted; finishing what is in flight, then rolling back (Ctrl-C again to stop at once)\n');
+      abort.abort(new Error('interrupted by the user'));
+      process.once('SIGINT', () => process.exit(130));
+    };
+    const real = io.stdin === process.stdin;
+    if (real) process.once('SIGINT', onSigint);
+    try {
+      const r = await deployStack({
+        stack,
+        file,
+        params: params(p),
+        ...(await stackTarget(p, io)),
+        events: progress,
+        rollback: !flagBool(p, 'no-rollback'),
+        replaceDrifted: flagBool(p, 'replace-drifted'),
+        signal: abort.signal,
+        ...(concurrency ? { concurrency } : {}),
+        confirm: async (plan) => {
+          if (!plan.plan.changes && !plan.isCreate) return true;
+          io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }));
+          if (yes || !interactive) return true;
+          return confirm(io, `Deploy these changes to stack ${stack}?`);
+        },
+      });
+      progress.stop();
+      if (r.outcome === 'no-changes') {
+        io.out(`Stack ${stack}: no changes to deploy.\n`);
+        io.out(stackView.renderOutputs(r.outputs));
+        return 0;
+      }
+      if (r.outcome === 'cancelled') {
+        io.err('kiln deploy: cancelled; nothing changed\n');
+        return 1;
+      }
+      if (r.outcome === 'failed') {
+        io.err(`kiln deploy: stack ${stack} ${r.finalStatus}: ${r.reason ?? 'failed'}\n`);
+        return 1;
+      }
+      io.out(`Stack ${stack}: ${r.finalStatus}\n`);
       io.out(stackView.renderOutputs(r.outputs));
       return 0;
+    } finally {
+      progress.stop();
+      if (real) process.removeListener('SIGINT', onSigint);
     }
-    if (r.outcome === 'cancelled') {
-      io.err('kiln deploy: cancelled; nothing changed\n');
-      return 1;
-    }
-    if (r.outcome === 'failed') {
-      io.err(`kiln deploy: stack ${stack} ${r.finalStatus}: ${r.reason ?? 'failed'}\n`);
-      return 1;
-    }
-    io.out(`Stack ${stack}: ${r.finalStatus}\n`);
-    io.out(stackView.renderOutputs(r.outputs));
-    return 0;
-  } finally {
-    progress.stop();
-    if (real) process.removeListener('SIGINT', onSigint);
-  }
-}
+  },
+});

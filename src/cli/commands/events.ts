@@ -1,21 +1,17 @@
 // `kiln events --stack NAME [--json]`: the stack's events (CloudFormation statuses), oldest first.
-import type { Command } from '../main.js';
-import { flagBool, flagString } from '../args.js';
-import { HELP, JSON_FLAG, STACK, STATE_DIR, parse, requireStack, usage } from '../views/common.js';
+import { flagBool } from '../args.js';
+import { JSON_FLAG, requireStack } from '../views/common.js';
+import { openStackStore, stackCommand } from './stack-common.js';
 
-const SPECS = [STACK, JSON_FLAG, STATE_DIR, HELP];
-
-export const command: Command = {
+export const command = stackCommand({
+  name: 'events',
   summary: 'show the events of a stack',
-  async run(argv, io) {
-    const p = parse(argv, SPECS, 'events');
-    if (flagBool(p, 'help')) {
-      io.out(usage('kiln events --stack NAME [--json]', 'Prints the events of the stack (every status change of the stack and its resources), oldest first.', SPECS));
-      return 0;
-    }
+  usage: 'kiln events --stack NAME [--json]',
+  about: 'Prints the events of the stack (every status change of the stack and its resources), oldest first.',
+  flags: [JSON_FLAG],
+  async run(p, io) {
     const stack = requireStack(p, 'events');
-    const [{ StackStore }, view] = await Promise.all([import('../../state/stacks.js'), import('../views/stack.js')]);
-    const store = StackStore.open(flagString(p, 'state-dir'));
+    const [store, view] = await Promise.all([openStackStore(p), import('../views/stack.js')]);
     if (!store.stack(stack)) {
       io.err(`kiln events: stack ${stack} does not exist\n`);
       return 1;
@@ -25,4 +21,4 @@ export const command: Command = {
     else io.out(view.renderEvents(events));
     return 0;
   },
-};
+});

@@ -1,21 +1,17 @@
 // `kiln outputs --stack NAME [--json]`: the outputs of the last successful deployment.
-import type { Command } from '../main.js';
-import { flagBool, flagString } from '../args.js';
-import { HELP, JSON_FLAG, STACK, STATE_DIR, parse, requireStack, usage } from '../views/common.js';
+import { flagBool } from '../args.js';
+import { JSON_FLAG, requireStack } from '../views/common.js';
+import { openStackStore, stackCommand } from './stack-common.js';
 
-const SPECS = [STACK, JSON_FLAG, STATE_DIR, HELP];
-
-export const command: Command = {
+export const command = stackCommand({
+  name: 'outputs',
   summary: 'show the outputs of a stack',
-  async run(argv, io) {
-    const p = parse(argv, SPECS, 'outputs');
-    if (flagBool(p, 'help')) {
-      io.out(usage('kiln outputs --stack NAME [--json]', 'Prints the outputs of the stack as last deployed (NoEcho values masked). --json prints {"Name": value}.', SPECS));
-      return 0;
-    }
+  usage: 'kiln outputs --stack NAME [--json]',
+  about: 'Prints the outputs of the stack as last deployed (NoEcho values masked). --json prints {"Name": value}.',
+  flags: [JSON_FLAG],
+  async run(p, io) {
     const stack = requireStack(p, 'outputs');
-    const [{ StackStore }, view] = await Promise.all([import('../../state/stacks.js'), import('../views/stack.js')]);
-    const store = StackStore.open(flagString(p, 'state-dir'));
+    const [store, view] = await Promise.all([openStackStore(p), import('../views/stack.js')]);
     const st = store.stack(stack);
     if (!st || st.status === 'DELETE_COMPLETE') {
       io.err(`kiln outputs: stack ${stack} does not exist\n`);
@@ -26,4 +22,4 @@ export const command: Command = {
     else io.out(view.renderOutputs(outputs) || `Stack ${stack} has no outputs.\n`);
     return 0;
   },
-};
+});

@@ -1,20 +1,16 @@
 // `kiln status [--stack NAME] [--json]`: the stacks, or one stack's resources.
-import type { Command } from '../main.js';
 import { flagBool, flagString } from '../args.js';
-import { HELP, JSON_FLAG, STACK, STATE_DIR, parse, usage } from '../views/common.js';
+import { JSON_FLAG } from '../views/common.js';
+import { openStackStore, stackCommand } from './stack-common.js';
 
-const SPECS = [STACK, JSON_FLAG, STATE_DIR, HELP];
-
-export const command: Command = {
+export const command = stackCommand({
+  name: 'status',
   summary: 'show stacks and their resources',
-  async run(argv, io) {
-    const p = parse(argv, SPECS, 'status');
-    if (flagBool(p, 'help')) {
-      io.out(usage('kiln status [--stack NAME] [--json]', 'Lists the stacks with their status, or the resources of one stack.', SPECS));
-      return 0;
-    }
-    const [{ StackStore }, view] = await Promise.all([import('../../state/stacks.js'), import('../views/stack.js')]);
-    const store = StackStore.open(flagString(p, 'state-dir'));
+  usage: 'kiln status [--stack NAME] [--json]',
+  about: 'Lists the stacks with their status, or the resources of one stack.',
+  flags: [JSON_FLAG],
+  async run(p, io) {
+    const [store, view] = await Promise.all([openStackStore(p), import('../views/stack.js')]);
     const name = flagString(p, 'stack');
     const json = flagBool(p, 'json');
     if (!name) {
@@ -33,4 +29,4 @@ export const command: Command = {
     else io.out(view.renderResources(st, rows));
     return 0;
   },
-};
+});

@@ -1,0 +1,70 @@
+// What the stack commands (plan, deploy, destroy, drift, events, outputs, status) share, so each
+// declares only what is its own: the flags are always [--stack, its own…, --state-dir, --help];
+// --help prints the usage and exits 0; --state-dir names the state the engine or the store reads.
+import type { Command } from '../main.js';
+import type { CliIO } from '../io.js';
+import { flagBool, flagString, type FlagSpec, type ParsedArgs } from '../args.js';
+import { HELP, STACK, STATE_DIR, finish, parse, usage } from '../views/common.js';
+import type { Provider } from '../../providers/types.js';
+import type { StackStore } from '../../state/stacks.js';
+
+export interface StackCommandDef {
+  /** The command word (`plan`), used in usage errors. */
+  name: string;
+  summary: string;
+  /** The synopsis after `Usage: `. */
+  usage: string;
+  /** The help text under the synopsis. */
+  about: string;
+  /** The command's own flags, listed between --stack and --state-dir. */
+  flags?: readonly FlagSpec[];
+  /**
+   * The command talks to the provider: when it runs as the real process, exit soon after it is done
+   * (see `finish` in views/common.ts).
+   */
+  exitWhenDone?: boolean;
+  /** Runs with the parsed flags (--help already handled); resolves to the exit code. */
+  run(p: ParsedArgs, io: CliIO): Promise<number>;
+}
+
+/** A stack command from its definition. */
+export function stackCommand(def: StackCommandDef): Command {
+  const specs: FlagSpec[] = [STACK, ...(def.flags ?? []), STATE_DIR, HELP];
+  const run = async (argv: string[], io: CliIO): Promise<number> => {
+    const p = parse(argv, specs, def.name);
+    if (flagBool(p, 'help')) {
+      io.out(usage(def.usage, def.about, specs));
+      return 0;
+    }
+    return def.run(p, io);
+  };
+  if (!def.exitWhenDone) return { summary: def.summary, run };
+  return {
+    summary: def.summary,
+    async run(argv, io) {
+      try {
+        return await run(argv, io);
+      } finally {
+        finish(io);
+      }
+    },
+  };
+}
+
+/** `{ stateDir }` when --state-dir was given; nothing otherwise (the engine then uses its default). */
+export function stateDirOption(p: ParsedArgs): { stateDir?: string } {
+  const dir = flagString(p, 'state-dir');
+  return dir ? { stateDir: dir } : {};
+}
+
+/** What every engine call takes: the provider for this environment (KILN_PROVIDER…) and --state-dir. */
+export async function stackTarget(p: ParsedArgs, io: CliIO): Promise<{ provider: Provider; stateDir?: string }> {
+  const { openProvider } = await import('../../deploy/index.js');
+  return { provider: await openProvider(io.env), ...stateDirOption(p) };
+}
+
+/** The stack store of --state-dir (default $KILN_HOME or ~/.kiln); loads SQLite only now. */
+export async function openStackStore(p: ParsedArgs): Promise<StackStore> {
+  const { StackStore } = await import('../../state/stacks.js');
+  return StackStore.open(flagString(p, 'state-dir'));
+}
