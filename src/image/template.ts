@@ -445,6 +445,18 @@ export function goJsonSyntaxError(text: string): GoSyntaxError | undefined {
       while (i < n && /[0-9]/.test(text[i]!)) i++;
     }
   };
+  /** After a member of an object or array: true past a `,`, false past `close`; anything else is an error. */
+  const more = (close: '}' | ']', context: string): boolean => {
+    ws();
+    if (i >= n) eof();
+    if (text[i] === ',') {
+      i++;
+      return true;
+    }
+    if (text[i] !== close) bad(context);
+    i++;
+    return false;
+  };
   const value = (): void => {
     ws();
     if (i >= n) eof();
@@ -456,7 +468,7 @@ export function goJsonSyntaxError(text: string): GoSyntaxError | undefined {
         i++;
         return;
       }
-      for (;;) {
+      do {
         ws();
         if (i >= n) eof();
         if (text[i] !== '"') bad('looking for beginning of object key string');
@@ -466,18 +478,8 @@ export function goJsonSyntaxError(text: string): GoSyntaxError | undefined {
         if (text[i] !== ':') bad('after object key');
         i++;
         value();
-        ws();
-        if (i >= n) eof();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return;
-        }
-        bad('after object key:value pair');
-      }
+      } while (more('}', 'after object key:value pair'));
+      return;
     }
     if (c === '[') {
       i++;
@@ -486,20 +488,10 @@ export function goJsonSyntaxError(text: string): GoSyntaxError | undefined {
         i++;
         return;
       }
-      for (;;) {
+      do {
         value();
-        ws();
-        if (i >= n) eof();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return;
-        }
-        bad('after array element');
-      }
+      } while (more(']', 'after array element'));
+      return;
     }
     if (c === '"') return str();
     if (c === 't') return lit('true');
