@@ -2,9 +2,9 @@
 // parameters and template (never rebuilds). `kiln history` shows the ids.
 import type { Command } from '../main.js';
 import { flagBool, flagString } from '../args.js';
-import { HELP, STACK, STATE_DIR, YES, parse, requireStack, usage } from '../views/common.js';
+import { HELP, STACK, STATE_DIR, YES, finish, parse, requireStack, usage } from '../views/common.js';
 import { KilnError } from '../../core/errors.js';
-import { exitWhenDone, planConfirm, pipelineView } from './up.js';
+import { planConfirm, pipelineView } from './up.js';
 
 const SPECS = [STACK, { names: ['to'], kind: 'string' as const, valueName: 'ID', description: 'the run to restore (kiln history); default: the one before the last' }, YES, STATE_DIR, HELP];
 
@@ -52,7 +52,7 @@ export const command: Command = {
       return 0;
     } finally {
       view.stop();
-      exitWhenDone(io);
+      finish(io);
     }
   },
 };

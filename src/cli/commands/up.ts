@@ -7,7 +7,7 @@
 import type { Command } from '../main.js';
 import type { CliIO } from '../io.js';
 import { flagBool, flagString, type FlagSpec } from '../args.js';
-import { HELP, STACK, STATE_DIR, YES, confirm, parse, usage } from '../views/common.js';
+import { HELP, STACK, STATE_DIR, YES, confirm, finish, parse, usage } from '../views/common.js';
 import type { PipelineEvent, UpResult } from '../../pipeline/up.js';
 import type { PlanResult } from '../../deploy/index.js';
 import type { EventSink } from '../../core/events.js';
@@ -32,16 +32,6 @@ export function extraLabels(text: string | undefined): Record<string, string> {
     if (eq > 0) out[kv.slice(0, eq).trim()] = kv.slice(eq + 1).trim();
   }
   return out;
-}
-
-/**
- * When the command ran on the real process: exit shortly after it returns even if a provider left
- * a handle open (a hijacked Docker exec stream kept the CLI alive for minutes after a create with a
- * load balancer). The timer is unref'd: a clean run exits by itself before it fires.
- */
-export function exitWhenDone(io: CliIO): void {
-  if (io.stdin !== process.stdin) return;
-  setTimeout(() => process.exit(), 300).unref();
 }
 
 export function parseTarget(text: string | undefined): 'local' | 'aws' {
@@ -205,7 +195,7 @@ export const command: Command = {
     } finally {
       view.stop();
       if (real) process.removeListener('SIGINT', onSigint);
-      exitWhenDone(io);
+      finish(io);
     }
   },
 };

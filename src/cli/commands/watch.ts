@@ -4,10 +4,10 @@
 // tries again. Ctrl-C stops watching (a deploy in flight rolls back).
 import type { Command } from '../main.js';
 import { flagBool, flagString } from '../args.js';
-import { HELP, STACK, STATE_DIR, parse, usage } from '../views/common.js';
+import { HELP, STACK, STATE_DIR, finish, parse, usage } from '../views/common.js';
 import { KilnError } from '../../core/errors.js';
 import { reportFailure } from '../main.js';
-import { TARGET, exitWhenDone, extraLabels, parseTarget, pipelineView, planConfirm, reportUp } from './up.js';
+import { TARGET, extraLabels, parseTarget, pipelineView, planConfirm, reportUp } from './up.js';
 
 const SPECS = [TARGET, STACK, STATE_DIR, { names: ['debounce'], kind: 'string' as const, valueName: 'MS', description: 'quiet time after a change before running (default 500)' }, HELP];
 
@@ -62,7 +62,7 @@ export const command: Command = {
       return 0;
     } finally {
       if (real) process.removeListener('SIGINT', onSigint);
-      exitWhenDone(io);
+      finish(io);
     }
   },
 };
