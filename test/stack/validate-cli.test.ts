@@ -82,10 +82,12 @@ describe('kiln validate (CloudFormation)', () => {
     expect((await run(seed, '--bogus')).code).toBe(2);
   });
 
-  it('has a --help text', async () => {
+  it('has a --help text covering both formats, with where kiln differs from Packer', async () => {
     const r = await run('--help');
     expect(r.code).toBe(0);
     expect(r.out).toContain('Usage: kiln validate TEMPLATE [--param KEY=VALUE]... [--json]');
+    expect(r.out).toContain('--var-file FILE');
+    expect(r.out).toContain('Where kiln differs from Packer 1.6.6 on purpose');
   });
 });
 

@@ -64,7 +64,10 @@ export const command: Command = {
   summary: 'check a CloudFormation or Packer template',
   async run(argv: string[], io: CliIO): Promise<number> {
     if (argv.includes('--help') || argv.includes('-h') || argv.includes('-help')) {
-      io.out(HELP);
+      // One help for both formats: the CloudFormation side, then the Packer side with its flags and
+      // where kiln deliberately differs from Packer 1.6.6.
+      const { VALIDATE_HELP } = await import('./validate-image.js');
+      io.out(`${HELP}\n--- Packer JSON templates ---\n\n${VALIDATE_HELP}`);
       return 0;
     }
     const file = templateArg(argv);
