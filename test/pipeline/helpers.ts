@@ -48,6 +48,10 @@ export function project(fixture: string, prefix: string): Project {
         await destroyStack({ stack, stateDir, provider: await defaultProvider() }).catch(() => undefined);
       } finally {
         await removeByLabels({ [LABELS.stack]: stack }).catch(() => undefined);
+        // what labels cannot find: the VPC network namespaces of the stack (if destroy did not run,
+        // e.g. a watch loop still held the lock)
+        const { removeOrphans } = await import('../../src/providers/docker/index.js');
+        await removeOrphans(stack, new Set()).catch(() => undefined);
         await removeTestObjects(testId).catch(() => undefined);
         rmSync(dir, { recursive: true, force: true });
       }
