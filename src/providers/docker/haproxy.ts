@@ -171,11 +171,14 @@ export function renderHaproxyConfig(model: LbModel, fresh: ReadonlySet<string> =
 /** A server's address and check settings, as a `server` line and the runtime `add server` take them. */
 export function serverArgs(b: Backend, m: Member): string {
   const h = b.health;
-  const parts = [`${m.addr}:${m.port} check`, `inter ${Math.max(1, h.intervalS)}s`, `rise ${h.healthyThreshold}`, `fall ${h.unhealthyThreshold}`];
   // A target still has to pass `rise` consecutive checks (and a failing one `fall`) as on AWS, but
-  // while it is DOWN or changing state HAProxy checks it every half second instead of every
-  // `Interval`: a new instance takes traffic about a second after it answers, not HealthyThreshold x
-  // Interval later (10 s for the seed's 5 s x 2), and a failing one leaves the pool sooner.
+  // locally checks are cheap, so they run at most a second apart (HAProxy also places the first
+  // check of a new server anywhere within `inter`), and every half second while a target is DOWN or
+  // changing state: a new instance takes traffic about a second after it answers, not
+  // HealthyThreshold x Interval later (10 s for the seed's 5 s x 2), and a failing one leaves the
+  // pool within a second or two. `Interval` above 1 s therefore only bounds how far apart checks
+  // may be; the timeout of each check is still `Timeout`.
+  const parts = [`${m.addr}:${m.port} check`, `inter ${Math.min(1, Math.max(1, h.intervalS))}s`, `rise ${h.healthyThreshold}`, `fall ${h.unhealthyThreshold}`];
   if (h.intervalS > 0.5) parts.push('fastinter 500', 'downinter 500');
   if (h.port !== undefined && h.port !== m.port) parts.push(`port ${h.port}`);
   if (h.protocol === 'HTTPS' || h.protocol === 'SSL') parts.push('check-ssl verify none');

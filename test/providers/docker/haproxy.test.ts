@@ -34,10 +34,10 @@ describe('HAProxy configuration', () => {
     expect(cfg).toMatch(/frontend listener_80\n  mode http\n  bind :80\n  option forwardfor\n  default_backend port_8080/);
     expect(cfg).toContain('http-check send meth GET uri /health ver HTTP/1.1');
     expect(cfg).toContain('http-check expect rstatus ^(200|201|202)$');
-    // rise/fall keep the AWS thresholds; a target changing state is checked every 500 ms
-    expect(cfg).toContain('server i-a 10.0.1.4:8080 check inter 5s rise 2 fall 3 fastinter 500 downinter 500 port 8081\n');
+    // rise/fall keep the AWS thresholds; checks at most 1 s apart, every 500 ms while changing state
+    expect(cfg).toContain('server i-a 10.0.1.4:8080 check inter 1s rise 2 fall 3 fastinter 500 downinter 500 port 8081\n');
     // A member new in this configuration starts disabled; the runtime API admits it as "initial".
-    expect(cfg).toContain('server i-b 10.0.1.5:8080 check inter 5s rise 2 fall 3 fastinter 500 downinter 500 port 8081 disabled');
+    expect(cfg).toContain('server i-b 10.0.1.5:8080 check inter 1s rise 2 fall 3 fastinter 500 downinter 500 port 8081 disabled');
   });
   it('stays a valid configuration without listeners (an ALB before its first Listener)', () => {
     expect(renderHaproxyConfig({ frontends: [], backends: [] })).toContain('listen kiln_idle');
