@@ -1,23 +1,17 @@
 // A changed image rolled across a group of 4 instances (LaunchTemplate + AutoScalingGroup) behind a
 // classic ELB while a second process puts a steady load on it: zero failed requests; the p99
 // latency during the rollout is printed next to the p99 at rest.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { project, outputsOf, waitFor, startLoad, p99, type Project } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { upOnce, waitFor, startLoad, p99, type Project } from './helpers.js';
 import { StackStore } from '../../src/state/stacks.js';
 
 let p: Project;
 let url = '';
 
-beforeAll(async () => {
-  p = project('group', 'pipegrp');
-  const r = await p.kiln(['up', '.', '--stack', p.stack, '--yes']);
-  expect(r.code, r.err).toBe(0);
-  url = outputsOf(r.out).Url!;
-  await waitFor(url, (b) => b.includes('version=1'), 60_000);
-}, 240_000);
-afterAll(async () => {
-  await p.cleanup();
-}, 180_000);
+const deployed = upOnce('group', 'pipegrp', (b) => b.includes('version=1'), { up: 240_000, down: 180_000 });
+beforeAll(() => {
+  ({ p, url } = deployed);
+});
 
 describe('a group of 4 behind a load balancer', () => {
   it('rolls a new image across the group with zero failed requests under steady load', async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
 import { LABELS, removeByLabels } from '../../src/docker/client.js';
@@ -132,3 +133,22 @@ export function p99(xs: number[]): number {
   return s.length ? s[Math.ceil(0.99 * s.length) - 1]! : 0;
 }
 
+
+/**
+ * A fixture project brought up once for a test file (`kiln up` in beforeAll, until its Url answers
+ * `ready`) and cleaned up after it. Read `p` and `url` inside tests and hooks registered later.
+ */
+export function upOnce(fixture: string, prefix: string, ready: (body: string) => boolean, timeouts: { up: number; down: number }): { p: Project; url: string } {
+  const held = { p: undefined as unknown as Project, url: '' };
+  beforeAll(async () => {
+    held.p = project(fixture, prefix);
+    const r = await held.p.kiln(['up', '.', '--stack', held.p.stack, '--yes']);
+    expect(r.code, r.err).toBe(0);
+    held.url = outputsOf(r.out).Url!;
+    await waitFor(held.url, ready, 60_000);
+  }, timeouts.up);
+  afterAll(async () => {
+    await held.p?.cleanup();
+  }, timeouts.down);
+  return held;
+}

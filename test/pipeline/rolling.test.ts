@@ -1,23 +1,17 @@
 // A new image rolled through a group of 4 in place (a new launch template version; the group's
 // AutoScalingRollingUpdate: batches of 2, at least 2 in service) behind a classic ELB, under steady
 // load from a second process: zero failed requests, every instance replaced, the group kept.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { project, outputsOf, waitFor, startLoad, p99, type Project } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { upOnce, waitFor, startLoad, p99, type Project } from './helpers.js';
 import { StackStore } from '../../src/state/stacks.js';
 
 let p: Project;
 let url = '';
 
-beforeAll(async () => {
-  p = project('rolling', 'piperoll4');
-  const r = await p.kiln(['up', '.', '--stack', p.stack, '--yes']);
-  expect(r.code, r.err).toBe(0);
-  url = outputsOf(r.out).Url!;
-  await waitFor(url, (b) => b.includes('version=1'), 60_000);
-}, 240_000);
-afterAll(async () => {
-  await p.cleanup();
-}, 180_000);
+const deployed = upOnce('rolling', 'piperoll4', (b) => b.includes('version=1'), { up: 240_000, down: 180_000 });
+beforeAll(() => {
+  ({ p, url } = deployed);
+});
 
 describe('a rolling update of a group of 4 behind a load balancer', () => {
   it('replaces every instance in batches with zero failed requests under steady load', async () => {

@@ -3,24 +3,18 @@
 // while a second process puts a steady load on the ELB — no request fails. A new version that
 // fails its health check is rolled back while the old version keeps answering. `kiln rollback`
 // then restores the first version without building.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { project, outputsOf, waitFor, get, startLoad, p99, type Project } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { upOnce, waitFor, get, startLoad, p99, type Project } from './helpers.js';
 import { PipelineStore } from '../../src/state/pipeline.js';
 
 let p: Project;
 let url = '';
 const runs = () => PipelineStore.open(p.stateDir).list(p.stack);
 
-beforeAll(async () => {
-  p = project('lb', 'piperoll');
-  const r = await p.kiln(['up', '.', '--stack', p.stack, '--yes']);
-  expect(r.code, r.err).toBe(0);
-  url = outputsOf(r.out).Url!;
-  await waitFor(url, (b) => b.includes('body=A'), 60_000);
-}, 180_000);
-afterAll(async () => {
-  await p.cleanup();
-}, 120_000);
+const deployed = upOnce('lb', 'piperoll', (b) => b.includes('body=A'), { up: 180_000, down: 120_000 });
+beforeAll(() => {
+  ({ p, url } = deployed);
+});
 
 describe('zero-downtime replacement behind a load balancer', () => {
   it('a changed image replaces the instance while the load balancer keeps answering every request', async () => {
