@@ -210,18 +210,9 @@ export function plan(desired: DesiredStack, prior: readonly PriorResource[], opt
       decided.set(id, { kind: 'create', id, type: want.type, noLocalEffect });
       continue;
     }
+    const known = { id, type: want.type, physicalId: have.physicalId, noLocalEffect };
     if (have.type !== want.type) {
-      decided.set(id, {
-        kind: 'replace',
-        id,
-        type: want.type,
-        physicalId: have.physicalId,
-        order: 'create-first',
-        because: ['Type'],
-        changed: ['Type'],
-        afterApply: [],
-        noLocalEffect,
-      });
+      decided.set(id, { kind: 'replace', ...known, order: 'create-first', because: ['Type'], changed: ['Type'], afterApply: [] });
       continue;
     }
     let resolved: JsonObject;
@@ -233,20 +224,9 @@ export function plan(desired: DesiredStack, prior: readonly PriorResource[], opt
     }
     const d = decide(want.type, have.properties, resolved, opts, opts.forceReplace?.has(id) ?? false);
     const afterApply = Object.keys(resolved).filter((k) => containsAfterApply(resolved[k])).sort();
-    if (d.kind === 'noop') decided.set(id, { kind: 'noop', id, type: want.type, physicalId: have.physicalId, noLocalEffect });
-    else if (d.kind === 'update') decided.set(id, { kind: 'update', id, type: want.type, physicalId: have.physicalId, changed: d.changed, afterApply, noLocalEffect });
-    else
-      decided.set(id, {
-        kind: 'replace',
-        id,
-        type: want.type,
-        physicalId: have.physicalId,
-        order: 'create-first',
-        because: d.because,
-        changed: d.changed,
-        afterApply,
-        noLocalEffect,
-      });
+    if (d.kind === 'noop') decided.set(id, { kind: 'noop', ...known });
+    else if (d.kind === 'update') decided.set(id, { kind: 'update', ...known, changed: d.changed, afterApply });
+    else decided.set(id, { kind: 'replace', ...known, order: 'create-first', because: d.because, changed: d.changed, afterApply });
   }
   const deletes: Step[] = [];
   // Deletes in reverse dependency order of the deployed resources.
