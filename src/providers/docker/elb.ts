@@ -132,7 +132,7 @@ export async function launchLb(ctx: ResourceContext, owner: string, place: LbPla
   );
   try {
     await waitHaproxyUp(docker, launched.containerId);
-    await admitFresh(docker, launched.containerId, fresh);
+    await admitFresh(docker, launched.containerId, resolved, fresh);
   } catch (e) {
     await destroyContainer(ctx, launched.data as unknown as { id: string }).catch(() => undefined);
     throw e;

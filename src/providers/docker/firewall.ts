@@ -334,7 +334,7 @@ export function reconcileFirewalls(ctx: ResourceContext, docker: Dockerode, opts
     const view = currentView(ctx);
     const todo: Array<{ m: ContainerRecord; set: { v4: string; v6: string }; text: string }> = [];
     for (const m of view.members) {
-      if (opts.vpcId && m.vpcId !== opts.vpcId) continue;
+      if ((opts.vpcId && m.vpcId !== opts.vpcId) || attaching.has(m.id)) continue;
       const set = rulesetFor(view, m);
       const text = set.v4 + set.v6;
       if (opts.force || lastApplied.get(m.id) !== text) todo.push({ m, set, text });
@@ -354,9 +354,24 @@ export function reconcileFirewalls(ctx: ResourceContext, docker: Dockerode, opts
   return mine.run;
 }
 
-/** Records that `containerId` was loaded with `set` (launch loads the first ruleset itself). */
-export function markApplied(containerId: string, set: { v4: string; v6: string }): void {
-  lastApplied.set(containerId, set.v4 + set.v6);
+/** Members whose namespace is being joined to the VPC right now (their first ruleset comes with it). */
+const attaching = new Set<string>();
+
+/**
+ * Runs `attach`, which loads `set` into a member's namespace itself (launch, restart), and records
+ * that. Meanwhile reconciles leave the member alone: they would load the same rules a second time
+ * in a race with `attach`. A change that lands meanwhile is picked up by the next reconcile, since
+ * the member then holds `set` and not the new ruleset.
+ */
+export async function attachingMember<T>(containerId: string, set: { v4: string; v6: string }, attach: () => Promise<T>): Promise<T> {
+  attaching.add(containerId);
+  try {
+    const r = await attach();
+    lastApplied.set(containerId, set.v4 + set.v6);
+    return r;
+  } finally {
+    attaching.delete(containerId);
+  }
 }
 
 /** The rules currently loaded in a container's namespace (`iptables -S`), for tests and drift. */

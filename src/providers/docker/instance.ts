@@ -16,7 +16,7 @@ import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { DiffResult, ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
 import { canonicalJson } from '../../core/hash.js';
-import { currentView, filterDrift, markApplied, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
+import { attachingMember, currentView, filterDrift, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
 import { newId } from './ids.js';
 import { resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
@@ -313,8 +313,8 @@ export const instanceHandler: ResourceHandler = {
       const subnet = subnetInfo(ctx, rec.subnetId);
       const prefix = parseCidr(subnet.vpcCidr)?.prefix ?? 16;
       const set = rulesetFor(currentView(ctx), { ...rec, groups: net.groups });
-      await attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: rec.id, ip: rec.ip, prefix, firewall: set });
-      markApplied(rec.id, set);
+      await attachingMember(rec.id, set, () => attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: rec.id, ip: rec.ip, prefix, firewall: set }));
+      await reconcileFirewalls(ctx, docker, { vpcId: rec.vpcId });
       data.instanceType = instanceType;
     }
     data.containers = [nextRec as JsonObject];

@@ -28,7 +28,7 @@ import { LABELS, docker as defaultDocker } from '../../docker/client.js';
 import type { JsonObject } from '../../stack/model.js';
 import type { ResourceContext } from '../types.js';
 import { packTar, type TarEntry } from '../../image/builders/tar.js';
-import { currentView, markApplied, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
+import { attachingMember, currentView, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
 import { resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
 import {
@@ -333,8 +333,8 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
     if (!info.State.Running) throw new KilnError('CONTAINER_EXITED', `container ${containerName} stopped at once (exit ${info.State.ExitCode})`, 'user');
     noteMember(record);
     const set = rulesetFor(currentView(ctx), record);
-    await attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: container.id, ip, prefix: vpcCidr.prefix, firewall: set });
-    markApplied(container.id, set);
+    const id = container.id;
+    await attachingMember(id, set, () => attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: id, ip, prefix: vpcCidr.prefix, firewall: set }));
     // Members of groups this container belongs to may be sources in other containers' rules.
     await reconcileFirewalls(ctx, docker, { vpcId: subnet.vpcId });
     const waitUd = spec.waitForUserData ?? spec.userData !== undefined;

@@ -8,6 +8,7 @@ import {
   parseClassicTarget,
   parseStat,
   renderHaproxyConfig,
+  admitCommands,
   targetState,
   type LbModel,
 } from '../../../src/providers/docker/haproxy.js';
@@ -34,10 +35,20 @@ describe('HAProxy configuration', () => {
     expect(cfg).toMatch(/frontend listener_80\n  mode http\n  bind :80\n  option forwardfor\n  default_backend port_8080/);
     expect(cfg).toContain('http-check send meth GET uri /health ver HTTP/1.1');
     expect(cfg).toContain('http-check expect rstatus ^(200|201|202)$');
-    // rise/fall keep the AWS thresholds; checks at most 1 s apart, every 500 ms while changing state
-    expect(cfg).toContain('server i-a 10.0.1.4:8080 check inter 1s rise 2 fall 3 fastinter 500 downinter 500 port 8081\n');
-    // A member new in this configuration starts disabled; the runtime API admits it as "initial".
-    expect(cfg).toContain('server i-b 10.0.1.5:8080 check inter 1s rise 2 fall 3 fastinter 500 downinter 500 port 8081 disabled');
+    // rise/fall keep the AWS thresholds; checks at most 1 s apart, every 100 ms while changing state
+    expect(cfg).toContain('server i-a 10.0.1.4:8080 check inter 1s rise 2 fall 3 fastinter 100 downinter 100 port 8081\n');
+    // A member new in this configuration is left out: the runtime API adds it as "initial".
+    expect(cfg).not.toContain('i-b');
+  });
+  it('adds new members at run time as "initial": in MAINT, then DOWN until rise good checks', () => {
+    const cmds = admitCommands(model([['i-a', '10.0.1.4'], ['i-b', '10.0.1.5']]), new Set(['port_8080/i-b']));
+    expect(cmds).toEqual([
+      'add server port_8080/i-b 10.0.1.5:8080 check inter 1s rise 2 fall 3 fastinter 100 downinter 100 port 8081',
+      'enable health port_8080/i-b',
+      'set server port_8080/i-b state drain',
+      'set server port_8080/i-b health down',
+      'set server port_8080/i-b state ready',
+    ]);
   });
   it('stays a valid configuration without listeners (an ALB before its first Listener)', () => {
     expect(renderHaproxyConfig({ frontends: [], backends: [] })).toContain('listen kiln_idle');
