@@ -9,6 +9,7 @@
 // AWS can only change on a stopped instance and then never runs again, replaces here: kiln replaces
 // rather than leave an instance whose boot script no longer matches its template (see `diff`).
 import { createHash } from 'node:crypto';
+import { access, lstat, readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
@@ -28,7 +29,8 @@ import { availableParallelism } from 'node:os';
 export const DEFAULT_INSTANCE_TYPE = 'm1.small';
 
 /** Paths whose changes are the normal life of a running system, not a mutated server. */
-const VOLATILE = ['/tmp', '/run', '/var/run', '/var/log', '/var/cache', '/var/tmp', '/var/lib/apt/lists', '/proc', '/dev', '/sys', '/.kiln', '/root/.ash_history', '/root/.bash_history'];
+// /sbin/docker-init: the mount point of Docker's init (tini), made at start.
+const VOLATILE = ['/sbin/docker-init', '/tmp', '/run', '/var/run', '/var/log', '/var/cache', '/var/tmp', '/var/lib/apt/lists', '/proc', '/dev', '/sys', '/.kiln', '/root/.ash_history', '/root/.bash_history'];
 
 function str(v: Json | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
@@ -155,6 +157,8 @@ const MAX_HASHED = 64;
 export async function baselineHashes(docker: Dockerode, containerId: string, baseline: readonly string[]): Promise<Record<string, string>> {
   const paths = baseline.filter((b) => b.startsWith('A ') || b.startsWith('C ')).map((b) => b.slice(2));
   if (!paths.length || paths.length > MAX_HASHED) return {};
+  const onHost = await hashOnHost(docker, containerId, paths);
+  if (onHost) return onHost;
   // Whichever digest tool the image has (busybox and coreutils both have sha256sum or md5sum).
   const script = 'h=""; for t in sha256sum md5sum cksum; do if command -v $t >/dev/null 2>&1; then h=$t; break; fi; done; [ -n "$h" ] || exit 0; for f in "$@"; do [ -f "$f" ] && [ ! -L "$f" ] && $h "$f"; done; true';
   const out = await execOut(docker, containerId, ['sh', '-c', script, 'kiln-hash', ...paths]);
@@ -162,6 +166,43 @@ export async function baselineHashes(docker: Dockerode, containerId: string, bas
   for (const line of (out ?? '').split('\n')) {
     const m = /^([0-9a-f]{32,64}) [ *](.+)$/.exec(line) ?? /^(\d+ \d+) (.+)$/.exec(line);
     if (m) hashes[m[2]] = m[1];
+  }
+  return hashes;
+}
+
+/** Files larger than this are not hashed (a boot-time file that size is data, not configuration). */
+const MAX_HASHED_BYTES = 16 << 20;
+
+/**
+ * SHA-256 of the regular files among `paths`, read from the host through `/proc/<pid>/root` (no
+ * process in the container, which would cost an exec per instance launch). The paths come from
+ * `docker diff`, entries of the container's own file system, and only regular files are read.
+ * Undefined when the container's root cannot be reached from here (not running, remote engine).
+ */
+async function hashOnHost(docker: Dockerode, containerId: string, paths: readonly string[]): Promise<Record<string, string> | undefined> {
+  const info = await docker
+    .getContainer(containerId)
+    .inspect()
+    .catch(() => undefined);
+  const pid = info?.State.Running ? info.State.Pid : 0;
+  if (!pid) return undefined;
+  const root = `/proc/${pid}/root`;
+  try {
+    await access(`${root}/`);
+  } catch {
+    return undefined;
+  }
+  const hashes: Record<string, string> = {};
+  for (const p of paths) {
+    try {
+      const st = await lstat(`${root}${p}`);
+      if (!st.isFile() || st.size > MAX_HASHED_BYTES) continue;
+      hashes[p] = createHash('sha256')
+        .update(await readFile(`${root}${p}`))
+        .digest('hex');
+    } catch {
+      // gone since the diff
+    }
   }
   return hashes;
 }
@@ -182,11 +223,13 @@ export async function mutations(
   }
   const kinds = ['C', 'A', 'D'] as const;
   const list = changes
-    .filter((c) => !VOLATILE.some((v) => c.Path === v || c.Path.startsWith(`${v}/`)))
     .map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'C' }));
+  // A changed directory is implied by a change below it, volatile or not (docker's /sbin/docker-init
+  // mount point shows as `A /sbin/docker-init` under `C /sbin`).
   const paths = list.map((c) => c.path);
   return list
     .filter((c) => !(c.kind === 'C' && paths.some((p) => p !== c.path && p.startsWith(`${c.path}/`))))
+    .filter((c) => !VOLATILE.some((v) => c.path === v || c.path.startsWith(`${v}/`)))
     .filter((c) => !base.has(`${c.kind} ${c.path}`))
     .sort((a, b) => a.path.localeCompare(b.path));
 }

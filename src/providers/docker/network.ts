@@ -270,24 +270,29 @@ export async function attachToVpc(opts: {
   requireRoot();
   const port = hostVethName(opts.containerId);
   const tmp = `k${opts.containerId.slice(0, 8)}`;
-  // One host shell: the veth pair (VPC end on br0, container end under a temporary name), then in
-  // the container's namespace the MAC, address and name (one `ip -batch`), IPv6 off on the link
-  // (AWS VPCs here have no IPv6 block; link-local v6 would bypass the v4 filter), the packet filter,
-  // and last the link up (the init wrapper waits for that).
-  const batch = [`link set ${tmp} address ${macFor(opts.ip)}`, `address add ${opts.ip}/${opts.prefix} dev ${tmp}`, `link set ${tmp} name vpc0`, 'link set lo up'].join('\\n');
-  const script = [
-    'set -e',
-    `ip -n "$NS" link delete ${port} 2>/dev/null || true`,
-    `ip link add name ${port} netns "$NS" type veth peer name ${tmp} netns "$PID"`,
-    `ip -n "$NS" link set ${port} master br0 up`,
-    `nsenter --net=/proc/$PID/ns/net sh -ec '`,
-    `  echo 1 > /proc/sys/net/ipv6/conf/${tmp}/disable_ipv6 2>/dev/null || true`,
-    `  printf "${batch}\\n" | ip -batch -`,
-    '  printf "%s" "$KILN_V4" | iptables-restore -w',
-    '  ip link set vpc0 up',
-    `'`,
+  // Three processes, no shell (an instance launch pays for each): in the VPC's namespace the veth
+  // pair (VPC end on br0, container end moved into the container under a temporary name); in the
+  // container's namespace the packet filter first, then one `ip -batch`: MAC, address, no IPv6
+  // address generation (AWS VPCs here have no IPv6 block; a link-local v6 address would bypass the v4
+  // filter), the name, and last the link up (the init wrapper waits for that).
+  const host = [`link add name ${port} type veth peer name ${tmp} netns ${opts.pid}`, `link set ${port} master br0 up`].join('\n');
+  try {
+    await run('ip', ['-n', opts.ns, '-batch', '-'], host);
+  } catch {
+    // A host end left by an earlier attempt for this container: remove it and try once more.
+    await run('ip', ['-n', opts.ns, 'link', 'delete', port]).catch(() => undefined);
+    await run('ip', ['-n', opts.ns, '-batch', '-'], host);
+  }
+  await inNetns(opts.pid, 'iptables-restore', ['-w'], opts.firewall.v4);
+  const inside = [
+    `link set ${tmp} address ${macFor(opts.ip)}`,
+    `link set ${tmp} addrgenmode none`,
+    `address add ${opts.ip}/${opts.prefix} dev ${tmp}`,
+    `link set ${tmp} name vpc0`,
+    'link set lo up',
+    'link set vpc0 up',
   ].join('\n');
-  await run('env', [`NS=${opts.ns}`, `PID=${opts.pid}`, `KILN_V4=${opts.firewall.v4}`, 'sh', '-c', script]);
+  await inNetns(opts.pid, 'ip', ['-batch', '-'], inside);
   return { port };
 }
 

@@ -67,6 +67,9 @@ describe('launchContainer', () => {
     expect((await sh(other.containerId, get(80))).out).not.toContain('hello');
     // allowed from anywhere: 8080, also from the host through the public endpoint
     expect((await sh(other.containerId, get(8080))).out).toContain('hello');
+    // no IPv6 address on the VPC link (a link-local one would bypass the IPv4 packet filter)
+    expect((await sh(client.containerId, 'ip -6 addr show dev vpc0; cat /proc/net/if_inet6')).out.trim()).toBe('');
+    expect((await sh(client.containerId, 'ip -4 addr show dev vpc0')).out).toContain(`inet ${client.privateIp}/16`);
     const res = await fetch(`http://${web.publicIp}:8080/index.html`);
     expect(await res.text()).toContain('hello');
     // refused from the host: port 80 is published but only the client group may use it
