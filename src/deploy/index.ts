@@ -217,6 +217,7 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
       type: r.Type,
       properties: r.Properties ?? {},
       dependsOn: runtime.dependenciesOf(r, ids, id),
+      explicitDependsOn: r.DependsOn.filter((d) => ids.has(d) && d !== id),
       deletionPolicy: policy<DeletionPolicy>(r.DeletionPolicy, ['Delete', 'Retain', 'RetainExceptOnCreate', 'Snapshot'], 'Delete'),
       updateReplacePolicy: policy<ReplacePolicy>(r.UpdateReplacePolicy, ['Delete', 'Retain', 'Snapshot'], 'Delete'),
       ...(r.UpdatePolicy || r.CreationPolicy

@@ -12,6 +12,7 @@ import type { DeploymentRecord, ResourceRow, ResourceStatus, StackRecord, StackS
 import { STACK_TYPE, type EngineEvent } from './events.js';
 import { Secrets } from './secrets.js';
 import { walk } from './walk.js';
+import { collectReferences } from '../stack/refs.js';
 
 export interface EngineOptions {
   store: StackStore;
@@ -36,6 +37,14 @@ export interface RunOutcome {
 }
 
 const CANCELLED = /cancel/i;
+/** Walk node id prefix of a head start (logical ids are alphanumeric, so no clash). */
+const HEAD = 'prepare:';
+
+function withoutKeys(o: JsonObject, keys: readonly string[]): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(o)) if (!keys.includes(k)) out[k] = v;
+  return out;
+}
 
 export class Engine {
   private readonly store: StackStore;
@@ -245,8 +254,37 @@ export class Engine {
       }
     };
 
-    const ids = Object.keys(desired.resources);
-    const result = await walk(ids, (id) => desired.resources[id]!.dependsOn, runStep, { limit: this.limit, ...(this.signal ? { signal: this.signal } : {}) });
+    // Head starts (ResourceHandler.prepare): a node `prepare:<id>` for each first create whose handler
+    // has one. It waits only for what the properties it uses need; the resource waits for it.
+    const heads = this.headStarts(desired, plan, live);
+    const prepared = new Set<string>();
+    const runHead = async (id: string, signal: AbortSignal): Promise<void> => {
+      const want = desired.resources[id]!;
+      const prep = this.handler(want.type).prepare!;
+      prepared.add(id);
+      try {
+        const props = this.secrets.tokenise(this.resolve(withoutKeys(want.properties, prep.without), this.lookups(live)) as JsonObject);
+        await prep.run(this.ctx(id, want.type, signal), this.secrets.reveal(props));
+      } catch {
+        // Only the head start is lost: `create` does the whole work and reports what is wrong.
+      }
+    };
+    // Head starts first: among nodes ready at the same moment they get the first slots.
+    const ids = [...[...heads.keys()].map((id) => HEAD + id), ...Object.keys(desired.resources)];
+    const depsOf = (id: string): readonly string[] => {
+      if (id.startsWith(HEAD)) return heads.get(id.slice(HEAD.length))!;
+      const d = desired.resources[id]!.dependsOn;
+      return heads.has(id) ? [...d, HEAD + id] : d;
+    };
+    const runNode = (id: string, signal: AbortSignal) => (id.startsWith(HEAD) ? runHead(id.slice(HEAD.length), signal) : runStep(id, signal));
+    const result = await walk(ids, depsOf, runNode, { limit: this.limit, ...(this.signal ? { signal: this.signal } : {}) });
+    // Whatever a head start made and its create did not adopt goes before any rollback.
+    for (const id of prepared) {
+      const want = desired.resources[id]!;
+      await this.handler(want.type)
+        .prepare!.discard(this.ctx(id, want.type, new AbortController().signal))
+        .catch(() => undefined);
+    }
     if (result.failed.length > 0 || this.signal?.aborted) {
       let reason = firstReason ?? (result.failed[0] ? `${result.failed[0].id}: ${this.secrets.mask(errorMessage(result.failed[0].error))}` : 'interrupted');
       const failedList = failures.length ? failures : result.failed.map((f) => ({ id: f.id, type: '', verb: isCreate ? ('create' as const) : ('update' as const) }));
@@ -279,6 +317,27 @@ export class Engine {
     });
     invalidate();
     return this.finishCleanup(isCreate);
+  }
+
+  /**
+   * The head starts worth taking, each with what it waits for: first creates (no live row) whose
+   * handler can prepare, when leaving out the properties the head start does not use drops at least
+   * one dependency (otherwise it would start no earlier than the create itself).
+   */
+  private headStarts(desired: DesiredStack, plan: Plan, live: () => Map<string, ResourceRow>): Map<string, string[]> {
+    const heads = new Map<string, string[]>();
+    for (const s of plan.steps) {
+      if (s.kind !== 'create' || live().has(s.id)) continue;
+      const want = desired.resources[s.id];
+      const prep = this.provider.handler(s.type)?.prepare;
+      if (!want || !prep || !want.explicitDependsOn) continue;
+      const deps = new Set(want.explicitDependsOn);
+      for (const r of collectReferences(withoutKeys(want.properties, prep.without)))
+        if (r.kind !== 'Condition' && r.kind !== 'If' && r.target !== s.id && desired.resources[r.target]) deps.add(r.target);
+      if (want.dependsOn.every((d) => deps.has(d))) continue;
+      heads.set(s.id, [...deps]);
+    }
+    return heads;
   }
 
   /** The outputs resolved against the live resources, NoEcho values masked. */

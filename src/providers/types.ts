@@ -73,6 +73,20 @@ export interface ResourceHandler {
   diff?(oldProps: JsonObject, newProps: JsonObject): DiffResult;
   /** Blocks until the resource is usable (health checks, ports open); create/update call it. */
   waitReady?(ctx: ResourceContext, state: ResourceState, props: JsonObject): Promise<void>;
+  /**
+   * A head start for a first `create`, invisible in state and events. The executor calls `run` with
+   * the resolved properties except those named in `without`, as soon as everything those need
+   * exists (and the resource's explicit DependsOn is done), which may be long before the resource's
+   * turn: a load balancer's data plane starts while the instances it will front still boot. `create`
+   * adopts what `run` made when it fits and must work without it. After the deploy's walk the
+   * executor calls `discard`, which releases whatever `create` did not adopt (a failed deploy, or
+   * properties that turned out different). A failing `run` costs only the head start.
+   */
+  prepare?: {
+    readonly without: readonly string[];
+    run(ctx: ResourceContext, props: JsonObject): Promise<void>;
+    discard(ctx: ResourceContext): Promise<void>;
+  };
 }
 
 export interface Provider {

@@ -35,6 +35,8 @@ export interface DesiredResource {
   properties: JsonObject;
   /** Every resource this one needs: its references and its DependsOn. */
   dependsOn: string[];
+  /** The resources named in its `DependsOn` attribute alone (a head start for `create` waits for them). */
+  explicitDependsOn?: string[];
   deletionPolicy: DeletionPolicy;
   updateReplacePolicy: ReplacePolicy;
   /** `UpdatePolicy` / `CreationPolicy` as written (intrinsics resolved at run time), for handlers that honour them. */

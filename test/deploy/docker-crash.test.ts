@@ -1,4 +1,5 @@
-// kill -9 of the real CLI deploying on the real Docker engine, at random moments; the next run
+// kill -9 of the real CLI deploying on the real Docker engine (instances behind a load balancer whose
+// HAProxy starts ahead of them), at random moments; the next run
 // recovers and ends clean: nothing labelled for the stack that state does not know, and after
 // destroy nothing at all.
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -12,32 +13,48 @@ import { docker, removeByLabels } from '../../src/docker/client.js';
 import { findOrphans, removeOrphans } from '../../src/providers/docker/index.js';
 import { StackStore } from '../../src/state/stacks.js';
 import { openState, closeAllStates } from '../../src/state/db.js';
+import { webImage } from '../providers/docker/elb.helpers.js';
+import { removeImages } from '../providers/docker/ctx.js';
 
 const stack = `kt-crash-${randomBytes(3).toString('hex')}`;
 let dir: string;
 let cli: { entry: string; env: NodeJS.ProcessEnv };
+const image = `kiln-test/crash-web:${stack}`;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kiln-docker-crash-'));
   cli = await bundleCli('docker-crash');
+  await webImage(image, { 'kiln.test': stack });
 }, 60_000);
 afterAll(async () => {
   await removeOrphans(stack, new Set()).catch(() => undefined);
   await removeByLabels({ 'kiln.stack': stack }).catch(() => undefined);
+  await removeImages('kiln.test', stack);
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
 function template(v: number): string {
   const f = join(dir, `v${v}.json`);
-  const instance = (n: number) => ({ Type: 'AWS::EC2::Instance', Properties: { ImageId: 'busybox:latest', InstanceType: v % 2 ? 't2.micro' : 't2.small', SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }], Tags: [{ Key: 'n', Value: `${n}` }] } });
+  const instance = (n: number) => ({ Type: 'AWS::EC2::Instance', Properties: { ImageId: image, InstanceType: v % 2 ? 't2.micro' : 't2.small', SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }], Tags: [{ Key: 'n', Value: `${n}` }] } });
   writeFileSync(
     f,
     JSON.stringify({
       Resources: {
         Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.78.0.0/16' } },
         Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: v === 3 ? '10.78.2.0/24' : '10.78.1.0/24' } },
-        Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'g', VpcId: { Ref: 'Vpc' } } },
+        Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'g', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '10.78.0.0/16' }] } },
         A: instance(1),
         B: instance(2),
+        // Its HAProxy starts ahead, while A and B are created (a head start): kills land there too.
+        Lb: {
+          Type: 'AWS::ElasticLoadBalancing::LoadBalancer',
+          Properties: {
+            Subnets: [{ Ref: 'Subnet' }],
+            SecurityGroups: [{ Ref: 'Sg' }],
+            Instances: [{ Ref: 'A' }, { Ref: 'B' }],
+            Listeners: [{ LoadBalancerPort: '80', InstancePort: '80', Protocol: 'TCP' }],
+            HealthCheck: { Target: 'TCP:80', HealthyThreshold: '2', UnhealthyThreshold: '2', Interval: '5', Timeout: '2' },
+          },
+        },
       },
     }),
   );

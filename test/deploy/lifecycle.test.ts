@@ -272,3 +272,71 @@ describe('destroy', () => {
     expect(h.store.stack('demo')!.status).toBe('DELETE_COMPLETE');
   });
 });
+
+describe('head starts (a handler that can prepare before its turn)', () => {
+  const lbStack = (extra: { web2?: Record<string, unknown>; elb?: Record<string, unknown> } = {}) => ({
+    Resources: {
+      Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'lb' } },
+      // the instances: slow fake resources (AWS types take no Delay)
+      Web1: fake({ Delay: 60 }),
+      Web2: fake({ Delay: 60, ...extra.web2 }),
+      Elb: {
+        Type: 'AWS::ElasticLoadBalancing::LoadBalancer',
+        Properties: { SecurityGroups: [{ Ref: 'Sg' }], Instances: [{ Ref: 'Web1' }, { Ref: 'Web2' }], Listeners: [{ LoadBalancerPort: '80', InstancePort: '80', Protocol: 'HTTP' }] },
+        ...extra.elb,
+      },
+    },
+  });
+  const seq = (op: string, id: string, phase: string) => h.provider.calls.find((c) => c.op === op && c.logicalId === id && c.phase === phase)?.seq;
+
+  test('a load balancer prepares while its instances are created, and its create adopts what it prepared', async () => {
+    h = harness();
+    const r = await h.deploy(lbStack());
+    expect(r.finalStatus).toBe('CREATE_COMPLETE');
+    // the head start waited for the group it uses, not for the instances it leaves out
+    expect(seq('prepare', 'Elb', 'start')).toBeGreaterThan(seq('create', 'Sg', 'end')!);
+    expect(seq('prepare', 'Elb', 'end')).toBeLessThan(seq('create', 'Web1', 'end')!);
+    // the resource itself still comes after its instances, and its events are CloudFormation's
+    expect(seq('create', 'Elb', 'start')).toBeGreaterThan(Math.max(seq('create', 'Web1', 'end')!, seq('create', 'Web2', 'end')!));
+    expect(h.statuses((e) => e.logicalId === 'Elb')).toEqual(['Elb CREATE_IN_PROGRESS', 'Elb CREATE_IN_PROGRESS', 'Elb CREATE_COMPLETE']);
+    const warm = h.provider.calls.find((c) => c.op === 'prepare' && c.phase === 'end')!.physicalId;
+    expect(h.live('Elb')!.physicalId).toBe(warm);
+    expect(h.provider.calls.some((c) => c.op === 'discard')).toBe(false);
+    expect(h.provider.all()).toHaveLength(4);
+  });
+
+  test('a deploy that fails before the resource’s turn discards the head start, and the rollback leaves nothing', async () => {
+    h = harness();
+    const r = await h.deploy(lbStack({ web2: { Fail: 'create' } }));
+    expect(r.finalStatus).toBe('ROLLBACK_COMPLETE');
+    expect(seq('prepare', 'Elb', 'end')).toBeDefined();
+    expect(seq('discard', 'Elb', 'end')).toBeDefined();
+    expect(h.statuses((e) => e.logicalId === 'Elb')).toEqual([]);
+    expect(h.provider.all()).toEqual([]);
+  });
+
+  test('a failing head start costs only the head start', async () => {
+    h = harness();
+    h.provider.failNext('Elb', 'prepare');
+    const r = await h.deploy(lbStack());
+    expect(r.finalStatus).toBe('CREATE_COMPLETE');
+    expect(seq('prepare', 'Elb', 'fail')).toBeDefined();
+    expect(h.live('Elb')!.physicalId).not.toMatch(/^warm-/);
+    expect(h.provider.all()).toHaveLength(4);
+  });
+
+  test('none is taken when it would wait for the same resources (DependsOn), nor for updates', async () => {
+    h = harness();
+    await h.deploy(lbStack({ elb: { DependsOn: ['Web1', 'Web2'] } }));
+    expect(h.provider.calls.some((c) => c.op === 'prepare')).toBe(false);
+    h.cleanup();
+    h = harness();
+    await h.deploy(lbStack());
+    const before = h.provider.calls.filter((c) => c.op === 'prepare').length;
+    const changed = lbStack();
+    (changed.Resources.Elb.Properties as Record<string, unknown>).CrossZone = true;
+    const r = await h.deploy(changed);
+    expect(r.finalStatus).toBe('UPDATE_COMPLETE');
+    expect(h.provider.calls.filter((c) => c.op === 'prepare').length).toBe(before);
+  });
+});

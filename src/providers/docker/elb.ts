@@ -13,11 +13,13 @@ import {
   CLASSIC_HEALTH_DEFAULTS,
   HAPROXY_COMMAND,
   admitFresh,
+  applyModel,
   applyModelSafely,
   freshMembers,
   labelDiscovery,
   lbContainers,
   modelFiles,
+  modelShape,
   parseClassicTarget,
   resolveMembers,
   waitHaproxyUp,
@@ -242,22 +244,74 @@ function classicState(ctx: ResourceContext, name: string, launched: { privateIp:
   };
 }
 
+function sameGroups(a: LbPlacement, b: LbPlacement): boolean {
+  return JSON.stringify([...a.groups].sort()) === JSON.stringify([...b.groups].sort());
+}
+
 function samePlacement(a: LbPlacement, b: LbPlacement): boolean {
   return JSON.stringify([a.subnetIds[0], a.internal, [...a.ports].sort()]) === JSON.stringify([b.subnetIds[0], b.internal, [...b.ports].sort()]);
 }
+
+function classicName(ctx: ResourceContext, props: JsonObject): string {
+  const name = str(props.LoadBalancerName) ?? generatedName(ctx, 32);
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/.test(name))
+    throw new KilnError('INVALID_PROPERTY', `LoadBalancerName '${name}' must be 1-32 letters, digits or hyphens, not starting or ending with a hyphen`, 'user');
+  return name;
+}
+
+/**
+ * Head starts (`prepare`): HAProxy started with the listeners and health check but no instances,
+ * while the instances it will front are still being created; the create adds them over the
+ * runtime API. By `stack/deployment/logicalId`, until adopted or discarded. The container carries
+ * the resource's labels, so a run killed in between leaves nothing recovery does not sweep.
+ */
+const warmLbs = new Map<string, { name: string; place: LbPlacement; model: LbModel; launched: Launched }>();
+const warmKey = (ctx: ResourceContext) => `${ctx.stack}/${ctx.deployment}/${ctx.logicalId}`;
 
 export const classicElbHandler: ResourceHandler = {
   type: 'AWS::ElasticLoadBalancing::LoadBalancer',
   effect: 'real',
 
+  prepare: {
+    without: ['Instances'],
+    async run(ctx, props) {
+      const name = classicName(ctx, props);
+      const model = classicModel(ctx, name, props);
+      const place = placementOf(props, model);
+      const docker = await defaultDocker();
+      ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `starting HAProxy for ${name} (ports ${place.ports.join(', ')}) while its instances are created` });
+      const { launched, model: running } = await launchLb(ctx, name, place, model, docker);
+      warmLbs.set(warmKey(ctx), { name, place, model: running, launched });
+    },
+    async discard(ctx) {
+      const warm = warmLbs.get(warmKey(ctx));
+      if (!warm) return;
+      warmLbs.delete(warmKey(ctx));
+      await destroyLb(ctx, warm.name, await defaultDocker());
+    },
+  },
+
   async create(ctx, props) {
-    const name = str(props.LoadBalancerName) ?? generatedName(ctx, 32);
-    if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/.test(name))
-      throw new KilnError('INVALID_PROPERTY', `LoadBalancerName '${name}' must be 1-32 letters, digits or hyphens, not starting or ending with a hyphen`, 'user');
+    const warm = warmLbs.get(warmKey(ctx));
+    warmLbs.delete(warmKey(ctx));
+    const name = warm?.name ?? classicName(ctx, props);
     const model = classicModel(ctx, name, props);
+    const place = placementOf(props, model);
     const docker = await defaultDocker();
+    if (warm) {
+      if (samePlacement(warm.place, place) && sameGroups(warm.place, place) && modelShape(warm.model) === modelShape(model)) {
+        try {
+          await applyModel(docker, warm.launched.containerId, model, { discover: labelDiscovery(docker), signal: ctx.signal });
+        } catch (e) {
+          await destroyLb(ctx, name, docker).catch(() => undefined);
+          throw e;
+        }
+        return classicState(ctx, name, warm.launched, props);
+      }
+      await destroyLb(ctx, warm.name, docker);
+    }
     ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `starting HAProxy for ${name} (ports ${model.frontends.map((f) => f.port).join(', ')})` });
-    const { launched } = await launchLb(ctx, name, placementOf(props, model), model, docker);
+    const { launched } = await launchLb(ctx, name, place, model, docker);
     return classicState(ctx, name, launched, props);
   },
 

@@ -541,7 +541,8 @@ async function forgetNeighbours(docker: Dockerode, containerId: string, model: L
   const pid = (await docker.getContainer(containerId).inspect()).State.Pid;
   if (!pid) return;
   const { inNetns } = await import('./network.js');
-  for (const a of addrs) await inNetns(pid, 'ip', ['neigh', 'flush', 'to', a]).catch(() => undefined);
+  // One process for all of them (`-force`: an address with no entry does not stop the rest).
+  await inNetns(pid, 'ip', ['-force', '-batch', '-'], [...addrs].map((a) => `neigh flush to ${a}`).join('\n')).catch(() => undefined);
 }
 
 /** Puts leaving members in DRAIN and waits until their sessions end (or their delay passes). */
@@ -733,6 +734,6 @@ export async function waitMembers(docker: Dockerode, containerId: string, clock:
       return !row || targetState(row) !== 'healthy';
     });
     if (!waiting.length || clock.now() > deadline) return [...new Set(waiting.map((w) => w.m.id))];
-    await clock.sleep(100, signal);
+    await clock.sleep(50, signal);
   }
 }

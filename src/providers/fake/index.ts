@@ -14,6 +14,10 @@
 // - Every object carries the labels the Docker provider sets: stack, logical id, deployment, so
 //   `listOrphans` / `removeOrphans` work like the real sweep.
 // - `calls` records every operation with start and end order, for ordering assertions.
+// - Head starts, as the Docker provider's classic load balancer has one: the fake's
+//   `AWS::ElasticLoadBalancing::LoadBalancer` prepares without `Instances` (a labelled "warm" object
+//   appears), its create adopts it (same physical id), and `discard` removes a warm object nobody
+//   adopted. `failNext(id, 'prepare')` makes the head start fail.
 // - With a file (`new FakeProvider({ file })`, or KILN_PROVIDER=fake with KILN_FAKE_STORE=path in the
 //   CLI), objects survive the process, so crash tests can kill a run and inspect what exists.
 import { randomBytes } from 'node:crypto';
@@ -33,7 +37,7 @@ export interface FakeObject {
 }
 
 export interface FakeCall {
-  op: 'create' | 'update' | 'delete' | 'read';
+  op: 'create' | 'update' | 'delete' | 'read' | 'prepare' | 'adopt' | 'discard';
   logicalId: string;
   physicalId?: string;
   phase: 'start' | 'end' | 'fail';
@@ -97,6 +101,8 @@ export class FakeProvider implements Provider {
   private objects = new Map<string, FakeObject>();
   private readonly failures = new Set<string>();
   private readonly handlers = new Map<string, ResourceHandler>();
+  /** Head starts not adopted yet: `stack/deployment/logicalId` → physical id of the warm object. */
+  private readonly warm = new Map<string, string>();
   private readonly file: string | undefined;
 
   constructor(opts: { file?: string } = {}) {
@@ -119,7 +125,7 @@ export class FakeProvider implements Provider {
   }
 
   /** Makes the next `op` on `logicalId` fail (once). */
-  failNext(logicalId: string, op: 'create' | 'update' | 'delete'): void {
+  failNext(logicalId: string, op: 'create' | 'update' | 'delete' | 'prepare'): void {
     this.failures.add(`${logicalId}:${op}`);
   }
 
@@ -185,14 +191,14 @@ export class FakeProvider implements Provider {
     this.calls.push({ op, logicalId, phase, seq: this.seq++, ...(physicalId ? { physicalId } : {}) });
   }
 
-  private async act(op: 'create' | 'update' | 'delete', ctx: ResourceContext, props: JsonObject): Promise<void> {
+  private async act(op: 'create' | 'update' | 'delete' | 'prepare', ctx: ResourceContext, props: JsonObject): Promise<void> {
     const delay = typeof props.Delay === 'number' ? props.Delay : Number(props.Delay ?? 0);
     if (delay > 0) {
       try {
         await sleep(delay, ctx.signal);
       } catch {
         this.record(op, ctx.logicalId, 'fail');
-        throw new Error(`Resource ${op === 'create' ? 'creation' : op === 'update' ? 'update' : 'deletion'} cancelled`);
+        throw new Error(`Resource ${op === 'create' || op === 'prepare' ? 'creation' : op === 'update' ? 'update' : 'deletion'} cancelled`);
       }
     }
     const fail = props.Fail;
@@ -229,7 +235,11 @@ export class FakeProvider implements Provider {
       this.record('create', ctx.logicalId, 'start');
       await this.act('create', ctx, props);
       this.load();
-      const physicalId = `${PREFIX[type] ?? 'fake-'}${hex17()}`;
+      const key = `${ctx.stack}/${ctx.deployment}/${ctx.logicalId}`;
+      const warmId = this.warm.get(key);
+      this.warm.delete(key);
+      if (warmId && this.objects.has(warmId)) this.record('adopt', ctx.logicalId, 'end', warmId);
+      const physicalId = warmId && this.objects.has(warmId) ? warmId : `${PREFIX[type] ?? 'fake-'}${hex17()}`;
       this.objects.set(physicalId, { physicalId, type, stack: ctx.stack, logicalId: ctx.logicalId, deployment: ctx.deployment, properties: props });
       this.save();
       this.record('create', ctx.logicalId, 'end', physicalId);
@@ -280,6 +290,30 @@ export class FakeProvider implements Provider {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     if (updatable) handler.update = update;
+    if (type === 'AWS::ElasticLoadBalancing::LoadBalancer')
+      handler.prepare = {
+        without: ['Instances'],
+        async run(ctx, props) {
+          self.record('prepare', ctx.logicalId, 'start');
+          await self.act('prepare', ctx, props);
+          self.load();
+          const physicalId = `warm-${hex17()}`;
+          self.objects.set(physicalId, { physicalId, type, stack: ctx.stack, logicalId: ctx.logicalId, deployment: ctx.deployment, properties: props });
+          self.warm.set(`${ctx.stack}/${ctx.deployment}/${ctx.logicalId}`, physicalId);
+          self.save();
+          self.record('prepare', ctx.logicalId, 'end', physicalId);
+        },
+        async discard(ctx) {
+          const key = `${ctx.stack}/${ctx.deployment}/${ctx.logicalId}`;
+          const id = self.warm.get(key);
+          if (!id) return;
+          self.warm.delete(key);
+          self.load();
+          self.objects.delete(id);
+          self.save();
+          self.record('discard', ctx.logicalId, 'end', id);
+        },
+      };
     return handler;
   }
 }
