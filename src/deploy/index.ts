@@ -27,6 +27,7 @@ import { StackStore, type DeploymentRecord, type StackStatus, type StoredParam }
 import { Engine, type RunOutcome } from '../exec/engine.js';
 import type { EngineEvent } from '../exec/events.js';
 import { needsRecovery, recover } from '../exec/recover.js';
+import { changedImportedExports, checkDeployExports, checkDestroyExports, exportedNames, importedNames } from './exports.js';
 import { Secrets, newSalt, saltedHash, type Secret } from '../exec/secrets.js';
 
 export type { EngineEvent } from '../exec/events.js';
@@ -363,6 +364,9 @@ export async function deployStack(o: DeployOptions): Promise<DeployResult> {
     if (!p.changes && !pendingCleanup && last && last.templateHash === ev.templateHash && hashValue(last.parameters) === hashValue(ev.stored) && st && !st.status.endsWith('FAILED')) {
       return { ...base, outcome: 'no-changes', outputs: last.outputs };
     }
+    // Cross-stack references: refused before anything changes (src/deploy/exports.ts).
+    const imports = importedNames(ev.desired, ev.resolve);
+    checkDeployExports(store, o.stack, last, exportedNames(ev.desired, ev.resolve), imports);
     if (o.confirm && !(await o.confirm(base))) return { ...base, outcome: 'cancelled', outputs: last?.outputs ?? {} };
     if (!st || (isCreate && ['DELETE_COMPLETE', 'ROLLBACK_COMPLETE', 'CREATE_FAILED', 'ROLLBACK_FAILED'].includes(st.status) && store.resources(o.stack, ['live', 'pendingDelete']).length === 0)) store.createStack(o.stack);
     const deployment = `d-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
@@ -377,6 +381,7 @@ export async function deployStack(o: DeployOptions): Promise<DeployResult> {
       prior: store.resources(o.stack),
       images: o.images ?? imagesOf(ev.desired),
     });
+    store.setDeploymentImports(deployment, imports);
     const engine = new Engine({
       store,
       provider: o.provider,
@@ -388,6 +393,7 @@ export async function deployStack(o: DeployOptions): Promise<DeployResult> {
       replacement: await replacementFacts(),
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
+      checkOutputs: (outputs) => changedImportedExports(store, o.stack, last, outputs),
     });
     const outcome: RunOutcome = await engine.deploy(ev.desired, p, { rollback: o.rollback !== false, ...(force ? { forceReplace: force } : {}) });
     const after = lastDeployment(store, o.stack);
@@ -408,6 +414,7 @@ export async function destroyStack(o: StackOptions): Promise<{ outcome: 'complet
   const st = store.stack(o.stack);
   if (!st || (st.status === 'DELETE_COMPLETE' && store.resources(o.stack, ['live', 'pendingDelete']).length === 0)) return { outcome: 'absent' };
   return withLock(store, { ...o, command: o.command ?? 'destroy' }, undefined, async () => {
+    checkDestroyExports(store, o.stack, lastDeployment(store, o.stack));
     const deployment = `d-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
     const last = lastDeployment(store, o.stack);
     store.beginDeployment({ id: deployment, stack: o.stack, kind: 'destroy', templateHash: null, template: null, parameters: last?.parameters ?? {}, outputs: {}, prior: store.resources(o.stack), images: {} });
@@ -459,10 +466,11 @@ async function driftWith(store: StackStore, o: StackOptions, secrets: Secrets): 
       signal: new AbortController().signal,
       events: { emit: () => undefined },
       lookup: (pid: string) => {
-        const x = rows.find((y) => y.physicalId === pid);
+        const x = rows.find((y) => y.physicalId === pid) ?? store.liveByPhysicalId(pid);
         return x ? { stack: x.stack, logicalId: x.logicalId, type: x.type, properties: x.properties, state: x.state } : undefined;
       },
       resources: () => rows.map((x) => ({ stack: x.stack, logicalId: x.logicalId, type: x.type, properties: x.properties, state: x.state })),
+      allResources: () => store.allLiveResources().map((x) => ({ stack: x.stack, logicalId: x.logicalId, type: x.type, properties: x.properties, state: x.state })),
     };
     const props = secrets.revealKnown(r.properties);
     const res = await h.read(ctx, secrets.revealKnown(r.state as unknown as Json) as unknown as typeof r.state, props);

@@ -27,6 +27,11 @@ export interface EngineOptions {
   /** Provider calls in flight at most (default 10, as Terraform). */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * Last word on a run whose resources all succeeded, given the new outputs: a reason fails it
+   * (rolled back like any failure), e.g. an export another stack imports would change.
+   */
+  checkOutputs?: (outputs: DeploymentRecord['outputs']) => string | undefined;
 }
 
 export interface RunOutcome {
@@ -57,6 +62,7 @@ export class Engine {
   private readonly replacement: EngineOptions['replacement'];
   private readonly limit: number;
   private readonly signal: AbortSignal | undefined;
+  private readonly checkOutputs: EngineOptions['checkOutputs'];
   private stackId: string;
 
   constructor(o: EngineOptions) {
@@ -70,6 +76,7 @@ export class Engine {
     this.replacement = o.replacement;
     this.limit = o.concurrency ?? 10;
     this.signal = o.signal;
+    this.checkOutputs = o.checkOutputs;
     this.stackId = this.store.stack(o.stack)?.stackId ?? o.stack;
   }
 
@@ -126,10 +133,11 @@ export class Engine {
       signal,
       events: { emit: (e) => this.events.emit({ kind: 'provider', event: { ...e, message: this.secrets.mask(e.message) } }) },
       lookup: (physicalId) => {
-        const r = this.store.resources(this.stack, ['live']).find((x) => x.physicalId === physicalId);
+        const r = this.store.resources(this.stack, ['live']).find((x) => x.physicalId === physicalId) ?? this.store.liveByPhysicalId(physicalId);
         return r ? toKnown(r) : undefined;
       },
       resources: (stack) => this.store.resources(stack ?? this.stack, ['live']).map(toKnown),
+      allResources: () => this.store.allLiveResources().map(toKnown),
       ...(policies ? { policies } : {}),
     };
   }
@@ -285,8 +293,9 @@ export class Engine {
         .prepare!.discard(this.ctx(id, want.type, new AbortController().signal))
         .catch(() => undefined);
     }
-    if (result.failed.length > 0 || this.signal?.aborted) {
-      let reason = firstReason ?? (result.failed[0] ? `${result.failed[0].id}: ${this.secrets.mask(errorMessage(result.failed[0].error))}` : 'interrupted');
+    const refused = result.failed.length === 0 && !this.signal?.aborted ? this.checkOutputs?.(this.outputs(desired, live)) : undefined;
+    if (result.failed.length > 0 || this.signal?.aborted || refused) {
+      let reason = refused ?? firstReason ?? (result.failed[0] ? `${result.failed[0].id}: ${this.secrets.mask(errorMessage(result.failed[0].error))}` : 'interrupted');
       const failedList = failures.length ? failures : result.failed.map((f) => ({ id: f.id, type: '', verb: isCreate ? ('create' as const) : ('update' as const) }));
       if (!opts.rollback) {
         const status: StackStatus = isCreate ? 'CREATE_FAILED' : 'UPDATE_FAILED';
@@ -296,7 +305,9 @@ export class Engine {
       }
       const verb = failedList.every((f) => f.verb === 'create') ? 'create' : 'update';
       const interrupted = failures.length === 0 && this.signal?.aborted === true;
-      const why = interrupted
+      const why = refused
+        ? `${refused}.${isCreate ? ' Rollback requested by user.' : ''}`
+        : interrupted
         ? `Operation interrupted (${errorMessage(this.signal!.reason ?? 'interrupted')}). Rollback requested by user.`
         : `The following resource(s) failed to ${verb}: [${[...new Set(failedList.map((f) => f.id))].join(', ')}]. ${isCreate ? 'Rollback requested by user.' : ''}`.trim();
       if (interrupted) reason = `interrupted: ${errorMessage(this.signal!.reason ?? 'interrupted')}`;

@@ -35,10 +35,15 @@ export interface ResourceContext {
   /** Cancels long waits (Ctrl-C, a failed sibling). */
   signal: AbortSignal;
   events: EventSink<ProviderEvent>;
-  /** Finds a live resource by physical id (a subnet from `SubnetId`, groups from `SecurityGroupIds`). */
+  /** Finds a live resource by physical id (a subnet from `SubnetId`, groups from `SecurityGroupIds`), in this stack or, failing that, any other (an imported id). */
   lookup(physicalId: string): KnownResource | undefined;
-  /** Every live resource of a stack (used by reconcilers such as security-group enforcement). */
+  /** Every live resource of a stack (this one by default). */
   resources(stack?: string): KnownResource[];
+  /**
+   * Every live resource of every stack: a VPC, its subnets and security groups may be shared across
+   * stacks (exports), so what spans a VPC (packet filters, address ranges) looks at all of them.
+   */
+  allResources(): KnownResource[];
   /**
    * The resource's resolved `UpdatePolicy` / `CreationPolicy` attributes, for handlers whose updates
    * follow them (an Auto Scaling group's rolling or replacing update). Absent = none declared.

@@ -182,6 +182,7 @@ CREATE TABLE IF NOT EXISTS resources (
   no_local_effect INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS resources_stack ON resources(stack, logical_id);
+CREATE INDEX IF NOT EXISTS resources_physical ON resources(physical_id);
 CREATE TABLE IF NOT EXISTS deployments (
   id TEXT PRIMARY KEY,
   stack TEXT NOT NULL,
@@ -198,6 +199,12 @@ CREATE TABLE IF NOT EXISTS deployments (
   reason TEXT
 );
 CREATE INDEX IF NOT EXISTS deployments_stack ON deployments(stack, started_at);
+CREATE TABLE IF NOT EXISTS deployment_imports (
+  deployment TEXT NOT NULL,
+  export_name TEXT NOT NULL,
+  PRIMARY KEY (deployment, export_name)
+);
+CREATE INDEX IF NOT EXISTS deployment_imports_name ON deployment_imports(export_name);
 CREATE TABLE IF NOT EXISTS stack_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   stack TEXT NOT NULL,
@@ -357,6 +364,17 @@ export class StackStore {
     return statuses ? rows.filter((r) => statuses.includes(r.status)) : rows;
   }
 
+  /** Live resources of every stack (VPCs, subnets and groups are shared across stacks through exports). */
+  allLiveResources(): ResourceRow[] {
+    return (this.db.prepare("SELECT * FROM resources WHERE status = 'live' ORDER BY id").all() as Row[]).map(toResource);
+  }
+
+  /** The live resource with this physical id in any stack (the first made, should two share it). */
+  liveByPhysicalId(physicalId: string): ResourceRow | undefined {
+    const r = this.db.prepare("SELECT * FROM resources WHERE physical_id = ? AND status = 'live' ORDER BY id LIMIT 1").get(physicalId) as Row | undefined;
+    return r ? toResource(r) : undefined;
+  }
+
   /** The live copy of each logical id. */
   liveResources(stack: string): Map<string, ResourceRow> {
     const out = new Map<string, ResourceRow>();
@@ -463,6 +481,25 @@ export class StackStore {
   openDeployment(stack: string): DeploymentRecord | undefined {
     const r = this.db.prepare("SELECT * FROM deployments WHERE stack = ? AND ended_at IS NULL ORDER BY started_at DESC, rowid DESC LIMIT 1").get(stack) as Row | undefined;
     return r ? toDeployment(r) : undefined;
+  }
+
+  /** Records the export names a deployment's template imports (Fn::ImportValue). */
+  setDeploymentImports(id: string, names: readonly string[]): void {
+    const ins = this.db.prepare('INSERT OR IGNORE INTO deployment_imports (deployment, export_name) VALUES (?, ?)');
+    this.transaction(() => {
+      for (const n of names) ins.run(id, n);
+    });
+  }
+
+  /** Stacks other than `except` whose current deployment imports `name`, sorted. */
+  importersOf(name: string, except?: string): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT DISTINCT s.name AS name FROM stacks s JOIN deployment_imports i ON i.deployment = s.deployment
+         WHERE i.export_name = ? AND s.status != 'DELETE_COMPLETE' ORDER BY s.name`,
+      )
+      .all(name) as Array<{ name: string }>;
+    return rows.map((r) => r.name).filter((n) => n !== except);
   }
 
   /** The value exported under `name` by the current deployment of any stack (Fn::ImportValue). */

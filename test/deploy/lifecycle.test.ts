@@ -1,7 +1,7 @@
 // The deploy engine's behaviour, one behaviour per test, against the fake provider.
 import { afterEach, describe, expect, test } from 'vitest';
 import { harness, fake } from './harness.js';
-import { deployStack } from '../../src/deploy/index.js';
+import { deployStack, destroyStack } from '../../src/deploy/index.js';
 
 let h: ReturnType<typeof harness>;
 afterEach(() => h?.cleanup());
@@ -257,6 +257,51 @@ describe('exports', () => {
     const r = await h.deploy({ Resources: { App: fake({ Value: { 'Fn::ImportValue': 'net-VpcId' } }) } });
     expect(r.finalStatus, r.reason).toBe('CREATE_COMPLETE');
     expect(h.live('App')!.properties.Value).toBe(vpc);
+  });
+
+  // `net` exports its Vpc (or a constant), `demo` imports it.
+  const net = (outputs: Record<string, unknown>, value = 'v') => JSON.stringify({ Resources: { Vpc: fake({ Value: value }) }, Outputs: outputs });
+  const vpcExport = { VpcId: { Value: { Ref: 'Vpc' }, Export: { Name: 'net-VpcId' } } };
+  const deployNet = (text: string) => deployStack({ stack: 'net', store: h.store, provider: h.provider, file: 'net.json', text });
+  const importer = { Resources: { App: fake({ Value: { 'Fn::ImportValue': 'net-VpcId' } }) } };
+
+  test('a stack whose export is imported cannot be deleted, and nothing is touched', async () => {
+    h = harness();
+    await deployNet(net(vpcExport));
+    await h.deploy(importer);
+    const objects = h.provider.all().length;
+    await expect(destroyStack({ stack: 'net', store: h.store, provider: h.provider })).rejects.toThrow('Stack net cannot be deleted: Export net-VpcId cannot be deleted as it is in use by demo');
+    expect(h.provider.all()).toHaveLength(objects);
+    expect(h.store.stack('net')!.status).toBe('CREATE_COMPLETE');
+    // once the importer is gone, it can
+    await h.destroy();
+    expect((await destroyStack({ stack: 'net', store: h.store, provider: h.provider })).outcome).toBe('complete');
+  });
+
+  test('an imported export cannot be removed; an export name belongs to one stack; an import needs an export', async () => {
+    h = harness();
+    await deployNet(net(vpcExport));
+    await h.deploy(importer);
+    await expect(deployNet(net({}))).rejects.toThrow('Export net-VpcId cannot be deleted as it is in use by demo');
+    await expect(h.deploy({ Resources: { App: fake() }, Outputs: { Mine: { Value: 'x', Export: { Name: 'net-VpcId' } } } })).rejects.toThrow(
+      'Export with name net-VpcId is already exported by stack net',
+    );
+    const before = h.provider.all().length;
+    await expect(deployStack({ stack: 'other', store: h.store, provider: h.provider, file: 'o.json', text: JSON.stringify({ Resources: { A: fake({ Value: { 'Fn::ImportValue': 'nope' } }) } }) })).rejects.toThrow(
+      'No export named nope found',
+    );
+    expect(h.provider.all()).toHaveLength(before);
+  });
+
+  test('an update that would change an imported export fails and is rolled back', async () => {
+    h = harness();
+    await deployNet(net({ Name: { Value: { 'Fn::GetAtt': ['Vpc', 'Value'] }, Export: { Name: 'net-Name' } } }, 'one'));
+    await deployStack({ stack: 'user', store: h.store, provider: h.provider, file: 'u.json', text: JSON.stringify({ Resources: { A: fake({ Value: { 'Fn::ImportValue': 'net-Name' } }) } }) });
+    const r = await deployNet(net({ Name: { Value: { 'Fn::GetAtt': ['Vpc', 'Value'] }, Export: { Name: 'net-Name' } } }, 'two'));
+    expect(r.finalStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(r.reason).toBe('Cannot update export net-Name as it is in use by user');
+    expect(h.store.liveResources('net').get('Vpc')!.properties.Value).toBe('one');
+    expect(h.store.exportedValue('net-Name')!.value).toBe('one');
   });
 });
 

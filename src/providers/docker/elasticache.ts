@@ -32,7 +32,7 @@ export const subnetGroupHandler: ResourceHandler = {
     return { ...previous.state, data: { ...(previous.state.data ?? {}), subnetIds: subnets } };
   },
   async delete(ctx, state) {
-    const users = ctx.resources().filter((r) => r.type === 'AWS::ElastiCache::CacheCluster' && str(r.properties.CacheSubnetGroupName)?.toLowerCase() === state.physicalId);
+    const users = ctx.allResources().filter((r) => r.type === 'AWS::ElastiCache::CacheCluster' && str(r.properties.CacheSubnetGroupName)?.toLowerCase() === state.physicalId);
     if (users.length)
       throw new KilnError('SUBNET_GROUP_IN_USE', `Cache subnet group ${state.physicalId} is currently in use by cache cluster ${users[0].state.physicalId} (CacheSubnetGroupInUse)`, 'user');
   },

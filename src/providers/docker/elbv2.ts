@@ -128,7 +128,7 @@ export const targetGroupHandler: ResourceHandler = {
     return tgState(arn, String(previous.state.attributes.TargetGroupName), lbs.map((l) => l.owner));
   },
   async delete(ctx, state) {
-    const users = ctx.resources().filter((r) => r.type === 'AWS::ElasticLoadBalancingV2::Listener' && forwardTarget(r.properties) === state.physicalId);
+    const users = ctx.allResources().filter((r) => r.type === 'AWS::ElasticLoadBalancingV2::Listener' && forwardTarget(r.properties) === state.physicalId);
     if (users.length) throw new KilnError('RESOURCE_IN_USE', `Target group '${state.physicalId}' is currently in use by a listener or a rule (ResourceInUse)`, 'user');
   },
 };

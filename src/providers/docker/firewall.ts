@@ -232,7 +232,7 @@ export function currentView(ctx: ResourceContext): FirewallView {
   const rules = new Map<string, { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule }>();
   const members = new Map<string, ContainerRecord>();
   const defaults = new Map(defaultGroups);
-  for (const res of ctx.resources()) {
+  for (const res of ctx.allResources()) {
     const d = res.state.data ?? {};
     if (res.type === 'AWS::EC2::SecurityGroup' && isObj(d.rules)) groups.set(res.state.physicalId, d.rules as unknown as GroupRules);
     else if ((res.type === 'AWS::EC2::SecurityGroupIngress' || res.type === 'AWS::EC2::SecurityGroupEgress') && isObj(d.rule))

@@ -76,7 +76,7 @@ function networkOf(ctx: ResourceContext, props: JsonObject): NetworkChoice {
     for (const n of byName) {
       if (view.groups.has(n)) groups.push(n);
       else {
-        const match = ctx.resources().find((r) => r.type === 'AWS::EC2::SecurityGroup' && r.state.data?.groupName === n);
+        const match = ctx.allResources().find((r) => r.type === 'AWS::EC2::SecurityGroup' && r.state.data?.groupName === n);
         if (!match) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${n}' does not exist in VPC (InvalidGroup.NotFound)`, 'user');
         groups.push(match.state.physicalId);
       }

@@ -264,7 +264,9 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
     const exposed: Record<string, object> = {};
     if (spec.publish) {
       publicIp = await allocateLoopback(docker, `${ctx.stack}/${ctx.logicalId}/${spec.name ?? rand}`);
-      networkMode = await ensurePublicNetwork(docker, ctx.stack, subnet.vpcLogicalId, subnet.vpcId, ctx.deployment, subnet.vpcCidr);
+      // The VPC's public network belongs to the VPC's stack (which may not be this one: an imported subnet).
+      const vpcStack = ctx.lookup(subnet.vpcId)?.stack ?? ctx.stack;
+      networkMode = await ensurePublicNetwork(docker, vpcStack, subnet.vpcLogicalId, subnet.vpcId, ctx.deployment, subnet.vpcCidr);
       for (const p of [...new Set(spec.publish.ports)]) {
         if (!Number.isInteger(p) || p < 1 || p > 65535) throw new KilnError('INVALID_LAUNCH', `cannot publish port ${p}`, 'user');
         portBindings[`${p}/tcp`] = [{ HostIp: publicIp, HostPort: String(p) }];

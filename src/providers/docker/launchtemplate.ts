@@ -44,7 +44,7 @@ export const launchTemplateHandler: ResourceHandler = {
   },
   async delete(ctx, state) {
     const users = ctx
-      .resources()
+      .allResources()
       .filter((r) => r.type === 'AWS::AutoScaling::AutoScalingGroup' && isObj(r.properties.LaunchTemplate) && str(r.properties.LaunchTemplate.LaunchTemplateId) === state.physicalId);
     if (users.length) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `launch template ${state.physicalId} is still named by ${users[0].logicalId}` });
   },
@@ -69,7 +69,7 @@ export function resolveLaunchConfig(ctx: ResourceContext, props: JsonObject): La
     const name = str(spec.LaunchTemplateName);
     const lt =
       (id ? ctx.lookup(id) : undefined) ??
-      ctx.resources().find((r) => r.type === 'AWS::EC2::LaunchTemplate' && (r.state.physicalId === id || (name !== undefined && r.state.data?.name === name)));
+      ctx.allResources().find((r) => r.type === 'AWS::EC2::LaunchTemplate' && (r.state.physicalId === id || (name !== undefined && r.state.data?.name === name)));
     if (!lt || lt.type !== 'AWS::EC2::LaunchTemplate')
       throw new KilnError('INVALID_PROPERTY', `LaunchTemplate: the launch template '${id ?? name ?? ''}' does not exist (InvalidLaunchTemplateId.NotFound)`, 'user');
     const d = lt.state.data ?? {};

@@ -566,7 +566,7 @@ export const vpcHandler: ResourceHandler = {
   },
   async delete(ctx, state) {
     const ns = String(state.data?.netns ?? vpcNamespace(ctx.stack, state.physicalId));
-    const subnets = ctx.resources().filter((r) => r.type === 'AWS::EC2::Subnet' && r.state.data?.vpcId === state.physicalId);
+    const subnets = ctx.allResources().filter((r) => r.type === 'AWS::EC2::Subnet' && r.state.data?.vpcId === state.physicalId);
     const ports = await vpcPorts(ns);
     if (subnets.length || ports.length)
       throw new KilnError(
@@ -599,7 +599,7 @@ export const subnetHandler: ResourceHandler = {
     if (!vpcCidr || !cidrContains(vpcCidr, cidr))
       throw new KilnError('INVALID_SUBNET_RANGE', `The CIDR '${cidr.text}' is invalid: it is not within the VPC's ${String(vpc.state.data.cidr)} (InvalidSubnet.Range)`, 'user');
     const siblings = [
-      ...ctx.resources().filter((r) => r.type === 'AWS::EC2::Subnet'),
+      ...ctx.allResources().filter((r) => r.type === 'AWS::EC2::Subnet'),
       ...[...subnetOverlay.values()].map((o) => o.res),
     ].filter((r) => r.state.data?.vpcId === vpcId);
     for (const s of siblings) {

@@ -48,6 +48,7 @@ export class TestStack {
       events: this.world.events,
       lookup: (id) => this.world.lookup(id),
       resources: (stack) => [...(stack ? this.world.stacks.get(stack)?.live.values() ?? [] : this.live.values())],
+      allResources: () => [...this.world.stacks.values()].flatMap((s) => [...s.live.values()]),
     };
   }
 

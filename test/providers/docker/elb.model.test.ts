@@ -9,7 +9,7 @@ import { tgBackend, tgBackendName } from '../../../src/providers/docker/elbv2.js
 function ctxWith(instances: Record<string, string>): ResourceContext {
   const known = (id: string): KnownResource | undefined =>
     instances[id] ? { stack: 's', logicalId: id, type: 'AWS::EC2::Instance', properties: {}, state: { physicalId: id, attributes: { PrivateIp: instances[id] } } } : undefined;
-  return { stack: 's', logicalId: 'Elb', type: 'x', deployment: 'd', signal: new AbortController().signal, events: new EventLog<ProviderEvent>(), lookup: known, resources: () => [] };
+  return { stack: 's', logicalId: 'Elb', type: 'x', deployment: 'd', signal: new AbortController().signal, events: new EventLog<ProviderEvent>(), lookup: known, resources: () => [], allResources: () => [] };
 }
 
 describe('classic ELB model', () => {
