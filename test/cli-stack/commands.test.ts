@@ -82,6 +82,24 @@ describe('kiln plan / deploy / status / events / outputs / destroy', () => {
     expect(objects()).toEqual([]);
   });
 
+  test('deploy --json and destroy --json: stdout is JSON lines only (plan, events, result), secrets masked', async () => {
+    const f = template('web.json', WEB);
+    const r = await kiln('deploy', f, '--stack', 'web', '--param', 'Secret=s3cr3t-json', '--json');
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; [k: string]: unknown });
+    expect(lines[0]).toMatchObject({ kind: 'plan', stack: 'web', isCreate: true, summary: { create: 4 } });
+    expect(lines.filter((l) => l.kind === 'stack-event' && l.status === 'CREATE_COMPLETE').map((l) => l.logicalId)).toEqual(expect.arrayContaining(['Vpc', 'Group', 'Web', 'Role', 'web']));
+    expect(lines.at(-1)).toMatchObject({ kind: 'result', outcome: 'complete', status: 'CREATE_COMPLETE' });
+    expect((lines.at(-1)!.outputs as Record<string, { value: string }>).Greeting.value).toMatch(/^hello \*\*\*\* sg-/);
+    expect(r.out + r.err).not.toContain('s3cr3t-json');
+    const again = await kiln('deploy', f, '--stack', 'web', '--param', 'Secret=s3cr3t-json', '--json');
+    expect(JSON.parse(again.out.trim())).toMatchObject({ kind: 'result', outcome: 'no-changes' });
+    const gone = await kiln('destroy', '--stack', 'web', '--json');
+    const last = gone.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(last.at(-1)).toEqual({ kind: 'result', stack: 'web', outcome: 'complete', status: 'DELETE_COMPLETE' });
+    expect(objects()).toEqual([]);
+  });
+
   test('a NoEcho value never reaches output, events, or the state file', async () => {
     const f = template('web.json', WEB);
     const r = await kiln('deploy', f, '--stack', 'web', '--param', 'Secret=s3cr3t-value');

@@ -1,9 +1,10 @@
-// `kiln deploy TEMPLATE --stack NAME [--param K=V]... [--yes] [--no-rollback] [--replace-drifted]`
+// `kiln deploy TEMPLATE --stack NAME [--param K=V]... [--yes] [--no-rollback] [--replace-drifted] [--json]`
 //
 // Shows the plan, asks on a terminal unless --yes, executes with live progress, prints the outputs.
 // Without a terminal and without --yes it proceeds (as `aws cloudformation deploy` does: scripts and
 // CI pipe its output and cannot answer). Exit 0 on success or no changes, 1 on failure (with the
 // first failure's reason), 2 on usage errors. Ctrl-C stops starting new work and rolls back.
+// `--json`: stdout carries only JSON lines (the plan, every event, then the result; see jsonlines.ts).
 import { resolve } from 'node:path';
 import { flagBool, flagString } from '../args.js';
 import { PARAM, YES, confirm, params, requireStack, requireTemplate } from '../views/common.js';
@@ -12,7 +13,7 @@ import { stackCommand, stackTarget } from './stack-common.js';
 export const command = stackCommand({
   name: 'deploy',
   summary: 'create or update a stack',
-  usage: 'kiln deploy TEMPLATE --stack NAME [--param K=V]... [--yes] [--no-rollback] [--replace-drifted]',
+  usage: 'kiln deploy TEMPLATE --stack NAME [--param K=V]... [--yes] [--no-rollback] [--replace-drifted] [--json]',
   about:
     'Creates or updates a stack: independent resources in parallel, dependents after their\ndependencies, replacements created first and the old copies deleted in a cleanup phase. On any\nfailure the stack rolls back to the previous deployment (a first create is deleted).\nParameters not given keep the value of the last deploy; NoEcho ones must be given again.\nOn a terminal the plan is shown and confirmed first (--yes skips the question); piped, it proceeds.\nNothing to change (same template, same parameters) is not an error: it says so and exits 0.',
   flags: [
@@ -21,6 +22,7 @@ export const command = stackCommand({
     { names: ['no-rollback'], kind: 'bool', description: 'on failure keep what was made (no automatic rollback)' },
     { names: ['replace-drifted'], kind: 'bool', description: 'replace the resources `kiln drift` finds drifted' },
     { names: ['concurrency'], kind: 'string', valueName: 'N', description: 'provider calls in flight at most (default 10)' },
+    { names: ['json'], kind: 'bool', description: 'print JSON lines on stdout: the plan, every event, then the result' },
   ],
   exitWhenDone: true,
   async run(p, io) {
@@ -32,15 +34,18 @@ export const command = stackCommand({
       io.err(`kiln deploy: --concurrency ${conc}: expected a positive integer\n`);
       return 2;
     }
-    const [{ deployStack }, planView, { ProgressView }, stackView] = await Promise.all([
+    const [{ deployStack }, planView, { ProgressView }, stackView, { JsonLinesView }] = await Promise.all([
       import('../../deploy/index.js'),
       import('../views/plan.js'),
       import('../views/progress.js'),
       import('../views/stack.js'),
+      import('../views/jsonlines.js'),
     ]);
     const yes = flagBool(p, 'yes');
     const interactive = io.stdoutIsTTY && io.stdin !== undefined && (io.stdin as NodeJS.ReadStream).isTTY === true;
-    const progress = new ProgressView(io);
+    const json = flagBool(p, 'json') ? new JsonLinesView(io) : undefined;
+    const progress = json ?? new ProgressView(io);
+    const stop = () => (progress instanceof ProgressView ? progress.stop() : undefined);
     const abort = new AbortController();
     const onSigint = () => {
       io.err('\nkiln deploy: interrupted; finishing what is in flight, then rolling back (Ctrl-C again to stop at once)\n');
@@ -62,12 +67,17 @@ export const command = stackCommand({
         ...(concurrency ? { concurrency } : {}),
         confirm: async (plan) => {
           if (!plan.plan.changes && !plan.isCreate) return true;
-          io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }));
+          if (json) json.line({ kind: 'plan', stack, isCreate: plan.isCreate, ...(JSON.parse(planView.planJson(plan.plan)) as object) });
+          else io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }));
           if (yes || !interactive) return true;
           return confirm(io, `Deploy these changes to stack ${stack}?`);
         },
       });
-      progress.stop();
+      stop();
+      if (json) {
+        json.line({ kind: 'result', stack, outcome: r.outcome, ...(r.finalStatus ? { status: r.finalStatus } : {}), ...(r.reason ? { reason: r.reason } : {}), outputs: r.outputs });
+        return r.outcome === 'failed' || r.outcome === 'cancelled' ? 1 : 0;
+      }
       if (r.outcome === 'no-changes') {
         io.out(`Stack ${stack}: no changes to deploy.\n`);
         io.out(stackView.renderOutputs(r.outputs));
@@ -85,7 +95,7 @@ export const command = stackCommand({
       io.out(stackView.renderOutputs(r.outputs));
       return 0;
     } finally {
-      progress.stop();
+      stop();
       if (real) process.removeListener('SIGINT', onSigint);
     }
   },

@@ -1,4 +1,4 @@
-// `kiln destroy --stack NAME [--yes]`: deletes the stack's resources in reverse dependency order
+// `kiln destroy --stack NAME [--yes] [--json]`: deletes the stack's resources in reverse dependency order
 // (DeletionPolicy Retain keeps an object and says DELETE_SKIPPED). Asks on a terminal unless --yes.
 import { flagBool } from '../args.js';
 import { YES, confirm, requireStack } from '../views/common.js';
@@ -7,9 +7,9 @@ import { stackCommand, stackTarget } from './stack-common.js';
 export const command = stackCommand({
   name: 'destroy',
   summary: 'delete a stack and everything it made',
-  usage: 'kiln destroy --stack NAME [--yes]',
+  usage: 'kiln destroy --stack NAME [--yes] [--json]',
   about: 'Deletes every resource of the stack, dependents first. Asks on a terminal unless --yes.',
-  flags: [YES],
+  flags: [YES, { names: ['json'], kind: 'bool', description: 'print JSON lines on stdout: every event, then the result' }],
   exitWhenDone: true,
   async run(p, io) {
     const stack = requireStack(p, 'destroy');
@@ -18,11 +18,17 @@ export const command = stackCommand({
       io.err('kiln destroy: cancelled; nothing changed\n');
       return 1;
     }
-    const [{ destroyStack }, { ProgressView }] = await Promise.all([import('../../deploy/index.js'), import('../views/progress.js')]);
-    const progress = new ProgressView(io);
+    const [{ destroyStack }, { ProgressView }, { JsonLinesView }] = await Promise.all([import('../../deploy/index.js'), import('../views/progress.js'), import('../views/jsonlines.js')]);
+    const json = flagBool(p, 'json') ? new JsonLinesView(io) : undefined;
+    const progress = json ?? new ProgressView(io);
+    const stop = () => (progress instanceof ProgressView ? progress.stop() : undefined);
     try {
       const r = await destroyStack({ stack, ...(await stackTarget(p, io)), events: progress, command: 'destroy' });
-      progress.stop();
+      stop();
+      if (json) {
+        json.line({ kind: 'result', stack, outcome: r.outcome, ...(r.status ? { status: r.status } : {}), ...(r.reason ? { reason: r.reason } : {}) });
+        return r.outcome === 'failed' ? 1 : 0;
+      }
       if (r.outcome === 'absent') {
         io.out(`Stack ${stack} does not exist; nothing to delete.\n`);
         return 0;
@@ -34,7 +40,7 @@ export const command = stackCommand({
       io.out(`Stack ${stack}: ${r.status}\n`);
       return 0;
     } finally {
-      progress.stop();
+      stop();
     }
   },
 });
