@@ -123,7 +123,8 @@ export function parseSub(text: string): SubPart[] {
     else {
       if (lit) parts.push({ lit });
       lit = '';
-      parts.push({ name: body });
+      // CloudFormation ignores spaces around the name: `${ AWS::Region }` is `${AWS::Region}` (as refs.ts reads it).
+      parts.push({ name: body.trim() });
     }
     i = close + 1;
   }

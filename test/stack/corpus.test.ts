@@ -9,11 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { loadTemplate } from '../../src/stack/load.js';
 import { validateTemplate } from '../../src/stack/validate.js';
 import { formatDiagnostic } from '../../src/core/diagnostics.js';
+import { evaluateTemplate } from '../../src/stack/evaluate.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const corpus = join(repo, '..', 'shared', 'corpus', 'cloudformation', 'cfn-lint');
 const verdicts = JSON.parse(readFileSync(join(repo, 'test', 'stack', 'fixtures', 'corpus-verdicts.json'), 'utf8')) as {
   goodExceptions: Record<string, { codes: string[]; why: string }>;
+  evaluateExceptions: Record<string, { codes: string[]; why: string }>;
   badNotTemplateLevel: Record<string, string>;
 };
 
@@ -44,6 +46,49 @@ describe('cfn-lint corpus: good templates', () => {
     const exception = verdicts.goodExceptions[rel];
     if (!exception) {
       expect(errors.map((d) => formatDiagnostic(d))).toEqual([]);
+      return;
+    }
+    expect(exception.why.length).toBeGreaterThan(20);
+    expect([...new Set(errors.map((d) => d.code))].sort()).toEqual([...exception.codes].sort());
+  });
+});
+
+/**
+ * A value for each parameter without a Default that its constraints accept, or undefined when the
+ * template has one this cannot make up (an AllowedPattern without AllowedValues).
+ */
+function sampleParams(value: unknown): Record<string, string> | undefined {
+  const params = (value as { Parameters?: Record<string, Record<string, unknown>> }).Parameters ?? {};
+  const out: Record<string, string> = {};
+  for (const [name, p] of Object.entries(params)) {
+    if (p.Default !== undefined) continue;
+    const type = String(p.Type ?? 'String');
+    if (Array.isArray(p.AllowedValues) && p.AllowedValues.length) out[name] = String(p.AllowedValues[0]);
+    else if (p.AllowedPattern !== undefined) return undefined;
+    else if (type === 'Number' || type === 'List<Number>') out[name] = String(p.MinValue ?? 1);
+    else if (type.startsWith('AWS::SSM::')) return undefined;
+    else if (/VPC::Id/.test(type)) out[name] = 'vpc-0123456789abcdef0';
+    else if (/Subnet::Id/.test(type)) out[name] = 'subnet-0123456789abcdef0';
+    else if (/SecurityGroup::Id/.test(type)) out[name] = 'sg-0123456789abcdef0';
+    else if (/Image::Id/.test(type)) out[name] = 'ami-0123456789abcdef0';
+    else out[name] = 'x'.repeat(Math.max(1, Number(p.MinLength ?? 1)));
+  }
+  return out;
+}
+
+describe('cfn-lint corpus: good templates evaluate as they validate', () => {
+  // What validate accepts, render/plan/deploy must be able to evaluate: the two read intrinsics
+  // separately, and a difference between them (say `${ Name }` with spaces) is a bug.
+  const clean = good.filter((f) => !verdicts.goodExceptions[relative(corpus, f)]);
+  it.each(clean.map((f) => [relative(corpus, f), f]))('%s', (rel, file) => {
+    const doc = loadTemplate(readFileSync(file, 'utf8'), rel);
+    const params = sampleParams(doc.value);
+    if (!params) return;
+    const { diagnostics } = evaluateTemplate(doc.value, { parameters: params, pseudo: { stackName: 'corpus' }, maskNoEcho: true });
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    const exception = verdicts.evaluateExceptions[rel];
+    if (!exception) {
+      expect(errors.map((d) => `${d.code} ${d.message} (at ${d.segments?.join('.') ?? ''})`)).toEqual([]);
       return;
     }
     expect(exception.why.length).toBeGreaterThan(20);
