@@ -96,7 +96,8 @@ export function setKey<T>(o: Record<string, T>, k: string, v: T): void {
 // ---------------------------------------------------------------------------------------------
 // Fn::Sub
 
-export type SubPart = { lit: string } | { name: string };
+/** A piece of a Sub string: literal text, or a variable (`offset`: where its `${` starts in the text parsed). */
+export type SubPart = { lit: string } | { name: string; offset?: number };
 
 /**
  * `${Name}` → a variable; `${!Text}` → the literal `${Text}`; a `${` with no closing `}` is
@@ -124,7 +125,7 @@ export function parseSub(text: string): SubPart[] {
       if (lit) parts.push({ lit });
       lit = '';
       // CloudFormation ignores spaces around the name: `${ AWS::Region }` is `${AWS::Region}` (as refs.ts reads it).
-      parts.push({ name: body.trim() });
+      parts.push({ name: body.trim(), offset: at });
     }
     i = close + 1;
   }

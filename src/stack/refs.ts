@@ -4,7 +4,7 @@
 // argument of `Fn::If`). Pure functions over plain data; the graph and the validator build on them.
 import { graphCycles } from '../core/dag.js';
 import type { Path, PathSegment } from '../core/source.js';
-import { PSEUDO_PARAMETERS as PSEUDO_PARAMETER_LIST } from './intrinsics.js';
+import { PSEUDO_PARAMETERS as PSEUDO_PARAMETER_LIST, parseSub } from './intrinsics.js';
 
 export type ReferenceKind = 'Ref' | 'GetAtt' | 'Sub' | 'DependsOn' | 'Condition' | 'If';
 
@@ -31,21 +31,8 @@ export interface SubVariable {
 
 /** The variables of a `Fn::Sub` string, in order; `${!Literal}` is text, not a variable. */
 export function subVariables(s: string): SubVariable[] {
-  const out: SubVariable[] = [];
-  let i = 0;
-  for (;;) {
-    const open = s.indexOf('${', i);
-    if (open < 0) return out;
-    if (s[open + 2] === '!') {
-      i = open + 3;
-      continue;
-    }
-    const close = s.indexOf('}', open + 2);
-    if (close < 0) return out;
-    // CloudFormation ignores spaces around the name: `${ AWS::Region }` is `${AWS::Region}`.
-    out.push({ name: s.slice(open + 2, close).trim(), offset: open });
-    i = close + 1;
-  }
+  // One reading of Sub strings for validation and evaluation alike (intrinsics.ts parseSub).
+  return parseSub(s).flatMap((p) => ('name' in p ? [{ name: p.name, offset: p.offset ?? 0 }] : []));
 }
 
 /** Splits `Res.Attr.With.Dots` at the first dot, as CloudFormation does. */

@@ -138,9 +138,9 @@ describe('Fn::Sub', () => {
   it('a list parameter is an error', () => expect(errorCodes({ 'Fn::Sub': '${Zones}' })).toEqual(['SUB_LIST']));
   it('parseSub / formatSub round trip', () => {
     for (const s of ['a${B}c', '${!X}', 'x${A.B}y${!C}z', '$', '}{$', '${AWS::Region}']) expect(formatSub(parseSub(s))).toBe(s);
-    expect(parseSub('a${B}${!C}')).toEqual([{ lit: 'a' }, { name: 'B' }, { lit: '${C}' }]);
+    expect(parseSub('a${B}${!C}')).toEqual([{ lit: 'a' }, { name: 'B', offset: 1 }, { lit: '${C}' }]);
     // spaces around a name do not count (CloudFormation accepts `${ AWS::Region }`)
-    expect(parseSub('yum install ${ Package} in ${ AWS::Region }')).toEqual([{ lit: 'yum install ' }, { name: 'Package' }, { lit: ' in ' }, { name: 'AWS::Region' }]);
+    expect(parseSub('yum install ${ Package} in ${ AWS::Region }')).toEqual([{ lit: 'yum install ' }, { name: 'Package', offset: 12 }, { lit: ' in ' }, { name: 'AWS::Region', offset: 27 }]);
   });
 });
 
