@@ -123,7 +123,11 @@ export class Engine {
     return h;
   }
 
+  /** The template of the deploy in progress (ResourceContext.siblings). */
+  private desired: DesiredStack | undefined;
+
   private ctx(logicalId: string, type: string, signal: AbortSignal, policies?: ResourceContext['policies']): ResourceContext {
+    const desired = this.desired;
     const toKnown = (r: ResourceRow): KnownResource => ({ stack: r.stack, logicalId: r.logicalId, type: r.type, properties: this.secrets.revealKnown(r.properties), state: this.revealState(r.state) });
     return {
       stack: this.stack,
@@ -138,6 +142,9 @@ export class Engine {
       },
       resources: (stack) => this.store.resources(stack ?? this.stack, ['live']).map(toKnown),
       allResources: () => this.store.allLiveResources().map(toKnown),
+      ...(desired
+        ? { siblings: () => Object.values(desired.resources).filter((r) => r.logicalId !== logicalId).map((r) => ({ logicalId: r.logicalId, type: r.type, properties: r.properties })) }
+        : {}),
       ...(policies ? { policies } : {}),
     };
   }
@@ -174,6 +181,7 @@ export class Engine {
    */
   async deploy(desired: DesiredStack, plan: Plan, opts: { rollback: boolean; forceReplace?: ReadonlySet<string> }): Promise<RunOutcome> {
     const dep = this.store.deployment(this.deployment)!;
+    this.desired = desired;
     const isCreate = !dep.prior.some((r) => r.status === 'live');
     this.stackStatus(isCreate ? 'CREATE_IN_PROGRESS' : 'UPDATE_IN_PROGRESS', 'User Initiated');
     const steps = new Map<string, Step>(plan.steps.filter((s) => s.kind !== 'delete').map((s) => [s.id, s]));

@@ -49,6 +49,12 @@ export interface ResourceContext {
    * follow them (an Auto Scaling group's rolling or replacing update). Absent = none declared.
    */
   policies?: { UpdatePolicy?: JsonObject; CreationPolicy?: JsonObject };
+  /**
+   * The other resources of the template being deployed, properties as written (references not
+   * resolved), for a provider that can prepare for them: a load balancer publishes the ports its
+   * listeners will use when it starts, rather than restart for each. Absent outside a deploy.
+   */
+  siblings?(): ReadonlyArray<{ logicalId: string; type: string; properties: JsonObject }>;
 }
 
 export interface DiffResult {

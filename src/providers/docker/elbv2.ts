@@ -2,8 +2,9 @@
 // through) on the local target. The load balancer is an HAProxy container (as for a classic ELB); a
 // target group is a backend with its health check, written into every load balancer a listener
 // forwards from; a listener is a frontend on its port. Docker cannot publish a new port on a running
-// container, so a listener on a port the container does not publish yet relaunches the HAProxy
-// container on the same loopback address (a short interruption, only when listener ports change).
+// container: the load balancer publishes the ports the template's listeners on it will use when it
+// starts (plannedListenerPorts), and a listener on any other port relaunches the HAProxy container
+// on the same loopback address (a short interruption, only when listener ports change).
 import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
@@ -156,6 +157,24 @@ function lbState(arn: string, name: string, dns: string, props: JsonObject, data
   };
 }
 
+/**
+ * The ports the template's listeners on this load balancer will use (`LoadBalancerArn: {Ref: <it>}`
+ * and a literal `Port`): published when the container starts, so the first listeners need no
+ * relaunch (Docker cannot publish ports on a running container). HAProxy listens on none of them
+ * until a listener adds its frontend, so until then they refuse, as on AWS.
+ */
+export function plannedListenerPorts(ctx: ResourceContext): number[] {
+  const ports = new Set<number>();
+  for (const r of ctx.siblings?.() ?? []) {
+    if (r.type !== 'AWS::ElasticLoadBalancingV2::Listener') continue;
+    const target = r.properties.LoadBalancerArn;
+    if (!isObj(target) || target.Ref !== ctx.logicalId) continue;
+    const port = typeof r.properties.Port === 'number' ? r.properties.Port : typeof r.properties.Port === 'string' && /^\d+$/.test(r.properties.Port) ? Number(r.properties.Port) : NaN;
+    if (Number.isInteger(port) && port >= 1 && port <= 65535) ports.add(port);
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
 export const loadBalancerV2Handler: ResourceHandler = {
   type: 'AWS::ElasticLoadBalancingV2::LoadBalancer',
   effect: 'real',
@@ -166,7 +185,7 @@ export const loadBalancerV2Handler: ResourceHandler = {
     checkName(name, 'Name');
     const arn = `${arnPrefix()}:loadbalancer/${type === 'network' ? 'net' : 'app'}/${name}/${hex16()}`;
     const docker = await defaultDocker();
-    const { launched } = await launchLb(ctx, arn, placement(props, []), { frontends: [], backends: [] }, docker);
+    const { launched } = await launchLb(ctx, arn, placement(props, plannedListenerPorts(ctx)), { frontends: [], backends: [] }, docker);
     return lbState(arn, name, launched.publicIp ?? launched.privateIp, props, { containers: [launched.data] });
   },
   async update(ctx, props, previous) {
