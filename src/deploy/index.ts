@@ -61,6 +61,8 @@ export interface PlanResult {
   /** Parameters as they will be used (NoEcho values masked). */
   parameters: Record<string, Json>;
   isCreate: boolean;
+  /** Why `kiln deploy` would refuse this change before starting (cross-stack references). */
+  refusals?: string[];
 }
 
 export interface DeployResult extends PlanResult {
@@ -303,7 +305,13 @@ export async function planStack(o: StackOptions & TemplateInput): Promise<PlanRe
   const ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
   const p = await planWith(store, o, ev);
   const st = store.stack(o.stack);
-  return { plan: p, ...(st ? { status: st.status } : {}), parameters: ev.shownParams, isCreate: store.resources(o.stack, ['live']).length === 0 };
+  let refusals: string[] = [];
+  try {
+    checkDeployExports(store, o.stack, lastDeployment(store, o.stack), exportedNames(ev.desired, ev.resolve), importedNames(ev.desired, ev.resolve));
+  } catch (e) {
+    refusals = errorMessage(e).split('; ');
+  }
+  return { plan: p, ...(st ? { status: st.status } : {}), parameters: ev.shownParams, isCreate: store.resources(o.stack, ['live']).length === 0, ...(refusals.length ? { refusals } : {}) };
 }
 
 /** Runs `fn` holding the stack's lock, after recovering what a killed run left. */

@@ -1,7 +1,7 @@
 // The deploy engine's behaviour, one behaviour per test, against the fake provider.
 import { afterEach, describe, expect, test } from 'vitest';
 import { harness, fake } from './harness.js';
-import { deployStack, destroyStack } from '../../src/deploy/index.js';
+import { deployStack, destroyStack, planStack } from '../../src/deploy/index.js';
 
 let h: ReturnType<typeof harness>;
 afterEach(() => h?.cleanup());
@@ -282,6 +282,9 @@ describe('exports', () => {
     h = harness();
     await deployNet(net(vpcExport));
     await h.deploy(importer);
+    // plan says so too, without failing
+    const planned = await planStack({ stack: 'net', store: h.store, provider: h.provider, file: 'net.json', text: net({}) });
+    expect(planned.refusals).toEqual(['Export net-VpcId cannot be deleted as it is in use by demo']);
     await expect(deployNet(net({}))).rejects.toThrow('Export net-VpcId cannot be deleted as it is in use by demo');
     await expect(h.deploy({ Resources: { App: fake() }, Outputs: { Mine: { Value: 'x', Export: { Name: 'net-VpcId' } } } })).rejects.toThrow(
       'Export with name net-VpcId is already exported by stack net',

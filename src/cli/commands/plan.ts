@@ -17,8 +17,12 @@ export const command = stackCommand({
     const file = resolve(io.cwd, requireTemplate(p, 'plan'));
     const [{ planStack }, view] = await Promise.all([import('../../deploy/index.js'), import('../views/plan.js')]);
     const r = await planStack({ stack, file, params: params(p), ...(await stackTarget(p, io)) });
-    if (flagBool(p, 'json')) io.out(view.planJson(r.plan, { stack, parameters: r.parameters }));
-    else io.out(view.renderPlan(r.plan, { color: io.color, stack, isCreate: r.isCreate }));
-    return 0;
+    if (flagBool(p, 'json')) io.out(view.planJson(r.plan, { stack, parameters: r.parameters, ...(r.refusals ? { refusals: r.refusals } : {}) }));
+    else {
+      io.out(view.renderPlan(r.plan, { color: io.color, stack, isCreate: r.isCreate }));
+      for (const why of r.refusals ?? []) io.err(`kiln plan: deploy would be refused: ${why}\n`);
+    }
+    // A change `kiln deploy` would refuse is not a plan that can be applied.
+    return r.refusals ? 1 : 0;
   },
 });
