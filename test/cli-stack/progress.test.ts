@@ -45,3 +45,13 @@ test('on a terminal: the table is redrawn in place with elapsed time and the fai
   const lastFrame = io.stderr.split('\x1b[0J').pop()!;
   expect(lastFrame).toMatch(/Web\s+CREATE_FAILED\s+2\.5s  image not found/);
 });
+
+test('on a terminal: stopping twice leaves one final frame (nothing printed after the outputs)', () => {
+  const io = memoryIO({ tty: true });
+  const v = new ProgressView(io, { now: () => 0 });
+  v.emit({ kind: 'stack-event', event: ev('web', 'CREATE_COMPLETE', null, 'AWS::CloudFormation::Stack') });
+  v.stop();
+  const after = io.stderr.length;
+  v.stop();
+  expect(io.stderr.length).toBe(after);
+});

@@ -20,6 +20,8 @@ export class ProgressView {
   private stackStatus = '';
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
   private readonly live: boolean;
   readonly failures: string[] = [];
 
@@ -100,10 +102,12 @@ export class ProgressView {
     this.drawn = lines.length;
   }
 
-  /** Stops the redraw timer and leaves the last frame on screen. */
+  /** Stops the redraw timer and leaves the last frame on screen (once: later calls do nothing). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.live) {
       this.clear();
       this.draw();
