@@ -106,6 +106,19 @@ export const MAYBE_IN_PLACE: Readonly<Record<string, readonly string[]>> = {
   'AWS::AutoScaling::AutoScalingGroup': ['LaunchTemplate', 'VPCZoneIdentifier', 'MinSize', 'MaxSize', 'DesiredCapacity'],
 };
 
+/**
+ * `maybe` properties replaced only when they appear or disappear, updated in place otherwise (the
+ * CloudFormation reference: "Replacement if you did not have a health check specified and you are
+ * adding one or if you are removing the health check; otherwise no interruption").
+ */
+export const REPLACED_WHEN_ADDED_OR_REMOVED: Readonly<Record<string, readonly string[]>> = {
+  'AWS::ElasticLoadBalancing::LoadBalancer': ['AvailabilityZones', 'HealthCheck', 'Subnets'],
+};
+
+function present(v: Json | undefined): boolean {
+  return v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
+}
+
 export function canonical(v: Json | undefined): string {
   if (v === undefined) return 'undefined';
   return JSON.stringify(sortKeys(v));
@@ -144,10 +157,13 @@ export function decide(type: string, before: JsonObject, after: JsonObject, opts
   const handler = opts.handler(type);
   const spec = opts.replacement(type);
   const inPlace = new Set(MAYBE_IN_PLACE[type] ?? []);
+  const addedOrRemoved = new Set(REPLACED_WHEN_ADDED_OR_REMOVED[type] ?? []);
   const because = new Set<string>();
   for (const p of changed) {
     if (spec?.always.includes(p)) because.add(p);
-    else if (spec?.maybe.includes(p) && !inPlace.has(p)) because.add(p);
+    else if (addedOrRemoved.has(p)) {
+      if (present(before[p]) !== present(after[p])) because.add(p);
+    } else if (spec?.maybe.includes(p) && !inPlace.has(p)) because.add(p);
   }
   if (handler?.diff) for (const p of handler.diff(before, after).requiresReplacement) if (changed.includes(p.split('.')[0]!)) because.add(p);
   if (!handler?.update) for (const p of changed) because.add(p);

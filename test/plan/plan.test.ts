@@ -62,6 +62,20 @@ describe('plan', () => {
     expect(p.steps[0]).toMatchObject({ kind: 'replace', because: ['Tenancy'] });
   });
 
+  test("a classic ELB's HealthCheck and Subnets update in place when changed, and replace only when added or removed", () => {
+    const T = 'AWS::ElasticLoadBalancing::LoadBalancer';
+    const hc = (target: string) => ({ Target: target, HealthyThreshold: '2', UnhealthyThreshold: '2', Interval: '5', Timeout: '2' });
+    const base = { Listeners: [{ LoadBalancerPort: '80', InstancePort: '80', Protocol: 'HTTP' }], Subnets: ['subnet-1'] };
+    const changed = plan(stack(want('Elb', T, { ...base, HealthCheck: hc('HTTP:80/') })), [have('Elb', T, { ...base, HealthCheck: hc('TCP:80') })], opts);
+    expect(changed.steps[0]).toMatchObject({ kind: 'update', changed: ['HealthCheck'] });
+    const moved = plan(stack(want('Elb', T, { ...base, Subnets: ['subnet-2'] })), [have('Elb', T, base)], opts);
+    expect(moved.steps[0]).toMatchObject({ kind: 'update', changed: ['Subnets'] });
+    const added = plan(stack(want('Elb', T, { ...base, HealthCheck: hc('TCP:80') })), [have('Elb', T, base)], opts);
+    expect(added.steps[0]).toMatchObject({ kind: 'replace', because: ['HealthCheck'] });
+    const removed = plan(stack(want('Elb', T, { Listeners: base.Listeners, AvailabilityZones: ['us-east-1a'] })), [have('Elb', T, base)], opts);
+    expect(removed.steps[0]).toMatchObject({ kind: 'replace', because: ['AvailabilityZones', 'Subnets'] });
+  });
+
   test('adding a createOnly property replaces even when the value would be the default', () => {
     const p = plan(stack(want('Web', 'AWS::EC2::Instance', { ImageId: 'ami-1', AvailabilityZone: 'us-east-1a' })), [have('Web', 'AWS::EC2::Instance', { ImageId: 'ami-1' })], opts);
     expect(p.steps[0]).toMatchObject({ kind: 'replace', because: ['AvailabilityZone'] });

@@ -3,7 +3,7 @@
 // own (its DNSName), one frontend per listener, health checks as configured (AWS's defaults
 // otherwise), routing only to healthy instances. `Instances` and Auto Scaling groups naming it in
 // `LoadBalancerNames` are its members; membership changes reload HAProxy without dropping a request.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
 import { docker as defaultDocker } from '../../docker/client.js';
@@ -99,6 +99,8 @@ export interface LbPlacement {
   ports: number[];
   /** Keep this private address (a relaunch: rules naming the balancer's groups stay right). */
   privateIp?: string;
+  /** Keep this loopback address (a relaunch: the DNSName stays). */
+  publicIp?: string;
 }
 
 /** A context acting for the load balancer resource (labels and names follow its logical id). */
@@ -123,12 +125,13 @@ export async function launchLb(ctx: ResourceContext, owner: string, place: LbPla
       securityGroupIds: place.groups,
       kind: 'load-balancer',
       owner,
-      name: 'lb',
+      // Unique per load balancer: a replacement runs beside the one it replaces (create before delete).
+      name: `lb-${createHash('sha256').update(owner).digest('hex').slice(0, 8)}`,
       entrypoint: HAPROXY_COMMAND,
       cmd: [],
       files: modelFiles(resolved, fresh),
       ...(place.privateIp ? { privateIp: place.privateIp } : {}),
-      ...(place.internal ? {} : { publish: { ports: place.ports } }),
+      ...(place.internal ? {} : { publish: { ports: place.ports, ...(place.publicIp ? { address: place.publicIp } : {}) } }),
     },
     { docker },
   );
@@ -337,6 +340,7 @@ export const classicElbHandler: ResourceHandler = {
       return { ...previous.state, attributes: classicState(ctx, name, { privateIp: current.ip ?? '', ...(current.publicIp ? { publicIp: current.publicIp } : {}), data: {} }, props).attributes, data };
     }
     if (current?.ip && before.subnetIds[0] === after.subnetIds[0]) after.privateIp = current.ip;
+    if (current?.publicIp) after.publicIp = current.publicIp;
     // New ports or subnet: Docker cannot add published ports to a running container, so the HAProxy
     // container is replaced (a short interruption; the DNSName stays when its address is free).
     ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `replacing the HAProxy container of ${name} (listener ports or subnet changed): brief interruption` });

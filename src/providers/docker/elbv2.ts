@@ -195,7 +195,8 @@ export const loadBalancerV2Handler: ResourceHandler = {
     const [c] = await lbContainers(docker, arn);
     const model = (c && (await readModel(docker, c.id))) || { frontends: [], backends: [] };
     await destroyLb(ctx, arn, docker);
-    const { launched } = await launchLb(ctx, arn, placement(props, model.frontends.map((f) => f.port)), model, docker);
+    // The DNSName stays (AWS keeps it across subnet and group changes).
+    const { launched } = await launchLb(ctx, arn, { ...placement(props, model.frontends.map((f) => f.port)), ...(c?.publicIp ? { publicIp: c.publicIp } : {}) }, model, docker);
     return lbState(arn, String(previous.state.attributes.LoadBalancerName), launched.publicIp ?? launched.privateIp, props, { containers: [launched.data] });
   },
   async delete(ctx, state) {
@@ -258,7 +259,7 @@ async function changeListener(ctx: ResourceContext, lbArn: string, add: { port: 
   ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `relaunching the HAProxy container of ${lb.logicalId} to publish port ${add?.port}: brief interruption` });
   await destroyLb(ctx, lbArn, docker);
   // Same private address: rules that name the balancer's security groups stay right.
-  const { launched } = await launchLb(asResource(ctx, lb.logicalId), lbArn, { ...placement(lb.properties, frontends.map((f) => f.port)), ...(c.ip ? { privateIp: c.ip } : {}) }, model, docker);
+  const { launched } = await launchLb(asResource(ctx, lb.logicalId), lbArn, { ...placement(lb.properties, frontends.map((f) => f.port)), ...(c.ip ? { privateIp: c.ip } : {}), ...(c.publicIp ? { publicIp: c.publicIp } : {}) }, model, docker);
   return launched.data;
 }
 

@@ -362,12 +362,17 @@ function hash32(s: string): number {
  * A loopback address of its own for a public endpoint: 127.a.b.c with a in 1..254 (127.0.x.x is
  * left to the system: 127.0.0.1, 127.0.1.1, 127.0.0.53), stable for the same seed when free.
  */
-export async function allocateLoopback(docker: Dockerode, seed: string): Promise<string> {
+export async function allocateLoopback(docker: Dockerode, seed: string, preferred?: string): Promise<string> {
   const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ['kiln.public-ip'] }) });
   const inUse = new Set(loopbackTaken); // after the await, as in allocateAddress
   for (const c of containers) {
     const ip = c.Labels?.['kiln.public-ip'];
     if (ip) inUse.add(ip);
+  }
+  // A relaunch keeps its address (a load balancer's DNSName) when nobody took it meanwhile.
+  if (preferred && /^127\.\d+\.\d+\.\d+$/.test(preferred) && !inUse.has(preferred)) {
+    loopbackTaken.add(preferred);
+    return preferred;
   }
   const span = 254 * 256 * 254;
   const start = hash32(seed) % span;

@@ -106,6 +106,20 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     expect((await serverStats(d, c.id)).map((s) => s.server)).toEqual([cId]);
     expect((await get(url)).status).toBe(200);
 
+    // A new listener port: Docker cannot publish it on the running container, so HAProxy is
+    // relaunched, on the same loopback address (the DNSName stays).
+    const relaunched = await stack.update(classicElbHandler, 'Elb', {
+      ...stack.get('Elb').properties,
+      Instances: [cId],
+      Listeners: [
+        { LoadBalancerPort: '80', InstancePort: '80', Protocol: 'HTTP' },
+        { LoadBalancerPort: '8080', InstancePort: '80', Protocol: 'HTTP' },
+      ],
+    });
+    expect(relaunched.attributes.DNSName).toBe(dns);
+    expect((await lbContainers(d, lb.physicalId)).map((x) => x.id)).not.toEqual([c.id]);
+    await until(() => get(url).catch(() => ({ status: 0, body: '' })), (r) => r.status === 200, 20_000, 100);
+
     // The instance's own port is not reachable from the host: only through the load balancer.
     await stack.delete(classicElbHandler, 'Elb');
     expect(await lbContainers(d, lb.physicalId)).toEqual([]);
