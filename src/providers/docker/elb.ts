@@ -131,7 +131,9 @@ export async function launchLb(ctx: ResourceContext, owner: string, place: LbPla
       cmd: [],
       files: modelFiles(resolved, fresh),
       ...(place.privateIp ? { privateIp: place.privateIp } : {}),
-      ...(place.internal ? {} : { publish: { ports: place.ports, ...(place.publicIp ? { address: place.publicIp } : {}) } }),
+      // The same loopback address each time the stack makes this load balancer (when free): the URL
+      // of a re-created stack stays; a replacement running beside it gets the next free one.
+      ...(place.internal ? {} : { publish: { ports: place.ports, key: 'lb', ...(place.publicIp ? { address: place.publicIp } : {}) } }),
     },
     { docker },
   );

@@ -79,8 +79,12 @@ export interface LaunchSpec {
    * multi-part mix of those (see prepareUserData); other text is run with /bin/sh, with a warning.
    */
   userData?: string;
-  /** Gives the container a public endpoint: its own loopback address with these TCP ports published (`address`: keep this one when free). */
-  publish?: { ports: number[]; address?: string };
+  /**
+   * Gives the container a public endpoint: its own loopback address with these TCP ports published.
+   * `address`: keep this one when free. `key`: the address is derived from stack, logical id and
+   * this key (default: the name hint), so a resource made again gets the same one when it is free.
+   */
+  publish?: { ports: number[]; address?: string; key?: string };
   /** A fixed private address in the subnet (otherwise the first free one). */
   privateIp?: string;
   /** Sets CPU and memory limits (see instance-types.ts); unknown types fail. */
@@ -263,7 +267,7 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
     const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
     const exposed: Record<string, object> = {};
     if (spec.publish) {
-      publicIp = await allocateLoopback(docker, `${ctx.stack}/${ctx.logicalId}/${spec.name ?? rand}`, spec.publish.address);
+      publicIp = await allocateLoopback(docker, `${ctx.stack}/${ctx.logicalId}/${spec.publish.key ?? spec.name ?? rand}`, spec.publish.address);
       // The VPC's public network belongs to the VPC's stack (which may not be this one: an imported subnet).
       const vpcStack = ctx.lookup(subnet.vpcId)?.stack ?? ctx.stack;
       networkMode = await ensurePublicNetwork(docker, vpcStack, subnet.vpcLogicalId, subnet.vpcId, ctx.deployment, subnet.vpcCidr);
