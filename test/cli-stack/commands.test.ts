@@ -100,6 +100,20 @@ describe('kiln plan / deploy / status / events / outputs / destroy', () => {
     expect(objects()).toEqual([]);
   });
 
+  test('outputs name their export and who imports it; destroy of the exporter is refused with exit 1', async () => {
+    const net = template('net.json', { Resources: { Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.0.0.0/16' } } }, Outputs: { VpcId: { Value: { Ref: 'Vpc' }, Export: { Name: 'net-VpcId' } } } });
+    const app = template('app.json', { Resources: { Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'app', VpcId: { 'Fn::ImportValue': 'net-VpcId' } } } } });
+    expect((await kiln('deploy', net, '--stack', 'net')).code).toBe(0);
+    expect((await kiln('deploy', app, '--stack', 'app')).code).toBe(0);
+    expect((await kiln('outputs', '--stack', 'net')).out).toMatch(/VpcId\s+vpc-[0-9a-f]{17}\s+export net-VpcId \(imported by app\)/);
+    const refused = await kiln('destroy', '--stack', 'net');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('Stack net cannot be deleted: Export net-VpcId cannot be deleted as it is in use by app');
+    expect((await kiln('destroy', '--stack', 'app')).code).toBe(0);
+    expect((await kiln('destroy', '--stack', 'net')).code).toBe(0);
+    expect(objects()).toEqual([]);
+  });
+
   test('a NoEcho value never reaches output, events, or the state file', async () => {
     const f = template('web.json', WEB);
     const r = await kiln('deploy', f, '--stack', 'web', '--param', 'Secret=s3cr3t-value');

@@ -7,7 +7,8 @@ export const command = stackCommand({
   name: 'outputs',
   summary: 'show the outputs of a stack',
   usage: 'kiln outputs --stack NAME [--json]',
-  about: 'Prints the outputs of the stack as last deployed (NoEcho values masked). --json prints {"Name": value}.',
+  about:
+    'Prints the outputs of the stack as last deployed (NoEcho values masked), with the export name of\nexported ones and the stacks that import them. --json prints {"Name": value}.',
   flags: [JSON_FLAG],
   async run(p, io) {
     const stack = requireStack(p, 'outputs');
@@ -19,7 +20,7 @@ export const command = stackCommand({
     }
     const outputs = st.deployment ? (store.deployment(st.deployment)?.outputs ?? {}) : {};
     if (flagBool(p, 'json')) io.out(JSON.stringify(Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value])), null, 2) + '\n');
-    else io.out(view.renderOutputs(outputs) || `Stack ${stack} has no outputs.\n`);
+    else io.out(view.renderOutputs(outputs, (name) => store.importersOf(name, stack)) || `Stack ${stack} has no outputs.\n`);
     return 0;
   },
 });

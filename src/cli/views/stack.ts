@@ -13,10 +13,19 @@ function show(v: Json): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-export function renderOutputs(outputs: Record<string, { value: Json; description?: string }>): string {
+/**
+ * The outputs table; an exported one says its export name, and (given `importers`) which stacks
+ * import it, since those keep it from being removed or changed.
+ */
+export function renderOutputs(outputs: Record<string, { value: Json; description?: string; exportName?: string }>, importers?: (exportName: string) => string[]): string {
   const names = Object.keys(outputs);
   if (names.length === 0) return '';
-  return 'Outputs:\n' + table(names.map((n) => [`  ${n}`, show(outputs[n]!.value), outputs[n]!.description ? `# ${outputs[n]!.description}` : '']));
+  const exported = (o: { exportName?: string }) => {
+    if (o.exportName === undefined) return '';
+    const users = importers?.(o.exportName) ?? [];
+    return `export ${o.exportName}${users.length ? ` (imported by ${users.join(', ')})` : ''}`;
+  };
+  return 'Outputs:\n' + table(names.map((n) => [`  ${n}`, show(outputs[n]!.value), exported(outputs[n]!), outputs[n]!.description ? `# ${outputs[n]!.description}` : '']));
 }
 
 export function renderEvents(events: readonly StackEvent[]): string {
