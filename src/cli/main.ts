@@ -32,6 +32,7 @@ const COMMANDS: Record<string, Entry> = {
   status: { group: 'Stacks', summary: 'show stacks and their resources', load: () => import('./commands/status.js') },
   events: { group: 'Stacks', summary: 'show the events of a stack', load: () => import('./commands/events.js') },
   outputs: { group: 'Stacks', summary: 'show the outputs of a stack', load: () => import('./commands/outputs.js') },
+  exports: { group: 'Stacks', summary: 'list the exports of all stacks and who imports them', load: () => import('./commands/exports.js') },
   drift: { group: 'Stacks', summary: 'compare what runs with what was deployed', load: () => import('./commands/drift.js') },
 };
 

@@ -502,6 +502,17 @@ export class StackStore {
     return rows.map((r) => r.name).filter((n) => n !== except);
   }
 
+  /** Every export of every stack's current deployment, with the stacks importing it, by name. */
+  allExports(): Array<{ name: string; stack: string; output: string; value: Json; importers: string[] }> {
+    const out: Array<{ name: string; stack: string; output: string; value: Json; importers: string[] }> = [];
+    for (const st of this.stacks()) {
+      if (!st.deployment || st.status === 'DELETE_COMPLETE') continue;
+      for (const [output, o] of Object.entries(this.deployment(st.deployment)?.outputs ?? {}))
+        if (o.exportName !== undefined) out.push({ name: o.exportName, stack: st.name, output, value: o.value, importers: this.importersOf(o.exportName, st.name) });
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
   /** The value exported under `name` by the current deployment of any stack (Fn::ImportValue). */
   exportedValue(name: string): { stack: string; value: Json } | undefined {
     for (const st of this.stacks()) {

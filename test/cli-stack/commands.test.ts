@@ -17,7 +17,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function kiln(...args: string[]) {
   const io = memoryIO({ cwd: dir, env });
-  const code = await main([...args, ...(['plan', 'deploy', 'destroy', 'status', 'events', 'outputs', 'drift'].includes(args[0]!) && !args.includes('--help') ? ['--state-dir', join(dir, 'state')] : [])], io);
+  const code = await main([...args, ...(['plan', 'deploy', 'destroy', 'status', 'events', 'outputs', 'exports', 'drift'].includes(args[0]!) && !args.includes('--help') ? ['--state-dir', join(dir, 'state')] : [])], io);
   return { code, out: io.stdout, err: io.stderr };
 }
 
@@ -106,6 +106,8 @@ describe('kiln plan / deploy / status / events / outputs / destroy', () => {
     expect((await kiln('deploy', net, '--stack', 'net')).code).toBe(0);
     expect((await kiln('deploy', app, '--stack', 'app')).code).toBe(0);
     expect((await kiln('outputs', '--stack', 'net')).out).toMatch(/VpcId\s+vpc-[0-9a-f]{17}\s+export net-VpcId \(imported by app\)/);
+    expect((await kiln('exports')).out).toMatch(/^EXPORT\s+STACK\s+VALUE\s+IMPORTED BY\nnet-VpcId\s+net\s+vpc-[0-9a-f]{17}\s+app\n$/);
+    expect(JSON.parse((await kiln('exports', '--json')).out)).toEqual([{ name: 'net-VpcId', stack: 'net', output: 'VpcId', value: expect.stringMatching(/^vpc-/), importers: ['app'] }]);
     const refused = await kiln('destroy', '--stack', 'net');
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('Stack net cannot be deleted: Export net-VpcId cannot be deleted as it is in use by app');
