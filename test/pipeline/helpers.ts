@@ -128,6 +128,24 @@ export function startLoad(target: string, seconds = 120): { stop(): Promise<Load
   };
 }
 
+/**
+ * `kiln up` of the project after `change`, while bench/load.mjs keeps 4 clients on `url`: 3 s of
+ * load at rest before, 1 s after. Returns the run, the load, how long `up` took, and the latencies
+ * of the good answers at rest and during the run.
+ */
+export async function upUnderLoad(p: Project, url: string, change: () => void, seconds = 120) {
+  const load = startLoad(url, seconds);
+  await new Promise((r) => setTimeout(r, 3000)); // at rest
+  change();
+  const a = Date.now();
+  const r = await p.kiln(['up', '.', '--stack', p.stack, '--yes']);
+  const b = Date.now();
+  await new Promise((r) => setTimeout(r, 1000));
+  const l = await load.stop();
+  const ok = l.samples.filter((s) => s[2]);
+  return { r, l, ms: b - a, rest: ok.filter((s) => s[0] < a).map((s) => s[1]), during: ok.filter((s) => s[0] >= a && s[0] <= b).map((s) => s[1]) };
+}
+
 export function p99(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.ceil(0.99 * s.length) - 1]! : 0;

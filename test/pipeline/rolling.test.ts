@@ -1,32 +1,20 @@
 // A new image rolled through a group of 4 in place (a new launch template version; the group's
 // AutoScalingRollingUpdate: batches of 2, at least 2 in service) behind a classic ELB, under steady
 // load from a second process: zero failed requests, every instance replaced, the group kept.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { upOnce, waitFor, startLoad, p99, type Project } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { upOnce, upUnderLoad, waitFor, p99 } from './helpers.js';
 import { StackStore } from '../../src/state/stacks.js';
 
-let p: Project;
-let url = '';
-
 const deployed = upOnce('rolling', 'piperoll4', (b) => b.includes('version=1'), { up: 240_000, down: 180_000 });
-beforeAll(() => {
-  ({ p, url } = deployed);
-});
 
 describe('a rolling update of a group of 4 behind a load balancer', () => {
   it('replaces every instance in batches with zero failed requests under steady load', async () => {
+    const { p, url } = deployed;
     const group = () => StackStore.open(p.stateDir).resources(p.stack, ['live']).find((r) => r.logicalId === 'Group')!;
     const before = group();
     const oldIds = (before.state.data as { instances: string[] }).instances;
     expect(oldIds).toHaveLength(4);
-    const load = startLoad(url, 180);
-    await new Promise((r) => setTimeout(r, 3000)); // at rest
-    p.write('kiln.yaml', p.read('kiln.yaml').replace('app_version: "1"', 'app_version: "2"'));
-    const a = Date.now();
-    const r = await p.kiln(['up', '.', '--stack', p.stack, '--yes']);
-    const b = Date.now();
-    await new Promise((r) => setTimeout(r, 1000));
-    const l = await load.stop();
+    const { r, l, ms, rest, during } = await upUnderLoad(p, url, () => p.write('kiln.yaml', p.read('kiln.yaml').replace('app_version: "1"', 'app_version: "2"')), 180);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/UPDATE_COMPLETE in [0-9.]+s \(1 image built; 2 updated\)/);
     expect(r.err).toMatch(/rolling update batch 1\/2/);
@@ -40,9 +28,7 @@ describe('a rolling update of a group of 4 behind a load balancer', () => {
     const newIds = (after.state.data as { instances: string[] }).instances;
     expect(newIds).toHaveLength(4);
     expect(newIds.filter((i) => oldIds.includes(i))).toEqual([]);
-    const rest = l.samples.filter((s) => s[0] < a && s[2]).map((s) => s[1]);
-    const during = l.samples.filter((s) => s[0] >= a && s[0] <= b && s[2]).map((s) => s[1]);
-    console.log(`rolling update ${(b - a) / 1000}s, ${l.total} requests, ${l.failed} failed; p99 at rest ${p99(rest)} ms (${rest.length}), during rollout ${p99(during)} ms (${during.length})`);
+    console.log(`rolling update ${ms / 1000}s, ${l.total} requests, ${l.failed} failed; p99 at rest ${p99(rest)} ms (${rest.length}), during rollout ${p99(during)} ms (${during.length})`);
     expect(await waitFor(url, (x) => x.includes('version=2'))).toMatch(/version=2/);
   }, 240_000);
 });

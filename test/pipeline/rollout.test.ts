@@ -4,7 +4,7 @@
 // fails its health check is rolled back while the old version keeps answering. `kiln rollback`
 // then restores the first version without building.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { upOnce, waitFor, get, startLoad, p99, type Project } from './helpers.js';
+import { upOnce, upUnderLoad, waitFor, get, startLoad, p99, type Project } from './helpers.js';
 import { PipelineStore } from '../../src/state/pipeline.js';
 
 let p: Project;
@@ -18,24 +18,15 @@ beforeAll(() => {
 
 describe('zero-downtime replacement behind a load balancer', () => {
   it('a changed image replaces the instance while the load balancer keeps answering every request', async () => {
-    const load = startLoad(url);
-    await new Promise((r) => setTimeout(r, 3000)); // at rest
-    p.write('app/www/body.txt', 'B\n');
-    const a = Date.now();
-    const r = await p.kiln(['up', '.', '--stack', p.stack, '--yes']);
-    const b = Date.now();
-    await new Promise((r) => setTimeout(r, 1000));
-    const l = await load.stop();
+    const { r, l, ms, rest, during } = await upUnderLoad(p, url, () => p.write('app/www/body.txt', 'B\n'));
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/UPDATE_COMPLETE in [0-9.]+s \(1 image built; 1 updated, 1 replaced\)/);
     expect(l.errors).toEqual({});
     expect(l.failed).toBe(0);
-    const rest = l.samples.filter((s) => s[0] < a && s[2]).map((s) => s[1]);
-    const during = l.samples.filter((s) => s[0] >= a && s[0] <= b && s[2]).map((s) => s[1]);
     expect(rest.length).toBeGreaterThan(20);
     expect(during.length).toBeGreaterThan(20);
     // The numbers, for the report: p99 at rest vs during the rollout.
-    console.log(`rollout ${(b - a) / 1000}s, ${l.total} requests, 0 failed; p99 at rest ${p99(rest)} ms, during rollout ${p99(during)} ms`);
+    console.log(`rollout ${ms / 1000}s, ${l.total} requests, 0 failed; p99 at rest ${p99(rest)} ms, during rollout ${p99(during)} ms`);
     expect(await waitFor(url, (x) => x.includes('body=B'))).toMatch(/body=B/);
   }, 180_000);
 
