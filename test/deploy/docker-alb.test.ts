@@ -2,30 +2,25 @@
 // balancer, target group with two instances, listener. The load balancer's container publishes the
 // port its listener will use when it starts, so the listener is added without a relaunch.
 import { afterAll, expect, test } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { docker, removeByLabels } from '../../src/docker/client.js';
-import { localProvider, removeOrphans } from '../../src/providers/docker/index.js';
+import { docker } from '../../src/docker/client.js';
+import { localProvider } from '../../src/providers/docker/index.js';
 import { EventLog } from '../../src/core/events.js';
 import { StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
 import { deployStack, destroyStack, type EngineEvent } from '../../src/deploy/index.js';
 import { get, webImage } from '../providers/docker/elb.helpers.js';
-import { removeImages } from '../providers/docker/ctx.js';
+import { cleanupDeployed } from '../providers/docker/ctx.js';
 
 const stack = `kt-alb-${randomBytes(3).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-alb-'));
 const store = new StackStore(openState(dir));
 const image = `kiln-test/alb-web:${stack}`;
 
-afterAll(async () => {
-  await removeOrphans(stack, new Set()).catch(() => undefined);
-  await removeByLabels({ 'kiln.stack': stack }).catch(() => undefined);
-  await removeImages('kiln.test', stack);
-  rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => cleanupDeployed([stack], stack, dir), 60_000);
 
 const web = (n: number) => ({ Type: 'AWS::EC2::Instance', Properties: { ImageId: image, SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }], Tags: [{ Key: 'n', Value: `${n}` }] } });
 const template = {

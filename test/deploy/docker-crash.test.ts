@@ -4,17 +4,17 @@
 // destroy nothing at all.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bundleCli } from './cli-bundle.js';
-import { docker, removeByLabels } from '../../src/docker/client.js';
-import { findOrphans, removeOrphans } from '../../src/providers/docker/index.js';
+import { docker } from '../../src/docker/client.js';
+import { findOrphans } from '../../src/providers/docker/index.js';
 import { StackStore } from '../../src/state/stacks.js';
 import { openState, closeAllStates } from '../../src/state/db.js';
 import { webImage } from '../providers/docker/elb.helpers.js';
-import { removeImages } from '../providers/docker/ctx.js';
+import { cleanupDeployed } from '../providers/docker/ctx.js';
 
 const stack = `kt-crash-${randomBytes(3).toString('hex')}`;
 let dir: string;
@@ -25,12 +25,7 @@ beforeAll(async () => {
   cli = await bundleCli('docker-crash');
   await webImage(image, { 'kiln.test': stack });
 }, 60_000);
-afterAll(async () => {
-  await removeOrphans(stack, new Set()).catch(() => undefined);
-  await removeByLabels({ 'kiln.stack': stack }).catch(() => undefined);
-  await removeImages('kiln.test', stack);
-  rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => cleanupDeployed([stack], stack, dir), 60_000);
 
 function template(v: number): string {
   const f = join(dir, `v${v}.json`);

@@ -3,18 +3,18 @@
 // own in the imported VPC and runs instances there. Security groups hold across the two stacks, and
 // the network stack cannot be deleted while the application imports from it.
 import { afterAll, expect, test } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { docker, removeByLabels } from '../../src/docker/client.js';
-import { localProvider, removeOrphans } from '../../src/providers/docker/index.js';
+import { docker } from '../../src/docker/client.js';
+import { localProvider } from '../../src/providers/docker/index.js';
 import { listVpcNamespaces } from '../../src/providers/docker/network.js';
 import { StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
 import { deployStack, destroyStack } from '../../src/deploy/index.js';
 import { webImage } from '../providers/docker/elb.helpers.js';
-import { httpGet, removeImages, sh } from '../providers/docker/ctx.js';
+import { cleanupDeployed, httpGet, sh } from '../providers/docker/ctx.js';
 
 const id = randomBytes(3).toString('hex');
 const net = `kt-net-${id}`;
@@ -24,14 +24,7 @@ const store = new StackStore(openState(dir));
 const provider = localProvider();
 const image = `kiln-test/cross-web:${id}`;
 
-afterAll(async () => {
-  for (const s of [app, net]) {
-    await removeOrphans(s, new Set()).catch(() => undefined);
-    await removeByLabels({ 'kiln.stack': s }).catch(() => undefined);
-  }
-  await removeImages('kiln.test', `cross-${id}`);
-  rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => cleanupDeployed([app, net], `cross-${id}`, dir), 60_000);
 
 const networkStack = {
   Resources: {

@@ -128,3 +128,19 @@ export async function removeImages(label: string, value: string): Promise<void> 
   const imgs = await d.listImages({ all: true, filters: JSON.stringify({ label: [`${label}=${value}`] }) });
   for (const i of imgs.sort((a, b) => b.Created - a.Created)) await d.getImage(i.Id).remove({ force: true }).catch(() => undefined);
 }
+
+/**
+ * After a test that deployed through the engine: removes everything labelled for `stacks` (what
+ * recovery would sweep, then anything else with the label), the images labelled `kiln.test=<label>`
+ * and the test's state directory.
+ */
+export async function cleanupDeployed(stacks: string[], imageLabel: string, dir: string): Promise<void> {
+  const { removeOrphans } = await import('../../../src/providers/docker/index.js');
+  const { rmSync } = await import('node:fs');
+  for (const s of stacks) {
+    await removeOrphans(s, new Set()).catch(() => undefined);
+    await removeByLabels({ [LABELS.stack]: s }).catch(() => undefined);
+  }
+  await removeImages('kiln.test', imageLabel);
+  rmSync(dir, { recursive: true, force: true });
+}
