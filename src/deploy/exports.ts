@@ -86,11 +86,7 @@ export function checkDeployExports(store: StackStore, stack: string, current: De
   for (const name of importing) {
     if (store.exportedValue(name) === undefined) problems.push(`No export named ${name} found`);
   }
-  for (const name of exportsOf(current).keys()) {
-    if (mine.has(name)) continue;
-    const users = store.importersOf(name, stack);
-    if (users.length) problems.push(`Export ${name} cannot be deleted as it is in use by ${users.join(', ')}`);
-  }
+  problems.push(...exportsInUse(store, stack, [...exportsOf(current).keys()].filter((n) => !mine.has(n))));
   if (problems.length) throw new KilnError('EXPORT_IN_USE', problems.join('; '), 'user');
 }
 
@@ -111,12 +107,18 @@ export function changedImportedExports(store: StackStore, stack: string, current
   return problems.length ? problems.join('; ') : undefined;
 }
 
-/** Refuses to delete a stack while another stack imports one of its exports. */
-export function checkDestroyExports(store: StackStore, stack: string, current: DeploymentRecord | undefined): void {
+/** What keeps these exports of `stack` from going away: one line per export another stack imports. */
+function exportsInUse(store: StackStore, stack: string, names: Iterable<string>): string[] {
   const problems: string[] = [];
-  for (const name of exportsOf(current).keys()) {
+  for (const name of names) {
     const users = store.importersOf(name, stack);
     if (users.length) problems.push(`Export ${name} cannot be deleted as it is in use by ${users.join(', ')}`);
   }
+  return problems;
+}
+
+/** Refuses to delete a stack while another stack imports one of its exports. */
+export function checkDestroyExports(store: StackStore, stack: string, current: DeploymentRecord | undefined): void {
+  const problems = exportsInUse(store, stack, exportsOf(current).keys());
   if (problems.length) throw new KilnError('EXPORT_IN_USE', `Stack ${stack} cannot be deleted: ${problems.join('; ')}`, 'user');
 }

@@ -137,7 +137,7 @@ export class Engine {
       signal,
       events: { emit: (e) => this.events.emit({ kind: 'provider', event: { ...e, message: this.secrets.mask(e.message) } }) },
       lookup: (physicalId) => {
-        const r = this.store.resources(this.stack, ['live']).find((x) => x.physicalId === physicalId) ?? this.store.liveByPhysicalId(physicalId);
+        const r = this.store.liveByPhysicalId(physicalId, this.stack);
         return r ? toKnown(r) : undefined;
       },
       resources: (stack) => this.store.resources(stack ?? this.stack, ['live']).map(toKnown),

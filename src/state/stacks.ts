@@ -369,9 +369,14 @@ export class StackStore {
     return (this.db.prepare("SELECT * FROM resources WHERE status = 'live' ORDER BY id").all() as Row[]).map(toResource);
   }
 
-  /** The live resource with this physical id in any stack (the first made, should two share it). */
-  liveByPhysicalId(physicalId: string): ResourceRow | undefined {
-    const r = this.db.prepare("SELECT * FROM resources WHERE physical_id = ? AND status = 'live' ORDER BY id LIMIT 1").get(physicalId) as Row | undefined;
+  /**
+   * The live resource with this physical id: in `prefer` (a stack) if it has one, else in any stack
+   * (the first made, should two share it). One indexed query; no stack's rows are read whole.
+   */
+  liveByPhysicalId(physicalId: string, prefer?: string): ResourceRow | undefined {
+    const r = this.db
+      .prepare("SELECT * FROM resources WHERE physical_id = ? AND status = 'live' ORDER BY (stack = ?) DESC, id LIMIT 1")
+      .get(physicalId, prefer ?? null) as Row | undefined;
     return r ? toResource(r) : undefined;
   }
 

@@ -30,6 +30,7 @@ import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { packTar } from '../../image/builders/tar.js';
+import { containerRoot, inNetns } from './network.js';
 
 // ---------------------------------------------------------------------------------------------
 // Model (pure)
@@ -285,33 +286,24 @@ export async function execIn(docker: Dockerode, containerId: string, cmd: string
 }
 
 /**
- * The container's root file system as the host sees it (`/proc/<pid>/root`): the admin socket and
- * the model are reached from there, with no `docker exec` (which costs a process in the container
- * and ~50-100 ms of engine work per call). The local target needs root and a local engine anyway
- * (network.ts). Undefined when the container is not running or the path is not reachable (a
- * remote engine): callers fall back to `docker exec`. The pid is cached per container and looked
- * up again when the cached one no longer shows the container's files.
+ * Where the load balancer container's admin socket and model are reached from the host
+ * (network.ts `containerRoot`), cached per container: the readiness polls ask often. A cached root
+ * that no longer shows the model (the container restarted) is looked up again.
  */
-const rootPids = new Map<string, number>();
-async function hostRoot(docker: Dockerode, containerId: string, fresh = false): Promise<string | undefined> {
-  let pid = fresh ? undefined : rootPids.get(containerId);
-  if (pid === undefined) {
-    const info = await docker
-      .getContainer(containerId)
-      .inspect()
-      .catch(() => undefined);
-    if (!info?.State.Running || !(info.State.Pid > 0)) return undefined;
-    pid = info.State.Pid;
-    rootPids.set(containerId, pid);
-  }
-  const root = `/proc/${pid}/root`;
-  try {
-    await access(`${root}${MODEL_DIR}`);
-    return root;
-  } catch {
-    rootPids.delete(containerId);
-    return fresh ? undefined : hostRoot(docker, containerId, true);
-  }
+const roots = new Map<string, string>();
+async function hostRoot(docker: Dockerode, containerId: string): Promise<string | undefined> {
+  const shows = (root: string) =>
+    access(`${root}${MODEL_DIR}`).then(
+      () => true,
+      () => false,
+    );
+  const cached = roots.get(containerId);
+  if (cached && (await shows(cached))) return cached;
+  roots.delete(containerId);
+  const root = await containerRoot(docker, containerId);
+  if (!root || !(await shows(root))) return undefined;
+  roots.set(containerId, root);
+  return root;
 }
 
 /** Sends commands to a unix socket and collects the answer until HAProxy closes the connection. */
@@ -540,7 +532,6 @@ async function forgetNeighbours(docker: Dockerode, containerId: string, model: L
   if (!addrs.size) return;
   const pid = (await docker.getContainer(containerId).inspect()).State.Pid;
   if (!pid) return;
-  const { inNetns } = await import('./network.js');
   // One process for all of them (`-force`: an address with no entry does not stop the rest).
   await inNetns(pid, 'ip', ['-force', '-batch', '-'], [...addrs].map((a) => `neigh flush to ${a}`).join('\n')).catch(() => undefined);
 }

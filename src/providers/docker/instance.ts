@@ -9,7 +9,7 @@
 // AWS can only change on a stopped instance and then never runs again, replaces here: kiln replaces
 // rather than leave an instance whose boot script no longer matches its template (see `diff`).
 import { createHash } from 'node:crypto';
-import { access, lstat, readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
@@ -22,7 +22,7 @@ import { newId } from './ids.js';
 import { resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
 import { destroyContainer, launchContainer } from './launch.js';
-import { attachToVpc, cidrContains, parseCidr, parseCidrLoose, subnetInfo } from './network.js';
+import { attachToVpc, cidrContains, containerRoot, parseCidr, parseCidrLoose, subnetInfo } from './network.js';
 import { availableParallelism } from 'node:os';
 
 /** AWS's default when a template gives no InstanceType. */
@@ -180,18 +180,8 @@ const MAX_HASHED_BYTES = 16 << 20;
  * Undefined when the container's root cannot be reached from here (not running, remote engine).
  */
 async function hashOnHost(docker: Dockerode, containerId: string, paths: readonly string[]): Promise<Record<string, string> | undefined> {
-  const info = await docker
-    .getContainer(containerId)
-    .inspect()
-    .catch(() => undefined);
-  const pid = info?.State.Running ? info.State.Pid : 0;
-  if (!pid) return undefined;
-  const root = `/proc/${pid}/root`;
-  try {
-    await access(`${root}/`);
-  } catch {
-    return undefined;
-  }
+  const root = await containerRoot(docker, containerId);
+  if (!root) return undefined;
   const hashes: Record<string, string> = {};
   for (const p of paths) {
     try {

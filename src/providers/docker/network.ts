@@ -36,7 +36,7 @@
 //   of the same image with no network (3.4 s vs 2.5 s, 4.9 s vs 3.2 s; load average ~23).
 //   Nothing here needs the Docker daemon's iptables.
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { LABELS } from '../../docker/client.js';
@@ -65,6 +65,31 @@ export function run(file: string, args: string[], input?: string): Promise<RunRe
     });
     if (input !== undefined) child.stdin?.end(input);
   });
+}
+
+/**
+ * A running container's root file system as the host sees it (`/proc/<pid>/root`): files and unix
+ * sockets inside are reached from there with no `docker exec` (a process in the container and
+ * 50-100 ms of engine work per call). Undefined when the container is not running or its root is
+ * not reachable from here (a remote engine); callers then fall back to `docker exec`.
+ */
+export async function containerRoot(docker: Dockerode, containerId: string): Promise<string | undefined> {
+  const info = await docker
+    .getContainer(containerId)
+    .inspect()
+    .catch(() => undefined);
+  if (!info?.State.Running || !(info.State.Pid > 0)) return undefined;
+  const root = `/proc/${info.State.Pid}/root`;
+  return (await canAccess(`${root}/`)) ? root : undefined;
+}
+
+async function canAccess(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs a command inside the network namespace of process `pid` (the host's file system). */
