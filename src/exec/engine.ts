@@ -6,7 +6,7 @@
 import type { EventSink } from '../core/events.js';
 import { errorMessage } from '../core/errors.js';
 import type { Json, JsonObject } from '../stack/model.js';
-import type { KnownResource, Provider, ResourceContext, ResourceHandler, ResourceState } from '../providers/types.js';
+import type { KnownResource, Provider, ResourceContext, ResourceHandler, ResourceState } from '../model/provider.js';
 import { canonical, decide, topoOrder, type DesiredStack, type Plan, type RuntimeResolve, type Step } from '../stack/plan.js';
 import type { DeploymentRecord, ResourceRow, ResourceStatus, StackRecord, StackStatus, StackStore } from '../state/stacks.js';
 import { STACK_TYPE, type EngineEvent } from './events.js';

@@ -2,7 +2,7 @@
 // (persisted in state with CloudFormation's status names); providers report progress; the engine
 // reports what recovery did. The CLI renders them; the engine never prints.
 import type { StackEvent } from '../state/stacks.js';
-import type { ProviderEvent } from '../providers/types.js';
+import type { ProviderEvent } from '../model/provider.js';
 
 export type EngineEvent =
   | { kind: 'stack-event'; event: StackEvent }

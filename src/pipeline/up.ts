@@ -7,7 +7,7 @@ import type { EventSink } from '../core/events.js';
 import type { BuildEvent } from '../image/events.js';
 import type { PreparedTemplate } from '../image/api.js';
 import type { DeployResult, EngineEvent, PlanResult } from '../deploy/index.js';
-import type { Provider } from '../providers/types.js';
+import type { Provider } from '../model/provider.js';
 import type { Plan } from '../stack/plan.js';
 import type { Json } from '../stack/model.js';
 import type { ImageRecord, PipelineRecord, PipelineStore } from '../state/pipeline.js';

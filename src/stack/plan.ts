@@ -22,10 +22,9 @@
 //   marked "no local effect".
 import type { Diagnostic } from '../core/diagnostics.js';
 import type { Json, JsonObject } from './model.js';
-import type { ResourceHandler, ResourceState } from '../providers/types.js';
+import type { ResourceHandler, ResourceState } from '../model/provider.js';
+import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
 
-export type DeletionPolicy = 'Delete' | 'Retain' | 'RetainExceptOnCreate' | 'Snapshot';
-export type ReplacePolicy = 'Delete' | 'Retain' | 'Snapshot';
 
 /** One resource of the evaluated template: conditions applied, parameters substituted, resource
  *  references still written as `Ref` / `Fn::GetAtt` / `Fn::Sub`… */

@@ -21,7 +21,8 @@ import { randomUUID } from 'node:crypto';
 import { ensureSchema, openState, stateDir, type Db } from './db.js';
 import { KilnError } from '../core/errors.js';
 import type { Json, JsonObject } from '../stack/model.js';
-import type { ResourceState } from '../providers/types.js';
+import type { ResourceState } from '../model/provider.js';
+import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
 
 export type StackStatus =
   | 'CREATE_IN_PROGRESS'
@@ -66,8 +67,6 @@ export const IN_PROGRESS: ReadonlySet<string> = new Set([
   'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS',
 ]);
 
-export type DeletionPolicy = 'Delete' | 'Retain' | 'RetainExceptOnCreate' | 'Snapshot';
-export type ReplacePolicy = 'Delete' | 'Retain' | 'Snapshot';
 
 /** `live`: in use; `pendingDelete`: an old copy or a removed resource awaiting the cleanup phase;
  *  `retained`: left behind under DeletionPolicy/UpdateReplacePolicy Retain (kept so sweeps spare it). */

@@ -5,7 +5,7 @@ import type { Command } from '../main.js';
 import type { CliIO } from '../io.js';
 import { flagBool, flagString, type FlagSpec, type ParsedArgs } from '../args.js';
 import { HELP, STACK, STATE_DIR, finish, parse, usage } from '../views/common.js';
-import type { Provider } from '../../providers/types.js';
+import type { Provider } from '../../model/provider.js';
 import type { StackStore } from '../../state/stacks.js';
 
 export interface StackCommandDef {

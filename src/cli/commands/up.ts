@@ -54,7 +54,7 @@ function plural(n: number, word: string): string {
  * ProgressView of `kiln deploy`.
  */
 export async function pipelineView(io: CliIO): Promise<EventSink<PipelineEvent> & { stop(): void }> {
-  const [{ BuildRenderer }, { ProgressView }] = await Promise.all([import('../../image/ui.js'), import('../views/progress.js')]);
+  const [{ BuildRenderer }, { ProgressView }] = await Promise.all([import('../views/build.js'), import('../views/progress.js')]);
   const progress = new ProgressView(io);
   const renderers = new Map<string, { r: InstanceType<typeof BuildRenderer>; held: PipelineEvent[] | undefined }>();
   const renderer = (image: string) => {

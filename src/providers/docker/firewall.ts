@@ -13,7 +13,7 @@ import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
 import { mapLimit } from '../../core/limiter.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { KnownResource, ResourceContext } from '../types.js';
+import type { KnownResource, ResourceContext } from '../../model/provider.js';
 import { inNetns, parseCidrLoose } from './network.js';
 
 // ---------------------------------------------------------------------------------------------

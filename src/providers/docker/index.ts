@@ -3,7 +3,7 @@
 // other handler files (load balancers, caches, Auto Scaling) add themselves to HANDLERS below.
 import type Dockerode from 'dockerode';
 import { LABELS, docker as defaultDocker } from '../../docker/client.js';
-import type { Provider, ResourceHandler } from '../types.js';
+import type { Provider, ResourceHandler } from '../../model/provider.js';
 import { instanceHandler } from './instance.js';
 import { listVpcNamespaces, run, subnetHandler, vpcHandler } from './network.js';
 import { noEffectHandlers } from './noop.js';

@@ -15,7 +15,7 @@ import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { DiffResult, ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { DiffResult, ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import { canonicalJson } from '../../core/hash.js';
 import { attachingMember, currentView, filterDrift, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
 import { newId } from './ids.js';

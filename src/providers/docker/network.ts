@@ -41,7 +41,7 @@ import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { LABELS } from '../../docker/client.js';
 import type { Json } from '../../stack/model.js';
-import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import { noteDefaultGroup } from './firewall.js';
 import { newId } from './ids.js';
 

@@ -23,7 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { DiffResult, Provider, ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { DiffResult, Provider, ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 
 export interface FakeObject {
   physicalId: string;

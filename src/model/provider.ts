@@ -1,8 +1,9 @@
-// The narrow contract between the executor and a provider (local Docker, AWS). The executor resolves
+// The narrow contract between the executor and a provider (local Docker, AWS). It lives below the
+// stack engine and the executor (both use it) and above nothing but core: providers implement it. The executor resolves
 // every intrinsic before calling a handler: handlers see plain property values, with references to
 // other resources already turned into their physical ids (`sg-…`, `subnet-…`).
 import type { EventSink } from '../core/events.js';
-import type { Json, JsonObject } from '../stack/model.js';
+import type { Json, JsonObject } from '../core/json.js';
 
 /** What a handler remembers about a live resource; stored in state (never secrets). */
 export interface ResourceState {
