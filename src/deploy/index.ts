@@ -24,7 +24,8 @@ import type { Json, JsonObject } from '../stack/model.js';
 import { plan as makePlan, type DesiredStack, type Plan, type RuntimeResolve } from '../stack/plan.js';
 import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
 import type { Provider } from '../model/provider.js';
-import { StackStore, type DeploymentRecord, type StackStatus, type StoredParam } from '../state/stacks.js';
+import { SqliteStackStore } from '../state/stacks.js';
+import type { DeploymentRecord, StackStatus, StackStore, StoredParam } from '../state/store.js';
 import { Engine, type RunOutcome } from '../exec/engine.js';
 import type { EngineEvent } from '../exec/events.js';
 import { needsRecovery, recover } from '../exec/recover.js';
@@ -82,7 +83,7 @@ function checkStackName(name: string): void {
 }
 
 function storeOf(o: StackOptions): StackStore {
-  return o.store ?? StackStore.open(o.stateDir);
+  return o.store ?? SqliteStackStore.open(o.stateDir);
 }
 
 /** The Docker provider (src/providers/docker) or, for tests, the fake one (`KILN_PROVIDER=fake`,
@@ -404,7 +405,7 @@ export async function deployStack(o: DeployOptions): Promise<DeployResult> {
       ...(o.signal ? { signal: o.signal } : {}),
       checkOutputs: (outputs) => changedImportedExports(store, o.stack, last, outputs),
     });
-    const outcome: RunOutcome = await engine.deploy(ev.desired, p, { rollback: o.rollback !== false, ...(force ? { forceReplace: force } : {}) });
+    const outcome: RunOutcome = await engine.deploy(ev.desired, p, { rollback: o.rollback !== false });
     const after = lastDeployment(store, o.stack);
     return {
       ...base,

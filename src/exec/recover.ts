@@ -11,7 +11,7 @@
 import type { EventSink } from '../core/events.js';
 import type { Provider } from '../model/provider.js';
 import type { RuntimeResolve } from '../stack/plan.js';
-import { IN_PROGRESS, type LockHolder, type StackStatus, type StackStore } from '../state/stacks.js';
+import { IN_PROGRESS, type LockHolder, type StackStatus, type StackStore } from '../state/store.js';
 import { Engine } from './engine.js';
 import type { EngineEvent } from './events.js';
 import type { Secrets } from './secrets.js';

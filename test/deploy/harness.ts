@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '../../src/core/events.js';
 import { FakeProvider } from '../../src/providers/fake/index.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
 import { deployStack, destroyStack, driftStack, planStack, type DeployOptions, type EngineEvent } from '../../src/deploy/index.js';
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { project, outputsOf, waitFor, type Project } from './helpers.js';
 import { PipelineStore } from '../../src/state/pipeline.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { checkImages } from '../../src/pipeline/rollback.js';
 
 let p: Project;

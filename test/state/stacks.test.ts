@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState, closeAllStates } from '../../src/state/db.js';
 
 const dirs: string[] = [];
