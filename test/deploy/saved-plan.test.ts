@@ -6,7 +6,6 @@ import { harness, fake } from './harness.js';
 import { KilnError } from '../../src/core/errors.js';
 import { parsePlanDocument, type PlanDocument } from '../../src/deploy/planfile.js';
 import { Engine } from '../../src/exec/engine.js';
-import { plan as makePlan } from '../../src/stack/plan.js';
 import { resolveRuntime } from '../../src/stack/runtime.js';
 import { SqliteStackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
