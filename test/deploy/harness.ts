@@ -7,11 +7,12 @@ import { EventLog } from '../../src/core/events.js';
 import { FakeProvider } from '../../src/providers/fake/index.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
+import type { StackStore as StackStoreInterface } from '../../src/state/store.js';
 import { deployStack, destroyStack, driftStack, planStack, type DeployOptions, type EngineEvent } from '../../src/deploy/index.js';
 
-export function harness(opts: { file?: string } = {}) {
+export function harness(opts: { file?: string; store?: StackStoreInterface } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-deploy-'));
-  const store = new StackStore(openState(dir));
+  const store = opts.store ?? new StackStore(openState(dir));
   const provider = new FakeProvider(opts.file ? { file: opts.file } : {});
   const log = new EventLog<EngineEvent>();
   const common = { stack: 'demo', store, provider, events: log };
