@@ -1,5 +1,5 @@
 // `kiln build [flags] TEMPLATE`: Packer's build command on kiln's engine (cached, incremental).
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { parseArgs, flagBool, flagList, flagString, keyValues, renderFlagHelp, type FlagSpec } from '../args.js';
 import { KilnError } from '../../core/errors.js';

@@ -1,7 +1,7 @@
 // What the stack commands (plan, deploy, destroy, drift, events, outputs, status) share, so each
 // declares only what is its own: the flags are always [--stack, its own…, --state-dir, --help];
 // --help prints the usage and exits 0; --state-dir names the state the engine or the store reads.
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { flagBool, flagString, type FlagSpec, type ParsedArgs } from '../args.js';
 import { HELP, STACK, STATE_DIR, finish, parse, usage } from '../views/common.js';

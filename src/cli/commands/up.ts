@@ -4,7 +4,7 @@
 // artifacts into the stack parameters, shows the plan, deploys, prints the outputs. A run where
 // nothing changed says so in one line. Progress: the image engine's Packer-like lines (only for
 // images that are actually built) and the stack progress view of `kiln deploy`.
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { flagBool, flagString, type FlagSpec } from '../args.js';
 import { HELP, OUT, STACK, STATE_DIR, YES, confirm, finish, parse, usage } from '../views/common.js';

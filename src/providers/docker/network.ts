@@ -42,7 +42,6 @@ import { KilnError, errorMessage } from '../../core/errors.js';
 import { LABELS } from '../../docker/client.js';
 import type { Json } from '../../stack/model.js';
 import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
-import { noteDefaultGroup } from './firewall.js';
 import { newId } from './ids.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -576,7 +575,6 @@ export const vpcHandler: ResourceHandler = {
     await createVpcNetwork(ns);
     const defaultSecurityGroup = newId('sg');
     const defaultNetworkAcl = newId('acl');
-    noteDefaultGroup(vpcId, defaultSecurityGroup);
     return {
       physicalId: vpcId,
       attributes: {
