@@ -311,7 +311,7 @@ export function graphCycles(nodes: readonly string[], edges: (n: string) => read
   return cycles;
 }
 
-export interface WalkFailure {
+interface WalkFailure {
   id: string;
   error: unknown;
   /** True when the node failed after the walk had begun to stop (its signal was aborted): a

@@ -7,7 +7,6 @@
 //   deployStack(opts)  -> DeployResult      create or update; rollback on failure
 //   destroyStack(opts) -> RunOutcome-like   delete everything (DeletionPolicy honoured)
 //   driftStack(opts)   -> DriftReport       what runs against what was deployed
-//   recoverStack(opts)                      finish or roll back an interrupted run
 //   openProvider(env)  -> Provider          the Docker provider, or the fake one (KILN_PROVIDER=fake)
 //
 // Parameters between deploys (UsePreviousValue, as `aws cloudformation deploy` does): a parameter
@@ -524,12 +523,6 @@ export async function destroyStack(o: StackOptions): Promise<{ outcome: 'complet
   });
 }
 
-/** Finishes or rolls back what a killed run left (deploy and destroy call it by themselves). */
-export async function recoverStack(o: StackOptions): Promise<void> {
-  const store = storeOf(o);
-  await withLock(store, { ...o, command: o.command ?? 'recover' }, undefined, async () => undefined);
-}
-
 // ---- drift -----------------------------------------------------------------------------------
 
 export type ResourceDrift = 'IN_SYNC' | 'MODIFIED' | 'DELETED' | 'NOT_CHECKED';
@@ -597,4 +590,3 @@ export async function driftStack(o: StackOptions): Promise<DriftReport> {
   return driftWith(store, o, new Secrets());
 }
 
-export { errorMessage };

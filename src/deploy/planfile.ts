@@ -16,8 +16,8 @@ import type { Json } from '../core/json.js';
 import { summarize, type Plan, type Step } from '../stack/plan.js';
 import type { RowStatus, StackStore } from '../state/store.js';
 
-export const PLAN_FORMAT = 'kiln-plan';
-export const PLAN_VERSION = 1;
+const PLAN_FORMAT = 'kiln-plan';
+const PLAN_VERSION = 1;
 
 /** What the plan was made against: the stack's record, its newest deployment, its rows. */
 export interface StateBasis {

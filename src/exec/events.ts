@@ -13,7 +13,3 @@ export type EngineEvent =
   | { kind: 'deviation'; logicalId: string; planned: 'update' | 'replace'; needed: 'create' | 'replace'; reason: string };
 
 export const STACK_TYPE = 'AWS::CloudFormation::Stack';
-
-export function isTerminalFailure(status: string): boolean {
-  return status.endsWith('_FAILED') || status === 'ROLLBACK_COMPLETE' || status === 'UPDATE_ROLLBACK_COMPLETE';
-}

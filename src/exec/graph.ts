@@ -47,7 +47,7 @@ export function buildGraph(transforms: readonly GraphTransform[]): ExecGraph {
   return g;
 }
 
-export function nodeLabel(n: ExecNode): string {
+function nodeLabel(n: ExecNode): string {
   switch (n.kind) {
     case 'step':
       return `${n.step.kind} ${n.step.id}${n.step.kind !== 'create' && n.step.kind !== 'noop' && n.step.conditional ? ` (or ${n.step.conditional.otherwise})` : ''}`;

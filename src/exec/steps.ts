@@ -16,7 +16,7 @@ import type { ResourceRow, ResourceStatus } from '../state/store.js';
 import type { RunContext } from './context.js';
 import type { ExecNode, ForwardStep } from './graph.js';
 
-export type Verb = 'create' | 'update' | 'delete';
+type Verb = 'create' | 'update' | 'delete';
 
 export interface StepFailure {
   id: string;
@@ -29,7 +29,7 @@ export interface StepFailure {
   reason: string;
 }
 
-export class StepFailed extends Error {
+class StepFailed extends Error {
   constructor(readonly failure: StepFailure) {
     super(failure.reason);
     this.name = 'StepFailed';
@@ -37,7 +37,7 @@ export class StepFailed extends Error {
 }
 
 /** Reality needs another step than the plan says: the resource stops, the run rolls back. */
-export class PlanDeviation extends KilnError {
+class PlanDeviation extends KilnError {
   constructor(
     readonly logicalId: string,
     readonly planned: 'update' | 'replace',
@@ -123,7 +123,7 @@ export async function createStep(run: RunContext, want: DesiredResource, signal:
 }
 
 /** A new copy first; the old one stays (pendingDelete) for the cleanup phase or a rollback. */
-export async function replaceStep(run: RunContext, want: DesiredResource, old: ResourceRow, because: readonly string[], signal: AbortSignal): Promise<void> {
+async function replaceStep(run: RunContext, want: DesiredResource, old: ResourceRow, because: readonly string[], signal: AbortSignal): Promise<void> {
   const reason = `Requested update requires the creation of a new physical resource; hence creating one.${because.length ? ` (because ${because.join(', ')})` : ''}`;
   await tracked(run, { id: want.logicalId, type: want.type, verb: 'update', physicalId: old.physicalId, reason }, signal, async (at) => {
     const handler = run.handler(want.type);
@@ -140,7 +140,7 @@ export async function replaceStep(run: RunContext, want: DesiredResource, old: R
 }
 
 /** An update in place. `planned` is the step's kind: a conditional replacement may still fall back to it. */
-export async function updateStep(run: RunContext, want: DesiredResource, old: ResourceRow, planned: 'update' | 'replace', signal: AbortSignal): Promise<'updated' | 'needs-replacement'> {
+async function updateStep(run: RunContext, want: DesiredResource, old: ResourceRow, planned: 'update' | 'replace', signal: AbortSignal): Promise<'updated' | 'needs-replacement'> {
   let outcome: 'updated' | 'needs-replacement' = 'updated';
   await tracked(run, { id: want.logicalId, type: want.type, verb: 'update', physicalId: old.physicalId }, signal, async (at) => {
     const handler = run.handler(want.type);

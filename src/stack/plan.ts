@@ -102,8 +102,6 @@ export type Step =
     }
   | { kind: 'noop'; id: string; type: string; physicalId: string; noLocalEffect: boolean };
 
-export type StepKind = Step['kind'];
-
 /** How far a step goes: a run-time decision may fall back but never go beyond the plan. */
 const RANK: Record<'noop' | 'update' | 'replace', number> = { noop: 0, update: 1, replace: 2 };
 
@@ -146,7 +144,7 @@ export const AFTER_APPLY = '\u0000(known after apply)\u0000';
 const NEW_ID = '\u0000(new physical id)\u0000';
 
 /** `maybe` properties a type updates in place (with or without interruption). */
-export const MAYBE_IN_PLACE: Readonly<Record<string, readonly string[]>> = {
+const MAYBE_IN_PLACE: Readonly<Record<string, readonly string[]>> = {
   'AWS::EC2::Instance': ['InstanceType', 'UserData', 'SecurityGroupIds', 'EbsOptimized', 'Monitoring'],
   'AWS::AutoScaling::AutoScalingGroup': ['LaunchTemplate', 'VPCZoneIdentifier', 'MinSize', 'MaxSize', 'DesiredCapacity'],
 };
@@ -156,7 +154,7 @@ export const MAYBE_IN_PLACE: Readonly<Record<string, readonly string[]>> = {
  * CloudFormation reference: "Replacement if you did not have a health check specified and you are
  * adding one or if you are removing the health check; otherwise no interruption").
  */
-export const REPLACED_WHEN_ADDED_OR_REMOVED: Readonly<Record<string, readonly string[]>> = {
+const REPLACED_WHEN_ADDED_OR_REMOVED: Readonly<Record<string, readonly string[]>> = {
   'AWS::ElasticLoadBalancing::LoadBalancer': ['AvailabilityZones', 'HealthCheck', 'Subnets'],
 };
 
@@ -191,7 +189,7 @@ function containsAfterApply(v: Json | undefined): boolean {
 }
 
 /** The top-level properties that differ between two property sets. */
-export function changedPaths(before: JsonObject, after: JsonObject): string[] {
+function changedPaths(before: JsonObject, after: JsonObject): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...keys].filter((k) => canonical(before[k]) !== canonical(after[k])).sort();
 }
@@ -337,8 +335,4 @@ export function summarize(p: Plan): Record<Step['kind'], number> {
   const out: Record<Step['kind'], number> = { create: 0, update: 0, replace: 0, delete: 0, noop: 0 };
   for (const s of p.steps) out[s.kind]++;
   return out;
-}
-
-export function assertNever(x: never): never {
-  throw new Error(`unexpected plan step ${JSON.stringify(x)}`);
 }

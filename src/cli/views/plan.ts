@@ -16,7 +16,7 @@ function otherwise(c: Conditional | undefined): string {
   return ` — conditional: only if ${c.on.join(', ')} change${c.on.length === 1 ? 's' : ''} (known after apply); otherwise ${c.otherwise === 'noop' ? 'no change' : 'update in place'}`;
 }
 
-export function describeStep(s: Step): string {
+function describeStep(s: Step): string {
   switch (s.kind) {
     case 'create':
       return 'create';
