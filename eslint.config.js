@@ -1,5 +1,35 @@
-// Lint rules: type-aware where it matters (floating promises), no console outside the CLI layer.
+// Lint rules: type-aware where it matters (floating promises), no console outside the CLI layer, and
+// the layers of ../shared/design/ARCHITECTURE.md held by import boundaries.
 import tseslint from 'typescript-eslint';
+
+// Each folder of src/ may import only the folders listed (lowest layer first); the CLI (and the web
+// UI) sit on top and may import anything. Static imports, re-exports and dynamic import() alike.
+const LAYERS = {
+  core: [],
+  model: ['core'],
+  stack: ['core', 'model'],
+  docker: ['core'],
+  state: ['core', 'model'],
+  image: ['core', 'docker', 'state'],
+  exec: ['core', 'model', 'stack', 'state'],
+  providers: ['core', 'model', 'stack', 'docker', 'image', 'state'],
+  deploy: ['core', 'model', 'stack', 'state', 'exec', 'providers'],
+  pipeline: ['core', 'model', 'stack', 'state', 'exec', 'deploy', 'image', 'docker', 'providers'],
+};
+const TOP = [...Object.keys(LAYERS), 'cli', 'ui'];
+
+const boundaries = Object.entries(LAYERS).map(([layer, allowed]) => {
+  const forbidden = TOP.filter((f) => f !== layer && !allowed.includes(f));
+  const regex = `^(\\.\\./)+(${forbidden.join('|')})/`;
+  const message = `src/${layer} may import only ${allowed.length ? allowed.map((a) => `src/${a}`).join(', ') : 'nothing else in src'} (layers: ARCHITECTURE.md, eslint.config.js)`;
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex, message }] }],
+      'no-restricted-syntax': ['error', { selector: `ImportExpression[source.value=/${regex.replace(/\//g, '\\/')}/]`, message }],
+    },
+  };
+});
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', '**/*.js', '**/*.mjs'] },
@@ -16,4 +46,5 @@ export default tseslint.config(
     },
   },
   { files: ['src/cli/**', 'bench/**', 'scripts/**', 'test/**'], rules: { 'no-console': 'off' } },
+  ...boundaries,
 );

@@ -1,13 +1,8 @@
 // kiln's command dispatcher. Subcommands load lazily so that a fast path (a cache-hit build, a
 // validate) loads only what it needs.
-import { KilnError, errorMessage } from '../core/errors.js';
-import { DiagnosticsError, formatDiagnostic } from '../core/diagnostics.js';
 import { processIO, type CliIO } from './io.js';
+import { reportFailure, type Command } from './command.js';
 
-export interface Command {
-  summary: string;
-  run(argv: string[], io: CliIO): Promise<number>;
-}
 
 interface Entry {
   group: string;
@@ -72,19 +67,4 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   } catch (e) {
     return reportFailure(e, io);
   }
-}
-
-export function reportFailure(e: unknown, io: CliIO): number {
-  if (e instanceof DiagnosticsError) {
-    for (const d of e.diagnostics) io.err(formatDiagnostic(d) + '\n');
-    return 1;
-  }
-  if (KilnError.is(e)) {
-    io.err(`kiln: ${e.message}\n`);
-    return e.exitCode;
-  }
-  io.err(`kiln: internal error: ${errorMessage(e)}\n`);
-  if (e instanceof Error && e.stack && io.env.KILN_DEBUG) io.err(e.stack + '\n');
-  io.err('This is a bug in kiln; please report it with the command you ran (set KILN_DEBUG=1 for a stack trace).\n');
-  return 70;
 }

@@ -1,6 +1,6 @@
-// A generic directed acyclic graph of string ids with optional data per node, and a bounded
-// parallel walk over it. Knows nothing about resources: the stack graph (src/stack/graph.ts) and the
-// executor build on it.
+// A generic directed acyclic graph of string ids with optional data per node, and the one bounded
+// parallel walk over it. Knows nothing about resources: the stack graph (src/stack/graph.ts), the
+// planner and the executor's graphs (src/exec/graph.ts) build on it.
 //
 //   const g = new Dag<Res>();
 //   g.add('Vpc', vpc); g.add('Subnet', subnet);
@@ -9,10 +9,12 @@
 //   g.waves()       -> [['Vpc'], ['Subnet']]   creation order; nodes in a wave are independent
 //   g.reverseWaves()-> [['Subnet'], ['Vpc']]   deletion order
 //   g.reduce()      -> a copy without edges implied by others (transitive reduction)
-//   await walkDag(g, run, { concurrency: 10 })     run each node once its dependencies succeeded
+//   await walk(g, run, { limit: 10 })   run each node once its dependencies completed
 //
 // Order is deterministic: nodes keep insertion order everywhere (waves, topological order, cycles).
-// Pure data structure; walkDag only awaits the callbacks it is given.
+// Pure data structure; walk only awaits the callbacks it is given.
+
+import { Limiter } from './limiter.js';
 
 export class DagCycleError extends Error {
   constructor(readonly cycles: string[][]) {
@@ -155,9 +157,36 @@ export class Dag<N = undefined> {
     return waves;
   }
 
-  /** One topological order (dependencies first). Throws DagCycleError when there is a cycle. */
+  /**
+   * The topological order that stays closest to insertion order: depth first, each node right after
+   * everything it waits for (the planner lists steps so, as the template reads). Throws
+   * DagCycleError when there is a cycle.
+   */
   topologicalOrder(): string[] {
-    return this.waves().flat();
+    const done = new Set<string>();
+    const onPath = new Set<string>();
+    const out: string[] = [];
+    for (const root of this.order) {
+      if (done.has(root)) continue;
+      const work: Array<{ node: string; deps: string[]; i: number }> = [{ node: root, deps: this.dependencies(root), i: 0 }];
+      onPath.add(root);
+      while (work.length) {
+        const top = work[work.length - 1]!;
+        if (top.i < top.deps.length) {
+          const next = top.deps[top.i++]!;
+          if (done.has(next)) continue;
+          if (onPath.has(next)) throw new DagCycleError(this.cycles());
+          onPath.add(next);
+          work.push({ node: next, deps: this.dependencies(next), i: 0 });
+          continue;
+        }
+        work.pop();
+        onPath.delete(top.node);
+        done.add(top.node);
+        out.push(top.node);
+      }
+    }
+    return out;
   }
 
   /** A copy with the same nodes and data. */
@@ -282,79 +311,108 @@ export function graphCycles(nodes: readonly string[], edges: (n: string) => read
   return cycles;
 }
 
-export type WalkStatus = 'succeeded' | 'failed' | 'skipped';
-
-export interface WalkResult {
-  status: Map<string, WalkStatus>;
-  /** The errors of the nodes that failed themselves (not those skipped because of them). */
-  errors: Map<string, unknown>;
+interface WalkFailure {
+  id: string;
+  error: unknown;
+  /** True when the node failed after the walk had begun to stop (its signal was aborted): a
+   *  consequence of an earlier failure or of the caller's abort, not a root cause. */
+  cancelled: boolean;
 }
 
-export interface WalkOptions {
-  /** At most this many callbacks in flight (default 10). */
-  concurrency?: number;
-  /** Walk deletion order: a node runs once everything that waits for it has run. */
-  reverse?: boolean;
-  /** When true, a failure stops new work; nodes not started are `skipped`. Default: only dependents are skipped. */
-  stopOnFailure?: boolean;
+export interface WalkResult {
+  /** Nodes that ran to the end, in completion order. */
+  completed: string[];
+  /** Nodes whose callback threw, in the order they failed (root causes have `cancelled: false`). */
+  failed: WalkFailure[];
+  /** Nodes that never ran: after a stop, or (skip-dependents) because something they wait for failed. */
+  skipped: string[];
+}
+
+export interface WalkOptions<N> {
+  /** At most this many callbacks in flight: a shared Limiter or its size (default 10, as Terraform). */
+  limit?: number | Limiter;
+  /** Aborting stops the walk as a failure does: nothing new starts, nodes in flight see their signal aborted. */
+  signal?: AbortSignal;
+  /**
+   * `stop` (default): after the first failure nothing new starts and the nodes in flight get an
+   * aborted signal and are awaited. `skip-dependents`: only the nodes that wait for a failed one
+   * (directly or not) are skipped; the rest runs.
+   */
+  onFailure?: 'stop' | 'skip-dependents';
+  /** Among nodes that become ready together, lower runs first (default: insertion order). */
+  priority?: (id: string, data: N | undefined) => number;
 }
 
 /**
- * Runs `fn` for every node once all its dependencies (or, with `reverse`, its dependents)
- * succeeded, at most `concurrency` at a time. A node whose prerequisite failed or was skipped is
- * `skipped` and its callback never runs. Resolves when nothing more can run; never rejects because
- * of a callback (its error is in `errors`). Throws DagCycleError before running anything when the
- * graph has a cycle.
+ * The one walker: runs `run` for every node once everything it depends on has completed, at most
+ * `limit` at a time. Resolves when nothing more can run and never rejects because of a callback
+ * (failures are data in the result). Throws DagCycleError before running anything when the graph
+ * has a cycle. Knows nothing about what the nodes are.
  */
-export async function walkDag<N>(g: Dag<N>, fn: (id: string, data: N | undefined) => Promise<void>, opts: WalkOptions = {}): Promise<WalkResult> {
-  const concurrency = opts.concurrency ?? 10;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+export async function walk<N>(g: Dag<N>, run: (id: string, data: N | undefined, signal: AbortSignal) => Promise<void>, opts: WalkOptions<N> = {}): Promise<WalkResult> {
+  const limiter = opts.limit instanceof Limiter ? opts.limit : new Limiter(opts.limit ?? 10);
   const cycles = g.cycles();
   if (cycles.length) throw new DagCycleError(cycles);
-  const prereq = (id: string) => (opts.reverse ? g.dependents(id) : g.dependencies(id));
-  const status = new Map<string, WalkStatus>();
-  const errors = new Map<string, unknown>();
-  const pending = new Set(g.nodes());
+  const stopOnFailure = (opts.onFailure ?? 'stop') === 'stop';
+  const rank = new Map(g.nodes().map((n, i) => [n, i]));
+  const order = (ids: string[]) =>
+    opts.priority ? ids.sort((a, b) => opts.priority!(a, g.get(a)) - opts.priority!(b, g.get(b)) || rank.get(a)! - rank.get(b)!) : ids;
+  const waiting = new Map(g.nodes().map((n) => [n, new Set(g.dependencies(n))]));
+  const abort = new AbortController();
+  const onOuterAbort = () => stop(opts.signal?.reason);
+  const result: WalkResult = { completed: [], failed: [], skipped: [] };
+  const started = new Set<string>();
   let running = 0;
-  let stopped = false;
+  let stopping = false;
+  function stop(reason: unknown): void {
+    if (stopping) return;
+    stopping = true;
+    abort.abort(reason ?? new Error('stopped'));
+  }
+  if (opts.signal?.aborted) stop(opts.signal.reason);
+  else opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
   return new Promise<WalkResult>((resolve) => {
-    const pump = () => {
-      // Skip whatever can no longer run.
-      let changed = true;
-      while (changed) {
-        changed = false;
-        for (const id of pending) {
-          const blocked = stopped || prereq(id).some((p) => status.get(p) === 'failed' || status.get(p) === 'skipped');
-          if (blocked) {
-            pending.delete(id);
-            status.set(id, 'skipped');
-            changed = true;
-          }
-        }
-      }
-      for (const id of [...pending]) {
-        if (running >= concurrency) break;
-        if (!prereq(id).every((p) => status.get(p) === 'succeeded')) continue;
-        pending.delete(id);
-        running++;
-        Promise.resolve()
-          .then(() => fn(id, g.get(id)))
-          .then(
-            () => status.set(id, 'succeeded'),
-            (e: unknown) => {
-              status.set(id, 'failed');
-              errors.set(id, e);
-              if (opts.stopOnFailure) stopped = true;
-            },
-          )
-          .finally(() => {
-            running--;
-            pump();
-          });
-      }
-      if (running === 0 && pending.size === 0) resolve({ status, errors });
+    const finishIfDone = () => {
+      if (running > 0) return;
+      result.skipped = g.nodes().filter((n) => !started.has(n));
+      opts.signal?.removeEventListener('abort', onOuterAbort);
+      resolve(result);
     };
-    pump();
+    const start = (id: string) => {
+      started.add(id);
+      running++;
+      void limiter
+        .run(async () => {
+          // A node queued behind the limit when the walk began to stop never runs.
+          if (stopping) return 'skipped' as const;
+          try {
+            await run(id, g.get(id), abort.signal);
+            return 'done' as const;
+          } catch (error) {
+            // Stop before the limiter hands this slot to a queued node.
+            result.failed.push({ id, error, cancelled: abort.signal.aborted });
+            if (stopOnFailure) stop(error);
+            return 'failed' as const;
+          }
+        })
+        .then((how) => {
+          running--;
+          if (how === 'skipped') started.delete(id);
+          if (how === 'done') {
+            result.completed.push(id);
+            const ready: string[] = [];
+            for (const d of g.dependents(id)) {
+              const w = waiting.get(d)!;
+              w.delete(id);
+              if (w.size === 0 && !stopping) ready.push(d);
+            }
+            for (const d of order(ready)) start(d);
+          }
+          finishIfDone();
+        });
+    };
+    if (!stopping) for (const id of order(g.nodes().filter((n) => waiting.get(n)!.size === 0))) start(id);
+    finishIfDone();
   });
 }

@@ -3,6 +3,10 @@
 import { error, type Diagnostic } from './diagnostics.js';
 import { PositionIndex, formatPath, type PathSegment, type SourceDoc } from './source.js';
 
+/** A JSON value as parsed: what templates, properties and state are made of. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
 export const MAX_DEPTH = 256;
 
 class Stop extends Error {}

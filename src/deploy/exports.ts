@@ -9,7 +9,7 @@
 import { KilnError, errorMessage } from '../core/errors.js';
 import type { Json } from '../stack/model.js';
 import type { DesiredStack, RuntimeResolve } from '../stack/plan.js';
-import type { DeploymentRecord, StackStore } from '../state/stacks.js';
+import type { DeploymentRecord, StackStore } from '../state/store.js';
 
 const noResources = {
   ref: (id: string): Json => {

@@ -7,7 +7,6 @@
 //   deployStack(opts)  -> DeployResult      create or update; rollback on failure
 //   destroyStack(opts) -> RunOutcome-like   delete everything (DeletionPolicy honoured)
 //   driftStack(opts)   -> DriftReport       what runs against what was deployed
-//   recoverStack(opts)                      finish or roll back an interrupted run
 //   openProvider(env)  -> Provider          the Docker provider, or the fake one (KILN_PROVIDER=fake)
 //
 // Parameters between deploys (UsePreviousValue, as `aws cloudformation deploy` does): a parameter
@@ -19,14 +18,18 @@ import { DiagnosticsError, hasErrors, type Diagnostic } from '../core/diagnostic
 import { KilnError, errorMessage } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import { hashValue } from '../core/hash.js';
+import { mapLimit } from '../core/limiter.js';
 import { locate, type SourceDoc } from '../core/source.js';
 import type { Json, JsonObject } from '../stack/model.js';
-import { plan as makePlan, type DesiredStack, type DeletionPolicy, type Plan, type ReplacePolicy, type RuntimeResolve } from '../stack/plan.js';
-import type { Provider } from '../providers/types.js';
-import { StackStore, type DeploymentRecord, type StackStatus, type StoredParam } from '../state/stacks.js';
+import { plan as makePlan, type DesiredStack, type Plan, type RuntimeResolve } from '../stack/plan.js';
+import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
+import type { Provider } from '../model/provider.js';
+import { SqliteStackStore } from '../state/stacks.js';
+import type { DeploymentRecord, StackStatus, StackStore, StoredParam } from '../state/store.js';
 import { Engine, type RunOutcome } from '../exec/engine.js';
 import type { EngineEvent } from '../exec/events.js';
 import { needsRecovery, recover } from '../exec/recover.js';
+import { basisChanges, importChanges, liveChanges, planDocument, seal, stateBasis, stepChanges, unseal, type GivenParameter, type LiveFingerprint, type PlanDocument } from './planfile.js';
 import { changedImportedExports, checkDeployExports, checkDestroyExports, exportedNames, importedNames } from './exports.js';
 import { Secrets, newSalt, saltedHash, type Secret } from '../exec/secrets.js';
 
@@ -56,6 +59,8 @@ export interface TemplateInput {
 
 export interface PlanResult {
   plan: Plan;
+  /** The plan as a document (`kiln plan --json`, `--out`; docs/plan-file.md). */
+  document?: PlanDocument;
   /** The stack status before (undefined: the stack does not exist). */
   status?: StackStatus;
   /** Parameters as they will be used (NoEcho values masked). */
@@ -81,7 +86,7 @@ function checkStackName(name: string): void {
 }
 
 function storeOf(o: StackOptions): StackStore {
-  return o.store ?? StackStore.open(o.stateDir);
+  return o.store ?? SqliteStackStore.open(o.stateDir);
 }
 
 /** The Docker provider (src/providers/docker) or, for tests, the fake one (`KILN_PROVIDER=fake`,
@@ -116,6 +121,8 @@ interface Evaluated {
   stored: Record<string, StoredParam>;
   shownParams: Record<string, Json>;
   templateHash: string;
+  /** The NoEcho parameters of the template. */
+  noEcho: Set<string>;
 }
 
 function policy<T extends string>(v: string | undefined, allowed: readonly T[], dflt: T): T {
@@ -194,10 +201,12 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
   const rt = ev.template;
 
   const secretList: Secret[] = [];
+  const noEcho = new Set<string>();
   const stored: Record<string, StoredParam> = {};
   const shownParams: Record<string, Json> = {};
   for (const [name, p] of Object.entries(rt.parameters)) {
     if (p.noEcho) {
+      noEcho.add(name);
       const prev = previous?.[name];
       const salt = prev && 'salt' in prev ? prev.salt : newSalt();
       const raw = Array.isArray(p.value) ? p.value.join(',') : p.value;
@@ -251,7 +260,7 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
       },
     });
   const templateHash = hashValue(secrets.tokenise(desired as unknown as Json));
-  return { doc, desired, resolve, secrets, stored, shownParams, templateHash };
+  return { doc, desired, resolve, secrets, stored, shownParams, templateHash, noEcho };
 }
 
 /** The image of every instance and launch template, when written as a plain value (for `kiln history`). */
@@ -272,8 +281,8 @@ function lastDeployment(store: StackStore, stack: string): DeploymentRecord | un
   return st?.deployment ? store.deployment(st.deployment) : undefined;
 }
 
-function priorResources(store: StackStore, stack: string) {
-  return store.resources(stack, ['live']).map((r) => ({
+function priorResources(store: StackStore, stack: string, status: 'live' | 'pendingDelete' = 'live') {
+  return store.resources(stack, [status]).map((r) => ({
     logicalId: r.logicalId,
     type: r.type,
     physicalId: r.physicalId,
@@ -292,14 +301,22 @@ async function planWith(store: StackStore, o: StackOptions, ev: Evaluated, force
     handler: (t) => o.provider.handler(t),
     replacement,
     resolve: tokenising,
+    leftovers: priorResources(store, o.stack, 'pendingDelete'),
     ...(forceReplace ? { forceReplace } : {}),
   });
   if (hasErrors(p.diagnostics)) throw new DiagnosticsError(locate(p.diagnostics, ev.doc));
   return p;
 }
 
-/** What `kiln deploy` would do now; takes no lock and changes nothing. */
-export async function planStack(o: StackOptions & TemplateInput): Promise<PlanResult> {
+export interface PlanDocumentOptions {
+  /** Also make the plan document (reads every live resource once): `kiln plan --json` / `--out`. */
+  document?: boolean;
+  /** Image ids the plan deploys (`kiln up`), recorded in the document. */
+  images?: Record<string, string>;
+}
+
+/** What `kiln deploy` would do now; takes no lock and changes nothing (but the plan key, made once). */
+export async function planStack(o: StackOptions & TemplateInput & PlanDocumentOptions): Promise<PlanResult> {
   checkStackName(o.stack);
   const store = storeOf(o);
   const ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
@@ -311,7 +328,75 @@ export async function planStack(o: StackOptions & TemplateInput): Promise<PlanRe
   } catch (e) {
     refusals = errorMessage(e).split('; ');
   }
-  return { plan: p, ...(st ? { status: st.status } : {}), parameters: ev.shownParams, isCreate: store.resources(o.stack, ['live']).length === 0, ...(refusals.length ? { refusals } : {}) };
+  const isCreate = store.resources(o.stack, ['live']).length === 0;
+  const result: PlanResult = { plan: p, ...(st ? { status: st.status } : {}), parameters: ev.shownParams, isCreate, ...(refusals.length ? { refusals } : {}) };
+  if (!o.document) return result;
+  const document = planDocument({
+    stack: o.stack,
+    plan: p,
+    isCreate,
+    ...(st ? { status: st.status } : {}),
+    parameters: ev.shownParams,
+    ...(refusals.length ? { refusals } : {}),
+    template: { file: ev.doc.file, text: ev.doc.text },
+    given: sealGiven(store, o.stack, o.params ?? {}, ev.noEcho),
+    images: o.images ?? imagesOf(ev.desired),
+    basis: stateBasis(store, o.stack),
+    live: await liveFingerprint(store, o, ev.secrets),
+    imports: importValues(store, ev),
+  });
+  return { ...result, document };
+}
+
+function sealGiven(store: StackStore, stack: string, params: Record<string, string>, noEcho: ReadonlySet<string>): Record<string, GivenParameter> {
+  const out: Record<string, GivenParameter> = {};
+  for (const [k, v] of Object.entries(params)) out[k] = noEcho.has(k) ? { sealed: seal(store.planKey(), stack, k, v) } : { value: v };
+  return out;
+}
+
+function importValues(store: StackStore, ev: Evaluated): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const name of importedNames(ev.desired, ev.resolve)) {
+    const v = store.exportedValue(name);
+    if (v) out[name] = v.value;
+  }
+  return out;
+}
+
+/** What a read of every live resource finds (the handlers that can read), for a saved plan's staleness check. */
+async function liveFingerprint(store: StackStore, o: StackOptions, secrets: Secrets): Promise<Record<string, LiveFingerprint>> {
+  const report = await driftWith(store, o, secrets, { orphans: false });
+  const out: Record<string, LiveFingerprint> = {};
+  for (const r of report.resources)
+    if (r.status !== 'NOT_CHECKED') out[r.logicalId] = { physicalId: r.physicalId, exists: r.status !== 'DELETED', drifted: [...new Set(r.differences.map((d) => d.property))].sort() };
+  return out;
+}
+
+/** The template input a saved plan carries: its template text and its parameters, NoEcho ones opened. */
+function savedInput(store: StackStore, doc: PlanDocument): TemplateInput {
+  const params: Record<string, string> = {};
+  for (const [k, g] of Object.entries(doc.given)) {
+    const v = 'sealed' in g ? unseal(store.planKey(), doc.stack, k, g.sealed) : g.value;
+    params[k] = Array.isArray(v) ? v.join(',') : v;
+  }
+  return { file: doc.template.file, text: doc.template.text, params };
+}
+
+/** Refuses a saved plan made against another state than the one now, saying what changed. */
+async function checkStale(store: StackStore, o: StackOptions, doc: PlanDocument, ev: Evaluated, p: Plan): Promise<void> {
+  const why = [
+    ...basisChanges(doc.basis, stateBasis(store, o.stack)),
+    ...liveChanges(doc.live, await liveFingerprint(store, o, ev.secrets)),
+    ...importChanges(doc.imports, (n) => store.exportedValue(n)?.value),
+  ];
+  if (why.length === 0) why.push(...stepChanges(doc.steps, p.steps));
+  if (why.length)
+    throw new KilnError(
+      'PLAN_STALE',
+      `the saved plan for stack ${o.stack} is stale, so nothing was changed: ${why.join('; ')}. Plan again (kiln plan … --out FILE) and review the new plan`,
+      'user',
+    );
+  if (doc.refusals?.length) throw new KilnError('PLAN_REFUSED', `the saved plan for stack ${o.stack} cannot be deployed: ${doc.refusals.join('; ')}`, 'user');
 }
 
 /** Runs `fn` holding the stack's lock, after recovering what a killed run left. */
@@ -346,30 +431,36 @@ export interface DeployOptions extends StackOptions, TemplateInput {
   confirm?: (r: PlanResult) => Promise<boolean>;
   /** Image ids used by this deployment (recorded for `kiln history`). */
   images?: Record<string, string>;
+  /** A saved plan (`kiln plan --out`): its template and parameters are deployed, exactly its steps, or it is refused as stale. */
+  saved?: PlanDocument;
 }
 
 export async function deployStack(o: DeployOptions): Promise<DeployResult> {
   checkStackName(o.stack);
   const store = storeOf(o);
   const events = o.events ?? nullEvents;
+  if (o.saved && o.saved.stack !== o.stack) throw new KilnError('PLAN_FILE', `the plan is for stack ${o.saved.stack}, not ${o.stack}`, 'user', { exitCode: 2 });
+  if (o.saved && o.replaceDrifted) throw new KilnError('USAGE', '--replace-drifted cannot change a saved plan: plan again with it', 'user', { exitCode: 2 });
+  const input = o.saved ? savedInput(store, o.saved) : o;
   // Evaluate first: an invalid template or bad parameters create nothing, not even a lock.
-  let ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
+  let ev = await evaluate(input, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
   return withLock(store, { ...o, command: o.command ?? 'deploy' }, { resolve: ev.resolve, secrets: ev.secrets }, async () => {
     // Recovery may have changed what the last deployment is: evaluate again against it.
-    ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
+    ev = await evaluate(input, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
     let force: Set<string> | undefined;
     if (o.replaceDrifted) {
       const report = await driftWith(store, o, ev.secrets);
       force = new Set(report.resources.filter((r) => r.status === 'MODIFIED' || r.status === 'DELETED').map((r) => r.logicalId));
     }
     const p = await planWith(store, o, ev, force);
+    // A saved plan runs only against the state it was made on: the same steps, or nothing.
+    if (o.saved) await checkStale(store, o, o.saved, ev, p);
     const st = store.stack(o.stack);
     const live = store.resources(o.stack, ['live']);
     const isCreate = live.length === 0;
     const base: PlanResult = { plan: p, ...(st ? { status: st.status } : {}), parameters: ev.shownParams, isCreate };
     const last = lastDeployment(store, o.stack);
-    const pendingCleanup = store.resources(o.stack, ['pendingDelete']).length > 0;
-    if (!p.changes && !pendingCleanup && last && last.templateHash === ev.templateHash && hashValue(last.parameters) === hashValue(ev.stored) && st && !st.status.endsWith('FAILED')) {
+    if (!p.changes && last && last.templateHash === ev.templateHash && hashValue(last.parameters) === hashValue(ev.stored) && st && !st.status.endsWith('FAILED')) {
       return { ...base, outcome: 'no-changes', outputs: last.outputs };
     }
     // Cross-stack references: refused before anything changes (src/deploy/exports.ts).
@@ -387,7 +478,7 @@ export async function deployStack(o: DeployOptions): Promise<DeployResult> {
       parameters: ev.stored,
       outputs: {},
       prior: store.resources(o.stack),
-      images: o.images ?? imagesOf(ev.desired),
+      images: o.saved?.images ?? o.images ?? imagesOf(ev.desired),
     });
     store.setDeploymentImports(deployment, imports);
     const engine = new Engine({
@@ -403,7 +494,7 @@ export async function deployStack(o: DeployOptions): Promise<DeployResult> {
       ...(o.signal ? { signal: o.signal } : {}),
       checkOutputs: (outputs) => changedImportedExports(store, o.stack, last, outputs),
     });
-    const outcome: RunOutcome = await engine.deploy(ev.desired, p, { rollback: o.rollback !== false, ...(force ? { forceReplace: force } : {}) });
+    const outcome: RunOutcome = await engine.deploy(ev.desired, p, { rollback: o.rollback !== false });
     const after = lastDeployment(store, o.stack);
     return {
       ...base,
@@ -432,12 +523,6 @@ export async function destroyStack(o: StackOptions): Promise<{ outcome: 'complet
   });
 }
 
-/** Finishes or rolls back what a killed run left (deploy and destroy call it by themselves). */
-export async function recoverStack(o: StackOptions): Promise<void> {
-  const store = storeOf(o);
-  await withLock(store, { ...o, command: o.command ?? 'recover' }, undefined, async () => undefined);
-}
-
 // ---- drift -----------------------------------------------------------------------------------
 
 export type ResourceDrift = 'IN_SYNC' | 'MODIFIED' | 'DELETED' | 'NOT_CHECKED';
@@ -457,14 +542,14 @@ export interface DriftReport {
   extra: string[];
 }
 
-async function driftWith(store: StackStore, o: StackOptions, secrets: Secrets): Promise<DriftReport> {
+async function driftWith(store: StackStore, o: StackOptions, secrets: Secrets, opts: { orphans: boolean } = { orphans: true }): Promise<DriftReport> {
   const rows = store.resources(o.stack, ['live']);
   const resources: DriftReport['resources'] = [];
-  for (const r of rows) {
+  // Read in parallel (bounded), reported in state order.
+  const read = await mapLimit(rows, o.concurrency ?? 10, async (r): Promise<DriftReport['resources'][number]> => {
     const h = o.provider.handler(r.type);
     if (!h?.read || r.noLocalEffect) {
-      resources.push({ logicalId: r.logicalId, type: r.type, physicalId: r.physicalId, status: 'NOT_CHECKED', differences: [], mutations: [] });
-      continue;
+      return { logicalId: r.logicalId, type: r.type, physicalId: r.physicalId, status: 'NOT_CHECKED', differences: [], mutations: [] };
     }
     const ctx = {
       stack: o.stack,
@@ -488,10 +573,11 @@ async function driftWith(store: StackStore, o: StackOptions, secrets: Secrets): 
     const differences = res.drift.filter((d) => comparable(d.property)).map((d) => ({ ...d, expected: secrets.maskJson(d.expected), actual: secrets.maskJson(d.actual) }));
     const mutations = res.mutations ?? [];
     const status: ResourceDrift = !res.state ? 'DELETED' : differences.length > 0 || mutations.length > 0 ? 'MODIFIED' : 'IN_SYNC';
-    resources.push({ logicalId: r.logicalId, type: r.type, physicalId: r.physicalId, status, differences, mutations });
-  }
+    return { logicalId: r.logicalId, type: r.type, physicalId: r.physicalId, status, differences, mutations };
+  });
+  resources.push(...read);
   const known = new Set(store.resources(o.stack).map((r) => r.physicalId));
-  const extra = o.provider.listOrphans ? await o.provider.listOrphans(o.stack, known) : [];
+  const extra = opts.orphans && o.provider.listOrphans ? await o.provider.listOrphans(o.stack, known) : [];
   const drifted = resources.some((r) => r.status === 'MODIFIED' || r.status === 'DELETED') || extra.length > 0;
   return { stack: o.stack, status: drifted ? 'DRIFTED' : 'IN_SYNC', resources, extra };
 }
@@ -504,4 +590,3 @@ export async function driftStack(o: StackOptions): Promise<DriftReport> {
   return driftWith(store, o, new Secrets());
 }
 
-export { errorMessage };

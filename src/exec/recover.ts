@@ -9,9 +9,9 @@
 //   2. the interrupted operation is finished the way CloudFormation would: a create or an update is
 //      rolled back; a rollback, a cleanup phase or a destroy is carried on to its end.
 import type { EventSink } from '../core/events.js';
-import type { Provider } from '../providers/types.js';
+import type { Provider } from '../model/provider.js';
 import type { RuntimeResolve } from '../stack/plan.js';
-import { IN_PROGRESS, type LockHolder, type StackStatus, type StackStore } from '../state/stacks.js';
+import { IN_PROGRESS, type LockHolder, type StackStatus, type StackStore } from '../state/store.js';
 import { Engine } from './engine.js';
 import type { EngineEvent } from './events.js';
 import type { Secrets } from './secrets.js';

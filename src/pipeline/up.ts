@@ -7,8 +7,9 @@ import type { EventSink } from '../core/events.js';
 import type { BuildEvent } from '../image/events.js';
 import type { PreparedTemplate } from '../image/api.js';
 import type { DeployResult, EngineEvent, PlanResult } from '../deploy/index.js';
-import type { Provider } from '../providers/types.js';
+import type { Provider } from '../model/provider.js';
 import type { Plan } from '../stack/plan.js';
+import type { PlanDocument } from '../deploy/planfile.js';
 import type { Json } from '../stack/model.js';
 import type { ImageRecord, PipelineRecord, PipelineStore } from '../state/pipeline.js';
 import { resolveParam, type ImageSpec, type PipelineConfig, type Target } from './config.js';
@@ -37,6 +38,8 @@ export interface UpOptions extends PipelineOptions {
   /** Overrides `stack:` of kiln.yaml. */
   stack?: string;
   dryRun?: boolean;
+  /** With dryRun: also make the plan document (`kiln up --plan-only --out PLAN`), in `UpResult.document`. */
+  document?: boolean;
   /** Asked with the plan before anything changes; false cancels. */
   confirm?: (r: PlanResult) => Promise<boolean>;
 }
@@ -51,6 +54,8 @@ export interface UpResult {
   built: string[];
   parameters: Record<string, string>;
   plan?: Plan;
+  /** The saved-plan document of a dry run asked for one (docs/plan-file.md). */
+  document?: PlanDocument;
   deploy?: DeployResult;
   record?: PipelineRecord;
   /** Why a build or the deploy failed. */
@@ -206,8 +211,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
   const stackOpts = { stack, file: config.stackTemplate, text: template, params, provider, ...(o.stateDir ? { stateDir: o.stateDir } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}) };
   if (o.dryRun) {
     events.emit({ kind: 'phase', phase: 'plan' });
-    const p = await deploy.planStack(stackOpts);
-    return { stack, outcome: 'planned', images: baked.images, built: baked.built, parameters: params, plan: p.plan, ms: Date.now() - t0 };
+    const images = Object.fromEntries(Object.entries(baked.images).map(([k, v]) => [k, v.imageId]));
+    const p = await deploy.planStack({ ...stackOpts, document: o.document === true, images });
+    return { stack, outcome: 'planned', images: baked.images, built: baked.built, parameters: params, plan: p.plan, ...(p.document ? { document: p.document } : {}), ms: Date.now() - t0 };
   }
 
   events.emit({ kind: 'phase', phase: 'deploy' });

@@ -18,7 +18,7 @@
 //     not elsewhere; loops nest (an inner collection may use an outer identifier).
 // The input is never modified. Pure.
 import type { Diagnostic } from '../core/diagnostics.js';
-import { Evaluator, NO_VALUE } from './evaluate.js';
+import { Evaluator, NO_VALUE } from './evaluator.js';
 import { pseudoValues, setKey } from './intrinsics.js';
 import type { ResolvedParameter } from './params.js';
 

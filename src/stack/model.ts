@@ -1,8 +1,8 @@
 // The shapes of a CloudFormation template as kiln's stack engine sees them. A loaded template is
 // plain data; validation establishes these shapes before anything casts to them.
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
+import type { Json, JsonObject } from '../core/json.js';
+export type { Json, JsonObject };
 
 export interface ParameterDef {
   Type: string;

@@ -15,17 +15,23 @@
 //       local Docker provider replaces an instance whose UserData changed, so the boot script
 //       always matches the template);
 //     * the provider's `diff` says so; or the handler cannot update at all.
-// - A reference to a resource that will be created or replaced is "known after apply": the property
-//   holding it counts as changed (so dependents of a replaced resource are updated, or replaced when
-//   the property forces it), and the executor decides again with the real values at run time.
+// - Values known only after apply: a `Ref` to a resource being created or replaced is a new physical
+//   id for sure, so the property holding it changes for sure and the step is definite (dependents
+//   of a replaced resource are updated, or replaced when the property forces it). An attribute
+//   (`Fn::GetAtt`) of a resource being created, replaced or updated in place may or may not change:
+//   when the step would differ with the value changed or not, it is *conditional* (CloudFormation's
+//   `Replacement: Conditional`): `replace` or `update` as planned if the value changes, `otherwise`
+//   the lesser step. The executor takes the lesser branch only for such steps; any other difference
+//   between the plan and the real values stops the resource and rolls the stack back.
+// - Rows an earlier cleanup could not delete (`leftovers`) are planned as deletes again.
 // - Types without a handler are refused here (no partial deploys); handlers with `effect: 'none'` are
 //   marked "no local effect".
 import type { Diagnostic } from '../core/diagnostics.js';
+import { Dag, DagCycleError } from '../core/dag.js';
 import type { Json, JsonObject } from './model.js';
-import type { ResourceHandler, ResourceState } from '../providers/types.js';
+import type { ResourceHandler, ResourceState } from '../model/provider.js';
+import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
 
-export type DeletionPolicy = 'Delete' | 'Retain' | 'RetainExceptOnCreate' | 'Snapshot';
-export type ReplacePolicy = 'Delete' | 'Retain' | 'Snapshot';
 
 /** One resource of the evaluated template: conditions applied, parameters substituted, resource
  *  references still written as `Ref` / `Fn::GetAtt` / `Fn::Sub`… */
@@ -60,9 +66,18 @@ export interface PriorResource {
   updateReplacePolicy: ReplacePolicy;
 }
 
+/**
+ * A step whose outcome hangs on values known only after apply: `on` names the properties; if none
+ * of them changes at run time the executor takes `otherwise` (a lesser step) instead of the planned one.
+ */
+export interface Conditional {
+  on: string[];
+  otherwise: 'update' | 'noop';
+}
+
 export type Step =
   | { kind: 'create'; id: string; type: string; noLocalEffect: boolean }
-  | { kind: 'update'; id: string; type: string; physicalId: string; changed: string[]; afterApply: string[]; noLocalEffect: boolean }
+  | { kind: 'update'; id: string; type: string; physicalId: string; changed: string[]; afterApply: string[]; conditional?: Conditional; noLocalEffect: boolean }
   | {
       kind: 'replace';
       id: string;
@@ -72,10 +87,34 @@ export type Step =
       because: string[];
       changed: string[];
       afterApply: string[];
+      conditional?: Conditional;
       noLocalEffect: boolean;
     }
-  | { kind: 'delete'; id: string; type: string; physicalId: string; policy: DeletionPolicy; noLocalEffect: boolean }
+  | {
+      kind: 'delete';
+      id: string;
+      type: string;
+      physicalId: string;
+      policy: DeletionPolicy;
+      /** A copy an earlier cleanup could not delete (an old copy of a replaced resource, or a removed one). */
+      leftover?: boolean;
+      noLocalEffect: boolean;
+    }
   | { kind: 'noop'; id: string; type: string; physicalId: string; noLocalEffect: boolean };
+
+/** How far a step goes: a run-time decision may fall back but never go beyond the plan. */
+const RANK: Record<'noop' | 'update' | 'replace', number> = { noop: 0, update: 1, replace: 2 };
+
+/**
+ * What the executor may do for a planned step given what the real values need (`needed`, from
+ * `decide` at run time): the planned kind, or for a conditional step anything down to `otherwise`;
+ * `undefined` when the real values need more than the plan says (the resource must stop).
+ */
+export function allowedAtRunTime(step: Extract<Step, { kind: 'update' | 'replace' }>, needed: Decision['kind']): 'noop' | 'update' | 'replace' | undefined {
+  if (RANK[needed] > RANK[step.kind]) return undefined;
+  const floor = step.conditional?.otherwise ?? step.kind;
+  return RANK[needed] >= RANK[floor] ? needed : floor;
+}
 
 export interface Plan {
   /** Creates, updates and replaces in dependency order, then deletes, then noops. */
@@ -95,13 +134,17 @@ export interface PlanOptions {
   resolve: RuntimeResolve;
   /** Logical ids to replace whatever their properties say (`kiln deploy --replace-drifted`). */
   forceReplace?: ReadonlySet<string>;
+  /** Rows an earlier cleanup could not delete (state `pendingDelete`): deleted again by this plan. */
+  leftovers?: readonly PriorResource[];
 }
 
-/** Marks a value that only exists once the resource it comes from has been created. */
+/** Marks a value known only after apply, which may or may not differ from the value deployed. */
 export const AFTER_APPLY = '\u0000(known after apply)\u0000';
+/** Marks the physical id of a resource being created or replaced: known after apply, new for sure. */
+const NEW_ID = '\u0000(new physical id)\u0000';
 
 /** `maybe` properties a type updates in place (with or without interruption). */
-export const MAYBE_IN_PLACE: Readonly<Record<string, readonly string[]>> = {
+const MAYBE_IN_PLACE: Readonly<Record<string, readonly string[]>> = {
   'AWS::EC2::Instance': ['InstanceType', 'UserData', 'SecurityGroupIds', 'EbsOptimized', 'Monitoring'],
   'AWS::AutoScaling::AutoScalingGroup': ['LaunchTemplate', 'VPCZoneIdentifier', 'MinSize', 'MaxSize', 'DesiredCapacity'],
 };
@@ -111,7 +154,7 @@ export const MAYBE_IN_PLACE: Readonly<Record<string, readonly string[]>> = {
  * CloudFormation reference: "Replacement if you did not have a health check specified and you are
  * adding one or if you are removing the health check; otherwise no interruption").
  */
-export const REPLACED_WHEN_ADDED_OR_REMOVED: Readonly<Record<string, readonly string[]>> = {
+const REPLACED_WHEN_ADDED_OR_REMOVED: Readonly<Record<string, readonly string[]>> = {
   'AWS::ElasticLoadBalancing::LoadBalancer': ['AvailabilityZones', 'HealthCheck', 'Subnets'],
 };
 
@@ -134,15 +177,19 @@ function sortKeys(v: Json): Json {
   return v;
 }
 
-export function containsAfterApply(v: Json | undefined): boolean {
-  if (typeof v === 'string') return v.includes(AFTER_APPLY);
-  if (Array.isArray(v)) return v.some(containsAfterApply);
-  if (v && typeof v === 'object') return Object.values(v).some(containsAfterApply);
+function contains(v: Json | undefined, marker: string): boolean {
+  if (typeof v === 'string') return v.includes(marker);
+  if (Array.isArray(v)) return v.some((x) => contains(x, marker));
+  if (v && typeof v === 'object') return Object.values(v).some((x) => contains(x, marker));
   return false;
 }
 
+function containsAfterApply(v: Json | undefined): boolean {
+  return contains(v, AFTER_APPLY) || contains(v, NEW_ID);
+}
+
 /** The top-level properties that differ between two property sets. */
-export function changedPaths(before: JsonObject, after: JsonObject): string[] {
+function changedPaths(before: JsonObject, after: JsonObject): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...keys].filter((k) => canonical(before[k]) !== canonical(after[k])).sort();
 }
@@ -170,20 +217,39 @@ export function decide(type: string, before: JsonObject, after: JsonObject, opts
   return because.size > 0 ? { kind: 'replace', changed, because: [...because].sort() } : { kind: 'update', changed };
 }
 
-/** Dependency order (dependencies first); ties keep the template's order. Cycles are left to validation. */
-export function topoOrder(ids: readonly string[], deps: (id: string) => readonly string[]): string[] {
-  const known = new Set(ids);
-  const out: string[] = [];
-  const state = new Map<string, 1 | 2>();
-  const visit = (id: string) => {
-    if (state.get(id) === 2 || state.get(id) === 1) return;
-    state.set(id, 1);
-    for (const d of deps(id)) if (known.has(d)) visit(d);
-    state.set(id, 2);
-    out.push(id);
-  };
-  for (const id of ids) visit(id);
-  return out;
+/** Dependency order (dependencies first), ties in the given order, over the core DAG. */
+function dependencyOrder(ids: readonly string[], deps: (id: string) => readonly string[]): string[] {
+  const g = new Dag();
+  for (const id of ids) g.add(id);
+  for (const id of ids) for (const d of deps(id)) if (g.has(d) && d !== id) g.dependOn(id, d);
+  return g.topologicalOrder();
+}
+
+/**
+ * The step for a resource that exists, given its resolved properties (with markers where values are
+ * known only after apply): definite when the decision is the same whether the uncertain values
+ * change or not, conditional otherwise.
+ */
+function stepFor(want: DesiredResource, have: PriorResource, resolved: JsonObject, opts: PlanOptions, noLocalEffect: boolean): Step {
+  const known = { id: want.logicalId, type: want.type, physicalId: have.physicalId, noLocalEffect };
+  const force = opts.forceReplace?.has(want.logicalId) ?? false;
+  const afterApply = Object.keys(resolved).filter((k) => containsAfterApply(resolved[k])).sort();
+  const uncertain = afterApply.filter((k) => contains(resolved[k], AFTER_APPLY) && !contains(resolved[k], NEW_ID));
+  const ifChanged = decide(want.type, have.properties, resolved, opts, force);
+  let conditional: Conditional | undefined;
+  if (uncertain.length > 0) {
+    const unchanged: JsonObject = { ...resolved };
+    for (const k of uncertain) {
+      if (have.properties[k] === undefined) delete unchanged[k];
+      else unchanged[k] = have.properties[k]!;
+    }
+    const ifSame = decide(want.type, have.properties, unchanged, opts, force);
+    if (ifSame.kind !== ifChanged.kind && ifSame.kind !== 'replace') conditional = { on: uncertain, otherwise: ifSame.kind };
+  }
+  const cond = conditional ? { conditional } : {};
+  if (ifChanged.kind === 'noop') return { kind: 'noop', ...known };
+  if (ifChanged.kind === 'update') return { kind: 'update', ...known, changed: ifChanged.changed, afterApply, ...cond };
+  return { kind: 'replace', ...known, order: 'create-first', because: ifChanged.because, changed: ifChanged.changed, afterApply, ...cond };
 }
 
 export function plan(desired: DesiredStack, prior: readonly PriorResource[], opts: PlanOptions): Plan {
@@ -203,12 +269,19 @@ export function plan(desired: DesiredStack, prior: readonly PriorResource[], opt
   }
   if (diagnostics.length > 0) return { steps: [], diagnostics, changes: false };
 
-  const order = topoOrder(ids, (id) => desired.resources[id]!.dependsOn);
+  let order: string[];
+  try {
+    order = dependencyOrder(ids, (id) => desired.resources[id]!.dependsOn);
+  } catch (e) {
+    if (!(e instanceof DagCycleError)) throw e;
+    const message = e.message;
+    return { steps: [], diagnostics: [{ severity: 'error', code: 'E3004', message, path: 'Resources', segments: ['Resources'] }], changes: false };
+  }
   const decided = new Map<string, Step>();
   const lookups = {
     ref(id: string): Json | undefined {
       const s = decided.get(id);
-      if (!s || s.kind === 'create' || s.kind === 'replace') return AFTER_APPLY;
+      if (!s || s.kind === 'create' || s.kind === 'replace') return NEW_ID;
       return priorById.get(id)?.state.physicalId;
     },
     getAtt(id: string, attribute: string): Json | undefined {
@@ -240,20 +313,18 @@ export function plan(desired: DesiredStack, prior: readonly PriorResource[], opt
       diagnostics.push({ severity: 'error', code: 'RESOLVE', message: (e as Error).message, path: `Resources.${id}.Properties`, segments: ['Resources', id, 'Properties'] });
       continue;
     }
-    const d = decide(want.type, have.properties, resolved, opts, opts.forceReplace?.has(id) ?? false);
-    const afterApply = Object.keys(resolved).filter((k) => containsAfterApply(resolved[k])).sort();
-    if (d.kind === 'noop') decided.set(id, { kind: 'noop', ...known });
-    else if (d.kind === 'update') decided.set(id, { kind: 'update', ...known, changed: d.changed, afterApply });
-    else decided.set(id, { kind: 'replace', ...known, order: 'create-first', because: d.because, changed: d.changed, afterApply });
+    decided.set(id, stepFor(want, have, resolved, opts, noLocalEffect));
   }
-  const deletes: Step[] = [];
-  // Deletes in reverse dependency order of the deployed resources.
-  const removed = prior.filter((p) => !desired.resources[p.logicalId]).map((p) => p.logicalId);
-  const delOrder = topoOrder(removed, (id) => priorById.get(id)!.dependsOn).reverse();
-  for (const id of delOrder) {
-    const p = priorById.get(id)!;
-    deletes.push({ kind: 'delete', id, type: p.type, physicalId: p.physicalId, policy: p.deletionPolicy, noLocalEffect: opts.handler(p.type)?.effect === 'none' });
-  }
+  // Deletes (removed resources and leftovers of earlier cleanups) in reverse dependency order.
+  const doomed = [...prior.filter((p) => !desired.resources[p.logicalId]), ...(opts.leftovers ?? [])];
+  const keys = doomed.map((_, i) => String(i));
+  const waitsFor = (k: string) => keys.filter((o) => o !== k && doomed[Number(o)]!.logicalId !== doomed[Number(k)]!.logicalId && doomed[Number(o)]!.dependsOn.includes(doomed[Number(k)]!.logicalId));
+  const deletes: Step[] = dependencyOrder(keys, waitsFor).map((k) => {
+    const p = doomed[Number(k)]!;
+    const leftover = Number(k) >= doomed.length - (opts.leftovers?.length ?? 0);
+    const policy = leftover && desired.resources[p.logicalId] ? p.updateReplacePolicy : p.deletionPolicy;
+    return { kind: 'delete', id: p.logicalId, type: p.type, physicalId: p.physicalId, policy, ...(leftover ? { leftover: true } : {}), noLocalEffect: opts.handler(p.type)?.effect === 'none' };
+  });
   const forward = order.map((id) => decided.get(id)).filter((s): s is Step => s !== undefined);
   const steps = [...forward.filter((s) => s.kind !== 'noop'), ...deletes, ...forward.filter((s) => s.kind === 'noop')];
   return { steps, diagnostics, changes: steps.some((s) => s.kind !== 'noop') };
@@ -264,8 +335,4 @@ export function summarize(p: Plan): Record<Step['kind'], number> {
   const out: Record<Step['kind'], number> = { create: 0, update: 0, replace: 0, delete: 0, noop: 0 };
   for (const s of p.steps) out[s.kind]++;
   return out;
-}
-
-export function assertNever(x: never): never {
-  throw new Error(`unexpected plan step ${JSON.stringify(x)}`);
 }

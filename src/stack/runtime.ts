@@ -14,7 +14,7 @@ import { KilnError } from '../core/errors.js';
 import { formatPath } from '../core/source.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import type { Json, JsonObject, PseudoValues } from './model.js';
-import { Evaluator, NO_VALUE, type ResolvedResource, type ResolvedTemplate, type RuntimeHooks } from './evaluate.js';
+import { Evaluator, NO_VALUE, type ResolvedResource, type ResolvedTemplate, type RuntimeHooks } from './evaluator.js';
 import { pseudoValues } from './intrinsics.js';
 import { collectReferences } from './refs.js';
 

@@ -2,7 +2,7 @@
 // and image id, the parameters as deployed (NoEcho values masked, never stored), what changed, and
 // the outcome. `kiln history` lists these; `kiln rollback` redeploys one of them exactly.
 import { ensureSchema, openState, stateDir, type Db } from './db.js';
-import type { Json } from '../stack/model.js';
+import type { Json } from '../core/json.js';
 
 export interface ImageRecord {
   /** Build name of the template that produced it for the target. */

@@ -1,6 +1,6 @@
-// The stack state: what kiln deployed, under which template and parameters, every event, the lock of
-// each stack and the operations in flight. One SQLite file (src/state/db.ts); this module owns the
-// tables below and nothing else writes them.
+// The stack state (the StackStore interface of store.ts) in one SQLite file (src/state/db.ts): what
+// kiln deployed, under which template and parameters, every event, the lock of each stack and the
+// operations in flight. This module owns the tables below and nothing else writes them.
 //
 // Tables
 //   stacks      one row per stack name: status, the last successful deployment, a creation id
@@ -17,144 +17,14 @@
 // (a salted SHA-256, enough to tell whether a value given later is the same); resource properties are
 // stored with every NoEcho value replaced by a token `{{kiln:noecho:Name}}` (see src/deploy/secrets.ts).
 import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ensureSchema, openState, stateDir, type Db } from './db.js';
 import { KilnError } from '../core/errors.js';
-import type { Json, JsonObject } from '../stack/model.js';
-import type { ResourceState } from '../providers/types.js';
-
-export type StackStatus =
-  | 'CREATE_IN_PROGRESS'
-  | 'CREATE_FAILED'
-  | 'CREATE_COMPLETE'
-  | 'ROLLBACK_IN_PROGRESS'
-  | 'ROLLBACK_FAILED'
-  | 'ROLLBACK_COMPLETE'
-  | 'DELETE_IN_PROGRESS'
-  | 'DELETE_FAILED'
-  | 'DELETE_COMPLETE'
-  | 'UPDATE_IN_PROGRESS'
-  | 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'
-  | 'UPDATE_COMPLETE'
-  | 'UPDATE_FAILED'
-  | 'UPDATE_ROLLBACK_IN_PROGRESS'
-  | 'UPDATE_ROLLBACK_FAILED'
-  | 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS'
-  | 'UPDATE_ROLLBACK_COMPLETE';
-
-export type ResourceStatus =
-  | 'CREATE_IN_PROGRESS'
-  | 'CREATE_FAILED'
-  | 'CREATE_COMPLETE'
-  | 'DELETE_IN_PROGRESS'
-  | 'DELETE_FAILED'
-  | 'DELETE_COMPLETE'
-  | 'DELETE_SKIPPED'
-  | 'UPDATE_IN_PROGRESS'
-  | 'UPDATE_FAILED'
-  | 'UPDATE_COMPLETE'
-  | StackStatus;
-
-/** Stack statuses in which an operation was running: found at the start of a run, they mean a crash. */
-export const IN_PROGRESS: ReadonlySet<string> = new Set([
-  'CREATE_IN_PROGRESS',
-  'ROLLBACK_IN_PROGRESS',
-  'DELETE_IN_PROGRESS',
-  'UPDATE_IN_PROGRESS',
-  'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
-  'UPDATE_ROLLBACK_IN_PROGRESS',
-  'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS',
-]);
-
-export type DeletionPolicy = 'Delete' | 'Retain' | 'RetainExceptOnCreate' | 'Snapshot';
-export type ReplacePolicy = 'Delete' | 'Retain' | 'Snapshot';
-
-/** `live`: in use; `pendingDelete`: an old copy or a removed resource awaiting the cleanup phase;
- *  `retained`: left behind under DeletionPolicy/UpdateReplacePolicy Retain (kept so sweeps spare it). */
-export type RowStatus = 'live' | 'pendingDelete' | 'retained';
-
-export interface StackRecord {
-  name: string;
-  /** A new id each time the stack is created from nothing (events belong to one creation). */
-  stackId: string;
-  status: StackStatus;
-  reason: string | null;
-  /** The last deployment that completed (its template, parameters and outputs are the stack's). */
-  deployment: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ResourceRow {
-  id: number;
-  stack: string;
-  logicalId: string;
-  type: string;
-  physicalId: string;
-  /** Properties as deployed: resolved, NoEcho values tokenised. */
-  properties: JsonObject;
-  state: ResourceState;
-  status: RowStatus;
-  /** The deployment that created this physical copy. */
-  deployment: string;
-  dependsOn: string[];
-  deletionPolicy: DeletionPolicy;
-  updateReplacePolicy: ReplacePolicy;
-  noLocalEffect: boolean;
-}
-
-export type StoredParam = { value: Json; fromDefault?: boolean } | { noEcho: true; hash: string; salt: string; fromDefault?: boolean };
-
-export interface DeploymentRecord {
-  id: string;
-  stack: string;
-  kind: 'deploy' | 'destroy';
-  status: string;
-  startedAt: string;
-  endedAt: string | null;
-  templateHash: string | null;
-  template: string | null;
-  parameters: Record<string, StoredParam>;
-  outputs: Record<string, { value: Json; description?: string; exportName?: string }>;
-  /** The resource rows as they were when the deployment began: the target of a rollback. */
-  prior: ResourceRow[];
-  images: Record<string, string>;
-  reason: string | null;
-}
-
-export interface StackEvent {
-  id: number;
-  stack: string;
-  stackId: string;
-  deployment: string | null;
-  timestamp: string;
-  logicalId: string;
-  physicalId: string | null;
-  type: string;
-  status: ResourceStatus;
-  reason: string | null;
-}
-
-export interface PendingOp {
-  id: number;
-  stack: string;
-  deployment: string;
-  logicalId: string;
-  action: 'create' | 'update' | 'delete';
-  /** The row acted on (update, delete), absent for a create. */
-  rowId: number | null;
-  /** The intended properties (tokenised), for an update. */
-  properties: JsonObject | null;
-  startedAt: string;
-}
-
-export interface LockHolder {
-  pid: number;
-  host: string;
-  since: string;
-  token: string;
-  command: string;
-}
+import type { Json, JsonObject } from '../core/json.js';
+import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
+import type { DeploymentRecord, LockHolder, PendingOp, ResourceRow, ResourceStatus, RowStatus, StackEvent, StackRecord, StackStatus, StackStore } from './store.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS stacks (
@@ -302,7 +172,7 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-export class StackStore {
+export class SqliteStackStore implements StackStore {
   private readonly now: () => Date;
   constructor(
     readonly db: Db,
@@ -313,8 +183,8 @@ export class StackStore {
   }
 
   /** Opens the store in `dir` (default: `--state-dir`, $KILN_HOME, ~/.kiln). */
-  static open(dir?: string): StackStore {
-    return new StackStore(openState(stateDir(dir)));
+  static open(dir?: string): SqliteStackStore {
+    return new SqliteStackStore(openState(stateDir(dir)));
   }
 
   private ts(): string {
@@ -626,5 +496,35 @@ export class StackStore {
 
   releaseLock(stack: string, token: string): void {
     this.db.prepare('DELETE FROM stack_locks WHERE stack = ? AND token = ?').run(stack, token);
+  }
+
+  // ---- the key that seals NoEcho values in saved plans --------------------------------------
+
+  private key: Buffer | undefined;
+
+  /** `plan.key` beside the database (mode 0600), made on first use; a database in memory keeps it in memory. */
+  planKey(): Buffer {
+    if (this.key) return this.key;
+    if (this.db.memory) return (this.key = randomBytes(32));
+    const file = join(dirname(this.db.name), 'plan.key');
+    const read = (): Buffer | undefined => {
+      try {
+        const k = readFileSync(file);
+        return k.length === 32 ? k : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    let k = read();
+    if (!k) {
+      try {
+        writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      k = read();
+      if (!k) throw new KilnError('PLAN_KEY', `${file} is not a kiln plan key (32 bytes); remove it to make a new one (saved plans sealed with it can then no longer be deployed)`, 'environment');
+    }
+    return (this.key = k);
   }
 }

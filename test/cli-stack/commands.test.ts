@@ -192,3 +192,40 @@ describe('kiln plan / deploy / status / events / outputs / destroy', () => {
     expect((await kiln('drift', '--stack', 'web')).code).toBe(0);
   });
 });
+
+describe('kiln plan --out / kiln deploy PLAN', () => {
+  test('a saved plan deploys exactly, without asking, NoEcho sealed in the file; deploying it again is refused as stale', async () => {
+    const f = template('web.json', WEB);
+    const p = await kiln('plan', f, '--stack', 'web', '--param', 'Secret=s3cr3t-plan', '--out', 'web.plan');
+    expect(p.code).toBe(0);
+    expect(p.out).toContain('Plan saved to web.plan; deploy exactly it with: kiln deploy web.plan');
+    const saved = readFileSync(join(dir, 'web.plan'), 'utf8');
+    expect(saved).not.toContain('s3cr3t-plan');
+    expect(JSON.parse(saved)).toMatchObject({ format: 'kiln-plan', version: 1, stack: 'web', summary: { create: 4 } });
+    // the template file may change after planning: the plan carries its own
+    template('web.json', { Resources: {} });
+    const d = await kiln('deploy', 'web.plan');
+    expect(d.code, d.err).toBe(0);
+    expect(d.out).toContain('Stack web: CREATE_COMPLETE');
+    expect(d.out).toMatch(/Greeting\s+hello \*\*\*\* sg-/);
+    expect(objects().find((o) => o.logicalId === 'Web')!.properties.Value).toMatch(/^hello s3cr3t-plan sg-/);
+    const again = await kiln('deploy', '--plan', 'web.plan');
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/kiln: the saved plan for stack web is stale, so nothing was changed: deployment d-\S+ \(deploy, COMPLETE\) ran after the plan was made/);
+  });
+
+  test('plan --json prints the plan document the file holds', async () => {
+    const f = template('web.json', WEB);
+    const j = JSON.parse((await kiln('plan', f, '--stack', 'web', '--param', 'Secret=x', '--json')).out);
+    expect(Object.keys(j)).toEqual(expect.arrayContaining(['format', 'version', 'steps', 'template', 'given', 'basis', 'live', 'imports', 'images']));
+    expect(j.given.Secret).toEqual({ sealed: expect.stringMatching(/^v1\./) });
+  });
+
+  test('a saved plan takes no --param', async () => {
+    const f = template('web.json', WEB);
+    await kiln('plan', f, '--stack', 'web', '--param', 'Secret=x', '--out', 'p.json');
+    const r = await kiln('deploy', 'p.json', '--param', 'Greeting=hi');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('a saved plan carries its parameters');
+  });
+});

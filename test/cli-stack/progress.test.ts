@@ -2,7 +2,7 @@
 import { expect, test } from 'vitest';
 import { memoryIO } from '../../src/cli/io.js';
 import { ProgressView } from '../../src/cli/views/progress.js';
-import type { StackEvent } from '../../src/state/stacks.js';
+import type { StackEvent } from '../../src/state/store.js';
 
 let id = 0;
 const ev = (logicalId: string, status: string, reason: string | null = null, type = 'AWS::EC2::Instance'): StackEvent => ({

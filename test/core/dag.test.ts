@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Dag, DagCycleError, walkDag } from '../../src/core/dag.js';
+import { Dag, DagCycleError, walk } from '../../src/core/dag.js';
 
 function graph(edges: Array<[string, string]>, nodes: string[] = []): Dag {
   const g = new Dag();
@@ -83,15 +83,23 @@ describe('Dag', () => {
   });
 });
 
-describe('walkDag', () => {
+describe('walk', () => {
   const tick = () => new Promise((r) => setTimeout(r, 1));
+  const sleep = (ms: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(new Error('cancelled'));
+      });
+    });
 
   it('runs dependencies first, independent nodes in parallel, within the limit', async () => {
     const g = graph([['Db', 'Net'], ['Cache', 'Net'], ['App', 'Db'], ['App', 'Cache']]);
     const log: string[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
-    const r = await walkDag(
+    const r = await walk(
       g,
       async (id) => {
         inFlight++;
@@ -101,60 +109,101 @@ describe('walkDag', () => {
         log.push(`end ${id}`);
         inFlight--;
       },
-      { concurrency: 2 },
+      { limit: 2 },
     );
-    expect([...r.status.values()].every((s) => s === 'succeeded')).toBe(true);
+    expect(r.completed.sort()).toEqual(['App', 'Cache', 'Db', 'Net']);
     expect(log.indexOf('end Net')).toBeLessThan(log.indexOf('start Db'));
     expect(log.indexOf('end Db')).toBeLessThan(log.indexOf('start App'));
     expect(log.indexOf('end Cache')).toBeLessThan(log.indexOf('start App'));
     expect(maxInFlight).toBe(2);
   });
 
-  it('skips the dependents of a failure and runs the rest', async () => {
-    const g = graph([['Db', 'Net'], ['App', 'Db']], ['Other']);
-    const ran: string[] = [];
-    const r = await walkDag(g, async (id) => {
-      ran.push(id);
-      if (id === 'Db') throw new Error('disk full');
-    });
-    expect(Object.fromEntries(r.status)).toEqual({ Db: 'failed', Net: 'succeeded', App: 'skipped', Other: 'succeeded' });
-    expect((r.errors.get('Db') as Error).message).toBe('disk full');
-    expect(r.errors.size).toBe(1);
-    expect(ran).not.toContain('App');
+  it('never runs more than the limit at once', async () => {
+    let running = 0;
+    let peak = 0;
+    const g = new Dag();
+    for (let i = 0; i < 25; i++) g.add(`N${i}`);
+    const r = await walk(
+      g,
+      async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await sleep(2);
+        running--;
+      },
+      { limit: 4 },
+    );
+    expect(peak).toBe(4);
+    expect(r.completed).toHaveLength(25);
   });
 
-  it('stops starting new work after a failure with stopOnFailure', async () => {
-    const g = new Dag().add('A').add('B').add('C').add('D').dependOn('B', 'A');
+  it('skip-dependents: skips what waits for a failure and runs the rest', async () => {
+    const g = graph([['Db', 'Net'], ['App', 'Db']], ['Other']);
     const ran: string[] = [];
-    const r = await walkDag(
+    const r = await walk(
       g,
       async (id) => {
         ran.push(id);
-        if (id === 'A') throw new Error('boom');
+        if (id === 'Db') throw new Error('disk full');
       },
-      { concurrency: 1, stopOnFailure: true },
+      { onFailure: 'skip-dependents' },
     );
-    expect(ran).toEqual(['A']);
-    expect(Object.fromEntries(r.status)).toEqual({ A: 'failed', B: 'skipped', C: 'skipped', D: 'skipped' });
+    expect(r.completed.sort()).toEqual(['Net', 'Other']);
+    expect(r.failed.map((f) => [f.id, (f.error as Error).message, f.cancelled])).toEqual([['Db', 'disk full', false]]);
+    expect(r.skipped).toEqual(['App']);
+    expect(ran).not.toContain('App');
   });
 
-  it('rejects a bad concurrency', async () => {
-    await expect(walkDag(new Dag().add('a'), async () => {}, { concurrency: 0 })).rejects.toThrow(RangeError);
+  it('stop (the default): after the first failure nothing new starts, in-flight nodes are cancelled, dependents never run', async () => {
+    const g = graph([['After', 'Bad']], ['Bad', 'Slow', 'After', 'Later']);
+    const started: string[] = [];
+    const r = await walk(
+      g,
+      async (id, _data, signal) => {
+        started.push(id);
+        if (id === 'Bad') throw new Error('boom');
+        await sleep(id === 'Slow' ? 1000 : 1, signal);
+      },
+      { limit: 2 },
+    );
+    expect(r.failed.map((f) => [f.id, f.cancelled])).toEqual([['Bad', false], ['Slow', true]]);
+    expect(started).not.toContain('After');
+    expect(started).not.toContain('Later'); // was waiting for a free slot
+    expect(r.skipped.sort()).toEqual(['After', 'Later']);
   });
 
-  it('walks deletion order with reverse', async () => {
-    const g = graph([['Db', 'Net'], ['App', 'Db']]);
+  it('an abort from the caller stops the walk the same way, failures after it marked cancelled', async () => {
+    const g = graph([['B', 'A']], ['A', 'B']);
+    const abort = new AbortController();
+    const r = await walk(
+      g,
+      async (_id, _data, signal) => {
+        setTimeout(() => abort.abort(new Error('Ctrl-C')), 5);
+        await sleep(1000, signal);
+      },
+      { signal: abort.signal },
+    );
+    expect(r.failed).toMatchObject([{ id: 'A', cancelled: true }]);
+    expect(r.skipped).toEqual(['B']);
+  });
+
+  it('among nodes ready together, a lower priority runs first', async () => {
+    const g = new Dag<{ first: boolean }>().add('a', { first: false }).add('b', { first: false }).add('c', { first: true });
     const ran: string[] = [];
-    await walkDag(g, async (id) => void ran.push(id), { reverse: true, concurrency: 1 });
-    expect(ran).toEqual(['App', 'Db', 'Net']);
+    await walk(g, async (id) => void ran.push(id), { limit: 1, priority: (_id, d) => (d?.first ? 0 : 1) });
+    expect(ran).toEqual(['c', 'a', 'b']);
+  });
+
+  it('rejects a bad limit', async () => {
+    await expect(walk(new Dag().add('a'), async () => {}, { limit: 0 })).rejects.toThrow(RangeError);
   });
 
   it('refuses a cyclic graph before running anything', async () => {
     const g = graph([['A', 'B'], ['B', 'A']]);
     let ran = false;
-    await expect(walkDag(g, async () => void (ran = true))).rejects.toThrow(DagCycleError);
+    await expect(walk(g, async () => void (ran = true))).rejects.toThrow(DagCycleError);
     expect(ran).toBe(false);
   });
 
-  it('resolves at once for an empty graph', async () => expect((await walkDag(new Dag(), async () => {})).status.size).toBe(0));
+  it('resolves at once for an empty graph', async () => expect(await walk(new Dag(), async () => {})).toEqual({ completed: [], failed: [], skipped: [] }));
 });

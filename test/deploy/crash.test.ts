@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { bundleCli } from './cli-bundle.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState, closeAllStates } from '../../src/state/db.js';
 
 let dir: string;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { docker } from '../../src/docker/client.js';
 import { localProvider } from '../../src/providers/docker/index.js';
 import { EventLog } from '../../src/core/events.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
 import { deployStack, destroyStack, type EngineEvent } from '../../src/deploy/index.js';
 import { get, webImage } from '../providers/docker/elb.helpers.js';

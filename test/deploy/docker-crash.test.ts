@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { bundleCli } from './cli-bundle.js';
 import { docker } from '../../src/docker/client.js';
 import { findOrphans } from '../../src/providers/docker/index.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState, closeAllStates } from '../../src/state/db.js';
 import { webImage } from '../providers/docker/elb.helpers.js';
 import { cleanupDeployed } from '../providers/docker/ctx.js';

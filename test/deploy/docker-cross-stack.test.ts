@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { docker } from '../../src/docker/client.js';
 import { localProvider } from '../../src/providers/docker/index.js';
 import { listVpcNamespaces } from '../../src/providers/docker/network.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
 import { deployStack, destroyStack } from '../../src/deploy/index.js';
 import { webImage } from '../providers/docker/elb.helpers.js';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { removeByLabels } from '../../src/docker/client.js';
 import { localProvider, removeOrphans } from '../../src/providers/docker/index.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
 import { deployStack, destroyStack } from '../../src/deploy/index.js';
 

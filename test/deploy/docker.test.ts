@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { docker, removeByLabels } from '../../src/docker/client.js';
 import { findOrphans, localProvider, removeOrphans } from '../../src/providers/docker/index.js';
 import { EventLog } from '../../src/core/events.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
 import { deployStack, destroyStack, driftStack, type EngineEvent } from '../../src/deploy/index.js';
 

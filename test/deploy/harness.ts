@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '../../src/core/events.js';
 import { FakeProvider } from '../../src/providers/fake/index.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
+import type { StackStore as StackStoreInterface } from '../../src/state/store.js';
 import { deployStack, destroyStack, driftStack, planStack, type DeployOptions, type EngineEvent } from '../../src/deploy/index.js';
 
-export function harness(opts: { file?: string } = {}) {
+export function harness(opts: { file?: string; store?: StackStoreInterface } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-deploy-'));
-  const store = new StackStore(openState(dir));
+  const store = opts.store ?? new StackStore(openState(dir));
   const provider = new FakeProvider(opts.file ? { file: opts.file } : {});
   const log = new EventLog<EngineEvent>();
   const common = { stack: 'demo', store, provider, events: log };
@@ -22,6 +23,8 @@ export function harness(opts: { file?: string } = {}) {
     log,
     deploy: (template: object, extra: Partial<DeployOptions> = {}) => deployStack({ ...common, file: 'template.json', text: JSON.stringify(template, null, 2), ...extra }),
     plan: (template: object, params?: Record<string, string>) => planStack({ ...common, file: 'template.json', text: JSON.stringify(template, null, 2), ...(params ? { params } : {}) }),
+    /** The plan with its document (`kiln plan --out` / `--json`). */
+    planDoc: (template: object, params?: Record<string, string>) => planStack({ ...common, file: 'template.json', text: JSON.stringify(template, null, 2), document: true, ...(params ? { params } : {}) }),
     destroy: () => destroyStack(common),
     drift: () => driftStack(common),
     /** Resource events as `Logical STATUS` lines, in order. */

@@ -2,7 +2,7 @@
 // them from the executor, with intrinsics resolved.
 import { afterAll, expect, test } from 'vitest';
 import { harness, fake } from './harness.js';
-import type { ResourceContext, ResourceHandler } from '../../src/providers/types.js';
+import type { ResourceContext, ResourceHandler } from '../../src/model/provider.js';
 
 const h = harness();
 afterAll(() => h.cleanup());

@@ -62,7 +62,7 @@ describe('kiln gc and deployments', () => {
     const tpl = (n: number) => ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: [`echo deployed-${n} > /n`] }] }, 'gc-deployed.json');
     const old = idOf((await ws.kiln([tpl(1)])).out);
     const newest = idOf((await ws.kiln([tpl(2)])).out);
-    const { StackStore } = await import('../../src/state/stacks.js');
+    const { SqliteStackStore: StackStore } = await import('../../src/state/stacks.js');
     const store = new StackStore(openState(ws.stateDir));
     store.createStack('gc-web');
     store.beginDeployment({ id: `d-${ws.testId}`, stack: 'gc-web', kind: 'deploy', templateHash: null, template: null, parameters: {}, outputs: {}, prior: [], images: { local: old } });

@@ -1,6 +1,6 @@
 // Rendering build events as Packer prints them, human and machine-readable; masking in both.
 import { describe, it, expect } from 'vitest';
-import { BuildRenderer, humanDuration, machineEscape } from '../../src/image/ui.js';
+import { BuildRenderer, humanDuration, machineEscape } from '../../src/cli/views/build.js';
 import type { BuildEvent } from '../../src/image/events.js';
 import { maskingSink } from '../../src/image/events.js';
 

@@ -3,7 +3,7 @@
 // latency during the rollout is printed next to the p99 at rest.
 import { describe, expect, it } from 'vitest';
 import { upOnce, upUnderLoad, waitFor, p99 } from './helpers.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 
 const deployed = upOnce('group', 'pipegrp', (b) => b.includes('version=1'), { up: 240_000, down: 180_000 });
 

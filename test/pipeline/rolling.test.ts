@@ -3,7 +3,7 @@
 // load from a second process: zero failed requests, every instance replaced, the group kept.
 import { describe, expect, it } from 'vitest';
 import { upOnce, upUnderLoad, waitFor, p99 } from './helpers.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 
 const deployed = upOnce('rolling', 'piperoll4', (b) => b.includes('version=1'), { up: 240_000, down: 180_000 });
 

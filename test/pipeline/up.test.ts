@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { project, outputsOf, waitFor, type Project } from './helpers.js';
 import { PipelineStore } from '../../src/state/pipeline.js';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { checkImages } from '../../src/pipeline/rollback.js';
 
 let p: Project;
@@ -137,6 +137,25 @@ describe('kiln up on the real engine', () => {
     const { readdirSync, readFileSync } = await import('node:fs');
     for (const f of readdirSync(p.stateDir)) expect(readFileSync(`${p.stateDir}/${f}`).includes(secret), f).toBe(false);
   });
+
+  it('--plan-only --out saves the plan with the baked image and sealed NoEcho values; kiln deploy PLAN deploys exactly it', async () => {
+    p.write('app/www/body.txt', 'C\n');
+    const before = liveWeb();
+    const r = await p.kiln(['up', '.', '--stack', p.stack, '--plan-only', '--out', 'up.plan']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\+\/- Web\s+AWS::EC2::Instance\s+replace \(because ImageId/);
+    expect(r.out).toContain('Plan saved to up.plan; deploy exactly it with: kiln deploy up.plan');
+    const text = p.read('up.plan');
+    expect(text).not.toContain('pipe-secret-7f3a9c');
+    const doc = JSON.parse(text) as { images: Record<string, string>; steps: Array<{ id: string; kind: string }> };
+    expect(doc.images.web).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(liveWeb()).toBe(before);
+    const d = await p.kiln(['deploy', 'up.plan']);
+    expect(d.code, d.err).toBe(0);
+    expect(d.out).toContain(`Stack ${p.stack}: UPDATE_COMPLETE`);
+    expect(liveWeb()).not.toBe(before);
+    expect(await waitFor(outputsOf(d.out).Url!, (b) => b.includes('body=C'))).toMatch(/^pipe app version=1 body=C/);
+  }, 180_000);
 
   it('a rollback to a run whose image is gone fails before changing anything', async () => {
     const fake = { ...runs()[0]!, images: { web: { ...runs()[0]!.images.web!, imageId: 'sha256:' + '0'.repeat(64) } } };

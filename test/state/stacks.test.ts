@@ -3,8 +3,7 @@ import { afterEach, expect, test } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { StackStore } from '../../src/state/stacks.js';
+import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState, closeAllStates } from '../../src/state/db.js';
 
 const dirs: string[] = [];
@@ -38,24 +37,5 @@ test('rows, deployments, events and pending operations survive reopening the fil
   expect(again.openDeployment('web')).toBeUndefined();
 });
 
-test('the lock names its holder; a dead holder is taken over and reported as stale', () => {
-  const { s } = store();
-  const first = s.acquireLock('web', 'deploy');
-  expect(() => s.acquireLock('web', 'destroy')).toThrow(/locked by `kiln deploy` \(pid \d+ on .+, since /);
-  s.releaseLock('web', first.token);
-  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
-  s.acquireLock('web', 'deploy', { pid: dead });
-  const taken = s.acquireLock('web', 'deploy');
-  expect(taken.stale).toMatchObject({ pid: dead, command: 'deploy' });
-  expect(s.lockHolder('web')!.pid).toBe(process.pid);
-});
-
-test('creating a stack again gives it a new id, so old events stay with the old creation', () => {
-  const { s } = store();
-  const a = s.createStack('web');
-  s.addEvent({ stack: 'web', stackId: a.stackId, deployment: null, logicalId: 'web', physicalId: null, type: 'AWS::CloudFormation::Stack', status: 'DELETE_COMPLETE', reason: null });
-  const b = s.createStack('web');
-  expect(b.stackId).not.toBe(a.stackId);
-  expect(s.events('web')).toEqual([]);
-  expect(s.events('web', { all: true })).toHaveLength(1);
-});
+// The lock and the creation ids are part of the StackStore conformance suite (conformance.ts), which
+// this store runs in store.test.ts.

@@ -1,5 +1,5 @@
 // `kiln build [flags] TEMPLATE`: Packer's build command on kiln's engine (cached, incremental).
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { parseArgs, flagBool, flagList, flagString, keyValues, renderFlagHelp, type FlagSpec } from '../args.js';
 import { KilnError } from '../../core/errors.js';
@@ -88,7 +88,7 @@ export const command: Command = {
       env: io.env,
     });
     const mask = (s: string): string => (t.variables ? t.variables.mask(s) : s);
-    const { BuildRenderer } = await import('../../image/ui.js');
+    const { BuildRenderer } = await import('../views/build.js');
     const renderer = new BuildRenderer({ machineReadable, color, timestamps: flagBool(args, 'timestamp-ui'), mask }, (s) => io.out(s));
     for (const w of t.warnings) renderer.render({ kind: 'message', text: `Warning: ${w.message}` });
     if (t.builds.length === 0) {

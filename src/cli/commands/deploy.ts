@@ -1,4 +1,6 @@
 // `kiln deploy TEMPLATE --stack NAME [--param K=V]... [--yes] [--no-rollback] [--replace-drifted] [--json]`
+// `kiln deploy PLAN` / `kiln deploy --plan PLAN`: runs a saved plan (`kiln plan --out`) exactly, or
+// refuses it as stale.
 //
 // Shows the plan, asks on a terminal unless --yes, executes with live progress, prints the outputs.
 // Without a terminal and without --yes it proceeds (as `aws cloudformation deploy` does: scripts and
@@ -6,18 +8,45 @@
 // first failure's reason), 2 on usage errors. Ctrl-C stops starting new work and rolls back.
 // `--json`: stdout carries only JSON lines (the plan, every event, then the result; see jsonlines.ts).
 import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { KilnError } from '../../core/errors.js';
 import { flagBool, flagString } from '../args.js';
 import { PARAM, YES, confirm, params, requireStack, requireTemplate } from '../views/common.js';
 import { stackCommand, stackTarget } from './stack-common.js';
+import type { ParsedArgs } from '../args.js';
+import type { CliIO } from '../io.js';
+import type { PlanDocument } from '../../deploy/planfile.js';
+
+/** The saved plan to deploy: `--plan PLAN`, or a positional file that is a plan rather than a template. */
+async function savedPlan(p: ParsedArgs, io: CliIO): Promise<{ file: string; doc: PlanDocument } | undefined> {
+  const flag = flagString(p, 'plan');
+  const candidate = flag ?? p.positionals[0];
+  if (candidate === undefined) return undefined;
+  const file = resolve(io.cwd, candidate);
+  const { looksLikePlan, parsePlanDocument } = await import('../../deploy/planfile.js');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if (flag === undefined) return undefined; // the template path: its own errors are reported where it is read
+    throw new KilnError('USAGE', `deploy: cannot read plan ${candidate}: ${(e as Error).message}`, 'user', { exitCode: 2 });
+  }
+  if (flag === undefined && !looksLikePlan(text)) return undefined;
+  if (flag !== undefined && p.positionals.length > 0) throw new KilnError('USAGE', `deploy: give a TEMPLATE or --plan PLAN, not both`, 'user', { exitCode: 2 });
+  if (p.positionals.length > 1) throw new KilnError('USAGE', `deploy: unexpected argument ${p.positionals[1]}`, 'user', { exitCode: 2 });
+  if (Object.keys(params(p)).length > 0) throw new KilnError('USAGE', 'deploy: a saved plan carries its parameters; --param cannot change it (plan again)', 'user', { exitCode: 2 });
+  return { file, doc: parsePlanDocument(text, candidate) };
+}
 
 export const command = stackCommand({
   name: 'deploy',
   summary: 'create or update a stack',
-  usage: 'kiln deploy TEMPLATE --stack NAME [--param K=V]... [--yes] [--no-rollback] [--replace-drifted] [--json]',
+  usage: 'kiln deploy TEMPLATE --stack NAME [--param K=V]... [--yes] [--no-rollback] [--replace-drifted] [--json]\n       kiln deploy PLAN [--no-rollback] [--json]',
   about:
-    'Creates or updates a stack: independent resources in parallel, dependents after their\ndependencies, replacements created first and the old copies deleted in a cleanup phase. On any\nfailure the stack rolls back to the previous deployment (a first create is deleted).\nParameters not given keep the value of the last deploy; NoEcho ones must be given again.\nOn a terminal the plan is shown and confirmed first (--yes skips the question); piped, it proceeds.\nNothing to change (same template, same parameters) is not an error: it says so and exits 0.',
+    'Creates or updates a stack: independent resources in parallel, dependents after their\ndependencies, replacements created first and the old copies deleted in a cleanup phase. On any\nfailure the stack rolls back to the previous deployment (a first create is deleted).\nParameters not given keep the value of the last deploy; NoEcho ones must be given again.\nOn a terminal the plan is shown and confirmed first (--yes skips the question); piped, it proceeds.\nNothing to change (same template, same parameters) is not an error: it says so and exits 0.\nA saved plan (`kiln plan … --out PLAN`) runs exactly its steps without asking, or is refused when\nthe stack changed since it was made (another deploy, a rollback, a resource changed by hand).',
   flags: [
     PARAM,
+    { names: ['plan'], kind: 'string', valueName: 'PLAN', description: 'deploy this saved plan (as the positional PLAN)' },
     YES,
     { names: ['no-rollback'], kind: 'bool', description: 'on failure keep what was made (no automatic rollback)' },
     { names: ['replace-drifted'], kind: 'bool', description: 'replace the resources `kiln drift` finds drifted' },
@@ -26,8 +55,9 @@ export const command = stackCommand({
   ],
   exitWhenDone: true,
   async run(p, io) {
-    const stack = requireStack(p, 'deploy');
-    const file = resolve(io.cwd, requireTemplate(p, 'deploy'));
+    const saved = await savedPlan(p, io);
+    const stack = saved ? (flagString(p, 'stack') ?? saved.doc.stack) : requireStack(p, 'deploy');
+    const file = saved ? saved.file : resolve(io.cwd, requireTemplate(p, 'deploy'));
     const conc = flagString(p, 'concurrency');
     const concurrency = conc === undefined ? undefined : Number(conc);
     if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
@@ -59,6 +89,7 @@ export const command = stackCommand({
         stack,
         file,
         params: params(p),
+        ...(saved ? { saved: saved.doc } : {}),
         ...(await stackTarget(p, io)),
         events: progress,
         rollback: !flagBool(p, 'no-rollback'),
@@ -69,7 +100,7 @@ export const command = stackCommand({
           if (!plan.plan.changes && !plan.isCreate) return true;
           if (json) json.line({ kind: 'plan', stack, isCreate: plan.isCreate, ...(JSON.parse(planView.planJson(plan.plan)) as object) });
           else io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }));
-          if (yes || !interactive) return true;
+          if (yes || !interactive || saved) return true;
           return confirm(io, `Deploy these changes to stack ${stack}?`);
         },
       });

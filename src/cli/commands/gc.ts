@@ -1,5 +1,5 @@
 // `kiln gc [--dry-run] [--state-dir DIR]`: removes intermediate and superseded images kiln made.
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { parseArgs, flagBool, flagString, renderFlagHelp, type FlagSpec } from '../args.js';
 

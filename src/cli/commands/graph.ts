@@ -5,7 +5,7 @@ import { formatDiagnostic, hasErrors, sortDiagnostics } from '../../core/diagnos
 import { KilnError } from '../../core/errors.js';
 import { locate } from '../../core/source.js';
 import { flagBool, flagList, flagString, keyValues, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 
 const FORMATS = ['text', 'dot', 'mermaid'] as const;

@@ -1,6 +1,6 @@
 // `kiln history --stack NAME [--json]`: the pipeline runs that deployed the stack (up and rollback),
 // oldest first, with each image's id and what changed against the run before.
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import { flagBool, flagString } from '../args.js';
 import { HELP, JSON_FLAG, STACK, STATE_DIR, parse, requireStack, usage } from '../views/common.js';
 

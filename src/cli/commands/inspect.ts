@@ -1,6 +1,6 @@
 // `kiln inspect TEMPLATE`: Packer's `inspect` for JSON templates (variables, builders,
 // provisioners; kiln also lists post-processor chains). Does not validate.
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { flagBool, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
 import { inspectMachine, inspectText } from '../../image/inspect.js';

@@ -6,7 +6,7 @@ import { formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from '.
 import { KilnError } from '../../core/errors.js';
 import { formatPath, locate } from '../../core/source.js';
 import { flagBool, flagList, flagString, keyValues, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 
 const FLAGS: FlagSpec[] = [

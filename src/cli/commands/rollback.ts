@@ -1,6 +1,6 @@
 // `kiln rollback --stack NAME [--to ID] [--yes]`: redeploys the previous deployment's exact images,
 // parameters and template (never rebuilds). `kiln history` shows the ids.
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import { flagBool, flagString } from '../args.js';
 import { HELP, STACK, STATE_DIR, YES, finish, parse, requireStack, usage } from '../views/common.js';
 import { KilnError } from '../../core/errors.js';

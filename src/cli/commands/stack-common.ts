@@ -1,12 +1,12 @@
 // What the stack commands (plan, deploy, destroy, drift, events, outputs, status) share, so each
 // declares only what is its own: the flags are always [--stack, its own…, --state-dir, --help];
 // --help prints the usage and exits 0; --state-dir names the state the engine or the store reads.
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { flagBool, flagString, type FlagSpec, type ParsedArgs } from '../args.js';
 import { HELP, STACK, STATE_DIR, finish, parse, usage } from '../views/common.js';
-import type { Provider } from '../../providers/types.js';
-import type { StackStore } from '../../state/stacks.js';
+import type { Provider } from '../../model/provider.js';
+import type { StackStore } from '../../state/store.js';
 
 export interface StackCommandDef {
   /** The command word (`plan`), used in usage errors. */
@@ -65,6 +65,6 @@ export async function stackTarget(p: ParsedArgs, io: CliIO): Promise<{ provider:
 
 /** The stack store of --state-dir (default $KILN_HOME or ~/.kiln); loads SQLite only now. */
 export async function openStackStore(p: ParsedArgs): Promise<StackStore> {
-  const { StackStore } = await import('../../state/stacks.js');
-  return StackStore.open(flagString(p, 'state-dir'));
+  const { SqliteStackStore } = await import('../../state/stacks.js');
+  return SqliteStackStore.open(flagString(p, 'state-dir'));
 }

@@ -4,10 +4,10 @@
 // artifacts into the stack parameters, shows the plan, deploys, prints the outputs. A run where
 // nothing changed says so in one line. Progress: the image engine's Packer-like lines (only for
 // images that are actually built) and the stack progress view of `kiln deploy`.
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { flagBool, flagString, type FlagSpec } from '../args.js';
-import { HELP, STACK, STATE_DIR, YES, confirm, finish, parse, usage } from '../views/common.js';
+import { HELP, OUT, STACK, STATE_DIR, YES, confirm, finish, parse, usage } from '../views/common.js';
 import type { PipelineEvent, UpResult } from '../../pipeline/up.js';
 import type { PlanResult } from '../../deploy/index.js';
 import type { EventSink } from '../../core/events.js';
@@ -18,7 +18,8 @@ export const TARGET: FlagSpec = { names: ['target', 't'], kind: 'string', valueN
 const SPECS: FlagSpec[] = [
   TARGET,
   STACK,
-  { names: ['dry-run'], kind: 'bool', description: 'bake and show the plan, change nothing in the stack' },
+  { names: ['dry-run', 'plan-only'], kind: 'bool', description: 'bake and show the plan, change nothing in the stack' },
+  OUT,
   YES,
   STATE_DIR,
   HELP,
@@ -54,7 +55,7 @@ function plural(n: number, word: string): string {
  * ProgressView of `kiln deploy`.
  */
 export async function pipelineView(io: CliIO): Promise<EventSink<PipelineEvent> & { stop(): void }> {
-  const [{ BuildRenderer }, { ProgressView }] = await Promise.all([import('../../image/ui.js'), import('../views/progress.js')]);
+  const [{ BuildRenderer }, { ProgressView }] = await Promise.all([import('../views/build.js'), import('../views/progress.js')]);
   const progress = new ProgressView(io);
   const renderers = new Map<string, { r: InstanceType<typeof BuildRenderer>; held: PipelineEvent[] | undefined }>();
   const renderer = (image: string) => {
@@ -155,8 +156,8 @@ export const command: Command = {
     if (flagBool(p, 'help')) {
       io.out(
         usage(
-          'kiln up [DIR] [--target local] [--stack NAME] [--dry-run] [--yes]',
-          'Reads DIR/kiln.yaml (DIR defaults to the current directory; see docs/kiln-yaml.md), bakes every\nimage for the target through the build cache, sets ${images.NAME} in the stack parameters to each\nimage, and deploys the stack: replacements are created first, health-gated, and the old copies\nremoved after; a failure rolls the stack back. Nothing changed: nothing is built or replaced.',
+          'kiln up [DIR] [--target local] [--stack NAME] [--dry-run|--plan-only [--out PLAN]] [--yes]',
+          'Reads DIR/kiln.yaml (DIR defaults to the current directory; see docs/kiln-yaml.md), bakes every\nimage for the target through the build cache, sets ${images.NAME} in the stack parameters to each\nimage, and deploys the stack: replacements are created first, health-gated, and the old copies\nremoved after; a failure rolls the stack back. Nothing changed: nothing is built or replaced.\n--plan-only --out PLAN bakes and saves the plan; `kiln deploy PLAN` deploys exactly it.',
           SPECS,
         ),
       );
@@ -167,6 +168,7 @@ export const command: Command = {
     const [{ loadConfig }, { up }] = await Promise.all([import('../../pipeline/load.js'), import('../../pipeline/up.js')]);
     const config = await loadConfig(p.positionals[0] ?? '.', io.cwd);
     const stack = flagString(p, 'stack') ?? config.stack;
+    const out = flagString(p, 'out');
     const view = await pipelineView(io);
     const abort = new AbortController();
     const real = io.stdin === process.stdin;
@@ -182,7 +184,8 @@ export const command: Command = {
         config,
         target,
         stack,
-        dryRun: flagBool(p, 'dry-run'),
+        dryRun: flagBool(p, 'dry-run') || out !== undefined,
+        document: out !== undefined,
         events: view,
         signal: abort.signal,
         labels: extraLabels(io.env.KILN_LABELS),
@@ -191,7 +194,14 @@ export const command: Command = {
         ...(dir ? { stateDir: dir } : {}),
       });
       view.stop();
-      return await reportUp(io, r);
+      if (out !== undefined && r.document) {
+        const { writeFile } = await import('node:fs/promises');
+        const { resolve } = await import('node:path');
+        await writeFile(resolve(io.cwd, out), JSON.stringify(r.document, null, 2) + '\n');
+      }
+      const code = await reportUp(io, r);
+      if (out !== undefined && r.document) io.out(`Plan saved to ${out}; deploy exactly it with: kiln deploy ${out}\n`);
+      return code;
     } finally {
       view.stop();
       if (real) process.removeListener('SIGINT', onSigint);

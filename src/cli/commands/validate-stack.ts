@@ -6,7 +6,7 @@ import type { CliIO } from '../io.js';
 import { KilnError } from '../../core/errors.js';
 import { loadTemplateFile } from '../../stack/load.js';
 import { validateTemplate } from '../../stack/validate.js';
-import { HELP } from './validate.js';
+import { HELP } from './validate-help.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['param'], kind: 'multi', valueName: 'KEY=VALUE', description: 'a parameter value to check' },

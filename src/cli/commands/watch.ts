@@ -2,11 +2,11 @@
 // change of an input (kiln.yaml, the stack template, each image's template, var files, scripts and
 // uploaded files), debounced. A failed build or deploy leaves what runs serving; the next change
 // tries again. Ctrl-C stops watching (a deploy in flight rolls back).
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import { flagBool, flagString } from '../args.js';
 import { HELP, STACK, STATE_DIR, finish, parse, usage } from '../views/common.js';
 import { KilnError } from '../../core/errors.js';
-import { reportFailure } from '../main.js';
+import { reportFailure } from '../command.js';
 import { TARGET, extraLabels, parseTarget, pipelineView, planConfirm, reportUp } from './up.js';
 
 const SPECS = [TARGET, STACK, STATE_DIR, { names: ['debounce'], kind: 'string' as const, valueName: 'MS', description: 'quiet time after a change before running (default 500)' }, HELP];

@@ -8,6 +8,7 @@ export const STACK: FlagSpec = { names: ['stack', 's'], kind: 'string', valueNam
 export const STATE_DIR: FlagSpec = { names: ['state-dir'], kind: 'string', valueName: 'DIR', description: 'state directory (default $KILN_HOME or ~/.kiln)' };
 export const PARAM: FlagSpec = { names: ['param', 'p'], kind: 'multi', valueName: 'KEY=VALUE', description: 'a parameter value' };
 export const JSON_FLAG: FlagSpec = { names: ['json'], kind: 'bool', description: 'print JSON' };
+export const OUT: FlagSpec = { names: ['out', 'o'], kind: 'string', valueName: 'PLAN', description: 'save the plan to this file, for `kiln deploy PLAN` (docs/plan-file.md)' };
 export const YES: FlagSpec = { names: ['yes', 'y'], kind: 'bool', description: 'do not ask for confirmation' };
 export const HELP: FlagSpec = { names: ['help', 'h'], kind: 'bool', description: 'show this help' };
 

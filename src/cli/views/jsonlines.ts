@@ -17,6 +17,7 @@ export class JsonLinesView implements EventSink<EngineEvent> {
       const { timestamp, logicalId, physicalId, type, status, reason } = e.event;
       this.line({ kind: 'stack-event', timestamp, logicalId, physicalId, type, status, ...(reason ? { reason } : {}) });
     } else if (e.kind === 'provider') this.line({ kind: e.event.kind, logicalId: e.event.logicalId, message: e.event.message });
+    else if (e.kind === 'deviation') this.line({ kind: 'deviation', logicalId: e.logicalId, planned: e.planned, needed: e.needed, reason: e.reason });
     else this.line({ kind: 'notice', message: e.message });
   }
 }

@@ -1,6 +1,6 @@
 // Renders a plan for a person: one line per resource with Terraform's symbols, the property that
 // forces a replacement, and "no local effect" types marked.
-import type { Plan, Step } from '../../stack/plan.js';
+import type { Conditional, Plan, Step } from '../../stack/plan.js';
 import { summarize } from '../../stack/plan.js';
 
 const COLORS: Record<Step['kind'], string> = { create: '32', update: '33', replace: '35', delete: '31', noop: '2' };
@@ -10,16 +10,24 @@ function paint(on: boolean, code: string, s: string): string {
   return on ? `\x1b[${code}m${s}\x1b[0m` : s;
 }
 
-export function describeStep(s: Step): string {
+/** A conditional step (CloudFormation's `Replacement: Conditional`): what it does if the values do not change. */
+function otherwise(c: Conditional | undefined): string {
+  if (!c) return '';
+  return ` — conditional: only if ${c.on.join(', ')} change${c.on.length === 1 ? 's' : ''} (known after apply); otherwise ${c.otherwise === 'noop' ? 'no change' : 'update in place'}`;
+}
+
+function describeStep(s: Step): string {
   switch (s.kind) {
     case 'create':
       return 'create';
     case 'update':
-      return `update (${s.changed.join(', ')}${s.afterApply.length ? `; known after apply: ${s.afterApply.join(', ')}` : ''})`;
+      return `update (${s.changed.join(', ')}${s.afterApply.length ? `; known after apply: ${s.afterApply.join(', ')}` : ''})${otherwise(s.conditional)}`;
     case 'replace':
-      return `replace (because ${s.because.join(', ')}; create first, then delete the old one)`;
-    case 'delete':
-      return s.policy === 'Retain' || s.policy === 'RetainExceptOnCreate' ? `delete (DeletionPolicy ${s.policy}: kept, removed from the stack)` : 'delete';
+      return `replace (because ${s.because.join(', ')}; create first, then delete the old one)${otherwise(s.conditional)}`;
+    case 'delete': {
+      const what = s.leftover ? 'delete (a copy an earlier cleanup could not delete)' : 'delete';
+      return s.policy === 'Retain' || s.policy === 'RetainExceptOnCreate' ? `${what} (DeletionPolicy ${s.policy}: kept, removed from the stack)` : what;
+    }
     case 'noop':
       return 'no change';
   }

@@ -3,7 +3,7 @@
 // It only renders EngineEvents; the engine never prints.
 import type { CliIO } from '../io.js';
 import type { EngineEvent } from '../../exec/events.js';
-import type { StackEvent } from '../../state/stacks.js';
+import type { StackEvent } from '../../state/store.js';
 
 function colorOf(status: string): string {
   if (status.endsWith('_FAILED') || status.startsWith('ROLLBACK') || status.startsWith('UPDATE_ROLLBACK')) return '31';
@@ -49,6 +49,12 @@ export class ProgressView {
     }
     if (e.kind === 'provider') {
       if (!this.live) this.io.err(`  ${e.event.logicalId}: ${e.event.message}\n`);
+      return;
+    }
+    if (e.kind === 'deviation') {
+      this.clear();
+      this.io.err(`${e.logicalId}: stopped: the plan says ${e.planned}, reality needs ${e.needed === 'create' ? 'a create' : 'a replacement'} (${e.reason}); rolling back — plan again\n`);
+      this.draw();
       return;
     }
     this.onStackEvent(e.event);

@@ -1,7 +1,7 @@
 // Small renderers shared by the stack commands: outputs, events, status tables, drift.
 import type { Json } from '../../stack/model.js';
 import type { DriftReport } from '../../deploy/index.js';
-import type { ResourceRow, StackEvent, StackRecord } from '../../state/stacks.js';
+import type { ResourceRow, StackEvent, StackRecord } from '../../state/store.js';
 
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';

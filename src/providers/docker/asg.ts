@@ -19,7 +19,7 @@ import { hashValue } from '../../core/hash.js';
 import { Limiter, mapLimit } from '../../core/limiter.js';
 import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import { generatedName, isObj, num, str, strList } from './elb.js';
 import { TARGETS_LABEL, admissionTimeoutMs, drainTargets, lbContainers, readModel, refreshLoadBalancers, targetStates, targetsLabel, type TargetView } from './haproxy.js';
 import { newId } from './ids.js';

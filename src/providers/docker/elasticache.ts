@@ -5,7 +5,7 @@
 import { KilnError } from '../../core/errors.js';
 import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { DiffResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { DiffResult, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import { generatedName, num, str, strList } from './elb.js';
 import { execIn } from './haproxy.js';
 import { destroyContainer, launchContainer, type Launched } from './launch.js';

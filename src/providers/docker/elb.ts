@@ -8,7 +8,7 @@ import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
 import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import {
   CLASSIC_HEALTH_DEFAULTS,
   HAPROXY_COMMAND,

@@ -10,7 +10,7 @@ import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
 import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import { asResource, destroyLb, elbZone, generatedName, instanceAddress, isObj, launchLb, num, str, strList, type LbPlacement } from './elb.js';
 import { TARGET_GROUP_HEALTH_DEFAULTS, applyModel, applyModelSafely, labelDiscovery, lbContainers, matcherRegex, readModel, waitHaproxyUp, waitMembers, type Backend, type HealthCheck, type LbModel } from './haproxy.js';
 import { defaultRegion } from './network.js';

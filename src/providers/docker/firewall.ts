@@ -13,7 +13,7 @@ import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
 import { mapLimit } from '../../core/limiter.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { KnownResource, ResourceContext } from '../types.js';
+import type { KnownResource, ResourceContext } from '../../model/provider.js';
 import { inNetns, parseCidrLoose } from './network.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -170,7 +170,6 @@ export function renderRuleset(r: ResolvedRules): { v4: string; v6: string } {
 const groupOverlay = new Map<string, GroupRules | null>();
 const ruleOverlay = new Map<string, { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule } | null>();
 const memberOverlay = new Map<string, ContainerRecord | null>();
-const defaultGroups = new Map<string, string>(); // vpcId → default security group id
 const lastApplied = new Map<string, string>(); // containerId → ruleset text
 
 export function noteGroup(groupId: string, rules: GroupRules | null): void {
@@ -184,9 +183,6 @@ export function noteMember(rec: ContainerRecord | null, id?: string): void {
   if (!key) return;
   memberOverlay.set(key, rec);
   if (!rec) lastApplied.delete(key);
-}
-export function noteDefaultGroup(vpcId: string, groupId: string): void {
-  defaultGroups.set(vpcId, groupId);
 }
 
 function isObj(v: Json | undefined): v is JsonObject {
@@ -231,7 +227,8 @@ export function currentView(ctx: ResourceContext): FirewallView {
   const groups = new Map<string, GroupRules>();
   const rules = new Map<string, { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule }>();
   const members = new Map<string, ContainerRecord>();
-  const defaults = new Map(defaultGroups);
+  // A VPC's default group is in its state (its row is written before anything inside it is made).
+  const defaults = new Map<string, string>();
   for (const res of ctx.allResources()) {
     const d = res.state.data ?? {};
     if (res.type === 'AWS::EC2::SecurityGroup' && isObj(d.rules)) groups.set(res.state.physicalId, d.rules as unknown as GroupRules);

@@ -1,9 +1,9 @@
 // The local Docker provider: a registry from CloudFormation type to handler, and crash recovery
 // (objects labelled for a stack that state does not know). Handlers live one concern per file;
-// other handler files (load balancers, caches, Auto Scaling) add themselves to HANDLERS below.
+// every handler is listed in HANDLERS below.
 import type Dockerode from 'dockerode';
 import { LABELS, docker as defaultDocker } from '../../docker/client.js';
-import type { Provider, ResourceHandler } from '../types.js';
+import type { Provider, ResourceHandler } from '../../model/provider.js';
 import { instanceHandler } from './instance.js';
 import { listVpcNamespaces, run, subnetHandler, vpcHandler } from './network.js';
 import { noEffectHandlers } from './noop.js';
@@ -31,13 +31,6 @@ export const HANDLERS: ResourceHandler[] = [
   autoScalingGroupHandler,
   ...noEffectHandlers,
 ];
-
-/** Adds (or replaces) a handler for its type. */
-export function registerHandler(h: ResourceHandler): void {
-  const i = HANDLERS.findIndex((x) => x.type === h.type);
-  if (i >= 0) HANDLERS[i] = h;
-  else HANDLERS.push(h);
-}
 
 /** Every type the local target accepts (real or recorded without local effect). */
 export function localTypes(): string[] {

@@ -15,7 +15,7 @@ import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { DiffResult, ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import { ResourceMissing, type DiffResult, type ReadResult, type ResourceContext, type ResourceHandler, type ResourceState } from '../../model/provider.js';
 import { canonicalJson } from '../../core/hash.js';
 import { attachingMember, currentView, filterDrift, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
 import { newId } from './ids.js';
@@ -308,6 +308,14 @@ export const instanceHandler: ResourceHandler = {
   async update(ctx, props, previous) {
     const docker = await defaultDocker();
     const rec = containerOf(previous.state);
+    // An instance removed outside kiln cannot be updated: say so (the executor stops rather than create one unplanned).
+    await docker
+      .getContainer(rec.id)
+      .inspect()
+      .catch((e: { statusCode?: number }) => {
+        if (e.statusCode === 404) throw new ResourceMissing(`the container of ${previous.state.physicalId} no longer exists`);
+        throw e;
+      });
     const data: JsonObject = { ...(previous.state.data ?? {}) };
     const instanceType = str(props.InstanceType) ?? DEFAULT_INSTANCE_TYPE;
     const net = networkOf(ctx, props);

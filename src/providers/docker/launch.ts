@@ -26,7 +26,7 @@ import { KilnError, errorMessage } from '../../core/errors.js';
 import { systemClock, retryUntil } from '../../core/clock.js';
 import { LABELS, docker as defaultDocker } from '../../docker/client.js';
 import type { JsonObject } from '../../stack/model.js';
-import type { ResourceContext } from '../types.js';
+import type { ResourceContext } from '../../model/provider.js';
 import { packTar, type TarEntry } from '../../image/builders/tar.js';
 import { attachingMember, currentView, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
 import { resolveImage } from './images.js';

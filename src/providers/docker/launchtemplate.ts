@@ -5,7 +5,7 @@
 import { KilnError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import { generatedName, isObj, str, strList } from './elb.js';
 import { newId } from './ids.js';
 

@@ -41,8 +41,7 @@ import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { LABELS } from '../../docker/client.js';
 import type { Json } from '../../stack/model.js';
-import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
-import { noteDefaultGroup } from './firewall.js';
+import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import { newId } from './ids.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -576,7 +575,6 @@ export const vpcHandler: ResourceHandler = {
     await createVpcNetwork(ns);
     const defaultSecurityGroup = newId('sg');
     const defaultNetworkAcl = newId('acl');
-    noteDefaultGroup(vpcId, defaultSecurityGroup);
     return {
       physicalId: vpcId,
       attributes: {

@@ -3,7 +3,7 @@
 // unchanged; the plan marks them "no local effect" (`effect: 'none'`). Nothing is created.
 import { randomBytes } from 'node:crypto';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import { newId } from './ids.js';
 
 /** The account id kiln's local target reports (the same default the stack engine uses). */

@@ -4,7 +4,7 @@
 import { KilnError } from '../../core/errors.js';
 import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import type { ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import {
   ALLOW_ALL_EGRESS,
   currentView,

@@ -10,7 +10,9 @@
 //   operation fail with "Fake failure requested"; `Delay` (ms) makes each operation take that long
 //   (honouring the abort signal: "Resource creation cancelled"); `Name` is create-only (changing it
 //   replaces, as the provider's `diff` says). Attributes: `Name`, `Value`, `Arn`.
-// - Tests can also fail an operation by logical id: `fake.failNext('Web', 'create')`.
+// - Tests can also fail an operation by logical id: `fake.failNext('Web', 'create')`, or make the next
+//   update find that it needs a replacement after all: `fake.requireReplacement('Web')`
+//   (ReplacementRequired). An update of an object that is gone throws ResourceMissing.
 // - Every object carries the labels the Docker provider sets: stack, logical id, deployment, so
 //   `listOrphans` / `removeOrphans` work like the real sweep.
 // - `calls` records every operation with start and end order, for ordering assertions.
@@ -23,7 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { DiffResult, Provider, ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../types.js';
+import { ReplacementRequired, ResourceMissing, type DiffResult, type Provider, type ReadResult, type ResourceContext, type ResourceHandler, type ResourceState } from '../../model/provider.js';
 
 export interface FakeObject {
   physicalId: string;
@@ -122,6 +124,11 @@ export class FakeProvider implements Provider {
       return none;
     }
     return undefined;
+  }
+
+  /** Makes the next update of `logicalId` say a replacement is needed after all (once). */
+  requireReplacement(logicalId: string): void {
+    this.failures.add(`${logicalId}:replacement`);
   }
 
   /** Makes the next `op` on `logicalId` fail (once). */
@@ -247,10 +254,17 @@ export class FakeProvider implements Provider {
     };
     const update = async (ctx: ResourceContext, props: JsonObject, previous: { props: JsonObject; state: ResourceState }): Promise<ResourceState> => {
       this.record('update', ctx.logicalId, 'start', previous.state.physicalId);
+      if (this.failures.delete(`${ctx.logicalId}:replacement`)) {
+        this.record('update', ctx.logicalId, 'fail');
+        throw new ReplacementRequired(`the fake cannot update ${ctx.logicalId} in place`);
+      }
       await this.act('update', ctx, props);
       this.load();
       const o = this.objects.get(previous.state.physicalId);
-      if (!o) throw new Error(`${previous.state.physicalId} does not exist`);
+      if (!o) {
+        this.record('update', ctx.logicalId, 'fail');
+        throw new ResourceMissing(`${previous.state.physicalId} does not exist`);
+      }
       o.properties = props;
       o.deployment = ctx.deployment;
       this.save();

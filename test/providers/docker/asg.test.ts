@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../../../src/docker/client.js';
 import type { JsonObject } from '../../../src/stack/model.js';
-import type { ResourceHandler } from '../../../src/providers/types.js';
+import type { ResourceHandler } from '../../../src/model/provider.js';
 import { autoScalingGroupHandler, listInstances } from '../../../src/providers/docker/asg.js';
 import { classicElbHandler } from '../../../src/providers/docker/elb.js';
 import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from '../../../src/providers/docker/elbv2.js';

@@ -6,7 +6,7 @@ import { EventLog } from '../../../src/core/events.js';
 import { docker, removeByLabels, LABELS } from '../../../src/docker/client.js';
 import { packTar } from '../../../src/image/builders/tar.js';
 import type { JsonObject } from '../../../src/stack/model.js';
-import type { KnownResource, ProviderEvent, ResourceContext, ResourceHandler, ResourceState } from '../../../src/providers/types.js';
+import type { KnownResource, ProviderEvent, ResourceContext, ResourceHandler, ResourceState } from '../../../src/model/provider.js';
 import { listVpcNamespaces, run } from '../../../src/providers/docker/network.js';
 
 export class World {

@@ -2,7 +2,7 @@
 // defaults where the template says nothing, and user mistakes refused with what and where.
 import { describe, expect, it } from 'vitest';
 import { EventLog } from '../../../src/core/events.js';
-import type { KnownResource, ProviderEvent, ResourceContext } from '../../../src/providers/types.js';
+import type { KnownResource, ProviderEvent, ResourceContext } from '../../../src/model/provider.js';
 import { classicModel } from '../../../src/providers/docker/elb.js';
 import { tgBackend, tgBackendName } from '../../../src/providers/docker/elbv2.js';
 

@@ -2,7 +2,7 @@
 // machine-readable record format (reference §6). Pure: events in, text out. Values are masked again
 // here (the engine already masks), so no renderer can leak a secret — machine-readable included,
 // unlike Packer 1.6.6.
-import type { Artifact, BuildEvent } from './events.js';
+import type { Artifact, BuildEvent } from '../../image/events.js';
 
 export interface RenderOptions {
   machineReadable: boolean;

@@ -1,8 +1,10 @@
-// The narrow contract between the executor and a provider (local Docker, AWS). The executor resolves
+// The narrow contract between the executor and a provider (local Docker, AWS). It lives below the
+// stack engine and the executor (both use it) and above nothing but core: providers implement it. The executor resolves
 // every intrinsic before calling a handler: handlers see plain property values, with references to
 // other resources already turned into their physical ids (`sg-…`, `subnet-…`).
 import type { EventSink } from '../core/events.js';
-import type { Json, JsonObject } from '../stack/model.js';
+import { KilnError } from '../core/errors.js';
+import type { Json, JsonObject } from '../core/json.js';
 
 /** What a handler remembers about a live resource; stored in state (never secrets). */
 export interface ResourceState {
@@ -113,4 +115,24 @@ export interface Provider {
    * names nothing on this target. Absent: values are taken as written.
    */
   normalizeParameter?(type: string, value: string): Promise<string>;
+}
+
+/**
+ * Thrown by `update` when the object it should change is gone (deleted outside kiln): the planned
+ * update cannot happen and the executor stops the resource rather than create it unplanned.
+ */
+export class ResourceMissing extends KilnError {
+  constructor(message: string) {
+    super('RESOURCE_MISSING', message, 'environment');
+  }
+}
+
+/**
+ * Thrown by `update` when the provider finds, with the real values, that the change cannot be made
+ * in place: the executor stops the resource (a planned update never silently becomes a replacement).
+ */
+export class ReplacementRequired extends KilnError {
+  constructor(message: string) {
+    super('REPLACEMENT_REQUIRED', message, 'environment');
+  }
 }
