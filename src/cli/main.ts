@@ -3,6 +3,7 @@
 import { KilnError, errorMessage } from '../core/errors.js';
 import { DiagnosticsError, formatDiagnostic } from '../core/diagnostics.js';
 import { processIO, type CliIO } from './io.js';
+import { explainStateFault } from '../state/db.js';
 
 export interface Command {
   summary: string;
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, Entry> = {
   outputs: { group: 'Stacks', summary: 'show the outputs of a stack', load: () => import('./commands/outputs.js') },
   exports: { group: 'Stacks', summary: 'list the exports of all stacks and who imports them', load: () => import('./commands/exports.js') },
   drift: { group: 'Stacks', summary: 'compare what runs with what was deployed', load: () => import('./commands/drift.js') },
+  state: { group: 'Stacks', summary: 'check the state database, or restore its last good backup', load: () => import('./commands/state.js') },
 };
 
 export const VERSION = '0.1.0';
@@ -74,7 +76,9 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   }
 }
 
-export function reportFailure(e: unknown, io: CliIO): number {
+export function reportFailure(err: unknown, io: CliIO): number {
+  // SQLite's and the file system's complaints about the state are the environment's, not kiln's.
+  const e = explainStateFault(err);
   if (e instanceof DiagnosticsError) {
     for (const d of e.diagnostics) io.err(formatDiagnostic(d) + '\n');
     return 1;

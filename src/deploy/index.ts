@@ -15,6 +15,7 @@
 // values are never stored: state keeps a salted hash, so a NoEcho parameter given before must be
 // given again (an error says so) unless its Default is the value it had.
 import { randomUUID } from 'node:crypto';
+import { backupState } from '../state/backup.js';
 import { DiagnosticsError, hasErrors, type Diagnostic } from '../core/diagnostics.js';
 import { KilnError, errorMessage } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
@@ -318,6 +319,7 @@ export async function planStack(o: StackOptions & TemplateInput): Promise<PlanRe
 async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { resolve: RuntimeResolve; secrets?: Secrets } | undefined, fn: () => Promise<T>): Promise<T> {
   const lock = store.acquireLock(o.stack, o.command ?? 'deploy');
   try {
+    backupState(store.db); // a checked copy of the state before anything changes (kiln state restore)
     if (needsRecovery(store, o.stack)) {
       await recover({
         store,
@@ -331,7 +333,13 @@ async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { re
         ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       });
     }
-    return await fn();
+    const r = await fn();
+    try {
+      backupState(store.db); // and after: a restore brings back this deploy's state too
+    } catch {
+      // the copy taken before stays; `kiln state check` tells what is wrong
+    }
+    return r;
   } finally {
     store.releaseLock(o.stack, lock.token);
   }

@@ -18,15 +18,20 @@ let bundle: Promise<{ entry: string; env: NodeJS.ProcessEnv }> | undefined;
 /** Runs `kiln ARGV…`, killed after `timeoutMs`; `stdin` is written then closed (or left as given). */
 export async function kiln(
   argv: readonly string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string | Buffer; timeoutMs?: number; maxOldSpaceMb?: number; shell?: boolean } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string | Buffer; timeoutMs?: number; maxOldSpaceMb?: number; shell?: boolean; uid?: number } = {},
 ): Promise<CliRun> {
   bundle ??= bundleCli('hostile');
   const { entry, env } = await bundle;
   const started = Date.now();
   const node = [`--max-old-space-size=${opts.maxOldSpaceMb ?? 512}`, entry];
+  const options = { cwd: opts.cwd, env: { ...process.env, ...env, ...opts.env } };
+  // As another user (a state directory this one cannot write): setpriv, as root can.
+  const as = opts.uid === undefined ? [] : ['setpriv', '--reuid', String(opts.uid), '--regid', String(opts.uid), '--clear-groups'];
   const child = opts.shell
-    ? spawn('bash', ['-c', `exec "${process.execPath}" ${node.map((a) => `'${a}'`).join(' ')} ${argv.join(' ')}`], { cwd: opts.cwd, env: { ...process.env, ...env, ...opts.env } })
-    : spawn(process.execPath, [...node, ...argv], { cwd: opts.cwd, env: { ...process.env, ...env, ...opts.env } });
+    ? spawn('bash', ['-c', `exec ${as.join(' ')} "${process.execPath}" ${node.map((a) => `'${a}'`).join(' ')} ${argv.join(' ')}`], options)
+    : as.length
+      ? spawn(as[0]!, [...as.slice(1), process.execPath, ...node, ...argv], options)
+      : spawn(process.execPath, [...node, ...argv], options);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout.length < 1_000_000 ? (stdout += d.toString()) : undefined));
