@@ -320,6 +320,8 @@ async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { re
   const lock = store.acquireLock(o.stack, o.command ?? 'deploy');
   try {
     backupState(store.db); // a checked copy of the state before anything changes (kiln state restore)
+    if (lock.stale && !needsRecovery(store, o.stack))
+      (o.events ?? nullEvents).emit({ kind: 'notice', message: `stack ${o.stack}: took over the lock of \`kiln ${lock.stale.command}\` (pid ${lock.stale.pid}, since ${lock.stale.since}), whose process is gone` });
     if (needsRecovery(store, o.stack)) {
       await recover({
         store,

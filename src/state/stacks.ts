@@ -19,6 +19,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { ensureSchema, openState, stateDir, type Db } from './db.js';
+import { describeHolder, ensureLockSchema, ownerGone, processStart } from './locks.js';
 import { KilnError } from '../core/errors.js';
 import type { Json, JsonObject } from '../stack/model.js';
 import type { ResourceState } from '../providers/types.js';
@@ -154,6 +155,8 @@ export interface LockHolder {
   since: string;
   token: string;
   command: string;
+  /** The holder's process start (src/state/locks.ts), to tell a reused PID from the holder. */
+  started?: string | null;
 }
 
 const DDL = `
@@ -309,6 +312,7 @@ export class StackStore {
     opts: { now?: () => Date } = {},
   ) {
     ensureSchema(db, 'stacks', DDL);
+    ensureLockSchema(db);
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -593,7 +597,9 @@ export class StackStore {
 
   lockHolder(stack: string): LockHolder | undefined {
     const r = this.db.prepare('SELECT * FROM stack_locks WHERE stack = ?').get(stack) as Row | undefined;
-    return r ? { pid: r.pid as number, host: r.host as string, since: r.since as string, token: r.token as string, command: r.command as string } : undefined;
+    return r
+      ? { pid: r.pid as number, host: r.host as string, since: r.since as string, token: r.token as string, command: r.command as string, started: (r.started as string | null) ?? null }
+      : undefined;
   }
 
   /**
@@ -603,22 +609,22 @@ export class StackStore {
    */
   acquireLock(stack: string, command: string, opts: { pid?: number; host?: string } = {}): { token: string; stale?: LockHolder } {
     const pid = opts.pid ?? process.pid;
+    const started = processStart(pid) ?? null;
     const host = opts.host ?? hostname();
     const token = randomUUID();
     return this.db
       .transaction(() => {
         const held = this.lockHolder(stack);
         if (held) {
-          const alive = held.host !== host || pidAlive(held.pid);
-          if (alive)
+          if (!ownerGone(held, host))
             throw new KilnError(
               'STACK_LOCKED',
-              `stack ${stack} is locked by \`kiln ${held.command}\` (pid ${held.pid} on ${held.host}, since ${held.since}); wait for it to finish`,
+              `stack ${stack} is locked by ${describeHolder(held)}; wait for it to finish${held.host !== host ? `, or if that run is gone, \`kiln unlock --stack ${stack}\`` : ''}`,
               'user',
             );
           this.db.prepare('DELETE FROM stack_locks WHERE stack = ?').run(stack);
         }
-        this.db.prepare('INSERT INTO stack_locks (stack, pid, host, since, token, command) VALUES (?, ?, ?, ?, ?, ?)').run(stack, pid, host, this.ts(), token, command);
+        this.db.prepare('INSERT INTO stack_locks (stack, pid, host, since, token, command, started) VALUES (?, ?, ?, ?, ?, ?, ?)').run(stack, pid, host, this.ts(), token, command, started);
         return held ? { token, stale: held } : { token };
       })
       .immediate();
