@@ -3,13 +3,16 @@
 import { KilnError, errorMessage } from '../core/errors.js';
 import { DiagnosticsError, formatDiagnostic } from '../core/diagnostics.js';
 import type { CliIO } from './io.js';
+import { explainStateFault } from '../state/db.js';
 
 export interface Command {
   summary: string;
   run(argv: string[], io: CliIO): Promise<number>;
 }
 
-export function reportFailure(e: unknown, io: CliIO): number {
+export function reportFailure(err: unknown, io: CliIO): number {
+  // SQLite's and the file system's complaints about the state are the environment's, not kiln's.
+  const e = explainStateFault(err);
   if (e instanceof DiagnosticsError) {
     for (const d of e.diagnostics) io.err(formatDiagnostic(d) + '\n');
     return 1;

@@ -29,6 +29,8 @@ const COMMANDS: Record<string, Entry> = {
   outputs: { group: 'Stacks', summary: 'show the outputs of a stack', load: () => import('./commands/outputs.js') },
   exports: { group: 'Stacks', summary: 'list the exports of all stacks and who imports them', load: () => import('./commands/exports.js') },
   drift: { group: 'Stacks', summary: 'compare what runs with what was deployed', load: () => import('./commands/drift.js') },
+  unlock: { group: 'Stacks', summary: "break a stack's lock left by a run that is gone", load: () => import('./commands/unlock.js') },
+  state: { group: 'Stacks', summary: 'check the state database, or restore its last good backup', load: () => import('./commands/state.js') },
 };
 
 export const VERSION = '0.1.0';

@@ -403,6 +403,9 @@ async function checkStale(store: StackStore, o: StackOptions, doc: PlanDocument,
 async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { resolve: RuntimeResolve; secrets?: Secrets } | undefined, fn: () => Promise<T>): Promise<T> {
   const lock = store.acquireLock(o.stack, o.command ?? 'deploy');
   try {
+    store.backup(); // a checked copy of the state before anything changes (kiln state restore)
+    if (lock.stale && !needsRecovery(store, o.stack))
+      (o.events ?? nullEvents).emit({ kind: 'notice', message: `stack ${o.stack}: took over the lock of \`kiln ${lock.stale.command}\` (pid ${lock.stale.pid}, since ${lock.stale.since}), whose process is gone` });
     if (needsRecovery(store, o.stack)) {
       await recover({
         store,
@@ -416,7 +419,13 @@ async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { re
         ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       });
     }
-    return await fn();
+    const r = await fn();
+    try {
+      store.backup(); // and after: a restore brings back this deploy's state too
+    } catch {
+      // the copy taken before stays; `kiln state check` tells what is wrong
+    }
+    return r;
   } finally {
     store.releaseLock(o.stack, lock.token);
   }

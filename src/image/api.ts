@@ -1,9 +1,9 @@
 // The image engine's programmatic entry points, for `kiln build`, the pipeline (`kiln up`) and the
 // Docker provider (which bakes its own images): load + prepare a template, then run its builds.
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DiagnosticsError, hasErrors, type Diagnostic } from '../core/diagnostics.js';
 import { KilnError } from '../core/errors.js';
+import { InputError, MAX_TEMPLATE_BYTES, MAX_VAR_FILE_BYTES, readInput, readInputSync } from '../core/input.js';
 import type { EventSink } from '../core/events.js';
 import type { BuildEvent } from './events.js';
 import type { BuildResult } from './build.js';
@@ -49,18 +49,18 @@ export async function prepareTemplate(o: Omit<BuildImagesOptions, 'events' | 'si
   const path = o.templatePath === '-' ? '-' : resolve(cwd, o.templatePath);
   let text: string;
   try {
-    text = o.templateText ?? (path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8'));
+    text = o.templateText ?? (await readInput(path, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template' }));
   } catch (e) {
-    throw new KilnError('TEMPLATE_READ', `cannot read template ${o.templatePath}: ${(e as Error).message}`);
+    throw new KilnError('TEMPLATE_READ', e instanceof InputError ? e.message : `cannot read template ${o.templatePath}: ${(e as Error).message}`);
   }
   const { parsePackerTemplate } = await import('./template.js');
   const parsed = parsePackerTemplate(text, o.templatePath, path === '-' ? cwd : dirname(path));
   if (!parsed.template || hasErrors(parsed.diagnostics)) throw new DiagnosticsError(parsed.diagnostics.filter((d) => d.severity === 'error'));
   const varFiles = (o.varFiles ?? []).map((f) => {
     try {
-      return { file: f, text: readFileSync(resolve(cwd, f), 'utf8') };
+      return { file: f, text: readInputSync(resolve(cwd, f), { maxBytes: MAX_VAR_FILE_BYTES, what: 'var file' }) };
     } catch (e) {
-      throw new KilnError('VAR_FILE_READ', `cannot read var file ${f}: ${(e as Error).message}`);
+      throw new KilnError('VAR_FILE_READ', e instanceof InputError ? e.message : `cannot read var file ${f}: ${(e as Error).message}`);
     }
   });
   const vars = Array.isArray(o.vars) ? o.vars : Object.entries(o.vars ?? {});

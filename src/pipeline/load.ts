@@ -1,8 +1,9 @@
 // Reading kiln.yaml from disk: `kiln up DIR` (DIR/kiln.yaml) or `kiln up path/to/kiln.yaml`.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DiagnosticsError } from '../core/diagnostics.js';
 import { KilnError } from '../core/errors.js';
+import { InputError, MAX_CONFIG_BYTES, readInput } from '../core/input.js';
 import { checkConfig, type PipelineConfig } from './config.js';
 
 export const CONFIG_NAME = 'kiln.yaml';
@@ -28,10 +29,10 @@ export async function loadConfig(target: string, cwd = process.cwd()): Promise<P
   const file = configPath(target, cwd);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = await readInput(file, { maxBytes: MAX_CONFIG_BYTES, what: CONFIG_NAME });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new KilnError('NO_KILN_YAML', code === 'ENOENT' ? `${file} does not exist: a pipeline needs a ${CONFIG_NAME} (see docs/kiln-yaml.md)` : `cannot read ${file}: ${(e as Error).message}`, 'user', { exitCode: 2 });
+    const missing = e instanceof InputError && e.reason === 'no such file';
+    throw new KilnError('NO_KILN_YAML', missing ? `${file} does not exist: a pipeline needs a ${CONFIG_NAME} (see docs/kiln-yaml.md)` : e instanceof InputError ? e.message : `cannot read ${file}: ${(e as Error).message}`, 'user', { exitCode: 2 });
   }
   const { parseYamlSource } = await import('../stack/yaml.js');
   const shown = file.startsWith(cwd + '/') ? file.slice(cwd.length + 1) : file;

@@ -177,9 +177,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
   const stack = o.stack ?? config.stack;
   const events = o.events ?? nullEvents;
   if (target !== 'local') throw new KilnError('TARGET', `target ${target} is not available yet: only --target local`, 'user', { exitCode: 2 });
-  const { readFileSync } = await import('node:fs');
+  const { MAX_TEMPLATE_BYTES, readInput } = await import('../core/input.js');
   // The stack template is read once: what is deployed and recorded is exactly this text.
-  const template = readFileSync(config.stackTemplate, 'utf8');
+  const template = await readInput(config.stackTemplate, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template' });
   const deploy = await import('../deploy/index.js');
   const provider = o.provider ?? (await defaultProvider(o.env));
 

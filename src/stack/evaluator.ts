@@ -18,6 +18,8 @@ import {
   setKey,
   splitGetAttString,
   splitString,
+  unclosedSub,
+  unclosedSubMessage,
   type SubPart,
 } from './intrinsics.js';
 import { MASK, type ResolvedParameter } from './params.js';
@@ -113,6 +115,14 @@ export interface Scope {
 
 const MAX_DEPTH = 512;
 
+/**
+ * The longest string one intrinsic may build (Fn::Join, Fn::Sub, Fn::Base64, Fn::ToJsonString), and
+ * what all of them may build together in one evaluation: nested functions can expand a small
+ * template to gigabytes, which must be an error at the function that blew it, not a crash.
+ */
+export const MAX_BUILT_STRING = 1 << 20;
+export const MAX_BUILT_TOTAL = 64 << 20;
+
 export function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -126,6 +136,9 @@ export class Evaluator {
   private readonly pending = new WeakSet<object>();
   private depth = 0;
   private reveal = 0;
+  /** Characters built by intrinsics so far, and whether the budget was reported as spent. */
+  private built = 0;
+  private spent = false;
 
   constructor(private readonly scope: Scope) {}
 
@@ -150,6 +163,20 @@ export class Evaluator {
   private fail(path: Seg[], code: string, message: string, node: unknown): Val {
     this.diagnostics.push({ severity: 'error', code, message, segments: [...path] });
     return this.unresolved(isObj(node) ? (node as JsonObject) : { 'Fn::Invalid': node as Json });
+  }
+
+  /**
+   * Accounts for a string of `length` characters that `fn` is about to build; a failure value when
+   * it is over the budget (see MAX_BUILT_STRING), undefined when it may be built.
+   */
+  private budget(length: number, fn: string, path: Seg[], node: unknown): Val | undefined {
+    if (length > MAX_BUILT_STRING)
+      return this.fail(path, 'INTRINSIC_TOO_LARGE', `${fn} would build a string of ${length.toLocaleString('en')} characters; the limit is ${MAX_BUILT_STRING.toLocaleString('en')}`, node);
+    this.built += length;
+    if (this.built <= MAX_BUILT_TOTAL) return undefined;
+    if (this.spent) return this.unresolved(isObj(node) ? (node as JsonObject) : { 'Fn::Invalid': node as Json });
+    this.spent = true;
+    return this.fail(path, 'INTRINSIC_TOO_LARGE', `the strings built by intrinsics add up to more than ${MAX_BUILT_TOTAL.toLocaleString('en')} characters here`, node);
   }
 
   /** Evaluates with NoEcho values unmasked (for control arguments: keys, indexes, conditions). */
@@ -298,7 +325,11 @@ export class Evaluator {
         if (typeof delim !== 'string') return fail('JOIN_ARGUMENT', 'Fn::Join delimiter must be a string');
         const list = this.value(arg[1], [...at, 1]);
         if (Array.isArray(list)) {
-          if (list.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) return list.map(String).join(delim);
+          if (list.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) {
+            const strings = list.map(String);
+            const size = strings.reduce((n, x) => n + x.length, 0) + delim.length * Math.max(0, strings.length - 1);
+            return this.budget(size, 'Fn::Join', at, node) ?? strings.join(delim);
+          }
           if (list.some((x) => x === null || (typeof x === 'object' && !this.isPending(x))))
             return fail('JOIN_ARGUMENT', 'Fn::Join list members must be strings');
           return this.unresolved({ 'Fn::Join': [delim, list] });
@@ -341,7 +372,10 @@ export class Evaluator {
 
       case 'Fn::Base64': {
         const s = this.value(arg, at);
-        if (typeof s === 'string' || typeof s === 'number' || typeof s === 'boolean') return base64(String(s));
+        if (typeof s === 'string' || typeof s === 'number' || typeof s === 'boolean') {
+          const text = String(s);
+          return this.budget(Math.ceil(Buffer.byteLength(text, 'utf8') / 3) * 4, 'Fn::Base64', at, node) ?? base64(text);
+        }
         if (this.isPending(s)) return this.unresolved({ 'Fn::Base64': s as Json });
         return fail('BASE64_ARGUMENT', 'Fn::Base64 takes a string');
       }
@@ -423,7 +457,15 @@ export class Evaluator {
       case 'Fn::ToJsonString': {
         const v = this.value(arg, at);
         if (v === NO_VALUE || (v !== null && typeof v !== 'object') || v === null) return fail('TOJSONSTRING_ARGUMENT', 'Fn::ToJsonString takes an object or a list');
-        if (this.known(v)) return JSON.stringify(v);
+        if (this.known(v)) {
+          let text: string;
+          try {
+            text = JSON.stringify(v);
+          } catch {
+            return this.budget(Infinity, 'Fn::ToJsonString', at, node)!;
+          }
+          return this.budget(text.length, 'Fn::ToJsonString', at, node) ?? text;
+        }
         return this.unresolved({ 'Fn::ToJsonString': v });
       }
 
@@ -453,12 +495,17 @@ export class Evaluator {
       }
     }
     if (typeof text !== 'string') return this.fail(at, 'SUB_ARGUMENT', 'Fn::Sub takes a string or [string, {variables}]', node);
+    const open = unclosedSub(text);
+    if (open !== undefined) return this.fail(Array.isArray(arg) ? [...at, 0] : at, 'SUB_UNCLOSED', unclosedSubMessage(text, open), node);
     const values = new Map<string, Val>();
     for (const [k, v] of Object.entries(vars)) values.set(k, this.value(v, [...at, 1, k]));
     const parts: SubPart[] = [];
     const kept: JsonObject = {};
     let unknown = false;
+    let size = 0;
     const lit = (s: string) => {
+      size += s.length;
+      if (size > MAX_BUILT_STRING) return;
       const last = parts[parts.length - 1];
       if (last && 'lit' in last) last.lit += s;
       else parts.push({ lit: s });
@@ -505,6 +552,8 @@ export class Evaluator {
     // A variable the string does not use is still evaluated at deploy time (as when everything is
     // known at once), so one that is not known yet stays in the map.
     for (const [k, v] of values) if (!(k in kept) && v !== NO_VALUE && !this.known(v)) kept[k] = v;
+    const over = this.budget(size, 'Fn::Sub', at, node);
+    if (over !== undefined) return over;
     if (!unknown && Object.keys(kept).length === 0) return parts.map((p) => ('lit' in p ? p.lit : '')).join('');
     return this.unresolved({ 'Fn::Sub': [formatSub(parts), kept] });
   }

@@ -12,7 +12,7 @@
 // The nesting tables follow cfn-lint's function schemas (src/cfnlint/data/schemas/other/functions),
 // which encode the AWS documentation. Pure.
 import type { Diagnostic } from '../core/diagnostics.js';
-import { INTRINSIC_FUNCTIONS, RULE_FUNCTIONS, intrinsicKey } from './intrinsics.js';
+import { INTRINSIC_FUNCTIONS, RULE_FUNCTIONS, intrinsicKey, unclosedSub, unclosedSubMessage } from './intrinsics.js';
 import { LANGUAGE_EXTENSIONS } from './langext.js';
 
 type Seg = string | number;
@@ -234,13 +234,17 @@ class Checker {
         this.arg(a[0], [...at, 0], N.none, 'string', k);
         this.list(a[1], [...at, 1], N.joinList, N.joinItem, k);
         return;
-      case 'Fn::Sub':
+      case 'Fn::Sub': {
+        const text = typeof a === 'string' ? a : Array.isArray(a) && typeof a[0] === 'string' ? a[0] : undefined;
+        const open = text === undefined ? undefined : unclosedSub(text);
+        if (open !== undefined) this.err(code, unclosedSubMessage(text!, open), typeof a === 'string' ? at : [...at, 0]);
         if (typeof a === 'string') return;
         if (!arr(a, 2)) return shape('takes a string or [string, {variables}]');
         this.arg(a[0], [...at, 0], N.none, 'string', k);
         if (!isObj(a[1]) || intrinsicKey(a[1])) return this.err(code, `Fn::Sub variables must be an object of name: value`, [...at, 1]);
         for (const [name, v] of Object.entries(a[1])) this.arg(v, [...at, 1, name], N.subVar, 'string', k);
         return;
+      }
       case 'Fn::Select':
         if (!arr(a, 2)) return shape('takes [index, list]');
         this.arg(a[0], [...at, 0], this.le ? N.selectIndexLE : N.selectIndex, 'integer', k);

@@ -133,6 +133,23 @@ export function parseSub(text: string): SubPart[] {
   return parts;
 }
 
+/** Where the first `${` with no closing `}` starts in a Sub string; undefined when every one is closed. */
+export function unclosedSub(text: string): number | undefined {
+  const at = text.indexOf('${');
+  if (at < 0) return undefined;
+  for (let i = at; i >= 0; i = text.indexOf('${', i)) {
+    const close = text.indexOf('}', i + 2);
+    if (close < 0) return i;
+    i = close + 1;
+  }
+  return undefined;
+}
+
+/** The message for an unclosed `${` (validate and render say the same). */
+export function unclosedSubMessage(text: string, at: number): string {
+  return `Fn::Sub: the \${ at character ${at + 1} of ${JSON.stringify(text.length > 60 ? text.slice(0, 57) + '...' : text)} has no closing }; a literal \${ is written \${!Literal}`;
+}
+
 /** The Sub string for parts; literal `${` is written `${!` so it stays literal. */
 export function formatSub(parts: readonly SubPart[]): string {
   let s = '';

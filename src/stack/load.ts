@@ -1,13 +1,16 @@
 // Loading a CloudFormation template: text (JSON or YAML) into a SourceDoc with the position of every
 // node. The format is told by the content (a template starting with `{` is JSON), not by the name.
-import { readFile } from 'node:fs/promises';
 import { error } from '../core/diagnostics.js';
+import { InputError, MAX_TEMPLATE_BYTES, readInput } from '../core/input.js';
 import { parseJsonSource } from '../core/json.js';
 import { PositionIndex, type SourceDoc } from '../core/source.js';
 import { parseYamlSource } from './yaml.js';
 
-/** Larger than any template CloudFormation accepts (1 MB from S3), with room; beyond it we refuse. */
-export const MAX_TEMPLATE_BYTES = 16 * 1024 * 1024;
+/**
+ * Larger than any template CloudFormation accepts (1 MB from S3), with room; beyond it kiln stops
+ * reading (src/core/input.ts) and refuses.
+ */
+export { MAX_TEMPLATE_BYTES };
 
 export function detectFormat(text: string): 'json' | 'yaml' {
   for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
@@ -39,21 +42,23 @@ export function loadTemplate(text: string, file: string): SourceDoc {
   return parseYamlSource(text, file);
 }
 
-/** Reads and parses a template file. A file that cannot be read is a diagnostic too. */
-export async function loadTemplateFile(path: string, displayName = path): Promise<SourceDoc> {
+/**
+ * Reads and parses a template file (`-` as the display name: standard input), once and bounded. A
+ * file that cannot be read (missing, binary, too large) is a diagnostic too.
+ */
+export async function loadTemplateFile(path: string, displayName = path, stdin?: NodeJS.ReadableStream): Promise<SourceDoc> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readInput(displayName === '-' ? '-' : path, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template', ...(stdin ? { stdin } : {}) });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    if (!(e instanceof InputError)) throw e;
     return {
       file: displayName,
       text: '',
       format: 'yaml',
       value: undefined,
       positions: new PositionIndex(displayName, ''),
-      diagnostics: [error('E0000', `cannot read template: ${why}`, { range: { file: displayName, start: { line: 1, col: 1, offset: 0 } } })],
+      diagnostics: [error('E0000', `cannot read template: ${e.reason}`, { range: { file: displayName, start: { line: 1, col: 1, offset: 0 } } })],
     };
   }
   return loadTemplate(text, displayName);

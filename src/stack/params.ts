@@ -14,6 +14,7 @@
 import type { Diagnostic } from '../core/diagnostics.js';
 import type { Json } from './model.js';
 import { setKey } from './intrinsics.js';
+import { PATTERN_BUDGET_MS, compilePattern, matchPattern } from './pattern.js';
 
 export const MASK = '****';
 
@@ -93,97 +94,6 @@ export function isListType(type: string): boolean {
 const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 export function isNumeric(s: string): boolean {
   return NUMBER_RE.test(s.trim());
-}
-
-/**
- * True when a pattern repeats a group that itself repeats (`(a+)+`, `(\\w*)*`, `(x+){2,}`): such
- * patterns can take exponential time on a non-matching value (catastrophic backtracking).
- */
-export function hasNestedQuantifier(pattern: string): boolean {
-  const groups: boolean[] = []; // per open group: does it contain a repetition?
-  let lastGroupRepeats = false; // the group just closed contained a repetition
-  let afterGroup = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\') {
-      i++;
-      afterGroup = false;
-      continue;
-    }
-    if (c === '[') {
-      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
-      afterGroup = false;
-      continue;
-    }
-    if (c === '(') {
-      groups.push(false);
-      afterGroup = false;
-      continue;
-    }
-    if (c === ')') {
-      lastGroupRepeats = groups.pop() ?? false;
-      afterGroup = true;
-      continue;
-    }
-    const repeats = c === '*' || c === '+' || (c === '{' && /^\{\d*,\d*\}/.test(pattern.slice(i, i + 12)));
-    if (repeats) {
-      if (afterGroup && lastGroupRepeats) return true;
-      if (groups.length) groups[groups.length - 1] = true;
-      if (afterGroup && groups.length) groups[groups.length - 1] = true;
-    }
-    afterGroup = false;
-  }
-  return false;
-}
-
-/** Values longer than this are not matched against a pattern with nested repetition (see above). */
-const SLOW_PATTERN_MAX_VALUE = 24;
-
-const PATTERN_CACHE = new Map<string, RegExp | null>();
-/** The AllowedPattern as a whole-value regex; null when it does not compile. */
-function wholeMatch(pattern: string): RegExp | null {
-  let re = PATTERN_CACHE.get(pattern);
-  if (re === undefined) {
-    re = compileWhole(pattern) ?? compileWhole(withoutPossessive(pattern));
-    if (PATTERN_CACHE.size > 1000) PATTERN_CACHE.clear();
-    PATTERN_CACHE.set(pattern, re);
-  }
-  return re;
-}
-
-function compileWhole(pattern: string): RegExp | null {
-  try {
-    return new RegExp(`^(?:${pattern})$`, 's');
-  } catch {
-    return null;
-  }
-}
-
-/**
- * CloudFormation evaluates AllowedPattern with Java's regex engine, which has possessive
- * quantifiers (`a*+`, `[a-z]{6,16}+`) that JavaScript lacks. Reading them as greedy accepts every
- * value the possessive form accepts (and, rarely, a few more), which is the safe side for a check.
- */
-export function withoutPossessive(pattern: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\') {
-      out += c + (pattern[i + 1] ?? '');
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      out += c;
-      continue;
-    }
-    if (c === '[') inClass = true;
-    out += c;
-    if ((c === '*' || c === '+' || c === '?' || c === '}') && pattern[i + 1] === '+') i++;
-  }
-  return out;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -276,16 +186,14 @@ export function checkParameterValue(name: string, def: Record<string, unknown>, 
     }
   }
   if (typeof def.AllowedPattern === 'string') {
-    const re = wholeMatch(def.AllowedPattern);
-    const slow = hasNestedQuantifier(def.AllowedPattern);
-    if (re) {
-      for (const m of members) {
-        if (slow && m.length > SLOW_PATTERN_MAX_VALUE) continue; // never hang (the definition gets a warning)
-        if (!re.test(m)) {
-          out.push(constraint(`Parameter '${name}' must match pattern ${def.AllowedPattern}, got ${show(m)}`));
-          break;
-        }
-      }
+    // Every value gets a definite answer in bounded time (src/stack/pattern.ts): match, no match, or
+    // a refusal that says why the pattern cannot be checked.
+    const verdicts = matchPattern(compilePattern(def.AllowedPattern), members);
+    const unchecked = verdicts.find((v) => v.kind === 'unchecked');
+    if (unchecked?.kind === 'unchecked') out.push(`Parameter '${name}': the value cannot be checked against AllowedPattern ${def.AllowedPattern}: ${unchecked.reason}`);
+    else {
+      const miss = verdicts.findIndex((v) => v.kind === 'no-match');
+      if (miss >= 0) out.push(constraint(`Parameter '${name}' must match pattern ${def.AllowedPattern}, got ${show(members[miss]!)}`));
     }
   }
   const minLen = toInt(def.MinLength);
@@ -396,14 +304,20 @@ export function checkParameterDefinitions(template: unknown): Diagnostic[] {
     }
     if (def.AllowedPattern !== undefined) {
       if (typeof def.AllowedPattern !== 'string') bad('AllowedPattern', 'AllowedPattern must be a string');
-      else if (!wholeMatch(def.AllowedPattern)) bad('AllowedPattern', `AllowedPattern ${def.AllowedPattern} is not a valid regular expression`);
-      else if (hasNestedQuantifier(def.AllowedPattern))
-        err(
-          'PARAM_PATTERN_SLOW',
-          `Parameter '${name}': AllowedPattern repeats a repeated group, which can take exponential time; values longer than ${SLOW_PATTERN_MAX_VALUE} characters are not checked against it`,
-          [name, 'AllowedPattern'],
-          'warning',
-        );
+      else {
+        const c = compilePattern(def.AllowedPattern);
+        if (c.engine === 'none' && c.problem!.message.startsWith('is not'))
+          bad('AllowedPattern', `AllowedPattern ${def.AllowedPattern} ${c.problem!.message}`);
+        else if (c.engine === 'none')
+          err('PARAM_PATTERN_UNCHECKABLE', `Parameter '${name}': AllowedPattern ${c.problem!.message}; every value given for it is refused`, [name, 'AllowedPattern'], 'warning');
+        else if (c.engine === 'backtracking')
+          err(
+            'PARAM_PATTERN_BACKTRACKING',
+            `Parameter '${name}': AllowedPattern needs a backtracking engine (for ${c.backtracking!.message}); a value whose check takes longer than ${PATTERN_BUDGET_MS / 1000} s is refused`,
+            [name, 'AllowedPattern'],
+            'warning',
+          );
+      }
     }
     for (const k of ['MinLength', 'MaxLength'] as const) {
       if (def[k] === undefined) continue;

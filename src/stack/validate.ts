@@ -24,6 +24,7 @@ import { resourceType, resourceTypeNames, type PropertySpec, type Shape } from '
 import { checkParameterDefinitions, resolveParameters } from './params.js';
 import { expandLanguageExtensions } from './langext.js';
 import { checkIntrinsics } from './intrinsics-check.js';
+import { evaluateTemplate } from './evaluate.js';
 
 export interface ValidateOptions {
   /** Values given with `--param K=V`, checked against their parameters. Missing ones are fine. */
@@ -192,7 +193,43 @@ export function validateValue(value: unknown, opts: ValidateOptions = {}): Diagn
   checkCycles(ctx);
   // Where each intrinsic may appear and the shape of its arguments (src/stack/intrinsics-check.ts).
   diags.push(...checkIntrinsics(ctx.template));
+  diags.push(...evaluationProblems(value, opts, diags));
   return diags;
+}
+
+/**
+ * Evaluation errors validate adds: those about the values intrinsics compute, which the checks above
+ * cannot see and which no value validate lacks (a parameter, the region) can change.
+ */
+const RENDER_ERRORS = new Set([
+  'SELECT_OUT_OF_RANGE',
+  'SELECT_ARGUMENT',
+  'SELECT_NULL',
+  'CIDR_ARGUMENT',
+  'CONDITION_CYCLE',
+  'SUB_UNCLOSED',
+  'SUB_LIST',
+  'SUB_ARGUMENT',
+  'INTRINSIC_TOO_LARGE',
+  'NESTING_TOO_DEEP',
+  'JOIN_ARGUMENT',
+  'SPLIT_ARGUMENT',
+  'BASE64_ARGUMENT',
+  'LENGTH_ARGUMENT',
+  'TOJSONSTRING_ARGUMENT',
+]);
+
+/**
+ * What render would meet: the template evaluated as render evaluates it (with the values given and
+ * the Defaults), its errors about computed values added where the checks above said nothing about
+ * the same place — an Fn::Select index out of its list, an Fn::Cidr too big for its block, circular
+ * Conditions, a string an intrinsic would build past its budget.
+ */
+function evaluationProblems(template: Obj, opts: ValidateOptions, found: readonly Diagnostic[]): Diagnostic[] {
+  const { diagnostics } = evaluateTemplate(template, { parameters: opts.params ?? {}, requireAllParameters: false });
+  const near = (a: readonly PathSegment[], b: readonly PathSegment[]) => a.length > 0 && b.length > 0 && a.slice(0, Math.min(a.length, b.length)).every((x, i) => x === b[i]);
+  const taken = found.filter((d) => d.severity === 'error' && d.segments).map((d) => d.segments!);
+  return diagnostics.filter((d) => d.severity === 'error' && RENDER_ERRORS.has(d.code) && !taken.some((t) => near(t, d.segments ?? [])));
 }
 
 function transformNames(t: unknown): string[] {

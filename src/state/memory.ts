@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KilnError } from '../core/errors.js';
 import type { Json } from '../core/json.js';
-import { pidAlive } from './stacks.js';
+import { describeHolder, ownerGone, processStart } from './locks.js';
 import type { DeploymentRecord, LockHolder, PendingOp, ResourceRow, RowStatus, StackEvent, StackRecord, StackStatus, StackStore } from './store.js';
 
 interface Tables {
@@ -228,15 +228,25 @@ export class MemoryStackStore implements StackStore {
     const pid = opts.pid ?? process.pid;
     const host = opts.host ?? hostname();
     const held = this.lockHolder(stack);
-    if (held && (held.host !== host || pidAlive(held.pid)))
-      throw new KilnError('STACK_LOCKED', `stack ${stack} is locked by \`kiln ${held.command}\` (pid ${held.pid} on ${held.host}, since ${held.since}); wait for it to finish`, 'user');
+    if (held && !ownerGone(held, host))
+      throw new KilnError('STACK_LOCKED', `stack ${stack} is locked by ${describeHolder(held)}; wait for it to finish${held.host !== host ? `, or if that run is gone, \`kiln unlock --stack ${stack}\`` : ''}`, 'user');
     const token = randomUUID();
-    this.t.locks.set(stack, { pid, host, since: this.ts(), token, command });
+    this.t.locks.set(stack, { pid, host, since: this.ts(), token, command, started: processStart(pid) ?? null });
     return held ? { token, stale: held } : { token };
   }
 
   releaseLock(stack: string, token: string): void {
     if (this.t.locks.get(stack)?.token === token) this.t.locks.delete(stack);
+  }
+
+  breakLock(stack: string): LockHolder | undefined {
+    const held = this.lockHolder(stack);
+    this.t.locks.delete(stack);
+    return held;
+  }
+
+  backup(): void {
+    // nothing on disk to copy
   }
 
   planKey(): Buffer {

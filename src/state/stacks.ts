@@ -21,6 +21,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensureSchema, openState, stateDir, type Db } from './db.js';
+import { breakLock, describeHolder, ensureLockSchema, ownerGone, processStart } from './locks.js';
+import { backupState } from './backup.js';
 import { KilnError } from '../core/errors.js';
 import type { Json, JsonObject } from '../core/json.js';
 import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
@@ -162,16 +164,6 @@ function toStack(r: Row): StackRecord {
   };
 }
 
-/** True when a process with this pid exists on this host. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class SqliteStackStore implements StackStore {
   private readonly now: () => Date;
   constructor(
@@ -179,6 +171,7 @@ export class SqliteStackStore implements StackStore {
     opts: { now?: () => Date } = {},
   ) {
     ensureSchema(db, 'stacks', DDL);
+    ensureLockSchema(db);
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -463,7 +456,9 @@ export class SqliteStackStore implements StackStore {
 
   lockHolder(stack: string): LockHolder | undefined {
     const r = this.db.prepare('SELECT * FROM stack_locks WHERE stack = ?').get(stack) as Row | undefined;
-    return r ? { pid: r.pid as number, host: r.host as string, since: r.since as string, token: r.token as string, command: r.command as string } : undefined;
+    return r
+      ? { pid: r.pid as number, host: r.host as string, since: r.since as string, token: r.token as string, command: r.command as string, started: (r.started as string | null) ?? null }
+      : undefined;
   }
 
   /**
@@ -473,22 +468,22 @@ export class SqliteStackStore implements StackStore {
    */
   acquireLock(stack: string, command: string, opts: { pid?: number; host?: string } = {}): { token: string; stale?: LockHolder } {
     const pid = opts.pid ?? process.pid;
+    const started = processStart(pid) ?? null;
     const host = opts.host ?? hostname();
     const token = randomUUID();
     return this.db
       .transaction(() => {
         const held = this.lockHolder(stack);
         if (held) {
-          const alive = held.host !== host || pidAlive(held.pid);
-          if (alive)
+          if (!ownerGone(held, host))
             throw new KilnError(
               'STACK_LOCKED',
-              `stack ${stack} is locked by \`kiln ${held.command}\` (pid ${held.pid} on ${held.host}, since ${held.since}); wait for it to finish`,
+              `stack ${stack} is locked by ${describeHolder(held)}; wait for it to finish${held.host !== host ? `, or if that run is gone, \`kiln unlock --stack ${stack}\`` : ''}`,
               'user',
             );
           this.db.prepare('DELETE FROM stack_locks WHERE stack = ?').run(stack);
         }
-        this.db.prepare('INSERT INTO stack_locks (stack, pid, host, since, token, command) VALUES (?, ?, ?, ?, ?, ?)').run(stack, pid, host, this.ts(), token, command);
+        this.db.prepare('INSERT INTO stack_locks (stack, pid, host, since, token, command, started) VALUES (?, ?, ?, ?, ?, ?, ?)').run(stack, pid, host, this.ts(), token, command, started);
         return held ? { token, stale: held } : { token };
       })
       .immediate();
@@ -503,6 +498,14 @@ export class SqliteStackStore implements StackStore {
   private key: Buffer | undefined;
 
   /** `plan.key` beside the database (mode 0600), made on first use; a database in memory keeps it in memory. */
+  breakLock(stack: string): LockHolder | undefined {
+    return breakLock(this.db, stack);
+  }
+
+  backup(): void {
+    backupState(this.db);
+  }
+
   planKey(): Buffer {
     if (this.key) return this.key;
     if (this.db.memory) return (this.key = randomBytes(32));

@@ -141,6 +141,8 @@ export interface LockHolder {
   since: string;
   token: string;
   command: string;
+  /** The holder's process start (src/state/locks.ts), to tell a reused PID from the holder. */
+  started?: string | null;
 }
 
 export interface StackStore {
@@ -199,6 +201,11 @@ export interface StackStore {
    */
   acquireLock(stack: string, command: string, opts?: { pid?: number; host?: string }): { token: string; stale?: LockHolder };
   releaseLock(stack: string, token: string): void;
+  /** Removes the lock of `stack` whoever holds it (`kiln unlock`); returns the holder it had. */
+  breakLock(stack: string): LockHolder | undefined;
+
+  /** Takes a checked copy of the state (before and after each deploy); a store in memory has none to take. */
+  backup(): void;
 
   /** A 32-byte key that seals NoEcho values in saved plans; made once, kept with the state, never shown. */
   planKey(): Buffer;

@@ -134,8 +134,10 @@ describe('kiln up on the real engine', () => {
     const h = await p.kiln(['history', '--stack', p.stack, '--json']);
     expect(h.out).toContain('"ApiToken": "****"');
     expect(h.out).not.toContain(secret);
-    const { readdirSync, readFileSync } = await import('node:fs');
-    for (const f of readdirSync(p.stateDir)) expect(readFileSync(`${p.stateDir}/${f}`).includes(secret), f).toBe(false);
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    // The state and its backups (copies taken around each deploy).
+    for (const f of readdirSync(p.stateDir, { recursive: true }) as string[])
+      if (statSync(`${p.stateDir}/${f}`).isFile()) expect(readFileSync(`${p.stateDir}/${f}`).includes(secret), f).toBe(false);
   });
 
   it('--plan-only --out saves the plan with the baked image and sealed NoEcho values; kiln deploy PLAN deploys exactly it', async () => {

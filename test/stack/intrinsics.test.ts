@@ -124,7 +124,6 @@ describe('Fn::Sub', () => {
     ['map variables', { 'Fn::Sub': ['${A}-${B}', { A: 'x', B: { Ref: 'Env' } }] }, 'x-prod'],
     ['map variables shadow template names', { 'Fn::Sub': ['${Env}', { Env: 'shadowed' }] }, 'shadowed'],
     ['no variables', { 'Fn::Sub': 'plain' }, 'plain'],
-    ['an unterminated ${ is text', { 'Fn::Sub': 'a ${b' }, 'a ${b'],
     ['a resource stays, known parts substituted', { 'Fn::Sub': '${Env}/${Other}' }, { 'Fn::Sub': ['prod/${Other}', {}] }],
     ['a resource attribute stays', { 'Fn::Sub': '${Other.Arn}:${AWS::AccountId}' }, { 'Fn::Sub': ['${Other.Arn}:123456789012', {}] }],
     [
@@ -136,6 +135,8 @@ describe('Fn::Sub', () => {
   ])('%s', (_w, e, v) => expect(value(e)).toEqual(v));
   it('an unknown variable is an error', () => expect(errorCodes({ 'Fn::Sub': '${Nope}' })).toEqual(['REF_UNKNOWN']));
   it('a list parameter is an error', () => expect(errorCodes({ 'Fn::Sub': '${Zones}' })).toEqual(['SUB_LIST']));
+  // Read as text, it came back from deploy-time resolution as `${!` (the escaped form): an error instead.
+  it('an unterminated ${ is an error', () => expect(errorCodes({ 'Fn::Sub': 'a ${b' })).toEqual(['SUB_UNCLOSED']));
   it('parseSub / formatSub round trip', () => {
     for (const s of ['a${B}c', '${!X}', 'x${A.B}y${!C}z', '$', '}{$', '${AWS::Region}']) expect(formatSub(parseSub(s))).toBe(s);
     expect(parseSub('a${B}${!C}')).toEqual([{ lit: 'a' }, { name: 'B', offset: 1 }, { lit: '${C}' }]);

@@ -61,7 +61,7 @@ export const command: Command = {
       import('../../stack/graph.js'),
       import('../../stack/refs.js'),
     ]);
-    const doc = await loadTemplateFile(isAbsolute(file) ? file : resolve(io.cwd, file), file);
+    const doc = await loadTemplateFile(isAbsolute(file) ? file : resolve(io.cwd, file), file, io.stdin);
     if (hasErrors(doc.diagnostics) || doc.value === undefined) {
       for (const d of doc.diagnostics) io.err(formatDiagnostic(d, file) + '\n');
       return 1;

@@ -67,7 +67,7 @@ export const command: Command = {
       import('../../stack/validate.js'),
       import('../../stack/evaluate.js'),
     ]);
-    const doc = await loadTemplateFile(isAbsolute(file) ? file : resolve(io.cwd, file), file);
+    const doc = await loadTemplateFile(isAbsolute(file) ? file : resolve(io.cwd, file), file, io.stdin);
     const print = (diags: readonly Diagnostic[]) => {
       for (const d of diags) io.err(formatDiagnostic(d, file) + '\n');
     };

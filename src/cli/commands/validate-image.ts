@@ -1,9 +1,10 @@
 // `kiln validate` for Packer JSON templates: Packer 1.6.6's `packer validate` flags, verdicts and
 // messages, with every error located at `file:line:col` and its logical path.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from '../../core/diagnostics.js';
 import { KilnError } from '../../core/errors.js';
+import { InputError, MAX_TEMPLATE_BYTES, MAX_VAR_FILE_BYTES, readInput, readInputSync } from '../../core/input.js';
 import { parsePackerTemplate } from '../../image/template.js';
 import { machineEscape } from '../../image/inspect.js';
 import { makeResolved, mergeVariableSources } from '../../image/variables.js';
@@ -85,7 +86,7 @@ export interface LoadedTemplate {
 /** Reads and parses a Packer JSON template. Throws KilnError for an unreadable file or HCL2. */
 export async function loadPackerTemplate(file: string, io: Pick<CliIO, 'cwd' | 'stdin'>): Promise<LoadedTemplate> {
   if (file === '-') {
-    const text = await readStdin(io.stdin);
+    const text = await readInput('-', { maxBytes: MAX_TEMPLATE_BYTES, what: 'template', ...(io.stdin ? { stdin: io.stdin } : {}) });
     const r = parsePackerTemplate(text, '<stdin>', io.cwd);
     return r.template ? { template: r.template, diagnostics: r.diagnostics, path: '-', text } : { diagnostics: r.diagnostics, path: '-', text };
   }
@@ -97,24 +98,18 @@ export async function loadPackerTemplate(file: string, io: Pick<CliIO, 'cwd' | '
     throw new KilnError('PACKER_OPEN', `Failed to parse template: open ${file}: no such file or directory`);
   }
   if (isHcl2Path(file, isDir)) throw new KilnError('PACKER_HCL2', `${file}: HCL2 templates are not supported by kiln; use a legacy JSON template (packer hcl2_upgrade goes the other way)`);
-  const text = readFileSync(abs, 'utf8');
+  const text = await readInput(abs, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template' });
   const r = parsePackerTemplate(text, file, dirname(abs));
   return r.template ? { template: r.template, diagnostics: r.diagnostics, path: abs, text } : { diagnostics: r.diagnostics, path: abs, text };
-}
-
-async function readStdin(stdin: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (!stdin) return '';
-  const chunks: Buffer[] = [];
-  for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Reads `-var-file`s (Packer: `open F: no such file or directory`, exit 1). */
 export function readVarFiles(files: string[], cwd: string): Array<{ file: string; text: string }> {
   return files.map((f) => {
     try {
-      return { file: f, text: readFileSync(isAbsolute(f) ? f : resolve(cwd, f), 'utf8') };
-    } catch {
+      return { file: f, text: readInputSync(isAbsolute(f) ? f : resolve(cwd, f), { maxBytes: MAX_VAR_FILE_BYTES, what: 'var file' }) };
+    } catch (e) {
+      if (e instanceof InputError && e.reason !== 'no such file') throw new KilnError('PACKER_VAR_FILE', `open ${f}: ${e.reason}`);
       throw new KilnError('PACKER_VAR_FILE', `open ${f}: no such file or directory`);
     }
   });

@@ -37,7 +37,7 @@ export async function runStackValidate(argv: string[], io: CliIO): Promise<numbe
   const params: Record<string, string> = {};
   for (const [k, v] of keyValues(flagList(args, 'param'), '--param')) params[k] = v;
 
-  const doc = await loadTemplateFile(isAbsolute(file) ? file : resolve(io.cwd, file), file);
+  const doc = await loadTemplateFile(isAbsolute(file) ? file : resolve(io.cwd, file), file, io.stdin);
   const diags = validateTemplate(doc, { params });
   const failed = hasErrors(diags);
   if (flagBool(args, 'json')) {

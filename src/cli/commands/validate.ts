@@ -1,8 +1,9 @@
 // `kiln validate TEMPLATE`: one command for both kinds of template kiln reads. A Packer JSON
 // template (top-level builders / provisioners / post-processors / variables, and no Resources) goes
 // to the image engine's validation; anything else is checked as a CloudFormation template.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { MAX_TEMPLATE_BYTES, readInput } from '../../core/input.js';
 import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { HELP } from './validate-help.js';
@@ -48,17 +49,18 @@ export const command: Command = {
       return 0;
     }
     const file = templateArg(argv);
-    // Packer-only forms: stdin (`-`), HCL2 files and directories are the image engine's to answer.
-    const packerOnly = file === '-' || (file !== undefined && (file.endsWith('.pkr.hcl') || file.endsWith('.pkr.json')));
+    // Packer-only forms: HCL2 files and directories are the image engine's to answer.
+    const packerOnly = file !== undefined && (file.endsWith('.pkr.hcl') || file.endsWith('.pkr.json'));
     if (packerOnly) {
       const { runImageValidate } = await import('./validate-image.js');
       return runImageValidate(argv, io);
     }
     if (file !== undefined) {
-      const path = isAbsolute(file) ? file : resolve(io.cwd, file);
+      const path = file === '-' ? '-' : isAbsolute(file) ? file : resolve(io.cwd, file);
       let text: string | undefined;
       try {
-        text = (await stat(path)).isDirectory() ? '{"builders": []}' : await readFile(path, 'utf8');
+        // Read once (a pipe or stdin cannot be read again): whichever engine answers gets the same text.
+        text = path !== '-' && (await stat(path)).isDirectory() ? '{"builders": []}' : await readInput(path, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template', ...(io.stdin ? { stdin: io.stdin } : {}) });
       } catch {
         text = undefined; // the stack path reports unreadable files with their reason
       }
