@@ -9,7 +9,7 @@
 //                          (AWS::Lambda::Function, AWS::Serverless::Function, SAM Globals)
 //   E3710 / W3696 / W3697  a resource type of a service that was shut down / is sunsetting (by its
 //                          date: once the date has passed it is shut down) / is in maintenance mode
-//   E3002 (ipv4/ipv6 network)  a CIDR block that is not one: bad address, prefix out of range, host
+//   E3031 (ipv4/ipv6 network)  a CIDR block that is not one: bad address, prefix out of range, host
 //                          bits set, no prefix; E3059 a subnet outside its (literal) VPC block;
 //                          CIDR_SIZE (warning; cfn-lint has no such rule) a VPC or subnet prefix
 //                          outside /16–/28, which EC2 refuses
@@ -344,7 +344,7 @@ function checkCidrs(ctx: Ctx, id: string, type: string, props: Obj): void {
       for (const [value, path] of literals(node, nodePath)) {
         const parsed = parseCidrBlock(value, family);
         if ('problem' in parsed) {
-          push(ctx, 'E3002', 'error', `'${value}' is not a valid ${family === 'v6' ? 'IPv6 ' : family === 'v4' ? 'IPv4 ' : ''}CIDR block: ${parsed.problem}`, path);
+          push(ctx, 'E3031', 'error', `'${value}' is not a valid ${family === 'v6' ? 'IPv6 ' : family === 'v4' ? 'IPv4 ' : ''}CIDR block: ${parsed.problem}`, path);
           continue;
         }
         if (BLOCK_SIZE[type] === prop && parsed.family === 'v4' && (parsed.prefix < 16 || parsed.prefix > 28))

@@ -16,7 +16,7 @@
 // E8002 undefined condition. Parameter checks come from src/stack/params.ts, Fn::ForEach expansion
 // from src/stack/langext.ts, intrinsic argument checks (E10xx, E80xx) from
 // src/stack/intrinsics-check.ts, service rules on literal values (Lambda runtimes W2531/E2531/E2533,
-// retired services E3710/W3696/W3697, CIDR blocks E3002/E3059/E3060, KMS keys E1157/E1162) from
+// retired services E3710/W3696/W3697, CIDR blocks E3031/E3059/CIDR_SIZE, KMS keys E1157/E1162) from
 // src/stack/service-rules.ts, and YAML_BOOLEAN (unquoted yes/no/on/off) from src/stack/yaml-booleans.ts;
 // SAM_NOT_EXPANDED warns that the SAM transform is not expanded locally.
 import { error, sortDiagnostics, warning, type Diagnostic } from '../core/diagnostics.js';

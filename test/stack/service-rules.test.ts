@@ -90,11 +90,11 @@ describe('CIDR blocks', () => {
   });
 
   it.each([
-    ['a VPC', one('AWS::EC2::VPC', { CidrBlock: '10.0.0.1/16' }), ['E3002 Resources.R.Properties.CidrBlock']],
+    ['a VPC', one('AWS::EC2::VPC', { CidrBlock: '10.0.0.1/16' }), ['E3031 Resources.R.Properties.CidrBlock']],
     ['a VPC of /8 (EC2 refuses it: a warning)', one('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/8' }), ['CIDR_SIZE Resources.R.Properties.CidrBlock']],
-    ['a group rule', one('AWS::EC2::SecurityGroup', { GroupDescription: 'x', SecurityGroupIngress: [{ CidrIp: '0.0.0.0/0' }, { CidrIpv6: '::/0' }, { CidrIp: '1.2.3.4' }] }), ['E3002 Resources.R.Properties.SecurityGroupIngress.2.CidrIp']],
-    ['both branches of Fn::If', one('AWS::EC2::SecurityGroupIngress', { CidrIp: { 'Fn::If': ['C', '10.0.0.0/8', '10.0.0.5/8'] } }), ['E3002 Resources.R.Properties.CidrIp.Fn::If.2']],
-    ['a network ACL entry', one('AWS::EC2::NetworkAclEntry', { CidrBlock: '10.0.0.0/8', Ipv6CidrBlock: '10.0.0.0/8' }), ['E3002 Resources.R.Properties.Ipv6CidrBlock']],
+    ['a group rule', one('AWS::EC2::SecurityGroup', { GroupDescription: 'x', SecurityGroupIngress: [{ CidrIp: '0.0.0.0/0' }, { CidrIpv6: '::/0' }, { CidrIp: '1.2.3.4' }] }), ['E3031 Resources.R.Properties.SecurityGroupIngress.2.CidrIp']],
+    ['both branches of Fn::If', one('AWS::EC2::SecurityGroupIngress', { CidrIp: { 'Fn::If': ['C', '10.0.0.0/8', '10.0.0.5/8'] } }), ['E3031 Resources.R.Properties.CidrIp.Fn::If.2']],
+    ['a network ACL entry', one('AWS::EC2::NetworkAclEntry', { CidrBlock: '10.0.0.0/8', Ipv6CidrBlock: '10.0.0.0/8' }), ['E3031 Resources.R.Properties.Ipv6CidrBlock']],
     ['a route', one('AWS::EC2::Route', { DestinationCidrBlock: '0.0.0.0/0' }), []],
     ['a value known only later (Fn::Select of Fn::Cidr)', one('AWS::EC2::Subnet', { CidrBlock: { 'Fn::Select': [0, { 'Fn::Cidr': ['10.0.0.0/16', 4, 8] }] } }), []],
     ['a property that is no CIDR', one('AWS::EC2::Instance', { ImageId: '10.0.0.1/16' }), []],

@@ -6,10 +6,15 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Command } from '../main.js';
 import type { CliIO } from '../io.js';
 
-export const HELP = `Usage: kiln validate TEMPLATE [--param KEY=VALUE]... [--json]
+export const HELP = `Usage: kiln validate TEMPLATE... [--param KEY=VALUE]... [--json]
 
 Checks a template on its own, reporting every problem at once, and exits 0 when it is valid, 1 when
 it is not (2 for a usage error).
+
+Several templates, or patterns ('templates/**/*.yaml': * ? [a-z] {a,b}, and ** for any number of
+directories; quote them so that the shell leaves them to kiln), are checked in one process, each as
+its own kind (CloudFormation and Packer may be mixed), with one summary line at the end; exit 1 if
+any is invalid. --param values go to the templates that declare them.
 
 A CloudFormation template (JSON or YAML, short forms such as !Ref and !GetAtt included) is checked
 as cfn-lint would: sections, resource types and properties (from the AWS resource spec), references
@@ -45,19 +50,31 @@ export async function isPackerTemplate(text: string): Promise<boolean> {
   return looksLikePackerTemplate(text);
 }
 
-/** The template argument: the first positional, skipping the values of flags that take one. */
-function templateArg(argv: readonly string[]): string | undefined {
+/** The template arguments: the positionals, skipping the values of flags that take one. */
+function templateArgs(argv: readonly string[]): string[] {
   const withValue = new Set(['--param', '-param', '-var', '--var', '-var-file', '--var-file', '-only', '--only', '-except', '--except']);
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') return argv[i + 1];
+    if (a === '--') return [...out, ...argv.slice(i + 1)];
     if (a.startsWith('-') && a !== '-') {
       if (!a.includes('=') && withValue.has(a)) i++;
       continue;
     }
-    return a;
+    out.push(a);
   }
-  return undefined;
+  return out;
+}
+
+/** More than one template, or a pattern that names no file itself: `kiln validate` of many. */
+async function isMany(files: readonly string[], cwd: string): Promise<boolean> {
+  if (files.length > 1) return true;
+  const f = files[0];
+  if (f === undefined || f === '-' || !/[*?[{]/.test(f)) return false;
+  return stat(isAbsolute(f) ? f : resolve(cwd, f)).then(
+    () => false,
+    () => true,
+  );
 }
 
 export const command: Command = {
@@ -70,7 +87,12 @@ export const command: Command = {
       io.out(`${HELP}\n--- Packer JSON templates ---\n\n${VALIDATE_HELP}`);
       return 0;
     }
-    const file = templateArg(argv);
+    const files = templateArgs(argv);
+    if (await isMany(files, io.cwd)) {
+      const { runValidateMany } = await import('./validate-many.js');
+      return runValidateMany(argv, io);
+    }
+    const file = files[0];
     // Packer-only forms: stdin (`-`), HCL2 files and directories are the image engine's to answer.
     const packerOnly = file === '-' || (file !== undefined && (file.endsWith('.pkr.hcl') || file.endsWith('.pkr.json')));
     if (packerOnly) {
