@@ -39,7 +39,7 @@ import {
   splitString,
   type SubPart,
 } from './intrinsics.js';
-import { MASK, maskJson, resolveParameters, secretValues, type ResolvedParameter } from './params.js';
+import { MASK, maskJson, resolveParameters, secretValues, type ParamValue, type ResolvedParameter } from './params.js';
 import { expandLanguageExtensions, hasLanguageExtensions } from './langext.js';
 import { evaluateRules } from './rules.js';
 import { collectReferences } from './refs.js';
@@ -99,6 +99,11 @@ export interface EvaluateOptions {
   maskNoEcho?: boolean;
   /** Every parameter needs a value or a Default (default true). */
   requireAllParameters?: boolean;
+  /**
+   * What a target resolved SSM-typed parameters (`AWS::SSM::Parameter::Value<…>`) to: the Parameter
+   * Store's value, which `Ref` yields in place of the name that was given.
+   */
+  resolvedParameters?: Readonly<Record<string, ParamValue>>;
 }
 
 export interface EvaluateResult {
@@ -609,7 +614,12 @@ export function evaluateTemplate(input: CfnTemplate | unknown, opts: EvaluateOpt
   const mask = opts.maskNoEcho === true;
 
   const params = resolveParameters(t, opts.parameters ?? {}, { requireAll: opts.requireAllParameters !== false });
-  diagnostics.push(...params.diagnostics);
+  const fromTarget = opts.resolvedParameters ?? {};
+  for (const [name, value] of Object.entries(fromTarget)) {
+    const p = params.values[name];
+    if (p) params.values[name] = { ...p, value };
+  }
+  diagnostics.push(...params.diagnostics.filter((d) => !(d.code === 'PARAM_SSM_LOCAL' && d.segments && String(d.segments[1]) in fromTarget)));
 
   if (hasLanguageExtensions(t)) {
     const ex = expandLanguageExtensions(t, params.values);
