@@ -34,6 +34,8 @@ const COMMANDS: Record<string, Entry> = {
   outputs: { group: 'Stacks', summary: 'show the outputs of a stack', load: () => import('./commands/outputs.js') },
   exports: { group: 'Stacks', summary: 'list the exports of all stacks and who imports them', load: () => import('./commands/exports.js') },
   drift: { group: 'Stacks', summary: 'compare what runs with what was deployed', load: () => import('./commands/drift.js') },
+  network: { group: 'Local account', summary: 'list the local VPCs, subnets, security groups and key pairs', load: () => import('./commands/network.js') },
+  ssm: { group: 'Local account', summary: 'the local Parameter Store: put, get, list, delete', load: () => import('./commands/ssm.js') },
 };
 
 export const VERSION = '0.1.0';
