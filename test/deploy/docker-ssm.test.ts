@@ -89,6 +89,24 @@ describe.sequential('SSM AMI aliases on the real Docker engine', () => {
   }, 120_000);
 });
 
+describe('kiln plan on the Docker target', () => {
+  test('shows the stand-in for an AMI id from a region map, naming both, in text and JSON', async () => {
+    const { entry, env } = await bundleCli('ssm-crash');
+    const file = join(dir, 'regions.json');
+    const t = {
+      Mappings: { RegionMap: { 'us-east-1': { AMI: 'ami-0abcdef1234567890' } } },
+      Resources: { Web: { Type: 'AWS::EC2::Instance', Properties: { ImageId: { 'Fn::FindInMap': ['RegionMap', { Ref: 'AWS::Region' }, 'AMI'] } } } },
+    };
+    writeFileSync(file, JSON.stringify(t, null, 2));
+    const bookworm = (await resolveImage(await docker(), 'debian:bookworm')).amiId;
+    const text = spawnSync(process.execPath, [entry, 'plan', file, '--stack', `${stack}-plan`, '--state-dir', dir], { env, encoding: 'utf8', timeout: 120_000 });
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`warning[IMAGE_STAND_IN]: ImageId ami-0abcdef1234567890 is not a local image: it runs on the stand-in debian:bookworm (${bookworm})`);
+    const json = spawnSync(process.execPath, [entry, 'plan', file, '--stack', `${stack}-plan`, '--state-dir', dir, '--json'], { env, encoding: 'utf8', timeout: 120_000 });
+    expect(JSON.parse(json.stdout).warnings).toEqual([expect.objectContaining({ code: 'IMAGE_STAND_IN', path: 'Resources.Web.Properties.ImageId', line: 13 })]);
+  }, 120_000);
+});
+
 describe('the crash of issue 11 cannot happen', () => {
   test('an SSM path given to the engine as an image is a user error, not an unhandled socket error', async () => {
     const err = await resolveImage(await docker(), '/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2').catch((e: unknown) => e);
