@@ -5,6 +5,11 @@
 // test/stack/fixtures/corpus-verdicts.json (or the cfn-lint rule ids when none is recorded).
 //
 //   npm run build && node bench/validate-vs-cfnlint.mjs [--runs N] [--seed-runs N] [--limit N] [--json OUT]
+//   npm run build && node bench/validate-vs-cfnlint.mjs --one-process [--runs N] [--json OUT]
+//
+// --one-process: the whole corpus (cfn-lint fixtures and widdix templates, every .yaml/.yml/.json)
+// in ONE `kiln validate FILE...` process against ONE `cfn-lint FILE...` process, alternating, N runs;
+// reports the medians, their ratio and how many files each tool rejects.
 //
 // Verdicts: kiln rejects = exit 1; cfn-lint rejects = an error finding (exit code bit 2). Runs are
 // sequential (no overlap between the two tools), alternating kiln and cfn-lint per file.
@@ -119,6 +124,11 @@ function reasonFor(rel, r) {
   return '';
 }
 
+if (args.includes('--one-process')) {
+  onePass();
+  process.exit(0);
+}
+
 const results = [];
 const seed = join(repo, 'examples', 'seed', 'stack.json');
 process.stderr.write(`seed stack (${seedRuns} runs each)…\n`);
@@ -176,3 +186,66 @@ for (const r of rows)
   );
 if (timeBin) rmSync(cpuFile, { force: true });
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ summary, diffs, rows }, null, 2));
+
+/** The whole corpus in one process per tool (see the header). */
+function onePass() {
+  const root = join(shared, 'corpus', 'cloudformation');
+  const walk = (dir) =>
+    readdirSync(dir)
+      .flatMap((f) => {
+        const p = join(dir, f);
+        return statSync(p).isDirectory() ? walk(p) : [p];
+      })
+      .sort();
+  const all = walk(root).filter((f) => /\.(ya?ml|json)$/.test(f));
+  const rels = all.map((f) => relative(root, f));
+  const n = Number(opt('--runs', '3'));
+  const kiln = [];
+  const cfn = [];
+  let kilnRejects = new Set();
+  let cfnRejects = new Set();
+  for (let i = 0; i < n; i++) {
+    process.stderr.write(`run ${i + 1}/${n}: kiln…`);
+    const k = timeIn(root, process.execPath, [join(repo, 'bin', 'kiln.js'), 'validate', '--json', ...rels]);
+    kiln.push(k);
+    const doc = JSON.parse(k.stdout);
+    kilnRejects = new Set(doc.templates.filter((t) => !t.valid).map((t) => t.file));
+    process.stderr.write(` ${(k.ms / 1000).toFixed(1)} s; cfn-lint…`);
+    const c = timeIn(root, 'cfn-lint', ['-f', 'parseable', '--', ...rels]);
+    cfn.push(c);
+    cfnRejects = new Set([...c.stdout.matchAll(/^(.+?):\d+:\d+:\d+:\d+:E\d{4}:/gm)].map((m) => m[1]));
+    process.stderr.write(` ${(c.ms / 1000).toFixed(1)} s\n`);
+  }
+  const both = rels.filter((f) => kilnRejects.has(f) && cfnRejects.has(f)).length;
+  const result = {
+    cfnLint: cfnVersion.stdout.trim(),
+    node: process.version,
+    files: rels.length,
+    runs: n,
+    kilnWallMs: kiln.map((r) => Math.round(r.ms)),
+    cfnLintWallMs: cfn.map((r) => Math.round(r.ms)),
+    kilnCpuMs: kiln.map((r) => Math.round(r.cpuMs)),
+    cfnLintCpuMs: cfn.map((r) => Math.round(r.cpuMs)),
+    ratioWallMedian: +(median(cfn.map((r) => r.ms)) / median(kiln.map((r) => r.ms))).toFixed(1),
+    ratioCpuMedian: +(median(cfn.map((r) => r.cpuMs)) / median(kiln.map((r) => r.cpuMs))).toFixed(1),
+    rejected: { kiln: kilnRejects.size, cfnLint: cfnRejects.size, both, onlyKiln: [...kilnRejects].filter((f) => !cfnRejects.has(f)).sort(), onlyCfnLint: [...cfnRejects].filter((f) => !kilnRejects.has(f)).sort() },
+    loadAverage: os.loadavg().map((x) => +x.toFixed(1)),
+  };
+  console.log(JSON.stringify(result, null, 2));
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2));
+  if (timeBin) rmSync(cpuFile, { force: true });
+}
+
+function timeIn(cwd, cmd, argv) {
+  const t0 = process.hrtime.bigint();
+  const r = timeBin
+    ? spawnSync(timeBin, ['-f', '%U %S', '-o', cpuFile, cmd, ...argv], { encoding: 'utf8', cwd, maxBuffer: 256 * 1024 * 1024 })
+    : spawnSync(cmd, argv, { encoding: 'utf8', cwd, maxBuffer: 256 * 1024 * 1024 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  let cpuMs = NaN;
+  if (timeBin) {
+    const [u, sys] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    cpuMs = (u + sys) * 1000;
+  }
+  return { ms, cpuMs, status: r.status, stdout: r.stdout, stderr: r.stderr };
+}

@@ -31,6 +31,8 @@ const COMMANDS: Record<string, Entry> = {
   drift: { group: 'Stacks', summary: 'compare what runs with what was deployed', load: () => import('./commands/drift.js') },
   unlock: { group: 'Stacks', summary: "break a stack's lock left by a run that is gone", load: () => import('./commands/unlock.js') },
   state: { group: 'Stacks', summary: 'check the state database, or restore its last good backup', load: () => import('./commands/state.js') },
+  network: { group: 'Local account', summary: 'list the local VPCs, subnets, security groups and key pairs', load: () => import('./commands/network.js') },
+  ssm: { group: 'Local account', summary: 'the local Parameter Store: put, get, list, delete', load: () => import('./commands/ssm.js') },
 };
 
 export const VERSION = '0.1.0';

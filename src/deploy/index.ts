@@ -32,6 +32,9 @@ import { needsRecovery, recover } from '../exec/recover.js';
 import { basisChanges, importChanges, liveChanges, planDocument, seal, stateBasis, stepChanges, unseal, type GivenParameter, type LiveFingerprint, type PlanDocument } from './planfile.js';
 import { changedImportedExports, checkDeployExports, checkDestroyExports, exportedNames, importedNames } from './exports.js';
 import { Secrets, newSalt, saltedHash, type Secret } from '../exec/secrets.js';
+import { MemoryParameterStore, SqliteParameterStore, type ParameterStore } from '../state/ssm.js';
+import { withParameterStore } from '../providers/ssm-parameter.js';
+import type { TargetContext } from './target.js';
 
 export type { EngineEvent } from '../exec/events.js';
 
@@ -46,6 +49,8 @@ export interface StackOptions {
   /** The command holding the lock, shown to a second writer. */
   command?: string;
   signal?: AbortSignal;
+  /** The local Parameter Store (default: the one beside the stack state, src/state/ssm.ts). */
+  parameters?: ParameterStore;
 }
 
 export interface TemplateInput {
@@ -89,6 +94,21 @@ function storeOf(o: StackOptions): StackStore {
   return o.store ?? SqliteStackStore.open(o.stateDir);
 }
 
+/**
+ * The options as the local target runs them: its Parameter Store (beside the stack state unless
+ * given), and the provider with AWS::SSM::Parameter realised in that store.
+ */
+function onTarget<T extends StackOptions>(o: T, store: StackStore): T & { parameters: ParameterStore } {
+  const db = (store as { db?: ConstructorParameters<typeof SqliteParameterStore>[0] }).db;
+  const parameters = o.parameters ?? (db ? new SqliteParameterStore(db) : new MemoryParameterStore());
+  return { ...o, parameters, provider: withParameterStore(o.provider, parameters) };
+}
+
+/** What the local target knows while a template is evaluated (src/deploy/target.ts). */
+function targetOf(o: StackOptions & { parameters: ParameterStore }, store: StackStore): TargetContext {
+  return { parameters: o.parameters, provider: o.provider, rows: () => store.allLiveResources() };
+}
+
 /** The Docker provider (src/providers/docker) or, for tests, the fake one (`KILN_PROVIDER=fake`,
  *  objects kept in the file `KILN_FAKE_STORE` when set). */
 export async function openProvider(env: NodeJS.ProcessEnv = process.env): Promise<Provider> {
@@ -123,6 +143,8 @@ interface Evaluated {
   templateHash: string;
   /** The NoEcho parameters of the template. */
   noEcho: Set<string>;
+  /** What the plan should say about the local target (a stand-in image…). */
+  warnings: Diagnostic[];
 }
 
 function policy<T extends string>(v: string | undefined, allowed: readonly T[], dflt: T): T {
@@ -162,18 +184,26 @@ async function normalizeForTarget(doc: SourceDoc, given: Record<string, string |
   if (problems.length) throw new DiagnosticsError(locate(problems, doc));
 }
 
-async function evaluate(input: TemplateInput, stack: string, previous: Record<string, StoredParam> | undefined, provider?: Provider, exports?: (name: string) => Json | undefined): Promise<Evaluated> {
-  const [{ loadTemplate, loadTemplateFile }, { validateTemplate }, { evaluateTemplate }, runtime, { isListType }] = await Promise.all([
+async function evaluate(
+  input: TemplateInput,
+  stack: string,
+  previous: Record<string, StoredParam> | undefined,
+  provider?: Provider,
+  exports?: (name: string) => Json | undefined,
+  target?: TargetContext,
+): Promise<Evaluated> {
+  const [{ loadTemplate, loadTemplateFile }, { validateTemplate }, { evaluateTemplate }, runtime, { isListType }, local] = await Promise.all([
     import('../stack/load.js'),
     import('../stack/validate.js'),
     import('../stack/evaluate.js'),
     import('../stack/runtime.js'),
     import('../stack/params.js'),
+    import('./target.js'),
   ]);
   const doc = input.text !== undefined ? loadTemplate(input.text, input.file) : await loadTemplateFile(input.file);
   const given: Record<string, string | string[]> = { ...(input.params ?? {}) };
   await normalizeForTarget(doc, given, provider);
-  const validation = validateTemplate(doc, { params: given }).filter((d) => !providerTypeDiagnostic(d, doc, provider));
+  const validation = validateTemplate(doc, { params: given, now: new Date() }).filter((d) => !providerTypeDiagnostic(d, doc, provider));
   if (hasErrors(validation)) throw new DiagnosticsError(validation.filter((d) => d.severity === 'error'));
   const tpl = doc.value as { Parameters?: Record<string, { Default?: Json; NoEcho?: unknown; Type?: string }> };
   const defs = tpl.Parameters ?? {};
@@ -196,8 +226,10 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
     });
   }
   if (problems.length) throw new DiagnosticsError(locate(problems, doc));
-  const ev = evaluateTemplate(doc.value, { parameters: given, pseudo: { stackName: stack } });
-  if (hasErrors(ev.diagnostics)) throw new DiagnosticsError(locate(ev.diagnostics.filter((d) => d.severity === 'error'), doc));
+  // The local account's answers: SSM-typed parameters from the Parameter Store, AWS-specific ones checked.
+  const fromTarget = target ? await local.resolveTargetParameters(doc.value, given, target) : { resolved: {}, diagnostics: [] };
+  const ev = evaluateTemplate(doc.value, { parameters: given, pseudo: { stackName: stack }, resolvedParameters: fromTarget.resolved });
+  if (hasErrors(ev.diagnostics)) throw new DiagnosticsError(locate([...fromTarget.diagnostics, ...ev.diagnostics].filter((d) => d.severity === 'error'), doc));
   const rt = ev.template;
 
   const secretList: Secret[] = [];
@@ -220,7 +252,6 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
     }
     void isListType;
   }
-  const secrets = new Secrets(secretList);
   const ids = new Set(Object.keys(rt.Resources));
   const desired: DesiredStack = { resources: {}, outputs: {} };
   for (const [id, r] of Object.entries(rt.Resources)) {
@@ -259,8 +290,14 @@ async function evaluate(input: TemplateInput, stack: string, previous: Record<st
         return hit;
       },
     });
+  // Whatever the local target would refuse, all of it, before anything is created (src/deploy/target.ts).
+  const checked = target ? await local.checkDesired(doc.value, desired, target) : { diagnostics: [], secrets: [] };
+  const found = [...fromTarget.diagnostics, ...checked.diagnostics];
+  if (hasErrors(found)) throw new DiagnosticsError(locate(found.filter((d) => d.severity === 'error'), doc));
+  secretList.push(...checked.secrets);
+  const secrets = new Secrets(secretList);
   const templateHash = hashValue(secrets.tokenise(desired as unknown as Json));
-  return { doc, desired, resolve, secrets, stored, shownParams, templateHash, noEcho };
+  return { doc, desired, resolve, secrets, stored, shownParams, templateHash, noEcho, warnings: locate(found, doc) };
 }
 
 /** The image of every instance and launch template, when written as a plain value (for `kiln history`). */
@@ -305,6 +342,7 @@ async function planWith(store: StackStore, o: StackOptions, ev: Evaluated, force
     ...(forceReplace ? { forceReplace } : {}),
   });
   if (hasErrors(p.diagnostics)) throw new DiagnosticsError(locate(p.diagnostics, ev.doc));
+  p.diagnostics.push(...ev.warnings);
   return p;
 }
 
@@ -316,10 +354,11 @@ export interface PlanDocumentOptions {
 }
 
 /** What `kiln deploy` would do now; takes no lock and changes nothing (but the plan key, made once). */
-export async function planStack(o: StackOptions & TemplateInput & PlanDocumentOptions): Promise<PlanResult> {
-  checkStackName(o.stack);
-  const store = storeOf(o);
-  const ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
+export async function planStack(input: StackOptions & TemplateInput & PlanDocumentOptions): Promise<PlanResult> {
+  checkStackName(input.stack);
+  const store = storeOf(input);
+  const o = onTarget(input, store);
+  const ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value, targetOf(o, store));
   const p = await planWith(store, o, ev);
   const st = store.stack(o.stack);
   let refusals: string[] = [];
@@ -444,18 +483,19 @@ export interface DeployOptions extends StackOptions, TemplateInput {
   saved?: PlanDocument;
 }
 
-export async function deployStack(o: DeployOptions): Promise<DeployResult> {
-  checkStackName(o.stack);
-  const store = storeOf(o);
+export async function deployStack(input: DeployOptions): Promise<DeployResult> {
+  checkStackName(input.stack);
+  const store = storeOf(input);
+  const o = onTarget(input, store);
   const events = o.events ?? nullEvents;
   if (o.saved && o.saved.stack !== o.stack) throw new KilnError('PLAN_FILE', `the plan is for stack ${o.saved.stack}, not ${o.stack}`, 'user', { exitCode: 2 });
   if (o.saved && o.replaceDrifted) throw new KilnError('USAGE', '--replace-drifted cannot change a saved plan: plan again with it', 'user', { exitCode: 2 });
-  const input = o.saved ? savedInput(store, o.saved) : o;
+  const template = o.saved ? savedInput(store, o.saved) : o;
   // Evaluate first: an invalid template or bad parameters create nothing, not even a lock.
-  let ev = await evaluate(input, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
+  let ev = await evaluate(template, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value, targetOf(o, store));
   return withLock(store, { ...o, command: o.command ?? 'deploy' }, { resolve: ev.resolve, secrets: ev.secrets }, async () => {
     // Recovery may have changed what the last deployment is: evaluate again against it.
-    ev = await evaluate(input, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value);
+    ev = await evaluate(template, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value, targetOf(o, store));
     let force: Set<string> | undefined;
     if (o.replaceDrifted) {
       const report = await driftWith(store, o, ev.secrets);
@@ -516,9 +556,10 @@ export async function deployStack(o: DeployOptions): Promise<DeployResult> {
   });
 }
 
-export async function destroyStack(o: StackOptions): Promise<{ outcome: 'complete' | 'failed' | 'absent'; status?: StackStatus; reason?: string }> {
-  checkStackName(o.stack);
-  const store = storeOf(o);
+export async function destroyStack(input: StackOptions): Promise<{ outcome: 'complete' | 'failed' | 'absent'; status?: StackStatus; reason?: string }> {
+  checkStackName(input.stack);
+  const store = storeOf(input);
+  const o = onTarget(input, store);
   const st = store.stack(o.stack);
   if (!st || (st.status === 'DELETE_COMPLETE' && store.resources(o.stack, ['live', 'pendingDelete']).length === 0)) return { outcome: 'absent' };
   return withLock(store, { ...o, command: o.command ?? 'destroy' }, undefined, async () => {
@@ -591,9 +632,10 @@ async function driftWith(store: StackStore, o: StackOptions, secrets: Secrets, o
   return { stack: o.stack, status: drifted ? 'DRIFTED' : 'IN_SYNC', resources, extra };
 }
 
-export async function driftStack(o: StackOptions): Promise<DriftReport> {
-  checkStackName(o.stack);
-  const store = storeOf(o);
+export async function driftStack(input: StackOptions): Promise<DriftReport> {
+  checkStackName(input.stack);
+  const store = storeOf(input);
+  const o = onTarget(input, store);
   const st = store.stack(o.stack);
   if (!st || st.status === 'DELETE_COMPLETE') throw new KilnError('NO_STACK', `stack ${o.stack} does not exist`, 'user');
   return driftWith(store, o, new Secrets());

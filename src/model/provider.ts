@@ -115,6 +115,12 @@ export interface Provider {
    * names nothing on this target. Absent: values are taken as written.
    */
   normalizeParameter?(type: string, value: string): Promise<string>;
+  /**
+   * The `ami-` id of the image an `ImageId` names on this target (a local image reference, image id
+   * or kiln's `ami-` id), or undefined when it names none; never pulls. The plan uses it to refuse or
+   * stand in for images before anything is created. Absent: images are not checked before deploy.
+   */
+  findImage?(reference: string): Promise<string | undefined>;
 }
 
 /**

@@ -55,7 +55,12 @@ export function evaluateTemplate(input: CfnTemplate | unknown, opts: EvaluateOpt
   const mask = opts.maskNoEcho === true;
 
   const params = resolveParameters(t, opts.parameters ?? {}, { requireAll: opts.requireAllParameters !== false });
-  diagnostics.push(...params.diagnostics);
+  const fromTarget = opts.resolvedParameters ?? {};
+  for (const [name, value] of Object.entries(fromTarget)) {
+    const p = params.values[name];
+    if (p) params.values[name] = { ...p, value };
+  }
+  diagnostics.push(...params.diagnostics.filter((d) => !(d.code === 'PARAM_SSM_LOCAL' && d.segments && String(d.segments[1]) in fromTarget)));
 
   if (hasLanguageExtensions(t)) {
     const ex = expandLanguageExtensions(t, params.values);

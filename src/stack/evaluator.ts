@@ -22,7 +22,7 @@ import {
   unclosedSubMessage,
   type SubPart,
 } from './intrinsics.js';
-import { MASK, type ResolvedParameter } from './params.js';
+import { MASK, type ParamValue, type ResolvedParameter } from './params.js';
 import { collectReferences } from './refs.js';
 
 export type Seg = string | number;
@@ -80,6 +80,11 @@ export interface EvaluateOptions {
   maskNoEcho?: boolean;
   /** Every parameter needs a value or a Default (default true). */
   requireAllParameters?: boolean;
+  /**
+   * What a target resolved SSM-typed parameters (`AWS::SSM::Parameter::Value<…>`) to: the Parameter
+   * Store's value, which `Ref` yields in place of the name that was given.
+   */
+  resolvedParameters?: Readonly<Record<string, ParamValue>>;
 }
 
 export interface EvaluateResult {

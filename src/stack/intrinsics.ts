@@ -177,8 +177,23 @@ export function splitString(delim: string, text: string): string[] {
 }
 
 /** A stable list of AZs for a region: `<region>a`, `b`, `c` (order fixed, as kiln's local target has them). */
+/**
+ * The availability zones of the public AWS regions as a typical account sees them (us-east-1 has six,
+ * us-west-2 four, most have three): templates that select the fourth AZ of us-east-1 work, as on AWS.
+ * A region not listed gets three.
+ */
+const AZ_SUFFIXES: Readonly<Record<string, string>> = {
+  'us-east-1': 'abcdef',
+  'us-west-1': 'bc',
+  'us-west-2': 'abcd',
+  'ap-northeast-1': 'acd',
+  'ap-northeast-2': 'abcd',
+  'ca-central-1': 'abd',
+  'sa-east-1': 'abc',
+};
+
 export function getAZs(region: string): string[] {
-  return ['a', 'b', 'c'].map((s) => `${region}${s}`);
+  return [...(AZ_SUFFIXES[region] ?? 'abc')].map((s) => `${region}${s}`);
 }
 
 // ---------------------------------------------------------------------------------------------

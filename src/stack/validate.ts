@@ -14,8 +14,11 @@
 // section size limits; E3012 property value of the wrong shape; E3035 DeletionPolicy;
 // E3036 UpdateReplacePolicy; E6001 outputs; E7001 mappings; E8001 conditions structure;
 // E8002 undefined condition. Parameter checks come from src/stack/params.ts, Fn::ForEach expansion
-// from src/stack/langext.ts and intrinsic argument checks (E10xx, E80xx) from
-// src/stack/intrinsics-check.ts.
+// from src/stack/langext.ts, intrinsic argument checks (E10xx, E80xx) from
+// src/stack/intrinsics-check.ts, service rules on literal values (Lambda runtimes W2531/E2531/E2533,
+// retired services E3710/W3696/W3697, CIDR blocks E3031/E3059/CIDR_SIZE, KMS keys E1157/E1162) from
+// src/stack/service-rules.ts, and YAML_BOOLEAN (unquoted yes/no/on/off) from src/stack/yaml-booleans.ts;
+// SAM_NOT_EXPANDED warns that the SAM transform is not expanded locally.
 import { error, sortDiagnostics, warning, type Diagnostic } from '../core/diagnostics.js';
 import { formatPath, locate, type PathSegment, type SourceDoc } from '../core/source.js';
 import { SECTION_ORDER } from './model.js';
@@ -24,11 +27,15 @@ import { resourceType, resourceTypeNames, type PropertySpec, type Shape } from '
 import { checkParameterDefinitions, resolveParameters } from './params.js';
 import { expandLanguageExtensions } from './langext.js';
 import { checkIntrinsics } from './intrinsics-check.js';
+import { checkServiceRules } from './service-rules.js';
+import { yamlBooleanHints } from './yaml-booleans.js';
 import { evaluateTemplate } from './evaluate.js';
 
 export interface ValidateOptions {
   /** Values given with `--param K=V`, checked against their parameters. Missing ones are fine. */
   params?: Readonly<Record<string, string | readonly string[]>>;
+  /** Today, for the date-dependent service rules (Lambda runtimes, retired services); skipped without it. */
+  now?: Date;
 }
 
 const LIMITS = { resources: 500, parameters: 200, outputs: 200, mappings: 200, mappingAttributes: 200, name: 255, description: 1024, templateBytes: 1_000_000 };
@@ -124,7 +131,7 @@ export function validateTemplate(doc: SourceDoc, opts: ValidateOptions = {}): Di
   if (Buffer.byteLength(doc.text, 'utf8') > LIMITS.templateBytes)
     out.push({ ...error('E1002', `template is ${Buffer.byteLength(doc.text, 'utf8')} bytes; CloudFormation accepts at most ${LIMITS.templateBytes} (from S3)`), segments: [] });
   const diags = validateValue(doc.value, opts).map((d) => atSubVariable(atLoop(d, doc), doc));
-  const located = locate([...out, ...diags], doc, { key: (d) => AT_KEY.has(d.code) });
+  const located = [...locate([...out, ...diags], doc, { key: (d) => AT_KEY.has(d.code) }), ...yamlBooleanHints(doc)];
   // Diagnostics with no path point at the start of the document.
   for (const d of located) if (!d.range) d.range = { file: doc.file, start: doc.positions.pos(0) };
   return sortDiagnostics(located);
@@ -193,6 +200,16 @@ export function validateValue(value: unknown, opts: ValidateOptions = {}): Diagn
   checkCycles(ctx);
   // Where each intrinsic may appear and the shape of its arguments (src/stack/intrinsics-check.ts).
   diags.push(...checkIntrinsics(ctx.template));
+  // Literal values the spec cannot judge: runtimes, retired services, CIDR blocks, KMS keys.
+  diags.push(...checkServiceRules(ctx.template, opts.now ? { now: opts.now } : {}));
+  if (ctx.serverless)
+    push(
+      ctx,
+      'SAM_NOT_EXPANDED',
+      `the SAM transform (${SERVERLESS}) is not expanded locally: its AWS::Serverless::* resources and Globals are checked only as written, and \`kiln deploy\` refuses the template; deploy SAM's processed template instead`,
+      ['Transform'],
+      'warning',
+    );
   diags.push(...evaluationProblems(value, opts, diags));
   return diags;
 }

@@ -71,7 +71,9 @@ describe.sequential('a stack on the real Docker engine', () => {
 
   test('a failing new resource rolls the update back and leaves only what was there', async () => {
     const before = await labelled();
-    const r = await deploy(template('t2.small', { Bad: { Type: 'AWS::EC2::Instance', Properties: { ImageId: 'kiln-test/does-not-exist:1', SubnetId: { Ref: 'Subnet' } } } }));
+    // An address another instance holds: only the run can tell (a missing image is refused at plan).
+    const taken = String(store.liveResources(stack).get('Web')!.state.attributes.PrivateIp);
+    const r = await deploy(template('t2.small', { Bad: { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, SubnetId: { Ref: 'Subnet' }, PrivateIpAddress: taken } } }));
     expect(r.finalStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
     expect(r.reason).toMatch(/^Bad: /);
     expect(await labelled()).toEqual(before);

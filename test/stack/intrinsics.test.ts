@@ -203,7 +203,7 @@ describe('Fn::Cidr', () => {
 });
 
 describe('Fn::GetAZs', () => {
-  it('"" is the stack region', () => expect(value({ 'Fn::GetAZs': '' })).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1c']));
+  it('"" is the stack region, with the zones that region has', () => expect(value({ 'Fn::GetAZs': '' })).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d', 'us-east-1e', 'us-east-1f']));
   it('Ref AWS::Region', () => expect(value({ 'Fn::GetAZs': { Ref: 'AWS::Region' } }, { pseudo: { region: 'eu-west-1' } })).toEqual(['eu-west-1a', 'eu-west-1b', 'eu-west-1c']));
   it('a named region', () => expect(value({ 'Fn::GetAZs': 'ap-south-1' })).toEqual(['ap-south-1a', 'ap-south-1b', 'ap-south-1c']));
 });

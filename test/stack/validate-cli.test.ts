@@ -85,7 +85,7 @@ describe('kiln validate (CloudFormation)', () => {
   it('has a --help text covering both formats, with where kiln differs from Packer', async () => {
     const r = await run('--help');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('Usage: kiln validate TEMPLATE [--param KEY=VALUE]... [--json]');
+    expect(r.out).toContain('Usage: kiln validate TEMPLATE... [--param KEY=VALUE]... [--json]');
     expect(r.out).toContain('--var-file FILE');
     expect(r.out).toContain('Where kiln differs from Packer 1.6.6 on purpose');
   });

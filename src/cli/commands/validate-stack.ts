@@ -38,7 +38,7 @@ export async function runStackValidate(argv: string[], io: CliIO): Promise<numbe
   for (const [k, v] of keyValues(flagList(args, 'param'), '--param')) params[k] = v;
 
   const doc = await loadTemplateFile(isAbsolute(file) ? file : resolve(io.cwd, file), file, io.stdin);
-  const diags = validateTemplate(doc, { params });
+  const diags = validateTemplate(doc, { params, now: new Date() });
   const failed = hasErrors(diags);
   if (flagBool(args, 'json')) {
     io.out(JSON.stringify({ file, valid: !failed, diagnostics: diags.map(diagnosticJson) }, null, 2) + '\n');

@@ -23,19 +23,31 @@ export async function isPackerTemplate(text: string): Promise<boolean> {
   return looksLikePackerTemplate(text);
 }
 
-/** The template argument: the first positional, skipping the values of flags that take one. */
-function templateArg(argv: readonly string[]): string | undefined {
+/** The template arguments: the positionals, skipping the values of flags that take one. */
+function templateArgs(argv: readonly string[]): string[] {
   const withValue = new Set(['--param', '-param', '-var', '--var', '-var-file', '--var-file', '-only', '--only', '-except', '--except']);
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') return argv[i + 1];
+    if (a === '--') return [...out, ...argv.slice(i + 1)];
     if (a.startsWith('-') && a !== '-') {
       if (!a.includes('=') && withValue.has(a)) i++;
       continue;
     }
-    return a;
+    out.push(a);
   }
-  return undefined;
+  return out;
+}
+
+/** More than one template, or a pattern that names no file itself: `kiln validate` of many. */
+async function isMany(files: readonly string[], cwd: string): Promise<boolean> {
+  if (files.length > 1) return true;
+  const f = files[0];
+  if (f === undefined || f === '-' || !/[*?[{]/.test(f)) return false;
+  return stat(isAbsolute(f) ? f : resolve(cwd, f)).then(
+    () => false,
+    () => true,
+  );
 }
 
 export const command: Command = {
@@ -48,7 +60,12 @@ export const command: Command = {
       io.out(`${HELP}\n--- Packer JSON templates ---\n\n${VALIDATE_HELP}`);
       return 0;
     }
-    const file = templateArg(argv);
+    const files = templateArgs(argv);
+    if (await isMany(files, io.cwd)) {
+      const { runValidateMany } = await import('./validate-many.js');
+      return runValidateMany(argv, io);
+    }
+    const file = files[0];
     // Packer-only forms: HCL2 files and directories are the image engine's to answer.
     const packerOnly = file !== undefined && (file.endsWith('.pkr.hcl') || file.endsWith('.pkr.json'));
     if (packerOnly) {

@@ -2,6 +2,7 @@
 // forces a replacement, and "no local effect" types marked.
 import type { Conditional, Plan, Step } from '../../stack/plan.js';
 import { summarize } from '../../stack/plan.js';
+import { formatDiagnostic } from '../../core/diagnostics.js';
 
 const COLORS: Record<Step['kind'], string> = { create: '32', update: '33', replace: '35', delete: '31', noop: '2' };
 const SYMBOL: Record<Step['kind'], string> = { create: '+', update: '~', replace: '+/-', delete: '-', noop: '=' };
@@ -45,10 +46,15 @@ export function renderPlan(plan: Plan, opts: { color: boolean; stack: string; is
   const summary = plan.changes
     ? `Plan for stack ${opts.stack}: ${n.create} to create, ${n.update} to update, ${n.replace} to replace, ${n.delete} to delete, ${n.noop} unchanged.`
     : `Plan for stack ${opts.stack}: no changes (${n.noop} unchanged).`;
-  return `${lines.join('\n')}${lines.length ? '\n' : ''}${summary}\n`;
+  // What the target says about the plan (a stand-in image, say): part of the promise, so shown with it.
+  const warnings = plan.diagnostics.filter((d) => d.severity === 'warning').map((d) => paint(opts.color, '33', formatDiagnostic(d)));
+  return `${lines.join('\n')}${lines.length ? '\n' : ''}${summary}\n${warnings.map((w) => w + '\n').join('')}`;
 }
 
 /** The plan as JSON (stable field names, for scripts). */
 export function planJson(plan: Plan, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ ...extra, changes: plan.changes, summary: summarize(plan), steps: plan.steps }, null, 2) + '\n';
+  const warnings = plan.diagnostics
+    .filter((d) => d.severity === 'warning')
+    .map((d) => ({ code: d.code, message: d.message, ...(d.path ? { path: d.path } : {}), ...(d.range ? { file: d.range.file, line: d.range.start.line, col: d.range.start.col } : {}) }));
+  return JSON.stringify({ ...extra, changes: plan.changes, summary: summarize(plan), steps: plan.steps, ...(warnings.length ? { warnings } : {}) }, null, 2) + '\n';
 }

@@ -28,6 +28,22 @@ function asList(v: unknown): string[] {
   return [];
 }
 
+// Docker's reference grammar (distribution/reference): [domain/]path[:tag][@digest], or an image id
+// (prefix). Anything else never reaches the engine: a name such as `/aws/service/…` makes the Engine
+// API answer with a redirect that dockerode follows to the host `images`, an uncatchable crash
+// (`getaddrinfo ENOTFOUND images`) in the middle of a deploy or a rollback.
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const HOST = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+const REFERENCE = new RegExp(
+  `^(?:${HOST}(?:\\.${HOST})*(?::[0-9]+)?/)?${COMPONENT}(?:/${COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`,
+);
+const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{4,64}$/;
+
+/** True when `text` is a Docker image reference or image id the engine can be asked about. */
+export function isImageReference(text: string): boolean {
+  return text.length <= 512 && (IMAGE_ID.test(text) || REFERENCE.test(text));
+}
+
 /** Inspections by image id: an id names immutable content, so its answer never changes. */
 const byId = new Map<string, ResolvedImage>();
 
@@ -44,6 +60,13 @@ export async function resolveImage(docker: Dockerode, reference: string): Promis
     throw new KilnError(
       'IMAGE_NOT_FOUND',
       `ImageId '${reference}' is not a local image: on the local target an AMI-style id is 'ami-' followed by 17 hex digits of a local image id`,
+      'user',
+    );
+  if (!hex && !isImageReference(target))
+    throw new KilnError(
+      'IMAGE_NOT_FOUND',
+      `ImageId '${reference}' is neither a local image reference (name:tag, sha256:…) nor an ami- id` +
+        (reference.startsWith('/') ? '; it looks like a Systems Manager parameter name: declare the parameter as AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>, or write {{resolve:ssm:NAME}}' : ''),
       'user',
     );
   let info: Dockerode.ImageInspectInfo;

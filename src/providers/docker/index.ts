@@ -3,6 +3,7 @@
 // every handler is listed in HANDLERS below.
 import type Dockerode from 'dockerode';
 import { LABELS, docker as defaultDocker } from '../../docker/client.js';
+import { KilnError } from '../../core/errors.js';
 import type { Provider, ResourceHandler } from '../../model/provider.js';
 import { instanceHandler } from './instance.js';
 import { listVpcNamespaces, run, subnetHandler, vpcHandler } from './network.js';
@@ -101,6 +102,15 @@ export function localProvider(): Provider {
       if (type !== 'AWS::EC2::Image::Id' || /^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$/.test(value)) return value;
       const [{ docker }, { resolveImage }] = await Promise.all([import('../../docker/client.js'), import('./images.js')]);
       return (await resolveImage(await docker(), value)).amiId;
+    },
+    findImage: async (reference) => {
+      const [{ docker }, { resolveImage }] = await Promise.all([import('../../docker/client.js'), import('./images.js')]);
+      try {
+        return (await resolveImage(await docker(), reference)).amiId;
+      } catch (e) {
+        if (KilnError.is(e) && e.code === 'IMAGE_NOT_FOUND') return undefined;
+        throw e;
+      }
     },
   };
 }
