@@ -35,7 +35,9 @@ export type Expr =
   | { k: 'bin'; op: string; a: Expr; b: Expr; r: Range }
   | { k: 'un'; op: string; a: Expr; r: Range }
   | { k: 'for'; keyVar?: string; valVar: string; coll: Expr; keyExpr?: Expr; valExpr: Expr; cond?: Expr; group: boolean; r: Range }
-  | { k: 'paren'; e: Expr; r: Range };
+  | { k: 'paren'; e: Expr; r: Range }
+  /** `e` evaluated with extra names bound (a `dynamic` block's iterator inside its expanded content). */
+  | { k: 'let'; bind: Record<string, unknown>; e: Expr; r: Range };
 
 export interface Attribute {
   name: string;

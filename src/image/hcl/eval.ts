@@ -55,6 +55,8 @@ export function evaluate(e: Expr, scope: Scope, anon?: Value): Value {
       return e.v;
     case 'paren':
       return evaluate(e.e, scope, anon);
+    case 'let':
+      return evaluate(e.e, child(scope, e.bind as Record<string, Value>), anon);
     case 'anon':
       return anon === undefined ? null : anon;
     case 'tmpl':

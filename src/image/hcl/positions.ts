@@ -10,12 +10,23 @@ const keyOf = (path: Path) => path.join(SEP);
 
 export class HclPositionIndex extends PositionIndex {
   private readonly ranges = new Map<string, { r: Range; key?: Range }>();
+  /** HCL names for the internal template's paths: `builders[0]` → `source.docker.web`. */
+  readonly labels = new Map<string, string>();
   constructor(file: string) {
     super(file, '');
   }
 
   setRange(path: Path, r: Range, key?: Range): void {
     this.ranges.set(keyOf(path), key ? { r, key } : { r });
+  }
+
+  /** The logical path of a diagnostic in HCL terms (`source.docker.web.image`). */
+  relabel(path: string | undefined): string | undefined {
+    if (!path) return path;
+    const m = /^((?:builders|provisioners|post-processors)\[\d+\](?:\[\d+\])?|error-cleanup-provisioner)(.*)$/.exec(path);
+    if (!m) return path;
+    const label = this.labels.get(m[1]!);
+    return label ? label + m[2] : path;
   }
 
   override span(path: Path): NodeSpan | undefined {

@@ -15,9 +15,10 @@ import type { Node as TsNode, Parser as TsParser } from 'web-tree-sitter';
 export const HCL_SYNTAX = 'HCL_SYNTAX';
 
 let parserPromise: Promise<TsParser> | undefined;
+let loaded: TsParser | undefined;
 
 /** The tree-sitter parser, loaded once per process (about 50 ms). */
-function parser(): Promise<TsParser> {
+export function parser(): Promise<TsParser> {
   parserPromise ??= (async () => {
     const { Parser, Language } = await import('web-tree-sitter');
     await Parser.init();
@@ -25,6 +26,7 @@ function parser(): Promise<TsParser> {
     const lang = await Language.load(require.resolve('@tree-sitter-grammars/tree-sitter-hcl/tree-sitter-hcl.wasm'));
     const p = new Parser();
     p.setLanguage(lang);
+    loaded = p;
     return p;
   })();
   return parserPromise;
@@ -71,6 +73,54 @@ export async function parseHclFile(file: string, text: string): Promise<ParsedFi
     return { file, text, diagnostics: hcl.length ? hcl : [syntaxDiag(e.summary, e.detail, e.at)] };
   } finally {
     tree.delete();
+  }
+}
+
+/**
+ * Parses `text` as one HCL expression (a `-var` value, a `PKR_VAR_` value). Needs the parser
+ * loaded (`await parser()` first).
+ */
+export function parseHclExpression(origin: string, text: string): { expr?: Expr; diagnostics: Diagnostic[] } {
+  return parseWrapped(origin, `${PREFIX}${text}\n`, PREFIX.length, (conv, attrN) => conv.expr(attrN.namedChildren.find((c) => c?.type === 'expression')!));
+}
+
+/** Parses a whole text as a template (`templatefile`, strings of `.pkr.json` files). */
+export function parseHclTemplateSync(origin: string, text: string): { expr?: Expr; diagnostics: Diagnostic[] } {
+  let marker = 'KILN_TEMPLATE_END';
+  while (text.includes(marker)) marker += '_';
+  const head = `${PREFIX}<<${marker}\n`;
+  const wrapped = `${head}${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${marker}\n`;
+  return parseWrapped(origin, wrapped, head.length, (conv, attrN) => {
+    const e = conv.expr(attrN.namedChildren.find((c) => c?.type === 'expression')!);
+    if (e.k === 'tmpl' && !text.endsWith('\n') && text !== '') {
+      const last = e.parts[e.parts.length - 1];
+      if (last?.k === 'str') {
+        last.v = last.v.replace(/\n$/, '');
+        if (!last.v) e.parts.pop();
+      }
+    }
+    return e;
+  });
+}
+
+const PREFIX = 'v = ';
+
+function parseWrapped(origin: string, wrapped: string, shift: number, take: (conv: Converter, attr: TsNode) => Expr): { expr?: Expr; diagnostics: Diagnostic[] } {
+  if (!loaded) throw new Error('the HCL parser is not loaded yet');
+  const tree = loaded.parse(wrapped);
+  const conv = new Converter(origin, wrapped, new LineIndex(wrapped));
+  const at = (): Range => ({ file: origin, start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } });
+  try {
+    if (!tree) throw new Syntax('Invalid expression', 'the parser gave no tree', at());
+    const body = tree.rootNode.namedChildren.find((c) => c?.type === 'body');
+    const attrs = body?.namedChildren.filter((c): c is TsNode => c?.type === 'attribute') ?? [];
+    if (tree.rootNode.hasError || attrs.length !== 1) throw new Syntax('Invalid expression', `${JSON.stringify(wrapped.slice(shift).trim())} is not a valid HCL expression`, at());
+    return { expr: take(conv, attrs[0]!), diagnostics: [] };
+  } catch (e) {
+    if (e instanceof Syntax) return { diagnostics: [syntaxDiag(e.summary, e.detail, { ...e.at, file: origin })] };
+    throw e;
+  } finally {
+    tree?.delete();
   }
 }
 
@@ -168,7 +218,12 @@ class Converter {
         const what = blocks.length && blocks[blocks.length - 1]!.r.end.offset === lastEndOffset(attrs, blocks) ? 'block definition' : 'argument';
         throw new Syntax(`Missing newline after ${what}`, `An ${what === 'argument' ? 'argument definition' : 'block definition'} must end with a newline.`, this.r(c));
       }
-      if (c.type === 'attribute') attrs.push(this.attribute(c));
+      if (c.type === 'attribute') {
+        const a = this.attribute(c);
+        const prev = attrs.find((x) => x.name === a.name);
+        if (prev) throw new Syntax('Attribute redefined', `The argument "${a.name}" was already set at ${prev.nameR.file}:${prev.nameR.start.line},${prev.nameR.start.col}-${prev.nameR.end.col}. Each argument may be set only once.`, a.nameR);
+        attrs.push(a);
+      }
       else if (c.type === 'block') blocks.push(this.block(c));
       lastEndLine = this.lines.pos(c.endIndex).line;
     }
