@@ -203,19 +203,22 @@ export function convertTemplate(t: ParsedTemplate): string {
   if (t.description !== undefined) out.push(`# ${t.description.split('\n').join('\n# ')}`, '');
   if (t.minPackerVersion) out.push('packer {', `  required_version = ">= ${hclString(t.minPackerVersion)}"`, '}', '');
 
-  // Variables whose default refers to other variables become locals (HCL2 defaults are constant).
-  const names0 = Object.keys(t.variables).sort();
+  // Variables whose default calls anything but `env` become locals (HCL2 defaults are constant);
+  // variables used but never declared get a block, as hcl2_upgrade does.
+  const declared = { ...Object.fromEntries(Object.entries(t.variables).map(([k, v]) => [k, v.default])) } as Record<string, string | null>;
+  for (const n of usedVariables(t)) if (!(n in declared)) declared[n] = null;
+  const names0 = Object.keys(declared).sort();
   for (const n of names0) {
-    const d = t.variables[n]!.default;
-    if (d !== null && /\{\{\s*user\b/.test(d)) c.locals.add(n);
+    const d = declared[n];
+    if (d !== null && d !== undefined && needsLocal(d)) c.locals.add(n);
   }
   for (const n of names0) {
     if (c.locals.has(n)) continue;
-    const v = t.variables[n]!;
+    const def = declared[n] ?? null;
     const lines = ['  type = string'];
-    if (v.default !== null) {
+    if (def !== null) {
       c.inVariable = true;
-      lines.push(`  default = ${convertString(v.default, c)}`);
+      lines.push(`  default = ${convertString(def, c)}`);
       c.inVariable = false;
     }
     if (t.sensitiveVariables.includes(n)) lines.push('  sensitive = true');
@@ -278,6 +281,7 @@ export function convertTemplate(t: ParsedTemplate): string {
     return [`${indent}post-processor "${p.type}" {`, ...bodyLines({ ...meta, ...p.config }, c, indent + '  ', ['name', 'only', 'except', 'keep_input_artifact']), `${indent}}`];
   };
 
+  if (!t.builders.length) return [...out, ...data, ...localsText(t, c, declared), ...sources].join('\n').replace(/\n+$/, '') + '\n';
   body.push('build {');
   if (t.description !== undefined) body.push(`  description = ${convertString(t.description, c)}`);
   body.push(`  sources = [${t.builders.map((b) => `"source.${c.sourceOf.get(b.name)}"`).join(', ')}]`, '');
@@ -290,18 +294,44 @@ export function convertTemplate(t: ParsedTemplate): string {
   while (body[body.length - 1] === '') body.pop();
   body.push('}');
 
-  const localLines: string[] = [];
-  if (c.usesTimestamp || [...c.locals].length) {
-    // Locals last-but-sources: their expressions may also use `{{timestamp}}`.
-    for (const n of [...c.locals].sort()) {
-      const d = t.variables[n]!.default!;
-      const expr = convertString(d, c);
-      if (t.sensitiveVariables.includes(n)) localLines.push(`local "${n}" {`, '  sensitive  = true', `  expression = ${expr}`, '}', '');
-      else localLines.push(`locals {`, `  ${n} = ${expr}`, '}', '');
-    }
+  return [...out, ...data, ...localsText(t, c, declared), ...sources, ...body].join('\n') + '\n';
+}
+
+function localsText(t: ParsedTemplate, c: Ctx, declared: Record<string, string | null>): string[] {
+  const lines: string[] = [];
+  for (const n of [...c.locals].sort()) {
+    const expr = convertString(declared[n]!, c);
+    if (t.sensitiveVariables.includes(n)) lines.push(`local "${n}" {`, '  sensitive  = true', `  expression = ${expr}`, '}', '');
+    else lines.push('locals {', `  ${n} = ${expr}`, '}', '');
   }
-  if (c.usesTimestamp) localLines.unshift('locals { timestamp = regex_replace(timestamp(), "[- TZ:]", "") }', '');
-  return [...out, ...data, ...localLines, ...sources, ...body].join('\n') + '\n';
+  if (c.usesTimestamp) lines.unshift('locals { timestamp = regex_replace(timestamp(), "[- TZ:]", "") }', '');
+  return lines;
+}
+
+/** A default that calls anything but `env` (or a `{{ .Field }}` left for later) cannot stay a variable default. */
+function needsLocal(d: string): boolean {
+  if (!d.includes('{{')) return false;
+  try {
+    return parseTemplate(d).some((n) => n.k === 'action' && !n.fieldOnly && !(n.pipe.length === 1 && n.pipe[0]!.args[0]?.k === 'ident' && (n.pipe[0]!.args[0] as { name: string }).name === 'env'));
+  } catch {
+    return false;
+  }
+}
+
+/** Names read with `{{user `x`}}` anywhere in the template. */
+function usedVariables(t: ParsedTemplate): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') for (const m of v.matchAll(/\{\{[^}]*?\buser\s+[`"]([^`"]+)[`"]/g)) out.add(m[1]!);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(t.builders.map((b) => b.config));
+  walk(t.provisioners);
+  walk(t.postProcessors);
+  walk(t.errorCleanupProvisioner);
+  walk(Object.values(t.variables).map((v) => v.default));
+  return [...out];
 }
 
 function alignEq(lines: string[]): string[] {

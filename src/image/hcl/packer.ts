@@ -365,7 +365,11 @@ export function loadHcl(input: HclInputs): HclResult {
   for (const v of vars.values()) {
     info.variables.push(v.info);
     if (v.info.set) varObj[v.info.name] = v.info.value ?? null;
-    else unset.add(v.info.name);
+    else {
+      // Reported once below; what uses it evaluates to an unknown value rather than a second error.
+      unset.add(v.info.name);
+      varObj[v.info.name] = new Unknown(`var.${v.info.name} is set`);
+    }
     if (v.info.sensitive) {
       c.sensitive.add(`var.${v.info.name}`);
       if (v.info.value !== undefined) c.sensitiveValues.push(v.info.value);
@@ -475,13 +479,9 @@ function packerBlock(c: Ctx, b: Block, info: HclInfo): void {
       const short = src.split('/').pop() ?? a.name;
       const has = BUILT_IN_PLUGINS[short] ?? BUILT_IN_PLUGINS[a.name];
       c.diags.push(
-        diag(
-          HCL_CODES.plugin,
-          `Plugin "${a.name}" is not installed by kiln`,
-          has ? `kiln has ${has} built in: nothing to install (no "packer init" is needed).` : `kiln has no ${a.name} plugin and does not install plugins; its builders are docker, null, file and amazon-ebs.`,
-          a.nameR,
-          'warning',
-        ),
+        has
+          ? diag(HCL_CODES.plugin, `Plugin "${a.name}" is built into kiln`, `kiln has ${has} built in: there is nothing to install (no "packer init").`, a.nameR, 'warning')
+          : diag(HCL_CODES.plugin, `Plugin "${a.name}" is not available in kiln`, `kiln does not install plugins; its builders are docker, null, file and amazon-ebs.`, a.nameR, 'warning'),
       );
     }
   }
@@ -773,7 +773,7 @@ function evaluateLocalsAndData(c: Ctx, all: Block[], localObj: Record<string, Va
   for (const k of order) {
     const n = nodes.get(k)!;
     if (n.kind === 'local') {
-      if (checkUnset(c, n.expr, unset)) continue;
+      void checkUnset;
       const v = ev(c, n.expr);
       if (v === undefined) continue;
       localObj[n.name] = v;
@@ -1041,9 +1041,7 @@ function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDe
   }
   if (!used.length) c.diags.push(diag(HCL_CODES.schema, 'Build without sources', 'This build block uses no source, so it builds nothing: add `sources = ["source.TYPE.NAME"]` or a `source "source.TYPE.NAME" {}` block.', b.typeR, 'warning'));
 
-  // Unset variables were reported already; evaluating what uses them would only repeat it.
-  const usesUnset = (exprs: Expr[]) => exprs.some((e) => references(e).some((r) => r.names[0] === 'var' && r.names[1] !== undefined && unset.has(r.names[1])));
-  if (usesUnset(bodyExprs(b.body)) || used.some((s) => usesUnset(bodyExprs(s.decl.block.body)))) return;
+  void unset;
   void usedUnset;
 
   // builders
