@@ -377,7 +377,6 @@ export function loadHcl(input: HclInputs): HclResult {
   }
   c.scope.names = { ...c.scope.names, var: varObj };
   c.scope.unavailable = {};
-  const unsetScope = unset;
   // An unset variable is an error even when nothing uses it (Packer 1.6.6 and 1.9.4 agree).
   for (const name of unset) {
     const v = vars.get(name)!;
@@ -389,7 +388,7 @@ export function loadHcl(input: HclInputs): HclResult {
   const localObj: Record<string, Value> = {};
   const dataObj: Record<string, Record<string, Value>> = {};
   c.scope.names = { ...c.scope.names, local: localObj, data: dataObj };
-  evaluateLocalsAndData(c, all, localObj, dataObj, info, unsetScope);
+  evaluateLocalsAndData(c, all, localObj, dataObj, info);
 
   // sources
   const sources = new Map<string, SourceDecl>();
@@ -422,8 +421,7 @@ export function loadHcl(input: HclInputs): HclResult {
     comments: {},
   };
   const builds = all.filter((x) => x.type === 'build');
-  const usedUnset = new Set<string>();
-  builds.forEach((b, i) => buildBlock(c, b, i, sources, t, info, unsetScope, usedUnset));
+  builds.forEach((b, i) => buildBlock(c, b, i, sources, t, info));
 
 
   const secrets = c.sensitiveValues.flatMap(leafStrings);
@@ -692,7 +690,7 @@ function validateVariables(c: Ctx, vars: Map<string, VarDecl>): void {
   }
 }
 
-function evaluateLocalsAndData(c: Ctx, all: Block[], localObj: Record<string, Value>, dataObj: Record<string, Record<string, Value>>, info: HclInfo, unset: Set<string>): void {
+function evaluateLocalsAndData(c: Ctx, all: Block[], localObj: Record<string, Value>, dataObj: Record<string, Record<string, Value>>, info: HclInfo): void {
   type Node = { kind: 'local'; name: string; expr: Expr; sensitive: boolean; r: Range } | { kind: 'data'; type: string; name: string; block: Block };
   const nodes = new Map<string, Node>();
   for (const b of all) {
@@ -773,7 +771,6 @@ function evaluateLocalsAndData(c: Ctx, all: Block[], localObj: Record<string, Va
   for (const k of order) {
     const n = nodes.get(k)!;
     if (n.kind === 'local') {
-      void checkUnset;
       const v = ev(c, n.expr);
       if (v === undefined) continue;
       localObj[n.name] = v;
@@ -797,11 +794,6 @@ function evaluateLocalsAndData(c: Ctx, all: Block[], localObj: Record<string, Va
     }
     (dataObj[n.type] ??= {})[n.name] = obj;
   }
-}
-
-/** True when `e` reads a variable that has no value (already reported once, at its block). */
-function checkUnset(_c: Ctx, e: Expr, unset: Set<string>): boolean {
-  return references(e).some((r) => r.names[0] === 'var' && r.names[1] !== undefined && unset.has(r.names[1]));
 }
 
 function bodyExprs(body: Body): Expr[] {
@@ -996,7 +988,7 @@ function expandDynamicBlocks(c: Ctx, body: Body): Body {
   return { ...body, blocks };
 }
 
-function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDecl>, t: ParsedTemplate, info: HclInfo, unset: Set<string>, usedUnset: Set<string>): void {
+function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDecl>, t: ParsedTemplate, info: HclInfo): void {
   const b: Block = { ...b0, body: expandDynamicBlocks(c, b0.body) };
   checkSchema(c, b.body, ['name', 'description', 'sources'], ['source', 'provisioner', 'post-processor', 'post-processors', 'error-cleanup-provisioner', 'hcp_packer_registry']);
   for (const h of b.body.blocks.filter((x) => x.type === 'hcp_packer_registry'))
@@ -1041,8 +1033,6 @@ function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDe
   }
   if (!used.length) c.diags.push(diag(HCL_CODES.schema, 'Build without sources', 'This build block uses no source, so it builds nothing: add `sources = ["source.TYPE.NAME"]` or a `source "source.TYPE.NAME" {}` block.', b.typeR, 'warning'));
 
-  void unset;
-  void usedUnset;
 
   // builders
   const builderNames: string[] = [];
