@@ -102,7 +102,7 @@ export function goFormat(fmt: string, args: Value[]): string {
       }
       case 'f':
       case 'F':
-        out = (convert(a, N) as number).toFixed(prec !== undefined ? Number(prec) : 6);
+        out = goFixed(convert(a, N) as number, prec !== undefined ? Number(prec) : 6);
         break;
       case 'e':
         out = (convert(a, N) as number).toExponential(prec !== undefined ? Number(prec) : 6).replace(/e([+-])(\d)$/, 'e$10$2');
@@ -133,6 +133,19 @@ export function goFormat(fmt: string, args: Value[]): string {
     if (out.length < w) out = flags.includes('-') ? out.padEnd(w) : flags.includes('0') && 'dfeg'.includes(verb) ? out.padStart(w, '0') : out.padStart(w);
     return out;
   });
+}
+
+/** Go's %.Nf: the exact binary value rounded, ties to even (1.25 → "1.2"; JS toFixed gives "1.3"). */
+function goFixed(x: number, prec: number): string {
+  const exact = x.toFixed(Math.min(100, prec + 30));
+  const [int, frac = ''] = exact.split('.');
+  const rest = frac.slice(prec);
+  if (/^50*$/.test(rest)) {
+    const kept = prec ? `${int}.${frac.slice(0, prec)}` : int!;
+    const last = Number(kept.replace('.', '').slice(-1));
+    if (last % 2 === 0) return kept;
+  }
+  return x.toFixed(prec);
 }
 
 /** Terraform/Packer `formatdate` spec (YYYY, MM, DD, hh, mm, ss, EEEE, ZZZ, 'quoted' …), UTC. */
