@@ -6,8 +6,7 @@
 // (`path.root` gives the template's directory).
 import { createHash, randomUUID } from 'node:crypto';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import bcrypt from 'bcryptjs';
-import { parse as yamlParse, stringify as yamlStringify } from 'yaml';
+import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { formatGoTime, strftime } from '../interpolate.js';
 import { parseGoDuration } from '../template.js';
@@ -29,6 +28,11 @@ export interface FunctionEnv {
   /** Renders a template file's text with `vars` (templatefile); provided by the loader. */
   renderTemplate?: (text: string, file: string, vars: Record<string, Value>) => Value;
 }
+
+// yaml and bcryptjs take ~150 ms to load: only the templates that call them pay for it.
+const requireLazy = createRequire(import.meta.url);
+const yaml = (): typeof import('yaml') => requireLazy('yaml') as typeof import('yaml');
+const bcrypt = (): typeof import('bcryptjs') => requireLazy('bcryptjs') as typeof import('bcryptjs');
 
 const S: Ty = { k: 'string' };
 const N: Ty = { k: 'number' };
@@ -602,8 +606,8 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
     }),
     jsonencode: f(['val'], (a) => jsonEncode(a[0]!)),
     urlencode: f(['str'], (a) => encodeURIComponent(str(a, 0)).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())),
-    yamldecode: f(['src'], (a) => fromPlain(yamlParse(str(a, 0, 'src')))),
-    yamlencode: f(['value'], (a) => yamlStringify(toPlain(a[0]!))),
+    yamldecode: f(['src'], (a) => fromPlain(yaml().parse(str(a, 0, 'src')))),
+    yamlencode: f(['value'], (a) => yaml().stringify(toPlain(a[0]!))),
     textencodebase64: f(['string', 'encoding'], (a) => Buffer.from(str(a, 0, 'string'), encodingOf(str(a, 1, 'encoding'))).toString('base64')),
     textdecodebase64: f(['source', 'encoding'], (a) => Buffer.from(str(a, 0, 'source'), 'base64').toString(encodingOf(str(a, 1, 'encoding')))),
     // filesystem
@@ -654,7 +658,7 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
     bcrypt: f(['str'], (a) => {
       const cost = a.length > 1 ? int(a, 1, 'cost') : 10;
       if (cost < 4 || cost > 31) throw new ArgError(1, 'cost', `crypto/bcrypt: cost ${cost} is outside allowed range (4,31)`);
-      return bcrypt.hashSync(str(a, 0), bcrypt.genSaltSync(cost)).replace(/^\$2b\$/, '$2a$');
+      return bcrypt().hashSync(str(a, 0), bcrypt().genSaltSync(cost)).replace(/^\$2b\$/, '$2a$');
     }, { variadic: 'cost' }),
     uuidv4: f([], () => randomUUID()),
     uuidv5: f(['namespace', 'name'], (a) => uuidV5(str(a, 0, 'namespace'), str(a, 1, 'name'))),

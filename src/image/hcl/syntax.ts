@@ -7,6 +7,7 @@
 // string over several lines, two arguments on one line), HashiCorp's own parser is asked for the
 // message, so that a broken file gets the error Packer prints. See docs/packer-hcl2.md.
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import { LineIndex } from '../../core/source.js';
 import type { Diagnostic, SourcePos } from '../../core/diagnostics.js';
 import type { Attribute, Block, Body, Expr, Range, TemplatePart } from './ast.js';
@@ -20,6 +21,9 @@ let loaded: TsParser | undefined;
 /** The tree-sitter parser, loaded once per process (about 50 ms). */
 export function parser(): Promise<TsParser> {
   parserPromise ??= (async () => {
+    // The parser runs for milliseconds: V8's optimizing WebAssembly tier would compile for longer
+    // than that (and hold the process ~100 ms at exit), so the baseline compiler is enough.
+    setFlagsFromString('--liftoff-only');
     const { Parser, Language } = await import('web-tree-sitter');
     await Parser.init();
     const require = createRequire(import.meta.url);
