@@ -7,6 +7,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import type * as BcryptModule from 'bcryptjs';
+import type * as YamlModule from 'yaml';
 import { gzipSync } from 'node:zlib';
 import { formatGoTime, strftime } from '../interpolate.js';
 import { parseGoDuration } from '../template.js';
@@ -31,8 +33,8 @@ export interface FunctionEnv {
 
 // yaml and bcryptjs take ~150 ms to load: only the templates that call them pay for it.
 const requireLazy = createRequire(import.meta.url);
-const yaml = (): typeof import('yaml') => requireLazy('yaml') as typeof import('yaml');
-const bcrypt = (): typeof import('bcryptjs') => requireLazy('bcryptjs') as typeof import('bcryptjs');
+const yaml = (): typeof YamlModule => requireLazy('yaml') as typeof YamlModule;
+const bcrypt = (): typeof BcryptModule => requireLazy('bcryptjs') as typeof BcryptModule;
 
 const S: Ty = { k: 'string' };
 const N: Ty = { k: 'number' };
