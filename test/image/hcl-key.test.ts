@@ -60,3 +60,18 @@ describe('the build key of an HCL2 template', () => {
     }
   });
 });
+
+describe('sensitive HCL2 values and build keys', () => {
+  it('hands its sensitive values to the build-key redaction, as sensitive-variables do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-hcl-secret-'));
+    writeFileSync(
+      join(dir, 's.pkr.hcl'),
+      'variable "token" {\n  type      = string\n  default   = "s3cr3t-token"\n  sensitive = true\n}\nsource "docker" "d" {\n  image  = "busybox"\n  commit = true\n}\nbuild {\n  sources = ["source.docker.d"]\n  provisioner "shell" {\n    inline = ["echo ${var.token} > /t"]\n  }\n}\n',
+    );
+    const b = await build('s.pkr.hcl', 'docker.d', dir);
+    const secrets = [...b.variables.sensitive].map((n) => b.variables.values[n]);
+    expect(secrets).toContain('s3cr3t-token');
+    expect(b.variables.mask('x s3cr3t-token')).toBe('x <sensitive>');
+    (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
+  });
+});

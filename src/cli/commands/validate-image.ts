@@ -98,7 +98,7 @@ export async function loadPackerTemplate(file: string, io: Pick<CliIO, 'cwd' | '
   } catch {
     throw new KilnError('PACKER_OPEN', `Failed to parse template: open ${file}: no such file or directory`);
   }
-  if (isHcl2Path(file, isDir)) throw new KilnError('PACKER_HCL2', `${file}: HCL2 templates are not supported by kiln; use a legacy JSON template (packer hcl2_upgrade goes the other way)`);
+  if (isHcl2Path(file, isDir)) throw new KilnError('PACKER_HCL2', `${file} is an HCL2 template; this command reads Packer JSON templates (kiln build, validate and inspect read both)`);
   const text = readFileSync(abs, 'utf8');
   const r = parsePackerTemplate(text, file, dirname(abs));
   return r.template ? { template: r.template, diagnostics: r.diagnostics, path: abs, text } : { diagnostics: r.diagnostics, path: abs, text };

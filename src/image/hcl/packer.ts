@@ -425,11 +425,10 @@ export function loadHcl(input: HclInputs): HclResult {
 
 
   const secrets = c.sensitiveValues.flatMap(leafStrings);
-  const resolved: ResolvedVariables = makeResolved(
-    Object.fromEntries(secrets.map((s, i) => [`s${i}`, s])),
-    new Set(secrets.map((_, i) => `s${i}`)),
-  );
-  resolved.values = {};
+  // HCL2 has no `{{user}}` values; `values` holds only the sensitive ones, under names no template
+  // can spell, so that masking and the build-key redaction (docker-plan.ts) find them.
+  const secretName = (i: number) => `\u0000sensitive.${i}`;
+  const resolved: ResolvedVariables = makeResolved(Object.fromEntries(secrets.map((s, i) => [secretName(i), s])), new Set(secrets.map((_, i) => secretName(i))));
   t.resolvedVariables = resolved;
   const mask = resolved.mask;
   const errors = c.diags.some((d) => d.severity === 'error');
