@@ -1,5 +1,6 @@
 // The image engine's programmatic entry points, for `kiln build`, the pipeline (`kiln up`) and the
 // Docker provider (which bakes its own images): load + prepare a template, then run its builds.
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DiagnosticsError, hasErrors, type Diagnostic } from '../core/diagnostics.js';
 import { KilnError } from '../core/errors.js';
@@ -47,6 +48,16 @@ export interface PreparedTemplate {
 export async function prepareTemplate(o: Omit<BuildImagesOptions, 'events' | 'signal' | 'force' | 'onError' | 'parallel' | 'stateDir' | 'labels'>): Promise<PreparedTemplate> {
   const cwd = o.cwd ?? process.cwd();
   const path = o.templatePath === '-' ? '-' : resolve(cwd, o.templatePath);
+  if (o.templateText === undefined && path !== '-') {
+    const { isHcl2Template } = await import('./hcl/load.js');
+    let isDir = false;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch {
+      /* reported by the loaders */
+    }
+    if (isHcl2Template(path, isDir)) return prepareHclTemplate(o, cwd, path);
+  }
   let text: string;
   try {
     text = o.templateText ?? (await readInput(path, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template' }));
@@ -65,7 +76,6 @@ export async function prepareTemplate(o: Omit<BuildImagesOptions, 'events' | 'si
   });
   const vars = Array.isArray(o.vars) ? o.vars : Object.entries(o.vars ?? {});
   const { prepareBuilds } = await import('./prepare.js');
-  const { statSync } = await import('node:fs');
   const prepared = prepareBuilds(parsed.template, {
     vars,
     varFiles,
@@ -84,6 +94,31 @@ export async function prepareTemplate(o: Omit<BuildImagesOptions, 'events' | 'si
   const errors = prepared.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw new DiagnosticsError(errors);
   return { builds: prepared.builds, variables: prepared.variables, warnings: prepared.diagnostics.filter((d) => d.severity === 'warning'), templatePath: path };
+}
+
+/** HCL2 templates: the HCL2 loader, then the same preparation as JSON templates. */
+async function prepareHclTemplate(o: Parameters<typeof prepareTemplate>[0], cwd: string, path: string): Promise<PreparedTemplate> {
+  const { prepareHcl } = await import('./hcl/index.js');
+  const vars = Array.isArray(o.vars) ? o.vars : Object.entries(o.vars ?? {});
+  const r = await prepareHcl({
+    path: o.templatePath,
+    cwd,
+    env: o.env ?? process.env,
+    vars,
+    varFiles: o.varFiles ?? [],
+    only: o.only ?? [],
+    except: o.except ?? [],
+    fileExists: (p) => {
+      try {
+        return statSync(p).isDirectory() ? 'dir' : 'file';
+      } catch {
+        return undefined;
+      }
+    },
+  });
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) throw new DiagnosticsError(errors.map((d) => ({ ...d, message: r.mask(d.message) })));
+  return { builds: r.result?.builds ?? [], variables: r.result?.variables, warnings: r.diagnostics.filter((d) => d.severity === 'warning'), templatePath: path };
 }
 
 /** Builds every selected build of a template; one result per build (image id, cache hit, artifacts). */

@@ -57,7 +57,7 @@ export interface InterpContext {
 // Parsing
 // ---------------------------------------------------------------------------------------------
 
-type Arg =
+export type Arg =
   | { k: 'str'; v: string; src: string }
   | { k: 'num'; v: number; src: string }
   | { k: 'bool'; v: boolean; src: string }
@@ -65,13 +65,13 @@ type Arg =
   | { k: 'ident'; name: string; src: string }
   | { k: 'pipe'; pipe: Cmd[]; src: string };
 
-interface Cmd {
+export interface Cmd {
   args: Arg[];
   line: number;
   col: number;
 }
 
-type Node = { k: 'text'; v: string } | { k: 'action'; pipe: Cmd[]; src: string; fieldOnly: boolean };
+export type Node = { k: 'text'; v: string } | { k: 'action'; pipe: Cmd[]; src: string; fieldOnly: boolean };
 
 const cache = new Map<string, Node[]>();
 

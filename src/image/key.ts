@@ -73,14 +73,14 @@ function keyHash(value: unknown, redact?: Redact): string {
   return redact ? sha256(redact(canonicalJson(value))) : hashValue(value);
 }
 
-export function dockerBaseKey(cfg: DockerBuilderConfig, baseImageId: string, build: { name: string; type: string }, labels: Record<string, string> = {}, redact?: Redact): string {
+export function dockerBaseKey(cfg: DockerBuilderConfig, baseImageId: string, build: { name: string; type: string; packerBuildName?: string }, labels: Record<string, string> = {}, redact?: Redact): string {
   return keyHash({
     format: KEY_FORMAT,
     part: 'base',
     baseImageId,
     // Extra labels (KILN_LABELS) end up in the committed image's config, so they shape it.
     labels: Object.keys(labels).length ? labels : undefined,
-    build: build.name,
+    build: build.packerBuildName ?? build.name,
     builderType: build.type,
     runCommand: cfg.runCommand,
     volumes: cfg.volumes,

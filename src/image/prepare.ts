@@ -108,7 +108,9 @@ export function prepareBuilds(t: ParsedTemplate, opts: PrepareOptions): PrepareR
 
   const initTime = opts.initTime ?? Date.now();
   const random = opts.random ?? Math.random;
-  const vr = resolveVariables(t, { vars: opts.vars, varFiles: opts.varFiles, env: opts.env, initTime, templateDir: t.dir, pwd: opts.cwd, random });
+  const vr = t.resolvedVariables
+    ? { variables: t.resolvedVariables, diagnostics: [] }
+    : resolveVariables(t, { vars: opts.vars, varFiles: opts.varFiles, env: opts.env, initTime, templateDir: t.dir, pwd: opts.cwd, random });
   if (!vr.variables) return { builds: [], diagnostics: vr.diagnostics };
   const vars = vr.variables;
   const fileExists = opts.fileExists ?? (() => undefined);
@@ -178,7 +180,8 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
     }
   };
   const buildKeys = [...COMMON_BUILD_KEYS, ...(BUILDER_BUILD_KEYS[def.type] ?? [])];
-  const interp = (): InterpContext => ({ ...baseInterp(c, name, def.type), build: { mode: 'placeholder', keys: buildKeys } });
+  const runName = def.packerBuildName ?? name;
+  const interp = (): InterpContext => ({ ...baseInterp(c, runName, def.type), build: { mode: 'placeholder', keys: buildKeys } });
 
   // Builder
   const bInterp = interp();
@@ -194,7 +197,7 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
     const raw = { ...p.config, ...ov };
     // Packer picks `remote_file` (script_<n>.sh) at random; kiln derives n from the build name and
     // the provisioner's place, so the same template yields the same prepared build (and build key).
-    const stable = { ...c.env, random: () => stableFraction(`${name}\0${p.path.join('.')}`) };
+    const stable = { ...c.env, random: () => stableFraction(`${runName}\0${p.path.join('.')}`) };
     const r = decodeWith(raw, interp(), PROVISIONER_LATE_KEYS[p.type] ?? [], (d) => decodeProvisioner(p.type, d, stable));
     // An issue about a key that came from `override` points into the override block.
     for (const iss of r.issues) {
@@ -244,7 +247,7 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
 
   if (diagnostics.slice(before).some((d) => d.severity === 'error') || !br.value) return undefined;
   const builder = br.value as BuilderConfig;
-  const lateBase = baseInterp(c, name, def.type);
+  const lateBase = baseInterp(c, runName, def.type);
   const build: PreparedBuild = {
     name,
     type: builder.type,
@@ -266,6 +269,7 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
     },
   };
   if (cleanup) build.errorCleanupProvisioner = cleanup;
+  if (def.packerBuildName !== undefined) build.packerBuildName = def.packerBuildName;
   return build;
 }
 

@@ -39,6 +39,11 @@ export interface BuilderDef {
   config: Record<string, unknown>;
   /** `['builders', i]` */
   path: Path;
+  /**
+   * HCL2 templates: the name the build runs as (`PACKER_BUILD_NAME`, `build_name`, the build key),
+   * which is the source's name, while `name` is Packer's full build name (`docker.web`).
+   */
+  packerBuildName?: string;
 }
 
 export interface ProvisionerDef {
@@ -94,6 +99,12 @@ export interface ParsedTemplate {
   comments: Record<string, string>;
   /** The legacy `push` block (accepted, ignored). */
   push?: unknown;
+  /**
+   * HCL2 templates (src/image/hcl): variables were already resolved by the HCL2 loader (typed
+   * values, `-var`, var files, `PKR_VAR_*`), every config is already evaluated; `values` is empty
+   * because HCL2 has no `{{user}}`, and `mask` hides the sensitive ones.
+   */
+  resolvedVariables?: ResolvedVariables;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,8 +348,10 @@ export interface PreparedPostProcessor {
 export type LateContext = Record<string, string | undefined>;
 
 export interface PreparedBuild {
-  /** Build name (builder `name` rendered, default `type`). */
+  /** Build name (builder `name` rendered, default `type`; HCL2: `docker.web`). */
   name: string;
+  /** HCL2 templates: `PACKER_BUILD_NAME` (the source's name) when it differs from `name`. */
+  packerBuildName?: string;
   /** Builder type (`docker`, `null`, `file`, `amazon-ebs`). */
   type: BuilderConfig['type'];
   builder: BuilderConfig;

@@ -12,7 +12,7 @@ export type Target = (typeof TARGETS)[number];
 
 export interface ImageSpec {
   name: string;
-  /** The Packer JSON template, absolute. */
+  /** The Packer template (JSON, `.pkr.hcl`, or a folder of HCL2 files), absolute. */
   template: string;
   /** Build (builder name) of the template per target. */
   builds: Partial<Record<Target, string>>;
@@ -99,14 +99,14 @@ export function checkConfig(doc: SourceDoc, file: string, dir: string, o: ParseO
   else if (typeof root.stack !== 'string' || !/^[A-Za-z][-A-Za-z0-9]{0,127}$/.test(root.stack)) at('KILN_YAML_STACK', 'stack name must be 1 to 128 letters, digits and hyphens, a letter first', ['stack']);
   else stack = root.stack;
 
-  const file_ = (v: unknown, path: Path, what: string, want: 'file' | 'dir' = 'file'): string | undefined => {
+  const file_ = (v: unknown, path: Path, what: string, want: 'file' | 'dir' | 'file-or-dir' = 'file'): string | undefined => {
     if (typeof v !== 'string' || v === '') {
       at('KILN_YAML_TYPE', `${what} must be a path (a string)`, path);
       return undefined;
     }
     const abs = o.resolvePath(dir, v);
     const kind = o.exists(abs);
-    if (kind !== want) {
+    if (want === 'file-or-dir' ? kind === undefined : kind !== want) {
       at('KILN_YAML_FILE', kind ? `${what} ${v} is a directory, not a file` : `${what} ${v} does not exist (looked for ${abs})`, path);
       return undefined;
     }
@@ -126,8 +126,9 @@ export function checkConfig(doc: SourceDoc, file: string, dir: string, o: ParseO
         }
         for (const k of Object.keys(spec)) if (!(IMAGE_KEYS as readonly string[]).includes(k)) at('KILN_YAML_UNKNOWN_KEY', `unknown key '${k}' (expected one of ${IMAGE_KEYS.join(', ')})`, [...p, k], true);
         let template: string | undefined;
-        if (spec.template === undefined) at('KILN_YAML_MISSING', `image ${name} needs a template (a Packer JSON file)`, p);
-        else template = file_(spec.template, [...p, 'template'], 'template');
+        if (spec.template === undefined) at('KILN_YAML_MISSING', `image ${name} needs a template (a Packer JSON or HCL2 file, or a folder of *.pkr.hcl)`, p);
+        // A folder is an HCL2 template (all its *.pkr.hcl / *.pkr.json), as Packer reads one.
+        else template = file_(spec.template, [...p, 'template'], 'template', 'file-or-dir');
         const builds: Partial<Record<Target, string>> = {};
         if (spec.builds === undefined) at('KILN_YAML_MISSING', `image ${name} needs builds: the build of its template for each target (local: NAME)`, p);
         else if (!isObject(spec.builds)) at('KILN_YAML_TYPE', 'builds must map a target (local, aws) to a build name of the template', [...p, 'builds']);

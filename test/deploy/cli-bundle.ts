@@ -18,7 +18,8 @@ export async function bundleCli(name: string): Promise<{ entry: string; env: Nod
     platform: 'node',
     target: 'node20',
     outdir: out,
-    external: ['better-sqlite3', 'dockerode', '@aws-cdk/*'],
+    // HCL2: WebAssembly packages that load their .wasm beside their own files stay unbundled.
+    external: ['better-sqlite3', 'dockerode', '@aws-cdk/*', '@cdktn/hcl2json', 'web-tree-sitter', '@tree-sitter-grammars/*', 'bcryptjs'],
     logLevel: 'silent',
     banner: { js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);" },
   });

@@ -1,5 +1,6 @@
 // The seed example's image: examples/seed/image.json built with -only=local on debian:bookworm,
-// then run: its /cgi-bin/health answers as examples/seed/README.md says.
+// then run: its /cgi-bin/health answers as examples/seed/README.md says. Its HCL2 twin
+// (image.pkr.hcl) then reuses that build from the cache.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { workspace, type Workspace } from './build-helpers.js';
 import { engineJson, engineRequest } from '../../src/image/builders/engine.js';
 
 const seed = resolve(__dirname, '../../examples/seed/image.json');
+const seedHcl = resolve(__dirname, '../../examples/seed/image.pkr.hcl');
 let ws: Workspace;
 let version: string;
 beforeAll(() => {
@@ -58,5 +60,15 @@ describe('examples/seed/image.json', () => {
     expect(again.code).toBe(0);
     expect(again.out).toContain('Reusing the cached image');
     expect(again.out).not.toContain('apt-get');
+
+    // Its HCL2 twin (examples/seed/image.pkr.hcl) is the same build: same key, so the JSON build's
+    // cache entry is reused and nothing is baked.
+    const twin = await ws.kiln(['-only=docker.local', '-var', `app_version=${version}`, seedHcl]);
+    expect(twin.code, twin.out + twin.err).toBe(0);
+    expect(twin.out).toContain('Reusing the cached image');
+    expect(twin.out).not.toContain('apt-get');
+    expect(twin.out).toContain(`--> docker.local: Imported Docker image: seed/web:${version}`);
+    const m2 = JSON.parse(readFileSync(join(ws.dir, 'manifest.json'), 'utf8'));
+    expect(m2.builds[m2.builds.length - 1]).toMatchObject({ name: 'local', builder_type: 'docker', artifact_id: `seed/web:${version}` });
   }, 600_000);
 });

@@ -105,10 +105,11 @@ describe('kiln validate (Packer templates)', () => {
     const bad = { ...memoryIO({ cwd: dir, env: {} }), stdin: Readable.from([Buffer.from('{"builders": [}')]) };
     expect(await runImageValidate(['-'], bad)).toBe(1);
   });
-  it('refuses HCL2 templates with a clear error', async () => {
-    const r = await run([write('x.pkr.json', '{}')]);
+  it('reads HCL2 templates (*.pkr.json, *.pkr.hcl) as Packer does, errors located', async () => {
+    expect((await run([write('x.pkr.json', '{}')])).code).toBe(0);
+    const r = await run([write('y.pkr.hcl', 'source "docker" "d" {\n  image = "x"\n  bogus = 1\n}\nbuild {\n  sources = ["source.docker.d"]\n}\n')]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('HCL2 templates are not supported by kiln');
+    expect(r.err).toMatch(/y\.pkr\.hcl:3:3: error\[PACKER_CONFIG\]: .*An argument named "bogus" is not expected here/);
   });
   it('documents where it differs from Packer 1.6.6', async () => {
     expect((await run(['--help'])).out).toBe(VALIDATE_HELP);

@@ -128,3 +128,41 @@ describe('kiln up: mistakes stop before anything is built', () => {
     expect(io2.stderr).toMatch(/--target gcp: expected local or aws/);
   });
 });
+
+describe('kiln.yaml with an HCL2 template', () => {
+  const hclOpts = { ...opts, exists: (p: string) => (p === '/p/image.pkr.hcl' || FILES.has(p) ? ('file' as const) : p === '/p/packer' ? ('dir' as const) : undefined) };
+  const hcl = (template: string) => checkConfig(parseYamlSource(GOOD.replace('template: image.json', `template: ${template}`), 'kiln.yaml'), '/p/kiln.yaml', '/p', hclOpts);
+  it('accepts a .pkr.hcl file as an image template', () => {
+    const r = hcl('image.pkr.hcl');
+    expect(r.diagnostics).toEqual([]);
+    expect(r.config?.images[0]?.template).toBe('/p/image.pkr.hcl');
+  });
+  it('accepts a folder of *.pkr.hcl files, as Packer reads one', () => {
+    const r = hcl('packer');
+    expect(r.diagnostics).toEqual([]);
+    expect(r.config?.images[0]?.template).toBe('/p/packer');
+  });
+  it('still says where a missing template was looked for', () => {
+    expect(hcl('nope.pkr.hcl').diagnostics.map((d) => formatDiagnostic(d))).toEqual([expect.stringContaining('template nope.pkr.hcl does not exist (looked for /p/nope.pkr.hcl)')]);
+  });
+});
+
+describe('kiln up with the seed\'s HCL2 twin', () => {
+  it('prepares the one build the target names (docker.local), with the JSON template\'s config', async () => {
+    const { prepareImage } = await import('../../src/pipeline/up.js');
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-yaml-hcl-'));
+    const seed = join(__dirname, '../../examples/seed');
+    writeFileSync(join(dir, 'stack.json'), '{"Resources": {}}');
+    const yaml = (template: string, build: string) =>
+      `stack: s\nimages:\n  web:\n    template: ${template}\n    builds:\n      local: ${build}\n    vars:\n      app_version: "7"\nstack_template: stack.json\nparameters: {}\n`;
+    writeFileSync(join(dir, 'kiln.yaml'), yaml(join(seed, 'image.pkr.hcl'), 'docker.local'));
+    const hcl = await loadConfig(join(dir, 'kiln.yaml'));
+    const a = await prepareImage(hcl, hcl.images[0]!, 'local', { PATH: process.env.PATH });
+    writeFileSync(join(dir, 'kiln.yaml'), yaml(join(seed, 'image.json'), 'local'));
+    const json = await loadConfig(join(dir, 'kiln.yaml'));
+    const b = await prepareImage(json, json.images[0]!, 'local', { PATH: process.env.PATH });
+    expect(a.prepared.builds.map((x) => x.name)).toEqual(['docker.local']);
+    expect(a.prepared.builds[0]!.builder).toEqual(b.prepared.builds[0]!.builder);
+    expect(a.prepared.builds[0]!.builder).toMatchObject({ changes: expect.arrayContaining(['LABEL org.example.app-version=7']) });
+  });
+});

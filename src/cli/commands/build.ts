@@ -6,8 +6,8 @@ import { KilnError } from '../../core/errors.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['var'], kind: 'multi', valueName: 'KEY=VALUE', description: 'set a user variable (every -var beats every -var-file)' },
-  { names: ['var-file'], kind: 'multi', valueName: 'FILE', description: 'JSON file of user variables (later files win)' },
-  { names: ['only'], kind: 'multi', valueName: 'a,b', description: 'run only these builds' },
+  { names: ['var-file'], kind: 'multi', valueName: 'FILE', description: 'file of variables: JSON, or .pkrvars.hcl for HCL2 (later files win)' },
+  { names: ['only'], kind: 'multi', valueName: 'a,b', description: 'run only these builds (HCL2: TYPE.NAME, source.TYPE.NAME, globs)' },
   { names: ['except'], kind: 'multi', valueName: 'a,b', description: 'skip these builds and post-processors' },
   { names: ['force'], kind: 'bool', description: 'rebuild even when the cache holds the image; manifest truncation as Packer' },
   { names: ['on-error'], kind: 'string', valueName: 'cleanup|abort', description: 'abort keeps the failed build container (its id is printed)' },
@@ -21,7 +21,8 @@ const FLAGS: FlagSpec[] = [
 
 const HELP = `Usage: kiln build [flags] TEMPLATE
 
-Bakes the builds of a Packer JSON template on the local Docker engine (docker, null and file
+Bakes the builds of a Packer template (JSON, *.pkr.hcl, *.pkr.json or a folder of HCL2 files; see
+docs/packer-hcl2.md) on the local Docker engine (docker, null and file
 builders; shell, file and shell-local provisioners; docker-tag, manifest, checksum, shell-local,
 docker-import and docker-save post-processors). Flags and output follow Packer 1.6.6.
 
@@ -58,7 +59,7 @@ function extraLabels(text: string | undefined): Record<string, string> {
 }
 
 export const command: Command = {
-  summary: 'bake the images of a Packer JSON template (Packer flags)',
+  summary: 'bake the images of a Packer template, JSON or HCL2 (Packer flags)',
   async run(argv: string[], io: CliIO): Promise<number> {
     const args = parseArgs(argv, FLAGS, 'build');
     if (flagBool(args, 'help')) {

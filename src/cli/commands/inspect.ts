@@ -4,7 +4,8 @@ import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { flagBool, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
 import { inspectMachine, inspectText } from '../../image/inspect.js';
-import { loadPackerTemplate, printDiagnostics } from './validate-image.js';
+import { isAbsolute, resolve } from 'node:path';
+import { fsFileExists, isHcl2Path, loadPackerTemplate, printDiagnostics } from './validate-image.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['machine-readable'], kind: 'bool', description: 'machine-readable records (timestamp,target,type,data…)' },
@@ -22,7 +23,8 @@ ${renderFlagHelp(FLAGS)}
 
 Where kiln differs from Packer 1.6.6: it also lists post-processor chains ("Post-processors:",
 records "template-post-processor"); required variables are listed sorted (Packer 1.6.6 lists
-them in a different random order on each run); HCL2 templates are not supported.
+them in a different random order on each run). HCL2 templates (*.pkr.hcl, *.pkr.json, a folder)
+are shown as Packer's HCL2 mode does: input variables, locals, builds.
 `;
 
 export const command: Command = {
@@ -37,7 +39,12 @@ export const command: Command = {
       io.err(`kiln inspect: expected exactly one template\n\n${HELP}`);
       return 2;
     }
-    const loaded = await loadPackerTemplate(p.positionals[0]!, io);
+    const file = p.positionals[0]!;
+    if (file !== '-' && isHcl2Path(file, fsFileExists(isAbsolute(file) ? file : resolve(io.cwd, file)) === 'dir')) {
+      const { runHclInspect } = await import('./validate-hcl.js');
+      return runHclInspect(file, io, flagBool(p, 'machine-readable'));
+    }
+    const loaded = await loadPackerTemplate(file, io);
     if (!loaded.template) {
       printDiagnostics(loaded.diagnostics, io, (s) => s, p.positionals[0], loaded.text);
       return 1;

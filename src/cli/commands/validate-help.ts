@@ -22,7 +22,8 @@ value is fine here (render and deploy need one). NoEcho values never appear in m
 
 A Packer JSON template (top-level builders, provisioners, post-processors or variables, and no
 CloudFormation section) is checked by the image engine, with Packer's flags (-var, -var-file, ...);
-so are \`-\` (stdin), *.pkr.hcl / *.pkr.json files and directories.
+so are \`-\` (stdin) and HCL2 templates: *.pkr.hcl / *.pkr.json files and folders of them
+(docs/packer-hcl2.md).
 
 Problems go to stderr, one per line:
   FILE:LINE:COL: error[CODE]: message (at Resources.Web.Properties.ImageId)

@@ -34,7 +34,9 @@ Flags:
 ${renderFlagHelp(VALIDATE_FLAGS)}
 
 Where kiln differs from Packer 1.6.6 on purpose:
-  - HCL2 templates (*.pkr.hcl, *.pkr.json, directories) are not supported: an error, not a verdict.
+  - HCL2 templates (*.pkr.hcl, *.pkr.json, a folder of them) follow Packer 1.9's HCL2 language
+    (data sources, local blocks, required_plugins), which 1.6.6 only partly knew; -only/-except
+    take source.TYPE.NAME, TYPE.NAME, BUILD.TYPE.NAME or globs. See docs/packer-hcl2.md.
   - Plugins kiln has: builders docker, null, file, amazon-ebs (common keys checked; other amazon-ebs
     keys accepted as given); provisioners shell, file, shell-local; post-processors manifest,
     docker-tag, checksum, shell-local, docker-import, docker-save. Any other type is "Unknown", as
@@ -97,7 +99,7 @@ export async function loadPackerTemplate(file: string, io: Pick<CliIO, 'cwd' | '
   } catch {
     throw new KilnError('PACKER_OPEN', `Failed to parse template: open ${file}: no such file or directory`);
   }
-  if (isHcl2Path(file, isDir)) throw new KilnError('PACKER_HCL2', `${file}: HCL2 templates are not supported by kiln; use a legacy JSON template (packer hcl2_upgrade goes the other way)`);
+  if (isHcl2Path(file, isDir)) throw new KilnError('PACKER_HCL2', `${file} is an HCL2 template; this command reads Packer JSON templates (kiln build, validate and inspect read both)`);
   const text = await readInput(abs, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template' });
   const r = parsePackerTemplate(text, file, dirname(abs));
   return r.template ? { template: r.template, diagnostics: r.diagnostics, path: abs, text } : { diagnostics: r.diagnostics, path: abs, text };
@@ -173,6 +175,10 @@ export async function runImageValidate(argv: string[], io: CliIO): Promise<numbe
   }
   const json = flagBool(p, 'json');
   const file = p.positionals[0]!;
+  if (file !== '-' && isHcl2Path(file, fsFileExists(isAbsolute(file) ? file : resolve(io.cwd, file)) === 'dir')) {
+    const { runHclValidate } = await import('./validate-hcl.js');
+    return runHclValidate(p, file, io);
+  }
   const finish = (diags: Diagnostic[], mask: (s: string) => string, builds: string[] = []): number => {
     const ok = !hasErrors(diags);
     if (json) {

@@ -119,7 +119,7 @@ async function manifest(c: ManifestConfig, input: Artifact, ctx: PPContext): Pro
   const custom: Record<string, string> = {};
   for (const [k, v] of Object.entries(c.customData)) custom[k] = ctx.build.renderLate(v, ctx.generated);
   const entry = {
-    name: ctx.build.name,
+    name: ctx.build.packerBuildName ?? ctx.build.name,
     builder_type: ctx.build.type,
     build_time: c.stripTime ? undefined : Math.floor(Date.now() / 1000),
     files: files.length ? files : null,
@@ -165,7 +165,7 @@ async function checksum(c: ChecksumConfig, input: Artifact, ctx: PPContext): Pro
   const outputs: string[] = [];
   for (const type of c.checksumTypes) {
     if (!HASHES.has(type)) throw new KilnError('PP_CHECKSUM', `checksum: unknown checksum type ${type}`);
-    const out = resolve(ctx.build.cwd, ctx.build.renderLate(c.output, { ...ctx.generated, BuildName: ctx.build.name, BuilderType: ctx.build.type, ChecksumType: type }));
+    const out = resolve(ctx.build.cwd, ctx.build.renderLate(c.output, { ...ctx.generated, BuildName: ctx.build.packerBuildName ?? ctx.build.name, BuilderType: ctx.build.type, ChecksumType: type }));
     mkdirSync(dirname(out), { recursive: true });
     for (const f of input.files) {
       const h = createHash(type).update(readFileSync(f)).digest('hex');

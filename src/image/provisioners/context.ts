@@ -49,7 +49,7 @@ export class ProvisionerError extends KilnError {
 export function flattenEnvVars(build: PreparedBuild, envVars: readonly string[], format: string): { flat: string; pairs: Array<[string, string]> } {
   const map = new Map<string, string>();
   map.set('PACKER_BUILDER_TYPE', build.type);
-  map.set('PACKER_BUILD_NAME', build.name);
+  map.set('PACKER_BUILD_NAME', build.packerBuildName ?? build.name);
   for (const kv of envVars) {
     const eq = kv.indexOf('=');
     if (eq <= 0) continue;
