@@ -34,6 +34,7 @@ const COMMANDS: Record<string, Entry> = {
   outputs: { group: 'Stacks', summary: 'show the outputs of a stack', load: () => import('./commands/outputs.js') },
   exports: { group: 'Stacks', summary: 'list the exports of all stacks and who imports them', load: () => import('./commands/exports.js') },
   drift: { group: 'Stacks', summary: 'compare what runs with what was deployed', load: () => import('./commands/drift.js') },
+  ui: { group: 'Stacks', summary: 'serve a local web view of stacks, rollouts and builds', load: () => import('./commands/ui.js') },
 };
 
 export const VERSION = '0.1.0';

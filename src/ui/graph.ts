@@ -26,6 +26,8 @@ export interface NodeSpec {
   lines?: NodeLine[];
   /** Tooltip. */
   title?: string;
+  /** Extra `data-*` attributes (names without the prefix). */
+  data?: Record<string, string>;
 }
 
 export interface EdgeSpec {
@@ -149,6 +151,7 @@ export const GRAPH_CSS = `
 .kg .t-gone .box{fill:#f8fafc;stroke:#cbd5e1;stroke-dasharray:4 3}.kg .t-gone .id{fill:#94a3b8;text-decoration:line-through}.kg .t-gone .sd,.kg .t-gone .st{fill:#94a3b8}
 .kg .pending .box{fill:#fff;stroke:#94a3b8;stroke-dasharray:5 4}.kg .pending .id{fill:#475569}
 .kg .failed .box{stroke:#dc2626;stroke-width:2.2}
+.kg .drifted .box{stroke:#ea580c;stroke-width:2.2;stroke-dasharray:3 2}
 .kg .a-create .box{fill:#f0fdf4;stroke:#4ade80;stroke-width:1.8}.kg .a-create .sd{fill:#15803d}
 .kg .a-update .box{fill:#fffbeb;stroke:#fbbf24;stroke-width:1.8}.kg .a-update .sd{fill:#b45309}
 .kg .a-replace .box{fill:#f5f3ff;stroke:#a78bfa;stroke-width:2}.kg .a-replace .sd{fill:#7c3aed}
@@ -196,7 +199,7 @@ export function graphSvg(g: LaidOut, o: { standalone?: boolean; id?: string; tit
       return `<text class="ln${l.cls ? ` ${l.cls}` : ''}" x="${PAD_X}" y="${54 + i * 16}">${esc(fit(l.text, inner, LINE_PX, { mono }))}</text>`;
     });
     out.push(
-      `<g class="${nodeClass({ ...n, failed: (n.lines ?? []).some((l) => l.cls === 'bad') })}" data-id="${esc(n.id)}" data-type="${esc(n.type)}"${n.status ? ` data-status="${esc(n.status)}"` : ''} transform="translate(${r1(n.x)},${r1(n.y)})">` +
+      `<g class="${nodeClass({ ...n, failed: (n.lines ?? []).some((l) => l.cls === 'bad') })}" data-id="${esc(n.id)}" data-type="${esc(n.type)}"${n.status ? ` data-status="${esc(n.status)}"` : ''}${Object.entries(n.data ?? {}).map(([k, v]) => ` data-${k}="${esc(v)}"`).join('')} transform="translate(${r1(n.x)},${r1(n.y)})">` +
         `<title>${esc(n.title ?? `${n.id} (${n.type})`)}</title>` +
         `<rect class="box" width="${n.w}" height="${n.h}" rx="9"/>` +
         `<path d="M9,0.6 H5 A4.4,4.4 0 0 0 0.6,5 V${n.h - 5} A4.4,4.4 0 0 0 5,${n.h - 0.6} H9 V0.6 z" fill="${cat}"/>` +

@@ -131,6 +131,7 @@ tr.a-replace td{background:#faf5ff}tr.a-delete td{background:#fff5f5}
 .log{font-family:${MONO};font-size:12px;max-height:260px;overflow:auto;margin:0;padding:0;list-style:none}
 .log li{padding:3px 0;border-bottom:1px dashed #f1f5f9;display:flex;gap:10px}
 .log .t{color:var(--faint);flex:none}
+.log li.bad{color:var(--bad)}
 .empty{color:var(--muted);padding:28px;text-align:center}
 footer{color:var(--faint);font-size:12px;text-align:center;margin-top:8px}
 `;
@@ -156,7 +157,7 @@ export function page(o: PageOptions): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><meta name="generator" content="kiln">
-<title>${esc(o.title)}</title><style${nonce}>${CSS}</style></head>
+<title>${esc(o.title)}</title><link rel="icon" href="data:image/svg+xml,${encodeURIComponent(LOGO.replace('<svg ', '<svg xmlns="http://www.w3.org/2000/svg" '))}"><style${nonce}>${CSS}</style></head>
 <body><header class="top"><div class="brand">${LOGO}<span>kiln</span></div>${nav}<div class="right">${o.right ?? ''}</div></header>
 <main>${o.body}</main>${o.script ? `<script${nonce}>${o.script}</script>` : ''}</body></html>
 `;

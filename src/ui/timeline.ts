@@ -6,7 +6,7 @@
 //   timeline(events, now?) -> Timeline     pure: events in, bars out
 //   ganttSvg(timeline) -> string           the chart
 import type { StackEvent } from '../state/stacks.js';
-import { esc, FONT, MONO, duration } from './html.js';
+import { esc, FONT, duration } from './html.js';
 import { shortType } from './graph.js';
 import { fit, textWidth } from './text.js';
 
@@ -187,8 +187,8 @@ export const GANTT_CSS = `
 .kt .bar.open{opacity:.75}
 .kt .bl{font-size:10.5px;fill:#fff;font-weight:600}
 .kt .bo{font-size:10.5px;fill:#475569}
-.kt .why{font-size:11px;fill:#b91c1c;font-weight:600}
-.kt .why.mono{font-family:${MONO}}
+.kt .why{font-size:11px;fill:#b91c1c;font-weight:600;stroke:#fef2f2;stroke-width:3px;paint-order:stroke}
+.kt .why.in{fill:#fff;stroke:none}
 .kt .rowbg{fill:#fff}.kt .rowbg.alt{fill:#fafbfc}
 .kt .rowbg.failed{fill:#fef2f2}
 .kt .fx{stroke:#fff;stroke-width:1.8;stroke-linecap:round}
@@ -217,10 +217,11 @@ export function ganttSvg(tl: Timeline, o: { standalone?: boolean; id?: string; w
     const color = PHASE_COLORS[p.label] ?? '#f8fafc';
     out.push(`<rect x="${x0.toFixed(1)}" y="${top - 22}" width="${(x1 - x0).toFixed(1)}" height="${height - top + 6}" fill="${color}" opacity="${p.label === 'create' || p.label === 'update' ? 0.55 : 0.95}"><title>${esc(p.status)}: ${duration(p.end - p.start)}</title></rect>`);
     const tone = p.label.startsWith('rollback') ? '#be123c' : p.label === 'cleanup' ? '#475569' : '#1d4ed8';
-    const lx = Math.max(x0 + 5, labelEnd + 8);
+    const lw = textWidth(p.label.toUpperCase(), 10.5, { bold: true });
+    const lx = Math.min(Math.max(x0 + 5, labelEnd + 8), width - lw - 6);
     out.push(`<line x1="${x0.toFixed(1)}" y1="${top - 22}" x2="${x0.toFixed(1)}" y2="${top}" stroke="${tone}" stroke-width="1.5" opacity=".6"/>`);
     out.push(`<text class="ph" x="${lx.toFixed(1)}" y="${top - 8}" fill="${tone}">${esc(p.label)}</text>`);
-    labelEnd = lx + textWidth(p.label.toUpperCase(), 10.5, { bold: true }) + 6;
+    labelEnd = lx + lw + 6;
   }
   // Time axis.
   const step = tickStep(span);
@@ -243,14 +244,21 @@ export function ganttSvg(tl: Timeline, o: { standalone?: boolean; id?: string; w
       const title = `${r.logicalId}: ${b.kind} ${duration(b.end - b.start)} → ${b.status}${b.physicalId ? ` (${b.physicalId})` : ''}${b.reason ? `\n${b.reason}` : ''}`;
       out.push(`<rect class="bar${b.open ? ' open' : ''}" data-kind="${b.kind}" data-status="${esc(b.status)}" x="${x0.toFixed(1)}" y="${y + 8}" width="${w.toFixed(1)}" height="${rowH - 16}" rx="4" fill="${fill}"><title>${esc(title)}</title></rect>`);
       const label = `${b.kind} ${duration(b.end - b.start)}`;
-      if (bad) out.push(`<path class="fx" d="M${(x0 + w / 2 - 4).toFixed(1)},${y + 13} l8,8 m0,-8 l-8,8"/>`);
+      if (bad) out.push(`<path class="fx" d="M${(w > 24 ? x0 + w - 14 : x0 + w / 2 - 4).toFixed(1)},${y + 13} l8,8 m0,-8 l-8,8"/>`);
       else if (textWidth(label, 10.5, { bold: true }) + 10 < w) out.push(`<text class="bl" x="${(x0 + 6).toFixed(1)}" y="${y + 21}">${esc(label)}</text>`);
       rightmost = Math.max(rightmost, x0 + w);
     }
     if (r.failed) {
-      const room = width - rightmost - 14;
+      // The reason goes right after the failed bar (over later bars, on a halo), else left of it,
+      // else inside the bar when the bar is the widest room.
       const text = `${r.failed.status}: ${r.failed.reason}`;
-      if (room > 80) out.push(`<g><title>${esc(text)}</title><text class="why" x="${(rightmost + 8).toFixed(1)}" y="${y + 21}">${esc(fit(text, room, 11, { bold: true }))}</text></g>`);
+      const bar = r.bars.find((b) => b.status === r.failed!.status && b.reason === r.failed!.reason) ?? r.bars[0]!;
+      const right = width - x(bar.end) - 22;
+      const left = x(bar.start) - labelW - 14;
+      const inside = x(bar.end) - x(bar.start) - 30;
+      const [tx, anchor, room, cls] =
+        right >= 240 || (right >= left && right >= inside) ? [x(bar.end) + 8, 'start', right, 'why'] : left >= 240 || left >= inside ? [x(bar.start) - 8, 'end', left, 'why'] : [x(bar.start) + 8, 'start', inside, 'why in'];
+      out.push(`<g><title>${esc(text)}</title><text class="${cls}" x="${tx.toFixed(1)}" y="${y + 21}" text-anchor="${anchor}">${esc(fit(text, Math.max(room, 60), 11, { bold: true }))}</text></g>`);
     } else {
       const lastBar = r.bars[r.bars.length - 1];
       if (lastBar && !(textWidth(`${lastBar.kind} ${duration(lastBar.end - lastBar.start)}`, 10.5, { bold: true }) + 10 < x(lastBar.end) - x(lastBar.start)) && width - rightmost > 70)
