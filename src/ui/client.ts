@@ -98,7 +98,8 @@ export function live(cfg: { page: string; stack?: string }): void {
     if (Number(node.getAttribute('data-ev') || 0) >= ev.id && !fresh) return true;
     // The cleanup phase deletes the old copy of a replaced resource: the node stays the new copy.
     const shown = $('.pid', node);
-    if (ev.status.startsWith('DELETE') && ev.physicalId && shown && shown.textContent !== '—' && shown.textContent !== ev.physicalId) return true;
+    const text = shown ? String(shown.textContent) : '—';
+    if (ev.status.startsWith('DELETE') && ev.physicalId && text !== '—' && !ev.physicalId.startsWith(text.replace(/…$/, ''))) return true;
     const failed = ev.status.endsWith('_FAILED') && ev.reason && !/cancelled/i.test(ev.reason);
     const cls = (node.getAttribute('class') || '').split(' ').filter((c: string) => !/^(t-|a-)/.test(c) && c !== 'pending' && (c !== 'failed' || !ev.status.endsWith('_IN_PROGRESS') || ev.status.startsWith('DELETE')));
     cls.push(`t-${tone(ev.status)}`);
@@ -108,10 +109,11 @@ export function live(cfg: { page: string; stack?: string }): void {
     node.setAttribute('data-ev', String(ev.id));
     const st = $('.st', node);
     if (st) st.textContent = ev.status;
-    const pid = $('.pid', node);
-    if (pid && ev.physicalId) pid.textContent = ev.physicalId;
     const box = $('.box', node);
     const width = box ? Number(box.getAttribute('width')) : 200;
+    const pid = $('.pid', node);
+    const room = Math.floor((width - 30) / 6.5);
+    if (pid && ev.physicalId) pid.textContent = ev.physicalId.length > room ? `${ev.physicalId.slice(0, room - 1)}…` : ev.physicalId;
     const bad = $('.bad', node);
     if (failed) {
       const text = ev.reason.length > (width - 30) / 6 ? `${ev.reason.slice(0, Math.max(8, Math.floor((width - 30) / 6) - 1))}…` : ev.reason;
@@ -180,13 +182,22 @@ export function live(cfg: { page: string; stack?: string }): void {
 
   const dot = $('#live-dot');
   const text = $('#live-text');
+  let broken = false;
   const connect = () => {
     const es = new w.EventSource('/api/events');
     es.onopen = () => {
       if (dot) dot.classList.add('live');
       if (text) text.textContent = 'live';
+      // Back after a break (Chromium drops connections when the host's interfaces change, as a
+      // deploy's networks do): what was missed is in state, so the parts are fetched again.
+      if (broken) {
+        broken = false;
+        if (cfg.page === 'index') refetch('cards');
+        else if (cfg.page === 'stack' && $('#stack-body')) refetch('body');
+      }
     };
     es.onerror = () => {
+      broken = true;
       if (dot) dot.classList.remove('live');
       if (text) text.textContent = 'reconnecting…';
     };

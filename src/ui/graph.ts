@@ -28,6 +28,8 @@ export interface NodeSpec {
   title?: string;
   /** Extra `data-*` attributes (names without the prefix). */
   data?: Record<string, string>;
+  /** Room for text that arrives later (a physical id not known yet). */
+  minWidth?: number;
 }
 
 export interface EdgeSpec {
@@ -82,7 +84,7 @@ export const CATEGORY_COLORS: Record<string, string> = {
 
 function nodeSize(n: NodeSpec): { w: number; h: number } {
   const widths = [textWidth(n.id, ID_PX, { bold: true }), textWidth(shortType(n.type), TYPE_PX), ...(n.lines ?? []).map((l) => textWidth(l.text, LINE_PX, { mono: l.cls === 'mono' || l.cls === 'pid' }))];
-  const w = Math.min(MAX_W, Math.max(MIN_W, Math.ceil(Math.max(...widths) + PAD_X * 2 + 8)));
+  const w = Math.min(MAX_W, Math.max(MIN_W, n.minWidth ?? 0, Math.ceil(Math.max(...widths) + PAD_X * 2 + 8)));
   return { w, h: 44 + (n.lines?.length ?? 0) * 16 };
 }
 

@@ -82,6 +82,8 @@ function nodeOf(r: ResourceView): NodeSpec {
     lines,
     title: [`${r.logicalId} (${r.type})`, r.physicalId ?? '', r.status, r.failed ?? '', r.image?.id ?? ''].filter(Boolean).join('\n'),
     data: { ev: String(r.eventId) },
+    // A physical id arrives while the page is open: keep room for a long one.
+    ...(r.physicalId ? {} : { minWidth: 230 }),
   };
 }
 

@@ -261,8 +261,11 @@ export function ganttSvg(tl: Timeline, o: { standalone?: boolean; id?: string; w
       out.push(`<g><title>${esc(text)}</title><text class="${cls}" x="${tx.toFixed(1)}" y="${y + 21}" text-anchor="${anchor}">${esc(fit(text, Math.max(room, 60), 11, { bold: true }))}</text></g>`);
     } else {
       const lastBar = r.bars[r.bars.length - 1];
-      if (lastBar && !(textWidth(`${lastBar.kind} ${duration(lastBar.end - lastBar.start)}`, 10.5, { bold: true }) + 10 < x(lastBar.end) - x(lastBar.start)) && width - rightmost > 70)
-        out.push(`<text class="bo" x="${(rightmost + 6).toFixed(1)}" y="${y + 21}">${esc(`${lastBar.kind} ${duration(lastBar.end - lastBar.start)}`)}</text>`);
+      const label = lastBar ? `${lastBar.kind} ${duration(lastBar.end - lastBar.start)}` : '';
+      const fits = lastBar && textWidth(label, 10.5, { bold: true }) + 10 < x(lastBar.end) - x(lastBar.start);
+      // A bar too short for its label: the label beside it, right or (at the end of the chart) left.
+      if (lastBar && !fits && width - rightmost > 70) out.push(`<text class="bo" x="${(rightmost + 6).toFixed(1)}" y="${y + 21}">${esc(label)}</text>`);
+      else if (lastBar && !fits && x(lastBar.start) - labelW > 70) out.push(`<text class="bo" x="${(x(lastBar.start) - 6).toFixed(1)}" y="${y + 21}" text-anchor="end">${esc(label)}</text>`);
     }
     out.push('</g>');
   });

@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Browser, HTTPResponse, Page } from 'puppeteer-core';
 
 export const CHROMIUM = process.env.KILN_CHROMIUM ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
@@ -56,4 +56,19 @@ export async function recordingPage(browser: Browser, size = { width: 1360, heig
     if (m.type() === 'error') errors.push(m.text());
   });
   return { page, requests, errors };
+}
+
+/**
+ * `page.goto` that tries again when Chromium aborts the navigation because the host's network
+ * interfaces changed (ERR_NETWORK_CHANGED: Docker networks come and go while tests deploy).
+ */
+export async function visit(page: Page, url: string): Promise<HTTPResponse | null> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await page.goto(url, { waitUntil: 'load' });
+    } catch (e) {
+      if (attempt >= 40 || !/ERR_NETWORK_CHANGED/.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }

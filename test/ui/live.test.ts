@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { bundleCli } from '../deploy/cli-bundle.js';
 import { buildTestImage, cleanupDeployed } from '../providers/docker/ctx.js';
-import { hasChromium, launch, NO_CHROMIUM, recordingPage } from './chromium.js';
+import { hasChromium, launch, NO_CHROMIUM, recordingPage, visit } from './chromium.js';
 
 const stack = `kt-ui-${randomBytes(3).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-ui-live-'));
@@ -110,8 +110,8 @@ describe.skipIf(!hasChromium)('kiln ui in a browser during real deploys on Docke
   test('the stack page follows a first deploy live: resources appear, change state and end CREATE_COMPLETE', async () => {
     const { page, errors } = await recordingPage(browser!);
     const index = await recordingPage(browser!);
-    await page.goto(`${base}/stacks/${stack}?token=${token}`, { waitUntil: 'load' });
-    await index.page.goto(`${base}/?token=${token}`, { waitUntil: 'load' });
+    await visit(page, `${base}/stacks/${stack}?token=${token}`);
+    await visit(index.page, `${base}/?token=${token}`);
     // The token went into a cookie and out of the address bar.
     expect(page.url()).toBe(`${base}/stacks/${stack}`);
     await page.waitForFunction(() => (globalThis as any).document.querySelector('#live-dot.live') !== null);
@@ -145,7 +145,7 @@ describe.skipIf(!hasChromium)('kiln ui in a browser during real deploys on Docke
 
   test('a failed deploy shows the failing resource and its reason, live and in the timeline', async () => {
     const { page, errors } = await recordingPage(browser!);
-    await page.goto(`${base}/stacks/${stack}?token=${token}`, { waitUntil: 'load' });
+    await visit(page, `${base}/stacks/${stack}?token=${token}`);
     await recordStatuses(page);
     const r = await kiln('deploy', 'broken.json', '--stack', stack, '--param', `Secret=${SECRET}`, '--yes');
     expect(r.code).toBe(1);
@@ -172,7 +172,7 @@ describe.skipIf(!hasChromium)('kiln ui in a browser during real deploys on Docke
       if (!res.headers()['content-type']?.startsWith('text/event-stream')) void res.text().then((t) => bodies.push(t), () => undefined);
     });
     for (const p of [`/stacks/${stack}`, '/', '/history', '/builds', `/api/stacks/${stack}`, `/api/stacks/${stack}/drift`, '/api/history', '/api/stacks']) {
-      await page.goto(`${base}${p}?token=${token}`, { waitUntil: 'load' });
+      await visit(page, `${base}${p}?token=${token}`);
       bodies.push(await page.content());
     }
     await new Promise((r) => setTimeout(r, 1000));
@@ -188,7 +188,7 @@ describe.skipIf(!hasChromium)('kiln ui in a browser during real deploys on Docke
     // A fresh context: no cookie from the pages above.
     const context = await browser!.createBrowserContext();
     const page = await context.newPage();
-    const res = await page.goto(`${base}/stacks/${stack}`, { waitUntil: 'load' });
+    const res = await visit(page, `${base}/stacks/${stack}`);
     expect(res!.status()).toBe(403);
     expect(await page.$eval('body', (b) => b.textContent)).toContain('missing or wrong token');
     expect(await page.content()).not.toContain('Web');
