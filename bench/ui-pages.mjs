@@ -65,8 +65,12 @@ function kiln(...args) {
   });
 }
 
+// `kiln ui` and the browser run in a network namespace of their own (only its loopback): Chromium
+// aborts requests whenever the host's interfaces change, and on this shared machine Docker networks
+// come and go all the time. The deploy stays on the host and reaches the server's feed through the
+// socket file in the state directory, as any terminal would.
 async function startUi() {
-  const ui = spawn(process.execPath, [kilnJs, 'ui', '--port', '0', '--state-dir', state], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ui = spawn('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, kilnJs, 'ui', '--port', '0', '--state-dir', state], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((res, rej) => {
     let text = '';
     ui.stdout.on('data', (c) => {
@@ -79,13 +83,22 @@ async function startUi() {
   return { ui, base: url.slice(0, url.indexOf('/?')), token: url.slice(url.indexOf('token=') + 6) };
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'kiln-bench-ui-chromium-'));
-const browser = await puppeteer.launch({
-  executablePath: process.env.KILN_CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`],
-});
+/** A fresh headless Chromium (per run: one that saw a destroy's networks vanish may refuse to navigate). */
+async function launchBrowser(uiPid) {
+  const profile = mkdtempSync(join(tmpdir(), 'kiln-bench-ui-chromium-'));
+  const wrapper = join(profile, 'chromium-in-ns');
+  writeFileSync(wrapper, `#!/bin/sh\nexec nsenter -t ${uiPid} -n ${process.env.KILN_CHROMIUM ?? '/usr/bin/chromium'} "$@"\n`, { mode: 0o755 });
+  const browser = await puppeteer.launch({
+    executablePath: wrapper,
+    pipe: true,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`],
+  });
+  return { browser, close: async () => (await browser.close(), rmSync(profile, { recursive: true, force: true })) };
+}
 
+/** What to stop should a run throw: the ui servers and browsers this script started. */
+const running = new Set();
 const median = (xs) => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)];
 const rows = [];
 try {
@@ -100,6 +113,9 @@ try {
     const watched = async () => {
       const stack = `bench-ui-${id}-w${p}`;
       const { ui, base, token } = await startUi();
+      running.add(ui);
+      const { browser, close } = await launchBrowser(ui.pid);
+      running.add({ kill: () => void close().catch(() => undefined) });
       const tabs = [];
       for (let i = 0; i < pages; i++) {
         const page = await browser.newPage();
@@ -126,7 +142,7 @@ try {
           .then(() => true, () => false);
         if (ok) complete++;
       }
-      for (const page of tabs) await page.close();
+      await close();
       ui.kill('SIGTERM');
       await kiln('destroy', '--stack', stack, '--yes');
       return { ms: r.ms, complete };
@@ -146,9 +162,8 @@ try {
   }
   process.stdout.write(JSON.stringify({ summary: true, pairs, instances: n, pages, elb: withElb, ratioMedian: median(rows.map((r) => r.ratio)), noneMedianMs: median(rows.map((r) => r.noneMs)), pagesMedianMs: median(rows.map((r) => r.pagesMs)) }) + '\n');
 } finally {
-  await browser.close();
+  for (const r of running) r.kill();
   for (let p = 0; p < pairs; p++) for (const k of ['n', 'w']) spawnSync(process.execPath, [kilnJs, 'destroy', '--stack', `bench-ui-${id}-${k}${p}`, '--yes', '--state-dir', state], { stdio: 'ignore' });
   spawnSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
-  rmSync(profile, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 }
