@@ -131,7 +131,8 @@ try {
         }
         tabs.push(page);
       }
-      await sleep(1000);
+      // Let the browser's start-up settle: the deploy is timed with the pages open and idle.
+      await sleep(5000);
       const r = await kiln('deploy', stackFile, '--stack', stack, '--yes');
       if (r.code !== 0) throw new Error(`deploy failed: ${r.err.slice(-2000)}`);
       // Every page followed it to the end.

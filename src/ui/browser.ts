@@ -41,3 +41,39 @@ export function js(value: unknown): string {
 export function invoke(fn: (...args: any[]) => unknown, ...args: string[]): string {
   return `(${fn.toString()})(${args.join(', ')});`;
 }
+
+/**
+ * The shared worker of `kiln ui` pages (served as /worker.js): one event stream per browser for
+ * every open tab of the server, passed to each tab. A browser opens at most 6 HTTP/1.1 connections
+ * to one server, so 20 tabs each holding its own stream would leave none for loading pages.
+ */
+export function liveWorker(scope: any): void {
+  const ports = new Set<any>();
+  let es: any;
+  let live = false;
+  const post = (m: unknown) => {
+    for (const p of ports) p.postMessage(m);
+  };
+  const open = () => {
+    es = new scope.EventSource('/api/events');
+    es.onopen = () => {
+      live = true;
+      post({ kind: '__open' });
+    };
+    es.onerror = () => {
+      live = false;
+      post({ kind: '__error' });
+    };
+    es.onmessage = (e: any) => post(JSON.parse(e.data));
+  };
+  scope.onconnect = (e: any) => {
+    const port = e.ports[0];
+    ports.add(port);
+    port.onmessage = (m: any) => {
+      if (m.data === 'close') ports.delete(port);
+    };
+    port.start();
+    if (!es) open();
+    else if (live) port.postMessage({ kind: '__open' });
+  };
+}

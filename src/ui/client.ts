@@ -148,8 +148,9 @@ export function live(cfg: { page: string; stack?: string }): void {
       return;
     }
     if (m.kind === 'plan') {
-      if ($('#graph')) refetch('graph');
-      else refetch('body');
+      // The graph comes with the run's first stack event (its deployment, and so its edges, exist
+      // then); a page with no graph yet gets the planned resources now.
+      if (!$('#graph')) refetch('body');
       const n = m.steps.filter((s: any) => s.action !== 'noop').length;
       log(new Date().toISOString().slice(11, 19), 'plan', `${n} change${n === 1 ? '' : 's'}`, m.steps.filter((s: any) => s.action !== 'noop').map((s: any) => `${s.action} ${s.id}`).join(', '));
       return;
@@ -183,31 +184,46 @@ export function live(cfg: { page: string; stack?: string }): void {
   const dot = $('#live-dot');
   const text = $('#live-text');
   let broken = false;
+  const onOpen = () => {
+    if (dot) dot.classList.add('live');
+    if (text) text.textContent = 'live';
+    // Back after a break (Chromium drops connections when the host's interfaces change, as a
+    // deploy's networks do): what was missed is in state, so the parts are fetched again.
+    if (broken) {
+      broken = false;
+      if (cfg.page === 'index') refetch('cards');
+      else if (cfg.page === 'stack' && $('#stack-body')) refetch('body');
+    }
+  };
+  const onError = () => {
+    broken = true;
+    if (dot) dot.classList.remove('live');
+    if (text) text.textContent = 'reconnecting…';
+  };
+  const deliver = (m: any) => {
+    try {
+      if (m.kind === '__open') onOpen();
+      else if (m.kind === '__error') onError();
+      else onMessage(m);
+    } catch (err) {
+      w.console.error('kiln ui:', err);
+    }
+  };
   const connect = () => {
+    // One stream per browser, shared by every tab through a worker (see liveWorker); a browser
+    // without shared workers gets a stream per tab.
+    if (w.SharedWorker) {
+      const worker = new w.SharedWorker('/worker.js', { name: 'kiln-live' });
+      worker.port.onmessage = (e: any) => deliver(e.data);
+      worker.port.start();
+      w.addEventListener('pagehide', () => worker.port.postMessage('close'));
+      w.__kilnEvents = worker;
+      return;
+    }
     const es = new w.EventSource('/api/events');
-    es.onopen = () => {
-      if (dot) dot.classList.add('live');
-      if (text) text.textContent = 'live';
-      // Back after a break (Chromium drops connections when the host's interfaces change, as a
-      // deploy's networks do): what was missed is in state, so the parts are fetched again.
-      if (broken) {
-        broken = false;
-        if (cfg.page === 'index') refetch('cards');
-        else if (cfg.page === 'stack' && $('#stack-body')) refetch('body');
-      }
-    };
-    es.onerror = () => {
-      broken = true;
-      if (dot) dot.classList.remove('live');
-      if (text) text.textContent = 'reconnecting…';
-    };
-    es.onmessage = (e: any) => {
-      try {
-        onMessage(JSON.parse(e.data));
-      } catch (err) {
-        w.console.error('kiln ui:', err);
-      }
-    };
+    es.onopen = () => deliver({ kind: '__open' });
+    es.onerror = () => deliver({ kind: '__error' });
+    es.onmessage = (e: any) => deliver(JSON.parse(e.data));
     w.__kilnEvents = es;
   };
   connect();

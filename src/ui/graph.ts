@@ -146,8 +146,6 @@ export const GRAPH_CSS = `
 .kg.focus .node{opacity:.35}.kg.focus .node.hl{opacity:1}.kg.focus .edge{opacity:.25}.kg.focus .edge.hl{opacity:1}
 .kg .t-ok .box{fill:#f0fdf4;stroke:#86efac}.kg .t-ok .sd,.kg .t-ok .st{fill:#15803d}
 .kg .t-busy .box{fill:#fffbeb;stroke:#f59e0b;stroke-width:1.8}.kg .t-busy .sd,.kg .t-busy .st{fill:#b45309}
-.kg .t-busy .sd,.kg .t-undo .sd{animation:kgpulse 1.1s ease-in-out infinite}
-@keyframes kgpulse{50%{opacity:.25}}
 .kg .t-bad .box{fill:#fef2f2;stroke:#ef4444;stroke-width:2}.kg .t-bad .sd,.kg .t-bad .st{fill:#b91c1c}
 .kg .t-undo .box{fill:#fff7ed;stroke:#fb923c;stroke-width:1.8}.kg .t-undo .sd,.kg .t-undo .st{fill:#c2410c}
 .kg .t-gone .box{fill:#f8fafc;stroke:#cbd5e1;stroke-dasharray:4 3}.kg .t-gone .id{fill:#94a3b8;text-decoration:line-through}.kg .t-gone .sd,.kg .t-gone .st{fill:#94a3b8}

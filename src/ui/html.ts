@@ -93,8 +93,6 @@ h2{font-size:13px;text-transform:uppercase;letter-spacing:.7px;color:var(--muted
 .pill{display:inline-block;padding:2px 9px;border-radius:999px;font-size:11.5px;font-weight:600;letter-spacing:.2px;white-space:nowrap}
 .t-ok{color:var(--ok);background:var(--ok-bg)}.t-busy{color:var(--busy);background:var(--busy-bg)}.t-bad{color:var(--bad);background:var(--bad-bg)}
 .t-undo{color:var(--undo);background:var(--undo-bg)}.t-gone{color:var(--gone);background:var(--gone-bg)}.t-idle{color:var(--idle);background:var(--idle-bg)}
-.live .pill.t-busy,.live .pill.t-undo,.pill.live.t-busy,.pill.live.t-undo{animation:pulse 1.4s ease-in-out infinite}
-@keyframes pulse{50%{opacity:.55}}
 table{border-collapse:collapse;width:100%}
 th{text-align:left;font-size:11.5px;text-transform:uppercase;letter-spacing:.6px;color:var(--muted);font-weight:600;padding:8px 12px;border-bottom:1px solid var(--line);background:#f8fafc}
 td{padding:9px 12px;border-bottom:1px solid #f1f5f9;vertical-align:top}

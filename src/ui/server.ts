@@ -26,6 +26,7 @@ import { buildsView } from './builds.js';
 import * as pages from './pages.js';
 import { deploymentEvents } from './files.js';
 import { LOGO } from './html.js';
+import { invoke, liveWorker } from './browser.js';
 
 export interface UiOptions {
   stateDir: string;
@@ -58,9 +59,11 @@ export function isLoopback(host: string): boolean {
 class Memo {
   private readonly entries = new Map<string, { version: number; at: number; value: Promise<unknown> }>();
   constructor(private readonly ttl: number) {}
-  get<T>(key: string, version: number, make: () => Promise<T>): Promise<T> {
+  /** `slack`: an answer this young (ms) is good even if events came since (pages apply newer events themselves). */
+  get<T>(key: string, version: number, make: () => Promise<T>, slack = 0): Promise<T> {
     const hit = this.entries.get(key);
-    if (hit && hit.version === version && Date.now() - hit.at < this.ttl) return hit.value as Promise<T>;
+    const age = hit ? Date.now() - hit.at : Infinity;
+    if (hit && ((hit.version === version && age < this.ttl) || age < slack)) return hit.value as Promise<T>;
     const value = make();
     this.entries.set(key, { version, at: Date.now(), value });
     value.catch(() => this.entries.delete(key));
@@ -114,7 +117,7 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
       'X-Frame-Options': 'DENY',
-      'Content-Security-Policy': `default-src 'none'; script-src ${nonce ? `'nonce-${nonce}'` : "'none'"}; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'Content-Security-Policy': `default-src 'none'; script-src ${nonce ? `'nonce-${nonce}'` : "'none'"}; worker-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
       ...extra,
     });
     res.end(res.req.method === 'HEAD' ? undefined : body);
@@ -126,7 +129,7 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
   const json = (res: ServerResponse, value: unknown, extra?: Record<string, string>) => send(res, 200, 'application/json; charset=utf-8', JSON.stringify(value, null, 1), undefined, extra);
   const text = (res: ServerResponse, status: number, body: string, extra?: Record<string, string>) => send(res, status, 'text/plain; charset=utf-8', body, undefined, extra);
 
-  const detail = (name: string) => memo.get(`stack:${name}`, version, () => stackDetail(store, pipelines, name, runs()));
+  const detail = (name: string, slack = 0) => memo.get(`stack:${name}`, version, () => stackDetail(store, pipelines, name, runs()), slack);
 
   const drift = (name: string) =>
     driftMemo.get(`drift:${name}`, version, async () => {
@@ -150,7 +153,9 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
       return html(res, 200, (ctx) => pages.indexPage(ctx, list), setCookie);
     }
     if (a === 'stacks' && b && parts.length === 2) {
-      const dd = await detail(b);
+      // The graph, asked by every open page at once during a run, is shared for 400 ms: each page
+      // then applies the events newer than what it got (data-ev).
+      const dd = await detail(b, part === 'graph' ? 400 : 0);
       if (part === 'graph') return send(res, 200, 'text/html; charset=utf-8', dd ? pages.stackGraph(dd) : '');
       if (part === 'body') return send(res, 200, 'text/html; charset=utf-8', dd ? pages.stackBody(dd) : '');
       return html(res, 200, (ctx) => (dd ? pages.stackPage(ctx, dd) : pages.waitingPage(ctx, b)), setCookie);
@@ -168,6 +173,7 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
       const v = await memo.get('builds', version, () => buildsView(db, cache));
       return html(res, 200, (ctx) => pages.buildsPage(ctx, v), setCookie);
     }
+    if (a === 'worker.js' && parts.length === 1) return send(res, 200, 'text/javascript; charset=utf-8', invoke(liveWorker, 'self'), undefined, setCookie);
     if (a === 'favicon.ico' && parts.length === 1) return send(res, 200, 'image/svg+xml', LOGO.replace('<svg ', '<svg xmlns="http://www.w3.org/2000/svg" '));
     if (a === 'api') {
       if (b === 'events' && parts.length === 2) return events(req, res, setCookie);

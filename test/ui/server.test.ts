@@ -194,3 +194,22 @@ describe('the live feed', () => {
     await expect(startUi({ stateDir: state, host: '127.0.0.1', port: 0, provider: async () => new FakeProvider() })).rejects.toThrow(/another `kiln ui` already serves the state/);
   });
 });
+
+describe('kiln ui on the command line', () => {
+  test('a bad --port or an unexpected argument is a usage error that says what is wrong', async () => {
+    const io = memoryIO({ cwd: dir, env });
+    expect(await main(['ui', '--port', 'eighty'], io)).toBe(2);
+    expect(io.stderr).toBe('kiln: ui: --port eighty: expected a port number (0-65535)\n');
+    const io2 = memoryIO({ cwd: dir, env });
+    expect(await main(['ui', 'extra'], io2)).toBe(2);
+    expect(io2.stderr).toContain('ui: unexpected argument extra');
+  });
+
+  test('--help says what the page shows and that it is read-only and loopback-only', async () => {
+    const io = memoryIO({ cwd: dir, env });
+    expect(await main(['ui', '--help'], io)).toBe(0);
+    expect(io.stdout).toContain('Usage: kiln ui [--port N] [--host H] [--state-dir DIR]');
+    expect(io.stdout).toContain('read-only');
+    expect(io.stdout).toContain('127.0.0.1');
+  });
+});
