@@ -105,7 +105,8 @@ describe('kiln graph', () => {
   it('prints dot and mermaid', async () => {
     expect((await run('graph', seed, '--format', 'dot')).out).toContain('digraph stack {');
     expect((await run('graph', seed, '--format=mermaid')).out).toContain('flowchart LR');
-    expect((await run('graph', seed, '--format', 'svg')).code).toBe(2);
+    expect((await run('graph', seed, '--format', 'png')).code).toBe(2);
+    expect((await run('graph', seed, '--format', 'svg')).out).toContain('<svg xmlns="http://www.w3.org/2000/svg"');
   });
   it('fails on a cycle and prints its path with a position', async () => {
     const p = file('cycle.yaml', 'Resources:\n  A:\n    Type: AWS::S3::Bucket\n    DependsOn: B\n  B:\n    Type: AWS::S3::Bucket\n    DependsOn: A\n');

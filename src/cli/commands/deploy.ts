@@ -13,6 +13,7 @@ import { KilnError } from '../../core/errors.js';
 import { flagBool, flagString } from '../args.js';
 import { PARAM, YES, confirm, params, requireStack, requireTemplate } from '../views/common.js';
 import { stackCommand, stackTarget } from './stack-common.js';
+import { tee } from '../../core/events.js';
 import type { ParsedArgs } from '../args.js';
 import type { CliIO } from '../io.js';
 import type { PlanDocument } from '../../deploy/planfile.js';
@@ -64,18 +65,22 @@ export const command = stackCommand({
       io.err(`kiln deploy: --concurrency ${conc}: expected a positive integer\n`);
       return 2;
     }
-    const [{ deployStack }, planView, { ProgressView }, stackView, { JsonLinesView }] = await Promise.all([
+    const [{ deployStack }, planView, { ProgressView }, stackView, { JsonLinesView }, { feedFor }] = await Promise.all([
       import('../../deploy/index.js'),
       import('../views/plan.js'),
       import('../views/progress.js'),
       import('../views/stack.js'),
       import('../views/jsonlines.js'),
+      import('../../ui/feed.js'),
     ]);
     const yes = flagBool(p, 'yes');
     const interactive = io.stdoutIsTTY && io.stdin !== undefined && (io.stdin as NodeJS.ReadStream).isTTY === true;
     const json = flagBool(p, 'json') ? new JsonLinesView(io) : undefined;
     const progress = json ?? new ProgressView(io);
     const stop = () => (progress instanceof ProgressView ? progress.stop() : undefined);
+    // `kiln ui`, when it runs on this state directory, shows the deploy live (src/ui/feed.ts).
+    const feed = feedFor(flagString(p, 'state-dir'), stack, 'deploy');
+    let outcome: string | undefined;
     const abort = new AbortController();
     const onSigint = () => {
       io.err('\nkiln deploy: interrupted; finishing what is in flight, then rolling back (Ctrl-C again to stop at once)\n');
@@ -91,7 +96,7 @@ export const command = stackCommand({
         params: params(p),
         ...(saved ? { saved: saved.doc } : {}),
         ...(await stackTarget(p, io)),
-        events: progress,
+        events: tee(progress, feed),
         rollback: !flagBool(p, 'no-rollback'),
         replaceDrifted: flagBool(p, 'replace-drifted'),
         signal: abort.signal,
@@ -100,10 +105,12 @@ export const command = stackCommand({
           if (!plan.plan.changes && !plan.isCreate) return true;
           if (json) json.line({ kind: 'plan', stack, isCreate: plan.isCreate, ...(JSON.parse(planView.planJson(plan.plan)) as object) });
           else io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }));
-          if (yes || !interactive || saved) return true;
-          return confirm(io, `Deploy these changes to stack ${stack}?`);
+          const go = yes || !interactive || saved !== undefined || (await confirm(io, `Deploy these changes to stack ${stack}?`));
+          if (go) feed.plan(plan.plan, plan.isCreate);
+          return go;
         },
       });
+      outcome = r.outcome;
       stop();
       if (json) {
         json.line({ kind: 'result', stack, outcome: r.outcome, ...(r.finalStatus ? { status: r.finalStatus } : {}), ...(r.reason ? { reason: r.reason } : {}), outputs: r.outputs });
@@ -127,6 +134,7 @@ export const command = stackCommand({
       return 0;
     } finally {
       stop();
+      feed.close(outcome);
       if (real) process.removeListener('SIGINT', onSigint);
     }
   },

@@ -1,6 +1,7 @@
 // `kiln destroy --stack NAME [--yes] [--json]`: deletes the stack's resources in reverse dependency order
 // (DeletionPolicy Retain keeps an object and says DELETE_SKIPPED). Asks on a terminal unless --yes.
-import { flagBool } from '../args.js';
+import { flagBool, flagString } from '../args.js';
+import { tee } from '../../core/events.js';
 import { YES, confirm, requireStack } from '../views/common.js';
 import { stackCommand, stackTarget } from './stack-common.js';
 
@@ -18,12 +19,20 @@ export const command = stackCommand({
       io.err('kiln destroy: cancelled; nothing changed\n');
       return 1;
     }
-    const [{ destroyStack }, { ProgressView }, { JsonLinesView }] = await Promise.all([import('../../deploy/index.js'), import('../views/progress.js'), import('../views/jsonlines.js')]);
+    const [{ destroyStack }, { ProgressView }, { JsonLinesView }, { feedFor }] = await Promise.all([
+      import('../../deploy/index.js'),
+      import('../views/progress.js'),
+      import('../views/jsonlines.js'),
+      import('../../ui/feed.js'),
+    ]);
     const json = flagBool(p, 'json') ? new JsonLinesView(io) : undefined;
     const progress = json ?? new ProgressView(io);
     const stop = () => (progress instanceof ProgressView ? progress.stop() : undefined);
+    const feed = feedFor(flagString(p, 'state-dir'), stack, 'destroy');
+    let outcome: string | undefined;
     try {
-      const r = await destroyStack({ stack, ...(await stackTarget(p, io)), events: progress, command: 'destroy' });
+      const r = await destroyStack({ stack, ...(await stackTarget(p, io)), events: tee(progress, feed), command: 'destroy' });
+      outcome = r.outcome;
       stop();
       if (json) {
         json.line({ kind: 'result', stack, outcome: r.outcome, ...(r.status ? { status: r.status } : {}), ...(r.reason ? { reason: r.reason } : {}) });
@@ -41,6 +50,7 @@ export const command = stackCommand({
       return 0;
     } finally {
       stop();
+      feed.close(outcome);
     }
   },
 });

@@ -20,18 +20,21 @@ export const command: Command = {
     const toText = flagString(p, 'to');
     const to = toText === undefined ? undefined : Number(toText);
     if (to !== undefined && !Number.isInteger(to)) throw new KilnError('USAGE', `rollback: --to ${toText}: expected a run id from kiln history`, 'user', { exitCode: 2 });
-    const { rollback } = await import('../../pipeline/rollback.js');
-    const view = await pipelineView(io);
+    const [{ rollback }, { feedFor }] = await Promise.all([import('../../pipeline/rollback.js'), import('../../ui/feed.js')]);
+    const dir = flagString(p, 'state-dir');
+    const feed = feedFor(dir, stack, 'rollback');
+    let outcome: string | undefined;
+    const view = await pipelineView(io, feed);
     try {
-      const dir = flagString(p, 'state-dir');
       const r = await rollback({
         stack,
         ...(to !== undefined ? { to } : {}),
         events: view,
         env: io.env,
-        confirm: await planConfirm(io, stack, flagBool(p, 'yes')),
+        confirm: await planConfirm(io, stack, flagBool(p, 'yes'), feed),
         ...(dir ? { stateDir: dir } : {}),
       });
+      outcome = r.outcome;
       view.stop();
       const images = Object.entries(r.to.images).map(([n, i]) => `${n}=${i.imageId.replace(/^sha256:/, '').slice(0, 12)}`).join(' ');
       if (r.outcome === 'no-changes') {
@@ -52,6 +55,7 @@ export const command: Command = {
       return 0;
     } finally {
       view.stop();
+      feed.close(outcome);
       finish(io);
     }
   },

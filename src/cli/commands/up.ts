@@ -11,6 +11,7 @@ import { HELP, OUT, STACK, STATE_DIR, YES, confirm, finish, parse, usage } from 
 import type { PipelineEvent, UpResult } from '../../pipeline/up.js';
 import type { PlanResult } from '../../deploy/index.js';
 import type { EventSink } from '../../core/events.js';
+import type { LiveFeed } from '../../ui/feed.js';
 import { KilnError } from '../../core/errors.js';
 
 export const TARGET: FlagSpec = { names: ['target', 't'], kind: 'string', valueName: 'local|aws', description: 'where to build and deploy (default local)' };
@@ -54,7 +55,7 @@ function plural(n: number, word: string): string {
  * image, held back until the cache misses (a fully cached image prints nothing), and the stack
  * ProgressView of `kiln deploy`.
  */
-export async function pipelineView(io: CliIO): Promise<EventSink<PipelineEvent> & { stop(): void }> {
+export async function pipelineView(io: CliIO, feed?: LiveFeed): Promise<EventSink<PipelineEvent> & { stop(): void }> {
   const [{ BuildRenderer }, { ProgressView }] = await Promise.all([import('../views/build.js'), import('../views/progress.js')]);
   const progress = new ProgressView(io);
   const renderers = new Map<string, { r: InstanceType<typeof BuildRenderer>; held: PipelineEvent[] | undefined }>();
@@ -93,6 +94,7 @@ export async function pipelineView(io: CliIO): Promise<EventSink<PipelineEvent> 
           return;
         case 'stack':
           progress.emit(e.event);
+          feed?.emit(e.event);
           return;
         case 'phase':
           return;
@@ -138,14 +140,15 @@ export async function reportUp(io: CliIO, r: UpResult, command = 'up'): Promise<
 }
 
 /** The plan confirmation of `kiln deploy`: shown when something changes; asked only on a terminal. */
-export async function planConfirm(io: CliIO, stack: string, yes: boolean): Promise<(plan: PlanResult) => Promise<boolean>> {
+export async function planConfirm(io: CliIO, stack: string, yes: boolean, feed?: LiveFeed): Promise<(plan: PlanResult) => Promise<boolean>> {
   const planView = await import('../views/plan.js');
   const interactive = io.stdoutIsTTY && io.stdin !== undefined && (io.stdin as NodeJS.ReadStream).isTTY === true;
   return async (plan) => {
     if (!plan.plan.changes && !plan.isCreate) return true;
     io.err(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }));
-    if (yes || !interactive) return true;
-    return confirm(io, `Deploy these changes to stack ${stack}?`);
+    const go = yes || !interactive || (await confirm(io, `Deploy these changes to stack ${stack}?`));
+    if (go) feed?.plan(plan.plan, plan.isCreate);
+    return go;
   };
 }
 
@@ -169,7 +172,11 @@ export const command: Command = {
     const config = await loadConfig(p.positionals[0] ?? '.', io.cwd);
     const stack = flagString(p, 'stack') ?? config.stack;
     const out = flagString(p, 'out');
-    const view = await pipelineView(io);
+    const dir = flagString(p, 'state-dir');
+    const { feedFor } = await import('../../ui/feed.js');
+    const feed = flagBool(p, 'dry-run') || out !== undefined ? undefined : feedFor(dir, stack, 'up');
+    let outcome: string | undefined;
+    const view = await pipelineView(io, feed);
     const abort = new AbortController();
     const real = io.stdin === process.stdin;
     const onSigint = () => {
@@ -179,7 +186,6 @@ export const command: Command = {
     };
     if (real) process.once('SIGINT', onSigint);
     try {
-      const dir = flagString(p, 'state-dir');
       const r = await up({
         config,
         target,
@@ -190,9 +196,10 @@ export const command: Command = {
         signal: abort.signal,
         labels: extraLabels(io.env.KILN_LABELS),
         env: io.env,
-        confirm: await planConfirm(io, stack, flagBool(p, 'yes')),
+        confirm: await planConfirm(io, stack, flagBool(p, 'yes'), feed),
         ...(dir ? { stateDir: dir } : {}),
       });
+      outcome = r.outcome;
       view.stop();
       if (out !== undefined && r.document) {
         const { writeFile } = await import('node:fs/promises');
@@ -204,6 +211,7 @@ export const command: Command = {
       return code;
     } finally {
       view.stop();
+      feed?.close(outcome);
       if (real) process.removeListener('SIGINT', onSigint);
       finish(io);
     }

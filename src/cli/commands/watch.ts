@@ -46,14 +46,19 @@ export const command: Command = {
         fallbackDir: dirname(configPath(arg, io.cwd)),
         run: async (config, changed) => {
           if (changed.length) io.err(`\n==> changed: ${changed.map((c) => relative(io.cwd, c) || c).join(', ')}\n`);
-          const view = await pipelineView(io);
+          const stack = flagString(p, 'stack') ?? config.stack;
+          const { feedFor } = await import('../../ui/feed.js');
+          const feed = feedFor(dir, stack, 'watch');
+          let outcome: string | undefined;
+          const view = await pipelineView(io, feed);
           try {
-            const stack = flagString(p, 'stack') ?? config.stack;
-            const r = await up({ config, target, stack, events: view, confirm: await planConfirm(io, stack, true), env: io.env, labels: extraLabels(io.env.KILN_LABELS), signal: abort.signal, ...(dir ? { stateDir: dir } : {}) });
+            const r = await up({ config, target, stack, events: view, confirm: await planConfirm(io, stack, true, feed), env: io.env, labels: extraLabels(io.env.KILN_LABELS), signal: abort.signal, ...(dir ? { stateDir: dir } : {}) });
+            outcome = r.outcome;
             view.stop();
             await reportUp(io, r, 'watch');
           } finally {
             view.stop();
+            feed.close(outcome);
           }
         },
         onError: (e) => void reportFailure(e, io),
