@@ -142,6 +142,8 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
   const renderTags = (tags: Record<string, string>, data: LateContext): Record<string, string> =>
     Object.fromEntries(Object.entries(tags).map(([k, v]) => [build.renderLate(k, data), build.renderLate(v, data)]));
 
+  // Packer: `-force` sets force_deregister on the amazon builders.
+  const forceDeregister = cfg.forceDeregister || env.force;
   const ctx: Ctx = { keyCreated: false, groupIds: [...cfg.securityGroupIds], volumeIds: [], snapshots: [], copies: {}, copySnapshots: {}, generated: p.generated };
   const generated = ctx.generated;
   const n = build.provisioners.length;
@@ -151,7 +153,7 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
     {
       name: 'StepPreValidate',
       async run() {
-        if (cfg.forceDeregister) {
+        if (forceDeregister) {
           ui.say('Force Deregister flag found, skipping prevalidating AMI Name');
           return;
         }
@@ -450,7 +452,7 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
     {
       name: 'StepDeregisterAMI',
       async run() {
-        if (!cfg.forceDeregister) return;
+        if (!forceDeregister) return;
         for (const r of [region, ...copyRegions(cfg, region)]) {
           const found = (await aws('DescribeImages', { Owners: ['self'], Filters: [{ Name: 'name', Values: [cfg.amiName] }] }, r)).Images ?? [];
           for (const img of found) {
