@@ -179,12 +179,12 @@ export async function sdkClient(settings: AwsSettings): Promise<T.EC2Client> {
 
 /**
  * kiln's default EC2 client: DescribeImages answered by a signed Query request (no SDK load),
- * every other operation by the SDK client, opened on first use. Retries throttling; errors carry
- * AWS's code and never a credential.
+ * every other operation by the SDK client, opened on first use. Errors carry AWS's code and never
+ * a credential. No retries here: callers wrap it (or an injected client) in `withRetry`.
  */
-export function openEc2(settings: AwsSettings, o: RetryOptions = {}): Ec2Api {
+export function openEc2(settings: AwsSettings): Ec2Api {
   let full: Promise<Ec2Api> | undefined;
-  const base: Ec2Api = {
+  return {
     region: settings.region,
     async call(op, input, signal) {
       try {
@@ -199,7 +199,6 @@ export function openEc2(settings: AwsSettings, o: RetryOptions = {}): Ec2Api {
       }
     },
   };
-  return withRetry(base, o);
 }
 
 /** An AWS error with its message scrubbed of credentials (the code and status are kept). */

@@ -40,7 +40,7 @@ export async function waitUntil<T>(probe: () => Promise<Probe<T>>, o: PollSettin
     if (r.done) return r.value;
     state = r.state;
     const elapsed = clock.now() - start;
-    if (elapsed + delay > o.timeoutMs) {
+    if (elapsed + delay >= o.timeoutMs) {
       throw new KilnError(
         'AWS_WAIT_TIMEOUT',
         `timed out waiting for ${o.what}: still ${state} after ${Math.round(elapsed / 1000)}s and ${looks} look(s) (raise aws_polling.max_attempts or AWS_TIMEOUT_SECONDS to wait longer)`,

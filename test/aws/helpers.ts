@@ -94,7 +94,7 @@ export async function bake(template: string, o: BakeOptions): Promise<Bake> {
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.sshAddress ? { sshAddress: o.sshAddress } : {}),
       ec2: (settings) => {
-        const base = openEc2(settings, o.clock ? { clock: o.clock } : {});
+        const base = openEc2(settings);
         return counting(o.wrap ? o.wrap(base, settings) : base, calls);
       },
     },

@@ -3,7 +3,7 @@
 // unless a test scripts it, so a scripted test still creates and cleans up real objects.
 import * as E from '@aws-sdk/client-ec2';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
-import { sdkEc2, withRetry, type Ec2Api, type RetryOptions } from '../../src/aws/ec2.js';
+import { sdkEc2, type Ec2Api } from '../../src/aws/ec2.js';
 import type { Moto } from './moto.js';
 import { sdk, REGION } from './helpers.js';
 
@@ -46,7 +46,7 @@ export interface Scripted {
  * An EC2 client whose commands go to the emulator, with `script` deciding per command: return an
  * answer to replace the emulator's, or undefined to pass the emulator's through.
  */
-export async function scripted(moto: Moto, script: (name: string, input: any, real: () => Promise<any>) => Promise<any> = (_n, _i, real) => real(), retry: RetryOptions = {}, region = REGION): Promise<Scripted> {
+export async function scripted(moto: Moto, script: (name: string, input: any, real: () => Promise<any>) => Promise<any> = (_n, _i, real) => real(), region = REGION): Promise<Scripted> {
   const real = sdk(moto, region);
   const client = new E.EC2Client({ region, endpoint: moto.url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
   const stub = mockClient(client);
@@ -58,7 +58,7 @@ export async function scripted(moto: Moto, script: (name: string, input: any, re
       return script(name, input, () => real.send(new (Cmd as any)(input)));
     });
   }
-  return { api: withRetry(await sdkEc2(client, region), retry), stub, sent };
+  return { api: await sdkEc2(client, region), stub, sent };
 }
 
 /** A clock that never waits: sleeping moves its time on (abortable like the real one). */

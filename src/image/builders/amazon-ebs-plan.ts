@@ -17,8 +17,8 @@ import type { AmazonEbsBuilderConfig, LateContext, PreparedBuild } from '../type
 import type { Artifact } from '../events.js';
 import { KEY_FORMAT, keyHash, memoDigest, redactorFor, stepKey, type DigestFn, type Redact } from '../key.js';
 import type { BuilderEnv, BuilderOutcome } from './docker-plan.js';
-import { awsSettings, type AwsSettings } from '../../aws/settings.js';
-import { describeAwsError, openEc2, type Ec2Api } from '../../aws/ec2.js';
+import { awsSettings, maskSecrets, type AwsSettings } from '../../aws/settings.js';
+import { describeAwsError, openEc2, withRetry, type Ec2Api } from '../../aws/ec2.js';
 import { TAGS, decodeCopies, tagMap } from '../../aws/tags.js';
 
 export const AMAZON_EBS_BUILDER_ID = 'mitchellh.amazonebs';
@@ -175,16 +175,19 @@ export function sourceData(src: Image & { ImageId: string }, region: string): La
   };
 }
 
+/** The EC2 client for these settings (injected or kiln's own), retrying throttling with backoff. */
+export function ec2Client(settings: AwsSettings, env: EbsBuilderEnv): Ec2Api {
+  return withRetry(env.aws?.ec2?.(settings) ?? openEc2(settings), {
+    ...(env.aws?.clock ? { clock: env.aws.clock } : {}),
+    onRetry: (op, attempt, ms, e) => env.ui.message(maskSecrets(`${describeAwsError(op, e)}: retrying in ${(ms / 1000).toFixed(1)}s (attempt ${attempt + 1})`, settings.secrets())),
+  });
+}
+
 export async function planAmazonEbsBuild(build: PreparedBuild, cfg: AmazonEbsBuilderConfig, env: EbsBuilderEnv): Promise<EbsPlan> {
   const { ui } = env;
   checkSupported(build, cfg);
   const settings = settingsFor(cfg, env.aws?.env ?? process.env);
-  const ec2 =
-    env.aws?.ec2?.(settings) ??
-    openEc2(settings, {
-      ...(env.aws?.clock ? { clock: env.aws.clock } : {}),
-      onRetry: (op, attempt, ms, e) => ui.message(`${describeAwsError(op, e)}: retrying in ${(ms / 1000).toFixed(1)}s (attempt ${attempt + 1})`),
-    });
+  const ec2 = ec2Client(settings, env);
   const generated: LateContext = {
     ID: '',
     ConnType: cfg.communicator === 'none' ? 'none' : 'ssh',

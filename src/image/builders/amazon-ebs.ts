@@ -18,14 +18,13 @@ import type { BuildUI } from '../events.js';
 import { runSteps, type Step } from '../runner.js';
 import { runProvisioner } from '../provisioners/index.js';
 import { awsErrorCode, describeAwsError, type Ec2Api, type Ec2Input, type Ec2Op, type Ec2Output } from '../../aws/ec2.js';
-import { openEc2 } from '../../aws/ec2.js';
 import { maskSecrets } from '../../aws/settings.js';
 import { TAGS, encodeCopies, runTags, toTags } from '../../aws/tags.js';
 import { pollSettings, waitUntil, type PollSettings } from '../../aws/wait.js';
 import { whereKilnRuns } from '../../aws/where.js';
 import { registerRun } from '../../aws/runs.js';
 import { publicKeyBody, waitForSsh, type SshCommunicator } from '../ssh-communicator.js';
-import { amiArtifact, copyRegions, planAmazonEbsBuild, type EbsBuilderEnv, type EbsPlan } from './amazon-ebs-plan.js';
+import { amiArtifact, copyRegions, ec2Client, planAmazonEbsBuild, type EbsBuilderEnv, type EbsPlan } from './amazon-ebs-plan.js';
 import type { BuilderOutcome } from './docker-plan.js';
 
 interface Ctx {
@@ -94,7 +93,7 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
   const clients = new Map<string, Ec2Api>([[region, p.ec2]]);
   const ec2For = (r: string): Ec2Api => {
     let c = clients.get(r);
-    if (!c) clients.set(r, (c = env.aws?.ec2?.(settings.forRegion(r)) ?? openEc2(settings.forRegion(r), env.aws?.clock ? { clock: env.aws.clock } : {})));
+    if (!c) clients.set(r, (c = ec2Client(settings.forRegion(r), env)));
     return c;
   };
   /** One EC2 call; a failure becomes a readable KilnError (AWS's code kept, credentials masked). */
