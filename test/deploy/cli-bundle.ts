@@ -18,7 +18,7 @@ export async function bundleCli(name: string): Promise<{ entry: string; env: Nod
     platform: 'node',
     target: 'node20',
     outdir: out,
-    external: ['better-sqlite3', 'dockerode', '@aws-cdk/*'],
+    external: ['better-sqlite3', 'dockerode', '@aws-cdk/*', 'ssh2', '@aws-sdk/*', '@smithy/*'],
     logLevel: 'silent',
     banner: { js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);" },
   });
