@@ -60,8 +60,8 @@ describe('kiln build -only=aws examples/seed/image.json', () => {
     expect(r.code, r.out).toBe(0);
     const says = r.out.split('\n').filter((l) => l.startsWith('==> aws: ')).map((l) => l.slice('==> aws: '.length));
     expectInOrder(says, [
+      'Prevalidating any provided VPC information',
       'Prevalidating AMI Name: seed-web-',
-      'Inspecting the source AMI...',
       'Creating temporary keypair: packer_',
       'Creating temporary security group for this instance: packer_',
       'Authorizing access to port 22 from [127.0.0.1/32] in the temporary security groups...',
@@ -79,7 +79,6 @@ describe('kiln build -only=aws examples/seed/image.json', () => {
       'Waiting for the instance to stop...',
       `Creating AMI seed-web-${version}-`,
       'Waiting for AMI to become ready...',
-      'Adding tags to AMI (ami-',
       'Terminating the source AWS instance...',
       'Cleaning up any extra volumes...',
       'Deleting temporary security group...',

@@ -46,7 +46,9 @@ Where kiln differs from Packer 1.6.6, on purpose:
   - amazon-ebs opens SSH only to the address kiln connects from (Packer: 0.0.0.0/0) unless
     temporary_security_group_source_cidrs says otherwise, checks the AMI name itself, and a failed
     or interrupted build deregisters its half-made AMIs and deletes their snapshots (Packer leaks
-    them); every object is tagged kiln:run, and \`kiln gc --target aws\` sweeps a killed run's.
+    them); every object is tagged kiln:run, and \`kiln gc --target aws\` sweeps a killed run's;
+  - amazon-ebs always removes its temporary key from authorized_keys before the AMI is made
+    (Packer only with ssh_clear_authorized_keys).
 
 Flags:
 ${renderFlagHelp(FLAGS)}

@@ -152,6 +152,7 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
     {
       name: 'StepPreValidate',
       async run() {
+        ui.say('Prevalidating any provided VPC information');
         if (forceDeregister) {
           ui.say('Force Deregister flag found, skipping prevalidating AMI Name');
           return;
@@ -166,7 +167,6 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
     {
       name: 'StepSourceAMIInfo',
       async run(c) {
-        ui.say('Inspecting the source AMI...');
         let src = p.source;
         if (!src.State) {
           const r = await aws('DescribeImages', { ImageIds: [src.ImageId] }).catch((e: KilnError & { awsCode?: string }) => {
@@ -561,16 +561,19 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
         // The build key goes on last: an AMI with it is finished (copies, attributes, tags).
         const final: Record<string, string> = { ...env.labels, [TAGS.run]: runId, [TAGS.kind]: 'artifact', [TAGS.build]: build.name, [TAGS.copies]: encodeCopies(amis), [TAGS.buildKey]: key };
         for (const [r, id] of Object.entries(amis)) {
-          ui.say(`Adding tags to AMI (${id})...`);
           const snaps = r === region ? c.snapshots : c.copySnapshots[r] ?? [];
-          for (const s of snaps) ui.message(`Tagging snapshot: ${s}`);
-          ui.message('Creating AMI tags');
-          for (const [k, v] of Object.entries(userTags)) ui.message(`Adding tag: "${k}": "${v}"`);
-          if (snaps.length) {
-            ui.message('Creating snapshot tags');
-            for (const [k, v] of Object.entries(snapTags)) ui.message(`Adding tag: "${k}": "${v}"`);
-            await aws('CreateTags', { Resources: snaps, Tags: toTags({ ...snapTags, [TAGS.run]: runId, [TAGS.kind]: 'artifact' }) }, r);
+          // Packer's messages when the template has tags; kiln's own tags go on quietly.
+          if (Object.keys(userTags).length || Object.keys(snapTags).length) {
+            ui.say(`Adding tags to AMI (${id})...`);
+            for (const s of snaps) ui.message(`Tagging snapshot: ${s}`);
+            ui.message('Creating AMI tags');
+            for (const [k, v] of Object.entries(userTags)) ui.message(`Adding tag: "${k}": "${v}"`);
+            if (snaps.length) {
+              ui.message('Creating snapshot tags');
+              for (const [k, v] of Object.entries(snapTags)) ui.message(`Adding tag: "${k}": "${v}"`);
+            }
           }
+          if (snaps.length) await aws('CreateTags', { Resources: snaps, Tags: toTags({ ...snapTags, [TAGS.run]: runId, [TAGS.kind]: 'artifact' }) }, r);
           const tags: Tag[] = toTags({ ...userTags, ...final });
           await aws('CreateTags', { Resources: [id], Tags: tags }, r);
         }
