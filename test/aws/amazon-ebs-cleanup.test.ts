@@ -168,6 +168,14 @@ describe('amazon-ebs leaves nothing behind', () => {
     expect(await census(moto, ws.testId)).toMatchObject(NOTHING_LEFT);
   }, 120_000);
 
+  it('an instance-store source AMI is refused before anything is created', async () => {
+    // The emulator's own answer for a registered image: root device "standard".
+    const r = await bake(template({}, [{ type: 'shell', inline: ['echo never runs'] }]), { moto, testId: ws.testId, dir: ws.dir, rawRootDevices: true });
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toContain("The provided source AMI has an invalid root device type.\nExpected 'ebs', got 'standard'.");
+    expect(r.calls.filter((c) => c.startsWith('Create') || c === 'RunInstances')).toEqual([]);
+  }, 60_000);
+
   it('a duplicate AMI name fails prevalidation before anything is created', async () => {
     const name = `dup-${ws.testId}`;
     // (Its own script, so that it is not an earlier test's build reused under another name.)

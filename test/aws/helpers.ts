@@ -21,7 +21,7 @@ import { prepareTemplate } from '../../src/image/api.js';
 import { runBuilds, type BuildResult } from '../../src/image/build.js';
 import { BuildRenderer } from '../../src/image/ui.js';
 import type { BuildEvent } from '../../src/image/events.js';
-import { counting, openEc2, type Ec2Api } from '../../src/aws/ec2.js';
+import { counting, openEc2, type Ec2Api, type Ec2Output } from '../../src/aws/ec2.js';
 import type { AwsSettings } from '../../src/aws/settings.js';
 import type { Moto } from './moto.js';
 
@@ -61,8 +61,26 @@ export interface BakeOptions {
   sshAddress?: (i: Instance) => { host: string; port: number } | undefined;
   /** Wraps kiln's EC2 client (scripted answers on top of the emulator). */
   wrap?: (api: Ec2Api, settings: AwsSettings) => Ec2Api;
+  /** Leave the emulator's root device types as they are (see `ebsRoots`). */
+  rawRootDevices?: boolean;
   clock?: Clock;
   env?: Record<string, string>;
+}
+
+/**
+ * The emulator registers, copies and creates every image with the root device type "standard";
+ * on AWS an image made from an EBS-backed instance is "ebs", which amazon-ebs requires of its
+ * source. This scripted answer says "ebs", as AWS would.
+ */
+export function ebsRoots(api: Ec2Api): Ec2Api {
+  return {
+    region: api.region,
+    async call(op, input, signal) {
+      const out = await api.call(op, input, signal);
+      if (op === 'DescribeImages') for (const img of (out as Ec2Output<'DescribeImages'>).Images ?? []) if ((img.RootDeviceType as string) === 'standard') img.RootDeviceType = 'ebs';
+      return out;
+    },
+  };
 }
 
 export async function bake(template: string, o: BakeOptions): Promise<Bake> {
@@ -94,7 +112,7 @@ export async function bake(template: string, o: BakeOptions): Promise<Bake> {
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.sshAddress ? { sshAddress: o.sshAddress } : {}),
       ec2: (settings) => {
-        const base = openEc2(settings);
+        const base = o.rawRootDevices ? openEc2(settings) : ebsRoots(openEc2(settings));
         return counting(o.wrap ? o.wrap(base, settings) : base, calls);
       },
     },

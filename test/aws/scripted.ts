@@ -46,6 +46,7 @@ export interface Scripted {
  * An EC2 client whose commands go to the emulator, with `script` deciding per command: return an
  * answer to replace the emulator's, or undefined to pass the emulator's through.
  */
+/** Scripted answers on top of the emulator; images say root device "ebs", as on AWS (see helpers' `ebsRoots`). */
 export async function scripted(moto: Moto, script: (name: string, input: any, real: () => Promise<any>) => Promise<any> = (_n, _i, real) => real(), region = REGION): Promise<Scripted> {
   const real = sdk(moto, region);
   const client = new E.EC2Client({ region, endpoint: moto.url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
@@ -53,9 +54,14 @@ export async function scripted(moto: Moto, script: (name: string, input: any, re
   const sent: string[] = [];
   for (const Cmd of COMMANDS) {
     const name = Cmd.name.replace(/Command$/, '');
+    const passThrough = async (input: any): Promise<any> => {
+      const out: any = await real.send(new (Cmd as any)(input));
+      if (name === 'DescribeImages') for (const img of out.Images ?? []) if (img.RootDeviceType === 'standard') img.RootDeviceType = 'ebs';
+      return out;
+    };
     stub.on(Cmd as never).callsFake((input: any) => {
       sent.push(name);
-      return script(name, input, () => real.send(new (Cmd as any)(input)));
+      return script(name, input, () => passThrough(input));
     });
   }
   return { api: await sdkEc2(client, region), stub, sent };

@@ -177,6 +177,8 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
           if (!found?.ImageId) throw new KilnError('SOURCE_AMI', `No AMI was found matching filters: image id ${src.ImageId} (in ${region})`, 'user');
           src = found as Image & { ImageId: string };
         }
+        // amazon-ebs snapshots the instance's EBS root volume: an instance-store source cannot work.
+        if (src.RootDeviceType && src.RootDeviceType !== 'ebs') throw new KilnError('SOURCE_AMI', `The provided source AMI has an invalid root device type.\nExpected 'ebs', got '${src.RootDeviceType}'.`, 'user');
         c.source = src;
         Object.assign(generated, { SourceAMIName: src.Name ?? '', SourceAMIOwner: src.OwnerId ?? '', SourceAMIOwnerName: src.ImageOwnerAlias ?? '', SourceAMICreationDate: src.CreationDate ?? '' });
         ui.message(`Found Image ID: ${src.ImageId}`);
