@@ -91,12 +91,18 @@ export interface RetryOptions {
   onRetry?: (op: string, attempt: number, delayMs: number, error: unknown) => void;
 }
 
+/** Any of kiln's AWS interfaces (EC2, CloudFormation): one `call(operation, input)`. */
+export interface AwsCaller {
+  readonly region: string;
+  call(op: string, input: any, signal?: AbortSignal): Promise<any>;
+}
+
 /** Retries throttling and transient failures with exponential backoff; other errors pass through. */
-export function withRetry(api: Ec2Api, o: RetryOptions = {}): Ec2Api {
+export function withRetry<A extends AwsCaller>(api: A, o: RetryOptions = {}): A {
   const clock = o.clock ?? systemClock;
   const max = o.maxAttempts ?? 8;
   const base = o.baseDelayMs ?? 500;
-  return {
+  const wrapped: AwsCaller = {
     region: api.region,
     async call(op, input, signal) {
       for (let attempt = 1; ; attempt++) {
@@ -111,6 +117,7 @@ export function withRetry(api: Ec2Api, o: RetryOptions = {}): Ec2Api {
       }
     },
   };
+  return wrapped as A;
 }
 
 /** Counts calls (tests and the benchmark's "API calls" column). */
