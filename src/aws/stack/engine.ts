@@ -59,13 +59,25 @@ export interface AwsDeployResult extends AwsPlan {
 
 const NO_CHANGES = /didn't contain changes|No updates are to be performed/i;
 
+/** The values of NoEcho parameters given for this operation: masked like credentials. */
+function noEchoValues(o: AwsPlanOptions): string[] {
+  return Object.entries(o.params)
+    .filter(([k, v]) => o.template.parameters[k]?.noEcho && v.length > 0)
+    .map(([, v]) => v);
+}
+
 class Engine {
   readonly clock: Clock;
   readonly mask: (s: string) => string;
   readonly pollMs: number;
-  constructor(readonly env: AwsStackEnv) {
+  constructor(
+    readonly env: AwsStackEnv,
+    secrets: readonly string[] = [],
+  ) {
     this.clock = env.clock ?? systemClock;
-    this.mask = env.mask ?? ((s) => s);
+    const outer = env.mask ?? ((s: string) => s);
+    const own = [...secrets].sort((a, b) => b.length - a.length);
+    this.mask = (s) => outer(own.reduce((t, v) => t.split(v).join('<sensitive>'), s));
     this.pollMs = env.pollMs ?? 1000;
   }
 
@@ -181,7 +193,7 @@ class Engine {
     this.checkDeployable(o.stack, existing);
     const isCreate = !existing || existing.StackStatus === 'REVIEW_IN_PROGRESS';
     const Parameters = this.parameters(o, existing);
-    const given = Object.fromEntries(Parameters.filter((p) => p.ParameterValue !== undefined).map((p) => [p.ParameterKey!, p.ParameterValue!]));
+    const given = Object.fromEntries(Parameters.filter((p) => p.ParameterValue !== undefined).map((p) => [p.ParameterKey!, o.template.parameters[p.ParameterKey!]?.noEcho ? '****' : p.ParameterValue!]));
     const name = `kiln-${new Date(this.clock.now()).toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.floor(Math.random() * 1e6)}`;
     let created: CfnOutput<'CreateChangeSet'>;
     try {
@@ -242,7 +254,7 @@ class Engine {
 
 /** The change set CloudFormation would run, as kiln's plan; nothing is left behind. */
 export async function planAwsStack(env: AwsStackEnv, o: AwsPlanOptions): Promise<AwsPlan> {
-  const e = new Engine(env);
+  const e = new Engine(env, noEchoValues(o));
   const p = await e.plan(o);
   if (p.changeSet) await e.discard(p.changeSet, p.isCreate);
   const { changeSet: _cs, ...rest } = p;
@@ -250,7 +262,8 @@ export async function planAwsStack(env: AwsStackEnv, o: AwsPlanOptions): Promise
 }
 
 export async function deployAwsStack(env: AwsStackEnv, o: AwsPlanOptions & { confirm?: (p: AwsPlan) => Promise<boolean> }): Promise<AwsDeployResult> {
-  const e = new Engine(env);
+  const e = new Engine(env, noEchoValues(o));
+  let cancelled = false;
   const p = await e.plan(o);
   if (p.noChanges || !p.changeSet) {
     if (p.changeSet) await e.discard(p.changeSet, p.isCreate);
@@ -272,11 +285,12 @@ export async function deployAwsStack(env: AwsStackEnv, o: AwsPlanOptions & { con
       e.notice(`interrupted: CloudFormation goes on creating stack ${o.stack} (and rolls it back if it fails); follow it with kiln events --target aws --stack ${o.stack}`);
       return 'stop';
     }
+    cancelled = true;
     e.notice(`interrupted: cancelling the update of stack ${o.stack} (CloudFormation rolls it back)`);
     await e.call('CancelUpdateStack', { StackName: p.changeSet!.stackId }).catch((err: unknown) => e.notice(`CancelUpdateStack: ${errorMessage(err)}`));
     return 'follow';
   });
-  if (r.stopped) return { ...p, outcome: 'cancelled', finalStatus: r.status, outputs: {} };
+  if (r.stopped || cancelled) return { ...p, outcome: 'cancelled', finalStatus: r.status, outputs: {} };
   const failed = isFailedOutcome(r.status);
   const reason = failed ? (firstFailure(r.events) ?? `stack ${r.status}`) : undefined;
   const hint = r.status === 'ROLLBACK_COMPLETE' ? `; the stack must be deleted before it can be deployed again (kiln destroy --target aws --stack ${o.stack})` : r.status === 'UPDATE_ROLLBACK_FAILED' ? `; run kiln deploy --target aws --stack ${o.stack} --continue-rollback once the cause is fixed` : '';

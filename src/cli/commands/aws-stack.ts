@@ -106,7 +106,7 @@ export async function runAwsStack(name: string, p: ParsedArgs, io: CliIO): Promi
             io.out(renderOutputs(r.outputs, stackView.renderOutputs));
             return 0;
           case 'cancelled':
-            io.err(r.finalStatus ? `kiln deploy: stopped following stack ${stack} (${r.finalStatus})\n` : 'kiln deploy: cancelled; the change set was deleted, nothing changed\n');
+            io.err(!r.finalStatus ? 'kiln deploy: cancelled; the change set was deleted, nothing changed\n' : r.finalStatus.endsWith('_IN_PROGRESS') ? `kiln deploy: stopped following stack ${stack} (${r.finalStatus}); CloudFormation goes on\n` : `kiln deploy: cancelled; stack ${stack} ${r.finalStatus}\n`);
             return r.finalStatus ? 130 : 1;
           case 'failed':
             io.err(`kiln deploy: stack ${stack} ${r.finalStatus}: ${r.reason ?? 'failed'}\n`);
