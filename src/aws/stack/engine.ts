@@ -136,6 +136,7 @@ class Engine {
     const all: StackEvent[] = [];
     const deadline = this.clock.now() + (this.env.timeoutMs ?? 3 * 3600_000);
     let aborted = false;
+    let quiet = 0;
     for (;;) {
       const fresh = await this.newEvents(stackId, since, seen);
       for (const ev of fresh) {
@@ -144,8 +145,10 @@ class Engine {
       }
       const last = [...all].reverse().find((e) => e.type === 'AWS::CloudFormation::Stack' && e.logicalId === stack && (e.status as string) !== 'REVIEW_IN_PROGRESS');
       if (last && isSettled(last.status)) return { status: last.status, events: all };
-      // An emulator (or an eventual-consistency gap) may not report the stack's own final event.
-      if (!fresh.length) {
+      // An emulator (or an eventual-consistency gap) may not report the stack's own final event:
+      // after every 5 quiet polls, ask for the stack's status too.
+      quiet = fresh.length ? 0 : quiet + 1;
+      if (quiet > 0 && quiet % 5 === 0) {
         const s = await this.describe(stackId);
         if (!s) return { status: 'DELETE_COMPLETE', events: all };
         if (s.StackStatus && isSettled(s.StackStatus) && s.StackStatus !== 'REVIEW_IN_PROGRESS' && (!last || s.StackStatus !== last.status)) return { status: s.StackStatus, events: all };
