@@ -12,6 +12,9 @@ import type { Plan } from '../stack/plan.js';
 import type { Json } from '../stack/model.js';
 import type { ImageRecord, PipelineRecord, PipelineStore } from '../state/pipeline.js';
 import { resolveParam, type ImageSpec, type PipelineConfig, type Target } from './config.js';
+import type { AwsDeployResult } from '../aws/stack/engine.js';
+import type { AwsRuntime } from '../image/builders/amazon-ebs-plan.js';
+import type { CfnApi } from '../aws/cfn.js';
 
 export type PipelineEvent =
   | { kind: 'phase'; phase: 'bake' | 'plan' | 'deploy'; message?: string }
@@ -39,6 +42,14 @@ export interface UpOptions extends PipelineOptions {
   dryRun?: boolean;
   /** Asked with the plan before anything changes; false cancels. */
   confirm?: (r: PlanResult) => Promise<boolean>;
+  /** --target aws: capabilities acknowledged for the stack (CAPABILITY_IAM, …). */
+  capabilities?: string[];
+  /** --target aws: the stack's region (default AWS_REGION). */
+  region?: string;
+  /** --target aws: AWS clients for the bake (tests point them at an emulator and a stand-in machine). */
+  aws?: AwsRuntime;
+  /** --target aws: the CloudFormation client (default: kiln's own). */
+  cfn?: CfnApi;
 }
 
 export type UpOutcome = 'up-to-date' | 'planned' | 'complete' | 'failed' | 'cancelled' | 'build-failed';
@@ -52,6 +63,8 @@ export interface UpResult {
   parameters: Record<string, string>;
   plan?: Plan;
   deploy?: DeployResult;
+  /** The CloudFormation deploy of `--target aws` (status, outputs). */
+  aws?: AwsDeployResult;
   record?: PipelineRecord;
   /** Why a build or the deploy failed. */
   reason?: string;
@@ -171,7 +184,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
   const target = o.target ?? 'local';
   const stack = o.stack ?? config.stack;
   const events = o.events ?? nullEvents;
-  if (target !== 'local') throw new KilnError('TARGET', `target ${target} is not available yet: only --target local`, 'user', { exitCode: 2 });
+  // AWS: bake AMIs, deploy through CloudFormation (src/pipeline/up-aws.ts).
+  if (target === 'aws') return (await import('./up-aws.js')).upAws(o);
+  if (target !== 'local') throw new KilnError('TARGET', `target ${target} is not available: --target local or aws`, 'user', { exitCode: 2 });
   const { readFileSync } = await import('node:fs');
   // The stack template is read once: what is deployed and recorded is exactly this text.
   const template = readFileSync(config.stackTemplate, 'utf8');
