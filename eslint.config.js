@@ -9,13 +9,14 @@ const LAYERS = {
   model: ['core'],
   stack: ['core', 'model'],
   docker: ['core'],
+  aws: ['core'],
   state: ['core', 'model'],
-  image: ['core', 'docker', 'state'],
+  image: ['core', 'docker', 'aws', 'state'],
   exec: ['core', 'model', 'stack', 'state'],
-  providers: ['core', 'model', 'stack', 'docker', 'image', 'state'],
-  deploy: ['core', 'model', 'stack', 'state', 'exec', 'providers'],
-  pipeline: ['core', 'model', 'stack', 'state', 'exec', 'deploy', 'image', 'docker', 'providers'],
-  ui: ['core', 'model', 'stack', 'state', 'exec', 'deploy', 'image', 'docker', 'providers', 'pipeline'],
+  providers: ['core', 'model', 'stack', 'docker', 'aws', 'image', 'state'],
+  deploy: ['core', 'model', 'stack', 'state', 'exec', 'providers', 'aws'],
+  pipeline: ['core', 'model', 'stack', 'state', 'exec', 'deploy', 'image', 'docker', 'aws', 'providers'],
+  ui: ['core', 'model', 'stack', 'state', 'exec', 'deploy', 'image', 'docker', 'aws', 'providers', 'pipeline'],
 };
 const TOP = [...Object.keys(LAYERS), 'cli'];
 

@@ -9,6 +9,7 @@ import { KilnError, errorMessage } from '../core/errors.js';
 import type { PreparedBuild, LateContext } from './types.js';
 import { buildUI, maskingSink, type Artifact, type BuildEvent } from './events.js';
 import type { BuildCache } from './cache.js';
+import type { AwsRuntime } from './builders/amazon-ebs-plan.js';
 
 export interface RunBuildsOptions {
   /** Template path (recorded with cache rows). */
@@ -26,6 +27,8 @@ export interface RunBuildsOptions {
   /** Extra labels for every container and image kiln creates (tests: `kiln.test`). */
   labels?: Record<string, string>;
   runUuid?: string;
+  /** AWS clients, clock and environment for amazon-ebs builds (default: kiln's own, from process.env). */
+  aws?: AwsRuntime;
   /** Masks sensitive values (the prepared builds' `variables.mask` by default). */
   mask?: (s: string) => string;
 }
@@ -129,8 +132,19 @@ async function runOne(
         builderArtifact = { builderId: 'packer.file', id: target, files: [target], string: `Stored file: ${target}`, destroy: async () => rmSync(target, { force: true }) };
         break;
       }
-      case 'amazon-ebs':
-        throw new KilnError('UNSUPPORTED_BUILDER', `build '${b.name}' (amazon-ebs) needs AWS, which the local target does not have: run a docker build instead (e.g. -only=<docker build name>)`);
+      case 'amazon-ebs': {
+        const benv = { ui, force: o.force ?? false, onError: o.onError ?? 'cleanup', signal: o.signal, template: o.template, runUuid: o.runUuid, labels: o.labels ?? {}, stateDir: o.stateDir, tmpDir: tmp, ...(o.aws ? { aws: o.aws } : {}) } as const;
+        // The plan (source AMI, key, one DescribeImages) is light; the builder proper loads only on a miss.
+        const { planAmazonEbsBuild } = await import('./builders/amazon-ebs-plan.js');
+        const plan = await planAmazonEbsBuild(b, cfg, benv);
+        const out = plan.hit ?? (await (await import('./builders/amazon-ebs.js')).buildAmazonEbs(b, cfg, benv, plan));
+        builderArtifact = out.artifact;
+        cached = out.cached;
+        key = out.key;
+        generated = out.generated;
+        if (key) sink.emit({ kind: 'cache', build: b.name, key, hit: cached, imageId: out.artifact.id, total: b.provisioners.length });
+        break;
+      }
     }
     const { runChains } = await import('./postprocessors/index.js');
     const chains = await runChains(builderArtifact!, b.postProcessors, { build: b, ui, generated, signal: o.signal, tmpDir: tmp, runUuid: o.runUuid, force: o.force ?? false });

@@ -69,7 +69,8 @@ export function secretRedactor(secrets: readonly string[], salt: Buffer): Redact
   };
 }
 
-function keyHash(value: unknown, redact?: Redact): string {
+/** The hash of a key input, with sensitive values replaced first (see `Redact`). */
+export function keyHash(value: unknown, redact?: Redact): string {
   return redact ? sha256(redact(canonicalJson(value))) : hashValue(value);
 }
 
@@ -173,3 +174,29 @@ export function memoDigest(): DigestFn {
     return d;
   };
 }
+
+/** The redactor for a build's sensitive values, salted per state directory (created on first use). */
+export async function redactorFor(build: PreparedBuild, dir: string | undefined): Promise<Redact | undefined> {
+  const secrets = [...build.variables.sensitive].map((n) => build.variables.values[n] ?? '').filter(Boolean);
+  if (!secrets.length) return undefined;
+  const { readFileSync, writeFileSync, mkdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { randomBytes } = await import('node:crypto');
+  const { stateDir } = await import('../state/db.js');
+  const root = stateDir(dir);
+  const file = join(root, 'build-key-salt');
+  let salt: Buffer;
+  try {
+    salt = readFileSync(file);
+  } catch {
+    mkdirSync(root, { recursive: true });
+    try {
+      writeFileSync(file, randomBytes(32), { flag: 'wx', mode: 0o600 });
+    } catch {
+      /* another process wrote it first */
+    }
+    salt = readFileSync(file);
+  }
+  return secretRedactor(secrets, salt);
+}
+

@@ -186,7 +186,7 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
   // Builder
   const bInterp = interp();
   if (def.type === 'amazon-ebs') bInterp.extraFuncs = { clean_resource_name: (s: unknown) => cleanResourceName(String(s)) };
-  const lateBuilderKeys = def.type === 'docker' ? ['run_command'] : [];
+  const lateBuilderKeys = def.type === 'docker' ? ['run_command'] : def.type === 'amazon-ebs' ? AMAZON_EBS_LATE_KEYS : [];
   const br = decodeWith(def.config, bInterp, lateBuilderKeys, (d) => decodeBuilder(def.type, d, c.env));
   report(br.issues, def.path);
 
@@ -248,6 +248,7 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
   if (diagnostics.slice(before).some((d) => d.severity === 'error') || !br.value) return undefined;
   const builder = br.value as BuilderConfig;
   const lateBase = baseInterp(c, runName, def.type);
+  if (bInterp.extraFuncs) lateBase.extraFuncs = bInterp.extraFuncs;
   const build: PreparedBuild = {
     name,
     type: builder.type,
@@ -272,6 +273,9 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
   if (def.packerBuildName !== undefined) build.packerBuildName = def.packerBuildName;
   return build;
 }
+
+/** amazon-ebs keys Packer renders at build time, with the source AMI's data (`{{ .SourceAMI }}`, …). */
+const AMAZON_EBS_LATE_KEYS = ['ami_description', 'run_tags', 'run_volume_tags', 'spot_tags', 'snapshot_tags', 'tags'];
 
 /** A number in [0, 1) from a string (FNV-1a), for choices Packer makes at random. */
 function stableFraction(seed: string): number {

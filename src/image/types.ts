@@ -176,22 +176,85 @@ export interface FileBuilderConfig {
   content?: string; // content
 }
 
-/** Builder `amazon-ebs`: only common keys are validated and typed; `raw` holds the rendered config. */
+/** One entry of `launch_block_device_mappings` / `ami_block_device_mappings`. */
+export interface EbsBlockDevice {
+  deviceName: string;
+  volumeSize?: number;
+  volumeType?: string;
+  iops?: number;
+  throughput?: number;
+  deleteOnTermination: boolean;
+  encrypted?: boolean;
+  kmsKeyId?: string;
+  snapshotId?: string;
+  virtualName?: string;
+  noDevice: boolean;
+}
+
+/**
+ * Builder `amazon-ebs` (reference §10). The options kiln's builder runs are typed here; the builder
+ * has some 150 more, which are accepted as given (`raw`) and refused at build time when they would
+ * change what is built. `tags`, `snapshot_tags`, `run_tags`, `run_volume_tags` and `ami_description`
+ * are NOT rendered at prepare (Packer excludes them): render them late with the build's data
+ * (`{{ .SourceAMI }}`, `{{ .BuildRegion }}`, …).
+ */
 export interface AmazonEbsBuilderConfig {
   type: 'amazon-ebs';
+  /** `region`; empty = AWS_REGION / AWS_DEFAULT_REGION. */
   region: string;
   sourceAmi?: string;
   sourceAmiFilter?: Record<string, unknown>;
   instanceType: string;
   amiName: string;
+  amiDescription: string;
   sshUsername?: string;
   communicator: string;
   accessKey?: string;
   secretKey?: string;
+  token?: string;
+  profile?: string;
+  customEndpointEc2?: string;
   amiRegions: string[];
   tags: Record<string, string>;
+  snapshotTags: Record<string, string>;
+  runTags: Record<string, string>;
+  runVolumeTags: Record<string, string>;
+  amiUsers: string[];
+  amiGroups: string[];
+  snapshotUsers: string[];
+  snapshotGroups: string[];
   forceDeregister: boolean;
   forceDeleteSnapshot: boolean;
+  subnetId: string;
+  vpcId: string;
+  /** `associate_public_ip_address`; undefined = the subnet's default. */
+  associatePublicIpAddress?: boolean;
+  iamInstanceProfile: string;
+  userData: string;
+  /** Absolute path. */
+  userDataFile: string;
+  securityGroupIds: string[];
+  temporarySecurityGroupSourceCidrs: string[];
+  launchBlockDeviceMappings: EbsBlockDevice[];
+  amiBlockDeviceMappings: EbsBlockDevice[];
+  disableStopInstance: boolean;
+  shutdownBehavior: string;
+  enaSupport?: boolean;
+  sriovSupport: boolean;
+  temporaryKeyPairName: string;
+  sshHost: string;
+  sshPort: number;
+  sshTimeoutMs: number;
+  /** `public_ip` | `private_ip` | `public_dns` | `private_dns` | '' (Packer's choice). */
+  sshInterface: string;
+  sshKeypairName: string;
+  /** Absolute path. */
+  sshPrivateKeyFile: string;
+  sshPassword: string;
+  pauseBeforeConnectingMs: number;
+  /** `aws_polling`: 0 = kiln's defaults. */
+  pollDelayMs: number;
+  pollMaxAttempts: number;
   /** Every key of the builder after rendering (including the ones above, snake_case). */
   raw: Record<string, unknown>;
 }

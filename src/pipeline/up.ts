@@ -1,67 +1,17 @@
 // `kiln up`: bake every image of kiln.yaml for the target through the build cache, wire each
 // artifact into the stack parameters, plan and deploy the stack, record the run. Nothing here
 // prints: progress goes out as PipelineEvents (image build events and stack engine events).
-import { DiagnosticsError, type Diagnostic } from '../core/diagnostics.js';
 import { KilnError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
-import type { BuildEvent } from '../image/events.js';
-import type { PreparedTemplate } from '../image/api.js';
-import type { DeployResult, EngineEvent, PlanResult } from '../deploy/index.js';
 import type { Provider } from '../model/provider.js';
-import type { Plan } from '../stack/plan.js';
-import type { PlanDocument } from '../deploy/planfile.js';
-import type { Json } from '../stack/model.js';
-import type { ImageRecord, PipelineRecord, PipelineStore } from '../state/pipeline.js';
-import { resolveParam, type ImageSpec, type PipelineConfig, type Target } from './config.js';
+import type { ImageRecord, PipelineStore } from '../state/pipeline.js';
+import { resolveParam, type PipelineConfig, type Target } from './config.js';
+import { describeChanges, prepareImage } from './images.js';
+import type { PipelineEvent, PipelineOptions, UpOptions, UpResult } from './types.js';
 
-export type PipelineEvent =
-  | { kind: 'phase'; phase: 'bake' | 'plan' | 'deploy'; message?: string }
-  /** A build event of image `image` (the Packer-like stream `kiln build` renders). */
-  | { kind: 'image'; image: string; event: BuildEvent }
-  | { kind: 'baked'; image: string; record: ImageRecord; ms: number }
-  | { kind: 'stack'; event: EngineEvent };
+export { describeChanges, prepareImage } from './images.js';
 
-export interface PipelineOptions {
-  stateDir?: string;
-  provider?: Provider;
-  events?: EventSink<PipelineEvent>;
-  signal?: AbortSignal;
-  /** Extra labels for every image and build container (tests: `kiln.test`). */
-  labels?: Record<string, string>;
-  env?: NodeJS.ProcessEnv;
-  concurrency?: number;
-}
-
-export interface UpOptions extends PipelineOptions {
-  config: PipelineConfig;
-  target?: Target;
-  /** Overrides `stack:` of kiln.yaml. */
-  stack?: string;
-  dryRun?: boolean;
-  /** With dryRun: also make the plan document (`kiln up --plan-only --out PLAN`), in `UpResult.document`. */
-  document?: boolean;
-  /** Asked with the plan before anything changes; false cancels. */
-  confirm?: (r: PlanResult) => Promise<boolean>;
-}
-
-export type UpOutcome = 'up-to-date' | 'planned' | 'complete' | 'failed' | 'cancelled' | 'build-failed';
-
-export interface UpResult {
-  stack: string;
-  outcome: UpOutcome;
-  images: Record<string, ImageRecord>;
-  /** Images built in this run (the others came from the cache). */
-  built: string[];
-  parameters: Record<string, string>;
-  plan?: Plan;
-  /** The saved-plan document of a dry run asked for one (docs/plan-file.md). */
-  document?: PlanDocument;
-  deploy?: DeployResult;
-  record?: PipelineRecord;
-  /** Why a build or the deploy failed. */
-  reason?: string;
-  ms: number;
-}
+export type { PipelineEvent, PipelineOptions, UpOptions, UpOutcome, UpResult } from './types.js';
 
 const nullEvents: EventSink<PipelineEvent> = { emit: () => undefined };
 /** Stands for every image while the stack template is checked before baking. */
@@ -92,23 +42,6 @@ export async function defaultProvider(env: NodeJS.ProcessEnv = process.env): Pro
     if (!mod.localProvider) throw e;
     return mod.localProvider();
   }
-}
-
-function diagAt(config: PipelineConfig, code: string, message: string, segments: (string | number)[]): Diagnostic {
-  const path = segments.join('.');
-  const range = config.doc.positions.range(segments);
-  return { severity: 'error', code, message, path, ...(range ? { range } : {}) };
-}
-
-/** Prepares the template of an image for the target (variables, the one build); user mistakes throw. */
-export async function prepareImage(config: PipelineConfig, img: ImageSpec, target: Target, env?: NodeJS.ProcessEnv): Promise<{ prepared: PreparedTemplate; build: string }> {
-  const build = img.builds[target];
-  if (!build) throw new DiagnosticsError([diagAt(config, 'KILN_YAML_NO_BUILD', `image ${img.name} has no build for target ${target} (add builds.${target})`, ['images', img.name, 'builds'])]);
-  const { prepareTemplate } = await import('../image/api.js');
-  const prepared = await prepareTemplate({ templatePath: img.template, vars: img.vars, varFiles: img.varFiles, only: [build], cwd: config.dir, env: env ?? process.env });
-  if (prepared.builds.length !== 1)
-    throw new DiagnosticsError([diagAt(config, 'KILN_YAML_NO_BUILD', `image ${img.name}: template ${img.template} has no build named '${build}'`, ['images', img.name, 'builds', target])]);
-  return { prepared, build };
 }
 
 interface Baked {
@@ -150,33 +83,15 @@ export async function bake(config: PipelineConfig, target: Target, o: PipelineOp
   return { images, built: built.sort(), ...(failures.length ? { failed: failures.join('\n') } : {}) };
 }
 
-function shortId(id: string): string {
-  return id.replace(/^sha256:/, '').slice(0, 12);
-}
-
-/** Human lines of what differs from the previous complete run, plus the plan's changes. */
-export function describeChanges(prev: PipelineRecord | undefined, images: Record<string, ImageRecord>, parameters: Record<string, Json>, plan?: Plan): string[] {
-  const out: string[] = [];
-  for (const [name, r] of Object.entries(images)) {
-    const before = prev?.images[name];
-    if (!before) out.push(`image ${name}: ${shortId(r.imageId)} (new)`);
-    else if (before.imageId !== r.imageId) out.push(`image ${name}: ${shortId(before.imageId)} -> ${shortId(r.imageId)}`);
-  }
-  for (const [k, v] of Object.entries(parameters)) {
-    const before = prev?.parameters[k];
-    if (prev && JSON.stringify(before) !== JSON.stringify(v)) out.push(`parameter ${k}: ${before === undefined ? '(unset)' : JSON.stringify(before)} -> ${JSON.stringify(v)}`);
-  }
-  for (const s of plan?.steps ?? []) if (s.kind !== 'noop') out.push(`${s.id}: ${s.kind}`);
-  return out;
-}
-
 export async function up(o: UpOptions): Promise<UpResult> {
   const t0 = Date.now();
   const config = o.config;
   const target = o.target ?? 'local';
   const stack = o.stack ?? config.stack;
   const events = o.events ?? nullEvents;
-  if (target !== 'local') throw new KilnError('TARGET', `target ${target} is not available yet: only --target local`, 'user', { exitCode: 2 });
+  // AWS: bake AMIs, deploy through CloudFormation (src/pipeline/up-aws.ts).
+  if (target === 'aws') return (await import('./up-aws.js')).upAws(o);
+  if (target !== 'local') throw new KilnError('TARGET', `target ${target} is not available: --target local or aws`, 'user', { exitCode: 2 });
   const { MAX_TEMPLATE_BYTES, readInput } = await import('../core/input.js');
   // The stack template is read once: what is deployed and recorded is exactly this text.
   const template = await readInput(config.stackTemplate, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template' });

@@ -22,13 +22,18 @@ const FLAGS: FlagSpec[] = [
 const HELP = `Usage: kiln build [flags] TEMPLATE
 
 Bakes the builds of a Packer template (JSON, *.pkr.hcl, *.pkr.json or a folder of HCL2 files; see
-docs/packer-hcl2.md) on the local Docker engine (docker, null and file
-builders; shell, file and shell-local provisioners; docker-tag, manifest, checksum, shell-local,
-docker-import and docker-save post-processors). Flags and output follow Packer 1.6.6.
+docs/packer-hcl2.md): docker, null and file builders on the local Docker engine, amazon-ebs on AWS
+(AMIs; credentials, region and endpoint as every AWS tool takes them: the builder's
+access_key/secret_key/profile/region, AWS_PROFILE, the SDK's default chain, AWS_ENDPOINT_URL and
+AWS_ENDPOINT_URL_EC2); shell, file, shell-local and sleep provisioners (over SSH on AWS);
+docker-tag, manifest, checksum, shell-local, docker-import and docker-save post-processors. Flags
+and output follow Packer 1.6.6.
 
 Never bakes twice: each build has a content key (base image ID, resolved builder and provisioner
 fields, bytes of uploaded files and scripts). The same key reuses the cached image; after a change
 the build resumes from the image saved after the last unchanged provisioner. -force rebuilds all.
+An AMI carries its key as a tag (kiln:build-key): an unchanged amazon-ebs build is one
+DescribeImages call, launches nothing and says "reused ami-… (inputs unchanged)".
 
 Where kiln differs from Packer 1.6.6, on purpose:
   - timeout is applied even when pause_before is set (Packer drops it), and the error names it;
@@ -38,7 +43,13 @@ Where kiln differs from Packer 1.6.6, on purpose:
   - "Allowed exit codes are" has its missing space back;
   - a committed image is never deleted by post-processor keep rules (it is the build cache;
     \`kiln gc\` removes what nothing refers to);
-  - the docker communicator can download directories.
+  - the docker communicator can download directories;
+  - amazon-ebs opens SSH only to the address kiln connects from (Packer: 0.0.0.0/0) unless
+    temporary_security_group_source_cidrs says otherwise, checks the AMI name itself, and a failed
+    or interrupted build deregisters its half-made AMIs and deletes their snapshots (Packer leaks
+    them); every object is tagged kiln:run, and \`kiln gc --target aws\` sweeps a killed run's;
+  - amazon-ebs always removes its temporary key from authorized_keys before the AMI is made
+    (Packer only with ssh_clear_authorized_keys).
 
 Flags:
 ${renderFlagHelp(FLAGS)}
@@ -116,6 +127,7 @@ export const command: Command = {
         signal: ac.signal,
         mask,
         labels: extraLabels(io.env.KILN_LABELS),
+        aws: { env: io.env },
       });
       const failed = results.filter((r) => !r.ok);
       if (!failed.length) return 0;

@@ -1,21 +1,34 @@
 // `kiln gc [--dry-run] [--state-dir DIR]`: removes intermediate and superseded images kiln made.
+// `kiln gc --target aws [--region R]`: removes what killed AWS runs left (tagged kiln:run).
 import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
-import { parseArgs, flagBool, flagString, renderFlagHelp, type FlagSpec } from '../args.js';
+import { parseArgs, flagBool, flagString, renderFlagHelp, type FlagSpec, type ParsedArgs } from '../args.js';
+import { KilnError } from '../../core/errors.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['dry-run', 'n'], kind: 'bool', description: 'show what would be removed, remove nothing' },
   { names: ['state-dir'], kind: 'string', valueName: 'DIR', description: 'kiln state directory (default $KILN_HOME or ~/.kiln)' },
+  { names: ['target'], kind: 'string', valueName: 'local|aws', description: 'local: images in the Docker engine (default); aws: temporary objects of killed runs' },
+  { names: ['region'], kind: 'string', valueName: 'REGION', description: 'AWS region to sweep (default $AWS_REGION)' },
+  { names: ['older-than'], kind: 'string', valueName: 'DURATION', description: 'AWS: keep objects younger than this (e.g. 2h), for runs on other machines' },
   { names: ['help', 'h'], kind: 'bool' },
 ];
 
 const HELP = `Usage: kiln gc [--dry-run] [--state-dir DIR]
+       kiln gc --target aws [--region REGION] [--older-than DURATION] [--dry-run]
 
 Removes images kiln built that nothing needs: every intermediate image (the saved state after a
 provisioner) and every artifact superseded by a newer build of the same template and build name.
 Keeps the newest artifact of each build, images a stack deployment uses, tagged images, and what
 the engine refuses to remove (used by a container, or parent of a kept image). Only images this
 state directory's build cache recorded are considered.
+
+With --target aws: every object an amazon-ebs build creates is tagged kiln:run as it is created.
+Removes what runs that are no longer alive left behind (a killed process, -on-error=abort):
+instances, their volumes, security groups, key pairs, unfinished AMIs and their snapshots. Keeps
+finished AMIs and the objects of runs still alive on this machine; objects of runs on other
+machines are only safe to sweep with --older-than. Credentials, region and endpoint as for
+\`kiln build\` (AWS_PROFILE, AWS_ENDPOINT_URL, …).
 
 Flags:
 ${renderFlagHelp(FLAGS)}
@@ -29,6 +42,9 @@ export const command: Command = {
       io.out(HELP);
       return 0;
     }
+    const target = flagString(args, 'target') ?? 'local';
+    if (target === 'aws') return gcAws(args, io);
+    if (target !== 'local') throw new KilnError('USAGE', `gc: --target ${target}: expected local or aws`, 'user', { exitCode: 2 });
     const { openState, stateDir } = await import('../../state/db.js');
     const { BuildCache } = await import('../../image/cache.js');
     const { runGc } = await import('../../image/gc.js');
@@ -46,3 +62,29 @@ export const command: Command = {
     return 0;
   },
 };
+
+async function gcAws(args: ParsedArgs, io: CliIO): Promise<number> {
+  const dryRun = flagBool(args, 'dry-run');
+  const { parseGoDuration } = await import('../../image/template.js');
+  const olderText = flagString(args, 'older-than');
+  const older = olderText ? parseGoDuration(olderText) : 0;
+  if (typeof older === 'string') throw new KilnError('USAGE', `gc: --older-than ${olderText}: ${older}`, 'user', { exitCode: 2 });
+  const { awsSettings } = await import('../../aws/settings.js');
+  const { openEc2, withRetry } = await import('../../aws/ec2.js');
+  const { sweepAws } = await import('../../aws/gc.js');
+  const { liveRuns } = await import('../../aws/runs.js');
+  const { stateDir } = await import('../../state/db.js');
+  const region = flagString(args, 'region');
+  const settings = awsSettings('ec2', { ...(region ? { region } : {}), env: io.env });
+  const r = await sweepAws({
+    ec2: withRetry(openEc2(settings)),
+    live: liveRuns(stateDir(flagString(args, 'state-dir'), io.env)),
+    dryRun,
+    olderThanMs: older,
+    onAction: (a) => io.out(`${dryRun ? 'would ' : ''}${a.verb} ${a.id}${a.note ? ` (${a.note})` : ''}  run ${a.run.slice(0, 8)}\n`),
+    onError: (a, m) => io.err(`kiln gc: ${a.verb} ${a.id} failed: ${m}\n`),
+  });
+  const done = r.actions.length - r.failed.length;
+  io.out(dryRun ? `${r.actions.length} object(s) in ${settings.region} would be removed\n` : `${done} object(s) removed in ${settings.region}${r.failed.length ? `, ${r.failed.length} failed` : ''}\n`);
+  return r.failed.length ? 1 : 0;
+}

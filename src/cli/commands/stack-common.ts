@@ -7,6 +7,8 @@ import { flagBool, flagString, type FlagSpec, type ParsedArgs } from '../args.js
 import { HELP, STACK, STATE_DIR, finish, parse, usage } from '../views/common.js';
 import type { Provider } from '../../model/provider.js';
 import type { StackStore } from '../../state/store.js';
+import { KilnError } from '../../core/errors.js';
+import { AWS_FLAGS, REGION, TARGET } from './aws-stack-flags.js';
 
 export interface StackCommandDef {
   /** The command word (`plan`), used in usage errors. */
@@ -29,13 +31,17 @@ export interface StackCommandDef {
 
 /** A stack command from its definition. */
 export function stackCommand(def: StackCommandDef): Command {
-  const specs: FlagSpec[] = [STACK, ...(def.flags ?? []), STATE_DIR, HELP];
+  const specs: FlagSpec[] = [STACK, ...(def.flags ?? []), TARGET, REGION, ...(AWS_FLAGS[def.name] ?? []), STATE_DIR, HELP];
   const run = async (argv: string[], io: CliIO): Promise<number> => {
     const p = parse(argv, specs, def.name);
     if (flagBool(p, 'help')) {
       io.out(usage(def.usage, def.about, specs));
       return 0;
     }
+    const target = flagString(p, 'target') ?? 'local';
+    // The AWS target hands the stack to CloudFormation (src/aws/stack): its own engine, same views.
+    if (target === 'aws') return (await import('./aws-stack.js')).runAwsStack(def.name, p, io);
+    if (target !== 'local') throw new KilnError('USAGE', `${def.name}: --target ${target}: expected local or aws`, 'user', { exitCode: 2 });
     return def.run(p, io);
   };
   if (!def.exitWhenDone) return { summary: def.summary, run };

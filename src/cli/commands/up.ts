@@ -6,7 +6,7 @@
 // images that are actually built) and the stack progress view of `kiln deploy`.
 import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
-import { flagBool, flagString, type FlagSpec } from '../args.js';
+import { flagBool, flagList, flagString, type FlagSpec } from '../args.js';
 import { HELP, OUT, STACK, STATE_DIR, YES, confirm, finish, parse, usage } from '../views/common.js';
 import type { PipelineEvent, UpResult } from '../../pipeline/up.js';
 import type { PlanResult } from '../../deploy/index.js';
@@ -21,6 +21,8 @@ const SPECS: FlagSpec[] = [
   STACK,
   { names: ['dry-run', 'plan-only'], kind: 'bool', description: 'bake and show the plan, change nothing in the stack' },
   OUT,
+  { names: ['capabilities'], kind: 'multi', valueName: 'CAP[,CAP]', description: 'aws: acknowledge CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND' },
+  { names: ['region'], kind: 'string', valueName: 'REGION', description: 'aws: the stack region (default $AWS_REGION)' },
   YES,
   STATE_DIR,
   HELP,
@@ -126,14 +128,14 @@ export async function reportUp(io: CliIO, r: UpResult, command = 'up'): Promise<
       io.err(`kiln ${command}: cancelled; nothing changed\n`);
       return 1;
     case 'failed':
-      io.err(`kiln ${command}: ${r.stack}: ${r.deploy?.finalStatus ?? 'failed'}: ${r.reason ?? 'failed'}\n`);
+      io.err(`kiln ${command}: ${r.stack}: ${r.deploy?.finalStatus ?? r.aws?.finalStatus ?? 'failed'}: ${r.reason ?? 'failed'}\n`);
       return 1;
     case 'complete': {
       const steps = r.plan?.steps.filter((s) => s.kind !== 'noop') ?? [];
       const count = (k: string) => steps.filter((s) => s.kind === k).length;
       const parts = ['create', 'update', 'replace', 'delete'].filter((k) => count(k) > 0).map((k) => `${count(k)} ${k === 'replace' ? 'replaced' : k === 'create' ? 'created' : k === 'update' ? 'updated' : 'deleted'}`);
-      io.out(`${r.stack}: ${r.deploy?.finalStatus ?? 'deployed'} in ${secs(r.ms)} (${imgs}; ${parts.length ? parts.join(', ') : 'outputs only'})\n`);
-      io.out(stackView.renderOutputs(r.deploy?.outputs ?? {}));
+      io.out(`${r.stack}: ${r.deploy?.finalStatus ?? r.aws?.finalStatus ?? 'deployed'} in ${secs(r.ms)} (${imgs}; ${parts.length ? parts.join(', ') : 'outputs only'})\n`);
+      io.out(stackView.renderOutputs(r.deploy?.outputs ?? r.aws?.outputs ?? {}));
       return 0;
     }
   }
@@ -159,8 +161,8 @@ export const command: Command = {
     if (flagBool(p, 'help')) {
       io.out(
         usage(
-          'kiln up [DIR] [--target local] [--stack NAME] [--dry-run|--plan-only [--out PLAN]] [--yes]',
-          'Reads DIR/kiln.yaml (DIR defaults to the current directory; see docs/kiln-yaml.md), bakes every\nimage for the target through the build cache, sets ${images.NAME} in the stack parameters to each\nimage, and deploys the stack: replacements are created first, health-gated, and the old copies\nremoved after; a failure rolls the stack back. Nothing changed: nothing is built or replaced.\n--plan-only --out PLAN bakes and saves the plan; `kiln deploy PLAN` deploys exactly it.',
+          'kiln up [DIR] [--target local|aws] [--stack NAME] [--dry-run|--plan-only [--out PLAN]] [--yes] [--capabilities CAP] [--region R]',
+          'Reads DIR/kiln.yaml (DIR defaults to the current directory; see docs/kiln-yaml.md), bakes every\nimage for the target through the build cache, sets ${images.NAME} in the stack parameters to each\nimage, and deploys the stack: replacements are created first, health-gated, and the old copies\nremoved after; a failure rolls the stack back. Nothing changed: nothing is built or replaced.\n--plan-only --out PLAN bakes and saves the plan; `kiln deploy PLAN` deploys exactly it.\nWith --target aws: the images are baked as AMIs (amazon-ebs builds), and the stack goes to\nCloudFormation through a change set (deleted unexecuted when nothing changed).',
           SPECS,
         ),
       );
@@ -197,6 +199,8 @@ export const command: Command = {
         labels: extraLabels(io.env.KILN_LABELS),
         env: io.env,
         confirm: await planConfirm(io, stack, flagBool(p, 'yes'), feed),
+        capabilities: flagList(p, 'capabilities').flatMap((v) => v.split(',')).map((c) => c.trim()).filter(Boolean),
+        ...(flagString(p, 'region') ? { region: flagString(p, 'region')! } : {}),
         ...(dir ? { stateDir: dir } : {}),
       });
       outcome = r.outcome;

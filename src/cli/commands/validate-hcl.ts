@@ -8,7 +8,7 @@ import type { LoadedHcl } from '../../image/hcl/load.js';
 import { tyString } from '../../image/hcl/values.js';
 import { flagBool, flagList, keyValues, type parseArgs } from '../args.js';
 import type { CliIO } from '../io.js';
-import { excerpt, fsFileExists, splitNames } from './validate-image.js';
+import { excerpt, fsFileExists, splitNames } from './packer-common.js';
 
 function print(diags: readonly Diagnostic[], io: CliIO, mask: (s: string) => string, texts: Map<string, string>): void {
   for (const d of sortDiagnostics(diags)) {

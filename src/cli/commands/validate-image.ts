@@ -11,6 +11,9 @@ import { makeResolved, mergeVariableSources } from '../../image/variables.js';
 import type { ParsedTemplate, PrepareResult } from '../../image/types.js';
 import { flagBool, flagList, keyValues, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
 import type { CliIO } from '../io.js';
+import { excerpt, fsFileExists, splitNames } from './packer-common.js';
+
+export { excerpt, fsFileExists, splitNames } from './packer-common.js';
 
 export const VALIDATE_FLAGS: FlagSpec[] = [
   { names: ['syntax-only'], kind: 'bool', description: 'only check syntax; do not verify the config of builders, provisioners, post-processors' },
@@ -46,10 +49,6 @@ Where kiln differs from Packer 1.6.6 on purpose:
   - Success prints "Template validated successfully." (Packer 1.6.6 prints nothing).
 `;
 
-/** Splits repeated, comma-separated `-only`/`-except` values. */
-export function splitNames(values: string[]): string[] {
-  return values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
-}
 
 const PACKER_ROOT = ['builders', 'provisioners', 'post-processors', 'variables', 'sensitive-variables', 'min_packer_version', 'error-cleanup-provisioner', 'push', 'description'];
 const CFN_ROOT = ['Resources', 'AWSTemplateFormatVersion', 'Parameters', 'Outputs', 'Mappings', 'Conditions', 'Transform', 'Description'];
@@ -117,13 +116,6 @@ export function readVarFiles(files: string[], cwd: string): Array<{ file: string
   });
 }
 
-export function fsFileExists(p: string): 'file' | 'dir' | undefined {
-  try {
-    return statSync(p).isDirectory() ? 'dir' : 'file';
-  } catch {
-    return undefined;
-  }
-}
 
 export interface CliVariableFlags {
   vars: Array<[string, string]>;
@@ -147,13 +139,6 @@ export function rawMasker(t: ParsedTemplate, flags: Pick<CliVariableFlags, 'vars
   return makeResolved(merged.values, new Set(t.sensitiveVariables)).mask;
 }
 
-/** The source line of a position with a caret under the column (shown on terminals). */
-export function excerpt(text: string, line: number, col: number): string {
-  const src = text.split('\n')[line - 1];
-  if (src === undefined) return '';
-  const n = String(line);
-  return `${n.padStart(6)} | ${src}\n${' '.repeat(6)} | ${' '.repeat(Math.max(0, col - 1))}^\n`;
-}
 
 export function printDiagnostics(diags: readonly Diagnostic[], io: CliIO, mask: (s: string) => string, file?: string, text?: string): void {
   for (const d of sortDiagnostics(diags)) {

@@ -10,7 +10,7 @@ import { KilnError } from '../../core/errors.js';
 import { expandGlob, hasGlob } from '../../core/glob.js';
 import { flagBool, flagList, keyValues, parseArgs, type FlagSpec } from '../args.js';
 import { memoryIO, type CliIO } from '../io.js';
-import { isPackerTemplate } from './validate.js';
+import { isPackerTemplate } from './template-kind.js';
 import { diagnosticJson } from './validate-stack.js';
 
 const FLAGS: FlagSpec[] = [

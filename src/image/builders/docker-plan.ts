@@ -6,7 +6,7 @@ import type { DockerBuilderConfig, LateContext, PreparedBuild } from '../types.j
 import type { Artifact, BuildUI } from '../events.js';
 import type { BuildCache } from '../cache.js';
 import { ensureBaseImage } from '../base.js';
-import { dockerKeyChain, secretRedactor, type KeyChain, type Redact } from '../key.js';
+import { dockerKeyChain, redactorFor, type KeyChain } from '../key.js';
 import { listImages } from './engine.js';
 
 export const DOCKER_COMMIT_BUILDER_ID = 'packer.post-processor.docker-import';
@@ -44,31 +44,6 @@ export function commitArtifact(imageId: string): Artifact {
   // The committed image is the build cache: kiln never deletes it when a post-processor does not
   // keep it (Packer would `docker rmi` it); `kiln gc` removes it once nothing refers to it.
   return { builderId: DOCKER_COMMIT_BUILDER_ID, id: imageId, files: [], string: `Imported Docker image: ${imageId}` };
-}
-
-/** The redactor for a build's sensitive values, salted per state directory (created on first use). */
-async function redactorFor(build: PreparedBuild, dir: string | undefined): Promise<Redact | undefined> {
-  const secrets = [...build.variables.sensitive].map((n) => build.variables.values[n] ?? '').filter(Boolean);
-  if (!secrets.length) return undefined;
-  const { readFileSync, writeFileSync, mkdirSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { randomBytes } = await import('node:crypto');
-  const { stateDir } = await import('../../state/db.js');
-  const root = stateDir(dir);
-  const file = join(root, 'build-key-salt');
-  let salt: Buffer;
-  try {
-    salt = readFileSync(file);
-  } catch {
-    mkdirSync(root, { recursive: true });
-    try {
-      writeFileSync(file, randomBytes(32), { flag: 'wx', mode: 0o600 });
-    } catch {
-      /* another process wrote it first */
-    }
-    salt = readFileSync(file);
-  }
-  return secretRedactor(secrets, salt);
 }
 
 export interface DockerPlan {

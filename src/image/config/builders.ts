@@ -1,6 +1,6 @@
 // Builder configs: docker (reference §7.1), null, file, amazon-ebs (common keys only). Each decoder
 // mirrors the plugin's `Prepare`: defaults, required keys and exclusions with Packer's messages.
-import type { AmazonEbsBuilderConfig, BuilderConfig, DockerBuilderConfig, FileBuilderConfig, NullBuilderConfig } from '../types.js';
+import type { AmazonEbsBuilderConfig, EbsBlockDevice, BuilderConfig, DockerBuilderConfig, FileBuilderConfig, NullBuilderConfig } from '../types.js';
 import type { Decoder } from './decode.js';
 import type { PluginEnv } from './env.js';
 
@@ -112,22 +112,98 @@ export function decodeFile(d: Decoder): FileBuilderConfig {
 
 const AMI_NAME = /^[a-zA-Z0-9()[\] ./\-'@_]+$/;
 
+/** `launch_block_device_mappings` / `ami_block_device_mappings`: a list of objects. */
+function blockDevices(d: Decoder, key: string): EbsBlockDevice[] {
+  const v = d.values[key];
+  d.accept(key);
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    d.error(`'${key}' expected a list of block device mappings`, [key]);
+    return [];
+  }
+  const out: EbsBlockDevice[] = [];
+  v.forEach((m, i) => {
+    if (!m || typeof m !== 'object' || Array.isArray(m)) return void d.error(`'${key}[${i}]' expected a map`, [key, i]);
+    const o = m as Record<string, unknown>;
+    const str = (k: string): string | undefined => (o[k] === undefined || o[k] === null ? undefined : String(o[k]));
+    const int = (k: string): number | undefined => {
+      const x = o[k];
+      if (x === undefined || x === null || x === '') return undefined;
+      const n = typeof x === 'number' ? x : /^\d+$/.test(String(x)) ? Number(x) : NaN;
+      if (!Number.isInteger(n)) d.error(`cannot parse '${key}[${i}].${k}' as int: ${JSON.stringify(x)}`, [key, i, k]);
+      return Number.isInteger(n) ? n : undefined;
+    };
+    const flag = (k: string): boolean | undefined => (o[k] === undefined || o[k] === null ? undefined : o[k] === true || o[k] === 'true' || o[k] === 1 || o[k] === '1');
+    const dev: EbsBlockDevice = { deviceName: str('device_name') ?? '', deleteOnTermination: flag('delete_on_termination') ?? false, noDevice: flag('no_device') ?? false };
+    const size = int('volume_size');
+    const iops = int('iops');
+    const throughput = int('throughput');
+    if (size !== undefined) dev.volumeSize = size;
+    if (iops !== undefined) dev.iops = iops;
+    if (throughput !== undefined) dev.throughput = throughput;
+    const enc = flag('encrypted');
+    if (enc !== undefined) dev.encrypted = enc;
+    for (const [k, f] of [['volume_type', 'volumeType'], ['kms_key_id', 'kmsKeyId'], ['snapshot_id', 'snapshotId'], ['virtual_name', 'virtualName']] as const) {
+      const x = str(k);
+      if (x) dev[f] = x;
+    }
+    if (!dev.deviceName) d.error(`The device name must be specified for every device mapping ('${key}[${i}].device_name')`, [key, i]);
+    out.push(dev);
+  });
+  return out;
+}
+
 /**
- * amazon-ebs: the common keys are typed and checked with Packer's messages; the builder has some
- * 150 further options, which are accepted as given (kiln does not reject unknown keys here).
+ * amazon-ebs: the keys kiln's builder runs are typed and checked with Packer's messages; the builder
+ * has some 150 further options, which are accepted as given (kiln does not reject unknown keys
+ * here) and refused at build time when kiln cannot honour them.
  */
-export function decodeAmazonEbs(d: Decoder): AmazonEbsBuilderConfig {
+export function decodeAmazonEbs(d: Decoder, env: PluginEnv): AmazonEbsBuilderConfig {
   const filter = d.obj('source_ami_filter');
+  const polling = d.obj('aws_polling') ?? {};
+  const userDataFile = d.str('user_data_file');
+  const keyFile = d.str('ssh_private_key_file');
   const c: AmazonEbsBuilderConfig = {
     type: 'amazon-ebs',
     region: d.str('region'),
     instanceType: d.str('instance_type'),
     amiName: d.str('ami_name'),
+    amiDescription: d.str('ami_description'),
     communicator: d.str('communicator', 'ssh') || 'ssh',
     amiRegions: d.strList('ami_regions'),
     tags: d.strMap('tags'),
+    snapshotTags: d.strMap('snapshot_tags'),
+    runTags: d.strMap('run_tags'),
+    runVolumeTags: d.strMap('run_volume_tags'),
+    amiUsers: d.strList('ami_users'),
+    amiGroups: d.strList('ami_groups'),
+    snapshotUsers: d.strList('snapshot_users'),
+    snapshotGroups: d.strList('snapshot_groups'),
     forceDeregister: d.bool('force_deregister'),
     forceDeleteSnapshot: d.bool('force_delete_snapshot'),
+    subnetId: d.str('subnet_id'),
+    vpcId: d.str('vpc_id'),
+    iamInstanceProfile: d.str('iam_instance_profile'),
+    userData: d.str('user_data'),
+    userDataFile: userDataFile ? env.resolve(userDataFile) : '',
+    securityGroupIds: [...d.strList('security_group_ids'), ...(d.has('security_group_id') ? [d.str('security_group_id')] : [])].filter(Boolean),
+    temporarySecurityGroupSourceCidrs: d.strList('temporary_security_group_source_cidrs'),
+    launchBlockDeviceMappings: blockDevices(d, 'launch_block_device_mappings'),
+    amiBlockDeviceMappings: blockDevices(d, 'ami_block_device_mappings'),
+    disableStopInstance: d.bool('disable_stop_instance'),
+    shutdownBehavior: d.str('shutdown_behavior', 'stop') || 'stop',
+    sriovSupport: d.bool('sriov_support'),
+    temporaryKeyPairName: d.str('temporary_key_pair_name'),
+    sshHost: d.str('ssh_host'),
+    sshPort: d.int('ssh_port', 22) || 22,
+    sshTimeoutMs: d.duration('ssh_timeout', 5 * 60_000) || 5 * 60_000,
+    sshInterface: d.str('ssh_interface'),
+    sshKeypairName: d.str('ssh_keypair_name'),
+    sshPrivateKeyFile: keyFile ? env.resolve(keyFile) : '',
+    sshPassword: d.str('ssh_password'),
+    pauseBeforeConnectingMs: d.duration('pause_before_connecting'),
+    pollDelayMs: 0,
+    pollMaxAttempts: 0,
     raw: { ...d.values },
   };
   const sourceAmi = d.optStr('source_ami');
@@ -137,8 +213,22 @@ export function decodeAmazonEbs(d: Decoder): AmazonEbsBuilderConfig {
   if (sshUser !== undefined) c.sshUsername = sshUser;
   const ak = d.optStr('access_key');
   const sk = d.optStr('secret_key');
+  const token = d.optStr('token');
+  const profile = d.optStr('profile');
+  const endpoint = d.optStr('custom_endpoint_ec2');
   if (ak) c.accessKey = ak;
   if (sk) c.secretKey = sk;
+  if (token) c.token = token;
+  if (profile) c.profile = profile;
+  if (endpoint) c.customEndpointEc2 = endpoint;
+  if (d.has('associate_public_ip_address')) c.associatePublicIpAddress = d.bool('associate_public_ip_address');
+  if (d.has('ena_support')) c.enaSupport = d.bool('ena_support');
+  const delay = polling['delay_seconds'];
+  const attempts = polling['max_attempts'];
+  if (delay !== undefined) c.pollDelayMs = Number(delay) * 1000;
+  if (attempts !== undefined) c.pollMaxAttempts = Number(attempts);
+  if (!Number.isFinite(c.pollDelayMs) || c.pollDelayMs < 0) d.error('aws_polling.delay_seconds must be a number of seconds', ['aws_polling', 'delay_seconds']);
+  if (!Number.isInteger(c.pollMaxAttempts) || c.pollMaxAttempts < 0) d.error('aws_polling.max_attempts must be a whole number', ['aws_polling', 'max_attempts']);
   if (!c.amiName) d.error('ami_name must be specified', ['ami_name']);
   if (c.amiName.length < 3 || c.amiName.length > 128) d.error('ami_name must be between 3 and 128 characters long', ['ami_name']);
   else if (!AMI_NAME.test(c.amiName)) d.error("AMI names can only contain alphanumeric characters, spaces, and ( ) [ ] . / - ' @ _", ['ami_name']);
@@ -147,6 +237,15 @@ export function decodeAmazonEbs(d: Decoder): AmazonEbsBuilderConfig {
   if (!c.sourceAmi && !(filter && Array.isArray(filter['owners']) && filter['owners'].length > 0))
     d.error('For security reasons, your source AMI filter must declare an owner.', filter ? ['source_ami_filter'] : []);
   if (!c.instanceType && !d.has('spot_instance_types')) d.error('either instance_type or spot_instance_types must be specified', ['instance_type']);
+  if (c.userData && c.userDataFile) d.error('Only one of user_data or user_data_file can be specified.', ['user_data_file']);
+  else if (c.userDataFile && !env.fileExists(c.userDataFile)) d.error(`user_data_file not found: ${userDataFile}`, ['user_data_file']);
+  if (c.sshKeypairName && !c.sshPrivateKeyFile) d.error('ssh_private_key_file must be provided to use ssh_keypair_name with a private key', ['ssh_private_key_file']);
+  if (c.sshPrivateKeyFile && !env.fileExists(c.sshPrivateKeyFile)) d.error(`ssh_private_key_file is invalid: ${keyFile} does not exist`, ['ssh_private_key_file']);
+  if (c.sshInterface && !['public_ip', 'private_ip', 'public_dns', 'private_dns', 'session_manager'].includes(c.sshInterface))
+    d.error(`Unknown interface type: ${c.sshInterface}`, ['ssh_interface']);
+  if (c.securityGroupIds.length && c.temporarySecurityGroupSourceCidrs.length) d.error('Only one of security_group_ids or temporary_security_group_source_cidrs can be specified.', ['temporary_security_group_source_cidrs']);
+  for (const [i, cidr] of c.temporarySecurityGroupSourceCidrs.entries()) if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr)) d.error(`Error parsing temporary_security_group_source_cidrs: ${cidr} is not a CIDR`, ['temporary_security_group_source_cidrs', i]);
+  if (!['stop', 'terminate'].includes(c.shutdownBehavior)) d.error('shutdown_behavior only accepts \'stop\' or \'terminate\' values.', ['shutdown_behavior']);
   return c;
 }
 
@@ -169,7 +268,7 @@ export function decodeBuilder(type: string, d: Decoder, env: PluginEnv): Builder
     case 'file':
       return decodeFile(d);
     case 'amazon-ebs':
-      return decodeAmazonEbs(d);
+      return decodeAmazonEbs(d, env);
     default:
       return undefined;
   }
