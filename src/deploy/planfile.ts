@@ -65,6 +65,25 @@ export interface PlanDocument {
   live: Record<string, LiveFingerprint>;
   /** The values of the exports the template imports, as planned. */
   imports: Record<string, Json>;
+  /** What the plan says about the target without refusing it (a stand-in image for an AMI id…). */
+  warnings?: PlanWarning[];
+}
+
+export interface PlanWarning {
+  code: string;
+  message: string;
+  /** The logical path (`Resources.Web.Properties.ImageId`) and the position in the template. */
+  path?: string;
+  file?: string;
+  line?: number;
+  col?: number;
+}
+
+/** The plan's warnings as the plan document and `--json` outputs give them. */
+export function planWarnings(plan: Plan): PlanWarning[] {
+  return plan.diagnostics
+    .filter((d) => d.severity === 'warning')
+    .map((d) => ({ code: d.code, message: d.message, ...(d.path ? { path: d.path } : {}), ...(d.range ? { file: d.range.file, line: d.range.start.line, col: d.range.start.col } : {}) }));
 }
 
 // ---- sealing ---------------------------------------------------------------------------------
@@ -204,6 +223,7 @@ export function planDocument(x: {
     basis: x.basis,
     live: x.live,
     imports: x.imports,
+    ...(planWarnings(x.plan).length ? { warnings: planWarnings(x.plan) } : {}),
   };
 }
 

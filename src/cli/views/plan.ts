@@ -1,5 +1,6 @@
 // Renders a plan for a person: one line per resource with Terraform's symbols, the property that
 // forces a replacement, and "no local effect" types marked.
+import { planWarnings } from '../../deploy/planfile.js';
 import type { Conditional, Plan, Step } from '../../stack/plan.js';
 import { summarize } from '../../stack/plan.js';
 import { formatDiagnostic } from '../../core/diagnostics.js';
@@ -53,8 +54,6 @@ export function renderPlan(plan: Plan, opts: { color: boolean; stack: string; is
 
 /** The plan as JSON (stable field names, for scripts). */
 export function planJson(plan: Plan, extra: Record<string, unknown> = {}): string {
-  const warnings = plan.diagnostics
-    .filter((d) => d.severity === 'warning')
-    .map((d) => ({ code: d.code, message: d.message, ...(d.path ? { path: d.path } : {}), ...(d.range ? { file: d.range.file, line: d.range.start.line, col: d.range.start.col } : {}) }));
+  const warnings = planWarnings(plan);
   return JSON.stringify({ ...extra, changes: plan.changes, summary: summarize(plan), steps: plan.steps, ...(warnings.length ? { warnings } : {}) }, null, 2) + '\n';
 }

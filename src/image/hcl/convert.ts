@@ -167,7 +167,8 @@ function key(k: string): string {
  */
 function bodyLines(o: Record<string, unknown>, c: Ctx, indent: string, first: string[] = []): string[] {
   const keys = Object.keys(o).sort();
-  const attrs = keys.filter((k) => !(objectList(o[k]) || (isPlainObject(o[k]) && Object.values(o[k] as object).some((x) => isPlainObject(x) || objectList(x)))));
+  // `override` is an argument (a map from source to settings) in Packer's HCL2, never a block.
+  const attrs = keys.filter((k) => k === 'override' || !(objectList(o[k]) || (isPlainObject(o[k]) && Object.values(o[k] as object).some((x) => isPlainObject(x) || objectList(x)))));
   const blocks = keys.filter((k) => !attrs.includes(k));
   const ordered = [...first.filter((k) => attrs.includes(k)), ...attrs.filter((k) => !first.includes(k))];
   const w = Math.max(0, ...ordered.filter((k) => IDENT.test(k)).map((k) => k.length));
