@@ -44,7 +44,11 @@ const motoPort = await freePort();
 const moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(motoPort)], { stdio: 'ignore' });
 const motoUrl = `http://127.0.0.1:${motoPort}`;
 for (let i = 0; ; i++) {
-  const ok = await new Promise((r) => request(`${motoUrl}/moto-api/`, (res) => (res.resume(), r(true))).on('error', () => r(false)).end());
+  const ok = await new Promise((r) =>
+    request(`${motoUrl}/moto-api/`, (res) => (res.resume(), r(true)))
+      .on('error', () => r(false))
+      .end(),
+  );
   if (ok) break;
   if (i > 300) throw new Error('moto_server did not start');
   await new Promise((r) => setTimeout(r, 100));
@@ -86,7 +90,13 @@ void (async () => {
         if (!i.KeyName || installed.has(i.KeyName)) continue;
         const pub = (await ec2.send(new DescribeKeyPairsCommand({ KeyNames: [i.KeyName], IncludePublicKey: true }))).KeyPairs?.[0]?.PublicKey?.trim();
         if (!pub) continue;
-        execFileSync('docker', ['exec', box, 'sh', '-c', `echo '${pub} ${i.KeyName}' >> /home/admin/.ssh/authorized_keys && chown admin /home/admin/.ssh/authorized_keys && chmod 600 /home/admin/.ssh/authorized_keys`]);
+        execFileSync('docker', [
+          'exec',
+          box,
+          'sh',
+          '-c',
+          `echo '${pub} ${i.KeyName}' >> /home/admin/.ssh/authorized_keys && chown admin /home/admin/.ssh/authorized_keys && chmod 600 /home/admin/.ssh/authorized_keys`,
+        ]);
         installed.add(i.KeyName);
       }
     } catch {
@@ -174,8 +184,12 @@ try {
   }
   const k = median(rows.map((r) => r.kiln));
   const p = median(rows.map((r) => r.packer));
-  console.log(`\nunchanged bake: kiln median ${k.toFixed(0)} ms (${Math.max(...rows.map((r) => r.kilnCalls))} API calls at most, ${rows.reduce((a, r) => a + r.kilnInstances, 0)} instances) vs Packer ${p.toFixed(0)} ms (${median(rows.map((r) => r.packerCalls))} calls, 1 instance per run)`);
-  console.log(`kiln/Packer, median of per-pair ratios: ${median(rows.map((r) => r.kiln / r.packer)).toFixed(3)}; goal: kiln < 1000 ms with <= 3 calls and no instance: ${k < 1000 && rows.every((r) => r.kilnCalls <= 3 && r.kilnInstances === 0) ? 'met' : 'NOT met'}`);
+  console.log(
+    `\nunchanged bake: kiln median ${k.toFixed(0)} ms (${Math.max(...rows.map((r) => r.kilnCalls))} API calls at most, ${rows.reduce((a, r) => a + r.kilnInstances, 0)} instances) vs Packer ${p.toFixed(0)} ms (${median(rows.map((r) => r.packerCalls))} calls, 1 instance per run)`,
+  );
+  console.log(
+    `kiln/Packer, median of per-pair ratios: ${median(rows.map((r) => r.kiln / r.packer)).toFixed(3)}; goal: kiln < 1000 ms with <= 3 calls and no instance: ${k < 1000 && rows.every((r) => r.kilnCalls <= 3 && r.kilnInstances === 0) ? 'met' : 'NOT met'}`,
+  );
   console.log(`load average at the end: ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim()}`);
 } finally {
   agentOn = false;

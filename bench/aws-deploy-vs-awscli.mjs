@@ -48,7 +48,11 @@ const motoPort = await freePort();
 const moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(motoPort)], { stdio: 'ignore' });
 const motoUrl = `http://127.0.0.1:${motoPort}`;
 for (let i = 0; ; i++) {
-  const ok = await new Promise((r) => request(`${motoUrl}/moto-api/`, (res) => (res.resume(), r(true))).on('error', () => r(false)).end());
+  const ok = await new Promise((r) =>
+    request(`${motoUrl}/moto-api/`, (res) => (res.resume(), r(true)))
+      .on('error', () => r(false))
+      .end(),
+  );
   if (ok) break;
   if (i > 300) throw new Error('moto_server did not start');
   await new Promise((r) => setTimeout(r, 100));
@@ -143,17 +147,37 @@ try {
     const k = await run('node', [kiln, 'deploy', template, '--stack', ks, '--target', 'aws', '--param', 'AmiId=ami-785db401', '--capabilities', 'CAPABILITY_IAM', '--yes']);
     const kLag = k.end - (await finalEvent(ks));
     // awscli 2.9 predates AWS_ENDPOINT_URL: it needs --endpoint-url.
-    const c = await run(awsCli, ['--endpoint-url', proxyUrl, 'cloudformation', 'deploy', '--template-file', template, '--stack-name', cs, '--parameter-overrides', 'AmiId=ami-785db401', '--capabilities', 'CAPABILITY_IAM']);
+    const c = await run(awsCli, [
+      '--endpoint-url',
+      proxyUrl,
+      'cloudformation',
+      'deploy',
+      '--template-file',
+      template,
+      '--stack-name',
+      cs,
+      '--parameter-overrides',
+      'AmiId=ami-785db401',
+      '--capabilities',
+      'CAPABILITY_IAM',
+    ]);
     const cLag = c.end - (await finalEvent(cs));
     rows.push({ k: k.ms, kLag, kCalls: k.calls.length, c: c.ms, cLag, cCalls: c.calls.length });
-    const calls = (xs) => Object.entries(xs.reduce((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {})).map(([k, n]) => (n > 1 ? `${k}x${n}` : k)).join(' ');
-    console.log(`pair ${i + 1}: kiln ${k.ms} ms (exit ${kLag} ms after the final event, ${k.calls.length} calls: ${calls(k.calls)}) | aws cli ${c.ms} ms (exit ${cLag} ms after, ${c.calls.length} calls: ${calls(c.calls)})`);
+    const calls = (xs) =>
+      Object.entries(xs.reduce((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {}))
+        .map(([k, n]) => (n > 1 ? `${k}x${n}` : k))
+        .join(' ');
+    console.log(
+      `pair ${i + 1}: kiln ${k.ms} ms (exit ${kLag} ms after the final event, ${k.calls.length} calls: ${calls(k.calls)}) | aws cli ${c.ms} ms (exit ${cLag} ms after, ${c.calls.length} calls: ${calls(c.calls)})`,
+    );
   }
   console.log(
     `\nmedians: kiln ${median(rows.map((r) => r.k))} ms, exits ${median(rows.map((r) => r.kLag))} ms after the final event; AWS CLI ${median(rows.map((r) => r.c))} ms, exits ${median(rows.map((r) => r.cLag))} ms after`,
   );
   const met = rows.every((r) => r.kLag <= 2000 && r.kLag < r.cLag);
-  console.log(`goal (kiln within 2 s of the final event, and sooner than the AWS CLI): ${met ? 'met' : 'NOT met'} in ${rows.filter((r) => r.kLag <= 2000 && r.kLag < r.cLag).length}/${rows.length} pairs`);
+  console.log(
+    `goal (kiln within 2 s of the final event, and sooner than the AWS CLI): ${met ? 'met' : 'NOT met'} in ${rows.filter((r) => r.kLag <= 2000 && r.kLag < r.cLag).length}/${rows.length} pairs`,
+  );
   console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 } finally {
   proxy.close();

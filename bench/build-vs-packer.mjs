@@ -76,7 +76,14 @@ try {
   }
 } finally {
   // Remove what the runs made: kiln's images carry the label; Packer's are found by their tag's history.
-  spawnSync('sh', ['-c', `docker ps -aq --filter label=${label} | xargs -r docker rm -f; docker images -q --filter label=${label} | sort -u | xargs -r docker rmi -f; docker rmi -f ${[...packerImages].join(' ')} 2>/dev/null`], { stdio: 'ignore' });
+  spawnSync(
+    'sh',
+    [
+      '-c',
+      `docker ps -aq --filter label=${label} | xargs -r docker rm -f; docker images -q --filter label=${label} | sort -u | xargs -r docker rmi -f; docker rmi -f ${[...packerImages].join(' ')} 2>/dev/null`,
+    ],
+    { stdio: 'ignore' },
+  );
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -88,7 +95,12 @@ const report = (name, r, goal) => {
   console.log(`  packer ms: ${fmt(r.packer)}  (median ${Math.round(median(r.packer))})`);
   console.log(`  kiln/packer per pair: ${ratios.map((x) => x.toFixed(3)).join(', ')}; median ${median(ratios).toFixed(3)} (${(1 / median(ratios)).toFixed(1)}x faster); goal ${goal}`);
 };
-console.log(`pairs: ${pairs}; load average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `pairs: ${pairs}; load average at the end: ${(await import('node:os'))
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 report('changed build (miss)', changed, '<= 0.8');
 report('unchanged build (kiln cache hit, Packer rebuilds)', unchanged, '<= 0.1');
 console.log(`floor: an empty \`node -e ''\` took ${fmt(floor)} ms (median ${Math.round(median(floor))}) in the same pairs`);

@@ -25,7 +25,7 @@ cpSync(join(root, 'examples', 'seed'), proj, { recursive: true });
 const state = process.env.KILN_BENCH_STATE ?? '/tmp/kiln-bench-state';
 const stack = `c2l-${id}`;
 // A fixed label: labels are part of the build key, so the apt step stays cached between runs.
-const env = { ...process.env, KILN_LABELS: "kiln.test=bench-c2l" };
+const env = { ...process.env, KILN_LABELS: 'kiln.test=bench-c2l' };
 
 function kiln(args) {
   const t = process.hrtime.bigint();

@@ -44,17 +44,19 @@ const resources = {
   Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.91.1.0/24' } },
   Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'web', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] } },
 };
-for (let i = 0; i < n; i++) resources[`Web${i}`] = { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, InstanceType: 't2.micro', SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }] } };
-if (withElb) resources.Elb = {
-  Type: 'AWS::ElasticLoadBalancing::LoadBalancer',
-  Properties: {
-    Subnets: [{ Ref: 'Subnet' }],
-    SecurityGroups: [{ Ref: 'Sg' }],
-    Instances: Array.from({ length: n }, (_, i) => ({ Ref: `Web${i}` })),
-    Listeners: [{ LoadBalancerPort: '80', InstancePort: '80', Protocol: 'HTTP' }],
-    HealthCheck: { Target: 'TCP:80', HealthyThreshold: '2', UnhealthyThreshold: '2', Interval: '5', Timeout: '2' },
-  },
-};
+for (let i = 0; i < n; i++)
+  resources[`Web${i}`] = { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, InstanceType: 't2.micro', SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }] } };
+if (withElb)
+  resources.Elb = {
+    Type: 'AWS::ElasticLoadBalancing::LoadBalancer',
+    Properties: {
+      Subnets: [{ Ref: 'Subnet' }],
+      SecurityGroups: [{ Ref: 'Sg' }],
+      Instances: Array.from({ length: n }, (_, i) => ({ Ref: `Web${i}` })),
+      Listeners: [{ LoadBalancerPort: '80', InstancePort: '80', Protocol: 'HTTP' }],
+      HealthCheck: { Target: 'TCP:80', HealthyThreshold: '2', UnhealthyThreshold: '2', Interval: '5', Timeout: '2' },
+    },
+  };
 const stackFile = join(dir, 'stack.json');
 writeFileSync(stackFile, JSON.stringify({ Resources: resources, ...(withElb ? { Outputs: { Url: { Value: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': ['Elb', 'DNSName'] }, '/']] } } } } : {}) }));
 const composeFile = join(dir, 'docker-compose.yml');
@@ -88,14 +90,34 @@ try {
     const k = kFirst ? runKiln() : undefined;
     const c = runCompose();
     const k2 = k ?? runKiln();
-    const row = { pair: p, kilnCreateMs: k2.create, composeCreateMs: c.create, createRatio: +(k2.create / c.create).toFixed(2), kilnNoopMs: k2.noop, composeNoopMs: c.noop, noopRatio: +(k2.noop / c.noop).toFixed(2) };
+    const row = {
+      pair: p,
+      kilnCreateMs: k2.create,
+      composeCreateMs: c.create,
+      createRatio: +(k2.create / c.create).toFixed(2),
+      kilnNoopMs: k2.noop,
+      composeNoopMs: c.noop,
+      noopRatio: +(k2.noop / c.noop).toFixed(2),
+    };
     rows.push(row);
     process.stdout.write(JSON.stringify(row) + '\n');
     kiln('destroy', '--stack', stack, '--yes');
     compose('down', '--remove-orphans');
   }
   process.stdout.write(
-    JSON.stringify({ summary: true, pairs, instances: n, elb: withElb, concurrency: concurrency ?? 'default (10)', createRatioMedian: median(rows.map((r) => r.createRatio)), noopRatioMedian: median(rows.map((r) => r.noopRatio)), kilnCreateMedianMs: median(rows.map((r) => r.kilnCreateMs)), composeCreateMedianMs: median(rows.map((r) => r.composeCreateMs)), kilnNoopMedianMs: median(rows.map((r) => r.kilnNoopMs)), composeNoopMedianMs: median(rows.map((r) => r.composeNoopMs)) }) + '\n',
+    JSON.stringify({
+      summary: true,
+      pairs,
+      instances: n,
+      elb: withElb,
+      concurrency: concurrency ?? 'default (10)',
+      createRatioMedian: median(rows.map((r) => r.createRatio)),
+      noopRatioMedian: median(rows.map((r) => r.noopRatio)),
+      kilnCreateMedianMs: median(rows.map((r) => r.kilnCreateMs)),
+      composeCreateMedianMs: median(rows.map((r) => r.composeCreateMs)),
+      kilnNoopMedianMs: median(rows.map((r) => r.kilnNoopMs)),
+      composeNoopMedianMs: median(rows.map((r) => r.composeNoopMs)),
+    }) + '\n',
   );
 } finally {
   compose('down', '--remove-orphans');

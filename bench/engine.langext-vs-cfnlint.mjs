@@ -32,14 +32,47 @@ for line in sys.stdin:
 const cases = [];
 const coll = [['a', 'b'], ['Web-1', 'api_2', 'x.y'], ['one']];
 for (const c of coll) {
-  cases.push({ Transform: 'AWS::LanguageExtensions', Resources: { 'Fn::ForEach::L': ['N', c, { 'Topic&{N}': { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Sub': '${N}-t' }, DisplayName: { Ref: 'N' }, Plain: 'x-${N}' } } }] } });
-  cases.push({ Transform: 'AWS::LanguageExtensions', Parameters: { P: { Type: 'CommaDelimitedList', Default: c.join(',') } }, Resources: { 'Fn::ForEach::L': ['N', { Ref: 'P' }, { 'Q${N}': { Type: 'AWS::SQS::Queue' } }] } });
-  cases.push({ Transform: 'AWS::LanguageExtensions', Conditions: { 'Fn::ForEach::C': ['N', c, { 'Is&{N}': { 'Fn::Equals': [{ Ref: 'N' }, 'a'] } }] }, Resources: { R: { Type: 'AWS::SQS::Queue' } }, Outputs: { 'Fn::ForEach::O': ['N', c, { 'Out&{N}': { Value: { 'Fn::Sub': '${N}' } } }] } });
-  cases.push({ Transform: 'AWS::LanguageExtensions', Resources: { 'Fn::ForEach::A': ['X', c, { 'Fn::ForEach::B': ['Y', ['p', 'q'], { 'R&{X}&{Y}': { Type: 'AWS::SQS::Queue', Properties: { QueueName: '${X}-${Y}' } } }] }] } });
+  cases.push({
+    Transform: 'AWS::LanguageExtensions',
+    Resources: { 'Fn::ForEach::L': ['N', c, { 'Topic&{N}': { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Sub': '${N}-t' }, DisplayName: { Ref: 'N' }, Plain: 'x-${N}' } } }] },
+  });
+  cases.push({
+    Transform: 'AWS::LanguageExtensions',
+    Parameters: { P: { Type: 'CommaDelimitedList', Default: c.join(',') } },
+    Resources: { 'Fn::ForEach::L': ['N', { Ref: 'P' }, { 'Q${N}': { Type: 'AWS::SQS::Queue' } }] },
+  });
+  cases.push({
+    Transform: 'AWS::LanguageExtensions',
+    Conditions: { 'Fn::ForEach::C': ['N', c, { 'Is&{N}': { 'Fn::Equals': [{ Ref: 'N' }, 'a'] } }] },
+    Resources: { R: { Type: 'AWS::SQS::Queue' } },
+    Outputs: { 'Fn::ForEach::O': ['N', c, { 'Out&{N}': { Value: { 'Fn::Sub': '${N}' } } }] },
+  });
+  cases.push({
+    Transform: 'AWS::LanguageExtensions',
+    Resources: { 'Fn::ForEach::A': ['X', c, { 'Fn::ForEach::B': ['Y', ['p', 'q'], { 'R&{X}&{Y}': { Type: 'AWS::SQS::Queue', Properties: { QueueName: '${X}-${Y}' } } }] }] },
+  });
 }
-cases.push({ Transform: 'AWS::LanguageExtensions', Mappings: { M: { prod: { L: ['A', 'B'] } } }, Resources: { 'Fn::ForEach::L': ['N', { 'Fn::FindInMap': ['M', 'prod', 'L'] }, { 'S${N}': { Type: 'AWS::S3::Bucket', Properties: { X: { 'Fn::GetAtt': [{ 'Fn::Sub': 'S${N}' }, 'Arn'] }, Y: { 'Fn::If': ['C${N}', { Ref: 'N' }, { 'Fn::Sub': ['${N}-${V}', { V: { Ref: 'N' } }] }] } } } }] } });
+cases.push({
+  Transform: 'AWS::LanguageExtensions',
+  Mappings: { M: { prod: { L: ['A', 'B'] } } },
+  Resources: {
+    'Fn::ForEach::L': [
+      'N',
+      { 'Fn::FindInMap': ['M', 'prod', 'L'] },
+      {
+        'S${N}': {
+          Type: 'AWS::S3::Bucket',
+          Properties: { X: { 'Fn::GetAtt': [{ 'Fn::Sub': 'S${N}' }, 'Arn'] }, Y: { 'Fn::If': ['C${N}', { Ref: 'N' }, { 'Fn::Sub': ['${N}-${V}', { V: { Ref: 'N' } }] }] } },
+        },
+      },
+    ],
+  },
+});
 cases.push({ Transform: 'AWS::LanguageExtensions', Resources: { R: { Type: 'AWS::S3::Bucket', Properties: { Tags: [{ 'Fn::ForEach::T': ['K', ['k1', 'k2'], { 'Key${K}': { Ref: 'K' } }] }] } } } });
-cases.push({ Transform: 'AWS::LanguageExtensions', Resources: { 'Fn::ForEach::L': ['N', ['a', 'b'], { 'Q${N}': { Type: 'AWS::SQS::Queue', DependsOn: { 'Fn::Sub': 'X${N}' } } }], Xa: { Type: 'AWS::SQS::Queue' }, Xb: { Type: 'AWS::SQS::Queue' } } });
+cases.push({
+  Transform: 'AWS::LanguageExtensions',
+  Resources: { 'Fn::ForEach::L': ['N', ['a', 'b'], { 'Q${N}': { Type: 'AWS::SQS::Queue', DependsOn: { 'Fn::Sub': 'X${N}' } } }], Xa: { Type: 'AWS::SQS::Queue' }, Xb: { Type: 'AWS::SQS::Queue' } },
+});
 const dir = mkdtempSync(join(tmpdir(), 'kiln-le-'));
 writeFileSync(join(dir, 'le.py'), PY);
 const py = spawnSync('python3', [join(dir, 'le.py')], { input: cases.map((c) => JSON.stringify(c)).join('\n'), encoding: 'utf8' });
@@ -47,7 +80,10 @@ if (py.status !== 0) {
   console.error(py.stderr || 'python3 with cfn-lint is needed');
   process.exit(2);
 }
-const theirs = py.stdout.trim().split('\n').map((l) => JSON.parse(l));
+const theirs = py.stdout
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
 const norm = (v) =>
   Array.isArray(v)
     ? v.map(norm)
@@ -56,7 +92,16 @@ const norm = (v) =>
         ? v['Fn::Sub']
         : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]))
       : v;
-const sorted = (v) => (Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])])) : v);
+const sorted = (v) =>
+  Array.isArray(v)
+    ? v.map(sorted)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sorted(v[k])]),
+        )
+      : v;
 let same = 0;
 let orderOnly = 0;
 cases.forEach((c, i) => {

@@ -112,7 +112,17 @@ function once() {
   renderGraph(g, 'text');
   const t3 = performance.now();
   const c = process.cpuUsage(c0);
-  return { cpu: (c.user + c.system) / 1000, validate: t1 - t0, render: t2 - t1, graph: t3 - t2, total: t3 - t0, errors: diags.filter((d) => d.severity === 'error').length + r.diagnostics.filter((d) => d.severity === 'error').length, bytes: out.length, waves: waves.length, resources: g.graph.size };
+  return {
+    cpu: (c.user + c.system) / 1000,
+    validate: t1 - t0,
+    render: t2 - t1,
+    graph: t3 - t2,
+    total: t3 - t0,
+    errors: diags.filter((d) => d.severity === 'error').length + r.diagnostics.filter((d) => d.severity === 'error').length,
+    bytes: out.length,
+    waves: waves.length,
+    resources: g.graph.size,
+  };
 }
 
 const first = once();

@@ -77,7 +77,10 @@ process.on('SIGINT', () => (stopping = true));
 process.stderr.write(`load: ${concurrency} clients on ${url}\n`);
 await Promise.all(Array.from({ length: concurrency }, worker));
 agent.destroy();
-const lat = samples.filter((s) => s[2]).map((s) => s[1]).sort((a, b) => a - b);
+const lat = samples
+  .filter((s) => s[2])
+  .map((s) => s[1])
+  .sort((a, b) => a - b);
 const versions = {};
 for (const s of samples) if (s[2]) versions[s[3]] = (versions[s[3]] ?? 0) + 1;
 const out = {

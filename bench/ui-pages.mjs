@@ -39,7 +39,8 @@ const resources = {
   Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.92.1.0/24' } },
   Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'web', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] } },
 };
-for (let i = 0; i < n; i++) resources[`Web${i}`] = { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, InstanceType: 't2.micro', SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }] } };
+for (let i = 0; i < n; i++)
+  resources[`Web${i}`] = { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, InstanceType: 't2.micro', SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }] } };
 if (withElb)
   resources.Elb = {
     Type: 'AWS::ElasticLoadBalancing::LoadBalancer',
@@ -92,7 +93,18 @@ async function launchBrowser(uiPid) {
     executablePath: wrapper,
     pipe: true,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+      `--user-data-dir=${profile}`,
+    ],
   });
   return { browser, close: async () => (await browser.close(), rmSync(profile, { recursive: true, force: true })) };
 }
@@ -139,8 +151,15 @@ try {
       let complete = 0;
       for (const page of tabs) {
         const ok = await page
-          .waitForFunction((want) => document.querySelectorAll('#graph .node[data-status="CREATE_COMPLETE"]').length === want && document.querySelector('#timeline') !== null, { timeout: 30_000, polling: 250 }, total)
-          .then(() => true, () => false);
+          .waitForFunction(
+            (want) => document.querySelectorAll('#graph .node[data-status="CREATE_COMPLETE"]').length === want && document.querySelector('#timeline') !== null,
+            { timeout: 30_000, polling: 250 },
+            total,
+          )
+          .then(
+            () => true,
+            () => false,
+          );
         if (ok) complete++;
       }
       await close();
@@ -161,10 +180,22 @@ try {
     rows.push(row);
     process.stdout.write(JSON.stringify(row) + '\n');
   }
-  process.stdout.write(JSON.stringify({ summary: true, pairs, instances: n, pages, elb: withElb, ratioMedian: median(rows.map((r) => r.ratio)), noneMedianMs: median(rows.map((r) => r.noneMs)), pagesMedianMs: median(rows.map((r) => r.pagesMs)) }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      summary: true,
+      pairs,
+      instances: n,
+      pages,
+      elb: withElb,
+      ratioMedian: median(rows.map((r) => r.ratio)),
+      noneMedianMs: median(rows.map((r) => r.noneMs)),
+      pagesMedianMs: median(rows.map((r) => r.pagesMs)),
+    }) + '\n',
+  );
 } finally {
   for (const r of running) r.kill();
-  for (let p = 0; p < pairs; p++) for (const k of ['n', 'w']) spawnSync(process.execPath, [kilnJs, 'destroy', '--stack', `bench-ui-${id}-${k}${p}`, '--yes', '--state-dir', state], { stdio: 'ignore' });
+  for (let p = 0; p < pairs; p++)
+    for (const k of ['n', 'w']) spawnSync(process.execPath, [kilnJs, 'destroy', '--stack', `bench-ui-${id}-${k}${p}`, '--yes', '--state-dir', state], { stdio: 'ignore' });
   spawnSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
 }

@@ -114,7 +114,11 @@ try {
   };
 } finally {
   kiln(['destroy', '--stack', stack, '--yes']);
-  spawnSync('sh', ['-c', `docker ps -aq --filter label=kiln.test=bench-rollout-${id} | xargs -r docker rm -f; docker images -q --filter label=kiln.test=bench-rollout-${id} | xargs -r docker rmi -f`], { stdio: 'ignore' });
+  spawnSync(
+    'sh',
+    ['-c', `docker ps -aq --filter label=kiln.test=bench-rollout-${id} | xargs -r docker rm -f; docker images -q --filter label=kiln.test=bench-rollout-${id} | xargs -r docker rmi -f`],
+    { stdio: 'ignore' },
+  );
   rmSync(dir, { recursive: true, force: true });
 }
 process.stdout.write(JSON.stringify(result) + '\n');

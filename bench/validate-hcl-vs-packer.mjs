@@ -70,7 +70,12 @@ const median = (xs) => {
 
 const kilnBin = join(repo, 'bin', 'kiln.js');
 const results = [];
-console.log(`${version.stdout.trim()} vs kiln, ${pairs} pairs per template, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `${version.stdout.trim()} vs kiln, ${pairs} pairs per template, load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 for (const t of templates) {
   const k0 = run('node', [kilnBin, 'validate', t.file], t.dir);
   const p0 = run('packer', ['validate', t.file], t.dir);
@@ -85,7 +90,9 @@ for (const t of templates) {
     const row = {};
     for (const tool of order) row[tool] = tool === 'kiln' ? run('node', [kilnBin, 'validate', t.file], t.dir) : run('packer', ['validate', t.file], t.dir);
     rows.push({ kiln: row.kiln.ms, packer: row.packer.ms, kilnCpu: row.kiln.cpuMs, packerCpu: row.packer.cpuMs, ratio: row.packer.ms / row.kiln.ms });
-    console.log(`  ${t.name} pair ${i + 1}: kiln ${row.kiln.ms.toFixed(0)} ms (cpu ${row.kiln.cpuMs.toFixed(0)}), packer ${row.packer.ms.toFixed(0)} ms (cpu ${row.packer.cpuMs.toFixed(0)}), packer/kiln ${(row.packer.ms / row.kiln.ms).toFixed(2)}`);
+    console.log(
+      `  ${t.name} pair ${i + 1}: kiln ${row.kiln.ms.toFixed(0)} ms (cpu ${row.kiln.cpuMs.toFixed(0)}), packer ${row.packer.ms.toFixed(0)} ms (cpu ${row.packer.cpuMs.toFixed(0)}), packer/kiln ${(row.packer.ms / row.kiln.ms).toFixed(2)}`,
+    );
   }
   const r = {
     template: t.name,

@@ -147,7 +147,14 @@ process.stderr.write('\n');
 
 const rows = results.map((r) => ({ ...r, ratio: r.cfnMs / r.kilnMs }));
 const ratios = rows.map((r) => r.ratio);
-const diffs = rows.filter((r) => r.kilnRejects !== r.cfnRejects).map((r) => ({ file: r.file, kiln: r.kilnRejects ? 'rejects' : 'accepts', cfnLint: r.cfnRejects ? `rejects (${r.cfnRules.filter((x) => x.startsWith('E')).join(',')})` : `accepts (${r.cfnRules.join(',') || 'clean'})`, why: reasonFor(r.file, r) }));
+const diffs = rows
+  .filter((r) => r.kilnRejects !== r.cfnRejects)
+  .map((r) => ({
+    file: r.file,
+    kiln: r.kilnRejects ? 'rejects' : 'accepts',
+    cfnLint: r.cfnRejects ? `rejects (${r.cfnRules.filter((x) => x.startsWith('E')).join(',')})` : `accepts (${r.cfnRules.join(',') || 'clean'})`,
+    why: reasonFor(r.file, r),
+  }));
 
 const seedRow = rows[0];
 const summary = {
@@ -228,7 +235,13 @@ function onePass() {
     cfnLintCpuMs: cfn.map((r) => Math.round(r.cpuMs)),
     ratioWallMedian: +(median(cfn.map((r) => r.ms)) / median(kiln.map((r) => r.ms))).toFixed(1),
     ratioCpuMedian: +(median(cfn.map((r) => r.cpuMs)) / median(kiln.map((r) => r.cpuMs))).toFixed(1),
-    rejected: { kiln: kilnRejects.size, cfnLint: cfnRejects.size, both, onlyKiln: [...kilnRejects].filter((f) => !cfnRejects.has(f)).sort(), onlyCfnLint: [...cfnRejects].filter((f) => !kilnRejects.has(f)).sort() },
+    rejected: {
+      kiln: kilnRejects.size,
+      cfnLint: cfnRejects.size,
+      both,
+      onlyKiln: [...kilnRejects].filter((f) => !cfnRejects.has(f)).sort(),
+      onlyCfnLint: [...cfnRejects].filter((f) => !kilnRejects.has(f)).sort(),
+    },
     loadAverage: os.loadavg().map((x) => +x.toFixed(1)),
   };
   console.log(JSON.stringify(result, null, 2));

@@ -72,6 +72,8 @@ for (const u of units) {
   cases.push({ id, file: u.file, args: u.args, env: u.env ?? {}, exitCode: r.status ?? -1, stdout: r.stdout, stderr: r.stderr });
   process.stderr.write(`${r.status === 0 ? 'valid  ' : 'INVALID'} ${id}\n`);
 }
-const version = spawnSync('packer', ['version'], { encoding: 'utf8', env: { ...process.env, CHECKPOINT_DISABLE: '1' } }).stdout.trim().split('\n')[0];
+const version = spawnSync('packer', ['version'], { encoding: 'utf8', env: { ...process.env, CHECKPOINT_DISABLE: '1' } })
+  .stdout.trim()
+  .split('\n')[0];
 writeFileSync(out, JSON.stringify({ packer: version, recorded: new Date().toISOString().slice(0, 10), cases }, null, 2) + '\n');
 process.stderr.write(`${cases.length} cases → ${relative(repo, out)}\n`);

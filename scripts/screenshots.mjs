@@ -41,7 +41,17 @@ const profile = mkdtempSync(join(tmpdir(), 'kiln-shots-chromium-'));
 const browser = await puppeteer.launch({
   executablePath: process.env.KILN_CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${profile}`,
+  ],
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 try {

@@ -14,5 +14,6 @@ if ! command -v moto_server >/dev/null 2>&1; then
 fi
 bash scripts/ensure-sshd.sh
 echo "== type-check"; npx tsc -p tsconfig.json --noEmit
+echo "== format"; npx prettier --check --log-level warn "src/**/*.ts" "test/**/*.ts" "bench/**/*.mjs" "scripts/**/*.mjs" || { echo "format: run npm run format" >&2; exit 1; }
 echo "== lint"; npx eslint --max-warnings=0 --no-error-on-unmatched-pattern src test bench
 echo "== tests"; npx vitest run "$@"

@@ -67,8 +67,30 @@ function httpStatus(e: unknown): number {
   return typeof m?.httpStatusCode === 'number' ? m.httpStatusCode : 0;
 }
 
-const THROTTLING = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException', 'SlowDown', 'EC2ThrottledException']);
-const TRANSIENT = new Set(['InternalError', 'InternalFailure', 'ServiceUnavailable', 'Unavailable', 'RequestTimeout', 'RequestTimeoutException', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'TimeoutError']);
+const THROTTLING = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'SlowDown',
+  'EC2ThrottledException',
+]);
+const TRANSIENT = new Set([
+  'InternalError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'Unavailable',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'TimeoutError',
+]);
 
 export function isRetryable(e: unknown): boolean {
   const code = awsErrorCode(e) || ((e as { code?: string } | undefined)?.code ?? '');

@@ -27,7 +27,10 @@ export function uriEncode(s: string): string {
 
 /** Returns the headers to send: the input's plus host, x-amz-date, x-amz-content-sha256, authorization. */
 export function signRequest(i: SignInput): Record<string, string> {
-  const amzDate = i.date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = i.date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const payloadHash = hex(i.body);
   const headers: Record<string, string> = {
@@ -45,7 +48,11 @@ export function signRequest(i: SignInput): Record<string, string> {
     .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
-  const path = i.url.pathname.split('/').map((seg) => uriEncode(decodeURIComponent(seg))).join('/') || '/';
+  const path =
+    i.url.pathname
+      .split('/')
+      .map((seg) => uriEncode(decodeURIComponent(seg)))
+      .join('/') || '/';
   const canonical = [i.method.toUpperCase(), path, query, canonicalHeaders, signedHeaders, payloadHash].join('\n');
   const scope = `${day}/${i.region}/${i.service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, hex(canonical)].join('\n');

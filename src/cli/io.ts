@@ -29,8 +29,12 @@ export function memoryIO(opts: { cwd?: string; env?: NodeJS.ProcessEnv; tty?: bo
   const io = {
     stdout: '',
     stderr: '',
-    out(t: string) { io.stdout += t; },
-    err(t: string) { io.stderr += t; },
+    out(t: string) {
+      io.stdout += t;
+    },
+    err(t: string) {
+      io.stderr += t;
+    },
     stdoutIsTTY: opts.tty ?? false,
     stderrIsTTY: opts.tty ?? false,
     color: false,

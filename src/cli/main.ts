@@ -3,7 +3,6 @@
 import { processIO, type CliIO } from './io.js';
 import { reportFailure, type Command } from './command.js';
 
-
 interface Entry {
   group: string;
   summary: string;

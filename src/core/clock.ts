@@ -23,10 +23,7 @@ export const systemClock: Clock = {
 };
 
 /** Calls `probe` until it returns a value other than undefined, or the deadline passes. */
-export async function retryUntil<T>(
-  probe: () => Promise<T | undefined>,
-  opts: { timeoutMs: number; intervalMs: number; clock?: Clock; signal?: AbortSignal; onTimeout: () => Error },
-): Promise<T> {
+export async function retryUntil<T>(probe: () => Promise<T | undefined>, opts: { timeoutMs: number; intervalMs: number; clock?: Clock; signal?: AbortSignal; onTimeout: () => Error }): Promise<T> {
   const clock = opts.clock ?? systemClock;
   const deadline = clock.now() + opts.timeoutMs;
   for (;;) {

@@ -355,8 +355,7 @@ export async function walk<N>(g: Dag<N>, run: (id: string, data: N | undefined, 
   if (cycles.length) throw new DagCycleError(cycles);
   const stopOnFailure = (opts.onFailure ?? 'stop') === 'stop';
   const rank = new Map(g.nodes().map((n, i) => [n, i]));
-  const order = (ids: string[]) =>
-    opts.priority ? ids.sort((a, b) => opts.priority!(a, g.get(a)) - opts.priority!(b, g.get(b)) || rank.get(a)! - rank.get(b)!) : ids;
+  const order = (ids: string[]) => (opts.priority ? ids.sort((a, b) => opts.priority!(a, g.get(a)) - opts.priority!(b, g.get(b)) || rank.get(a)! - rank.get(b)!) : ids);
   const waiting = new Map(g.nodes().map((n) => [n, new Set(g.dependencies(n))]));
   const abort = new AbortController();
   const onOuterAbort = () => stop(opts.signal?.reason);

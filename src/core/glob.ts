@@ -132,7 +132,8 @@ function walk(segments: readonly string[], shown: string, real: string, found: S
     walk(rest, shown, real, found); // zero directories
     for (const e of entries(real)) {
       if (e.name.startsWith('.')) continue;
-      if (e.isDirectory()) walk(segments, join2(e.name), join(real, e.name), found); // no symlink loops
+      if (e.isDirectory())
+        walk(segments, join2(e.name), join(real, e.name), found); // no symlink loops
       else if (rest.length === 0 && isFile(join(real, e.name))) found.add(join2(e.name)); // a trailing ** is every file below
     }
     return;

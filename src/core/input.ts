@@ -85,7 +85,15 @@ class Collector {
 function openError(name: string, e: unknown): InputError {
   const code = (e as NodeJS.ErrnoException).code;
   const why =
-    code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' ? 'a part of the path is not a directory' : (e as Error).message;
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EISDIR'
+        ? 'it is a directory'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'ENOTDIR'
+            ? 'a part of the path is not a directory'
+            : (e as Error).message;
   return new InputError(name, why);
 }
 

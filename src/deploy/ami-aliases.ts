@@ -43,9 +43,7 @@ export function aliasFamily(name: string): AliasFamily | undefined {
   return f;
 }
 
-export type Lookup =
-  | { found: true; value: string; type: SsmType; version: number; source: 'store' | 'default mapping'; parameter?: SsmParameter }
-  | { found: false; reason: string };
+export type Lookup = { found: true; value: string; type: SsmType; version: number; source: 'store' | 'default mapping'; parameter?: SsmParameter } | { found: false; reason: string };
 
 /** `name` or `name:version`, as `{{resolve:ssm:…}}` and parameter values write them. */
 export function splitSelector(text: string): { name: string; version?: number } {
@@ -59,15 +57,13 @@ export function lookupParameter(store: ParameterStore, name: string, version?: n
   if (own) return { found: true, value: own.value, type: own.type, version: own.version, source: 'store', parameter: own };
   if (version !== undefined && store.get(name)) return { found: false, reason: `parameter ${name} has no version ${version}` };
   const family = aliasFamily(name);
-  if (family && !family.runs)
-    return { found: false, reason: `${name} names a ${family.what} image, which cannot run on the local target (its instances are Linux containers)` };
+  if (family && !family.runs) return { found: false, reason: `${name} names a ${family.what} image, which cannot run on the local target (its instances are Linux containers)` };
   if (family) {
     if (version !== undefined && version !== 1) return { found: false, reason: `parameter ${name} has no version ${version} locally (kiln's mapping of it is version 1)` };
     const image = store.get(LINUX_IMAGE_PARAMETER)?.value ?? DEFAULT_LINUX_IMAGE;
     return { found: true, value: image, type: 'String', version: 1, source: 'default mapping' };
   }
-  if (name.startsWith('/aws/service/'))
-    return { found: false, reason: `${name} is a public parameter kiln has no local meaning for; give it one with \`kiln ssm put ${name} VALUE\`` };
+  if (name.startsWith('/aws/service/')) return { found: false, reason: `${name} is a public parameter kiln has no local meaning for; give it one with \`kiln ssm put ${name} VALUE\`` };
   return { found: false, reason: `parameter ${name} is not in the local parameter store (\`kiln ssm put ${name} VALUE\` adds it)` };
 }
 

@@ -86,7 +86,13 @@ export function checkDeployExports(store: StackStore, stack: string, current: De
   for (const name of importing) {
     if (store.exportedValue(name) === undefined) problems.push(`No export named ${name} found`);
   }
-  problems.push(...exportsInUse(store, stack, [...exportsOf(current).keys()].filter((n) => !mine.has(n))));
+  problems.push(
+    ...exportsInUse(
+      store,
+      stack,
+      [...exportsOf(current).keys()].filter((n) => !mine.has(n)),
+    ),
+  );
   if (problems.length) throw new KilnError('EXPORT_IN_USE', problems.join('; '), 'user');
 }
 

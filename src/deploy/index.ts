@@ -229,7 +229,13 @@ async function evaluate(
   // The local account's answers: SSM-typed parameters from the Parameter Store, AWS-specific ones checked.
   const fromTarget = target ? await local.resolveTargetParameters(doc.value, given, target) : { resolved: {}, diagnostics: [] };
   const ev = evaluateTemplate(doc.value, { parameters: given, pseudo: { stackName: stack }, resolvedParameters: fromTarget.resolved });
-  if (hasErrors(ev.diagnostics)) throw new DiagnosticsError(locate([...fromTarget.diagnostics, ...ev.diagnostics].filter((d) => d.severity === 'error'), doc));
+  if (hasErrors(ev.diagnostics))
+    throw new DiagnosticsError(
+      locate(
+        [...fromTarget.diagnostics, ...ev.diagnostics].filter((d) => d.severity === 'error'),
+        doc,
+      ),
+    );
   const rt = ev.template;
 
   const secretList: Secret[] = [];
@@ -293,7 +299,13 @@ async function evaluate(
   // Whatever the local target would refuse, all of it, before anything is created (src/deploy/target.ts).
   const checked = target ? await local.checkDesired(doc.value, desired, target) : { diagnostics: [], secrets: [] };
   const found = [...fromTarget.diagnostics, ...checked.diagnostics];
-  if (hasErrors(found)) throw new DiagnosticsError(locate(found.filter((d) => d.severity === 'error'), doc));
+  if (hasErrors(found))
+    throw new DiagnosticsError(
+      locate(
+        found.filter((d) => d.severity === 'error'),
+        doc,
+      ),
+    );
   secretList.push(...checked.secrets);
   const secrets = new Secrets(secretList);
   const templateHash = hashValue(secrets.tokenise(desired as unknown as Json));
@@ -430,11 +442,7 @@ async function checkStale(store: StackStore, o: StackOptions, doc: PlanDocument,
   ];
   if (why.length === 0) why.push(...stepChanges(doc.steps, p.steps));
   if (why.length)
-    throw new KilnError(
-      'PLAN_STALE',
-      `the saved plan for stack ${o.stack} is stale, so nothing was changed: ${why.join('; ')}. Plan again (kiln plan … --out FILE) and review the new plan`,
-      'user',
-    );
+    throw new KilnError('PLAN_STALE', `the saved plan for stack ${o.stack} is stale, so nothing was changed: ${why.join('; ')}. Plan again (kiln plan … --out FILE) and review the new plan`, 'user');
   if (doc.refusals?.length) throw new KilnError('PLAN_REFUSED', `the saved plan for stack ${o.stack} cannot be deployed: ${doc.refusals.join('; ')}`, 'user');
 }
 
@@ -444,7 +452,10 @@ async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { re
   try {
     store.backup(); // a checked copy of the state before anything changes (kiln state restore)
     if (lock.stale && !needsRecovery(store, o.stack))
-      (o.events ?? nullEvents).emit({ kind: 'notice', message: `stack ${o.stack}: took over the lock of \`kiln ${lock.stale.command}\` (pid ${lock.stale.pid}, since ${lock.stale.since}), whose process is gone` });
+      (o.events ?? nullEvents).emit({
+        kind: 'notice',
+        message: `stack ${o.stack}: took over the lock of \`kiln ${lock.stale.command}\` (pid ${lock.stale.pid}, since ${lock.stale.since}), whose process is gone`,
+      });
     if (needsRecovery(store, o.stack)) {
       await recover({
         store,
@@ -516,8 +527,12 @@ export async function deployStack(input: DeployOptions): Promise<DeployResult> {
     const imports = importedNames(ev.desired, ev.resolve);
     checkDeployExports(store, o.stack, last, exportedNames(ev.desired, ev.resolve), imports);
     if (o.confirm && !(await o.confirm(base))) return { ...base, outcome: 'cancelled', outputs: last?.outputs ?? {} };
-    if (!st || (isCreate && ['DELETE_COMPLETE', 'ROLLBACK_COMPLETE', 'CREATE_FAILED', 'ROLLBACK_FAILED'].includes(st.status) && store.resources(o.stack, ['live', 'pendingDelete']).length === 0)) store.createStack(o.stack);
-    const deployment = `d-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+    if (!st || (isCreate && ['DELETE_COMPLETE', 'ROLLBACK_COMPLETE', 'CREATE_FAILED', 'ROLLBACK_FAILED'].includes(st.status) && store.resources(o.stack, ['live', 'pendingDelete']).length === 0))
+      store.createStack(o.stack);
+    const deployment = `d-${new Date()
+      .toISOString()
+      .replace(/[-:.TZ]/g, '')
+      .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
     store.beginDeployment({
       id: deployment,
       stack: o.stack,
@@ -564,10 +579,32 @@ export async function destroyStack(input: StackOptions): Promise<{ outcome: 'com
   if (!st || (st.status === 'DELETE_COMPLETE' && store.resources(o.stack, ['live', 'pendingDelete']).length === 0)) return { outcome: 'absent' };
   return withLock(store, { ...o, command: o.command ?? 'destroy' }, undefined, async () => {
     checkDestroyExports(store, o.stack, lastDeployment(store, o.stack));
-    const deployment = `d-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+    const deployment = `d-${new Date()
+      .toISOString()
+      .replace(/[-:.TZ]/g, '')
+      .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
     const last = lastDeployment(store, o.stack);
-    store.beginDeployment({ id: deployment, stack: o.stack, kind: 'destroy', templateHash: null, template: null, parameters: last?.parameters ?? {}, outputs: {}, prior: store.resources(o.stack), images: {} });
-    const engine = new Engine({ store, provider: o.provider, stack: o.stack, deployment, events: o.events ?? nullEvents, resolve: (v) => v, replacement: () => undefined, ...(o.concurrency ? { concurrency: o.concurrency } : {}) });
+    store.beginDeployment({
+      id: deployment,
+      stack: o.stack,
+      kind: 'destroy',
+      templateHash: null,
+      template: null,
+      parameters: last?.parameters ?? {},
+      outputs: {},
+      prior: store.resources(o.stack),
+      images: {},
+    });
+    const engine = new Engine({
+      store,
+      provider: o.provider,
+      stack: o.stack,
+      deployment,
+      events: o.events ?? nullEvents,
+      resolve: (v) => v,
+      replacement: () => undefined,
+      ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+    });
     const r = await engine.destroy();
     return { outcome: r.ok ? 'complete' : 'failed', status: r.status, ...(r.reason ? { reason: r.reason } : {}) };
   });
@@ -640,4 +677,3 @@ export async function driftStack(input: StackOptions): Promise<DriftReport> {
   if (!st || st.status === 'DELETE_COMPLETE') throw new KilnError('NO_STACK', `stack ${o.stack} does not exist`, 'user');
   return driftWith(store, o, new Secrets());
 }
-

@@ -96,8 +96,7 @@ export function inventoryOf(rows: readonly InventoryRow[]): Inventory {
       case 'AWS::EC2::VPC': {
         inv.Vpcs.push({ VpcId: r.physicalId, CidrBlock: text(a.CidrBlock, p.CidrBlock), State: 'available', IsDefault: false, Tags: tags(r) });
         const defaultGroup = text(a.DefaultSecurityGroup);
-        if (defaultGroup)
-          inv.SecurityGroups.push({ GroupId: defaultGroup, GroupName: 'default', Description: 'default VPC security group', VpcId: r.physicalId, Tags: tags(r) });
+        if (defaultGroup) inv.SecurityGroups.push({ GroupId: defaultGroup, GroupName: 'default', Description: 'default VPC security group', VpcId: r.physicalId, Tags: tags(r) });
         break;
       }
       case 'AWS::EC2::Subnet':

@@ -83,7 +83,9 @@ export async function resolveTargetParameters(template: unknown, given: Readonly
     const missing = members.filter((v) => !known.some((k) => k.id === v));
     if (missing.length === 0) continue;
     const shown = known.slice(0, 6).map((k) => `${k.id} (${k.about})`);
-    const have = known.length ? `the local ${account.plural}: ${shown.join(', ')}${known.length > shown.length ? `, and ${known.length - shown.length} more` : ''}` : `there are no ${account.plural} locally`;
+    const have = known.length
+      ? `the local ${account.plural}: ${shown.join(', ')}${known.length > shown.length ? `, and ${known.length - shown.length} more` : ''}`
+      : `there are no ${account.plural} locally`;
     out.diagnostics.push(
       err(
         'PARAM_NOT_FOUND',
@@ -197,7 +199,9 @@ async function checkImage(id: string, type: string, props: JsonObject, ctx: Targ
     const standIn = standInFor(ctx.parameters, image);
     const ami = await ctx.provider.findImage(standIn.image);
     if (!ami) {
-      out.diagnostics.push(err('IMAGE_NOT_LOCAL', `ImageId ${image} is not a local image, and its stand-in ${standIn.image} (${standIn.from}) is not present either: build or import it, or \`kiln ssm put\` another`, at));
+      out.diagnostics.push(
+        err('IMAGE_NOT_LOCAL', `ImageId ${image} is not a local image, and its stand-in ${standIn.image} (${standIn.from}) is not present either: build or import it, or \`kiln ssm put\` another`, at),
+      );
       return;
     }
     holder[key] = ami;

@@ -49,8 +49,22 @@ export async function removeByLabels(labels: Record<string, string>, d?: Dockero
   const client = d ?? (await docker());
   const filters = JSON.stringify(labelFilter(labels));
   const containers = await client.listContainers({ all: true, filters });
-  await Promise.all(containers.map((c) => client.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+  await Promise.all(
+    containers.map((c) =>
+      client
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
   const networks = await client.listNetworks({ filters });
-  await Promise.all(networks.map((n) => client.getNetwork(n.Id).remove().catch(() => undefined)));
+  await Promise.all(
+    networks.map((n) =>
+      client
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
   return { containers: containers.length, networks: networks.length };
 }

@@ -132,14 +132,23 @@ export class RunContext {
       resources: (stack) => this.store.resources(stack ?? this.stack, ['live']).map(toKnown),
       allResources: () => this.store.allLiveResources().map(toKnown),
       ...(desired
-        ? { siblings: () => Object.values(desired.resources).filter((r) => r.logicalId !== logicalId).map((r) => ({ logicalId: r.logicalId, type: r.type, properties: r.properties })) }
+        ? {
+            siblings: () =>
+              Object.values(desired.resources)
+                .filter((r) => r.logicalId !== logicalId)
+                .map((r) => ({ logicalId: r.logicalId, type: r.type, properties: r.properties })),
+          }
         : {}),
       ...(policies ? { policies } : {}),
     };
   }
 
   /** Runs one provider call bracketed by an intent record; `commit` writes the outcome with the op's end. */
-  async intent<T>(op: { logicalId: string; action: 'create' | 'update' | 'delete'; rowId: number | null; properties: JsonObject | null }, call: () => Promise<T>, commit: (result: T) => void): Promise<T> {
+  async intent<T>(
+    op: { logicalId: string; action: 'create' | 'update' | 'delete'; rowId: number | null; properties: JsonObject | null },
+    call: () => Promise<T>,
+    commit: (result: T) => void,
+  ): Promise<T> {
     const opId = this.store.beginOp({ stack: this.stack, deployment: this.deployment, ...op });
     let result: T;
     try {

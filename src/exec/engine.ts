@@ -239,7 +239,13 @@ export class Engine {
     run.store.transaction(() => {
       for (const p of dep.prior) {
         const cur = run.store.resourceRow(p.id);
-        if (cur) run.store.updateResource(p.id, { dependsOn: p.dependsOn, deletionPolicy: p.deletionPolicy, updateReplacePolicy: p.updateReplacePolicy, status: p.status === 'retained' ? 'retained' : cur.status });
+        if (cur)
+          run.store.updateResource(p.id, {
+            dependsOn: p.dependsOn,
+            deletionPolicy: p.deletionPolicy,
+            updateReplacePolicy: p.updateReplacePolicy,
+            status: p.status === 'retained' ? 'retained' : cur.status,
+          });
       }
     });
     run.invalidate();
@@ -267,4 +273,3 @@ export class Engine {
     return { ok: true, status: 'DELETE_COMPLETE' };
   }
 }
-

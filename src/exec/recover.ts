@@ -62,7 +62,8 @@ export async function recover(o: RecoverOptions): Promise<{ recovered: boolean; 
     if (orphansRemoved > 0) notice(`stack ${stack}: removed ${orphansRemoved} object(s) a killed run made but never recorded`);
   }
   if (!st || !dep) {
-    if (st && IN_PROGRESS.has(st.status)) store.setStackStatus(stack, st.status.startsWith('DELETE') ? 'DELETE_FAILED' : st.status.startsWith('CREATE') ? 'CREATE_FAILED' : 'UPDATE_FAILED', 'interrupted');
+    if (st && IN_PROGRESS.has(st.status))
+      store.setStackStatus(stack, st.status.startsWith('DELETE') ? 'DELETE_FAILED' : st.status.startsWith('CREATE') ? 'CREATE_FAILED' : 'UPDATE_FAILED', 'interrupted');
     return { recovered: true, orphansRemoved };
   }
 
@@ -89,9 +90,7 @@ export async function recover(o: RecoverOptions): Promise<{ recovered: boolean; 
     case 'UPDATE_IN_PROGRESS':
     case 'UPDATE_ROLLBACK_IN_PROGRESS':
     case 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS':
-      status = isCreate
-        ? await engine.rollbackCreate(why)
-        : await engine.rollbackUpdate(dep, st.status === 'UPDATE_IN_PROGRESS' ? why : 'Continuing the interrupted rollback.');
+      status = isCreate ? await engine.rollbackCreate(why) : await engine.rollbackUpdate(dep, st.status === 'UPDATE_IN_PROGRESS' ? why : 'Continuing the interrupted rollback.');
       store.endDeployment(dep.id, status.endsWith('FAILED') ? 'ROLLBACK_FAILED' : 'ROLLED_BACK', 'interrupted');
       break;
     case 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS':

@@ -65,8 +65,7 @@ export class Secrets {
       s.includes('{{kiln:noecho:')
         ? s.replace(TOKEN, (tok, name: string) => {
             const hit = this.list.find((x) => x.token === tok);
-            if (!hit)
-              throw new Error(`the value of NoEcho parameter ${name} used by this resource is not known to this run (kiln never stores it): pass --param ${name}=… with the value it had`);
+            if (!hit) throw new Error(`the value of NoEcho parameter ${name} used by this resource is not known to this run (kiln never stores it): pass --param ${name}=… with the value it had`);
             return hit.value;
           })
         : s,

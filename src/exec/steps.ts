@@ -113,9 +113,13 @@ export async function createStep(run: RunContext, want: DesiredResource, signal:
     const handler = run.handler(want.type);
     const props = run.resolved(want.properties);
     const ctx = resourceContext(run, want, signal);
-    const state = await run.intent({ logicalId: want.logicalId, action: 'create', rowId: null, properties: null }, () => handler.create(ctx, run.secrets.reveal(props)), (st) => {
-      run.store.insertResource({ ...rowBase(run, want), physicalId: st.physicalId, properties: props, state: run.tokenState(st), status: 'live', deployment: run.deployment });
-    });
+    const state = await run.intent(
+      { logicalId: want.logicalId, action: 'create', rowId: null, properties: null },
+      () => handler.create(ctx, run.secrets.reveal(props)),
+      (st) => {
+        run.store.insertResource({ ...rowBase(run, want), physicalId: st.physicalId, properties: props, state: run.tokenState(st), status: 'live', deployment: run.deployment });
+      },
+    );
     at.physicalId = state.physicalId;
     run.emit(want.logicalId, want.type, state.physicalId, 'CREATE_IN_PROGRESS', 'Resource creation Initiated');
     if (handler.waitReady) await handler.waitReady(ctx, state, run.secrets.reveal(props));
@@ -129,10 +133,14 @@ async function replaceStep(run: RunContext, want: DesiredResource, old: Resource
     const handler = run.handler(want.type);
     const props = run.resolved(want.properties);
     const ctx = resourceContext(run, want, signal);
-    const state = await run.intent({ logicalId: want.logicalId, action: 'create', rowId: old.id, properties: null }, () => handler.create(ctx, run.secrets.reveal(props)), (st) => {
-      run.store.insertResource({ ...rowBase(run, want), physicalId: st.physicalId, properties: props, state: run.tokenState(st), status: 'live', deployment: run.deployment });
-      run.store.updateResource(old.id, { status: 'pendingDelete' });
-    });
+    const state = await run.intent(
+      { logicalId: want.logicalId, action: 'create', rowId: old.id, properties: null },
+      () => handler.create(ctx, run.secrets.reveal(props)),
+      (st) => {
+        run.store.insertResource({ ...rowBase(run, want), physicalId: st.physicalId, properties: props, state: run.tokenState(st), status: 'live', deployment: run.deployment });
+        run.store.updateResource(old.id, { status: 'pendingDelete' });
+      },
+    );
     at.physicalId = state.physicalId;
     run.emit(want.logicalId, want.type, state.physicalId, 'UPDATE_IN_PROGRESS', 'Resource creation Initiated');
     if (handler.waitReady) await handler.waitReady(ctx, state, run.secrets.reveal(props));
@@ -183,7 +191,8 @@ export async function changeStep(run: RunContext, step: Extract<ForwardStep, { k
     return;
   }
   const props = run.resolved(want.properties);
-  const needed = old.type !== want.type ? { kind: 'replace' as const, because: ['Type'] } : decide(want.type, old.properties, props, { handler: (t) => run.provider.handler(t), replacement: run.replacement });
+  const needed =
+    old.type !== want.type ? { kind: 'replace' as const, because: ['Type'] } : decide(want.type, old.properties, props, { handler: (t) => run.provider.handler(t), replacement: run.replacement });
   const take = allowedAtRunTime(step, needed.kind);
   if (take === undefined) {
     const because = needed.kind === 'replace' ? needed.because.join(', ') : '';
@@ -225,7 +234,11 @@ export async function deleteStep(run: RunContext, row: ResourceRow, signal: Abor
       return;
     }
     const ctx = run.ctx(row.logicalId, row.type, signal);
-    await run.intent({ logicalId: row.logicalId, action: 'delete', rowId: row.id, properties: null }, () => handler.delete(ctx, run.revealState(row.state), run.secrets.revealKnown(row.properties)), () => run.store.deleteResource(row.id));
+    await run.intent(
+      { logicalId: row.logicalId, action: 'delete', rowId: row.id, properties: null },
+      () => handler.delete(ctx, run.revealState(row.state), run.secrets.revealKnown(row.properties)),
+      () => run.store.deleteResource(row.id),
+    );
   });
 }
 

@@ -139,7 +139,11 @@ async function busyboxRoot(root: string): Promise<void> {
   copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
   chmodSync(join(root, 'bin/busybox'), 0o755);
   const list = await run(join(root, 'bin/busybox'), ['--list']);
-  for (const app of list.split('\n').map((s) => s.trim()).filter(Boolean)) if (app !== 'busybox') symlinkSync('busybox', join(root, 'bin', app));
+  for (const app of list
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean))
+    if (app !== 'busybox') symlinkSync('busybox', join(root, 'bin', app));
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
 }

@@ -99,7 +99,17 @@ async function runOne(
     const cfg = b.builder;
     switch (cfg.type) {
       case 'docker': {
-        const benv = { ui, cache: o.cache, force: o.force ?? false, onError: o.onError ?? 'cleanup', signal: o.signal, template: o.template, runUuid: o.runUuid, labels: o.labels ?? {}, stateDir: o.stateDir } as const;
+        const benv = {
+          ui,
+          cache: o.cache,
+          force: o.force ?? false,
+          onError: o.onError ?? 'cleanup',
+          signal: o.signal,
+          template: o.template,
+          runUuid: o.runUuid,
+          labels: o.labels ?? {},
+          stateDir: o.stateDir,
+        } as const;
         // The plan (base image, keys, cache decision) is light; the builder proper loads only on a miss.
         const { planDockerBuild } = await import('./builders/docker-plan.js');
         const plan = await planDockerBuild(b, cfg, benv);
@@ -114,7 +124,8 @@ async function runOne(
       }
       case 'null': {
         const { runProvisioner } = await import('./provisioners/index.js');
-        if (cfg.communicator !== 'none') ui.message(`The null builder's ${cfg.communicator} communicator is not available locally: provisioners that need a machine will fail (set "communicator": "none")`);
+        if (cfg.communicator !== 'none')
+          ui.message(`The null builder's ${cfg.communicator} communicator is not available locally: provisioners that need a machine will fail (set "communicator": "none")`);
         for (const p of b.provisioners) await runProvisioner(p, { build: b, ui, generated, signal: o.signal, tmpDir: tmp });
         builderArtifact = { builderId: 'fnoeding.null', id: 'Null', files: [], string: 'Did not export anything. This is the null builder' };
         break;
@@ -133,7 +144,18 @@ async function runOne(
         break;
       }
       case 'amazon-ebs': {
-        const benv = { ui, force: o.force ?? false, onError: o.onError ?? 'cleanup', signal: o.signal, template: o.template, runUuid: o.runUuid, labels: o.labels ?? {}, stateDir: o.stateDir, tmpDir: tmp, ...(o.aws ? { aws: o.aws } : {}) } as const;
+        const benv = {
+          ui,
+          force: o.force ?? false,
+          onError: o.onError ?? 'cleanup',
+          signal: o.signal,
+          template: o.template,
+          runUuid: o.runUuid,
+          labels: o.labels ?? {},
+          stateDir: o.stateDir,
+          tmpDir: tmp,
+          ...(o.aws ? { aws: o.aws } : {}),
+        } as const;
         // The plan (source AMI, key, one DescribeImages) is light; the builder proper loads only on a miss.
         const { planAmazonEbsBuild } = await import('./builders/amazon-ebs-plan.js');
         const plan = await planAmazonEbsBuild(b, cfg, benv);

@@ -632,7 +632,11 @@ function toText(v: unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return `[${v.map(toText).join(' ')}]`;
-  if (typeof v === 'object') return `map[${Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => `${k}:${toText(x)}`).join(' ')}]`;
+  if (typeof v === 'object')
+    return `map[${Object.entries(v as Record<string, unknown>)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, x]) => `${k}:${toText(x)}`)
+      .join(' ')}]`;
   return String(v);
 }
 
@@ -692,7 +696,8 @@ function callFn(name: string, args: unknown[], ctx: InterpContext, cmd: Cmd): st
   }
   const f = FUNCS[name];
   if (!f) throw new TemplateError('parse', `template: root:${cmd.line}: function "${name}" not defined`);
-  if (f.arity !== undefined && args.length !== f.arity) throw new TemplateError('exec', `template: root:${cmd.line}:${cmd.col}: executing "root" at <${name}>: wrong number of args for ${name}: want ${f.arity} got ${args.length}`);
+  if (f.arity !== undefined && args.length !== f.arity)
+    throw new TemplateError('exec', `template: root:${cmd.line}:${cmd.col}: executing "root" at <${name}>: wrong number of args for ${name}: want ${f.arity} got ${args.length}`);
   try {
     return f.fn(ctx, args);
   } catch (e) {

@@ -74,26 +74,35 @@ export function keyHash(value: unknown, redact?: Redact): string {
   return redact ? sha256(redact(canonicalJson(value))) : hashValue(value);
 }
 
-export function dockerBaseKey(cfg: DockerBuilderConfig, baseImageId: string, build: { name: string; type: string; packerBuildName?: string }, labels: Record<string, string> = {}, redact?: Redact): string {
-  return keyHash({
-    format: KEY_FORMAT,
-    part: 'base',
-    baseImageId,
-    // Extra labels (KILN_LABELS) end up in the committed image's config, so they shape it.
-    labels: Object.keys(labels).length ? labels : undefined,
-    build: build.packerBuildName ?? build.name,
-    builderType: build.type,
-    runCommand: cfg.runCommand,
-    volumes: cfg.volumes,
-    privileged: cfg.privileged,
-    capAdd: cfg.capAdd,
-    capDrop: cfg.capDrop,
-    device: cfg.device,
-    tmpfs: cfg.tmpfs,
-    containerDir: cfg.containerDir,
-    execUser: cfg.execUser,
-    fixUploadOwner: cfg.fixUploadOwner,
-  }, redact);
+export function dockerBaseKey(
+  cfg: DockerBuilderConfig,
+  baseImageId: string,
+  build: { name: string; type: string; packerBuildName?: string },
+  labels: Record<string, string> = {},
+  redact?: Redact,
+): string {
+  return keyHash(
+    {
+      format: KEY_FORMAT,
+      part: 'base',
+      baseImageId,
+      // Extra labels (KILN_LABELS) end up in the committed image's config, so they shape it.
+      labels: Object.keys(labels).length ? labels : undefined,
+      build: build.packerBuildName ?? build.name,
+      builderType: build.type,
+      runCommand: cfg.runCommand,
+      volumes: cfg.volumes,
+      privileged: cfg.privileged,
+      capAdd: cfg.capAdd,
+      capDrop: cfg.capDrop,
+      device: cfg.device,
+      tmpfs: cfg.tmpfs,
+      containerDir: cfg.containerDir,
+      execUser: cfg.execUser,
+      fixUploadOwner: cfg.fixUploadOwner,
+    },
+    redact,
+  );
 }
 
 /** The parts of one provisioner that shape the image. */
@@ -121,9 +130,7 @@ export function provisionerKeyInput(p: PreparedProvisioner, digest: DigestFn): u
         direction: c.direction,
         destination: c.destination,
         sources:
-          c.direction === 'upload'
-            ? c.localSources.map((s) => ({ name: basename(s.replace(/\/+$/, '')), contentsOnly: s.endsWith('/'), digest: digest(s.replace(/\/+$/, '') || '/') }))
-            : c.sources,
+          c.direction === 'upload' ? c.localSources.map((s) => ({ name: basename(s.replace(/\/+$/, '')), contentsOnly: s.endsWith('/'), digest: digest(s.replace(/\/+$/, '') || '/') })) : c.sources,
       };
     case 'shell-local':
       return {
@@ -199,4 +206,3 @@ export async function redactorFor(build: PreparedBuild, dir: string | undefined)
   }
   return secretRedactor(secrets, salt);
 }
-

@@ -169,12 +169,17 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
   for (const ch of chains)
     for (const p of ch)
       if (!(POST_PROCESSOR_TYPES as readonly string[]).includes(p.type))
-        return void initFail(`error initializing post-processor '${p.type}': Unknown post-processor ${p.type}`, typeof p.path[p.path.length - 1] === 'number' && t.doc.positions.span([...p.path, 'type']) ? [...p.path, 'type'] : p.path);
+        return void initFail(
+          `error initializing post-processor '${p.type}': Unknown post-processor ${p.type}`,
+          typeof p.path[p.path.length - 1] === 'number' && t.doc.positions.span([...p.path, 'type']) ? [...p.path, 'type'] : p.path,
+        );
 
   const before = diagnostics.length;
   const report = (issues: ConfigIssue[], path: Path) => {
     for (const iss of issues) {
-      const d = diagAt(t.doc, CODES.config, `${iss.severity === 'warning' ? 'Warning when preparing build' : 'Failed to prepare build'}: "${name}": ${iss.message}`, [...path, ...iss.at], { key: iss.key ?? false });
+      const d = diagAt(t.doc, CODES.config, `${iss.severity === 'warning' ? 'Warning when preparing build' : 'Failed to prepare build'}: "${name}": ${iss.message}`, [...path, ...iss.at], {
+        key: iss.key ?? false,
+      });
       if (iss.severity === 'warning') d.severity = 'warning';
       diagnostics.push(d);
     }
@@ -220,7 +225,12 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
         }
       }
       if (n === undefined)
-        diagnostics.push(diagAt(t.doc, CODES.plugin, `Failed to initialize build "${name}": \`max_retries\` must be a valid integer: strconv.Atoi: parsing ${JSON.stringify(String(p.maxRetries))}: invalid syntax`, [...p.path, 'max_retries']));
+        diagnostics.push(
+          diagAt(t.doc, CODES.plugin, `Failed to initialize build "${name}": \`max_retries\` must be a valid integer: strconv.Atoi: parsing ${JSON.stringify(String(p.maxRetries))}: invalid syntax`, [
+            ...p.path,
+            'max_retries',
+          ]),
+        );
       else meta.maxRetries = Math.max(0, n);
     }
     if (!r.value) return undefined;

@@ -13,11 +13,7 @@ export interface RunnerHooks {
   onAbortSkip?(step: string): void;
 }
 
-export async function runSteps<C>(
-  steps: readonly Step<C>[],
-  ctx: C,
-  opts: { signal: AbortSignal; onError: 'cleanup' | 'abort'; hooks?: RunnerHooks },
-): Promise<void> {
+export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, opts: { signal: AbortSignal; onError: 'cleanup' | 'abort'; hooks?: RunnerHooks }): Promise<void> {
   const started: Step<C>[] = [];
   let failure: unknown;
   let failed = false;

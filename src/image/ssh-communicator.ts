@@ -242,7 +242,11 @@ export async function waitForSsh(t: SshTarget, o: WaitForSshOptions): Promise<Ss
       o.onAttempt?.(last);
     }
     if (clock.now() + delay > deadline) {
-      throw new KilnError('SSH_TIMEOUT', `Timeout waiting for SSH: no SSH connection to ${t.username}@${t.host}:${t.port} in ${Math.round(o.timeoutMs / 1000)}s (last attempt: ${last})`, 'environment');
+      throw new KilnError(
+        'SSH_TIMEOUT',
+        `Timeout waiting for SSH: no SSH connection to ${t.username}@${t.host}:${t.port} in ${Math.round(o.timeoutMs / 1000)}s (last attempt: ${last})`,
+        'environment',
+      );
     }
     await clock.sleep(delay, o.signal);
     delay = Math.min(5000, delay * 2);

@@ -231,7 +231,8 @@ export function parsePackerTemplate(text: string, file: string, dir: string): Pa
       const keep = v['keep_input_artifact'];
       if (keep !== undefined && keep !== null) {
         // Decoded without WeaklyTypedInput: only a JSON boolean is accepted.
-        if (typeof keep !== 'boolean') fail(`${label}: 'keep_input_artifact' expected type 'bool', got unconvertible type '${goKind(keep)}', value: '${goValue(keep)}'`, [...path, 'keep_input_artifact']);
+        if (typeof keep !== 'boolean')
+          fail(`${label}: 'keep_input_artifact' expected type 'bool', got unconvertible type '${goKind(keep)}', value: '${goValue(keep)}'`, [...path, 'keep_input_artifact']);
         else def.keepInputArtifact = keep;
       }
       out.push(def);
@@ -246,7 +247,11 @@ export function parsePackerTemplate(text: string, file: string, dir: string): Pa
 function goValue(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
-  if (isObj(v)) return `map[${Object.keys(v).sort().map((k) => `${k}:${goValue(v[k])}`).join(' ')}]`;
+  if (isObj(v))
+    return `map[${Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${goValue(v[k])}`)
+      .join(' ')}]`;
   return String(v);
 }
 
@@ -292,8 +297,7 @@ function parseProvisioner(p: unknown, path: Path, label: string, fail: (m: strin
     if (!isObj(ov) || Object.values(ov).some((x) => !isObj(x))) {
       const bad = isObj(ov) ? Object.values(ov).find((x) => !isObj(x)) : ov;
       fail(`${label}: Error decoding config: '' expected a map, got '${goShortKind(bad)}'`, [...path, 'override']);
-    }
-    else def.override = ov as Record<string, Record<string, unknown>>;
+    } else def.override = ov as Record<string, Record<string, unknown>>;
   }
   const errs: string[] = [];
   for (const [key, field] of [
@@ -322,7 +326,7 @@ function parseProvisioner(p: unknown, path: Path, label: string, fail: (m: strin
   return def;
 }
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
 
 /** Go's time.ParseDuration, in milliseconds; a string is Go's error text. */
 export function parseGoDuration(s: string): number | string {

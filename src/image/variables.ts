@@ -80,8 +80,7 @@ export function resolveVariables(t: ParsedTemplate, inputs: VariableInputs): { v
   const { values: merged, diagnostics } = mergeVariableSources(t, inputs);
   if (diagnostics.length) return { diagnostics };
   const missing = missingRequired(t, merged);
-  if (missing.length)
-    return { diagnostics: missing.map((n) => diagAt(t.doc, CODES.variables, `required variable not set: ${n}`, ['variables', n], { key: true })) };
+  if (missing.length) return { diagnostics: missing.map((n) => diagAt(t.doc, CODES.variables, `required variable not set: ${n}`, ['variables', n], { key: true })) };
 
   const resolved: Record<string, string> = {};
   const refs = new Map<string, Set<string>>();
@@ -138,7 +137,7 @@ export function resolveVariables(t: ParsedTemplate, inputs: VariableInputs): { v
 
   // Sensitive: listed names, plus every variable whose value was built from a sensitive one.
   const sensitive = new Set(t.sensitiveVariables);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [name, used] of refs) {
       if (sensitive.has(name)) continue;

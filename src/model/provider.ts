@@ -25,9 +25,7 @@ export interface KnownResource {
   state: ResourceState;
 }
 
-export type ProviderEvent =
-  | { kind: 'progress'; logicalId: string; message: string }
-  | { kind: 'warning'; logicalId: string; message: string };
+export type ProviderEvent = { kind: 'progress'; logicalId: string; message: string } | { kind: 'warning'; logicalId: string; message: string };
 
 export interface ResourceContext {
   stack: string;

@@ -96,7 +96,8 @@ export function checkConfig(doc: SourceDoc, file: string, dir: string, o: ParseO
 
   let stack = '';
   if (root.stack === undefined) at('KILN_YAML_MISSING', "'stack' is required: the stack name", []);
-  else if (typeof root.stack !== 'string' || !/^[A-Za-z][-A-Za-z0-9]{0,127}$/.test(root.stack)) at('KILN_YAML_STACK', 'stack name must be 1 to 128 letters, digits and hyphens, a letter first', ['stack']);
+  else if (typeof root.stack !== 'string' || !/^[A-Za-z][-A-Za-z0-9]{0,127}$/.test(root.stack))
+    at('KILN_YAML_STACK', 'stack name must be 1 to 128 letters, digits and hyphens, a letter first', ['stack']);
   else stack = root.stack;
 
   const file_ = (v: unknown, path: Path, what: string, want: 'file' | 'dir' | 'file-or-dir' = 'file'): string | undefined => {
@@ -124,7 +125,8 @@ export function checkConfig(doc: SourceDoc, file: string, dir: string, o: ParseO
           at('KILN_YAML_TYPE', `image ${name} must be a mapping with template, builds and vars`, p);
           continue;
         }
-        for (const k of Object.keys(spec)) if (!(IMAGE_KEYS as readonly string[]).includes(k)) at('KILN_YAML_UNKNOWN_KEY', `unknown key '${k}' (expected one of ${IMAGE_KEYS.join(', ')})`, [...p, k], true);
+        for (const k of Object.keys(spec))
+          if (!(IMAGE_KEYS as readonly string[]).includes(k)) at('KILN_YAML_UNKNOWN_KEY', `unknown key '${k}' (expected one of ${IMAGE_KEYS.join(', ')})`, [...p, k], true);
         let template: string | undefined;
         if (spec.template === undefined) at('KILN_YAML_MISSING', `image ${name} needs a template (a Packer JSON or HCL2 file, or a folder of *.pkr.hcl)`, p);
         // A folder is an HCL2 template (all its *.pkr.hcl / *.pkr.json), as Packer reads one.
@@ -184,7 +186,9 @@ export function checkConfig(doc: SourceDoc, file: string, dir: string, o: ParseO
         }
         const { parts, problems } = parseParamValue(text);
         for (const m of problems) at('KILN_YAML_REF', m, p);
-        for (const part of parts) if ('image' in part && !names.has(part.image)) at('KILN_YAML_REF', `\${images.${part.image}}: no image named ${part.image} under images${names.size ? ` (known: ${[...names].join(', ')})` : ''}`, p);
+        for (const part of parts)
+          if ('image' in part && !names.has(part.image))
+            at('KILN_YAML_REF', `\${images.${part.image}}: no image named ${part.image} under images${names.size ? ` (known: ${[...names].join(', ')})` : ''}`, p);
         parameters[k] = parts;
       }
   }

@@ -32,7 +32,12 @@ export async function loadConfig(target: string, cwd = process.cwd()): Promise<P
     text = await readInput(file, { maxBytes: MAX_CONFIG_BYTES, what: CONFIG_NAME });
   } catch (e) {
     const missing = e instanceof InputError && e.reason === 'no such file';
-    throw new KilnError('NO_KILN_YAML', missing ? `${file} does not exist: a pipeline needs a ${CONFIG_NAME} (see docs/kiln-yaml.md)` : e instanceof InputError ? e.message : `cannot read ${file}: ${(e as Error).message}`, 'user', { exitCode: 2 });
+    throw new KilnError(
+      'NO_KILN_YAML',
+      missing ? `${file} does not exist: a pipeline needs a ${CONFIG_NAME} (see docs/kiln-yaml.md)` : e instanceof InputError ? e.message : `cannot read ${file}: ${(e as Error).message}`,
+      'user',
+      { exitCode: 2 },
+    );
   }
   const { parseYamlSource } = await import('../stack/yaml.js');
   const shown = file.startsWith(cwd + '/') ? file.slice(cwd.length + 1) : file;

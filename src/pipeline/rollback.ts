@@ -53,7 +53,11 @@ export async function checkImages(run: PipelineRecord): Promise<void> {
     }
   }
   if (missing.length)
-    throw new KilnError('IMAGE_GONE', `cannot roll back to run ${run.id}: image ${missing.join(', ')} no longer exists (removed outside kiln?). A rollback never rebuilds; run kiln up to bake again`, 'user');
+    throw new KilnError(
+      'IMAGE_GONE',
+      `cannot roll back to run ${run.id}: image ${missing.join(', ')} no longer exists (removed outside kiln?). A rollback never rebuilds; run kiln up to bake again`,
+      'user',
+    );
 }
 
 export async function rollback(o: RollbackOptions): Promise<RollbackResult> {

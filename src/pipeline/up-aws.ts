@@ -68,7 +68,8 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
         aws: { env, ...(o.aws ?? {}) },
       });
       if (!r || !r.ok) return void failures.push(`image ${img.name}: ${r?.error ?? 'build failed'}`);
-      if (t.builds[0]?.type !== 'amazon-ebs') return void failures.push(`image ${img.name}: build ${build} is a ${t.builds[0]?.type} build; --target aws needs an amazon-ebs build (builds.aws in kiln.yaml)`);
+      if (t.builds[0]?.type !== 'amazon-ebs')
+        return void failures.push(`image ${img.name}: build ${build} is a ${t.builds[0]?.type} build; --target aws needs an amazon-ebs build (builds.aws in kiln.yaml)`);
       const ami = amiIn(r.artifacts[0], region);
       if (!ami) return void failures.push(`image ${img.name}: its AMI (${r.artifacts[0]?.id ?? 'none'}) is not in ${region}, where the stack goes: bake it there, or add ${region} to ami_regions`);
       const record: ImageRecord = { build, key: r.key ?? null, imageId: ami, artifact: ami, built: !r.cached };

@@ -30,7 +30,11 @@ function generatedName(ctx: ResourceContext): string {
 function wanted(props: JsonObject): { type: SsmType; value: string } {
   const type = props.Type;
   if (type !== 'String' && type !== 'StringList')
-    throw new KilnError('INVALID_PROPERTY', `AWS::SSM::Parameter Type must be String or StringList${type === 'SecureString' ? ' (CloudFormation does not create SecureString parameters)' : ''}`, 'user');
+    throw new KilnError(
+      'INVALID_PROPERTY',
+      `AWS::SSM::Parameter Type must be String or StringList${type === 'SecureString' ? ' (CloudFormation does not create SecureString parameters)' : ''}`,
+      'user',
+    );
   const raw = props.Value;
   const value = Array.isArray(raw) ? raw.map(String).join(',') : typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : undefined;
   if (value === undefined || value === '') throw new KilnError('INVALID_PROPERTY', 'AWS::SSM::Parameter Value is required and cannot be empty', 'user');

@@ -191,9 +191,7 @@ export function evaluateTemplate(input: CfnTemplate | unknown, opts: EvaluateOpt
   }
   diagnostics.push(...condEval.diagnostics, ...ev.diagnostics, ...exportEval.diagnostics);
 
-  const transforms = (Array.isArray(t.Transform) ? t.Transform : t.Transform === undefined ? [] : [t.Transform]).filter(
-    (x): x is string => typeof x === 'string' && x !== 'AWS::LanguageExtensions',
-  );
+  const transforms = (Array.isArray(t.Transform) ? t.Transform : t.Transform === undefined ? [] : [t.Transform]).filter((x): x is string => typeof x === 'string' && x !== 'AWS::LanguageExtensions');
   let resolved: ResolvedTemplate = {
     ...(typeof t.AWSTemplateFormatVersion === 'string' ? { AWSTemplateFormatVersion: t.AWSTemplateFormatVersion } : {}),
     ...(typeof t.Description === 'string' ? { Description: t.Description } : {}),
@@ -212,8 +210,7 @@ export function evaluateTemplate(input: CfnTemplate | unknown, opts: EvaluateOpt
     // masked too. Short values (< 4 characters) would mangle unrelated text and are left alone.
     const secrets = secretValues(params.values).filter((s) => s.length >= 4);
     const maskedParams: Record<string, ResolvedParameter> = {};
-    for (const [k, p] of Object.entries(params.values))
-      maskedParams[k] = p.noEcho ? { ...p, value: Array.isArray(p.value) ? p.value.map(() => MASK) : MASK } : p;
+    for (const [k, p] of Object.entries(params.values)) maskedParams[k] = p.noEcho ? { ...p, value: Array.isArray(p.value) ? p.value.map(() => MASK) : MASK } : p;
     resolved = {
       ...resolved,
       Resources: maskJson(resolved.Resources as unknown as Json, secrets) as unknown as Record<string, ResolvedResource>,

@@ -319,8 +319,7 @@ export class Evaluator {
           id = arg[0];
           attr = typeof arg[1] === 'string' ? arg[1] : this.control(arg[1], [...at, 1]);
         }
-        if (typeof id !== 'string' || typeof attr !== 'string' || id === '' || attr === '')
-          return fail('GETATT_ARGUMENT', 'Fn::GetAtt takes [logicalId, attribute] or "logicalId.attribute"');
+        if (typeof id !== 'string' || typeof attr !== 'string' || id === '' || attr === '') return fail('GETATT_ARGUMENT', 'Fn::GetAtt takes [logicalId, attribute] or "logicalId.attribute"');
         return this.getAttResource(id, attr, at, node);
       }
 
@@ -335,8 +334,7 @@ export class Evaluator {
             const size = strings.reduce((n, x) => n + x.length, 0) + delim.length * Math.max(0, strings.length - 1);
             return this.budget(size, 'Fn::Join', at, node) ?? strings.join(delim);
           }
-          if (list.some((x) => x === null || (typeof x === 'object' && !this.isPending(x))))
-            return fail('JOIN_ARGUMENT', 'Fn::Join list members must be strings');
+          if (list.some((x) => x === null || (typeof x === 'object' && !this.isPending(x)))) return fail('JOIN_ARGUMENT', 'Fn::Join list members must be strings');
           return this.unresolved({ 'Fn::Join': [delim, list] });
         }
         if (this.isPending(list)) return this.unresolved({ 'Fn::Join': [delim, list as Json] });
@@ -410,8 +408,7 @@ export class Evaluator {
         return this.findInMap(arg, node, at);
 
       case 'Fn::If': {
-        if (!Array.isArray(arg) || arg.length !== 3 || typeof arg[0] !== 'string')
-          return fail('IF_ARGUMENT', 'Fn::If takes [conditionName, valueIfTrue, valueIfFalse]');
+        if (!Array.isArray(arg) || arg.length !== 3 || typeof arg[0] !== 'string') return fail('IF_ARGUMENT', 'Fn::If takes [conditionName, valueIfTrue, valueIfFalse]');
         if (!this.scope.conditions) return fail('IF_ARGUMENT', 'Fn::If cannot be resolved here (no Conditions)');
         const c = this.scope.conditions.value(arg[0], [...at, 0]);
         return c ? this.value(arg[1], [...at, 1]) : this.value(arg[2], [...at, 2]);
@@ -431,8 +428,7 @@ export class Evaluator {
           const h = this.scope.hooks;
           return this.callHook(at, node, () => h.importValue!(name));
         }
-        if (this.isPending(name) && this.refersToResource(name as Json))
-          return fail('IMPORTVALUE_RESOURCE', 'Fn::ImportValue: the export name cannot depend on a resource');
+        if (this.isPending(name) && this.refersToResource(name as Json)) return fail('IMPORTVALUE_RESOURCE', 'Fn::ImportValue: the export name cannot depend on a resource');
         if (typeof name === 'string' || this.isPending(name)) return this.unresolved({ 'Fn::ImportValue': name as Json });
         return fail('IMPORTVALUE_ARGUMENT', 'Fn::ImportValue takes an export name');
       }
@@ -574,8 +570,7 @@ export class Evaluator {
         // A parameter without a value (validate): not known, already diagnosed where it matters.
         if (!this.refersToResource(k)) return this.unresolved(node as JsonObject);
         return fail('FINDINMAP_ARGUMENT', 'Fn::FindInMap keys cannot depend on resources');
-      }
-      else return fail('FINDINMAP_ARGUMENT', `Fn::FindInMap key ${i + 1} must be a string`);
+      } else return fail('FINDINMAP_ARGUMENT', `Fn::FindInMap key ${i + 1} must be a string`);
     }
     let dflt: { v: unknown } | undefined;
     if (arg.length === 4) {

@@ -54,7 +54,21 @@ const VALUE_FNS: readonly string[] = INTRINSIC_FUNCTIONS.filter((f) => !CONDITIO
 const N = {
   joinList: ['Fn::Cidr', 'Fn::FindInMap', 'Fn::GetAtt', 'Fn::GetAZs', 'Fn::If', 'Fn::Split', 'Ref'],
   joinItem: ['Fn::Base64', 'Fn::FindInMap', 'Fn::GetAtt', 'Fn::GetStackOutput', 'Fn::If', 'Fn::ImportValue', 'Fn::Join', 'Fn::Select', 'Fn::Sub', 'Fn::Transform', 'Ref'],
-  subVar: ['Fn::Base64', 'Fn::FindInMap', 'Fn::GetAtt', 'Fn::GetAZs', 'Fn::GetStackOutput', 'Fn::If', 'Fn::ImportValue', 'Fn::Join', 'Fn::Select', 'Fn::Sub', 'Fn::ToJsonString', 'Fn::Transform', 'Ref'],
+  subVar: [
+    'Fn::Base64',
+    'Fn::FindInMap',
+    'Fn::GetAtt',
+    'Fn::GetAZs',
+    'Fn::GetStackOutput',
+    'Fn::If',
+    'Fn::ImportValue',
+    'Fn::Join',
+    'Fn::Select',
+    'Fn::Sub',
+    'Fn::ToJsonString',
+    'Fn::Transform',
+    'Ref',
+  ],
   selectIndex: ['Ref', 'Fn::FindInMap'],
   selectIndexLE: ['Ref', 'Fn::FindInMap', 'Fn::Length'],
   selectList: ['Fn::FindInMap', 'Fn::GetAtt', 'Fn::GetAZs', 'Fn::If', 'Fn::Split', 'Fn::Cidr', 'Ref'],
@@ -63,7 +77,22 @@ const N = {
   findInMapKey: ['Fn::FindInMap', 'Ref'],
   findInMapKeyLE: ['Fn::FindInMap', 'Fn::Join', 'Fn::Sub', 'Fn::If', 'Fn::Select', 'Fn::Length', 'Fn::ToJsonString', 'Ref'],
   getAZs: ['Fn::GetAtt', 'Fn::If', 'Fn::Join', 'Fn::Select', 'Fn::Sub', 'Ref'],
-  base64: ['Fn::Base64', 'Fn::Cidr', 'Fn::FindInMap', 'Fn::GetAtt', 'Fn::GetStackOutput', 'Fn::If', 'Fn::ImportValue', 'Fn::Join', 'Fn::Length', 'Fn::Select', 'Fn::Sub', 'Fn::ToJsonString', 'Fn::Transform', 'Ref'],
+  base64: [
+    'Fn::Base64',
+    'Fn::Cidr',
+    'Fn::FindInMap',
+    'Fn::GetAtt',
+    'Fn::GetStackOutput',
+    'Fn::If',
+    'Fn::ImportValue',
+    'Fn::Join',
+    'Fn::Length',
+    'Fn::Select',
+    'Fn::Sub',
+    'Fn::ToJsonString',
+    'Fn::Transform',
+    'Ref',
+  ],
   cidr: ['Fn::FindInMap', 'Fn::GetAtt', 'Fn::If', 'Fn::ImportValue', 'Fn::Select', 'Fn::Sub', 'Ref'],
   importValue: ['Fn::Base64', 'Fn::FindInMap', 'Fn::If', 'Fn::Join', 'Fn::Select', 'Fn::Sub', 'Ref'],
   equals: ['Ref', 'Fn::FindInMap', 'Fn::Sub', 'Fn::Join', 'Fn::Select', 'Fn::Split', 'Fn::Length', 'Fn::ToJsonString'],
@@ -176,7 +205,11 @@ class Checker {
     if (k === 'Fn::Transform') return this.fn(k, (v as Record<string, unknown>)[k], [...path, k], want); // a macro may stand anywhere
     if (k) {
       if (!allowed.includes(k)) {
-        this.err(CODE[owner] ?? 'E1001', `${k} cannot be used inside ${owner} here${allowed.length ? ` (allowed: ${allowed.map((a) => a.replace('Fn::', '')).join(', ')})` : ' (no function is allowed here)'}`, [...path, k]);
+        this.err(
+          CODE[owner] ?? 'E1001',
+          `${k} cannot be used inside ${owner} here${allowed.length ? ` (allowed: ${allowed.map((a) => a.replace('Fn::', '')).join(', ')})` : ' (no function is allowed here)'}`,
+          [...path, k],
+        );
         return;
       }
       if (!this.placementOk(k, path)) return;
@@ -280,7 +313,8 @@ class Checker {
         if (typeof a[0] === 'string' && !/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(a[0])) this.err(code, `Fn::Cidr ipBlock '${a[0]}' is not in CIDR notation`, [...at, 0]);
         if ((typeof a[1] === 'number' || typeof a[1] === 'string') && /^\d+$/.test(String(a[1])) && (Number(a[1]) < 1 || Number(a[1]) > 256))
           this.err(code, `Fn::Cidr count must be between 1 and 256, got ${a[1]}`, [...at, 1]);
-        if ((typeof a[2] === 'number' || typeof a[2] === 'string') && /^\d+$/.test(String(a[2])) && Number(a[2]) > 128) this.err(code, `Fn::Cidr cidrBits must be at most 128, got ${a[2]}`, [...at, 2]);
+        if ((typeof a[2] === 'number' || typeof a[2] === 'string') && /^\d+$/.test(String(a[2])) && Number(a[2]) > 128)
+          this.err(code, `Fn::Cidr cidrBits must be at most 128, got ${a[2]}`, [...at, 2]);
         return;
       case 'Fn::ImportValue':
         this.arg(a, at, N.importValue, 'string', k);
@@ -329,7 +363,11 @@ class Checker {
     const k = intrinsicKey(v, true);
     const okFns = rules ? [...CONDITION_FNS, ...RULE_ONLY] : CONDITION_FNS;
     if (!k || !okFns.includes(k)) {
-      this.err(rules ? 'E1036' : 'E8001', `A ${rules ? 'rule condition or assertion' : 'condition'} must be ${rules ? 'a rule function' : 'Fn::Equals, Fn::And, Fn::Or, Fn::Not or {"Condition": name}'}, got ${k ?? kind(v)}`, k ? [...path, k] : path);
+      this.err(
+        rules ? 'E1036' : 'E8001',
+        `A ${rules ? 'rule condition or assertion' : 'condition'} must be ${rules ? 'a rule function' : 'Fn::Equals, Fn::And, Fn::Or, Fn::Not or {"Condition": name}'}, got ${k ?? kind(v)}`,
+        k ? [...path, k] : path,
+      );
       return;
     }
     const a = (v as Record<string, unknown>)[k];

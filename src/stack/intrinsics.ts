@@ -51,16 +51,7 @@ export const INTRINSIC_FUNCTIONS = [
 
 export const RULE_FUNCTIONS = ['Fn::Contains', 'Fn::EachMemberEquals', 'Fn::EachMemberIn', 'Fn::RefAll', 'Fn::ValueOf', 'Fn::ValueOfAll'] as const;
 
-export const PSEUDO_PARAMETERS = [
-  'AWS::AccountId',
-  'AWS::NotificationARNs',
-  'AWS::NoValue',
-  'AWS::Partition',
-  'AWS::Region',
-  'AWS::StackId',
-  'AWS::StackName',
-  'AWS::URLSuffix',
-] as const;
+export const PSEUDO_PARAMETERS = ['AWS::AccountId', 'AWS::NotificationARNs', 'AWS::NoValue', 'AWS::Partition', 'AWS::Region', 'AWS::StackId', 'AWS::StackName', 'AWS::URLSuffix'] as const;
 const PSEUDO_SET = new Set<string>(PSEUDO_PARAMETERS);
 export function isPseudoParameter(name: string): boolean {
   return PSEUDO_SET.has(name);
@@ -241,7 +232,7 @@ export function formatIPv6(n: bigint): string {
   for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -295,8 +286,7 @@ function computeCidr(ipBlock: Json, countArg: Json, bitsArg: Json): string[] {
   const v4 = parseIPv4(m[1]!);
   if (v4 !== undefined) {
     if (prefix > 32) throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr ipBlock '${ipBlock}' has a prefix longer than 32`);
-    if (bits < 0 || bits > 32 - prefix)
-      throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr cidrBits ${bits} does not fit in '${ipBlock}' (at most ${32 - prefix} host bits)`);
+    if (bits < 0 || bits > 32 - prefix) throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr cidrBits ${bits} does not fit in '${ipBlock}' (at most ${32 - prefix} host bits)`);
     const capacity = 2 ** (32 - prefix - bits);
     if (count > capacity) throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr cannot make ${count} blocks of /${32 - bits} in '${ipBlock}' (room for ${capacity})`);
     const base = prefix === 0 ? 0 : (v4 & (~0 << (32 - prefix))) >>> 0;
@@ -306,11 +296,9 @@ function computeCidr(ipBlock: Json, countArg: Json, bitsArg: Json): string[] {
   const v6 = parseIPv6(m[1]!);
   if (v6 === undefined) throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr ipBlock '${ipBlock}' is not an IPv4 or IPv6 CIDR`);
   if (prefix > 128) throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr ipBlock '${ipBlock}' has a prefix longer than 128`);
-  if (bits < 0 || bits > 128 - prefix)
-    throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr cidrBits ${bits} does not fit in '${ipBlock}' (at most ${128 - prefix} host bits)`);
+  if (bits < 0 || bits > 128 - prefix) throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr cidrBits ${bits} does not fit in '${ipBlock}' (at most ${128 - prefix} host bits)`);
   const roomBits = 128 - prefix - bits;
-  if (roomBits < 9 && count > 2 ** roomBits)
-    throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr cannot make ${count} blocks of /${128 - bits} in '${ipBlock}' (room for ${2 ** roomBits})`);
+  if (roomBits < 9 && count > 2 ** roomBits) throw new IntrinsicError('CIDR_ARGUMENT', `Fn::Cidr cannot make ${count} blocks of /${128 - bits} in '${ipBlock}' (room for ${2 ** roomBits})`);
   const mask = prefix === 0 ? 0n : ((1n << BigInt(prefix)) - 1n) << BigInt(128 - prefix);
   const base = v6 & mask;
   const size = 1n << BigInt(bits);

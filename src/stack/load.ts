@@ -31,7 +31,11 @@ export function loadTemplate(text: string, file: string): SourceDoc {
       format: detectFormat(text.slice(0, 4096)),
       value: undefined,
       positions,
-      diagnostics: [error('E1002', `template is ${text.length} bytes; kiln reads templates up to ${MAX_TEMPLATE_BYTES} bytes (CloudFormation's limit is 1 MB)`, { range: { file, start: { line: 1, col: 1, offset: 0 } } })],
+      diagnostics: [
+        error('E1002', `template is ${text.length} bytes; kiln reads templates up to ${MAX_TEMPLATE_BYTES} bytes (CloudFormation's limit is 1 MB)`, {
+          range: { file, start: { line: 1, col: 1, offset: 0 } },
+        }),
+      ],
     };
   }
   if (detectFormat(text) === 'json') {

@@ -62,16 +62,4 @@ export interface PseudoValues {
   notificationArns: string[];
 }
 
-export const SECTION_ORDER = [
-  'AWSTemplateFormatVersion',
-  'Description',
-  'Metadata',
-  'Parameters',
-  'Rules',
-  'Mappings',
-  'Conditions',
-  'Transform',
-  'Resources',
-  'Outputs',
-  'Hooks',
-] as const;
+export const SECTION_ORDER = ['AWSTemplateFormatVersion', 'Description', 'Metadata', 'Parameters', 'Rules', 'Mappings', 'Conditions', 'Transform', 'Resources', 'Outputs', 'Hooks'] as const;

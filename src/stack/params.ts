@@ -128,19 +128,7 @@ export function splitList(raw: string): string[] {
   return raw.split(',').map((s) => s.trim());
 }
 
-const PARAM_KEYS = new Set([
-  'Type',
-  'Default',
-  'AllowedValues',
-  'AllowedPattern',
-  'MinLength',
-  'MaxLength',
-  'MinValue',
-  'MaxValue',
-  'NoEcho',
-  'Description',
-  'ConstraintDescription',
-]);
+const PARAM_KEYS = new Set(['Type', 'Default', 'AllowedValues', 'AllowedPattern', 'MinLength', 'MaxLength', 'MinValue', 'MaxValue', 'NoEcho', 'Description', 'ConstraintDescription']);
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -259,8 +247,7 @@ export function checkParameterDefinitions(template: unknown): Diagnostic[] {
   const diags: Diagnostic[] = [];
   if (!isObj(template) || template.Parameters === undefined) return diags;
   const params = template.Parameters;
-  const err = (code: string, message: string, segments: (string | number)[], severity: 'error' | 'warning' = 'error') =>
-    diags.push({ severity, code, message, segments: ['Parameters', ...segments] });
+  const err = (code: string, message: string, segments: (string | number)[], severity: 'error' | 'warning' = 'error') => diags.push({ severity, code, message, segments: ['Parameters', ...segments] });
   if (!isObj(params)) {
     diags.push({ severity: 'error', code: 'PARAM_DEFINITION', message: 'Parameters must be an object', segments: ['Parameters'] });
     return diags;
@@ -306,8 +293,7 @@ export function checkParameterDefinitions(template: unknown): Diagnostic[] {
       if (typeof def.AllowedPattern !== 'string') bad('AllowedPattern', 'AllowedPattern must be a string');
       else {
         const c = compilePattern(def.AllowedPattern);
-        if (c.engine === 'none' && c.problem!.message.startsWith('is not'))
-          bad('AllowedPattern', `AllowedPattern ${def.AllowedPattern} ${c.problem!.message}`);
+        if (c.engine === 'none' && c.problem!.message.startsWith('is not')) bad('AllowedPattern', `AllowedPattern ${def.AllowedPattern} ${c.problem!.message}`);
         else if (c.engine === 'none')
           err('PARAM_PATTERN_UNCHECKABLE', `Parameter '${name}': AllowedPattern ${c.problem!.message}; every value given for it is refused`, [name, 'AllowedPattern'], 'warning');
         else if (c.engine === 'backtracking')
@@ -333,8 +319,7 @@ export function checkParameterDefinitions(template: unknown): Diagnostic[] {
     if (minL !== undefined && maxL !== undefined && minL > maxL) bad('MinLength', `MinLength ${minL} is greater than MaxLength ${maxL}`);
     const [minV, maxV] = [toNum(def.MinValue), toNum(def.MaxValue)];
     if (minV !== undefined && maxV !== undefined && minV > maxV) bad('MinValue', `MinValue ${minV} is greater than MaxValue ${maxV}`);
-    if (def.NoEcho !== undefined && typeof def.NoEcho !== 'boolean' && !(typeof def.NoEcho === 'string' && /^(true|false)$/i.test(def.NoEcho)))
-      bad('NoEcho', 'NoEcho must be true or false');
+    if (def.NoEcho !== undefined && typeof def.NoEcho !== 'boolean' && !(typeof def.NoEcho === 'string' && /^(true|false)$/i.test(def.NoEcho))) bad('NoEcho', 'NoEcho must be true or false');
     for (const k of ['Description', 'ConstraintDescription'] as const) {
       if (def[k] !== undefined && typeof def[k] !== 'string') bad(k, `${k} must be a string`);
     }
@@ -347,7 +332,12 @@ export function checkParameterDefinitions(template: unknown): Diagnostic[] {
         if (text === undefined) return;
         const refused = checkParameterValue(name, { ...others, NoEcho: false }, info.list ? [text] : text, { shape: false });
         if (refused.length)
-          err('PARAM_DEFINITION', `Parameter '${name}': AllowedValues member '${text}' can never be accepted: ${refused[0]!.replace(/^Parameter '[^']*' /, '')}`, [name, 'AllowedValues', i], 'warning');
+          err(
+            'PARAM_DEFINITION',
+            `Parameter '${name}': AllowedValues member '${text}' can never be accepted: ${refused[0]!.replace(/^Parameter '[^']*' /, '')}`,
+            [name, 'AllowedValues', i],
+            'warning',
+          );
       });
     }
     if (def.Default !== undefined && consistent) {
@@ -357,8 +347,7 @@ export function checkParameterDefinitions(template: unknown): Diagnostic[] {
         for (const m of checkParameterValue(name, def, raw, { shape: false })) err('PARAM_DEFAULT', `Default does not pass its own constraints: ${m}`, [name, 'Default']);
         const shape = AWS_SPECIFIC[info.member];
         const members = typeof raw === 'string' ? (info.list ? (raw === '' ? [] : splitList(raw)) : [raw]) : raw;
-        if (shape && members.some((m) => !shape.re.test(m)))
-          err('PARAM_DEFAULT', `Parameter '${name}': Default is not ${shape.what}`, [name, 'Default'], 'warning');
+        if (shape && members.some((m) => !shape.re.test(m))) err('PARAM_DEFAULT', `Parameter '${name}': Default is not ${shape.what}`, [name, 'Default'], 'warning');
       }
     }
   }
@@ -420,8 +409,7 @@ export function resolveParameters(
       if (raw === undefined) continue;
       const msgs = checkParameterValue(name, def, raw, { shape: false });
       if (msgs.length === 0) values[name] = { type, value: parameterValue(type, raw), noEcho, fromDefault: true };
-      else if (opts.requireAll)
-        for (const m of msgs) diagnostics.push({ severity: 'error', code: 'PARAM_DEFAULT', message: m, segments: ['Parameters', name, 'Default'] });
+      else if (opts.requireAll) for (const m of msgs) diagnostics.push({ severity: 'error', code: 'PARAM_DEFAULT', message: m, segments: ['Parameters', name, 'Default'] });
       continue;
     }
     missing.push(name);

@@ -126,24 +126,37 @@ function translate(p: string, target: Target, needs: { feature?: PatternProblem 
     i += 2;
     const single = (body: string, negated: boolean) => (inClass ? (negated ? null : body) : `[${negated ? '^' : ''}${body}]`);
     switch (c) {
-      case 't': return '\\t';
-      case 'n': return '\\n';
-      case 'r': return '\\r';
-      case 'f': return '\\f';
-      case 'a': return hex(7, target);
-      case 'e': return hex(27, target);
-      case 'd': case 'D': case 'w': case 'W': return `\\${c}`;
-      case 's': case 'S': {
+      case 't':
+        return '\\t';
+      case 'n':
+        return '\\n';
+      case 'r':
+        return '\\r';
+      case 'f':
+        return '\\f';
+      case 'a':
+        return hex(7, target);
+      case 'e':
+        return hex(27, target);
+      case 'd':
+      case 'D':
+      case 'w':
+      case 'W':
+        return `\\${c}`;
+      case 's':
+      case 'S': {
         const s = single(JAVA_SPACE, c === 'S');
         if (s === null) return '\\S';
         return s;
       }
-      case 'h': case 'H': {
+      case 'h':
+      case 'H': {
         const s = single(H_SPACE(target), c === 'H');
         if (s === null) throw new Unsupported(`\\H inside a character class (at column ${at + 1}) has no translation`, at);
         return s;
       }
-      case 'v': case 'V': {
+      case 'v':
+      case 'V': {
         const s = single(V_SPACE(target), c === 'V');
         if (s === null) throw new Unsupported(`\\V inside a character class (at column ${at + 1}) has no translation`, at);
         return s;
@@ -151,7 +164,8 @@ function translate(p: string, target: Target, needs: { feature?: PatternProblem 
       case 'R':
         if (inClass) throw new Invalid('\\R inside a character class', at);
         return `(?:\\r\\n|[${V_SPACE(target)}])`;
-      case 'b': case 'B':
+      case 'b':
+      case 'B':
         if (inClass) throw new Invalid(`\\${c} inside a character class`, at);
         if (p[i] === '{') throw new Unsupported(`the boundary \\${c}{…} (at column ${at + 1}) is not supported`, at);
         return `\\${c}`;
@@ -164,7 +178,8 @@ function translate(p: string, target: Target, needs: { feature?: PatternProblem 
       case 'Z':
         if (inClass) throw new Invalid('\\Z inside a character class', at);
         return target === 're2' ? `(?:[${LINE_END(target)}]?\\z)` : `(?:[${LINE_END(target)}]?$)`;
-      case 'G': case 'X':
+      case 'G':
+      case 'X':
         throw new Unsupported(`\\${c} (at column ${at + 1}) is not supported`, at);
       case 'Q': {
         const end = p.indexOf('\\E', i);
@@ -174,7 +189,8 @@ function translate(p: string, target: Target, needs: { feature?: PatternProblem 
         for (const ch of text) s += literal(ch.codePointAt(0)!, target, inClass);
         return s;
       }
-      case 'E': return ''; // a stray \E is ignored, as Java does
+      case 'E':
+        return ''; // a stray \E is ignored, as Java does
       case 'x': {
         if (p[i] === '{') {
           const m = /^\{([0-9A-Fa-f]{1,6})\}/.exec(p.slice(i));
@@ -214,7 +230,8 @@ function translate(p: string, target: Target, needs: { feature?: PatternProblem 
         need(`the backreference \\k<${m[1]}> at column ${at + 1}`, at);
         return `\\k<${m[1]}>`;
       }
-      case 'p': case 'P': {
+      case 'p':
+      case 'P': {
         let name: string;
         if (p[i] === '{') {
           const end = p.indexOf('}', i);
@@ -234,8 +251,7 @@ function translate(p: string, target: Target, needs: { feature?: PatternProblem 
           if (s === null) throw new Unsupported(`\\P{${name}} inside a character class (at column ${at + 1}) has no translation`, at);
           return s;
         }
-        if (CATEGORIES.has(bare) || /^(Latin|Greek|Cyrillic|Han|Arabic|Hebrew|Hiragana|Katakana|Common)$/.test(bare))
-          return `\\${c}{${bare}}`;
+        if (CATEGORIES.has(bare) || /^(Latin|Greek|Cyrillic|Han|Arabic|Hebrew|Hiragana|Katakana|Common)$/.test(bare)) return `\\${c}{${bare}}`;
         throw new Unsupported(`the class \\${c}{${name}} (at column ${at + 1}) is not supported`, at);
       }
       default:
@@ -280,7 +296,8 @@ function translate(p: string, target: Target, needs: { feature?: PatternProblem 
   };
 
   const quantifierTail = () => {
-    if (p[i] === '+') i++; // possessive: read as greedy
+    if (p[i] === '+')
+      i++; // possessive: read as greedy
     else if (p[i] === '?') {
       out += '?';
       i++;

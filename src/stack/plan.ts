@@ -32,7 +32,6 @@ import type { Json, JsonObject } from './model.js';
 import type { ResourceHandler, ResourceState } from '../model/provider.js';
 import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
 
-
 /** One resource of the evaluated template: conditions applied, parameters substituted, resource
  *  references still written as `Ref` / `Fn::GetAtt` / `Fn::Sub`… */
 export interface DesiredResource {
@@ -233,7 +232,9 @@ function dependencyOrder(ids: readonly string[], deps: (id: string) => readonly 
 function stepFor(want: DesiredResource, have: PriorResource, resolved: JsonObject, opts: PlanOptions, noLocalEffect: boolean): Step {
   const known = { id: want.logicalId, type: want.type, physicalId: have.physicalId, noLocalEffect };
   const force = opts.forceReplace?.has(want.logicalId) ?? false;
-  const afterApply = Object.keys(resolved).filter((k) => containsAfterApply(resolved[k])).sort();
+  const afterApply = Object.keys(resolved)
+    .filter((k) => containsAfterApply(resolved[k]))
+    .sort();
   const uncertain = afterApply.filter((k) => contains(resolved[k], AFTER_APPLY) && !contains(resolved[k], NEW_ID));
   const ifChanged = decide(want.type, have.properties, resolved, opts, force);
   let conditional: Conditional | undefined;

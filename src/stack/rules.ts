@@ -125,8 +125,7 @@ export function evaluateRules(template: unknown, operand: RuleOperand): Diagnost
       err('RULES_INVALID', `Rule '${name}' must be an object`, base);
       continue;
     }
-    for (const k of Object.keys(rule))
-      if (k !== 'RuleCondition' && k !== 'Assertions') err('RULES_INVALID', `Rule '${name}' has unknown property '${k}'`, [...base, k]);
+    for (const k of Object.keys(rule)) if (k !== 'RuleCondition' && k !== 'Assertions') err('RULES_INVALID', `Rule '${name}' has unknown property '${k}'`, [...base, k]);
     if (!Array.isArray(rule.Assertions)) {
       err('RULES_INVALID', `Rule '${name}' needs a list of Assertions`, [...base, 'Assertions']);
       continue;
@@ -141,8 +140,7 @@ export function evaluateRules(template: unknown, operand: RuleOperand): Diagnost
         err('RULES_INVALID', `Rule '${name}': each assertion needs an Assert`, at);
         return;
       }
-      if (a.AssertDescription !== undefined && typeof a.AssertDescription !== 'string')
-        err('RULES_INVALID', `Rule '${name}': AssertDescription must be a string`, [...at, 'AssertDescription']);
+      if (a.AssertDescription !== undefined && typeof a.AssertDescription !== 'string') err('RULES_INVALID', `Rule '${name}': AssertDescription must be a string`, [...at, 'AssertDescription']);
       const ok = decide(a.Assert, [...at, 'Assert']);
       if (ok === false) {
         const why = typeof a.AssertDescription === 'string' && a.AssertDescription ? a.AssertDescription : `assertion ${i + 1} is false`;

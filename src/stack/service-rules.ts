@@ -85,9 +85,17 @@ export function runtimeVerdict(runtime: string, now: Date): { code: string; seve
   const day = now.toISOString().slice(0, 10);
   const next = successor ? `; use ${successor}` : '';
   if (day >= updateBlock)
-    return { code: 'E2533', severity: 'error', message: `Lambda runtime '${runtime}' was deprecated on ${deprecated}; functions using it can no longer be created (since ${createBlock}) nor updated (since ${updateBlock})${next}` };
+    return {
+      code: 'E2533',
+      severity: 'error',
+      message: `Lambda runtime '${runtime}' was deprecated on ${deprecated}; functions using it can no longer be created (since ${createBlock}) nor updated (since ${updateBlock})${next}`,
+    };
   if (day >= createBlock)
-    return { code: 'E2531', severity: 'error', message: `Lambda runtime '${runtime}' was deprecated on ${deprecated}; functions using it can no longer be created (since ${createBlock}), and updates stop on ${updateBlock}${next}` };
+    return {
+      code: 'E2531',
+      severity: 'error',
+      message: `Lambda runtime '${runtime}' was deprecated on ${deprecated}; functions using it can no longer be created (since ${createBlock}), and updates stop on ${updateBlock}${next}`,
+    };
   if (day >= deprecated)
     return { code: 'W2531', severity: 'warning', message: `Lambda runtime '${runtime}' was deprecated on ${deprecated}; creating functions with it stops on ${createBlock}${next}` };
   return undefined;
@@ -142,8 +150,7 @@ function lifecycleVerdict(type: string, now: Date): { code: string; severity: 'e
   const day = now.toISOString().slice(0, 10);
   if (l.status === 'shutdown' || (l.status === 'sunset' && l.date !== undefined && day >= l.date))
     return { code: 'E3710', severity: 'error', message: `${type} belongs to a service AWS shut down${l.date ? ` on ${l.date}` : ''}: CloudFormation can no longer create it` };
-  if (l.status === 'sunset')
-    return { code: 'W3696', severity: 'warning', message: `${type} belongs to a service AWS is retiring${l.date ? `: it shuts down on ${l.date}` : ''}; plan a replacement` };
+  if (l.status === 'sunset') return { code: 'W3696', severity: 'warning', message: `${type} belongs to a service AWS is retiring${l.date ? `: it shuts down on ${l.date}` : ''}; plan a replacement` };
   return { code: 'W3697', severity: 'warning', message: `${type} belongs to a feature AWS put in maintenance mode${l.date ? ` on ${l.date}` : ''} (no new features); consider its successor` };
 }
 
@@ -270,7 +277,7 @@ function formatBlock(base: bigint, v6: boolean, prefix: number): string {
   const groups = Array.from({ length: 8 }, (_, i) => (base >> BigInt((7 - i) * 16)) & 0xffffn);
   // The longest run of two or more zero groups becomes `::` (RFC 5952).
   let best = { at: -1, len: 1 };
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && groups[j] === 0n) j++;
     if (j - i > best.len) best = { at: i, len: j - i };

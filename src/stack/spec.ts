@@ -20,10 +20,7 @@ import { dirname, join } from 'node:path';
 
 export type Replacement = 'yes' | 'maybe' | 'no';
 
-export type Shape =
-  | { kind: 'string' | 'integer' | 'number' | 'boolean' | 'date-time' | 'json' | 'tag' | 'any' }
-  | { kind: 'array' | 'map'; element: Shape }
-  | ObjectShape;
+export type Shape = { kind: 'string' | 'integer' | 'number' | 'boolean' | 'date-time' | 'json' | 'tag' | 'any' } | { kind: 'array' | 'map'; element: Shape } | ObjectShape;
 
 export interface ObjectShape {
   kind: 'object';

@@ -155,7 +155,10 @@ function atLoop(d: Diagnostic, doc: SourceDoc): Diagnostic {
 export function validateValue(value: unknown, opts: ValidateOptions = {}): Diagnostic[] {
   const diags: Diagnostic[] = [];
   if (!isObj(value)) {
-    diags.push({ ...error('E1001', value === null || value === undefined ? 'the template is empty; it must be an object with a Resources section' : `the template must be an object, not ${kindOf(value)}`), segments: [] });
+    diags.push({
+      ...error('E1001', value === null || value === undefined ? 'the template is empty; it must be an object with a Resources section' : `the template must be an object, not ${kindOf(value)}`),
+      segments: [],
+    });
     return diags;
   }
   const transforms = transformNames(value.Transform);
@@ -341,8 +344,7 @@ function checkMappings(ctx: Context) {
       push(ctx, 'E7001', `mapping '${name}' must be an object of top-level keys`, ['Mappings', name]);
       continue;
     }
-    if (Object.keys(map).length > LIMITS.mappingAttributes)
-      push(ctx, 'E7010', `mapping '${name}' has ${Object.keys(map).length} keys; the limit is ${LIMITS.mappingAttributes}`, ['Mappings', name]);
+    if (Object.keys(map).length > LIMITS.mappingAttributes) push(ctx, 'E7010', `mapping '${name}' has ${Object.keys(map).length} keys; the limit is ${LIMITS.mappingAttributes}`, ['Mappings', name]);
     for (const [k1, level2] of Object.entries(map)) {
       if (!isObj(level2)) {
         push(ctx, 'E7001', `Mappings.${name}.${k1} must be an object of second-level keys, not ${kindOf(level2)}`, ['Mappings', name, k1]);
@@ -393,7 +395,8 @@ function checkResources(ctx: Context) {
       continue;
     }
     const samType = ctx.serverless && typeof r.Type === 'string' && r.Type.startsWith('AWS::Serverless::');
-    for (const key of Object.keys(r)) if (!RESOURCE_KEYS.has(key) && !(samType && key === 'IgnoreGlobals')) push(ctx, 'E3001', `unknown resource attribute '${key}' (allowed: ${[...RESOURCE_KEYS].join(', ')})`, [...at, key]);
+    for (const key of Object.keys(r))
+      if (!RESOURCE_KEYS.has(key) && !(samType && key === 'IgnoreGlobals')) push(ctx, 'E3001', `unknown resource attribute '${key}' (allowed: ${[...RESOURCE_KEYS].join(', ')})`, [...at, key]);
     checkDependsOn(ctx, id, r);
     if (has(r, 'Condition')) {
       if (typeof r.Condition !== 'string') push(ctx, 'E3001', `Condition must be a condition name, not ${kindOf(r.Condition)}`, [...at, 'Condition']);
@@ -756,4 +759,3 @@ function checkCycles(ctx: Context) {
     push(ctx, 'E3004', `circular dependency between resources: ${cycle.join(' -> ')}`, edge?.path ?? ['Resources', first!]);
   }
 }
-

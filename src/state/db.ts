@@ -39,16 +39,14 @@ export function stateFault(file: string, e: unknown): StateError {
   let message: string;
   if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')
     message = `the state database ${file} is damaged (${why}); nothing was changed. \`kiln state restore --state-dir ${dir}\` puts back the last good backup (taken around each deploy; \`kiln state check\` lists them), keeping the damaged file beside it`;
-  else if (code === 'ENOTDIR' || code === 'EEXIST')
-    message = `the state directory ${dir} is not a directory (${why}); point KILN_HOME or --state-dir at a directory`;
+  else if (code === 'ENOTDIR' || code === 'EEXIST') message = `the state directory ${dir} is not a directory (${why}); point KILN_HOME or --state-dir at a directory`;
   else if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT')
     message = `the disk holding the state database ${file} is full (${why}); free some space and run the command again (the state was not changed)`;
   else if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
     message = `the state database ${file} cannot be written (${why}); make ${dir} and the files in it writable for this user, or point KILN_HOME or --state-dir at a writable directory`;
   else if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
     message = `the state database ${file} is busy (${why}): another kiln process holds it; run the command again when it is done`;
-  else if (code.startsWith('SQLITE_IOERR'))
-    message = `the state database ${file} could not be read or written (${why}); check the disk, then \`kiln state check --state-dir ${dir}\``;
+  else if (code.startsWith('SQLITE_IOERR')) message = `the state database ${file} could not be read or written (${why}); check the disk, then \`kiln state check --state-dir ${dir}\``;
   else message = `the state database ${file} failed (${code || 'error'}: ${why}); \`kiln state check --state-dir ${dir}\` tells whether it is intact`;
   return new StateError(file, `state: ${message}`, e);
 }

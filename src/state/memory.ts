@@ -196,9 +196,7 @@ export class MemoryStackStore implements StackStore {
   events(stack: string, opts: { deployment?: string; all?: boolean } = {}): StackEvent[] {
     const st = this.t.stacks.get(stack);
     if (!st) return [];
-    return this.t.events
-      .filter((e) => e.stack === stack && (opts.deployment ? e.deployment === opts.deployment : opts.all || e.stackId === st.stackId))
-      .map(copy);
+    return this.t.events.filter((e) => e.stack === stack && (opts.deployment ? e.deployment === opts.deployment : opts.all || e.stackId === st.stackId)).map(copy);
   }
 
   // ---- pending operations -------------------------------------------------------------------
@@ -229,7 +227,11 @@ export class MemoryStackStore implements StackStore {
     const host = opts.host ?? hostname();
     const held = this.lockHolder(stack);
     if (held && !ownerGone(held, host))
-      throw new KilnError('STACK_LOCKED', `stack ${stack} is locked by ${describeHolder(held)}; wait for it to finish${held.host !== host ? `, or if that run is gone, \`kiln unlock --stack ${stack}\`` : ''}`, 'user');
+      throw new KilnError(
+        'STACK_LOCKED',
+        `stack ${stack} is locked by ${describeHolder(held)}; wait for it to finish${held.host !== host ? `, or if that run is gone, \`kiln unlock --stack ${stack}\`` : ''}`,
+        'user',
+      );
     const token = randomUUID();
     this.t.locks.set(stack, { pid, host, since: this.ts(), token, command, started: processStart(pid) ?? null });
     return held ? { token, stale: held } : { token };

@@ -237,9 +237,7 @@ export class SqliteStackStore implements StackStore {
    * (the first made, should two share it). One indexed query; no stack's rows are read whole.
    */
   liveByPhysicalId(physicalId: string, prefer?: string): ResourceRow | undefined {
-    const r = this.db
-      .prepare("SELECT * FROM resources WHERE physical_id = ? AND status = 'live' ORDER BY (stack = ?) DESC, id LIMIT 1")
-      .get(physicalId, prefer ?? null) as Row | undefined;
+    const r = this.db.prepare("SELECT * FROM resources WHERE physical_id = ? AND status = 'live' ORDER BY (stack = ?) DESC, id LIMIT 1").get(physicalId, prefer ?? null) as Row | undefined;
     return r ? toResource(r) : undefined;
   }
 
@@ -347,7 +345,7 @@ export class SqliteStackStore implements StackStore {
 
   /** The deployment that is still open (a crash left it), if any. */
   openDeployment(stack: string): DeploymentRecord | undefined {
-    const r = this.db.prepare("SELECT * FROM deployments WHERE stack = ? AND ended_at IS NULL ORDER BY started_at DESC, rowid DESC LIMIT 1").get(stack) as Row | undefined;
+    const r = this.db.prepare('SELECT * FROM deployments WHERE stack = ? AND ended_at IS NULL ORDER BY started_at DESC, rowid DESC LIMIT 1').get(stack) as Row | undefined;
     return r ? toDeployment(r) : undefined;
   }
 
@@ -396,9 +394,7 @@ export class SqliteStackStore implements StackStore {
   addEvent(e: Omit<StackEvent, 'id' | 'timestamp'> & { timestamp?: string }): StackEvent {
     const timestamp = e.timestamp ?? this.ts();
     const res = this.db
-      .prepare(
-        'INSERT INTO stack_events (stack, stack_id, deployment, timestamp, logical_id, physical_id, type, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
+      .prepare('INSERT INTO stack_events (stack, stack_id, deployment, timestamp, logical_id, physical_id, type, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(e.stack, e.stackId, e.deployment, timestamp, e.logicalId, e.physicalId, e.type, e.status, e.reason);
     return { ...e, timestamp, id: Number(res.lastInsertRowid) };
   }

@@ -55,7 +55,6 @@ export const IN_PROGRESS: ReadonlySet<string> = new Set([
   'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS',
 ]);
 
-
 /** `live`: in use; `pendingDelete`: an old copy or a removed resource awaiting the cleanup phase;
  *  `retained`: left behind under DeletionPolicy/UpdateReplacePolicy Retain (kept so sweeps spare it). */
 export type RowStatus = 'live' | 'pendingDelete' | 'retained';

@@ -34,7 +34,10 @@ export function graphHover(doc: any): void {
 
 /** A value as a JavaScript expression that is safe inside `<script>` (no `</script>` can appear). */
 export function js(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** `(fn)(args…)` as a script; each argument is a JavaScript expression (`'document'`, `js(value)`). */

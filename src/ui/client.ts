@@ -55,7 +55,9 @@ export function live(cfg: { page: string; stack?: string }): void {
         continue;
       }
       const t = r.status === 'IN_SYNC' ? 'ok' : r.status === 'NOT_CHECKED' ? 'idle' : 'bad';
-      const detail = (r.differences || []).map((x: any) => `${x.property}: expected ${JSON.stringify(x.expected)}, actual ${JSON.stringify(x.actual)}`).concat(r.mutations && r.mutations.length ? [`${r.mutations.length} file(s) changed inside`] : []);
+      const detail = (r.differences || [])
+        .map((x: any) => `${x.property}: expected ${JSON.stringify(x.expected)}, actual ${JSON.stringify(x.actual)}`)
+        .concat(r.mutations && r.mutations.length ? [`${r.mutations.length} file(s) changed inside`] : []);
       cell.innerHTML = `<span class="pill t-${t}">${esc(r.status === 'IN_SYNC' ? 'in sync' : r.status === 'NOT_CHECKED' ? 'not checked' : r.status.toLowerCase())}</span>${detail.length ? `<div class="faint" style="font-size:12px">${esc(detail.join('; '))}</div>` : ''}`;
       const node = $(`#graph .node[data-id="${cssId(r.logicalId)}"]`);
       if (node && (r.status === 'MODIFIED' || r.status === 'DELETED')) node.classList.add('drifted');
@@ -101,7 +103,9 @@ export function live(cfg: { page: string; stack?: string }): void {
     const text = shown ? String(shown.textContent) : '—';
     if (ev.status.startsWith('DELETE') && ev.physicalId && text !== '—' && !ev.physicalId.startsWith(text.replace(/…$/, ''))) return true;
     const failed = ev.status.endsWith('_FAILED') && ev.reason && !/cancelled/i.test(ev.reason);
-    const cls = (node.getAttribute('class') || '').split(' ').filter((c: string) => !/^(t-|a-)/.test(c) && c !== 'pending' && (c !== 'failed' || !ev.status.endsWith('_IN_PROGRESS') || ev.status.startsWith('DELETE')));
+    const cls = (node.getAttribute('class') || '')
+      .split(' ')
+      .filter((c: string) => !/^(t-|a-)/.test(c) && c !== 'pending' && (c !== 'failed' || !ev.status.endsWith('_IN_PROGRESS') || ev.status.startsWith('DELETE')));
     cls.push(`t-${tone(ev.status)}`);
     if (failed) cls.push('failed');
     node.setAttribute('class', cls.join(' '));
@@ -152,7 +156,15 @@ export function live(cfg: { page: string; stack?: string }): void {
       // then); a page with no graph yet gets the planned resources now.
       if (!$('#graph')) refetch('body');
       const n = m.steps.filter((s: any) => s.action !== 'noop').length;
-      log(new Date().toISOString().slice(11, 19), 'plan', `${n} change${n === 1 ? '' : 's'}`, m.steps.filter((s: any) => s.action !== 'noop').map((s: any) => `${s.action} ${s.id}`).join(', '));
+      log(
+        new Date().toISOString().slice(11, 19),
+        'plan',
+        `${n} change${n === 1 ? '' : 's'}`,
+        m.steps
+          .filter((s: any) => s.action !== 'noop')
+          .map((s: any) => `${s.action} ${s.id}`)
+          .join(', '),
+      );
       return;
     }
     if (m.kind === 'event') {

@@ -104,7 +104,12 @@ export interface LiveRun {
 export type FeedMessage =
   | { kind: 'run'; run: LiveRun }
   | { kind: 'plan'; run: number; stack: string; isCreate: boolean; steps: PlanStepLine[] }
-  | { kind: 'event'; run: number; stack: string; event: { id: number; timestamp: string; logicalId: string; physicalId: string | null; type: string; status: string; reason: string | null; deployment: string | null } }
+  | {
+      kind: 'event';
+      run: number;
+      stack: string;
+      event: { id: number; timestamp: string; logicalId: string; physicalId: string | null; type: string; status: string; reason: string | null; deployment: string | null };
+    }
   | { kind: 'progress'; run: number; stack: string; logicalId: string; level: 'progress' | 'warning'; message: string }
   | { kind: 'notice'; run: number; stack: string; message: string }
   | { kind: 'end'; run: number; stack: string; status?: string; outcome?: string };
@@ -117,7 +122,10 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
  * FeedMessage for `deliver`. Lines that are not what a kiln process sends are dropped (the page
  * shows only fields read here, never a line as it came).
  */
-export async function listenFeed(stateDir: string, deliver: (m: FeedMessage, runs: ReadonlyMap<number, LiveRun>) => void): Promise<{ runs: ReadonlyMap<number, LiveRun>; close(): Promise<void>; path: string }> {
+export async function listenFeed(
+  stateDir: string,
+  deliver: (m: FeedMessage, runs: ReadonlyMap<number, LiveRun>) => void,
+): Promise<{ runs: ReadonlyMap<number, LiveRun>; close(): Promise<void>; path: string }> {
   const path = feedSocketPath(stateDir);
   if (existsSync(path)) {
     const alive = await new Promise<boolean>((resolve) => {

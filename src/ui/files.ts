@@ -28,5 +28,8 @@ export function writeChart(store: StackStore, stack: string, file: string, deplo
     return { ok: false, message: `cannot write ${file}: ${errorMessage(e)}` };
   }
   const tl = timeline(picked.events);
-  return { ok: true, message: `Wrote ${file}: deployment ${picked.deployment}, ${tl.rows.length} resource${tl.rows.length === 1 ? '' : 's'}, ${duration(tl.span)}${tl.status ? `, ${tl.status}` : ''}` };
+  return {
+    ok: true,
+    message: `Wrote ${file}: deployment ${picked.deployment}, ${tl.rows.length} resource${tl.rows.length === 1 ? '' : 's'}, ${duration(tl.span)}${tl.status ? `, ${tl.status}` : ''}`,
+  };
 }

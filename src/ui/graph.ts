@@ -83,7 +83,11 @@ export const CATEGORY_COLORS: Record<string, string> = {
 };
 
 function nodeSize(n: NodeSpec): { w: number; h: number } {
-  const widths = [textWidth(n.id, ID_PX, { bold: true }), textWidth(shortType(n.type), TYPE_PX), ...(n.lines ?? []).map((l) => textWidth(l.text, LINE_PX, { mono: l.cls === 'mono' || l.cls === 'pid' }))];
+  const widths = [
+    textWidth(n.id, ID_PX, { bold: true }),
+    textWidth(shortType(n.type), TYPE_PX),
+    ...(n.lines ?? []).map((l) => textWidth(l.text, LINE_PX, { mono: l.cls === 'mono' || l.cls === 'pid' })),
+  ];
   const w = Math.min(MAX_W, Math.max(MIN_W, n.minWidth ?? 0, Math.ceil(Math.max(...widths) + PAD_X * 2 + 8)));
   return { w, h: 44 + (n.lines?.length ?? 0) * 16 };
 }
@@ -182,7 +186,9 @@ export function graphSvg(g: LaidOut, o: { standalone?: boolean; id?: string; tit
   );
   if (o.title) out.push(`<title>${esc(o.title)}</title>`);
   out.push(`<style>${GRAPH_CSS}</style>`);
-  out.push('<defs><marker id="kg-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#94a3b8"/></marker></defs>');
+  out.push(
+    '<defs><marker id="kg-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#94a3b8"/></marker></defs>',
+  );
   out.push('<g class="edges">');
   for (const e of g.edges) {
     const only = e.via && e.via.length > 0 && e.via.every((v) => v === 'DependsOn');
@@ -199,7 +205,11 @@ export function graphSvg(g: LaidOut, o: { standalone?: boolean; id?: string; tit
       return `<text class="ln${l.cls ? ` ${l.cls}` : ''}" x="${PAD_X}" y="${54 + i * 16}">${esc(fit(l.text, inner, LINE_PX, { mono }))}</text>`;
     });
     out.push(
-      `<g class="${nodeClass({ ...n, failed: (n.lines ?? []).some((l) => l.cls === 'bad') })}" data-id="${esc(n.id)}" data-type="${esc(n.type)}"${n.status ? ` data-status="${esc(n.status)}"` : ''}${Object.entries(n.data ?? {}).map(([k, v]) => ` data-${k}="${esc(v)}"`).join('')} transform="translate(${r1(n.x)},${r1(n.y)})">` +
+      `<g class="${nodeClass({ ...n, failed: (n.lines ?? []).some((l) => l.cls === 'bad') })}" data-id="${esc(n.id)}" data-type="${esc(n.type)}"${n.status ? ` data-status="${esc(n.status)}"` : ''}${Object.entries(
+        n.data ?? {},
+      )
+        .map(([k, v]) => ` data-${k}="${esc(v)}"`)
+        .join('')} transform="translate(${r1(n.x)},${r1(n.y)})">` +
         `<title>${esc(n.title ?? `${n.id} (${n.type})`)}</title>` +
         `<rect class="box" width="${n.w}" height="${n.h}" rx="9"/>` +
         `<path d="M9,0.6 H5 A4.4,4.4 0 0 0 0.6,5 V${n.h - 5} A4.4,4.4 0 0 0 5,${n.h - 0.6} H9 V0.6 z" fill="${cat}"/>` +
@@ -217,6 +227,14 @@ export function graphSvg(g: LaidOut, o: { standalone?: boolean; id?: string; tit
 /** The colour legend of resource families, as HTML. */
 export function categoryLegend(types: readonly string[]): string {
   const cats = [...new Set(types.map(categoryOf))];
-  const names: Record<string, string> = { network: 'network', security: 'security & IAM', compute: 'compute', balancer: 'load balancing', data: 'database & cache', storage: 'storage', other: 'other' };
+  const names: Record<string, string> = {
+    network: 'network',
+    security: 'security & IAM',
+    compute: 'compute',
+    balancer: 'load balancing',
+    data: 'database & cache',
+    storage: 'storage',
+    other: 'other',
+  };
   return `<div class="legend">${cats.map((c) => `<span><i style="background:${CATEGORY_COLORS[c]}"></i>${esc(names[c])}</span>`).join('')}</div>`;
 }

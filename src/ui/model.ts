@@ -73,10 +73,20 @@ export function stackSummaries(store: StackStore, runs: ReadonlyMap<number, Live
   for (const st of store.stacks()) {
     const run = runOf(runs, st.name);
     const d = st.deployment ? store.deployment(st.deployment) : undefined;
-    out.push({ name: st.name, status: st.status, reason: st.reason, updatedAt: st.updatedAt, resources: store.resources(st.name, ['live']).length, outputs: d?.outputs ?? {}, ...(run ? { run } : {}) });
+    out.push({
+      name: st.name,
+      status: st.status,
+      reason: st.reason,
+      updatedAt: st.updatedAt,
+      resources: store.resources(st.name, ['live']).length,
+      outputs: d?.outputs ?? {},
+      ...(run ? { run } : {}),
+    });
   }
   // Stacks a running first deploy has not written yet still show.
-  for (const r of runs.values()) if (!r.ended && !out.some((s) => s.name === r.stack)) out.push({ name: r.stack, status: r.status ?? 'CREATE_IN_PROGRESS', reason: null, updatedAt: r.startedAt, resources: 0, outputs: {}, run: r });
+  for (const r of runs.values())
+    if (!r.ended && !out.some((s) => s.name === r.stack))
+      out.push({ name: r.stack, status: r.status ?? 'CREATE_IN_PROGRESS', reason: null, updatedAt: r.startedAt, resources: 0, outputs: {}, run: r });
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -120,7 +130,15 @@ export async function stackDetail(store: StackStore, pipelines: PipelineStore | 
   const st = store.stack(name);
   const run = runOf(runs, name);
   if (!st && !run) return undefined;
-  const stack: StackRecord = st ?? { name, stackId: '', status: (run?.status ?? 'CREATE_IN_PROGRESS') as StackRecord['status'], reason: null, deployment: null, createdAt: run!.startedAt, updatedAt: run!.startedAt };
+  const stack: StackRecord = st ?? {
+    name,
+    stackId: '',
+    status: (run?.status ?? 'CREATE_IN_PROGRESS') as StackRecord['status'],
+    reason: null,
+    deployment: null,
+    createdAt: run!.startedAt,
+    updatedAt: run!.startedAt,
+  };
   const deployments = st ? store.deployments(name) : [];
   const latest = deployments[deployments.length - 1];
   const current = st?.deployment ? store.deployment(st.deployment) : undefined;
@@ -155,7 +173,10 @@ export async function stackDetail(store: StackStore, pipelines: PipelineStore | 
   for (const r of rows) if (r.status !== 'retained') add(r.logicalId);
   for (const e of latestEvents) if (e.type !== STACK_TYPE) add(e.logicalId);
 
-  const pipeline = pipelines?.list(name).filter((p) => p.outcome === 'complete').pop();
+  const pipeline = pipelines
+    ?.list(name)
+    .filter((p) => p.outcome === 'complete')
+    .pop();
   const resources: ResourceView[] = ids.map((id) => {
     const row = rows.find((r) => r.logicalId === id && r.status === 'live') ?? rows.find((r) => r.logicalId === id && r.status === 'pendingDelete');
     const ev = lastEvent.get(id);
@@ -163,7 +184,7 @@ export async function stackDetail(store: StackStore, pipelines: PipelineStore | 
     // A step of the running plan that has no event in this run yet is planned, not started.
     const started = run?.deployment !== undefined && ev?.deployment === run.deployment;
     const planned = step && step.action !== 'noop' && !started ? step.action : undefined;
-    const status = planned ? 'PLANNED' : ev?.status ?? (row ? 'CREATE_COMPLETE' : 'PLANNED');
+    const status = planned ? 'PLANNED' : (ev?.status ?? (row ? 'CREATE_COMPLETE' : 'PLANNED'));
     const view: ResourceView = {
       logicalId: id,
       type: row?.type ?? ev?.type ?? step?.type ?? '?',
@@ -254,7 +275,9 @@ export function history(store: StackStore, pipelines: PipelineStore | undefined,
         reason: d.reason,
         images: d.images,
         changes: changesOf(store.events(name, { deployment: d.id })),
-        ...(p ? { pipeline: { id: p.id, kind: p.kind, images: Object.entries(p.images).map(([n, i]) => ({ name: n, imageId: i.imageId, built: i.built })), changes: p.changes, rollbackOf: p.rollbackOf } } : {}),
+        ...(p
+          ? { pipeline: { id: p.id, kind: p.kind, images: Object.entries(p.images).map(([n, i]) => ({ name: n, imageId: i.imageId, built: i.built })), changes: p.changes, rollbackOf: p.rollbackOf } }
+          : {}),
       });
     }
   }

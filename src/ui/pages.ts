@@ -71,7 +71,10 @@ export function indexPage(ctx: PageContext, stacks: readonly StackSummary[]): st
 // ---- one stack --------------------------------------------------------------------------------
 
 function nodeOf(r: ResourceView): NodeSpec {
-  const lines: NodeLine[] = [{ text: r.planned ? `planned: ${r.planned}` : r.status, cls: 'st' }, { text: r.physicalId ?? '—', cls: 'pid' }];
+  const lines: NodeLine[] = [
+    { text: r.planned ? `planned: ${r.planned}` : r.status, cls: 'st' },
+    { text: r.physicalId ?? '—', cls: 'pid' },
+  ];
   if (r.image) lines.push({ text: `${r.image.name ? `${r.image.name} · ` : ''}${r.image.ref}`, cls: 'mono' });
   if (r.failed) lines.push({ text: r.failed, cls: 'bad' });
   return {
@@ -95,7 +98,9 @@ export function stackGraph(d: StackDetail): string {
 function resourcesTable(d: StackDetail): string {
   const rows = d.resources
     .map((r) => {
-      const image = r.image ? `${r.image.name ? `<b>${esc(r.image.name)}</b> ` : ''}<span class="mono">${esc(r.image.ref)}</span>${r.image.id ? `<br><span class="mono faint">${esc(r.image.id.slice(0, 19))}</span>` : ''}` : '<span class="faint">–</span>';
+      const image = r.image
+        ? `${r.image.name ? `<b>${esc(r.image.name)}</b> ` : ''}<span class="mono">${esc(r.image.ref)}</span>${r.image.id ? `<br><span class="mono faint">${esc(r.image.id.slice(0, 19))}</span>` : ''}`
+        : '<span class="faint">–</span>';
       const state = r.row === 'pendingDelete' ? ' <span class="faint">(old copy, awaiting cleanup)</span>' : r.noLocalEffect ? ' <span class="faint">(no local effect)</span>' : '';
       return `<tr data-id="${esc(r.logicalId)}"><td class="k">${esc(r.logicalId)}</td><td class="muted">${esc(shortType(r.type))}</td><td class="mono pid" style="white-space:nowrap">${esc(r.physicalId ?? '–')}</td><td class="st">${r.planned ? `<span class="pill t-idle">planned: ${esc(r.planned)}</span>` : pill(r.status)}${state}${r.failed ? `<div style="color:var(--bad);font-size:12.5px;margin-top:4px">${esc(r.failed)}</div>` : ''}</td><td>${image}</td><td class="drift" data-id="${esc(r.logicalId)}"><span class="faint">…</span></td></tr>`;
     })
@@ -107,10 +112,16 @@ function resourcesTable(d: StackDetail): string {
 export function stackBody(d: StackDetail): string {
   const outputs = Object.entries(d.outputs);
   const outRows = outputs
-    .map(([k, o]) => `<tr><td class="k">${esc(k)}</td><td>${showValue(o.value)}${o.description ? `<div class="faint">${esc(o.description)}</div>` : ''}</td><td class="muted">${o.exportName ? `export <span class="mono">${esc(o.exportName)}</span>` : ''}</td></tr>`)
+    .map(
+      ([k, o]) =>
+        `<tr><td class="k">${esc(k)}</td><td>${showValue(o.value)}${o.description ? `<div class="faint">${esc(o.description)}</div>` : ''}</td><td class="muted">${o.exportName ? `export <span class="mono">${esc(o.exportName)}</span>` : ''}</td></tr>`,
+    )
     .join('');
   const paramRows = d.parameters
-    .map((p) => `<tr><td class="k">${esc(p.name)}</td><td>${p.value === undefined ? '<span class="masked">****</span> <span class="faint">NoEcho</span>' : `<span class="mono">${esc(p.value)}</span>`}</td></tr>`)
+    .map(
+      (p) =>
+        `<tr><td class="k">${esc(p.name)}</td><td>${p.value === undefined ? '<span class="masked">****</span> <span class="faint">NoEcho</span>' : `<span class="mono">${esc(p.value)}</span>`}</td></tr>`,
+    )
     .join('');
   const tl = d.latestEvents.length ? timeline(d.latestEvents) : undefined;
   // A failed last deployment says so and why, though the stack itself may be back to normal.
@@ -165,7 +176,14 @@ const CHANGE: Record<string, { sym: string; cls: string }> = {
 
 /** A deployment's outcome (COMPLETE, ROLLED_BACK, FAILED, ROLLBACK_FAILED, IN_PROGRESS). */
 function outcomePill(status: string): string {
-  const [tone, label] = status === 'COMPLETE' ? ['ok', 'complete'] : status === 'IN_PROGRESS' ? ['busy', 'in progress'] : status === 'ROLLED_BACK' ? ['bad', 'rolled back'] : ['bad', status.toLowerCase().replace(/_/g, ' ')];
+  const [tone, label] =
+    status === 'COMPLETE'
+      ? ['ok', 'complete']
+      : status === 'IN_PROGRESS'
+        ? ['busy', 'in progress']
+        : status === 'ROLLED_BACK'
+          ? ['bad', 'rolled back']
+          : ['bad', status.toLowerCase().replace(/_/g, ' ')];
   return `<span class="pill t-${tone}" data-status="${esc(status)}">${esc(label)}</span>`;
 }
 
@@ -174,8 +192,15 @@ export function historyPage(ctx: PageContext, entries: readonly HistoryEntry[], 
     .map((h) => {
       const changes = h.changes.map((c) => `<span class="chip ${CHANGE[c.change]!.cls}" title="${esc(c.reason ?? c.change)}">${CHANGE[c.change]!.sym} ${esc(c.logicalId)}</span>`).join('');
       const images = h.pipeline
-        ? h.pipeline.images.map((i) => `<span class="chip" title="${esc(i.imageId)}">${esc(i.name)} ${esc(i.imageId.replace(/^sha256:/, '').slice(0, 12))}${i.built ? ' <b title="built by this run">built</b>' : ' <span class="faint" title="reused from the build cache">cached</span>'}</span>`).join('')
-        : Object.entries(h.images).map(([id, img]) => `<span class="chip" title="${esc(id)}">${esc(id)} ${esc(img.length > 24 ? `${img.slice(0, 22)}…` : img)}</span>`).join('');
+        ? h.pipeline.images
+            .map(
+              (i) =>
+                `<span class="chip" title="${esc(i.imageId)}">${esc(i.name)} ${esc(i.imageId.replace(/^sha256:/, '').slice(0, 12))}${i.built ? ' <b title="built by this run">built</b>' : ' <span class="faint" title="reused from the build cache">cached</span>'}</span>`,
+            )
+            .join('')
+        : Object.entries(h.images)
+            .map(([id, img]) => `<span class="chip" title="${esc(id)}">${esc(id)} ${esc(img.length > 24 ? `${img.slice(0, 22)}…` : img)}</span>`)
+            .join('');
       const ms = h.endedAt ? Date.parse(h.endedAt) - Date.parse(h.startedAt) : NaN;
       const kind = h.pipeline ? (h.pipeline.kind === 'rollback' ? `rollback to run ${h.pipeline.rollbackOf}` : `up (run ${h.pipeline.id})`) : h.kind;
       return `<tr><td class="mono faint">${esc(when(h.startedAt))}</td><td class="k"><a href="${path('stacks', h.stack)}">${esc(h.stack)}</a></td><td>${esc(kind)}</td><td>${outcomePill(h.status)}</td><td class="muted">${Number.isFinite(ms) ? duration(ms) : 'running'}</td><td>${changes || '<span class="faint">outputs only</span>'}${h.reason ? `<div class="faint" style="color:var(--bad)">${esc(h.reason)}</div>` : ''}</td><td>${images || '<span class="faint">–</span>'}</td><td><a href="${path('stacks', h.stack, 'deployments', h.id)}">timeline</a></td></tr>`;
@@ -203,8 +228,19 @@ export function buildsPage(ctx: PageContext, v: BuildsView): string {
         .map((i) => {
           const e = i.entry;
           const what = e.kind === 'artifact' ? '<b>image</b>' : `after step ${e.step + 1}`;
-          const reused = e.kind !== 'artifact' ? '' : i.reusedSteps === undefined ? '<span class="faint">–</span>' : i.reusedSteps === 0 ? '<span class="muted">every step ran</span>' : `<span class="a-create">steps 1–${i.reusedSteps} reused</span>`;
-          const gc = i.gc ? (i.gc.action === 'remove' ? `<span class="pill t-bad">gc removes</span> <span class="faint">${esc(i.gc.reason)}</span>` : `<span class="pill t-ok">kept</span> <span class="faint">${esc(i.gc.reason)}</span>`) : '<span class="faint">–</span>';
+          const reused =
+            e.kind !== 'artifact'
+              ? ''
+              : i.reusedSteps === undefined
+                ? '<span class="faint">–</span>'
+                : i.reusedSteps === 0
+                  ? '<span class="muted">every step ran</span>'
+                  : `<span class="a-create">steps 1–${i.reusedSteps} reused</span>`;
+          const gc = i.gc
+            ? i.gc.action === 'remove'
+              ? `<span class="pill t-bad">gc removes</span> <span class="faint">${esc(i.gc.reason)}</span>`
+              : `<span class="pill t-ok">kept</span> <span class="faint">${esc(i.gc.reason)}</span>`
+            : '<span class="faint">–</span>';
           return `<tr${i.present ? '' : ' class="faint"'}><td>${what}</td><td class="mono">${esc(e.imageId.replace(/^sha256:/, '').slice(0, 12))}${i.tags.length ? `<br><span class="faint">${esc(i.tags.join(', '))}</span>` : ''}</td><td class="mono faint" title="${esc(e.key)}">${esc(e.key.slice(0, 16))}…</td><td class="muted">${esc(when(new Date(e.createdAt).toISOString()))}</td><td>${size(i.size)}</td><td>${reused}</td><td>${gc}</td></tr>`;
         })
         .join('');

@@ -44,7 +44,14 @@ ${waveRows ? `<div class="card flush"><h2>Waves (created in parallel)</h2><table
 export function timelineCounts(tl: Timeline): string {
   const n = (k: string) => tl.rows.filter((r) => r.bars.some((b) => b.kind === k && b.status.endsWith('_COMPLETE'))).length;
   const parts: string[] = [];
-  for (const [k, word] of [['create', 'created'], ['update', 'updated'], ['replace', 'replaced'], ['delete', 'deleted'], ['rollback', 'rolled back']] as const) if (n(k)) parts.push(`${n(k)} ${word}`);
+  for (const [k, word] of [
+    ['create', 'created'],
+    ['update', 'updated'],
+    ['replace', 'replaced'],
+    ['delete', 'deleted'],
+    ['rollback', 'rolled back'],
+  ] as const)
+    if (n(k)) parts.push(`${n(k)} ${word}`);
   const failed = tl.rows.filter((r) => r.failed).length;
   if (failed) parts.push(`${failed} failed`);
   return parts.join(', ');
@@ -64,7 +71,10 @@ ${failures.length ? `<div class="banner bad" style="margin:14px 0 0"><div>${fail
 /** The events as a table (newest last). */
 export function eventsTable(events: readonly StackEvent[]): string {
   const rows = events
-    .map((e) => `<tr><td class="mono faint">${esc(e.timestamp.slice(11, 23))}</td><td class="k">${esc(e.logicalId)}</td><td>${pill(e.status)}</td><td class="mono muted">${esc(e.physicalId ?? '')}</td><td class="muted">${esc(e.reason ?? '')}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr><td class="mono faint">${esc(e.timestamp.slice(11, 23))}</td><td class="k">${esc(e.logicalId)}</td><td>${pill(e.status)}</td><td class="mono muted">${esc(e.physicalId ?? '')}</td><td class="muted">${esc(e.reason ?? '')}</td></tr>`,
+    )
     .join('');
   return `<table><thead><tr><th>time</th><th>resource</th><th>status</th><th>physical id</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
@@ -113,10 +123,16 @@ export function planPage(plan: Plan, edges: readonly EdgeSpec[], meta: { stack: 
   const laid = layoutGraph(nodes, edges);
   const count = (k: keyof typeof n, label: string, cls: string) => `<div class="count"><b class="${cls}">${n[k]}</b><span>${label}</span></div>`;
   const rows = plan.steps
-    .map((s) => `<tr class="a-${s.kind}"><td><span class="sym a-${s.kind}">${SYMBOL[s.kind]}</span></td><td class="k">${esc(s.id)}</td><td class="muted">${esc(shortType(s.type))}${s.noLocalEffect ? ' <span class="faint">(no local effect)</span>' : ''}</td><td>${stepDetail(s)}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr class="a-${s.kind}"><td><span class="sym a-${s.kind}">${SYMBOL[s.kind]}</span></td><td class="k">${esc(s.id)}</td><td class="muted">${esc(shortType(s.type))}${s.noLocalEffect ? ' <span class="faint">(no local effect)</span>' : ''}</td><td>${stepDetail(s)}</td></tr>`,
+    )
     .join('');
   const params = Object.entries(meta.parameters)
-    .map(([k, v]) => `<tr><td class="k">${esc(k)}</td><td>${v === '****' ? '<span class="masked">****</span> <span class="faint">NoEcho</span>' : `<span class="mono">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</span>`}</td></tr>`)
+    .map(
+      ([k, v]) =>
+        `<tr><td class="k">${esc(k)}</td><td>${v === '****' ? '<span class="masked">****</span> <span class="faint">NoEcho</span>' : `<span class="mono">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</span>`}</td></tr>`,
+    )
     .join('');
   const headline = plan.changes ? `${n.create} to create, ${n.update} to update, ${n.replace} to replace, ${n.delete} to delete` : 'no changes';
   const body = `

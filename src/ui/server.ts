@@ -190,7 +190,14 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
   };
 
   const events = (req: IncomingMessage, res: ServerResponse, setCookie: Record<string, string>) => {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no', 'X-Content-Type-Options': 'nosniff', ...setCookie });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+      'X-Content-Type-Options': 'nosniff',
+      ...setCookie,
+    });
     res.write(`retry: 2000\ndata: ${JSON.stringify({ kind: 'hello', runs: [...runs().values()].filter((r) => !r.ended) })}\n\n`);
     clients.add(res);
     const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
@@ -204,7 +211,12 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://kiln.invalid');
     if (!hostOk(req.headers.host)) return text(res, 403, 'kiln ui: this server answers only to its own address (Host header refused)\n');
-    const cookies = Object.fromEntries((req.headers.cookie ?? '').split(';').map((c) => c.trim().split('=')).filter((kv) => kv.length === 2) as Array<[string, string]>);
+    const cookies = Object.fromEntries(
+      (req.headers.cookie ?? '')
+        .split(';')
+        .map((c) => c.trim().split('='))
+        .filter((kv) => kv.length === 2) as Array<[string, string]>,
+    );
     const given = url.searchParams.get('token') ?? cookies[cookieName()];
     if (!tokenOk(given ?? undefined)) return text(res, 403, 'kiln ui: missing or wrong token: open the URL `kiln ui` printed (it ends with ?token=…)\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'kiln ui is read-only: every action stays in the CLI\n', { Allow: 'GET, HEAD' });

@@ -109,10 +109,14 @@ export function timeline(events: readonly StackEvent[], now?: number): Timeline 
       const kind: StepKind = phase.startsWith('rollback')
         ? 'rollback'
         : e.status.startsWith('DELETE')
-          ? phase === 'cleanup' ? 'cleanup' : 'delete'
+          ? phase === 'cleanup'
+            ? 'cleanup'
+            : 'delete'
           : e.status.startsWith('CREATE')
             ? 'create'
-            : REPLACING.test(e.reason ?? '') ? 'replace' : 'update';
+            : REPLACING.test(e.reason ?? '')
+              ? 'replace'
+              : 'update';
       const b: Bar = { kind, start: t, end: t, status: e.status, physicalId: e.physicalId, open: true };
       row.bars.push(b);
       open.set(e.logicalId, b);
@@ -205,7 +209,9 @@ export function ganttSvg(tl: Timeline, o: { standalone?: boolean; id?: string; w
   const height = top + tl.rows.length * rowH + 16;
   const width = labelW + chartW + 24;
   const out: string[] = [];
-  out.push(`<svg${o.standalone ? ' xmlns="http://www.w3.org/2000/svg"' : ''}${o.id ? ` id="${esc(o.id)}"` : ''} class="kt" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="timeline of ${esc(tl.stack)}">`);
+  out.push(
+    `<svg${o.standalone ? ' xmlns="http://www.w3.org/2000/svg"' : ''}${o.id ? ` id="${esc(o.id)}"` : ''} class="kt" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="timeline of ${esc(tl.stack)}">`,
+  );
   out.push(`<style>${GANTT_CSS}</style>`);
   // Row backgrounds.
   tl.rows.forEach((r, i) => out.push(`<rect class="rowbg${r.failed ? ' failed' : i % 2 ? ' alt' : ''}" x="0" y="${top + i * rowH}" width="${width}" height="${rowH}"/>`));
@@ -215,7 +221,9 @@ export function ganttSvg(tl: Timeline, o: { standalone?: boolean; id?: string; w
     const x0 = x(p.start);
     const x1 = Math.max(x(p.end), x0 + 3);
     const color = PHASE_COLORS[p.label] ?? '#f8fafc';
-    out.push(`<rect x="${x0.toFixed(1)}" y="${top - 22}" width="${(x1 - x0).toFixed(1)}" height="${height - top + 6}" fill="${color}" opacity="${p.label === 'create' || p.label === 'update' ? 0.55 : 0.95}"><title>${esc(p.status)}: ${duration(p.end - p.start)}</title></rect>`);
+    out.push(
+      `<rect x="${x0.toFixed(1)}" y="${top - 22}" width="${(x1 - x0).toFixed(1)}" height="${height - top + 6}" fill="${color}" opacity="${p.label === 'create' || p.label === 'update' ? 0.55 : 0.95}"><title>${esc(p.status)}: ${duration(p.end - p.start)}</title></rect>`,
+    );
     const tone = p.label.startsWith('rollback') ? '#be123c' : p.label === 'cleanup' ? '#475569' : '#1d4ed8';
     const lw = textWidth(p.label.toUpperCase(), 10.5, { bold: true });
     const lx = Math.min(Math.max(x0 + 5, labelEnd + 8), width - lw - 6);
@@ -234,7 +242,9 @@ export function ganttSvg(tl: Timeline, o: { standalone?: boolean; id?: string; w
   tl.rows.forEach((r, i) => {
     const y = top + i * rowH;
     out.push(`<g class="row" data-id="${esc(r.logicalId)}">`);
-    out.push(`<text class="lbl" x="12" y="${y + 15}">${esc(fit(r.logicalId, labelW - 24, 12.5, { bold: true }))}</text><text class="lty" x="12" y="${y + 28}">${esc(fit(shortType(r.type), labelW - 24, 10.5))}</text>`);
+    out.push(
+      `<text class="lbl" x="12" y="${y + 15}">${esc(fit(r.logicalId, labelW - 24, 12.5, { bold: true }))}</text><text class="lty" x="12" y="${y + 28}">${esc(fit(shortType(r.type), labelW - 24, 10.5))}</text>`,
+    );
     let rightmost = 0;
     for (const b of r.bars) {
       const x0 = x(b.start);
@@ -242,7 +252,9 @@ export function ganttSvg(tl: Timeline, o: { standalone?: boolean; id?: string; w
       const bad = b.status.endsWith('_FAILED');
       const fill = bad ? '#dc2626' : BAR_COLORS[b.kind];
       const title = `${r.logicalId}: ${b.kind} ${duration(b.end - b.start)} → ${b.status}${b.physicalId ? ` (${b.physicalId})` : ''}${b.reason ? `\n${b.reason}` : ''}`;
-      out.push(`<rect class="bar${b.open ? ' open' : ''}" data-kind="${b.kind}" data-status="${esc(b.status)}" x="${x0.toFixed(1)}" y="${y + 8}" width="${w.toFixed(1)}" height="${rowH - 16}" rx="4" fill="${fill}"><title>${esc(title)}</title></rect>`);
+      out.push(
+        `<rect class="bar${b.open ? ' open' : ''}" data-kind="${b.kind}" data-status="${esc(b.status)}" x="${x0.toFixed(1)}" y="${y + 8}" width="${w.toFixed(1)}" height="${rowH - 16}" rx="4" fill="${fill}"><title>${esc(title)}</title></rect>`,
+      );
       const label = `${b.kind} ${duration(b.end - b.start)}`;
       if (bad) out.push(`<path class="fx" d="M${(w > 24 ? x0 + w - 14 : x0 + w / 2 - 4).toFixed(1)},${y + 13} l8,8 m0,-8 l-8,8"/>`);
       else if (textWidth(label, 10.5, { bold: true }) + 10 < w) out.push(`<text class="bl" x="${(x0 + 6).toFixed(1)}" y="${y + 21}">${esc(label)}</text>`);
@@ -257,7 +269,11 @@ export function ganttSvg(tl: Timeline, o: { standalone?: boolean; id?: string; w
       const left = x(bar.start) - labelW - 14;
       const inside = x(bar.end) - x(bar.start) - 30;
       const [tx, anchor, room, cls] =
-        right >= 240 || (right >= left && right >= inside) ? [x(bar.end) + 8, 'start', right, 'why'] : left >= 240 || left >= inside ? [x(bar.start) - 8, 'end', left, 'why'] : [x(bar.start) + 8, 'start', inside, 'why in'];
+        right >= 240 || (right >= left && right >= inside)
+          ? [x(bar.end) + 8, 'start', right, 'why']
+          : left >= 240 || left >= inside
+            ? [x(bar.start) - 8, 'end', left, 'why']
+            : [x(bar.start) + 8, 'start', inside, 'why in'];
       out.push(`<g><title>${esc(text)}</title><text class="${cls}" x="${tx.toFixed(1)}" y="${y + 21}" text-anchor="${anchor}">${esc(fit(text, Math.max(room, 60), 11, { bold: true }))}</text></g>`);
     } else {
       const lastBar = r.bars[r.bars.length - 1];
@@ -276,7 +292,14 @@ export function ganttSvg(tl: Timeline, o: { standalone?: boolean; id?: string; w
 /** The bar colours as an HTML legend. */
 export function ganttLegend(tl: Timeline): string {
   const kinds = new Set(tl.rows.flatMap((r) => r.bars.map((b) => b.kind)));
-  const names: Record<StepKind, string> = { create: 'create', update: 'update in place', replace: 'replacement (new copy)', delete: 'delete', cleanup: 'cleanup (old copy removed)', rollback: 'rollback' };
+  const names: Record<StepKind, string> = {
+    create: 'create',
+    update: 'update in place',
+    replace: 'replacement (new copy)',
+    delete: 'delete',
+    cleanup: 'cleanup (old copy removed)',
+    rollback: 'rollback',
+  };
   const items = (Object.keys(names) as StepKind[]).filter((k) => kinds.has(k)).map((k) => `<span><i style="background:${BAR_COLORS[k]}"></i>${names[k]}</span>`);
   if (tl.rows.some((r) => r.failed)) items.push('<span><i style="background:#dc2626"></i>failed</span>');
   return `<div class="legend">${items.join('')}</div>`;

@@ -34,7 +34,17 @@ afterAll(async () => {
 
 let n = 0;
 function template(extra: Record<string, unknown>, provisioners: unknown[] = [{ type: 'shell', inline: ['echo hello'] }]): string {
-  const builder = { type: 'amazon-ebs', region: REGION, source_ami: source, instance_type: 't3.micro', ssh_username: 'admin', ssh_host: box.host, ssh_port: box.port, ami_name: `cleanup-${ws.testId}-${++n}`, ...extra };
+  const builder = {
+    type: 'amazon-ebs',
+    region: REGION,
+    source_ami: source,
+    instance_type: 't3.micro',
+    ssh_username: 'admin',
+    ssh_host: box.host,
+    ssh_port: box.port,
+    ami_name: `cleanup-${ws.testId}-${++n}`,
+    ...extra,
+  };
   return ws.write(`t${n}.json`, JSON.stringify({ builders: [builder], provisioners }));
 }
 
@@ -99,7 +109,8 @@ describe('amazon-ebs leaves nothing behind', () => {
     // The emulator makes images available at once: a scripted answer keeps ours pending.
     const s = await scripted(moto, async (name, input, real) => {
       const out = await real();
-      if (name === 'DescribeImages' && input.ImageIds) for (const img of out.Images ?? []) if (img.Tags?.some((t: { Key: string; Value: string }) => t.Key === 'kiln:kind' && t.Value === 'pending')) img.State = 'pending';
+      if (name === 'DescribeImages' && input.ImageIds)
+        for (const img of out.Images ?? []) if (img.Tags?.some((t: { Key: string; Value: string }) => t.Key === 'kiln:kind' && t.Value === 'pending')) img.State = 'pending';
       return out;
     });
     const ac = new AbortController();
@@ -138,7 +149,8 @@ describe('amazon-ebs leaves nothing behind', () => {
   it('a waiter timeout (an AMI that never becomes available) fails with the state and cleans up', async () => {
     const s = await scripted(moto, async (name, input, real) => {
       const out = await real();
-      if (name === 'DescribeImages' && input.ImageIds) for (const img of out.Images ?? []) if (img.Tags?.some((t: { Key: string; Value: string }) => t.Key === 'kiln:kind' && t.Value === 'pending')) img.State = 'pending';
+      if (name === 'DescribeImages' && input.ImageIds)
+        for (const img of out.Images ?? []) if (img.Tags?.some((t: { Key: string; Value: string }) => t.Key === 'kiln:kind' && t.Value === 'pending')) img.State = 'pending';
       return out;
     });
     const clock = fakeClock();

@@ -33,7 +33,17 @@ afterAll(async () => {
 
 let n = 0;
 function template(extra: Record<string, unknown>, provisioners: unknown[] = [{ type: 'shell', inline: [`echo options ${++n}`] }], variables: Record<string, string> = {}): string {
-  const builder = { type: 'amazon-ebs', region: REGION, source_ami: source, instance_type: 't3.micro', ssh_username: 'admin', ssh_host: box.host, ssh_port: box.port, ami_name: `options-${ws.testId}-${++n}`, ...extra };
+  const builder = {
+    type: 'amazon-ebs',
+    region: REGION,
+    source_ami: source,
+    instance_type: 't3.micro',
+    ssh_username: 'admin',
+    ssh_host: box.host,
+    ssh_port: box.port,
+    ami_name: `options-${ws.testId}-${++n}`,
+    ...extra,
+  };
   return ws.write(`t${n}.json`, JSON.stringify({ variables, builders: [builder], provisioners }));
 }
 
@@ -48,10 +58,17 @@ async function instanceOf(calls: { out: string }): Promise<E.Instance> {
 function createInstanceProfile(name: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const body = new URLSearchParams({ Action: 'CreateInstanceProfile', Version: '2010-05-08', InstanceProfileName: name }).toString();
-    const req = request(`${moto.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=testing/20261201/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0' } }, (res) => {
-      res.resume();
-      res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`CreateInstanceProfile: HTTP ${res.statusCode}`))));
-    });
+    const req = request(
+      `${moto.url}/`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=testing/20261201/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`CreateInstanceProfile: HTTP ${res.statusCode}`))));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -101,7 +118,8 @@ describe('amazon-ebs options', () => {
     const older = await registerSource(moto, `${prefix}-1`);
     await new Promise((r) => setTimeout(r, 1100)); // the emulator's creation dates have one-second steps
     const newer = await registerSource(moto, `${prefix}-2`);
-    const filtered = (amiName: string): string => template({ ami_name: amiName, source_ami: undefined, source_ami_filter: { filters: { name: `${prefix}-*`, state: 'available' }, owners: ['self'], most_recent: true } });
+    const filtered = (amiName: string): string =>
+      template({ ami_name: amiName, source_ami: undefined, source_ami_filter: { filters: { name: `${prefix}-*`, state: 'available' }, owners: ['self'], most_recent: true } });
     const tpl = filtered(`baked-${ws.testId}-a`);
     const first = await bake(tpl, { moto, testId: ws.testId, dir: ws.dir });
     expect(first.code, first.out).toBe(0);
@@ -201,7 +219,10 @@ describe('amazon-ebs options', () => {
     expect(r.out).toContain(`Copying/Encrypting AMI (${home}) to other regions...`);
     expect(r.out).toContain('    amazon-ebs: Copying to: us-east-1');
     expect(r.out).toContain('    amazon-ebs: Modifying: description');
-    for (const [region, id] of [[REGION, home!], ['us-east-1', copy!]] as const) {
+    for (const [region, id] of [
+      [REGION, home!],
+      ['us-east-1', copy!],
+    ] as const) {
       const c = sdk(moto, region);
       const img = (await c.send(new E.DescribeImagesCommand({ ImageIds: [id] }))).Images![0]!;
       expect(tagsOf(img.Tags)).toMatchObject({ Name: 'web 9', Base: source, Region: REGION, 'kiln:kind': 'artifact' });
@@ -237,7 +258,9 @@ describe('amazon-ebs options', () => {
     const keyFile = join(ws.dir, 'id_ed25519');
     if (!existsSync(keyFile)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'kiln-test', '-f', keyFile]);
     const name = `existing-${ws.testId}`;
-    await sdk(moto).send(new E.ImportKeyPairCommand({ KeyName: name, PublicKeyMaterial: readFileSync(`${keyFile}.pub`), TagSpecifications: [{ ResourceType: 'key-pair', Tags: [{ Key: 'purpose', Value: 'test' }] }] }));
+    await sdk(moto).send(
+      new E.ImportKeyPairCommand({ KeyName: name, PublicKeyMaterial: readFileSync(`${keyFile}.pub`), TagSpecifications: [{ ResourceType: 'key-pair', Tags: [{ Key: 'purpose', Value: 'test' }] }] }),
+    );
     const r = await bake(template({ ssh_keypair_name: name, ssh_private_key_file: keyFile }), { moto, testId: ws.testId, dir: ws.dir });
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('Using existing SSH private key');

@@ -35,7 +35,16 @@ afterAll(async () => {
 let n = 0;
 function template(inline: string[]): string {
   n++;
-  const builder = { type: 'amazon-ebs', region: REGION, source_ami: source, instance_type: 't3.micro', ssh_username: 'admin', ssh_host: box.host, ssh_port: box.port, ami_name: `process-${ws.testId}-${n}` };
+  const builder = {
+    type: 'amazon-ebs',
+    region: REGION,
+    source_ami: source,
+    instance_type: 't3.micro',
+    ssh_username: 'admin',
+    ssh_host: box.host,
+    ssh_port: box.port,
+    ami_name: `process-${ws.testId}-${n}`,
+  };
   return ws.write(`t${n}.json`, JSON.stringify({ builders: [builder], provisioners: [{ type: 'shell', inline }] }));
 }
 

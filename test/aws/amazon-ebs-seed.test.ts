@@ -58,7 +58,10 @@ describe('kiln build -only=aws examples/seed/image.json', () => {
   it("runs every amazon-ebs step in Packer's order, provisions the machine over SSH and leaves only the AMI", async () => {
     const r = await bake(seed, opts());
     expect(r.code, r.out).toBe(0);
-    const says = r.out.split('\n').filter((l) => l.startsWith('==> aws: ')).map((l) => l.slice('==> aws: '.length));
+    const says = r.out
+      .split('\n')
+      .filter((l) => l.startsWith('==> aws: '))
+      .map((l) => l.slice('==> aws: '.length));
     expectInOrder(says, [
       'Prevalidating any provided VPC information',
       'Prevalidating AMI Name: seed-web-',

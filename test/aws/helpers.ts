@@ -143,7 +143,10 @@ export async function census(moto: Moto, testId: string, region = REGION): Promi
   const vols = await c.send(new DescribeVolumesCommand({ Filters: f }));
   const tag = (tags: Array<{ Key?: string; Value?: string }> | undefined, k: string) => tags?.find((t) => t.Key === k)?.Value;
   return {
-    instances: (inst.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId!),
+    instances: (inst.Reservations ?? [])
+      .flatMap((r) => r.Instances ?? [])
+      .filter((i) => i.State?.Name !== 'terminated')
+      .map((i) => i.InstanceId!),
     keyPairs: (kps.KeyPairs ?? []).map((k) => k.KeyName!),
     groups: (sgs.SecurityGroups ?? []).map((g) => g.GroupId!),
     pendingImages: (imgs.Images ?? []).filter((i) => tag(i.Tags, 'kiln:kind') !== 'artifact').map((i) => i.ImageId!),

@@ -40,9 +40,7 @@ export function motoServerPath(): string {
   try {
     return execFileSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).trim();
   } catch {
-    throw new Error(
-      "moto_server is not on PATH: the AWS tests need the AWS API emulator moto (this machine kind's Python ships moto 5.2.1; elsewhere `pip install 'moto[server]'`)",
-    );
+    throw new Error("moto_server is not on PATH: the AWS tests need the AWS API emulator moto (this machine kind's Python ships moto 5.2.1; elsewhere `pip install 'moto[server]'`)");
   }
 }
 

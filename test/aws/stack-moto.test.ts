@@ -23,7 +23,9 @@ beforeAll(async () => {
   delete seed.Resources.ecSubnetGroup;
   delete seed.Resources.ecRedis;
   delete seed.Outputs.RedisAddress;
-  const text = JSON.stringify(seed, null, 2).replace(/\{\s*"Fn::GetAtt":\s*\[\s*"ecRedis",\s*"RedisEndpoint\.Address"\s*\]\s*\}/g, '"127.0.0.1"').replace(/\{\s*"Fn::GetAtt":\s*\[\s*"ecRedis",\s*"RedisEndpoint\.Port"\s*\]\s*\}/g, '"6379"');
+  const text = JSON.stringify(seed, null, 2)
+    .replace(/\{\s*"Fn::GetAtt":\s*\[\s*"ecRedis",\s*"RedisEndpoint\.Address"\s*\]\s*\}/g, '"127.0.0.1"')
+    .replace(/\{\s*"Fn::GetAtt":\s*\[\s*"ecRedis",\s*"RedisEndpoint\.Port"\s*\]\s*\}/g, '"6379"');
   template = ws.write('seed-aws.json', text);
 });
 afterAll(async () => {

@@ -71,9 +71,11 @@ function scriptedCfn(handlers: Partial<Record<string, Handler>>) {
   return { client, sent, ops: () => sent.map((s) => s.op) };
 }
 
-const exists = (status: string, extra: Partial<C.Stack> = {}) => () => ({
-  Stacks: [{ StackName: STACK, StackId: STACK_ID, StackStatus: status, CreationTime: new Date(), Parameters: [{ ParameterKey: 'AmiId', ParameterValue: 'ami-old' }], ...extra }],
-});
+const exists =
+  (status: string, extra: Partial<C.Stack> = {}) =>
+  () => ({
+    Stacks: [{ StackName: STACK, StackId: STACK_ID, StackStatus: status, CreationTime: new Date(), Parameters: [{ ParameterKey: 'AmiId', ParameterValue: 'ami-old' }], ...extra }],
+  });
 const missing = () => {
   throw Object.assign(new Error(`Stack with id ${STACK} does not exist`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
 };
@@ -106,7 +108,16 @@ function eventFeed(clock: { now(): number }, batches: Array<Array<[logicalId: st
   return () => {
     const next = batches.shift() ?? [];
     for (const [logicalId, type, status, reason] of next)
-      shown.unshift({ StackId: STACK_ID, StackName: STACK, EventId: `e${++n}`, LogicalResourceId: logicalId, ResourceType: type, ResourceStatus: status as C.ResourceStatus, Timestamp: new Date(clock.now() + n), ...(reason ? { ResourceStatusReason: reason } : {}) });
+      shown.unshift({
+        StackId: STACK_ID,
+        StackName: STACK,
+        EventId: `e${++n}`,
+        LogicalResourceId: logicalId,
+        ResourceType: type,
+        ResourceStatus: status as C.ResourceStatus,
+        Timestamp: new Date(clock.now() + n),
+        ...(reason ? { ResourceStatusReason: reason } : {}),
+      });
     return { StackEvents: [...shown] };
   };
 }
@@ -131,7 +142,16 @@ describe('kiln on CloudFormation, scripted', () => {
       CreateChangeSet: created,
       DescribeChangeSet: ready([
         imageChange,
-        { Type: 'Resource', ResourceChange: { Action: 'Modify', LogicalResourceId: 'sgWeb', ResourceType: 'AWS::EC2::SecurityGroup', Replacement: 'Conditional', Details: [{ Target: { Attribute: 'Properties', Name: 'GroupDescription', RequiresRecreation: 'Conditionally' } }] } },
+        {
+          Type: 'Resource',
+          ResourceChange: {
+            Action: 'Modify',
+            LogicalResourceId: 'sgWeb',
+            ResourceType: 'AWS::EC2::SecurityGroup',
+            Replacement: 'Conditional',
+            Details: [{ Target: { Attribute: 'Properties', Name: 'GroupDescription', RequiresRecreation: 'Conditionally' } }],
+          },
+        },
         { Type: 'Resource', ResourceChange: { Action: 'Remove', LogicalResourceId: 'oldQueue', ResourceType: 'AWS::SQS::Queue', PhysicalResourceId: 'q-1' } },
       ]),
       DescribeStackResources: resources,
@@ -180,7 +200,14 @@ describe('kiln on CloudFormation, scripted', () => {
     expect(r.finalStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
     expect(r.reason).toBe('ec2Instance (AWS::EC2::Instance): Instance i-new failed to stabilize: health check timed out');
     const statuses = e.log.events.filter((x) => x.kind === 'stack-event').map((x) => (x.kind === 'stack-event' ? `${x.event.logicalId} ${x.event.status}` : ''));
-    expect(statuses).toEqual(['web UPDATE_IN_PROGRESS', 'ec2Instance UPDATE_IN_PROGRESS', 'ec2Instance UPDATE_FAILED', 'web UPDATE_ROLLBACK_IN_PROGRESS', 'ec2Instance DELETE_COMPLETE', 'web UPDATE_ROLLBACK_COMPLETE']);
+    expect(statuses).toEqual([
+      'web UPDATE_IN_PROGRESS',
+      'ec2Instance UPDATE_IN_PROGRESS',
+      'ec2Instance UPDATE_FAILED',
+      'web UPDATE_ROLLBACK_IN_PROGRESS',
+      'ec2Instance DELETE_COMPLETE',
+      'web UPDATE_ROLLBACK_COMPLETE',
+    ]);
     // Polled once a second: kiln is done within a poll of the final event.
     expect(e.clock.slept.every((ms) => ms === 1000)).toBe(true);
   });
@@ -211,7 +238,9 @@ describe('kiln on CloudFormation, scripted', () => {
     expect(r.reason).toContain('--continue-rollback');
 
     const stuck = scriptedCfn({ DescribeStacks: exists('UPDATE_ROLLBACK_FAILED') });
-    await expect(deployAwsStack(await env(stuck.client).make(), { stack: STACK, template, params: {}, capabilities: [] })).rejects.toThrow(/UPDATE_ROLLBACK_FAILED: a rollback could not finish.*--continue-rollback/);
+    await expect(deployAwsStack(await env(stuck.client).make(), { stack: STACK, template, params: {}, capabilities: [] })).rejects.toThrow(
+      /UPDATE_ROLLBACK_FAILED: a rollback could not finish.*--continue-rollback/,
+    );
     expect(stuck.ops()).toEqual(['DescribeStacks']);
 
     const clock2: { now(): number } = { now: () => 0 };
@@ -249,11 +278,15 @@ describe('kiln on CloudFormation, scripted', () => {
     const r = await deployAwsStack(await e.make(), { stack: STACK, template, params: { AmiId: 'ami-nope' }, capabilities: [] });
     expect(r.outcome).toBe('failed');
     expect(r.finalStatus).toBe('ROLLBACK_COMPLETE');
-    expect(r.reason).toBe("ec2Instance (AWS::EC2::Instance): The image id '[ami-nope]' does not exist; the stack must be deleted before it can be deployed again (kiln destroy --target aws --stack web)");
+    expect(r.reason).toBe(
+      "ec2Instance (AWS::EC2::Instance): The image id '[ami-nope]' does not exist; the stack must be deleted before it can be deployed again (kiln destroy --target aws --stack web)",
+    );
     expect(cfn.sent.find((s) => s.op === 'CreateChangeSet')!.input.ChangeSetType).toBe('CREATE');
 
     const after = scriptedCfn({ DescribeStacks: exists('ROLLBACK_COMPLETE') });
-    await expect(deployAwsStack(await env(after.client).make(), { stack: STACK, template, params: { AmiId: 'ami-1' }, capabilities: [] })).rejects.toThrow(/stack web is ROLLBACK_COMPLETE.*Delete it \(kiln destroy --target aws --stack web\)/);
+    await expect(deployAwsStack(await env(after.client).make(), { stack: STACK, template, params: { AmiId: 'ami-1' }, capabilities: [] })).rejects.toThrow(
+      /stack web is ROLLBACK_COMPLETE.*Delete it \(kiln destroy --target aws --stack web\)/,
+    );
     expect(after.ops()).toEqual(['DescribeStacks']);
   });
 
@@ -261,7 +294,11 @@ describe('kiln on CloudFormation, scripted', () => {
     const cfn = scriptedCfn({
       DescribeStacks: exists('UPDATE_COMPLETE', { Outputs: [{ OutputKey: 'Url', OutputValue: 'http://web.example/' }] }),
       CreateChangeSet: created,
-      DescribeChangeSet: () => ({ Status: 'FAILED', StatusReason: "The submitted information didn't contain changes. Submit different information to create a change set.", ExecutionStatus: 'UNAVAILABLE' }),
+      DescribeChangeSet: () => ({
+        Status: 'FAILED',
+        StatusReason: "The submitted information didn't contain changes. Submit different information to create a change set.",
+        ExecutionStatus: 'UNAVAILABLE',
+      }),
       DescribeStackResources: resources,
       DeleteChangeSet: () => ({}),
     });
@@ -373,7 +410,12 @@ describe('kiln on CloudFormation, scripted', () => {
     let looks = 0;
     const cfn = scriptedCfn({
       DetectStackDrift: () => ({ StackDriftDetectionId: 'd-1' }),
-      DescribeStackDriftDetectionStatus: () => ({ StackId: STACK_ID, StackDriftDetectionId: 'd-1', DetectionStatus: ++looks < 3 ? 'DETECTION_IN_PROGRESS' : 'DETECTION_COMPLETE', Timestamp: new Date() }),
+      DescribeStackDriftDetectionStatus: () => ({
+        StackId: STACK_ID,
+        StackDriftDetectionId: 'd-1',
+        DetectionStatus: ++looks < 3 ? 'DETECTION_IN_PROGRESS' : 'DETECTION_COMPLETE',
+        Timestamp: new Date(),
+      }),
       DescribeStackResourceDrifts: () => ({
         StackResourceDrifts: [
           { StackId: STACK_ID, LogicalResourceId: 'MainVpc', ResourceType: 'AWS::EC2::VPC', StackResourceDriftStatus: 'IN_SYNC', Timestamp: new Date() },
@@ -391,7 +433,10 @@ describe('kiln on CloudFormation, scripted', () => {
     });
     const r = await awsStackDrift(await env(cfn.client).make(), STACK);
     expect(r.status).toBe('DRIFTED');
-    expect(r.resources.find((x) => x.logicalId === 'ec2Instance')).toMatchObject({ status: 'MODIFIED', differences: [{ property: '/InstanceType', expected: 't3.micro', actual: 't3.large', kind: 'NOT_EQUAL' }] });
+    expect(r.resources.find((x) => x.logicalId === 'ec2Instance')).toMatchObject({
+      status: 'MODIFIED',
+      differences: [{ property: '/InstanceType', expected: 't3.micro', actual: 't3.large', kind: 'NOT_EQUAL' }],
+    });
     expect(looks).toBe(3);
   });
 });

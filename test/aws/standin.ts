@@ -74,7 +74,14 @@ export function instanceAgent(motoUrl: string, region: string, standIn: StandIn,
   const installed: string[] = [];
   let stopped = false;
   const tick = async (): Promise<void> => {
-    const r = await client.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${tag[0]}`, Values: [tag[1]] }, { Name: 'instance-state-name', Values: ['running'] }] }));
+    const r = await client.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: `tag:${tag[0]}`, Values: [tag[1]] },
+          { Name: 'instance-state-name', Values: ['running'] },
+        ],
+      }),
+    );
     for (const i of (r.Reservations ?? []).flatMap((x) => x.Instances ?? [])) {
       const name = i.KeyName;
       if (!name || installed.includes(name)) continue;

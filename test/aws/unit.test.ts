@@ -24,7 +24,16 @@ describe('signing', () => {
     const ours = signRequest({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body, region: 'eu-west-1', service: 'ec2', credentials, date });
     const sdk = new SignatureV4({ service: 'ec2', region: 'eu-west-1', credentials, sha256: Sha256 });
     const theirs = await sdk.sign(
-      { method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port: 5077, path: '/', query: {}, headers: { host: '127.0.0.1:5077', 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'x-amz-content-sha256': ours['x-amz-content-sha256']! }, body },
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: 5077,
+        path: '/',
+        query: {},
+        headers: { host: '127.0.0.1:5077', 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'x-amz-content-sha256': ours['x-amz-content-sha256']! },
+        body,
+      },
       { signingDate: date },
     );
     expect(ours.authorization).toBe(theirs.headers['authorization']);
@@ -34,8 +43,17 @@ describe('signing', () => {
 
 describe('DescribeImages over the Query protocol', () => {
   it('flattens the input as the Query protocol wants it', () => {
-    const p = describeImagesParams({ ImageIds: ['ami-1'], Owners: ['self', '123'], Filters: [{ Name: 'name', Values: ['a*', 'b'] }, { Name: 'state', Values: ['available'] }] });
-    expect(p.toString()).toBe('Action=DescribeImages&Version=2016-11-15&ImageId.1=ami-1&Owner.1=self&Owner.2=123&Filter.1.Name=name&Filter.1.Value.1=a*&Filter.1.Value.2=b&Filter.2.Name=state&Filter.2.Value.1=available');
+    const p = describeImagesParams({
+      ImageIds: ['ami-1'],
+      Owners: ['self', '123'],
+      Filters: [
+        { Name: 'name', Values: ['a*', 'b'] },
+        { Name: 'state', Values: ['available'] },
+      ],
+    });
+    expect(p.toString()).toBe(
+      'Action=DescribeImages&Version=2016-11-15&ImageId.1=ami-1&Owner.1=self&Owner.2=123&Filter.1.Name=name&Filter.1.Value.1=a*&Filter.1.Value.2=b&Filter.2.Name=state&Filter.2.Value.1=available',
+    );
   });
 
   it("reads an answer into the SDK's shapes (items, tags, block devices, entities)", () => {
@@ -71,7 +89,10 @@ describe('DescribeImages over the Query protocol', () => {
   });
 
   it('turns an error answer into an error named by its code, and refuses malformed XML', () => {
-    const e = queryError(400, '<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate the provided access credentials</Message></Error></Errors><RequestID>x</RequestID></Response>');
+    const e = queryError(
+      400,
+      '<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate the provided access credentials</Message></Error></Errors><RequestID>x</RequestID></Response>',
+    );
     expect([e.name, e.message, e.$metadata.httpStatusCode]).toEqual(['AuthFailure', 'AWS was not able to validate the provided access credentials', 400]);
     expect(queryError(500, '<html><title>500</title></html>').name).toBe('InternalError');
     expect(() => parseXml('<a><b></a>')).toThrow(/malformed XML/);
@@ -115,7 +136,9 @@ describe('polling and retries', () => {
 
   it('looks at once, then backs off from 1 s to 15 s, and times out with the last state', async () => {
     const clock = fakeClock();
-    await expect(waitUntil(async () => ({ done: false, state: 'pending' }), { delayMs: 0, timeoutMs: 60_000, what: 'the thing', clock })).rejects.toThrow(/timed out waiting for the thing: still pending after 45s and 7 look/);
+    await expect(waitUntil(async () => ({ done: false, state: 'pending' }), { delayMs: 0, timeoutMs: 60_000, what: 'the thing', clock })).rejects.toThrow(
+      /timed out waiting for the thing: still pending after 45s and 7 look/,
+    );
     expect(clock.slept).toEqual([1000, 2000, 4000, 8000, 15_000, 15_000]);
   });
 
@@ -139,7 +162,10 @@ describe('polling and retries', () => {
 });
 
 function prepared(builder: Record<string, unknown>, provisioners: unknown[] = [{ type: 'shell', inline: ['echo 1'] }]): PreparedBuild {
-  const text = JSON.stringify({ builders: [{ type: 'amazon-ebs', region: 'eu-west-1', source_ami: 'ami-1', instance_type: 't3.micro', ssh_username: 'admin', ami_name: 'web {{timestamp}}', ...builder }], provisioners });
+  const text = JSON.stringify({
+    builders: [{ type: 'amazon-ebs', region: 'eu-west-1', source_ami: 'ami-1', instance_type: 't3.micro', ssh_username: 'admin', ami_name: 'web {{timestamp}}', ...builder }],
+    provisioners,
+  });
   const t = parsePackerTemplate(text, 'k.json', '/tmp').template!;
   const r = prepareBuilds(t, { cwd: '/tmp', env: {}, fileExists: () => 'file' });
   expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

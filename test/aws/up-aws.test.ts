@@ -39,7 +39,10 @@ beforeAll(async () => {
   delete seed.Resources.ecRedis;
   delete seed.Outputs.RedisAddress;
   ws.write('stack.json', JSON.stringify(seed, null, 2).replace(/\{\s*"Fn::GetAtt":\s*\[\s*"ecRedis",\s*"RedisEndpoint\.(Address|Port)"\s*\]\s*\}/g, '"127.0.0.1"'));
-  ws.write('kiln.yaml', `stack: ${stack}\nimages:\n  web:\n    template: image.json\n    builds:\n      aws: aws\nstack_template: stack.json\nparameters:\n  AmiId: \${images.web}\n  Environment: dev\n`);
+  ws.write(
+    'kiln.yaml',
+    `stack: ${stack}\nimages:\n  web:\n    template: image.json\n    builds:\n      aws: aws\nstack_template: stack.json\nparameters:\n  AmiId: \${images.web}\n  Environment: dev\n`,
+  );
 });
 afterAll(async () => {
   agent?.stop();

@@ -17,7 +17,10 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function kiln(...args: string[]) {
   const io = memoryIO({ cwd: dir, env });
-  const code = await main([...args, ...(['plan', 'deploy', 'destroy', 'status', 'events', 'outputs', 'exports', 'drift'].includes(args[0]!) && !args.includes('--help') ? ['--state-dir', join(dir, 'state')] : [])], io);
+  const code = await main(
+    [...args, ...(['plan', 'deploy', 'destroy', 'status', 'events', 'outputs', 'exports', 'drift'].includes(args[0]!) && !args.includes('--help') ? ['--state-dir', join(dir, 'state')] : [])],
+    io,
+  );
   return { code, out: io.stdout, err: io.stderr };
 }
 
@@ -86,7 +89,10 @@ describe('kiln plan / deploy / status / events / outputs / destroy', () => {
     const f = template('web.json', WEB);
     const r = await kiln('deploy', f, '--stack', 'web', '--param', 'Secret=s3cr3t-json', '--json');
     expect(r.code).toBe(0);
-    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; [k: string]: unknown });
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; [k: string]: unknown });
     expect(lines[0]).toMatchObject({ kind: 'plan', stack: 'web', isCreate: true, summary: { create: 4 } });
     expect(lines.filter((l) => l.kind === 'stack-event' && l.status === 'CREATE_COMPLETE').map((l) => l.logicalId)).toEqual(expect.arrayContaining(['Vpc', 'Group', 'Web', 'Role', 'web']));
     expect(lines.at(-1)).toMatchObject({ kind: 'result', outcome: 'complete', status: 'CREATE_COMPLETE' });
@@ -95,13 +101,19 @@ describe('kiln plan / deploy / status / events / outputs / destroy', () => {
     const again = await kiln('deploy', f, '--stack', 'web', '--param', 'Secret=s3cr3t-json', '--json');
     expect(JSON.parse(again.out.trim())).toMatchObject({ kind: 'result', outcome: 'no-changes' });
     const gone = await kiln('destroy', '--stack', 'web', '--json');
-    const last = gone.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const last = gone.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(last.at(-1)).toEqual({ kind: 'result', stack: 'web', outcome: 'complete', status: 'DELETE_COMPLETE' });
     expect(objects()).toEqual([]);
   });
 
   test('outputs name their export and who imports it; destroy of the exporter is refused with exit 1', async () => {
-    const net = template('net.json', { Resources: { Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.0.0.0/16' } } }, Outputs: { VpcId: { Value: { Ref: 'Vpc' }, Export: { Name: 'net-VpcId' } } } });
+    const net = template('net.json', {
+      Resources: { Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.0.0.0/16' } } },
+      Outputs: { VpcId: { Value: { Ref: 'Vpc' }, Export: { Name: 'net-VpcId' } } },
+    });
     const app = template('app.json', { Resources: { Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'app', VpcId: { 'Fn::ImportValue': 'net-VpcId' } } } } });
     expect((await kiln('deploy', net, '--stack', 'net')).code).toBe(0);
     expect((await kiln('deploy', app, '--stack', 'app')).code).toBe(0);

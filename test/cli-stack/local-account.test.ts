@@ -38,7 +38,10 @@ describe('kiln ssm', () => {
     expect((await kiln('ssm', 'put', '/app/db/host', 'db2.internal', '--overwrite')).out).toBe('/app/db/host: version 2 (String)\n');
     expect((await kiln('ssm', 'get', '/app/db/host:1')).out).toBe('db.internal\n');
     const list = await kiln('ssm', 'list', '--path', '/app', '--json');
-    expect(JSON.parse(list.out).Parameters.map((p: { Name: string; Version: number; Type: string }) => `${p.Name}@${p.Version} ${p.Type}`)).toEqual(['/app/db/host@2 String', '/app/zones@1 StringList']);
+    expect(JSON.parse(list.out).Parameters.map((p: { Name: string; Version: number; Type: string }) => `${p.Name}@${p.Version} ${p.Type}`)).toEqual([
+      '/app/db/host@2 String',
+      '/app/zones@1 StringList',
+    ]);
     expect(await kiln('ssm', 'delete', '/app/zones')).toEqual({ code: 0, out: '/app/zones: deleted\n', err: '' });
     const gone = await kiln('ssm', 'get', '/app/zones');
     expect(gone.code).toBe(1);
@@ -53,7 +56,7 @@ describe('kiln ssm', () => {
     expect((await kiln('ssm', 'get', '/db/password', '--with-decryption')).out).toBe('hunter2\n');
   });
 
-  test('answers for the public AMI aliases with kiln\'s mapping, refuses Windows, and lists the mapping', async () => {
+  test("answers for the public AMI aliases with kiln's mapping, refuses Windows, and lists the mapping", async () => {
     const alias = await kiln('ssm', 'get', '/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id');
     expect(alias.out).toBe('debian:bookworm\n');
     expect(alias.err).toContain("kiln's default mapping");
@@ -98,7 +101,18 @@ describe('kiln network', () => {
     expect(r.out).toMatch(new RegExp(`${ids.SubnetId}\\s+${ids.VpcId}\\s+us-east-1a\\s+10\\.5\\.1\\.0/24\\s+no\\s+net/SubnetA`));
     expect(r.out).toMatch(new RegExp(`${ids.GroupId}\\s+web\\s+${ids.VpcId}\\s+net/Web`));
     const json = JSON.parse((await kiln('network', '--json')).out);
-    expect(json.Vpcs).toEqual([{ VpcId: ids.VpcId, CidrBlock: '10.5.0.0/16', State: 'available', IsDefault: false, Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'net' }, { Key: 'aws:cloudformation:logical-id', Value: 'Vpc' }] }]);
+    expect(json.Vpcs).toEqual([
+      {
+        VpcId: ids.VpcId,
+        CidrBlock: '10.5.0.0/16',
+        State: 'available',
+        IsDefault: false,
+        Tags: [
+          { Key: 'aws:cloudformation:stack-name', Value: 'net' },
+          { Key: 'aws:cloudformation:logical-id', Value: 'Vpc' },
+        ],
+      },
+    ]);
     expect(json.Subnets[0]).toMatchObject({ SubnetId: ids.SubnetId, VpcId: ids.VpcId, AvailabilityZone: 'us-east-1a', CidrBlock: '10.5.1.0/24' });
     expect(json.SecurityGroups[0]).toMatchObject({ GroupId: ids.GroupId, GroupName: 'web', Description: 'web servers', VpcId: ids.VpcId });
     expect(json.KeyPairs).toEqual([]);

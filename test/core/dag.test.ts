@@ -15,7 +15,17 @@ function graph(edges: Array<[string, string]>, nodes: string[] = []): Dag {
 
 describe('Dag', () => {
   // GIVEN a diamond: App waits for Db and Cache, both wait for Net
-  const diamond = () => graph([['Db', 'Net'], ['Cache', 'Net'], ['App', 'Db'], ['App', 'Cache'], ['App', 'Net']], ['Net']);
+  const diamond = () =>
+    graph(
+      [
+        ['Db', 'Net'],
+        ['Cache', 'Net'],
+        ['App', 'Db'],
+        ['App', 'Cache'],
+        ['App', 'Net'],
+      ],
+      ['Net'],
+    );
 
   it('orders creation in waves', () => expect(diamond().waves()).toEqual([['Net'], ['Db', 'Cache'], ['App']]));
   it('orders deletion in reverse waves', () => expect(diamond().reverseWaves()).toEqual([['App'], ['Db', 'Cache'], ['Net']]));
@@ -38,8 +48,17 @@ describe('Dag', () => {
     expect(r.waves()).toEqual(diamond().waves());
   });
   it('reports each cycle as a closed path', () => {
-    const g = graph([['A', 'B'], ['B', 'C'], ['C', 'A'], ['D', 'D'], ['E', 'A']]);
-    expect(g.cycles()).toEqual([['A', 'B', 'C', 'A'], ['D', 'D']]);
+    const g = graph([
+      ['A', 'B'],
+      ['B', 'C'],
+      ['C', 'A'],
+      ['D', 'D'],
+      ['E', 'A'],
+    ]);
+    expect(g.cycles()).toEqual([
+      ['A', 'B', 'C', 'A'],
+      ['D', 'D'],
+    ]);
     expect(() => g.waves()).toThrow(DagCycleError);
     expect(() => g.waves()).toThrow('Circular dependency: A -> B -> C -> A; D -> D');
   });
@@ -95,7 +114,12 @@ describe('walk', () => {
     });
 
   it('runs dependencies first, independent nodes in parallel, within the limit', async () => {
-    const g = graph([['Db', 'Net'], ['Cache', 'Net'], ['App', 'Db'], ['App', 'Cache']]);
+    const g = graph([
+      ['Db', 'Net'],
+      ['Cache', 'Net'],
+      ['App', 'Db'],
+      ['App', 'Cache'],
+    ]);
     const log: string[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
@@ -138,7 +162,13 @@ describe('walk', () => {
   });
 
   it('skip-dependents: skips what waits for a failure and runs the rest', async () => {
-    const g = graph([['Db', 'Net'], ['App', 'Db']], ['Other']);
+    const g = graph(
+      [
+        ['Db', 'Net'],
+        ['App', 'Db'],
+      ],
+      ['Other'],
+    );
     const ran: string[] = [];
     const r = await walk(
       g,
@@ -166,7 +196,10 @@ describe('walk', () => {
       },
       { limit: 2 },
     );
-    expect(r.failed.map((f) => [f.id, f.cancelled])).toEqual([['Bad', false], ['Slow', true]]);
+    expect(r.failed.map((f) => [f.id, f.cancelled])).toEqual([
+      ['Bad', false],
+      ['Slow', true],
+    ]);
     expect(started).not.toContain('After');
     expect(started).not.toContain('Later'); // was waiting for a free slot
     expect(r.skipped.sort()).toEqual(['After', 'Later']);
@@ -199,7 +232,10 @@ describe('walk', () => {
   });
 
   it('refuses a cyclic graph before running anything', async () => {
-    const g = graph([['A', 'B'], ['B', 'A']]);
+    const g = graph([
+      ['A', 'B'],
+      ['B', 'A'],
+    ]);
     let ran = false;
     await expect(walk(g, async () => void (ran = true))).rejects.toThrow(DagCycleError);
     expect(ran).toBe(false);

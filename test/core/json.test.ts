@@ -23,9 +23,7 @@ describe('JSON source parser', () => {
   it('reports a syntax error with its line and column and yields no value', () => {
     const doc = parseJsonSource('{\n  "a": 1,\n  "b" 2\n}', 'bad.json');
     expect(doc.value).toBeUndefined();
-    expect(doc.diagnostics.map((d) => formatDiagnostic(d))).toEqual([
-      "bad.json:3:7: error[JSON_SYNTAX]: expected ':' after key \"b\", found '2'",
-    ]);
+    expect(doc.diagnostics.map((d) => formatDiagnostic(d))).toEqual(["bad.json:3:7: error[JSON_SYNTAX]: expected ':' after key \"b\", found '2'"]);
   });
 
   it('reports duplicate keys at the second occurrence and keeps parsing', () => {

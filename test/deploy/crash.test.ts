@@ -28,7 +28,10 @@ function template(version: number): string {
       Sg: { Type: 'Test::Fake::Resource', Properties: { Value: { Ref: 'Net' }, Delay: d(2) } },
       Db: { Type: 'Test::Fake::Resource', Properties: { Value: { 'Fn::Sub': '${Sg}-db' }, Delay: d(3) } },
       ...Object.fromEntries(
-        Array.from({ length: 4 }, (_, i) => [`Web${i}`, { Type: 'Test::Fake::Resource', Properties: { Value: { 'Fn::Join': ['/', [{ Ref: 'Sg' }, { Ref: 'Db' }, `v${version}`]] }, Delay: d(4 + i) } }]),
+        Array.from({ length: 4 }, (_, i) => [
+          `Web${i}`,
+          { Type: 'Test::Fake::Resource', Properties: { Value: { 'Fn::Join': ['/', [{ Ref: 'Sg' }, { Ref: 'Db' }, `v${version}`]] }, Delay: d(4 + i) } },
+        ]),
       ),
       ...(version % 3 === 0 ? { Extra: { Type: 'Test::Fake::Resource', Properties: { Value: { Ref: 'Web0' }, Delay: d(9) } } } : {}),
     },
@@ -68,7 +71,10 @@ function check(): void {
   expect(store.pendingOps('crashy')).toEqual([]);
   expect(store.lockHolder('crashy')).toBeUndefined();
   expect(store.openDeployment('crashy')).toBeUndefined();
-  const known = store.resources('crashy').map((r) => r.physicalId).sort();
+  const known = store
+    .resources('crashy')
+    .map((r) => r.physicalId)
+    .sort();
   const objects = existsSync(join(dir, 'fake.json')) ? (JSON.parse(readFileSync(join(dir, 'fake.json'), 'utf8')) as Array<{ physicalId: string }>).map((o) => o.physicalId).sort() : [];
   expect(objects).toEqual(known);
   expect(store.resources('crashy', ['pendingDelete'])).toEqual([]);

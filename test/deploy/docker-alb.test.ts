@@ -27,15 +27,29 @@ const template = {
   Resources: {
     Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.83.0.0/16' } },
     Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.83.1.0/24' } },
-    Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'web', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] } },
+    Sg: {
+      Type: 'AWS::EC2::SecurityGroup',
+      Properties: { GroupDescription: 'web', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] },
+    },
     Web1: web(1),
     Web2: web(2),
     Alb: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer', Properties: { Subnets: [{ Ref: 'Subnet' }], SecurityGroups: [{ Ref: 'Sg' }] } },
     Tg: {
       Type: 'AWS::ElasticLoadBalancingV2::TargetGroup',
-      Properties: { VpcId: { Ref: 'Vpc' }, Port: 80, Protocol: 'HTTP', HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, HealthyThresholdCount: 2, Targets: [{ Id: { Ref: 'Web1' } }, { Id: { Ref: 'Web2' } }] },
+      Properties: {
+        VpcId: { Ref: 'Vpc' },
+        Port: 80,
+        Protocol: 'HTTP',
+        HealthCheckIntervalSeconds: 5,
+        HealthCheckTimeoutSeconds: 2,
+        HealthyThresholdCount: 2,
+        Targets: [{ Id: { Ref: 'Web1' } }, { Id: { Ref: 'Web2' } }],
+      },
     },
-    Listener: { Type: 'AWS::ElasticLoadBalancingV2::Listener', Properties: { LoadBalancerArn: { Ref: 'Alb' }, Port: 80, Protocol: 'HTTP', DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: 'Tg' } }] } },
+    Listener: {
+      Type: 'AWS::ElasticLoadBalancingV2::Listener',
+      Properties: { LoadBalancerArn: { Ref: 'Alb' }, Port: 80, Protocol: 'HTTP', DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: 'Tg' } }] },
+    },
   },
   Outputs: { Url: { Value: { 'Fn::Sub': 'http://${Alb.DNSName}/' } } },
 };

@@ -29,14 +29,20 @@ afterAll(() => cleanupDeployed([stack], stack, dir), 60_000);
 
 function template(v: number): string {
   const f = join(dir, `v${v}.json`);
-  const instance = (n: number) => ({ Type: 'AWS::EC2::Instance', Properties: { ImageId: image, InstanceType: v % 2 ? 't2.micro' : 't2.small', SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }], Tags: [{ Key: 'n', Value: `${n}` }] } });
+  const instance = (n: number) => ({
+    Type: 'AWS::EC2::Instance',
+    Properties: { ImageId: image, InstanceType: v % 2 ? 't2.micro' : 't2.small', SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }], Tags: [{ Key: 'n', Value: `${n}` }] },
+  });
   writeFileSync(
     f,
     JSON.stringify({
       Resources: {
         Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.78.0.0/16' } },
         Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: v === 3 ? '10.78.2.0/24' : '10.78.1.0/24' } },
-        Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'g', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '10.78.0.0/16' }] } },
+        Sg: {
+          Type: 'AWS::EC2::SecurityGroup',
+          Properties: { GroupDescription: 'g', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '10.78.0.0/16' }] },
+        },
         A: instance(1),
         B: instance(2),
         // Its HAProxy starts ahead, while A and B are created (a head start): kills land there too.

@@ -40,7 +40,10 @@ const template = (image: string) => ({
   Resources: {
     Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.83.0.0/16' } },
     Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.83.1.0/24' } },
-    Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'http', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] } },
+    Sg: {
+      Type: 'AWS::EC2::SecurityGroup',
+      Properties: { GroupDescription: 'http', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] },
+    },
     Web: { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }] } },
     Elb: {
       Type: 'AWS::ElasticLoadBalancing::LoadBalancer',

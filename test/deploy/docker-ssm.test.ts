@@ -140,7 +140,9 @@ describe('the crash of issue 11 cannot happen', () => {
     for (const cmd of ['plan', 'deploy']) {
       const r = spawnSync(process.execPath, [entry, cmd, file, '--stack', `${stack}-cli`, '--state-dir', dir, ...(cmd === 'deploy' ? ['--yes'] : [])], { env, encoding: 'utf8', timeout: 120_000 });
       expect(r.status, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/crash\.yaml:14:\d+: error\[IMAGE_NOT_LOCAL\]: ImageId '\/aws\/service\/ami-amazon-linux-latest\/amzn2-ami-hvm-x86_64-gp2' is neither a local image nor an AMI id; it looks like a Systems Manager parameter name/);
+      expect(r.stderr).toMatch(
+        /crash\.yaml:14:\d+: error\[IMAGE_NOT_LOCAL\]: ImageId '\/aws\/service\/ami-amazon-linux-latest\/amzn2-ami-hvm-x86_64-gp2' is neither a local image nor an AMI id; it looks like a Systems Manager parameter name/,
+      );
       expect(r.stderr).not.toMatch(/ENOTFOUND|node:events|\n\s+at /);
     }
     expect(store.stack(`${stack}-cli`)).toBeUndefined();

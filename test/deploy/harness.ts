@@ -24,7 +24,8 @@ export function harness(opts: { file?: string; store?: StackStoreInterface } = {
     deploy: (template: object, extra: Partial<DeployOptions> = {}) => deployStack({ ...common, file: 'template.json', text: JSON.stringify(template, null, 2), ...extra }),
     plan: (template: object, params?: Record<string, string>) => planStack({ ...common, file: 'template.json', text: JSON.stringify(template, null, 2), ...(params ? { params } : {}) }),
     /** The plan with its document (`kiln plan --out` / `--json`). */
-    planDoc: (template: object, params?: Record<string, string>) => planStack({ ...common, file: 'template.json', text: JSON.stringify(template, null, 2), document: true, ...(params ? { params } : {}) }),
+    planDoc: (template: object, params?: Record<string, string>) =>
+      planStack({ ...common, file: 'template.json', text: JSON.stringify(template, null, 2), document: true, ...(params ? { params } : {}) }),
     destroy: () => destroyStack(common),
     drift: () => driftStack(common),
     /** Resource events as `Logical STATUS` lines, in order. */

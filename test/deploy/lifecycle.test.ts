@@ -151,7 +151,10 @@ describe('rollback', () => {
     h = harness();
     const r = await h.deploy({ Resources: { Slow: fake({ Delay: 2000 }), Bad: fake({ Fail: 'create' }) } });
     expect(r.finalStatus).toBe('ROLLBACK_COMPLETE');
-    const slow = h.store.events('demo').filter((e) => e.logicalId === 'Slow').map((e) => `${e.status} ${e.reason ?? ''}`.trim());
+    const slow = h.store
+      .events('demo')
+      .filter((e) => e.logicalId === 'Slow')
+      .map((e) => `${e.status} ${e.reason ?? ''}`.trim());
     expect(slow).toEqual(['CREATE_IN_PROGRESS', 'CREATE_FAILED Resource creation cancelled']);
     expect(h.provider.all()).toEqual([]);
   });
@@ -168,7 +171,16 @@ describe('rollback', () => {
     // THEN every resource is back with its physical id and properties
     const after = Object.fromEntries([...h.store.liveResources('demo')].map(([k, v]) => [k, { id: v.physicalId, props: v.properties }]));
     expect(after).toEqual(before);
-    expect(h.provider.all().map((o) => o.physicalId).sort()).toEqual(Object.values(before).map((b) => b.id).sort());
+    expect(
+      h.provider
+        .all()
+        .map((o) => o.physicalId)
+        .sort(),
+    ).toEqual(
+      Object.values(before)
+        .map((b) => b.id)
+        .sort(),
+    );
     expect(h.provider.get(before.B!.id)!.properties.Value).toBe('b1');
     const stackStatuses = h.statuses((e) => e.logicalId === 'demo');
     expect(stackStatuses).toEqual(['demo UPDATE_IN_PROGRESS', 'demo UPDATE_ROLLBACK_IN_PROGRESS', 'demo UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', 'demo UPDATE_ROLLBACK_COMPLETE']);
@@ -232,7 +244,9 @@ describe('policies', () => {
 
   test('DeletionPolicy Snapshot keeps the object locally (no snapshots here), saying why', async () => {
     h = harness();
-    await h.deploy({ Resources: { Cache: { Type: 'AWS::ElastiCache::CacheCluster', Properties: { CacheNodeType: 'cache.t3.micro', Engine: 'redis', NumCacheNodes: 1 }, DeletionPolicy: 'Snapshot' } } });
+    await h.deploy({
+      Resources: { Cache: { Type: 'AWS::ElastiCache::CacheCluster', Properties: { CacheNodeType: 'cache.t3.micro', Engine: 'redis', NumCacheNodes: 1 }, DeletionPolicy: 'Snapshot' } },
+    });
     await h.destroy();
     const ev = h.store.events('demo').find((e) => e.logicalId === 'Cache' && e.status === 'DELETE_SKIPPED')!;
     expect(ev.reason).toMatch(/^Snapshot: the local target takes no snapshots/);
@@ -252,7 +266,13 @@ describe('policies', () => {
 describe('exports', () => {
   test('Fn::ImportValue reads what another stack exports', async () => {
     h = harness();
-    await deployStack({ stack: 'net', store: h.store, provider: h.provider, file: 'net.json', text: JSON.stringify({ Resources: { Vpc: fake({ Value: 'v' }) }, Outputs: { VpcId: { Value: { Ref: 'Vpc' }, Export: { Name: 'net-VpcId' } } } }) });
+    await deployStack({
+      stack: 'net',
+      store: h.store,
+      provider: h.provider,
+      file: 'net.json',
+      text: JSON.stringify({ Resources: { Vpc: fake({ Value: 'v' }) }, Outputs: { VpcId: { Value: { Ref: 'Vpc' }, Export: { Name: 'net-VpcId' } } } }),
+    });
     const vpc = h.store.liveResources('net').get('Vpc')!.physicalId;
     const r = await h.deploy({ Resources: { App: fake({ Value: { 'Fn::ImportValue': 'net-VpcId' } }) } });
     expect(r.finalStatus, r.reason).toBe('CREATE_COMPLETE');
@@ -290,9 +310,9 @@ describe('exports', () => {
       'Export with name net-VpcId is already exported by stack net',
     );
     const before = h.provider.all().length;
-    await expect(deployStack({ stack: 'other', store: h.store, provider: h.provider, file: 'o.json', text: JSON.stringify({ Resources: { A: fake({ Value: { 'Fn::ImportValue': 'nope' } }) } }) })).rejects.toThrow(
-      'No export named nope found',
-    );
+    await expect(
+      deployStack({ stack: 'other', store: h.store, provider: h.provider, file: 'o.json', text: JSON.stringify({ Resources: { A: fake({ Value: { 'Fn::ImportValue': 'nope' } }) } }) }),
+    ).rejects.toThrow('No export named nope found');
     expect(h.provider.all()).toHaveLength(before);
   });
 

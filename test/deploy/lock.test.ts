@@ -51,6 +51,11 @@ test('a run killed mid-create is rolled back by the next run, and the object it 
   expect(r.finalStatus).toBe('UPDATE_COMPLETE');
   expect(h.store.pendingOps('demo')).toEqual([]);
   expect(h.store.deployment('d-killed')!.status).toBe('ROLLED_BACK');
-  expect(h.provider.all().map((o) => o.logicalId).sort()).toEqual(['A', 'B']);
+  expect(
+    h.provider
+      .all()
+      .map((o) => o.logicalId)
+      .sort(),
+  ).toEqual(['A', 'B']);
   expect(h.log.events.some((e) => e.kind === 'notice' && /removed 1 object/.test(e.message))).toBe(true);
 });

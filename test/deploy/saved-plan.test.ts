@@ -149,7 +149,9 @@ describe('reality differs from the plan', () => {
     expect(r.plan.steps.find((s) => s.id === 'A')).toMatchObject({ kind: 'update' });
     expect(r.finalStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
     expect(r.reason).toMatch(/^A: planned update, but the provider cannot update it in place .*, which needs a replacement: kiln runs only the plan that was reviewed/);
-    expect(h.log.events.filter((e) => e.kind === 'deviation')).toEqual([{ kind: 'deviation', logicalId: 'A', planned: 'update', needed: 'replace', reason: expect.stringMatching(/cannot update it in place/) }]);
+    expect(h.log.events.filter((e) => e.kind === 'deviation')).toEqual([
+      { kind: 'deviation', logicalId: 'A', planned: 'update', needed: 'replace', reason: expect.stringMatching(/cannot update it in place/) },
+    ]);
     // no replacement was made behind the plan's back
     expect(h.provider.calls.filter((c) => c.op === 'create' && c.phase === 'end').map((c) => c.logicalId)).toEqual(['A', 'B']);
     expect(h.live('A')!.physicalId).toBe(before);

@@ -61,7 +61,12 @@ describe('SSM-typed parameters read the local Parameter Store', () => {
   it.each([
     ['a name the store lacks', 'AWS::SSM::Parameter::Value<String>', '/app/missing', /parameter \/app\/missing is not in the local parameter store \(`kiln ssm put \/app\/missing VALUE` adds it\)/],
     ['a SecureString', 'AWS::SSM::Parameter::Value<String>', '/app/secret', /\/app\/secret is a SecureString, which CloudFormation does not resolve through parameter types/],
-    ['a Windows AMI alias', 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', '/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base', /names a Windows Server image, which cannot run on the local target \(its instances are Linux containers\)/],
+    [
+      'a Windows AMI alias',
+      'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+      '/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base',
+      /names a Windows Server image, which cannot run on the local target \(its instances are Linux containers\)/,
+    ],
     ['an unknown public parameter', 'AWS::SSM::Parameter::Value<String>', '/aws/service/global-infrastructure/regions', /is a public parameter kiln has no local meaning for/],
   ])('refuses %s at plan, at the parameter, and deploy creates nothing', async (_what, type, name, why) => {
     const store = new MemoryParameterStore();
@@ -136,7 +141,11 @@ describe('ImageId values that are no local image', () => {
   });
 
   it.each([
-    ['an SSM alias written as a plain String (the crash of issue 11)', '/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2', /it looks like a Systems Manager parameter name: declare the parameter as AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>/],
+    [
+      'an SSM alias written as a plain String (the crash of issue 11)',
+      '/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2',
+      /it looks like a Systems Manager parameter name: declare the parameter as AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>/,
+    ],
     ['an image that is not here', 'no-such/image:1', /is neither a local image nor an AMI id \(build it first; kiln never pulls\)/],
   ])('%s is refused at plan, at the property', async (_what, imageId, why) => {
     const template = { Parameters: { Ami: { Type: 'String', Default: imageId } }, Resources: { Web: { Type: 'AWS::EC2::Instance', Properties: { ImageId: { Ref: 'Ami' } } } } };
@@ -234,14 +243,26 @@ describe('AWS-specific parameters are checked against the local account', () => 
   });
 
   it.each([
-    ['AWS::EC2::VPC::Id', 'vpc-0123456789abcdef0', "PARAM_NOT_FOUND: Parameter 'P' of type AWS::EC2::VPC::Id: 'vpc-0123456789abcdef0' names no VPC of the local account; the local VPCs: vpc-0aaaaaaaaaaaaaaaa (10.0.0.0/16, stack net) (`kiln network` lists them)"],
+    [
+      'AWS::EC2::VPC::Id',
+      'vpc-0123456789abcdef0',
+      "PARAM_NOT_FOUND: Parameter 'P' of type AWS::EC2::VPC::Id: 'vpc-0123456789abcdef0' names no VPC of the local account; the local VPCs: vpc-0aaaaaaaaaaaaaaaa (10.0.0.0/16, stack net) (`kiln network` lists them)",
+    ],
     [
       'List<AWS::EC2::Subnet::Id>',
       'subnet-0aaaaaaaaaaaaaaaa,subnet-0cccccccccccccccc',
       "PARAM_NOT_FOUND: Parameter 'P' of type List<AWS::EC2::Subnet::Id>: 'subnet-0cccccccccccccccc' names no subnet of the local account; the local subnets: subnet-0aaaaaaaaaaaaaaaa (us-east-1a 10.0.1.0/24 in vpc-0aaaaaaaaaaaaaaaa, stack net), subnet-0bbbbbbbbbbbbbbbb (us-east-1b 10.0.2.0/24 in vpc-0aaaaaaaaaaaaaaaa, stack net) (`kiln network` lists them)",
     ],
-    ['AWS::EC2::KeyPair::KeyName', '', "PARAM_NOT_FOUND: Parameter 'P' of type AWS::EC2::KeyPair::KeyName: an empty value names no key pair of the local account; the local key pairs: deployer (stack keys) (`kiln network` lists them)"],
-    ['AWS::EC2::Instance::Id', 'i-0123456789abcdef0', "PARAM_NOT_FOUND: Parameter 'P' of type AWS::EC2::Instance::Id: 'i-0123456789abcdef0' names no instance of the local account; the local instances: i-0aaaaaaaaaaaaaaaa (running 10.0.1.5, stack app) (`kiln network` lists them)"],
+    [
+      'AWS::EC2::KeyPair::KeyName',
+      '',
+      "PARAM_NOT_FOUND: Parameter 'P' of type AWS::EC2::KeyPair::KeyName: an empty value names no key pair of the local account; the local key pairs: deployer (stack keys) (`kiln network` lists them)",
+    ],
+    [
+      'AWS::EC2::Instance::Id',
+      'i-0123456789abcdef0',
+      "PARAM_NOT_FOUND: Parameter 'P' of type AWS::EC2::Instance::Id: 'i-0123456789abcdef0' names no instance of the local account; the local instances: i-0aaaaaaaaaaaaaaaa (running 10.0.1.5, stack app) (`kiln network` lists them)",
+    ],
   ])('%s %j does not exist: an error naming what does', async (type, value, message) => {
     expect(await check(type, value)).toEqual([message]);
   });
@@ -262,7 +283,10 @@ describe('AWS-specific parameters are checked against the local account', () => 
 
   it('accepts the ids of a stack deployed before (state is the account)', async () => {
     const store = new MemoryParameterStore();
-    const net = await h.deploy({ Resources: { Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.9.0.0/16' } } }, Outputs: { VpcId: { Value: { Ref: 'Vpc' } } } }, { stack: 'net', parameters: store });
+    const net = await h.deploy(
+      { Resources: { Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.9.0.0/16' } } }, Outputs: { VpcId: { Value: { Ref: 'Vpc' } } } },
+      { stack: 'net', parameters: store },
+    );
     expect(net.outcome).toBe('complete');
     const vpc = String(net.outputs.VpcId!.value);
     const app = { Parameters: { VpcId: { Type: 'AWS::EC2::VPC::Id' } }, Resources: { Group: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'g', VpcId: { Ref: 'VpcId' } } } } };
@@ -288,7 +312,11 @@ describe('the plan reports everything the local target would refuse, all at once
     };
     const before = h.provider.calls.length;
     const err = await h.deploy(template, { stack: 'refused', parameters: new MemoryParameterStore() }).catch((e: unknown) => e);
-    expect(lines(err).map((l) => l.replace(/^.*?error\[([A-Z_]+)\].*\(at (.*)\)$/, '$1 $2'))).toEqual(['PARAM_SSM Parameters.Name.Default', 'PARAM_NOT_FOUND Parameters.VpcId.Default', 'UNSUPPORTED_RESOURCE_TYPE Resources.Eip.Type']);
+    expect(lines(err).map((l) => l.replace(/^.*?error\[([A-Z_]+)\].*\(at (.*)\)$/, '$1 $2'))).toEqual([
+      'PARAM_SSM Parameters.Name.Default',
+      'PARAM_NOT_FOUND Parameters.VpcId.Default',
+      'UNSUPPORTED_RESOURCE_TYPE Resources.Eip.Type',
+    ]);
     expect(h.provider.calls.length).toBe(before);
     expect(h.store.stack('refused')).toBeUndefined();
   });
@@ -306,7 +334,10 @@ describe('AWS::SSM::Parameter resources are real on the local target', () => {
   it('write the store on create, a new version on update, and remove it on delete', async () => {
     const store = new MemoryParameterStore();
     const template = (value: string) => ({
-      Resources: { Param: { Type: 'AWS::SSM::Parameter', Properties: { Name: '/app/endpoint', Type: 'String', Value: value } }, User: fake({ Value: { 'Fn::GetAtt': ['Param', 'Value'] }, Name: { Ref: 'Param' } }) },
+      Resources: {
+        Param: { Type: 'AWS::SSM::Parameter', Properties: { Name: '/app/endpoint', Type: 'String', Value: value } },
+        User: fake({ Value: { 'Fn::GetAtt': ['Param', 'Value'] }, Name: { Ref: 'Param' } }),
+      },
     });
     expect((await deploy(template('http://a'), store)).outcome).toBe('complete');
     expect(store.get('/app/endpoint')).toMatchObject({ value: 'http://a', version: 1, type: 'String' });
@@ -319,7 +350,10 @@ describe('AWS::SSM::Parameter resources are real on the local target', () => {
 
   it('generate a name when none is given', async () => {
     const store = new MemoryParameterStore();
-    const r = await h.deploy({ Resources: { P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'StringList', Value: 'a,b' } } }, Outputs: { Name: { Value: { Ref: 'P' } } } }, { stack: 'producer', parameters: store });
+    const r = await h.deploy(
+      { Resources: { P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'StringList', Value: 'a,b' } } }, Outputs: { Name: { Value: { Ref: 'P' } } } },
+      { stack: 'producer', parameters: store },
+    );
     const name = String(r.outputs.Name!.value);
     expect(name).toMatch(/^CFN-P-[A-Za-z0-9]{12}$/);
     expect(store.get(name)).toMatchObject({ type: 'StringList', value: 'a,b' });

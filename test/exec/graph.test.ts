@@ -1,17 +1,7 @@
 // The executor's graphs, one transform at a time: each test runs the transforms up to the one under
 // test and compares the text dump of the graph (as Terraform's transform tests do).
 import { describe, expect, test } from 'vitest';
-import {
-  addDeleteOrderEdges,
-  addDependencyEdges,
-  addHeadStarts,
-  addPlannedSteps,
-  addRestoreEdges,
-  addRestores,
-  addRowDeletes,
-  buildGraph,
-  dumpGraph,
-} from '../../src/exec/graph.js';
+import { addDeleteOrderEdges, addDependencyEdges, addHeadStarts, addPlannedSteps, addRestoreEdges, addRestores, addRowDeletes, buildGraph, dumpGraph } from '../../src/exec/graph.js';
 import type { DesiredResource, DesiredStack, Plan, Step } from '../../src/stack/plan.js';
 import type { ResourceRow } from '../../src/state/store.js';
 
@@ -28,7 +18,16 @@ const stack = (...rs: DesiredResource[]): DesiredStack => ({ resources: Object.f
 const planOf = (...steps: Step[]): Plan => ({ steps, diagnostics: [], changes: true });
 const create = (id: string, type = 'Test::Fake::Resource'): Step => ({ kind: 'create', id, type, noLocalEffect: false });
 const noop = (id: string): Step => ({ kind: 'noop', id, type: 'Test::Fake::Resource', physicalId: `${id.toLowerCase()}-1`, noLocalEffect: false });
-const update = (id: string): Step => ({ kind: 'update', id, type: 'Test::Fake::Resource', physicalId: `${id.toLowerCase()}-1`, changed: ['Value'], afterApply: ['Value'], conditional: { on: ['Value'], otherwise: 'noop' }, noLocalEffect: false });
+const update = (id: string): Step => ({
+  kind: 'update',
+  id,
+  type: 'Test::Fake::Resource',
+  physicalId: `${id.toLowerCase()}-1`,
+  changed: ['Value'],
+  afterApply: ['Value'],
+  conditional: { on: ['Value'], otherwise: 'noop' },
+  noLocalEffect: false,
+});
 const row = (id: number, logicalId: string, dependsOn: string[] = [], extra: Partial<ResourceRow> = {}): ResourceRow => ({
   id,
   stack: 'demo',
@@ -53,7 +52,13 @@ describe('the deploy graph', () => {
     want('Web', ['Sg']),
     want('Elb', ['Sg', 'Web'], { type: 'AWS::ElasticLoadBalancing::LoadBalancer', properties: { SecurityGroups: [{ Ref: 'Sg' }], Instances: [{ Ref: 'Web' }] }, explicitDependsOn: [] }),
   );
-  const plan = planOf(create('Sg'), update('Web'), create('Elb', 'AWS::ElasticLoadBalancing::LoadBalancer'), { kind: 'delete', id: 'Old', type: 'Test::Fake::Resource', physicalId: 'old-1', policy: 'Delete', noLocalEffect: false }, noop('Vpc'));
+  const plan = planOf(
+    create('Sg'),
+    update('Web'),
+    create('Elb', 'AWS::ElasticLoadBalancing::LoadBalancer'),
+    { kind: 'delete', id: 'Old', type: 'Test::Fake::Resource', physicalId: 'old-1', policy: 'Delete', noLocalEffect: false },
+    noop('Vpc'),
+  );
   const prepares = (t: string) => (t === 'AWS::ElasticLoadBalancing::LoadBalancer' ? { without: ['Instances'] } : undefined);
 
   test('addPlannedSteps: a node per create, update (conditional shown), replace and noop; deletes belong to the cleanup', () => {
@@ -68,13 +73,34 @@ describe('the deploy graph', () => {
 
   test('addHeadStarts: a first create that can prepare gets a head start waiting only for what it uses', () => {
     expect(dumpGraph(buildGraph([addPlannedSteps(plan), addDependencyEdges(desired), addHeadStarts(desired, prepares)]))).toBe(
-      ['create Sg', '  noop Vpc', 'update Web (or noop)', '  create Sg', 'create Elb', '  create Sg', '  update Web (or noop)', '  head-start Elb', 'noop Vpc', 'head-start Elb', '  create Sg', ''].join('\n'),
+      [
+        'create Sg',
+        '  noop Vpc',
+        'update Web (or noop)',
+        '  create Sg',
+        'create Elb',
+        '  create Sg',
+        '  update Web (or noop)',
+        '  head-start Elb',
+        'noop Vpc',
+        'head-start Elb',
+        '  create Sg',
+        '',
+      ].join('\n'),
     );
   });
 
   test('addHeadStarts: none when leaving the prepared-without properties out drops no dependency', () => {
-    const waitsAnyway = stack(want('Sg'), want('Web'), want('Elb', ['Sg', 'Web'], { type: 'AWS::ElasticLoadBalancing::LoadBalancer', properties: { SecurityGroups: [{ Ref: 'Sg' }] }, explicitDependsOn: ['Web'] }));
-    const g = buildGraph([addPlannedSteps(planOf(create('Sg'), create('Web'), create('Elb', 'AWS::ElasticLoadBalancing::LoadBalancer'))), addDependencyEdges(waitsAnyway), addHeadStarts(waitsAnyway, prepares)]);
+    const waitsAnyway = stack(
+      want('Sg'),
+      want('Web'),
+      want('Elb', ['Sg', 'Web'], { type: 'AWS::ElasticLoadBalancing::LoadBalancer', properties: { SecurityGroups: [{ Ref: 'Sg' }] }, explicitDependsOn: ['Web'] }),
+    );
+    const g = buildGraph([
+      addPlannedSteps(planOf(create('Sg'), create('Web'), create('Elb', 'AWS::ElasticLoadBalancing::LoadBalancer'))),
+      addDependencyEdges(waitsAnyway),
+      addHeadStarts(waitsAnyway, prepares),
+    ]);
     expect(dumpGraph(g)).not.toContain('head-start');
   });
 });

@@ -22,7 +22,32 @@ const env = { ...process.env, KILN_PROVIDER: 'fake', KILN_FAKE_STORE: join(dir, 
 
 // ---- generators -------------------------------------------------------------------------------
 const names = fc.constantFrom('A', 'B', 'P', 'Q', 'Net', 'Cond', 'Map', 'AWS::Region', 'AWS::NoValue', 'AWS::StackName', 'Nope', '');
-const patternPiece = fc.constantFrom('a', '(a|aa)+', '(a|a)*', '(.*a){25}', '[a-z]', '\\d+', '\\1', '(?=a)', '(?<n>x)', '\\k<n>', '{2,3}', '*+', '.', '$', '^', '\\p{Alpha}', '[a&&b]', '(?i)', '\\Q.\\E', '(', ')', '[', '\\', '{1001}');
+const patternPiece = fc.constantFrom(
+  'a',
+  '(a|aa)+',
+  '(a|a)*',
+  '(.*a){25}',
+  '[a-z]',
+  '\\d+',
+  '\\1',
+  '(?=a)',
+  '(?<n>x)',
+  '\\k<n>',
+  '{2,3}',
+  '*+',
+  '.',
+  '$',
+  '^',
+  '\\p{Alpha}',
+  '[a&&b]',
+  '(?i)',
+  '\\Q.\\E',
+  '(',
+  ')',
+  '[',
+  '\\',
+  '{1001}',
+);
 const pattern = fc.array(patternPiece, { minLength: 1, maxLength: 6 }).map((p) => p.join(''));
 const value = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('a'.repeat(60) + 'b', '10.0.0.0/16', '-1', '7', ''), fc.integer().map(String));
 const leaf = fc.oneof(fc.string({ maxLength: 10 }), fc.integer({ min: -3, max: 300 }), fc.boolean(), fc.constant(null), names, fc.constantFrom('${', 'a-${A}', '${!x}', '10.0.0.0/24'));
@@ -53,31 +78,63 @@ const parameter = fc.record(
   { requiredKeys: ['Type'] },
 );
 const resource = fc.record(
-  { Type: fc.constantFrom('AWS::EC2::VPC', 'AWS::EC2::SecurityGroup', 'AWS::SNS::Topic', 'Custom::X', 'AWS::Nope::Nope'), Properties: fc.dictionary(fc.constantFrom('CidrBlock', 'GroupDescription', 'TopicName', 'Tags'), expr, { maxKeys: 3 }), Condition: names, DependsOn: names },
+  {
+    Type: fc.constantFrom('AWS::EC2::VPC', 'AWS::EC2::SecurityGroup', 'AWS::SNS::Topic', 'Custom::X', 'AWS::Nope::Nope'),
+    Properties: fc.dictionary(fc.constantFrom('CidrBlock', 'GroupDescription', 'TopicName', 'Tags'), expr, { maxKeys: 3 }),
+    Condition: names,
+    DependsOn: names,
+  },
   { requiredKeys: ['Type'] },
 );
 const cfn = fc.record(
   {
-    Parameters: fc.dictionary(names.filter((n) => /^[A-Za-z]+$/.test(n)), parameter, { maxKeys: 3 }),
+    Parameters: fc.dictionary(
+      names.filter((n) => /^[A-Za-z]+$/.test(n)),
+      parameter,
+      { maxKeys: 3 },
+    ),
     Mappings: fc.constant({ Map: { 'us-east-1': { a: 'x', b: ['1', '2'] } } }),
-    Conditions: fc.dictionary(names.filter((n) => /^[A-Za-z]+$/.test(n)), condition, { maxKeys: 3 }),
-    Resources: fc.dictionary(names.filter((n) => /^[A-Za-z]+$/.test(n)), resource, { minKeys: 1, maxKeys: 4 }),
-    Outputs: fc.dictionary(names.filter((n) => /^[A-Za-z]+$/.test(n)), fc.record({ Value: expr }), { maxKeys: 2 }),
+    Conditions: fc.dictionary(
+      names.filter((n) => /^[A-Za-z]+$/.test(n)),
+      condition,
+      { maxKeys: 3 },
+    ),
+    Resources: fc.dictionary(
+      names.filter((n) => /^[A-Za-z]+$/.test(n)),
+      resource,
+      { minKeys: 1, maxKeys: 4 },
+    ),
+    Outputs: fc.dictionary(
+      names.filter((n) => /^[A-Za-z]+$/.test(n)),
+      fc.record({ Value: expr }),
+      { maxKeys: 2 },
+    ),
   },
   { requiredKeys: ['Resources'] },
 );
 const packer = fc.record(
   {
     variables: fc.dictionary(fc.constantFrom('a', 'b', 'secret'), fc.oneof(fc.string({ maxLength: 8 }), fc.constant(null)), { maxKeys: 2 }),
-    builders: fc.array(fc.record({ type: fc.constantFrom('nope', 'amazon-nope', 'docker-x'), name: fc.string({ maxLength: 6 }), image: fc.constantFrom('{{user `a`}}', '{{ bad', 'x') }), { maxLength: 2 }),
-    provisioners: fc.array(fc.record({ type: fc.constantFrom('shell', 'file', 'nope'), inline: fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }) }, { requiredKeys: ['type'] }), { maxLength: 2 }),
+    builders: fc.array(fc.record({ type: fc.constantFrom('nope', 'amazon-nope', 'docker-x'), name: fc.string({ maxLength: 6 }), image: fc.constantFrom('{{user `a`}}', '{{ bad', 'x') }), {
+      maxLength: 2,
+    }),
+    provisioners: fc.array(fc.record({ type: fc.constantFrom('shell', 'file', 'nope'), inline: fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }) }, { requiredKeys: ['type'] }), {
+      maxLength: 2,
+    }),
   },
   { requiredKeys: ['builders'] },
 );
 const kilnYaml = fc.record(
   {
     stack: fc.oneof(fc.constantFrom('app', '1bad', ''), fc.string({ maxLength: 8 })),
-    images: fc.dictionary(fc.constantFrom('web', 'x y', '1'), fc.record({ template: fc.constantFrom('missing.json', '../x.json', ''), builds: fc.dictionary(fc.constantFrom('local', 'aws', 'mars'), fc.string({ maxLength: 5 }), { maxKeys: 2 }) }, { requiredKeys: [] }), { maxKeys: 2 }),
+    images: fc.dictionary(
+      fc.constantFrom('web', 'x y', '1'),
+      fc.record(
+        { template: fc.constantFrom('missing.json', '../x.json', ''), builds: fc.dictionary(fc.constantFrom('local', 'aws', 'mars'), fc.string({ maxLength: 5 }), { maxKeys: 2 }) },
+        { requiredKeys: [] },
+      ),
+      { maxKeys: 2 },
+    ),
     stack_template: fc.constantFrom('missing.json', 'stack.json', ''),
     parameters: fc.dictionary(fc.constantFrom('AmiId', 'P'), fc.constantFrom('${images.web}', '${images.nope}', '${', 'x'), { maxKeys: 2 }),
   },

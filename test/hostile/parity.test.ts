@@ -81,7 +81,11 @@ describe('the commands never die on these templates', () => {
   it.each(CASES.filter(([what]) => /expand|budget|Select 7|unclosed \$\{ in/.test(what)))('%s: validate, render and plan exit 1 with the position', async (_what, template, code) => {
     const f = join(dir, `t${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(f, JSON.stringify(template, null, 1));
-    for (const argv of [['validate', f], ['render', f], ['plan', f, '--stack', 'hostile-parity']]) {
+    for (const argv of [
+      ['validate', f],
+      ['render', f],
+      ['plan', f, '--stack', 'hostile-parity'],
+    ]) {
       const r = await kiln(argv, { env: { KILN_PROVIDER: 'fake', KILN_HOME: dir }, timeoutMs: 20_000 });
       expect(r.timedOut).toBe(false);
       expect(crashed(r)).toBe(false);

@@ -29,18 +29,24 @@ async function deployedState(): Promise<{ home: string; env: NodeJS.ProcessEnv; 
 }
 
 const damage: Array<[string, (file: string) => void]> = [
-  ['its header overwritten with garbage', (f) => {
-    const fd = openSync(f, 'r+');
-    writeSync(fd, Buffer.from('this is not an SQLite database, whatever it was before'), 0, 54, 0);
-    closeSync(fd);
-  }],
+  [
+    'its header overwritten with garbage',
+    (f) => {
+      const fd = openSync(f, 'r+');
+      writeSync(fd, Buffer.from('this is not an SQLite database, whatever it was before'), 0, 54, 0);
+      closeSync(fd);
+    },
+  ],
   ['truncated to a few pages', (f) => truncateSync(f, 8192)],
   ['truncated to nothing but a part of its header', (f) => truncateSync(f, 40)],
-  ['a page in the middle zeroed', (f) => {
-    const fd = openSync(f, 'r+');
-    writeSync(fd, Buffer.alloc(4096), 0, 4096, 4096 * 3);
-    closeSync(fd);
-  }],
+  [
+    'a page in the middle zeroed',
+    (f) => {
+      const fd = openSync(f, 'r+');
+      writeSync(fd, Buffer.alloc(4096), 0, 4096, 4096 * 3);
+      closeSync(fd);
+    },
+  ],
 ];
 
 describe('a damaged state database', () => {
@@ -124,7 +130,14 @@ describe('a state directory kiln cannot use', () => {
 
   it('a state database another process holds locked: busy, named, not a bug', async () => {
     const { env, file, tpl } = await deployedState();
-    const holder = spawn(process.execPath, ['-e', `const D=require('better-sqlite3'); const d=new D(${JSON.stringify(file)}); d.exec('BEGIN EXCLUSIVE'); d.exec("UPDATE stacks SET status = status"); console.log('held'); setTimeout(() => {}, 60000);`], { cwd: process.cwd() });
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const D=require('better-sqlite3'); const d=new D(${JSON.stringify(file)}); d.exec('BEGIN EXCLUSIVE'); d.exec("UPDATE stacks SET status = status"); console.log('held'); setTimeout(() => {}, 60000);`,
+      ],
+      { cwd: process.cwd() },
+    );
     await new Promise<void>((res) => holder.stdout.on('data', () => res()));
     try {
       const r = await kiln(['deploy', tpl, '--stack', 'kept', '--yes'], { env, timeoutMs: 30_000 });

@@ -80,7 +80,9 @@ export async function runInImage(image: string, cmd: string[], testId: string): 
   }
 }
 
-export async function imageConfig(image: string): Promise<{ Env?: string[]; Cmd?: string[] | null; Entrypoint?: string[] | null; Labels?: Record<string, string>; ExposedPorts?: Record<string, unknown> }> {
+export async function imageConfig(
+  image: string,
+): Promise<{ Env?: string[]; Cmd?: string[] | null; Entrypoint?: string[] | null; Labels?: Record<string, string>; ExposedPorts?: Record<string, unknown> }> {
   const r = await engineRequest('GET', `/images/${encodeURIComponent(image)}/json`);
   return (JSON.parse(r.body.toString()) as { Config: never }).Config;
 }

@@ -27,7 +27,16 @@ describe('kiln build (docker builder, busybox base)', () => {
     ws.write('counter/.keep', '');
     ws.write('app/index.html', 'version 1\n');
     const tpl = ws.template({
-      builders: [{ type: 'docker', image: 'busybox:latest', pull: false, commit: true, volumes: { [counter]: '/counter' }, changes: ['ENV FOO=bar', 'CMD ["/bin/cat", "/srv/index.html"]', 'LABEL org.example.v=1'] }],
+      builders: [
+        {
+          type: 'docker',
+          image: 'busybox:latest',
+          pull: false,
+          commit: true,
+          volumes: { [counter]: '/counter' },
+          changes: ['ENV FOO=bar', 'CMD ["/bin/cat", "/srv/index.html"]', 'LABEL org.example.v=1'],
+        },
+      ],
       provisioners: [
         { type: 'shell', inline: ['echo ran >> /counter/slow-step', 'echo slow step done', 'mkdir -p /srv'] },
         { type: 'file', source: '{{template_dir}}/app/', destination: '/srv' },
@@ -39,7 +48,7 @@ describe('kiln build (docker builder, busybox base)', () => {
     // WHEN it is built the first time
     const first = await ws.kiln([tpl]);
     expect(first.code, first.out + first.err).toBe(0);
-    expect(first.out).toContain("==> docker: Provisioning with shell script (inline, 3 lines)");
+    expect(first.out).toContain('==> docker: Provisioning with shell script (inline, 3 lines)');
     expect(first.out).toContain('    docker: slow step done');
     expect(first.out).toContain("Build 'docker' finished after");
     expect(first.out).toContain('==> Builds finished. The artifacts of successful builds are:');
@@ -92,7 +101,10 @@ describe('kiln build (docker builder, busybox base)', () => {
   });
 
   it('builds again when the cached image was deleted from Docker', async () => {
-    const tpl = ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', pull: false, commit: true }], provisioners: [{ type: 'shell', inline: ['echo deleted-case > /x'] }] }, 'deleted.json');
+    const tpl = ws.template(
+      { builders: [{ type: 'docker', image: 'busybox:latest', pull: false, commit: true }], provisioners: [{ type: 'shell', inline: ['echo deleted-case > /x'] }] },
+      'deleted.json',
+    );
     const a = await ws.kiln([tpl]);
     expect(a.code).toBe(0);
     const id = imageIdFrom(a.out);
@@ -122,7 +134,10 @@ describe('kiln build (docker builder, busybox base)', () => {
   });
 
   it('exports the container with export_path', async () => {
-    const tpl = ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', export_path: 'out/exp.tar' }], provisioners: [{ type: 'shell', inline: ['echo exported > /marker'] }] }, 'export.json');
+    const tpl = ws.template(
+      { builders: [{ type: 'docker', image: 'busybox:latest', export_path: 'out/exp.tar' }], provisioners: [{ type: 'shell', inline: ['echo exported > /marker'] }] },
+      'export.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code, r.out).toBe(0);
     expect(existsSync(join(ws.dir, 'out/exp.tar'))).toBe(true);
@@ -131,13 +146,16 @@ describe('kiln build (docker builder, busybox base)', () => {
   });
 
   it('runs builds in parallel and reports each', async () => {
-    const tpl = ws.template({
-      builders: [
-        { type: 'docker', name: 'one', image: 'busybox:latest', discard: true },
-        { type: 'docker', name: 'two', image: 'busybox:latest', discard: true },
-      ],
-      provisioners: [{ type: 'shell', inline: ['echo in $PACKER_BUILD_NAME'] }],
-    }, 'parallel.json');
+    const tpl = ws.template(
+      {
+        builders: [
+          { type: 'docker', name: 'one', image: 'busybox:latest', discard: true },
+          { type: 'docker', name: 'two', image: 'busybox:latest', discard: true },
+        ],
+        provisioners: [{ type: 'shell', inline: ['echo in $PACKER_BUILD_NAME'] }],
+      },
+      'parallel.json',
+    );
     const r = await ws.kiln(['-parallel-builds=2', tpl]);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('    one: in one');
@@ -148,13 +166,16 @@ describe('kiln build (docker builder, busybox base)', () => {
 
 describe('null and file builders', () => {
   it('file writes its target; null runs shell-local provisioners without a machine', async () => {
-    const tpl = ws.template({
-      builders: [
-        { type: 'file', content: 'made by kiln\n', target: 'out/file.txt' },
-        { type: 'null', communicator: 'none' },
-      ],
-      provisioners: [{ type: 'shell-local', inline: ['mkdir -p out', 'echo "from $PACKER_BUILD_NAME" >> out/null.txt'], only: ['null'] }],
-    }, 'nullfile.json');
+    const tpl = ws.template(
+      {
+        builders: [
+          { type: 'file', content: 'made by kiln\n', target: 'out/file.txt' },
+          { type: 'null', communicator: 'none' },
+        ],
+        provisioners: [{ type: 'shell-local', inline: ['mkdir -p out', 'echo "from $PACKER_BUILD_NAME" >> out/null.txt'], only: ['null'] }],
+      },
+      'nullfile.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code, r.out).toBe(0);
     expect(readFileSync(join(ws.dir, 'out/file.txt'), 'utf8')).toBe('made by kiln\n');
@@ -181,7 +202,12 @@ describe('buildImages (the programmatic API)', () => {
     const slow = ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: ['echo started', 'sleep 60'] }] }, 'slow.json');
     const ac = new AbortController();
     const log = new EventLog<BuildEvent>();
-    const sink = { emit: (e: BuildEvent) => { log.emit(e); if (e.kind === 'output' && e.text === 'started') ac.abort(new Error('interrupted')); } };
+    const sink = {
+      emit: (e: BuildEvent) => {
+        log.emit(e);
+        if (e.kind === 'output' && e.text === 'started') ac.abort(new Error('interrupted'));
+      },
+    };
     const t0 = Date.now();
     const [cancelled] = await buildImages({ ...opts, templatePath: slow, signal: ac.signal, events: sink });
     expect(Date.now() - t0).toBeLessThan(20_000);

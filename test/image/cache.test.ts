@@ -18,7 +18,12 @@ describe('BuildCache', () => {
     c.put({ key: 'k1', kind: 'artifact', imageId: 'sha256:2', template: '/t.json', build: 'docker', step: -1 });
     expect(c.get('k1')?.imageId).toBe('sha256:2');
     c.put({ key: 'k2', kind: 'intermediate', imageId: 'sha256:3', template: '/t.json', build: 'docker', step: 0 });
-    expect(c.all().map((e) => e.key).sort()).toEqual(['k1', 'k2']);
+    expect(
+      c
+        .all()
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(['k1', 'k2']);
     c.delete('k1');
     expect(c.get('k1')).toBeUndefined();
     // the same file, opened again, has the rows

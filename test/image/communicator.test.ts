@@ -11,13 +11,20 @@ import type { PreparedBuild } from '../../src/image/types.js';
 describe('tar', () => {
   it('round-trips files, directories, symlinks and long names', () => {
     const long = 'd/' + 'x'.repeat(150) + '.txt';
-    const entries = unpackTar(packTar([
-      { name: 'd', type: 'dir', mode: 0o755 },
-      { name: 'd/a.txt', type: 'file', mode: 0o640, data: Buffer.from('hello') },
-      { name: 'd/link', type: 'symlink', mode: 0o777, linkname: 'a.txt' },
-      { name: long, type: 'file', mode: 0o644, data: Buffer.alloc(1000, 1) },
-    ]));
-    expect(entries.map((e) => [e.name, e.type, e.mode])).toEqual([['d', 'dir', 0o755], ['d/a.txt', 'file', 0o640], ['d/link', 'symlink', 0o777], [long, 'file', 0o644]]);
+    const entries = unpackTar(
+      packTar([
+        { name: 'd', type: 'dir', mode: 0o755 },
+        { name: 'd/a.txt', type: 'file', mode: 0o640, data: Buffer.from('hello') },
+        { name: 'd/link', type: 'symlink', mode: 0o777, linkname: 'a.txt' },
+        { name: long, type: 'file', mode: 0o644, data: Buffer.alloc(1000, 1) },
+      ]),
+    );
+    expect(entries.map((e) => [e.name, e.type, e.mode])).toEqual([
+      ['d', 'dir', 0o755],
+      ['d/a.txt', 'file', 0o640],
+      ['d/link', 'symlink', 0o777],
+      [long, 'file', 0o644],
+    ]);
     expect(entries[1]!.data!.toString()).toBe('hello');
     expect(entries[2]!.linkname).toBe('a.txt');
     expect(entries[3]!.data!.length).toBe(1000);
@@ -67,7 +74,13 @@ describe('the step runner', () => {
   it('skips every cleanup with onError=abort and says which', async () => {
     const skipped: string[] = [];
     const cleaned: string[] = [];
-    const steps = ['a', 'b'].map((n, i) => ({ name: n, run: async () => { if (i === 1) throw new Error('x'); }, cleanup: async () => void cleaned.push(n) }));
+    const steps = ['a', 'b'].map((n, i) => ({
+      name: n,
+      run: async () => {
+        if (i === 1) throw new Error('x');
+      },
+      cleanup: async () => void cleaned.push(n),
+    }));
     await expect(runSteps(steps, {}, { signal: new AbortController().signal, onError: 'abort', hooks: { onAbortSkip: (s) => skipped.push(s) } })).rejects.toThrow('x');
     expect(cleaned).toEqual([]);
     expect(skipped).toEqual(['b', 'a']);
@@ -76,7 +89,14 @@ describe('the step runner', () => {
     const ac = new AbortController();
     const log: string[] = [];
     const steps = [
-      { name: 'a', run: async () => { log.push('a'); ac.abort(new Error('ctrl-c')); }, cleanup: async () => void log.push('cleanup a') },
+      {
+        name: 'a',
+        run: async () => {
+          log.push('a');
+          ac.abort(new Error('ctrl-c'));
+        },
+        cleanup: async () => void log.push('cleanup a'),
+      },
       { name: 'b', run: async () => void log.push('b') },
     ];
     await expect(runSteps(steps, {}, { signal: ac.signal, onError: 'cleanup' })).rejects.toThrow('ctrl-c');

@@ -77,6 +77,11 @@ describe('JSON syntax checker (property)', () => {
     );
   });
   it('text without actions renders unchanged', () => {
-    fc.assert(fc.property(fc.string().filter((s) => !s.includes('{{')), (s) => render(s, { user: {}, initTime: 0 }) === s));
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => !s.includes('{{')),
+        (s) => render(s, { user: {}, initTime: 0 }) === s,
+      ),
+    );
   });
 });

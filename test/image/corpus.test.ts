@@ -28,14 +28,30 @@ const verdicts = JSON.parse(readFileSync(join(here, 'fixtures/packer-verdicts.js
 const listed = JSON.parse(readFileSync(join(here, 'fixtures/corpus-differences.json'), 'utf8')) as { differences: Record<string, string>; messageDifferences: Record<string, string> };
 const differences = listed.differences;
 
-const HEADER = [/error(\(s\)|s)? (occurred|decoding):$/, /^Error:?$/, /^(\d+ )?errors? occurred:?$/, /^\d+ error\(s\) (occurred|decoding):?$/, /^Failed to (prepare|initialize) build:? "[^"]*"$/, /^At line \d+/, /^\d+: /, /^\^$/, /^Warning/];
+const HEADER = [
+  /error(\(s\)|s)? (occurred|decoding):$/,
+  /^Error:?$/,
+  /^(\d+ )?errors? occurred:?$/,
+  /^\d+ error\(s\) (occurred|decoding):?$/,
+  /^Failed to (prepare|initialize) build:? "[^"]*"$/,
+  /^At line \d+/,
+  /^\d+: /,
+  /^\^$/,
+  /^Warning/,
+];
 
 /** Packer's first specific reason (headers dropped, word-wrapped lines joined). */
 function packerReason(c: Case): string {
   const text = (c.stdout + c.stderr).replace(/\n(?=[^\n*\t ])/g, '\n');
   const lines = text
     .split('\n')
-    .map((l) => l.replace(/^\s*\*\s*/, '').trim().replace(/^Error: /, '').replace(/^Failed to parse template: /, ''))
+    .map((l) =>
+      l
+        .replace(/^\s*\*\s*/, '')
+        .trim()
+        .replace(/^Error: /, '')
+        .replace(/^Failed to parse template: /, ''),
+    )
     .filter((l) => l && !HEADER.some((h) => h.test(l)));
   return lines[0] ?? '';
 }

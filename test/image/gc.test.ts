@@ -25,13 +25,26 @@ const idOf = (out: string) => /Image ID: (sha256:[0-9a-f]{64})/.exec(out)![1]!;
 
 describe('kiln gc', () => {
   it('keeps the newest artifact of each build and removes intermediates and superseded artifacts', async () => {
-    const tpl = (n: number) => ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: ['echo a > /a'] }, { type: 'shell', inline: [`echo ${n} > /n`] }] }, 'gc.json');
+    const tpl = (n: number) =>
+      ws.template(
+        {
+          builders: [{ type: 'docker', image: 'busybox:latest', commit: true }],
+          provisioners: [
+            { type: 'shell', inline: ['echo a > /a'] },
+            { type: 'shell', inline: [`echo ${n} > /n`] },
+          ],
+        },
+        'gc.json',
+      );
     const v1 = await ws.kiln([tpl(1)]);
     const old = idOf(v1.out);
     const v2 = await ws.kiln([tpl(2)]);
     const newest = idOf(v2.out);
     const cache = new BuildCache(openState(ws.stateDir));
-    const intermediates = cache.all().filter((e) => e.kind === 'intermediate').map((e) => e.imageId);
+    const intermediates = cache
+      .all()
+      .filter((e) => e.kind === 'intermediate')
+      .map((e) => e.imageId);
     expect(intermediates.length).toBeGreaterThanOrEqual(2);
 
     const dry = await gc(['--dry-run']);
@@ -59,7 +72,8 @@ describe('kiln gc', () => {
 
 describe('kiln gc and deployments', () => {
   it('keeps an older artifact that a stack deployment uses', async () => {
-    const tpl = (n: number) => ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: [`echo deployed-${n} > /n`] }] }, 'gc-deployed.json');
+    const tpl = (n: number) =>
+      ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: [`echo deployed-${n} > /n`] }] }, 'gc-deployed.json');
     const old = idOf((await ws.kiln([tpl(1)])).out);
     const newest = idOf((await ws.kiln([tpl(2)])).out);
     const { SqliteStackStore: StackStore } = await import('../../src/state/stacks.js');

@@ -28,15 +28,17 @@ const DIFFERENCES: Record<string, string> = {
 
 /** Values that differ on every run or by where the file was written. */
 function normalize(s: string, dir: string): string {
-  return s
-    .split(tmp)
-    .join(dir)
-    .replace(/\b\d{14}\b/g, '<timestamp>')
-    .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/g, '<isotime>')
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
-    // hcl2_upgrade respaces Go template field references (`{{.X}}` → `{{ .X }}`); kiln keeps them
-    // as written, since plugins render both alike and the bytes are part of build keys.
-    .replace(/\{\{\s*(\.[A-Za-z_][\w.]*)\s*\}\}/g, '{{$1}}');
+  return (
+    s
+      .split(tmp)
+      .join(dir)
+      .replace(/\b\d{14}\b/g, '<timestamp>')
+      .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/g, '<isotime>')
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
+      // hcl2_upgrade respaces Go template field references (`{{.X}}` → `{{ .X }}`); kiln keeps them
+      // as written, since plugins render both alike and the bytes are part of build keys.
+      .replace(/\{\{\s*(\.[A-Za-z_][\w.]*)\s*\}\}/g, '{{$1}}')
+  );
 }
 
 async function load(path: string, cwd: string, vars: Array<[string, string]> = []): Promise<LoadedHcl> {
@@ -94,7 +96,11 @@ describe('the golden comparison is not vacuous', () => {
     for (const name of readdirSync(root).filter((n) => !DIFFERENCES[n])) {
       const dir = join(root, name);
       const gold = await load(join(dir, 'expected.pkr.hcl'), dir);
-      const set = await load(join(dir, 'expected.pkr.hcl'), dir, gold.info.variables.filter((v) => !v.set).map((v) => [v.name, 'x']));
+      const set = await load(
+        join(dir, 'expected.pkr.hcl'),
+        dir,
+        gold.info.variables.filter((v) => !v.set).map((v) => [v.name, 'x']),
+      );
       if (Array.isArray(shape(set, dir))) built++;
     }
     expect(built).toBeGreaterThanOrEqual(5);

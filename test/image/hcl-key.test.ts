@@ -22,7 +22,7 @@ async function build(templatePath: string, only: string, cwd = seedDir, vars: Re
 const key = (b: PreparedBuild) => dockerKeyChain(b, b.builder as DockerBuilderConfig, BASE);
 
 describe('the build key of an HCL2 template', () => {
-  it('is the JSON twin\'s for the seed image (examples/seed/image.pkr.hcl vs image.json)', async () => {
+  it("is the JSON twin's for the seed image (examples/seed/image.pkr.hcl vs image.json)", async () => {
     const json = await build('image.json', 'local');
     const hcl = await build('image.pkr.hcl', 'docker.local');
     expect(hcl.name).toBe('docker.local');
@@ -44,7 +44,7 @@ describe('the build key of an HCL2 template', () => {
     expect(key(a).steps[0]).toBe(key(b).steps[0]);
   });
 
-  it('is the JSON template\'s after `kiln convert`', async () => {
+  it("is the JSON template's after `kiln convert`", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-convert-'));
     const io = memoryIO({ cwd: seedDir, env });
     expect(await main(['convert', 'image.json'], io)).toBe(0);

@@ -15,7 +15,10 @@ let n = 0;
 const INIT = Date.UTC(2026, 4, 6, 7, 8, 9);
 
 /** Writes files into a fresh folder and loads `entry` (default: the folder). */
-async function load(files: Record<string, string>, o: { entry?: string; vars?: Array<[string, string]>; varFiles?: string[]; env?: Record<string, string> } = {}): Promise<LoadedHcl & { dir: string; errors: string[] }> {
+async function load(
+  files: Record<string, string>,
+  o: { entry?: string; vars?: Array<[string, string]>; varFiles?: string[]; env?: Record<string, string> } = {},
+): Promise<LoadedHcl & { dir: string; errors: string[] }> {
   const dir = join(root, `t${n++}`);
   mkdirSync(dir, { recursive: true });
   for (const [k, v] of Object.entries(files)) {
@@ -119,7 +122,13 @@ describe('HCL2 functions Packer documents work offline', () => {
     ['range(3)', [0, 1, 2]],
     ['reverse([1, 2])', [2, 1]],
     ['setintersection([1, 2], [2, 3])', [2]],
-    ['setproduct(["a"], [1, 2])', [['a', 1], ['a', 2]]],
+    [
+      'setproduct(["a"], [1, 2])',
+      [
+        ['a', 1],
+        ['a', 2],
+      ],
+    ],
     ['setunion([1], [1, 2])', [1, 2]],
     ['slice([1, 2, 3], 1, 3)', [2, 3]],
     ['sort(["b", "a"])', ['a', 'b']],
@@ -195,7 +204,7 @@ describe('HCL2 functions Packer documents work offline', () => {
   });
 });
 
-describe('HCL2 blocks have Packer\'s meaning', () => {
+describe("HCL2 blocks have Packer's meaning", () => {
   it('variable blocks: type constraints convert values, sensitive values are masked', async () => {
     const r = await load({
       'a.pkr.hcl': `variable "n" {\n  type    = number\n  default = "5"\n}\nvariable "l" {\n  type    = list(string)\n  default = [1, true]\n}\nvariable "s" {\n  type      = string\n  default   = "hunter2"\n  sensitive = true\n}\n${SOURCE}`,
@@ -278,7 +287,9 @@ describe('HCL2 blocks have Packer\'s meaning', () => {
   it('packer { required_version } is checked; required_plugins only says nothing needs installing', async () => {
     const old = await load({ 'a.pkr.hcl': `packer {\n  required_version = ">= 99.0"\n}\n${SOURCE}` });
     expect(old.errors).toEqual([expect.stringMatching(/a\.pkr\.hcl:2:22: error\[HCL_VERSION\]: Unsupported Packer Core version/)]);
-    const plugins = await load({ 'a.pkr.hcl': `packer {\n  required_version = ">= 1.7.0, < 2"\n  required_plugins {\n    docker = {\n      source  = "github.com/hashicorp/docker"\n      version = ">= 1.0.0"\n    }\n  }\n}\n${SOURCE}` });
+    const plugins = await load({
+      'a.pkr.hcl': `packer {\n  required_version = ">= 1.7.0, < 2"\n  required_plugins {\n    docker = {\n      source  = "github.com/hashicorp/docker"\n      version = ">= 1.0.0"\n    }\n  }\n}\n${SOURCE}`,
+    });
     expect(plugins.errors).toEqual([]);
     expect(plugins.diagnostics.map((d) => formatDiagnostic(d))).toEqual([expect.stringMatching(/a\.pkr\.hcl:4:5: warning\[HCL_PLUGIN\]: Plugin "docker" is built into kiln; .*nothing to install/)]);
   });
@@ -296,7 +307,7 @@ describe('HCL2 blocks have Packer\'s meaning', () => {
   });
 });
 
-describe('variable values follow Packer\'s precedence', () => {
+describe("variable values follow Packer's precedence", () => {
   const files = {
     'a.pkr.hcl': `variable "v" {\n  type    = string\n  default = "default"\n}\nlocals {\n  got = var.v\n}\n${SOURCE}`,
     'one.pkrvars.hcl': 'v = "file-one"\n',
@@ -313,7 +324,14 @@ describe('variable values follow Packer\'s precedence', () => {
   });
   it('-var beats every -var-file whatever the order, and the last -var wins', async () => {
     expect(await got({ varFiles: ['one.pkrvars.hcl'], vars: [['v', 'cli']] })).toBe('cli');
-    expect(await got({ vars: [['v', 'first'], ['v', 'last']] })).toBe('last');
+    expect(
+      await got({
+        vars: [
+          ['v', 'first'],
+          ['v', 'last'],
+        ],
+      }),
+    ).toBe('last');
   });
   it('-var values of complex types are HCL expressions', async () => {
     const r = await load({ 'a.pkr.hcl': `variable "m" {\n  type = map(number)\n}\nlocals {\n  got = var.m\n}\n${SOURCE}` }, { vars: [['m', '{ a = 1, b = "2" }']] });
@@ -321,20 +339,40 @@ describe('variable values follow Packer\'s precedence', () => {
   });
 });
 
-describe('mistakes are reported like Packer\'s, all at once, each at file:line:col', () => {
+describe("mistakes are reported like Packer's, all at once, each at file:line:col", () => {
   const cases: Array<[string, string, RegExp[], Array<[string, string]>?]> = [
     ['an unknown variable', `locals {\n  a = var.nope\n}\n${SOURCE}`, [/a\.pkr\.hcl:2:7: error\[HCL_EXPRESSION\]: Unsupported attribute; This object does not have an attribute named "nope"/]],
-    ['a value of the wrong type', `variable "n" {\n  type    = number\n  default = "five"\n}\n${SOURCE}`, [/a\.pkr\.hcl:3:13: error\[HCL_VARIABLES\]: Invalid default value for variable; This default value is not compatible with the variable's type constraint: a number is required/]],
+    [
+      'a value of the wrong type',
+      `variable "n" {\n  type    = number\n  default = "five"\n}\n${SOURCE}`,
+      [/a\.pkr\.hcl:3:13: error\[HCL_VARIABLES\]: Invalid default value for variable; This default value is not compatible with the variable's type constraint: a number is required/],
+    ],
     ['an unset variable', `variable "n" {\n  type = string\n}\n${SOURCE}`, [/a\.pkr\.hcl:1:10: error\[HCL_VARIABLES\]: Unset variable "n"; A used variable must be set or have a default value/]],
     ['a missing required argument', `local "x" {\n  sensitive = true\n}\n${SOURCE}`, [/a\.pkr\.hcl:1:1: error\[HCL_SCHEMA\]: Missing required argument; The argument "expression" is required/]],
     ['an unsupported block', `potato {\n}\n${SOURCE}`, [/a\.pkr\.hcl:1:1: error\[HCL_SCHEMA\]: Unsupported block type; Blocks of type "potato" are not expected here/]],
-    ['a failed validation rule', `variable "ami" {\n  default = "img-1"\n  validation {\n    condition     = substr(var.ami, 0, 4) == "ami-"\n    error_message = "The ami value must start with \\"ami-\\"."\n  }\n}\n${SOURCE}`, [/a\.pkr\.hcl:1:10: error\[HCL_VARIABLES\]: Invalid value for variable; The ami value must start with "ami-"\.\n\nThis was checked by the validation rule at a\.pkr\.hcl:4,21-52/]],
+    [
+      'a failed validation rule',
+      `variable "ami" {\n  default = "img-1"\n  validation {\n    condition     = substr(var.ami, 0, 4) == "ami-"\n    error_message = "The ami value must start with \\"ami-\\"."\n  }\n}\n${SOURCE}`,
+      [/a\.pkr\.hcl:1:10: error\[HCL_VARIABLES\]: Invalid value for variable; The ami value must start with "ami-"\.\n\nThis was checked by the validation rule at a\.pkr\.hcl:4,21-52/],
+    ],
     ['an undeclared -var', SOURCE, [/error\[HCL_VARIABLES\]: Undefined -var variable; A "zz" variable was passed in but was not found in known variables/], [['zz', '1']]],
     ['an unknown function', `locals {\n  a = nofunc(1)\n}\n${SOURCE}`, [/a\.pkr\.hcl:2:7: error\[HCL_EXPRESSION\]: Call to unknown function; There is no function named "nofunc"/]],
-    ['a function argument of the wrong type', `locals {\n  a = upper([1])\n}\n${SOURCE}`, [/a\.pkr\.hcl:2:13: error\[HCL_EXPRESSION\]: Invalid function argument; Invalid value for "str" parameter: string required/]],
+    [
+      'a function argument of the wrong type',
+      `locals {\n  a = upper([1])\n}\n${SOURCE}`,
+      [/a\.pkr\.hcl:2:13: error\[HCL_EXPRESSION\]: Invalid function argument; Invalid value for "str" parameter: string required/],
+    ],
     ['a builder kiln does not have', 'source "virtualbox-iso" "v" {\n}\n', [/a\.pkr\.hcl:1:8: error\[HCL_PLUGIN\]: Unknown source type virtualbox-iso/]],
-    ['an unknown config key, in HCL2 words', 'source "docker" "d" {\n  image  = "x"\n  commit = true\n  bogus  = 1\n}\nbuild {\n  sources = ["source.docker.d"]\n}\n', [/a\.pkr\.hcl:4:3: error\[PACKER_CONFIG\]: Failed to prepare build: "docker\.d": Unsupported argument; An argument named "bogus" is not expected here\. \(at source\.docker\.d\.bogus\)/]],
-    ['a syntax error, in HashiCorp\'s words', 'locals {\n  a = "open\n}\n', [/a\.pkr\.hcl:2:12: error\[HCL_SYNTAX\]: Invalid multi-line string; Quoted strings may not be split over multiple lines/, /a\.pkr\.hcl:2:12: error\[HCL_SYNTAX\]: Unterminated template string/]],
+    [
+      'an unknown config key, in HCL2 words',
+      'source "docker" "d" {\n  image  = "x"\n  commit = true\n  bogus  = 1\n}\nbuild {\n  sources = ["source.docker.d"]\n}\n',
+      [/a\.pkr\.hcl:4:3: error\[PACKER_CONFIG\]: Failed to prepare build: "docker\.d": Unsupported argument; An argument named "bogus" is not expected here\. \(at source\.docker\.d\.bogus\)/],
+    ],
+    [
+      "a syntax error, in HashiCorp's words",
+      'locals {\n  a = "open\n}\n',
+      [/a\.pkr\.hcl:2:12: error\[HCL_SYNTAX\]: Invalid multi-line string; Quoted strings may not be split over multiple lines/, /a\.pkr\.hcl:2:12: error\[HCL_SYNTAX\]: Unterminated template string/],
+    ],
     ['two arguments on one line', 'locals {\n  a = 1 b = 2\n}\n', [/a\.pkr\.hcl:2:\d+: error\[HCL_SYNTAX\]: /]],
     ['a duplicate argument', 'locals {\n  a = 1\n  a = 2\n}\n', [/a\.pkr\.hcl:3:3: error\[HCL_SYNTAX\]: Attribute redefined; The argument "a" was already set at a\.pkr\.hcl:2,3-4/]],
   ];

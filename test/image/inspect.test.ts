@@ -29,7 +29,9 @@ describe('kiln inspect', () => {
         .split('\n')
         .filter((l) => l && !l.includes('template-post-processor'))
         .map((l) => l.slice(l.indexOf(',') + 1));
-      const theirs = readFileSync(join(dir, `${name}.packer-machine.txt`), 'utf8').split('\n').filter(Boolean);
+      const theirs = readFileSync(join(dir, `${name}.packer-machine.txt`), 'utf8')
+        .split('\n')
+        .filter(Boolean);
       // drop kiln's post-processor say lines
       const ppStart = ours.findIndex((l) => l === ',ui,say,Post-processors:\\n');
       const trimmed = ppStart < 0 ? ours : [...ours.slice(0, ppStart - 1), ...ours.slice(ours.findIndex((l) => l.startsWith(',ui,say,\\nNote:')))];

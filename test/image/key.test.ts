@@ -11,18 +11,56 @@ const BASE = 'sha256:' + 'a'.repeat(64);
 
 function docker(over: Partial<DockerBuilderConfig> = {}): DockerBuilderConfig {
   return {
-    type: 'docker', image: 'busybox:latest', pull: false, commit: true, discard: false, changes: [], author: '', message: '',
-    runCommand: ['-d', '-i', '-t', '--entrypoint=/bin/sh', '--', '{{.Image}}'], volumes: {}, privileged: false, capAdd: [], capDrop: [], device: [], tmpfs: [],
-    containerDir: '/packer-files', execUser: '', pty: false, fixUploadOwner: true, windowsContainer: false, login: false, loginUsername: '', loginPassword: '',
-    loginServer: '', ecrLogin: false, communicator: 'docker', ...over,
+    type: 'docker',
+    image: 'busybox:latest',
+    pull: false,
+    commit: true,
+    discard: false,
+    changes: [],
+    author: '',
+    message: '',
+    runCommand: ['-d', '-i', '-t', '--entrypoint=/bin/sh', '--', '{{.Image}}'],
+    volumes: {},
+    privileged: false,
+    capAdd: [],
+    capDrop: [],
+    device: [],
+    tmpfs: [],
+    containerDir: '/packer-files',
+    execUser: '',
+    pty: false,
+    fixUploadOwner: true,
+    windowsContainer: false,
+    login: false,
+    loginUsername: '',
+    loginPassword: '',
+    loginServer: '',
+    ecrLogin: false,
+    communicator: 'docker',
+    ...over,
   };
 }
 
 function shell(over: Partial<ShellConfig> = {}): ShellConfig {
   return {
-    type: 'shell', inline: ['echo hi'], scripts: [], environmentVars: [], envVarFormat: "%s='%s' ", useEnvVarFile: false,
-    executeCommand: 'chmod +x {{.Path}}; {{.Vars}} {{.Path}}', inlineShebang: '/bin/sh -e', remoteFolder: '/tmp', remoteFile: 'script_1.sh',
-    remotePath: '/tmp/script_1.sh', skipClean: false, startRetryTimeoutMs: 300000, expectDisconnect: false, validExitCodes: [0], binary: false, pauseAfterMs: 0, ...over,
+    type: 'shell',
+    inline: ['echo hi'],
+    scripts: [],
+    environmentVars: [],
+    envVarFormat: "%s='%s' ",
+    useEnvVarFile: false,
+    executeCommand: 'chmod +x {{.Path}}; {{.Vars}} {{.Path}}',
+    inlineShebang: '/bin/sh -e',
+    remoteFolder: '/tmp',
+    remoteFile: 'script_1.sh',
+    remotePath: '/tmp/script_1.sh',
+    skipClean: false,
+    startRetryTimeoutMs: 300000,
+    expectDisconnect: false,
+    validExitCodes: [0],
+    binary: false,
+    pauseAfterMs: 0,
+    ...over,
   };
 }
 
@@ -32,8 +70,17 @@ function prov(config: PreparedProvisioner['config'], meta: Partial<PreparedProvi
 
 function build(cfg: DockerBuilderConfig, provisioners: PreparedProvisioner[], name = 'docker'): PreparedBuild {
   return {
-    name, type: 'docker', builder: cfg, provisioners, postProcessors: [], variables: { values: {}, sensitive: new Set(), mask: (s) => s },
-    templateDir: '/t', cwd: '/t', initTime: 0, path: ['builders', 0], renderLate: (s) => s,
+    name,
+    type: 'docker',
+    builder: cfg,
+    provisioners,
+    postProcessors: [],
+    variables: { values: {}, sensitive: new Set(), mask: (s) => s },
+    templateDir: '/t',
+    cwd: '/t',
+    initTime: 0,
+    path: ['builders', 0],
+    renderLate: (s) => s,
   };
 }
 

@@ -21,16 +21,19 @@ const commit = { type: 'docker', image: 'busybox:latest', pull: false, commit: t
 
 describe('post-processors', () => {
   it('tags the committed image and writes a manifest in a chain; lists artifacts as Packer does', async () => {
-    const tpl = ws.template({
-      builders: [commit],
-      provisioners: [{ type: 'shell', inline: ['echo pp > /pp'] }],
-      'post-processors': [
-        [
-          { type: 'docker-tag', repository: repo, tags: ['v1', 'latest'] },
-          { type: 'manifest', output: 'out/manifest.json', strip_path: true, custom_data: { sha: '{{build `ImageSha256`}}', missing: '{{build `ID`}}' } },
+    const tpl = ws.template(
+      {
+        builders: [commit],
+        provisioners: [{ type: 'shell', inline: ['echo pp > /pp'] }],
+        'post-processors': [
+          [
+            { type: 'docker-tag', repository: repo, tags: ['v1', 'latest'] },
+            { type: 'manifest', output: 'out/manifest.json', strip_path: true, custom_data: { sha: '{{build `ImageSha256`}}', missing: '{{build `ID`}}' } },
+          ],
         ],
-      ],
-    }, 'tag.json');
+      },
+      'tag.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('==> docker: Running post-processor: docker-tag');
@@ -61,19 +64,22 @@ describe('post-processors', () => {
   });
 
   it('skips only the element whose own only/except excludes the build; -except=<pp> stops the rest of the chain', async () => {
-    const tpl = ws.template({
-      builders: [commit, { type: 'docker', name: 'other', image: 'busybox:latest', discard: true }],
-      'post-processors': [
-        [
-          { type: 'docker-tag', repository: repo, tags: ['skipped'], only: ['other'] },
-          { type: 'manifest', output: 'skip-manifest.json', strip_time: true },
+    const tpl = ws.template(
+      {
+        builders: [commit, { type: 'docker', name: 'other', image: 'busybox:latest', discard: true }],
+        'post-processors': [
+          [
+            { type: 'docker-tag', repository: repo, tags: ['skipped'], only: ['other'] },
+            { type: 'manifest', output: 'skip-manifest.json', strip_time: true },
+          ],
+          [
+            { type: 'manifest', name: 'stopper', output: 'stopper.json' },
+            { type: 'manifest', output: 'after-stop.json' },
+          ],
         ],
-        [
-          { type: 'manifest', name: 'stopper', output: 'stopper.json' },
-          { type: 'manifest', output: 'after-stop.json' },
-        ],
-      ],
-    }, 'skip.json');
+      },
+      'skip.json',
+    );
     const r = await ws.kiln(['-except=stopper', '-only=docker', tpl]);
     expect(r.code, r.out).toBe(0);
     expect(await inspectImage(`${repo}:skipped`)).toBeUndefined();
@@ -86,17 +92,25 @@ describe('post-processors', () => {
   });
 
   it('checksums exported files; an error stops that chain only and fails the build', async () => {
-    const tpl = ws.template({
-      builders: [{ type: 'docker', image: 'busybox:latest', export_path: 'out/exp.tar' }],
-      'post-processors': [
-        { type: 'checksum', checksum_types: ['sha256'], output: 'out/{{.BuildName}}.{{.ChecksumType}}' },
-        [{ type: 'docker-tag', repository: repo, tags: ['nope'] }, { type: 'manifest', output: 'never.json' }],
-        { type: 'manifest', output: 'out/exp-manifest.json' },
-      ],
-    }, 'checksum.json');
+    const tpl = ws.template(
+      {
+        builders: [{ type: 'docker', image: 'busybox:latest', export_path: 'out/exp.tar' }],
+        'post-processors': [
+          { type: 'checksum', checksum_types: ['sha256'], output: 'out/{{.BuildName}}.{{.ChecksumType}}' },
+          [
+            { type: 'docker-tag', repository: repo, tags: ['nope'] },
+            { type: 'manifest', output: 'never.json' },
+          ],
+          { type: 'manifest', output: 'out/exp-manifest.json' },
+        ],
+      },
+      'checksum.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code).toBe(1);
-    const sum = createHash('sha256').update(readFileSync(join(ws.dir, 'out/exp.tar'))).digest('hex');
+    const sum = createHash('sha256')
+      .update(readFileSync(join(ws.dir, 'out/exp.tar')))
+      .digest('hex');
     expect(readFileSync(join(ws.dir, 'out/docker.sha256'), 'utf8')).toBe(`${sum}\texp.tar\n`);
     expect(r.out).toContain('Post-processor failed: Unknown artifact type: packer.docker');
     expect(existsSync(join(ws.dir, 'never.json'))).toBe(false);
@@ -108,14 +122,19 @@ describe('post-processors', () => {
 
 describe('docker-import and docker-save', () => {
   it('imports an exported container as an image and saves it to a tar', async () => {
-    const tpl = ws.template({
-      builders: [{ type: 'docker', image: 'busybox:latest', export_path: 'imp/exp.tar' }],
-      provisioners: [{ type: 'shell', inline: ['echo imported > /imported'] }],
-      'post-processors': [[
-        { type: 'docker-import', repository: repo, tag: 'imported', changes: ['LABEL kiln.test=' + ws.testId] },
-        { type: 'docker-save', path: 'imp/saved.tar' },
-      ]],
-    }, 'import.json');
+    const tpl = ws.template(
+      {
+        builders: [{ type: 'docker', image: 'busybox:latest', export_path: 'imp/exp.tar' }],
+        provisioners: [{ type: 'shell', inline: ['echo imported > /imported'] }],
+        'post-processors': [
+          [
+            { type: 'docker-import', repository: repo, tag: 'imported', changes: ['LABEL kiln.test=' + ws.testId] },
+            { type: 'docker-save', path: 'imp/saved.tar' },
+          ],
+        ],
+      },
+      'import.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code, r.out).toBe(0);
     expect(await inspectImage(`${repo}:imported`)).toBeDefined();

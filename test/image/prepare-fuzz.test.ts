@@ -4,14 +4,61 @@ import { describe, expect, it } from 'vitest';
 import { prepareBuilds } from '../../src/image/prepare.js';
 import { parsePackerTemplate } from '../../src/image/template.js';
 
-const str = fc.oneof(fc.constantFrom('', 'x', 'docker', 'null', 'file', 'shell', '{{user `a`}}', '{{ build `ID` }}', '{{timestamp}}', '{{nope}}', '{{', '1s', 'true', 'a=b', '/tmp/x/'), fc.string({ maxLength: 6 }));
+const str = fc.oneof(
+  fc.constantFrom('', 'x', 'docker', 'null', 'file', 'shell', '{{user `a`}}', '{{ build `ID` }}', '{{timestamp}}', '{{nope}}', '{{', '1s', 'true', 'a=b', '/tmp/x/'),
+  fc.string({ maxLength: 6 }),
+);
 const scalar = fc.oneof(str, fc.integer(), fc.boolean(), fc.constant(null));
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  v: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('type', 'name', 'image', 'commit', 'inline', 'script', 'source', 'destination', 'only', 'except', 'override', 'timeout', 'pause_before', 'max_retries', 'target', 'content', 'communicator', 'x'), tie('v'), { maxKeys: 4 })),
+  v: fc.oneof(
+    { depthSize: 'small' },
+    scalar,
+    fc.array(tie('v'), { maxLength: 3 }),
+    fc.dictionary(
+      fc.constantFrom(
+        'type',
+        'name',
+        'image',
+        'commit',
+        'inline',
+        'script',
+        'source',
+        'destination',
+        'only',
+        'except',
+        'override',
+        'timeout',
+        'pause_before',
+        'max_retries',
+        'target',
+        'content',
+        'communicator',
+        'x',
+      ),
+      tie('v'),
+      { maxKeys: 4 },
+    ),
+  ),
 })).v;
 const plugin = (types: string[]) =>
   fc.record(
-    { type: fc.oneof(fc.constantFrom(...types), str), name: str, image: str, commit: scalar, inline: value, source: str, destination: str, only: value, except: value, override: value, timeout: str, max_retries: scalar, communicator: fc.constantFrom('none', 'ssh'), target: str, content: str },
+    {
+      type: fc.oneof(fc.constantFrom(...types), str),
+      name: str,
+      image: str,
+      commit: scalar,
+      inline: value,
+      source: str,
+      destination: str,
+      only: value,
+      except: value,
+      override: value,
+      timeout: str,
+      max_retries: scalar,
+      communicator: fc.constantFrom('none', 'ssh'),
+      target: str,
+      content: str,
+    },
     { requiredKeys: [] },
   );
 const template = fc.record(

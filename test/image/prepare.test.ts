@@ -40,7 +40,7 @@ describe('the seed image template', () => {
     expect((local.provisioners[2]!.config as ShellConfig).environmentVars).toEqual(['APP_VERSION=1']);
     expect(local.postProcessors.map((ch) => ch.map((p) => p.type))).toEqual([['docker-tag', 'manifest']]);
     expect((local.postProcessors[0]![0]!.config as DockerTagConfig).tags).toEqual(['1']);
-    expect((local.postProcessors[0]![1]!.config as ManifestConfig)).toMatchObject({ output: 'manifest.json', stripPath: true });
+    expect(local.postProcessors[0]![1]!.config as ManifestConfig).toMatchObject({ output: 'manifest.json', stripPath: true });
     const aws = r.builds[1]!;
     expect((aws.builder as AmazonEbsBuilderConfig).amiName).toBe('seed-web-1-1795640125');
     expect(aws.postProcessors.map((ch) => ch.map((p) => p.type))).toEqual([['manifest']]); // docker-tag is only for local
@@ -107,12 +107,21 @@ describe('plugin configs', () => {
     ]);
   });
   it('file provisioner: generated sources skip the existence check; downloads need no local source', () => {
-    const r = prep({ builders: [NULL], provisioners: [{ type: 'file', source: 'gen.txt', destination: '/x', generated: true }, { type: 'file', source: '/etc/os-release', destination: 'out/', direction: 'download' }] });
+    const r = prep({
+      builders: [NULL],
+      provisioners: [
+        { type: 'file', source: 'gen.txt', destination: '/x', generated: true },
+        { type: 'file', source: '/etc/os-release', destination: 'out/', direction: 'download' },
+      ],
+    });
     expect(errs(r)).toEqual([]);
     expect(r.builds[0]!.provisioners.map((p) => (p.config as FileProvisionerConfig).localSources)).toEqual([['/work/gen.txt'], []]);
   });
   it('build data: {{build}} is a placeholder at prepare, filled by renderLate at run time', () => {
-    const r = prep({ builders: [{ type: 'docker', image: 'busybox', commit: true }], provisioners: [{ type: 'shell', inline: ['echo {{build `ID`}} {{build_name}}'], execute_command: 'sudo {{.Vars}} {{.Path}}' }] });
+    const r = prep({
+      builders: [{ type: 'docker', image: 'busybox', commit: true }],
+      provisioners: [{ type: 'shell', inline: ['echo {{build `ID`}} {{build_name}}'], execute_command: 'sudo {{.Vars}} {{.Path}}' }],
+    });
     const b = r.builds[0]!;
     const sh = b.provisioners[0]!.config as ShellConfig;
     expect(sh.inline).toEqual(['echo {{.ID}} docker']);
@@ -129,7 +138,9 @@ describe('plugin configs', () => {
     const ok = prep({ builders: [{ type: 'amazon-ebs', source_ami: 'ami-1', instance_type: 't2.micro', ssh_username: 'a', ami_name: '{{ "a:b" | clean_resource_name }}' }] });
     expect(errs(ok)).toEqual([]);
     expect((ok.builds[0]!.builder as AmazonEbsBuilderConfig).amiName).toBe('a-b');
-    expect(errs(prep({ builders: [{ type: 'docker', image: '{{clean_resource_name `a`}}', commit: true }] }))[0]).toContain(`invalid 'image': template: root:1: function "clean_resource_name" not defined`);
+    expect(errs(prep({ builders: [{ type: 'docker', image: '{{clean_resource_name `a`}}', commit: true }] }))[0]).toContain(
+      `invalid 'image': template: root:1: function "clean_resource_name" not defined`,
+    );
   });
   it('unknown plugin types: Failed to initialize build', () => {
     expect(errs(prep({ builders: [{ type: 'vmware-iso' }] }))).toEqual([
@@ -167,10 +178,14 @@ describe('provisioner meta keys and selection', () => {
   it('turns pause_before, timeout and max_retries into numbers (timeout kept with pause_before)', () => {
     const r = prep({ variables: { n: '2' }, builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], pause_before: '1s', timeout: '1m30s', max_retries: '{{user `n`}}' }] });
     expect(r.builds[0]!.provisioners[0]!.meta).toEqual({ pauseBeforeMs: 1000, timeoutMs: 90000, maxRetries: 2 });
-    expect(errs(prep({ builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], max_retries: 'lots' }] }))[0]).toContain('Failed to initialize build "null": `max_retries` must be a valid integer: strconv.Atoi: parsing "lots": invalid syntax');
+    expect(errs(prep({ builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], max_retries: 'lots' }] }))[0]).toContain(
+      'Failed to initialize build "null": `max_retries` must be a valid integer: strconv.Atoi: parsing "lots": invalid syntax',
+    );
   });
   it('template checks: unknown names in only/except/override, both only and except, no builders', () => {
-    expect(errs(prep({ builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], only: ['nope'] }] }))[0]).toContain("provisioner 1: 'only' specified builder 'nope' not found (at provisioners[0].only[0])");
+    expect(errs(prep({ builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], only: ['nope'] }] }))[0]).toContain(
+      "provisioner 1: 'only' specified builder 'nope' not found (at provisioners[0].only[0])",
+    );
     expect(errs(prep({ builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], override: { nope: {} } }] }))[0]).toContain("provisioner 1: override 'nope' doesn't exist");
     expect(errs(prep({ builders: [NULL], provisioners: [{ type: 'shell-local', inline: ['x'], only: ['null'], except: ['null'] }] }))[0]).toContain("only one of 'only' or 'except' may be specified");
     expect(errs(prep({ 'post-processors': [{ type: 'manifest', except: ['x'] }] }))).toEqual([
@@ -179,7 +194,20 @@ describe('provisioner meta keys and selection', () => {
     ]);
   });
   it('-only/-except select builds by exact name; a post-processor name in -except cuts its chain', () => {
-    const tpl = { builders: two, 'post-processors': [[{ type: 'manifest', name: 'm1' }, { type: 'checksum', name: 'c1' }], [{ type: 'manifest', name: 'm2' }], [{ type: 'checksum', name: 'only-b', only: ['b'] }, { type: 'manifest', name: 'after' }]] };
+    const tpl = {
+      builders: two,
+      'post-processors': [
+        [
+          { type: 'manifest', name: 'm1' },
+          { type: 'checksum', name: 'c1' },
+        ],
+        [{ type: 'manifest', name: 'm2' }],
+        [
+          { type: 'checksum', name: 'only-b', only: ['b'] },
+          { type: 'manifest', name: 'after' },
+        ],
+      ],
+    };
     expect(prep(tpl, { only: ['a*'] }).builds).toEqual([]);
     expect(prep(tpl, { except: ['a'] }).builds.map((b) => b.name)).toEqual(['b']);
     const r = prep(tpl, { except: ['c1', 'm2'] });

@@ -24,30 +24,42 @@ const busybox = { type: 'docker', image: 'busybox:latest', pull: false, discard:
 describe('file provisioner', () => {
   it("follows docker cp's rules for directories and trailing slashes, and downloads files and directories", async () => {
     const check = (p: string) => `test -f ${p} || { echo "missing ${p}"; exit 9; }`;
-    const tpl = ws.template({
-      builders: [busybox],
-      provisioners: [
-        { type: 'shell', inline: ['mkdir -p /t2 /t3'] },
-        { type: 'file', source: 'dir', destination: '/t2' },
-        { type: 'file', source: 'dir/', destination: '/t3' },
-        { type: 'file', source: 'dir', destination: '/t4-new' },
-        { type: 'file', source: 'dir/', destination: '/t5-new' },
-        { type: 'file', source: 'single.txt', destination: '/files/' },
-        { type: 'file', source: 'single.txt', destination: '/files/renamed.txt' },
-        { type: 'file', sources: ['single.txt', 'script.sh'], destination: '/many/' },
-        {
-          type: 'shell',
-          inline: [
-            check('/t2/dir/one.txt'), check('/t2/dir/sub/two.txt'), check('/t3/one.txt'), check('/t3/sub/two.txt'),
-            check('/t4-new/one.txt'), check('/t5-new/one.txt'), '! test -e /t4-new/dir', check('/files/single.txt'),
-            check('/files/renamed.txt'), check('/many/single.txt'), check('/many/script.sh'), 'echo all-present',
-          ],
-        },
-        { type: 'file', direction: 'download', source: '/t2/dir/one.txt', destination: 'down/' },
-        { type: 'file', direction: 'download', source: '/files/renamed.txt', destination: 'down/named.txt' },
-        { type: 'file', direction: 'download', source: '/t3', destination: 'down/tree' },
-      ],
-    }, 'file.json');
+    const tpl = ws.template(
+      {
+        builders: [busybox],
+        provisioners: [
+          { type: 'shell', inline: ['mkdir -p /t2 /t3'] },
+          { type: 'file', source: 'dir', destination: '/t2' },
+          { type: 'file', source: 'dir/', destination: '/t3' },
+          { type: 'file', source: 'dir', destination: '/t4-new' },
+          { type: 'file', source: 'dir/', destination: '/t5-new' },
+          { type: 'file', source: 'single.txt', destination: '/files/' },
+          { type: 'file', source: 'single.txt', destination: '/files/renamed.txt' },
+          { type: 'file', sources: ['single.txt', 'script.sh'], destination: '/many/' },
+          {
+            type: 'shell',
+            inline: [
+              check('/t2/dir/one.txt'),
+              check('/t2/dir/sub/two.txt'),
+              check('/t3/one.txt'),
+              check('/t3/sub/two.txt'),
+              check('/t4-new/one.txt'),
+              check('/t5-new/one.txt'),
+              '! test -e /t4-new/dir',
+              check('/files/single.txt'),
+              check('/files/renamed.txt'),
+              check('/many/single.txt'),
+              check('/many/script.sh'),
+              'echo all-present',
+            ],
+          },
+          { type: 'file', direction: 'download', source: '/t2/dir/one.txt', destination: 'down/' },
+          { type: 'file', direction: 'download', source: '/files/renamed.txt', destination: 'down/named.txt' },
+          { type: 'file', direction: 'download', source: '/t3', destination: 'down/tree' },
+        ],
+      },
+      'file.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('    docker: all-present');
@@ -66,15 +78,18 @@ describe('file provisioner', () => {
 
 describe('shell provisioner', () => {
   it('runs scripts with environment_vars, a custom execute_command, and shows the vars', async () => {
-    const tpl = ws.template({
-      builders: [busybox],
-      provisioners: [
-        { type: 'shell', script: 'script.sh', environment_vars: ["FOO=it's quoted"] },
-        { type: 'shell', inline: ['echo "name=$PACKER_BUILD_NAME type=$PACKER_BUILDER_TYPE"'], execute_command: 'echo via-custom; {{.Vars}} /bin/sh {{.Path}}' },
-        { type: 'shell', inline: ['echo kept at $0'], remote_path: '/opt/keep.sh', skip_clean: true },
-        { type: 'shell', inline: ['test -f /opt/keep.sh && echo still-there', 'exit 3'], valid_exit_codes: [0, 3] },
-      ],
-    }, 'shell.json');
+    const tpl = ws.template(
+      {
+        builders: [busybox],
+        provisioners: [
+          { type: 'shell', script: 'script.sh', environment_vars: ["FOO=it's quoted"] },
+          { type: 'shell', inline: ['echo "name=$PACKER_BUILD_NAME type=$PACKER_BUILDER_TYPE"'], execute_command: 'echo via-custom; {{.Vars}} /bin/sh {{.Path}}' },
+          { type: 'shell', inline: ['echo kept at $0'], remote_path: '/opt/keep.sh', skip_clean: true },
+          { type: 'shell', inline: ['test -f /opt/keep.sh && echo still-there', 'exit 3'], valid_exit_codes: [0, 3] },
+        ],
+      },
+      'shell.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain("    docker: script says it's quoted");
@@ -85,13 +100,16 @@ describe('shell provisioner', () => {
   });
 
   it('stops at a failing script: its exit code, its last lines, no container left, nothing cached', async () => {
-    const tpl = ws.template({
-      builders: [{ type: 'docker', image: 'busybox:latest', pull: false, commit: true }],
-      provisioners: [
-        { type: 'shell', inline: ['echo first line', 'echo about to fail', 'exit 7', 'echo never'] },
-        { type: 'shell', inline: ['echo not reached'] },
-      ],
-    }, 'fail.json');
+    const tpl = ws.template(
+      {
+        builders: [{ type: 'docker', image: 'busybox:latest', pull: false, commit: true }],
+        provisioners: [
+          { type: 'shell', inline: ['echo first line', 'echo about to fail', 'exit 7', 'echo never'] },
+          { type: 'shell', inline: ['echo not reached'] },
+        ],
+      },
+      'fail.json',
+    );
     const t0 = Date.now();
     const r = await ws.kiln([tpl]);
     expect(r.code).toBe(7);
@@ -113,10 +131,13 @@ describe('shell provisioner', () => {
 
   it('retries with max_retries and reports the retry messages', async () => {
     ws.write('tries/.keep', '');
-    const tpl = ws.template({
-      builders: [{ ...busybox, volumes: { [join(ws.dir, 'tries')]: '/tries' } }],
-      provisioners: [{ type: 'shell', max_retries: 2, inline: ['echo x >> /tries/n', 'test $(wc -l < /tries/n) -ge 3 || exit 3', 'echo third time lucky'] }],
-    }, 'retry.json');
+    const tpl = ws.template(
+      {
+        builders: [{ ...busybox, volumes: { [join(ws.dir, 'tries')]: '/tries' } }],
+        provisioners: [{ type: 'shell', max_retries: 2, inline: ['echo x >> /tries/n', 'test $(wc -l < /tries/n) -ge 3 || exit 3', 'echo third time lucky'] }],
+      },
+      'retry.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('retrying with 2 trie(s) left');
@@ -126,10 +147,17 @@ describe('shell provisioner', () => {
   });
 
   it("runs Packer's built-in sleep provisioner between steps", async () => {
-    const tpl = ws.template({
-      builders: [busybox],
-      provisioners: [{ type: 'shell', inline: ['date +%s > /t0'] }, { type: 'sleep', duration: '2s' }, { type: 'shell', inline: ['echo slept $(( $(date +%s) - $(cat /t0) ))s'] }],
-    }, 'sleep.json');
+    const tpl = ws.template(
+      {
+        builders: [busybox],
+        provisioners: [
+          { type: 'shell', inline: ['date +%s > /t0'] },
+          { type: 'sleep', duration: '2s' },
+          { type: 'shell', inline: ['echo slept $(( $(date +%s) - $(cat /t0) ))s'] },
+        ],
+      },
+      'sleep.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code, r.out + r.err).toBe(0);
     // whole seconds on both sides of a 2 s sleep: at least 1 s apart
@@ -138,10 +166,13 @@ describe('shell provisioner', () => {
   });
 
   it('cancels a provisioner at its timeout, even with pause_before, and says what timed out', async () => {
-    const tpl = ws.template({
-      builders: [busybox],
-      provisioners: [{ type: 'shell', pause_before: '100ms', timeout: '1s', inline: ['echo sleeping', 'sleep 30'] }],
-    }, 'timeout.json');
+    const tpl = ws.template(
+      {
+        builders: [busybox],
+        provisioners: [{ type: 'shell', pause_before: '100ms', timeout: '1s', inline: ['echo sleeping', 'sleep 30'] }],
+      },
+      'timeout.json',
+    );
     const t0 = Date.now();
     const r = await ws.kiln([tpl]);
     const ms = Date.now() - t0;
@@ -171,11 +202,14 @@ describe('shell provisioner', () => {
   });
 
   it('runs the error-cleanup-provisioner inside the machine when provisioning fails', async () => {
-    const tpl = ws.template({
-      builders: [{ ...busybox, volumes: { [join(ws.dir, 'tries')]: '/tries' } }],
-      provisioners: [{ type: 'shell', inline: ['exit 2'] }],
-      'error-cleanup-provisioner': { type: 'shell', inline: ['echo cleaned > /tries/cleanup-ran'] },
-    }, 'cleanup.json');
+    const tpl = ws.template(
+      {
+        builders: [{ ...busybox, volumes: { [join(ws.dir, 'tries')]: '/tries' } }],
+        provisioners: [{ type: 'shell', inline: ['exit 2'] }],
+        'error-cleanup-provisioner': { type: 'shell', inline: ['echo cleaned > /tries/cleanup-ran'] },
+      },
+      'cleanup.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code).toBe(2);
     expect(r.out).toContain('Provisioning step had errors: Running the cleanup provisioner, if present...');
@@ -192,13 +226,16 @@ describe('shell provisioner', () => {
 
 describe('fix_upload_owner', () => {
   it("gives uploads to the image's user", async () => {
-    const tpl = ws.template({
-      builders: [busybox],
-      provisioners: [
-        { type: 'file', source: 'single.txt', destination: '/tmp/owned.txt' },
-        { type: 'shell', inline: ['stat -c %U /tmp/owned.txt'] },
-      ],
-    }, 'owner-root.json');
+    const tpl = ws.template(
+      {
+        builders: [busybox],
+        provisioners: [
+          { type: 'file', source: 'single.txt', destination: '/tmp/owned.txt' },
+          { type: 'shell', inline: ['stat -c %U /tmp/owned.txt'] },
+        ],
+      },
+      'owner-root.json',
+    );
     const r = await ws.kiln([tpl]);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('    docker: root');

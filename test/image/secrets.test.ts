@@ -57,7 +57,10 @@ describe('-machine-readable on success', () => {
     const ok = ws.template({ builders: [{ type: 'docker', image: 'busybox:latest', commit: true }], provisioners: [{ type: 'shell', inline: ['echo a,b'] }] }, 'ok.json');
     const r = await ws.kiln(['-machine-readable', ok]);
     expect(r.code, r.out).toBe(0);
-    const lines = r.out.trim().split('\n').map((l) => l.replace(/^\d+,/, ''));
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^\d+,/, ''));
     expect(lines).toContain(',ui,message,    docker: a%!(PACKER_COMMA)b');
     expect(lines).toContain('docker,artifact-count,1');
     expect(lines).toContainEqual(expect.stringMatching(/^docker,artifact,0,builder-id,packer\.post-processor\.docker-import$/));

@@ -12,10 +12,31 @@ const dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/co
 const parse = (name: string) => parsePackerTemplate(readFileSync(join(dir, `${name}.json`), 'utf8'), `${name}.json`, dir);
 
 const OK = [
-  'parse-basic', 'parse-basic-config', 'parse-provisioner-basic', 'parse-provisioner-config', 'parse-provisioner-pause-before', 'parse-provisioner-retry',
-  'parse-provisioner-timeout', 'parse-provisioner-only', 'parse-provisioner-except', 'parse-provisioner-override', 'parse-variable-default', 'parse-variable-required',
-  'parse-pp-basic', 'parse-pp-keep', 'parse-pp-only', 'parse-pp-except', 'parse-pp-string', 'parse-pp-map', 'parse-pp-slice', 'parse-pp-multi', 'parse-description',
-  'parse-min-version', 'parse-comment', 'parse-monolithic', 'parse-contents',
+  'parse-basic',
+  'parse-basic-config',
+  'parse-provisioner-basic',
+  'parse-provisioner-config',
+  'parse-provisioner-pause-before',
+  'parse-provisioner-retry',
+  'parse-provisioner-timeout',
+  'parse-provisioner-only',
+  'parse-provisioner-except',
+  'parse-provisioner-override',
+  'parse-variable-default',
+  'parse-variable-required',
+  'parse-pp-basic',
+  'parse-pp-keep',
+  'parse-pp-only',
+  'parse-pp-except',
+  'parse-pp-string',
+  'parse-pp-map',
+  'parse-pp-slice',
+  'parse-pp-multi',
+  'parse-description',
+  'parse-min-version',
+  'parse-comment',
+  'parse-monolithic',
+  'parse-contents',
 ];
 const FAIL: Record<string, string> = {
   'parse-builder-no-type': "builder 1: missing 'type'",
@@ -66,6 +87,12 @@ describe("Packer's parse fixtures", () => {
     expect(parse('parse-pp-slice').template!.postProcessors.map((ch) => ch.map((p) => p.type))).toEqual([['foo'], ['bar']]);
     expect(parse('parse-comment').template!.comments).toEqual({ _info: 'foo' });
     const m = parse('parse-monolithic').template!;
-    expect([m.description, m.minPackerVersion, m.sensitiveVariables, m.builders.map((b) => b.name), m.push]).toEqual(['Description Test', '1.3.0', ['one'], ['amazon-ebs', 'docker'], { name: 'push test' }]);
+    expect([m.description, m.minPackerVersion, m.sensitiveVariables, m.builders.map((b) => b.name), m.push]).toEqual([
+      'Description Test',
+      '1.3.0',
+      ['one'],
+      ['amazon-ebs', 'docker'],
+      { name: 'push test' },
+    ]);
   });
 });

@@ -75,7 +75,8 @@ describe('parse rules', () => {
   });
   it('provisioners: type required; meta keys split off; durations checked', () => {
     expect(errors('{"provisioners": [{"foo": 1}]}')[0]).toContain("provisioner 1: Provisioner missing 'type'");
-    const p = parse('{"provisioners": [{"type": "shell", "inline": ["a"], "only": ["x"], "override": {"x": {"inline": ["b"]}}, "pause_before": "1s", "max_retries": 3, "timeout": "5m"}]}').template!.provisioners[0]!;
+    const p = parse('{"provisioners": [{"type": "shell", "inline": ["a"], "only": ["x"], "override": {"x": {"inline": ["b"]}}, "pause_before": "1s", "max_retries": 3, "timeout": "5m"}]}').template!
+      .provisioners[0]!;
     expect(p).toEqual({ type: 'shell', config: { inline: ['a'] }, only: ['x'], override: { x: { inline: ['b'] } }, pauseBefore: '1s', maxRetries: 3, timeout: '5m', path: ['provisioners', 0] });
     expect(errors('{"provisioners": [{"type": "shell", "pause_before": "zz", "timeout": "1q"}]}')[0]).toContain(
       `provisioner 1: Error decoding provisioner: error decoding 'pause_before': time: invalid duration "zz"; error decoding 'timeout': time: unknown unit "q" in duration "1q"`,

@@ -11,7 +11,13 @@ const events: BuildEvent[] = [
   { kind: 'output', build: 'docker', text: 'token=SECRET, done', stream: 'stdout' },
   { kind: 'build-done', build: 'docker', ok: true, ms: 828, artifacts: [art], cached: false },
   { kind: 'build-done', build: 'bad', ok: false, ms: 1500, error: 'boom', artifacts: [], cached: false },
-  { kind: 'all-done', results: [{ build: 'docker', ok: true, artifacts: [art] }, { build: 'bad', ok: false, error: 'boom', artifacts: [] }] },
+  {
+    kind: 'all-done',
+    results: [
+      { build: 'docker', ok: true, artifacts: [art] },
+      { build: 'bad', ok: false, error: 'boom', artifacts: [] },
+    ],
+  },
 ];
 const mask = (s: string) => s.split('SECRET').join('<sensitive>');
 

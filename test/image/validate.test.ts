@@ -28,7 +28,11 @@ const run = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   return { code, out: io.stdout, err: io.stderr };
 };
 
-const good = write('good.json', { variables: { tag: 'v1' }, builders: [{ type: 'docker', image: 'busybox:latest', commit: true, pull: false }], 'post-processors': [{ type: 'docker-tag', repository: 'x/y', tags: ['{{user `tag`}}'] }] });
+const good = write('good.json', {
+  variables: { tag: 'v1' },
+  builders: [{ type: 'docker', image: 'busybox:latest', commit: true, pull: false }],
+  'post-processors': [{ type: 'docker-tag', repository: 'x/y', tags: ['{{user `tag`}}'] }],
+});
 const secret = write('secret.json', {
   variables: { token: null },
   'sensitive-variables': ['token'],
@@ -50,7 +54,9 @@ describe('kiln validate (Packer templates)', () => {
     const f = write('bad-tty.json', '{\n  "builders": [\n    {"type": "docker", "image": "x", "commit": true,\n     "bogus": 1}\n  ]\n}\n');
     const io = memoryIO({ cwd: dir, env: {}, tty: true });
     expect(await runImageValidate([f], io)).toBe(1);
-    expect(io.stderr).toBe(`bad-tty.json:4:6: error[PACKER_CONFIG]: Failed to prepare build: "docker": unknown configuration key: '"bogus"' (at builders[0].bogus)\n     4 |      "bogus": 1}\n       |      ^\n`);
+    expect(io.stderr).toBe(
+      `bad-tty.json:4:6: error[PACKER_CONFIG]: Failed to prepare build: "docker": unknown configuration key: '"bogus"' (at builders[0].bogus)\n     4 |      "bogus": 1}\n       |      ^\n`,
+    );
   });
   it('-syntax-only stops after parsing', async () => {
     const f = write('syntax-ok.json', { builders: [{ type: 'docker', bogus: 1 }] });
@@ -58,11 +64,19 @@ describe('kiln validate (Packer templates)', () => {
     const broken = write('broken.json', '{"builders": [}');
     const r = await run(['-syntax-only', broken]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain("broken.json:1:15: error[PACKER_SYNTAX]: Failed to parse template: Error parsing JSON: invalid character '}' looking for beginning of value at line 1, column 15 (offset 15)");
+    expect(r.err).toContain(
+      "broken.json:1:15: error[PACKER_SYNTAX]: Failed to parse template: Error parsing JSON: invalid character '}' looking for beginning of value at line 1, column 15 (offset 15)",
+    );
     expect(r.err).toContain('At line 1, column 15 (offset 15):');
   });
   it('takes -var, -var-file, -only and -except like packer', async () => {
-    const t = write('vars.json', { variables: { base: null }, builders: [{ type: 'docker', name: 'a', image: '{{user `base`}}', commit: true }, { type: 'docker', name: 'b' }] });
+    const t = write('vars.json', {
+      variables: { base: null },
+      builders: [
+        { type: 'docker', name: 'a', image: '{{user `base`}}', commit: true },
+        { type: 'docker', name: 'b' },
+      ],
+    });
     write('v.json', { base: 'busybox' });
     expect((await run([t])).err).toContain('required variable not set: base');
     expect((await run(['-var', 'base=busybox', '-only=a', t])).code).toBe(0);

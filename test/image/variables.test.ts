@@ -21,7 +21,14 @@ describe('precedence (as measured on the binary)', () => {
   });
   it('the later var file wins; the last -var wins', () => {
     expect(resolve(t, { varFiles: [vf('v1.json', { a: 'one', b: 'one' }), vf('v2.json', { a: 'two' })] }).variables!.values).toEqual({ a: 'two', b: 'one' });
-    expect(resolve(t, { vars: [['a', 'x'], ['a', 'y']] }).variables!.values.a).toBe('y');
+    expect(
+      resolve(t, {
+        vars: [
+          ['a', 'x'],
+          ['a', 'y'],
+        ],
+      }).variables!.values.a,
+    ).toBe('y');
   });
   it('accepts an undeclared -var, readable through user', () => {
     expect(resolve(t, { vars: [['extra', 'E']] }).variables!.values.extra).toBe('E');
@@ -48,14 +55,26 @@ describe('interpolation of variables', () => {
   });
   it('interpolates -var values too (corpus build-basic-interpolated)', () => {
     const t = tpl({});
-    expect(resolve(t, { vars: [['name', 'gotta-{{user `my_var`}}'], ['my_var', 'interpolate-em-all']] }).variables!.values.name).toBe('gotta-interpolate-em-all');
+    expect(
+      resolve(t, {
+        vars: [
+          ['name', 'gotta-{{user `my_var`}}'],
+          ['my_var', 'interpolate-em-all'],
+        ],
+      }).variables!.values.name,
+    ).toBe('gotta-interpolate-em-all');
   });
   it('reads env in defaults and leaves context fields for later (corpus build-ignore-template-variable)', () => {
     const t = tpl({ var: '{{env `PACKER_TEST_ENV`}}_{{ .PACKER_TEST_TEMP }}', http_ip: '{{ .HTTPIP }}', array_var: 'us-west-1,us-west-2' });
     expect(resolve(t, { env: { PACKER_TEST_ENV: 'test' } }).variables!.values).toEqual({ var: 'test_{{ .PACKER_TEST_TEMP }}', http_ip: '{{ .HTTPIP }}', array_var: 'us-west-1,us-west-2' });
   });
   it('resolves the corpus complex-recursed-env-user-var-file case', () => {
-    const t = tpl({ env_1: '{{ env `INTERPOLATE_TEST_ENV_1` }}', env_2: '{{ env `INTERPOLATE_TEST_ENV_2` }}', env_3: '{{ env `INTERPOLATE_TEST_ENV_3` }}', env_4: '{{ env `INTERPOLATE_TEST_ENV_4` }}' });
+    const t = tpl({
+      env_1: '{{ env `INTERPOLATE_TEST_ENV_1` }}',
+      env_2: '{{ env `INTERPOLATE_TEST_ENV_2` }}',
+      env_3: '{{ env `INTERPOLATE_TEST_ENV_3` }}',
+      env_4: '{{ env `INTERPOLATE_TEST_ENV_4` }}',
+    });
     const r = resolve(t, {
       env: { INTERPOLATE_TEST_ENV_1: 'bulbasaur', INTERPOLATE_TEST_ENV_2: '5', INTERPOLATE_TEST_ENV_3: '/path/to/nowhere', INTERPOLATE_TEST_ENV_4: 'bananas' },
       vars: [

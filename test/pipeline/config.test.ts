@@ -9,7 +9,10 @@ import { checkConfig, parseParamValue, resolveParam } from '../../src/pipeline/c
 import { loadConfig } from '../../src/pipeline/load.js';
 
 const FILES = new Set(['/p/image.json', '/p/stack.json', '/p/vars.json']);
-const opts = { exists: (p: string) => (FILES.has(p) ? ('file' as const) : p === '/p/app' ? ('dir' as const) : undefined), resolvePath: (d: string, p: string) => (p.startsWith('/') ? p : `${d}/${p}`) };
+const opts = {
+  exists: (p: string) => (FILES.has(p) ? ('file' as const) : p === '/p/app' ? ('dir' as const) : undefined),
+  resolvePath: (d: string, p: string) => (p.startsWith('/') ? p : `${d}/${p}`),
+};
 
 function check(text: string) {
   const doc = parseYamlSource(text, 'kiln.yaml');
@@ -43,7 +46,18 @@ describe('kiln.yaml', () => {
     const c = r.config!;
     expect(c.stack).toBe('seed');
     expect(c.stackTemplate).toBe('/p/stack.json');
-    expect(c.images).toEqual([{ name: 'web', template: '/p/image.json', builds: { local: 'local', aws: 'aws' }, vars: [['app_version', '1'], ['replicas', '2']], varFiles: ['/p/vars.json'] }]);
+    expect(c.images).toEqual([
+      {
+        name: 'web',
+        template: '/p/image.json',
+        builds: { local: 'local', aws: 'aws' },
+        vars: [
+          ['app_version', '1'],
+          ['replicas', '2'],
+        ],
+        varFiles: ['/p/vars.json'],
+      },
+    ]);
     const art = (n: string) => (n === 'web' ? 'ami-0123456789abcdef0' : '?');
     expect(resolveParam(c.parameters.AmiId!, art)).toBe('ami-0123456789abcdef0');
     expect(resolveParam(c.parameters.Label!, art)).toBe('web-ami-0123456789abcdef0-x');
@@ -70,11 +84,15 @@ describe('kiln.yaml', () => {
   it('a missing template file is an error at its value', () => {
     const r = check(GOOD.replace('template: image.json', 'template: nope.json'));
     expect(r.lines).toEqual(['kiln.yaml:4:15: error[KILN_YAML_FILE]: template nope.json does not exist (looked for /p/nope.json) (at images.web.template)']);
-    expect(check(GOOD.replace('stack_template: stack.json', 'stack_template: app')).lines).toEqual(['kiln.yaml:12:17: error[KILN_YAML_FILE]: stack template app is a directory, not a file (at stack_template)']);
+    expect(check(GOOD.replace('stack_template: stack.json', 'stack_template: app')).lines).toEqual([
+      'kiln.yaml:12:17: error[KILN_YAML_FILE]: stack template app is a directory, not a file (at stack_template)',
+    ]);
   });
 
   it('a reference to an unknown image or an unknown ${…} form is an error at the parameter', () => {
-    expect(check(GOOD.replace('AmiId: ${images.web}', 'AmiId: ${images.api}')).lines).toEqual(['kiln.yaml:14:10: error[KILN_YAML_REF]: ${images.api}: no image named api under images (known: web) (at parameters.AmiId)']);
+    expect(check(GOOD.replace('AmiId: ${images.web}', 'AmiId: ${images.api}')).lines).toEqual([
+      'kiln.yaml:14:10: error[KILN_YAML_REF]: ${images.api}: no image named api under images (known: web) (at parameters.AmiId)',
+    ]);
     expect(check(GOOD.replace('AmiId: ${images.web}', 'AmiId: ${image.web}')).lines[0]).toMatch(/^kiln\.yaml:14:10: error\[KILN_YAML_REF\]: '\$\{image\.web\}' is not a reference kiln knows/);
   });
 
@@ -85,7 +103,9 @@ describe('kiln.yaml', () => {
       'kiln.yaml:2:9: error[KILN_YAML_TYPE]: images must be a mapping from image name to its template (at images)',
     ]);
     expect(check(GOOD.replace('      aws: aws', '      gcp: x')).lines).toEqual(["kiln.yaml:7:7: error[KILN_YAML_TARGET]: unknown target 'gcp' (expected local or aws) (at images.web.builds.gcp)"]);
-    expect(check(GOOD.replace('  Environment: dev', '  Environment: {a: 1}')).lines).toEqual(['kiln.yaml:15:16: error[KILN_YAML_TYPE]: parameter Environment must be a string, a number, a boolean or a list of them (at parameters.Environment)']);
+    expect(check(GOOD.replace('  Environment: dev', '  Environment: {a: 1}')).lines).toEqual([
+      'kiln.yaml:15:16: error[KILN_YAML_TYPE]: parameter Environment must be a string, a number, a boolean or a list of them (at parameters.Environment)',
+    ]);
   });
 
   it('YAML syntax errors and duplicate keys keep their positions', () => {
@@ -147,8 +167,8 @@ describe('kiln.yaml with an HCL2 template', () => {
   });
 });
 
-describe('kiln up with the seed\'s HCL2 twin', () => {
-  it('prepares the one build the target names (docker.local), with the JSON template\'s config', async () => {
+describe("kiln up with the seed's HCL2 twin", () => {
+  it("prepares the one build the target names (docker.local), with the JSON template's config", async () => {
     const { prepareImage } = await import('../../src/pipeline/up.js');
     const dir = mkdtempSync(join(tmpdir(), 'kiln-yaml-hcl-'));
     const seed = join(__dirname, '../../examples/seed');

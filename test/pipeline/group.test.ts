@@ -10,7 +10,10 @@ const deployed = upOnce('group', 'pipegrp', (b) => b.includes('version=1'), { up
 describe('a group of 4 behind a load balancer', () => {
   it('rolls a new image across the group with zero failed requests under steady load', async () => {
     const { p, url } = deployed;
-    const group = () => StackStore.open(p.stateDir).resources(p.stack, ['live']).find((r) => r.logicalId === 'Group')!;
+    const group = () =>
+      StackStore.open(p.stateDir)
+        .resources(p.stack, ['live'])
+        .find((r) => r.logicalId === 'Group')!;
     const before = group();
     expect((before.state.data as { instances: string[] }).instances).toHaveLength(4);
     const { r, l, ms, rest, during } = await upUnderLoad(p, url, () => p.write('kiln.yaml', p.read('kiln.yaml').replace('app_version: "1"', 'app_version: "2"')), 180);

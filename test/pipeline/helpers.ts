@@ -115,7 +115,9 @@ export interface LoadResult {
 
 /** Starts bench/load.mjs (a second process): 4 clients for at most `seconds`, until stopped. */
 export function startLoad(target: string, seconds = 120): { stop(): Promise<LoadResult> } {
-  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bench', 'load.mjs'), '--url', target, '--concurrency', '4', '--duration', String(seconds)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bench', 'load.mjs'), '--url', target, '--concurrency', '4', '--duration', String(seconds)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
@@ -150,7 +152,6 @@ export function p99(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.ceil(0.99 * s.length) - 1]! : 0;
 }
-
 
 /**
  * A fixture project brought up once for a test file (`kiln up` in beforeAll, until its Url answers

@@ -10,7 +10,10 @@ const deployed = upOnce('rolling', 'piperoll4', (b) => b.includes('version=1'), 
 describe('a rolling update of a group of 4 behind a load balancer', () => {
   it('replaces every instance in batches with zero failed requests under steady load', async () => {
     const { p, url } = deployed;
-    const group = () => StackStore.open(p.stateDir).resources(p.stack, ['live']).find((r) => r.logicalId === 'Group')!;
+    const group = () =>
+      StackStore.open(p.stateDir)
+        .resources(p.stack, ['live'])
+        .find((r) => r.logicalId === 'Group')!;
     const before = group();
     const oldIds = (before.state.data as { instances: string[] }).instances;
     expect(oldIds).toHaveLength(4);

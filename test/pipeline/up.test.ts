@@ -9,7 +9,10 @@ import { checkImages } from '../../src/pipeline/rollback.js';
 
 let p: Project;
 const runs = () => PipelineStore.open(p.stateDir).list(p.stack);
-const liveWeb = () => StackStore.open(p.stateDir).resources(p.stack, ['live']).find((r) => r.logicalId === 'Web')!.physicalId;
+const liveWeb = () =>
+  StackStore.open(p.stateDir)
+    .resources(p.stack, ['live'])
+    .find((r) => r.logicalId === 'Web')!.physicalId;
 
 beforeAll(() => {
   p = project('web', 'pipeup');
@@ -70,7 +73,11 @@ describe('kiln up on the real engine', () => {
     const all = runs();
     expect(all).toHaveLength(2);
     expect(all[1]!.images.web!.imageId).not.toBe(firstImage);
-    expect(all[1]!.changes).toEqual([`image web: ${firstImage.slice(7, 19)} -> ${all[1]!.images.web!.imageId.slice(7, 19)}`, 'parameter AmiId: ' + JSON.stringify(all[0]!.parameters.AmiId) + ' -> ' + JSON.stringify(all[1]!.parameters.AmiId), 'Web: replace']);
+    expect(all[1]!.changes).toEqual([
+      `image web: ${firstImage.slice(7, 19)} -> ${all[1]!.images.web!.imageId.slice(7, 19)}`,
+      'parameter AmiId: ' + JSON.stringify(all[0]!.parameters.AmiId) + ' -> ' + JSON.stringify(all[1]!.parameters.AmiId),
+      'Web: replace',
+    ]);
     expect(liveWeb()).not.toBe(firstInstance);
     const newUrl = outputsOf(r.out).Url!;
     expect(await waitFor(newUrl, (b) => b.includes('body=B'))).toMatch(/^pipe app version=1 body=B/);
@@ -136,8 +143,7 @@ describe('kiln up on the real engine', () => {
     expect(h.out).not.toContain(secret);
     const { readdirSync, readFileSync, statSync } = await import('node:fs');
     // The state and its backups (copies taken around each deploy).
-    for (const f of readdirSync(p.stateDir, { recursive: true }) as string[])
-      if (statSync(`${p.stateDir}/${f}`).isFile()) expect(readFileSync(`${p.stateDir}/${f}`).includes(secret), f).toBe(false);
+    for (const f of readdirSync(p.stateDir, { recursive: true }) as string[]) if (statSync(`${p.stateDir}/${f}`).isFile()) expect(readFileSync(`${p.stateDir}/${f}`).includes(secret), f).toBe(false);
   });
 
   it('--plan-only --out saves the plan with the baked image and sealed NoEcho values; kiln deploy PLAN deploys exactly it', async () => {

@@ -25,7 +25,14 @@ describe('kiln watch', () => {
 
   it('a burst of changes fires once, after the quiet time', async () => {
     const fired: string[][] = [];
-    const stop = watchInputs([{ path: join(p.dir, 'app'), kind: 'dir' }, { path: join(p.dir, 'kiln.yaml'), kind: 'file' }], (paths) => fired.push(paths), 300);
+    const stop = watchInputs(
+      [
+        { path: join(p.dir, 'app'), kind: 'dir' },
+        { path: join(p.dir, 'kiln.yaml'), kind: 'file' },
+      ],
+      (paths) => fired.push(paths),
+      300,
+    );
     try {
       p.write('app/www/x.txt', '1');
       p.write('app/www/x.txt', '2');

@@ -22,8 +22,7 @@ export const templateArb = fc
       if (r.name) props.Name = r.name;
       if (r.ref !== undefined && i > 0) {
         const t = `R${r.ref % i}`;
-        props.Link =
-          r.how === 'Ref' ? { Ref: t } : r.how === 'GetAtt' ? { 'Fn::GetAtt': [t, 'Arn'] } : r.how === 'Sub' ? { 'Fn::Sub': `x-\${${t}}` } : { 'Fn::Join': ['-', [{ Ref: t }, 'y']] };
+        props.Link = r.how === 'Ref' ? { Ref: t } : r.how === 'GetAtt' ? { 'Fn::GetAtt': [t, 'Arn'] } : r.how === 'Sub' ? { 'Fn::Sub': `x-\${${t}}` } : { 'Fn::Join': ['-', [{ Ref: t }, 'y']] };
       }
       Resources[id] = {
         Type: r.immutable ? 'Test::Fake::Immutable' : 'Test::Fake::Resource',

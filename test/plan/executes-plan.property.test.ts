@@ -41,7 +41,10 @@ test('a deployed saved plan makes exactly its steps, in an order its graph allow
         const made = ends.filter((c) => c.logicalId === id).map((c) => c.op);
         const steps = doc.steps.filter((s) => s.id === id);
         const options = steps.reduce<string[][]>((acc, s) => acc.flatMap((a) => allowed(s).map((b) => [...a, ...b])), [[]]);
-        expect(options.map((o) => o.join(' ')), `${id}: made ${made.join(' ')}`).toContain(made.join(' '));
+        expect(
+          options.map((o) => o.join(' ')),
+          `${id}: made ${made.join(' ')}`,
+        ).toContain(made.join(' '));
       }
 
       // in an order the plan's graph allows: nothing starts before what it waits for has ended,
@@ -49,7 +52,14 @@ test('a deployed saved plan makes exactly its steps, in an order its graph allow
       const desired = { resources: {}, outputs: {} } as DesiredStack;
       for (const [id, res] of Object.entries(t2.Resources as Record<string, { Type: string; Properties: Record<string, unknown>; DependsOn?: string }>)) {
         const refs = JSON.stringify(res.Properties.Link ?? null).match(/R\d+/g) ?? []; // the only property that refers to another resource
-        desired.resources[id] = { logicalId: id, type: res.Type, properties: {}, dependsOn: [...new Set([...refs, ...(res.DependsOn ? [res.DependsOn] : [])])].filter((d) => d !== id), deletionPolicy: 'Delete', updateReplacePolicy: 'Delete' };
+        desired.resources[id] = {
+          logicalId: id,
+          type: res.Type,
+          properties: {},
+          dependsOn: [...new Set([...refs, ...(res.DependsOn ? [res.DependsOn] : [])])].filter((d) => d !== id),
+          deletionPolicy: 'Delete',
+          updateReplacePolicy: 'Delete',
+        };
       }
       const g = deployGraph({ steps: doc.steps, diagnostics: [], changes: doc.changes }, desired, () => undefined);
       const seq = (id: string, phase: 'start' | 'end') => h.provider.calls.find((c) => c.logicalId === id && c.phase === phase && c.op !== 'delete')?.seq;

@@ -20,7 +20,17 @@ test('deploying a template, then planning it again, plans no change', async () =
       expect(r2.outcome === 'no-changes' || r2.finalStatus === 'UPDATE_COMPLETE').toBe(true);
       expect((await h.plan(t2)).plan.changes).toBe(false);
       // and what exists is exactly what state knows
-      expect(h.provider.all().map((o) => o.physicalId).sort()).toEqual(h.store.resources('demo').map((r) => r.physicalId).sort());
+      expect(
+        h.provider
+          .all()
+          .map((o) => o.physicalId)
+          .sort(),
+      ).toEqual(
+        h.store
+          .resources('demo')
+          .map((r) => r.physicalId)
+          .sort(),
+      );
       h.cleanup();
     }),
     { numRuns: 40 },

@@ -43,7 +43,11 @@ describe('plan', () => {
   });
 
   test('a changed property that does not force replacement is an update naming it', () => {
-    const p = plan(stack(want('Sg', 'AWS::EC2::SecurityGroup', { GroupDescription: 'x', Tags: [{ Key: 'a', Value: '2' }] })), [have('Sg', 'AWS::EC2::SecurityGroup', { GroupDescription: 'x', Tags: [{ Key: 'a', Value: '1' }] })], opts);
+    const p = plan(
+      stack(want('Sg', 'AWS::EC2::SecurityGroup', { GroupDescription: 'x', Tags: [{ Key: 'a', Value: '2' }] })),
+      [have('Sg', 'AWS::EC2::SecurityGroup', { GroupDescription: 'x', Tags: [{ Key: 'a', Value: '1' }] })],
+      opts,
+    );
     expect(p.steps[0]).toMatchObject({ kind: 'update', changed: ['Tags'] });
   });
 

@@ -137,10 +137,12 @@ describe('conditions', () => {
 
 describe('dynamic references', () => {
   const codes = (v: unknown) => checkIntrinsics({ Resources: { R: { Type: 'AWS::S3::Bucket', Properties: { V: v } } } }).map((d) => `${d.code}@${d.segments!.join('.')}`);
-  it.each(['{{resolve:ssm:/app/ami}}', '{{resolve:ssm:name:3}}', 'pw={{resolve:ssm-secure:db-pass:1}}', '{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC:SecretString:password}}'])(
-    '%s is fine',
-    (v) => expect(codes(v)).toEqual([]),
-  );
+  it.each([
+    '{{resolve:ssm:/app/ami}}',
+    '{{resolve:ssm:name:3}}',
+    'pw={{resolve:ssm-secure:db-pass:1}}',
+    '{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC:SecretString:password}}',
+  ])('%s is fine', (v) => expect(codes(v)).toEqual([]));
   it.each(['{{resolve:ssm:bad name}}', '{{resolve:ssm:a:b}}', '{{resolve:vault:x}}', '{{resolve:secretsmanager:}}'])('%s is reported', (v) =>
     expect(codes({ 'Fn::Sub': v })).toEqual(['DYNAMIC_REFERENCE@Resources.R.Properties.V.Fn::Sub']),
   );
@@ -152,9 +154,7 @@ describe('dynamic references', () => {
 
 describe('a forgotten Fn::Sub', () => {
   const t = (v: unknown) =>
-    checkIntrinsics({ Parameters: { Ami: { Type: 'String' } }, Resources: { B: { Type: 'AWS::S3::Bucket', Properties: { V: v } } } }).map(
-      (d) => `${d.severity}:${d.code}@${d.segments!.join('.')}`,
-    );
+    checkIntrinsics({ Parameters: { Ami: { Type: 'String' } }, Resources: { B: { Type: 'AWS::S3::Bucket', Properties: { V: v } } } }).map((d) => `${d.severity}:${d.code}@${d.segments!.join('.')}`);
   it.each<[string, unknown]>([
     ['a parameter', '${Ami}'],
     ['a pseudo parameter', 'arn:aws:iam::${AWS::AccountId}:root'],

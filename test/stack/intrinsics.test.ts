@@ -174,8 +174,7 @@ describe('Fn::Split', () => {
 describe('Fn::Base64', () => {
   it('encodes UTF-8', () => expect(value({ 'Fn::Base64': 'héllo ${x}' })).toBe(Buffer.from('héllo ${x}', 'utf8').toString('base64')));
   it('of a Sub', () => expect(value({ 'Fn::Base64': { 'Fn::Sub': '#!/bin/sh\necho ${Env}' } })).toBe(Buffer.from('#!/bin/sh\necho prod').toString('base64')));
-  it('of a resource-dependent Sub stays', () =>
-    expect(value({ 'Fn::Base64': { 'Fn::Sub': '${Other}' } })).toEqual({ 'Fn::Base64': { 'Fn::Sub': ['${Other}', {}] } }));
+  it('of a resource-dependent Sub stays', () => expect(value({ 'Fn::Base64': { 'Fn::Sub': '${Other}' } })).toEqual({ 'Fn::Base64': { 'Fn::Sub': ['${Other}', {}] } }));
 });
 
 describe('Fn::Cidr', () => {
@@ -190,8 +189,7 @@ describe('Fn::Cidr', () => {
   ])('%s', (_w, args, v) => expect(cidr(...(args as [string, number, number]))).toEqual(v));
 
   it('in a template, from a parameter', () => expect(value({ 'Fn::Select': [1, { 'Fn::Cidr': [{ Ref: 'Vpc' }, 2, 8] }] })).toBe('10.0.1.0/24'));
-  it('of a resource attribute stays', () =>
-    expect(value({ 'Fn::Cidr': [{ 'Fn::GetAtt': ['Other', 'CidrBlock'] }, 2, 8] })).toEqual({ 'Fn::Cidr': [{ 'Fn::GetAtt': ['Other', 'CidrBlock'] }, 2, 8] }));
+  it('of a resource attribute stays', () => expect(value({ 'Fn::Cidr': [{ 'Fn::GetAtt': ['Other', 'CidrBlock'] }, 2, 8] })).toEqual({ 'Fn::Cidr': [{ 'Fn::GetAtt': ['Other', 'CidrBlock'] }, 2, 8] }));
   it.each<[string, unknown[]]>([
     ['count 0', ['10.0.0.0/16', 0, 8]],
     ['count 257', ['10.0.0.0/8', 257, 8]],
@@ -241,7 +239,12 @@ describe('conditions', () => {
     ['Or of three', { 'Fn::Or': [{ 'Fn::Equals': ['a', 'b'] }, { 'Fn::Equals': ['a', 'c'] }, { 'Fn::Equals': ['a', 'a'] }] }, true],
     ['Equals on a mapping value', { 'Fn::Equals': [{ 'Fn::FindInMap': ['M', 'k', 'v'] }, 'x'] }, false],
   ])('%s', (_w, c, v) => {
-    const r = evaluateTemplate({ Mappings: { M: { k: { v: 'y' } } }, Parameters: { Env: { Type: 'String', Default: 'prod' }, N: { Type: 'Number', Default: '1' } }, Conditions: { C: c }, Resources: { R: { Type: 'AWS::S3::Bucket' } } });
+    const r = evaluateTemplate({
+      Mappings: { M: { k: { v: 'y' } } },
+      Parameters: { Env: { Type: 'String', Default: 'prod' }, N: { Type: 'Number', Default: '1' } },
+      Conditions: { C: c },
+      Resources: { R: { Type: 'AWS::S3::Bucket' } },
+    });
     expect(r.diagnostics).toEqual([]);
     expect(r.template.conditions.C).toBe(v);
   });
@@ -277,8 +280,7 @@ describe('LanguageExtensions functions', () => {
 
 describe('other functions', () => {
   it('Fn::ImportValue stays for deploy time, with its name resolved', () => expect(value({ 'Fn::ImportValue': { 'Fn::Sub': '${Env}-vpc' } })).toEqual({ 'Fn::ImportValue': 'prod-vpc' }));
-  it('Fn::ImportValue of a resource-dependent name is an error', () =>
-    expect(errorCodes({ 'Fn::ImportValue': { 'Fn::Sub': '${Other}-vpc' } })).toEqual(['IMPORTVALUE_RESOURCE']));
+  it('Fn::ImportValue of a resource-dependent name is an error', () => expect(errorCodes({ 'Fn::ImportValue': { 'Fn::Sub': '${Other}-vpc' } })).toEqual(['IMPORTVALUE_RESOURCE']));
   it('an unknown function is an error', () => expect(errorCodes({ 'Fn::Nope': 1 })).toEqual(['FN_UNKNOWN']));
   it('a rule function outside Rules is an error', () => expect(errorCodes({ 'Fn::Contains': [['a'], 'a'] })).toEqual(['RULE_FUNCTION_OUTSIDE_RULES']));
   it('intrinsicKey recognises only single-key function objects', () => {

@@ -10,7 +10,11 @@ describe('Fn::ForEach', () => {
     const t = {
       Transform: LE,
       Resources: {
-        'Fn::ForEach::Topics': ['Name', ['Success', 'Fail-over'], { 'Topic&{Name}': { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Sub': '${Name}-topic' }, Tag: { Ref: 'Name' }, Literal: 'x-${Name}' } } }],
+        'Fn::ForEach::Topics': [
+          'Name',
+          ['Success', 'Fail-over'],
+          { 'Topic&{Name}': { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Sub': '${Name}-topic' }, Tag: { Ref: 'Name' }, Literal: 'x-${Name}' } } },
+        ],
         Other: { Type: 'AWS::S3::Bucket' },
       },
     };
@@ -78,7 +82,11 @@ describe('Fn::ForEach', () => {
     ['a malformed loop', { 'Fn::ForEach::X': ['I', ['a']] }, 'FOREACH_ARGUMENT'],
     ['a non-list collection', { 'Fn::ForEach::X': ['I', 'a,b', { 'R${I}': { Type: 'AWS::S3::Bucket' } }] }, 'FOREACH_COLLECTION'],
     ['keys that do not use the identifier', { 'Fn::ForEach::X': ['I', ['a', 'b'], { R: { Type: 'AWS::S3::Bucket' } }] }, 'FOREACH_KEY'],
-    ['a collection from a resource', { 'Fn::ForEach::X': ['I', { 'Fn::GetAtt': ['B', 'L'] }, { 'R${I}': { Type: 'AWS::S3::Bucket' } }], B: { Type: 'AWS::S3::Bucket' } }, 'RESOURCE_IN_FN_FOREACH_COLLECTIONS'],
+    [
+      'a collection from a resource',
+      { 'Fn::ForEach::X': ['I', { 'Fn::GetAtt': ['B', 'L'] }, { 'R${I}': { Type: 'AWS::S3::Bucket' } }], B: { Type: 'AWS::S3::Bucket' } },
+      'RESOURCE_IN_FN_FOREACH_COLLECTIONS',
+    ],
   ])('reports %s', (_w, Resources, code) => {
     expect(expandLanguageExtensions({ Transform: LE, Resources }).diagnostics.map((d) => d.code)).toContain(code);
   });

@@ -123,7 +123,10 @@ describe('YAML features CloudFormation does not have', () => {
 
   it('does not blow up on an alias bomb', () => {
     let text = 'a0: &a0 [x, x, x, x, x, x, x, x, x]\n';
-    for (let i = 1; i < 30; i++) text += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+    for (let i = 1; i < 30; i++)
+      text += `a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]\n`;
     const start = Date.now();
     const doc = loadTemplate(text, 't.yaml');
     expect(Date.now() - start).toBeLessThan(2000);
@@ -145,7 +148,10 @@ describe('YAML features CloudFormation does not have', () => {
   });
 
   it('keeps a __proto__ key as data, in JSON and YAML alike', () => {
-    for (const [text, file] of [['__proto__: {a: 1}\n', 't.yaml'], ['{"__proto__": {"a": 1}}', 't.json']] as const) {
+    for (const [text, file] of [
+      ['__proto__: {a: 1}\n', 't.yaml'],
+      ['{"__proto__": {"a": 1}}', 't.json'],
+    ] as const) {
       const v = loadTemplate(text, file).value as Record<string, unknown>;
       expect(Object.keys(v)).toEqual(['__proto__']);
       expect(Object.getPrototypeOf(v)).toBe(Object.prototype);

@@ -21,9 +21,7 @@ describe('parameter types', () => {
     'AWS::SSM::Parameter::Value<List<AWS::EC2::VPC::Id>>',
   ])('%s is a legal type', (t) => expect(isParameterType(t)).toBe(true));
 
-  it.each(['string', 'Integer', 'List<Strings>', 'AWS::EC2::Image::ID', 'List<List<Number>>', 'AWS::SSM::Parameter::Value<Number>'])('%s is not', (t) =>
-    expect(isParameterType(t)).toBe(false),
-  );
+  it.each(['string', 'Integer', 'List<Strings>', 'AWS::EC2::Image::ID', 'List<List<Number>>', 'AWS::SSM::Parameter::Value<Number>'])('%s is not', (t) => expect(isParameterType(t)).toBe(false));
 
   it('knows all the AWS-specific types and their lists', () => {
     expect(PARAMETER_TYPES).toContain('AWS::EC2::KeyPair::KeyName');
@@ -112,9 +110,7 @@ describe('values', () => {
   ])('%s', (_what, def, v, ok) => expect(check(def, v).length === 0).toBe(ok));
 
   it('uses ConstraintDescription as the message', () => {
-    expect(check({ Type: 'String', AllowedPattern: '[a-z]+', ConstraintDescription: 'lower-case letters only' }, 'X')).toEqual([
-      "Parameter 'P' failed to satisfy constraint: lower-case letters only",
-    ]);
+    expect(check({ Type: 'String', AllowedPattern: '[a-z]+', ConstraintDescription: 'lower-case letters only' }, 'X')).toEqual(["Parameter 'P' failed to satisfy constraint: lower-case letters only"]);
   });
 
   it('masks NoEcho values in every message', () => {
@@ -188,4 +184,3 @@ describe('resolution', () => {
     expect(JSON.stringify(r.diagnostics)).not.toContain('short');
   });
 });
-

@@ -81,7 +81,7 @@ const template = fc.record({
   Outputs: fc.dictionary(fc.constantFrom('O1', 'O2'), fc.record({ Value: tree }), { maxKeys: 2 }),
 });
 
-const clean = <T,>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+const clean = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 describe('the engine on random templates', () => {
   it('evaluation, checks, expansion and the graph never throw', () => {
@@ -89,12 +89,7 @@ describe('the engine on random templates', () => {
       fc.property(template, (raw) => {
         const t = clean(raw);
         const before = JSON.stringify(t);
-        const diags = [
-          ...checkIntrinsics(t),
-          ...checkParameterDefinitions(t),
-          ...expandLanguageExtensions(t).diagnostics,
-          ...resolveParameters(t, { P: 'x', Zzz: '1' }).diagnostics,
-        ];
+        const diags = [...checkIntrinsics(t), ...checkParameterDefinitions(t), ...expandLanguageExtensions(t).diagnostics, ...resolveParameters(t, { P: 'x', Zzz: '1' }).diagnostics];
         const r = evaluateTemplate(t, { maskNoEcho: true });
         const printed = JSON.stringify(renderedTemplate(r.template));
         expect(printed).not.toContain('secret-value');
@@ -194,7 +189,11 @@ describe('partial evaluation', () => {
         }
         // One phase: every value known from the start.
         const params = resolveParameters(t, {}).values;
-        const conditions = new ConditionTable({ C1: cond }, () => undefined, () => {});
+        const conditions = new ConditionTable(
+          { C1: cond },
+          () => undefined,
+          () => {},
+        );
         const ev = new Evaluator({ parameters: params, pseudo: rendered.template.pseudo, mappings: {}, mask: false, hooks: world, conditions });
         const v = ev.value({ V: expr }, []);
         const onePhase = ev.diagnostics.length ? { ok: false } : { ok: true, v };

@@ -9,17 +9,50 @@ describe('collectReferences', () => {
     ['Ref', { Ref: 'A' }, [['Ref', 'A', undefined, 'X.Ref']]],
     ['GetAtt list form', { 'Fn::GetAtt': ['A', 'Arn'] }, [['GetAtt', 'A', 'Arn', 'X.Fn::GetAtt.0']]],
     ['GetAtt dotted form splits at the first dot', { 'Fn::GetAtt': 'C.RedisEndpoint.Address' }, [['GetAtt', 'C', 'RedisEndpoint.Address', 'X.Fn::GetAtt']]],
-    ['GetAtt with a Ref attribute', { 'Fn::GetAtt': ['A', { Ref: 'P' }] }, [['GetAtt', 'A', undefined, 'X.Fn::GetAtt.0'], ['Ref', 'P', undefined, 'X.Fn::GetAtt.1.Ref']]],
-    ['Sub variables', { 'Fn::Sub': '${A}-${B.Arn}-${AWS::Region}' }, [['Sub', 'A', undefined, 'X.Fn::Sub'], ['Sub', 'B', 'Arn', 'X.Fn::Sub'], ['Sub', 'AWS::Region', undefined, 'X.Fn::Sub']]],
+    [
+      'GetAtt with a Ref attribute',
+      { 'Fn::GetAtt': ['A', { Ref: 'P' }] },
+      [
+        ['GetAtt', 'A', undefined, 'X.Fn::GetAtt.0'],
+        ['Ref', 'P', undefined, 'X.Fn::GetAtt.1.Ref'],
+      ],
+    ],
+    [
+      'Sub variables',
+      { 'Fn::Sub': '${A}-${B.Arn}-${AWS::Region}' },
+      [
+        ['Sub', 'A', undefined, 'X.Fn::Sub'],
+        ['Sub', 'B', 'Arn', 'X.Fn::Sub'],
+        ['Sub', 'AWS::Region', undefined, 'X.Fn::Sub'],
+      ],
+    ],
     ['Sub ${!Literal} is not a reference', { 'Fn::Sub': '${!A} and ${B}' }, [['Sub', 'B', undefined, 'X.Fn::Sub']]],
     [
       'Sub map variables shadow template names; map values are searched',
       { 'Fn::Sub': ['${A}-${B}', { A: { Ref: 'C' } }] },
-      [['Sub', 'B', undefined, 'X.Fn::Sub.0'], ['Ref', 'C', undefined, 'X.Fn::Sub.1.A.Ref']],
+      [
+        ['Sub', 'B', undefined, 'X.Fn::Sub.0'],
+        ['Ref', 'C', undefined, 'X.Fn::Sub.1.A.Ref'],
+      ],
     ],
-    ['Fn::If names a condition', { 'Fn::If': ['Cond', { Ref: 'A' }, { Ref: 'AWS::NoValue' }] }, [['If', 'Cond', undefined, 'X.Fn::If.0'], ['Ref', 'A', undefined, 'X.Fn::If.1.Ref'], ['Ref', 'AWS::NoValue', undefined, 'X.Fn::If.2.Ref']]],
+    [
+      'Fn::If names a condition',
+      { 'Fn::If': ['Cond', { Ref: 'A' }, { Ref: 'AWS::NoValue' }] },
+      [
+        ['If', 'Cond', undefined, 'X.Fn::If.0'],
+        ['Ref', 'A', undefined, 'X.Fn::If.1.Ref'],
+        ['Ref', 'AWS::NoValue', undefined, 'X.Fn::If.2.Ref'],
+      ],
+    ],
     ['Condition', { 'Fn::Not': [{ Condition: 'C' }] }, [['Condition', 'C', undefined, 'X.Fn::Not.0.Condition']]],
-    ['nested in lists and objects, in order', { a: [{ Ref: 'A' }, { b: { Ref: 'B' } }] }, [['Ref', 'A', undefined, 'X.a.0.Ref'], ['Ref', 'B', undefined, 'X.a.1.b.Ref']]],
+    [
+      'nested in lists and objects, in order',
+      { a: [{ Ref: 'A' }, { b: { Ref: 'B' } }] },
+      [
+        ['Ref', 'A', undefined, 'X.a.0.Ref'],
+        ['Ref', 'B', undefined, 'X.a.1.b.Ref'],
+      ],
+    ],
     ['an object with Ref and another key is not a Ref', { Ref: 'A', Other: 1 }, []],
   ])('%s', (_name, value, expected) => {
     expect(short(value)).toEqual(expected);

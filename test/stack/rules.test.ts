@@ -28,8 +28,7 @@ describe('Rules', () => {
     ['EachMemberIn miss', { 'Fn::EachMemberIn': [{ Ref: 'Zones' }, ['a']] }, false],
   ])('%s', (_w, a, ok) => expect(assert(a)).toEqual(ok ? [] : ['error:RULE_ASSERTION_FAILED@Rules.R.Assertions.0']));
 
-  it('a false RuleCondition skips the assertions', () =>
-    expect(assert({ 'Fn::Equals': ['a', 'b'] }, { RuleCondition: { 'Fn::Equals': [{ Ref: 'Env' }, 'dev'] } })).toEqual([]));
+  it('a false RuleCondition skips the assertions', () => expect(assert({ 'Fn::Equals': ['a', 'b'] }, { RuleCondition: { 'Fn::Equals': [{ Ref: 'Env' }, 'dev'] } })).toEqual([]));
   it('an unknown value (a parameter without one) decides nothing', () => expect(assert({ 'Fn::Equals': [{ Ref: 'Missing' }, 'x'] })).toEqual([]));
   it.each(['Fn::RefAll', 'Fn::ValueOf', 'Fn::ValueOfAll'])('%s cannot be answered locally: a warning', (fn) =>
     expect(assert({ 'Fn::EachMemberEquals': [{ [fn]: ['AWS::EC2::Subnet::Id', 'VpcId'] }, 'vpc-1'] })).toEqual(['warning:RULE_NOT_CHECKED@Rules.R.Assertions.0.Assert']),

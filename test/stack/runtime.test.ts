@@ -27,7 +27,11 @@ describe('resolveRuntime', () => {
   it.each<[string, Json, Json]>([
     ['Ref', { Ref: 'Vpc' }, 'vpc-0a1b2c3d'],
     ['GetAtt with a dotted attribute', { 'Fn::GetAtt': ['Cache', 'RedisEndpoint.Address'] }, '10.1.0.7'],
-    ['Sub with resource attributes and map variables', { 'Fn::Sub': ['redis://${Cache.RedisEndpoint.Address}:${P}/${Vpc}', { P: { 'Fn::GetAtt': ['Cache', 'RedisEndpoint.Port'] } }] }, 'redis://10.1.0.7:6379/vpc-0a1b2c3d'],
+    [
+      'Sub with resource attributes and map variables',
+      { 'Fn::Sub': ['redis://${Cache.RedisEndpoint.Address}:${P}/${Vpc}', { P: { 'Fn::GetAtt': ['Cache', 'RedisEndpoint.Port'] } }] },
+      'redis://10.1.0.7:6379/vpc-0a1b2c3d',
+    ],
     ['Sub keeps ${!Literal}', { 'Fn::Sub': ['${!Vpc}=${Vpc}', {}] }, '${Vpc}=vpc-0a1b2c3d'],
     ['Join', { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': ['Lb', 'DNSName'] }, '/']] }, 'http://127.0.10.2/'],
     ['Join over a list attribute', { 'Fn::Join': [',', { 'Fn::GetAtt': ['Lb', 'Zones'] }] }, 'z1,z2'],

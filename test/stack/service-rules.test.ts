@@ -92,7 +92,11 @@ describe('CIDR blocks', () => {
   it.each([
     ['a VPC', one('AWS::EC2::VPC', { CidrBlock: '10.0.0.1/16' }), ['E3031 Resources.R.Properties.CidrBlock']],
     ['a VPC of /8 (EC2 refuses it: a warning)', one('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/8' }), ['CIDR_SIZE Resources.R.Properties.CidrBlock']],
-    ['a group rule', one('AWS::EC2::SecurityGroup', { GroupDescription: 'x', SecurityGroupIngress: [{ CidrIp: '0.0.0.0/0' }, { CidrIpv6: '::/0' }, { CidrIp: '1.2.3.4' }] }), ['E3031 Resources.R.Properties.SecurityGroupIngress.2.CidrIp']],
+    [
+      'a group rule',
+      one('AWS::EC2::SecurityGroup', { GroupDescription: 'x', SecurityGroupIngress: [{ CidrIp: '0.0.0.0/0' }, { CidrIpv6: '::/0' }, { CidrIp: '1.2.3.4' }] }),
+      ['E3031 Resources.R.Properties.SecurityGroupIngress.2.CidrIp'],
+    ],
     ['both branches of Fn::If', one('AWS::EC2::SecurityGroupIngress', { CidrIp: { 'Fn::If': ['C', '10.0.0.0/8', '10.0.0.5/8'] } }), ['E3031 Resources.R.Properties.CidrIp.Fn::If.2']],
     ['a network ACL entry', one('AWS::EC2::NetworkAclEntry', { CidrBlock: '10.0.0.0/8', Ipv6CidrBlock: '10.0.0.0/8' }), ['E3031 Resources.R.Properties.Ipv6CidrBlock']],
     ['a route', one('AWS::EC2::Route', { DestinationCidrBlock: '0.0.0.0/0' }), []],
@@ -132,7 +136,7 @@ describe('KMS key references', () => {
       ['E1162 Resources.R.Properties.BucketEncryption.ServerSideEncryptionConfiguration.0.ServerSideEncryptionByDefault.KMSMasterKeyID'],
     ],
     ['a key from a parameter (not known here)', one('AWS::SQS::Queue', { KmsMasterKeyId: { Ref: 'Key' } }), []],
-    ['a nested stack parameter of that name (the user\'s key, not a property)', one('AWS::CloudFormation::Stack', { TemplateURL: 'https://x/t.yaml', Parameters: { KmsKeyId: 'anything' } }), []],
+    ["a nested stack parameter of that name (the user's key, not a property)", one('AWS::CloudFormation::Stack', { TemplateURL: 'https://x/t.yaml', Parameters: { KmsKeyId: 'anything' } }), []],
   ])('%s', (_what, template, expected) => {
     expect(codes(template)).toEqual(expected);
   });
@@ -181,10 +185,23 @@ describe('YAML 1.1 booleans, as CloudFormation reads them', () => {
 
 describe('the SAM transform', () => {
   it('is said not to be expanded locally (a warning on Transform), instead of passing silently', () => {
-    const doc = loadTemplate(['Transform: AWS::Serverless-2016-10-31', 'Resources:', '  F:', '    Type: AWS::Serverless::Function', '    Properties:', '      Runtime: python3.12', '      Handler: a.b', '      CodeUri: s3://b/k', ''].join('\n'), 'sam.yaml');
+    const doc = loadTemplate(
+      [
+        'Transform: AWS::Serverless-2016-10-31',
+        'Resources:',
+        '  F:',
+        '    Type: AWS::Serverless::Function',
+        '    Properties:',
+        '      Runtime: python3.12',
+        '      Handler: a.b',
+        '      CodeUri: s3://b/k',
+        '',
+      ].join('\n'),
+      'sam.yaml',
+    );
     const out = validateTemplate(doc).map((d) => formatDiagnostic(d));
     expect(out).toEqual([
-      'sam.yaml:1:12: warning[SAM_NOT_EXPANDED]: the SAM transform (AWS::Serverless-2016-10-31) is not expanded locally: its AWS::Serverless::* resources and Globals are checked only as written, and `kiln deploy` refuses the template; deploy SAM\'s processed template instead (at Transform)',
+      "sam.yaml:1:12: warning[SAM_NOT_EXPANDED]: the SAM transform (AWS::Serverless-2016-10-31) is not expanded locally: its AWS::Serverless::* resources and Globals are checked only as written, and `kiln deploy` refuses the template; deploy SAM's processed template instead (at Transform)",
     ]);
   });
 });

@@ -22,7 +22,10 @@ describe('resource spec', () => {
 
   it('gives required properties and shapes, nested types included', () => {
     const cc = resourceType('AWS::ElastiCache::CacheCluster')!;
-    const required = Object.values(cc.properties).filter((p) => p.required).map((p) => p.name).sort();
+    const required = Object.values(cc.properties)
+      .filter((p) => p.required)
+      .map((p) => p.name)
+      .sort();
     expect(required).toEqual(['CacheNodeType', 'Engine', 'NumCacheNodes']);
     expect(cc.properties.NumCacheNodes!.shape).toEqual({ kind: 'integer' });
     const bdm = resourceType('AWS::EC2::Instance')!.properties.BlockDeviceMappings!.shape;

@@ -65,14 +65,18 @@ describe('kiln validate of many templates', () => {
     expect(ok.code).toBe(0);
     const bad = await run('stacks/**/*.{yaml,json}', '--param', 'Size=three');
     expect(bad.code).toBe(1);
-    expect(bad.err).toContain("stacks/app/sized.json:1:");
+    expect(bad.err).toContain('stacks/app/sized.json:1:');
     expect(bad.err).toContain("Parameter 'Size' must be a number, got 'three'");
   });
 
   it('prints every verdict as one JSON document with --json', async () => {
     const r = await run('stacks/net/vpc.yaml', 'broken/bad-cidr.yaml', 'images/web.json', '--json');
     expect(r.code).toBe(1);
-    const doc = JSON.parse(r.out) as { valid: boolean; summary: Record<string, number>; templates: Array<{ file: string; kind: string; valid: boolean; diagnostics: Array<{ code: string; line?: number }> }> };
+    const doc = JSON.parse(r.out) as {
+      valid: boolean;
+      summary: Record<string, number>;
+      templates: Array<{ file: string; kind: string; valid: boolean; diagnostics: Array<{ code: string; line?: number }> }>;
+    };
     expect(doc.valid).toBe(false);
     expect(doc.summary).toEqual({ templates: 3, valid: 2, invalid: 1, errors: 1, warnings: 0 });
     expect(doc.templates.map((t) => [t.file, t.kind, t.valid])).toEqual([

@@ -22,13 +22,20 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   v: fc.oneof({ depthSize: 'small' }, leaf, intrinsic(tie('v')), fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.oneof(names, fc.string({ maxLength: 8 })), tie('v'), { maxKeys: 4 })),
 })).v;
 const resource = fc.record(
-  { Type: fc.oneof(types, leaf), Properties: fc.oneof(fc.dictionary(fc.oneof(names, fc.constantFrom('ImageId', 'Engine', 'Tags', 'TopicName', 'BlockDeviceMappings')), value, { maxKeys: 4 }), value), DependsOn: fc.oneof(names, fc.array(names, { maxLength: 3 })), Condition: names },
+  {
+    Type: fc.oneof(types, leaf),
+    Properties: fc.oneof(fc.dictionary(fc.oneof(names, fc.constantFrom('ImageId', 'Engine', 'Tags', 'TopicName', 'BlockDeviceMappings')), value, { maxKeys: 4 }), value),
+    DependsOn: fc.oneof(names, fc.array(names, { maxLength: 3 })),
+    Condition: names,
+  },
   { requiredKeys: ['Type'] },
 );
 const template = fc.record(
   {
     AWSTemplateFormatVersion: fc.oneof(fc.constant('2010-09-09'), leaf),
-    Parameters: fc.dictionary(names, fc.record({ Type: fc.constantFrom('String', 'Number', 'CommaDelimitedList', 'Bogus'), Default: leaf, NoEcho: fc.boolean() }, { requiredKeys: ['Type'] }), { maxKeys: 3 }),
+    Parameters: fc.dictionary(names, fc.record({ Type: fc.constantFrom('String', 'Number', 'CommaDelimitedList', 'Bogus'), Default: leaf, NoEcho: fc.boolean() }, { requiredKeys: ['Type'] }), {
+      maxKeys: 3,
+    }),
     Conditions: fc.dictionary(names, value, { maxKeys: 3 }),
     Resources: fc.oneof(fc.dictionary(names, resource, { maxKeys: 6 }), value),
     Outputs: fc.dictionary(names, fc.record({ Value: value, Condition: names }, { requiredKeys: [] }), { maxKeys: 3 }),
@@ -61,16 +68,27 @@ describe('load + validate never throw', () => {
   });
 
   it('on arbitrary text, JSON-looking or YAML-looking', () => {
-    const yamlish = fc.array(fc.constantFrom('a', ':', ' ', '\n', '-', '[', ']', '{', '}', '!Ref ', '!GetAtt ', '&x ', '*x', '<<', '"', "'", '#', '? ', '|', '>', '!!binary ', '\t', 'Resources', ',', '---\n'), { maxLength: 60 }).map((a) => a.join(''));
+    const yamlish = fc
+      .array(fc.constantFrom('a', ':', ' ', '\n', '-', '[', ']', '{', '}', '!Ref ', '!GetAtt ', '&x ', '*x', '<<', '"', "'", '#', '? ', '|', '>', '!!binary ', '\t', 'Resources', ',', '---\n'), {
+        maxLength: 60,
+      })
+      .map((a) => a.join(''));
     fc.assert(
-      fc.property(fc.oneof(fc.string(), yamlish, yamlish.map((s) => `{${s}`)), (text) => {
-        const doc = loadTemplate(text, 't');
-        const diags = validateTemplate(doc);
-        for (const d of diags) {
-          expect(d.range?.start.line).toBeGreaterThanOrEqual(1);
-          expect(typeof d.message).toBe('string');
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          yamlish,
+          yamlish.map((s) => `{${s}`),
+        ),
+        (text) => {
+          const doc = loadTemplate(text, 't');
+          const diags = validateTemplate(doc);
+          for (const d of diags) {
+            expect(d.range?.start.line).toBeGreaterThanOrEqual(1);
+            expect(typeof d.message).toBe('string');
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -8,31 +8,57 @@ import { formatPath } from '../../src/core/source.js';
 type T = Record<string, unknown>;
 const topic = { Type: 'AWS::SNS::Topic' };
 const base = (extra: T = {}): T => ({ AWSTemplateFormatVersion: '2010-09-09', Resources: { Topic: topic }, ...extra });
-const problems = (t: unknown, opts = {}) => validateValue(t, opts).filter((d) => d.severity === 'error').map((d) => [d.code, formatPath(d.segments ?? [])]);
+const problems = (t: unknown, opts = {}) =>
+  validateValue(t, opts)
+    .filter((d) => d.severity === 'error')
+    .map((d) => [d.code, formatPath(d.segments ?? [])]);
 
 describe('a valid template has no diagnostics', () => {
   it.each<[string, unknown]>([
     ['minimal', { Resources: { Topic: topic } }],
-    ['every section', {
-      AWSTemplateFormatVersion: '2010-09-09',
-      Description: 'd',
-      Metadata: { 'AWS::CloudFormation::Interface': {} },
-      Parameters: { Name: { Type: 'String', Default: 'x' } },
-      Rules: { R: { Assertions: [{ Assert: { 'Fn::Equals': [{ Ref: 'Name' }, 'x'] } }] } },
-      Mappings: { M: { 'us-east-1': { Ami: 'ami-1' } } },
-      Conditions: { C: { 'Fn::Equals': [{ Ref: 'Name' }, 'x'] }, D: { 'Fn::Not': [{ Condition: 'C' }] } },
-      Resources: {
-        Topic: { Type: 'AWS::SNS::Topic', Condition: 'C', Properties: { TopicName: { 'Fn::Sub': '${Name}-${AWS::Region}' } } },
-        Queue: { Type: 'AWS::SQS::Queue', DependsOn: 'Topic', DeletionPolicy: 'Retain', Properties: { QueueName: { 'Fn::If': ['C', { Ref: 'Name' }, { Ref: 'AWS::NoValue' }] } } },
+    [
+      'every section',
+      {
+        AWSTemplateFormatVersion: '2010-09-09',
+        Description: 'd',
+        Metadata: { 'AWS::CloudFormation::Interface': {} },
+        Parameters: { Name: { Type: 'String', Default: 'x' } },
+        Rules: { R: { Assertions: [{ Assert: { 'Fn::Equals': [{ Ref: 'Name' }, 'x'] } }] } },
+        Mappings: { M: { 'us-east-1': { Ami: 'ami-1' } } },
+        Conditions: { C: { 'Fn::Equals': [{ Ref: 'Name' }, 'x'] }, D: { 'Fn::Not': [{ Condition: 'C' }] } },
+        Resources: {
+          Topic: { Type: 'AWS::SNS::Topic', Condition: 'C', Properties: { TopicName: { 'Fn::Sub': '${Name}-${AWS::Region}' } } },
+          Queue: { Type: 'AWS::SQS::Queue', DependsOn: 'Topic', DeletionPolicy: 'Retain', Properties: { QueueName: { 'Fn::If': ['C', { Ref: 'Name' }, { Ref: 'AWS::NoValue' }] } } },
+        },
+        Outputs: { Arn: { Value: { 'Fn::GetAtt': ['Queue', 'Arn'] }, Export: { Name: 'x' }, Condition: 'D' } },
       },
-      Outputs: { Arn: { Value: { 'Fn::GetAtt': ['Queue', 'Arn'] }, Export: { Name: 'x' }, Condition: 'D' } },
-    }],
-    ['custom resources take any property and attribute', { Resources: { C: { Type: 'Custom::Thing', Properties: { ServiceToken: 'arn', Anything: 1 } }, U: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::GetAtt': ['C', 'Whatever.Deep'] } } } } }],
-    ['dotted GetAtt attributes', { Resources: { Cache: { Type: 'AWS::ElastiCache::CacheCluster', Properties: { CacheNodeType: 'cache.t3.micro', Engine: 'redis', NumCacheNodes: 1 } } }, Outputs: { A: { Value: { 'Fn::GetAtt': 'Cache.RedisEndpoint.Address' } }, B: { Value: { 'Fn::Sub': '${Cache.RedisEndpoint.Port}' } } } }],
+    ],
+    [
+      'custom resources take any property and attribute',
+      {
+        Resources: {
+          C: { Type: 'Custom::Thing', Properties: { ServiceToken: 'arn', Anything: 1 } },
+          U: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::GetAtt': ['C', 'Whatever.Deep'] } } },
+        },
+      },
+    ],
+    [
+      'dotted GetAtt attributes',
+      {
+        Resources: { Cache: { Type: 'AWS::ElastiCache::CacheCluster', Properties: { CacheNodeType: 'cache.t3.micro', Engine: 'redis', NumCacheNodes: 1 } } },
+        Outputs: { A: { Value: { 'Fn::GetAtt': 'Cache.RedisEndpoint.Address' } }, B: { Value: { 'Fn::Sub': '${Cache.RedisEndpoint.Port}' } } },
+      },
+    ],
     ['numbers and booleans as strings', { Resources: { Q: { Type: 'AWS::SQS::Queue', Properties: { DelaySeconds: '5', FifoQueue: 'true' } } } }],
     ['Sub ${!Literal} and its own variables', { Resources: { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Sub': ['${!NotAName}-${Own}', { Own: 'x' }] } } } } }],
-    ['nested stack outputs', { Resources: { S: { Type: 'AWS::CloudFormation::Stack', Properties: { TemplateURL: 'https://x' } } }, Outputs: { O: { Value: { 'Fn::GetAtt': ['S', 'Outputs.VpcId'] } } } }],
-    ['Properties given by Fn::If', { Conditions: { C: { 'Fn::Equals': ['a', 'a'] } }, Resources: { T: { Type: 'AWS::SNS::Topic', Properties: { 'Fn::If': ['C', { TopicName: 'a' }, { DisplayName: 'b' }] } } } }],
+    [
+      'nested stack outputs',
+      { Resources: { S: { Type: 'AWS::CloudFormation::Stack', Properties: { TemplateURL: 'https://x' } } }, Outputs: { O: { Value: { 'Fn::GetAtt': ['S', 'Outputs.VpcId'] } } } },
+    ],
+    [
+      'Properties given by Fn::If',
+      { Conditions: { C: { 'Fn::Equals': ['a', 'a'] } }, Resources: { T: { Type: 'AWS::SNS::Topic', Properties: { 'Fn::If': ['C', { TopicName: 'a' }, { DisplayName: 'b' }] } } } },
+    ],
   ])('%s', (_name, t) => {
     expect(problems(t)).toEqual([]);
   });
@@ -44,7 +70,15 @@ describe('template structure', () => {
     ['empty', null, [['E1001', '']]],
     ['no Resources', { Description: 'x' }, [['E1001', '']]],
     ['unknown section', base({ Resource: {} }), [['E1001', 'Resource']]],
-    ['section of the wrong type', base({ Parameters: [], Description: 5 }), [['E1001', 'Parameters'], ['E1001', 'Description'], ['PARAM_DEFINITION', 'Parameters']]],
+    [
+      'section of the wrong type',
+      base({ Parameters: [], Description: 5 }),
+      [
+        ['E1001', 'Parameters'],
+        ['E1001', 'Description'],
+        ['PARAM_DEFINITION', 'Parameters'],
+      ],
+    ],
     ['bad format version', base({ AWSTemplateFormatVersion: '2010-09-10' }), [['E1001', 'AWSTemplateFormatVersion']]],
     ['Description too long', base({ Description: 'x'.repeat(1025) }), [['E1003', 'Description']]],
     ['Transform of the wrong shape', base({ Transform: { key: 'x' } }), [['E1005', 'Transform']]],
@@ -76,23 +110,70 @@ describe('resources', () => {
     ['unknown type', { T: { Type: 'AWS::SNS::Topik' } }, [['E3006', 'Resources.T.Type']]],
     ['Properties not an object', { T: { Type: 'AWS::SNS::Topic', Properties: [] } }, [['E3001', 'Resources.T.Properties']]],
     ['unknown property', { T: { Type: 'AWS::SNS::Topic', Properties: { TopicNme: 'x' } } }, [['E3002', 'Resources.T.Properties.TopicNme']]],
-    ['unknown nested property', { I: { Type: 'AWS::EC2::Instance', Properties: { BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebz: {} }] } } }, [['E3002', 'Resources.I.Properties.BlockDeviceMappings[0].Ebz']]],
-    ['missing required properties', { C: { Type: 'AWS::ElastiCache::CacheCluster', Properties: { Engine: 'redis' } } }, [['E3003', 'Resources.C.Properties'], ['E3003', 'Resources.C.Properties']]],
-    ['missing required properties, no Properties at all', { C: { Type: 'AWS::ElastiCache::CacheCluster' } }, [['E3003', 'Resources.C'], ['E3003', 'Resources.C'], ['E3003', 'Resources.C']]],
+    [
+      'unknown nested property',
+      { I: { Type: 'AWS::EC2::Instance', Properties: { BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebz: {} }] } } },
+      [['E3002', 'Resources.I.Properties.BlockDeviceMappings[0].Ebz']],
+    ],
+    [
+      'missing required properties',
+      { C: { Type: 'AWS::ElastiCache::CacheCluster', Properties: { Engine: 'redis' } } },
+      [
+        ['E3003', 'Resources.C.Properties'],
+        ['E3003', 'Resources.C.Properties'],
+      ],
+    ],
+    [
+      'missing required properties, no Properties at all',
+      { C: { Type: 'AWS::ElastiCache::CacheCluster' } },
+      [
+        ['E3003', 'Resources.C'],
+        ['E3003', 'Resources.C'],
+        ['E3003', 'Resources.C'],
+      ],
+    ],
     ['missing required nested property', { I: { Type: 'AWS::EC2::Instance', Properties: { BlockDeviceMappings: [{ Ebs: {} }] } } }, [['E3003', 'Resources.I.Properties.BlockDeviceMappings[0]']]],
     ['a list where an object is expected', { I: { Type: 'AWS::EC2::Instance', Properties: { CpuOptions: [] } } }, [['E3012', 'Resources.I.Properties.CpuOptions']]],
     ['an object where a list is expected', { I: { Type: 'AWS::EC2::Instance', Properties: { SecurityGroupIds: { a: 1 } } } }, [['E3012', 'Resources.I.Properties.SecurityGroupIds']]],
     ['an object where a string is expected', { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { a: 1 } } } }, [['E3012', 'Resources.T.Properties.TopicName']]],
     ['not a number', { Q: { Type: 'AWS::SQS::Queue', Properties: { DelaySeconds: 'five' } } }, [['E3012', 'Resources.Q.Properties.DelaySeconds']]],
     ['not a boolean', { Q: { Type: 'AWS::SQS::Queue', Properties: { FifoQueue: 'yes' } } }, [['E3012', 'Resources.Q.Properties.FifoQueue']]],
-    ['a bad tag', { I: { Type: 'AWS::EC2::Instance', Properties: { Tags: [{ Value: 'x' }, 'y'] } } }, [['E3003', 'Resources.I.Properties.Tags[0]'], ['E3012', 'Resources.I.Properties.Tags[1]']]],
-    ['both branches of Fn::If are checked', { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::If': ['C', ['x'], 'y'] } } } }, [['E3012', 'Resources.T.Properties.TopicName.Fn::If[1]'], ['E8002', 'Resources.T.Properties.TopicName.Fn::If[0]']]],
+    [
+      'a bad tag',
+      { I: { Type: 'AWS::EC2::Instance', Properties: { Tags: [{ Value: 'x' }, 'y'] } } },
+      [
+        ['E3003', 'Resources.I.Properties.Tags[0]'],
+        ['E3012', 'Resources.I.Properties.Tags[1]'],
+      ],
+    ],
+    [
+      'both branches of Fn::If are checked',
+      { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::If': ['C', ['x'], 'y'] } } } },
+      [
+        ['E3012', 'Resources.T.Properties.TopicName.Fn::If[1]'],
+        ['E8002', 'Resources.T.Properties.TopicName.Fn::If[0]'],
+      ],
+    ],
     ['DependsOn a missing resource', { T: { Type: 'AWS::SNS::Topic', DependsOn: ['Nope'] } }, [['E3005', 'Resources.T.DependsOn[0]']]],
-    ['DependsOn itself', { T: { Type: 'AWS::SNS::Topic', DependsOn: 'T' } }, [['E3005', 'Resources.T.DependsOn'], ['E3004', 'Resources.T.DependsOn']]],
+    [
+      'DependsOn itself',
+      { T: { Type: 'AWS::SNS::Topic', DependsOn: 'T' } },
+      [
+        ['E3005', 'Resources.T.DependsOn'],
+        ['E3004', 'Resources.T.DependsOn'],
+      ],
+    ],
     ['DependsOn of the wrong shape', { T: { Type: 'AWS::SNS::Topic', DependsOn: { a: 1 } } }, [['E3005', 'Resources.T.DependsOn']]],
     ['undefined Condition', { T: { Type: 'AWS::SNS::Topic', Condition: 'Nope' } }, [['E8002', 'Resources.T.Condition']]],
     ['bad DeletionPolicy', { T: { Type: 'AWS::SNS::Topic', DeletionPolicy: 'Keep' } }, [['E3035', 'Resources.T.DeletionPolicy']]],
-    ['Snapshot on a type without snapshots', { T: { Type: 'AWS::SNS::Topic', DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' } }, [['E3035', 'Resources.T.DeletionPolicy'], ['E3036', 'Resources.T.UpdateReplacePolicy']]],
+    [
+      'Snapshot on a type without snapshots',
+      { T: { Type: 'AWS::SNS::Topic', DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' } },
+      [
+        ['E3035', 'Resources.T.DeletionPolicy'],
+        ['E3036', 'Resources.T.UpdateReplacePolicy'],
+      ],
+    ],
     ['bad UpdateReplacePolicy', { T: { Type: 'AWS::SNS::Topic', UpdateReplacePolicy: 'RetainExceptOnCreate' } }, [['E3036', 'Resources.T.UpdateReplacePolicy']]],
   ])('%s', (_name, resources, expected) => {
     expect(problems({ Resources: resources })).toEqual(expected);
@@ -123,13 +204,47 @@ describe('references', () => {
   const P = { Name: { Type: 'String' } };
   it.each<[string, T, Array<[string, string]>]>([
     ['Ref to an unknown name', { Resources: { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { Ref: 'Nope' } } } } }, [['E1020', 'Resources.T.Properties.TopicName.Ref']]],
-    ['Ref to parameters, resources and pseudo parameters', { Parameters: P, Resources: { A: topic, T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Join': ['-', [{ Ref: 'Name' }, { Ref: 'A' }, { Ref: 'AWS::StackName' }]] } } } } }, []],
-    ['GetAtt to an unknown resource', { Resources: { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::GetAtt': ['Nope', 'Arn'] } } } } }, [['E1010', 'Resources.T.Properties.TopicName.Fn::GetAtt[0]']]],
-    ['GetAtt to a parameter', { Parameters: P, Resources: { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::GetAtt': 'Name.Value' } } } } }, [['E1010', 'Resources.T.Properties.TopicName.Fn::GetAtt']]],
-    ['GetAtt to an unknown attribute', { Resources: { Q: { Type: 'AWS::SQS::Queue' }, T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::GetAtt': ['Q', 'Nope'] } } } } }, [['E1010', 'Resources.T.Properties.TopicName.Fn::GetAtt[1]']]],
-    ['Sub with unknown names and attributes', { Resources: { Q: { Type: 'AWS::SQS::Queue' }, T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Sub': '${Nope}-${Q.Nope}-${Q.Arn}' } } } } }, [['E1019', 'Resources.T.Properties.TopicName.Fn::Sub'], ['E1019', 'Resources.T.Properties.TopicName.Fn::Sub']]],
-    ['Fn::If with an undefined condition', { Resources: { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::If': ['Nope', 'a', 'b'] } } } } }, [['E8002', 'Resources.T.Properties.TopicName.Fn::If[0]']]],
-    ['output referring to unknown names', { Resources: { T: topic }, Outputs: { O: { Value: { Ref: 'Nope' }, Condition: 'Nope' } } }, [['E8002', 'Outputs.O.Condition'], ['E1020', 'Outputs.O.Value.Ref']]],
+    [
+      'Ref to parameters, resources and pseudo parameters',
+      { Parameters: P, Resources: { A: topic, T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Join': ['-', [{ Ref: 'Name' }, { Ref: 'A' }, { Ref: 'AWS::StackName' }]] } } } } },
+      [],
+    ],
+    [
+      'GetAtt to an unknown resource',
+      { Resources: { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::GetAtt': ['Nope', 'Arn'] } } } } },
+      [['E1010', 'Resources.T.Properties.TopicName.Fn::GetAtt[0]']],
+    ],
+    [
+      'GetAtt to a parameter',
+      { Parameters: P, Resources: { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::GetAtt': 'Name.Value' } } } } },
+      [['E1010', 'Resources.T.Properties.TopicName.Fn::GetAtt']],
+    ],
+    [
+      'GetAtt to an unknown attribute',
+      { Resources: { Q: { Type: 'AWS::SQS::Queue' }, T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::GetAtt': ['Q', 'Nope'] } } } } },
+      [['E1010', 'Resources.T.Properties.TopicName.Fn::GetAtt[1]']],
+    ],
+    [
+      'Sub with unknown names and attributes',
+      { Resources: { Q: { Type: 'AWS::SQS::Queue' }, T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::Sub': '${Nope}-${Q.Nope}-${Q.Arn}' } } } } },
+      [
+        ['E1019', 'Resources.T.Properties.TopicName.Fn::Sub'],
+        ['E1019', 'Resources.T.Properties.TopicName.Fn::Sub'],
+      ],
+    ],
+    [
+      'Fn::If with an undefined condition',
+      { Resources: { T: { Type: 'AWS::SNS::Topic', Properties: { TopicName: { 'Fn::If': ['Nope', 'a', 'b'] } } } } },
+      [['E8002', 'Resources.T.Properties.TopicName.Fn::If[0]']],
+    ],
+    [
+      'output referring to unknown names',
+      { Resources: { T: topic }, Outputs: { O: { Value: { Ref: 'Nope' }, Condition: 'Nope' } } },
+      [
+        ['E8002', 'Outputs.O.Condition'],
+        ['E1020', 'Outputs.O.Value.Ref'],
+      ],
+    ],
   ])('%s', (_name, t, expected) => {
     expect(problems(t)).toEqual(expected);
   });
@@ -156,7 +271,14 @@ describe('conditions, mappings and outputs', () => {
     ['mapping value that is a function', { Mappings: { M: { a: { b: { Ref: 'AWS::Region' } } } }, Resources: { T: topic } }, [['E1001', 'Mappings.M.a.b.Ref']]],
     ['mapping value that is an object', { Mappings: { M: { a: { b: { c: 'd' } } } }, Resources: { T: topic } }, [['E7001', 'Mappings.M.a.b']]],
     ['output without Value', { Resources: { T: topic }, Outputs: { O: { Description: 'd' } } }, [['E6002', 'Outputs.O']]],
-    ['output with unknown keys and a bad Export', { Resources: { T: topic }, Outputs: { O: { Value: 'v', Exports: {}, Export: 'x' } } }, [['E6001', 'Outputs.O.Exports'], ['E6001', 'Outputs.O.Export']]],
+    [
+      'output with unknown keys and a bad Export',
+      { Resources: { T: topic }, Outputs: { O: { Value: 'v', Exports: {}, Export: 'x' } } },
+      [
+        ['E6001', 'Outputs.O.Exports'],
+        ['E6001', 'Outputs.O.Export'],
+      ],
+    ],
     ['output name not alphanumeric', { Resources: { T: topic }, Outputs: { 'O-1': { Value: 'v' } } }, [['E6001', 'Outputs.O-1']]],
   ])('%s', (_name, t, expected) => {
     expect(problems(t)).toEqual(expected);
@@ -248,7 +370,17 @@ describe('AWS::LanguageExtensions: loops are expanded before the checks', () => 
   });
 
   it('and positioned at the loop that generated the resource', () => {
-    const text = ['Transform: AWS::LanguageExtensions', 'Resources:', '  Fn::ForEach::Topics:', '    - N', '    - [a]', '    - Topic${N}:', '        Type: AWS::SNS::Topic', '        Properties: {TopicNme: x}', ''].join('\n');
+    const text = [
+      'Transform: AWS::LanguageExtensions',
+      'Resources:',
+      '  Fn::ForEach::Topics:',
+      '    - N',
+      '    - [a]',
+      '    - Topic${N}:',
+      '        Type: AWS::SNS::Topic',
+      '        Properties: {TopicNme: x}',
+      '',
+    ].join('\n');
     const diags = validateTemplate(loadTemplate(text, 't.yaml'));
     expect(diags.map((d) => `${d.range?.start.line}:${d.range?.start.col} ${d.code} ${d.path}`)).toEqual(['3:3 E3002 Resources.Topica.Properties.TopicNme']);
   });
@@ -282,7 +414,12 @@ describe('required properties removed by Fn::If + AWS::NoValue', () => {
 
 describe('Fn::Sub diagnostics point at the variable', () => {
   it.each([
-    ['YAML block scalar', ['Resources:', '  T:', '    Type: AWS::SNS::Topic', '    Properties:', '      TopicName: !Sub |', '        line one', '        ${AWS::Region} and ${ Nope } here', ''].join('\n'), 't.yaml', '7:28'],
+    [
+      'YAML block scalar',
+      ['Resources:', '  T:', '    Type: AWS::SNS::Topic', '    Properties:', '      TopicName: !Sub |', '        line one', '        ${AWS::Region} and ${ Nope } here', ''].join('\n'),
+      't.yaml',
+      '7:28',
+    ],
     ['JSON string', '{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}, "T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "a-${Q.Nope}"}}}}}', 't.json', '1:126'],
   ])('%s', (_name, text, file, at) => {
     const diags = validateTemplate(loadTemplate(text, file));

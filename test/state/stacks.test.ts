@@ -21,7 +21,20 @@ test('rows, deployments, events and pending operations survive reopening the fil
   const { s, dir } = store();
   s.createStack('web');
   s.beginDeployment({ id: 'd1', stack: 'web', kind: 'deploy', templateHash: 'h', template: '{}', parameters: { P: { value: 'x' } }, outputs: {}, prior: [], images: { Web: 'sha256:abc' } });
-  const id = s.insertResource({ stack: 'web', logicalId: 'A', type: 'T', physicalId: 'p-1', properties: { V: 1 }, state: { physicalId: 'p-1', attributes: { X: 'y' } }, status: 'live', deployment: 'd1', dependsOn: ['B'], deletionPolicy: 'Retain', updateReplacePolicy: 'Delete', noLocalEffect: false });
+  const id = s.insertResource({
+    stack: 'web',
+    logicalId: 'A',
+    type: 'T',
+    physicalId: 'p-1',
+    properties: { V: 1 },
+    state: { physicalId: 'p-1', attributes: { X: 'y' } },
+    status: 'live',
+    deployment: 'd1',
+    dependsOn: ['B'],
+    deletionPolicy: 'Retain',
+    updateReplacePolicy: 'Delete',
+    noLocalEffect: false,
+  });
   s.addEvent({ stack: 'web', stackId: s.stack('web')!.stackId, deployment: 'd1', logicalId: 'A', physicalId: 'p-1', type: 'T', status: 'CREATE_COMPLETE', reason: null });
   const op = s.beginOp({ stack: 'web', deployment: 'd1', logicalId: 'A', action: 'update', rowId: id, properties: { V: 2 } });
   closeAllStates();

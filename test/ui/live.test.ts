@@ -26,7 +26,10 @@ const template = (extra: Record<string, unknown> = {}) => ({
   Resources: {
     Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.86.0.0/16', Tags: [{ Key: 'pw', Value: { Ref: 'Secret' } }] } },
     Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.86.1.0/24' } },
-    Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'web', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] } },
+    Sg: {
+      Type: 'AWS::EC2::SecurityGroup',
+      Properties: { GroupDescription: 'web', VpcId: { Ref: 'Vpc' }, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] },
+    },
     Web: { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, SubnetId: { Ref: 'Subnet' }, SecurityGroupIds: [{ Ref: 'Sg' }] } },
     ...extra,
   },
@@ -60,7 +63,10 @@ beforeAll(async () => {
   await buildTestImage(image, 'FROM busybox:latest\nCMD ["httpd", "-f", "-p", "80"]\n', { 'kiln.test': stack });
   writeFileSync(join(dir, 'stack.json'), JSON.stringify(template()));
   // Bad asks for the address Web holds: only the run can tell (a missing image is refused at plan).
-  writeFileSync(join(dir, 'broken.json'), JSON.stringify(template({ Bad: { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, SubnetId: { Ref: 'Subnet' }, PrivateIpAddress: { 'Fn::GetAtt': ['Web', 'PrivateIp'] } } } })));
+  writeFileSync(
+    join(dir, 'broken.json'),
+    JSON.stringify(template({ Bad: { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, SubnetId: { Ref: 'Subnet' }, PrivateIpAddress: { 'Fn::GetAtt': ['Web', 'PrivateIp'] } } } })),
+  );
   ui = spawn(process.execPath, [cli.entry, 'ui', '--port', '0', '--state-dir', state], { env: { ...process.env, ...cli.env }, cwd: dir });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -134,7 +140,11 @@ describe.skipIf(!hasChromium)('kiln ui in a browser during real deploys on Docke
     // The live log listed the run; the graph gives each node its physical id; the index page got the card.
     expect(await page.$eval('#live-log', (e) => e.textContent)).toContain('Web');
     expect(await page.$eval('#graph .node[data-id="Web"] .pid', (e) => e.textContent)).toMatch(/^i-[0-9a-f]{17}$/);
-    await index.page.waitForFunction((s: string) => (globalThis as any).document.querySelector(`.stack-card[data-stack="${s}"] .pill[data-status="CREATE_COMPLETE"]`) !== null, { timeout: 10_000, polling: 200 }, stack);
+    await index.page.waitForFunction(
+      (s: string) => (globalThis as any).document.querySelector(`.stack-card[data-stack="${s}"] .pill[data-status="CREATE_COMPLETE"]`) !== null,
+      { timeout: 10_000, polling: 200 },
+      stack,
+    );
     expect(await index.page.evaluate(() => (globalThis as any).performance.getEntriesByType('navigation').length)).toBe(1);
     // The instance's image, the outputs, the parameter masked.
     expect(await page.$eval('tr[data-id="Web"]', (e) => e.textContent)).toContain(image);
@@ -170,7 +180,11 @@ describe.skipIf(!hasChromium)('kiln ui in a browser during real deploys on Docke
     const { page, errors } = await recordingPage(browser!);
     const bodies: string[] = [];
     page.on('response', (res) => {
-      if (!res.headers()['content-type']?.startsWith('text/event-stream')) void res.text().then((t) => bodies.push(t), () => undefined);
+      if (!res.headers()['content-type']?.startsWith('text/event-stream'))
+        void res.text().then(
+          (t) => bodies.push(t),
+          () => undefined,
+        );
     });
     for (const p of [`/stacks/${stack}`, '/', '/history', '/builds', `/api/stacks/${stack}`, `/api/stacks/${stack}/drift`, '/api/history', '/api/stacks']) {
       await visit(page, `${base}${p}?token=${token}`);

@@ -125,7 +125,19 @@ describe('what kiln ui shows', () => {
   });
 
   test('no NoEcho value is in any page or answer, nor the salted hash state keeps of it', async () => {
-    const paths = ['/', '/stacks/web', '/stacks/web?part=body', '/stacks/web?part=graph', '/history', '/builds', '/api/stacks', '/api/stacks/web', '/api/stacks/web/drift', '/api/history', '/api/builds'];
+    const paths = [
+      '/',
+      '/stacks/web',
+      '/stacks/web?part=body',
+      '/stacks/web?part=graph',
+      '/history',
+      '/builds',
+      '/api/stacks',
+      '/api/stacks/web',
+      '/api/stacks/web/drift',
+      '/api/history',
+      '/api/builds',
+    ];
     const bodies = await Promise.all(paths.map((p) => get(`${p}${p.includes('?') ? '&' : '?'}token=${ui.token}`)));
     const deployments = JSON.parse((await get(`/api/history?token=${ui.token}`)).body);
     expect(deployments).toHaveLength(1);

@@ -113,7 +113,12 @@ describe('timeline', () => {
   });
 
   test('text from events is escaped in the chart', () => {
-    const tl = timeline(events([[0, 'Web', 'CREATE_IN_PROGRESS'], [5, 'Web', 'CREATE_FAILED', '<img src=x onerror=alert(1)> & "quoted"']]));
+    const tl = timeline(
+      events([
+        [0, 'Web', 'CREATE_IN_PROGRESS'],
+        [5, 'Web', 'CREATE_FAILED', '<img src=x onerror=alert(1)> & "quoted"'],
+      ]),
+    );
     const svg = ganttSvg(tl);
     expect(svg).not.toContain('<img');
     expect(svg).toContain('&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;');

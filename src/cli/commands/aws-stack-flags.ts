@@ -12,4 +12,3 @@ export const AWS_FLAGS: Record<string, FlagSpec[]> = {
   plan: [CAPABILITIES],
   deploy: [CAPABILITIES, CONTINUE_ROLLBACK],
 };
-

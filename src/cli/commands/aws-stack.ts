@@ -11,7 +11,10 @@ import type { AwsStackEnv } from '../../deploy/aws/engine.js';
 import type { StackOutput } from '../../deploy/aws/changeset.js';
 
 function capabilities(p: ParsedArgs): string[] {
-  const caps = flagList(p, 'capabilities').flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  const caps = flagList(p, 'capabilities')
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const c of caps)
     if (!['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'].includes(c))
       throw new KilnError('USAGE', `--capabilities ${c}: expected CAPABILITY_IAM, CAPABILITY_NAMED_IAM or CAPABILITY_AUTO_EXPAND`, 'user', { exitCode: 2 });
@@ -71,7 +74,10 @@ export async function runAwsStack(name: string, p: ParsedArgs, io: CliIO): Promi
       if (name === 'plan') {
         const r = await engine.planAwsStack(env, { stack, template, params: given, capabilities: caps });
         if (flagBool(p, 'json')) io.out(env.mask!(planView.planJson(r.plan, { stack, target: 'aws', isCreate: r.isCreate })));
-        else io.out(r.noChanges && !r.isCreate ? `Plan for stack ${stack}: no changes (${r.plan.steps.length} unchanged).\n` : planView.renderPlan(r.plan, { color: io.color, stack, isCreate: r.isCreate }));
+        else
+          io.out(
+            r.noChanges && !r.isCreate ? `Plan for stack ${stack}: no changes (${r.plan.steps.length} unchanged).\n` : planView.renderPlan(r.plan, { color: io.color, stack, isCreate: r.isCreate }),
+          );
         return 0;
       }
       const [{ ProgressView }, stackView] = await Promise.all([import('../views/progress.js'), import('../views/stack.js')]);
@@ -106,7 +112,13 @@ export async function runAwsStack(name: string, p: ParsedArgs, io: CliIO): Promi
             io.out(renderOutputs(r.outputs, stackView.renderOutputs));
             return 0;
           case 'cancelled':
-            io.err(!r.finalStatus ? 'kiln deploy: cancelled; the change set was deleted, nothing changed\n' : r.finalStatus.endsWith('_IN_PROGRESS') ? `kiln deploy: stopped following stack ${stack} (${r.finalStatus}); CloudFormation goes on\n` : `kiln deploy: cancelled; stack ${stack} ${r.finalStatus}\n`);
+            io.err(
+              !r.finalStatus
+                ? 'kiln deploy: cancelled; the change set was deleted, nothing changed\n'
+                : r.finalStatus.endsWith('_IN_PROGRESS')
+                  ? `kiln deploy: stopped following stack ${stack} (${r.finalStatus}); CloudFormation goes on\n`
+                  : `kiln deploy: cancelled; stack ${stack} ${r.finalStatus}\n`,
+            );
             return r.finalStatus ? 130 : 1;
           case 'failed':
             io.err(`kiln deploy: stack ${stack} ${r.finalStatus}: ${r.reason ?? 'failed'}\n`);

@@ -56,7 +56,10 @@ ${renderFlagHelp(FLAGS)}
 `;
 
 function splitNames(values: string[]): string[] {
-  return values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  return values
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** `KILN_LABELS=k=v,k2=v2`: extra labels on every container and image (CI run ids, tests). */
@@ -82,7 +85,8 @@ export const command: Command = {
       return 2;
     }
     const onError = flagString(args, 'on-error') ?? 'cleanup';
-    if (onError !== 'cleanup' && onError !== 'abort') throw new KilnError('USAGE', `build: -on-error=${onError}: expected cleanup or abort (ask and run-cleanup-provisioner are not supported)`, 'user', { exitCode: 2 });
+    if (onError !== 'cleanup' && onError !== 'abort')
+      throw new KilnError('USAGE', `build: -on-error=${onError}: expected cleanup or abort (ask and run-cleanup-provisioner are not supported)`, 'user', { exitCode: 2 });
     const parallelText = flagString(args, 'parallel-builds') ?? '0';
     const parallel = Number(parallelText);
     if (!Number.isInteger(parallel) || parallel < 0) throw new KilnError('USAGE', `build: -parallel-builds=${parallelText}: expected a whole number >= 0`, 'user', { exitCode: 2 });

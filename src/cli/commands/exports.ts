@@ -24,7 +24,9 @@ export const command = stackCommand({
       io.out(only ? `Stack ${only} exports nothing.\n` : 'No exports.\n');
       return 0;
     }
-    io.out(view.table([['EXPORT', 'STACK', 'VALUE', 'IMPORTED BY'], ...list.map((e) => [e.name, e.stack, typeof e.value === 'string' ? e.value : JSON.stringify(e.value), e.importers.join(', ') || '-'])]));
+    io.out(
+      view.table([['EXPORT', 'STACK', 'VALUE', 'IMPORTED BY'], ...list.map((e) => [e.name, e.stack, typeof e.value === 'string' ? e.value : JSON.stringify(e.value), e.importers.join(', ') || '-'])]),
+    );
     return 0;
   },
 });

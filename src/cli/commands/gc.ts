@@ -85,6 +85,8 @@ async function gcAws(args: ParsedArgs, io: CliIO): Promise<number> {
     onError: (a, m) => io.err(`kiln gc: ${a.verb} ${a.id} failed: ${m}\n`),
   });
   const done = r.actions.length - r.failed.length;
-  io.out(dryRun ? `${r.actions.length} object(s) in ${settings.region} would be removed\n` : `${done} object(s) removed in ${settings.region}${r.failed.length ? `, ${r.failed.length} failed` : ''}\n`);
+  io.out(
+    dryRun ? `${r.actions.length} object(s) in ${settings.region} would be removed\n` : `${done} object(s) removed in ${settings.region}${r.failed.length ? `, ${r.failed.length} failed` : ''}\n`,
+  );
   return r.failed.length ? 1 : 0;
 }

@@ -76,8 +76,7 @@ export const command: Command = {
     if (args.positionals.length !== 1)
       throw new KilnError('USAGE', `graph: expected one TEMPLATE argument${args.positionals.length ? `, got ${args.positionals.length}` : ''} (see \`kiln graph --help\`)`, 'user', { exitCode: 2 });
     const format = flagString(args, 'format') ?? 'text';
-    if (!(FORMATS as readonly string[]).includes(format))
-      throw new KilnError('USAGE', `graph: --format ${format}: expected one of ${FORMATS.join(', ')}`, 'user', { exitCode: 2 });
+    if (!(FORMATS as readonly string[]).includes(format)) throw new KilnError('USAGE', `graph: --format ${format}: expected one of ${FORMATS.join(', ')}`, 'user', { exitCode: 2 });
     const file = args.positionals[0]!;
     const params: Record<string, string> = {};
     for (const [k, v] of keyValues(flagList(args, 'param'), '--param')) params[k] = v;

@@ -11,14 +11,26 @@ export const command: Command = {
   async run(argv, io) {
     const p = parse(argv, SPECS, 'history');
     if (flagBool(p, 'help')) {
-      io.out(usage('kiln history --stack NAME [--json]', 'Lists every deployment `kiln up` or `kiln rollback` made of the stack, oldest first: its id (for\n`kiln rollback --to ID`), outcome, the image id of each image and what changed.', SPECS));
+      io.out(
+        usage(
+          'kiln history --stack NAME [--json]',
+          'Lists every deployment `kiln up` or `kiln rollback` made of the stack, oldest first: its id (for\n`kiln rollback --to ID`), outcome, the image id of each image and what changed.',
+          SPECS,
+        ),
+      );
       return 0;
     }
     const stack = requireStack(p, 'history');
     const [{ PipelineStore }, { table }] = await Promise.all([import('../../state/pipeline.js'), import('../views/stack.js')]);
     const runs = PipelineStore.open(flagString(p, 'state-dir')).list(stack);
     if (flagBool(p, 'json')) {
-      io.out(JSON.stringify(runs.map(({ template: _t, ...r }) => r), null, 2) + '\n');
+      io.out(
+        JSON.stringify(
+          runs.map(({ template: _t, ...r }) => r),
+          null,
+          2,
+        ) + '\n',
+      );
       return 0;
     }
     if (runs.length === 0) {
@@ -27,7 +39,9 @@ export const command: Command = {
     }
     const rows = [['ID', 'WHEN', 'KIND', 'OUTCOME', 'IMAGES', 'CHANGES']];
     for (const r of runs) {
-      const images = Object.entries(r.images).map(([n, i]) => `${n}=${i.imageId.replace(/^sha256:/, '').slice(0, 12)}${i.built ? '*' : ''}`).join(' ');
+      const images = Object.entries(r.images)
+        .map(([n, i]) => `${n}=${i.imageId.replace(/^sha256:/, '').slice(0, 12)}${i.built ? '*' : ''}`)
+        .join(' ');
       const kind = r.kind === 'rollback' ? `rollback to ${r.rollbackOf}` : r.kind;
       const outcome = r.outcome === 'failed' ? `failed (rolled back)${r.reason ? `: ${r.reason.split('\n')[0]}` : ''}` : r.outcome;
       rows.push([String(r.id), r.startedAt.replace('T', ' ').slice(0, 19), kind, outcome, images || '-', r.changes.join('; ') || '-']);

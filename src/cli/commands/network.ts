@@ -12,7 +12,7 @@ export const command = stackCommand({
   summary: 'list the local VPCs, subnets, security groups and key pairs',
   usage: 'kiln network [--stack NAME] [--json]',
   about:
-    'Lists what the local account has, as aws ec2 describe-* would: VPCs (id, CIDR), subnets (id, VPC,\navailability zone, CIDR), security groups (id, name, VPC) and key pairs, each with the stack and\nlogical id that made it. These are the values AWS-specific parameters may take. --stack NAME shows\none stack\'s only; --json prints {Vpcs, Subnets, SecurityGroups, KeyPairs}.',
+    "Lists what the local account has, as aws ec2 describe-* would: VPCs (id, CIDR), subnets (id, VPC,\navailability zone, CIDR), security groups (id, name, VPC) and key pairs, each with the stack and\nlogical id that made it. These are the values AWS-specific parameters may take. --stack NAME shows\none stack's only; --json prints {Vpcs, Subnets, SecurityGroups, KeyPairs}.",
   flags: [JSON_FLAG],
   async run(p, io) {
     const [store, view, { inventoryOf, tagValue }] = await Promise.all([openStackStore(p), import('../views/stack.js'), import('../../deploy/inventory.js')]);
@@ -28,10 +28,26 @@ export const command = stackCommand({
     const section = (title: string, head: string[], rows: string[][]) => `${title}\n${rows.length ? indent(view.table([head, ...rows])) : '  (none)\n'}`;
     io.out(
       [
-        section('VPCs', ['VPC ID', 'CIDR', 'STACK/RESOURCE'], Vpcs.map((v) => [v.VpcId, v.CidrBlock, from(v)])),
-        section('Subnets', ['SUBNET ID', 'VPC ID', 'AZ', 'CIDR', 'PUBLIC IP', 'STACK/RESOURCE'], Subnets.map((s) => [s.SubnetId, s.VpcId, s.AvailabilityZone, s.CidrBlock, s.MapPublicIpOnLaunch ? 'yes' : 'no', from(s)])),
-        section('Security groups', ['GROUP ID', 'NAME', 'VPC ID', 'STACK/RESOURCE'], SecurityGroups.map((g) => [g.GroupId, g.GroupName, g.VpcId, from(g)])),
-        section('Key pairs', ['KEY NAME', 'KEY PAIR ID', 'STACK/RESOURCE'], KeyPairs.map((k) => [k.KeyName, k.KeyPairId, from(k)])),
+        section(
+          'VPCs',
+          ['VPC ID', 'CIDR', 'STACK/RESOURCE'],
+          Vpcs.map((v) => [v.VpcId, v.CidrBlock, from(v)]),
+        ),
+        section(
+          'Subnets',
+          ['SUBNET ID', 'VPC ID', 'AZ', 'CIDR', 'PUBLIC IP', 'STACK/RESOURCE'],
+          Subnets.map((s) => [s.SubnetId, s.VpcId, s.AvailabilityZone, s.CidrBlock, s.MapPublicIpOnLaunch ? 'yes' : 'no', from(s)]),
+        ),
+        section(
+          'Security groups',
+          ['GROUP ID', 'NAME', 'VPC ID', 'STACK/RESOURCE'],
+          SecurityGroups.map((g) => [g.GroupId, g.GroupName, g.VpcId, from(g)]),
+        ),
+        section(
+          'Key pairs',
+          ['KEY NAME', 'KEY PAIR ID', 'STACK/RESOURCE'],
+          KeyPairs.map((k) => [k.KeyName, k.KeyPairId, from(k)]),
+        ),
       ].join('\n'),
     );
     return 0;

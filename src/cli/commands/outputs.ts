@@ -7,8 +7,7 @@ export const command = stackCommand({
   name: 'outputs',
   summary: 'show the outputs of a stack',
   usage: 'kiln outputs --stack NAME [--json]',
-  about:
-    'Prints the outputs of the stack as last deployed (NoEcho values masked), with the export name of\nexported ones and the stacks that import them. --json prints {"Name": value}.',
+  about: 'Prints the outputs of the stack as last deployed (NoEcho values masked), with the export name of\nexported ones and the stacks that import them. --json prints {"Name": value}.',
   flags: [JSON_FLAG],
   async run(p, io) {
     const stack = requireStack(p, 'outputs');

@@ -4,9 +4,11 @@ import { statSync } from 'node:fs';
 
 /** Splits repeated, comma-separated `-only`/`-except` values. */
 export function splitNames(values: string[]): string[] {
-  return values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  return values
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
-
 
 export function fsFileExists(p: string): 'file' | 'dir' | undefined {
   try {
@@ -15,7 +17,6 @@ export function fsFileExists(p: string): 'file' | 'dir' | undefined {
     return undefined;
   }
 }
-
 
 /** The source line of a position with a caret under the column (shown on terminals). */
 export function excerpt(text: string, line: number, col: number): string {

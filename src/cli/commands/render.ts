@@ -36,7 +36,9 @@ ${renderFlagHelp(FLAGS)}
 
 /** A stack name from a file name: CloudFormation allows [A-Za-z][-A-Za-z0-9]*, at most 128. */
 export function stackNameFromFile(file: string): string {
-  const base = basename(file, extname(file)).replace(/[^-A-Za-z0-9]/g, '-').replace(/^[^A-Za-z]+/, '');
+  const base = basename(file, extname(file))
+    .replace(/[^-A-Za-z0-9]/g, '-')
+    .replace(/^[^A-Za-z]+/, '');
   return (base || 'stack').slice(0, 128);
 }
 
@@ -57,8 +59,7 @@ export const command: Command = {
     if (!/^[A-Za-z][-A-Za-z0-9]{0,127}$/.test(stackName))
       throw new KilnError('USAGE', `render: --stack ${stackName}: a stack name starts with a letter and has only letters, digits and dashes (at most 128)`, 'user', { exitCode: 2 });
     const region = flagString(args, 'region');
-    if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
-      throw new KilnError('USAGE', `render: --region ${region}: not a region name (like eu-west-1)`, 'user', { exitCode: 2 });
+    if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new KilnError('USAGE', `render: --region ${region}: not a region name (like eu-west-1)`, 'user', { exitCode: 2 });
     const account = flagString(args, 'account');
     if (account !== undefined && !/^\d{12}$/.test(account)) throw new KilnError('USAGE', `render: --account ${account}: an account id has 12 digits`, 'user', { exitCode: 2 });
 

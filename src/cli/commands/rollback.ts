@@ -13,7 +13,13 @@ export const command: Command = {
   async run(argv, io) {
     const p = parse(argv, SPECS, 'rollback');
     if (flagBool(p, 'help')) {
-      io.out(usage('kiln rollback --stack NAME [--to ID] [--yes]', "Redeploys an earlier deployment of the stack with its exact image ids, parameters and template:\nnothing is built. Fails, changing nothing, if one of its images no longer exists.", SPECS));
+      io.out(
+        usage(
+          'kiln rollback --stack NAME [--to ID] [--yes]',
+          'Redeploys an earlier deployment of the stack with its exact image ids, parameters and template:\nnothing is built. Fails, changing nothing, if one of its images no longer exists.',
+          SPECS,
+        ),
+      );
       return 0;
     }
     const stack = requireStack(p, 'rollback');
@@ -36,7 +42,9 @@ export const command: Command = {
       });
       outcome = r.outcome;
       view.stop();
-      const images = Object.entries(r.to.images).map(([n, i]) => `${n}=${i.imageId.replace(/^sha256:/, '').slice(0, 12)}`).join(' ');
+      const images = Object.entries(r.to.images)
+        .map(([n, i]) => `${n}=${i.imageId.replace(/^sha256:/, '').slice(0, 12)}`)
+        .join(' ');
       if (r.outcome === 'no-changes') {
         io.out(`${stack}: already at run ${r.to.id} (${images}); nothing to do\n`);
         return 0;

@@ -31,8 +31,7 @@ export const command: Command = {
       return 0;
     }
     const [sub, ...extra] = args.positionals;
-    if ((sub !== 'check' && sub !== 'restore') || extra.length)
-      throw new KilnError('USAGE', `state: expected \`check\` or \`restore\` (see \`kiln state --help\`)`, 'user', { exitCode: 2 });
+    if ((sub !== 'check' && sub !== 'restore') || extra.length) throw new KilnError('USAGE', `state: expected \`check\` or \`restore\` (see \`kiln state --help\`)`, 'user', { exitCode: 2 });
     const { stateDir } = await import('../../state/db.js');
     const { checkStateFile, listBackups, restoreState } = await import('../../state/backup.js');
     const dir = stateDir(flagString(args, 'state-dir'), io.env);

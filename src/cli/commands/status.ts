@@ -25,7 +25,10 @@ export const command = stackCommand({
       return 1;
     }
     const rows = store.resources(name);
-    if (json) io.out(JSON.stringify({ ...st, resources: rows.map((r) => ({ logicalId: r.logicalId, type: r.type, physicalId: r.physicalId, status: r.status, attributes: r.state.attributes })) }, null, 2) + '\n');
+    if (json)
+      io.out(
+        JSON.stringify({ ...st, resources: rows.map((r) => ({ logicalId: r.logicalId, type: r.type, physicalId: r.physicalId, status: r.status, attributes: r.state.attributes })) }, null, 2) + '\n',
+      );
     else io.out(view.renderResources(st, rows));
     return 0;
   },

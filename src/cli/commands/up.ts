@@ -133,7 +133,9 @@ export async function reportUp(io: CliIO, r: UpResult, command = 'up'): Promise<
     case 'complete': {
       const steps = r.plan?.steps.filter((s) => s.kind !== 'noop') ?? [];
       const count = (k: string) => steps.filter((s) => s.kind === k).length;
-      const parts = ['create', 'update', 'replace', 'delete'].filter((k) => count(k) > 0).map((k) => `${count(k)} ${k === 'replace' ? 'replaced' : k === 'create' ? 'created' : k === 'update' ? 'updated' : 'deleted'}`);
+      const parts = ['create', 'update', 'replace', 'delete']
+        .filter((k) => count(k) > 0)
+        .map((k) => `${count(k)} ${k === 'replace' ? 'replaced' : k === 'create' ? 'created' : k === 'update' ? 'updated' : 'deleted'}`);
       io.out(`${r.stack}: ${r.deploy?.finalStatus ?? r.aws?.finalStatus ?? 'deployed'} in ${secs(r.ms)} (${imgs}; ${parts.length ? parts.join(', ') : 'outputs only'})\n`);
       io.out(stackView.renderOutputs(r.deploy?.outputs ?? r.aws?.outputs ?? {}));
       return 0;
@@ -199,7 +201,10 @@ export const command: Command = {
         labels: extraLabels(io.env.KILN_LABELS),
         env: io.env,
         confirm: await planConfirm(io, stack, flagBool(p, 'yes'), feed),
-        capabilities: flagList(p, 'capabilities').flatMap((v) => v.split(',')).map((c) => c.trim()).filter(Boolean),
+        capabilities: flagList(p, 'capabilities')
+          .flatMap((v) => v.split(','))
+          .map((c) => c.trim())
+          .filter(Boolean),
         ...(flagString(p, 'region') ? { region: flagString(p, 'region')! } : {}),
         ...(dir ? { stateDir: dir } : {}),
       });

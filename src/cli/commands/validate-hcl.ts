@@ -50,7 +50,12 @@ export async function runHclValidate(p: ReturnType<typeof parseArgs>, file: stri
       except: splitNames(flagList(p, 'except')),
       fileExists: fsFileExists,
     });
-    if (flagBool(p, 'syntax-only')) return finish(r.loaded.diagnostics.filter((d) => d.code === 'HCL_SYNTAX'), r.mask, r.loaded.texts);
+    if (flagBool(p, 'syntax-only'))
+      return finish(
+        r.loaded.diagnostics.filter((d) => d.code === 'HCL_SYNTAX'),
+        r.mask,
+        r.loaded.texts,
+      );
     return finish(r.diagnostics, r.mask, r.loaded.texts, r.result?.builds.map((b) => b.name) ?? []);
   } catch (e) {
     if (KilnError.is(e) && json) return finish([{ severity: 'error', code: e.code, message: e.message }], (s) => s, new Map());
@@ -94,7 +99,8 @@ export async function runHclInspect(file: string, io: CliIO, machine: boolean): 
   if (machine) {
     const ts = Math.floor(Date.now() / 1000);
     const lines: string[] = [];
-    for (const v of l.info.variables) lines.push(`${ts},,template-variable,${machineEscape(`var.${v.name}`)},${machineEscape(v.set ? maskedShow(v.value, v.sensitive) : '<unknown>')},${v.set ? 0 : 1}`);
+    for (const v of l.info.variables)
+      lines.push(`${ts},,template-variable,${machineEscape(`var.${v.name}`)},${machineEscape(v.set ? maskedShow(v.value, v.sensitive) : '<unknown>')},${v.set ? 0 : 1}`);
     l.info.builds.forEach((b) => b.sources.forEach((s) => lines.push(`${ts},,template-builder,${machineEscape(s)},${machineEscape(s.split('.')[0]!)}`)));
     l.info.builds.forEach((b) => b.provisioners.forEach((s) => lines.push(`${ts},,template-provisioner,${machineEscape(s)}`)));
     io.out(l.mask(lines.join('\n') + '\n'));

@@ -49,7 +49,6 @@ Where kiln differs from Packer 1.6.6 on purpose:
   - Success prints "Template validated successfully." (Packer 1.6.6 prints nothing).
 `;
 
-
 const PACKER_ROOT = ['builders', 'provisioners', 'post-processors', 'variables', 'sensitive-variables', 'min_packer_version', 'error-cleanup-provisioner', 'push', 'description'];
 const CFN_ROOT = ['Resources', 'AWSTemplateFormatVersion', 'Parameters', 'Outputs', 'Mappings', 'Conditions', 'Transform', 'Description'];
 
@@ -116,7 +115,6 @@ export function readVarFiles(files: string[], cwd: string): Array<{ file: string
   });
 }
 
-
 export interface CliVariableFlags {
   vars: Array<[string, string]>;
   varFiles: Array<{ file: string; text: string }>;
@@ -138,7 +136,6 @@ export function rawMasker(t: ParsedTemplate, flags: Pick<CliVariableFlags, 'vars
   const merged = mergeVariableSources(t, flags);
   return makeResolved(merged.values, new Set(t.sensitiveVariables)).mask;
 }
-
 
 export function printDiagnostics(diags: readonly Diagnostic[], io: CliIO, mask: (s: string) => string, file?: string, text?: string): void {
   for (const d of sortDiagnostics(diags)) {
@@ -212,5 +209,9 @@ export async function runImageValidate(argv: string[], io: CliIO): Promise<numbe
   });
   const resolved = result.variables;
   const fullMask = resolved ? (s: string) => mask(resolved.mask(s)) : mask;
-  return finish([...loaded.diagnostics, ...result.diagnostics], fullMask, result.builds.map((b) => b.name));
+  return finish(
+    [...loaded.diagnostics, ...result.diagnostics],
+    fullMask,
+    result.builds.map((b) => b.name),
+  );
 }

@@ -32,7 +32,9 @@ export async function runStackValidate(argv: string[], io: CliIO): Promise<numbe
     return 0;
   }
   if (args.positionals.length !== 1)
-    throw new KilnError('USAGE', `validate: expected one TEMPLATE argument${args.positionals.length ? `, got ${args.positionals.length}` : ''} (see \`kiln validate --help\`)`, 'user', { exitCode: 2 });
+    throw new KilnError('USAGE', `validate: expected one TEMPLATE argument${args.positionals.length ? `, got ${args.positionals.length}` : ''} (see \`kiln validate --help\`)`, 'user', {
+      exitCode: 2,
+    });
   const file = args.positionals[0]!;
   const params: Record<string, string> = {};
   for (const [k, v] of keyValues(flagList(args, 'param'), '--param')) params[k] = v;

@@ -16,7 +16,13 @@ export const command: Command = {
   async run(argv, io) {
     const p = parse(argv, SPECS, 'watch');
     if (flagBool(p, 'help')) {
-      io.out(usage('kiln watch [DIR] [--target local] [--stack NAME]', 'Runs `kiln up` now and again after every change of any input of any image or of the stack\n(debounced). A failed build or deploy keeps the running version serving and waits for the next\nchange. Ctrl-C stops.', SPECS));
+      io.out(
+        usage(
+          'kiln watch [DIR] [--target local] [--stack NAME]',
+          'Runs `kiln up` now and again after every change of any input of any image or of the stack\n(debounced). A failed build or deploy keeps the running version serving and waits for the next\nchange. Ctrl-C stops.',
+          SPECS,
+        ),
+      );
       return 0;
     }
     if (p.positionals.length > 1) throw new KilnError('USAGE', `watch: unexpected argument ${p.positionals[1]}`, 'user', { exitCode: 2 });
@@ -52,7 +58,17 @@ export const command: Command = {
           let outcome: string | undefined;
           const view = await pipelineView(io, feed);
           try {
-            const r = await up({ config, target, stack, events: view, confirm: await planConfirm(io, stack, true, feed), env: io.env, labels: extraLabels(io.env.KILN_LABELS), signal: abort.signal, ...(dir ? { stateDir: dir } : {}) });
+            const r = await up({
+              config,
+              target,
+              stack,
+              events: view,
+              confirm: await planConfirm(io, stack, true, feed),
+              env: io.env,
+              labels: extraLabels(io.env.KILN_LABELS),
+              signal: abort.signal,
+              ...(dir ? { stateDir: dir } : {}),
+            });
             outcome = r.outcome;
             view.stop();
             await reportUp(io, r, 'watch');

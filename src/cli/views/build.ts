@@ -63,7 +63,9 @@ export class BuildRenderer {
     }
     if (this.opts.timestamps) {
       const lead = /^\n*/.exec(t)![0];
-      t = `${lead}${this.now().toISOString().replace(/\.\d{3}Z$/, 'Z')} ${t.slice(lead.length)}`;
+      t = `${lead}${this.now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')} ${t.slice(lead.length)}`;
     }
     this.write(t + '\n');
   }

@@ -6,7 +6,16 @@ import type { ResourceRow, StackEvent, StackRecord } from '../../state/store.js'
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function show(v: Json): string {
@@ -29,10 +38,7 @@ export function renderOutputs(outputs: Record<string, { value: Json; description
 }
 
 export function renderEvents(events: readonly StackEvent[]): string {
-  return table([
-    ['TIMESTAMP', 'LOGICAL ID', 'PHYSICAL ID', 'TYPE', 'STATUS', 'REASON'],
-    ...events.map((e) => [e.timestamp, e.logicalId, e.physicalId ?? '-', e.type, e.status, e.reason ?? '']),
-  ]);
+  return table([['TIMESTAMP', 'LOGICAL ID', 'PHYSICAL ID', 'TYPE', 'STATUS', 'REASON'], ...events.map((e) => [e.timestamp, e.logicalId, e.physicalId ?? '-', e.type, e.status, e.reason ?? ''])]);
 }
 
 export function renderStacks(stacks: readonly StackRecord[], counts: (name: string) => number): string {
@@ -56,7 +62,11 @@ export function renderDrift(r: DriftReport): string {
   s += table([['LOGICAL ID', 'TYPE', 'PHYSICAL ID', 'DRIFT'], ...r.resources.map((x) => [x.logicalId, x.type, x.physicalId, x.status])]);
   for (const x of r.resources) {
     for (const d of x.differences) s += `  ${x.logicalId}.${d.property}: ${d.kind} expected ${JSON.stringify(d.expected)}, actual ${JSON.stringify(d.actual)}\n`;
-    if (x.mutations.length) s += `  ${x.logicalId}: ${x.mutations.length} file(s) changed since start: ${x.mutations.slice(0, 5).map((m) => `${m.kind} ${m.path}`).join(', ')}${x.mutations.length > 5 ? ', …' : ''}\n`;
+    if (x.mutations.length)
+      s += `  ${x.logicalId}: ${x.mutations.length} file(s) changed since start: ${x.mutations
+        .slice(0, 5)
+        .map((m) => `${m.kind} ${m.path}`)
+        .join(', ')}${x.mutations.length > 5 ? ', …' : ''}\n`;
   }
   for (const e of r.extra) s += `  extra object not in state: ${e}\n`;
   return s;

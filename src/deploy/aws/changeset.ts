@@ -47,8 +47,19 @@ export function changeSetToPlan(changes: readonly Change[], unchanged: readonly 
       case 'Modify':
       case 'Dynamic':
         if (rc.Replacement === 'True' || rc.Replacement === 'Conditional') {
-          const because = rc.Replacement === 'True' ? (names.recreate.length ? names.recreate : names.all) : (names.conditional.length ? names.conditional : names.all).map((n) => `${n} (may replace: Conditional)`);
-          steps.push({ kind: 'replace', id, type, physicalId, order: 'create-first', because: because.length ? because : ['CloudFormation says so'], changed: names.all, afterApply: [], noLocalEffect: false });
+          const because =
+            rc.Replacement === 'True' ? (names.recreate.length ? names.recreate : names.all) : (names.conditional.length ? names.conditional : names.all).map((n) => `${n} (may replace: Conditional)`);
+          steps.push({
+            kind: 'replace',
+            id,
+            type,
+            physicalId,
+            order: 'create-first',
+            because: because.length ? because : ['CloudFormation says so'],
+            changed: names.all,
+            afterApply: [],
+            noLocalEffect: false,
+          });
         } else steps.push({ kind: 'update', id, type, physicalId, changed: names.all.length ? names.all : [...(rc.Scope ?? [])], afterApply: [], noLocalEffect: false });
         break;
       default:
@@ -57,7 +68,9 @@ export function changeSetToPlan(changes: readonly Change[], unchanged: readonly 
   }
   const order: Record<Step['kind'], number> = { create: 0, update: 0, replace: 0, delete: 1, noop: 2 };
   steps.sort((a, b) => order[a.kind] - order[b.kind]);
-  for (const r of unchanged) if (r.LogicalResourceId && !touched.has(r.LogicalResourceId)) steps.push({ kind: 'noop', id: r.LogicalResourceId, type: r.ResourceType ?? '', physicalId: r.PhysicalResourceId ?? '', noLocalEffect: false });
+  for (const r of unchanged)
+    if (r.LogicalResourceId && !touched.has(r.LogicalResourceId))
+      steps.push({ kind: 'noop', id: r.LogicalResourceId, type: r.ResourceType ?? '', physicalId: r.PhysicalResourceId ?? '', noLocalEffect: false });
   return { steps, diagnostics: [], changes: steps.some((s) => s.kind !== 'noop') };
 }
 

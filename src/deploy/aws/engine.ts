@@ -153,7 +153,12 @@ class Engine {
         if (!s) return { status: 'DELETE_COMPLETE', events: all };
         if (s.StackStatus && isSettled(s.StackStatus) && s.StackStatus !== 'REVIEW_IN_PROGRESS' && (!last || s.StackStatus !== last.status)) return { status: s.StackStatus, events: all };
       }
-      if (this.clock.now() > deadline) throw new KilnError('AWS_WAIT_TIMEOUT', `timed out following stack ${stack}: still ${last?.status ?? 'in progress'}; CloudFormation goes on (see kiln events --target aws --stack ${stack})`, 'environment');
+      if (this.clock.now() > deadline)
+        throw new KilnError(
+          'AWS_WAIT_TIMEOUT',
+          `timed out following stack ${stack}: still ${last?.status ?? 'in progress'}; CloudFormation goes on (see kiln events --target aws --stack ${stack})`,
+          'environment',
+        );
       try {
         await this.clock.sleep(this.pollMs, aborted ? undefined : this.env.signal);
       } catch {
@@ -173,7 +178,12 @@ class Engine {
       else if (had.has(name)) out.push({ ParameterKey: name, UsePreviousValue: true });
       else if (!decl.hasDefault) missing.push(name);
     }
-    if (missing.length) throw new KilnError('PARAMETER', `parameter${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ha${missing.length > 1 ? 've' : 's'} no default and no previous value: give --param ${missing[0]}=…`, 'user');
+    if (missing.length)
+      throw new KilnError(
+        'PARAMETER',
+        `parameter${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ha${missing.length > 1 ? 've' : 's'} no default and no previous value: give --param ${missing[0]}=…`,
+        'user',
+      );
     return out;
   }
 
@@ -182,22 +192,40 @@ class Engine {
     const status = s?.StackStatus ?? '';
     if (!s || status === 'REVIEW_IN_PROGRESS') return;
     if (status === 'ROLLBACK_COMPLETE' || status === 'ROLLBACK_FAILED')
-      throw new KilnError('STACK_STATE', `stack ${stack} is ${status}: its first create failed${s.StackStatusReason ? ` (${this.mask(s.StackStatusReason)})` : ''}, and CloudFormation cannot update it. Delete it (kiln destroy --target aws --stack ${stack}) and deploy again`, 'user');
+      throw new KilnError(
+        'STACK_STATE',
+        `stack ${stack} is ${status}: its first create failed${s.StackStatusReason ? ` (${this.mask(s.StackStatusReason)})` : ''}, and CloudFormation cannot update it. Delete it (kiln destroy --target aws --stack ${stack}) and deploy again`,
+        'user',
+      );
     if (status === 'UPDATE_ROLLBACK_FAILED')
-      throw new KilnError('STACK_STATE', `stack ${stack} is UPDATE_ROLLBACK_FAILED: a rollback could not finish${s.StackStatusReason ? ` (${this.mask(s.StackStatusReason)})` : ''}. Fix the cause, then run kiln deploy --target aws --stack ${stack} --continue-rollback, and deploy again`, 'user');
-    if (status.endsWith('_IN_PROGRESS')) throw new KilnError('STACK_STATE', `stack ${stack} is ${status}: another operation is running; wait for it (kiln events --target aws --stack ${stack})`, 'user');
+      throw new KilnError(
+        'STACK_STATE',
+        `stack ${stack} is UPDATE_ROLLBACK_FAILED: a rollback could not finish${s.StackStatusReason ? ` (${this.mask(s.StackStatusReason)})` : ''}. Fix the cause, then run kiln deploy --target aws --stack ${stack} --continue-rollback, and deploy again`,
+        'user',
+      );
+    if (status.endsWith('_IN_PROGRESS'))
+      throw new KilnError('STACK_STATE', `stack ${stack} is ${status}: another operation is running; wait for it (kiln events --target aws --stack ${stack})`, 'user');
   }
 
   async plan(o: AwsPlanOptions): Promise<AwsPlan> {
     checkCapabilities(o.template.needs, o.capabilities);
     if (o.template.bytes > INLINE_TEMPLATE_BYTES)
-      throw new KilnError('TEMPLATE_SIZE', `the template is ${o.template.bytes} bytes, over CloudFormation's ${INLINE_TEMPLATE_BYTES}-byte limit for an inline template; templates this size must go through S3, which kiln's AWS target does not do yet`, 'user');
+      throw new KilnError(
+        'TEMPLATE_SIZE',
+        `the template is ${o.template.bytes} bytes, over CloudFormation's ${INLINE_TEMPLATE_BYTES}-byte limit for an inline template; templates this size must go through S3, which kiln's AWS target does not do yet`,
+        'user',
+      );
     const existing = await this.describe(o.stack);
     this.checkDeployable(o.stack, existing);
     const isCreate = !existing || existing.StackStatus === 'REVIEW_IN_PROGRESS';
     const Parameters = this.parameters(o, existing);
-    const given = Object.fromEntries(Parameters.filter((p) => p.ParameterValue !== undefined).map((p) => [p.ParameterKey!, o.template.parameters[p.ParameterKey!]?.noEcho ? '****' : p.ParameterValue!]));
-    const name = `kiln-${new Date(this.clock.now()).toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.floor(Math.random() * 1e6)}`;
+    const given = Object.fromEntries(
+      Parameters.filter((p) => p.ParameterValue !== undefined).map((p) => [p.ParameterKey!, o.template.parameters[p.ParameterKey!]?.noEcho ? '****' : p.ParameterValue!]),
+    );
+    const name = `kiln-${new Date(this.clock.now())
+      .toISOString()
+      .replace(/[-:.TZ]/g, '')
+      .slice(0, 14)}-${Math.floor(Math.random() * 1e6)}`;
     let created: CfnOutput<'CreateChangeSet'>;
     try {
       created = await this.env.cfn.call('CreateChangeSet', {
@@ -296,7 +324,12 @@ export async function deployAwsStack(env: AwsStackEnv, o: AwsPlanOptions & { con
   if (r.stopped || cancelled) return { ...p, outcome: 'cancelled', finalStatus: r.status, outputs: {} };
   const failed = isFailedOutcome(r.status);
   const reason = failed ? (firstFailure(r.events) ?? `stack ${r.status}`) : undefined;
-  const hint = r.status === 'ROLLBACK_COMPLETE' ? `; the stack must be deleted before it can be deployed again (kiln destroy --target aws --stack ${o.stack})` : r.status === 'UPDATE_ROLLBACK_FAILED' ? `; run kiln deploy --target aws --stack ${o.stack} --continue-rollback once the cause is fixed` : '';
+  const hint =
+    r.status === 'ROLLBACK_COMPLETE'
+      ? `; the stack must be deleted before it can be deployed again (kiln destroy --target aws --stack ${o.stack})`
+      : r.status === 'UPDATE_ROLLBACK_FAILED'
+        ? `; run kiln deploy --target aws --stack ${o.stack} --continue-rollback once the cause is fixed`
+        : '';
   return { ...p, outcome: failed ? 'failed' : 'complete', finalStatus: r.status, ...(reason ? { reason: reason + hint } : {}), outputs: failed ? {} : await e.outputs(o.stack) };
 }
 
@@ -345,7 +378,13 @@ export async function awsStackStatus(env: AwsStackEnv, stack: string): Promise<A
     stack,
     status: s.StackStatus ?? 'UNKNOWN',
     ...(s.StackStatusReason ? { reason: e.mask(s.StackStatusReason) } : {}),
-    resources: rs.map((r) => ({ logicalId: r.LogicalResourceId ?? '', type: r.ResourceType ?? '', physicalId: r.PhysicalResourceId ?? '', status: r.ResourceStatus ?? '', ...(r.ResourceStatusReason ? { reason: e.mask(r.ResourceStatusReason) } : {}) })),
+    resources: rs.map((r) => ({
+      logicalId: r.LogicalResourceId ?? '',
+      type: r.ResourceType ?? '',
+      physicalId: r.PhysicalResourceId ?? '',
+      status: r.ResourceStatus ?? '',
+      ...(r.ResourceStatusReason ? { reason: e.mask(r.ResourceStatusReason) } : {}),
+    })),
   };
 }
 
@@ -394,7 +433,12 @@ export async function awsStackDrift(env: AwsStackEnv, stack: string): Promise<Dr
     type: d.ResourceType ?? '',
     physicalId: d.PhysicalResourceId ?? '',
     status: (d.StackResourceDriftStatus ?? 'NOT_CHECKED') as ResourceDrift,
-    differences: (d.PropertyDifferences ?? []).map((x) => ({ property: x.PropertyPath ?? '', expected: parse(x.ExpectedValue), actual: parse(x.ActualValue), kind: (x.DifferenceType ?? 'NOT_EQUAL') as 'NOT_EQUAL' | 'ADD' | 'REMOVE' })),
+    differences: (d.PropertyDifferences ?? []).map((x) => ({
+      property: x.PropertyPath ?? '',
+      expected: parse(x.ExpectedValue),
+      actual: parse(x.ActualValue),
+      kind: (x.DifferenceType ?? 'NOT_EQUAL') as 'NOT_EQUAL' | 'ADD' | 'REMOVE',
+    })),
     mutations: [],
   }));
   return { stack, status: resources.some((r) => r.status === 'MODIFIED' || r.status === 'DELETED') ? 'DRIFTED' : 'IN_SYNC', resources, extra: [] } as DriftReport;

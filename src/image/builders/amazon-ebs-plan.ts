@@ -82,8 +82,7 @@ export function checkSupported(build: PreparedBuild, cfg: AmazonEbsBuilderConfig
   }
   if (cfg.communicator !== 'ssh' && cfg.communicator !== 'none') problems.push(`communicator "${cfg.communicator}" (kiln's amazon-ebs builder speaks ssh)`);
   if (cfg.sshInterface === 'session_manager') problems.push('ssh_interface "session_manager"');
-  if (problems.length)
-    throw new KilnError('UNSUPPORTED', `build '${build.name}': kiln's amazon-ebs builder does not support ${problems.join(', ')} yet; nothing was created in AWS`, 'user');
+  if (problems.length) throw new KilnError('UNSUPPORTED', `build '${build.name}': kiln's amazon-ebs builder does not support ${problems.join(', ')} yet; nothing was created in AWS`, 'user');
 }
 
 export function settingsFor(cfg: AmazonEbsBuilderConfig, env: Record<string, string | undefined>): AwsSettings {
@@ -150,7 +149,8 @@ export async function resolveSourceFilter(ec2: Ec2Api, filter: Record<string, un
   const images = (r.Images ?? []).filter((i): i is Image & { ImageId: string } => !!i.ImageId);
   const shown = `filters ${Filters.map((f) => `${f.Name}=${f.Values[0]}`).join(', ') || '(none)'}, owners ${owners.join(', ')}`;
   if (!images.length) throw new KilnError('SOURCE_AMI', `No AMI was found matching filters: ${shown}`, 'user');
-  if (images.length > 1 && !mostRecent) throw new KilnError('SOURCE_AMI', `Your query returned more than one result (${images.length}, ${shown}). Please try a more specific search, or set most_recent to true.`, 'user');
+  if (images.length > 1 && !mostRecent)
+    throw new KilnError('SOURCE_AMI', `Your query returned more than one result (${images.length}, ${shown}). Please try a more specific search, or set most_recent to true.`, 'user');
   // Newest first; equal dates fall back to the id so the choice is stable.
   images.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? '') || a.ImageId.localeCompare(b.ImageId));
   return images[0]!;

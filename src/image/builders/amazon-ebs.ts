@@ -112,7 +112,8 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
         const i = await describeInstance(id);
         const state = i?.State?.Name ?? 'unknown';
         if (state === want) return { done: true, value: i! };
-        if (want !== 'terminated' && (state === 'terminated' || state === 'shutting-down')) return { failed: `the instance is ${state}${i?.StateReason?.Message ? ` (${i.StateReason.Message})` : ''}` };
+        if (want !== 'terminated' && (state === 'terminated' || state === 'shutting-down'))
+          return { failed: `the instance is ${state}${i?.StateReason?.Message ? ` (${i.StateReason.Message})` : ''}` };
         return { done: false, state };
       },
       { ...polls(WAIT_INSTANCE_MS), what, clock, ...(signal ? { signal } : {}) },
@@ -123,7 +124,8 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
         const img = (await aws('DescribeImages', { ImageIds: [id] }, r)).Images?.[0];
         const state = img?.State ?? 'unknown';
         if (state === 'available') return { done: true, value: img! };
-        if (state === 'failed' || state === 'invalid' || state === 'deregistered' || state === 'error') return { failed: `the AMI is ${state}${img?.StateReason?.Message ? `: ${img.StateReason.Message}` : ''}` };
+        if (state === 'failed' || state === 'invalid' || state === 'deregistered' || state === 'error')
+          return { failed: `the AMI is ${state}${img?.StateReason?.Message ? `: ${img.StateReason.Message}` : ''}` };
         return { done: false, state };
       },
       { ...polls(WAIT_IMAGE_MS), what: `AMI ${id} in ${r} to become available`, clock, ...(signal ? { signal } : {}) },
@@ -178,7 +180,8 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
           src = found as Image & { ImageId: string };
         }
         // amazon-ebs snapshots the instance's EBS root volume: an instance-store source cannot work.
-        if (src.RootDeviceType && src.RootDeviceType !== 'ebs') throw new KilnError('SOURCE_AMI', `The provided source AMI has an invalid root device type.\nExpected 'ebs', got '${src.RootDeviceType}'.`, 'user');
+        if (src.RootDeviceType && src.RootDeviceType !== 'ebs')
+          throw new KilnError('SOURCE_AMI', `The provided source AMI has an invalid root device type.\nExpected 'ebs', got '${src.RootDeviceType}'.`, 'user');
         c.source = src;
         Object.assign(generated, { SourceAMIName: src.Name ?? '', SourceAMIOwner: src.OwnerId ?? '', SourceAMIOwnerName: src.ImageOwnerAlias ?? '', SourceAMICreationDate: src.CreationDate ?? '' });
         ui.message(`Found Image ID: ${src.ImageId}`);
@@ -293,7 +296,15 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
       async cleanup(c) {
         if (!c.volumeIds.length) return;
         ui.say('Cleaning up any extra volumes...');
-        const left = (await aws('DescribeVolumes', { Filters: [{ Name: 'status', Values: ['available'] }, { Name: `tag:${TAGS.run}`, Values: [runId] }] })).Volumes ?? [];
+        const left =
+          (
+            await aws('DescribeVolumes', {
+              Filters: [
+                { Name: 'status', Values: ['available'] },
+                { Name: `tag:${TAGS.run}`, Values: [runId] },
+              ],
+            })
+          ).Volumes ?? [];
         const ours = left.filter((v) => v.VolumeId && c.volumeIds.includes(v.VolumeId));
         if (!ours.length) {
           ui.say('No volumes to clean up, skipping');
@@ -316,7 +327,11 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
         const userData = cfg.userDataFile ? readFileSync(cfg.userDataFile) : cfg.userData ? Buffer.from(cfg.userData) : undefined;
         const network =
           cfg.associatePublicIpAddress !== undefined
-            ? { NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: cfg.associatePublicIpAddress, DeleteOnTermination: true, Groups: c.groupIds, ...(c.subnetId ? { SubnetId: c.subnetId } : {}) }] }
+            ? {
+                NetworkInterfaces: [
+                  { DeviceIndex: 0, AssociatePublicIpAddress: cfg.associatePublicIpAddress, DeleteOnTermination: true, Groups: c.groupIds, ...(c.subnetId ? { SubnetId: c.subnetId } : {}) },
+                ],
+              }
             : { SecurityGroupIds: c.groupIds, ...(c.subnetId ? { SubnetId: c.subnetId } : {}) };
         const r = await aws('RunInstances', {
           ImageId: c.source!.ImageId,
@@ -545,7 +560,7 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
           if (cfg.amiUsers.length) ui.message('Modifying: users');
           if (cfg.amiGroups.length) ui.message('Modifying: groups');
           if (perms.length) await aws('ModifyImageAttribute', { ImageId: id, LaunchPermission: { Add: perms } }, r);
-          const snaps = r === region ? c.snapshots : c.copySnapshots[r] ?? [];
+          const snaps = r === region ? c.snapshots : (c.copySnapshots[r] ?? []);
           if (snapPerms.length && snaps.length) {
             ui.say('Modifying attributes on snapshots...');
             for (const s of snaps) await aws('ModifySnapshotAttribute', { SnapshotId: s, Attribute: 'createVolumePermission', CreateVolumePermission: { Add: snapPerms } }, r);
@@ -563,7 +578,7 @@ export async function buildAmazonEbs(build: PreparedBuild, cfg: AmazonEbsBuilder
         // The build key goes on last: an AMI with it is finished (copies, attributes, tags).
         const final: Record<string, string> = { ...env.labels, [TAGS.run]: runId, [TAGS.kind]: 'artifact', [TAGS.build]: build.name, [TAGS.copies]: encodeCopies(amis), [TAGS.buildKey]: key };
         for (const [r, id] of Object.entries(amis)) {
-          const snaps = r === region ? c.snapshots : c.copySnapshots[r] ?? [];
+          const snaps = r === region ? c.snapshots : (c.copySnapshots[r] ?? []);
           // Packer's messages when the template has tags; kiln's own tags go on quietly.
           if (Object.keys(userTags).length || Object.keys(snapTags).length) {
             ui.say(`Adding tags to AMI (${id})...`);

@@ -84,11 +84,26 @@ function forgetStale(cache: BuildCache, key: string, ui: BuildUI, what: string):
 export async function planDockerBuild(build: PreparedBuild, cfg: DockerBuilderConfig, env: BuilderEnv): Promise<DockerPlan> {
   const { ui } = env;
   if (cfg.windowsContainer) throw new KilnError('UNSUPPORTED', `build '${build.name}': windows_container is not supported by kiln's docker builder`);
-  if (cfg.communicator !== 'docker' && cfg.communicator !== '') throw new KilnError('UNSUPPORTED', `build '${build.name}': communicator "${cfg.communicator}" is not supported with the docker builder (use the default "docker")`);
+  if (cfg.communicator !== 'docker' && cfg.communicator !== '')
+    throw new KilnError('UNSUPPORTED', `build '${build.name}': communicator "${cfg.communicator}" is not supported with the docker builder (use the default "docker")`);
   const base = await ensureBaseImage(cfg.image, { pull: cfg.pull, say: (t) => ui.say(t) });
   const keys: KeyChain = dockerKeyChain(build, cfg, base.id, undefined, env.labels, await redactorFor(build, env.stateDir));
   const n = build.provisioners.length;
-  const generated: LateContext = { ID: '', ConnType: 'docker', Host: '', Port: '', User: '', Password: '', PackerRunUUID: env.runUuid, PackerHTTPIP: '', PackerHTTPPort: '', PackerHTTPAddr: '', SSHPublicKey: '', SSHPrivateKey: '', WinRMPassword: '' };
+  const generated: LateContext = {
+    ID: '',
+    ConnType: 'docker',
+    Host: '',
+    Port: '',
+    User: '',
+    Password: '',
+    PackerRunUUID: env.runUuid,
+    PackerHTTPIP: '',
+    PackerHTTPPort: '',
+    PackerHTTPAddr: '',
+    SSHPublicKey: '',
+    SSHPrivateKey: '',
+    WinRMPassword: '',
+  };
 
   // 1. The whole build is cached: one engine request, no state database on this path.
   if (env.cache && !env.force && cfg.commit) {
@@ -117,7 +132,10 @@ export async function planDockerBuild(build: PreparedBuild, cfg: DockerBuilderCo
       forgetStale(cache, key, ui, 'intermediate image');
     }
   }
-  if (resumed > 0) ui.say(`Resuming from the cached state after provisioner ${resumed} of ${n} (${start.slice(0, 19)}): ${resumed === 1 ? 'provisioner 1 is' : `provisioners 1-${resumed} are`} unchanged and ${resumed === 1 ? 'is' : 'are'} not run again`);
+  if (resumed > 0)
+    ui.say(
+      `Resuming from the cached state after provisioner ${resumed} of ${n} (${start.slice(0, 19)}): ${resumed === 1 ? 'provisioner 1 is' : `provisioners 1-${resumed} are`} unchanged and ${resumed === 1 ? 'is' : 'are'} not run again`,
+    );
 
   return { keys, start, resumed, generated };
 }

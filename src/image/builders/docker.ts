@@ -28,7 +28,12 @@ interface Ctx {
 }
 
 function labelChange(labels: Record<string, string>): string {
-  return 'LABEL ' + Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+  return (
+    'LABEL ' +
+    Object.entries(labels)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ')
+  );
 }
 
 export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig, env: BuilderEnv, plan?: DockerPlan): Promise<BuilderOutcome> {
@@ -79,32 +84,37 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
           const [host, cont, perms] = d.split(':');
           return { PathOnHost: host!, PathInContainer: cont ?? host!, CgroupPermissions: perms ?? 'rwm' };
         });
-        const container = await engineJson<{ Id: string }>('POST', '/containers/create', {
-          Image: spec.image,
-          ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
-          Cmd: spec.cmd.length ? spec.cmd : undefined,
-          Tty: spec.tty,
-          OpenStdin: spec.openStdin,
-          StdinOnce: false,
-          AttachStdin: false,
-          AttachStdout: false,
-          AttachStderr: false,
-          Env: spec.env.length ? spec.env : undefined,
-          User: spec.user,
-          WorkingDir: spec.workdir,
-          Hostname: spec.hostname,
-          Labels: { ...spec.labels, ...kilnLabels('build-container', keys.final) },
-          HostConfig: {
-            Binds: [...volumes, ...spec.binds, `${c.tmp}:${cfg.containerDir}`],
-            Privileged: cfg.privileged || spec.privileged,
-            CapAdd: [...cfg.capAdd, ...spec.capAdd],
-            CapDrop: [...cfg.capDrop, ...spec.capDrop],
-            Tmpfs: Object.keys(tmpfs).length ? tmpfs : undefined,
-            Devices: devices.length ? devices : undefined,
-            Init: spec.init || undefined,
-            NetworkMode: spec.network,
+        const container = await engineJson<{ Id: string }>(
+          'POST',
+          '/containers/create',
+          {
+            Image: spec.image,
+            ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+            Cmd: spec.cmd.length ? spec.cmd : undefined,
+            Tty: spec.tty,
+            OpenStdin: spec.openStdin,
+            StdinOnce: false,
+            AttachStdin: false,
+            AttachStdout: false,
+            AttachStderr: false,
+            Env: spec.env.length ? spec.env : undefined,
+            User: spec.user,
+            WorkingDir: spec.workdir,
+            Hostname: spec.hostname,
+            Labels: { ...spec.labels, ...kilnLabels('build-container', keys.final) },
+            HostConfig: {
+              Binds: [...volumes, ...spec.binds, `${c.tmp}:${cfg.containerDir}`],
+              Privileged: cfg.privileged || spec.privileged,
+              CapAdd: [...cfg.capAdd, ...spec.capAdd],
+              CapDrop: [...cfg.capDrop, ...spec.capDrop],
+              Tmpfs: Object.keys(tmpfs).length ? tmpfs : undefined,
+              Devices: devices.length ? devices : undefined,
+              Init: spec.init || undefined,
+              NetworkMode: spec.network,
+            },
           },
-        }, 'create the build container');
+          'create the build container',
+        );
         c.containerId = container.Id;
         generated.ID = container.Id;
         await engineJson('POST', `/containers/${container.Id}/start`, undefined, 'start the build container');
@@ -208,7 +218,8 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
       hooks: {
         onCleanupError: (s, e) => ui.error(`cleanup of ${s} failed: ${errorMessage(e)}`),
         onAbortSkip: (s) => {
-          if (s === 'StepRun' && ctx.containerId) ui.error(`aborted: skipping cleanup of step "${s}": the build container ${ctx.containerId} is kept running (remove it with \`docker rm -f ${ctx.containerId}\`)`);
+          if (s === 'StepRun' && ctx.containerId)
+            ui.error(`aborted: skipping cleanup of step "${s}": the build container ${ctx.containerId} is kept running (remove it with \`docker rm -f ${ctx.containerId}\`)`);
           else ui.error(`aborted: skipping cleanup of step "${s}"${s === 'StepTempDir' && ctx.tmp ? ` (${ctx.tmp} stays)` : ''}`);
         },
       },

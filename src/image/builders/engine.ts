@@ -14,7 +14,11 @@ export function socketPath(env: NodeJS.ProcessEnv = process.env): string {
   const host = env.DOCKER_HOST;
   if (!host) return '/var/run/docker.sock';
   if (host.startsWith('unix://')) return host.slice('unix://'.length);
-  throw new KilnError('DOCKER_HOST_UNSUPPORTED', `DOCKER_HOST=${host}: kiln's image engine talks to a local engine over its unix socket (unix:///path); unset DOCKER_HOST or point it at a unix socket`, 'environment');
+  throw new KilnError(
+    'DOCKER_HOST_UNSUPPORTED',
+    `DOCKER_HOST=${host}: kiln's image engine talks to a local engine over its unix socket (unix:///path); unset DOCKER_HOST or point it at a unix socket`,
+    'environment',
+  );
 }
 
 /**
@@ -26,9 +30,7 @@ export function engineRequest(method: string, path: string, body?: unknown): Pro
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
     const head =
-      `${method} /v1.41${path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n` +
-      (body === undefined ? '' : `Content-Type: application/json\r\n`) +
-      `Content-Length: ${payload.length}\r\n\r\n`;
+      `${method} /v1.41${path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n` + (body === undefined ? '' : `Content-Type: application/json\r\n`) + `Content-Length: ${payload.length}\r\n\r\n`;
     const sock = connect(socketPath());
     const chunks: Buffer[] = [];
     sock.on('connect', () => sock.end(Buffer.concat([Buffer.from(head, 'latin1'), payload])));
@@ -186,31 +188,28 @@ export async function execStream(execId: string, tty: boolean, onData: (stream: 
   const request = await httpModule();
   return new Promise((resolve, reject) => {
     const payload = Buffer.from(JSON.stringify({ Detach: false, Tty: tty }));
-    const req = request(
-      { socketPath: socketPath(), method: 'POST', path: `/v1.41/exec/${execId}/start`, headers: { 'content-type': 'application/json', 'content-length': payload.length } },
-      (res) => {
-        if ((res.statusCode ?? 0) >= 300) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => reject(new EngineError(res.statusCode ?? 0, `exec start: ${Buffer.concat(chunks).toString('utf8').trim()}`)));
-          return;
+    const req = request({ socketPath: socketPath(), method: 'POST', path: `/v1.41/exec/${execId}/start`, headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
+      if ((res.statusCode ?? 0) >= 300) {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => reject(new EngineError(res.statusCode ?? 0, `exec start: ${Buffer.concat(chunks).toString('utf8').trim()}`)));
+        return;
+      }
+      let pending: Buffer = Buffer.alloc(0);
+      res.on('data', (c: Buffer) => {
+        if (tty) return onData('stdout', c);
+        pending = pending.length ? Buffer.concat([pending, c]) : c;
+        while (pending.length >= 8) {
+          const size = pending.readUInt32BE(4);
+          if (pending.length < 8 + size) break;
+          const kind = pending[0] === 2 ? 'stderr' : 'stdout';
+          onData(kind, pending.subarray(8, 8 + size));
+          pending = pending.subarray(8 + size);
         }
-        let pending: Buffer = Buffer.alloc(0);
-        res.on('data', (c: Buffer) => {
-          if (tty) return onData('stdout', c);
-          pending = pending.length ? Buffer.concat([pending, c]) : c;
-          while (pending.length >= 8) {
-            const size = pending.readUInt32BE(4);
-            if (pending.length < 8 + size) break;
-            const kind = pending[0] === 2 ? 'stderr' : 'stdout';
-            onData(kind, pending.subarray(8, 8 + size));
-            pending = pending.subarray(8 + size);
-          }
-        });
-        res.on('end', () => resolve());
-        res.on('error', reject);
-      },
-    );
+      });
+      res.on('end', () => resolve());
+      res.on('error', reject);
+    });
     const onAbort = (): void => {
       req.destroy();
       reject(signal?.reason ?? new Error('aborted'));

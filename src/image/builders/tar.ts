@@ -74,7 +74,11 @@ export function packTar(entries: readonly TarEntry[]): Buffer {
 }
 
 function readOctal(b: Buffer, off: number, len: number): number {
-  const s = b.subarray(off, off + len).toString('ascii').replace(/\0.*$/s, '').trim();
+  const s = b
+    .subarray(off, off + len)
+    .toString('ascii')
+    .replace(/\0.*$/s, '')
+    .trim();
   return s ? parseInt(s, 8) : 0;
 }
 

@@ -143,7 +143,12 @@ function blockDevices(d: Decoder, key: string): EbsBlockDevice[] {
     if (throughput !== undefined) dev.throughput = throughput;
     const enc = flag('encrypted');
     if (enc !== undefined) dev.encrypted = enc;
-    for (const [k, f] of [['volume_type', 'volumeType'], ['kms_key_id', 'kmsKeyId'], ['snapshot_id', 'snapshotId'], ['virtual_name', 'virtualName']] as const) {
+    for (const [k, f] of [
+      ['volume_type', 'volumeType'],
+      ['kms_key_id', 'kmsKeyId'],
+      ['snapshot_id', 'snapshotId'],
+      ['virtual_name', 'virtualName'],
+    ] as const) {
       const x = str(k);
       if (x) dev[f] = x;
     }
@@ -241,11 +246,12 @@ export function decodeAmazonEbs(d: Decoder, env: PluginEnv): AmazonEbsBuilderCon
   else if (c.userDataFile && !env.fileExists(c.userDataFile)) d.error(`user_data_file not found: ${userDataFile}`, ['user_data_file']);
   if (c.sshKeypairName && !c.sshPrivateKeyFile) d.error('ssh_private_key_file must be provided to use ssh_keypair_name with a private key', ['ssh_private_key_file']);
   if (c.sshPrivateKeyFile && !env.fileExists(c.sshPrivateKeyFile)) d.error(`ssh_private_key_file is invalid: ${keyFile} does not exist`, ['ssh_private_key_file']);
-  if (c.sshInterface && !['public_ip', 'private_ip', 'public_dns', 'private_dns', 'session_manager'].includes(c.sshInterface))
-    d.error(`Unknown interface type: ${c.sshInterface}`, ['ssh_interface']);
-  if (c.securityGroupIds.length && c.temporarySecurityGroupSourceCidrs.length) d.error('Only one of security_group_ids or temporary_security_group_source_cidrs can be specified.', ['temporary_security_group_source_cidrs']);
-  for (const [i, cidr] of c.temporarySecurityGroupSourceCidrs.entries()) if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr)) d.error(`Error parsing temporary_security_group_source_cidrs: ${cidr} is not a CIDR`, ['temporary_security_group_source_cidrs', i]);
-  if (!['stop', 'terminate'].includes(c.shutdownBehavior)) d.error('shutdown_behavior only accepts \'stop\' or \'terminate\' values.', ['shutdown_behavior']);
+  if (c.sshInterface && !['public_ip', 'private_ip', 'public_dns', 'private_dns', 'session_manager'].includes(c.sshInterface)) d.error(`Unknown interface type: ${c.sshInterface}`, ['ssh_interface']);
+  if (c.securityGroupIds.length && c.temporarySecurityGroupSourceCidrs.length)
+    d.error('Only one of security_group_ids or temporary_security_group_source_cidrs can be specified.', ['temporary_security_group_source_cidrs']);
+  for (const [i, cidr] of c.temporarySecurityGroupSourceCidrs.entries())
+    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr)) d.error(`Error parsing temporary_security_group_source_cidrs: ${cidr} is not a CIDR`, ['temporary_security_group_source_cidrs', i]);
+  if (!['stop', 'terminate'].includes(c.shutdownBehavior)) d.error("shutdown_behavior only accepts 'stop' or 'terminate' values.", ['shutdown_behavior']);
   return c;
 }
 

@@ -37,11 +37,7 @@ export class Decoder {
    * @param render renders one string with the plugin's context
    * @param lateKeys keys Packer does not render at prepare (rendered later by the runner)
    */
-  constructor(
-    raw: Record<string, unknown>,
-    render: Renderer,
-    lateKeys: readonly string[] = [],
-  ) {
+  constructor(raw: Record<string, unknown>, render: Renderer, lateKeys: readonly string[] = []) {
     const values: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(raw)) {
       if (lateKeys.includes(k)) {
@@ -227,6 +223,10 @@ function deepRender(v: unknown, render: Renderer): unknown {
 
 function goValue(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
-  if (v && typeof v === 'object') return `map[${Object.keys(v).sort().map((k) => `${k}:${goValue((v as Record<string, unknown>)[k])}`).join(' ')}]`;
+  if (v && typeof v === 'object')
+    return `map[${Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${goValue((v as Record<string, unknown>)[k])}`)
+      .join(' ')}]`;
   return String(v);
 }

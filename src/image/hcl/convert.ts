@@ -196,11 +196,7 @@ function names(list: string[] | undefined, c: Ctx): string[] | undefined {
 /** The HCL2 text of a parsed JSON template. */
 export function convertTemplate(t: ParsedTemplate): string {
   const c: Ctx = { locals: new Set(), usesTimestamp: false, sourceOf: new Map(), notes: [], inVariable: false };
-  const out: string[] = [
-    '# Written by `kiln convert` from a Packer JSON template. The blocks may be split across several',
-    '# *.pkr.hcl files of one folder; `kiln build FOLDER` reads them all.',
-    '',
-  ];
+  const out: string[] = ['# Written by `kiln convert` from a Packer JSON template. The blocks may be split across several', '# *.pkr.hcl files of one folder; `kiln build FOLDER` reads them all.', ''];
   if (t.description !== undefined) out.push(`# ${t.description.split('\n').join('\n# ')}`, '');
   if (t.minPackerVersion) out.push('packer {', `  required_version = ">= ${hclString(t.minPackerVersion)}"`, '}', '');
 
@@ -336,6 +332,6 @@ function usedVariables(t: ParsedTemplate): string[] {
 }
 
 function alignEq(lines: string[]): string[] {
-  const w = Math.max(0, ...lines.map((l) => (/^\s*([A-Za-z_][\w-]*)\s*=/.exec(l)?.[1]?.length ?? 0)));
+  const w = Math.max(0, ...lines.map((l) => /^\s*([A-Za-z_][\w-]*)\s*=/.exec(l)?.[1]?.length ?? 0));
   return lines.map((l) => l.replace(/^(\s*)([A-Za-z_][\w-]*)\s*=\s*/, (_m, ind: string, k: string) => `${ind}${k.padEnd(w)} = `));
 }

@@ -97,7 +97,7 @@ export function evaluate(e: Expr, scope: Scope, anon?: Value): Value {
         try {
           ks = convert(key, { k: 'string' }) as string;
         } catch {
-          return fail('Incorrect key type', 'Can\'t use this value as a key: string required.', it.key.r);
+          return fail('Incorrect key type', "Can't use this value as a key: string required.", it.key.r);
         }
         out[ks] = evaluate(it.value, scope, anon);
       }
@@ -165,10 +165,10 @@ function binary(op: string, e: Extract<Expr, { k: 'bin' }>, scope: Scope, anon: 
     case '*':
       return x * y;
     case '/':
-      if (y === 0) return fail('Operation failed', 'Error during operation: can\'t divide by zero.', e.r);
+      if (y === 0) return fail('Operation failed', "Error during operation: can't divide by zero.", e.r);
       return x / y;
     case '%':
-      if (y === 0) return fail('Operation failed', 'Error during operation: can\'t use modulo by zero.', e.r);
+      if (y === 0) return fail('Operation failed', "Error during operation: can't use modulo by zero.", e.r);
       return x % y;
     case '<':
       return x < y;
@@ -192,13 +192,13 @@ function getAttr(obj: Value, name: string, r: Range, objExpr: Expr): Value {
     return fail('Unsupported attribute', `This object does not have an attribute named "${name}".`, r);
   }
   if (Array.isArray(obj)) return fail('Unsupported attribute', `This value does not have any attributes.`, r);
-  return fail('Unsupported attribute', 'Can\'t access attributes on a primitive-typed value (' + kindOf(obj) + ').', r);
+  return fail('Unsupported attribute', "Can't access attributes on a primitive-typed value (" + kindOf(obj) + ').', r);
 }
 
 export function index(obj: Value, key: Value, r: Range): Value {
   if (isUnknown(obj) || isUnknown(key)) return new Unknown('an index');
   if (obj === null) return fail('Attempt to index null value', 'This value is null, so it does not have any indices.', r);
-  if (key === null) return fail('Invalid index', 'Can\'t use a null value as an indexing key.', r);
+  if (key === null) return fail('Invalid index', "Can't use a null value as an indexing key.", r);
   if (Array.isArray(obj)) {
     let n: number;
     try {
@@ -291,7 +291,7 @@ function entries(coll: Value, r: Range): Array<[Value, Value]> {
     return Object.keys(coll)
       .sort()
       .map((k) => [k, coll[k]!]);
-  if (coll === null) return fail('Iteration over null value', 'A null value cannot be used as the collection in a \'for\' expression.', r);
+  if (coll === null) return fail('Iteration over null value', "A null value cannot be used as the collection in a 'for' expression.", r);
   return fail('Iteration over non-iterable value', `A value of type ${kindOf(coll)} cannot be used as the collection in a 'for' expression.`, r);
 }
 
@@ -307,7 +307,7 @@ function forExpr(e: Extract<Expr, { k: 'for' }>, scope: Scope, anon: Value | und
     if (e.cond) {
       const c = evaluate(e.cond, inner, anon);
       if (isUnknown(c)) return c;
-      if (!operand(c, 'bool', e.cond.r, 'Invalid \'for\' condition', 'The \'if\' clause value is invalid')) continue;
+      if (!operand(c, 'bool', e.cond.r, "Invalid 'for' condition", "The 'if' clause value is invalid")) continue;
     }
     if (e.keyExpr) {
       const kv = evaluate(e.keyExpr, inner, anon);
@@ -322,7 +322,11 @@ function forExpr(e: Extract<Expr, { k: 'for' }>, scope: Scope, anon: Value | und
       if (e.group) (groups[ks] ??= []).push(val);
       else {
         if (Object.prototype.hasOwnProperty.call(objOut, ks))
-          fail('Duplicate object key', `Two different items produced the key ${JSON.stringify(ks)} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.`, e.keyExpr.r);
+          fail(
+            'Duplicate object key',
+            `Two different items produced the key ${JSON.stringify(ks)} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.`,
+            e.keyExpr.r,
+          );
         objOut[ks] = val;
       }
     } else tupleOut.push(evaluate(e.valExpr, inner, anon));
@@ -348,7 +352,8 @@ function call(e: Extract<Expr, { k: 'call' }>, scope: Scope, anon: Value | undef
     args = [...args.slice(0, -1), ...last];
   }
   const n = f.params.length;
-  if (args.length < n) return fail('Not enough function arguments', `Function "${e.name}" expects ${f.variadic ? 'at least ' : ''}${n} argument(s). Missing value for "${f.params[args.length]}".`, e.r);
+  if (args.length < n)
+    return fail('Not enough function arguments', `Function "${e.name}" expects ${f.variadic ? 'at least ' : ''}${n} argument(s). Missing value for "${f.params[args.length]}".`, e.r);
   if (args.length > n && !f.variadic) return fail('Too many function arguments', `Function "${e.name}" expects only ${n} argument(s).`, e.args[n]?.r ?? e.r);
   if (!f.allowUnknown && args.some(isUnknown)) return args.find(isUnknown)!;
   try {
@@ -356,7 +361,7 @@ function call(e: Extract<Expr, { k: 'call' }>, scope: Scope, anon: Value | undef
   } catch (err) {
     if (err instanceof EvalError) throw err;
     const msg = err instanceof Error ? err.message : String(err);
-    const argAt = err instanceof ArgError ? e.args[Math.min(err.index, e.args.length - 1)]?.r ?? e.r : e.r;
+    const argAt = err instanceof ArgError ? (e.args[Math.min(err.index, e.args.length - 1)]?.r ?? e.r) : e.r;
     if (err instanceof ArgError) return fail('Invalid function argument', `Invalid value for "${err.param}" parameter: ${msg}.`, argAt);
     return fail('Error in function call', `Call to function "${e.name}" failed: ${msg}.`, e.r);
   }

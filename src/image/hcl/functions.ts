@@ -189,10 +189,10 @@ export function formatDate(spec: string, ts: string): string {
     ['Z', () => 'Z'],
   ];
   let out = '';
-  for (let i = 0; i < spec.length; ) {
+  for (let i = 0; i < spec.length;) {
     if (spec[i] === "'") {
       const end = spec.indexOf("'", i + 1);
-      if (end < 0) throw new Error('unterminated literal \'');
+      if (end < 0) throw new Error("unterminated literal '");
       out += end === i + 1 ? "'" : spec.slice(i + 1, end);
       i = end + 1;
       continue;
@@ -254,7 +254,7 @@ function ipString(v6: boolean, a: bigint): string {
   // compress the longest run of zero groups
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;
@@ -301,7 +301,12 @@ function sortDeep(v: unknown): unknown {
 }
 
 function uuidV5(ns: string, name: string): string {
-  const named: Record<string, string> = { dns: '6ba7b810-9dad-11d1-80b4-00c04fd430c8', url: '6ba7b811-9dad-11d1-80b4-00c04fd430c8', oid: '6ba7b812-9dad-11d1-80b4-00c04fd430c8', x500: '6ba7b814-9dad-11d1-80b4-00c04fd430c8' };
+  const named: Record<string, string> = {
+    dns: '6ba7b810-9dad-11d1-80b4-00c04fd430c8',
+    url: '6ba7b811-9dad-11d1-80b4-00c04fd430c8',
+    oid: '6ba7b812-9dad-11d1-80b4-00c04fd430c8',
+    x500: '6ba7b814-9dad-11d1-80b4-00c04fd430c8',
+  };
   const nsId = named[ns] ?? ns;
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(nsId)) throw new Error(`uuidv5() doesn't support namespace ${JSON.stringify(ns)}`);
   const h = createHash('sha1')
@@ -349,7 +354,12 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
   const readText = (p: string, i: number) => {
     const abs = path(expandHome(p));
     const kind = env.fileExists(abs);
-    if (kind !== 'file') throw new ArgError(i, 'path', `no file exists at ${p}; this function works only with files that are distributed as part of the configuration source code, so if this file will be created by a resource in this configuration you must instead obtain this result from an attribute of that resource`);
+    if (kind !== 'file')
+      throw new ArgError(
+        i,
+        'path',
+        `no file exists at ${p}; this function works only with files that are distributed as part of the configuration source code, so if this file will be created by a resource in this configuration you must instead obtain this result from an attribute of that resource`,
+      );
     return env.readFile(abs);
   };
   const fns: Record<string, HclFunction> = {
@@ -358,14 +368,22 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
     ceil: f(['num'], (a) => Math.ceil(num(a, 0))),
     floor: f(['num'], (a) => Math.floor(num(a, 0))),
     log: f(['num', 'base'], (a) => Math.log(num(a, 0)) / Math.log(num(a, 1, 'base'))),
-    max: f([], (a) => {
-      if (!a.length) throw new Error('must pass at least one number');
-      return Math.max(...a.map((_, i) => num(a, i, 'numbers')));
-    }, { variadic: 'numbers' }),
-    min: f([], (a) => {
-      if (!a.length) throw new Error('must pass at least one number');
-      return Math.min(...a.map((_, i) => num(a, i, 'numbers')));
-    }, { variadic: 'numbers' }),
+    max: f(
+      [],
+      (a) => {
+        if (!a.length) throw new Error('must pass at least one number');
+        return Math.max(...a.map((_, i) => num(a, i, 'numbers')));
+      },
+      { variadic: 'numbers' },
+    ),
+    min: f(
+      [],
+      (a) => {
+        if (!a.length) throw new Error('must pass at least one number');
+        return Math.min(...a.map((_, i) => num(a, i, 'numbers')));
+      },
+      { variadic: 'numbers' },
+    ),
     parseint: f(['number', 'base'], (a) => {
       const s = str(a, 0, 'number');
       const base = int(a, 1, 'base');
@@ -389,28 +407,41 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
     // string
     chomp: f(['str'], (a) => str(a, 0).replace(/(\r\n|\n|\r)+$/, '')),
     format: f(['format'], (a) => goFormat(str(a, 0, 'format'), a.slice(1)), { variadic: 'args' }),
-    formatlist: f(['format'], (a) => {
-      const fmt = str(a, 0, 'format');
-      const rest = a.slice(1);
-      const lens = rest.filter(Array.isArray).map((l) => (l as Value[]).length);
-      if (new Set(lens).size > 1) throw new Error('all arguments must have the same length');
-      const n = lens[0] ?? 1;
-      return Array.from({ length: n }, (_, i) => goFormat(fmt, rest.map((x) => (Array.isArray(x) ? x[i]! : x))));
-    }, { variadic: 'args' }),
+    formatlist: f(
+      ['format'],
+      (a) => {
+        const fmt = str(a, 0, 'format');
+        const rest = a.slice(1);
+        const lens = rest.filter(Array.isArray).map((l) => (l as Value[]).length);
+        if (new Set(lens).size > 1) throw new Error('all arguments must have the same length');
+        const n = lens[0] ?? 1;
+        return Array.from({ length: n }, (_, i) =>
+          goFormat(
+            fmt,
+            rest.map((x) => (Array.isArray(x) ? x[i]! : x)),
+          ),
+        );
+      },
+      { variadic: 'args' },
+    ),
     indent: f(['spaces', 'str'], (a) => str(a, 1).replace(/\n/g, '\n' + ' '.repeat(int(a, 0, 'spaces')))),
-    join: f(['separator'], (a) => {
-      const sep = str(a, 0, 'separator');
-      return a
-        .slice(1)
-        .flatMap((l, i) => {
-          if (!Array.isArray(l)) throw new ArgError(i + 1, 'lists', 'list of string required');
-          return l.map((x) => {
-            if (x === null) throw new ArgError(i + 1, 'lists', 'element must not be null');
-            return convert(x, S) as string;
-          });
-        })
-        .join(sep);
-    }, { variadic: 'lists' }),
+    join: f(
+      ['separator'],
+      (a) => {
+        const sep = str(a, 0, 'separator');
+        return a
+          .slice(1)
+          .flatMap((l, i) => {
+            if (!Array.isArray(l)) throw new ArgError(i + 1, 'lists', 'list of string required');
+            return l.map((x) => {
+              if (x === null) throw new ArgError(i + 1, 'lists', 'element must not be null');
+              return convert(x, S) as string;
+            });
+          })
+          .join(sep);
+      },
+      { variadic: 'lists' },
+    ),
     lower: f(['str'], (a) => str(a, 0).toLowerCase()),
     upper: f(['str'], (a) => str(a, 0).toUpperCase()),
     title: f(['str'], (a) => str(a, 0).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, p: string, c: string) => p + c.toUpperCase())),
@@ -482,22 +513,35 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
       for (let i = 0; i < l.length; i += n) out.push(l.slice(i, i + n));
       return out;
     }),
-    coalesce: f([], (a) => {
-      for (const x of a) if (x !== null && x !== '') return x;
-      throw new Error('no non-null, non-empty-string arguments');
-    }, { variadic: 'vals' }),
-    coalescelist: f([], (a) => {
-      for (const [i, x] of a.entries()) {
-        if (!Array.isArray(x)) throw new ArgError(i, 'vals', 'a list or tuple is required');
-        if (x.length) return x;
-      }
-      throw new Error('no non-null arguments');
-    }, { variadic: 'vals' }),
+    coalesce: f(
+      [],
+      (a) => {
+        for (const x of a) if (x !== null && x !== '') return x;
+        throw new Error('no non-null, non-empty-string arguments');
+      },
+      { variadic: 'vals' },
+    ),
+    coalescelist: f(
+      [],
+      (a) => {
+        for (const [i, x] of a.entries()) {
+          if (!Array.isArray(x)) throw new ArgError(i, 'vals', 'a list or tuple is required');
+          if (x.length) return x;
+        }
+        throw new Error('no non-null arguments');
+      },
+      { variadic: 'vals' },
+    ),
     compact: f(['list'], (a) => list(a, 0).filter((x) => x !== null && x !== '')),
-    concat: f([], (a) => a.flatMap((x, i) => {
-      if (!Array.isArray(x)) throw new ArgError(i, 'seqs', 'all arguments must be lists or tuples');
-      return x;
-    }), { variadic: 'seqs' }),
+    concat: f(
+      [],
+      (a) =>
+        a.flatMap((x, i) => {
+          if (!Array.isArray(x)) throw new ArgError(i, 'seqs', 'all arguments must be lists or tuples');
+          return x;
+        }),
+      { variadic: 'seqs' },
+    ),
     contains: f(['list', 'value'], (a) => list(a, 0).some((x) => equal(x, a[1]!))),
     distinct: f(['list'], (a) => list(a, 0).filter((x, i, l) => l.findIndex((y) => equal(x, y)) === i)),
     element: f(['list', 'index'], (a) => {
@@ -525,49 +569,69 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
       if (isObj(v)) return Object.keys(v).length;
       throw new ArgError(0, 'value', `argument must be a string, a collection type, or a structural type`);
     }),
-    lookup: f(['inputMap', 'key'], (a) => {
-      const m = map(a, 0, 'inputMap');
-      const k = str(a, 1, 'key');
-      if (Object.prototype.hasOwnProperty.call(m, k)) return m[k]!;
-      if (a.length > 2) return a[2]!;
-      throw new Error(`the given key ${JSON.stringify(k)} was not found in the map and no default value was given`);
-    }, { variadic: 'default' }),
-    merge: f([], (a) => {
-      const out: Record<string, Value> = {};
-      a.forEach((x, i) => {
-        if (x === null) return;
-        if (!isObj(x)) throw new ArgError(i, 'maps', 'arguments must be maps or objects, got ' + JSON.stringify(kindOf(x)));
-        Object.assign(out, x);
-      });
-      return out;
-    }, { variadic: 'maps' }),
+    lookup: f(
+      ['inputMap', 'key'],
+      (a) => {
+        const m = map(a, 0, 'inputMap');
+        const k = str(a, 1, 'key');
+        if (Object.prototype.hasOwnProperty.call(m, k)) return m[k]!;
+        if (a.length > 2) return a[2]!;
+        throw new Error(`the given key ${JSON.stringify(k)} was not found in the map and no default value was given`);
+      },
+      { variadic: 'default' },
+    ),
+    merge: f(
+      [],
+      (a) => {
+        const out: Record<string, Value> = {};
+        a.forEach((x, i) => {
+          if (x === null) return;
+          if (!isObj(x)) throw new ArgError(i, 'maps', 'arguments must be maps or objects, got ' + JSON.stringify(kindOf(x)));
+          Object.assign(out, x);
+        });
+        return out;
+      },
+      { variadic: 'maps' },
+    ),
     one: f(['list'], (a) => {
       const l = list(a, 0);
       if (l.length > 1) throw new Error('must be a list, set, or tuple value with either zero or one elements');
       return l.length ? l[0]! : null;
     }),
-    range: f([], (a) => {
-      const n = a.map((_, i) => num(a, i, 'params'));
-      if (n.length < 1 || n.length > 3) throw new Error('must have one, two, or three arguments');
-      const [start, end, step] = n.length === 1 ? [0, n[0]!, 1] : [n[0]!, n[1]!, n[2] ?? (n[0]! <= n[1]! ? 1 : -1)];
-      if (step === 0) throw new Error('step must not be zero');
-      const out: Value[] = [];
-      for (let x = start; step > 0 ? x < end : x > end; x += step) {
-        out.push(x);
-        if (out.length > 1024) throw new Error('more than 1024 values were generated; either decrease the difference between start and end or use a smaller step');
-      }
-      return out;
-    }, { variadic: 'params' }),
+    range: f(
+      [],
+      (a) => {
+        const n = a.map((_, i) => num(a, i, 'params'));
+        if (n.length < 1 || n.length > 3) throw new Error('must have one, two, or three arguments');
+        const [start, end, step] = n.length === 1 ? [0, n[0]!, 1] : [n[0]!, n[1]!, n[2] ?? (n[0]! <= n[1]! ? 1 : -1)];
+        if (step === 0) throw new Error('step must not be zero');
+        const out: Value[] = [];
+        for (let x = start; step > 0 ? x < end : x > end; x += step) {
+          out.push(x);
+          if (out.length > 1024) throw new Error('more than 1024 values were generated; either decrease the difference between start and end or use a smaller step');
+        }
+        return out;
+      },
+      { variadic: 'params' },
+    ),
     reverse: f(['list'], (a) => [...list(a, 0)].reverse()),
-    setintersection: f(['first_set'], (a) => {
-      const sets = a.map((_, i) => list(a, i, 'sets'));
-      return dedupe(sets[0]!.filter((x) => sets.every((s) => s.some((y) => equal(x, y)))));
-    }, { variadic: 'other_sets' }),
-    setproduct: f([], (a) => {
-      const sets = a.map((_, i) => list(a, i, 'sets'));
-      if (sets.length < 2) throw new Error('at least two arguments are required');
-      return sets.reduce<Value[][]>((acc, s) => acc.flatMap((p) => s.map((x) => [...p, x])), [[]]);
-    }, { variadic: 'sets' }),
+    setintersection: f(
+      ['first_set'],
+      (a) => {
+        const sets = a.map((_, i) => list(a, i, 'sets'));
+        return dedupe(sets[0]!.filter((x) => sets.every((s) => s.some((y) => equal(x, y)))));
+      },
+      { variadic: 'other_sets' },
+    ),
+    setproduct: f(
+      [],
+      (a) => {
+        const sets = a.map((_, i) => list(a, i, 'sets'));
+        if (sets.length < 2) throw new Error('at least two arguments are required');
+        return sets.reduce<Value[][]>((acc, s) => acc.flatMap((p) => s.map((x) => [...p, x])), [[]]);
+      },
+      { variadic: 'sets' },
+    ),
     setsubtract: f(['a', 'b'], (a) => dedupe(list(a, 0, 'a').filter((x) => !list(a, 1, 'b').some((y) => equal(x, y))))),
     setunion: f(['first_set'], (a) => dedupe(a.flatMap((_, i) => list(a, i, 'sets'))), { variadic: 'other_sets' }),
     slice: f(['list', 'start_index', 'end_index'], (a) => {
@@ -577,7 +641,11 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
       if (s < 0 || e > l.length || s > e) throw new Error(`invalid start/end index: ${s}, ${e}`);
       return l.slice(s, e);
     }),
-    sort: f(['list'], (a) => list(a, 0).map((x) => convert(x, S) as string).sort()),
+    sort: f(['list'], (a) =>
+      list(a, 0)
+        .map((x) => convert(x, S) as string)
+        .sort(),
+    ),
     transpose: f(['values'], (a) => {
       const m = map(a, 0, 'values');
       const out: Record<string, string[]> = {};
@@ -607,7 +675,11 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
       }
     }),
     jsonencode: f(['val'], (a) => jsonEncode(a[0]!)),
-    urlencode: f(['str'], (a) => encodeURIComponent(str(a, 0)).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())),
+    urlencode: f(['str'], (a) =>
+      encodeURIComponent(str(a, 0))
+        .replace(/%20/g, '+')
+        .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()),
+    ),
     yamldecode: f(['src'], (a) => fromPlain(yaml().parse(str(a, 0, 'src')))),
     yamlencode: f(['value'], (a) => yaml().stringify(toPlain(a[0]!))),
     textencodebase64: f(['string', 'encoding'], (a) => Buffer.from(str(a, 0, 'string'), encodingOf(str(a, 1, 'encoding'))).toString('base64')),
@@ -620,7 +692,10 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
     file: f(['path'], (a) => {
       const buf = readText(str(a, 0, 'path'), 0);
       const s = buf.toString('utf8');
-      if (Buffer.from(s, 'utf8').compare(buf) !== 0) throw new Error(`contents of ${str(a, 0, 'path')} are not valid UTF-8; use the filebase64 function to obtain the Base64 encoded contents or the other file functions (e.g. filemd5, filesha256) to obtain file hashing results instead`);
+      if (Buffer.from(s, 'utf8').compare(buf) !== 0)
+        throw new Error(
+          `contents of ${str(a, 0, 'path')} are not valid UTF-8; use the filebase64 function to obtain the Base64 encoded contents or the other file functions (e.g. filemd5, filesha256) to obtain file hashing results instead`,
+        );
       return s;
     }),
     filebase64: f(['path'], (a) => readText(str(a, 0, 'path'), 0).toString('base64')),
@@ -651,17 +726,39 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
     sha1: f(['str'], (a) => createHash('sha1').update(str(a, 0)).digest('hex')),
     sha256: f(['str'], (a) => createHash('sha256').update(str(a, 0)).digest('hex')),
     sha512: f(['str'], (a) => createHash('sha512').update(str(a, 0)).digest('hex')),
-    filemd5: f(['path'], (a) => createHash('md5').update(readText(str(a, 0, 'path'), 0)).digest('hex')),
-    filesha1: f(['path'], (a) => createHash('sha1').update(readText(str(a, 0, 'path'), 0)).digest('hex')),
-    filesha256: f(['path'], (a) => createHash('sha256').update(readText(str(a, 0, 'path'), 0)).digest('hex')),
-    filesha512: f(['path'], (a) => createHash('sha512').update(readText(str(a, 0, 'path'), 0)).digest('hex')),
+    filemd5: f(['path'], (a) =>
+      createHash('md5')
+        .update(readText(str(a, 0, 'path'), 0))
+        .digest('hex'),
+    ),
+    filesha1: f(['path'], (a) =>
+      createHash('sha1')
+        .update(readText(str(a, 0, 'path'), 0))
+        .digest('hex'),
+    ),
+    filesha256: f(['path'], (a) =>
+      createHash('sha256')
+        .update(readText(str(a, 0, 'path'), 0))
+        .digest('hex'),
+    ),
+    filesha512: f(['path'], (a) =>
+      createHash('sha512')
+        .update(readText(str(a, 0, 'path'), 0))
+        .digest('hex'),
+    ),
     base64sha256: f(['str'], (a) => createHash('sha256').update(str(a, 0)).digest('base64')),
     base64sha512: f(['str'], (a) => createHash('sha512').update(str(a, 0)).digest('base64')),
-    bcrypt: f(['str'], (a) => {
-      const cost = a.length > 1 ? int(a, 1, 'cost') : 10;
-      if (cost < 4 || cost > 31) throw new ArgError(1, 'cost', `crypto/bcrypt: cost ${cost} is outside allowed range (4,31)`);
-      return bcrypt().hashSync(str(a, 0), bcrypt().genSaltSync(cost)).replace(/^\$2b\$/, '$2a$');
-    }, { variadic: 'cost' }),
+    bcrypt: f(
+      ['str'],
+      (a) => {
+        const cost = a.length > 1 ? int(a, 1, 'cost') : 10;
+        if (cost < 4 || cost > 31) throw new ArgError(1, 'cost', `crypto/bcrypt: cost ${cost} is outside allowed range (4,31)`);
+        return bcrypt()
+          .hashSync(str(a, 0), bcrypt().genSaltSync(cost))
+          .replace(/^\$2b\$/, '$2a$');
+      },
+      { variadic: 'cost' },
+    ),
     uuidv4: f([], () => randomUUID()),
     uuidv5: f(['namespace', 'name'], (a) => uuidV5(str(a, 0, 'namespace'), str(a, 1, 'name'))),
     // date and time
@@ -694,23 +791,28 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
       const s = subnet(parseCidr(str(a, 0, 'prefix')), int(a, 1, 'newbits'), int(a, 2, 'netnum'));
       return `${ipString(s.v6, s.addr)}/${s.bits}`;
     }),
-    cidrsubnets: f(['prefix'], (a) => {
-      const base = parseCidr(str(a, 0, 'prefix'));
-      const max = base.v6 ? 128 : 32;
-      let next = base.addr;
-      const out: Value[] = [];
-      a.slice(1).forEach((_, i) => {
-        const nb = int(a, i + 1, 'newbits');
-        const bits = base.bits + nb;
-        if (bits > max) throw new Error(`would extend prefix to ${bits} bits, which is too long for an IPv${base.v6 ? 6 : 4} address`);
-        const size = 1n << BigInt(max - bits);
-        const start = ((next + size - 1n) / size) * size;
-        if (start + size > base.addr + (1n << BigInt(max - base.bits))) throw new Error(`not enough remaining address space for a subnet with a prefix of ${bits} bits after ${ipString(base.v6, next)}`);
-        out.push(`${ipString(base.v6, start)}/${bits}`);
-        next = start + size;
-      });
-      return out;
-    }, { variadic: 'newbits' }),
+    cidrsubnets: f(
+      ['prefix'],
+      (a) => {
+        const base = parseCidr(str(a, 0, 'prefix'));
+        const max = base.v6 ? 128 : 32;
+        let next = base.addr;
+        const out: Value[] = [];
+        a.slice(1).forEach((_, i) => {
+          const nb = int(a, i + 1, 'newbits');
+          const bits = base.bits + nb;
+          if (bits > max) throw new Error(`would extend prefix to ${bits} bits, which is too long for an IPv${base.v6 ? 6 : 4} address`);
+          const size = 1n << BigInt(max - bits);
+          const start = ((next + size - 1n) / size) * size;
+          if (start + size > base.addr + (1n << BigInt(max - base.bits)))
+            throw new Error(`not enough remaining address space for a subnet with a prefix of ${bits} bits after ${ipString(base.v6, next)}`);
+          out.push(`${ipString(base.v6, start)}/${bits}`);
+          next = start + size;
+        });
+        return out;
+      },
+      { variadic: 'newbits' },
+    ),
     // type conversion
     tobool: f(['v'], (a) => (a[0] === null ? null : arg<boolean>(a, 0, B, 'v'))),
     tonumber: f(['v'], (a) => (a[0] === null ? null : arg<number>(a, 0, N, 'v'))),
@@ -724,24 +826,32 @@ export function makeFunctions(env: FunctionEnv, opts: { allowEnv: boolean }): Re
       return dedupe(a[0]).sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
     }),
     tomap: f(['v'], (a) => map(a, 0, 'v')),
-    try: f([], (_a, ctx) => {
-      for (let i = 0; ; i++) {
-        try {
-          return ctx.evalArg!(i);
-        } catch (e) {
-          if (e instanceof TypeError) throw new Error('no expression succeeded');
-          if (!(e instanceof Error)) throw e;
+    try: f(
+      [],
+      (_a, ctx) => {
+        for (let i = 0; ; i++) {
+          try {
+            return ctx.evalArg!(i);
+          } catch (e) {
+            if (e instanceof TypeError) throw new Error('no expression succeeded');
+            if (!(e instanceof Error)) throw e;
+          }
         }
-      }
-    }, { lazy: true, variadic: 'expressions' }),
-    can: f(['expression'], (_a, ctx) => {
-      try {
-        const v = ctx.evalArg!(0);
-        return !isUnknown(v);
-      } catch {
-        return false;
-      }
-    }, { lazy: true }),
+      },
+      { lazy: true, variadic: 'expressions' },
+    ),
+    can: f(
+      ['expression'],
+      (_a, ctx) => {
+        try {
+          const v = ctx.evalArg!(0);
+          return !isUnknown(v);
+        } catch {
+          return false;
+        }
+      },
+      { lazy: true },
+    ),
     // time formatting from the legacy JSON templates (Packer 1.8+)
     legacy_isotime: f(['format'], (a) => legacyIsotime(env.initTime, str(a, 0, 'format'))),
     legacy_strftime: f(['format'], (a) => legacyStrftime(env.initTime, str(a, 0, 'format'))),

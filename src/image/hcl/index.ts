@@ -15,10 +15,12 @@ export function selectBuilds(t: ParsedTemplate, patterns: string[]): string[] {
   const out: string[] = [];
   for (const b of t.builders) {
     const short = `${b.type}.${b.packerBuildName ?? b.name}`;
-    if (patterns.some((p) => {
-      const re = globToRegex(p.replace(/^sources?\./, ''));
-      return re.test(b.name) || re.test(short);
-    }))
+    if (
+      patterns.some((p) => {
+        const re = globToRegex(p.replace(/^sources?\./, ''));
+        return re.test(b.name) || re.test(short);
+      })
+    )
       out.push(b.name);
   }
   return out;
@@ -37,7 +39,8 @@ export async function prepareHcl(o: HclLoadOptions & { only?: string[]; except?:
   const t = loaded.template;
   if (!t) return { loaded, diagnostics: loaded.diagnostics, mask: loaded.mask };
   // A template without builds is valid in HCL2 (variables-only files, sources used elsewhere).
-  if (!t.builders.length) return { loaded, result: { builds: [], diagnostics: [], ...(t.resolvedVariables ? { variables: t.resolvedVariables } : {}) }, diagnostics: loaded.diagnostics, mask: loaded.mask };
+  if (!t.builders.length)
+    return { loaded, result: { builds: [], diagnostics: [], ...(t.resolvedVariables ? { variables: t.resolvedVariables } : {}) }, diagnostics: loaded.diagnostics, mask: loaded.mask };
   const only = o.only?.length ? selectBuilds(t, o.only) : [];
   const except = o.except?.length ? [...selectBuilds(t, o.except), ...o.except] : [];
   // -only that selects nothing runs nothing, as Packer does.

@@ -17,10 +17,7 @@ const SCHEMA: Record<string, Record<string, number>> = {
   packer: { required_plugins: 0 },
 };
 
-type JNode =
-  | { t: 'obj'; entries: Array<{ k: string; kr: Range; v: JNode }>; r: Range }
-  | { t: 'arr'; items: JNode[]; r: Range }
-  | { t: 'lit'; v: string | number | boolean | null; r: Range };
+type JNode = { t: 'obj'; entries: Array<{ k: string; kr: Range; v: JNode }>; r: Range } | { t: 'arr'; items: JNode[]; r: Range } | { t: 'lit'; v: string | number | boolean | null; r: Range };
 
 /** A JSON reader that keeps duplicate keys (HCL's JSON syntax allows them: several blocks). */
 function readJson(file: string, text: string): JNode | undefined {
@@ -108,7 +105,8 @@ export async function parseJsonHclFile(file: string, text: string, varFile = fil
     return { diagnostics: errs.length ? errs : [{ severity: 'error', code: HCL_SYNTAX, message: 'Invalid JSON', range: { file, start: { line: 1, col: 1, offset: 0 } } }] };
   }
   const diags: Diagnostic[] = [];
-  if (root.t !== 'obj') return { diagnostics: [{ severity: 'error', code: HCL_SYNTAX, message: 'Root value must be object; The root value in a JSON-based configuration must be a JSON object.', range: root.r }] };
+  if (root.t !== 'obj')
+    return { diagnostics: [{ severity: 'error', code: HCL_SYNTAX, message: 'Root value must be object; The root value in a JSON-based configuration must be a JSON object.', range: root.r }] };
   const expr = (x: JNode): Expr => {
     if (x.t === 'lit') {
       if (typeof x.v !== 'string') return { k: 'lit', v: x.v, r: x.r };
@@ -137,7 +135,12 @@ export async function parseJsonHclFile(file: string, text: string, varFile = fil
   const blocksOf = (type: string, typeR: Range, x: JNode, labels: number, got: Array<{ v: string; r: Range }>): Block[] => {
     if (x.t === 'arr') return x.items.flatMap((y) => blocksOf(type, typeR, y, labels, got));
     if (x.t !== 'obj') {
-      diags.push({ severity: 'error', code: HCL_SYNTAX, message: `Incorrect JSON value type; A JSON object is required here, to define ${labels ? 'labels or ' : ''}the body of a "${type}" block.`, range: x.r });
+      diags.push({
+        severity: 'error',
+        code: HCL_SYNTAX,
+        message: `Incorrect JSON value type; A JSON object is required here, to define ${labels ? 'labels or ' : ''}the body of a "${type}" block.`,
+        range: x.r,
+      });
       return [];
     }
     if (got.length < labels) return x.entries.flatMap((e) => blocksOf(type, typeR, e.v, labels, [...got, { v: e.k, r: e.kr }]));

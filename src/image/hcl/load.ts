@@ -150,8 +150,7 @@ export async function loadHclTemplate(o: HclLoadOptions): Promise<LoadedHcl> {
       throw e;
     }
   };
-  if (diagnostics.some((d) => d.severity === 'error'))
-    return { info: { variables: [], locals: [], builds: [] }, diagnostics, mask: (s) => s, files: templateFiles, texts };
+  if (diagnostics.some((d) => d.severity === 'error')) return { info: { variables: [], locals: [], builds: [] }, diagnostics, mask: (s) => s, files: templateFiles, texts };
   const parseExpr = (text: string, origin: string): { expr?: Expr; diagnostics: Diagnostic[] } => parseHclExpression(origin, text);
   const r = loadHcl({ files, varFiles, vars: o.vars ?? [], parseExpr, env: o.env, fn, root, rootAsGiven, display: o.path });
   return { ...r, diagnostics: [...diagnostics, ...r.diagnostics], files: templateFiles, texts };

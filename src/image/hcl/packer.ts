@@ -311,7 +311,14 @@ function parseType(c: Ctx, e: Expr): Ty | undefined {
     }
     return bad(e.name, e.nameR);
   }
-  c.diags.push(diag(HCL_CODES.variables, 'Invalid type specification', 'A type specification is either a primitive type keyword (bool, number, string) or a complex type constructor call, like list(string).', e.r));
+  c.diags.push(
+    diag(
+      HCL_CODES.variables,
+      'Invalid type specification',
+      'A type specification is either a primitive type keyword (bool, number, string) or a complex type constructor call, like list(string).',
+      e.r,
+    ),
+  );
   return undefined;
 }
 
@@ -380,7 +387,14 @@ export function loadHcl(input: HclInputs): HclResult {
   // An unset variable is an error even when nothing uses it (Packer 1.6.6 and 1.9.4 agree).
   for (const name of unset) {
     const v = vars.get(name)!;
-    c.diags.push(diag(HCL_CODES.variables, `Unset variable "${name}"`, 'A used variable must be set or have a default value; see https://packer.io/docs/templates/hcl_templates/syntax for details.', v.info.range));
+    c.diags.push(
+      diag(
+        HCL_CODES.variables,
+        `Unset variable "${name}"`,
+        'A used variable must be set or have a default value; see https://packer.io/docs/templates/hcl_templates/syntax for details.',
+        v.info.range,
+      ),
+    );
   }
   validateVariables(c, vars);
 
@@ -401,7 +415,14 @@ export function loadHcl(input: HclInputs): HclResult {
     const key = `${type}.${name}`;
     const prev = sources.get(key);
     if (prev) {
-      c.diags.push(diag(HCL_CODES.schema, 'Duplicate source block', `This source block has the same builder type and name as a previous block declared at ${where(prev.block.r)}. Each source must have a unique name per builder type.`, b.typeR));
+      c.diags.push(
+        diag(
+          HCL_CODES.schema,
+          'Duplicate source block',
+          `This source block has the same builder type and name as a previous block declared at ${where(prev.block.r)}. Each source must have a unique name per builder type.`,
+          b.typeR,
+        ),
+      );
       continue;
     }
     sources.set(key, { type, name, block: b });
@@ -422,7 +443,6 @@ export function loadHcl(input: HclInputs): HclResult {
   };
   const builds = all.filter((x) => x.type === 'build');
   builds.forEach((b, i) => buildBlock(c, b, i, sources, t, info));
-
 
   const secrets = c.sensitiveValues.flatMap(leafStrings);
   // HCL2 has no `{{user}}` values; `values` holds only the sensitive ones, under names no template
@@ -454,7 +474,12 @@ function packerBlock(c: Ctx, b: Block, info: HclInfo): void {
       if (ok === undefined) c.diags.push(diag(HCL_CODES.version, 'Invalid version constraint', `This string does not use correct version constraint syntax: ${JSON.stringify(s)}.`, rv.expr.r));
       else if (!ok)
         c.diags.push(
-          diag(HCL_CODES.version, 'Unsupported Packer Core version', `This configuration does not support Packer version ${HCL_PACKER_VERSION} (the HCL2 language kiln follows). To proceed, either choose another supported Packer version or update the root module's version constraint.`, rv.expr.r),
+          diag(
+            HCL_CODES.version,
+            'Unsupported Packer Core version',
+            `This configuration does not support Packer version ${HCL_PACKER_VERSION} (the HCL2 language kiln follows). To proceed, either choose another supported Packer version or update the root module's version constraint.`,
+            rv.expr.r,
+          ),
         );
     }
   }
@@ -465,11 +490,20 @@ function packerBlock(c: Ctx, b: Block, info: HclInfo): void {
       const v = ev(c, a.expr);
       if (v === undefined) continue;
       if (!isObj(v) || typeof v['source'] !== 'string') {
-        c.diags.push(diag(HCL_CODES.schema, 'Invalid plugin requirement', `A required_plugins entry is an object: ${a.name} = { source = "github.com/hashicorp/${a.name}", version = ">= 1.0.0" }.`, a.expr.r));
+        c.diags.push(
+          diag(HCL_CODES.schema, 'Invalid plugin requirement', `A required_plugins entry is an object: ${a.name} = { source = "github.com/hashicorp/${a.name}", version = ">= 1.0.0" }.`, a.expr.r),
+        );
         continue;
       }
       if (v['source'].split('/').length !== 3 || v['source'].split('/').some((x) => !x)) {
-        c.diags.push(diag(HCL_CODES.schema, 'Invalid plugin source string', `The source ${JSON.stringify(v['source'])} must be a fully qualified plugin address of the form HOSTNAME/NAMESPACE/TYPE, e.g. "github.com/hashicorp/${a.name}".`, a.expr.r));
+        c.diags.push(
+          diag(
+            HCL_CODES.schema,
+            'Invalid plugin source string',
+            `The source ${JSON.stringify(v['source'])} must be a fully qualified plugin address of the form HOSTNAME/NAMESPACE/TYPE, e.g. "github.com/hashicorp/${a.name}".`,
+            a.expr.r,
+          ),
+        );
         continue;
       }
       const src = v['source'];
@@ -504,13 +538,19 @@ export function versionSatisfies(version: string, constraint: string): boolean |
     const op = m[1] ?? '=';
     const segs = m[2]!.replace(/^v/, '').split('.').length;
     const ok =
-      op === '>=' ? d >= 0
-      : op === '<=' ? d <= 0
-      : op === '>' ? d > 0
-      : op === '<' ? d < 0
-      : op === '!=' ? d !== 0
-      : op === '~>' ? d >= 0 && (segs <= 1 ? true : segs === 2 ? have[0] === want[0] : have[0] === want[0] && have[1] === want[1])
-      : d === 0;
+      op === '>='
+        ? d >= 0
+        : op === '<='
+          ? d <= 0
+          : op === '>'
+            ? d > 0
+            : op === '<'
+              ? d < 0
+              : op === '!='
+                ? d !== 0
+                : op === '~>'
+                  ? d >= 0 && (segs <= 1 ? true : segs === 2 ? have[0] === want[0] : have[0] === want[0] && have[1] === want[1])
+                  : d === 0;
     if (!ok) return false;
   }
   return true;
@@ -528,10 +568,19 @@ function collectVariables(c: Ctx, all: Block[]): Map<string, VarDecl> {
   const constScope: Scope = { names: {}, functions: makeFunctions(c.in.fn, { allowEnv: true }) };
   for (const b of all) {
     if (b.type === 'variables') {
-      checkSchema(c, b.body, b.body.attrs.map((a) => a.name), []);
+      checkSchema(
+        c,
+        b.body,
+        b.body.attrs.map((a) => a.name),
+        [],
+      );
       for (const a of b.body.attrs) {
         const v = ev(c, a.expr, constScope);
-        add(a.name, { info: { name: a.name, set: v !== undefined, sensitive: false, range: a.nameR, ...(v !== undefined ? { default: v, value: v } : {}) }, validations: [], defaultExpr: a.expr }, a.nameR);
+        add(
+          a.name,
+          { info: { name: a.name, set: v !== undefined, sensitive: false, range: a.nameR, ...(v !== undefined ? { default: v, value: v } : {}) }, validations: [], defaultExpr: a.expr },
+          a.nameR,
+        );
       }
       continue;
     }
@@ -591,7 +640,9 @@ function collectVariables(c: Ctx, all: Block[]): Map<string, VarDecl> {
         continue;
       }
       if (!references(cond.expr).some((r) => r.names[0] === 'var' && r.names[1] === name))
-        c.diags.push(diag(HCL_CODES.variables, 'Invalid variable validation condition', `The condition for variable "${name}" must refer to var.${name} in order to test incoming values.`, cond.expr.r));
+        c.diags.push(
+          diag(HCL_CODES.variables, 'Invalid variable validation condition', `The condition for variable "${name}" must refer to var.${name} in order to test incoming values.`, cond.expr.r),
+        );
       decl.validations.push({ condition: cond.expr, ...(msg ? { message: msg.expr } : {}), r: cond.r });
     }
     add(name, decl, b.labels[0]!.r);
@@ -649,7 +700,13 @@ function assignVariables(c: Ctx, vars: Map<string, VarDecl>): void {
       const d = vars.get(a.name);
       if (!d) {
         c.diags.push(
-          diag(HCL_CODES.variables, 'Undefined variable', `A "${a.name}" variable was set but was not declared in an input variable block. To declare variable "${a.name}", place this block in one of your .pkr.hcl files, such as variables.pkr.hcl`, a.nameR, 'warning'),
+          diag(
+            HCL_CODES.variables,
+            'Undefined variable',
+            `A "${a.name}" variable was set but was not declared in an input variable block. To declare variable "${a.name}", place this block in one of your .pkr.hcl files, such as variables.pkr.hcl`,
+            a.nameR,
+            'warning',
+          ),
         );
         continue;
       }
@@ -785,8 +842,23 @@ function evaluateLocalsAndData(c: Ctx, all: Block[], localObj: Record<string, Va
       obj['output'] = input === undefined ? null : input;
     } else {
       if (cfg && n.type === 'amazon-ami') {
-        if (!('filters' in cfg.value) && !('owners' in cfg.value)) c.diags.push(diag(HCL_CODES.schema, 'Missing required argument', 'The amazon-ami data source needs "filters" (and usually "owners") to find an image.', n.block.typeR));
-        const allowed = ['filters', 'owners', 'most_recent', 'region', 'access_key', 'secret_key', 'token', 'profile', 'assume_role', 'skip_credential_validation', 'include_deprecated', 'executable_users', 'filter'];
+        if (!('filters' in cfg.value) && !('owners' in cfg.value))
+          c.diags.push(diag(HCL_CODES.schema, 'Missing required argument', 'The amazon-ami data source needs "filters" (and usually "owners") to find an image.', n.block.typeR));
+        const allowed = [
+          'filters',
+          'owners',
+          'most_recent',
+          'region',
+          'access_key',
+          'secret_key',
+          'token',
+          'profile',
+          'assume_role',
+          'skip_credential_validation',
+          'include_deprecated',
+          'executable_users',
+          'filter',
+        ];
         for (const a of n.block.body.attrs) if (!allowed.includes(a.name)) unsupportedArg(c, a);
       }
       for (const out of DATA_TYPES[n.type]!) obj[out] = new Unknown(`data.${n.type}.${n.name}.${out}`);
@@ -865,10 +937,11 @@ function evalBody(c: Ctx, body: Body, scope: Scope, skip: string[]): EvaluatedBo
 }
 
 function exprRanges(e: Expr, path: Path, out: EvaluatedBody['ranges']): void {
-  if (e.k === 'tuple') e.items.forEach((x, i) => {
-    out.push({ path: [...path, i], r: x.r });
-    exprRanges(x, [...path, i], out);
-  });
+  if (e.k === 'tuple')
+    e.items.forEach((x, i) => {
+      out.push({ path: [...path, i], r: x.r });
+      exprRanges(x, [...path, i], out);
+    });
   else if (e.k === 'object')
     for (const it of e.items) {
       const k = bareName(it.key);
@@ -931,7 +1004,22 @@ interface BuildSource {
 }
 
 function buildScope(c: Ctx, s: BuildSource, buildName: string | undefined, type: string): Scope {
-  const keys = ['ID', 'Host', 'Port', 'User', 'Password', 'ConnType', 'PackerRunUUID', 'PackerHTTPIP', 'PackerHTTPPort', 'PackerHTTPAddr', 'SSHPublicKey', 'SSHPrivateKey', 'WinRMPassword', ...(type === 'docker' ? ['ImageSha256'] : [])];
+  const keys = [
+    'ID',
+    'Host',
+    'Port',
+    'User',
+    'Password',
+    'ConnType',
+    'PackerRunUUID',
+    'PackerHTTPIP',
+    'PackerHTTPPort',
+    'PackerHTTPAddr',
+    'SSHPublicKey',
+    'SSHPrivateKey',
+    'WinRMPassword',
+    ...(type === 'docker' ? ['ImageSha256'] : []),
+  ];
   const build: Record<string, Value> = Object.fromEntries(keys.map((k) => [k, `{{.${k}}}`]));
   if (buildName !== undefined) build['name'] = buildName;
   return child(c.scope, { source: { name: s.name, type: s.decl.type }, build });
@@ -991,7 +1079,14 @@ function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDe
   const b: Block = { ...b0, body: expandDynamicBlocks(c, b0.body) };
   checkSchema(c, b.body, ['name', 'description', 'sources'], ['source', 'provisioner', 'post-processor', 'post-processors', 'error-cleanup-provisioner', 'hcp_packer_registry']);
   for (const h of b.body.blocks.filter((x) => x.type === 'hcp_packer_registry'))
-    c.diags.push(diag(HCL_CODES.schema, 'Unsupported block type', 'Blocks of type "hcp_packer_registry" are not supported by kiln: it does not publish to the HCP Packer registry (remove the block; kiln records its builds in its own state).', h.typeR));
+    c.diags.push(
+      diag(
+        HCL_CODES.schema,
+        'Unsupported block type',
+        'Blocks of type "hcp_packer_registry" are not supported by kiln: it does not publish to the HCP Packer registry (remove the block; kiln records its builds in its own state).',
+        h.typeR,
+      ),
+    );
   const nameA = attr(b.body, 'name');
   const buildName = nameA ? evString(c, nameA) : undefined;
   const descA = attr(b.body, 'description');
@@ -1001,7 +1096,12 @@ function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDe
     const m = SOURCE_REF.exec(ref);
     if (!m) {
       c.diags.push(
-        diag(HCL_CODES.schema, 'Invalid source reference', 'A source type is made of three parts that are split by a dot `.`; each part must start with a letter and may contain only letters, digits, underscores, and dashes.A valid source reference looks like: `source.type.name`', r),
+        diag(
+          HCL_CODES.schema,
+          'Invalid source reference',
+          'A source type is made of three parts that are split by a dot `.`; each part must start with a letter and may contain only letters, digits, underscores, and dashes.A valid source reference looks like: `source.type.name`',
+          r,
+        ),
       );
       return undefined;
     }
@@ -1030,8 +1130,16 @@ function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDe
     const name = nm ? (evString(c, nm) ?? decl.name) : decl.name;
     used.push({ decl, name, overrides: sb, refR: sb.labels[0]!.r });
   }
-  if (!used.length) c.diags.push(diag(HCL_CODES.schema, 'Build without sources', 'This build block uses no source, so it builds nothing: add `sources = ["source.TYPE.NAME"]` or a `source "source.TYPE.NAME" {}` block.', b.typeR, 'warning'));
-
+  if (!used.length)
+    c.diags.push(
+      diag(
+        HCL_CODES.schema,
+        'Build without sources',
+        'This build block uses no source, so it builds nothing: add `sources = ["source.TYPE.NAME"]` or a `source "source.TYPE.NAME" {}` block.',
+        b.typeR,
+        'warning',
+      ),
+    );
 
   // builders
   const builderNames: string[] = [];
@@ -1077,8 +1185,7 @@ function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDe
     }
     return [...out];
   };
-  const applies = (only: string[] | undefined, except: string[] | undefined) =>
-    builderNames.filter((n) => (only ? only.includes(n) : true) && !(except ?? []).includes(n));
+  const applies = (only: string[] | undefined, except: string[] | undefined) => builderNames.filter((n) => (only ? only.includes(n) : true) && !(except ?? []).includes(n));
 
   // provisioners
   const provBlocks = b.body.blocks.filter((x) => x.type === 'provisioner' || x.type === 'error-cleanup-provisioner');
@@ -1230,7 +1337,7 @@ function buildLabel(name: string | undefined, i: number): string {
 
 /** Go's ParseDuration, without Packer 1.6.6's crash on a missing unit. */
 function parseDurationStrict(s: string): number | string {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
   if (s === '0') return 0;
   const re = /(\d+(?:\.\d*)?|\.\d+)([a-zµ]+)?/gy;
   let total = 0;
@@ -1254,7 +1361,12 @@ function parseDurationStrict(s: string): number | string {
 
 /** Packer's `-only`/`-except` and `only`/`except` globs (`*` matches anything, dots included). */
 export function globToRegex(g: string): RegExp {
-  return new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return new RegExp(
+    `^${g
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 }
 
 /** For `inspect` and messages: a value with sensitive parts masked. */

@@ -64,7 +64,11 @@ export async function parseHclFile(file: string, text: string): Promise<ParsedFi
     const root = tree.rootNode;
     if (root.hasError) {
       const bad = firstError(root)!;
-      throw new Syntax('Invalid syntax', bad.isMissing ? `expected ${JSON.stringify(bad.type)}` : `unexpected ${JSON.stringify(text.slice(bad.startIndex, Math.min(bad.endIndex, bad.startIndex + 20)))}`, conv.range(bad.startIndex, Math.max(bad.endIndex, bad.startIndex)));
+      throw new Syntax(
+        'Invalid syntax',
+        bad.isMissing ? `expected ${JSON.stringify(bad.type)}` : `unexpected ${JSON.stringify(text.slice(bad.startIndex, Math.min(bad.endIndex, bad.startIndex + 20)))}`,
+        conv.range(bad.startIndex, Math.max(bad.endIndex, bad.startIndex)),
+      );
     }
     const top = root.namedChildren.find((c) => c?.type === 'body' || c?.type === 'object');
     if (top && top.type === 'object') throw new Syntax('Unexpected object', 'a configuration file holds arguments and blocks, not an object', conv.range(top.startIndex, top.endIndex));
@@ -225,10 +229,14 @@ class Converter {
       if (c.type === 'attribute') {
         const a = this.attribute(c);
         const prev = attrs.find((x) => x.name === a.name);
-        if (prev) throw new Syntax('Attribute redefined', `The argument "${a.name}" was already set at ${prev.nameR.file}:${prev.nameR.start.line},${prev.nameR.start.col}-${prev.nameR.end.col}. Each argument may be set only once.`, a.nameR);
+        if (prev)
+          throw new Syntax(
+            'Attribute redefined',
+            `The argument "${a.name}" was already set at ${prev.nameR.file}:${prev.nameR.start.line},${prev.nameR.start.col}-${prev.nameR.end.col}. Each argument may be set only once.`,
+            a.nameR,
+          );
         attrs.push(a);
-      }
-      else if (c.type === 'block') blocks.push(this.block(c));
+      } else if (c.type === 'block') blocks.push(this.block(c));
       lastEndLine = this.lines.pos(c.endIndex).line;
     }
     return { attrs, blocks, r: this.r(n) };
@@ -257,7 +265,11 @@ class Converter {
     if (start && body && this.lines.pos(start.startIndex).line === this.lines.pos(end?.startIndex ?? start.startIndex).line) {
       const items = body.attrs.length + body.blocks.length;
       if (items > 1 || body.blocks.length > 0)
-        throw new Syntax('Invalid single-argument block definition', 'A single-line block definition can contain only a single argument. If you meant to define argument, use an equals sign to assign it a value. To define a nested block, place it on a line of its own within its parent block.', this.r(n));
+        throw new Syntax(
+          'Invalid single-argument block definition',
+          'A single-line block definition can contain only a single argument. If you meant to define argument, use an equals sign to assign it a value. To define a nested block, place it on a line of its own within its parent block.',
+          this.r(n),
+        );
     } else if (start && body) {
       const first = [...body.attrs.map((a) => a.r), ...body.blocks.map((b) => b.r)].sort((a, b) => a.start.offset - b.start.offset)[0];
       if (first && first.start.line === this.lines.pos(start.startIndex).line)
@@ -445,7 +457,12 @@ class Converter {
     const lit = (start: number, end: number) => {
       if (end <= start) return;
       let raw = this.text.slice(start, end);
-      if (kind === 'quoted' && raw.includes('\n')) throw new Syntax('Invalid multi-line string', 'Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \\n escape to represent a newline character or use the "heredoc" multi-line template syntax.', this.range(start, end));
+      if (kind === 'quoted' && raw.includes('\n'))
+        throw new Syntax(
+          'Invalid multi-line string',
+          'Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \\n escape to represent a newline character or use the "heredoc" multi-line template syntax.',
+          this.range(start, end),
+        );
       if (trimNext) raw = raw.replace(/^\s+/, '');
       trimNext = false;
       const v = kind === 'quoted' ? unescapeQuoted(raw, () => this.range(start, end)) : unescapeTemplate(raw);

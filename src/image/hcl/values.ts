@@ -27,11 +27,7 @@ export function containsUnknown(v: Value): boolean {
   return false;
 }
 
-export type Ty =
-  | { k: 'string' | 'number' | 'bool' | 'any' }
-  | { k: 'list' | 'set' | 'map'; el: Ty }
-  | { k: 'object'; attrs: Record<string, Ty>; optional: string[] }
-  | { k: 'tuple'; els: Ty[] };
+export type Ty = { k: 'string' | 'number' | 'bool' | 'any' } | { k: 'list' | 'set' | 'map'; el: Ty } | { k: 'object'; attrs: Record<string, Ty>; optional: string[] } | { k: 'tuple'; els: Ty[] };
 
 export const ANY: Ty = { k: 'any' };
 

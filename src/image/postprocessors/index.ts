@@ -52,7 +52,8 @@ async function dockerTag(c: DockerTagConfig, input: Artifact, ctx: PPContext): P
 }
 
 async function dockerImport(c: DockerImportConfig, input: Artifact, ctx: PPContext): Promise<PPResult> {
-  if (input.builderId !== DOCKER_BUILDER_ID || !input.files[0]) throw new KilnError('PP_ARTIFACT', `Unknown artifact type: ${input.builderId}\nCan only import from docker builder artifacts (export_path).`);
+  if (input.builderId !== DOCKER_BUILDER_ID || !input.files[0])
+    throw new KilnError('PP_ARTIFACT', `Unknown artifact type: ${input.builderId}\nCan only import from docker builder artifacts (export_path).`);
   const ref = c.tag ? `${c.repository}:${c.tag}` : c.repository;
   ctx.ui.message(`Importing image: ${input.files[0]}`);
   ctx.ui.message(`Repository: ${ref}`);
@@ -60,11 +61,14 @@ async function dockerImport(c: DockerImportConfig, input: Artifact, ctx: PPConte
   for (const ch of c.changes) q.append('changes', ch);
   const request = await httpModule();
   const body = await new Promise<string>((res, rej) => {
-    const req = request({ socketPath: socket(), method: 'POST', path: `/v1.41/images/create?${q.toString()}`, headers: { 'content-type': 'application/x-tar', 'transfer-encoding': 'chunked' } }, (r) => {
-      let s = '';
-      r.on('data', (d: Buffer) => (s += d.toString()));
-      r.on('end', () => (r.statusCode === 200 && !/"error"/.test(s) ? res(s) : rej(new KilnError('PP_DOCKER_IMPORT', `docker-import: HTTP ${r.statusCode} ${s.trim()}`))));
-    });
+    const req = request(
+      { socketPath: socket(), method: 'POST', path: `/v1.41/images/create?${q.toString()}`, headers: { 'content-type': 'application/x-tar', 'transfer-encoding': 'chunked' } },
+      (r) => {
+        let s = '';
+        r.on('data', (d: Buffer) => (s += d.toString()));
+        r.on('end', () => (r.statusCode === 200 && !/"error"/.test(s) ? res(s) : rej(new KilnError('PP_DOCKER_IMPORT', `docker-import: HTTP ${r.statusCode} ${s.trim()}`))));
+      },
+    );
     req.on('error', rej);
     createReadStream(input.files[0]!).pipe(req);
   });

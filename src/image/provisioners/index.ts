@@ -61,7 +61,7 @@ export async function runProvisioner(p: PreparedProvisioner, ctx: ProvisionConte
         ]);
         return;
       } catch (e) {
-        if (ac.signal.aborted) throw ac.signal.reason === timedOut ? timedOut : ac.signal.reason ?? e;
+        if (ac.signal.aborted) throw ac.signal.reason === timedOut ? timedOut : (ac.signal.reason ?? e);
         if (attemptsLeft <= 0) {
           if (maxRetries > 0) ctx.ui.error('retry limit reached.');
           throw e;

@@ -27,7 +27,7 @@ export async function provisionShell(c: ShellConfig, ctx: ProvisionContext): Pro
     let envVarFile = '';
     if (c.useEnvVarFile) {
       envVarFile = `${c.remoteFolder.replace(/\/$/, '')}/varfile_${c.remoteFile.replace(/\.sh$/, '')}.sh`;
-      const content = flattenEnvVars(ctx.build, c.environmentVars, 'export %s=\'%s\'\n').flat;
+      const content = flattenEnvVars(ctx.build, c.environmentVars, "export %s='%s'\n").flat;
       await comm.uploadFile(envVarFile, Buffer.from(content), 0o644);
     }
     let command = ctx.build.renderLate(c.executeCommand, { ...ctx.generated, Path: remote, Vars: flat, EnvVarFile: envVarFile });

@@ -130,7 +130,18 @@ async function launchInstances(ctx: ResourceContext, docker: Dockerode, p: Group
           },
           { docker },
         );
-        const inst: AsgInstance = { instanceId, containerId: l.containerId, ip: l.privateIp, subnetId, vpcId: l.vpcId, groups: p.lc.securityGroupIds, config: p.key, targets: p.targets, launchedAt: Date.now(), running: true };
+        const inst: AsgInstance = {
+          instanceId,
+          containerId: l.containerId,
+          ip: l.privateIp,
+          subnetId,
+          vpcId: l.vpcId,
+          groups: p.lc.securityGroupIds,
+          config: p.key,
+          targets: p.targets,
+          launchedAt: Date.now(),
+          running: true,
+        };
         launched.push(inst);
         return inst;
       }),
@@ -146,11 +157,16 @@ async function launchInstances(ctx: ResourceContext, docker: Dockerode, p: Group
 
 const limit = new Limiter(4);
 
-
 /** Drains instances from the group's load balancers, removes them, and reloads the balancers. */
 async function removeInstances(ctx: ResourceContext, docker: Dockerode, keys: string[], list: AsgInstance[], drain = true): Promise<void> {
   if (!list.length) return;
-  if (drain && keys.length) await drainTargets(docker, keys, list.map((i) => i.instanceId), ctx.signal).catch(() => undefined);
+  if (drain && keys.length)
+    await drainTargets(
+      docker,
+      keys,
+      list.map((i) => i.instanceId),
+      ctx.signal,
+    ).catch(() => undefined);
   await mapLimit(list, 4, (i) => destroyContainer(ctx, { id: i.containerId, vpcId: i.vpcId, ip: i.ip }));
   if (keys.length) await refreshLoadBalancers(docker, keys, { noDrain: true });
 }
@@ -204,7 +220,10 @@ export async function waitInService(
     let views: TargetView[] = [];
     if (withLb) views = await targetStates(docker, keys);
     for (const i of list) {
-      const info = await docker.getContainer(i.containerId).inspect().catch(() => undefined);
+      const info = await docker
+        .getContainer(i.containerId)
+        .inspect()
+        .catch(() => undefined);
       if (!info?.State.Running) {
         bad.push(i.instanceId);
         continue;
@@ -221,7 +240,17 @@ export async function waitInService(
 }
 
 function unhealthyError(waitedMs: number, bad: string[], views: TargetView[], what: string): KilnError {
-  const detail = bad.map((id) => `${id} (${views.filter((v) => v.id === id).map((v) => v.state).join('/') || 'not running'})`).join(', ');
+  const detail = bad
+    .map(
+      (id) =>
+        `${id} (${
+          views
+            .filter((v) => v.id === id)
+            .map((v) => v.state)
+            .join('/') || 'not running'
+        })`,
+    )
+    .join(', ');
   return new KilnError(
     'AUTO_SCALING_UNHEALTHY',
     `${what}: new instances did not pass their load balancer health check within ${Math.round(waitedMs / 1000)} s: ${detail}. They were removed; the previous instances keep serving.`,
@@ -338,10 +367,26 @@ export const autoScalingGroupHandler: ResourceHandler = {
     await removeInstances(ctx, docker, oldKeys, stopped);
     const running = all.filter((i) => i.running);
     if (running.length < p.size.desired) {
-      await launchInService(ctx, docker, p, oldName, running.map((i) => i.subnetId), p.size.desired - running.length, `scaling ${oldName}`);
+      await launchInService(
+        ctx,
+        docker,
+        p,
+        oldName,
+        running.map((i) => i.subnetId),
+        p.size.desired - running.length,
+        `scaling ${oldName}`,
+      );
     } else if (running.length > p.size.desired) {
-      const ids = chooseToRemove(running.map((i) => ({ id: i.instanceId, current: isCurrent(p, i), launchedAt: i.launchedAt })), running.length - p.size.desired);
-      await removeInstances(ctx, docker, oldKeys, running.filter((i) => ids.includes(i.instanceId)));
+      const ids = chooseToRemove(
+        running.map((i) => ({ id: i.instanceId, current: isCurrent(p, i), launchedAt: i.launchedAt })),
+        running.length - p.size.desired,
+      );
+      await removeInstances(
+        ctx,
+        docker,
+        oldKeys,
+        running.filter((i) => ids.includes(i.instanceId)),
+      );
     }
     if (p.keys.length) await refreshLoadBalancers(docker, oldKeys);
     return groupState(p, await listInstances(docker, ctx.stack, ctx.logicalId, oldName));

@@ -70,8 +70,7 @@ function subnetsFor(ctx: ResourceContext, props: JsonObject): string[] {
 /** Waits until the server answers on its port inside its container (PING / version). */
 async function waitServing(engine: Engine, port: number, containerId: string, signal: AbortSignal): Promise<void> {
   const docker = await defaultDocker();
-  const probe =
-    engine === 'redis' ? ['redis-cli', '-p', String(port), 'ping'] : ['sh', '-c', `printf 'version\\r\\nquit\\r\\n' | socat -t 2 - tcp:127.0.0.1:${port}`];
+  const probe = engine === 'redis' ? ['redis-cli', '-p', String(port), 'ping'] : ['sh', '-c', `printf 'version\\r\\nquit\\r\\n' | socat -t 2 - tcp:127.0.0.1:${port}`];
   const deadline = Date.now() + 30_000;
   for (;;) {
     const r = await execIn(docker, containerId, probe).catch(() => undefined);
@@ -143,7 +142,16 @@ export const cacheClusterHandler: ResourceHandler = {
 
   /** Everything but the security groups (and bookkeeping such as tags) needs new nodes locally. */
   diff(oldProps, newProps): DiffResult {
-    const inPlace = new Set(['VpcSecurityGroupIds', 'Tags', 'PreferredMaintenanceWindow', 'SnapshotRetentionLimit', 'SnapshotWindow', 'NotificationTopicArn', 'AutoMinorVersionUpgrade', 'LogDeliveryConfigurations']);
+    const inPlace = new Set([
+      'VpcSecurityGroupIds',
+      'Tags',
+      'PreferredMaintenanceWindow',
+      'SnapshotRetentionLimit',
+      'SnapshotWindow',
+      'NotificationTopicArn',
+      'AutoMinorVersionUpgrade',
+      'LogDeliveryConfigurations',
+    ]);
     const keys = new Set([...Object.keys(oldProps), ...Object.keys(newProps)]);
     return { requiresReplacement: [...keys].filter((k) => !inPlace.has(k) && JSON.stringify(oldProps[k] ?? null) !== JSON.stringify(newProps[k] ?? null)) };
   },
@@ -170,7 +178,10 @@ export const cacheClusterHandler: ResourceHandler = {
     const docker = await defaultDocker();
     const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
     for (const c of list) {
-      const info = await docker.getContainer(String(c.id)).inspect().catch(() => undefined);
+      const info = await docker
+        .getContainer(String(c.id))
+        .inspect()
+        .catch(() => undefined);
       if (!info) return { drift: [] };
     }
     return { state, drift: [] };

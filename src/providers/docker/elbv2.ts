@@ -12,7 +12,20 @@ import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import { asResource, destroyLb, elbZone, generatedName, instanceAddress, isObj, launchLb, num, str, strList, type LbPlacement } from './elb.js';
-import { TARGET_GROUP_HEALTH_DEFAULTS, applyModel, applyModelSafely, labelDiscovery, lbContainers, matcherRegex, readModel, waitHaproxyUp, waitMembers, type Backend, type HealthCheck, type LbModel } from './haproxy.js';
+import {
+  TARGET_GROUP_HEALTH_DEFAULTS,
+  applyModel,
+  applyModelSafely,
+  labelDiscovery,
+  lbContainers,
+  matcherRegex,
+  readModel,
+  waitHaproxyUp,
+  waitMembers,
+  type Backend,
+  type HealthCheck,
+  type LbModel,
+} from './haproxy.js';
 import { defaultRegion } from './network.js';
 import { LOCAL_ACCOUNT_ID } from './noop.js';
 
@@ -126,7 +139,11 @@ export const targetGroupHandler: ResourceHandler = {
       const model: LbModel = { ...lb.model, backends: lb.model.backends.map((b) => (b.name === backend.name ? backend : b)) };
       await applyModelSafely(docker, lb.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
     }
-    return tgState(arn, String(previous.state.attributes.TargetGroupName), lbs.map((l) => l.owner));
+    return tgState(
+      arn,
+      String(previous.state.attributes.TargetGroupName),
+      lbs.map((l) => l.owner),
+    );
   },
   async delete(ctx, state) {
     const users = ctx.allResources().filter((r) => r.type === 'AWS::ElasticLoadBalancingV2::Listener' && forwardTarget(r.properties) === state.physicalId);
@@ -196,7 +213,19 @@ export const loadBalancerV2Handler: ResourceHandler = {
     const model = (c && (await readModel(docker, c.id))) || { frontends: [], backends: [] };
     await destroyLb(ctx, arn, docker);
     // The DNSName stays (AWS keeps it across subnet and group changes).
-    const { launched } = await launchLb(ctx, arn, { ...placement(props, model.frontends.map((f) => f.port)), ...(c?.publicIp ? { publicIp: c.publicIp } : {}) }, model, docker);
+    const { launched } = await launchLb(
+      ctx,
+      arn,
+      {
+        ...placement(
+          props,
+          model.frontends.map((f) => f.port),
+        ),
+        ...(c?.publicIp ? { publicIp: c.publicIp } : {}),
+      },
+      model,
+      docker,
+    );
     return lbState(arn, String(previous.state.attributes.LoadBalancerName), launched.publicIp ?? launched.privateIp, props, { containers: [launched.data] });
   },
   async delete(ctx, state) {
@@ -259,7 +288,20 @@ async function changeListener(ctx: ResourceContext, lbArn: string, add: { port: 
   ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `relaunching the HAProxy container of ${lb.logicalId} to publish port ${add?.port}: brief interruption` });
   await destroyLb(ctx, lbArn, docker);
   // Same private address: rules that name the balancer's security groups stay right.
-  const { launched } = await launchLb(asResource(ctx, lb.logicalId), lbArn, { ...placement(lb.properties, frontends.map((f) => f.port)), ...(c.ip ? { privateIp: c.ip } : {}), ...(c.publicIp ? { publicIp: c.publicIp } : {}) }, model, docker);
+  const { launched } = await launchLb(
+    asResource(ctx, lb.logicalId),
+    lbArn,
+    {
+      ...placement(
+        lb.properties,
+        frontends.map((f) => f.port),
+      ),
+      ...(c.ip ? { privateIp: c.ip } : {}),
+      ...(c.publicIp ? { publicIp: c.publicIp } : {}),
+    },
+    model,
+    docker,
+  );
   return launched.data;
 }
 

@@ -76,11 +76,9 @@ export function normaliseRule(raw: Json, direction: 'ingress' | 'egress', where:
   let from = num(r.FromPort);
   let to = num(r.ToPort);
   if (protocol === 'tcp' || protocol === 'udp') {
-    if (from === undefined || to === undefined)
-      throw new KilnError('INVALID_RULE', `${where}: FromPort and ToPort are required for ${protocol}`, 'user');
+    if (from === undefined || to === undefined) throw new KilnError('INVALID_RULE', `${where}: FromPort and ToPort are required for ${protocol}`, 'user');
     if (from === -1 && to === -1) [from, to] = [0, 65535];
-    if (from < 0 || to > 65535 || from > to)
-      throw new KilnError('INVALID_RULE', `${where}: invalid port range ${from}-${to} (0-65535, FromPort <= ToPort)`, 'user');
+    if (from < 0 || to > 65535 || from > to) throw new KilnError('INVALID_RULE', `${where}: invalid port range ${from}-${to} (0-65535, FromPort <= ToPort)`, 'user');
   } else if (protocol === 'icmp' || protocol === 'icmpv6') {
     from = from ?? -1;
     to = to ?? -1;
@@ -88,10 +86,12 @@ export function normaliseRule(raw: Json, direction: 'ingress' | 'egress', where:
     from = -1;
     to = -1;
   }
-  const peerKeys = direction === 'ingress' ? ['CidrIp', 'CidrIpv6', 'SourceSecurityGroupId', 'SourceSecurityGroupName', 'SourcePrefixListId'] : ['CidrIp', 'CidrIpv6', 'DestinationSecurityGroupId', 'DestinationPrefixListId'];
+  const peerKeys =
+    direction === 'ingress'
+      ? ['CidrIp', 'CidrIpv6', 'SourceSecurityGroupId', 'SourceSecurityGroupName', 'SourcePrefixListId']
+      : ['CidrIp', 'CidrIpv6', 'DestinationSecurityGroupId', 'DestinationPrefixListId'];
   const given = peerKeys.filter((k) => r[k] !== undefined && r[k] !== null && r[k] !== '');
-  if (given.length !== 1)
-    throw new KilnError('INVALID_RULE', `${where}: exactly one of ${peerKeys.join(', ')} must be given${given.length ? ` (got ${given.join(', ')})` : ''}`, 'user');
+  if (given.length !== 1) throw new KilnError('INVALID_RULE', `${where}: exactly one of ${peerKeys.join(', ')} must be given${given.length ? ` (got ${given.join(', ')})` : ''}`, 'user');
   const rule: SgRule = { protocol, from, to };
   if (typeof r.Description === 'string') rule.description = r.Description;
   const key = given[0];
@@ -151,11 +151,9 @@ export function renderRuleset(r: ResolvedRules): { v4: string; v6: string } {
   for (const v6 of [false, true]) {
     const lines = ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT DROP [0:0]'];
     lines.push('-A INPUT -i lo -j ACCEPT', '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
-    for (const { rule, peers } of r.ingress)
-      for (const peer of peers) if (peer.includes(':') === v6) lines.push(match(rule, 'INPUT', peer, v6));
+    for (const { rule, peers } of r.ingress) for (const peer of peers) if (peer.includes(':') === v6) lines.push(match(rule, 'INPUT', peer, v6));
     lines.push('-A OUTPUT -o lo -j ACCEPT', '-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
-    for (const { rule, peers } of r.egress)
-      for (const peer of peers) if (peer.includes(':') === v6) lines.push(match(rule, 'OUTPUT', peer, v6));
+    for (const { rule, peers } of r.egress) for (const peer of peers) if (peer.includes(':') === v6) lines.push(match(rule, 'OUTPUT', peer, v6));
     lines.push('COMMIT', '');
     const text = lines.filter((l) => l !== '').join('\n') + '\n';
     if (v6) out.v6 = text;
@@ -257,9 +255,7 @@ export function currentView(ctx: ResourceContext): FirewallView {
     if (g) g[r.direction].push(r.rule);
   }
   // The VPC default group: members of itself may talk to each other; egress to anywhere.
-  for (const [vpcId, sg] of defaults)
-    if (!merged.has(sg))
-      merged.set(sg, { groupId: sg, vpcId, ingress: [{ protocol: 'all', from: -1, to: -1, group: sg }], egress: [ALLOW_ALL_EGRESS] });
+  for (const [vpcId, sg] of defaults) if (!merged.has(sg)) merged.set(sg, { groupId: sg, vpcId, ingress: [{ protocol: 'all', from: -1, to: -1, group: sg }], egress: [ALLOW_ALL_EGRESS] });
   return { groups: merged, members: [...members.values()], defaults };
 }
 

@@ -101,7 +101,10 @@ export function parseClassicTarget(target: string): { protocol: HealthCheck['pro
 /** HTTP codes of a matcher (`200`, `200-299`, `200,202`) as a regular expression for HAProxy. */
 export function matcherRegex(matcher: string): string {
   const codes = new Set<number>();
-  for (const part of matcher.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of matcher
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const r = /^(\d{3})(?:-(\d{3}))?$/.exec(part);
     if (!r) throw new KilnError('INVALID_MATCHER', `Matcher '${matcher}' is not a code, a list or a range of HTTP codes`, 'user');
     const lo = Number(r[1]);
@@ -248,8 +251,7 @@ export function leavingMembers(previous: LbModel | undefined, next: LbModel): Ar
   const keep = new Set<string>();
   for (const b of next.backends) for (const m of b.members) keep.add(`${b.name}/${m.id}@${m.addr}:${m.port}`);
   const out: Array<{ backend: string; member: Member; drainS: number }> = [];
-  for (const b of previous?.backends ?? [])
-    for (const m of b.members) if (!keep.has(`${b.name}/${m.id}@${m.addr}:${m.port}`)) out.push({ backend: b.name, member: m, drainS: b.drainS });
+  for (const b of previous?.backends ?? []) for (const m of b.members) if (!keep.has(`${b.name}/${m.id}@${m.addr}:${m.port}`)) out.push({ backend: b.name, member: m, drainS: b.drainS });
   return out;
 }
 
@@ -385,7 +387,12 @@ export async function waitHaproxyUp(docker: Dockerode, containerId: string, time
     if (await workerPid(docker, containerId)) return;
     const st = await docker.getContainer(containerId).inspect();
     if (!st.State.Running) {
-      const logs = String(await docker.getContainer(containerId).logs({ stdout: true, stderr: true, tail: 15 }).catch(() => ''));
+      const logs = String(
+        await docker
+          .getContainer(containerId)
+          .logs({ stdout: true, stderr: true, tail: 15 })
+          .catch(() => ''),
+      );
       throw new KilnError('LOAD_BALANCER_FAILED', `HAProxy stopped (exit ${st.State.ExitCode}): ${logs.replace(/[\x00-\x08]/g, '').trim()}`, 'environment');
     }
     if (clock.now() > deadline) throw new KilnError('LOAD_BALANCER_TIMEOUT', `HAProxy did not answer within ${timeoutMs / 1000} s`, 'environment');
@@ -421,9 +428,7 @@ export async function admitFresh(docker: Dockerode, containerId: string, model: 
     .filter((l) => l && l !== 'New server registered.');
   if (refused.length) throw new KilnError('HAPROXY_RUNTIME_API', `HAProxy refused a new member: ${refused.join(' ')}`, 'environment');
   if (!writeConfig) return;
-  await docker
-    .getContainer(containerId)
-    .putArchive(packTar([{ name: CONFIG_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(renderHaproxyConfig(model)) }]), { path: '/' });
+  await docker.getContainer(containerId).putArchive(packTar([{ name: CONFIG_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(renderHaproxyConfig(model)) }]), { path: '/' });
 }
 
 const chains = new Map<string, Promise<unknown>>();
@@ -614,7 +619,13 @@ export async function refreshLoadBalancers(docker: Dockerode, keys: string[], op
     try {
       await applyModel(docker, lb.id, model, { discover: labelDiscovery(docker), noDrain: opts.noDrain, signal: opts.signal });
     } catch (e) {
-      const alive = await docker.getContainer(lb.id).inspect().then((i) => i.State.Running, () => false);
+      const alive = await docker
+        .getContainer(lb.id)
+        .inspect()
+        .then(
+          (i) => i.State.Running,
+          () => false,
+        );
       if (alive) throw e; // a balancer removed meanwhile has nothing left to update
       continue;
     }
@@ -652,8 +663,7 @@ export async function drainTargets(docker: Dockerode, keys: string[], ids: strin
     const model = await readModel(docker, lb.id).catch(() => undefined);
     if (!model) continue;
     const leaving: Array<{ backend: string; member: Member; drainS: number }> = [];
-    for (const b of model.backends)
-      if (b.discover && keys.includes(b.discover.key)) for (const m of b.members) if (ids.includes(m.id)) leaving.push({ backend: b.name, member: m, drainS: b.drainS });
+    for (const b of model.backends) if (b.discover && keys.includes(b.discover.key)) for (const m of b.members) if (ids.includes(m.id)) leaving.push({ backend: b.name, member: m, drainS: b.drainS });
     if (leaving.length) await withLbLock(lb.id, () => drainMembers(docker, lb.id, leaving, systemClock, signal));
   }
 }

@@ -51,17 +51,13 @@ const byId = new Map<string, ResolvedImage>();
 export async function resolveImage(docker: Dockerode, reference: string): Promise<ResolvedImage> {
   const cached = byId.get(reference);
   if (cached) return { ...cached, reference };
-  if (typeof reference !== 'string' || reference.trim() === '')
-    throw new KilnError('IMAGE_NOT_FOUND', 'ImageId is empty: give a local image reference (name:tag, sha256:…) or its ami- id', 'user');
+  if (typeof reference !== 'string' || reference.trim() === '') throw new KilnError('IMAGE_NOT_FOUND', 'ImageId is empty: give a local image reference (name:tag, sha256:…) or its ami- id', 'user');
   let target = reference;
   const hex = imageHexOfAmi(reference);
-  if (hex) target = hex; // the engine resolves a unique id prefix
+  if (hex)
+    target = hex; // the engine resolves a unique id prefix
   else if (reference.startsWith('ami-'))
-    throw new KilnError(
-      'IMAGE_NOT_FOUND',
-      `ImageId '${reference}' is not a local image: on the local target an AMI-style id is 'ami-' followed by 17 hex digits of a local image id`,
-      'user',
-    );
+    throw new KilnError('IMAGE_NOT_FOUND', `ImageId '${reference}' is not a local image: on the local target an AMI-style id is 'ami-' followed by 17 hex digits of a local image id`, 'user');
   if (!hex && !isImageReference(target))
     throw new KilnError(
       'IMAGE_NOT_FOUND',
@@ -77,16 +73,13 @@ export async function resolveImage(docker: Dockerode, reference: string): Promis
     if (status === 404 || status === 400)
       throw new KilnError(
         'IMAGE_NOT_FOUND',
-        hex
-          ? `ImageId '${reference}' names no local image (no image id starts with ${hex}); build it first`
-          : `ImageId '${reference}' is not a local Docker image; build it first (kiln never pulls)`,
+        hex ? `ImageId '${reference}' names no local image (no image id starts with ${hex}); build it first` : `ImageId '${reference}' is not a local Docker image; build it first (kiln never pulls)`,
         'user',
         { cause: e },
       );
     throw e;
   }
-  if (hex && !info.Id.startsWith(`sha256:${hex}`))
-    throw new KilnError('IMAGE_NOT_FOUND', `ImageId '${reference}' names no local image`, 'user');
+  if (hex && !info.Id.startsWith(`sha256:${hex}`)) throw new KilnError('IMAGE_NOT_FOUND', `ImageId '${reference}' names no local image`, 'user');
   const cfg = info.Config ?? ({} as Dockerode.ImageInspectInfo['Config']);
   const resolved: ResolvedImage = {
     id: info.Id,

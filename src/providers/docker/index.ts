@@ -77,11 +77,17 @@ export async function removeOrphans(stack: string, known: ReadonlySet<string>, d
   const orphans = await findOrphans(stack, known, docker);
   let n = 0;
   for (const o of orphans.filter((x) => x.kind === 'container')) {
-    await docker.getContainer(o.id).remove({ force: true, v: true }).catch(() => undefined);
+    await docker
+      .getContainer(o.id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
     n++;
   }
   for (const o of orphans.filter((x) => x.kind === 'network')) {
-    await docker.getNetwork(o.id).remove().catch(() => undefined);
+    await docker
+      .getNetwork(o.id)
+      .remove()
+      .catch(() => undefined);
     n++;
   }
   for (const o of orphans.filter((x) => x.kind === 'netns')) {

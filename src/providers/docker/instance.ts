@@ -30,7 +30,22 @@ export const DEFAULT_INSTANCE_TYPE = 'm1.small';
 
 /** Paths whose changes are the normal life of a running system, not a mutated server. */
 // /sbin/docker-init: the mount point of Docker's init (tini), made at start.
-const VOLATILE = ['/sbin/docker-init', '/tmp', '/run', '/var/run', '/var/log', '/var/cache', '/var/tmp', '/var/lib/apt/lists', '/proc', '/dev', '/sys', '/.kiln', '/root/.ash_history', '/root/.bash_history'];
+const VOLATILE = [
+  '/sbin/docker-init',
+  '/tmp',
+  '/run',
+  '/var/run',
+  '/var/log',
+  '/var/cache',
+  '/var/tmp',
+  '/var/lib/apt/lists',
+  '/proc',
+  '/dev',
+  '/sys',
+  '/.kiln',
+  '/root/.ash_history',
+  '/root/.bash_history',
+];
 
 function str(v: Json | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
@@ -46,8 +61,7 @@ function strList(v: Json | undefined, what: string): string[] {
 export function decodeUserData(v: Json | undefined): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const s = String(v).replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 === 1)
-    throw new KilnError('INVALID_USER_DATA', 'Invalid BASE64 encoding of user data (UserData must be base64: use Fn::Base64)', 'user');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 === 1) throw new KilnError('INVALID_USER_DATA', 'Invalid BASE64 encoding of user data (UserData must be base64: use Fn::Base64)', 'user');
   let buf = Buffer.from(s, 'base64');
   if (buf.length > 16 * 1024) throw new KilnError('INVALID_USER_DATA', `User data is limited to 16384 bytes (got ${buf.length})`, 'user');
   if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf); // gzip-compressed, as cloud-init accepts
@@ -66,8 +80,7 @@ function networkOf(ctx: ResourceContext, props: JsonObject): NetworkChoice {
   const primary = nis.find((n) => String(n.DeviceIndex ?? '0') === '0') ?? nis[0];
   if (nis.length > 1) throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::Instance: more than one network interface is not supported on the local target', 'user');
   const subnetId = str(props.SubnetId) ?? (primary ? str(primary.SubnetId) : undefined);
-  if (!subnetId)
-    throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::Instance without SubnetId launches into the default VPC, which the local target does not have: give SubnetId', 'user');
+  if (!subnetId) throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::Instance without SubnetId launches into the default VPC, which the local target does not have: give SubnetId', 'user');
   let groups = [...strList(props.SecurityGroupIds, 'SecurityGroupIds'), ...(primary ? strList(primary.GroupSet, 'NetworkInterfaces[0].GroupSet') : [])];
   const byName = strList(props.SecurityGroups, 'SecurityGroups');
   if (byName.length) {
@@ -109,7 +122,10 @@ export function publicPorts(ctx: ResourceContext, groups: string[], vpcId: strin
       else if (r.protocol === 'tcp' || r.protocol === 'all') for (const p of exposed) if (r.protocol === 'all' || (p >= r.from && p <= r.to)) ports.add(p);
     }
   }
-  return [...ports].filter((p) => p > 0).sort((a, b) => a - b).slice(0, 64);
+  return [...ports]
+    .filter((p) => p > 0)
+    .sort((a, b) => a - b)
+    .slice(0, 64);
 }
 
 function containerOf(state: ResourceState): ContainerRecord & { netns?: string; publicIp?: string } {
@@ -136,7 +152,7 @@ async function execOut(docker: Dockerode, containerId: string, cmd: string[]): P
     });
     const raw = Buffer.concat(chunks);
     const out: Buffer[] = [];
-    for (let i = 0; i + 8 <= raw.length; ) {
+    for (let i = 0; i + 8 <= raw.length;) {
       const len = raw.readUInt32BE(i + 4);
       if (raw[i] === 1) out.push(raw.subarray(i + 8, i + 8 + len));
       i += 8 + len;
@@ -160,7 +176,8 @@ export async function baselineHashes(docker: Dockerode, containerId: string, bas
   const onHost = await hashOnHost(docker, containerId, paths);
   if (onHost) return onHost;
   // Whichever digest tool the image has (busybox and coreutils both have sha256sum or md5sum).
-  const script = 'h=""; for t in sha256sum md5sum cksum; do if command -v $t >/dev/null 2>&1; then h=$t; break; fi; done; [ -n "$h" ] || exit 0; for f in "$@"; do [ -f "$f" ] && [ ! -L "$f" ] && $h "$f"; done; true';
+  const script =
+    'h=""; for t in sha256sum md5sum cksum; do if command -v $t >/dev/null 2>&1; then h=$t; break; fi; done; [ -n "$h" ] || exit 0; for f in "$@"; do [ -f "$f" ] && [ ! -L "$f" ] && $h "$f"; done; true';
   const out = await execOut(docker, containerId, ['sh', '-c', script, 'kiln-hash', ...paths]);
   const hashes: Record<string, string> = {};
   for (const line of (out ?? '').split('\n')) {
@@ -208,12 +225,15 @@ export async function mutations(
   const base = new Set(baseline);
   if (Object.keys(hashes).length) {
     // A boot-time file whose content changed since is a mutation even though diff still says A/C.
-    const now = await baselineHashes(docker, containerId, Object.keys(hashes).map((p) => `C ${p}`));
+    const now = await baselineHashes(
+      docker,
+      containerId,
+      Object.keys(hashes).map((p) => `C ${p}`),
+    );
     for (const [path, h] of Object.entries(hashes)) if (now[path] !== undefined && now[path] !== h) for (const k of ['A', 'C']) base.delete(`${k} ${path}`);
   }
   const kinds = ['C', 'A', 'D'] as const;
-  const list = changes
-    .map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'C' }));
+  const list = changes.map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'C' }));
   // A changed directory is implied by a change below it, volatile or not (docker's /sbin/docker-init
   // mount point shows as `A /sbin/docker-init` under `C /sbin`).
   const paths = list.map((c) => c.path);
@@ -337,7 +357,11 @@ export const instanceHandler: ResourceHandler = {
         const image = await resolveImage(docker, String(data.imageId));
         const want = publicPorts(ctx, net.groups, rec.vpcId, image.exposedPorts, subnetInfo(ctx, rec.subnetId).vpcCidr).filter((p) => !published.includes(p));
         if (want.length)
-          ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `ports ${want.join(', ')} are now allowed but were not published at launch; replace the instance to reach them from the host` });
+          ctx.events.emit({
+            kind: 'warning',
+            logicalId: ctx.logicalId,
+            message: `ports ${want.join(', ')} are now allowed but were not published at launch; replace the instance to reach them from the host`,
+          });
       }
     }
     // Instance type: stop, change limits, start, rejoin the VPC (some interruption, as on AWS).
@@ -384,7 +408,12 @@ export const instanceHandler: ResourceHandler = {
     try {
       const l = limitsFor(type);
       if (info.HostConfig.NanoCpus !== l.nanoCpus || info.HostConfig.Memory !== l.memoryBytes)
-        drift.push({ property: 'InstanceType', expected: type, actual: `cpus=${(info.HostConfig.NanoCpus ?? 0) / 1e9} memory=${Math.round((info.HostConfig.Memory ?? 0) / 1048576)}MiB`, kind: 'NOT_EQUAL' });
+        drift.push({
+          property: 'InstanceType',
+          expected: type,
+          actual: `cpus=${(info.HostConfig.NanoCpus ?? 0) / 1e9} memory=${Math.round((info.HostConfig.Memory ?? 0) / 1048576)}MiB`,
+          kind: 'NOT_EQUAL',
+        });
     } catch {
       // unknown type in state: nothing to compare
     }
@@ -392,8 +421,7 @@ export const instanceHandler: ResourceHandler = {
     if (running !== 'running') drift.push({ property: 'State', expected: 'running', actual: running, kind: 'NOT_EQUAL' });
     if (info.State.Running) {
       const filter = await filterDrift(docker, currentView(ctx), rec).catch(() => undefined);
-      if (filter && (filter.missing.length || filter.extra.length))
-        drift.push({ property: 'SecurityGroupIds', expected: filter.missing, actual: filter.extra, kind: 'NOT_EQUAL' });
+      if (filter && (filter.missing.length || filter.extra.length)) drift.push({ property: 'SecurityGroupIds', expected: filter.missing, actual: filter.extra, kind: 'NOT_EQUAL' });
     }
     const attributes = { ...state.attributes, State: running };
     let muts: ReadResult['mutations'] = [];

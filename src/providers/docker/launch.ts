@@ -240,18 +240,15 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
   for (const g of groups) {
     const rules = view.groups.get(g);
     if (!rules) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
-    if (rules.vpcId !== subnet.vpcId)
-      throw new KilnError('SECURITY_GROUP_WRONG_VPC', `Security group ${g} and subnet ${spec.subnetId} belong to different networks.`, 'user');
+    if (rules.vpcId !== subnet.vpcId) throw new KilnError('SECURITY_GROUP_WRONG_VPC', `Security group ${g} and subnet ${spec.subnetId} belong to different networks.`, 'user');
   }
   const limits = spec.instanceType ? instanceLimits(spec.instanceType, hostCpus()) : undefined;
-  if (limits?.cpuCapped)
-    ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `${limits.type} has ${limits.vcpu} vCPUs; capped to the host's ${hostCpus()}` });
+  if (limits?.cpuCapped) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `${limits.type} has ${limits.vcpu} vCPUs; capped to the host's ${hostCpus()}` });
   const image = await resolveImage(docker, spec.image);
   const entrypoint = spec.entrypoint ?? image.entrypoint;
   const cmd = spec.cmd ?? (spec.entrypoint ? [] : image.cmd);
   const command = [...entrypoint, ...cmd];
-  if (command.length === 0)
-    throw new KilnError('IMAGE_HAS_NO_COMMAND', `image ${spec.image} has no ENTRYPOINT or CMD, so an instance of it would not run anything`, 'user');
+  if (command.length === 0) throw new KilnError('IMAGE_HAS_NO_COMMAND', `image ${spec.image} has no ENTRYPOINT or CMD, so an instance of it would not run anything`, 'user');
 
   const vpcCidr = parseCidr(subnet.vpcCidr);
   const subnetCidr = parseCidr(subnet.cidr);
@@ -346,7 +343,11 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
     const waitUd = spec.waitForUserData ?? spec.userData !== undefined;
     if (waitUd) await waitForUserData(ctx, docker, container.id, spec.userDataTimeoutMs ?? 600_000);
   } catch (e) {
-    if (container) await docker.getContainer(container.id).remove({ force: true }).catch(() => undefined);
+    if (container)
+      await docker
+        .getContainer(container.id)
+        .remove({ force: true })
+        .catch(() => undefined);
     if (record.id) noteMember(null, record.id);
     releaseAddress(subnet.vpcId, ip);
     if (publicIp) releaseLoopback(publicIp);
@@ -427,11 +428,7 @@ export async function userDataResult(docker: Dockerode, containerId: string): Pr
 }
 
 /** Removes a launched container and its VPC port; reconciles the rules of the others. */
-export async function destroyContainer(
-  ctx: ResourceContext,
-  data: { id: string; vpcId?: string; ip?: string; publicIp?: string; netns?: string } | string,
-  deps: LaunchDeps = {},
-): Promise<void> {
+export async function destroyContainer(ctx: ResourceContext, data: { id: string; vpcId?: string; ip?: string; publicIp?: string; netns?: string } | string, deps: LaunchDeps = {}): Promise<void> {
   const docker = deps.docker ?? (await defaultDocker());
   const rec = typeof data === 'string' ? { id: data } : data;
   try {

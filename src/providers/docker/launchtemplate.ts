@@ -29,8 +29,7 @@ export const launchTemplateHandler: ResourceHandler = {
   async create(ctx, props) {
     const data = dataOf(props);
     const name = str(props.LaunchTemplateName) ?? generatedName(ctx, 128);
-    if (!/^[A-Za-z0-9().\-/_]{3,128}$/.test(name))
-      throw new KilnError('INVALID_PROPERTY', `LaunchTemplateName '${name}' must be 3-128 letters, digits or ( ) . - / _`, 'user');
+    if (!/^[A-Za-z0-9().\-/_]{3,128}$/.test(name)) throw new KilnError('INVALID_PROPERTY', `LaunchTemplateName '${name}' must be 3-128 letters, digits or ( ) . - / _`, 'user');
     return ltState(newId('lt'), name, { '1': data }, 1, 1);
   },
   async update(_ctx, props, previous) {
@@ -63,13 +62,16 @@ export interface LaunchConfig {
 
 /** The launch data an Auto Scaling group uses: its `LaunchTemplate` (a version) or launch configuration. */
 export function resolveLaunchConfig(ctx: ResourceContext, props: JsonObject): LaunchConfig {
-  const spec = isObj(props.LaunchTemplate) ? props.LaunchTemplate : isObj(props.MixedInstancesPolicy) && isObj(props.MixedInstancesPolicy.LaunchTemplate) && isObj(props.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification) ? props.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification : undefined;
+  const spec = isObj(props.LaunchTemplate)
+    ? props.LaunchTemplate
+    : isObj(props.MixedInstancesPolicy) && isObj(props.MixedInstancesPolicy.LaunchTemplate) && isObj(props.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification)
+      ? props.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification
+      : undefined;
   if (spec) {
     const id = str(spec.LaunchTemplateId);
     const name = str(spec.LaunchTemplateName);
     const lt =
-      (id ? ctx.lookup(id) : undefined) ??
-      ctx.allResources().find((r) => r.type === 'AWS::EC2::LaunchTemplate' && (r.state.physicalId === id || (name !== undefined && r.state.data?.name === name)));
+      (id ? ctx.lookup(id) : undefined) ?? ctx.allResources().find((r) => r.type === 'AWS::EC2::LaunchTemplate' && (r.state.physicalId === id || (name !== undefined && r.state.data?.name === name)));
     if (!lt || lt.type !== 'AWS::EC2::LaunchTemplate')
       throw new KilnError('INVALID_PROPERTY', `LaunchTemplate: the launch template '${id ?? name ?? ''}' does not exist (InvalidLaunchTemplateId.NotFound)`, 'user');
     const d = lt.state.data ?? {};
@@ -82,7 +84,14 @@ export function resolveLaunchConfig(ctx: ResourceContext, props: JsonObject): La
     const groups = [...strList(data.SecurityGroupIds), ...strList(data.SecurityGroups), ...(nic ? strList(nic.Groups) : [])];
     const imageId = str(data.ImageId);
     if (!imageId) throw new KilnError('INVALID_PROPERTY', `LaunchTemplate ${lt.state.physicalId} version ${v} has no ImageId`, 'user');
-    return { source: lt.state.physicalId, version: v, imageId, ...(str(data.InstanceType) ? { instanceType: str(data.InstanceType) } : {}), ...(data.UserData !== undefined ? { userData: data.UserData } : {}), securityGroupIds: groups };
+    return {
+      source: lt.state.physicalId,
+      version: v,
+      imageId,
+      ...(str(data.InstanceType) ? { instanceType: str(data.InstanceType) } : {}),
+      ...(data.UserData !== undefined ? { userData: data.UserData } : {}),
+      securityGroupIds: groups,
+    };
   }
   const lcName = str(props.LaunchConfigurationName);
   if (lcName) {
@@ -91,7 +100,14 @@ export function resolveLaunchConfig(ctx: ResourceContext, props: JsonObject): La
     const p = lc.properties;
     const imageId = str(p.ImageId);
     if (!imageId) throw new KilnError('INVALID_PROPERTY', `launch configuration ${lcName} has no ImageId`, 'user');
-    return { source: lcName, version: '1', imageId, ...(str(p.InstanceType) ? { instanceType: str(p.InstanceType) } : {}), ...(p.UserData !== undefined ? { userData: p.UserData } : {}), securityGroupIds: strList(p.SecurityGroups) };
+    return {
+      source: lcName,
+      version: '1',
+      imageId,
+      ...(str(p.InstanceType) ? { instanceType: str(p.InstanceType) } : {}),
+      ...(p.UserData !== undefined ? { userData: p.UserData } : {}),
+      securityGroupIds: strList(p.SecurityGroups),
+    };
   }
   throw new KilnError('INVALID_PROPERTY', 'an Auto Scaling group needs LaunchTemplate (or LaunchConfigurationName)', 'user');
 }

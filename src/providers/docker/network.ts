@@ -101,11 +101,7 @@ let rootChecked = false;
 export function requireRoot(): void {
   if (rootChecked) return;
   if (typeof process.getuid === 'function' && process.getuid() !== 0)
-    throw new KilnError(
-      'LOCAL_NETWORK_NEEDS_ROOT',
-      'the local target realises VPCs as network namespaces and security groups as packet filters: run kiln as root',
-      'environment',
-    );
+    throw new KilnError('LOCAL_NETWORK_NEEDS_ROOT', 'the local target realises VPCs as network namespaces and security groups as packet filters: run kiln as root', 'environment');
   rootChecked = true;
 }
 
@@ -185,8 +181,7 @@ export function checkBlock(text: unknown, what: 'VPC' | 'subnet'): Cidr {
       `Value (${String(text)}) for parameter cidrBlock is invalid. This is not a valid CIDR block (the ${what} CidrBlock must be a network address such as 10.0.0.0/16)`,
       'user',
     );
-  if (c.prefix < 16 || c.prefix > 28)
-    throw new KilnError('INVALID_CIDR', `The CIDR '${c.text}' is invalid: a ${what} block must be between /16 and /28`, 'user');
+  if (c.prefix < 16 || c.prefix > 28) throw new KilnError('INVALID_CIDR', `The CIDR '${c.text}' is invalid: a ${what} block must be between /16 and /28`, 'user');
   return c;
 }
 
@@ -283,14 +278,7 @@ export function hostVethName(containerId: string): string {
  * (iptables-restore input, loaded before the link is up), then `vpc0` up. Idempotent for a
  * container that is already attached (the old port is replaced).
  */
-export async function attachToVpc(opts: {
-  ns: string;
-  pid: number;
-  containerId: string;
-  ip: string;
-  prefix: number;
-  firewall: { v4: string; v6: string };
-}): Promise<{ port: string }> {
+export async function attachToVpc(opts: { ns: string; pid: number; containerId: string; ip: string; prefix: number; firewall: { v4: string; v6: string } }): Promise<{ port: string }> {
   requireRoot();
   const port = hostVethName(opts.containerId);
   const tmp = `k${opts.containerId.slice(0, 8)}`;
@@ -326,13 +314,7 @@ export async function attachToVpc(opts: {
 const reserved = new Map<string, Set<string>>(); // vpcId → addresses handed out by this process
 
 /** Picks a free private address in `subnet` (or checks `wanted`), and reserves it in this process. */
-export async function allocateAddress(
-  docker: Dockerode,
-  vpcId: string,
-  subnet: Cidr,
-  subnetId: string,
-  wanted?: string,
-): Promise<string> {
+export async function allocateAddress(docker: Dockerode, vpcId: string, subnet: Cidr, subnetId: string, wanted?: string): Promise<string> {
   const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`kiln.vpc=${vpcId}`] }) });
   // Read this process's reservations after the await: launches in flight choose one at a time.
   const used = new Set<string>(reserved.get(vpcId) ?? []);
@@ -346,8 +328,7 @@ export async function allocateAddress(
     const n = ipToInt(wanted);
     if (n === undefined || !cidrContainsIp(subnet, wanted))
       throw new KilnError('INVALID_IP_ADDRESS', `Address ${wanted} does not fall within the subnet's address range (${subnetId} ${subnet.text})`, 'user');
-    if (n < first || n > last)
-      throw new KilnError('INVALID_IP_ADDRESS', `Address ${wanted} is reserved in subnet ${subnetId} (AWS reserves the first four and the last address)`, 'user');
+    if (n < first || n > last) throw new KilnError('INVALID_IP_ADDRESS', `Address ${wanted} is reserved in subnet ${subnetId} (AWS reserves the first four and the last address)`, 'user');
     if (used.has(wanted)) throw new KilnError('IP_ADDRESS_IN_USE', `Address ${wanted} is in use (InvalidIPAddress.InUse)`, 'user');
     chosen = wanted;
   } else {
@@ -359,8 +340,7 @@ export async function allocateAddress(
       }
     }
   }
-  if (!chosen)
-    throw new KilnError('SUBNET_FULL', `There are not enough free addresses in subnet '${subnetId}' (${subnet.text}) to satisfy the requested number of instances`, 'user');
+  if (!chosen) throw new KilnError('SUBNET_FULL', `There are not enough free addresses in subnet '${subnetId}' (${subnet.text}) to satisfy the requested number of instances`, 'user');
   let set = reserved.get(vpcId);
   if (!set) reserved.set(vpcId, (set = new Set()));
   set.add(chosen);
@@ -430,10 +410,11 @@ const PUBLIC_SPACE = { base: ipToInt('100.64.0.0') as number, blocks: 16384, pre
 /** Subnets of every Docker network on the engine (to pick a public block that overlaps none). */
 async function dockerSubnets(docker: Dockerode): Promise<Cidr[]> {
   const out: Cidr[] = [];
-  for (const n of await docker.listNetworks()) for (const c of n.IPAM?.Config ?? []) {
-    const p = c.Subnet ? parseCidrLoose(c.Subnet) : undefined;
-    if (p) out.push(p);
-  }
+  for (const n of await docker.listNetworks())
+    for (const c of n.IPAM?.Config ?? []) {
+      const p = c.Subnet ? parseCidrLoose(c.Subnet) : undefined;
+      if (p) out.push(p);
+    }
   return out;
 }
 
@@ -442,14 +423,7 @@ async function dockerSubnets(docker: Dockerode): Promise<Cidr[]> {
  * 100.64.0.0/10 that overlaps no other Docker network and not the VPC (so routes inside a
  * container never collide), rather than one of Docker's few default pools. Returns its name.
  */
-export function ensurePublicNetwork(
-  docker: Dockerode,
-  stack: string,
-  vpcLogicalId: string,
-  vpcId: string,
-  deployment: string,
-  vpcCidr?: string,
-): Promise<string> {
+export function ensurePublicNetwork(docker: Dockerode, stack: string, vpcLogicalId: string, vpcId: string, deployment: string, vpcCidr?: string): Promise<string> {
   const name = publicNetworkName(vpcId);
   let p = pubNetworks.get(name);
   if (!p) {
@@ -503,7 +477,11 @@ export async function removePublicNetwork(docker: Dockerode, vpcId: string): Pro
   const name = publicNetworkName(vpcId);
   pubNetworks.delete(name);
   const existing = await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) });
-  for (const n of existing.filter((x) => x.Name === name)) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  for (const n of existing.filter((x) => x.Name === name))
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -523,8 +501,7 @@ export interface SubnetInfo {
 /** The subnet behind a physical id, as launch needs it; KilnError when it is not a live subnet. */
 export function subnetInfo(ctx: ResourceContext, subnetId: string): SubnetInfo {
   const res = ctx.lookup(subnetId) ?? subnetOverlay.get(subnetId)?.res;
-  if (!res || res.type !== 'AWS::EC2::Subnet' || !res.state.data)
-    throw new KilnError('SUBNET_NOT_FOUND', `The subnet ID '${subnetId}' does not exist (InvalidSubnetID.NotFound)`, 'user');
+  if (!res || res.type !== 'AWS::EC2::Subnet' || !res.state.data) throw new KilnError('SUBNET_NOT_FOUND', `The subnet ID '${subnetId}' does not exist (InvalidSubnetID.NotFound)`, 'user');
   const d = res.state.data;
   return {
     subnetId,
@@ -566,8 +543,7 @@ export const vpcHandler: ResourceHandler = {
   type: 'AWS::EC2::VPC',
   effect: 'real',
   async create(ctx, props) {
-    if (props.Ipv4IpamPoolId !== undefined)
-      throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::VPC Ipv4IpamPoolId: IPAM pools have no local meaning; give CidrBlock', 'user');
+    if (props.Ipv4IpamPoolId !== undefined) throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::VPC Ipv4IpamPoolId: IPAM pools have no local meaning; give CidrBlock', 'user');
     const cidr = checkBlock(props.CidrBlock, 'VPC');
     const vpcId = newId('vpc');
     const ns = vpcNamespace(ctx.stack, vpcId);
@@ -616,20 +592,15 @@ export const subnetHandler: ResourceHandler = {
   type: 'AWS::EC2::Subnet',
   effect: 'real',
   async create(ctx, props) {
-    for (const k of ['Ipv4IpamPoolId', 'Ipv6IpamPoolId', 'OutpostArn'])
-      if (props[k] !== undefined) throw new KilnError('UNSUPPORTED_ON_LOCAL', `AWS::EC2::Subnet ${k} has no local meaning`, 'user');
+    for (const k of ['Ipv4IpamPoolId', 'Ipv6IpamPoolId', 'OutpostArn']) if (props[k] !== undefined) throw new KilnError('UNSUPPORTED_ON_LOCAL', `AWS::EC2::Subnet ${k} has no local meaning`, 'user');
     const vpcId = String(props.VpcId ?? '');
     const vpc = ctx.lookup(vpcId);
-    if (!vpc || vpc.type !== 'AWS::EC2::VPC' || !vpc.state.data)
-      throw new KilnError('VPC_NOT_FOUND', `The vpc ID '${vpcId}' does not exist (InvalidVpcID.NotFound)`, 'user');
+    if (!vpc || vpc.type !== 'AWS::EC2::VPC' || !vpc.state.data) throw new KilnError('VPC_NOT_FOUND', `The vpc ID '${vpcId}' does not exist (InvalidVpcID.NotFound)`, 'user');
     const vpcCidr = parseCidr(String(vpc.state.data.cidr));
     const cidr = checkBlock(props.CidrBlock, 'subnet');
     if (!vpcCidr || !cidrContains(vpcCidr, cidr))
       throw new KilnError('INVALID_SUBNET_RANGE', `The CIDR '${cidr.text}' is invalid: it is not within the VPC's ${String(vpc.state.data.cidr)} (InvalidSubnet.Range)`, 'user');
-    const siblings = [
-      ...ctx.allResources().filter((r) => r.type === 'AWS::EC2::Subnet'),
-      ...[...subnetOverlay.values()].map((o) => o.res),
-    ].filter((r) => r.state.data?.vpcId === vpcId);
+    const siblings = [...ctx.allResources().filter((r) => r.type === 'AWS::EC2::Subnet'), ...[...subnetOverlay.values()].map((o) => o.res)].filter((r) => r.state.data?.vpcId === vpcId);
     for (const s of siblings) {
       const other = parseCidr(String(s.state.data?.cidr));
       if (other && cidrOverlaps(other, cidr))
@@ -673,7 +644,11 @@ export const subnetHandler: ResourceHandler = {
     const docker = await dockerClient();
     const members = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`kiln.subnet=${state.physicalId}`] }) });
     if (members.length)
-      throw new KilnError('DEPENDENCY_VIOLATION', `The subnet '${state.physicalId}' has dependencies and cannot be deleted. (${members.length} container(s): ${members.map((m) => m.Names[0]?.replace(/^\//, '')).join(', ')})`, 'user');
+      throw new KilnError(
+        'DEPENDENCY_VIOLATION',
+        `The subnet '${state.physicalId}' has dependencies and cannot be deleted. (${members.length} container(s): ${members.map((m) => m.Names[0]?.replace(/^\//, '')).join(', ')})`,
+        'user',
+      );
     subnetOverlay.delete(state.physicalId);
   },
   async read(ctx, state) {

@@ -52,7 +52,19 @@ const MAKERS: Record<string, Make> = {
   'AWS::IAM::ManagedPolicy': (ctx, p) => {
     const name = str(p.ManagedPolicyName) ?? generatedName(ctx, 128);
     const arn = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:policy${str(p.Path) ?? '/'}${name}`;
-    return { physicalId: arn, attributes: { PolicyArn: arn, PolicyId: `ANPA${upperSuffix(17)}`, AttachmentCount: 0, CreateDate: new Date().toISOString(), DefaultVersionId: 'v1', IsAttachable: true, PermissionsBoundaryUsageCount: 0, UpdateDate: new Date().toISOString() } };
+    return {
+      physicalId: arn,
+      attributes: {
+        PolicyArn: arn,
+        PolicyId: `ANPA${upperSuffix(17)}`,
+        AttachmentCount: 0,
+        CreateDate: new Date().toISOString(),
+        DefaultVersionId: 'v1',
+        IsAttachable: true,
+        PermissionsBoundaryUsageCount: 0,
+        UpdateDate: new Date().toISOString(),
+      },
+    };
   },
   'AWS::IAM::User': (ctx, p) => {
     const name = str(p.UserName) ?? generatedName(ctx);
@@ -84,7 +96,15 @@ const MAKERS: Record<string, Make> = {
   },
   'AWS::EC2::KeyPair': (ctx, p) => {
     const name = str(p.KeyName) ?? generatedName(ctx, 255);
-    return { physicalId: name, attributes: { KeyPairId: `key-${randomBytes(9).toString('hex').slice(0, 17)}`, KeyFingerprint: randomBytes(20).toString('hex').replace(/(..)(?!$)/g, '$1:') } };
+    return {
+      physicalId: name,
+      attributes: {
+        KeyPairId: `key-${randomBytes(9).toString('hex').slice(0, 17)}`,
+        KeyFingerprint: randomBytes(20)
+          .toString('hex')
+          .replace(/(..)(?!$)/g, '$1:'),
+      },
+    };
   },
   'AWS::Logs::LogGroup': (ctx, p) => {
     const name = str(p.LogGroupName) ?? generatedName(ctx, 512);

@@ -24,8 +24,7 @@ export type UpdatePolicyModel = RollingPolicy | { kind: 'replacing' } | { kind: 
 /** ISO-8601 durations as CloudFormation writes them (`PT5M`, `PT1H30M`, `PT45S`, `P1D`). */
 export function parseIsoDuration(text: string, where = 'PauseTime'): number {
   const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text.trim());
-  if (!m || text.trim() === 'P' || text.trim().endsWith('T'))
-    throw new KilnError('INVALID_DURATION', `${where} '${text}' is not an ISO 8601 duration such as PT5M or PT30S`, 'user');
+  if (!m || text.trim() === 'P' || text.trim().endsWith('T')) throw new KilnError('INVALID_DURATION', `${where} '${text}' is not an ISO 8601 duration such as PT5M or PT30S`, 'user');
   const [, d, h, mi, s] = m;
   return ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 3600 + Number(mi ?? 0) * 60 + Number(s ?? 0)) * 1000;
 }
@@ -161,7 +160,6 @@ export function groupSize(props: JsonObject): { min: number; max: number; desire
   if (!Number.isInteger(min) || !Number.isInteger(max)) throw new KilnError('INVALID_GROUP_SIZE', 'MinSize and MaxSize are required', 'user');
   if (min < 0 || max < min) throw new KilnError('INVALID_GROUP_SIZE', `MinSize (${min}) must be between 0 and MaxSize (${max})`, 'user');
   const desired = int(props.DesiredCapacity, 'DesiredCapacity', min);
-  if (desired < min || desired > max)
-    throw new KilnError('INVALID_GROUP_SIZE', `DesiredCapacity (${desired}) must be between MinSize (${min}) and MaxSize (${max})`, 'user');
+  if (desired < min || desired > max) throw new KilnError('INVALID_GROUP_SIZE', `DesiredCapacity (${desired}) must be between MinSize (${min}) and MaxSize (${max})`, 'user');
   return { min, max, desired };
 }

@@ -5,18 +5,7 @@ import { KilnError } from '../../core/errors.js';
 import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
-import {
-  ALLOW_ALL_EGRESS,
-  currentView,
-  effectiveGroups,
-  filterDrift,
-  noteGroup,
-  noteRule,
-  normaliseRule,
-  reconcileFirewalls,
-  type GroupRules,
-  type SgRule,
-} from './firewall.js';
+import { ALLOW_ALL_EGRESS, currentView, effectiveGroups, filterDrift, noteGroup, noteRule, normaliseRule, reconcileFirewalls, type GroupRules, type SgRule } from './firewall.js';
 import { newId } from './ids.js';
 
 function rulesOf(props: JsonObject, key: 'SecurityGroupIngress' | 'SecurityGroupEgress'): SgRule[] {
@@ -28,11 +17,7 @@ function rulesOf(props: JsonObject, key: 'SecurityGroupIngress' | 'SecurityGroup
 
 function checkVpc(ctx: ResourceContext, vpcId: Json | undefined, what: string): string {
   if (vpcId === undefined || vpcId === null || vpcId === '')
-    throw new KilnError(
-      'UNSUPPORTED_ON_LOCAL',
-      `${what} without VpcId belongs to the account's default VPC, which the local target does not have: give VpcId`,
-      'user',
-    );
+    throw new KilnError('UNSUPPORTED_ON_LOCAL', `${what} without VpcId belongs to the account's default VPC, which the local target does not have: give VpcId`, 'user');
   const id = String(vpcId);
   const vpc = ctx.lookup(id);
   if (!vpc || vpc.type !== 'AWS::EC2::VPC') throw new KilnError('VPC_NOT_FOUND', `The vpc ID '${id}' does not exist (InvalidVpcID.NotFound)`, 'user');
@@ -42,8 +27,7 @@ function checkVpc(ctx: ResourceContext, vpcId: Json | undefined, what: string): 
 function checkPeerGroups(ctx: ResourceContext, rules: SgRule[], self?: string): void {
   const view = currentView(ctx);
   for (const r of rules)
-    if (r.group && r.group !== self && !view.groups.has(r.group))
-      throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${r.group}' does not exist (InvalidGroup.NotFound)`, 'user');
+    if (r.group && r.group !== self && !view.groups.has(r.group)) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${r.group}' does not exist (InvalidGroup.NotFound)`, 'user');
 }
 
 function groupRules(groupId: string, vpcId: string, props: JsonObject): GroupRules {
@@ -61,8 +45,7 @@ export const securityGroupHandler: ResourceHandler = {
   type: 'AWS::EC2::SecurityGroup',
   effect: 'real',
   async create(ctx, props) {
-    if (typeof props.GroupDescription !== 'string' || props.GroupDescription === '')
-      throw new KilnError('INVALID_PROPERTY', 'AWS::EC2::SecurityGroup GroupDescription is required', 'user');
+    if (typeof props.GroupDescription !== 'string' || props.GroupDescription === '') throw new KilnError('INVALID_PROPERTY', 'AWS::EC2::SecurityGroup GroupDescription is required', 'user');
     const vpcId = checkVpc(ctx, props.VpcId, 'a security group');
     const groupId = newId('sg');
     const rules = groupRules(groupId, vpcId, props);
@@ -111,8 +94,7 @@ async function readGroupDrift(ctx: ResourceContext, state: ResourceState): Promi
   const drift: ReadResult['drift'] = [];
   for (const m of view.members.filter((x) => effectiveGroups(view, x).includes(state.physicalId))) {
     const d = await filterDrift(docker, view, m);
-    if (d && (d.missing.length || d.extra.length))
-      drift.push({ property: `PacketFilter.${m.id.slice(0, 12)}`, expected: d.missing, actual: d.extra, kind: 'NOT_EQUAL' });
+    if (d && (d.missing.length || d.extra.length)) drift.push({ property: `PacketFilter.${m.id.slice(0, 12)}`, expected: d.missing, actual: d.extra, kind: 'NOT_EQUAL' });
   }
   return { state, drift };
 }

@@ -55,8 +55,7 @@ async function bake(opts: ServiceImageOptions): Promise<string> {
     events: opts.events as never,
   });
   const r = results[0];
-  if (!r || !r.ok || !r.imageId)
-    throw new KilnError('SERVICE_IMAGE_FAILED', `the service image (images/service.json) did not build: ${r?.error ?? 'no result'}`, 'environment');
+  if (!r || !r.ok || !r.imageId) throw new KilnError('SERVICE_IMAGE_FAILED', `the service image (images/service.json) did not build: ${r?.error ?? 'no result'}`, 'environment');
   return r.imageId;
 }
 

@@ -46,13 +46,26 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     expect(lt.attributes).toMatchObject({ LatestVersionNumber: '1', DefaultVersionNumber: '1' });
     const alb = await stack.create(loadBalancerV2Handler, 'Alb', { Subnets: [net.subnetA], SecurityGroups: [net.lbSg] });
     const tg = await stack.create(targetGroupHandler, 'Tg', {
-      Port: 80, Protocol: 'HTTP', VpcId: net.vpc, HealthCheckPath: '/health', HealthCheckIntervalSeconds: 2, HealthCheckTimeoutSeconds: 1,
-      HealthyThresholdCount: 2, UnhealthyThresholdCount: 2, TargetGroupAttributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }],
+      Port: 80,
+      Protocol: 'HTTP',
+      VpcId: net.vpc,
+      HealthCheckPath: '/health',
+      HealthCheckIntervalSeconds: 2,
+      HealthCheckTimeoutSeconds: 1,
+      HealthyThresholdCount: 2,
+      UnhealthyThresholdCount: 2,
+      TargetGroupAttributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }],
     });
     await stack.create(listenerHandler, 'Http', { LoadBalancerArn: alb.physicalId, Port: 80, Protocol: 'HTTP', DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.physicalId }] });
     const asgProps = (ltVersion: string): JsonObject => ({
-      MinSize: '1', MaxSize: '4', DesiredCapacity: '2', VPCZoneIdentifier: [net.subnetA, net.subnetB],
-      LaunchTemplate: { LaunchTemplateId: lt.physicalId, Version: ltVersion }, TargetGroupARNs: [tg.physicalId], HealthCheckType: 'ELB', HealthCheckGracePeriod: 20,
+      MinSize: '1',
+      MaxSize: '4',
+      DesiredCapacity: '2',
+      VPCZoneIdentifier: [net.subnetA, net.subnetB],
+      LaunchTemplate: { LaunchTemplateId: lt.physicalId, Version: ltVersion },
+      TargetGroupARNs: [tg.physicalId],
+      HealthCheckType: 'ELB',
+      HealthCheckGracePeriod: 20,
     });
     const asg = await stack.create(autoScalingGroupHandler, 'Asg', asgProps('1'));
     const d = await docker();
@@ -97,7 +110,11 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     expect(res.bodies).toEqual(new Set(['v2']));
     const after = await listInstances(d, stack.name, 'Asg', asg.physicalId);
     expect(after.map((i) => i.instanceId).sort()).toEqual(v2.map((i) => i.instanceId).sort());
-    const finalStates = await until(() => targetStates(d, [tg.physicalId]), (s) => s.length === 2, 10_000);
+    const finalStates = await until(
+      () => targetStates(d, [tg.physicalId]),
+      (s) => s.length === 2,
+      10_000,
+    );
     expect(finalStates.every((s) => s.state === 'healthy')).toBe(true);
 
     // A new target group list without an UpdatePolicy: instances are replaced to carry the new
@@ -120,13 +137,19 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
   it('replaces the whole group behind a classic ELB (AutoScalingReplacingUpdate): new group healthy first, then the old one goes', async () => {
     const lt = await stack.create(launchTemplateHandler, 'Lt2', { LaunchTemplateData: { ImageId: images.v1, InstanceType: 't2.micro', SecurityGroupIds: [net.webSg] } });
     const elb = await stack.create(classicElbHandler, 'Elb', {
-      Subnets: [net.subnetB], SecurityGroups: [net.lbSg], Listeners: [{ LoadBalancerPort: 80, InstancePort: 80, Protocol: 'HTTP' }],
+      Subnets: [net.subnetB],
+      SecurityGroups: [net.lbSg],
+      Listeners: [{ LoadBalancerPort: 80, InstancePort: 80, Protocol: 'HTTP' }],
       HealthCheck: { Target: 'HTTP:80/health', Interval: 2, Timeout: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 },
     });
     const url = `http://${String(elb.attributes.DNSName)}/`;
     const props = (version: string): JsonObject => ({
-      MinSize: 2, MaxSize: 3, VPCZoneIdentifier: [net.subnetA], LaunchTemplate: { LaunchTemplateId: lt.physicalId, Version: version },
-      LoadBalancerNames: [elb.physicalId], HealthCheckGracePeriod: 20,
+      MinSize: 2,
+      MaxSize: 3,
+      VPCZoneIdentifier: [net.subnetA],
+      LaunchTemplate: { LaunchTemplateId: lt.physicalId, Version: version },
+      LoadBalancerNames: [elb.physicalId],
+      HealthCheckGracePeriod: 20,
     });
     const first = await stack.create(autoScalingGroupHandler, 'Group', props('1'));
     const d = await docker();

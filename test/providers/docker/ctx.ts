@@ -47,7 +47,7 @@ export class TestStack {
       signal,
       events: this.world.events,
       lookup: (id) => this.world.lookup(id),
-      resources: (stack) => [...(stack ? this.world.stacks.get(stack)?.live.values() ?? [] : this.live.values())],
+      resources: (stack) => [...(stack ? (this.world.stacks.get(stack)?.live.values() ?? []) : this.live.values())],
       allResources: () => [...this.world.stacks.values()].flatMap((s) => [...s.live.values()]),
     };
   }
@@ -98,7 +98,7 @@ export async function sh(containerId: string, script: string): Promise<{ code: n
   const info = await exec.inspect();
   const raw = Buffer.concat(chunks);
   const out: Buffer[] = [];
-  for (let i = 0; i + 8 <= raw.length; ) {
+  for (let i = 0; i + 8 <= raw.length;) {
     const len = raw.readUInt32BE(i + 4);
     out.push(raw.subarray(i + 8, i + 8 + len));
     i += 8 + len;
@@ -116,7 +116,11 @@ export async function buildTestImage(tag: string, dockerfile: string, labels: Re
   const d = await docker();
   const tar = packTar([{ name: 'Dockerfile', type: 'file', mode: 0o644, data: Buffer.from(dockerfile) }]);
   const stream = (await d.buildImage(tar as unknown as NodeJS.ReadableStream, { t: tag, labels: JSON.stringify(labels), pull: false } as never)) as unknown as NodeJS.ReadableStream;
-  await new Promise<void>((resolve, reject) => d.modem.followProgress(stream, (err: Error | null, res: Array<{ error?: string }>) => (err ? reject(err) : res.some((r) => r.error) ? reject(new Error(res.find((r) => r.error)?.error)) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    d.modem.followProgress(stream, (err: Error | null, res: Array<{ error?: string }>) =>
+      err ? reject(err) : res.some((r) => r.error) ? reject(new Error(res.find((r) => r.error)?.error)) : resolve(),
+    ),
+  );
   return (await d.getImage(tag).inspect()).Id;
 }
 
@@ -126,7 +130,11 @@ export async function removeImages(label: string, value: string): Promise<void> 
   // all: also the intermediate images of a multi-stage build (their stages carry the label too);
   // newest first, so children go before their parents.
   const imgs = await d.listImages({ all: true, filters: JSON.stringify({ label: [`${label}=${value}`] }) });
-  for (const i of imgs.sort((a, b) => b.Created - a.Created)) await d.getImage(i.Id).remove({ force: true }).catch(() => undefined);
+  for (const i of imgs.sort((a, b) => b.Created - a.Created))
+    await d
+      .getImage(i.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
 }
 
 /**

@@ -51,8 +51,7 @@ describe('AWS::ElastiCache::CacheCluster', () => {
     const labels = (await d.getContainer(node).inspect()).Config.Labels;
     expect(labels).toMatchObject({ 'kiln.stack': stack.name, 'kiln.resource': 'Redis', 'kiln.deployment': stack.deployment, 'kiln.managed': 'true' });
 
-    const client = (subnetId: string, name: string) =>
-      launchContainer(stack.ctx(name, 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId, labels: TEST, cmd: ['sleep', '600'] });
+    const client = (subnetId: string, name: string) => launchContainer(stack.ctx(name, 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId, labels: TEST, cmd: ['sleep', '600'] });
     const inside = await client(net.subnetA, 'Inside');
     const outside = await client(net.subnetB, 'Outside');
     const ping = `printf 'PING\\r\\n' | nc -w 2 ${addr} 6390`;
@@ -65,7 +64,13 @@ describe('AWS::ElastiCache::CacheCluster', () => {
     expect(set.out).toContain('v1');
 
     // Security groups change in place: the outside client is let in, nothing is replaced.
-    const wide = (await stack.create(securityGroupHandler, 'RedisWide', { GroupDescription: 'redis from the VPC', VpcId: net.vpc, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 6390, ToPort: 6390, CidrIp: '10.92.0.0/16' }] })).physicalId;
+    const wide = (
+      await stack.create(securityGroupHandler, 'RedisWide', {
+        GroupDescription: 'redis from the VPC',
+        VpcId: net.vpc,
+        SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 6390, ToPort: 6390, CidrIp: '10.92.0.0/16' }],
+      })
+    ).physicalId;
     const props = stack.get('Redis').properties;
     expect(cacheClusterHandler.diff!(props, { ...props, VpcSecurityGroupIds: [wide] }).requiresReplacement).toEqual([]);
     expect(cacheClusterHandler.diff!(props, { ...props, Port: 6391 }).requiresReplacement).toEqual(['Port']);

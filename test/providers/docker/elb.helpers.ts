@@ -9,11 +9,7 @@ import { securityGroupHandler } from '../../../src/providers/docker/securitygrou
 /** busybox httpd answering `/` with its hostname and `/health` with ok (CGI-free, tiny). */
 export function webImage(tag: string, labels: Record<string, string>, version = '1', healthy = true): Promise<string> {
   const health = healthy ? 'echo ok > /www/health; ' : '';
-  return buildTestImage(
-    tag,
-    `FROM busybox:latest\nCMD ["sh", "-c", "mkdir -p /www; echo \\"v${version} $(hostname)\\" > /www/index.html; ${health}exec httpd -f -p 80 -h /www"]\n`,
-    labels,
-  );
+  return buildTestImage(tag, `FROM busybox:latest\nCMD ["sh", "-c", "mkdir -p /www; echo \\"v${version} $(hostname)\\" > /www/index.html; ${health}exec httpd -f -p 80 -h /www"]\n`, labels);
 }
 
 export interface Reply {

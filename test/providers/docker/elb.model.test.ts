@@ -9,7 +9,17 @@ import { tgBackend, tgBackendName } from '../../../src/providers/docker/elbv2.js
 function ctxWith(instances: Record<string, string>): ResourceContext {
   const known = (id: string): KnownResource | undefined =>
     instances[id] ? { stack: 's', logicalId: id, type: 'AWS::EC2::Instance', properties: {}, state: { physicalId: id, attributes: { PrivateIp: instances[id] } } } : undefined;
-  return { stack: 's', logicalId: 'Elb', type: 'x', deployment: 'd', signal: new AbortController().signal, events: new EventLog<ProviderEvent>(), lookup: known, resources: () => [], allResources: () => [] };
+  return {
+    stack: 's',
+    logicalId: 'Elb',
+    type: 'x',
+    deployment: 'd',
+    signal: new AbortController().signal,
+    events: new EventLog<ProviderEvent>(),
+    lookup: known,
+    resources: () => [],
+    allResources: () => [],
+  };
 }
 
 describe('classic ELB model', () => {
@@ -17,7 +27,10 @@ describe('classic ELB model', () => {
   it('maps listeners to frontends and instance ports to backends, with the configured check', () => {
     const m = classicModel(ctx, 'web', {
       Instances: ['i-0000000000000000a'],
-      Listeners: [{ LoadBalancerPort: '80', InstancePort: '8080', Protocol: 'HTTP' }, { LoadBalancerPort: 443, InstancePort: 8443, Protocol: 'TCP' }],
+      Listeners: [
+        { LoadBalancerPort: '80', InstancePort: '8080', Protocol: 'HTTP' },
+        { LoadBalancerPort: 443, InstancePort: 8443, Protocol: 'TCP' },
+      ],
       HealthCheck: { Target: 'HTTP:8080/health', Interval: '10', Timeout: '5', HealthyThreshold: '3', UnhealthyThreshold: '4' },
     });
     expect(m.frontends).toEqual([
@@ -33,9 +46,20 @@ describe('classic ELB model', () => {
   });
   it('refuses what AWS refuses, saying where', () => {
     expect(() => classicModel(ctx, 'web', { Listeners: [] })).toThrow(/at least one listener/);
-    expect(() => classicModel(ctx, 'web', { Listeners: [{ LoadBalancerPort: 80, InstancePort: 80 }, { LoadBalancerPort: 80, InstancePort: 81 }] })).toThrow(/Listeners\[1\]: port 80 is used by two listeners/);
-    expect(() => classicModel(ctx, 'web', { Listeners: [{ LoadBalancerPort: 80, InstancePort: 80 }], HealthCheck: { Target: 'HTTP:80/', Interval: 5, Timeout: 5 } })).toThrow(/Timeout \(5\) must be smaller/);
-    expect(() => classicModel(ctx, 'web', { Listeners: [{ LoadBalancerPort: 80, InstancePort: 80 }], Instances: ['i-0000000000000000f'] })).toThrow(/Instances\[0\]: the instance 'i-0000000000000000f' does not exist/);
+    expect(() =>
+      classicModel(ctx, 'web', {
+        Listeners: [
+          { LoadBalancerPort: 80, InstancePort: 80 },
+          { LoadBalancerPort: 80, InstancePort: 81 },
+        ],
+      }),
+    ).toThrow(/Listeners\[1\]: port 80 is used by two listeners/);
+    expect(() => classicModel(ctx, 'web', { Listeners: [{ LoadBalancerPort: 80, InstancePort: 80 }], HealthCheck: { Target: 'HTTP:80/', Interval: 5, Timeout: 5 } })).toThrow(
+      /Timeout \(5\) must be smaller/,
+    );
+    expect(() => classicModel(ctx, 'web', { Listeners: [{ LoadBalancerPort: 80, InstancePort: 80 }], Instances: ['i-0000000000000000f'] })).toThrow(
+      /Instances\[0\]: the instance 'i-0000000000000000f' does not exist/,
+    );
   });
 });
 
@@ -52,7 +76,10 @@ describe('target group backend', () => {
       arn,
       props: { Port: 80, Targets: [{ Id: 'i-0000000000000000a' }, { Id: '10.0.2.9', Port: 81 }], HealthCheckPort: '8081', Matcher: { HttpCode: '200-299' } },
     });
-    expect(b.static).toEqual([{ id: 'i-0000000000000000a', addr: '10.0.1.4', port: 80 }, { id: '10.0.2.9', addr: '10.0.2.9', port: 81 }]);
+    expect(b.static).toEqual([
+      { id: 'i-0000000000000000a', addr: '10.0.1.4', port: 80 },
+      { id: '10.0.2.9', addr: '10.0.2.9', port: 81 },
+    ]);
     expect(b.health).toMatchObject({ port: 8081, matcher: '200-299' });
     expect(() => tgBackend(ctxWith({}), { arn, props: { Matcher: { HttpCode: 'ok' } } })).toThrow(/HTTP codes/);
   });

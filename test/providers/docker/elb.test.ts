@@ -28,8 +28,7 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
   });
 
   it('routes to healthy instances only, from the host at DNSName, and follows membership changes', async () => {
-    const inst = async (id: string) =>
-      (await stack.create(instanceHandler, id, { ImageId: image, InstanceType: 't2.micro', SubnetId: net.subnetA, SecurityGroupIds: [net.webSg] })).physicalId;
+    const inst = async (id: string) => (await stack.create(instanceHandler, id, { ImageId: image, InstanceType: 't2.micro', SubnetId: net.subnetA, SecurityGroupIds: [net.webSg] })).physicalId;
     const a = await inst('WebA');
     const b = await inst('WebB');
     const lb = await stack.create(classicElbHandler, 'Elb', {
@@ -55,13 +54,26 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
 
     // Both instances come in service after two good checks.
     const seen = new Set<string>();
-    await until(async () => { const r = await get(url); if (r.status === 200) seen.add(r.body.trim()); return seen.size; }, (n) => n === 2, 30_000, 100);
+    await until(
+      async () => {
+        const r = await get(url);
+        if (r.status === 200) seen.add(r.body.trim());
+        return seen.size;
+      },
+      (n) => n === 2,
+      30_000,
+      100,
+    );
     expect(seen.size).toBe(2);
 
     // A's health check fails (its page still answers): the LB stops sending it anything.
     const aContainer = String((stack.get('WebA').state.data?.containers as Array<{ id: string }>)[0].id);
     await sh(aContainer, 'rm /www/health');
-    const stats = await until(() => serverStats(d, c.id), (s) => s.some((x) => x.server === a && x.status.startsWith('DOWN')), 20_000);
+    const stats = await until(
+      () => serverStats(d, c.id),
+      (s) => s.some((x) => x.server === a && x.status.startsWith('DOWN')),
+      20_000,
+    );
     expect(stats.find((x) => x.server === a)?.status).toMatch(/^DOWN/);
     const bodies = new Set<string>();
     for (let i = 0; i < 12; i++) {
@@ -75,7 +87,11 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
 
     // Stop A entirely and take it out of Instances while a client keeps asking: nothing fails.
     await sh(aContainer, 'echo ok > /www/health');
-    await until(() => serverStats(d, c.id), (s) => s.find((x) => x.server === a)?.status === 'UP', 20_000);
+    await until(
+      () => serverStats(d, c.id),
+      (s) => s.find((x) => x.server === a)?.status === 'UP',
+      20_000,
+    );
     const load = steadyLoad(url, { keepAlive: true });
     await new Promise((r) => setTimeout(r, 500));
     await stack.update(classicElbHandler, 'Elb', { ...stack.get('Elb').properties, Instances: [b] });
@@ -118,7 +134,12 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     });
     expect(relaunched.attributes.DNSName).toBe(dns);
     expect((await lbContainers(d, lb.physicalId)).map((x) => x.id)).not.toEqual([c.id]);
-    await until(() => get(url).catch(() => ({ status: 0, body: '' })), (r) => r.status === 200, 20_000, 100);
+    await until(
+      () => get(url).catch(() => ({ status: 0, body: '' })),
+      (r) => r.status === 200,
+      20_000,
+      100,
+    );
 
     // The instance's own port is not reachable from the host: only through the load balancer.
     await stack.delete(classicElbHandler, 'Elb');

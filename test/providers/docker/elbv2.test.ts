@@ -25,8 +25,7 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
   });
 
   it('forwards port 80 to healthy targets and keeps serving when a target stops', async () => {
-    const inst = async (id: string) =>
-      (await stack.create(instanceHandler, id, { ImageId: image, InstanceType: 't2.micro', SubnetId: net.subnetA, SecurityGroupIds: [net.webSg] })).physicalId;
+    const inst = async (id: string) => (await stack.create(instanceHandler, id, { ImageId: image, InstanceType: 't2.micro', SubnetId: net.subnetA, SecurityGroupIds: [net.webSg] })).physicalId;
     const a = await inst('WebA');
     const b = await inst('WebB');
     const lb = await stack.create(loadBalancerV2Handler, 'Alb', { Subnets: [net.subnetA, net.subnetB], SecurityGroups: [net.lbSg] });
@@ -67,7 +66,11 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
 
     const url = `http://${dns}/`;
     const d = await docker();
-    const healthy = await until(() => targetStates(d, [tg.physicalId]), (s) => s.length === 2 && s.every((x) => x.state === 'healthy'), 30_000);
+    const healthy = await until(
+      () => targetStates(d, [tg.physicalId]),
+      (s) => s.length === 2 && s.every((x) => x.state === 'healthy'),
+      30_000,
+    );
     expect(healthy.map((s) => s.id).sort()).toEqual([a, b].sort());
     const seen = new Set<string>();
     const bodies: string[] = [];
@@ -80,7 +83,11 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
     await new Promise((r) => setTimeout(r, 300));
     const aContainer = String((stack.get('WebA').state.data?.containers as Array<{ id: string }>)[0].id);
     await d.getContainer(aContainer).stop({ t: 1 });
-    await until(() => targetStates(d, [tg.physicalId]), (s) => s.find((x) => x.id === a)?.state === 'unhealthy', 20_000);
+    await until(
+      () => targetStates(d, [tg.physicalId]),
+      (s) => s.find((x) => x.id === a)?.state === 'unhealthy',
+      20_000,
+    );
     await new Promise((r) => setTimeout(r, 500));
     const res = await load.stop();
     expect(res.errors).toEqual([]);

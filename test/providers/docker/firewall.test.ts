@@ -62,11 +62,23 @@ describe('standalone SecurityGroupIngress / SecurityGroupEgress on live members'
     serverSg = (await stack.create(securityGroupHandler, 'ServerSg', { GroupDescription: 'server', VpcId: vpc.physicalId })).physicalId;
     clientSg = (await stack.create(securityGroupHandler, 'ClientSg', { GroupDescription: 'client', VpcId: vpc.physicalId })).physicalId;
     const s = await launchContainer(stack.ctx('Server', 'AWS::EC2::Instance'), {
-      image: 'busybox:latest', subnetId: subnet.physicalId, securityGroupIds: [serverSg], labels: label,
+      image: 'busybox:latest',
+      subnetId: subnet.physicalId,
+      securityGroupIds: [serverSg],
+      labels: label,
       cmd: ['sh', '-c', 'echo up > /tmp/index.html; exec httpd -f -p 80 -h /tmp'],
     });
-    const c = await launchContainer(stack.ctx('Client', 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, securityGroupIds: [clientSg], labels: label, cmd: ['sleep', '600'] });
-    for (const [id, l] of [['Server', s], ['Client', c]] as const)
+    const c = await launchContainer(stack.ctx('Client', 'AWS::EC2::Instance'), {
+      image: 'busybox:latest',
+      subnetId: subnet.physicalId,
+      securityGroupIds: [clientSg],
+      labels: label,
+      cmd: ['sleep', '600'],
+    });
+    for (const [id, l] of [
+      ['Server', s],
+      ['Client', c],
+    ] as const)
       stack.live.set(id, { stack: stack.name, logicalId: id, type: 'AWS::EC2::Instance', properties: {}, state: { physicalId: `i-${id}`, attributes: {}, data: { containers: [l.data] } } });
     server = { id: s.containerId, ip: s.privateIp };
     client = { id: c.containerId };
@@ -98,7 +110,10 @@ describe('standalone SecurityGroupIngress / SecurityGroupEgress on live members'
     const other = world.stack();
     const subnetId = stack.get('Subnet').state.physicalId;
     const l = await launchContainer(other.ctx('Imported', 'AWS::EC2::Instance'), {
-      image: 'busybox:latest', subnetId, securityGroupIds: [serverSg], labels: label,
+      image: 'busybox:latest',
+      subnetId,
+      securityGroupIds: [serverSg],
+      labels: label,
       cmd: ['sh', '-c', 'echo imported > /tmp/index.html; exec httpd -f -p 80 -h /tmp'],
     });
     // serverSg admits tcp/80 from 10.66.0.0/24 (AllowAll above): the client reaches it, port 81 stays shut

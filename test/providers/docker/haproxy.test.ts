@@ -1,17 +1,7 @@
 // The pure half of the load balancer data plane: HAProxy configuration from a model, health check
 // targets and matchers, and HAProxy's stats read as AWS target states.
 import { describe, expect, it } from 'vitest';
-import {
-  freshMembers,
-  leavingMembers,
-  matcherRegex,
-  parseClassicTarget,
-  parseStat,
-  renderHaproxyConfig,
-  admitCommands,
-  targetState,
-  type LbModel,
-} from '../../../src/providers/docker/haproxy.js';
+import { freshMembers, leavingMembers, matcherRegex, parseClassicTarget, parseStat, renderHaproxyConfig, admitCommands, targetState, type LbModel } from '../../../src/providers/docker/haproxy.js';
 
 const model = (members: Array<[string, string]>): LbModel => ({
   frontends: [{ name: 'listener_80', port: 80, mode: 'http', backend: 'port_8080' }],
@@ -29,7 +19,13 @@ const model = (members: Array<[string, string]>): LbModel => ({
 
 describe('HAProxy configuration', () => {
   it('renders a listener, its backend, the health check and seamless-reload plumbing', () => {
-    const cfg = renderHaproxyConfig(model([['i-a', '10.0.1.4'], ['i-b', '10.0.1.5']]), new Set(['port_8080/i-b']));
+    const cfg = renderHaproxyConfig(
+      model([
+        ['i-a', '10.0.1.4'],
+        ['i-b', '10.0.1.5'],
+      ]),
+      new Set(['port_8080/i-b']),
+    );
     expect(cfg).toContain('stats socket /run/haproxy/admin.sock mode 600 level admin expose-fd listeners');
     expect(cfg).toContain('load-server-state-from-file global');
     expect(cfg).toMatch(/frontend listener_80\n  mode http\n  bind :80\n  option forwardfor\n  default_backend port_8080/);
@@ -41,7 +37,13 @@ describe('HAProxy configuration', () => {
     expect(cfg).not.toContain('i-b');
   });
   it('adds new members at run time as "initial": in MAINT, then DOWN until rise good checks', () => {
-    const cmds = admitCommands(model([['i-a', '10.0.1.4'], ['i-b', '10.0.1.5']]), new Set(['port_8080/i-b']));
+    const cmds = admitCommands(
+      model([
+        ['i-a', '10.0.1.4'],
+        ['i-b', '10.0.1.5'],
+      ]),
+      new Set(['port_8080/i-b']),
+    );
     expect(cmds).toEqual([
       'add server port_8080/i-b 10.0.1.5:8080 check inter 1s rise 2 fall 3 fastinter 100 downinter 100 port 8081',
       'enable health port_8080/i-b',
@@ -54,8 +56,14 @@ describe('HAProxy configuration', () => {
     expect(renderHaproxyConfig({ frontends: [], backends: [] })).toContain('listen kiln_idle');
   });
   it('tells new and leaving members apart by id and address', () => {
-    const before = model([['i-a', '10.0.1.4'], ['i-b', '10.0.1.5']]);
-    const after = model([['i-b', '10.0.1.5'], ['i-c', '10.0.1.4']]);
+    const before = model([
+      ['i-a', '10.0.1.4'],
+      ['i-b', '10.0.1.5'],
+    ]);
+    const after = model([
+      ['i-b', '10.0.1.5'],
+      ['i-c', '10.0.1.4'],
+    ]);
     expect([...freshMembers(before, after)]).toEqual(['port_8080/i-c']);
     expect(leavingMembers(before, after).map((l) => l.member.id)).toEqual(['i-a']);
     expect([...freshMembers(undefined, before)].sort()).toEqual(['port_8080/i-a', 'port_8080/i-b']);

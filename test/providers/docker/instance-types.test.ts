@@ -16,7 +16,9 @@ describe('instance types', () => {
   });
 
   it('refuses an unknown type, naming the sizes of its family', () => {
-    expect(() => instanceLimits('t2.huge', 2)).toThrow(/InstanceType 't2.huge' is not a known EC2 instance type on the local target \(known t2 sizes: t2\.2xlarge, t2\.large, t2\.medium, t2\.micro, t2\.nano, t2\.small, t2\.xlarge\)/);
+    expect(() => instanceLimits('t2.huge', 2)).toThrow(
+      /InstanceType 't2.huge' is not a known EC2 instance type on the local target \(known t2 sizes: t2\.2xlarge, t2\.large, t2\.medium, t2\.micro, t2\.nano, t2\.small, t2\.xlarge\)/,
+    );
     expect(() => instanceLimits('zz9.large', 2)).toThrow(/known families/);
     expect(knownInstanceTypes().length).toBeGreaterThan(100);
   });

@@ -42,15 +42,25 @@ describe('AWS::EC2::Instance', () => {
   let openSg = '';
   let closedSg = '';
   beforeAll(async () => {
-    imageId = await buildTestImage(
-      TAG,
-      'FROM busybox:latest\nEXPOSE 80\nCMD ["sh", "-c", "mkdir -p /www && cat /etc/app.env > /www/index.html 2>/dev/null; exec httpd -f -p 80 -h /www"]\n',
-      { 'kiln.test': TEST_ID },
-    );
+    imageId = await buildTestImage(TAG, 'FROM busybox:latest\nEXPOSE 80\nCMD ["sh", "-c", "mkdir -p /www && cat /etc/app.env > /www/index.html 2>/dev/null; exec httpd -f -p 80 -h /www"]\n', {
+      'kiln.test': TEST_ID,
+    });
     vpcId = (await stack.create(vpcHandler, 'Vpc', { CidrBlock: '10.42.0.0/16' })).physicalId;
     subnetId = (await stack.create(subnetHandler, 'Subnet', { VpcId: vpcId, CidrBlock: '10.42.1.0/24', AvailabilityZone: 'eu-west-1a', MapPublicIpOnLaunch: true })).physicalId;
-    openSg = (await stack.create(securityGroupHandler, 'OpenSg', { GroupDescription: 'http from anywhere', VpcId: vpcId, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] })).physicalId;
-    closedSg = (await stack.create(securityGroupHandler, 'ClosedSg', { GroupDescription: 'http from the subnet only', VpcId: vpcId, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '10.42.1.0/24' }] })).physicalId;
+    openSg = (
+      await stack.create(securityGroupHandler, 'OpenSg', {
+        GroupDescription: 'http from anywhere',
+        VpcId: vpcId,
+        SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }],
+      })
+    ).physicalId;
+    closedSg = (
+      await stack.create(securityGroupHandler, 'ClosedSg', {
+        GroupDescription: 'http from the subnet only',
+        VpcId: vpcId,
+        SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '10.42.1.0/24' }],
+      })
+    ).physicalId;
   }, 120_000);
   afterAll(async () => {
     await world.cleanup();
@@ -148,7 +158,7 @@ describe('AWS::EC2::Instance', () => {
   });
 
   it('accepts gzip-compressed #cloud-config user data: files written and commands run before the command', async () => {
-    const cfg = "#cloud-config\nwrite_files:\n  - path: /etc/app.env\n    content: from-cloud-config\nruncmd:\n  - echo ran >> /etc/app.env\n";
+    const cfg = '#cloud-config\nwrite_files:\n  - path: /etc/app.env\n    content: from-cloud-config\nruncmd:\n  - echo ran >> /etc/app.env\n';
     const state = await stack.create(instanceHandler, 'Cloud', { ImageId: TAG, InstanceType: 't2.nano', SubnetId: subnetId, SecurityGroupIds: [closedSg], UserData: gzipSync(cfg).toString('base64') });
     const web = (stack.get('Web').state.data!.containers as Array<{ id: string }>)[0].id;
     expect((await sh(web, httpGet(String(state.attributes.PrivateIp), 80))).out).toContain('from-cloud-configran\n');
@@ -157,8 +167,16 @@ describe('AWS::EC2::Instance', () => {
 
   it('runs the user data as root even when the image names another USER, and the command as that user', async () => {
     const tag = `${TAG}-nobody`;
-    await buildTestImage(tag, 'FROM busybox:latest\nUSER nobody\nCMD ["sh", "-c", "mkdir -p /tmp/www && { cat /etc/ud-uid; id -u; } > /tmp/www/index.html; exec httpd -f -p 80 -h /tmp/www"]\n', { 'kiln.test': TEST_ID });
-    const state = await stack.create(instanceHandler, 'Nobody', { ImageId: tag, InstanceType: 't2.nano', SubnetId: subnetId, SecurityGroupIds: [closedSg], UserData: Buffer.from('#!/bin/sh\nid -u > /etc/ud-uid\n').toString('base64') });
+    await buildTestImage(tag, 'FROM busybox:latest\nUSER nobody\nCMD ["sh", "-c", "mkdir -p /tmp/www && { cat /etc/ud-uid; id -u; } > /tmp/www/index.html; exec httpd -f -p 80 -h /tmp/www"]\n', {
+      'kiln.test': TEST_ID,
+    });
+    const state = await stack.create(instanceHandler, 'Nobody', {
+      ImageId: tag,
+      InstanceType: 't2.nano',
+      SubnetId: subnetId,
+      SecurityGroupIds: [closedSg],
+      UserData: Buffer.from('#!/bin/sh\nid -u > /etc/ud-uid\n').toString('base64'),
+    });
     const web = (stack.get('Web').state.data!.containers as Array<{ id: string }>)[0].id;
     expect((await sh(web, httpGet(String(state.attributes.PrivateIp), 80))).out).toContain('0\n65534\n');
     await stack.delete(instanceHandler, 'Nobody');
@@ -166,8 +184,18 @@ describe('AWS::EC2::Instance', () => {
 
   it('boots an image without /bin/sh (the host lends a static busybox to the wrapper)', async () => {
     const tag = `${TAG}-noshell`;
-    await buildTestImage(tag, `FROM busybox:latest AS b\nLABEL kiln.test=${TEST_ID}\nRUN mkdir -p /w && echo no-shell > /w/index.html\nFROM scratch\nCOPY --from=b /bin/busybox /busybox\nCOPY --from=b /w /w\nCMD ["/busybox", "httpd", "-f", "-p", "80", "-h", "/w"]\n`, { 'kiln.test': TEST_ID });
-    const state = await stack.create(instanceHandler, 'NoShell', { ImageId: tag, InstanceType: 't2.nano', SubnetId: subnetId, SecurityGroupIds: [closedSg], UserData: Buffer.from('#!/.kiln/busybox sh\necho ran > /w/ud.html\n').toString('base64') });
+    await buildTestImage(
+      tag,
+      `FROM busybox:latest AS b\nLABEL kiln.test=${TEST_ID}\nRUN mkdir -p /w && echo no-shell > /w/index.html\nFROM scratch\nCOPY --from=b /bin/busybox /busybox\nCOPY --from=b /w /w\nCMD ["/busybox", "httpd", "-f", "-p", "80", "-h", "/w"]\n`,
+      { 'kiln.test': TEST_ID },
+    );
+    const state = await stack.create(instanceHandler, 'NoShell', {
+      ImageId: tag,
+      InstanceType: 't2.nano',
+      SubnetId: subnetId,
+      SecurityGroupIds: [closedSg],
+      UserData: Buffer.from('#!/.kiln/busybox sh\necho ran > /w/ud.html\n').toString('base64'),
+    });
     const web = (stack.get('Web').state.data!.containers as Array<{ id: string }>)[0].id;
     expect((await sh(web, httpGet(String(state.attributes.PrivateIp), 80))).out).toContain('no-shell');
     expect((await sh(web, httpGet(String(state.attributes.PrivateIp), 80, '/ud.html'))).out).toContain('ran');
@@ -183,8 +211,12 @@ describe('AWS::EC2::Instance', () => {
     expect(state.attributes.PrivateIp).toBe('10.42.1.50');
     expect(state.attributes.PublicIp).toBeUndefined();
     await expect(instanceHandler.create(stack.ctx('Twin', 'AWS::EC2::Instance'), { ImageId: TAG, SubnetId: subnetId, PrivateIpAddress: '10.42.1.50' })).rejects.toThrow(/Address 10.42.1.50 is in use/);
-    await expect(instanceHandler.create(stack.ctx('Twin', 'AWS::EC2::Instance'), { ImageId: TAG, SubnetId: subnetId, PrivateIpAddress: '10.42.2.50' })).rejects.toThrow(/does not fall within the subnet's address range/);
-    await expect(instanceHandler.create(stack.ctx('Twin', 'AWS::EC2::Instance'), { ImageId: TAG, SubnetId: subnetId, AvailabilityZone: 'eu-west-1b' })).rejects.toThrow(/is in availability zone eu-west-1a, not in the requested eu-west-1b/);
+    await expect(instanceHandler.create(stack.ctx('Twin', 'AWS::EC2::Instance'), { ImageId: TAG, SubnetId: subnetId, PrivateIpAddress: '10.42.2.50' })).rejects.toThrow(
+      /does not fall within the subnet's address range/,
+    );
+    await expect(instanceHandler.create(stack.ctx('Twin', 'AWS::EC2::Instance'), { ImageId: TAG, SubnetId: subnetId, AvailabilityZone: 'eu-west-1b' })).rejects.toThrow(
+      /is in availability zone eu-west-1a, not in the requested eu-west-1b/,
+    );
     await stack.delete(instanceHandler, 'Fixed');
   });
 

@@ -52,7 +52,13 @@ describe('launchContainer', () => {
       labels: TEST,
       cmd: ['sleep', '600'],
     });
-    stack.live.set('Client', { stack: stack.name, logicalId: 'Client', type: 'AWS::EC2::Instance', properties: {}, state: { physicalId: 'i-client', attributes: {}, data: { containers: [client.data] } } });
+    stack.live.set('Client', {
+      stack: stack.name,
+      logicalId: 'Client',
+      type: 'AWS::EC2::Instance',
+      properties: {},
+      state: { physicalId: 'i-client', attributes: {}, data: { containers: [client.data] } },
+    });
     const other = await launchContainer(stack.ctx('Other', 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId, labels: TEST, cmd: ['sleep', '600'] });
 
     expect(web.privateIp).toBe('10.77.1.4');
@@ -94,9 +100,13 @@ describe('parallel launches', () => {
     expect(new Set(launched.map((l) => l.privateIp)).size).toBe(6);
     expect(new Set(launched.map((l) => l.publicIp)).size).toBe(6);
     // a /28 holds 16 addresses: 5 reserved by AWS, 11 usable; a 12th does not fit
-    const more = await Promise.all(Array.from({ length: 5 }, (_, i) => launchContainer(s2.ctx(`M${i}`, 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, labels: TEST, cmd: ['sleep', '600'] })));
+    const more = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => launchContainer(s2.ctx(`M${i}`, 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, labels: TEST, cmd: ['sleep', '600'] })),
+    );
     expect(more.map((l) => l.privateIp).sort()).toEqual(['10.78.1.10', '10.78.1.11', '10.78.1.12', '10.78.1.13', '10.78.1.14']);
-    await expect(launchContainer(s2.ctx('Full', 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, labels: TEST, cmd: ['sleep', '600'] })).rejects.toThrow(/not enough free addresses in subnet/);
+    await expect(launchContainer(s2.ctx('Full', 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, labels: TEST, cmd: ['sleep', '600'] })).rejects.toThrow(
+      /not enough free addresses in subnet/,
+    );
   });
 });
 

@@ -2,16 +2,7 @@
 // template deployed under two stack names) coexisting, each keeping its addresses, isolated.
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchContainer } from '../../../src/providers/docker/launch.js';
-import {
-  availabilityZoneId,
-  cidrContains,
-  listVpcNamespaces,
-  parseCidr,
-  subnetHandler,
-  usableRange,
-  intToIp,
-  vpcHandler,
-} from '../../../src/providers/docker/network.js';
+import { availabilityZoneId, cidrContains, listVpcNamespaces, parseCidr, subnetHandler, usableRange, intToIp, vpcHandler } from '../../../src/providers/docker/network.js';
 import { World, httpGet, sh } from './ctx.js';
 
 const world = new World();
@@ -76,17 +67,34 @@ describe('two VPCs with the same CIDR', () => {
       const stack = world.stack();
       const vpc = await stack.create(vpcHandler, 'Vpc', { CidrBlock: '10.88.0.0/16' });
       const subnet = await stack.create(subnetHandler, 'Subnet', { VpcId: vpc.physicalId, CidrBlock: '10.88.1.0/24' });
-      const run = (logicalId: string, cmd: string[]) =>
-        launchContainer(stack.ctx(logicalId, 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, labels: label, cmd });
+      const run = (logicalId: string, cmd: string[]) => launchContainer(stack.ctx(logicalId, 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, labels: label, cmd });
       // the VPC's default group lets members reach each other
       const server = await run('Server', ['sh', '-c', `echo ${name} > /tmp/index.html; exec httpd -f -p 80 -h /tmp`]);
       const client = await run('Client', ['sleep', '600']);
-      stack.live.set('Server', { stack: stack.name, logicalId: 'Server', type: 'AWS::EC2::Instance', properties: {}, state: { physicalId: `i-${name}1`, attributes: {}, data: { containers: [server.data] } } });
-      stack.live.set('Client', { stack: stack.name, logicalId: 'Client', type: 'AWS::EC2::Instance', properties: {}, state: { physicalId: `i-${name}2`, attributes: {}, data: { containers: [client.data] } } });
+      stack.live.set('Server', {
+        stack: stack.name,
+        logicalId: 'Server',
+        type: 'AWS::EC2::Instance',
+        properties: {},
+        state: { physicalId: `i-${name}1`, attributes: {}, data: { containers: [server.data] } },
+      });
+      stack.live.set('Client', {
+        stack: stack.name,
+        logicalId: 'Client',
+        type: 'AWS::EC2::Instance',
+        properties: {},
+        state: { physicalId: `i-${name}2`, attributes: {}, data: { containers: [client.data] } },
+      });
       made[name] = { server: server.containerId, client: client.containerId, serverIp: server.privateIp };
       if (name === 'blue') {
         const extra = await run('Extra', ['sh', '-c', 'echo extra > /tmp/index.html; exec httpd -f -p 80 -h /tmp']);
-        stack.live.set('Extra', { stack: stack.name, logicalId: 'Extra', type: 'AWS::EC2::Instance', properties: {}, state: { physicalId: 'i-extra', attributes: {}, data: { containers: [extra.data] } } });
+        stack.live.set('Extra', {
+          stack: stack.name,
+          logicalId: 'Extra',
+          type: 'AWS::EC2::Instance',
+          properties: {},
+          state: { physicalId: 'i-extra', attributes: {}, data: { containers: [extra.data] } },
+        });
         made[name].extraIp = extra.privateIp;
       }
     }

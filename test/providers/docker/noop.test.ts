@@ -44,7 +44,13 @@ describe('orphans', () => {
     const stack = world.stack();
     const vpc = await stack.create(vpcHandler, 'Vpc', { CidrBlock: '10.55.0.0/16' });
     const subnet = await stack.create(subnetHandler, 'Subnet', { VpcId: vpc.physicalId, CidrBlock: '10.55.1.0/24' });
-    const l = await launchContainer(stack.ctx('Web', 'AWS::EC2::Instance'), { image: 'busybox:latest', subnetId: subnet.physicalId, owner: 'i-0000000000000000a', cmd: ['sleep', '600'], labels: { 'kiln.test': 'noop-orphans' } });
+    const l = await launchContainer(stack.ctx('Web', 'AWS::EC2::Instance'), {
+      image: 'busybox:latest',
+      subnetId: subnet.physicalId,
+      owner: 'i-0000000000000000a',
+      cmd: ['sleep', '600'],
+      labels: { 'kiln.test': 'noop-orphans' },
+    });
     const known = new Set([vpc.physicalId, subnet.physicalId, 'i-0000000000000000a']);
     expect(await findOrphans(stack.name, known)).toEqual([]);
     // state lost the instance: its container is an orphan

@@ -3,13 +3,25 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chooseToRemove, groupSize, parseIsoDuration, parseUpdatePolicy, planRolling, spreadSubnets, type RollingPolicy } from '../../../src/providers/docker/rollout.js';
 
-const rolling = (p: Partial<RollingPolicy> = {}): RollingPolicy => ({ kind: 'rolling', maxBatchSize: 1, minInstancesInService: 0, pauseTimeMs: 0, minSuccessfulInstancesPercent: 100, waitOnResourceSignals: false, ...p });
+const rolling = (p: Partial<RollingPolicy> = {}): RollingPolicy => ({
+  kind: 'rolling',
+  maxBatchSize: 1,
+  minInstancesInService: 0,
+  pauseTimeMs: 0,
+  minSuccessfulInstancesPercent: 100,
+  waitOnResourceSignals: false,
+  ...p,
+});
 
 describe('UpdatePolicy', () => {
   it('has AWS defaults: MaxBatchSize 1, MinInstancesInService 0, PauseTime PT0S (PT5M with signals)', () => {
     expect(parseUpdatePolicy({ AutoScalingRollingUpdate: {} }, 4)).toEqual(rolling());
     expect(parseUpdatePolicy({ AutoScalingRollingUpdate: { WaitOnResourceSignals: true } }, 4)).toMatchObject({ pauseTimeMs: 300_000 });
-    expect(parseUpdatePolicy({ AutoScalingRollingUpdate: { MaxBatchSize: '2', MinInstancesInService: '1', PauseTime: 'PT10S' } }, 4)).toMatchObject({ maxBatchSize: 2, minInstancesInService: 1, pauseTimeMs: 10_000 });
+    expect(parseUpdatePolicy({ AutoScalingRollingUpdate: { MaxBatchSize: '2', MinInstancesInService: '1', PauseTime: 'PT10S' } }, 4)).toMatchObject({
+      maxBatchSize: 2,
+      minInstancesInService: 1,
+      pauseTimeMs: 10_000,
+    });
   });
   it('lets WillReplace win over a rolling update, and treats no policy as none', () => {
     expect(parseUpdatePolicy({ AutoScalingRollingUpdate: {}, AutoScalingReplacingUpdate: { WillReplace: true } }, 2)).toEqual({ kind: 'replacing' });
@@ -48,26 +60,33 @@ describe('rolling batches (start-first)', () => {
   });
   it('never drops below the capacity in service nor MinInstancesInService, and ends at the desired size', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 10 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 9 }), (nOld, cur, desired, B, min) => {
-        fc.pre(min < Math.max(desired, 1) || min === 0);
-        const outdated = Array.from({ length: nOld }, (_, i) => `i-${i}`);
-        const batches = planRolling({ outdated, current: Math.min(cur, desired), desired, policy: rolling({ maxBatchSize: B, minInstancesInService: min }) });
-        let inService = Math.min(cur, desired) + nOld;
-        const start = inService;
-        let launched = 0;
-        const retired: string[] = [];
-        for (const b of batches) {
-          expect(b.launch).toBeLessThanOrEqual(B);
-          expect(b.retire.length).toBeLessThanOrEqual(B);
-          inService += b.launch; // new ones first…
-          launched += b.launch;
-          inService -= b.retire.length; // …old ones after
-          retired.push(...b.retire);
-          if (launched < Math.max(0, desired - Math.min(cur, desired))) expect(inService).toBeGreaterThanOrEqual(Math.min(start, Math.max(min, 0)));
-        }
-        expect(retired.sort()).toEqual([...outdated].sort());
-        expect(inService).toBe(Math.max(desired, Math.min(cur, desired)));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 8 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 9 }),
+        (nOld, cur, desired, B, min) => {
+          fc.pre(min < Math.max(desired, 1) || min === 0);
+          const outdated = Array.from({ length: nOld }, (_, i) => `i-${i}`);
+          const batches = planRolling({ outdated, current: Math.min(cur, desired), desired, policy: rolling({ maxBatchSize: B, minInstancesInService: min }) });
+          let inService = Math.min(cur, desired) + nOld;
+          const start = inService;
+          let launched = 0;
+          const retired: string[] = [];
+          for (const b of batches) {
+            expect(b.launch).toBeLessThanOrEqual(B);
+            expect(b.retire.length).toBeLessThanOrEqual(B);
+            inService += b.launch; // new ones first…
+            launched += b.launch;
+            inService -= b.retire.length; // …old ones after
+            retired.push(...b.retire);
+            if (launched < Math.max(0, desired - Math.min(cur, desired))) expect(inService).toBeGreaterThanOrEqual(Math.min(start, Math.max(min, 0)));
+          }
+          expect(retired.sort()).toEqual([...outdated].sort());
+          expect(inService).toBe(Math.max(desired, Math.min(cur, desired)));
+        },
+      ),
     );
   });
 });
@@ -81,6 +100,15 @@ describe('group shape', () => {
     expect(spreadSubnets(['subnet-a', 'subnet-b'], ['subnet-a'], 3)).toEqual(['subnet-b', 'subnet-a', 'subnet-b']);
   });
   it('removes instances of an old configuration first, oldest first', () => {
-    expect(chooseToRemove([{ id: 'new1', current: true, launchedAt: 1 }, { id: 'old2', current: false, launchedAt: 5 }, { id: 'old1', current: false, launchedAt: 2 }], 2)).toEqual(['old1', 'old2']);
+    expect(
+      chooseToRemove(
+        [
+          { id: 'new1', current: true, launchedAt: 1 },
+          { id: 'old2', current: false, launchedAt: 5 },
+          { id: 'old1', current: false, launchedAt: 2 },
+        ],
+        2,
+      ),
+    ).toEqual(['old1', 'old2']);
   });
 });

@@ -18,7 +18,11 @@ afterAll(async () => {
 
 describe('AWS::EC2::SecurityGroup', () => {
   it('is referenced by its group id and carries GroupId and VpcId', async () => {
-    const sg = await stack.create(securityGroupHandler, 'Web', { GroupDescription: 'web', VpcId: vpcId, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: '80', ToPort: '80', CidrIp: '0.0.0.0/0' }] });
+    const sg = await stack.create(securityGroupHandler, 'Web', {
+      GroupDescription: 'web',
+      VpcId: vpcId,
+      SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: '80', ToPort: '80', CidrIp: '0.0.0.0/0' }],
+    });
     expect(sg.physicalId).toMatch(/^sg-[0-9a-f]{17}$/);
     expect(sg.attributes).toEqual({ GroupId: sg.physicalId, VpcId: vpcId, Id: sg.physicalId });
     // a group declared without egress rules keeps AWS's default allow-all egress
@@ -31,8 +35,12 @@ describe('AWS::EC2::SecurityGroup', () => {
     await expect(securityGroupHandler.create(ctx, { VpcId: vpcId })).rejects.toThrow(/GroupDescription is required/);
     await expect(securityGroupHandler.create(ctx, { GroupDescription: 'x' })).rejects.toThrow(/default VPC, which the local target does not have/);
     await expect(securityGroupHandler.create(ctx, { GroupDescription: 'x', VpcId: 'vpc-0123456789abcdef0' })).rejects.toThrow(/The vpc ID 'vpc-0123456789abcdef0' does not exist/);
-    await expect(securityGroupHandler.create(ctx, { GroupDescription: 'x', VpcId: vpcId, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80 }] })).rejects.toThrow(/SecurityGroupIngress\[0\]: exactly one of/);
-    await expect(securityGroupHandler.create(ctx, { GroupDescription: 'x', VpcId: vpcId, SecurityGroupIngress: [{ IpProtocol: '-1', SourceSecurityGroupId: 'sg-0123456789abcdef0' }] })).rejects.toThrow(/The security group 'sg-0123456789abcdef0' does not exist/);
+    await expect(securityGroupHandler.create(ctx, { GroupDescription: 'x', VpcId: vpcId, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80 }] })).rejects.toThrow(
+      /SecurityGroupIngress\[0\]: exactly one of/,
+    );
+    await expect(
+      securityGroupHandler.create(ctx, { GroupDescription: 'x', VpcId: vpcId, SecurityGroupIngress: [{ IpProtocol: '-1', SourceSecurityGroupId: 'sg-0123456789abcdef0' }] }),
+    ).rejects.toThrow(/The security group 'sg-0123456789abcdef0' does not exist/);
   });
 
   it('standalone rules get sgr- ids and refuse unknown groups; a referenced group cannot be deleted', async () => {
@@ -41,8 +49,12 @@ describe('AWS::EC2::SecurityGroup', () => {
     const rule = await stack.create(securityGroupIngressHandler, 'DbFromWeb', { GroupId: db.physicalId, IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: web });
     expect(rule.physicalId).toMatch(/^sgr-[0-9a-f]{17}$/);
     expect(rule.attributes).toEqual({ Id: rule.physicalId });
-    await expect(securityGroupEgressHandler.create(stack.ctx('Out', 'AWS::EC2::SecurityGroupEgress'), { GroupId: 'sg-0123456789abcdef0', IpProtocol: '-1', CidrIp: '0.0.0.0/0' })).rejects.toThrow(/does not exist/);
-    await expect(securityGroupIngressHandler.create(stack.ctx('ByName', 'AWS::EC2::SecurityGroupIngress'), { GroupName: 'default', IpProtocol: '-1', CidrIp: '0.0.0.0/0' })).rejects.toThrow(/use GroupId/);
+    await expect(securityGroupEgressHandler.create(stack.ctx('Out', 'AWS::EC2::SecurityGroupEgress'), { GroupId: 'sg-0123456789abcdef0', IpProtocol: '-1', CidrIp: '0.0.0.0/0' })).rejects.toThrow(
+      /does not exist/,
+    );
+    await expect(securityGroupIngressHandler.create(stack.ctx('ByName', 'AWS::EC2::SecurityGroupIngress'), { GroupName: 'default', IpProtocol: '-1', CidrIp: '0.0.0.0/0' })).rejects.toThrow(
+      /use GroupId/,
+    );
     // the Db group's rule names Web as its source: Web cannot go first
     await stack.update(securityGroupHandler, 'Db', { GroupDescription: 'db', VpcId: vpcId, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: web }] });
     await expect(stack.delete(securityGroupHandler, 'Web')).rejects.toThrow(/has a dependent object \(group sg-/);
