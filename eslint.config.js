@@ -14,7 +14,7 @@ const LAYERS = {
   image: ['core', 'docker', 'aws', 'state'],
   exec: ['core', 'model', 'stack', 'state'],
   providers: ['core', 'model', 'stack', 'docker', 'aws', 'image', 'state'],
-  deploy: ['core', 'model', 'stack', 'state', 'exec', 'providers', 'aws'],
+  deploy: ['core', 'model', 'stack', 'state', 'exec', 'providers', 'docker', 'aws'],
   pipeline: ['core', 'model', 'stack', 'state', 'exec', 'deploy', 'image', 'docker', 'aws', 'providers'],
   ui: ['core', 'model', 'stack', 'state', 'exec', 'deploy', 'image', 'docker', 'aws', 'providers', 'pipeline'],
 };

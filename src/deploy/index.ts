@@ -24,6 +24,7 @@ import type { Json, JsonObject } from '../stack/model.js';
 import { plan as makePlan, type DesiredStack, type Plan, type RuntimeResolve } from '../stack/plan.js';
 import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
 import type { Provider } from '../model/provider.js';
+import type { DockerClient } from '../docker/client.js';
 import { SqliteStackStore } from '../state/stacks.js';
 import type { DeploymentRecord, StackStatus, StackStore, StoredParam } from '../state/store.js';
 import { Engine, type RunOutcome } from '../exec/engine.js';
@@ -109,15 +110,15 @@ function targetOf(o: StackOptions & { parameters: ParameterStore }, store: Stack
   return { parameters: o.parameters, provider: o.provider, rows: () => store.allLiveResources() };
 }
 
-/** The Docker provider (src/providers/docker) or, for tests, the fake one (`KILN_PROVIDER=fake`,
- *  objects kept in the file `KILN_FAKE_STORE` when set). */
-export async function openProvider(env: NodeJS.ProcessEnv = process.env): Promise<Provider> {
+/** The Docker provider (src/providers/docker) on `docker` (default: DOCKER_HOST's engine) or, for
+ *  tests, the fake one (`KILN_PROVIDER=fake`, objects kept in the file `KILN_FAKE_STORE` when set). */
+export async function openProvider(env: NodeJS.ProcessEnv = process.env, docker?: DockerClient): Promise<Provider> {
   if (env.KILN_PROVIDER === 'fake') {
     const { FakeProvider } = await import('../providers/fake/index.js');
     return new FakeProvider(env.KILN_FAKE_STORE ? { file: env.KILN_FAKE_STORE } : {});
   }
-  const { localProvider } = await import('../providers/docker/index.js');
-  return localProvider();
+  const [{ localProvider }, { connectDocker }] = await Promise.all([import('../providers/docker/index.js'), import('../docker/client.js')]);
+  return localProvider({ docker: docker ?? connectDocker(env) });
 }
 
 async function replacementFacts(): Promise<(type: string) => { always: readonly string[]; maybe: readonly string[] } | undefined> {

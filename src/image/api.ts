@@ -9,6 +9,7 @@ import type { EventSink } from '../core/events.js';
 import type { BuildEvent } from './events.js';
 import type { BuildResult } from './build.js';
 import type { PreparedBuild, ResolvedVariables } from './types.js';
+import type { DockerClient } from '../docker/client.js';
 
 export type { BuildResult } from './build.js';
 export type { BuildEvent, Artifact } from './events.js';
@@ -35,6 +36,8 @@ export interface BuildImagesOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra labels on every container and image (tests). */
   labels?: Record<string, string>;
+  /** The Docker engine the builds run on (default: DOCKER_HOST's). */
+  docker?: DockerClient;
 }
 
 export interface PreparedTemplate {
@@ -45,7 +48,7 @@ export interface PreparedTemplate {
 }
 
 /** Reads, parses and prepares a Packer JSON template; user mistakes throw `DiagnosticsError`. */
-export async function prepareTemplate(o: Omit<BuildImagesOptions, 'events' | 'signal' | 'force' | 'onError' | 'parallel' | 'stateDir' | 'labels'>): Promise<PreparedTemplate> {
+export async function prepareTemplate(o: Omit<BuildImagesOptions, 'events' | 'signal' | 'force' | 'onError' | 'parallel' | 'stateDir' | 'labels' | 'docker'>): Promise<PreparedTemplate> {
   const cwd = o.cwd ?? process.cwd();
   const path = o.templatePath === '-' ? '-' : resolve(cwd, o.templatePath);
   if (o.templateText === undefined && path !== '-') {
@@ -136,6 +139,7 @@ export async function buildImages(o: BuildImagesOptions): Promise<BuildResult[]>
     events: o.events ?? (nullSink as EventSink<BuildEvent>),
     signal: o.signal,
     labels: o.labels,
+    ...(o.docker ? { docker: o.docker } : {}),
     mask: t.variables ? (s) => t.variables!.mask(s) : undefined,
   });
 }

@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, unlinkS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../core/errors.js';
-import { inspectImage, socketPath, httpModule } from './builders/engine.js';
+import type { DockerClient } from '../docker/client.js';
 
 /** Base images kiln produced carry these labels (not in the build key: the image ID is). */
 const BASE_LABEL = 'LABEL kiln.managed=true kiln.kind=base';
@@ -30,9 +30,9 @@ export interface BaseImage {
 }
 
 /** Makes sure `ref` exists in the engine; returns its image ID (the cache keys on the ID, not the tag). */
-export async function ensureBaseImage(ref: string, opts: BaseImageOptions = {}): Promise<BaseImage> {
+export async function ensureBaseImage(docker: DockerClient, ref: string, opts: BaseImageOptions = {}): Promise<BaseImage> {
   const say = opts.say ?? (() => undefined);
-  const present = await inspectImage(ref);
+  const present = await docker.inspectImage(ref);
   if (present) {
     if (opts.pull) say(`Pull skipped: ${ref} is present locally (no registry is reachable from kiln; the local image is used)`);
     return { ref, id: present.Id, source: 'present', user: present.Config?.User ?? '' };
@@ -48,7 +48,7 @@ export async function ensureBaseImage(ref: string, opts: BaseImageOptions = {}):
     );
   }
   return withLock(join(opts.lockDir ?? tmpdir(), `kiln-base-${ref.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`), async () => {
-    const again = await inspectImage(ref); // another process may have produced it while we waited
+    const again = await docker.inspectImage(ref); // another process may have produced it while we waited
     if (again) return { ref, id: again.Id, source: 'present' as const, user: again.Config?.User ?? '' };
     const root = mkdtempSync(join(tmpdir(), 'kiln-rootfs-'));
     try {
@@ -57,18 +57,18 @@ export async function ensureBaseImage(ref: string, opts: BaseImageOptions = {}):
         say(`Producing ${ref} from Debian's packages: debootstrap --variant=minbase ${tag} (this takes a few minutes, once)`);
         await run('debootstrap', ['--variant=minbase', tag, root]);
         say(`Importing the root filesystem as ${ref} through the Engine API`);
-        await importDir(root, repo, tag, ['CMD ["bash"]', BASE_LABEL]);
+        await importDir(docker, root, repo, tag, ['CMD ["bash"]', BASE_LABEL]);
       } else {
         await ensureTool('busybox', 'busybox-static', say);
         say(`Producing ${ref} from Debian's busybox-static`);
         await busyboxRoot(root);
         say(`Importing the root filesystem as ${ref} through the Engine API`);
-        await importDir(root, repo, tag, ['CMD ["/bin/sh"]', 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin', BASE_LABEL]);
+        await importDir(docker, root, repo, tag, ['CMD ["/bin/sh"]', 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin', BASE_LABEL]);
       }
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
-    const made = await inspectImage(ref);
+    const made = await docker.inspectImage(ref);
     if (!made) throw new KilnError('BASE_IMAGE_IMPORT', `importing ${ref} did not produce an image`, 'environment');
     return { ref, id: made.Id, source: producer, user: made.Config?.User ?? '' };
   });
@@ -149,23 +149,10 @@ async function busyboxRoot(root: string): Promise<void> {
 }
 
 /** `tar -C root -c .` streamed into POST /images/create?fromSrc=- (the Engine API's import). */
-async function importDir(root: string, repo: string, tag: string, changes: string[]): Promise<void> {
-  const request = await httpModule();
-  return new Promise((resolve, reject) => {
-    const q = new URLSearchParams({ fromSrc: '-', repo, tag });
-    for (const c of changes) q.append('changes', c);
-    const tar = spawn('tar', ['-C', root, '--numeric-owner', '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const host = socketPath();
-    const req = request({ socketPath: host, method: 'POST', path: `/v1.41/images/create?${q.toString()}`, headers: { 'content-type': 'application/x-tar', 'transfer-encoding': 'chunked' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => {
-        if (res.statusCode !== 200 || /"error"/.test(body)) reject(new KilnError('BASE_IMAGE_IMPORT', `import ${repo}:${tag}: HTTP ${res.statusCode} ${body.trim()}`, 'environment'));
-        else resolve();
-      });
-    });
-    req.on('error', reject);
-    tar.on('error', reject);
-    tar.stdout.pipe(req);
-  });
+async function importDir(docker: DockerClient, root: string, repo: string, tag: string, changes: string[]): Promise<void> {
+  const tar = spawn('tar', ['-C', root, '--numeric-owner', '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const failed = new Promise<never>((_, reject) => tar.on('error', reject));
+  const res = await Promise.race([docker.engine.importImage(tar.stdout, { repo, tag, changes }), failed]);
+  const body = res.body.toString('utf8');
+  if (res.status !== 200 || /"error"/.test(body)) throw new KilnError('BASE_IMAGE_IMPORT', `import ${repo}:${tag}: HTTP ${res.status} ${body.trim()}`, 'environment');
 }

@@ -10,6 +10,7 @@ import type { PreparedBuild, LateContext } from './types.js';
 import { buildUI, maskingSink, type Artifact, type BuildEvent } from './events.js';
 import type { BuildCache } from './cache.js';
 import type { AwsRuntime } from './builders/amazon-ebs-plan.js';
+import { connectDocker, type DockerClient } from '../docker/client.js';
 
 export interface RunBuildsOptions {
   /** Template path (recorded with cache rows). */
@@ -29,6 +30,8 @@ export interface RunBuildsOptions {
   runUuid?: string;
   /** AWS clients, clock and environment for amazon-ebs builds (default: kiln's own, from process.env). */
   aws?: AwsRuntime;
+  /** The Docker engine docker builds and the docker post-processors work on (default: DOCKER_HOST's). */
+  docker?: DockerClient;
   /** Masks sensitive values (the prepared builds' `variables.mask` by default). */
   mask?: (s: string) => string;
 }
@@ -55,6 +58,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<BuildResult[]> 
   const sink = maskingSink(opts.events, mask);
   const signal = opts.signal ?? new AbortController().signal;
   const runUuid = opts.runUuid ?? randomUUID();
+  const docker = opts.docker ?? connectDocker();
   // Opened on first use only: a cache hit never needs the state database (nor loads its modules).
   let cache: (() => Promise<BuildCache>) | undefined;
   if (opts.cache !== false && opts.builds.some((b) => b.builder.type === 'docker')) {
@@ -72,7 +76,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<BuildResult[]> 
   const worker = async (): Promise<void> => {
     while (next < opts.builds.length) {
       const i = next++;
-      results[i] = await runOne(opts.builds[i]!, { ...opts, cache, runUuid, signal }, sink, mask);
+      results[i] = await runOne(opts.builds[i]!, { ...opts, cache, runUuid, signal, docker }, sink, mask);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, opts.builds.length) }, worker));
@@ -82,7 +86,7 @@ export async function runBuilds(opts: RunBuildsOptions): Promise<BuildResult[]> 
 
 async function runOne(
   b: PreparedBuild,
-  o: Omit<RunBuildsOptions, 'cache'> & { cache: (() => Promise<BuildCache>) | undefined; runUuid: string; signal: AbortSignal },
+  o: Omit<RunBuildsOptions, 'cache'> & { cache: (() => Promise<BuildCache>) | undefined; runUuid: string; signal: AbortSignal; docker: DockerClient },
   sink: EventSink<BuildEvent>,
   mask: (s: string) => string,
 ): Promise<BuildResult> {
@@ -101,6 +105,7 @@ async function runOne(
       case 'docker': {
         const benv = {
           ui,
+          docker: o.docker,
           cache: o.cache,
           force: o.force ?? false,
           onError: o.onError ?? 'cleanup',
@@ -169,7 +174,7 @@ async function runOne(
       }
     }
     const { runChains } = await import('./postprocessors/index.js');
-    const chains = await runChains(builderArtifact!, b.postProcessors, { build: b, ui, generated, signal: o.signal, tmpDir: tmp, runUuid: o.runUuid, force: o.force ?? false });
+    const chains = await runChains(builderArtifact!, b.postProcessors, { build: b, docker: o.docker, ui, generated, signal: o.signal, tmpDir: tmp, runUuid: o.runUuid, force: o.force ?? false });
     const ms = Date.now() - t0;
     const ok = chains.errors.length === 0;
     const error = ok ? undefined : chains.errors.join('\n');

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { statSync, readFileSync, mkdirSync, writeFileSync, symlinkSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../core/errors.js';
-import { engineRequest, engineJson, engineUpload, engineDownload, execStream } from './builders/engine.js';
+import type { EngineApi } from '../docker/engine.js';
 import { packTar, unpackTar, dirEntries, type TarEntry } from './builders/tar.js';
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -46,6 +46,7 @@ export class LineSplitter {
 export class DockerCommunicator implements Communicator {
   private chain: Promise<unknown> = Promise.resolve();
   constructor(
+    private readonly engine: EngineApi,
     readonly containerId: string,
     private readonly opts: { execUser?: string; fixUploadOwner: boolean; imageUser?: string; pty?: boolean },
   ) {}
@@ -61,7 +62,7 @@ export class DockerCommunicator implements Communicator {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     const user = opts.user ?? this.opts.execUser;
     const tty = this.opts.pty ?? false;
-    const { Id } = await engineJson<{ Id: string }>(
+    const { Id } = await this.engine.json<{ Id: string }>(
       'POST',
       `/containers/${this.containerId}/exec`,
       { Cmd: ['/bin/sh', '-c', `(${cmd})`], AttachStdout: true, AttachStderr: true, Tty: tty, ...(user ? { User: user } : {}), ...(opts.env ? { Env: opts.env } : {}) },
@@ -69,11 +70,11 @@ export class DockerCommunicator implements Communicator {
     );
     const outLines = new LineSplitter((l) => opts.onOutput?.(l, 'stdout'));
     const errLines = new LineSplitter((l) => opts.onOutput?.(l, 'stderr'));
-    await execStream(Id, tty, (stream, chunk) => (stream === 'stderr' ? errLines : outLines).push(chunk), opts.signal);
+    await this.engine.execStream(Id, tty, (stream, chunk) => (stream === 'stderr' ? errLines : outLines).push(chunk), opts.signal);
     outLines.end();
     errLines.end();
     for (let i = 0; i < 100; i++) {
-      const info = await engineJson<{ Running: boolean; ExitCode: number | null }>('GET', `/exec/${Id}/json`);
+      const info = await this.engine.json<{ Running: boolean; ExitCode: number | null }>('GET', `/exec/${Id}/json`);
       if (!info.Running) return info.ExitCode ?? 0;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -82,7 +83,7 @@ export class DockerCommunicator implements Communicator {
 
   /** Whether a path exists in the container, and whether it is a directory. */
   async stat(path: string): Promise<{ exists: boolean; dir: boolean }> {
-    const r = await engineRequest('HEAD', `/containers/${this.containerId}/archive?path=${encodeURIComponent(path)}`);
+    const r = await this.engine.request('HEAD', `/containers/${this.containerId}/archive?path=${encodeURIComponent(path)}`);
     if (r.status === 404) return { exists: false, dir: false };
     if (r.status !== 200) throw new KilnError('UPLOAD_FAILED', `cannot stat ${path} in the build container: HTTP ${r.status}`);
     const raw = r.headers['x-docker-container-path-stat'];
@@ -93,7 +94,7 @@ export class DockerCommunicator implements Communicator {
   }
 
   private async putTar(parent: string, tar: Buffer): Promise<void> {
-    const put = () => engineUpload('PUT', `/containers/${this.containerId}/archive?path=${encodeURIComponent(parent)}`, tar);
+    const put = () => this.engine.upload('PUT', `/containers/${this.containerId}/archive?path=${encodeURIComponent(parent)}`, tar);
     let r = await put();
     if (r.status === 404) {
       // The parent directory is missing: create it, then try once more.
@@ -146,7 +147,7 @@ export class DockerCommunicator implements Communicator {
   /** Downloads a file or a directory (Packer's docker communicator has no DownloadDir; kiln does). */
   async download(src: string, localDst: string): Promise<void> {
     const chunks: Buffer[] = [];
-    const status = await engineDownload(`/containers/${this.containerId}/archive?path=${encodeURIComponent(src)}`, (c) => chunks.push(c));
+    const status = await this.engine.download(`/containers/${this.containerId}/archive?path=${encodeURIComponent(src)}`, (c) => chunks.push(c));
     if (status === 404) throw new KilnError('DOWNLOAD_FAILED', `${src} does not exist in the build container`);
     if (status !== 200) throw new KilnError('DOWNLOAD_FAILED', `download of ${src} from the build container: HTTP ${status}`);
     const entries = unpackTar(Buffer.concat(chunks));

@@ -11,9 +11,9 @@
 // Removed: every intermediate image and every older artifact. Their cache rows go with them, so the
 // next build of an old template version simply builds again.
 import type { Db } from '../state/db.js';
-import { LABELS } from '../docker/client.js';
+import { LABELS, type DockerClient } from '../docker/client.js';
+import { engineMessage } from '../docker/engine.js';
 import type { BuildCache, CacheEntry } from './cache.js';
-import { engineRequest, inspectImage } from './builders/engine.js';
 
 export interface GcDecision {
   imageId: string;
@@ -50,7 +50,7 @@ function deployedImages(db: Db): Set<string> {
   return out;
 }
 
-export async function planGc(db: Db, cache: BuildCache): Promise<GcDecision[]> {
+export async function planGc(db: Db, cache: BuildCache, docker: DockerClient): Promise<GcDecision[]> {
   const entries = cache.all();
   const newest = new Map<string, CacheEntry>();
   for (const e of entries) {
@@ -67,7 +67,7 @@ export async function planGc(db: Db, cache: BuildCache): Promise<GcDecision[]> {
     if (seen.has(e.imageId)) continue;
     seen.add(e.imageId);
     const base = { imageId: e.imageId, kind: e.kind, build: e.build, template: e.template };
-    const info = await inspectImage(e.imageId);
+    const info = await docker.inspectImage(e.imageId);
     if (!info || info.Config?.Labels?.[LABELS.managed] !== 'true') {
       decisions.push({ ...base, action: 'remove', reason: 'already gone from Docker (cache row dropped)' });
       continue;
@@ -80,8 +80,8 @@ export async function planGc(db: Db, cache: BuildCache): Promise<GcDecision[]> {
   return decisions;
 }
 
-export async function runGc(db: Db, cache: BuildCache, opts: { dryRun: boolean }): Promise<GcResult> {
-  const decisions = await planGc(db, cache);
+export async function runGc(db: Db, cache: BuildCache, docker: DockerClient, opts: { dryRun: boolean }): Promise<GcResult> {
+  const decisions = await planGc(db, cache, docker);
   const removed: string[] = [];
   const failed: GcResult['failed'] = [];
   if (opts.dryRun) return { decisions, removed, failed };
@@ -90,20 +90,11 @@ export async function runGc(db: Db, cache: BuildCache, opts: { dryRun: boolean }
   const created = new Map(cache.all().map((e) => [e.imageId, e.createdAt]));
   order.sort((a, b) => (created.get(b.imageId) ?? 0) - (created.get(a.imageId) ?? 0));
   for (const d of order) {
-    const r = await engineRequest('DELETE', `/images/${encodeURIComponent(d.imageId)}?noprune=0`);
+    const r = await docker.engine.removeImage(d.imageId);
     if (r.status === 200 || r.status === 404) {
       removed.push(d.imageId);
       for (const e of cache.all()) if (e.imageId === d.imageId) cache.delete(e.key);
-    } else {
-      const msg = r.body.toString('utf8');
-      let reason = msg;
-      try {
-        reason = (JSON.parse(msg) as { message: string }).message;
-      } catch {
-        /* raw text */
-      }
-      failed.push({ imageId: d.imageId, reason });
-    }
+    } else failed.push({ imageId: d.imageId, reason: engineMessage(r) });
   }
   return { decisions, removed, failed };
 }

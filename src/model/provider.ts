@@ -71,19 +71,24 @@ export interface ReadResult {
   mutations?: Array<{ path: string; kind: 'A' | 'C' | 'D' }>;
 }
 
-export interface ResourceHandler {
+/**
+ * A resource type's implementation. `C` is the context it works in: a provider whose handlers need
+ * more than the executor gives (its clients, its own bookkeeping) declares a richer context and hands
+ * the executor handlers bound to it (`ResourceHandler`, with the plain context).
+ */
+export interface ResourceHandler<C extends ResourceContext = ResourceContext> {
   readonly type: string;
   /** `none`: accepted and recorded, shown as "no local effect" (IAM on the local target). */
   readonly effect: 'real' | 'none';
-  create(ctx: ResourceContext, props: JsonObject): Promise<ResourceState>;
+  create(ctx: C, props: JsonObject): Promise<ResourceState>;
   /** In-place update; absent means every change replaces. */
-  update?(ctx: ResourceContext, props: JsonObject, previous: { props: JsonObject; state: ResourceState }): Promise<ResourceState>;
-  delete(ctx: ResourceContext, state: ResourceState, props: JsonObject): Promise<void>;
-  read?(ctx: ResourceContext, state: ResourceState, props: JsonObject): Promise<ReadResult>;
+  update?(ctx: C, props: JsonObject, previous: { props: JsonObject; state: ResourceState }): Promise<ResourceState>;
+  delete(ctx: C, state: ResourceState, props: JsonObject): Promise<void>;
+  read?(ctx: C, state: ResourceState, props: JsonObject): Promise<ReadResult>;
   /** Extra replacement rules the provider knows (e.g. an ASG whose launch template changed). */
   diff?(oldProps: JsonObject, newProps: JsonObject): DiffResult;
   /** Blocks until the resource is usable (health checks, ports open); create/update call it. */
-  waitReady?(ctx: ResourceContext, state: ResourceState, props: JsonObject): Promise<void>;
+  waitReady?(ctx: C, state: ResourceState, props: JsonObject): Promise<void>;
   /**
    * A head start for a first `create`, invisible in state and events. The executor calls `run` with
    * the resolved properties except those named in `without`, as soon as everything those need
@@ -95,8 +100,8 @@ export interface ResourceHandler {
    */
   prepare?: {
     readonly without: readonly string[];
-    run(ctx: ResourceContext, props: JsonObject): Promise<void>;
-    discard(ctx: ResourceContext): Promise<void>;
+    run(ctx: C, props: JsonObject): Promise<void>;
+    discard(ctx: C): Promise<void>;
   };
 }
 

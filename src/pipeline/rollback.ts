@@ -5,7 +5,8 @@ import type { EventSink } from '../core/events.js';
 import type { DeployResult, PlanResult } from '../deploy/index.js';
 import type { Json } from '../stack/model.js';
 import type { PipelineRecord } from '../state/pipeline.js';
-import { defaultProvider, describeChanges, type PipelineEvent, type PipelineOptions } from './up.js';
+import type { DockerClient } from '../docker/client.js';
+import { describeChanges, dockerOf, providerOf, type PipelineEvent, type PipelineOptions } from './up.js';
 
 export interface RollbackOptions extends PipelineOptions {
   stack: string;
@@ -41,17 +42,9 @@ export function rollbackTarget(runs: readonly PipelineRecord[], to?: number): { 
 }
 
 /** Checks that every image of the run still exists locally; an error names each missing one. */
-export async function checkImages(run: PipelineRecord): Promise<void> {
-  const { docker } = await import('../docker/client.js');
-  const d = await docker();
+export async function checkImages(run: PipelineRecord, docker: DockerClient): Promise<void> {
   const missing: string[] = [];
-  for (const [name, img] of Object.entries(run.images)) {
-    try {
-      await d.getImage(img.imageId).inspect();
-    } catch {
-      missing.push(`${name} (${img.imageId})`);
-    }
-  }
+  for (const [name, img] of Object.entries(run.images)) if (!(await docker.inspectImage(img.imageId).catch(() => undefined))) missing.push(`${name} (${img.imageId})`);
   if (missing.length)
     throw new KilnError(
       'IMAGE_GONE',
@@ -65,7 +58,8 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
   const { PipelineStore } = await import('../state/pipeline.js');
   const store = PipelineStore.open(o.stateDir);
   const { from, to } = rollbackTarget(store.list(o.stack), o.to);
-  await checkImages(to);
+  const docker = dockerOf(o);
+  await checkImages(to, docker);
   const events = o.events ?? nullEvents;
   // Parameters as recorded; NoEcho ones (recorded as ****) are read from kiln.yaml again, if the
   // project still gives them, and otherwise left to the deploy engine (it keeps the last value's
@@ -87,7 +81,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     }
   }
   const deploy = await import('../deploy/index.js');
-  const provider = o.provider ?? (await defaultProvider(o.env));
+  const provider = await providerOf(o, docker);
   const startedAt = new Date().toISOString();
   const r = await deploy.deployStack({
     stack: o.stack,

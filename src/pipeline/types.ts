@@ -10,6 +10,7 @@ import type { PipelineConfig, Target } from './config.js';
 import type { AwsDeployResult } from '../deploy/aws/engine.js';
 import type { AwsRuntime } from '../image/builders/amazon-ebs-plan.js';
 import type { CfnApi } from '../aws/cfn.js';
+import type { DockerClient } from '../docker/client.js';
 
 export type PipelineEvent =
   | { kind: 'phase'; phase: 'bake' | 'plan' | 'deploy'; message?: string }
@@ -27,6 +28,8 @@ export interface PipelineOptions {
   labels?: Record<string, string>;
   env?: NodeJS.ProcessEnv;
   concurrency?: number;
+  /** The Docker engine images are baked on and the local provider works through (default: DOCKER_HOST's). */
+  docker?: DockerClient;
 }
 
 export interface UpOptions extends PipelineOptions {

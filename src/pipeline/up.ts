@@ -3,6 +3,7 @@
 // prints: progress goes out as PipelineEvents (image build events and stack engine events).
 import { KilnError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
+import { connectDocker, type DockerClient } from '../docker/client.js';
 import type { Provider } from '../model/provider.js';
 import type { ImageRecord, PipelineStore } from '../state/pipeline.js';
 import { resolveParam, type PipelineConfig, type Target } from './config.js';
@@ -29,19 +30,16 @@ async function openStore(dir?: string): Promise<PipelineStore> {
   return PipelineStore.open(dir);
 }
 
-/** Opens the local provider (through the deploy engine's `openProvider`). */
-export async function defaultProvider(env: NodeJS.ProcessEnv = process.env): Promise<Provider> {
+/** The Docker engine of a pipeline run: the one given, else DOCKER_HOST's. */
+export function dockerOf(o: PipelineOptions): DockerClient {
+  return o.docker ?? connectDocker(o.env);
+}
+
+/** The provider of a pipeline run: the one given, else the local one on `docker` (the deploy engine's `openProvider`). */
+export async function providerOf(o: PipelineOptions, docker: DockerClient): Promise<Provider> {
+  if (o.provider) return o.provider;
   const { openProvider } = await import('../deploy/index.js');
-  try {
-    return await openProvider(env);
-  } catch (e) {
-    // openProvider looks for createDockerProvider/dockerProvider/default; the Docker provider
-    // exports localProvider(). Bridge the two until they agree.
-    if (!KilnError.is(e) || e.code !== 'NO_PROVIDER') throw e;
-    const mod = (await import('../providers/docker/index.js')) as { localProvider?: () => Provider };
-    if (!mod.localProvider) throw e;
-    return mod.localProvider();
-  }
+  return openProvider(o.env, docker);
 }
 
 interface Baked {
@@ -62,6 +60,7 @@ export async function bake(config: PipelineConfig, target: Target, o: PipelineOp
     prepared.map(async ({ img, prepared: t, build }) => {
       const t0 = Date.now();
       const [r] = await runBuilds({
+        docker: dockerOf(o),
         template: t.templatePath,
         builds: t.builds,
         stateDir: o.stateDir,
@@ -96,7 +95,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
   // The stack template is read once: what is deployed and recorded is exactly this text.
   const template = await readInput(config.stackTemplate, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template' });
   const deploy = await import('../deploy/index.js');
-  const provider = o.provider ?? (await defaultProvider(o.env));
+  const docker = dockerOf(o);
+  const provider = await providerOf(o, docker);
 
   // Check the stack template and parameters before baking (placeholder image ids): a broken
   // template stops here, before minutes of building, and creates nothing.
@@ -114,7 +114,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
     },
   );
   events.emit({ kind: 'phase', phase: 'bake' });
-  const baking = bake(config, target, { ...o, signal });
+  const baking = bake(config, target, { ...o, docker, signal });
   const [checked, bakedOrError] = await Promise.allSettled([check, baking]);
   if (checked.status === 'rejected') throw checked.reason;
   if (bakedOrError.status === 'rejected') throw bakedOrError.reason;

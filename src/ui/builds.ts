@@ -7,6 +7,7 @@
 // the cached step it resumed after. Parent = the intermediate of step k: steps 1..k+1 came from the
 // cache; parent = anything else (the base image): every step ran.
 import type { Db } from '../state/db.js';
+import type { DockerClient } from '../docker/client.js';
 import type { BuildCache, CacheEntry } from '../image/cache.js';
 import type { GcDecision } from '../image/gc.js';
 import { errorMessage } from '../core/errors.js';
@@ -38,20 +39,20 @@ export interface BuildsView {
 
 type Inspected = { Size?: number; Parent?: string; RepoTags?: string[] | null };
 
-export async function buildsView(db: Db, cache: BuildCache): Promise<BuildsView> {
-  const [{ inspectImage }, { planGc }] = await Promise.all([import('../image/builders/engine.js'), import('../image/gc.js')]);
+export async function buildsView(db: Db, cache: BuildCache, docker: DockerClient): Promise<BuildsView> {
+  const { planGc } = await import('../image/gc.js');
   const entries = cache.all();
   const info = new Map<string, Inspected | undefined>();
   let engineError: string | undefined;
   try {
-    for (const id of new Set(entries.map((e) => e.imageId))) info.set(id, (await inspectImage(id)) as Inspected | undefined);
+    for (const id of new Set(entries.map((e) => e.imageId))) info.set(id, (await docker.inspectImage(id)) as Inspected | undefined);
   } catch (e) {
     engineError = errorMessage(e);
   }
   let decisions: GcDecision[] = [];
   if (!engineError) {
     try {
-      decisions = await planGc(db, cache);
+      decisions = await planGc(db, cache, docker);
     } catch (e) {
       engineError = errorMessage(e);
     }

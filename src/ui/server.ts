@@ -20,6 +20,7 @@ import { SqliteStackStore } from '../state/stacks.js';
 import { PipelineStore } from '../state/pipeline.js';
 import { BuildCache } from '../image/cache.js';
 import type { Provider } from '../model/provider.js';
+import type { DockerClient } from '../docker/client.js';
 import { listenFeed, type FeedMessage, type LiveRun } from './feed.js';
 import { history, stackDetail, stackSummaries } from './model.js';
 import { buildsView } from './builds.js';
@@ -36,6 +37,8 @@ export interface UiOptions {
   token?: string;
   /** The provider drift is read with (opened on first use). */
   provider: () => Promise<Provider>;
+  /** The Docker engine whose images the builds page shows. */
+  docker: DockerClient;
   /** Where request failures are reported (the CLI prints them). */
   onError?: (message: string) => void;
 }
@@ -170,7 +173,7 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
       return html(res, 200, (ctx) => pages.historyPage(ctx, history(store, pipelines, stack ? [stack] : undefined), stack), setCookie);
     }
     if (a === 'builds' && parts.length === 1) {
-      const v = await memo.get('builds', version, () => buildsView(db, cache));
+      const v = await memo.get('builds', version, () => buildsView(db, cache, o.docker));
       return html(res, 200, (ctx) => pages.buildsPage(ctx, v), setCookie);
     }
     if (a === 'worker.js' && parts.length === 1) return send(res, 200, 'text/javascript; charset=utf-8', invoke(liveWorker, 'self'), undefined, setCookie);
@@ -184,7 +187,7 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
       }
       if (b === 'stacks' && c && d === 'drift' && parts.length === 4) return json(res, await drift(c), setCookie);
       if (b === 'history' && parts.length === 2) return json(res, history(store, pipelines), setCookie);
-      if (b === 'builds' && parts.length === 2) return json(res, await memo.get('builds', version, () => buildsView(db, cache)), setCookie);
+      if (b === 'builds' && parts.length === 2) return json(res, await memo.get('builds', version, () => buildsView(db, cache, o.docker)), setCookie);
     }
     return html(res, 404, (ctx) => pages.notFoundPage(ctx, `Nothing at ${url.pathname}.`), setCookie);
   };

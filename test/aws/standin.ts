@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { EC2Client, DescribeInstancesCommand, DescribeKeyPairsCommand } from '@aws-sdk/client-ec2';
-import { docker } from '../../src/docker/client.js';
+import { docker } from '../docker.js';
 
 export const SSHD_IMAGE = 'kiln-test/sshd:bookworm';
 const root = join(import.meta.dirname, '..', '..');

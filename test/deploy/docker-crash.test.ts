@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { bundleCli } from './cli-bundle.js';
-import { docker } from '../../src/docker/client.js';
+import { docker } from '../docker.js';
 import { findOrphans } from '../../src/providers/docker/index.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState, closeAllStates } from '../../src/state/db.js';

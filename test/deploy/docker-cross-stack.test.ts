@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { docker } from '../../src/docker/client.js';
+import { docker } from '../docker.js';
 import { localProvider } from '../../src/providers/docker/index.js';
 import { listVpcNamespaces } from '../../src/providers/docker/network.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';

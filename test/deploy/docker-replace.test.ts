@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { removeByLabels } from '../../src/docker/client.js';
+import { removeByLabels } from '../docker.js';
 import { localProvider, removeOrphans } from '../../src/providers/docker/index.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';

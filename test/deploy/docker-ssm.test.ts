@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { docker, removeByLabels } from '../../src/docker/client.js';
+import { docker, removeByLabels } from '../docker.js';
 import { localProvider, removeOrphans } from '../../src/providers/docker/index.js';
 import { resolveImage } from '../../src/providers/docker/images.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { harness, fake } from './harness.js';
 import { localProvider } from '../../src/providers/docker/index.js';
 import { amiIdFor, resolveImage } from '../../src/providers/docker/images.js';
-import { docker } from '../../src/docker/client.js';
+import { docker } from '../docker.js';
 import { DiagnosticsError, formatDiagnostic } from '../../src/core/diagnostics.js';
 
 const h = harness();

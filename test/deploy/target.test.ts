@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { harness, fake } from './harness.js';
 import { localProvider } from '../../src/providers/docker/index.js';
 import { amiIdFor, resolveImage } from '../../src/providers/docker/images.js';
-import { docker } from '../../src/docker/client.js';
+import { docker } from '../docker.js';
 import { DiagnosticsError, formatDiagnostic } from '../../src/core/diagnostics.js';
 import { MemoryParameterStore } from '../../src/state/ssm.js';
 import { destroyStack, planStack, type DeployOptions } from '../../src/deploy/index.js';

@@ -3,7 +3,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ensureBaseImage, splitRef } from '../../src/image/base.js';
-import { inspectImage, engineRequest } from '../../src/image/builders/engine.js';
+import { inspectImage, engineRequest } from '../docker.js';
 
 const tag = `kilntest-${randomBytes(4).toString('hex')}`;
 const ref = `busybox:${tag}`;

@@ -6,7 +6,7 @@ import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
-import { engineRequest } from '../../src/image/builders/engine.js';
+import { engineRequest } from '../docker.js';
 
 export interface Workspace {
   dir: string;
@@ -67,7 +67,7 @@ export async function containersLabelled(testId: string): Promise<string[]> {
 
 /** Runs a command in a fresh container of `image` and returns its output (removed afterwards). */
 export async function runInImage(image: string, cmd: string[], testId: string): Promise<string> {
-  const { docker } = await import('../../src/docker/client.js');
+  const { docker } = await import('../docker.js');
   const d = await docker();
   const c = await d.createContainer({ Image: image, Entrypoint: cmd.slice(0, 1), Cmd: cmd.slice(1), Labels: { 'kiln.test': testId }, Tty: true });
   try {

@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { workspace, type Workspace } from './build-helpers.js';
-import { engineJson, engineRequest } from '../../src/image/builders/engine.js';
+import { engineJson, engineRequest } from '../docker.js';
 
 const seed = resolve(__dirname, '../../examples/seed/image.json');
 const seedHcl = resolve(__dirname, '../../examples/seed/image.pkr.hcl');

@@ -108,7 +108,7 @@ describe('kiln build (docker builder, busybox base)', () => {
     const a = await ws.kiln([tpl]);
     expect(a.code).toBe(0);
     const id = imageIdFrom(a.out);
-    const { engineRequest } = await import('../../src/image/builders/engine.js');
+    const { engineRequest } = await import('../docker.js');
     await engineRequest('DELETE', `/images/${id}?force=1`);
     const b = await ws.kiln([tpl]);
     expect(b.code).toBe(0);

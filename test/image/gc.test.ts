@@ -4,7 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { workspace, type Workspace } from './build-helpers.js';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
-import { inspectImage } from '../../src/image/builders/engine.js';
+import { inspectImage } from '../docker.js';
 import { openState } from '../../src/state/db.js';
 import { BuildCache } from '../../src/image/cache.js';
 

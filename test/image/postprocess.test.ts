@@ -5,7 +5,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { workspace, type Workspace } from './build-helpers.js';
-import { inspectImage } from '../../src/image/builders/engine.js';
+import { inspectImage } from '../docker.js';
 
 let ws: Workspace;
 let repo: string;

@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { workspace, containersLabelled, type Workspace } from './build-helpers.js';
-import { engineRequest } from '../../src/image/builders/engine.js';
+import { engineRequest } from '../docker.js';
 
 let ws: Workspace;
 beforeAll(() => {

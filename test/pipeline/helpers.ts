@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
-import { LABELS, removeByLabels } from '../../src/docker/client.js';
+import { removeByLabels } from '../docker.js';
+import { LABELS } from '../../src/docker/client.js';
 import { removeTestObjects } from '../image/build-helpers.js';
 
 export interface Project {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
-import { LABELS, removeByLabels } from '../../src/docker/client.js';
+import { removeByLabels } from '../docker.js';
+import { LABELS } from '../../src/docker/client.js';
 import { removeTestObjects } from '../image/build-helpers.js';
 import { get, outputsOf, waitFor } from './helpers.js';
 

@@ -48,10 +48,11 @@ export const command: Command = {
     const { openState, stateDir } = await import('../../state/db.js');
     const { BuildCache } = await import('../../image/cache.js');
     const { runGc } = await import('../../image/gc.js');
+    const { connectDocker } = await import('../../docker/client.js');
     const db = openState(stateDir(flagString(args, 'state-dir'), io.env));
     const cache = new BuildCache(db);
     const dryRun = flagBool(args, 'dry-run');
-    const r = await runGc(db, cache, { dryRun });
+    const r = await runGc(db, cache, connectDocker(io.env), { dryRun });
     for (const d of r.decisions) {
       const verb = d.action === 'keep' ? 'keep  ' : dryRun ? 'would remove' : 'remove';
       io.out(`${verb} ${d.imageId.slice(0, 19)}  ${d.kind.padEnd(12)} ${d.build}  (${d.reason})\n`);

@@ -42,12 +42,18 @@ export const command: Command = {
     const port = Number(portText);
     if (!/^\d+$/.test(portText) || port > 65535) throw new KilnError('USAGE', `ui: --port ${portText}: expected a port number (0-65535)`, 'user', { exitCode: 2 });
     const host = flagString(args, 'host') ?? '127.0.0.1';
-    const [{ startUi, isLoopback }, { stateDir }, { openProvider }] = await Promise.all([import('../../ui/server.js'), import('../../state/db.js'), import('../../deploy/index.js')]);
+    const [{ startUi, isLoopback }, { stateDir }, { openProvider }, { connectDocker }] = await Promise.all([
+      import('../../ui/server.js'),
+      import('../../state/db.js'),
+      import('../../deploy/index.js'),
+      import('../../docker/client.js'),
+    ]);
     const dir = stateDir(flagString(args, 'state-dir'), io.env);
+    const docker = connectDocker(io.env);
     let provider: ReturnType<typeof openProvider> | undefined;
     let ui;
     try {
-      ui = await startUi({ stateDir: dir, host, port, provider: () => (provider ??= openProvider(io.env)), onError: (m) => io.err(`kiln ui: ${m}\n`) });
+      ui = await startUi({ stateDir: dir, host, port, docker, provider: () => (provider ??= openProvider(io.env, docker)), onError: (m) => io.err(`kiln ui: ${m}\n`) });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new KilnError('UI_PORT', `ui: port ${port} on ${host} is in use (pass --port N, or --port 0 for any free one)`, 'environment');

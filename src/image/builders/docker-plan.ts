@@ -1,13 +1,12 @@
 // The cheap half of the docker builder: base image, build keys and the cache decision. A cache hit
 // ends here, so this module loads nothing heavy (no dockerode, no communicator, no provisioners).
 import { KilnError } from '../../core/errors.js';
-import { LABELS } from '../../docker/client.js';
+import { LABELS, type DockerClient } from '../../docker/client.js';
 import type { DockerBuilderConfig, LateContext, PreparedBuild } from '../types.js';
 import type { Artifact, BuildUI } from '../events.js';
 import type { BuildCache } from '../cache.js';
 import { ensureBaseImage } from '../base.js';
 import { dockerKeyChain, redactorFor, type KeyChain } from '../key.js';
-import { listImages } from './engine.js';
 
 export const DOCKER_COMMIT_BUILDER_ID = 'packer.post-processor.docker-import';
 export const DOCKER_BUILDER_ID = 'packer.docker';
@@ -29,6 +28,11 @@ export interface BuilderEnv {
   runUuid: string;
   /** Extra labels for every container and image (tests put `kiln.test` here). */
   labels: Record<string, string>;
+}
+
+export interface DockerBuilderEnv extends BuilderEnv {
+  /** The engine the build runs on (and whose images answer the cache). */
+  docker: DockerClient;
 }
 
 export interface BuilderOutcome {
@@ -62,11 +66,11 @@ export interface DockerPlan {
  * intermediate images carry `kiln.build=<key>`; since a key is a content hash of everything that
  * shapes the image, an image with the key IS the result, whichever state directory recorded it.
  */
-async function imagesByKey(kind: 'artifact' | 'intermediate', keys?: string[]): Promise<Map<string, string>> {
+async function imagesByKey(docker: DockerClient, kind: 'artifact' | 'intermediate', keys?: string[]): Promise<Map<string, string>> {
   const labels: Record<string, string> = { [LABELS.managed]: 'true', [LABELS.kind]: kind };
   if (keys?.length === 1) labels[LABELS.build] = keys[0]!;
   const out = new Map<string, string>();
-  for (const img of await listImages(labels)) {
+  for (const img of await docker.engine.listImages(labels)) {
     const k = img.Labels?.[LABELS.build];
     if (k && !out.has(k)) out.set(k, img.Id);
   }
@@ -81,12 +85,12 @@ function forgetStale(cache: BuildCache, key: string, ui: BuildUI, what: string):
   ui.message(`The cached ${what} ${e.imageId.slice(0, 19)} is gone from Docker: building it again`);
 }
 
-export async function planDockerBuild(build: PreparedBuild, cfg: DockerBuilderConfig, env: BuilderEnv): Promise<DockerPlan> {
+export async function planDockerBuild(build: PreparedBuild, cfg: DockerBuilderConfig, env: DockerBuilderEnv): Promise<DockerPlan> {
   const { ui } = env;
   if (cfg.windowsContainer) throw new KilnError('UNSUPPORTED', `build '${build.name}': windows_container is not supported by kiln's docker builder`);
   if (cfg.communicator !== 'docker' && cfg.communicator !== '')
     throw new KilnError('UNSUPPORTED', `build '${build.name}': communicator "${cfg.communicator}" is not supported with the docker builder (use the default "docker")`);
-  const base = await ensureBaseImage(cfg.image, { pull: cfg.pull, say: (t) => ui.say(t) });
+  const base = await ensureBaseImage(env.docker, cfg.image, { pull: cfg.pull, say: (t) => ui.say(t) });
   const keys: KeyChain = dockerKeyChain(build, cfg, base.id, undefined, env.labels, await redactorFor(build, env.stateDir));
   const n = build.provisioners.length;
   const generated: LateContext = {
@@ -107,7 +111,7 @@ export async function planDockerBuild(build: PreparedBuild, cfg: DockerBuilderCo
 
   // 1. The whole build is cached: one engine request, no state database on this path.
   if (env.cache && !env.force && cfg.commit) {
-    const id = (await imagesByKey('artifact', [keys.final])).get(keys.final);
+    const id = (await imagesByKey(env.docker, 'artifact', [keys.final])).get(keys.final);
     if (id) {
       generated.ImageSha256 = id;
       ui.say(`Reusing the cached image ${id} (build key ${keys.final.slice(0, 12)}): the template, its files and the base image are unchanged, nothing to bake (-force rebuilds)`);
@@ -119,7 +123,7 @@ export async function planDockerBuild(build: PreparedBuild, cfg: DockerBuilderCo
   let start = base.id;
   let resumed = 0;
   if (env.cache && !env.force && n > 0) {
-    const found = await imagesByKey('intermediate');
+    const found = await imagesByKey(env.docker, 'intermediate');
     const cache = await env.cache();
     for (let k = n; k >= 1; k--) {
       const key = keys.steps[k - 1]!;

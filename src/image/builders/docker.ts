@@ -9,9 +9,8 @@ import { dirname, join } from 'node:path';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { LABELS } from '../../docker/client.js';
 import type { DockerBuilderConfig, LateContext, PreparedBuild } from '../types.js';
-import { planDockerBuild, commitArtifact, DOCKER_BUILDER_ID, type BuilderEnv, type BuilderOutcome, type DockerPlan } from './docker-plan.js';
+import { planDockerBuild, commitArtifact, DOCKER_BUILDER_ID, type BuilderOutcome, type DockerBuilderEnv, type DockerPlan } from './docker-plan.js';
 import { parseRunCommand, describeRun } from './run-command.js';
-import { engineJson, engineRequest, engineDownload, commitContainer } from './engine.js';
 import { runSteps, type Step } from '../runner.js';
 import { DockerCommunicator } from '../communicator.js';
 import { runProvisioner } from '../provisioners/index.js';
@@ -36,8 +35,9 @@ function labelChange(labels: Record<string, string>): string {
   );
 }
 
-export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig, env: BuilderEnv, plan?: DockerPlan): Promise<BuilderOutcome> {
+export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig, env: DockerBuilderEnv, plan?: DockerPlan): Promise<BuilderOutcome> {
   const { ui } = env;
+  const engine = env.docker.engine;
   const p = plan ?? (await planDockerBuild(build, cfg, env));
   if (p.hit) return p.hit;
   const { keys, start, resumed, generated } = p;
@@ -84,7 +84,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
           const [host, cont, perms] = d.split(':');
           return { PathOnHost: host!, PathInContainer: cont ?? host!, CgroupPermissions: perms ?? 'rwm' };
         });
-        const container = await engineJson<{ Id: string }>(
+        const container = await engine.json<{ Id: string }>(
           'POST',
           '/containers/create',
           {
@@ -117,23 +117,23 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
         );
         c.containerId = container.Id;
         generated.ID = container.Id;
-        await engineJson('POST', `/containers/${container.Id}/start`, undefined, 'start the build container');
+        await engine.json('POST', `/containers/${container.Id}/start`, undefined, 'start the build container');
         ui.message(`Container ID: ${container.Id}`);
       },
       async cleanup(c) {
         if (!c.containerId) return;
         ui.say(`Killing the container: ${c.containerId}`);
-        const r = await engineRequest('DELETE', `/containers/${c.containerId}?force=1&v=1`);
+        const r = await engine.request('DELETE', `/containers/${c.containerId}?force=1&v=1`);
         if (r.status !== 204 && r.status !== 404) throw new KilnError('CLEANUP', `removing the build container ${c.containerId}: HTTP ${r.status} ${r.body.toString('utf8').trim()}`);
       },
     },
     {
       name: 'StepConnect',
       async run(c) {
-        const info = await engineJson<{ NetworkSettings?: { IPAddress?: string }; Config?: { User?: string } }>('GET', `/containers/${c.containerId}/json`);
+        const info = await engine.json<{ NetworkSettings?: { IPAddress?: string }; Config?: { User?: string } }>('GET', `/containers/${c.containerId}/json`);
         const ip = info.NetworkSettings?.IPAddress ?? '';
         ui.say(`Using docker communicator to connect: ${ip}`);
-        c.comm = new DockerCommunicator(c.containerId!, { execUser: cfg.execUser || undefined, fixUploadOwner: cfg.fixUploadOwner, imageUser: info.Config?.User ?? '', pty: cfg.pty });
+        c.comm = new DockerCommunicator(engine, c.containerId!, { execUser: cfg.execUser || undefined, fixUploadOwner: cfg.fixUploadOwner, imageUser: info.Config?.User ?? '', pty: cfg.pty });
       },
     },
     {
@@ -161,7 +161,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
           if (env.cache && i === n - 1 && cfg.commit) c.pendingIntermediate = i;
           else if (env.cache) {
             const key = keys.steps[i]!;
-            const id = await commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', key))], pause: true });
+            const id = await engine.commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', key))], pause: true });
             (await env.cache()).put({ key, kind: 'intermediate', imageId: id, template: env.template, build: build.name, step: i });
             ui.message(`Saved the state after provisioner ${i + 1} of ${n} as ${id.slice(0, 19)}`);
           }
@@ -177,13 +177,13 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
         ui.say('Committing the container');
         const last = c.pendingIntermediate;
         const [img, inter] = await Promise.all([
-          commitContainer(c.containerId!, {
+          engine.commitContainer(c.containerId!, {
             changes: [...cfg.changes, labelChange(kilnLabels('artifact', keys.final))],
             ...(cfg.author ? { author: cfg.author } : {}),
             ...(cfg.message ? { comment: cfg.message } : {}),
             pause: true,
           }),
-          last === undefined ? undefined : commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', keys.steps[last]!))], pause: true }),
+          last === undefined ? undefined : engine.commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', keys.steps[last]!))], pause: true }),
         ]);
         if (last !== undefined && inter) {
           const id = inter;
@@ -204,7 +204,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
         mkdirSync(dirname(out), { recursive: true });
         ui.say('Exporting the container');
         const f = createWriteStream(out);
-        const status = await engineDownload(`/containers/${c.containerId}/export`, (chunk) => f.write(chunk));
+        const status = await engine.download(`/containers/${c.containerId}/export`, (chunk) => f.write(chunk));
         await new Promise<void>((resolve, reject) => f.end((e?: Error | null) => (e ? reject(e) : resolve())));
         if (status !== 200) throw new KilnError('EXPORT_FAILED', `exporting the build container: HTTP ${status}`);
       },

@@ -7,7 +7,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import type { Artifact, BuildUI } from '../events.js';
 import type { ChecksumConfig, DockerImportConfig, DockerSaveConfig, DockerTagConfig, LateContext, ManifestConfig, PreparedBuild, PreparedPostProcessor } from '../types.js';
-import { engineRequest, tagImage, socketPath, httpModule } from '../builders/engine.js';
+import type { DockerClient } from '../../docker/client.js';
 
 export const DOCKER_IMPORT_ID = 'packer.post-processor.docker-import';
 export const DOCKER_TAG_ID = 'packer.post-processor.docker-tag';
@@ -16,6 +16,8 @@ export const CHECKSUM_ID = 'packer.post-processor.checksum';
 
 export interface PPContext {
   build: PreparedBuild;
+  /** The engine the docker post-processors work on. */
+  docker: DockerClient;
   ui: BuildUI;
   generated: LateContext;
   signal: AbortSignal;
@@ -30,10 +32,6 @@ export interface PPResult {
   forceOverride: boolean;
 }
 
-function socket(): string {
-  return socketPath();
-}
-
 async function dockerTag(c: DockerTagConfig, input: Artifact, ctx: PPContext): Promise<PPResult> {
   if (input.builderId !== DOCKER_IMPORT_ID && input.builderId !== DOCKER_TAG_ID) {
     throw new KilnError('PP_ARTIFACT', `Unknown artifact type: ${input.builderId}\nCan only tag from Docker builder artifacts.`);
@@ -44,7 +42,7 @@ async function dockerTag(c: DockerTagConfig, input: Artifact, ctx: PPContext): P
   for (const t of tags) {
     const ref = t ? `${c.repository}:${t}` : c.repository;
     ctx.ui.message(`Repository: ${ref}`);
-    await tagImage(input.id, c.repository, t);
+    await ctx.docker.engine.tagImage(input.id, c.repository, t);
     refs.push(ref);
   }
   const last = refs[refs.length - 1]!;
@@ -57,21 +55,9 @@ async function dockerImport(c: DockerImportConfig, input: Artifact, ctx: PPConte
   const ref = c.tag ? `${c.repository}:${c.tag}` : c.repository;
   ctx.ui.message(`Importing image: ${input.files[0]}`);
   ctx.ui.message(`Repository: ${ref}`);
-  const q = new URLSearchParams({ fromSrc: '-', repo: c.repository, ...(c.tag ? { tag: c.tag } : {}) });
-  for (const ch of c.changes) q.append('changes', ch);
-  const request = await httpModule();
-  const body = await new Promise<string>((res, rej) => {
-    const req = request(
-      { socketPath: socket(), method: 'POST', path: `/v1.41/images/create?${q.toString()}`, headers: { 'content-type': 'application/x-tar', 'transfer-encoding': 'chunked' } },
-      (r) => {
-        let s = '';
-        r.on('data', (d: Buffer) => (s += d.toString()));
-        r.on('end', () => (r.statusCode === 200 && !/"error"/.test(s) ? res(s) : rej(new KilnError('PP_DOCKER_IMPORT', `docker-import: HTTP ${r.statusCode} ${s.trim()}`))));
-      },
-    );
-    req.on('error', rej);
-    createReadStream(input.files[0]!).pipe(req);
-  });
+  const r = await ctx.docker.engine.importImage(createReadStream(input.files[0]), { repo: c.repository, ...(c.tag ? { tag: c.tag } : {}), changes: c.changes });
+  const body = r.body.toString('utf8');
+  if (r.status !== 200 || /"error"/.test(body)) throw new KilnError('PP_DOCKER_IMPORT', `docker-import: HTTP ${r.status} ${body.trim()}`);
   const m = /"status":"(sha256:[0-9a-f]+)"/.exec(body);
   ctx.ui.message(`Imported ID: ${m?.[1] ?? ref}`);
   return { artifact: { builderId: DOCKER_IMPORT_ID, id: ref, files: [], string: `Imported Docker image: ${ref}` }, keep: false, forceOverride: false };
@@ -83,22 +69,8 @@ async function dockerSave(c: DockerSaveConfig, input: Artifact, ctx: PPContext):
   }
   const path = resolve(ctx.build.cwd, c.path);
   ctx.ui.message(`Saving image: ${input.id}`);
-  const request = await httpModule();
-  await new Promise<void>((res, rej) => {
-    const req = request({ socketPath: socket(), method: 'GET', path: `/v1.41/images/${encodeURIComponent(input.id)}/get` }, (r) => {
-      if (r.statusCode !== 200) {
-        rej(new KilnError('PP_DOCKER_SAVE', `docker-save: HTTP ${r.statusCode}`));
-        r.resume();
-        return;
-      }
-      const f = createWriteStream(path);
-      r.pipe(f);
-      f.on('finish', () => res());
-      f.on('error', rej);
-    });
-    req.on('error', rej);
-    req.end();
-  });
+  const status = await ctx.docker.engine.saveImage(input.id, () => createWriteStream(path));
+  if (status !== 200) throw new KilnError('PP_DOCKER_SAVE', `docker-save: HTTP ${status}`);
   ctx.ui.message(`Saved to: ${path}`);
   return { artifact: input, keep: true, forceOverride: true };
 }
@@ -245,4 +217,3 @@ export async function runChains(builderArtifact: Artifact, chains: readonly (rea
   return { artifacts: results, errors };
 }
 
-export { engineRequest };

@@ -13,17 +13,17 @@
 //     every new instance is healthy;
 //   * a batch or a new group that does not become healthy in time is removed, the old instances keep
 //     serving, and the update fails (so the stack rolls back).
-import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { hashValue } from '../../core/hash.js';
 import { Limiter, mapLimit } from '../../core/limiter.js';
-import { docker as defaultDocker } from '../../docker/client.js';
+import type { DockerClient } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
+import type { ResourceState } from '../../model/provider.js';
+import type { DockerContext, DockerHandler } from './context.js';
 import { generatedName, isObj, num, str, strList } from './elb.js';
 import { TARGETS_LABEL, admissionTimeoutMs, drainTargets, lbContainers, readModel, refreshLoadBalancers, targetStates, targetsLabel, type TargetView } from './haproxy.js';
 import { newId } from './ids.js';
-import { resolveImage } from './images.js';
+import { ResolvedImages, resolveImage } from './images.js';
 import { DEFAULT_INSTANCE_TYPE, decodeUserData } from './instance.js';
 import { destroyContainer, launchContainer } from './launch.js';
 import { resolveLaunchConfig, type LaunchConfig } from './launchtemplate.js';
@@ -44,9 +44,9 @@ export interface AsgInstance {
 }
 
 /** The group's instances as Docker knows them (labels), oldest first. */
-export async function listInstances(docker: Dockerode, stack: string, logicalId: string, groupName: string): Promise<AsgInstance[]> {
-  const label = [`kiln.stack=${stack}`, `kiln.resource=${logicalId}`, `kiln.owner=${groupName}`, 'kiln.kind=instance'];
-  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label }) });
+export async function listInstances(docker: DockerClient, stack: string, logicalId: string, groupName: string): Promise<AsgInstance[]> {
+  const labels = [`kiln.stack=${stack}`, `kiln.resource=${logicalId}`, `kiln.owner=${groupName}`, 'kiln.kind=instance'];
+  const list = await docker.listContainers({ all: true, labels });
   return list
     .map((c) => {
       const l = c.Labels ?? {};
@@ -81,13 +81,13 @@ interface GroupPlan {
   minPercent: number;
 }
 
-async function planGroup(ctx: ResourceContext, props: JsonObject, docker: Dockerode, name: string): Promise<GroupPlan> {
+async function planGroup(ctx: DockerContext, props: JsonObject, name: string): Promise<GroupPlan> {
   const size = groupSize(props);
   const zones = strList(props.VPCZoneIdentifier);
   if (!zones.length) throw new KilnError('INVALID_PROPERTY', 'VPCZoneIdentifier: the local target needs the subnets of the group (AvailabilityZones alone name no network)', 'user');
   for (const z of zones) subnetInfo(ctx, z);
   const lc = resolveLaunchConfig(ctx, props);
-  const image = await resolveImage(docker, lc.imageId);
+  const image = await resolveImage(ctx.docker, lc.imageId, ctx.local.of(ResolvedImages));
   const instanceType = lc.instanceType ?? DEFAULT_INSTANCE_TYPE;
   const userData = decodeUserData(lc.userData);
   const key = hashValue({ image: image.id, instanceType, userData: userData ?? null, groups: [...lc.securityGroupIds].sort() }).slice(0, 24);
@@ -100,36 +100,32 @@ function isCurrent(p: GroupPlan, i: AsgInstance): boolean {
   return i.running && i.config === p.key && p.zones.includes(i.subnetId) && i.targets === p.targets;
 }
 
-async function launchInstances(ctx: ResourceContext, docker: Dockerode, p: GroupPlan, owner: string, subnets: string[]): Promise<AsgInstance[]> {
+async function launchInstances(ctx: DockerContext, p: GroupPlan, owner: string, subnets: string[]): Promise<AsgInstance[]> {
   const userData = decodeUserData(p.lc.userData);
   const launched: AsgInstance[] = [];
+  const limit = ctx.local.of(LaunchLimit);
   const results = await Promise.allSettled(
     subnets.map((subnetId) =>
-      // At most 4 at once: the engine and the host have two cores.
       limit.run(async () => {
         const instanceId = newId('i');
         ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `launching ${instanceId} in ${subnetId}` });
-        const l = await launchContainer(
-          ctx,
-          {
-            image: p.imageId,
-            subnetId,
-            securityGroupIds: p.lc.securityGroupIds,
-            kind: 'instance',
-            owner,
-            name: instanceId,
-            instanceType: p.lc.instanceType,
-            ...(userData !== undefined ? { userData } : {}),
-            labels: {
-              'kiln.instance-id': instanceId,
-              'kiln.asg-config': p.key,
-              [TARGETS_LABEL]: p.targets,
-              'kiln.launched-at': String(Date.now()),
-              'kiln.groups': p.lc.securityGroupIds.join(','),
-            },
+        const l = await launchContainer(ctx, {
+          image: p.imageId,
+          subnetId,
+          securityGroupIds: p.lc.securityGroupIds,
+          kind: 'instance',
+          owner,
+          name: instanceId,
+          instanceType: p.lc.instanceType,
+          ...(userData !== undefined ? { userData } : {}),
+          labels: {
+            'kiln.instance-id': instanceId,
+            'kiln.asg-config': p.key,
+            [TARGETS_LABEL]: p.targets,
+            'kiln.launched-at': String(Date.now()),
+            'kiln.groups': p.lc.securityGroupIds.join(','),
           },
-          { docker },
-        );
+        });
         const inst: AsgInstance = {
           instanceId,
           containerId: l.containerId,
@@ -149,38 +145,43 @@ async function launchInstances(ctx: ResourceContext, docker: Dockerode, p: Group
   );
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {
-    await removeInstances(ctx, docker, p.keys, launched, false);
+    await removeInstances(ctx, p.keys, launched, false);
     throw (failed as PromiseRejectedResult).reason;
   }
   return launched;
 }
 
-const limit = new Limiter(4);
+/** Group instances launched at once by a provider: at most 4 (the engine and the host have two cores). */
+class LaunchLimit extends Limiter {
+  constructor() {
+    super(4);
+  }
+}
 
 /** Drains instances from the group's load balancers, removes them, and reloads the balancers. */
-async function removeInstances(ctx: ResourceContext, docker: Dockerode, keys: string[], list: AsgInstance[], drain = true): Promise<void> {
+async function removeInstances(ctx: DockerContext, keys: string[], list: AsgInstance[], drain = true): Promise<void> {
   if (!list.length) return;
   if (drain && keys.length)
     await drainTargets(
-      docker,
+      ctx,
       keys,
       list.map((i) => i.instanceId),
       ctx.signal,
     ).catch(() => undefined);
   await mapLimit(list, 4, (i) => destroyContainer(ctx, { id: i.containerId, vpcId: i.vpcId, ip: i.ip }));
-  if (keys.length) await refreshLoadBalancers(docker, keys, { noDrain: true });
+  if (keys.length) await refreshLoadBalancers(ctx, keys, { noDrain: true });
 }
 
 /**
  * Whether some load balancer serves one of the group's target keys, and how long its health checks
  * need to admit a new instance (every threshold check twice over: see `admissionTimeoutMs`).
  */
-async function served(docker: Dockerode, keys: string[]): Promise<{ served: boolean; admissionMs: number }> {
+async function served(ctx: DockerContext, keys: string[]): Promise<{ served: boolean; admissionMs: number }> {
   let admissionMs = 0;
   let any = false;
   if (!keys.length) return { served: false, admissionMs };
-  for (const lb of await lbContainers(docker)) {
-    const m = await readModel(docker, lb.id).catch(() => undefined);
+  for (const lb of await lbContainers(ctx)) {
+    const m = await readModel(ctx, lb.id).catch(() => undefined);
     for (const b of m?.backends ?? [])
       if (b.discover && keys.includes(b.discover.key)) {
         any = true;
@@ -203,27 +204,23 @@ function admissionDeadline(p: GroupPlan, admissionMs: number): number {
  * Waits until every instance is healthy in every load balancer of the group (or, with none, running).
  * Returns the instances that are not, when the time is up.
  */
-export async function waitInService(
-  ctx: ResourceContext,
-  docker: Dockerode,
+async function waitInService(
+  ctx: DockerContext,
   keys: string[],
   list: AsgInstance[],
   timeout: (admissionMs: number) => number,
   minPercent = 100,
 ): Promise<{ unhealthy: string[]; views: TargetView[]; waitedMs: number }> {
   const started = Date.now();
-  const { served: withLb, admissionMs } = await served(docker, keys);
+  const { served: withLb, admissionMs } = await served(ctx, keys);
   const deadline = started + timeout(admissionMs);
   const need = Math.ceil((list.length * minPercent) / 100);
   for (;;) {
     const bad: string[] = [];
     let views: TargetView[] = [];
-    if (withLb) views = await targetStates(docker, keys);
+    if (withLb) views = await targetStates(ctx, keys);
     for (const i of list) {
-      const info = await docker
-        .getContainer(i.containerId)
-        .inspect()
-        .catch(() => undefined);
+      const info = await ctx.docker.inspectContainer(i.containerId).catch(() => undefined);
       if (!info?.State.Running) {
         bad.push(i.instanceId);
         continue;
@@ -259,15 +256,15 @@ function unhealthyError(waitedMs: number, bad: string[], views: TargetView[], wh
 }
 
 /** Launches `count` instances of the plan, registers them, and waits until they are in service. */
-async function launchInService(ctx: ResourceContext, docker: Dockerode, p: GroupPlan, owner: string, existingSubnets: string[], count: number, what: string): Promise<AsgInstance[]> {
+async function launchInService(ctx: DockerContext, p: GroupPlan, owner: string, existingSubnets: string[], count: number, what: string): Promise<AsgInstance[]> {
   if (count <= 0) return [];
-  const fresh = await launchInstances(ctx, docker, p, owner, spreadSubnets(p.zones, existingSubnets, count));
+  const fresh = await launchInstances(ctx, p, owner, spreadSubnets(p.zones, existingSubnets, count));
   try {
-    if (p.keys.length) await refreshLoadBalancers(docker, p.keys);
-    const { unhealthy, views, waitedMs } = await waitInService(ctx, docker, p.keys, fresh, (a) => admissionDeadline(p, a), p.minPercent);
+    if (p.keys.length) await refreshLoadBalancers(ctx, p.keys);
+    const { unhealthy, views, waitedMs } = await waitInService(ctx, p.keys, fresh, (a) => admissionDeadline(p, a), p.minPercent);
     if (unhealthy.length) throw unhealthyError(waitedMs, unhealthy, views, what);
   } catch (e) {
-    await removeInstances(ctx, docker, p.keys, fresh, false).catch(() => undefined);
+    await removeInstances(ctx, p.keys, fresh, false).catch(() => undefined);
     throw e;
   }
   return fresh;
@@ -292,25 +289,25 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason ?? new Error('aborted'))), { once: true });
   });
 
-export const autoScalingGroupHandler: ResourceHandler = {
+export const autoScalingGroupHandler: DockerHandler = {
   type: 'AWS::AutoScaling::AutoScalingGroup',
   effect: 'real',
 
   async create(ctx, props) {
-    const docker = await defaultDocker();
+    const { docker } = ctx;
     const name = str(props.AutoScalingGroupName) ?? generatedName(ctx, 255);
-    const p = await planGroup(ctx, props, docker, name);
+    const p = await planGroup(ctx, props, name);
     const cp = ctx.policies?.CreationPolicy;
     const acp = cp && isObj(cp.AutoScalingCreationPolicy) ? cp.AutoScalingCreationPolicy : undefined;
     if (acp) p.minPercent = num(acp.MinSuccessfulInstancesPercent, 'CreationPolicy.AutoScalingCreationPolicy.MinSuccessfulInstancesPercent', 100);
-    const instances = await launchInService(ctx, docker, p, name, [], p.size.desired, `creating ${name}`);
+    const instances = await launchInService(ctx, p, name, [], p.size.desired, `creating ${name}`);
     return groupState(p, instances);
   },
 
   async update(ctx, props, previous) {
-    const docker = await defaultDocker();
+    const { docker } = ctx;
     const oldName = previous.state.physicalId;
-    const p = await planGroup(ctx, props, docker, oldName);
+    const p = await planGroup(ctx, props, oldName);
     let policy = parseUpdatePolicy(ctx.policies?.UpdatePolicy, p.size.max);
     const all = await listInstances(docker, ctx.stack, ctx.logicalId, oldName);
     const oldKeys = [...new Set([...strList(previous.props.TargetGroupARNs), ...strList(previous.props.LoadBalancerNames), ...p.keys])];
@@ -330,9 +327,9 @@ export const autoScalingGroupHandler: ResourceHandler = {
         throw new KilnError('CUSTOM_NAME_REPLACEMENT', `CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename ${oldName} and update the stack again.`, 'user');
       const np: GroupPlan = { ...p, name: generatedName(ctx, 255) };
       ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `replacing update: starting new group ${np.name} (${p.size.desired} instances)` });
-      const fresh = await launchInService(ctx, docker, np, np.name, [], p.size.desired, `replacing update of ${oldName}`);
+      const fresh = await launchInService(ctx, np, np.name, [], p.size.desired, `replacing update of ${oldName}`);
       ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `new group healthy; draining and removing ${oldName}` });
-      await removeInstances(ctx, docker, oldKeys, all);
+      await removeInstances(ctx, oldKeys, all);
       return groupState(np, fresh);
     }
 
@@ -341,16 +338,16 @@ export const autoScalingGroupHandler: ResourceHandler = {
       if (policy.waitOnResourceSignals)
         ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: 'WaitOnResourceSignals: kiln gates each batch on load balancer health instead of cfn-signal' });
       // Stopped instances go first and need no replacement before they go: they serve nothing.
-      await removeInstances(ctx, docker, oldKeys, stopped);
+      await removeInstances(ctx, oldKeys, stopped);
       const live = outdated.filter((i) => i.running);
       const batches = planRolling({ outdated: live.map((i) => i.instanceId), current: current.length, desired: p.size.desired, policy });
       let subnetsInUse = [...current, ...live].map((i) => i.subnetId);
       for (const [n, b] of batches.entries()) {
         ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `rolling update batch ${n + 1}/${batches.length}: +${b.launch} new, -${b.retire.length} old` });
-        const fresh = await launchInService(ctx, docker, p, oldName, subnetsInUse, b.launch, `rolling update of ${oldName}, batch ${n + 1}/${batches.length}`);
+        const fresh = await launchInService(ctx, p, oldName, subnetsInUse, b.launch, `rolling update of ${oldName}, batch ${n + 1}/${batches.length}`);
         subnetsInUse = [...subnetsInUse, ...fresh.map((i) => i.subnetId)];
         const retiring = live.filter((i) => b.retire.includes(i.instanceId));
-        await removeInstances(ctx, docker, oldKeys, retiring);
+        await removeInstances(ctx, oldKeys, retiring);
         for (const r of retiring) subnetsInUse.splice(subnetsInUse.indexOf(r.subnetId), 1);
         if (b.pauseAfterMs > 0) await sleep(b.pauseAfterMs, ctx.signal);
       }
@@ -364,12 +361,11 @@ export const autoScalingGroupHandler: ResourceHandler = {
         message: `${outdated.length} instance(s) do not match the new launch configuration; without an UpdatePolicy they keep running as they are (as on AWS)`,
       });
     // Capacity: replace stopped instances, then grow or shrink to the desired size.
-    await removeInstances(ctx, docker, oldKeys, stopped);
+    await removeInstances(ctx, oldKeys, stopped);
     const running = all.filter((i) => i.running);
     if (running.length < p.size.desired) {
       await launchInService(
         ctx,
-        docker,
         p,
         oldName,
         running.map((i) => i.subnetId),
@@ -383,28 +379,27 @@ export const autoScalingGroupHandler: ResourceHandler = {
       );
       await removeInstances(
         ctx,
-        docker,
         oldKeys,
         running.filter((i) => ids.includes(i.instanceId)),
       );
     }
-    if (p.keys.length) await refreshLoadBalancers(docker, oldKeys);
+    if (p.keys.length) await refreshLoadBalancers(ctx, oldKeys);
     return groupState(p, await listInstances(docker, ctx.stack, ctx.logicalId, oldName));
   },
 
   async delete(ctx, state, props) {
-    const docker = await defaultDocker();
+    const { docker } = ctx;
     const keys = [...strList(props.TargetGroupARNs), ...strList(props.LoadBalancerNames)];
     const all = await listInstances(docker, ctx.stack, ctx.logicalId, state.physicalId);
     try {
-      await removeInstances(ctx, docker, keys, all);
+      await removeInstances(ctx, keys, all);
     } catch (e) {
       throw new KilnError('AUTO_SCALING_DELETE', `cannot remove the instances of ${state.physicalId}: ${errorMessage(e)}`, 'environment', { cause: e });
     }
   },
 
   async read(ctx, state, props) {
-    const docker = await defaultDocker();
+    const { docker } = ctx;
     const all = await listInstances(docker, ctx.stack, ctx.logicalId, state.physicalId);
     const desired = groupSize(props).desired;
     const running = all.filter((i) => i.running).length;

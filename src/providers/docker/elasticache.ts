@@ -3,9 +3,9 @@
 // the cluster's subnet group, behind `VpcSecurityGroupIds` (enforced: a client outside the groups'
 // rules is refused), on `Port`. Ref is the cluster name; endpoints are the nodes' private addresses.
 import { KilnError } from '../../core/errors.js';
-import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { DiffResult, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
+import type { DiffResult, ResourceContext, ResourceState } from '../../model/provider.js';
+import type { DockerContext, DockerHandler } from './context.js';
 import { generatedName, num, str, strList } from './elb.js';
 import { execIn } from './haproxy.js';
 import { destroyContainer, launchContainer, type Launched } from './launch.js';
@@ -13,7 +13,7 @@ import { currentView, noteMember, reconcileFirewalls, type ContainerRecord } fro
 import { subnetInfo } from './network.js';
 import { serviceImage } from './service-images.js';
 
-export const subnetGroupHandler: ResourceHandler = {
+export const subnetGroupHandler: DockerHandler = {
   type: 'AWS::ElastiCache::SubnetGroup',
   effect: 'real',
   async create(ctx, props) {
@@ -54,7 +54,7 @@ export function cacheCommand(engine: Engine, port: number): string[] {
 }
 
 /** The subnets nodes go to: the group's subnets, the preferred AZ's first. */
-function subnetsFor(ctx: ResourceContext, props: JsonObject): string[] {
+function subnetsFor(ctx: DockerContext, props: JsonObject): string[] {
   const groupName = str(props.CacheSubnetGroupName)?.toLowerCase();
   if (!groupName) throw new KilnError('INVALID_PROPERTY', 'CacheSubnetGroupName is required on the local target (a cluster outside a VPC has no network here)', 'user');
   const group = ctx.resources().find((r) => r.type === 'AWS::ElastiCache::SubnetGroup' && r.state.physicalId === groupName) ?? ctx.lookup(groupName);
@@ -68,8 +68,8 @@ function subnetsFor(ctx: ResourceContext, props: JsonObject): string[] {
 }
 
 /** Waits until the server answers on its port inside its container (PING / version). */
-async function waitServing(engine: Engine, port: number, containerId: string, signal: AbortSignal): Promise<void> {
-  const docker = await defaultDocker();
+async function waitServing(ctx: DockerContext, engine: Engine, port: number, containerId: string): Promise<void> {
+  const { docker, signal } = ctx;
   const probe = engine === 'redis' ? ['redis-cli', '-p', String(port), 'ping'] : ['sh', '-c', `printf 'version\\r\\nquit\\r\\n' | socat -t 2 - tcp:127.0.0.1:${port}`];
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -94,7 +94,7 @@ function clusterState(name: string, engine: Engine, port: number, nodes: Launche
   };
 }
 
-export const cacheClusterHandler: ResourceHandler = {
+export const cacheClusterHandler: DockerHandler = {
   type: 'AWS::ElastiCache::CacheCluster',
   effect: 'real',
 
@@ -110,28 +110,23 @@ export const cacheClusterHandler: ResourceHandler = {
       throw new KilnError('INVALID_PROPERTY', `ClusterName '${name}' must be 1-40 letters, digits or hyphens, start with a letter, without two consecutive hyphens or a trailing one`, 'user');
     const subnets = subnetsFor(ctx, props);
     const groups = strList(props.VpcSecurityGroupIds);
-    const image = await serviceImage(engine);
-    const docker = await defaultDocker();
+    const image = await serviceImage(ctx, engine);
     const nodes: Launched[] = [];
     try {
       for (let i = 0; i < count; i++) {
         ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `starting ${engine} node ${i + 1}/${count} of ${name} on port ${port}` });
-        const node = await launchContainer(
-          ctx,
-          {
-            image,
-            subnetId: subnets[i % subnets.length],
-            securityGroupIds: groups,
-            kind: 'cache',
-            owner: name,
-            name: `${name}-${String(i + 1).padStart(4, '0')}-${Math.random().toString(16).slice(2, 8)}`,
-            entrypoint: cacheCommand(engine, port),
-            cmd: [],
-          },
-          { docker },
-        );
+        const node = await launchContainer(ctx, {
+          image,
+          subnetId: subnets[i % subnets.length],
+          securityGroupIds: groups,
+          kind: 'cache',
+          owner: name,
+          name: `${name}-${String(i + 1).padStart(4, '0')}-${Math.random().toString(16).slice(2, 8)}`,
+          entrypoint: cacheCommand(engine, port),
+          cmd: [],
+        });
         nodes.push(node);
-        await waitServing(engine, port, node.containerId, ctx.signal);
+        await waitServing(ctx, engine, port, node.containerId);
       }
     } catch (e) {
       for (const n of nodes) await destroyContainer(ctx, n.data as unknown as { id: string }).catch(() => undefined);
@@ -163,9 +158,8 @@ export const cacheClusterHandler: ResourceHandler = {
     for (const g of groups) if (!view.groups.has(g)) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
     const list = Array.isArray(previous.state.data?.containers) ? (previous.state.data.containers as unknown as ContainerRecord[]) : [];
     const next = list.map((c) => ({ ...c, groups }));
-    for (const c of next) noteMember(c);
-    const docker = await defaultDocker();
-    for (const vpcId of new Set(next.map((c) => c.vpcId))) await reconcileFirewalls(ctx, docker, { vpcId });
+    for (const c of next) noteMember(ctx, c);
+    for (const vpcId of new Set(next.map((c) => c.vpcId))) await reconcileFirewalls(ctx, { vpcId });
     return { ...previous.state, data: { ...(previous.state.data ?? {}), containers: next as unknown as Json } };
   },
 
@@ -174,14 +168,10 @@ export const cacheClusterHandler: ResourceHandler = {
     for (const c of list) await destroyContainer(ctx, c as unknown as { id: string; vpcId?: string; ip?: string });
   },
 
-  async read(_ctx, state) {
-    const docker = await defaultDocker();
+  async read(ctx, state) {
     const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
     for (const c of list) {
-      const info = await docker
-        .getContainer(String(c.id))
-        .inspect()
-        .catch(() => undefined);
+      const info = await ctx.docker.inspectContainer(String(c.id)).catch(() => undefined);
       if (!info) return { drift: [] };
     }
     return { state, drift: [] };

@@ -4,11 +4,10 @@
 // otherwise), routing only to healthy instances. `Instances` and Auto Scaling groups naming it in
 // `LoadBalancerNames` are its members; membership changes reload HAProxy without dropping a request.
 import { createHash, randomBytes } from 'node:crypto';
-import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
-import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
+import type { ResourceContext, ResourceState } from '../../model/provider.js';
+import type { DockerContext, DockerHandler } from './context.js';
 import {
   CLASSIC_HEALTH_DEFAULTS,
   HAPROXY_COMMAND,
@@ -104,7 +103,7 @@ export interface LbPlacement {
 }
 
 /** A context acting for the load balancer resource (labels and names follow its logical id). */
-export function asResource(ctx: ResourceContext, logicalId: string): ResourceContext {
+export function asResource(ctx: DockerContext, logicalId: string): DockerContext {
   return logicalId === ctx.logicalId ? ctx : { ...ctx, logicalId };
 }
 
@@ -112,34 +111,30 @@ export function asResource(ctx: ResourceContext, logicalId: string): ResourceCon
  * Starts the HAProxy container of a load balancer with `model` and brings its members in as
  * "initial" (healthy only after their checks pass).
  */
-export async function launchLb(ctx: ResourceContext, owner: string, place: LbPlacement, model: LbModel, docker: Dockerode): Promise<{ launched: Launched; model: LbModel }> {
+export async function launchLb(ctx: DockerContext, owner: string, place: LbPlacement, model: LbModel): Promise<{ launched: Launched; model: LbModel }> {
   if (!place.subnetIds.length) throw new KilnError('INVALID_PROPERTY', 'a load balancer needs Subnets on the local target (AvailabilityZones alone name no network)', 'user');
-  const image = await serviceImage('load-balancer');
-  const resolved = await resolveMembers(model, labelDiscovery(docker));
+  const image = await serviceImage(ctx, 'load-balancer');
+  const resolved = await resolveMembers(model, labelDiscovery(ctx));
   const fresh = freshMembers(undefined, resolved);
-  const launched = await launchContainer(
-    ctx,
-    {
-      image,
-      subnetId: place.subnetIds[0],
-      securityGroupIds: place.groups,
-      kind: 'load-balancer',
-      owner,
-      // Unique per load balancer: a replacement runs beside the one it replaces (create before delete).
-      name: `lb-${createHash('sha256').update(owner).digest('hex').slice(0, 8)}`,
-      entrypoint: HAPROXY_COMMAND,
-      cmd: [],
-      files: modelFiles(resolved, fresh),
-      ...(place.privateIp ? { privateIp: place.privateIp } : {}),
-      // The same loopback address each time the stack makes this load balancer (when free): the URL
-      // of a re-created stack stays; a replacement running beside it gets the next free one.
-      ...(place.internal ? {} : { publish: { ports: place.ports, key: 'lb', ...(place.publicIp ? { address: place.publicIp } : {}) } }),
-    },
-    { docker },
-  );
+  const launched = await launchContainer(ctx, {
+    image,
+    subnetId: place.subnetIds[0],
+    securityGroupIds: place.groups,
+    kind: 'load-balancer',
+    owner,
+    // Unique per load balancer: a replacement runs beside the one it replaces (create before delete).
+    name: `lb-${createHash('sha256').update(owner).digest('hex').slice(0, 8)}`,
+    entrypoint: HAPROXY_COMMAND,
+    cmd: [],
+    files: modelFiles(resolved, fresh),
+    ...(place.privateIp ? { privateIp: place.privateIp } : {}),
+    // The same loopback address each time the stack makes this load balancer (when free): the URL
+    // of a re-created stack stays; a replacement running beside it gets the next free one.
+    ...(place.internal ? {} : { publish: { ports: place.ports, key: 'lb', ...(place.publicIp ? { address: place.publicIp } : {}) } }),
+  });
   try {
-    await waitHaproxyUp(docker, launched.containerId);
-    await admitFresh(docker, launched.containerId, resolved, fresh);
+    await waitHaproxyUp(ctx, launched.containerId);
+    await admitFresh(ctx, launched.containerId, resolved, fresh);
   } catch (e) {
     await destroyContainer(ctx, launched.data as unknown as { id: string }).catch(() => undefined);
     throw e;
@@ -147,8 +142,8 @@ export async function launchLb(ctx: ResourceContext, owner: string, place: LbPla
   return { launched, model: resolved };
 }
 
-export async function destroyLb(ctx: ResourceContext, owner: string, docker: Dockerode): Promise<void> {
-  for (const c of await lbContainers(docker, owner))
+export async function destroyLb(ctx: DockerContext, owner: string): Promise<void> {
+  for (const c of await lbContainers(ctx, owner))
     await destroyContainer(ctx, { id: c.id, ...(c.ip ? { ip: c.ip } : {}), ...(c.publicIp ? { publicIp: c.publicIp } : {}), ...(c.vpcId ? { vpcId: c.vpcId } : {}) });
 }
 
@@ -199,7 +194,7 @@ function classicHealth(props: JsonObject, firstInstancePort: number): HealthChec
 }
 
 /** The model of a classic ELB: a frontend per listener, a backend per instance port. */
-export function classicModel(ctx: ResourceContext, name: string, props: JsonObject): LbModel {
+export function classicModel(ctx: DockerContext, name: string, props: JsonObject): LbModel {
   const listeners = listenersOf(props);
   const health = classicHealth(props, listeners[0].instancePort);
   const draining = isObj(props.ConnectionDrainingPolicy) ? props.ConnectionDrainingPolicy : undefined;
@@ -230,7 +225,7 @@ function placementOf(props: JsonObject, model: LbModel): LbPlacement {
   };
 }
 
-function classicState(ctx: ResourceContext, name: string, launched: { privateIp: string; publicIp?: string; data: JsonObject }, props: JsonObject): ResourceState {
+function classicState(ctx: DockerContext, name: string, launched: { privateIp: string; publicIp?: string; data: JsonObject }, props: JsonObject): ResourceState {
   const dns = launched.publicIp ?? launched.privateIp;
   const groups = strList(props.SecurityGroups);
   const sg = groups[0] ? ctx.lookup(groups[0]) : undefined;
@@ -270,10 +265,10 @@ function classicName(ctx: ResourceContext, props: JsonObject): string {
  * runtime API. By `stack/deployment/logicalId`, until adopted or discarded. The container carries
  * the resource's labels, so a run killed in between leaves nothing recovery does not sweep.
  */
-const warmLbs = new Map<string, { name: string; place: LbPlacement; model: LbModel; launched: Launched }>();
+class WarmLbs extends Map<string, { name: string; place: LbPlacement; model: LbModel; launched: Launched }> {}
 const warmKey = (ctx: ResourceContext) => `${ctx.stack}/${ctx.deployment}/${ctx.logicalId}`;
 
-export const classicElbHandler: ResourceHandler = {
+export const classicElbHandler: DockerHandler = {
   type: 'AWS::ElasticLoadBalancing::LoadBalancer',
   effect: 'real',
 
@@ -283,62 +278,61 @@ export const classicElbHandler: ResourceHandler = {
       const name = classicName(ctx, props);
       const model = classicModel(ctx, name, props);
       const place = placementOf(props, model);
-      const docker = await defaultDocker();
       ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `starting HAProxy for ${name} (ports ${place.ports.join(', ')}) while its instances are created` });
-      const { launched, model: running } = await launchLb(ctx, name, place, model, docker);
-      warmLbs.set(warmKey(ctx), { name, place, model: running, launched });
+      const { launched, model: running } = await launchLb(ctx, name, place, model);
+      ctx.local.of(WarmLbs).set(warmKey(ctx), { name, place, model: running, launched });
     },
     async discard(ctx) {
+      const warmLbs = ctx.local.of(WarmLbs);
       const warm = warmLbs.get(warmKey(ctx));
       if (!warm) return;
       warmLbs.delete(warmKey(ctx));
-      await destroyLb(ctx, warm.name, await defaultDocker());
+      await destroyLb(ctx, warm.name);
     },
   },
 
   async create(ctx, props) {
+    const warmLbs = ctx.local.of(WarmLbs);
     const warm = warmLbs.get(warmKey(ctx));
     warmLbs.delete(warmKey(ctx));
     const name = warm?.name ?? classicName(ctx, props);
     const model = classicModel(ctx, name, props);
     const place = placementOf(props, model);
-    const docker = await defaultDocker();
     if (warm) {
       if (samePlacement(warm.place, place) && sameGroups(warm.place, place) && modelShape(warm.model) === modelShape(model)) {
         try {
-          await applyModel(docker, warm.launched.containerId, model, { discover: labelDiscovery(docker), signal: ctx.signal });
+          await applyModel(ctx, warm.launched.containerId, model, { discover: labelDiscovery(ctx), signal: ctx.signal });
         } catch (e) {
-          await destroyLb(ctx, name, docker).catch(() => undefined);
+          await destroyLb(ctx, name).catch(() => undefined);
           throw e;
         }
         return classicState(ctx, name, warm.launched, props);
       }
-      await destroyLb(ctx, warm.name, docker);
+      await destroyLb(ctx, warm.name);
     }
     ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `starting HAProxy for ${name} (ports ${model.frontends.map((f) => f.port).join(', ')})` });
-    const { launched } = await launchLb(ctx, name, place, model, docker);
+    const { launched } = await launchLb(ctx, name, place, model);
     return classicState(ctx, name, launched, props);
   },
 
   async update(ctx, props, previous) {
     const name = previous.state.physicalId;
     const model = classicModel(ctx, name, props);
-    const docker = await defaultDocker();
     const before: LbPlacement = { ...placementOf(previous.props, { frontends: [], backends: [] }), ports: listenersOf(previous.props).map((l) => l.lbPort) };
     const after = placementOf(props, model);
-    const [current] = await lbContainers(docker, name);
+    const [current] = await lbContainers(ctx, name);
     const records = Array.isArray(previous.state.data?.containers) ? (previous.state.data.containers as unknown as ContainerRecord[]) : [];
     if (current && samePlacement(before, after)) {
       let data = previous.state.data ?? {};
       if (JSON.stringify([...before.groups].sort()) !== JSON.stringify([...after.groups].sort())) {
         // Security groups: the packet filter reloads in place (no interruption).
         const next = records.map((r) => ({ ...r, groups: after.groups }));
-        for (const r of next) noteMember(r);
-        for (const vpcId of new Set(next.map((r) => r.vpcId))) await reconcileFirewalls(ctx, docker, { vpcId });
+        for (const r of next) noteMember(ctx, r);
+        for (const vpcId of new Set(next.map((r) => r.vpcId))) await reconcileFirewalls(ctx, { vpcId });
         data = { ...data, containers: next as unknown as Json };
       }
       // Health checks, instances, listener protocols: a seamless reload.
-      await applyModelSafely(docker, current.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
+      await applyModelSafely(ctx, current.id, model, { discover: labelDiscovery(ctx), signal: ctx.signal });
       return { ...previous.state, attributes: classicState(ctx, name, { privateIp: current.ip ?? '', ...(current.publicIp ? { publicIp: current.publicIp } : {}), data: {} }, props).attributes, data };
     }
     if (current?.ip && before.subnetIds[0] === after.subnetIds[0]) after.privateIp = current.ip;
@@ -346,27 +340,25 @@ export const classicElbHandler: ResourceHandler = {
     // New ports or subnet: Docker cannot add published ports to a running container, so the HAProxy
     // container is replaced (a short interruption; the DNSName stays when its address is free).
     ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `replacing the HAProxy container of ${name} (listener ports or subnet changed): brief interruption` });
-    await destroyLb(ctx, name, docker);
-    const { launched } = await launchLb(ctx, name, after, model, docker);
+    await destroyLb(ctx, name);
+    const { launched } = await launchLb(ctx, name, after, model);
     return classicState(ctx, name, launched, props);
   },
 
   async delete(ctx, state) {
-    await destroyLb(ctx, state.physicalId, await defaultDocker());
+    await destroyLb(ctx, state.physicalId);
   },
 
   async waitReady(ctx, state) {
-    const docker = await defaultDocker();
-    const [c] = await lbContainers(docker, state.physicalId);
+    const [c] = await lbContainers(ctx, state.physicalId);
     if (!c) throw new KilnError('LOAD_BALANCER_MISSING', `the HAProxy container of ${state.physicalId} is gone`, 'environment');
-    await waitHaproxyUp(docker, c.id);
-    const out = await waitMembers(docker, c.id, undefined, ctx.signal);
+    await waitHaproxyUp(ctx, c.id);
+    const out = await waitMembers(ctx, c.id, undefined, ctx.signal);
     if (out.length) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `instances not in service yet (health check failing): ${out.join(', ')}` });
   },
 
-  async read(_ctx, state) {
-    const docker = await defaultDocker();
-    const [c] = await lbContainers(docker, state.physicalId);
+  async read(ctx, state) {
+    const [c] = await lbContainers(ctx, state.physicalId);
     if (!c) return { drift: [] };
     return { state, drift: [] };
   },

@@ -6,11 +6,10 @@
 // starts (plannedListenerPorts), and a listener on any other port relaunches the HAProxy container
 // on the same loopback address (a short interruption, only when listener ports change).
 import { randomBytes } from 'node:crypto';
-import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
-import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
+import type { KnownResource, ResourceContext, ResourceState } from '../../model/provider.js';
+import type { DockerContext, DockerHandler, DockerScope } from './context.js';
 import { asResource, destroyLb, elbZone, generatedName, instanceAddress, isObj, launchLb, num, str, strList, type LbPlacement } from './elb.js';
 import {
   TARGET_GROUP_HEALTH_DEFAULTS,
@@ -107,10 +106,10 @@ export function tgBackend(ctx: ResourceContext, tg: { arn: string; props: JsonOb
 }
 
 /** Load balancer containers whose model serves a target group. */
-async function servingLbs(docker: Dockerode, tgArn: string): Promise<Array<{ id: string; owner: string; model: LbModel }>> {
+async function servingLbs(scope: DockerScope, tgArn: string): Promise<Array<{ id: string; owner: string; model: LbModel }>> {
   const out: Array<{ id: string; owner: string; model: LbModel }> = [];
-  for (const c of await lbContainers(docker)) {
-    const model = await readModel(docker, c.id).catch(() => undefined);
+  for (const c of await lbContainers(scope)) {
+    const model = await readModel(scope, c.id).catch(() => undefined);
     if (model?.backends.some((b) => b.name === tgBackendName(tgArn))) out.push({ id: c.id, owner: c.owner, model });
   }
   return out;
@@ -120,7 +119,7 @@ function tgState(arn: string, name: string, lbArns: string[]): ResourceState {
   return { physicalId: arn, attributes: { TargetGroupArn: arn, TargetGroupFullName: tgFullName(arn), TargetGroupName: name, LoadBalancerArns: lbArns } };
 }
 
-export const targetGroupHandler: ResourceHandler = {
+export const targetGroupHandler: DockerHandler = {
   type: 'AWS::ElasticLoadBalancingV2::TargetGroup',
   effect: 'real',
   async create(ctx, props) {
@@ -133,11 +132,10 @@ export const targetGroupHandler: ResourceHandler = {
   async update(ctx, props, previous) {
     const arn = previous.state.physicalId;
     const backend = tgBackend(ctx, { arn, props });
-    const docker = await defaultDocker();
-    const lbs = await servingLbs(docker, arn);
+    const lbs = await servingLbs(ctx, arn);
     for (const lb of lbs) {
       const model: LbModel = { ...lb.model, backends: lb.model.backends.map((b) => (b.name === backend.name ? backend : b)) };
-      await applyModelSafely(docker, lb.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
+      await applyModelSafely(ctx, lb.id, model, { discover: labelDiscovery(ctx), signal: ctx.signal });
     }
     return tgState(
       arn,
@@ -192,7 +190,7 @@ export function plannedListenerPorts(ctx: ResourceContext): number[] {
   return [...ports].sort((a, b) => a - b);
 }
 
-export const loadBalancerV2Handler: ResourceHandler = {
+export const loadBalancerV2Handler: DockerHandler = {
   type: 'AWS::ElasticLoadBalancingV2::LoadBalancer',
   effect: 'real',
   async create(ctx, props) {
@@ -201,17 +199,15 @@ export const loadBalancerV2Handler: ResourceHandler = {
     const name = str(props.Name) ?? generatedName(ctx, 32).slice(-32).replace(/^-+/, '');
     checkName(name, 'Name');
     const arn = `${arnPrefix()}:loadbalancer/${type === 'network' ? 'net' : 'app'}/${name}/${hex16()}`;
-    const docker = await defaultDocker();
-    const { launched } = await launchLb(ctx, arn, placement(props, plannedListenerPorts(ctx)), { frontends: [], backends: [] }, docker);
+    const { launched } = await launchLb(ctx, arn, placement(props, plannedListenerPorts(ctx)), { frontends: [], backends: [] });
     return lbState(arn, name, launched.publicIp ?? launched.privateIp, props, { containers: [launched.data] });
   },
   async update(ctx, props, previous) {
     // Subnets / security groups: relaunch with the current model and ports.
-    const docker = await defaultDocker();
     const arn = previous.state.physicalId;
-    const [c] = await lbContainers(docker, arn);
-    const model = (c && (await readModel(docker, c.id))) || { frontends: [], backends: [] };
-    await destroyLb(ctx, arn, docker);
+    const [c] = await lbContainers(ctx, arn);
+    const model = (c && (await readModel(ctx, c.id))) || { frontends: [], backends: [] };
+    await destroyLb(ctx, arn);
     // The DNSName stays (AWS keeps it across subnet and group changes).
     const { launched } = await launchLb(
       ctx,
@@ -224,18 +220,16 @@ export const loadBalancerV2Handler: ResourceHandler = {
         ...(c?.publicIp ? { publicIp: c.publicIp } : {}),
       },
       model,
-      docker,
     );
     return lbState(arn, String(previous.state.attributes.LoadBalancerName), launched.publicIp ?? launched.privateIp, props, { containers: [launched.data] });
   },
   async delete(ctx, state) {
-    await destroyLb(ctx, state.physicalId, await defaultDocker());
+    await destroyLb(ctx, state.physicalId);
   },
-  async waitReady(_ctx, state) {
-    const docker = await defaultDocker();
-    const [c] = await lbContainers(docker, state.physicalId);
+  async waitReady(ctx, state) {
+    const [c] = await lbContainers(ctx, state.physicalId);
     if (!c) throw new KilnError('LOAD_BALANCER_MISSING', `the HAProxy container of ${state.physicalId} is gone`, 'environment');
-    await waitHaproxyUp(docker, c.id);
+    await waitHaproxyUp(ctx, c.id);
   },
 };
 
@@ -263,12 +257,11 @@ function need(ctx: ResourceContext, id: string | undefined, type: string, what: 
  * Adds (or, with `removePort`, takes away) a listener's frontend and its target group's backend.
  * Returns the relaunched container's record when the HAProxy container had to be relaunched.
  */
-async function changeListener(ctx: ResourceContext, lbArn: string, add: { port: number; mode: 'http' | 'tcp'; tg: KnownResource } | undefined, removePort?: number): Promise<JsonObject | undefined> {
-  const docker = await defaultDocker();
+async function changeListener(ctx: DockerContext, lbArn: string, add: { port: number; mode: 'http' | 'tcp'; tg: KnownResource } | undefined, removePort?: number): Promise<JsonObject | undefined> {
   const lb = need(ctx, lbArn, 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'LoadBalancerArn');
-  const [c] = await lbContainers(docker, lbArn);
+  const [c] = await lbContainers(ctx, lbArn);
   if (!c) throw new KilnError('LOAD_BALANCER_MISSING', `the HAProxy container of ${lbArn} is gone`, 'environment');
-  const current = (await readModel(docker, c.id)) ?? { frontends: [], backends: [] };
+  const current = (await readModel(ctx, c.id)) ?? { frontends: [], backends: [] };
   let frontends = current.frontends.filter((f) => f.port !== removePort && f.port !== add?.port);
   let backends = current.backends;
   if (add) {
@@ -278,15 +271,15 @@ async function changeListener(ctx: ResourceContext, lbArn: string, add: { port: 
   }
   backends = backends.filter((b) => frontends.some((f) => f.backend === b.name));
   const model: LbModel = { frontends, backends };
-  const info = await docker.getContainer(c.id).inspect();
+  const info = await ctx.docker.inspectContainer(c.id);
   const published = new Set(Object.keys(info.HostConfig.PortBindings ?? {}).map((k) => Number(k.split('/')[0])));
   const internal = !c.publicIp;
   if (internal || frontends.every((f) => published.has(f.port))) {
-    await applyModel(docker, c.id, model, { discover: labelDiscovery(docker), signal: ctx.signal });
+    await applyModel(ctx, c.id, model, { discover: labelDiscovery(ctx), signal: ctx.signal });
     return undefined;
   }
   ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `relaunching the HAProxy container of ${lb.logicalId} to publish port ${add?.port}: brief interruption` });
-  await destroyLb(ctx, lbArn, docker);
+  await destroyLb(ctx, lbArn);
   // Same private address: rules that name the balancer's security groups stay right.
   const { launched } = await launchLb(
     asResource(ctx, lb.logicalId),
@@ -300,7 +293,6 @@ async function changeListener(ctx: ResourceContext, lbArn: string, add: { port: 
       ...(c.publicIp ? { publicIp: c.publicIp } : {}),
     },
     model,
-    docker,
   );
   return launched.data;
 }
@@ -314,7 +306,7 @@ function listenerOf(props: JsonObject): { port: number; mode: 'http' | 'tcp'; tg
   return { port, mode: protocol === 'HTTP' ? 'http' : 'tcp', tgArn };
 }
 
-export const listenerHandler: ResourceHandler = {
+export const listenerHandler: DockerHandler = {
   type: 'AWS::ElasticLoadBalancingV2::Listener',
   effect: 'real',
   async create(ctx, props) {
@@ -327,10 +319,9 @@ export const listenerHandler: ResourceHandler = {
     return { physicalId: arn, attributes: { ListenerArn: arn }, data: { lbArn, port: l.port, ...(relaunched ? { containers: [relaunched] } : {}) } };
   },
   async waitReady(ctx, state) {
-    const docker = await defaultDocker();
-    const [c] = await lbContainers(docker, String(state.data?.lbArn ?? ''));
+    const [c] = await lbContainers(ctx, String(state.data?.lbArn ?? ''));
     if (!c) return;
-    const out = await waitMembers(docker, c.id, undefined, ctx.signal);
+    const out = await waitMembers(ctx, c.id, undefined, ctx.signal);
     if (out.length) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `targets not healthy yet (health check failing): ${out.join(', ')}` });
   },
   async update(ctx, props, previous) {
@@ -341,8 +332,7 @@ export const listenerHandler: ResourceHandler = {
   },
   async delete(ctx, state) {
     const lbArn = String(state.data?.lbArn ?? '');
-    const docker = await defaultDocker();
-    if (!(await lbContainers(docker, lbArn)).length) return; // the load balancer is gone already
+    if (!(await lbContainers(ctx, lbArn)).length) return; // the load balancer is gone already
     await changeListener(ctx, lbArn, undefined, Number(state.data?.port));
   },
 };

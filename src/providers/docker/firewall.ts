@@ -7,13 +7,14 @@
 //
 // The reconciler is idempotent: it computes every member's ruleset from the groups, the standalone
 // SecurityGroupIngress/Egress rules and the current members (for `SourceSecurityGroupId`), and loads
-// a ruleset only when it differs from the one this process loaded last. Handlers call it after any
+// a ruleset only when it differs from the one the provider loaded last. Handlers call it after any
 // change to a group, a rule or a membership.
-import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
 import { mapLimit } from '../../core/limiter.js';
+import type { DockerClient } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { KnownResource, ResourceContext } from '../../model/provider.js';
+import type { DockerContext } from './context.js';
 import { inNetns, parseCidrLoose } from './network.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -163,24 +164,36 @@ export function renderRuleset(r: ResolvedRules): { v4: string; v6: string } {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The view of groups, rules and members: state (ctx.resources) overlaid with this process's changes
+// The view of groups, rules and members: state (ctx.resources) overlaid with the provider's changes
 
-const groupOverlay = new Map<string, GroupRules | null>();
-const ruleOverlay = new Map<string, { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule } | null>();
-const memberOverlay = new Map<string, ContainerRecord | null>();
-const lastApplied = new Map<string, string>(); // containerId → ruleset text
+/** What a provider remembers about packet filters between calls. */
+export class FirewallState {
+  /** Changes made by this provider that state may not show yet (null: removed). */
+  readonly groups = new Map<string, GroupRules | null>();
+  readonly rules = new Map<string, { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule } | null>();
+  readonly members = new Map<string, ContainerRecord | null>();
+  /** containerId → the ruleset text last loaded into its namespace. */
+  readonly lastApplied = new Map<string, string>();
+  /** Members whose namespace is being joined to the VPC right now (their first ruleset comes with it). */
+  readonly attaching = new Set<string>();
+  /** The reconcile runs, one after the other. */
+  chain: Promise<unknown> = Promise.resolve();
+  /** A run queued behind the current one and not started yet: later callers join it. */
+  queued: { opts: { vpcId?: string; force?: boolean }; run: Promise<number> } | undefined;
+}
 
-export function noteGroup(groupId: string, rules: GroupRules | null): void {
-  groupOverlay.set(groupId, rules);
+export function noteGroup(ctx: DockerContext, groupId: string, rules: GroupRules | null): void {
+  ctx.local.of(FirewallState).groups.set(groupId, rules);
 }
-export function noteRule(ruleId: string, r: { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule } | null): void {
-  ruleOverlay.set(ruleId, r);
+export function noteRule(ctx: DockerContext, ruleId: string, r: { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule } | null): void {
+  ctx.local.of(FirewallState).rules.set(ruleId, r);
 }
-export function noteMember(rec: ContainerRecord | null, id?: string): void {
+export function noteMember(ctx: DockerContext, rec: ContainerRecord | null, id?: string): void {
   const key = rec?.id ?? id;
   if (!key) return;
-  memberOverlay.set(key, rec);
-  if (!rec) lastApplied.delete(key);
+  const fw = ctx.local.of(FirewallState);
+  fw.members.set(key, rec);
+  if (!rec) fw.lastApplied.delete(key);
 }
 
 function isObj(v: Json | undefined): v is JsonObject {
@@ -221,7 +234,8 @@ export interface FirewallView {
   defaults: Map<string, string>;
 }
 
-export function currentView(ctx: ResourceContext): FirewallView {
+export function currentView(ctx: DockerContext): FirewallView {
+  const fw = ctx.local.of(FirewallState);
   const groups = new Map<string, GroupRules>();
   const rules = new Map<string, { groupId: string; direction: 'ingress' | 'egress'; rule: SgRule }>();
   const members = new Map<string, ContainerRecord>();
@@ -235,15 +249,15 @@ export function currentView(ctx: ResourceContext): FirewallView {
     else if (res.type === 'AWS::EC2::VPC' && typeof d.defaultSecurityGroup === 'string') defaults.set(res.state.physicalId, d.defaultSecurityGroup);
     for (const c of containersOf(res)) members.set(c.id, c);
   }
-  for (const [id, g] of groupOverlay) {
+  for (const [id, g] of fw.groups) {
     if (g) groups.set(id, g);
     else groups.delete(id);
   }
-  for (const [id, r] of ruleOverlay) {
+  for (const [id, r] of fw.rules) {
     if (r) rules.set(id, r);
     else rules.delete(id);
   }
-  for (const [id, m] of memberOverlay) {
+  for (const [id, m] of fw.members) {
     if (m) members.set(id, m);
     else members.delete(id);
   }
@@ -289,9 +303,9 @@ export function resolveFor(view: FirewallView, m: ContainerRecord): ResolvedRule
 // ---------------------------------------------------------------------------------------------
 // Applying
 
-async function pidOf(docker: Dockerode, id: string): Promise<number | undefined> {
+async function pidOf(docker: DockerClient, id: string): Promise<number | undefined> {
   try {
-    const info = await docker.getContainer(id).inspect();
+    const info = await docker.inspectContainer(id);
     return info.State.Running && info.State.Pid > 0 ? info.State.Pid : undefined;
   } catch {
     return undefined;
@@ -309,46 +323,41 @@ export function rulesetFor(view: FirewallView, m: ContainerRecord): { v4: string
   return renderRuleset(resolveFor(view, m));
 }
 
-let chain: Promise<unknown> = Promise.resolve();
-/** A run queued behind the current one and not started yet: later callers join it. */
-let queued: { opts: { vpcId?: string; force?: boolean }; run: Promise<number> } | undefined;
-
 /**
- * Re-applies the rules of every member (optionally of one VPC) whose ruleset changed since this
- * process last loaded it. Serialised; callers that arrive while a run is waiting to start join that
+ * Re-applies the rules of every member (optionally of one VPC) whose ruleset changed since the
+ * provider last loaded it. Serialised; callers that arrive while a run is waiting to start join that
  * run (it reads the view when it starts, so it covers their changes too): a burst of launches costs
  * a few runs, not one per launch.
  */
-export function reconcileFirewalls(ctx: ResourceContext, docker: Dockerode, opts: { vpcId?: string; force?: boolean } = {}): Promise<number> {
+export function reconcileFirewalls(ctx: DockerContext, opts: { vpcId?: string; force?: boolean } = {}): Promise<number> {
+  const fw = ctx.local.of(FirewallState);
+  const queued = fw.queued;
   if (queued && !opts.force && !queued.opts.force && (queued.opts.vpcId === undefined || queued.opts.vpcId === opts.vpcId)) return queued.run;
   const mine: { opts: { vpcId?: string; force?: boolean }; run: Promise<number> } = { opts, run: Promise.resolve(0) };
-  mine.run = chain.then(async () => {
-    if (queued === mine) queued = undefined;
+  mine.run = fw.chain.then(async () => {
+    if (fw.queued === mine) fw.queued = undefined;
     const view = currentView(ctx);
     const todo: Array<{ m: ContainerRecord; set: { v4: string; v6: string }; text: string }> = [];
     for (const m of view.members) {
-      if ((opts.vpcId && m.vpcId !== opts.vpcId) || attaching.has(m.id)) continue;
+      if ((opts.vpcId && m.vpcId !== opts.vpcId) || fw.attaching.has(m.id)) continue;
       const set = rulesetFor(view, m);
       const text = set.v4 + set.v6;
-      if (opts.force || lastApplied.get(m.id) !== text) todo.push({ m, set, text });
+      if (opts.force || fw.lastApplied.get(m.id) !== text) todo.push({ m, set, text });
     }
     // A new member of a group that is a source elsewhere changes many rulesets: load them a few at a time.
     const done = await mapLimit(todo, 4, async ({ m, set, text }) => {
-      const pid = await pidOf(docker, m.id);
+      const pid = await pidOf(ctx.docker, m.id);
       if (pid === undefined) return 0;
       await loadRuleset(pid, set);
-      lastApplied.set(m.id, text);
+      fw.lastApplied.set(m.id, text);
       return 1;
     });
     return done.reduce<number>((a, b) => a + b, 0);
   });
-  queued = mine;
-  chain = mine.run.catch(() => undefined);
+  fw.queued = mine;
+  fw.chain = mine.run.catch(() => undefined);
   return mine.run;
 }
-
-/** Members whose namespace is being joined to the VPC right now (their first ruleset comes with it). */
-const attaching = new Set<string>();
 
 /**
  * Runs `attach`, which loads `set` into a member's namespace itself (launch, restart), and records
@@ -356,19 +365,20 @@ const attaching = new Set<string>();
  * in a race with `attach`. A change that lands meanwhile is picked up by the next reconcile, since
  * the member then holds `set` and not the new ruleset.
  */
-export async function attachingMember<T>(containerId: string, set: { v4: string; v6: string }, attach: () => Promise<T>): Promise<T> {
-  attaching.add(containerId);
+export async function attachingMember<T>(ctx: DockerContext, containerId: string, set: { v4: string; v6: string }, attach: () => Promise<T>): Promise<T> {
+  const fw = ctx.local.of(FirewallState);
+  fw.attaching.add(containerId);
   try {
     const r = await attach();
-    lastApplied.set(containerId, set.v4 + set.v6);
+    fw.lastApplied.set(containerId, set.v4 + set.v6);
     return r;
   } finally {
-    attaching.delete(containerId);
+    fw.attaching.delete(containerId);
   }
 }
 
 /** The rules currently loaded in a container's namespace (`iptables -S`), for tests and drift. */
-export async function loadedRules(docker: Dockerode, containerId: string): Promise<string | undefined> {
+export async function loadedRules(docker: DockerClient, containerId: string): Promise<string | undefined> {
   const pid = await pidOf(docker, containerId);
   if (pid === undefined) return undefined;
   return (await inNetns(pid, 'iptables', ['-w', '-S'])).stdout;
@@ -396,7 +406,7 @@ function normaliseListed(line: string): string {
  * Differences between the packet filter loaded in a member's namespace and the one its groups
  * call for (someone flushed or edited the rules by hand): rules missing and rules extra.
  */
-export async function filterDrift(docker: Dockerode, view: FirewallView, m: ContainerRecord): Promise<{ missing: string[]; extra: string[] } | undefined> {
+export async function filterDrift(docker: DockerClient, view: FirewallView, m: ContainerRecord): Promise<{ missing: string[]; extra: string[] } | undefined> {
   const loaded = await loadedRules(docker, m.id);
   if (loaded === undefined) return undefined;
   const want = new Set(listingOf(rulesetFor(view, m).v4).filter((l) => !l.startsWith('-P FORWARD')));

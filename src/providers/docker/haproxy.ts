@@ -26,10 +26,11 @@
 //     deregistration delay passes; only then is it removed.
 import { access, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
+import type { ContainerSummary, DockerClient, ExecResult } from '../../docker/client.js';
 import { packTar } from '../../image/builders/tar.js';
+import type { DockerScope } from './context.js';
 import { containerRoot, inNetns } from './network.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -258,33 +259,17 @@ export function leavingMembers(previous: LbModel | undefined, next: LbModel): Ar
 // ---------------------------------------------------------------------------------------------
 // Runtime: commands in the load balancer container
 
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** Runs a command in a container and collects its output (no TTY), giving up after `timeoutMs`. */
+export function execIn(docker: DockerClient, containerId: string, cmd: string[], timeoutMs = 30_000): Promise<ExecResult> {
+  return docker.exec(containerId, cmd, { timeoutMs });
 }
 
-/** Runs a command in a container and collects its output (no TTY). */
-export async function execIn(docker: Dockerode, containerId: string, cmd: string[], timeoutMs = 30_000): Promise<ExecResult> {
-  const exec = await docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new KilnError('EXEC_TIMEOUT', `command ${cmd[0]} did not finish within ${timeoutMs} ms`, 'environment')), timeoutMs);
-    const sink = (into: Buffer[]) => ({ write: (c: Buffer) => into.push(Buffer.from(c)) }) as unknown as NodeJS.WritableStream;
-    docker.modem.demuxStream(stream, sink(out), sink(err));
-    stream.on('end', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    stream.on('error', (e: Error) => {
-      clearTimeout(t);
-      reject(e);
-    });
-  });
-  const info = await exec.inspect();
-  return { code: info.ExitCode ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+/** What a provider remembers about its load balancers between calls. */
+export class LbState {
+  /** Host roots of load balancer containers (see hostRoot). */
+  readonly roots = new Map<string, string>();
+  /** Per container, the change in progress (changes to one load balancer run one at a time). */
+  readonly chains = new Map<string, Promise<unknown>>();
 }
 
 /**
@@ -292,8 +277,8 @@ export async function execIn(docker: Dockerode, containerId: string, cmd: string
  * (network.ts `containerRoot`), cached per container: the readiness polls ask often. A cached root
  * that no longer shows the model (the container restarted) is looked up again.
  */
-const roots = new Map<string, string>();
-async function hostRoot(docker: Dockerode, containerId: string): Promise<string | undefined> {
+async function hostRoot(scope: DockerScope, containerId: string): Promise<string | undefined> {
+  const { roots } = scope.local.of(LbState);
   const shows = (root: string) =>
     access(`${root}${MODEL_DIR}`).then(
       () => true,
@@ -302,7 +287,7 @@ async function hostRoot(docker: Dockerode, containerId: string): Promise<string 
   const cached = roots.get(containerId);
   if (cached && (await shows(cached))) return cached;
   roots.delete(containerId);
-  const root = await containerRoot(docker, containerId);
+  const root = await containerRoot(scope.docker, containerId);
   if (!root || !(await shows(root))) return undefined;
   roots.set(containerId, root);
   return root;
@@ -328,8 +313,8 @@ function socketRequest(path: string, commands: string, timeoutMs: number): Promi
 }
 
 /** One or more runtime API commands (`;`-separated) on the worker's admin socket. */
-export async function runtimeApi(docker: Dockerode, containerId: string, commands: string): Promise<string> {
-  const root = await hostRoot(docker, containerId);
+export async function runtimeApi(scope: DockerScope, containerId: string, commands: string): Promise<string> {
+  const root = await hostRoot(scope, containerId);
   if (root) {
     try {
       return await socketRequest(`${root}${SOCKET}`, commands, 5_000);
@@ -337,7 +322,7 @@ export async function runtimeApi(docker: Dockerode, containerId: string, command
       throw new KilnError('HAPROXY_RUNTIME_API', `HAProxy runtime API failed (${commands.slice(0, 80)}): ${errorMessage(e)}`, 'environment', { cause: e });
     }
   }
-  const r = await execIn(docker, containerId, ['sh', '-c', `printf '%s\\n' "$1" | socat -t 5 stdio unix-connect:${SOCKET}`, 'sh', commands]);
+  const r = await execIn(scope.docker, containerId, ['sh', '-c', `printf '%s\\n' "$1" | socat -t 5 stdio unix-connect:${SOCKET}`, 'sh', commands]);
   if (r.code !== 0) throw new KilnError('HAPROXY_RUNTIME_API', `HAProxy runtime API failed (${commands.slice(0, 80)}): ${(r.stderr || r.stdout).trim()}`, 'environment');
   return r.stdout;
 }
@@ -350,12 +335,12 @@ export function modelFiles(model: LbModel, fresh: ReadonlySet<string>): Array<{ 
   ];
 }
 
-export async function readModel(docker: Dockerode, containerId: string): Promise<LbModel | undefined> {
-  const root = await hostRoot(docker, containerId);
+export async function readModel(scope: DockerScope, containerId: string): Promise<LbModel | undefined> {
+  const root = await hostRoot(scope, containerId);
   let text: string | undefined;
   if (root) text = await readFile(`${root}${MODEL_PATH}`, 'utf8').catch(() => undefined);
   else {
-    const r = await execIn(docker, containerId, ['cat', MODEL_PATH]);
+    const r = await execIn(scope.docker, containerId, ['cat', MODEL_PATH]);
     if (r.code === 0) text = r.stdout;
   }
   if (text === undefined) return undefined;
@@ -367,13 +352,13 @@ export async function readModel(docker: Dockerode, containerId: string): Promise
 }
 
 /** Current target states of every server, by backend then server name. */
-export async function serverStats(docker: Dockerode, containerId: string): Promise<ServerStat[]> {
-  return parseStat(await runtimeApi(docker, containerId, 'show stat'));
+export async function serverStats(scope: DockerScope, containerId: string): Promise<ServerStat[]> {
+  return parseStat(await runtimeApi(scope, containerId, 'show stat'));
 }
 
-async function workerPid(docker: Dockerode, containerId: string): Promise<string | undefined> {
+async function workerPid(scope: DockerScope, containerId: string): Promise<string | undefined> {
   try {
-    const info = await runtimeApi(docker, containerId, 'show info');
+    const info = await runtimeApi(scope, containerId, 'show info');
     return /^Pid: (\d+)/m.exec(info)?.[1];
   } catch {
     return undefined;
@@ -381,18 +366,13 @@ async function workerPid(docker: Dockerode, containerId: string): Promise<string
 }
 
 /** Waits until HAProxy answers on its admin socket (a fresh container). */
-export async function waitHaproxyUp(docker: Dockerode, containerId: string, timeoutMs = 20_000, clock: Clock = systemClock): Promise<void> {
+export async function waitHaproxyUp(scope: DockerScope, containerId: string, timeoutMs = 20_000, clock: Clock = systemClock): Promise<void> {
   const deadline = clock.now() + timeoutMs;
   for (;;) {
-    if (await workerPid(docker, containerId)) return;
-    const st = await docker.getContainer(containerId).inspect();
+    if (await workerPid(scope, containerId)) return;
+    const st = await scope.docker.inspectContainer(containerId);
     if (!st.State.Running) {
-      const logs = String(
-        await docker
-          .getContainer(containerId)
-          .logs({ stdout: true, stderr: true, tail: 15 })
-          .catch(() => ''),
-      );
+      const logs = await scope.docker.containerLogs(containerId, 15).catch(() => '');
       throw new KilnError('LOAD_BALANCER_FAILED', `HAProxy stopped (exit ${st.State.ExitCode}): ${logs.replace(/[\x00-\x08]/g, '').trim()}`, 'environment');
     }
     if (clock.now() > deadline) throw new KilnError('LOAD_BALANCER_TIMEOUT', `HAProxy did not answer within ${timeoutMs / 1000} s`, 'environment');
@@ -416,25 +396,24 @@ export function admitCommands(model: LbModel, fresh: ReadonlySet<string>): strin
  * Adds the members the running configuration left out (`fresh`) as "initial", then writes the
  * whole configuration, so that a later reload starts with them.
  */
-export async function admitFresh(docker: Dockerode, containerId: string, model: LbModel, fresh: ReadonlySet<string>, writeConfig = true): Promise<void> {
+export async function admitFresh(scope: DockerScope, containerId: string, model: LbModel, fresh: ReadonlySet<string>, writeConfig = true): Promise<void> {
   const cmds = admitCommands(model, fresh);
   if (!cmds.length) return;
   // Each command answers with an empty line, `add server` with "New server registered."; anything
   // else is HAProxy refusing one.
-  const out = await runtimeApi(docker, containerId, cmds.join(';'));
+  const out = await runtimeApi(scope, containerId, cmds.join(';'));
   const refused = out
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && l !== 'New server registered.');
   if (refused.length) throw new KilnError('HAPROXY_RUNTIME_API', `HAProxy refused a new member: ${refused.join(' ')}`, 'environment');
   if (!writeConfig) return;
-  await docker.getContainer(containerId).putArchive(packTar([{ name: CONFIG_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(renderHaproxyConfig(model)) }]), { path: '/' });
+  await scope.docker.putArchive(containerId, '/', packTar([{ name: CONFIG_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(renderHaproxyConfig(model)) }]));
 }
 
-const chains = new Map<string, Promise<unknown>>();
-
-/** Serialises changes to one load balancer within this process. */
-export function withLbLock<T>(containerId: string, fn: () => Promise<T>): Promise<T> {
+/** Serialises changes to one load balancer made through this provider. */
+function withLbLock<T>(scope: DockerScope, containerId: string, fn: () => Promise<T>): Promise<T> {
+  const { chains } = scope.local.of(LbState);
   const prev = chains.get(containerId) ?? Promise.resolve();
   const next = prev.then(fn, fn);
   chains.set(
@@ -469,58 +448,59 @@ export async function resolveMembers(model: LbModel, discover?: ApplyOptions['di
  * Applies a model to a running HAProxy: drains leaving members, then reloads seamlessly with the new
  * configuration and admits new members as "initial". Returns the applied model (members resolved).
  */
-export async function applyModel(docker: Dockerode, containerId: string, wanted: LbModel, opts: ApplyOptions = {}): Promise<LbModel> {
-  return withLbLock(containerId, async () => {
+export async function applyModel(scope: DockerScope, containerId: string, wanted: LbModel, opts: ApplyOptions = {}): Promise<LbModel> {
+  return withLbLock(scope, containerId, async () => {
     const clock = opts.clock ?? systemClock;
-    const previous = await readModel(docker, containerId);
+    const previous = await readModel(scope, containerId);
     const next = await resolveMembers(wanted, opts.discover);
     const fresh = freshMembers(previous, next);
     if (previous && JSON.stringify(previous) === JSON.stringify(next)) return next;
     const leaving = leavingMembers(previous, next);
-    if (!opts.noDrain) await drainMembers(docker, containerId, leaving, clock, opts.signal);
-    const c = docker.getContainer(containerId);
+    if (!opts.noDrain) await drainMembers(scope, containerId, leaving, clock, opts.signal);
+    const { docker } = scope;
     if (previous && modelShape(previous) === modelShape(next)) {
       // Only members changed: the runtime API adds and removes servers in the running worker. No
       // reload, so no worker closes its idle keep-alive connections under a client's feet.
       const files = modelFiles(next, new Set());
-      await c.putArchive(
+      await docker.putArchive(
+        containerId,
+        '/',
         packTar([
           { name: CONFIG_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(files[0].content) },
           { name: MODEL_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(files[1].content) },
         ]),
-        { path: '/' },
       );
-      await forgetNeighbours(docker, containerId, next, fresh);
+      await forgetNeighbours(scope, containerId, next, fresh);
       // A server HAProxy still holds idle connections to refuses `del server`: it stays in MAINT (no
       // traffic, no checks) until the next reload drops it.
       const cmds: string[] = [];
       for (const l of leaving) cmds.push(`set server ${proxyName(l.backend)}/${proxyName(l.member.id)} state maint`, `del server ${proxyName(l.backend)}/${proxyName(l.member.id)}`);
-      if (cmds.length) await runtimeApi(docker, containerId, cmds.join(';'));
-      await admitFresh(docker, containerId, next, fresh, false);
+      if (cmds.length) await runtimeApi(scope, containerId, cmds.join(';'));
+      await admitFresh(scope, containerId, next, fresh, false);
       return next;
     }
     const files = modelFiles(next, fresh);
-    await c.putArchive(packTar([{ name: `${CONFIG_PATH.slice(1)}.new`, type: 'file', mode: 0o644, data: Buffer.from(files[0].content) }]), { path: '/' });
+    await docker.putArchive(containerId, '/', packTar([{ name: `${CONFIG_PATH.slice(1)}.new`, type: 'file', mode: 0o644, data: Buffer.from(files[0].content) }]));
     const check = await execIn(docker, containerId, ['haproxy', '-c', '-q', '-f', `${CONFIG_PATH}.new`]);
     if (check.code !== 0) throw new KilnError('HAPROXY_CONFIG', `the load balancer configuration is invalid: ${(check.stderr || check.stdout).trim()}`, 'internal');
-    const before = await workerPid(docker, containerId);
+    const before = await workerPid(scope, containerId);
     const save = await execIn(docker, containerId, [
       'sh',
       '-c',
       `printf 'show servers state\\n' | socat -t 5 stdio unix-connect:${SOCKET} > ${STATE_FILE}.new && mv ${STATE_FILE}.new ${STATE_FILE}; mv ${CONFIG_PATH}.new ${CONFIG_PATH}`,
     ]);
     if (save.code !== 0) throw new KilnError('HAPROXY_RELOAD', `cannot prepare the reload: ${save.stderr.trim()}`, 'environment');
-    await c.putArchive(packTar([{ name: MODEL_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(files[1].content) }]), { path: '/' });
-    await forgetNeighbours(docker, containerId, next, fresh);
-    await c.kill({ signal: 'SIGUSR2' });
+    await docker.putArchive(containerId, '/', packTar([{ name: MODEL_PATH.slice(1), type: 'file', mode: 0o644, data: Buffer.from(files[1].content) }]));
+    await forgetNeighbours(scope, containerId, next, fresh);
+    await docker.killContainer(containerId, 'SIGUSR2');
     const deadline = clock.now() + 20_000;
     for (;;) {
-      const pid = await workerPid(docker, containerId);
+      const pid = await workerPid(scope, containerId);
       if (pid && pid !== before) break;
       if (clock.now() > deadline) throw new KilnError('HAPROXY_RELOAD', 'HAProxy did not start a new worker within 20 s after the reload', 'environment');
       await clock.sleep(50, opts.signal);
     }
-    await admitFresh(docker, containerId, next, fresh);
+    await admitFresh(scope, containerId, next, fresh);
     return next;
   });
 }
@@ -531,11 +511,11 @@ export async function applyModel(docker: Dockerode, containerId: string, wanted:
  * would keep sending to the old MAC until its neighbour entry times out (up to a minute), failing the
  * new instance's health checks meanwhile. Done from the host (the container has no NET_ADMIN).
  */
-async function forgetNeighbours(docker: Dockerode, containerId: string, model: LbModel, fresh: ReadonlySet<string>): Promise<void> {
+async function forgetNeighbours(scope: DockerScope, containerId: string, model: LbModel, fresh: ReadonlySet<string>): Promise<void> {
   const addrs = new Set<string>();
   for (const b of model.backends) for (const m of b.members) if (fresh.has(`${b.name}/${m.id}`)) addrs.add(m.addr);
   if (!addrs.size) return;
-  const pid = (await docker.getContainer(containerId).inspect()).State.Pid;
+  const pid = (await scope.docker.inspectContainer(containerId)).State.Pid;
   if (!pid) return;
   // One process for all of them (`-force`: an address with no entry does not stop the rest).
   await inNetns(pid, 'ip', ['-force', '-batch', '-'], [...addrs].map((a) => `neigh flush to ${a}`).join('\n')).catch(() => undefined);
@@ -543,7 +523,7 @@ async function forgetNeighbours(docker: Dockerode, containerId: string, model: L
 
 /** Puts leaving members in DRAIN and waits until their sessions end (or their delay passes). */
 export async function drainMembers(
-  docker: Dockerode,
+  scope: DockerScope,
   containerId: string,
   leaving: Array<{ backend: string; member: Member; drainS: number }>,
   clock: Clock = systemClock,
@@ -552,13 +532,13 @@ export async function drainMembers(
   if (!leaving.length) return;
   const refs = leaving.map((l) => `${proxyName(l.backend)}/${proxyName(l.member.id)}`);
   try {
-    await runtimeApi(docker, containerId, refs.map((r) => `set server ${r} state drain`).join(';'));
+    await runtimeApi(scope, containerId, refs.map((r) => `set server ${r} state drain`).join(';'));
   } catch (e) {
     throw new KilnError('HAPROXY_DRAIN', `cannot drain ${refs.join(', ')}: ${errorMessage(e)}`, 'environment', { cause: e });
   }
   const deadline = clock.now() + Math.max(...leaving.map((l) => l.drainS)) * 1000;
   for (;;) {
-    const stats = await serverStats(docker, containerId);
+    const stats = await serverStats(scope, containerId);
     const busy = stats.filter((s) => refs.includes(`${s.backend}/${s.server}`) && s.sessions > 0);
     if (!busy.length || clock.now() >= deadline) return;
     await clock.sleep(100, signal);
@@ -587,23 +567,23 @@ export interface LbContainer {
   vpcId?: string;
 }
 
-function asLb(c: Dockerode.ContainerInfo): LbContainer {
+function asLb(c: ContainerSummary): LbContainer {
   const l = c.Labels ?? {};
   return { id: c.Id, owner: l['kiln.owner'] ?? '', stack: l['kiln.stack'] ?? '', resource: l['kiln.resource'] ?? '', publicIp: l['kiln.public-ip'], ip: l['kiln.ip'], vpcId: l['kiln.vpc'] };
 }
 
 /** Running load balancer containers, optionally only the one(s) of an owner (physical id). */
-export async function lbContainers(docker: Dockerode, owner?: string): Promise<LbContainer[]> {
+export async function lbContainers(scope: DockerScope, owner?: string): Promise<LbContainer[]> {
   const label = ['kiln.kind=load-balancer'];
   if (owner) label.push(`kiln.owner=${owner}`);
-  const list = await docker.listContainers({ all: !!owner, filters: JSON.stringify({ label }) });
+  const list = await scope.docker.listContainers({ all: !!owner, labels: label });
   return list.map(asLb);
 }
 
 /** The discovery function of `applyModel`: containers whose TARGETS_LABEL holds `key`. */
-export function labelDiscovery(docker: Dockerode): (key: string) => Promise<Array<{ id: string; addr: string }>> {
+export function labelDiscovery(scope: DockerScope): (key: string) => Promise<Array<{ id: string; addr: string }>> {
   return async (key) => {
-    const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [TARGETS_LABEL] }) });
+    const list = await scope.docker.listContainers({ all: true, labels: [TARGETS_LABEL] });
     return list
       .filter((c) => (c.Labels?.[TARGETS_LABEL] ?? '').includes(`,${key},`) && c.Labels?.['kiln.instance-id'] && c.Labels?.['kiln.ip'])
       .map((c) => ({ id: c.Labels['kiln.instance-id'], addr: c.Labels['kiln.ip'] }));
@@ -611,18 +591,15 @@ export function labelDiscovery(docker: Dockerode): (key: string) => Promise<Arra
 }
 
 /** Re-applies the model of every load balancer with a backend discovering one of `keys`. */
-export async function refreshLoadBalancers(docker: Dockerode, keys: string[], opts: { noDrain?: boolean; signal?: AbortSignal } = {}): Promise<number> {
+export async function refreshLoadBalancers(scope: DockerScope, keys: string[], opts: { noDrain?: boolean; signal?: AbortSignal } = {}): Promise<number> {
   let n = 0;
-  for (const lb of await lbContainers(docker)) {
-    const model = await readModel(docker, lb.id).catch(() => undefined);
+  for (const lb of await lbContainers(scope)) {
+    const model = await readModel(scope, lb.id).catch(() => undefined);
     if (!model || !model.backends.some((b) => b.discover && keys.includes(b.discover.key))) continue;
     try {
-      await applyModel(docker, lb.id, model, { discover: labelDiscovery(docker), noDrain: opts.noDrain, signal: opts.signal });
+      await applyModel(scope, lb.id, model, { discover: labelDiscovery(scope), noDrain: opts.noDrain, signal: opts.signal });
     } catch (e) {
-      const alive = await docker
-        .getContainer(lb.id)
-        .inspect()
-        .then(
+      const alive = await scope.docker.inspectContainer(lb.id).then(
           (i) => i.State.Running,
           () => false,
         );
@@ -643,28 +620,28 @@ export interface TargetView {
 }
 
 /** The state of targets in every load balancer backend that discovers one of `keys` (or is named `key`). */
-export async function targetStates(docker: Dockerode, keys: string[]): Promise<TargetView[]> {
+export async function targetStates(scope: DockerScope, keys: string[]): Promise<TargetView[]> {
   const out: TargetView[] = [];
-  for (const lb of await lbContainers(docker)) {
-    const model = await readModel(docker, lb.id).catch(() => undefined);
+  for (const lb of await lbContainers(scope)) {
+    const model = await readModel(scope, lb.id).catch(() => undefined);
     if (!model) continue;
     const names = new Set(model.backends.filter((b) => (b.discover && keys.includes(b.discover.key)) || keys.includes(b.name)).map((b) => proxyName(b.name)));
     if (!names.size) continue;
     // A balancer being removed meanwhile (another stack, a relaunch) is skipped, not an error.
-    const stats = await serverStats(docker, lb.id).catch(() => []);
+    const stats = await serverStats(scope, lb.id).catch(() => []);
     for (const s of stats) if (names.has(s.backend)) out.push({ lb: lb.owner, backend: s.backend, id: s.server, state: targetState(s), sessions: s.sessions });
   }
   return out;
 }
 
 /** Drains instances from every backend that discovers one of `keys` (before they are removed). */
-export async function drainTargets(docker: Dockerode, keys: string[], ids: string[], signal?: AbortSignal): Promise<void> {
-  for (const lb of await lbContainers(docker)) {
-    const model = await readModel(docker, lb.id).catch(() => undefined);
+export async function drainTargets(scope: DockerScope, keys: string[], ids: string[], signal?: AbortSignal): Promise<void> {
+  for (const lb of await lbContainers(scope)) {
+    const model = await readModel(scope, lb.id).catch(() => undefined);
     if (!model) continue;
     const leaving: Array<{ backend: string; member: Member; drainS: number }> = [];
     for (const b of model.backends) if (b.discover && keys.includes(b.discover.key)) for (const m of b.members) if (ids.includes(m.id)) leaving.push({ backend: b.name, member: m, drainS: b.drainS });
-    if (leaving.length) await withLbLock(lb.id, () => drainMembers(docker, lb.id, leaving, systemClock, signal));
+    if (leaving.length) await withLbLock(scope, lb.id, () => drainMembers(scope, lb.id, leaving, systemClock, signal));
   }
 }
 
@@ -681,23 +658,23 @@ export function admissionTimeoutMs(h: HealthCheck): number {
  * (the stack rolls back; the old members keep serving). kiln is stricter than AWS here, which
  * registers and deregisters at once.
  */
-export async function applyModelSafely(docker: Dockerode, containerId: string, wanted: LbModel, opts: ApplyOptions = {}): Promise<LbModel> {
+export async function applyModelSafely(scope: DockerScope, containerId: string, wanted: LbModel, opts: ApplyOptions = {}): Promise<LbModel> {
   const clock = opts.clock ?? systemClock;
-  const previous = await readModel(docker, containerId);
+  const previous = await readModel(scope, containerId);
   const next = await resolveMembers(wanted, opts.discover);
   const fresh = freshMembers(previous, next);
   const leaving = leavingMembers(previous, next);
-  if (!previous || !fresh.size || !leaving.length) return applyModel(docker, containerId, wanted, opts);
+  if (!previous || !fresh.size || !leaving.length) return applyModel(scope, containerId, wanted, opts);
   const union: LbModel = {
     frontends: wanted.frontends,
     backends: wanted.backends.map((b) => ({ ...b, static: [...b.static, ...leaving.filter((l) => l.backend === b.name).map((l) => l.member)] })),
   };
-  await applyModel(docker, containerId, union, opts);
+  await applyModel(scope, containerId, union, opts);
   const byBackend = new Map(next.backends.map((b) => [b.name, b]));
   const timeout = Math.max(...[...fresh].map((k) => admissionTimeoutMs(byBackend.get(k.split('/')[0])!.health)));
   const deadline = clock.now() + timeout;
   for (;;) {
-    const stats = await serverStats(docker, containerId);
+    const stats = await serverStats(scope, containerId);
     const waiting = [...fresh].filter((k) => {
       const [b, s] = k.split('/');
       const row = stats.find((x) => x.backend === proxyName(b) && x.server === proxyName(s));
@@ -705,7 +682,7 @@ export async function applyModelSafely(docker: Dockerode, containerId: string, w
     });
     if (!waiting.length) break;
     if (clock.now() > deadline) {
-      await applyModel(docker, containerId, previous, { ...opts, noDrain: true }).catch(() => undefined);
+      await applyModel(scope, containerId, previous, { ...opts, noDrain: true }).catch(() => undefined);
       throw new KilnError(
         'TARGETS_UNHEALTHY',
         `new targets ${waiting.map((k) => k.split('/')[1]).join(', ')} did not pass their health check within ${Math.round(timeout / 1000)} s; the previous targets keep serving`,
@@ -714,7 +691,7 @@ export async function applyModelSafely(docker: Dockerode, containerId: string, w
     }
     await clock.sleep(250, opts.signal);
   }
-  return applyModel(docker, containerId, wanted, opts);
+  return applyModel(scope, containerId, wanted, opts);
 }
 
 /**
@@ -722,14 +699,14 @@ export async function applyModelSafely(docker: Dockerode, containerId: string, w
  * their checks, so a finished deploy answers at once. Returns those still not healthy when the
  * admission time is up (AWS does not wait at all; kiln waits, and warns rather than fails).
  */
-export async function waitMembers(docker: Dockerode, containerId: string, clock: Clock = systemClock, signal?: AbortSignal): Promise<string[]> {
-  const model = await readModel(docker, containerId);
+export async function waitMembers(scope: DockerScope, containerId: string, clock: Clock = systemClock, signal?: AbortSignal): Promise<string[]> {
+  const model = await readModel(scope, containerId);
   if (!model) return [];
   const wanted = model.backends.flatMap((b) => b.members.map((m) => ({ b, m })));
   if (!wanted.length) return [];
   const deadline = clock.now() + Math.max(...wanted.map((w) => admissionTimeoutMs(w.b.health)));
   for (;;) {
-    const stats = await serverStats(docker, containerId);
+    const stats = await serverStats(scope, containerId);
     const waiting = wanted.filter(({ b, m }) => {
       const row = stats.find((x) => x.backend === proxyName(b.name) && x.server === proxyName(m.id));
       return !row || targetState(row) !== 'healthy';

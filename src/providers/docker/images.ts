@@ -1,8 +1,8 @@
 // Image references on the local target. `ImageId` may be a Docker reference (`seed/web:7`), an image
 // id (`sha256:…`), or the AMI-style id kiln shows for a local image (`ami-` + 17 hex of the image id).
 // All three resolve to the same local image; nothing is ever pulled (there is no registry here).
-import type Dockerode from 'dockerode';
 import { KilnError } from '../../core/errors.js';
+import { DockerError, type DockerClient, type ImageDetails } from '../../docker/client.js';
 import { amiIdFor, imageHexOfAmi } from './ids.js';
 
 export { amiIdFor } from './ids.js';
@@ -44,11 +44,11 @@ export function isImageReference(text: string): boolean {
   return text.length <= 512 && (IMAGE_ID.test(text) || REFERENCE.test(text));
 }
 
-/** Inspections by image id: an id names immutable content, so its answer never changes. */
-const byId = new Map<string, ResolvedImage>();
+/** Inspections by image id, as a provider keeps them: an id names immutable content, so its answer never changes. */
+export class ResolvedImages extends Map<string, ResolvedImage> {}
 
 /** Resolves a local image reference (see the file comment); KilnError IMAGE_NOT_FOUND when absent. */
-export async function resolveImage(docker: Dockerode, reference: string): Promise<ResolvedImage> {
+export async function resolveImage(docker: DockerClient, reference: string, byId: ResolvedImages = new ResolvedImages()): Promise<ResolvedImage> {
   const cached = byId.get(reference);
   if (cached) return { ...cached, reference };
   if (typeof reference !== 'string' || reference.trim() === '') throw new KilnError('IMAGE_NOT_FOUND', 'ImageId is empty: give a local image reference (name:tag, sha256:…) or its ami- id', 'user');
@@ -65,22 +65,20 @@ export async function resolveImage(docker: Dockerode, reference: string): Promis
         (reference.startsWith('/') ? '; it looks like a Systems Manager parameter name: declare the parameter as AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>, or write {{resolve:ssm:NAME}}' : ''),
       'user',
     );
-  let info: Dockerode.ImageInspectInfo;
+  let info: ImageDetails | undefined;
   try {
-    info = await docker.getImage(target).inspect();
+    info = await docker.inspectImage(target);
   } catch (e) {
-    const status = (e as { statusCode?: number }).statusCode;
-    if (status === 404 || status === 400)
-      throw new KilnError(
-        'IMAGE_NOT_FOUND',
-        hex ? `ImageId '${reference}' names no local image (no image id starts with ${hex}); build it first` : `ImageId '${reference}' is not a local Docker image; build it first (kiln never pulls)`,
-        'user',
-        { cause: e },
-      );
-    throw e;
+    if (DockerError.status(e) !== 400) throw e;
   }
+  if (!info)
+    throw new KilnError(
+      'IMAGE_NOT_FOUND',
+      hex ? `ImageId '${reference}' names no local image (no image id starts with ${hex}); build it first` : `ImageId '${reference}' is not a local Docker image; build it first (kiln never pulls)`,
+      'user',
+    );
   if (hex && !info.Id.startsWith(`sha256:${hex}`)) throw new KilnError('IMAGE_NOT_FOUND', `ImageId '${reference}' names no local image`, 'user');
-  const cfg = info.Config ?? ({} as Dockerode.ImageInspectInfo['Config']);
+  const cfg = info.Config ?? {};
   const resolved: ResolvedImage = {
     id: info.Id,
     amiId: amiIdFor(info.Id),

@@ -1,10 +1,11 @@
 // The local Docker provider: a registry from CloudFormation type to handler, and crash recovery
 // (objects labelled for a stack that state does not know). Handlers live one concern per file;
 // every handler is listed in HANDLERS below.
-import type Dockerode from 'dockerode';
-import { LABELS, docker as defaultDocker } from '../../docker/client.js';
 import { KilnError } from '../../core/errors.js';
-import type { Provider, ResourceHandler } from '../../model/provider.js';
+import { LABELS, type DockerClient } from '../../docker/client.js';
+import type { Provider } from '../../model/provider.js';
+import { bindHandler, LocalState, type DockerHandler } from './context.js';
+import { ResolvedImages, resolveImage } from './images.js';
 import { instanceHandler } from './instance.js';
 import { listVpcNamespaces, run, subnetHandler, vpcHandler } from './network.js';
 import { noEffectHandlers } from './noop.js';
@@ -15,7 +16,7 @@ import { cacheClusterHandler, subnetGroupHandler } from './elasticache.js';
 import { launchTemplateHandler } from './launchtemplate.js';
 import { autoScalingGroupHandler } from './asg.js';
 
-export const HANDLERS: ResourceHandler[] = [
+const HANDLERS: DockerHandler[] = [
   vpcHandler,
   subnetHandler,
   securityGroupHandler,
@@ -52,17 +53,16 @@ export interface Orphan {
  * known when its id, its name or its owner (`kiln.owner`, the physical id of the resource that made
  * it) is in the set; a VPC namespace or public network when its VPC id is.
  */
-export async function findOrphans(stack: string, known: ReadonlySet<string>, d?: Dockerode): Promise<Orphan[]> {
-  const docker = d ?? (await defaultDocker());
-  const filters = JSON.stringify({ label: [`${LABELS.stack}=${stack}`] });
+export async function findOrphans(docker: DockerClient, stack: string, known: ReadonlySet<string>): Promise<Orphan[]> {
+  const labels = [`${LABELS.stack}=${stack}`];
   const out: Orphan[] = [];
-  for (const c of await docker.listContainers({ all: true, filters })) {
+  for (const c of await docker.listContainers({ all: true, labels })) {
     const name = (c.Names[0] ?? '').replace(/^\//, '');
     const owner = c.Labels?.['kiln.owner'];
     if (known.has(c.Id) || known.has(name) || (owner && known.has(owner))) continue;
     out.push({ kind: 'container', id: c.Id, name, resource: c.Labels?.[LABELS.resource] });
   }
-  for (const n of await docker.listNetworks({ filters })) {
+  for (const n of await docker.listNetworks({ labels })) {
     const vpc = n.Labels?.['kiln.vpc'];
     if (known.has(n.Id) || known.has(n.Name) || (vpc && known.has(vpc))) continue;
     out.push({ kind: 'network', id: n.Id, name: n.Name, resource: n.Labels?.[LABELS.resource] });
@@ -72,22 +72,15 @@ export async function findOrphans(stack: string, known: ReadonlySet<string>, d?:
 }
 
 /** Removes orphans (containers first, then networks, then VPC namespaces); returns how many. */
-export async function removeOrphans(stack: string, known: ReadonlySet<string>, d?: Dockerode): Promise<number> {
-  const docker = d ?? (await defaultDocker());
-  const orphans = await findOrphans(stack, known, docker);
+export async function removeOrphans(docker: DockerClient, stack: string, known: ReadonlySet<string>): Promise<number> {
+  const orphans = await findOrphans(docker, stack, known);
   let n = 0;
   for (const o of orphans.filter((x) => x.kind === 'container')) {
-    await docker
-      .getContainer(o.id)
-      .remove({ force: true, v: true })
-      .catch(() => undefined);
+    await docker.removeContainer(o.id, { force: true, volumes: true }).catch(() => undefined);
     n++;
   }
   for (const o of orphans.filter((x) => x.kind === 'network')) {
-    await docker
-      .getNetwork(o.id)
-      .remove()
-      .catch(() => undefined);
+    await docker.removeNetwork(o.id).catch(() => undefined);
     n++;
   }
   for (const o of orphans.filter((x) => x.kind === 'netns')) {
@@ -97,22 +90,28 @@ export async function removeOrphans(stack: string, known: ReadonlySet<string>, d
   return n;
 }
 
-/** The local target as the executor sees it. */
-export function localProvider(): Provider {
+/**
+ * The local target as the executor sees it, working through `docker`. The provider owns its
+ * bookkeeping (address reservations, loaded packet filters, load balancers in change…): handlers get
+ * it, with the client, in their context.
+ */
+export function localProvider(o: { docker: DockerClient }): Provider {
+  const { docker } = o;
+  const scope = { docker, local: new LocalState() };
+  const handlers = new Map(HANDLERS.map((h) => [h.type, bindHandler(h, scope)]));
+  const images = scope.local.of(ResolvedImages);
   return {
     name: 'local',
-    handler: (type) => HANDLERS.find((h) => h.type === type),
-    listOrphans: async (stack, known) => (await findOrphans(stack, known)).map((o) => `${o.kind}:${o.name}`),
-    removeOrphans: (stack, known) => removeOrphans(stack, known),
+    handler: (type) => handlers.get(type),
+    listOrphans: async (stack, known) => (await findOrphans(docker, stack, known)).map((o) => `${o.kind}:${o.name}`),
+    removeOrphans: (stack, known) => removeOrphans(docker, stack, known),
     normalizeParameter: async (type, value) => {
       if (type !== 'AWS::EC2::Image::Id' || /^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$/.test(value)) return value;
-      const [{ docker }, { resolveImage }] = await Promise.all([import('../../docker/client.js'), import('./images.js')]);
-      return (await resolveImage(await docker(), value)).amiId;
+      return (await resolveImage(docker, value, images)).amiId;
     },
     findImage: async (reference) => {
-      const [{ docker }, { resolveImage }] = await Promise.all([import('../../docker/client.js'), import('./images.js')]);
       try {
-        return (await resolveImage(await docker(), reference)).amiId;
+        return (await resolveImage(docker, reference, images)).amiId;
       } catch (e) {
         if (KilnError.is(e) && e.code === 'IMAGE_NOT_FOUND') return undefined;
         throw e;

@@ -11,15 +11,15 @@
 import { createHash } from 'node:crypto';
 import { lstat, readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
-import { docker as defaultDocker } from '../../docker/client.js';
+import { DockerError, type ContainerDetails, type DockerClient } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import { ResourceMissing, type DiffResult, type ReadResult, type ResourceContext, type ResourceHandler, type ResourceState } from '../../model/provider.js';
+import { ResourceMissing, type DiffResult, type ReadResult, type ResourceState } from '../../model/provider.js';
 import { canonicalJson } from '../../core/hash.js';
+import type { DockerContext, DockerHandler } from './context.js';
 import { attachingMember, currentView, filterDrift, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
 import { newId } from './ids.js';
-import { resolveImage } from './images.js';
+import { ResolvedImages, resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
 import { destroyContainer, launchContainer } from './launch.js';
 import { attachToVpc, cidrContains, containerRoot, parseCidr, parseCidrLoose, subnetInfo } from './network.js';
@@ -75,7 +75,7 @@ interface NetworkChoice {
   associatePublicIp?: boolean;
 }
 
-function networkOf(ctx: ResourceContext, props: JsonObject): NetworkChoice {
+function networkOf(ctx: DockerContext, props: JsonObject): NetworkChoice {
   const nis = Array.isArray(props.NetworkInterfaces) ? (props.NetworkInterfaces as JsonObject[]) : [];
   const primary = nis.find((n) => String(n.DeviceIndex ?? '0') === '0') ?? nis[0];
   if (nis.length > 1) throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::Instance: more than one network interface is not supported on the local target', 'user');
@@ -108,7 +108,7 @@ function networkOf(ctx: ResourceContext, props: JsonObject): NetworkChoice {
  * the VPC. A rule whose source lies inside the VPC (a group, or a CIDR within the VPC's block) can
  * never admit the host, so its ports are not published (the host then gets a plain refusal).
  */
-export function publicPorts(ctx: ResourceContext, groups: string[], vpcId: string, exposed: number[], vpcCidr?: string): number[] {
+export function publicPorts(ctx: DockerContext, groups: string[], vpcId: string, exposed: number[], vpcCidr?: string): number[] {
   const view = currentView(ctx);
   const vpc = vpcCidr ? parseCidr(vpcCidr) : undefined;
   const effective = groups.length ? groups : [view.defaults.get(vpcId) ?? ''];
@@ -139,25 +139,10 @@ function limitsFor(type: string) {
   return instanceLimits(type, Math.max(1, availableParallelism()));
 }
 
-/** Runs a command in a container and returns its stdout (stderr dropped), or undefined when it cannot run. */
-async function execOut(docker: Dockerode, containerId: string, cmd: string[]): Promise<string | undefined> {
+/** Runs a command as root in a container and returns its stdout (stderr dropped), or undefined when it cannot run. */
+async function execOut(docker: DockerClient, containerId: string, cmd: string[]): Promise<string | undefined> {
   try {
-    const exec = await docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: false, User: '0' });
-    const stream = await exec.start({});
-    const chunks: Buffer[] = [];
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => resolve());
-      stream.on('error', reject);
-    });
-    const raw = Buffer.concat(chunks);
-    const out: Buffer[] = [];
-    for (let i = 0; i + 8 <= raw.length;) {
-      const len = raw.readUInt32BE(i + 4);
-      if (raw[i] === 1) out.push(raw.subarray(i + 8, i + 8 + len));
-      i += 8 + len;
-    }
-    return Buffer.concat(out).toString('utf8');
+    return (await docker.exec(containerId, cmd, { user: '0' })).stdout;
   } catch {
     return undefined;
   }
@@ -170,7 +155,7 @@ const MAX_HASHED = 64;
  * Content hashes of the regular files the boot left changed (`A`/`C` in the baseline), so a later
  * edit of such a file (say /etc/app.env, written by the user data) still shows as a mutation.
  */
-export async function baselineHashes(docker: Dockerode, containerId: string, baseline: readonly string[]): Promise<Record<string, string>> {
+export async function baselineHashes(docker: DockerClient, containerId: string, baseline: readonly string[]): Promise<Record<string, string>> {
   const paths = baseline.filter((b) => b.startsWith('A ') || b.startsWith('C ')).map((b) => b.slice(2));
   if (!paths.length || paths.length > MAX_HASHED) return {};
   const onHost = await hashOnHost(docker, containerId, paths);
@@ -196,7 +181,7 @@ const MAX_HASHED_BYTES = 16 << 20;
  * `docker diff`, entries of the container's own file system, and only regular files are read.
  * Undefined when the container's root cannot be reached from here (not running, remote engine).
  */
-async function hashOnHost(docker: Dockerode, containerId: string, paths: readonly string[]): Promise<Record<string, string> | undefined> {
+async function hashOnHost(docker: DockerClient, containerId: string, paths: readonly string[]): Promise<Record<string, string> | undefined> {
   const root = await containerRoot(docker, containerId);
   if (!root) return undefined;
   const hashes: Record<string, string> = {};
@@ -216,12 +201,12 @@ async function hashOnHost(docker: Dockerode, containerId: string, paths: readonl
 
 /** Files changed inside a container, minus its boot baseline, volatile paths and implied parents. */
 export async function mutations(
-  docker: Dockerode,
+  docker: DockerClient,
   containerId: string,
   baseline: readonly string[],
   hashes: Readonly<Record<string, string>> = {},
 ): Promise<Array<{ path: string; kind: 'A' | 'C' | 'D' }>> {
-  const changes = ((await docker.getContainer(containerId).changes()) ?? []) as Array<{ Path: string; Kind: number }>;
+  const changes = await docker.containerChanges(containerId);
   const base = new Set(baseline);
   if (Object.keys(hashes).length) {
     // A boot-time file whose content changed since is a mutation even though diff still says A/C.
@@ -232,8 +217,7 @@ export async function mutations(
     );
     for (const [path, h] of Object.entries(hashes)) if (now[path] !== undefined && now[path] !== h) for (const k of ['A', 'C']) base.delete(`${k} ${path}`);
   }
-  const kinds = ['C', 'A', 'D'] as const;
-  const list = changes.map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'C' }));
+  const list = changes;
   // A changed directory is implied by a change below it, volatile or not (docker's /sbin/docker-init
   // mount point shows as `A /sbin/docker-init` under `C /sbin`).
   const paths = list.map((c) => c.path);
@@ -248,7 +232,7 @@ function hashText(s: string | undefined): string | null {
   return s === undefined ? null : createHash('sha256').update(s).digest('hex').slice(0, 16);
 }
 
-export const instanceHandler: ResourceHandler = {
+export const instanceHandler: DockerHandler = {
   type: 'AWS::EC2::Instance',
   effect: 'real',
   async create(ctx, props) {
@@ -263,27 +247,23 @@ export const instanceHandler: ResourceHandler = {
       throw new KilnError('AZ_MISMATCH', `The subnet '${net.subnetId}' is in availability zone ${subnet.availabilityZone}, not in the requested ${az} (InvalidParameterValue)`, 'user');
     const userData = decodeUserData(props.UserData);
     const isPublic = net.associatePublicIp ?? subnet.mapPublicIpOnLaunch;
-    const docker = await defaultDocker();
-    const resolved = await resolveImage(docker, image);
+    const { docker } = ctx;
+    const resolved = await resolveImage(docker, image, ctx.local.of(ResolvedImages));
     const instanceId = newId('i');
     const ports = isPublic ? publicPorts(ctx, net.groups, subnet.vpcId, resolved.exposedPorts, subnet.vpcCidr) : [];
     ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `launching ${instanceId} (${instanceType}) from ${resolved.amiId}` });
-    const launched = await launchContainer(
-      ctx,
-      {
-        image: resolved.id,
-        subnetId: net.subnetId,
-        securityGroupIds: net.groups,
-        kind: 'instance',
-        owner: instanceId,
-        name: instanceId,
-        instanceType,
-        ...(userData !== undefined ? { userData } : {}),
-        ...(net.privateIp ? { privateIp: net.privateIp } : {}),
-        ...(isPublic ? { publish: { ports } } : {}),
-      },
-      { docker },
-    );
+    const launched = await launchContainer(ctx, {
+      image: resolved.id,
+      subnetId: net.subnetId,
+      securityGroupIds: net.groups,
+      kind: 'instance',
+      owner: instanceId,
+      name: instanceId,
+      instanceType,
+      ...(userData !== undefined ? { userData } : {}),
+      ...(net.privateIp ? { privateIp: net.privateIp } : {}),
+      ...(isPublic ? { publish: { ports } } : {}),
+    });
     let baseline: string[] = [];
     let hashes: Record<string, string> = {};
     try {
@@ -326,16 +306,13 @@ export const instanceHandler: ResourceHandler = {
   },
 
   async update(ctx, props, previous) {
-    const docker = await defaultDocker();
+    const { docker } = ctx;
     const rec = containerOf(previous.state);
     // An instance removed outside kiln cannot be updated: say so (the executor stops rather than create one unplanned).
-    await docker
-      .getContainer(rec.id)
-      .inspect()
-      .catch((e: { statusCode?: number }) => {
-        if (e.statusCode === 404) throw new ResourceMissing(`the container of ${previous.state.physicalId} no longer exists`);
-        throw e;
-      });
+    await docker.inspectContainer(rec.id).catch((e: unknown) => {
+      if (DockerError.status(e) === 404) throw new ResourceMissing(`the container of ${previous.state.physicalId} no longer exists`);
+      throw e;
+    });
     const data: JsonObject = { ...(previous.state.data ?? {}) };
     const instanceType = str(props.InstanceType) ?? DEFAULT_INSTANCE_TYPE;
     const net = networkOf(ctx, props);
@@ -350,11 +327,11 @@ export const instanceHandler: ResourceHandler = {
         if (!rules) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
         if (rules.vpcId !== subnet.vpcId) throw new KilnError('SECURITY_GROUP_WRONG_VPC', `Security group ${g} and subnet ${rec.subnetId} belong to different networks.`, 'user');
       }
-      noteMember({ id: rec.id, ip: rec.ip, vpcId: rec.vpcId, subnetId: rec.subnetId, groups: net.groups, ...(rec.publicIp ? { publicIp: rec.publicIp } : {}) });
-      await reconcileFirewalls(ctx, docker, { vpcId: rec.vpcId });
+      noteMember(ctx, { id: rec.id, ip: rec.ip, vpcId: rec.vpcId, subnetId: rec.subnetId, groups: net.groups, ...(rec.publicIp ? { publicIp: rec.publicIp } : {}) });
+      await reconcileFirewalls(ctx, { vpcId: rec.vpcId });
       const published = Array.isArray(data.publishedPorts) ? (data.publishedPorts as number[]) : [];
       if (rec.publicIp) {
-        const image = await resolveImage(docker, String(data.imageId));
+        const image = await resolveImage(docker, String(data.imageId), ctx.local.of(ResolvedImages));
         const want = publicPorts(ctx, net.groups, rec.vpcId, image.exposedPorts, subnetInfo(ctx, rec.subnetId).vpcCidr).filter((p) => !published.includes(p));
         if (want.length)
           ctx.events.emit({
@@ -367,19 +344,16 @@ export const instanceHandler: ResourceHandler = {
     // Instance type: stop, change limits, start, rejoin the VPC (some interruption, as on AWS).
     if (instanceType !== data.instanceType) {
       const limits = limitsFor(instanceType);
-      const c = docker.getContainer(rec.id);
       ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `stopping ${previous.state.physicalId} to change its type to ${instanceType}` });
-      await c.stop({ t: 5 }).catch((e: { statusCode?: number }) => {
-        if (e.statusCode !== 304) throw e;
-      });
-      await c.update({ NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes, MemorySwap: -1 });
-      await c.start();
-      const info = await c.inspect();
+      await docker.stopContainer(rec.id, { timeoutSeconds: 5 });
+      await docker.updateContainer(rec.id, { NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes, MemorySwap: -1 });
+      await docker.startContainer(rec.id);
+      const info = await docker.inspectContainer(rec.id);
       const subnet = subnetInfo(ctx, rec.subnetId);
       const prefix = parseCidr(subnet.vpcCidr)?.prefix ?? 16;
       const set = rulesetFor(currentView(ctx), { ...rec, groups: net.groups });
-      await attachingMember(rec.id, set, () => attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: rec.id, ip: rec.ip, prefix, firewall: set }));
-      await reconcileFirewalls(ctx, docker, { vpcId: rec.vpcId });
+      await attachingMember(ctx, rec.id, set, () => attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: rec.id, ip: rec.ip, prefix, firewall: set }));
+      await reconcileFirewalls(ctx, { vpcId: rec.vpcId });
       data.instanceType = instanceType;
     }
     data.containers = [nextRec as JsonObject];
@@ -392,13 +366,13 @@ export const instanceHandler: ResourceHandler = {
   },
 
   async read(ctx, state, props): Promise<ReadResult> {
-    const docker = await defaultDocker();
+    const { docker } = ctx;
     const rec = containerOf(state);
-    let info: Dockerode.ContainerInspectInfo;
+    let info: ContainerDetails;
     try {
-      info = await docker.getContainer(rec.id).inspect();
+      info = await docker.inspectContainer(rec.id);
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return { drift: [] };
+      if (DockerError.status(e) === 404) return { drift: [] };
       throw e;
     }
     const drift: ReadResult['drift'] = [];

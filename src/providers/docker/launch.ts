@@ -21,15 +21,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { systemClock, retryUntil } from '../../core/clock.js';
-import { LABELS, docker as defaultDocker } from '../../docker/client.js';
+import { DockerError, LABELS, type ContainerSpec, type DockerClient } from '../../docker/client.js';
 import type { JsonObject } from '../../stack/model.js';
-import type { ResourceContext } from '../../model/provider.js';
 import { packTar, type TarEntry } from '../../image/builders/tar.js';
+import type { DockerContext } from './context.js';
 import { attachingMember, currentView, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
-import { resolveImage } from './images.js';
+import { ResolvedImages, resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
 import {
   allocateAddress,
@@ -113,10 +112,6 @@ export interface Launched {
   record: ContainerRecord;
   /** JSON form of everything above, for `state.data` (put it in `data.containers: [...]`). */
   data: JsonObject;
-}
-
-export interface LaunchDeps {
-  docker?: Dockerode;
 }
 
 const INIT_DIR = '.kiln';
@@ -211,29 +206,16 @@ function tarEntries(files: LaunchFile[]): TarEntry[] {
   return entries;
 }
 
-/** Whether an image (by id) has /bin/sh: asked once per image per process. */
-const imageHasShell = new Map<string, boolean>();
-
-async function hasFile(c: Dockerode.Container, path: string): Promise<boolean> {
-  try {
-    // HEAD /archive: dockerode hands back the response stream; destroy it or its socket keeps the
-    // process alive (until the engine drops idle connections, minutes later).
-    const res = await (c as unknown as { infoArchive(o: { path: string }): Promise<{ destroy?: () => void; resume?: () => void } | undefined> }).infoArchive({ path });
-    res?.resume?.();
-    res?.destroy?.();
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether an image (by id) has /bin/sh: asked once per image by each provider. */
+export class ImageShells extends Map<string, boolean> {}
 
 /**
  * Starts a container in a subnet behind security groups (see the file comment). On any failure
  * everything it made is removed before the error is thrown.
  */
-export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, deps: LaunchDeps = {}): Promise<Launched> {
+export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Promise<Launched> {
   requireRoot();
-  const docker = deps.docker ?? (await defaultDocker());
+  const { docker } = ctx;
   const subnet = subnetInfo(ctx, spec.subnetId);
   const groups = [...new Set(spec.securityGroupIds ?? [])];
   const view = currentView(ctx);
@@ -244,7 +226,7 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
   }
   const limits = spec.instanceType ? instanceLimits(spec.instanceType, hostCpus()) : undefined;
   if (limits?.cpuCapped) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `${limits.type} has ${limits.vcpu} vCPUs; capped to the host's ${hostCpus()}` });
-  const image = await resolveImage(docker, spec.image);
+  const image = await resolveImage(docker, spec.image, ctx.local.of(ResolvedImages));
   const entrypoint = spec.entrypoint ?? image.entrypoint;
   const cmd = spec.cmd ?? (spec.entrypoint ? [] : image.cmd);
   const command = [...entrypoint, ...cmd];
@@ -253,9 +235,9 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
   const vpcCidr = parseCidr(subnet.vpcCidr);
   const subnetCidr = parseCidr(subnet.cidr);
   if (!vpcCidr || !subnetCidr) throw new KilnError('SUBNET_STATE', `subnet ${spec.subnetId} has no valid CIDR in state`, 'internal');
-  const ip = await allocateAddress(docker, subnet.vpcId, subnetCidr, spec.subnetId, spec.privateIp);
+  const ip = await allocateAddress(ctx, subnet.vpcId, subnetCidr, spec.subnetId, spec.privateIp);
   let publicIp: string | undefined;
-  let container: Dockerode.Container | undefined;
+  let container: string | undefined;
   const rand = randomBytes(3).toString('hex');
   const containerName = `kiln-${ctx.stack}-${ctx.logicalId}-${(spec.name ?? rand).replace(/[^a-zA-Z0-9_.-]/g, '-')}`;
   const record: ContainerRecord = { id: '', ip, vpcId: subnet.vpcId, subnetId: spec.subnetId, groups };
@@ -264,10 +246,10 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
     const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
     const exposed: Record<string, object> = {};
     if (spec.publish) {
-      publicIp = await allocateLoopback(docker, `${ctx.stack}/${ctx.logicalId}/${spec.publish.key ?? spec.name ?? rand}`, spec.publish.address);
+      publicIp = await allocateLoopback(ctx, `${ctx.stack}/${ctx.logicalId}/${spec.publish.key ?? spec.name ?? rand}`, spec.publish.address);
       // The VPC's public network belongs to the VPC's stack (which may not be this one: an imported subnet).
       const vpcStack = ctx.lookup(subnet.vpcId)?.stack ?? ctx.stack;
-      networkMode = await ensurePublicNetwork(docker, vpcStack, subnet.vpcLogicalId, subnet.vpcId, ctx.deployment, subnet.vpcCidr);
+      networkMode = await ensurePublicNetwork(ctx, vpcStack, subnet.vpcLogicalId, subnet.vpcId, ctx.deployment, subnet.vpcCidr);
       for (const p of [...new Set(spec.publish.ports)]) {
         if (!Number.isInteger(p) || p < 1 || p > 65535) throw new KilnError('INVALID_LAUNCH', `cannot publish port ${p}`, 'user');
         portBindings[`${p}/tcp`] = [{ HostIp: publicIp, HostPort: String(p) }];
@@ -295,7 +277,7 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
     for (const w of ud?.warnings ?? []) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `UserData: ${w}` });
     // The wrapper travels inline (`sh -c`), the user data in the environment (the wrapper writes it
     // to /.kiln/user-data and unsets it): most launches copy nothing into the container.
-    const createOpts = (shellCmd: string[], bb: string): Dockerode.ContainerCreateOptions => ({
+    const createOpts = (shellCmd: string[], bb: string): ContainerSpec => ({
       name: containerName,
       Image: image.id,
       Hostname: spec.hostname ?? `ip-${ip.replace(/\./g, '-')}`,
@@ -317,45 +299,42 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
       },
     });
     container = await docker.createContainer(createOpts(['/bin/sh'], ''));
-    record.id = container.id;
+    record.id = container;
     const files: LaunchFile[] = [...(spec.files ?? []), ...(ud?.files ?? [])];
-    let shell = imageHasShell.get(image.id);
-    if (shell === undefined) imageHasShell.set(image.id, (shell = await hasFile(container, '/bin/sh')));
+    const shells = ctx.local.of(ImageShells);
+    let shell = shells.get(image.id);
+    if (shell === undefined) shells.set(image.id, (shell = await docker.pathExists(container, '/bin/sh')));
     if (!shell) {
       // No shell in the image: bring the host's static busybox for the wrapper (and the user data).
       const host = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
       if (!host) throw new KilnError('IMAGE_HAS_NO_SHELL', `image ${spec.image} has no /bin/sh and the host has no static busybox to lend it`, 'user');
       files.push({ path: `/${INIT_DIR}/busybox`, content: readFileSync(host), mode: 0o755 });
-      await docker.getContainer(container.id).remove({ force: true });
+      await docker.removeContainer(container, { force: true });
       container = await docker.createContainer(createOpts([`/${INIT_DIR}/busybox`, 'sh'], `/${INIT_DIR}/busybox `));
-      record.id = container.id;
+      record.id = container;
     }
-    if (files.length) await container.putArchive(packTar(tarEntries(files)), { path: '/' });
-    await container.start();
-    const info = await container.inspect();
+    if (files.length) await docker.putArchive(container, '/', packTar(tarEntries(files)));
+    await docker.startContainer(container);
+    const info = await docker.inspectContainer(container);
     if (!info.State.Running) throw new KilnError('CONTAINER_EXITED', `container ${containerName} stopped at once (exit ${info.State.ExitCode})`, 'user');
-    noteMember(record);
+    noteMember(ctx, record);
     const set = rulesetFor(currentView(ctx), record);
-    const id = container.id;
-    await attachingMember(id, set, () => attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: id, ip, prefix: vpcCidr.prefix, firewall: set }));
+    const id = container;
+    await attachingMember(ctx, id, set, () => attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: id, ip, prefix: vpcCidr.prefix, firewall: set }));
     // Members of groups this container belongs to may be sources in other containers' rules.
-    await reconcileFirewalls(ctx, docker, { vpcId: subnet.vpcId });
+    await reconcileFirewalls(ctx, { vpcId: subnet.vpcId });
     const waitUd = spec.waitForUserData ?? spec.userData !== undefined;
-    if (waitUd) await waitForUserData(ctx, docker, container.id, spec.userDataTimeoutMs ?? 600_000);
+    if (waitUd) await waitForUserData(ctx, container, spec.userDataTimeoutMs ?? 600_000);
   } catch (e) {
-    if (container)
-      await docker
-        .getContainer(container.id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    if (record.id) noteMember(null, record.id);
-    releaseAddress(subnet.vpcId, ip);
-    if (publicIp) releaseLoopback(publicIp);
+    if (container) await docker.removeContainer(container, { force: true }).catch(() => undefined);
+    if (record.id) noteMember(ctx, null, record.id);
+    releaseAddress(ctx, subnet.vpcId, ip);
+    if (publicIp) releaseLoopback(ctx, publicIp);
     throw e;
   }
   const region = regionOfAz(subnet.availabilityZone);
   const launched: Launched = {
-    containerId: container.id,
+    containerId: container,
     containerName,
     privateIp: ip,
     vpcId: subnet.vpcId,
@@ -371,7 +350,7 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
     launched.publicDnsName = publicIp;
   }
   launched.data = {
-    id: container.id,
+    id: container,
     name: containerName,
     ip,
     vpcId: subnet.vpcId,
@@ -385,14 +364,14 @@ export async function launchContainer(ctx: ResourceContext, spec: LaunchSpec, de
 }
 
 /** Waits until the wrapper has run the user data; fails with the log's tail if the container stops. */
-export async function waitForUserData(ctx: ResourceContext, docker: Dockerode, containerId: string, timeoutMs: number): Promise<void> {
-  const c = docker.getContainer(containerId);
+async function waitForUserData(ctx: DockerContext, containerId: string, timeoutMs: number): Promise<void> {
+  const { docker } = ctx;
   await retryUntil(
     async () => {
-      if (await hasFile(c, `/${INIT_DIR}/user-data.done`)) return true;
-      const info = await c.inspect();
+      if (await docker.pathExists(containerId, `/${INIT_DIR}/user-data.done`)) return true;
+      const info = await docker.inspectContainer(containerId);
       if (!info.State.Running) {
-        const logs = String(await c.logs({ stdout: true, stderr: true, tail: 20 }).catch(() => ''));
+        const logs = await docker.containerLogs(containerId, 20).catch(() => '');
         throw new KilnError('INSTANCE_STOPPED', `the instance stopped during boot (exit ${info.State.ExitCode})${logs ? `: ${logs.replace(/[\x00-\x08]/g, '').trim()}` : ''}`, 'user');
       }
       return undefined;
@@ -408,15 +387,12 @@ export async function waitForUserData(ctx: ResourceContext, docker: Dockerode, c
 }
 
 /** Exit status of the user data (`/.kiln/user-data.done`) and its output, or undefined when it has not run. */
-export async function userDataResult(docker: Dockerode, containerId: string): Promise<{ status: number; log: string } | undefined> {
-  const c = docker.getContainer(containerId);
+export async function userDataResult(docker: DockerClient, containerId: string): Promise<{ status: number; log: string } | undefined> {
   const read = async (path: string): Promise<string | undefined> => {
     try {
-      const stream = await c.getArchive({ path });
-      const chunks: Buffer[] = [];
-      for await (const ch of stream as AsyncIterable<Buffer>) chunks.push(ch);
+      const tar = await docker.getArchive(containerId, path);
       const { unpackTar } = await import('../../image/builders/tar.js');
-      const entry = unpackTar(Buffer.concat(chunks)).find((e) => e.type === 'file');
+      const entry = unpackTar(tar).find((e) => e.type === 'file');
       return entry?.data?.toString('utf8');
     } catch {
       return undefined;
@@ -428,22 +404,21 @@ export async function userDataResult(docker: Dockerode, containerId: string): Pr
 }
 
 /** Removes a launched container and its VPC port; reconciles the rules of the others. */
-export async function destroyContainer(ctx: ResourceContext, data: { id: string; vpcId?: string; ip?: string; publicIp?: string; netns?: string } | string, deps: LaunchDeps = {}): Promise<void> {
-  const docker = deps.docker ?? (await defaultDocker());
+export async function destroyContainer(ctx: DockerContext, data: { id: string; vpcId?: string; ip?: string; publicIp?: string; netns?: string } | string): Promise<void> {
   const rec = typeof data === 'string' ? { id: data } : data;
   try {
-    await docker.getContainer(rec.id).remove({ force: true, v: true });
+    await ctx.docker.removeContainer(rec.id, { force: true, volumes: true });
   } catch (e) {
-    if ((e as { statusCode?: number }).statusCode !== 404) throw new KilnError('CONTAINER_REMOVE_FAILED', `cannot remove container ${rec.id}: ${errorMessage(e)}`, 'environment', { cause: e });
+    if (DockerError.status(e) !== 404) throw new KilnError('CONTAINER_REMOVE_FAILED', `cannot remove container ${rec.id}: ${errorMessage(e)}`, 'environment', { cause: e });
   }
   // The veth pair would die with the container's namespace, but the kernel tears namespaces down
   // lazily: remove the VPC end now, so the bridge has no port left (a VPC delete checks that).
   const ns = (rec as { netns?: string }).netns ?? (rec.vpcId ? (await listVpcNamespaces()).find((n) => n.vpcId === rec.vpcId)?.name : undefined);
   if (ns) await detachPort(ns, hostVethName(rec.id));
-  noteMember(null, rec.id);
-  if (rec.vpcId && rec.ip) releaseAddress(rec.vpcId, rec.ip);
-  if (rec.publicIp) releaseLoopback(rec.publicIp);
-  await reconcileFirewalls(ctx, docker, rec.vpcId ? { vpcId: rec.vpcId } : {});
+  noteMember(ctx, null, rec.id);
+  if (rec.vpcId && rec.ip) releaseAddress(ctx, rec.vpcId, rec.ip);
+  if (rec.publicIp) releaseLoopback(ctx, rec.publicIp);
+  await reconcileFirewalls(ctx, rec.vpcId ? { vpcId: rec.vpcId } : {});
 }
 
 // ---------------------------------------------------------------------------------------------

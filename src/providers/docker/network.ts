@@ -15,8 +15,8 @@
 //   the address kiln assigned from the subnet's range and the VPC's prefix length (so every subnet of
 //   a VPC reaches every other one, as AWS's implicit "local" route does). Addresses are allocated
 //   by kiln: the first four and the last address of each subnet are reserved, as in AWS; what is in
-//   use is read from the `kiln.ip` / `kiln.vpc` labels of the containers plus an in-process
-//   reservation for launches still in flight.
+//   use is read from the `kiln.ip` / `kiln.vpc` labels of the containers plus the provider's
+//   reservations for launches still in flight (`NetworkState`).
 // * Containers are created with no Docker network (`none`), unless they have a public endpoint: then
 //   they are also on the VPC's "public" Docker network `kiln-pub-<vpc-id>` (inter-container traffic
 //   disabled: `enable_icc=false`), which exists only to let Docker publish their ports on the
@@ -37,11 +37,11 @@
 //   Nothing here needs the Docker daemon's iptables.
 import { execFile } from 'node:child_process';
 import { access, readdir } from 'node:fs/promises';
-import type Dockerode from 'dockerode';
 import { KilnError, errorMessage } from '../../core/errors.js';
-import { LABELS } from '../../docker/client.js';
+import { DockerError, LABELS, type DockerClient } from '../../docker/client.js';
 import type { Json } from '../../stack/model.js';
-import type { KnownResource, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
+import type { KnownResource, ResourceState } from '../../model/provider.js';
+import type { DockerContext, DockerHandler, DockerScope } from './context.js';
 import { newId } from './ids.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -72,11 +72,8 @@ export function run(file: string, args: string[], input?: string): Promise<RunRe
  * 50-100 ms of engine work per call). Undefined when the container is not running or its root is
  * not reachable from here (a remote engine); callers then fall back to `docker exec`.
  */
-export async function containerRoot(docker: Dockerode, containerId: string): Promise<string | undefined> {
-  const info = await docker
-    .getContainer(containerId)
-    .inspect()
-    .catch(() => undefined);
+export async function containerRoot(docker: DockerClient, containerId: string): Promise<string | undefined> {
+  const info = await docker.inspectContainer(containerId).catch(() => undefined);
   if (!info?.State.Running || !(info.State.Pid > 0)) return undefined;
   const root = `/proc/${info.State.Pid}/root`;
   return (await canAccess(`${root}/`)) ? root : undefined;
@@ -309,14 +306,27 @@ export async function attachToVpc(opts: { ns: string; pid: number; containerId: 
 }
 
 // ---------------------------------------------------------------------------------------------
+// What a provider remembers about networks between calls
+
+export class NetworkState {
+  /** vpcId → addresses handed out to launches (in flight, or done and labelled). */
+  readonly reserved = new Map<string, Set<string>>();
+  /** Loopback addresses handed out to public endpoints. */
+  readonly loopbackTaken = new Set<string>();
+  /** Public networks by name, being made or made. */
+  readonly publicNetworks = new Map<string, Promise<string>>();
+  /** Subnets created but perhaps not in state yet (parallel creates see each other). */
+  readonly subnets = new Map<string, { res: KnownResource }>();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Address allocation
 
-const reserved = new Map<string, Set<string>>(); // vpcId → addresses handed out by this process
-
-/** Picks a free private address in `subnet` (or checks `wanted`), and reserves it in this process. */
-export async function allocateAddress(docker: Dockerode, vpcId: string, subnet: Cidr, subnetId: string, wanted?: string): Promise<string> {
-  const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`kiln.vpc=${vpcId}`] }) });
-  // Read this process's reservations after the await: launches in flight choose one at a time.
+/** Picks a free private address in `subnet` (or checks `wanted`), and reserves it for this provider. */
+export async function allocateAddress(scope: DockerScope, vpcId: string, subnet: Cidr, subnetId: string, wanted?: string): Promise<string> {
+  const { reserved } = scope.local.of(NetworkState);
+  const containers = await scope.docker.listContainers({ all: true, labels: [`kiln.vpc=${vpcId}`] });
+  // Read the reservations after the await: launches in flight choose one at a time.
   const used = new Set<string>(reserved.get(vpcId) ?? []);
   for (const c of containers) {
     const ip = c.Labels?.['kiln.ip'];
@@ -347,14 +357,12 @@ export async function allocateAddress(docker: Dockerode, vpcId: string, subnet: 
   return chosen;
 }
 
-export function releaseAddress(vpcId: string, ip: string): void {
-  reserved.get(vpcId)?.delete(ip);
+export function releaseAddress(scope: DockerScope, vpcId: string, ip: string): void {
+  scope.local.of(NetworkState).reserved.get(vpcId)?.delete(ip);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Public endpoints: a loopback address each, ports published there by Docker
-
-const loopbackTaken = new Set<string>();
 
 function hash32(s: string): number {
   let h = 2166136261;
@@ -366,8 +374,9 @@ function hash32(s: string): number {
  * A loopback address of its own for a public endpoint: 127.a.b.c with a in 1..254 (127.0.x.x is
  * left to the system: 127.0.0.1, 127.0.1.1, 127.0.0.53), stable for the same seed when free.
  */
-export async function allocateLoopback(docker: Dockerode, seed: string, preferred?: string): Promise<string> {
-  const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ['kiln.public-ip'] }) });
+export async function allocateLoopback(scope: DockerScope, seed: string, preferred?: string): Promise<string> {
+  const { loopbackTaken } = scope.local.of(NetworkState);
+  const containers = await scope.docker.listContainers({ all: true, labels: ['kiln.public-ip'] });
   const inUse = new Set(loopbackTaken); // after the await, as in allocateAddress
   for (const c of containers) {
     const ip = c.Labels?.['kiln.public-ip'];
@@ -394,21 +403,19 @@ export async function allocateLoopback(docker: Dockerode, seed: string, preferre
   throw new KilnError('NO_LOOPBACK_ADDRESS', 'no free loopback address for a public endpoint', 'environment');
 }
 
-export function releaseLoopback(ip: string): void {
-  loopbackTaken.delete(ip);
+export function releaseLoopback(scope: DockerScope, ip: string): void {
+  scope.local.of(NetworkState).loopbackTaken.delete(ip);
 }
 
 export function publicNetworkName(vpcId: string): string {
   return `kiln-pub-${vpcId}`;
 }
 
-const pubNetworks = new Map<string, Promise<string>>();
-
 /** Where public networks take their subnets: 100.64.0.0/10 (shared address space), as /24 blocks. */
 const PUBLIC_SPACE = { base: ipToInt('100.64.0.0') as number, blocks: 16384, prefix: 24 };
 
 /** Subnets of every Docker network on the engine (to pick a public block that overlaps none). */
-async function dockerSubnets(docker: Dockerode): Promise<Cidr[]> {
+async function dockerSubnets(docker: DockerClient): Promise<Cidr[]> {
   const out: Cidr[] = [];
   for (const n of await docker.listNetworks())
     for (const c of n.IPAM?.Config ?? []) {
@@ -423,12 +430,14 @@ async function dockerSubnets(docker: Dockerode): Promise<Cidr[]> {
  * 100.64.0.0/10 that overlaps no other Docker network and not the VPC (so routes inside a
  * container never collide), rather than one of Docker's few default pools. Returns its name.
  */
-export function ensurePublicNetwork(docker: Dockerode, stack: string, vpcLogicalId: string, vpcId: string, deployment: string, vpcCidr?: string): Promise<string> {
+export function ensurePublicNetwork(scope: DockerScope, stack: string, vpcLogicalId: string, vpcId: string, deployment: string, vpcCidr?: string): Promise<string> {
+  const { docker } = scope;
+  const pubNetworks = scope.local.of(NetworkState).publicNetworks;
   const name = publicNetworkName(vpcId);
   let p = pubNetworks.get(name);
   if (!p) {
     p = (async () => {
-      const existing = await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) });
+      const existing = await docker.listNetworks({ name });
       if (existing.some((n) => n.Name === name)) return name;
       const vpc = vpcCidr ? parseCidr(vpcCidr) : undefined;
       const start = hash32(vpcId) % PUBLIC_SPACE.blocks;
@@ -459,7 +468,7 @@ export function ensurePublicNetwork(docker: Dockerode, stack: string, vpcLogical
           });
           return name;
         } catch (e) {
-          const status = (e as { statusCode?: number }).statusCode;
+          const status = DockerError.status(e);
           if (status === 409) return name; // created meanwhile by someone else
           if (!/overlap/i.test(errorMessage(e))) throw e; // a concurrent network took the block: pick again
         }
@@ -473,15 +482,11 @@ export function ensurePublicNetwork(docker: Dockerode, stack: string, vpcLogical
 }
 
 /** Removes the VPC's public network if it exists (VPC delete). */
-export async function removePublicNetwork(docker: Dockerode, vpcId: string): Promise<void> {
+export async function removePublicNetwork(scope: DockerScope, vpcId: string): Promise<void> {
   const name = publicNetworkName(vpcId);
-  pubNetworks.delete(name);
-  const existing = await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) });
-  for (const n of existing.filter((x) => x.Name === name))
-    await docker
-      .getNetwork(n.Id)
-      .remove()
-      .catch(() => undefined);
+  scope.local.of(NetworkState).publicNetworks.delete(name);
+  const existing = await scope.docker.listNetworks({ name });
+  for (const n of existing.filter((x) => x.Name === name)) await scope.docker.removeNetwork(n.Id).catch(() => undefined);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -499,8 +504,8 @@ export interface SubnetInfo {
 }
 
 /** The subnet behind a physical id, as launch needs it; KilnError when it is not a live subnet. */
-export function subnetInfo(ctx: ResourceContext, subnetId: string): SubnetInfo {
-  const res = ctx.lookup(subnetId) ?? subnetOverlay.get(subnetId)?.res;
+export function subnetInfo(ctx: DockerContext, subnetId: string): SubnetInfo {
+  const res = ctx.lookup(subnetId) ?? ctx.local.of(NetworkState).subnets.get(subnetId)?.res;
   if (!res || res.type !== 'AWS::EC2::Subnet' || !res.state.data) throw new KilnError('SUBNET_NOT_FOUND', `The subnet ID '${subnetId}' does not exist (InvalidSubnetID.NotFound)`, 'user');
   const d = res.state.data;
   return {
@@ -514,9 +519,6 @@ export function subnetInfo(ctx: ResourceContext, subnetId: string): SubnetInfo {
     mapPublicIpOnLaunch: d.mapPublicIpOnLaunch === true,
   };
 }
-
-/** Subnets created by this process but perhaps not in state yet (parallel creates see each other). */
-const subnetOverlay = new Map<string, { res: KnownResource }>();
 
 export function defaultRegion(): string {
   return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
@@ -534,12 +536,7 @@ function bool(v: Json | undefined): boolean {
   return v === true || v === 'true';
 }
 
-async function dockerClient(): Promise<Dockerode> {
-  const { docker } = await import('../../docker/client.js');
-  return docker();
-}
-
-export const vpcHandler: ResourceHandler = {
+export const vpcHandler: DockerHandler = {
   type: 'AWS::EC2::VPC',
   effect: 'real',
   async create(ctx, props) {
@@ -578,7 +575,7 @@ export const vpcHandler: ResourceHandler = {
         `The vpc '${state.physicalId}' has dependencies and cannot be deleted. (${[...subnets.map((s) => `subnet ${s.state.physicalId}`), ...(ports.length ? [`${ports.length} attached container(s)`] : [])].join(', ')})`,
         'user',
       );
-    await removePublicNetwork(await dockerClient(), state.physicalId);
+    await removePublicNetwork(ctx, state.physicalId);
     await deleteVpcNetwork(ns);
   },
   async read(ctx, state) {
@@ -588,7 +585,7 @@ export const vpcHandler: ResourceHandler = {
   },
 };
 
-export const subnetHandler: ResourceHandler = {
+export const subnetHandler: DockerHandler = {
   type: 'AWS::EC2::Subnet',
   effect: 'real',
   async create(ctx, props) {
@@ -600,7 +597,8 @@ export const subnetHandler: ResourceHandler = {
     const cidr = checkBlock(props.CidrBlock, 'subnet');
     if (!vpcCidr || !cidrContains(vpcCidr, cidr))
       throw new KilnError('INVALID_SUBNET_RANGE', `The CIDR '${cidr.text}' is invalid: it is not within the VPC's ${String(vpc.state.data.cidr)} (InvalidSubnet.Range)`, 'user');
-    const siblings = [...ctx.allResources().filter((r) => r.type === 'AWS::EC2::Subnet'), ...[...subnetOverlay.values()].map((o) => o.res)].filter((r) => r.state.data?.vpcId === vpcId);
+    const made = ctx.local.of(NetworkState).subnets;
+    const siblings = [...ctx.allResources().filter((r) => r.type === 'AWS::EC2::Subnet'), ...[...made.values()].map((o) => o.res)].filter((r) => r.state.data?.vpcId === vpcId);
     for (const s of siblings) {
       const other = parseCidr(String(s.state.data?.cidr));
       if (other && cidrOverlaps(other, cidr))
@@ -630,26 +628,25 @@ export const subnetHandler: ResourceHandler = {
         mapPublicIpOnLaunch: bool(props.MapPublicIpOnLaunch),
       },
     };
-    subnetOverlay.set(subnetId, { res: { stack: ctx.stack, logicalId: ctx.logicalId, type: 'AWS::EC2::Subnet', properties: props, state } });
+    made.set(subnetId, { res: { stack: ctx.stack, logicalId: ctx.logicalId, type: 'AWS::EC2::Subnet', properties: props, state } });
     return state;
   },
-  async update(_ctx, props, previous) {
+  async update(ctx, props, previous) {
     // VpcId, CidrBlock and AvailabilityZone replace; MapPublicIpOnLaunch and Tags change in place.
     const state = { ...previous.state, data: { ...(previous.state.data ?? {}), mapPublicIpOnLaunch: bool(props.MapPublicIpOnLaunch) } };
-    const o = subnetOverlay.get(state.physicalId);
+    const o = ctx.local.of(NetworkState).subnets.get(state.physicalId);
     if (o) o.res = { ...o.res, properties: props, state };
     return state;
   },
-  async delete(_ctx, state) {
-    const docker = await dockerClient();
-    const members = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`kiln.subnet=${state.physicalId}`] }) });
+  async delete(ctx, state) {
+    const members = await ctx.docker.listContainers({ all: true, labels: [`kiln.subnet=${state.physicalId}`] });
     if (members.length)
       throw new KilnError(
         'DEPENDENCY_VIOLATION',
         `The subnet '${state.physicalId}' has dependencies and cannot be deleted. (${members.length} container(s): ${members.map((m) => m.Names[0]?.replace(/^\//, '')).join(', ')})`,
         'user',
       );
-    subnetOverlay.delete(state.physicalId);
+    ctx.local.of(NetworkState).subnets.delete(state.physicalId);
   },
   async read(ctx, state) {
     const ns = String(state.data?.netns ?? '');

@@ -2,9 +2,9 @@
 // is a set of rules recorded in state; enforcement lives in firewall.ts, which every change here
 // re-runs for the group's VPC (idempotent: only members whose rules changed are reloaded).
 import { KilnError } from '../../core/errors.js';
-import { docker as defaultDocker } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { ReadResult, ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
+import type { ReadResult, ResourceContext, ResourceState } from '../../model/provider.js';
+import type { DockerContext, DockerHandler } from './context.js';
 import { ALLOW_ALL_EGRESS, currentView, effectiveGroups, filterDrift, noteGroup, noteRule, normaliseRule, reconcileFirewalls, type GroupRules, type SgRule } from './firewall.js';
 import { newId } from './ids.js';
 
@@ -24,7 +24,7 @@ function checkVpc(ctx: ResourceContext, vpcId: Json | undefined, what: string): 
   return id;
 }
 
-function checkPeerGroups(ctx: ResourceContext, rules: SgRule[], self?: string): void {
+function checkPeerGroups(ctx: DockerContext, rules: SgRule[], self?: string): void {
   const view = currentView(ctx);
   for (const r of rules)
     if (r.group && r.group !== self && !view.groups.has(r.group)) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${r.group}' does not exist (InvalidGroup.NotFound)`, 'user');
@@ -37,11 +37,11 @@ function groupRules(groupId: string, vpcId: string, props: JsonObject): GroupRul
   return { groupId, vpcId, ingress, egress: egress.length ? egress : [ALLOW_ALL_EGRESS] };
 }
 
-async function reconcile(ctx: ResourceContext, vpcId: string | undefined): Promise<void> {
-  await reconcileFirewalls(ctx, await defaultDocker(), vpcId ? { vpcId } : {});
+async function reconcile(ctx: DockerContext, vpcId: string | undefined): Promise<void> {
+  await reconcileFirewalls(ctx, vpcId ? { vpcId } : {});
 }
 
-export const securityGroupHandler: ResourceHandler = {
+export const securityGroupHandler: DockerHandler = {
   type: 'AWS::EC2::SecurityGroup',
   effect: 'real',
   async create(ctx, props) {
@@ -51,7 +51,7 @@ export const securityGroupHandler: ResourceHandler = {
     const rules = groupRules(groupId, vpcId, props);
     checkPeerGroups(ctx, [...rules.ingress, ...rules.egress]);
     const groupName = typeof props.GroupName === 'string' && props.GroupName ? props.GroupName : `${ctx.stack}-${ctx.logicalId}-${groupId.slice(3, 15).toUpperCase()}`;
-    noteGroup(groupId, rules);
+    noteGroup(ctx, groupId, rules);
     await reconcile(ctx, vpcId);
     return {
       physicalId: groupId,
@@ -65,7 +65,7 @@ export const securityGroupHandler: ResourceHandler = {
     const vpcId = String(previous.state.attributes.VpcId);
     const rules = groupRules(groupId, vpcId, props);
     checkPeerGroups(ctx, [...rules.ingress, ...rules.egress], groupId);
-    noteGroup(groupId, rules);
+    noteGroup(ctx, groupId, rules);
     await reconcile(ctx, vpcId);
     return { ...previous.state, data: { ...(previous.state.data ?? {}), rules: rules as unknown as JsonObject } };
   },
@@ -80,7 +80,7 @@ export const securityGroupHandler: ResourceHandler = {
         `resource ${groupId} has a dependent object (${[...members.map((m) => `container ${m.id.slice(0, 12)}`), ...referrers.map((g) => `group ${g.groupId}`)].join(', ')})`,
         'user',
       );
-    noteGroup(groupId, null);
+    noteGroup(ctx, groupId, null);
   },
   async read(ctx, state) {
     return readGroupDrift(ctx, state);
@@ -88,8 +88,8 @@ export const securityGroupHandler: ResourceHandler = {
 };
 
 /** Drift of a group: members whose loaded packet filter differs from what the rules say. */
-async function readGroupDrift(ctx: ResourceContext, state: ResourceState): Promise<ReadResult> {
-  const docker = await defaultDocker();
+async function readGroupDrift(ctx: DockerContext, state: ResourceState): Promise<ReadResult> {
+  const { docker } = ctx;
   const view = currentView(ctx);
   const drift: ReadResult['drift'] = [];
   for (const m of view.members.filter((x) => effectiveGroups(view, x).includes(state.physicalId))) {
@@ -99,7 +99,7 @@ async function readGroupDrift(ctx: ResourceContext, state: ResourceState): Promi
   return { state, drift };
 }
 
-function standaloneHandler(type: 'AWS::EC2::SecurityGroupIngress' | 'AWS::EC2::SecurityGroupEgress'): ResourceHandler {
+function standaloneHandler(type: 'AWS::EC2::SecurityGroupIngress' | 'AWS::EC2::SecurityGroupEgress'): DockerHandler {
   const direction = type === 'AWS::EC2::SecurityGroupIngress' ? 'ingress' : 'egress';
   return {
     type,
@@ -120,7 +120,7 @@ function standaloneHandler(type: 'AWS::EC2::SecurityGroupIngress' | 'AWS::EC2::S
       checkPeerGroups(ctx, [rule], groupId);
       const id = newId('sgr');
       const entry = { groupId, direction, rule } as const;
-      noteRule(id, entry);
+      noteRule(ctx, id, entry);
       await reconcile(ctx, group.vpcId);
       return { physicalId: id, attributes: { Id: id }, data: { rule: entry as unknown as JsonObject, vpcId: group.vpcId ?? null } };
     },
@@ -131,12 +131,12 @@ function standaloneHandler(type: 'AWS::EC2::SecurityGroupIngress' | 'AWS::EC2::S
       if (typeof props.Description === 'string') rule.description = props.Description;
       else delete rule.description;
       const next = { ...entry, rule };
-      noteRule(previous.state.physicalId, next);
+      noteRule(ctx, previous.state.physicalId, next);
       await reconcile(ctx, (previous.state.data?.vpcId as string | null) ?? undefined);
       return { ...previous.state, data: { ...(previous.state.data ?? {}), rule: next as unknown as JsonObject } };
     },
     async delete(ctx, state) {
-      noteRule(state.physicalId, null);
+      noteRule(ctx, state.physicalId, null);
       await reconcile(ctx, (state.data?.vpcId as string | null) ?? undefined);
     },
   };

@@ -7,6 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KilnError } from '../../core/errors.js';
 import type { EventSink } from '../../core/events.js';
+import type { DockerClient } from '../../docker/client.js';
+import type { DockerScope } from './context.js';
 
 export type ServiceRole = 'load-balancer' | 'redis' | 'memcached';
 
@@ -29,24 +31,29 @@ export function serviceTemplatePath(): string {
   throw new KilnError('SERVICE_TEMPLATE_MISSING', 'images/service.json is missing from the kiln installation', 'internal');
 }
 
-let pending: Promise<string> | undefined;
+/** The provider's service image, once asked for. */
+class ServiceImages {
+  pending: Promise<string> | undefined;
+}
 
 /**
  * The image id (`sha256:…`) of the service image for a role, baked when missing. One bake per
- * process at most; later calls (and later processes, through the build cache) reuse it.
+ * provider at most; later calls (and later providers, through the build cache) reuse it.
  */
-export function serviceImage(_role: ServiceRole, opts: ServiceImageOptions = {}): Promise<string> {
-  pending ??= bake(opts).catch((e) => {
-    pending = undefined;
+export function serviceImage(scope: DockerScope, _role: ServiceRole, opts: ServiceImageOptions = {}): Promise<string> {
+  const memo = scope.local.of(ServiceImages);
+  memo.pending ??= bake(scope.docker, opts).catch((e) => {
+    memo.pending = undefined;
     throw e;
   });
-  return pending;
+  return memo.pending;
 }
 
-async function bake(opts: ServiceImageOptions): Promise<string> {
+async function bake(docker: DockerClient, opts: ServiceImageOptions): Promise<string> {
   const { buildImages, ensureBaseImage } = await import('../../image/api.js');
-  await ensureBaseImage('debian:bookworm');
+  await ensureBaseImage(docker, 'debian:bookworm');
   const results = await buildImages({
+    docker,
     templatePath: serviceTemplatePath(),
     only: ['local'],
     stateDir: opts.stateDir,
@@ -60,6 +67,6 @@ async function bake(opts: ServiceImageOptions): Promise<string> {
 }
 
 /** Forgets the memoised id (tests that remove the image). */
-export function forgetServiceImage(): void {
-  pending = undefined;
+export function forgetServiceImage(scope: DockerScope): void {
+  scope.local.of(ServiceImages).pending = undefined;
 }

@@ -2,7 +2,7 @@
 // registered in the target group, a rolling update with no failed request under a steady client, and
 // a failing new version that leaves the old instances serving and fails the update.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../../../src/docker/client.js';
+import { docker } from '../../docker.js';
 import type { JsonObject } from '../../../src/stack/model.js';
 import type { ResourceHandler } from '../../../src/model/provider.js';
 import { autoScalingGroupHandler, listInstances } from '../../../src/providers/docker/asg.js';

@@ -3,15 +3,20 @@
 // and small helpers (a shell in a container, an HTTP GET with busybox nc, a test image build).
 import { randomBytes } from 'node:crypto';
 import { EventLog } from '../../../src/core/events.js';
-import { docker, removeByLabels, LABELS } from '../../../src/docker/client.js';
+import { client, docker, removeByLabels } from '../../docker.js';
+import { LABELS } from '../../../src/docker/client.js';
 import { packTar } from '../../../src/image/builders/tar.js';
 import type { JsonObject } from '../../../src/stack/model.js';
-import type { KnownResource, ProviderEvent, ResourceContext, ResourceHandler, ResourceState } from '../../../src/model/provider.js';
+import type { KnownResource, ProviderEvent, ResourceState } from '../../../src/model/provider.js';
+import { LocalState, type DockerContext, type DockerHandler } from '../../../src/providers/docker/context.js';
 import { listVpcNamespaces, run } from '../../../src/providers/docker/network.js';
 
 export class World {
   readonly stacks = new Map<string, TestStack>();
   readonly events = new EventLog<ProviderEvent>();
+  /** One provider's client and bookkeeping, shared by every stack of the world. */
+  readonly docker = client;
+  readonly local = new LocalState();
 
   stack(name?: string): TestStack {
     const s = new TestStack(this, name ?? `t${randomBytes(4).toString('hex')}`);
@@ -38,8 +43,10 @@ export class TestStack {
     readonly name: string,
   ) {}
 
-  ctx(logicalId: string, type: string, signal: AbortSignal = new AbortController().signal): ResourceContext {
+  ctx(logicalId: string, type: string, signal: AbortSignal = new AbortController().signal): DockerContext {
     return {
+      docker: this.world.docker,
+      local: this.world.local,
       stack: this.name,
       logicalId,
       type,
@@ -53,13 +60,13 @@ export class TestStack {
   }
 
   /** Creates a resource with its handler and records it as live. */
-  async create(handler: ResourceHandler, logicalId: string, props: JsonObject): Promise<ResourceState> {
+  async create(handler: DockerHandler, logicalId: string, props: JsonObject): Promise<ResourceState> {
     const state = await handler.create(this.ctx(logicalId, handler.type), props);
     this.live.set(logicalId, { stack: this.name, logicalId, type: handler.type, properties: props, state });
     return state;
   }
 
-  async update(handler: ResourceHandler, logicalId: string, props: JsonObject): Promise<ResourceState> {
+  async update(handler: DockerHandler, logicalId: string, props: JsonObject): Promise<ResourceState> {
     const prev = this.get(logicalId);
     if (!handler.update) throw new Error(`${handler.type} has no update`);
     const state = await handler.update(this.ctx(logicalId, handler.type), props, { props: prev.properties, state: prev.state });
@@ -67,7 +74,7 @@ export class TestStack {
     return state;
   }
 
-  async delete(handler: ResourceHandler, logicalId: string): Promise<void> {
+  async delete(handler: DockerHandler, logicalId: string): Promise<void> {
     const prev = this.get(logicalId);
     await handler.delete(this.ctx(logicalId, handler.type), prev.state, prev.properties);
     this.live.delete(logicalId);
@@ -146,7 +153,7 @@ export async function cleanupDeployed(stacks: string[], imageLabel: string, dir:
   const { removeOrphans } = await import('../../../src/providers/docker/index.js');
   const { rmSync } = await import('node:fs');
   for (const s of stacks) {
-    await removeOrphans(s, new Set()).catch(() => undefined);
+    await removeOrphans(client, s, new Set()).catch(() => undefined);
     await removeByLabels({ [LABELS.stack]: s }).catch(() => undefined);
   }
   await removeImages('kiln.test', imageLabel);

@@ -1,7 +1,7 @@
 // ElastiCache on the real engine: a real redis-server (and memcached) in the subnet group's subnet,
 // answering clients its security group allows and refusing the others.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../../../src/docker/client.js';
+import { docker } from '../../docker.js';
 import { cacheClusterHandler, subnetGroupHandler } from '../../../src/providers/docker/elasticache.js';
 import { launchContainer } from '../../../src/providers/docker/launch.js';
 import { securityGroupHandler } from '../../../src/providers/docker/securitygroups.js';

@@ -1,7 +1,7 @@
 // A classic ELB on the real engine: HAProxy in the subnet, reachable from the host at DNSName:80,
 // routing only to instances that pass the health check, reconfigured without failed requests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../../../src/docker/client.js';
+import { docker } from '../../docker.js';
 import { classicElbHandler } from '../../../src/providers/docker/elb.js';
 import { lbContainers, serverStats } from '../../../src/providers/docker/haproxy.js';
 import { instanceHandler } from '../../../src/providers/docker/instance.js';

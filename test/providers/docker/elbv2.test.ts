@@ -1,7 +1,7 @@
 // An application load balancer on the real engine: target group health checks, a listener on port 80
 // reachable from the host at DNSName, and a stopped target taken out without failed requests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../../../src/docker/client.js';
+import { docker } from '../../docker.js';
 import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from '../../../src/providers/docker/elbv2.js';
 import { lbContainers, targetStates } from '../../../src/providers/docker/haproxy.js';
 import { instanceHandler } from '../../../src/providers/docker/instance.js';

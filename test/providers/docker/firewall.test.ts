@@ -2,7 +2,7 @@
 // rendered iptables input, and the reconciler re-applying rules when a standalone rule is added or
 // removed, proven with real connections.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../../../src/docker/client.js';
+import { docker } from '../../docker.js';
 import { loadedRules, normaliseRule, renderRuleset } from '../../../src/providers/docker/firewall.js';
 import { launchContainer } from '../../../src/providers/docker/launch.js';
 import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';

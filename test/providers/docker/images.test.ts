@@ -1,6 +1,6 @@
 // Image references on the local target: a tag, an image id and the ami- id reach the same image.
 import { describe, expect, it } from 'vitest';
-import { docker } from '../../../src/docker/client.js';
+import { docker } from '../../docker.js';
 import { amiIdFor, resolveImage } from '../../../src/providers/docker/images.js';
 
 describe('resolveImage', () => {

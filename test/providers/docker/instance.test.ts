@@ -3,7 +3,7 @@
 // drift (a file changed inside the instance), and deletion rules.
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../../../src/docker/client.js';
+import { docker } from '../../docker.js';
 import { amiIdFor } from '../../../src/providers/docker/images.js';
 import { instanceHandler } from '../../../src/providers/docker/instance.js';
 import { subnetHandler, vpcHandler, namespaceExists, run } from '../../../src/providers/docker/network.js';

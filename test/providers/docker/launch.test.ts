@@ -1,7 +1,7 @@
 // The launch primitive on the real engine: a container in a subnet, with its address from the
 // subnet's range, behind its security groups, with a public endpoint on its own loopback address.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../../../src/docker/client.js';
+import { docker } from '../../docker.js';
 import { destroyContainer, launchContainer, prepareUserData } from '../../../src/providers/docker/launch.js';
 import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
 import { securityGroupHandler } from '../../../src/providers/docker/securitygroups.js';

@@ -1,7 +1,7 @@
 // Types with no local meaning: recorded with AWS-shaped ids and attributes, effect "none", and the
 // provider registry refuses what it does not know; orphans of a stack are found and removed.
 import { afterAll, describe, expect, it } from 'vitest';
-import { docker } from '../../../src/docker/client.js';
+import { docker } from '../../docker.js';
 import { findOrphans, localProvider, localTypes, removeOrphans } from '../../../src/providers/docker/index.js';
 import { launchContainer } from '../../../src/providers/docker/launch.js';
 import { listVpcNamespaces, subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { docker } from '../../../src/docker/client.js';
+import { docker } from '../../docker.js';
 import { execIn } from '../../../src/providers/docker/haproxy.js';
 import { forgetServiceImage, serviceImage, serviceTemplatePath } from '../../../src/providers/docker/service-images.js';
 
