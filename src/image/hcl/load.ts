@@ -12,7 +12,7 @@ import { parseJsonHclFile } from './json-syntax.js';
 import { loadHcl, type HclResult } from './packer.js';
 import { evaluate, EvalError } from './eval.js';
 import { makeFunctions, type FunctionEnv } from './functions.js';
-import { parser, parseHclFile, parseHclExpression, parseHclTemplateSync } from './syntax.js';
+import { parseHclFile, parseHclExpression, parseHclTemplateSync } from './syntax.js';
 import type { Value } from './values.js';
 
 /** True for what Packer reads as HCL2: a folder, `*.pkr.hcl`, `*.pkr.json`. */
@@ -111,7 +111,6 @@ export async function loadHclTemplate(o: HclLoadOptions): Promise<LoadedHcl> {
   // `path.root` as Packer gives it: the template's folder as written on the command line.
   const rootAsGiven = isDir ? o.path : dirname(o.path);
 
-  await parser();
   const texts = new Map<string, string>();
   const diagnostics: Diagnostic[] = [];
   const files: Array<{ file: string; body: Body }> = [];
