@@ -36,14 +36,21 @@ class Syntax extends Error {
 
 /** Parses one `.pkr.hcl` / `.pkr.hcl`-syntax var file. */
 export async function parseHclFile(file: string, text: string): Promise<ParsedFile> {
+  const own = parseHclNative(file, text);
+  if (own.body) return { file, text, body: own.body, diagnostics: [] };
+  // HashiCorp's parser says what Packer says; this one's message is the fallback.
+  const hcl = await hclParserErrors(file, text);
+  return { file, text, diagnostics: hcl.length ? hcl : [own.error!] };
+}
+
+/** This parser alone: the body, or its first syntax error (what the parser-equality test compares with HashiCorp's). */
+export function parseHclNative(file: string, text: string): { body?: Body; error?: Diagnostic } {
   const p = new Parser(file, text);
   try {
-    return { file, text, body: p.configFile(), diagnostics: [] };
+    return { body: p.configFile() };
   } catch (e) {
     if (!(e instanceof Syntax)) throw e;
-    // HashiCorp's parser says what Packer says; this one's message is the fallback.
-    const hcl = await hclParserErrors(file, text);
-    return { file, text, diagnostics: hcl.length ? hcl : [syntaxDiag(e.summary, e.detail, e.at)] };
+    return { error: syntaxDiag(e.summary, e.detail, e.at) };
   }
 }
 
@@ -454,7 +461,9 @@ class Parser {
         this.read();
         const e = this.withNewlines(false, () => {
           const inner = this.expression();
-          this.expect(')', 'a closing parenthesis');
+          const close = this.peek();
+          if (close.t !== ')') this.fail('Unbalanced parentheses', 'Expected a closing parenthesis to terminate the expression.', close.s, close.e);
+          this.read();
           return inner;
         });
         return { k: 'paren', e, r: this.range(tok.s, this.pos) };
@@ -511,6 +520,13 @@ class Parser {
           if (this.peek().t !== ')') this.fail('Missing closing parenthesis', 'An expanded function argument (with ...) must be immediately followed by closing parentheses.', sep.s, sep.e);
           break;
         }
+        if (sep.t === 'eof')
+          this.fail(
+            'Unterminated function call',
+            'There is no closing parenthesis for this function call before the end of the file. This may be caused by incorrect parenthesis nesting elsewhere in this file.',
+            id.s,
+            id.e + 1,
+          );
         if (sep.t !== ',') this.fail('Missing argument separator', 'A comma is required to separate each function argument from the next.', sep.s, sep.e);
         this.read();
       }
@@ -541,6 +557,13 @@ class Parser {
         items.push(this.expression());
         const sep = this.peek();
         if (sep.t === ']') break;
+        if (sep.t === 'eof')
+          this.fail(
+            'Unterminated tuple constructor expression',
+            'There is no corresponding closing bracket before the end of the file. This may be caused by incorrect bracket nesting elsewhere in this file.',
+            open.s,
+            open.e,
+          );
         if (sep.t !== ',') this.fail('Missing item separator', 'Expected a comma to mark the beginning of the next item.', sep.s, sep.e);
         this.read();
       }
@@ -563,18 +586,29 @@ class Parser {
         if (next.t === '}') break;
         const key = this.expression();
         const eq = this.peek();
+        if (eq.t === 'eof') this.unterminatedObject(open);
         if (eq.t !== '=' && eq.t !== ':') this.fail('Missing key/value separator', 'Expected an equals sign ("=") to mark the beginning of the attribute value.', eq.s, eq.e);
         this.read();
         const value = this.expression();
         items.push({ key, value });
         const sep = this.peek();
         if (sep.t === '}') break;
+        if (sep.t === 'eof') this.unterminatedObject(open);
         if (sep.t !== ',' && sep.t !== 'nl') this.fail('Missing attribute separator', 'Expected a newline or comma to mark the beginning of the next attribute.', sep.s, sep.e);
         this.read();
       }
       const close = this.read();
       return { k: 'object', items, r: this.range(open.s, close.e) } as Expr;
     });
+  }
+
+  private unterminatedObject(open: Tok): never {
+    this.fail(
+      'Unterminated object constructor expression',
+      'There is no corresponding closing brace before the end of the file. This may be caused by incorrect brace nesting elsewhere in this file.',
+      open.s,
+      open.e,
+    );
   }
 
   /** `[for k, v in coll : value if cond]` / `{for k, v in coll : key => value... if cond}`; newlines ignored. */
@@ -812,7 +846,7 @@ class Parser {
     let i = contentStart;
     let lineStart = true;
     for (;;) {
-      if (i >= text.length) this.fail('Unterminated template string', `No closing marker was found for the heredoc "${marker}".`, open.s, m.index + m[0].length);
+      if (i >= text.length) this.fail('Unterminated template string', 'No closing marker was found for the string.', text.length);
       if (lineStart) {
         const nl = text.indexOf('\n', i);
         if (nl >= 0 && text.slice(i, nl).trim() === marker) {
