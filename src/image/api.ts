@@ -9,6 +9,7 @@ import type { EventSink } from '../core/events.js';
 import type { BuildEvent } from './events.js';
 import type { BuildResult } from './build.js';
 import type { PreparedBuild, ResolvedVariables } from './types.js';
+import type { AwsRuntime } from './builders/amazon-ebs-plan.js';
 
 export type { BuildResult } from './build.js';
 export type { BuildEvent, Artifact } from './events.js';
@@ -35,6 +36,8 @@ export interface BuildImagesOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra labels on every container and image (tests). */
   labels?: Record<string, string>;
+  /** The AWS side (EC2 client, clock, …) for amazon-ebs builds and HCL2's amazon-ami data sources; default: kiln's own. */
+  aws?: AwsRuntime;
 }
 
 export interface PreparedTemplate {
@@ -100,10 +103,16 @@ export async function prepareTemplate(o: Omit<BuildImagesOptions, 'events' | 'si
 async function prepareHclTemplate(o: Parameters<typeof prepareTemplate>[0], cwd: string, path: string): Promise<PreparedTemplate> {
   const { prepareHcl } = await import('./hcl/index.js');
   const vars = Array.isArray(o.vars) ? o.vars : Object.entries(o.vars ?? {});
+  const env = o.env ?? process.env;
   const r = await prepareHcl({
+    // data "amazon-ami": looked up on AWS when a selected build runs there.
+    lookUpData: async (d) => {
+      const { lookUpAmazonAmi } = await import('./builders/amazon-ami.js');
+      return { ...(await lookUpAmazonAmi(d.config, o.aws?.env ?? env, o.aws?.ec2)) };
+    },
     path: o.templatePath,
     cwd,
-    env: o.env ?? process.env,
+    env,
     vars,
     varFiles: o.varFiles ?? [],
     only: o.only ?? [],
@@ -137,5 +146,6 @@ export async function buildImages(o: BuildImagesOptions): Promise<BuildResult[]>
     signal: o.signal,
     labels: o.labels,
     mask: t.variables ? (s) => t.variables!.mask(s) : undefined,
+    ...(o.aws ? { aws: o.aws } : {}),
   });
 }

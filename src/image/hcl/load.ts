@@ -37,6 +37,8 @@ export interface LoadedHcl extends HclResult {
   files: string[];
   /** The texts, for excerpts under diagnostics. */
   texts: Map<string, string>;
+  /** Evaluates the same files again (same time, same random source) with data sources' outputs known. */
+  withData?: (dataValues: Record<string, Record<string, Value>>) => LoadedHcl;
 }
 
 function listDir(dir: string): string[] {
@@ -149,8 +151,11 @@ export async function loadHclTemplate(o: HclLoadOptions): Promise<LoadedHcl> {
       throw e;
     }
   };
-  if (diagnostics.some((d) => d.severity === 'error')) return { info: { variables: [], locals: [], builds: [] }, diagnostics, mask: (s) => s, files: templateFiles, texts };
+  if (diagnostics.some((d) => d.severity === 'error')) return { info: { variables: [], dataSources: [], locals: [], builds: [] }, diagnostics, mask: (s) => s, files: templateFiles, texts };
   const parseExpr = (text: string, origin: string): { expr?: Expr; diagnostics: Diagnostic[] } => parseHclExpression(origin, text);
-  const r = loadHcl({ files, varFiles, vars: o.vars ?? [], parseExpr, env: o.env, fn, root, rootAsGiven, display: o.path });
-  return { ...r, diagnostics: [...diagnostics, ...r.diagnostics], files: templateFiles, texts };
+  const evaluateWith = (dataValues?: Record<string, Record<string, Value>>): LoadedHcl => {
+    const r = loadHcl({ files, varFiles, vars: o.vars ?? [], parseExpr, env: o.env, fn, root, rootAsGiven, display: o.path, ...(dataValues ? { dataValues } : {}) });
+    return { ...r, diagnostics: [...diagnostics, ...r.diagnostics], files: templateFiles, texts, withData: evaluateWith };
+  };
+  return evaluateWith();
 }
