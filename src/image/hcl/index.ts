@@ -116,7 +116,14 @@ export async function prepareHcl(o: HclLoadOptions & { only?: string[]; except?:
   const relabel = (d: Diagnostic): Diagnostic => {
     let message = d.message;
     const unknownKey = /unknown configuration key: '"([^"]+)"'/.exec(message);
-    if (unknownKey) message = message.replace(unknownKey[0], `Unsupported argument; An argument named "${unknownKey[1]}" is not expected here.`);
+    if (unknownKey) {
+      // Packer's HCL words it by the last name (`bogus` in `launch_block_device_mappings[0].bogus`), as a block or an argument.
+      const name = unknownKey[1]!.split('.').pop()!;
+      message = message.replace(
+        unknownKey[0],
+        pos.isBlock(d.path) ? `Unsupported block type; Blocks of type "${name}" are not expected here.` : `Unsupported argument; An argument named "${name}" is not expected here.`,
+      );
+    }
     const path = pos.relabel(d.path);
     return { ...d, message, ...(path !== undefined ? { path } : {}) };
   };

@@ -897,7 +897,7 @@ function bodyExprs(body: Body): Expr[] {
 interface EvaluatedBody {
   value: Record<string, Value>;
   /** Positions by key path relative to the body. */
-  ranges: Array<{ path: Path; r: Range; key?: Range }>;
+  ranges: Array<{ path: Path; r: Range; key?: Range; block?: boolean }>;
 }
 
 function evalBody(c: Ctx, body: Body, scope: Scope, skip: string[]): EvaluatedBody | undefined {
@@ -942,12 +942,13 @@ function evalBody(c: Ctx, body: Body, scope: Scope, skip: string[]): EvaluatedBo
   for (const [type, items] of grouped) {
     if (items.length === 1 && !LIST_BLOCKS.has(type)) {
       out[type] = items[0]!.v;
-      ranges.push({ path: [type], r: items[0]!.r });
+      ranges.push({ path: [type], r: items[0]!.r, block: true });
       for (const x of items[0]!.ranges) ranges.push({ ...x, path: [type, ...x.path] });
     } else {
       out[type] = items.map((x) => x.v);
+      ranges.push({ path: [type], r: items[0]!.r, block: true });
       items.forEach((x, i) => {
-        ranges.push({ path: [type, i], r: x.r });
+        ranges.push({ path: [type, i], r: x.r, block: true });
         for (const y of x.ranges) ranges.push({ ...y, path: [type, i, ...y.path] });
       });
     }
@@ -1179,8 +1180,8 @@ function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDe
     const config = { ...base.value, ...over.value };
     c.pos.setRange(path, s.decl.block.r, s.decl.block.typeR);
     c.pos.labels.set(`builders[${i}]`, `source.${s.decl.type}.${s.name}`);
-    for (const x of base.ranges) c.pos.setRange([...path, ...x.path], x.r, x.key);
-    for (const x of over.ranges) c.pos.setRange([...path, ...x.path], x.r, x.key);
+    for (const x of base.ranges) c.pos.setRange([...path, ...x.path], x.r, x.key, x.block);
+    for (const x of over.ranges) c.pos.setRange([...path, ...x.path], x.r, x.key, x.block);
     c.pos.setRange([...path, 'type'], s.decl.block.labels[0]!.r);
     const def: BuilderDef = { name: full, type: s.decl.type, config: toPlain(config) as Record<string, unknown>, path, packerBuildName: s.name };
     t.builders.push(def);
