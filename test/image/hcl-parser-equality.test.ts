@@ -6,7 +6,8 @@
 //   strings with escapes, heredocs and strip markers applied, other expressions as their source
 //   text), nested templates included;
 // - every expression has the same tree as HashiCorp's expression AST (node kinds, operators,
-//   precedence, traversals, splats, for expressions, template directives), with the same ranges;
+//   precedence, traversals, splats, for expressions, template directives), read by HashiCorp's
+//   parser from exactly the source text kiln's range gives;
 // - a file HashiCorp's parser rejects is rejected by kiln's at the line of HashiCorp's first error.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
