@@ -8,7 +8,9 @@
 // - every expression has the same tree as HashiCorp's expression AST (node kinds, operators,
 //   precedence, traversals, splats, for expressions, template directives), read by HashiCorp's
 //   parser from exactly the source text kiln's range gives;
-// - a file HashiCorp's parser rejects is rejected by kiln's at the line of HashiCorp's first error.
+// - a file HashiCorp's parser rejects is rejected by kiln's at the line of one of HashiCorp's errors
+//   (kiln stops at its first; HCL recovers and may report several), and the same holds for broken
+//   variants of every file.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createRequire } from 'node:module';
