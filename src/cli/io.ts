@@ -20,7 +20,10 @@ export function processIO(): CliIO {
     color,
     cwd: process.cwd(),
     env: process.env,
-    stdin: process.stdin,
+    // Touched only by a command that reads it (creating the stream costs a millisecond or two).
+    get stdin() {
+      return process.stdin;
+    },
   };
 }
 

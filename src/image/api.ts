@@ -10,6 +10,7 @@ import type { BuildEvent } from './events.js';
 import type { BuildResult } from './build.js';
 import type { PreparedBuild, ResolvedVariables } from './types.js';
 import type { DockerClient } from '../docker/client.js';
+import type { AwsRuntime } from './builders/amazon-ebs-plan.js';
 
 export type { BuildResult } from './build.js';
 export type { BuildEvent, Artifact } from './events.js';
@@ -38,6 +39,8 @@ export interface BuildImagesOptions {
   labels?: Record<string, string>;
   /** The Docker engine the builds run on (default: DOCKER_HOST's). */
   docker?: DockerClient;
+  /** The AWS side (EC2 client, clock, …) for amazon-ebs builds and HCL2's amazon-ami data sources; default: kiln's own. */
+  aws?: AwsRuntime;
 }
 
 export interface PreparedTemplate {
@@ -103,10 +106,16 @@ export async function prepareTemplate(o: Omit<BuildImagesOptions, 'events' | 'si
 async function prepareHclTemplate(o: Parameters<typeof prepareTemplate>[0], cwd: string, path: string): Promise<PreparedTemplate> {
   const { prepareHcl } = await import('./hcl/index.js');
   const vars = Array.isArray(o.vars) ? o.vars : Object.entries(o.vars ?? {});
+  const env = o.env ?? process.env;
   const r = await prepareHcl({
+    // data "amazon-ami": looked up on AWS when a selected build runs there.
+    lookUpData: async (d) => {
+      const { lookUpAmazonAmi } = await import('./builders/amazon-ami.js');
+      return { ...(await lookUpAmazonAmi(d.config, o.aws?.env ?? env, o.aws?.ec2)) };
+    },
     path: o.templatePath,
     cwd,
-    env: o.env ?? process.env,
+    env,
     vars,
     varFiles: o.varFiles ?? [],
     only: o.only ?? [],
@@ -141,5 +150,6 @@ export async function buildImages(o: BuildImagesOptions): Promise<BuildResult[]>
     labels: o.labels,
     ...(o.docker ? { docker: o.docker } : {}),
     mask: t.variables ? (s) => t.variables!.mask(s) : undefined,
+    ...(o.aws ? { aws: o.aws } : {}),
   });
 }

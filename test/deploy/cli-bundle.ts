@@ -19,7 +19,7 @@ export async function bundleCli(name: string): Promise<{ entry: string; env: Nod
     target: 'node20',
     outdir: out,
     // HCL2: WebAssembly packages that load their .wasm beside their own files stay unbundled.
-    external: ['better-sqlite3', 'dockerode', '@aws-cdk/*', '@cdktn/hcl2json', 'web-tree-sitter', '@tree-sitter-grammars/*', 'bcryptjs', 'ssh2', '@aws-sdk/*', '@smithy/*'],
+    external: ['better-sqlite3', 'dockerode', '@aws-cdk/*', '@cdktn/hcl2json', 'bcryptjs', 'ssh2', '@aws-sdk/*', '@smithy/*'],
     logLevel: 'silent',
     banner: { js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);" },
   });

@@ -369,6 +369,18 @@ describe("mistakes are reported like Packer's, all at once, each at file:line:co
       [/a\.pkr\.hcl:4:3: error\[PACKER_CONFIG\]: Failed to prepare build: "docker\.d": Unsupported argument; An argument named "bogus" is not expected here\. \(at source\.docker\.d\.bogus\)/],
     ],
     [
+      'an unknown nested block inside a source, as a block',
+      'source "docker" "d" {\n  image  = "x"\n  commit = true\n  weird {\n  }\n}\nbuild {\n  sources = ["source.docker.d"]\n}\n',
+      [/a\.pkr\.hcl:4:3: error\[PACKER_CONFIG\]: Failed to prepare build: "docker\.d": Unsupported block type; Blocks of type "weird" are not expected here\. \(at source\.docker\.d\.weird\)/],
+    ],
+    [
+      'an unknown argument inside a nested block (launch_block_device_mappings)',
+      'source "amazon-ebs" "a" {\n  region        = "eu-west-1"\n  source_ami    = "ami-12345678"\n  instance_type = "t2.micro"\n  ssh_username  = "admin"\n  ami_name      = "xyz"\n  launch_block_device_mappings {\n    device_name = "/dev/xvda"\n    volume_sise = 10\n  }\n}\nbuild {\n  sources = ["source.amazon-ebs.a"]\n}\n',
+      [
+        /a\.pkr\.hcl:9:5: error\[PACKER_CONFIG\]: Failed to prepare build: "amazon-ebs\.a": Unsupported argument; An argument named "volume_sise" is not expected here\. \(at source\.amazon-ebs\.a\.launch_block_device_mappings\[0\]\.volume_sise\)/,
+      ],
+    ],
+    [
       "a syntax error, in HashiCorp's words",
       'locals {\n  a = "open\n}\n',
       [/a\.pkr\.hcl:2:12: error\[HCL_SYNTAX\]: Invalid multi-line string; Quoted strings may not be split over multiple lines/, /a\.pkr\.hcl:2:12: error\[HCL_SYNTAX\]: Unterminated template string/],

@@ -66,7 +66,9 @@ export const command: Command = {
       try {
         // Read once (a pipe or stdin cannot be read again): whichever engine answers gets the same text.
         text =
-          path !== '-' && (await stat(path)).isDirectory() ? '{"builders": []}' : await readInput(path, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template', ...(io.stdin ? { stdin: io.stdin } : {}) });
+          path !== '-' && (await stat(path)).isDirectory()
+            ? '{"builders": []}'
+            : await readInput(path, { maxBytes: MAX_TEMPLATE_BYTES, what: 'template', ...(path === '-' && io.stdin ? { stdin: io.stdin } : {}) });
       } catch {
         text = undefined; // the stack path reports unreadable files with their reason
       }

@@ -4,12 +4,12 @@
 //   rsadecrypt: needs RSA PKCS#1 v1.5 decryption, which Node refuses since CVE-2023-46809.
 // Filesystem functions resolve relative paths against the working directory, as Packer does
 // (`path.root` gives the template's directory).
-import { createHash, randomUUID } from 'node:crypto';
+import type * as CryptoModule from 'node:crypto';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as BcryptModule from 'bcryptjs';
 import type * as YamlModule from 'yaml';
-import { gzipSync } from 'node:zlib';
+import type * as ZlibModule from 'node:zlib';
 import { formatGoTime, strftime } from '../interpolate.js';
 import { parseGoDuration } from '../template.js';
 import { ArgError, type CallContext, type HclFunction } from './eval.js';
@@ -35,6 +35,11 @@ export interface FunctionEnv {
 const requireLazy = createRequire(import.meta.url);
 const yaml = (): typeof YamlModule => requireLazy('yaml') as typeof YamlModule;
 const bcrypt = (): typeof BcryptModule => requireLazy('bcryptjs') as typeof BcryptModule;
+// Loaded when a hashing or gzip function is called: most templates call none, and the modules cost
+// a few milliseconds of every `kiln validate`.
+const createHash = (alg: string): CryptoModule.Hash => (requireLazy('node:crypto') as typeof CryptoModule).createHash(alg);
+const randomUUID = (): string => (requireLazy('node:crypto') as typeof CryptoModule).randomUUID();
+const gzipSync = (b: Buffer): Buffer => (requireLazy('node:zlib') as typeof ZlibModule).gzipSync(b);
 
 const S: Ty = { k: 'string' };
 const N: Ty = { k: 'number' };
@@ -923,8 +928,8 @@ function legacyStrftime(initTime: number, layout: string): string {
 }
 
 /** Names of the HCL2 functions kiln has (for docs and tests). */
-export const HCL_FUNCTION_NAMES = Object.keys(
-  makeFunctions({ cwd: '/', initTime: 0, random: Math.random, readFile: () => Buffer.alloc(0), fileExists: () => undefined, listFiles: () => [] }, { allowEnv: true }),
-).sort();
+export function hclFunctionNames(): string[] {
+  return Object.keys(makeFunctions({ cwd: '/', initTime: 0, random: Math.random, readFile: () => Buffer.alloc(0), fileExists: () => undefined, listFiles: () => [] }, { allowEnv: true })).sort();
+}
 
 export type { CallContext };

@@ -5,8 +5,9 @@ import type { Diagnostic } from '../../core/diagnostics.js';
 import { prepareBuilds } from '../prepare.js';
 import type { ParsedTemplate, PrepareResult } from '../types.js';
 import { loadHclTemplate, type HclLoadOptions, type LoadedHcl } from './load.js';
-import { globToRegex } from './packer.js';
+import { globToRegex, HCL_CODES, type DataSourceInfo } from './packer.js';
 import type { HclPositionIndex } from './positions.js';
+import type { Value } from './values.js';
 
 export { isHcl2Template, loadHclTemplate } from './load.js';
 
@@ -33,11 +34,69 @@ export interface HclPrepared {
   mask: (s: string) => string;
 }
 
+/** Looks a data source up where it lives (amazon-ami: DescribeImages on AWS); its outputs by name. */
+export type DataLookup = (d: DataSourceInfo & { config: Record<string, unknown> }) => Promise<Record<string, Value>>;
+
+/** The builder type whose builds run on AWS, the only target that evaluates amazon-ami. */
+const AWS_BUILDER = 'amazon-ebs';
+
+/**
+ * Data sources that live outside the template (amazon-ami): looked up with `lookUp` when a selected
+ * build runs on AWS, then the template is evaluated again with their outputs (repeated while one
+ * data source's arguments depend on another's). A build on another target that uses one is an
+ * error; so is a failed look-up (no network, no credentials, no match), at the data block.
+ */
+async function withDataSources(first: LoadedHcl, only: string[], except: string[], lookUp: DataLookup | undefined): Promise<{ loaded: LoadedHcl; diagnostics: Diagnostic[] }> {
+  let loaded = first;
+  const diagnostics: Diagnostic[] = [];
+  const selected = () => {
+    const t = loaded.template!;
+    const picked = only.length ? new Set(selectBuilds(t, only)) : undefined;
+    const dropped = new Set([...selectBuilds(t, except), ...except]);
+    return t.builders.filter((b) => (!picked || picked.has(b.name)) && !dropped.has(b.name));
+  };
+  const external = () => loaded.info.dataSources.filter((d) => d.type === 'amazon-ami');
+  if (!loaded.template || !external().length) return { loaded, diagnostics };
+  if (lookUp && selected().some((b) => b.type === AWS_BUILDER)) {
+    const values: Record<string, Record<string, Value>> = {};
+    const failed = new Set<string>();
+    for (;;) {
+      const ready = external().filter((d): d is DataSourceInfo & { config: Record<string, unknown> } => !!d.config && !values[`${d.type}.${d.name}`] && !failed.has(`${d.type}.${d.name}`));
+      if (!ready.length) break;
+      for (const d of ready) {
+        try {
+          values[`${d.type}.${d.name}`] = await lookUp(d);
+        } catch (e) {
+          failed.add(`${d.type}.${d.name}`);
+          diagnostics.push({ severity: 'error', code: HCL_CODES.plugin, message: `data.${d.type}.${d.name}: ${e instanceof Error ? e.message : String(e)}`, range: d.range });
+        }
+      }
+      loaded = loaded.withData!(values);
+      if (!loaded.template) break;
+    }
+  }
+  // What stays unknown cannot reach a build that runs somewhere amazon-ami is not looked up.
+  for (const b of loaded.template ? selected() : []) {
+    if (b.type === AWS_BUILDER) continue;
+    const text = JSON.stringify(b.config);
+    for (const d of external())
+      if (text.includes(`(known after data.${d.type}.${d.name}.`))
+        diagnostics.push({
+          severity: 'error',
+          code: HCL_CODES.plugin,
+          message: `The ${b.type} build "${b.name}" uses data.${d.type}.${d.name}; kiln looks amazon-ami up on AWS for amazon-ebs builds only (the AWS target). A build on the local Docker engine needs the value itself (a variable, for instance).`,
+          range: d.range,
+        });
+  }
+  return { loaded, diagnostics };
+}
+
 /** Loads and prepares an HCL2 template; diagnostics are relabelled with HCL names. */
-export async function prepareHcl(o: HclLoadOptions & { only?: string[]; except?: string[]; fileExists?: (p: string) => 'file' | 'dir' | undefined }): Promise<HclPrepared> {
-  const loaded = await loadHclTemplate(o);
+export async function prepareHcl(o: HclLoadOptions & { only?: string[]; except?: string[]; fileExists?: (p: string) => 'file' | 'dir' | undefined; lookUpData?: DataLookup }): Promise<HclPrepared> {
+  const data = await withDataSources(await loadHclTemplate(o), o.only ?? [], o.except ?? [], o.lookUpData);
+  const loaded = { ...data.loaded, diagnostics: [...data.loaded.diagnostics, ...data.diagnostics] };
   const t = loaded.template;
-  if (!t) return { loaded, diagnostics: loaded.diagnostics, mask: loaded.mask };
+  if (!t || data.diagnostics.length) return { loaded, diagnostics: loaded.diagnostics, mask: loaded.mask };
   // A template without builds is valid in HCL2 (variables-only files, sources used elsewhere).
   if (!t.builders.length)
     return { loaded, result: { builds: [], diagnostics: [], ...(t.resolvedVariables ? { variables: t.resolvedVariables } : {}) }, diagnostics: loaded.diagnostics, mask: loaded.mask };
@@ -57,7 +116,14 @@ export async function prepareHcl(o: HclLoadOptions & { only?: string[]; except?:
   const relabel = (d: Diagnostic): Diagnostic => {
     let message = d.message;
     const unknownKey = /unknown configuration key: '"([^"]+)"'/.exec(message);
-    if (unknownKey) message = message.replace(unknownKey[0], `Unsupported argument; An argument named "${unknownKey[1]}" is not expected here.`);
+    if (unknownKey) {
+      // Packer's HCL words it by the last name (`bogus` in `launch_block_device_mappings[0].bogus`), as a block or an argument.
+      const name = unknownKey[1]!.split('.').pop()!;
+      message = message.replace(
+        unknownKey[0],
+        pos.isBlock(d.path) ? `Unsupported block type; Blocks of type "${name}" are not expected here.` : `Unsupported argument; An argument named "${name}" is not expected here.`,
+      );
+    }
     const path = pos.relabel(d.path);
     return { ...d, message, ...(path !== undefined ? { path } : {}) };
   };

@@ -6,7 +6,7 @@ import type { Diagnostic } from '../../core/diagnostics.js';
 import { parseJsonSource } from '../../core/json.js';
 import { LineIndex } from '../../core/source.js';
 import type { Attribute, Block, Body, Expr, Range } from './ast.js';
-import { parseHclTemplateSync, parser, HCL_SYNTAX } from './syntax.js';
+import { parseHclTemplateSync, HCL_SYNTAX } from './syntax.js';
 
 /** Block types and label counts Packer's schema knows, by the enclosing block type. */
 const SCHEMA: Record<string, Record<string, number>> = {
@@ -97,7 +97,6 @@ function readJson(file: string, text: string): JNode | undefined {
 }
 
 export async function parseJsonHclFile(file: string, text: string, varFile = file.includes('.pkrvars.')): Promise<{ body?: Body; diagnostics: Diagnostic[] }> {
-  await parser();
   const root = readJson(file, text);
   if (!root) {
     const doc = parseJsonSource(text, file, { syntaxCode: HCL_SYNTAX, duplicateCode: HCL_SYNTAX });

@@ -12,7 +12,7 @@ import { parseJsonHclFile } from './json-syntax.js';
 import { loadHcl, type HclResult } from './packer.js';
 import { evaluate, EvalError } from './eval.js';
 import { makeFunctions, type FunctionEnv } from './functions.js';
-import { parser, parseHclFile, parseHclExpression, parseHclTemplateSync } from './syntax.js';
+import { parseHclFile, parseHclExpression, parseHclTemplateSync } from './syntax.js';
 import type { Value } from './values.js';
 
 /** True for what Packer reads as HCL2: a folder, `*.pkr.hcl`, `*.pkr.json`. */
@@ -37,6 +37,8 @@ export interface LoadedHcl extends HclResult {
   files: string[];
   /** The texts, for excerpts under diagnostics. */
   texts: Map<string, string>;
+  /** Evaluates the same files again (same time, same random source) with data sources' outputs known. */
+  withData?: (dataValues: Record<string, Record<string, Value>>) => LoadedHcl;
 }
 
 function listDir(dir: string): string[] {
@@ -111,7 +113,6 @@ export async function loadHclTemplate(o: HclLoadOptions): Promise<LoadedHcl> {
   // `path.root` as Packer gives it: the template's folder as written on the command line.
   const rootAsGiven = isDir ? o.path : dirname(o.path);
 
-  await parser();
   const texts = new Map<string, string>();
   const diagnostics: Diagnostic[] = [];
   const files: Array<{ file: string; body: Body }> = [];
@@ -150,8 +151,11 @@ export async function loadHclTemplate(o: HclLoadOptions): Promise<LoadedHcl> {
       throw e;
     }
   };
-  if (diagnostics.some((d) => d.severity === 'error')) return { info: { variables: [], locals: [], builds: [] }, diagnostics, mask: (s) => s, files: templateFiles, texts };
+  if (diagnostics.some((d) => d.severity === 'error')) return { info: { variables: [], dataSources: [], locals: [], builds: [] }, diagnostics, mask: (s) => s, files: templateFiles, texts };
   const parseExpr = (text: string, origin: string): { expr?: Expr; diagnostics: Diagnostic[] } => parseHclExpression(origin, text);
-  const r = loadHcl({ files, varFiles, vars: o.vars ?? [], parseExpr, env: o.env, fn, root, rootAsGiven, display: o.path });
-  return { ...r, diagnostics: [...diagnostics, ...r.diagnostics], files: templateFiles, texts };
+  const evaluateWith = (dataValues?: Record<string, Record<string, Value>>): LoadedHcl => {
+    const r = loadHcl({ files, varFiles, vars: o.vars ?? [], parseExpr, env: o.env, fn, root, rootAsGiven, display: o.path, ...(dataValues ? { dataValues } : {}) });
+    return { ...r, diagnostics: [...diagnostics, ...r.diagnostics], files: templateFiles, texts, withData: evaluateWith };
+  };
+  return evaluateWith();
 }

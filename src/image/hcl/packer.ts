@@ -56,6 +56,11 @@ export interface HclInputs {
   rootAsGiven?: string;
   /** Path as given (file or folder), for messages and `ParsedTemplate.file`. */
   display: string;
+  /**
+   * Data sources looked up outside the loader (amazon-ami on AWS), by `TYPE.NAME`: their outputs.
+   * Data sources not here stay unknown (`kiln validate` looks nothing up).
+   */
+  dataValues?: Record<string, Record<string, Value>>;
 }
 
 export interface VariableInfo {
@@ -69,8 +74,19 @@ export interface VariableInfo {
   range: Range;
 }
 
+/** A data block whose outputs come from outside (amazon-ami): its configuration, once fully known. */
+export interface DataSourceInfo {
+  type: string;
+  name: string;
+  /** The evaluated arguments; undefined while one depends on something unknown (another data source). */
+  config?: Record<string, unknown>;
+  /** The block's header (`data "amazon-ami" "NAME"`), for messages. */
+  range: Range;
+}
+
 export interface HclInfo {
   variables: VariableInfo[];
+  dataSources: DataSourceInfo[];
   locals: Array<{ name: string; value?: Value; sensitive: boolean }>;
   builds: Array<{ name?: string; description?: string; sources: string[]; provisioners: string[]; postProcessors: string[][] }>;
   requiredVersion?: string;
@@ -349,7 +365,7 @@ export function loadHcl(input: HclInputs): HclResult {
     sensitive: new Set(),
     sensitiveValues: [],
   };
-  const info: HclInfo = { variables: [], locals: [], builds: [] };
+  const info: HclInfo = { variables: [], dataSources: [], locals: [], builds: [] };
   const all = input.files.flatMap((f) => f.body.blocks);
   for (const f of input.files) for (const a of f.body.attrs) unsupportedArg(c, a);
   for (const b of all)
@@ -861,7 +877,10 @@ function evaluateLocalsAndData(c: Ctx, all: Block[], localObj: Record<string, Va
         ];
         for (const a of n.block.body.attrs) if (!allowed.includes(a.name)) unsupportedArg(c, a);
       }
-      for (const out of DATA_TYPES[n.type]!) obj[out] = new Unknown(`data.${n.type}.${n.name}.${out}`);
+      const header = n.block.labels[1] ? { ...n.block.typeR, end: n.block.labels[1].r.end } : n.block.typeR;
+      info.dataSources.push({ type: n.type, name: n.name, ...(cfg && !containsUnknown(cfg.value) ? { config: toPlain(cfg.value) as Record<string, unknown> } : {}), range: header });
+      const known = c.in.dataValues?.[`${n.type}.${n.name}`];
+      for (const out of DATA_TYPES[n.type]!) obj[out] = known && known[out] !== undefined ? known[out] : new Unknown(`data.${n.type}.${n.name}.${out}`);
     }
     (dataObj[n.type] ??= {})[n.name] = obj;
   }
@@ -878,7 +897,7 @@ function bodyExprs(body: Body): Expr[] {
 interface EvaluatedBody {
   value: Record<string, Value>;
   /** Positions by key path relative to the body. */
-  ranges: Array<{ path: Path; r: Range; key?: Range }>;
+  ranges: Array<{ path: Path; r: Range; key?: Range; block?: boolean }>;
 }
 
 function evalBody(c: Ctx, body: Body, scope: Scope, skip: string[]): EvaluatedBody | undefined {
@@ -923,12 +942,13 @@ function evalBody(c: Ctx, body: Body, scope: Scope, skip: string[]): EvaluatedBo
   for (const [type, items] of grouped) {
     if (items.length === 1 && !LIST_BLOCKS.has(type)) {
       out[type] = items[0]!.v;
-      ranges.push({ path: [type], r: items[0]!.r });
+      ranges.push({ path: [type], r: items[0]!.r, block: true });
       for (const x of items[0]!.ranges) ranges.push({ ...x, path: [type, ...x.path] });
     } else {
       out[type] = items.map((x) => x.v);
+      ranges.push({ path: [type], r: items[0]!.r, block: true });
       items.forEach((x, i) => {
-        ranges.push({ path: [type, i], r: x.r });
+        ranges.push({ path: [type, i], r: x.r, block: true });
         for (const y of x.ranges) ranges.push({ ...y, path: [type, i, ...y.path] });
       });
     }
@@ -1160,8 +1180,8 @@ function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDe
     const config = { ...base.value, ...over.value };
     c.pos.setRange(path, s.decl.block.r, s.decl.block.typeR);
     c.pos.labels.set(`builders[${i}]`, `source.${s.decl.type}.${s.name}`);
-    for (const x of base.ranges) c.pos.setRange([...path, ...x.path], x.r, x.key);
-    for (const x of over.ranges) c.pos.setRange([...path, ...x.path], x.r, x.key);
+    for (const x of base.ranges) c.pos.setRange([...path, ...x.path], x.r, x.key, x.block);
+    for (const x of over.ranges) c.pos.setRange([...path, ...x.path], x.r, x.key, x.block);
     c.pos.setRange([...path, 'type'], s.decl.block.labels[0]!.r);
     const def: BuilderDef = { name: full, type: s.decl.type, config: toPlain(config) as Record<string, unknown>, path, packerBuildName: s.name };
     t.builders.push(def);

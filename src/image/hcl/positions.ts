@@ -2,7 +2,7 @@
 // diagnostics by the logical paths of the internal template (`builders[0].image`); this index maps
 // those paths to ranges in whichever `.pkr.hcl` file the value was written in.
 import type { SourceRange } from '../../core/diagnostics.js';
-import { PositionIndex, type NodeSpan, type Path } from '../../core/source.js';
+import { formatPath, PositionIndex, type NodeSpan, type Path } from '../../core/source.js';
 import type { Range } from './ast.js';
 
 const SEP = '\u0000';
@@ -12,12 +12,20 @@ export class HclPositionIndex extends PositionIndex {
   private readonly ranges = new Map<string, { r: Range; key?: Range }>();
   /** HCL names for the internal template's paths: `builders[0]` → `source.docker.web`. */
   readonly labels = new Map<string, string>();
+  /** Logical paths (`builders[0].weird`) that were written as blocks, not arguments. */
+  private readonly blockPaths = new Set<string>();
   constructor(file: string) {
     super(file, '');
   }
 
-  setRange(path: Path, r: Range, key?: Range): void {
+  setRange(path: Path, r: Range, key?: Range, block?: boolean): void {
     this.ranges.set(keyOf(path), key ? { r, key } : { r });
+    if (block) this.blockPaths.add(formatPath(path));
+  }
+
+  /** Whether the value at this logical path was written as a block (Packer words errors about it so). */
+  isBlock(path: string | undefined): boolean {
+    return !!path && this.blockPaths.has(path);
   }
 
   /** The logical path of a diagnostic in HCL terms (`source.docker.web.image`). */

@@ -1,40 +1,21 @@
 // HCL2 native syntax → kiln's syntax tree (ast.ts), positions on every node.
 //
-// Structure and expressions come from the tree-sitter HCL grammar (WebAssembly, no native code):
-// it gives every block, attribute and expression node with its range, which HashiCorp's parser as
-// published on npm (`@cdktn/hcl2json`) does not (its JSON loses block order and positions). When
-// tree-sitter finds a syntax error, or one of the rules tree-sitter is lenient about (a quoted
-// string over several lines, two arguments on one line), HashiCorp's own parser is asked for the
-// message, so that a broken file gets the error Packer prints. See docs/packer-hcl2.md.
-import { createRequire } from 'node:module';
-import { setFlagsFromString } from 'node:v8';
+// A recursive-descent parser written from HCL's native syntax specification (hashicorp/hcl,
+// hclsyntax/spec.md) and following its parser's rules where the prose is loose: newlines end
+// arguments and block definitions and separate object items, but are ignored inside `( )`, `[ ]`,
+// function arguments, `for` expressions and template sequences; operator precedence in six levels,
+// left-associative; the conditional right-associative; unary operators bind to a term with its
+// traversals; `.*` splats take attribute steps only, `[*]` every step after it. It is plain
+// TypeScript, so reading a template costs no WebAssembly start-up (see docs/packer-hcl2.md).
+//
+// It stops at the first syntax error. HashiCorp's own parser (`@cdktn/hcl2json`, loaded only then)
+// is asked for the messages, so that a broken file gets the errors Packer prints; this parser's own
+// message is the fallback.
 import { LineIndex } from '../../core/source.js';
 import type { Diagnostic, SourcePos } from '../../core/diagnostics.js';
 import type { Attribute, Block, Body, Expr, Range, TemplatePart } from './ast.js';
-import type { Node as TsNode, Parser as TsParser } from 'web-tree-sitter';
 
 export const HCL_SYNTAX = 'HCL_SYNTAX';
-
-let parserPromise: Promise<TsParser> | undefined;
-let loaded: TsParser | undefined;
-
-/** The tree-sitter parser, loaded once per process (about 50 ms). */
-export function parser(): Promise<TsParser> {
-  parserPromise ??= (async () => {
-    // The parser runs for milliseconds: V8's optimizing WebAssembly tier would compile for longer
-    // than that (and hold the process ~100 ms at exit), so the baseline compiler is enough.
-    setFlagsFromString('--liftoff-only');
-    const { Parser, Language } = await import('web-tree-sitter');
-    await Parser.init();
-    const require = createRequire(import.meta.url);
-    const lang = await Language.load(require.resolve('@tree-sitter-grammars/tree-sitter-hcl/tree-sitter-hcl.wasm'));
-    const p = new Parser();
-    p.setLanguage(lang);
-    loaded = p;
-    return p;
-  })();
-  return parserPromise;
-}
 
 export interface ParsedFile {
   file: string;
@@ -53,94 +34,46 @@ class Syntax extends Error {
   }
 }
 
-/** Parses one `.pkr.hcl` / `.pkrvars.hcl` file. */
+/** Parses one `.pkr.hcl` / `.pkr.hcl`-syntax var file. */
 export async function parseHclFile(file: string, text: string): Promise<ParsedFile> {
-  const p = await parser();
-  const tree = p.parse(text);
-  if (!tree) return { file, text, diagnostics: [syntaxDiag('Invalid HCL', 'the parser gave no tree', { file, start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } })] };
-  const lines = new LineIndex(text);
-  const conv = new Converter(file, text, lines);
+  const own = parseHclNative(file, text);
+  if (own.body) return { file, text, body: own.body, diagnostics: [] };
+  // HashiCorp's parser says what Packer says; this one's message is the fallback.
+  const hcl = await hclParserErrors(file, text);
+  return { file, text, diagnostics: hcl.length ? hcl : [own.error!] };
+}
+
+/** This parser alone: the body, or its first syntax error (what the parser-equality test compares with HashiCorp's). */
+export function parseHclNative(file: string, text: string): { body?: Body; error?: Diagnostic } {
+  const p = new Parser(file, text);
   try {
-    const root = tree.rootNode;
-    if (root.hasError) {
-      const bad = firstError(root)!;
-      throw new Syntax(
-        'Invalid syntax',
-        bad.isMissing ? `expected ${JSON.stringify(bad.type)}` : `unexpected ${JSON.stringify(text.slice(bad.startIndex, Math.min(bad.endIndex, bad.startIndex + 20)))}`,
-        conv.range(bad.startIndex, Math.max(bad.endIndex, bad.startIndex)),
-      );
-    }
-    const top = root.namedChildren.find((c) => c?.type === 'body' || c?.type === 'object');
-    if (top && top.type === 'object') throw new Syntax('Unexpected object', 'a configuration file holds arguments and blocks, not an object', conv.range(top.startIndex, top.endIndex));
-    const body = top ? conv.body(top, true) : { attrs: [], blocks: [], r: conv.range(0, text.length) };
-    return { file, text, body, diagnostics: [] };
+    return { body: p.configFile() };
   } catch (e) {
     if (!(e instanceof Syntax)) throw e;
-    // HashiCorp's parser says what Packer says; tree-sitter only knows that something is wrong.
-    const hcl = await hclParserErrors(file, text);
-    return { file, text, diagnostics: hcl.length ? hcl : [syntaxDiag(e.summary, e.detail, e.at)] };
-  } finally {
-    tree.delete();
+    return { error: syntaxDiag(e.summary, e.detail, e.at) };
   }
 }
 
-/**
- * Parses `text` as one HCL expression (a `-var` value, a `PKR_VAR_` value). Needs the parser
- * loaded (`await parser()` first).
- */
+/** Parses `text` as one HCL expression (a `-var` value, a `PKR_VAR_` value), as HCL's ParseExpression does. */
 export function parseHclExpression(origin: string, text: string): { expr?: Expr; diagnostics: Diagnostic[] } {
-  return parseWrapped(origin, `${PREFIX}${text}\n`, PREFIX.length, (conv, attrN) => conv.expr(attrN.namedChildren.find((c) => c?.type === 'expression')!));
+  const p = new Parser(origin, text);
+  try {
+    return { expr: p.wholeExpression(), diagnostics: [] };
+  } catch (e) {
+    if (!(e instanceof Syntax)) throw e;
+    return { diagnostics: [syntaxDiag('Invalid expression', `${JSON.stringify(text.trim())} is not a valid HCL expression`, { ...p.range(0, 0), file: origin })] };
+  }
 }
 
 /** Parses a whole text as a template (`templatefile`, strings of `.pkr.json` files). */
 export function parseHclTemplateSync(origin: string, text: string): { expr?: Expr; diagnostics: Diagnostic[] } {
-  let marker = 'KILN_TEMPLATE_END';
-  while (text.includes(marker)) marker += '_';
-  const head = `${PREFIX}<<${marker}\n`;
-  const wrapped = `${head}${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${marker}\n`;
-  return parseWrapped(origin, wrapped, head.length, (conv, attrN) => {
-    const e = conv.expr(attrN.namedChildren.find((c) => c?.type === 'expression')!);
-    if (e.k === 'tmpl' && !text.endsWith('\n') && text !== '') {
-      const last = e.parts[e.parts.length - 1];
-      if (last?.k === 'str') {
-        last.v = last.v.replace(/\n$/, '');
-        if (!last.v) e.parts.pop();
-      }
-    }
-    return e;
-  });
-}
-
-const PREFIX = 'v = ';
-
-function parseWrapped(origin: string, wrapped: string, shift: number, take: (conv: Converter, attr: TsNode) => Expr): { expr?: Expr; diagnostics: Diagnostic[] } {
-  if (!loaded) throw new Error('the HCL parser is not loaded yet');
-  const tree = loaded.parse(wrapped);
-  const conv = new Converter(origin, wrapped, new LineIndex(wrapped));
-  const at = (): Range => ({ file: origin, start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } });
+  const p = new Parser(origin, text);
   try {
-    if (!tree) throw new Syntax('Invalid expression', 'the parser gave no tree', at());
-    const body = tree.rootNode.namedChildren.find((c) => c?.type === 'body');
-    const attrs = body?.namedChildren.filter((c): c is TsNode => c?.type === 'attribute') ?? [];
-    if (tree.rootNode.hasError || attrs.length !== 1) throw new Syntax('Invalid expression', `${JSON.stringify(wrapped.slice(shift).trim())} is not a valid HCL expression`, at());
-    return { expr: take(conv, attrs[0]!), diagnostics: [] };
+    return { expr: p.bareTemplate(), diagnostics: [] };
   } catch (e) {
-    if (e instanceof Syntax) return { diagnostics: [syntaxDiag(e.summary, e.detail, { ...e.at, file: origin })] };
-    throw e;
-  } finally {
-    tree?.delete();
+    if (!(e instanceof Syntax)) throw e;
+    return { diagnostics: [syntaxDiag(e.summary, e.detail, e.at)] };
   }
-}
-
-function firstError(n: TsNode): TsNode | undefined {
-  if (n.isError || n.isMissing) return n;
-  for (const c of n.children) {
-    if (c && (c.hasError || c.isMissing || c.isError)) {
-      const f = firstError(c);
-      if (f) return f;
-    }
-  }
-  return undefined;
 }
 
 export function syntaxDiag(summary: string, detail: string, r: Range): Diagnostic {
@@ -198,361 +131,890 @@ function posAt(lines: LineIndex, text: string, line: number, col: number): Sourc
 }
 
 // ---------------------------------------------------------------------------------------------
-// tree-sitter CST → ast.ts
+// Tokens
 // ---------------------------------------------------------------------------------------------
 
-class Converter {
+/** `t`: 'id', 'num', 'nl', 'eof', '"' (a quoted template starts), '<<' (a heredoc starts), 'bad', or the punctuation itself. */
+interface Tok {
+  t: string;
+  s: number;
+  e: number;
+}
+
+const IDENT = /[\p{ID_Start}_][\p{ID_Continue}-]*/uy;
+const NUMBER_OK = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+const HEREDOC_INTRO = /<<(-?)([\p{ID_Start}_][\p{ID_Continue}-]*)\r?\n/uy;
+const TWO = new Set(['==', '!=', '<=', '>=', '&&', '||', '=>', '::', '~}']);
+const ONE = new Set(['[', ']', '(', ')', '{', '}', '.', ',', '*', '/', '%', '+', '-', '=', '<', '>', '!', '?', ':', '~']);
+const BINARY: ReadonlyArray<ReadonlySet<string>> = [new Set(['||']), new Set(['&&']), new Set(['==', '!=']), new Set(['<', '>', '<=', '>=']), new Set(['+', '-']), new Set(['*', '/', '%'])];
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** One template sequence (`${…}` or `%{…}`) between `s` and `e`, with its strip markers. */
+interface Seq {
+  s: number;
+  e: number;
+  part: TemplatePart;
+  stripBefore: boolean;
+  stripAfter: boolean;
+}
+
+/** A `%{ … }` directive's head: which keyword, where, its strip markers and what it carries. */
+interface Directive {
+  kw: string;
+  s: number;
+  e: number;
+  stripBefore: boolean;
+  stripAfter: boolean;
+  cond?: Expr;
+  keyVar?: string;
+  valVar?: string;
+  coll?: Expr;
+}
+
+type TemplateKind = 'quoted' | 'heredoc';
+
+class Parser {
+  private readonly lines: LineIndex;
+  private pos: number;
+  /** Whether newlines are tokens here (bodies, objects) or ignored (brackets, calls, templates). */
+  private readonly nl: boolean[] = [true];
+  private cache: { at: number; nl: boolean; tok: Tok } | undefined;
+
   constructor(
     readonly file: string,
     readonly text: string,
-    readonly lines: LineIndex,
-  ) {}
+  ) {
+    this.lines = new LineIndex(text);
+    this.pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  }
 
   range(start: number, end: number): Range {
     return { file: this.file, start: this.lines.pos(start), end: this.lines.pos(end) };
   }
-  r(n: TsNode): Range {
-    return this.range(n.startIndex, n.endIndex);
+
+  private fail(summary: string, detail: string, s: number, e = s): never {
+    throw new Syntax(summary, detail, this.range(s, Math.max(s, e)));
   }
 
-  body(n: TsNode, _top: boolean): Body {
+  // --- lexing -------------------------------------------------------------------------------
+
+  private peek(): Tok {
+    const nl = this.nl[this.nl.length - 1]!;
+    const c = this.cache;
+    if (c && c.at === this.pos && c.nl === nl) return c.tok;
+    const tok = this.lex(this.pos, nl);
+    this.cache = { at: this.pos, nl, tok };
+    return tok;
+  }
+
+  private read(): Tok {
+    const t = this.peek();
+    this.pos = t.e;
+    return t;
+  }
+
+  private expect(t: string, what: string): Tok {
+    const tok = this.peek();
+    if (tok.t !== t) this.unexpected(tok, what);
+    return this.read();
+  }
+
+  private unexpected(tok: Tok, what: string): never {
+    const found = tok.t === 'eof' ? 'the end of the file' : tok.t === 'nl' ? 'a newline' : JSON.stringify(this.text.slice(tok.s, Math.min(tok.e, tok.s + 20)));
+    this.fail('Invalid syntax', `expected ${what}, found ${found}`, tok.s, tok.e);
+  }
+
+  private withNewlines<T>(on: boolean, f: () => T): T {
+    this.nl.push(on);
+    try {
+      return f();
+    } finally {
+      this.nl.pop();
+    }
+  }
+
+  private lex(i: number, nl: boolean): Tok {
+    const text = this.text;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9) {
+        i++;
+        continue;
+      }
+      if (c === 10 || (c === 13 && text.charCodeAt(i + 1) === 10)) {
+        const e = i + (c === 13 ? 2 : 1);
+        if (nl) return { t: 'nl', s: i, e };
+        i = e;
+        continue;
+      }
+      if (c === 35 || (c === 47 && text.charCodeAt(i + 1) === 47)) {
+        // A line comment stands for the newline that ends it.
+        const end = text.indexOf('\n', i);
+        if (end < 0) {
+          i = text.length;
+          continue;
+        }
+        if (nl) return { t: 'nl', s: i, e: end + 1 };
+        i = end + 1;
+        continue;
+      }
+      if (c === 47 && text.charCodeAt(i + 1) === 42) {
+        const end = text.indexOf('*/', i + 2);
+        if (end < 0) return { t: 'bad', s: i, e: text.length };
+        i = end + 2;
+        continue;
+      }
+      if (i >= text.length) return { t: 'eof', s: i, e: i };
+      if (isDigit(c)) return { t: 'num', s: i, e: this.numberEnd(i) };
+      IDENT.lastIndex = i;
+      if (IDENT.test(text)) return { t: 'id', s: i, e: IDENT.lastIndex };
+      if (c === 34) return { t: '"', s: i, e: i + 1 };
+      if (c === 60 && text.charCodeAt(i + 1) === 60) {
+        HEREDOC_INTRO.lastIndex = i;
+        if (HEREDOC_INTRO.test(text)) return { t: '<<', s: i, e: i + 2 };
+      }
+      if (text.startsWith('...', i)) return { t: '...', s: i, e: i + 3 };
+      const two = text.slice(i, i + 2);
+      if (TWO.has(two)) return { t: two, s: i, e: i + 2 };
+      const one = text[i]!;
+      if (ONE.has(one)) return { t: one, s: i, e: i + 1 };
+      return { t: 'bad', s: i, e: i + 1 };
+    }
+  }
+
+  /** HCL's number token: digits, dots and exponents, never ending with a dot (`1.5e3`, `0`, and `1.2.3`, which is then invalid). */
+  private numberEnd(i: number): number {
+    const text = this.text;
+    let j = i + 1;
+    for (;;) {
+      const c = text.charCodeAt(j);
+      if (isDigit(c) || c === 46) j++;
+      else if ((c === 101 || c === 69) && isDigit(text.charCodeAt(j + 1))) j += 2;
+      else if ((c === 101 || c === 69) && (text[j + 1] === '+' || text[j + 1] === '-') && isDigit(text.charCodeAt(j + 2))) j += 3;
+      else break;
+    }
+    while (text.charCodeAt(j - 1) === 46) j--;
+    return j;
+  }
+
+  // --- structure ----------------------------------------------------------------------------
+
+  configFile(): Body {
+    const start = this.pos;
+    const body = this.body('eof', start);
+    return body.attrs.length || body.blocks.length ? body : { ...body, r: this.range(0, this.text.length) };
+  }
+
+  private body(end: 'eof' | '}', openEnd: number): Body {
     const attrs: Attribute[] = [];
     const blocks: Block[] = [];
-    let lastEndLine = -1;
-    for (const c of n.namedChildren) {
-      if (!c || c.type === 'comment') continue;
-      const startLine = this.lines.pos(c.startIndex).line;
-      if (startLine === lastEndLine) {
-        const what = blocks.length && blocks[blocks.length - 1]!.r.end.offset === lastEndOffset(attrs, blocks) ? 'block definition' : 'argument';
-        throw new Syntax(`Missing newline after ${what}`, `An ${what === 'argument' ? 'argument definition' : 'block definition'} must end with a newline.`, this.r(c));
+    let first = -1;
+    let last = -1;
+    for (;;) {
+      const tok = this.peek();
+      if (tok.t === end) break;
+      if (tok.t === 'nl') {
+        this.read();
+        continue;
       }
-      if (c.type === 'attribute') {
-        const a = this.attribute(c);
-        const prev = attrs.find((x) => x.name === a.name);
+      if (tok.t !== 'id') {
+        if (tok.t === 'eof') this.fail('Unclosed configuration block', 'There is no closing brace for this block before the end of the file.', openEnd - 1, openEnd);
+        this.fail('Argument or block definition required', 'An argument or block definition is required here.', tok.s, tok.e);
+      }
+      const item = this.bodyItem();
+      if ('name' in item) {
+        const prev = attrs.find((x) => x.name === item.name);
         if (prev)
-          throw new Syntax(
+          this.fail(
             'Attribute redefined',
-            `The argument "${a.name}" was already set at ${prev.nameR.file}:${prev.nameR.start.line},${prev.nameR.start.col}-${prev.nameR.end.col}. Each argument may be set only once.`,
-            a.nameR,
+            `The argument "${item.name}" was already set at ${prev.nameR.file}:${prev.nameR.start.line},${prev.nameR.start.col}-${prev.nameR.end.col}. Each argument may be set only once.`,
+            item.nameR.start.offset,
+            item.nameR.end.offset,
           );
-        attrs.push(a);
-      } else if (c.type === 'block') blocks.push(this.block(c));
-      lastEndLine = this.lines.pos(c.endIndex).line;
+        attrs.push(item);
+      } else blocks.push(item);
+      if (first < 0) first = item.r.start.offset;
+      last = item.r.end.offset;
+      // An argument or a block ends with a newline (or the end of the file).
+      const after = this.peek();
+      if (after.t === 'nl') this.read();
+      else if (after.t !== 'eof')
+        this.fail(
+          `Missing newline after ${'name' in item ? 'argument' : 'block definition'}`,
+          `An ${'name' in item ? 'argument definition' : 'block definition'} must end with a newline.`,
+          after.s,
+          after.e,
+        );
     }
-    return { attrs, blocks, r: this.r(n) };
+    return { attrs, blocks, r: first < 0 ? this.range(openEnd, this.peek().s) : this.range(first, last) };
   }
 
-  attribute(n: TsNode): Attribute {
-    const id = n.namedChildren.find((c) => c?.type === 'identifier')!;
-    const ex = n.namedChildren.find((c) => c?.type === 'expression')!;
-    return { name: id.text, expr: this.expr(ex), r: this.r(n), nameR: this.r(id) };
+  private bodyItem(): Attribute | Block {
+    const id = this.read();
+    const next = this.peek();
+    if (next.t === '=') return this.attribute(id);
+    if (next.t === '"' || next.t === '{' || next.t === 'id') return this.block(id);
+    this.fail('Argument or block definition required', 'An argument or block definition is required here. To set an argument, use the equals sign "=" to introduce the argument value.', id.s, id.e);
   }
 
-  block(n: TsNode): Block {
-    const kids = n.namedChildren.filter((c): c is TsNode => !!c && c.type !== 'comment');
-    const typeN = kids[0]!;
+  private attribute(id: Tok): Attribute {
+    this.read(); // =
+    const expr = this.expression();
+    return { name: this.text.slice(id.s, id.e), expr, r: this.range(id.s, expr.r.end.offset), nameR: this.range(id.s, id.e) };
+  }
+
+  private block(id: Tok): Block {
     const labels: Block['labels'] = [];
-    let body: Body | undefined;
-    const start = kids.find((c) => c.type === 'block_start');
-    const end = kids.find((c) => c.type === 'block_end');
-    for (const c of kids.slice(1)) {
-      if (c.type === 'string_lit') labels.push({ v: this.stringLit(c), r: this.r(c) });
-      else if (c.type === 'identifier') labels.push({ v: c.text, r: this.r(c) });
-      else if (c.type === 'body') body = this.body(c, false);
+    for (;;) {
+      const tok = this.peek();
+      if (tok.t === '{') break;
+      if (tok.t === 'id') {
+        this.read();
+        labels.push({ v: this.text.slice(tok.s, tok.e), r: this.range(tok.s, tok.e) });
+      } else if (tok.t === '"') labels.push(this.stringLiteral());
+      else if (tok.t === 'nl')
+        this.fail('Invalid block definition', 'A block definition must have block content delimited by "{" and "}", starting on the same line as the block header.', tok.s, tok.e);
+      else this.fail('Invalid block definition', 'Either a quoted string block label or an opening brace ("{") is expected here.', tok.s, tok.e);
     }
-    if (start && end && body === undefined) body = { attrs: [], blocks: [], r: this.range(start.endIndex, end.startIndex) };
-    // `a { b = 1 }` on one line: HCL allows a single argument only.
-    if (start && body && this.lines.pos(start.startIndex).line === this.lines.pos(end?.startIndex ?? start.startIndex).line) {
-      const items = body.attrs.length + body.blocks.length;
-      if (items > 1 || body.blocks.length > 0)
-        throw new Syntax(
+    const open = this.read();
+    let body: Body;
+    const next = this.peek();
+    if (next.t === 'nl' || next.t === 'eof' || next.t === '}') body = this.body('}', open.e);
+    else {
+      // `name { arg = value }`: a single argument on the block's line.
+      const id2 = this.peek();
+      if (id2.t !== 'id') this.fail('Argument or block definition required', 'An argument or block definition is required here.', id2.s, id2.e);
+      this.read();
+      if (this.peek().t !== '=')
+        this.fail(
           'Invalid single-argument block definition',
           'A single-line block definition can contain only a single argument. If you meant to define argument, use an equals sign to assign it a value. To define a nested block, place it on a line of its own within its parent block.',
-          this.r(n),
+          id.s,
+          this.peek().e,
         );
-    } else if (start && body) {
-      const first = [...body.attrs.map((a) => a.r), ...body.blocks.map((b) => b.r)].sort((a, b) => a.start.offset - b.start.offset)[0];
-      if (first && first.start.line === this.lines.pos(start.startIndex).line)
-        throw new Syntax('Invalid block definition', 'A block definition must have block content delimited by "{" and "}", starting on the same line as the block header.', this.r(n));
+      const a = this.attribute(id2);
+      body = { attrs: [a], blocks: [], r: a.r };
+      const close = this.peek();
+      if (close.t !== '}')
+        this.fail('Invalid single-argument block definition', 'A single-line block definition must end with a closing brace immediately after its single argument definition.', close.s, close.e);
     }
-    return { type: typeN.text, labels, body: body ?? { attrs: [], blocks: [], r: this.r(n) }, r: this.r(n), typeR: this.r(typeN) };
+    const close = this.expect('}', '"}"');
+    return { type: this.text.slice(id.s, id.e), labels, body, r: this.range(id.s, close.e), typeR: this.range(id.s, id.e) };
   }
 
-  stringLit(n: TsNode): string {
-    const lit = n.namedChildren.filter((c): c is TsNode => !!c && c.type === 'template_literal');
-    const raw = this.text.slice(n.startIndex + 1, lit.length ? lit[lit.length - 1]!.endIndex : n.startIndex + 1);
-    if (raw.includes('\n')) throw this.multiline(n);
-    return unescapeQuoted(raw, () => this.r(n));
+  /** A quoted string with no template sequences: a block label. */
+  private stringLiteral(): { v: string; r: Range } {
+    const open = this.read();
+    const { end, seqs } = this.scanQuoted(open.e, true);
+    if (seqs.length) this.fail('Invalid string literal', 'Template sequences are not allowed in this string.', seqs[0]!.s, seqs[0]!.e);
+    this.pos = end + 1;
+    return { v: this.unescapeQuoted(open.e, end), r: this.range(open.s, end + 1) };
   }
 
-  multiline(n: TsNode): Syntax {
-    return new Syntax(
-      'Invalid multi-line string',
-      'Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \\n escape to represent a newline character or use the "heredoc" multi-line template syntax.',
-      this.r(n),
+  // --- expressions --------------------------------------------------------------------------
+
+  /** The whole text is one expression (newlines ignored), as HCL's ParseExpression. */
+  wholeExpression(): Expr {
+    return this.withNewlines(false, () => {
+      const e = this.expression();
+      const tok = this.peek();
+      if (tok.t !== 'eof') this.fail('Extra characters after expression', 'An expression was successfully parsed, but extra characters were found after it.', tok.s, tok.e);
+      return e;
+    });
+  }
+
+  private expression(): Expr {
+    const c = this.binary(0);
+    if (this.peek().t !== '?') return c;
+    this.read();
+    const t = this.expression();
+    this.expect(':', 'the ":" of a conditional');
+    const f = this.expression();
+    return { k: 'cond', c, t, f, r: this.range(c.r.start.offset, f.r.end.offset) };
+  }
+
+  private binary(level: number): Expr {
+    if (level === BINARY.length) return this.termWithTraversals();
+    const ops = BINARY[level]!;
+    let a = this.binary(level + 1);
+    for (;;) {
+      const op = this.peek();
+      if (!ops.has(op.t)) return a;
+      this.read();
+      const b = this.binary(level + 1);
+      a = { k: 'bin', op: op.t, a, b, r: this.range(a.r.start.offset, b.r.end.offset) };
+    }
+  }
+
+  private termWithTraversals(): Expr {
+    const start = this.peek().s;
+    return this.traversals(this.term(), start);
+  }
+
+  private term(): Expr {
+    const tok = this.peek();
+    switch (tok.t) {
+      case '(': {
+        this.read();
+        const e = this.withNewlines(false, () => {
+          const inner = this.expression();
+          const close = this.peek();
+          if (close.t !== ')') this.fail('Unbalanced parentheses', 'Expected a closing parenthesis to terminate the expression.', close.s, close.e);
+          this.read();
+          return inner;
+        });
+        return { k: 'paren', e, r: this.range(tok.s, this.pos) };
+      }
+      case 'num': {
+        this.read();
+        const s = this.text.slice(tok.s, tok.e);
+        if (!NUMBER_OK.test(s)) this.fail('Invalid number literal', 'Failed to recognize the value of this number literal.', tok.s, tok.e);
+        return { k: 'lit', v: Number(s), r: this.range(tok.s, tok.e) };
+      }
+      case 'id': {
+        this.read();
+        const name = this.text.slice(tok.s, tok.e);
+        const next = this.peek();
+        if (next.t === '(') return this.call(name, tok);
+        if (next.t === '::') this.fail('Unsupported function namespace', 'Function names with "::" are not supported by Packer.', next.s, next.e);
+        const r = this.range(tok.s, tok.e);
+        if (name === 'true' || name === 'false') return { k: 'lit', v: name === 'true', r };
+        if (name === 'null') return { k: 'lit', v: null, r };
+        return { k: 'var', name, r };
+      }
+      case '"':
+        return this.quoted();
+      case '<<':
+        return this.heredoc();
+      case '-':
+      case '!': {
+        this.read();
+        const a = this.termWithTraversals();
+        return { k: 'un', op: tok.t, a, r: this.range(tok.s, a.r.end.offset) };
+      }
+      case '[':
+        return this.tuple();
+      case '{':
+        return this.object();
+    }
+    if (tok.t === 'eof') this.fail('Missing expression', 'Expected the start of an expression, but found the end of the file.', tok.s, tok.e);
+    this.fail('Invalid expression', 'Expected the start of an expression, but found an invalid expression token.', tok.s, tok.e);
+  }
+
+  private call(name: string, id: Tok): Expr {
+    this.read(); // (
+    return this.withNewlines(false, () => {
+      const args: Expr[] = [];
+      let expand = false;
+      for (;;) {
+        if (this.peek().t === ')') break;
+        args.push(this.expression());
+        const sep = this.peek();
+        if (sep.t === ')') break;
+        if (sep.t === '...') {
+          this.read();
+          expand = true;
+          if (this.peek().t !== ')') this.fail('Missing closing parenthesis', 'An expanded function argument (with ...) must be immediately followed by closing parentheses.', sep.s, sep.e);
+          break;
+        }
+        if (sep.t === 'eof')
+          this.fail(
+            'Unterminated function call',
+            'There is no closing parenthesis for this function call before the end of the file. This may be caused by incorrect parenthesis nesting elsewhere in this file.',
+            id.s,
+            id.e + 1,
+          );
+        if (sep.t !== ',') this.fail('Missing argument separator', 'A comma is required to separate each function argument from the next.', sep.s, sep.e);
+        this.read();
+      }
+      const close = this.read();
+      return { k: 'call', name, args, expand, r: this.range(id.s, close.e), nameR: this.range(id.s, id.e) } as Expr;
+    });
+  }
+
+  private isFor(): boolean {
+    return this.withNewlines(false, () => {
+      const t = this.peek();
+      return t.t === 'id' && this.text.slice(t.s, t.e) === 'for';
+    });
+  }
+
+  private keyword(word: string): boolean {
+    const t = this.peek();
+    return t.t === 'id' && this.text.slice(t.s, t.e) === word;
+  }
+
+  private tuple(): Expr {
+    const open = this.read();
+    return this.withNewlines(false, () => {
+      if (this.isFor()) return this.forExpr(open, ']');
+      const items: Expr[] = [];
+      for (;;) {
+        if (this.peek().t === ']') break;
+        items.push(this.expression());
+        const sep = this.peek();
+        if (sep.t === ']') break;
+        if (sep.t === 'eof')
+          this.fail(
+            'Unterminated tuple constructor expression',
+            'There is no corresponding closing bracket before the end of the file. This may be caused by incorrect bracket nesting elsewhere in this file.',
+            open.s,
+            open.e,
+          );
+        if (sep.t !== ',') this.fail('Missing item separator', 'Expected a comma to mark the beginning of the next item.', sep.s, sep.e);
+        this.read();
+      }
+      const close = this.read();
+      return { k: 'tuple', items, r: this.range(open.s, close.e) } as Expr;
+    });
+  }
+
+  private object(): Expr {
+    const open = this.read();
+    if (this.isFor()) return this.withNewlines(false, () => this.forExpr(open, '}'));
+    return this.withNewlines(true, () => {
+      const items: Array<{ key: Expr; value: Expr }> = [];
+      for (;;) {
+        const next = this.peek();
+        if (next.t === 'nl') {
+          this.read();
+          continue;
+        }
+        if (next.t === '}') break;
+        const key = this.expression();
+        const eq = this.peek();
+        if (eq.t === 'eof') this.unterminatedObject(open);
+        if (eq.t !== '=' && eq.t !== ':') this.fail('Missing key/value separator', 'Expected an equals sign ("=") to mark the beginning of the attribute value.', eq.s, eq.e);
+        this.read();
+        const value = this.expression();
+        items.push({ key, value });
+        const sep = this.peek();
+        if (sep.t === '}') break;
+        if (sep.t === 'eof') this.unterminatedObject(open);
+        if (sep.t !== ',' && sep.t !== 'nl') this.fail('Missing attribute separator', 'Expected a newline or comma to mark the beginning of the next attribute.', sep.s, sep.e);
+        this.read();
+      }
+      const close = this.read();
+      return { k: 'object', items, r: this.range(open.s, close.e) } as Expr;
+    });
+  }
+
+  private unterminatedObject(open: Tok): never {
+    this.fail(
+      'Unterminated object constructor expression',
+      'There is no corresponding closing brace before the end of the file. This may be caused by incorrect brace nesting elsewhere in this file.',
+      open.s,
+      open.e,
     );
   }
 
-  /** An `expression` node: a base followed by postfix traversals (get_attr, index, splat). */
-  expr(n: TsNode): Expr {
-    if (n.type !== 'expression') return this.primary(n);
-    const kids = n.children.filter((c): c is TsNode => !!c && c.type !== 'comment');
-    if (kids[0]?.type === '(') {
-      const inner = kids.find((c) => c.type === 'expression')!;
-      let e: Expr = { k: 'paren', e: this.expr(inner), r: this.range(kids[0].startIndex, kids[kids.length - 1]!.endIndex) };
-      const close = kids.findIndex((c) => c.type === ')');
-      for (const post of kids.slice(close + 1)) e = this.postfix(e, post, n.startIndex);
-      return e;
+  /** `[for k, v in coll : value if cond]` / `{for k, v in coll : key => value... if cond}`; newlines ignored. */
+  private forExpr(open: Tok, close: ']' | '}'): Expr {
+    this.read(); // for
+    const names: string[] = [];
+    for (;;) {
+      const id = this.expect('id', "a variable name after 'for'");
+      names.push(this.text.slice(id.s, id.e));
+      if (names.length === 2 || this.peek().t !== ',') break;
+      this.read();
     }
-    let e = this.primary(kids[0]!);
-    for (const post of kids.slice(1)) e = this.postfix(e, post, n.startIndex);
-    return e;
-  }
-
-  postfix(base: Expr, n: TsNode, start: number): Expr {
-    const r = this.range(start, n.endIndex);
-    switch (n.type) {
-      case 'get_attr':
-        return { k: 'attr', obj: base, name: n.namedChildren.find((c) => c?.type === 'identifier')!.text, r };
-      case 'index': {
-        const inner = n.namedChildren[0]!;
-        if (inner.type === 'legacy_index') {
-          const digits = inner.text.replace(/^\./, '');
-          return { k: 'index', obj: base, key: { k: 'lit', v: Number(digits), r: this.r(inner) }, r };
-        }
-        const ex = inner.namedChildren.find((c) => c?.type === 'expression')!;
-        return { k: 'index', obj: base, key: this.expr(ex), r };
-      }
-      case 'splat': {
-        const sp = n.namedChildren[0]!;
-        let each: Expr = { k: 'anon', r: this.r(sp) };
-        for (const c of sp.namedChildren) if (c) each = this.postfix(each, c, sp.startIndex);
-        return { k: 'splat', obj: base, each, r };
-      }
+    if (!this.keyword('in')) this.unexpected(this.peek(), "the 'in' keyword");
+    this.read();
+    const coll = this.expression();
+    this.expect(':', 'a colon after the collection expression');
+    let valExpr = this.expression();
+    let keyExpr: Expr | undefined;
+    if (this.peek().t === '=>') {
+      this.read();
+      keyExpr = valExpr;
+      valExpr = this.expression();
     }
-    throw new Syntax('Invalid expression', `unexpected ${n.type}`, this.r(n));
-  }
-
-  primary(n: TsNode): Expr {
-    const r = this.r(n);
-    switch (n.type) {
-      case 'expression':
-        return this.expr(n);
-      case 'literal_value':
-        return this.literal(n.namedChildren[0]!);
-      case 'variable_expr':
-        return { k: 'var', name: n.namedChildren[0]!.text, r };
-      case 'collection_value':
-        return this.primary(n.namedChildren[0]!);
-      case 'tuple':
-        return { k: 'tuple', items: n.namedChildren.filter((c): c is TsNode => c?.type === 'expression').map((c) => this.expr(c)), r };
-      case 'object': {
-        const items = n.namedChildren
-          .filter((c): c is TsNode => c?.type === 'object_elem')
-          .map((el) => {
-            const [k, v] = el.namedChildren.filter((c): c is TsNode => c?.type === 'expression');
-            return { key: this.expr(k!), value: this.expr(v!) };
-          });
-        return { k: 'object', items, r };
-      }
-      case 'function_call': {
-        const id = n.namedChildren.find((c) => c?.type === 'identifier')!;
-        const argsN = n.namedChildren.find((c) => c?.type === 'function_arguments');
-        const args = argsN ? argsN.namedChildren.filter((c): c is TsNode => c?.type === 'expression').map((c) => this.expr(c)) : [];
-        const expand = !!argsN?.namedChildren.some((c) => c?.type === 'ellipsis');
-        return { k: 'call', name: id.text, args, expand, r, nameR: this.r(id) };
-      }
-      case 'conditional': {
-        const [c, t, f] = n.namedChildren.filter((x): x is TsNode => x?.type === 'expression');
-        return { k: 'cond', c: this.expr(c!), t: this.expr(t!), f: this.expr(f!), r };
-      }
-      case 'operation':
-        return this.primary(n.namedChildren[0]!);
-      case 'binary_operation': {
-        const [a, op, b] = n.children.filter((c): c is TsNode => !!c && c.type !== 'comment');
-        return { k: 'bin', op: op!.type, a: this.primary(a!), b: this.primary(b!), r };
-      }
-      case 'unary_operation': {
-        const [op, a] = n.children.filter((c): c is TsNode => !!c && c.type !== 'comment');
-        return { k: 'un', op: op!.type, a: this.primary(a!), r };
-      }
-      case 'for_expr':
-        return this.forExpr(n.namedChildren[0]!);
-      case 'template_expr': {
-        const t = n.namedChildren[0]!;
-        return t.type === 'heredoc_template' ? this.heredoc(t) : this.quoted(t);
-      }
-      case 'get_attr':
-      case 'index':
-      case 'splat':
-        break;
+    let group = false;
+    if (this.peek().t === '...') {
+      this.read();
+      group = true;
     }
-    throw new Syntax('Invalid expression', `unexpected ${n.type}`, r);
-  }
-
-  literal(n: TsNode): Expr {
-    const r = this.r(n);
-    switch (n.type) {
-      case 'numeric_lit':
-        return { k: 'lit', v: Number(n.text), r };
-      case 'bool_lit':
-        return { k: 'lit', v: n.text === 'true', r };
-      case 'null_lit':
-        return { k: 'lit', v: null, r };
-      case 'string_lit':
-        return { k: 'tmpl', parts: [{ k: 'str', v: this.stringLit(n) }], r };
+    let cond: Expr | undefined;
+    if (this.keyword('if')) {
+      this.read();
+      cond = this.expression();
     }
-    throw new Syntax('Invalid literal', n.type, r);
-  }
-
-  forExpr(n: TsNode): Expr {
-    const r = this.r(n);
-    const intro = n.namedChildren.find((c) => c?.type === 'for_intro')!;
-    const ids = intro.namedChildren.filter((c): c is TsNode => c?.type === 'identifier').map((c) => c.text);
-    const coll = this.expr(intro.namedChildren.find((c) => c?.type === 'expression')!);
-    const exprs = n.namedChildren.filter((c): c is TsNode => c?.type === 'expression').map((c) => this.expr(c));
-    const condN = n.namedChildren.find((c) => c?.type === 'for_cond');
-    const cond = condN ? this.expr(condN.namedChildren.find((c) => c?.type === 'expression')!) : undefined;
-    const [keyVar, valVar] = ids.length === 2 ? [ids[0], ids[1]!] : [undefined, ids[0]!];
-    const base = { k: 'for' as const, valVar, coll, group: n.namedChildren.some((c) => c?.type === 'ellipsis'), r };
+    const end = this.expect(close, `"${close}" to end the 'for' expression`);
+    const r = this.range(open.s, end.e);
+    if (close === ']' && (keyExpr || group))
+      this.fail("Invalid 'for' expression", keyExpr ? 'Key expression is not valid when building a tuple.' : 'Grouping ellipsis (...) cannot be used when building a tuple.', open.s, end.e);
+    if (close === '}' && !keyExpr) this.fail("Invalid 'for' expression", 'Key expression is required when building an object.', open.s, end.e);
+    const [keyVar, valVar] = names.length === 2 ? [names[0], names[1]!] : [undefined, names[0]!];
+    const base = { k: 'for' as const, valVar, coll, group, r };
     const withKey = keyVar !== undefined ? { keyVar } : {};
     const withCond = cond ? { cond } : {};
-    if (n.type === 'for_object_expr') return { ...base, ...withKey, ...withCond, keyExpr: exprs[0]!, valExpr: exprs[1]! };
-    return { ...base, ...withKey, ...withCond, valExpr: exprs[0]! };
+    if (keyExpr) return { ...base, ...withKey, ...withCond, keyExpr, valExpr };
+    return { ...base, ...withKey, ...withCond, valExpr };
   }
 
-  quoted(n: TsNode): Expr {
-    const kids = n.children.filter((c): c is TsNode => !!c && c.type !== 'comment');
-    const open = kids[0]!;
-    const close = kids[kids.length - 1]!;
-    const parts = this.templateParts(kids.slice(1, -1), open.endIndex, close.startIndex, 'quoted');
-    return { k: 'tmpl', parts, r: this.r(n) };
+  /** Postfix steps: `.name`, `.0` (legacy index), `[key]`, `.*` (attribute steps only), `[*]` (every step after it). */
+  private traversals(base: Expr, start: number): Expr {
+    let e = base;
+    for (;;) {
+      const tok = this.peek();
+      if (tok.t === '.') {
+        this.read();
+        const step = this.peek();
+        if (step.t === 'id' || step.t === 'num') {
+          e = this.dotStep(e, start);
+          continue;
+        }
+        if (step.t === '*') {
+          this.read();
+          const anon: Extract<Expr, { k: 'anon' }> = { k: 'anon', r: this.range(tok.s, step.e) };
+          let each: Expr = anon;
+          while (this.peek().t === '.') {
+            this.read();
+            const t = this.peek();
+            if (t.t !== 'id' && t.t !== 'num') this.fail('Invalid attribute name', 'An attribute name is required after a dot.', t.s, t.e);
+            each = this.dotStep(each, tok.s);
+          }
+          anon.r = this.range(tok.s, each.r.end.offset);
+          e = { k: 'splat', obj: e, each, r: this.range(start, each.r.end.offset) };
+          continue;
+        }
+        this.fail('Invalid attribute name', 'An attribute name is required after a dot.', step.s, step.e);
+      }
+      if (tok.t === '[') {
+        this.read();
+        if (this.withNewlines(false, () => this.peek().t === '*')) {
+          this.withNewlines(false, () => {
+            this.read();
+            this.expect(']', 'a closing bracket after the splat "*"');
+          });
+          const anon: Extract<Expr, { k: 'anon' }> = { k: 'anon', r: this.range(tok.s, this.pos) };
+          const each = this.traversals(anon, tok.s);
+          anon.r = this.range(tok.s, each.r.end.offset);
+          e = { k: 'splat', obj: e, each, r: this.range(start, each.r.end.offset) };
+          continue;
+        }
+        const key = this.withNewlines(false, () => {
+          const k = this.expression();
+          this.expect(']', 'a closing bracket to end the index');
+          return k;
+        });
+        e = { k: 'index', obj: e, key, r: this.range(start, this.pos) };
+        continue;
+      }
+      return e;
+    }
   }
 
-  heredoc(n: TsNode): Expr {
-    const kids = n.children.filter((c): c is TsNode => !!c && c.type !== 'comment');
-    const startN = kids.find((c) => c.type === 'heredoc_start')!;
-    const ids = kids.filter((c) => c.type === 'heredoc_identifier');
-    const flush = startN.text === '<<-';
-    const nl = this.text.indexOf('\n', ids[0]!.endIndex);
-    const contentStart = nl + 1;
-    const closeId = ids[ids.length - 1]!;
-    // The closing marker's line starts after the last newline before it.
-    const contentEnd = this.text.lastIndexOf('\n', closeId.startIndex - 1) + 1;
-    const inner = kids.filter((c) => c.type !== 'heredoc_start' && c.type !== 'heredoc_identifier' && c.startIndex >= contentStart && c.endIndex <= contentEnd);
-    let parts = this.templateParts(inner, contentStart, Math.max(contentStart, contentEnd), 'heredoc');
-    if (flush) parts = flushHeredoc(parts);
-    return { k: 'tmpl', parts, r: this.r(n) };
+  /** After a dot: an attribute name, or a legacy numeric index. */
+  private dotStep(obj: Expr, start: number): Expr {
+    const dot = this.text.lastIndexOf('.', this.peek().s);
+    const t = this.read();
+    const s = this.text.slice(t.s, t.e);
+    if (t.t === 'id') return { k: 'attr', obj, name: s, r: this.range(start, t.e) };
+    if (!/^[0-9]+$/.test(s))
+      this.fail('Invalid legacy index syntax', 'When using the legacy index syntax, chaining two indexes together is not permitted. Use the proper index syntax instead, like [0][1].', t.s, t.e);
+    return { k: 'index', obj, key: { k: 'lit', v: Number(s), r: this.range(dot, t.e) }, r: this.range(start, t.e) };
+  }
+
+  // --- templates ----------------------------------------------------------------------------
+
+  /** `"…"`: a string (one literal part, even empty) when it has no template sequence, else a template. */
+  private quoted(): Expr {
+    const open = this.read();
+    const { end, seqs } = this.scanQuoted(open.e, false);
+    this.pos = end + 1;
+    const r = this.range(open.s, end + 1);
+    if (!seqs.length) return { k: 'tmpl', parts: [{ k: 'str', v: this.unescapeQuoted(open.e, end) }], r };
+    return { k: 'tmpl', parts: this.parts(seqs, open.e, end, 'quoted'), r };
   }
 
   /**
-   * Template parts between `from` and `to`: literal text is taken from the source between the
-   * interpolations and directives (tree-sitter drops some whitespace from its literal nodes).
+   * Scans a quoted template from `from` (after the opening quote) to its closing quote; template
+   * sequences are parsed on the way. `labelOnly`: sequences are an error for the caller to report.
    */
-  templateParts(nodes: TsNode[], from: number, to: number, kind: 'quoted' | 'heredoc'): TemplatePart[] {
+  private scanQuoted(from: number, labelOnly: boolean): { end: number; seqs: Array<Seq | Directive> } {
+    const text = this.text;
+    const seqs: Array<Seq | Directive> = [];
+    let i = from;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (i >= text.length) this.fail('Unterminated template string', 'No closing marker was found for the string.', from - 1, i);
+      if (c === 34) return { end: i, seqs };
+      if (c === 10 || c === 13)
+        this.fail(
+          'Invalid multi-line string',
+          'Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \\n escape to represent a newline character or use the "heredoc" multi-line template syntax.',
+          from - 1,
+          i,
+        );
+      if (c === 92) {
+        const n = text.charCodeAt(i + 1);
+        if (i + 1 >= text.length || n === 10 || n === 13) this.fail('Invalid escape sequence', 'Backslash must be followed by an escape sequence selector character.', i, i + 1);
+        i += 2;
+        continue;
+      }
+      if ((c === 36 || c === 37) && text.charCodeAt(i + 1) === c && text.charCodeAt(i + 2) === 123) {
+        i += 3; // $${ and %%{ are literal
+        continue;
+      }
+      if ((c === 36 || c === 37) && text.charCodeAt(i + 1) === 123) {
+        if (labelOnly) {
+          seqs.push({ s: i, e: i + 2, part: { k: 'str', v: '' }, stripBefore: false, stripAfter: false });
+          return { end: this.skipToQuote(i), seqs };
+        }
+        const seq = c === 36 ? this.interpolation(i) : this.directive(i);
+        seqs.push(seq);
+        i = seq.e;
+        continue;
+      }
+      i++;
+    }
+  }
+
+  private skipToQuote(i: number): number {
+    const end = this.text.indexOf('"', i);
+    return end < 0 ? this.text.length : end;
+  }
+
+  /** `${ expr }` at `s`, with `~` strip markers. */
+  private interpolation(s: number): Seq {
+    this.pos = s + 2;
+    const stripBefore = this.text.charCodeAt(this.pos) === 126;
+    if (stripBefore) this.pos++;
+    const { e, stripAfter } = this.withNewlines(false, () => {
+      const ex = this.expression();
+      return { e: ex, stripAfter: this.sequenceEnd() };
+    });
+    return { s, e: this.pos, part: { k: 'interp', e }, stripBefore, stripAfter };
+  }
+
+  /** The `}` or `~}` that closes a template sequence; true for `~}`. */
+  private sequenceEnd(): boolean {
+    const tok = this.peek();
+    if (tok.t !== '}' && tok.t !== '~}')
+      this.fail('Extra characters after interpolation expression', 'Expected a closing brace to end the interpolation expression, but found extra characters.', tok.s, tok.e);
+    this.read();
+    return tok.t === '~}';
+  }
+
+  /** `%{ if c }`, `%{ else }`, `%{ endif }`, `%{ for k, v in coll }`, `%{ endfor }` at `s`. */
+  private directive(s: number): Directive {
+    this.pos = s + 2;
+    const stripBefore = this.text.charCodeAt(this.pos) === 126;
+    if (stripBefore) this.pos++;
+    return this.withNewlines(false, () => {
+      const kwTok = this.peek();
+      const kw = kwTok.t === 'id' ? this.text.slice(kwTok.s, kwTok.e) : '';
+      if (!['if', 'else', 'endif', 'for', 'endfor'].includes(kw))
+        this.fail('Invalid template directive', 'A template directive keyword ("if", "for", etc) is expected at the beginning of a %{ sequence.', kwTok.s, kwTok.e);
+      this.read();
+      const d: Directive = { kw, s, e: s, stripBefore, stripAfter: false };
+      if (kw === 'if') d.cond = this.expression();
+      if (kw === 'for') {
+        const names: string[] = [];
+        for (;;) {
+          const id = this.expect('id', "a variable name after 'for'");
+          names.push(this.text.slice(id.s, id.e));
+          if (names.length === 2 || this.peek().t !== ',') break;
+          this.read();
+        }
+        if (!this.keyword('in')) this.unexpected(this.peek(), "the 'in' keyword");
+        this.read();
+        d.coll = this.expression();
+        if (names.length === 2) d.keyVar = names[0]!;
+        d.valVar = names[names.length - 1]!;
+      }
+      d.stripAfter = this.sequenceEnd();
+      d.e = this.pos;
+      return d;
+    });
+  }
+
+  /** `<<EOT` / `<<-EOT` heredocs: lines up to one holding only the marker (spaces around it allowed). */
+  private heredoc(): Expr {
+    const open = this.read();
+    HEREDOC_INTRO.lastIndex = open.s;
+    const m = HEREDOC_INTRO.exec(this.text)!;
+    const flush = m[1] === '-';
+    const marker = m[2]!;
+    const contentStart = HEREDOC_INTRO.lastIndex;
+    const text = this.text;
+    const seqs: Array<Seq | Directive> = [];
+    let i = contentStart;
+    let lineStart = true;
+    for (;;) {
+      if (i >= text.length) this.fail('Unterminated template string', 'No closing marker was found for the string.', text.length);
+      if (lineStart) {
+        const nl = text.indexOf('\n', i);
+        if (nl >= 0 && text.slice(i, nl).trim() === marker) {
+          const markS = text.indexOf(marker, i);
+          this.pos = markS + marker.length;
+          let parts = this.parts(seqs, contentStart, i, 'heredoc');
+          if (flush) parts = flushHeredoc(parts);
+          return { k: 'tmpl', parts, r: this.range(open.s, this.pos) };
+        }
+      }
+      const c = text.charCodeAt(i);
+      if ((c === 36 || c === 37) && text.charCodeAt(i + 1) === c && text.charCodeAt(i + 2) === 123) {
+        i += 3;
+        lineStart = false;
+        continue;
+      }
+      if ((c === 36 || c === 37) && text.charCodeAt(i + 1) === 123) {
+        const seq = c === 36 ? this.interpolation(i) : this.directive(i);
+        seqs.push(seq);
+        i = seq.e;
+        lineStart = false;
+        continue;
+      }
+      lineStart = c === 10;
+      i++;
+    }
+  }
+
+  /** A whole text as a template (no quotes, no escapes but `$${` and `%%{`), as HCL's ParseTemplate. */
+  bareTemplate(): Expr {
+    const text = this.text;
+    const seqs: Array<Seq | Directive> = [];
+    let i = this.pos;
+    const from = i;
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if ((c === 36 || c === 37) && text.charCodeAt(i + 1) === c && text.charCodeAt(i + 2) === 123) {
+        i += 3;
+        continue;
+      }
+      if ((c === 36 || c === 37) && text.charCodeAt(i + 1) === 123) {
+        const seq = c === 36 ? this.interpolation(i) : this.directive(i);
+        seqs.push(seq);
+        i = seq.e;
+        continue;
+      }
+      i++;
+    }
+    return { k: 'tmpl', parts: this.parts(seqs, from, text.length, 'heredoc'), r: this.range(from, text.length) };
+  }
+
+  /** Template parts between `from` and `to`: literals, interpolations, and directives nested into if/for parts. */
+  private parts(seqs: Array<Seq | Directive>, from: number, to: number, kind: TemplateKind): TemplatePart[] {
+    let at = 0;
+    const nest = (stop: string[]): { items: Seq[]; end?: Directive } => {
+      const items: Seq[] = [];
+      while (at < seqs.length) {
+        const x = seqs[at++]!;
+        if (!('kw' in x)) {
+          items.push(x);
+          continue;
+        }
+        if (stop.includes(x.kw)) return { items, end: x };
+        if (x.kw === 'if') items.push(this.ifPart(x, nest, kind));
+        else if (x.kw === 'for') items.push(this.forPart(x, nest, kind));
+        else this.fail(`Unexpected ${x.kw} directive`, 'The control directives within this template are unbalanced.', x.s, x.e);
+      }
+      return { items };
+    };
+    const { items, end } = nest([]);
+    if (end) this.fail(`Unexpected ${end.kw} directive`, 'The control directives within this template are unbalanced.', end.s, end.e);
+    return this.literals(items, from, to, kind);
+  }
+
+  private ifPart(intro: Directive, nest: (stop: string[]) => { items: Seq[]; end?: Directive }, kind: TemplateKind): Seq {
+    const a = nest(['else', 'endif', 'endfor']);
+    if (!a.end || a.end.kw === 'endfor') this.fail('Unexpected end of template', 'The if directive is missing its corresponding endif directive.', intro.s, intro.e);
+    let elseD: Directive | undefined;
+    let end = a.end;
+    let elseItems: Seq[] = [];
+    if (end.kw === 'else') {
+      elseD = end;
+      const b = nest(['endif', 'else', 'endfor']);
+      if (!b.end || b.end.kw !== 'endif') this.fail('Unexpected end of template', 'The if directive is missing its corresponding endif directive.', intro.s, intro.e);
+      end = b.end;
+      elseItems = b.items;
+    }
+    let thenParts = this.literals(a.items, intro.e, (elseD ?? end).s, kind);
+    let elseParts = elseD ? this.literals(elseItems, elseD.e, end.s, kind) : [];
+    if (intro.stripAfter) thenParts = trimFirst(thenParts);
+    if (elseD?.stripBefore) trimLast(thenParts);
+    if (elseD?.stripAfter) elseParts = trimFirst(elseParts);
+    if (end.stripBefore) trimLast(elseD ? elseParts : thenParts);
+    return { s: intro.s, e: end.e, part: { k: 'if', cond: intro.cond!, then: thenParts, else: elseParts, r: this.range(intro.s, end.e) }, stripBefore: intro.stripBefore, stripAfter: end.stripAfter };
+  }
+
+  private forPart(start: Directive, nest: (stop: string[]) => { items: Seq[]; end?: Directive }, kind: TemplateKind): Seq {
+    const a = nest(['endfor', 'else', 'endif']);
+    if (!a.end || a.end.kw !== 'endfor') this.fail('Unexpected end of template', 'The for directive is missing its corresponding endfor directive.', start.s, start.e);
+    const end = a.end;
+    let body = this.literals(a.items, start.e, end.s, kind);
+    if (start.stripAfter) body = trimFirst(body);
+    if (end.stripBefore) trimLast(body);
+    const r = this.range(start.s, end.e);
+    const part: TemplatePart =
+      start.keyVar !== undefined ? { k: 'for', keyVar: start.keyVar, valVar: start.valVar!, coll: start.coll!, body, r } : { k: 'for', valVar: start.valVar!, coll: start.coll!, body, r };
+    return { s: start.s, e: end.e, part, stripBefore: start.stripBefore, stripAfter: end.stripAfter };
+  }
+
+  /** Literal text between the sequences (escapes resolved, strip markers applied; empty literals dropped). */
+  private literals(items: Seq[], from: number, to: number, kind: TemplateKind): TemplatePart[] {
     const out: TemplatePart[] = [];
-    // Strip markers: `~` before `}` trims the following literal's leading space; `~` after `${`/`%{` the preceding literal's trailing space.
     let trimNext = false;
     let at = from;
     const lit = (start: number, end: number) => {
       if (end <= start) return;
-      let raw = this.text.slice(start, end);
-      if (kind === 'quoted' && raw.includes('\n'))
-        throw new Syntax(
-          'Invalid multi-line string',
-          'Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \\n escape to represent a newline character or use the "heredoc" multi-line template syntax.',
-          this.range(start, end),
-        );
-      if (trimNext) raw = raw.replace(/^\s+/, '');
+      let v = kind === 'quoted' ? this.unescapeQuoted(start, end) : unescapeTemplate(this.text.slice(start, end));
+      if (trimNext) v = v.replace(/^\s+/, '');
       trimNext = false;
-      const v = kind === 'quoted' ? unescapeQuoted(raw, () => this.range(start, end)) : unescapeTemplate(raw);
       if (v) out.push({ k: 'str', v });
     };
-    const seq = this.sequence(nodes, kind);
-    for (const item of seq) {
-      if (item.kind === 'literal') continue;
-      lit(at, item.node.startIndex);
+    for (const item of items) {
+      lit(at, item.s);
       if (item.stripBefore) trimLast(out);
       out.push(item.part);
       trimNext = item.stripAfter;
-      at = item.node.endIndex;
+      at = item.e;
     }
     lit(at, to);
     return out;
   }
 
-  /** Interpolations and directives in a template (literals are read from the source). */
-  sequence(nodes: TsNode[], kind: 'quoted' | 'heredoc'): Array<{ kind: 'literal' } | { kind: 'part'; node: TsNode; part: TemplatePart; stripBefore: boolean; stripAfter: boolean }> {
-    const out: Array<{ kind: 'literal' } | { kind: 'part'; node: TsNode; part: TemplatePart; stripBefore: boolean; stripAfter: boolean }> = [];
-    for (const n of nodes) {
-      if (n.type === 'template_literal') continue;
-      if (n.type === 'template_interpolation') {
-        const kids = n.children.filter((c): c is TsNode => !!c);
-        const ex = kids.find((c) => c.type === 'expression');
-        if (!ex) throw new Syntax('Invalid template interpolation', 'expected an expression', this.r(n));
-        const strips = stripMarkers(kids);
-        out.push({ kind: 'part', node: n, part: { k: 'interp', e: this.expr(ex) }, stripBefore: strips.before, stripAfter: strips.after });
-      } else if (n.type === 'template_directive') {
-        const d = n.namedChildren[0]!;
-        const { part, before, after } = this.directive(d, kind);
-        out.push({ kind: 'part', node: n, part, stripBefore: before, stripAfter: after });
-      } else throw new Syntax('Invalid template', `unexpected ${n.type}`, this.r(n));
+  /** A quoted string's escapes: \n \r \t \" \\ \uNNNN \UNNNNNNNN, plus `$${` and `%%{`. */
+  private unescapeQuoted(start: number, end: number): string {
+    const raw = this.text.slice(start, end);
+    if (!raw.includes('\\') && !raw.includes('{')) return raw;
+    let out = '';
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw[i]!;
+      if (c === '\\') {
+        const e = raw[i + 1];
+        const simple = e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e === '"' ? '"' : e === '\\' ? '\\' : undefined;
+        if (simple !== undefined) {
+          out += simple;
+          i++;
+          continue;
+        }
+        if (e === 'u' || e === 'U') {
+          const len = e === 'u' ? 4 : 8;
+          const hex = raw.slice(i + 2, i + 2 + len);
+          const cp = /^[0-9a-fA-F]+$/.test(hex) && hex.length === len ? parseInt(hex, 16) : -1;
+          if (cp < 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            this.fail('Invalid escape sequence', `The \\${e} escape sequence must be followed by ${len} hexadecimal digits.`, start + i, start + i + 2 + hex.length);
+          out += String.fromCodePoint(cp);
+          i += 1 + len;
+          continue;
+        }
+        this.fail('Invalid escape sequence', `The symbol ${JSON.stringify(e ?? '')} is not a valid escape sequence selector.`, start + i, start + i + 2);
+      }
+      if ((c === '$' || c === '%') && raw[i + 1] === c && raw[i + 2] === '{') {
+        out += `${c}{`;
+        i += 2;
+        continue;
+      }
+      out += c;
     }
     return out;
   }
-
-  directive(d: TsNode, kind: 'quoted' | 'heredoc'): { part: TemplatePart; before: boolean; after: boolean } {
-    const kids = d.children.filter((c): c is TsNode => !!c && c.type !== 'comment');
-    const r = this.r(d);
-    if (d.type === 'template_if') {
-      const intro = kids.find((c) => c.type === 'template_if_intro')!;
-      const elseN = kids.find((c) => c.type === 'template_else_intro');
-      const end = kids.find((c) => c.type === 'template_if_end')!;
-      const cond = this.expr(intro.namedChildren.find((c) => c?.type === 'expression')!);
-      const introS = stripMarkers(intro.children.filter((c): c is TsNode => !!c));
-      const endS = stripMarkers(end.children.filter((c): c is TsNode => !!c));
-      const elseS = elseN ? stripMarkers(elseN.children.filter((c): c is TsNode => !!c)) : { before: false, after: false };
-      const thenNodes = kids.filter((c) => c.startIndex >= intro.endIndex && c.endIndex <= (elseN ?? end).startIndex && !c.type.startsWith('template_if') && c.type !== 'template_else_intro');
-      const elseNodes = elseN ? kids.filter((c) => c.startIndex >= elseN.endIndex && c.endIndex <= end.startIndex && !c.type.startsWith('template_if')) : [];
-      let thenParts = this.templateParts(thenNodes, intro.endIndex, (elseN ?? end).startIndex, kind);
-      let elseParts = elseN ? this.templateParts(elseNodes, elseN.endIndex, end.startIndex, kind) : [];
-      if (introS.after) thenParts = trimFirst(thenParts);
-      if (elseN && elseS.before) trimLast(thenParts);
-      if (elseN && elseS.after) elseParts = trimFirst(elseParts);
-      if (endS.before) trimLast(elseN ? elseParts : thenParts);
-      return { part: { k: 'if', cond, then: thenParts, else: elseParts, r }, before: introS.before, after: endS.after };
-    }
-    // template_for
-    const start = kids.find((c) => c.type === 'template_for_start')!;
-    const end = kids.find((c) => c.type === 'template_for_end')!;
-    const ids = start.namedChildren.filter((c): c is TsNode => c?.type === 'identifier').map((c) => c.text);
-    const coll = this.expr(start.namedChildren.find((c) => c?.type === 'expression')!);
-    const startS = stripMarkers(start.children.filter((c): c is TsNode => !!c));
-    const endS = stripMarkers(end.children.filter((c): c is TsNode => !!c));
-    const bodyNodes = kids.filter((c) => c.startIndex >= start.endIndex && c.endIndex <= end.startIndex);
-    let body = this.templateParts(bodyNodes, start.endIndex, end.startIndex, kind);
-    if (startS.after) body = trimFirst(body);
-    if (endS.before) trimLast(body);
-    const [keyVar, valVar] = ids.length === 2 ? [ids[0], ids[1]!] : [undefined, ids[0]!];
-    const part: TemplatePart = keyVar !== undefined ? { k: 'for', keyVar, valVar, coll, body, r } : { k: 'for', valVar, coll, body, r };
-    return { part, before: startS.before, after: endS.after };
-  }
-}
-
-function lastEndOffset(attrs: Attribute[], blocks: Block[]): number {
-  return Math.max(attrs.length ? attrs[attrs.length - 1]!.r.end.offset : -1, blocks.length ? blocks[blocks.length - 1]!.r.end.offset : -1);
-}
-
-function stripMarkers(kids: TsNode[]): { before: boolean; after: boolean } {
-  const marks = kids.filter((c) => c.type === 'strip_marker');
-  const startN = kids.find((c) => c.type.endsWith('_start') || c.type === 'template_directive_start');
-  let before = false;
-  let after = false;
-  for (const m of marks) {
-    if (startN && m.startIndex === startN.endIndex) before = true;
-    else after = true;
-  }
-  return { before, after };
 }
 
 function trimLast(parts: TemplatePart[]): void {
@@ -608,42 +1070,4 @@ function flushHeredoc(parts: TemplatePart[]): TemplatePart[] {
 /** `$${` → `${`, `%%{` → `%{` (the only escapes a heredoc has). */
 function unescapeTemplate(raw: string): string {
   return raw.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
-}
-
-/** A quoted string's escapes: \n \r \t \" \\ \uNNNN \UNNNNNNNN, plus `$${` and `%%{`. */
-function unescapeQuoted(raw: string, where: () => Range): string {
-  let out = '';
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (c === '\\') {
-      const e = raw[i + 1];
-      const simple: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' };
-      if (e !== undefined && simple[e] !== undefined) {
-        out += simple[e];
-        i++;
-        continue;
-      }
-      if (e === 'u' || e === 'U') {
-        const len = e === 'u' ? 4 : 8;
-        const hex = raw.slice(i + 2, i + 2 + len);
-        if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) throw new Syntax('Invalid escape sequence', `The \\${e} escape sequence must be followed by ${len} hexadecimal digits.`, where());
-        out += String.fromCodePoint(parseInt(hex, 16));
-        i += 1 + len;
-        continue;
-      }
-      throw new Syntax('Invalid escape sequence', `The symbol ${JSON.stringify(e ?? '')} is not a valid escape sequence selector.`, where());
-    }
-    if (c === '$' && raw.startsWith('$${', i)) {
-      out += '${';
-      i += 2;
-      continue;
-    }
-    if (c === '%' && raw.startsWith('%%{', i)) {
-      out += '%{';
-      i += 2;
-      continue;
-    }
-    out += c;
-  }
-  return out;
 }
