@@ -38,7 +38,7 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   const region = settings.region;
   const { readFileSync } = await import('node:fs');
   const template = readFileSync(config.stackTemplate, 'utf8');
-  const { loadAwsTemplate, checkCapabilities } = await import('../deploy/aws/template.js');
+  const { loadAwsTemplate, checkCapabilities, checkTemplateSize } = await import('../deploy/aws/template.js');
   const capabilities = o.capabilities ?? [];
 
   // 1. The stack template, checked before minutes of baking (placeholder image ids).
@@ -46,6 +46,8 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   for (const [k, parts] of Object.entries(config.parameters)) placeholder[k] = resolveParam(parts, () => PLACEHOLDER_AMI);
   const checked = await loadAwsTemplate(config.stackTemplate, config.stackTemplate, placeholder);
   checkCapabilities(checked.needs, capabilities);
+  const s3Bucket = o.s3Bucket ?? config.s3Bucket;
+  checkTemplateSize(checked, s3Bucket, region);
 
   // 2. The images, as AMIs, through the build cache.
   events.emit({ kind: 'phase', phase: 'bake' });
@@ -92,7 +94,7 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   const noEcho = Object.entries(params)
     .filter(([k, v]) => stackTemplate.parameters[k]?.noEcho && v)
     .map(([, v]) => v);
-  const s3 = o.s3Bucket ? (o.s3 ?? (await import('../aws/s3.js')).openS3(awsSettings('s3', { region, env }))) : undefined;
+  const s3 = s3Bucket ? (o.s3 ?? (await import('../aws/s3.js')).openS3(awsSettings('s3', { region, env }))) : undefined;
   const stackEnv: AwsStackEnv = {
     cfn: withRetry(o.cfn ?? openCfn(settings), o.aws?.clock ? { clock: o.aws.clock } : {}),
     ...(o.aws?.clock ? { clock: o.aws.clock } : {}),
@@ -101,7 +103,7 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
     ...(o.signal ? { signal: o.signal } : {}),
     ...(s3 ? { s3 } : {}),
   };
-  const runOpts = { stack, template: stackTemplate, params, capabilities, ...(o.s3Bucket ? { s3Bucket: o.s3Bucket } : {}) };
+  const runOpts = { stack, template: stackTemplate, params, capabilities, ...(s3Bucket ? { s3Bucket } : {}) };
   if (o.dryRun) {
     events.emit({ kind: 'phase', phase: 'plan' });
     // --plan-only --out: the change set is kept for `kiln deploy PLAN` (docs/plan-file.md, On AWS).

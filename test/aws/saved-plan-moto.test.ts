@@ -3,7 +3,8 @@
 // the stack has moved away from is refused as stale, changing nothing. Templates over 51,200 bytes
 // go through the user's S3 bucket (the emulator has S3), and without a bucket are refused first.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { CloudFormationClient, DescribeStacksCommand, ListChangeSetsCommand, DeleteStackCommand } from '@aws-sdk/client-cloudformation';
 import { S3Client, CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -16,6 +17,10 @@ let moto: Moto;
 let ws: ReturnType<typeof tmpWorkspace>;
 let cfn: CloudFormationClient;
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+// Credentials the emulator accepts and no other text contains: the audit below looks for them.
+const KEYS = { AWS_ACCESS_KEY_ID: 'AKIAKILNSAVEDPLAN0001', AWS_SECRET_ACCESS_KEY: 'kiln/saved+plan/secret/key/0123456789abcdef' };
+/** Everything kiln printed in this file, for the secrets audit. */
+const printed: string[] = [];
 
 const small = (extra: Record<string, unknown> = {}) =>
   JSON.stringify(
@@ -38,8 +43,9 @@ afterAll(async () => {
 });
 
 async function kiln(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIO({ cwd: ws.dir, env: { ...process.env, ...moto.env, AWS_REGION: REGION, ...env } });
+  const io = memoryIO({ cwd: ws.dir, env: { ...process.env, ...moto.env, ...KEYS, AWS_REGION: REGION, ...env } });
   const code = await main(args, io);
+  printed.push(io.stdout, io.stderr);
   return { code, out: io.stdout, err: io.stderr };
 }
 
@@ -179,5 +185,18 @@ describe('templates over 51,200 bytes go through the S3 bucket the user names', 
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(new RegExp(`^kiln/${stack}/[0-9a-f]{32}\\.json$`));
     expect(await stackStatus(stack)).toBe('CREATE_COMPLETE');
+  });
+});
+
+describe('secrets', () => {
+  it('no NoEcho value and no credential appears in anything kiln printed or wrote (plan files included)', () => {
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+    const written = files(ws.dir).filter((f) => !/\.json$/.test(f) || /\.plan$/.test(f));
+    expect(written.filter((f) => f.endsWith('.plan')).length).toBeGreaterThanOrEqual(4);
+    expect(printed.join('').length).toBeGreaterThan(1000);
+    for (const secret of ['hunter2-noecho', 'hunter3-noecho', KEYS.AWS_ACCESS_KEY_ID, KEYS.AWS_SECRET_ACCESS_KEY]) {
+      expect(printed.join('\n')).not.toContain(secret);
+      for (const f of written) expect(readFileSync(f, 'utf8'), f).not.toContain(secret);
+    }
   });
 });

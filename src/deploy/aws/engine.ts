@@ -18,7 +18,7 @@ import { templateUrl, type S3Api } from '../../aws/s3.js';
 import { hashValue, sha256 } from '../../core/hash.js';
 import { stepChanges, type StateBasis } from '../planfile.js';
 import { changeSetToPlan, firstFailure, isFailedOutcome, isSettled, toOutputs, toStackEvent, type StackOutput } from './changeset.js';
-import { INLINE_TEMPLATE_BYTES, checkCapabilities, type AwsTemplate } from './template.js';
+import { INLINE_TEMPLATE_BYTES, checkCapabilities, checkTemplateSize, type AwsTemplate } from './template.js';
 
 export interface AwsStackEnv {
   cfn: CfnApi;
@@ -222,12 +222,7 @@ class Engine {
 
   async plan(o: AwsPlanOptions): Promise<AwsPlan> {
     checkCapabilities(o.template.needs, o.capabilities);
-    if (o.template.bytes > INLINE_TEMPLATE_BYTES && !o.s3Bucket)
-      throw new KilnError(
-        'TEMPLATE_SIZE',
-        `the template is ${o.template.bytes} bytes, over the ${INLINE_TEMPLATE_BYTES} bytes CloudFormation takes inline: give --s3-bucket BUCKET (a bucket of yours in ${this.env.cfn.region}) and kiln puts the template there for CloudFormation to read; nothing was sent to AWS`,
-        'user',
-      );
+    checkTemplateSize(o.template, o.s3Bucket, this.env.cfn.region);
     const existing = await this.describe(o.stack);
     this.checkDeployable(o.stack, existing);
     const isCreate = !existing || existing.StackStatus === 'REVIEW_IN_PROGRESS';
