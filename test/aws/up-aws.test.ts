@@ -65,9 +65,10 @@ afterAll(async () => {
   ws?.cleanup();
 });
 
-async function run(calls: string[]) {
+async function run(calls: string[], extra: { dryRun?: boolean; document?: boolean } = {}) {
   const config = await loadConfig(ws.dir, ws.dir);
   return up({
+    ...extra,
     config,
     target: 'aws',
     stateDir: `${ws.dir}/.state`,
@@ -123,6 +124,18 @@ describe('kiln up --target aws', () => {
     ).rejects.toThrow(/needs CAPABILITY_IAM/);
     expect(calls).toEqual([]);
   });
+
+  it('--plan-only --out with nothing changed saves an AWS plan that keeps no change set and holds no NoEcho value', async () => {
+    const calls: string[] = [];
+    const r = await run(calls, { dryRun: true, document: true });
+    expect(r.outcome, r.reason).toBe('planned');
+    expect(r.built).toEqual([]);
+    expect(r.document?.target).toBe('aws');
+    expect(r.document?.aws, JSON.stringify(r.document?.aws)).toMatchObject({ region: REGION, changeSet: null });
+    expect(r.document?.basis.status).toBe('CREATE_COMPLETE');
+    expect(r.document?.parameters['DbPassword']).toBe('****');
+    seen.push(JSON.stringify(r.document));
+  }, 60_000);
 
   it('a template over 51,200 bytes without s3_bucket or --s3-bucket is refused before baking anything', async () => {
     const { s3Bucket: _b, ...config } = await loadConfig(ws.dir, ws.dir);

@@ -357,10 +357,11 @@ class Engine {
 export async function planAwsStack(env: AwsStackEnv, o: AwsPlanOptions, opts: { keep?: boolean } = {}): Promise<AwsPlan> {
   const e = new Engine(env, noEchoValues(o));
   const p = await e.plan(o);
-  if (opts.keep) return { ...p, basis: await e.basis(o.stack) };
+  // A change set with nothing in it is not kept: a saved plan of "no changes" names none.
+  if (opts.keep && !p.noChanges) return { ...p, basis: await e.basis(o.stack) };
   if (p.changeSet) await e.discard(p.changeSet, p.isCreate);
   const { changeSet: _cs, ...rest } = p;
-  return rest;
+  return opts.keep ? { ...rest, basis: await e.basis(o.stack) } : rest;
 }
 
 export async function deployAwsStack(env: AwsStackEnv, o: AwsPlanOptions & { confirm?: (p: AwsPlan) => Promise<boolean> }): Promise<AwsDeployResult> {
