@@ -96,7 +96,7 @@ describe('a saved plan on AWS is a change set', () => {
 
   it('kiln deploy PLAN executes exactly that change set and follows it to CREATE_COMPLETE', async () => {
     const doc = JSON.parse(readFileSync(`${ws.dir}/create.plan`, 'utf8'));
-    const r = await kiln(['deploy', 'create.plan', '--target', 'aws']);
+    const r = await kiln(['deploy', 'create.plan']); // the plan says it is for AWS: no --target needed
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^\+\s+MainVpc\s+AWS::EC2::VPC\s+create$/m);
     expect(r.out).toContain(`Stack ${stack}: CREATE_COMPLETE`);
@@ -118,7 +118,7 @@ describe('a saved plan on AWS is a change set', () => {
     expect(r.out).toMatch(/^\+\s+Extra\s+AWS::EC2::VPC\s+create$/m);
     // Someone deletes the stack after the plan was made.
     await cfn.send(new DeleteStackCommand({ StackName: stack }));
-    const d = await kiln(['deploy', 'update.plan', '--target', 'aws']);
+    const d = await kiln(['deploy', 'update.plan']); // the plan says it is for AWS: no --target needed
     expect(d.code).toBe(1);
     expect(d.err).toContain(`the saved plan for stack ${stack} is stale, so nothing was changed`);
     expect(d.err).toMatch(/Plan again \(kiln plan … --target aws --out FILE\)/);

@@ -10,9 +10,9 @@ import { KilnError } from '../../core/errors.js';
 import type { AwsDeployResult, AwsStackEnv } from '../../deploy/aws/engine.js';
 import type { EventSink } from '../../core/events.js';
 import type { EngineEvent } from '../../exec/events.js';
+import type { StackOutput } from '../../deploy/aws/changeset.js';
 
 type EngineEventSink = EventSink<EngineEvent>;
-import type { StackOutput } from '../../deploy/aws/changeset.js';
 
 function capabilities(p: ParsedArgs): string[] {
   const caps = flagList(p, 'capabilities')
