@@ -239,10 +239,26 @@ function scrub(e: unknown, settings: AwsSettings): unknown {
 }
 
 /** A readable one-line account of an AWS failure: `DescribeImages: InvalidAMIID.NotFound: …`. */
-export function describeAwsError(op: string, e: unknown): string {
+export function describeAwsError(op: string, e: unknown, service = 'EC2'): string {
   if (KilnError.is(e)) return e.message;
   const code = awsErrorCode(e);
   const msg = errorMessage(e).split('\n')[0] ?? '';
-  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(msg) || /ECONNREFUSED|ENOTFOUND/.test(code)) return `${op}: cannot reach the EC2 endpoint (${msg})`;
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(msg) || /ECONNREFUSED|ENOTFOUND/.test(code)) return `${op}: cannot reach the ${service} endpoint (${msg})`;
+  if (isForeignAnswer(e)) return `${op}: the ${service} endpoint answered HTTP ${httpStatus(e)} with no AWS error in it (a proxy, or an emulator without ${op}?)`;
   return code && !msg.startsWith(code) ? `${op}: ${code}: ${msg}` : `${op}: ${msg}`;
+}
+
+/** An answer the SDK could not read as AWS's (an HTML error page): what a retry notice says about it. */
+export function isForeignAnswer(e: unknown): boolean {
+  const msg = errorMessage(e);
+  return httpStatus(e) >= 300 && /Deserialization error|XML parse error|Unexpected token|char '<'/.test(msg);
+}
+
+/** A short account of a failure that is retried: throttling, AWS's code, or the HTTP status. */
+export function retryReason(e: unknown): string {
+  if (isThrottling(e)) return 'throttled';
+  if (isForeignAnswer(e)) return `failed (HTTP ${httpStatus(e)}, no AWS answer)`;
+  const code = awsErrorCode(e);
+  const status = httpStatus(e);
+  return `failed (${[code, status ? `HTTP ${status}` : ''].filter(Boolean).join(', ') || 'no answer'})`;
 }

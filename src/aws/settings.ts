@@ -5,7 +5,7 @@
 // container and instance metadata). Nothing here prints; `secrets()` lists what must be masked.
 import { KilnError, errorMessage } from '../core/errors.js';
 
-export type AwsService = 'ec2' | 'cloudformation';
+export type AwsService = 'ec2' | 'cloudformation' | 's3';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -38,7 +38,7 @@ export interface AwsSettings {
   describeSource(): string;
 }
 
-const ENDPOINT_ENV: Record<AwsService, string> = { ec2: 'AWS_ENDPOINT_URL_EC2', cloudformation: 'AWS_ENDPOINT_URL_CLOUDFORMATION' };
+const ENDPOINT_ENV: Record<AwsService, string> = { ec2: 'AWS_ENDPOINT_URL_EC2', cloudformation: 'AWS_ENDPOINT_URL_CLOUDFORMATION', s3: 'AWS_ENDPOINT_URL_S3' };
 
 /** The endpoint override for a service, or undefined for AWS's own endpoint. */
 export function endpointFor(service: AwsService, given: string | undefined, env: Record<string, string | undefined>): string | undefined {

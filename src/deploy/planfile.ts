@@ -67,6 +67,20 @@ export interface PlanDocument {
   imports: Record<string, Json>;
   /** What the plan says about the target without refusing it (a stand-in image for an AMI id…). */
   warnings?: PlanWarning[];
+  /** `aws`: a plan for CloudFormation (`kiln plan --target aws --out`); absent: the local target. */
+  target?: 'aws';
+  /** What an AWS plan names in CloudFormation. */
+  aws?: AwsPlanRef;
+}
+
+/** The CloudFormation side of an AWS plan: the change set it kept, where, and how it was made. */
+export interface AwsPlanRef {
+  region: string;
+  /** The kept change set (`kiln deploy PLAN` executes it); null when there was nothing to change. */
+  changeSet: { id: string; name: string; stackId: string } | null;
+  capabilities: string[];
+  /** Where CloudFormation read a template too large to send inline (`--s3-bucket`). */
+  templateUrl?: string;
 }
 
 export interface PlanWarning {

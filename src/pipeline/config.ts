@@ -35,6 +35,8 @@ export interface PipelineConfig {
   /** The CloudFormation template, absolute. */
   stackTemplate: string;
   parameters: Record<string, ParamPart[]>;
+  /** `s3_bucket`: where `kiln up --target aws` puts a stack template over 51,200 bytes (`--s3-bucket` wins). */
+  s3Bucket?: string;
   doc: SourceDoc;
 }
 
@@ -49,7 +51,7 @@ export interface ParseOptions {
   resolvePath: (dir: string, p: string) => string;
 }
 
-const TOP = ['stack', 'images', 'stack_template', 'parameters'] as const;
+const TOP = ['stack', 'images', 'stack_template', 'parameters', 's3_bucket'] as const;
 const IMAGE_KEYS = ['template', 'builds', 'vars', 'var_files'] as const;
 const IMAGE_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const REF = /\$\{([^}]*)\}/g;
@@ -99,6 +101,13 @@ export function checkConfig(doc: SourceDoc, file: string, dir: string, o: ParseO
   else if (typeof root.stack !== 'string' || !/^[A-Za-z][-A-Za-z0-9]{0,127}$/.test(root.stack))
     at('KILN_YAML_STACK', 'stack name must be 1 to 128 letters, digits and hyphens, a letter first', ['stack']);
   else stack = root.stack;
+
+  let s3Bucket: string | undefined;
+  if (root.s3_bucket !== undefined && root.s3_bucket !== null) {
+    if (typeof root.s3_bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(root.s3_bucket))
+      at('KILN_YAML_TYPE', 's3_bucket must be an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)', ['s3_bucket']);
+    else s3Bucket = root.s3_bucket;
+  }
 
   const file_ = (v: unknown, path: Path, what: string, want: 'file' | 'dir' | 'file-or-dir' = 'file'): string | undefined => {
     if (typeof v !== 'string' || v === '') {
@@ -193,7 +202,7 @@ export function checkConfig(doc: SourceDoc, file: string, dir: string, o: ParseO
       }
   }
   if (diags.some((d) => d.severity === 'error') || !stackTemplate) return { diagnostics: diags };
-  return { config: { file, dir, stack, images, stackTemplate, parameters, doc }, diagnostics: diags };
+  return { config: { file, dir, stack, images, stackTemplate, parameters, ...(s3Bucket ? { s3Bucket } : {}), doc }, diagnostics: diags };
 }
 
 /** The value of a parameter once the images of the target are known. */

@@ -9,6 +9,7 @@ import type { ImageRecord, PipelineRecord } from '../state/pipeline.js';
 import type { PipelineConfig, Target } from './config.js';
 import type { AwsDeployResult } from '../deploy/aws/engine.js';
 import type { AwsRuntime } from '../image/builders/amazon-ebs-plan.js';
+import type { S3Api } from '../aws/s3.js';
 import type { CfnApi } from '../aws/cfn.js';
 import type { DockerClient } from '../docker/client.js';
 
@@ -50,6 +51,10 @@ export interface UpOptions extends PipelineOptions {
   aws?: AwsRuntime;
   /** --target aws: the CloudFormation client (default: kiln's own). */
   cfn?: CfnApi;
+  /** --target aws: a bucket of the user's for a stack template over 51,200 bytes (`--s3-bucket`). */
+  s3Bucket?: string;
+  /** --target aws: the S3 client for `s3Bucket` (default: kiln's own). */
+  s3?: S3Api;
 }
 
 export type UpOutcome = 'up-to-date' | 'planned' | 'complete' | 'failed' | 'cancelled' | 'build-failed';

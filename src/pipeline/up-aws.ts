@@ -38,7 +38,7 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   const region = settings.region;
   const { readFileSync } = await import('node:fs');
   const template = readFileSync(config.stackTemplate, 'utf8');
-  const { loadAwsTemplate, checkCapabilities } = await import('../deploy/aws/template.js');
+  const { loadAwsTemplate, checkCapabilities, checkTemplateSize } = await import('../deploy/aws/template.js');
   const capabilities = o.capabilities ?? [];
 
   // 1. The stack template, checked before minutes of baking (placeholder image ids).
@@ -46,6 +46,8 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   for (const [k, parts] of Object.entries(config.parameters)) placeholder[k] = resolveParam(parts, () => PLACEHOLDER_AMI);
   const checked = await loadAwsTemplate(config.stackTemplate, config.stackTemplate, placeholder);
   checkCapabilities(checked.needs, capabilities);
+  const s3Bucket = o.s3Bucket ?? config.s3Bucket;
+  checkTemplateSize(checked, s3Bucket, region);
 
   // 2. The images, as AMIs, through the build cache.
   events.emit({ kind: 'phase', phase: 'bake' });
@@ -87,25 +89,36 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   const { openCfn } = await import('../aws/cfn.js');
   const { withRetry } = await import('../aws/ec2.js');
   const stackTemplate = await loadAwsTemplate(config.stackTemplate, config.stackTemplate, params);
+  // What kiln keeps (history, the result, a saved plan) never holds a NoEcho value.
+  const recorded = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, stackTemplate.parameters[k]?.noEcho ? '****' : v]));
+  const noEcho = Object.entries(params)
+    .filter(([k, v]) => stackTemplate.parameters[k]?.noEcho && v)
+    .map(([, v]) => v);
+  const s3 = s3Bucket ? (o.s3 ?? (await import('../aws/s3.js')).openS3(awsSettings('s3', { region, env }))) : undefined;
   const stackEnv: AwsStackEnv = {
     cfn: withRetry(o.cfn ?? openCfn(settings), o.aws?.clock ? { clock: o.aws.clock } : {}),
     ...(o.aws?.clock ? { clock: o.aws.clock } : {}),
     events: { emit: (event) => events.emit({ kind: 'stack', event }) },
-    mask: (s: string) => maskSecrets(s, settings.secrets()),
+    mask: (s: string) => maskSecrets(s, [...settings.secrets(), ...noEcho]),
     ...(o.signal ? { signal: o.signal } : {}),
+    ...(s3 ? { s3 } : {}),
   };
-  const runOpts = { stack, template: stackTemplate, params, capabilities };
+  const runOpts = { stack, template: stackTemplate, params, capabilities, ...(s3Bucket ? { s3Bucket } : {}) };
   if (o.dryRun) {
     events.emit({ kind: 'phase', phase: 'plan' });
-    const p = await engine.planAwsStack(stackEnv, runOpts);
-    return { stack, outcome: 'planned', images, built: built.sort(), parameters: params, plan: p.plan, ms: Date.now() - t0 };
+    // --plan-only --out: the change set is kept for `kiln deploy PLAN` (docs/plan-file.md, On AWS).
+    const p = await engine.planAwsStack(stackEnv, runOpts, { keep: o.document === true });
+    const document = o.document
+      ? (await import('../deploy/aws/planfile.js')).awsPlanDocument(p, { ...runOpts, region, images: Object.fromEntries(Object.entries(images).map(([k, r]) => [k, r.artifact])) })
+      : undefined;
+    return { stack, outcome: 'planned', images, built: built.sort(), parameters: recorded, plan: p.plan, ...(document ? { document } : {}), ms: Date.now() - t0 };
   }
   events.emit({ kind: 'phase', phase: 'deploy' });
   const startedAt = new Date().toISOString();
   const confirm = o.confirm;
   const r: AwsDeployResult = await engine.deployAwsStack(stackEnv, { ...runOpts, ...(confirm ? { confirm: (p) => confirm({ plan: p.plan, isCreate: p.isCreate } as PlanResult) } : {}) });
   const ms = Date.now() - t0;
-  const base = { stack, images, built: built.sort(), parameters: params, plan: r.plan, aws: r, ms };
+  const base = { stack, images, built: built.sort(), parameters: recorded, plan: r.plan, aws: r, ms };
   if (r.outcome === 'no-changes') return { ...base, outcome: 'up-to-date' };
   if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
   const { PipelineStore } = await import('../state/pipeline.js');
@@ -124,8 +137,8 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
     templateFile: config.stackTemplate,
     template,
     images,
-    parameters: params,
-    changes: describeChanges(prev, images, params, r.plan),
+    parameters: recorded,
+    changes: describeChanges(prev, images, recorded, r.plan),
     rollbackOf: null,
     ms,
   });

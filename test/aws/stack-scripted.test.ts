@@ -11,7 +11,8 @@ import type { EngineEvent } from '../../src/exec/events.js';
 import { sdkCfn } from '../../src/aws/cfn.js';
 import { withRetry } from '../../src/aws/ec2.js';
 import { loadAwsTemplate, type AwsTemplate } from '../../src/deploy/aws/template.js';
-import { awsStackDrift, continueRollback, deployAwsStack, planAwsStack, type AwsStackEnv } from '../../src/deploy/aws/engine.js';
+import { awsStackDrift, continueRollback, deployAwsStack, deploySavedAwsPlan, planAwsStack, type AwsStackEnv } from '../../src/deploy/aws/engine.js';
+import { awsPlanDocument, savedAwsPlan } from '../../src/deploy/aws/planfile.js';
 import { renderPlan } from '../../src/cli/views/plan.js';
 import { fakeClock } from './scripted.js';
 import { tmpWorkspace } from './helpers.js';
@@ -438,5 +439,40 @@ describe('kiln on CloudFormation, scripted', () => {
       differences: [{ property: '/InstanceType', expected: 't3.micro', actual: 't3.large', kind: 'NOT_EQUAL' }],
     });
     expect(looks).toBe(3);
+  });
+
+  it('a saved plan executes exactly its change set, and is refused as stale once the stack had another operation', async () => {
+    const plannedEvents = () => ({ StackEvents: [{ StackId: STACK_ID, EventId: 'e-old', LogicalResourceId: STACK, ResourceStatus: 'UPDATE_COMPLETE', Timestamp: new Date(0) }] });
+    let events: Handler = plannedEvents;
+    const cfn = scriptedCfn({
+      DescribeStacks: exists('UPDATE_COMPLETE'),
+      DescribeStackResources: resources,
+      CreateChangeSet: created,
+      DescribeChangeSet: ready([imageChange]),
+      DescribeStackEvents: (i) => events(i),
+      ExecuteChangeSet: () => ({}),
+    });
+    const e = env(cfn.client);
+    const p = await planAwsStack(await e.make(), { stack: STACK, template, params: { AmiId: 'ami-new' }, capabilities: [] }, { keep: true });
+    expect(cfn.ops()).not.toContain('DeleteChangeSet');
+    const doc = JSON.parse(JSON.stringify(awsPlanDocument(p, { stack: STACK, template, params: { AmiId: 'ami-new' }, capabilities: [], region: 'eu-west-1' })));
+    expect(doc.aws.changeSet).toEqual({ id: created().Id, name: expect.stringMatching(/^kiln-/), stackId: STACK_ID });
+
+    // Someone updated the stack after the plan was made: its newest event is another one.
+    events = () => ({ StackEvents: [{ StackId: STACK_ID, EventId: 'e-new', LogicalResourceId: STACK, ResourceStatus: 'UPDATE_COMPLETE', Timestamp: new Date(1) }, ...plannedEvents().StackEvents] });
+    await expect(deploySavedAwsPlan(await e.make(), savedAwsPlan(doc, 'web.plan'))).rejects.toThrow(
+      /the saved plan for stack web is stale, so nothing was changed: CloudFormation worked on stack web after the plan was made .*Plan again/,
+    );
+    expect(cfn.ops()).not.toContain('ExecuteChangeSet');
+
+    // As planned: exactly the kept change set is executed.
+    // (the staleness check reads the newest event as planned; the follow then sees the update end)
+    const fresh = eventFeed(e.clock, [[[STACK, S, 'UPDATE_IN_PROGRESS']], [[STACK, S, 'UPDATE_COMPLETE']]]);
+    let first = true;
+    events = (i) => (first ? ((first = false), plannedEvents()) : fresh(i));
+    const r = await deploySavedAwsPlan(await e.make(), savedAwsPlan(doc, 'web.plan'));
+    expect(cfn.sent.filter((x) => x.op === 'ExecuteChangeSet').map((x) => x.input)).toEqual([{ ChangeSetName: created().Id, StackName: STACK_ID }]);
+    expect(cfn.ops().filter((o) => o === 'CreateChangeSet')).toHaveLength(1);
+    expect(r.finalStatus).toBe('UPDATE_COMPLETE');
   });
 });

@@ -8,36 +8,11 @@
 // first failure's reason), 2 on usage errors. Ctrl-C stops starting new work and rolls back.
 // `--json`: stdout carries only JSON lines (the plan, every event, then the result; see jsonlines.ts).
 import { resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { KilnError } from '../../core/errors.js';
 import { flagBool, flagString } from '../args.js';
 import { PARAM, YES, confirm, params, requireStack, requireTemplate } from '../views/common.js';
 import { stackCommand, stackTarget } from './stack-common.js';
 import { tee } from '../../core/events.js';
-import type { ParsedArgs } from '../args.js';
-import type { CliIO } from '../io.js';
-import type { PlanDocument } from '../../deploy/planfile.js';
-
-/** The saved plan to deploy: `--plan PLAN`, or a positional file that is a plan rather than a template. */
-async function savedPlan(p: ParsedArgs, io: CliIO): Promise<{ file: string; doc: PlanDocument } | undefined> {
-  const flag = flagString(p, 'plan');
-  const candidate = flag ?? p.positionals[0];
-  if (candidate === undefined) return undefined;
-  const file = resolve(io.cwd, candidate);
-  const { looksLikePlan, parsePlanDocument } = await import('../../deploy/planfile.js');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if (flag === undefined) return undefined; // the template path: its own errors are reported where it is read
-    throw new KilnError('USAGE', `deploy: cannot read plan ${candidate}: ${(e as Error).message}`, 'user', { exitCode: 2 });
-  }
-  if (flag === undefined && !looksLikePlan(text)) return undefined;
-  if (flag !== undefined && p.positionals.length > 0) throw new KilnError('USAGE', `deploy: give a TEMPLATE or --plan PLAN, not both`, 'user', { exitCode: 2 });
-  if (p.positionals.length > 1) throw new KilnError('USAGE', `deploy: unexpected argument ${p.positionals[1]}`, 'user', { exitCode: 2 });
-  if (Object.keys(params(p)).length > 0) throw new KilnError('USAGE', 'deploy: a saved plan carries its parameters; --param cannot change it (plan again)', 'user', { exitCode: 2 });
-  return { file, doc: parsePlanDocument(text, candidate) };
-}
+import { savedPlan } from './saved-plan.js';
 
 export const command = stackCommand({
   name: 'deploy',
@@ -57,6 +32,8 @@ export const command = stackCommand({
   exitWhenDone: true,
   async run(p, io) {
     const saved = await savedPlan(p, io);
+    // A plan made with --target aws names a CloudFormation change set: the AWS target runs it.
+    if (saved?.doc.target === 'aws') return (await import('./aws-stack.js')).runAwsStack('deploy', p, io);
     const stack = saved ? (flagString(p, 'stack') ?? saved.doc.stack) : requireStack(p, 'deploy');
     const file = saved ? saved.file : resolve(io.cwd, requireTemplate(p, 'deploy'));
     const conc = flagString(p, 'concurrency');

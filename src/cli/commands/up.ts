@@ -23,6 +23,7 @@ const SPECS: FlagSpec[] = [
   OUT,
   { names: ['capabilities'], kind: 'multi', valueName: 'CAP[,CAP]', description: 'aws: acknowledge CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND' },
   { names: ['region'], kind: 'string', valueName: 'REGION', description: 'aws: the stack region (default $AWS_REGION)' },
+  { names: ['s3-bucket'], kind: 'string', valueName: 'BUCKET', description: 'aws: a bucket of yours for a stack template over 51,200 bytes' },
   YES,
   STATE_DIR,
   HELP,
@@ -92,7 +93,8 @@ export async function pipelineView(io: CliIO, feed?: LiveFeed): Promise<EventSin
           return;
         }
         case 'baked':
-          if (e.record.built) io.err(`==> image ${e.image}: built ${e.record.imageId.slice(0, 19)} (${e.record.artifact}) in ${secs(e.ms)}\n`);
+          if (e.record.built)
+            io.err(`==> image ${e.image}: built ${e.record.artifact === e.record.imageId ? e.record.artifact : `${e.record.imageId.slice(0, 19)} (${e.record.artifact})`} in ${secs(e.ms)}\n`);
           return;
         case 'stack':
           progress.emit(e.event);
@@ -206,6 +208,7 @@ export const command: Command = {
           .map((c) => c.trim())
           .filter(Boolean),
         ...(flagString(p, 'region') ? { region: flagString(p, 'region')! } : {}),
+        ...(flagString(p, 's3-bucket') ? { s3Bucket: flagString(p, 's3-bucket')! } : {}),
         ...(dir ? { stateDir: dir } : {}),
       });
       outcome = r.outcome;
@@ -216,7 +219,10 @@ export const command: Command = {
         await writeFile(resolve(io.cwd, out), JSON.stringify(r.document, null, 2) + '\n');
       }
       const code = await reportUp(io, r);
-      if (out !== undefined && r.document) io.out(`Plan saved to ${out}; deploy exactly it with: kiln deploy ${out}\n`);
+      if (out !== undefined && r.document) {
+        const cs = r.document.aws?.changeSet;
+        io.out(`Plan saved to ${out}${cs ? ` (change set ${cs.name} kept in CloudFormation for review)` : ''}; deploy exactly it with: kiln deploy ${out}\n`);
+      }
       return code;
     } finally {
       view.stop();

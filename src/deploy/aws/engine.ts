@@ -3,7 +3,7 @@
 // same live display as a local deploy, the first failure's reason, and plain answers for the
 // states that stop a deploy (ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED, an operation in progress).
 // Everything AWS goes through the `CfnApi` it is given; nothing here prints.
-import type { Stack, StackResource, Parameter } from '@aws-sdk/client-cloudformation';
+import type { Change, Stack, StackResource, Parameter } from '@aws-sdk/client-cloudformation';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import type { EventSink } from '../../core/events.js';
@@ -12,10 +12,13 @@ import type { Plan } from '../../stack/plan.js';
 import type { StackEvent } from '../../state/store.js';
 import type { DriftReport, ResourceDrift } from '../index.js';
 import type { Json } from '../../stack/model.js';
-import { awsErrorCode } from '../../aws/ec2.js';
+import { awsErrorCode, describeAwsError } from '../../aws/ec2.js';
 import type { CfnApi, CfnInput, CfnOp, CfnOutput } from '../../aws/cfn.js';
+import { templateUrl, type S3Api } from '../../aws/s3.js';
+import { hashValue, sha256 } from '../../core/hash.js';
+import { stepChanges, type StateBasis } from '../planfile.js';
 import { changeSetToPlan, firstFailure, isFailedOutcome, isSettled, toOutputs, toStackEvent, type StackOutput } from './changeset.js';
-import { INLINE_TEMPLATE_BYTES, checkCapabilities, type AwsTemplate } from './template.js';
+import { INLINE_TEMPLATE_BYTES, checkCapabilities, checkTemplateSize, type AwsTemplate } from './template.js';
 
 export interface AwsStackEnv {
   cfn: CfnApi;
@@ -28,6 +31,8 @@ export interface AwsStackEnv {
   pollMs?: number;
   /** Give up following an operation after this long (default 3 h). */
   timeoutMs?: number;
+  /** Where a template over 51,200 bytes is put for CloudFormation to read (with `s3Bucket`). */
+  s3?: S3Api;
 }
 
 export interface AwsPlanOptions {
@@ -35,17 +40,25 @@ export interface AwsPlanOptions {
   template: AwsTemplate;
   params: Record<string, string>;
   capabilities: string[];
+  /** A bucket of the user's for a template CloudFormation does not take inline (`--s3-bucket`). */
+  s3Bucket?: string;
 }
 
 export interface AwsPlan {
   stack: string;
   plan: Plan;
   isCreate: boolean;
-  /** The change set (deleted again by `plan`; executed by `deploy`). */
-  changeSet?: { id: string; stackId: string };
+  /** The change set (deleted again by `plan`, kept by `plan --out`; executed by `deploy`). */
+  changeSet?: { id: string; stackId: string; name: string };
   /** CloudFormation found nothing to change. */
   noChanges: boolean;
   parameters: Record<string, string>;
+  /** The stack status when planned (absent: no stack yet). */
+  status?: string;
+  /** The stack as the change set was made against (kept plans only: their staleness check). */
+  basis?: StateBasis;
+  /** Where CloudFormation read the template from, when it was too large to send inline. */
+  templateUrl?: string;
 }
 
 export type AwsOutcome = 'complete' | 'failed' | 'no-changes' | 'cancelled';
@@ -85,7 +98,7 @@ class Engine {
     try {
       return await this.env.cfn.call(op, input);
     } catch (e) {
-      throw Object.assign(new KilnError('AWS_API', this.mask(`${op}: ${awsErrorCode(e) ? `${awsErrorCode(e)}: ` : ''}${errorMessage(e)}`), 'environment', { cause: e }), { awsCode: awsErrorCode(e) });
+      throw Object.assign(new KilnError('AWS_API', this.mask(describeAwsError(op, e, 'CloudFormation')), 'environment', { cause: e }), { awsCode: awsErrorCode(e) });
     }
   }
 
@@ -209,12 +222,7 @@ class Engine {
 
   async plan(o: AwsPlanOptions): Promise<AwsPlan> {
     checkCapabilities(o.template.needs, o.capabilities);
-    if (o.template.bytes > INLINE_TEMPLATE_BYTES)
-      throw new KilnError(
-        'TEMPLATE_SIZE',
-        `the template is ${o.template.bytes} bytes, over CloudFormation's ${INLINE_TEMPLATE_BYTES}-byte limit for an inline template; templates this size must go through S3, which kiln's AWS target does not do yet`,
-        'user',
-      );
+    checkTemplateSize(o.template, o.s3Bucket, this.env.cfn.region);
     const existing = await this.describe(o.stack);
     this.checkDeployable(o.stack, existing);
     const isCreate = !existing || existing.StackStatus === 'REVIEW_IN_PROGRESS';
@@ -222,51 +230,108 @@ class Engine {
     const given = Object.fromEntries(
       Parameters.filter((p) => p.ParameterValue !== undefined).map((p) => [p.ParameterKey!, o.template.parameters[p.ParameterKey!]?.noEcho ? '****' : p.ParameterValue!]),
     );
+    const status = existing?.StackStatus ? { status: existing.StackStatus } : {};
+    const source = await this.templateSource(o);
+    const url = 'TemplateURL' in source ? { templateUrl: source.TemplateURL } : {};
     const name = `kiln-${new Date(this.clock.now())
       .toISOString()
       .replace(/[-:.TZ]/g, '')
       .slice(0, 14)}-${Math.floor(Math.random() * 1e6)}`;
+    const unchanged = async (): Promise<AwsPlan> => ({
+      stack: o.stack,
+      plan: changeSetToPlan([], isCreate ? [] : await this.resources(o.stack)),
+      isCreate,
+      noChanges: true,
+      parameters: given,
+      ...status,
+      ...url,
+    });
     let created: CfnOutput<'CreateChangeSet'>;
     try {
       created = await this.env.cfn.call('CreateChangeSet', {
         StackName: o.stack,
         ChangeSetName: name,
         ChangeSetType: isCreate ? 'CREATE' : 'UPDATE',
-        TemplateBody: o.template.body,
+        ...source,
         Parameters,
         ...(o.capabilities.length ? { Capabilities: o.capabilities as never } : {}),
         Description: 'kiln',
       });
     } catch (e) {
       // The emulator refuses an unchanged update at once; AWS makes a FAILED change set (below).
-      if (NO_CHANGES.test(errorMessage(e))) return { stack: o.stack, plan: changeSetToPlan([], await this.resources(o.stack)), isCreate, noChanges: true, parameters: given };
+      if (NO_CHANGES.test(errorMessage(e))) return unchanged();
       throw new KilnError('AWS_API', this.mask(`CreateChangeSet: ${awsErrorCode(e) ? `${awsErrorCode(e)}: ` : ''}${errorMessage(e)}`), 'environment', { cause: e });
     }
-    const changeSet = { id: created.Id ?? name, stackId: created.StackId ?? o.stack };
-    const changes = [];
+    const changeSet = { id: created.Id ?? name, stackId: created.StackId ?? o.stack, name };
+    const changes = await this.changes(changeSet, async (d) => {
+      await this.discard(changeSet, isCreate);
+      if (NO_CHANGES.test(d.StatusReason ?? '')) return 'no-changes';
+      throw new KilnError('CHANGE_SET_FAILED', this.mask(`CloudFormation refused the change set: ${d.StatusReason ?? 'no reason given'}`), 'user');
+    });
+    if (changes === 'no-changes') return unchanged();
+    const plan = changeSetToPlan(changes, isCreate ? [] : await this.resources(o.stack));
+    return { stack: o.stack, plan, isCreate, changeSet, noChanges: !plan.changes, parameters: given, ...status, ...url };
+  }
+
+  /**
+   * The changes of a change set, once CloudFormation has worked them out (every page). A FAILED
+   * change set goes to `failed`, which throws or says "no changes".
+   */
+  async changes(cs: { id: string; stackId: string; name: string }, failed: (d: CfnOutput<'DescribeChangeSet'>) => Promise<'no-changes'>): Promise<Change[] | 'no-changes'> {
+    const changes: Change[] = [];
     let token: string | undefined;
     const deadline = this.clock.now() + (this.env.timeoutMs ?? 3 * 3600_000);
     for (;;) {
-      const d = await this.call('DescribeChangeSet', { ChangeSetName: changeSet.id, StackName: changeSet.stackId, ...(token ? { NextToken: token } : {}) });
-      if (d.Status === 'FAILED') {
-        if (NO_CHANGES.test(d.StatusReason ?? '')) {
-          await this.discard(changeSet, isCreate);
-          return { stack: o.stack, plan: changeSetToPlan([], isCreate ? [] : await this.resources(o.stack)), isCreate, noChanges: true, parameters: given };
-        }
-        await this.discard(changeSet, isCreate);
-        throw new KilnError('CHANGE_SET_FAILED', this.mask(`CloudFormation refused the change set: ${d.StatusReason ?? 'no reason given'}`), 'user');
-      }
+      const d = await this.call('DescribeChangeSet', { ChangeSetName: cs.id, StackName: cs.stackId, ...(token ? { NextToken: token } : {}) });
+      if (d.Status === 'FAILED') return failed(d);
       if (d.Status !== 'CREATE_COMPLETE') {
-        if (this.clock.now() > deadline) throw new KilnError('AWS_WAIT_TIMEOUT', `timed out waiting for change set ${name} (still ${d.Status})`, 'environment');
+        if (this.clock.now() > deadline) throw new KilnError('AWS_WAIT_TIMEOUT', `timed out waiting for change set ${cs.name} (still ${d.Status})`, 'environment');
         await this.clock.sleep(this.pollMs, this.env.signal);
         continue;
       }
       changes.push(...(d.Changes ?? []));
       token = d.NextToken;
-      if (!token) break;
+      if (!token) return changes;
     }
-    const plan = changeSetToPlan(changes, isCreate ? [] : await this.resources(o.stack));
-    return { stack: o.stack, plan, isCreate, changeSet, noChanges: !plan.changes, parameters: given };
+  }
+
+  /** Where CloudFormation reads the template: inline, or from the user's bucket when it is too large. */
+  async templateSource(o: AwsPlanOptions): Promise<{ TemplateBody: string } | { TemplateURL: string }> {
+    if (o.template.bytes <= INLINE_TEMPLATE_BYTES || !o.s3Bucket) return { TemplateBody: o.template.body };
+    const s3 = this.env.s3;
+    if (!s3) throw new KilnError('INTERNAL', 'a template that goes through S3 needs an S3 client', 'internal');
+    // Named by content: the same template is the same object, however often it is planned.
+    const key = `kiln/${o.stack}/${sha256(o.template.body).slice(0, 32)}${/\.ya?ml$/i.test(o.template.file) ? '.yaml' : '.json'}`;
+    try {
+      await s3.putObject(o.s3Bucket, key, o.template.body, this.env.signal);
+    } catch (e) {
+      const code = awsErrorCode(e);
+      throw new KilnError('AWS_API', this.mask(`PutObject s3://${o.s3Bucket}/${key}: ${code ? `${code}: ` : ''}${errorMessage(e).split('\n')[0]}`), 'environment', { cause: e });
+    }
+    this.notice(`the template is ${o.template.bytes} bytes (CloudFormation takes ${INLINE_TEMPLATE_BYTES} inline): CloudFormation reads it from s3://${o.s3Bucket}/${key}`);
+    return { TemplateURL: templateUrl(s3.region, o.s3Bucket, key) };
+  }
+
+  /**
+   * The stack as CloudFormation has it now, for a saved plan's staleness check: its id and status,
+   * its newest event (any operation adds one) and its resources. The revision hashes all of it.
+   */
+  async basis(stack: string): Promise<StateBasis> {
+    const s = await this.describe(stack);
+    let lastDeployment: StateBasis['lastDeployment'] = null;
+    let resources: StateBasis['resources'] = [];
+    if (s) {
+      const e = (await this.call('DescribeStackEvents', { StackName: s.StackId ?? stack })).StackEvents?.[0];
+      if (e) {
+        const at = e.Timestamp instanceof Date ? e.Timestamp.toISOString() : String(e.Timestamp ?? '');
+        lastDeployment = { id: e.EventId ?? `${e.LogicalResourceId}|${e.ResourceStatus}|${at}`, kind: e.LogicalResourceId ?? '', status: e.ResourceStatus ?? '' };
+      }
+      if (s.StackStatus !== 'REVIEW_IN_PROGRESS')
+        resources = (await this.resources(s.StackId ?? stack)).map((r) => ({ logicalId: r.LogicalResourceId ?? '', physicalId: r.PhysicalResourceId ?? '', status: 'live' as const }));
+    }
+    const basis = { stackId: s?.StackId ?? null, status: s?.StackStatus ?? null, lastDeployment, resources };
+    const updated = s?.LastUpdatedTime instanceof Date ? s.LastUpdatedTime.toISOString() : null;
+    return { ...basis, revision: hashValue({ ...basis, updated }) };
   }
 
   /** Deletes a change set kiln made (and the empty REVIEW_IN_PROGRESS stack a CREATE one left). */
@@ -284,17 +349,23 @@ class Engine {
 }
 
 /** The change set CloudFormation would run, as kiln's plan; nothing is left behind. */
-export async function planAwsStack(env: AwsStackEnv, o: AwsPlanOptions): Promise<AwsPlan> {
+/**
+ * The change set CloudFormation would run, as kiln's plan. Without `keep` nothing is left behind;
+ * with `keep` (`kiln plan --out`) the change set stays in CloudFormation for review and for `kiln
+ * deploy PLAN`, and the plan carries the stack as it was (its basis).
+ */
+export async function planAwsStack(env: AwsStackEnv, o: AwsPlanOptions, opts: { keep?: boolean } = {}): Promise<AwsPlan> {
   const e = new Engine(env, noEchoValues(o));
   const p = await e.plan(o);
+  // A change set with nothing in it is not kept: a saved plan of "no changes" names none.
+  if (opts.keep && !p.noChanges) return { ...p, basis: await e.basis(o.stack) };
   if (p.changeSet) await e.discard(p.changeSet, p.isCreate);
   const { changeSet: _cs, ...rest } = p;
-  return rest;
+  return opts.keep ? { ...rest, basis: await e.basis(o.stack) } : rest;
 }
 
 export async function deployAwsStack(env: AwsStackEnv, o: AwsPlanOptions & { confirm?: (p: AwsPlan) => Promise<boolean> }): Promise<AwsDeployResult> {
   const e = new Engine(env, noEchoValues(o));
-  let cancelled = false;
   const p = await e.plan(o);
   if (p.noChanges || !p.changeSet) {
     if (p.changeSet) await e.discard(p.changeSet, p.isCreate);
@@ -304,21 +375,99 @@ export async function deployAwsStack(env: AwsStackEnv, o: AwsPlanOptions & { con
     await e.discard(p.changeSet, p.isCreate);
     return { ...p, outcome: 'cancelled', outputs: {} };
   }
+  return execute(e, p, { discardOnRefusal: true });
+}
+
+/** What a saved plan (`kiln plan --target aws --out`) names in CloudFormation. */
+export interface SavedAwsPlan {
+  stack: string;
+  region: string;
+  /** The kept change set; null when CloudFormation found nothing to change. */
+  changeSet: { id: string; stackId: string; name: string } | null;
+  isCreate: boolean;
+  /** The plan's steps, as shown when it was made. */
+  plan: Plan;
+  basis: StateBasis;
+  parameters: Record<string, string>;
+}
+
+/** What differs between the stack a saved plan was made against and the stack now, in words. */
+export function awsBasisChanges(stack: string, then: StateBasis, now: StateBasis): string[] {
+  if (then.revision === now.revision) return [];
+  if (!now.stackId) return [`stack ${stack} no longer exists`];
+  if (then.stackId && then.stackId !== now.stackId) return [`stack ${stack} was deleted and made again since the plan was made`];
+  const out: string[] = [];
+  const last = now.lastDeployment;
+  if (last && last.id !== then.lastDeployment?.id) out.push(`CloudFormation worked on stack ${stack} after the plan was made (its newest event: ${last.kind} ${last.status})`);
+  else if (then.status !== now.status) out.push(`the stack went from ${then.status ?? 'not existing'} to ${now.status ?? 'not existing'}`);
+  else out.push(`the stack's resources changed since the plan was made`);
+  return out;
+}
+
+/**
+ * `kiln deploy PLAN` on AWS: executes exactly the change set the plan kept, or refuses it as stale —
+ * changing nothing — when the change set is gone or no longer executable, its changes are not the
+ * plan's steps, or the stack had an operation since the plan was made.
+ */
+export async function deploySavedAwsPlan(env: AwsStackEnv, saved: SavedAwsPlan, onReady?: () => void): Promise<AwsDeployResult> {
+  const e = new Engine(env);
+  if (saved.region !== env.cfn.region)
+    throw new KilnError('PLAN_FILE', `the plan was made for stack ${saved.stack} in ${saved.region}; this run talks to ${env.cfn.region} (--region): deploy it there, or plan again`, 'user', {
+      exitCode: 2,
+    });
+  const why: string[] = [];
+  const cs = saved.changeSet;
+  if (cs) {
+    try {
+      const d = await e.call('DescribeChangeSet', { ChangeSetName: cs.id, StackName: cs.stackId });
+      if (d.ExecutionStatus !== 'AVAILABLE' || d.Status !== 'CREATE_COMPLETE')
+        why.push(`change set ${cs.name} is ${d.ExecutionStatus ?? d.Status ?? 'not executable'}${d.StatusReason ? ` (${e.mask(d.StatusReason)})` : ''}`);
+      else {
+        const changes = await e.changes(cs, async () => 'no-changes');
+        const now = changeSetToPlan(changes === 'no-changes' ? [] : changes);
+        const drop = (steps: Plan['steps']) => steps.filter((x) => x.kind !== 'noop');
+        const differ = stepChanges(drop(saved.plan.steps), drop(now.steps));
+        if (differ.length) why.push(`change set ${cs.name} is not what the plan file says (${differ.join('; ')}): the file was altered`);
+      }
+    } catch (err) {
+      const code = (err as { awsCode?: string }).awsCode ?? '';
+      if (code !== 'ChangeSetNotFound' && code !== 'ChangeSetNotFoundException' && !/does not exist|not found/i.test(errorMessage(err))) throw err;
+      why.push(`change set ${cs.name} no longer exists (it was executed or deleted; executing any change set of a stack deletes the others)`);
+    }
+  }
+  why.push(...awsBasisChanges(saved.stack, saved.basis, await e.basis(saved.stack)));
+  if (why.length)
+    throw new KilnError(
+      'PLAN_STALE',
+      `the saved plan for stack ${saved.stack} is stale, so nothing was changed: ${why.join('; ')}. Plan again (kiln plan … --target aws --out FILE) and review the new plan`,
+      'user',
+    );
+  onReady?.();
+  const p: AwsPlan = { stack: saved.stack, plan: saved.plan, isCreate: saved.isCreate, noChanges: !cs, parameters: saved.parameters, ...(cs ? { changeSet: cs } : {}) };
+  if (!cs) return { ...p, outcome: 'no-changes', outputs: await e.outputs(saved.stack) };
+  return execute(e, p, { discardOnRefusal: false });
+}
+
+/** Executes a plan's change set and follows the stack to its end (Ctrl-C cancels an update). */
+async function execute(e: Engine, p: AwsPlan, o: { discardOnRefusal: boolean }): Promise<AwsDeployResult> {
+  const cs = p.changeSet!;
+  const stack = p.stack;
+  let cancelled = false;
   const since = e.clock.now() - 1000;
   try {
-    await e.call('ExecuteChangeSet', { ChangeSetName: p.changeSet.id, StackName: p.changeSet.stackId });
+    await e.call('ExecuteChangeSet', { ChangeSetName: cs.id, StackName: cs.stackId });
   } catch (err) {
-    await e.discard(p.changeSet, p.isCreate);
+    if (o.discardOnRefusal) await e.discard(cs, p.isCreate);
     throw err;
   }
-  const r = await e.follow(o.stack, p.changeSet.stackId, since, async () => {
+  const r = await e.follow(stack, cs.stackId, since, async () => {
     if (p.isCreate) {
-      e.notice(`interrupted: CloudFormation goes on creating stack ${o.stack} (and rolls it back if it fails); follow it with kiln events --target aws --stack ${o.stack}`);
+      e.notice(`interrupted: CloudFormation goes on creating stack ${stack} (and rolls it back if it fails); follow it with kiln events --target aws --stack ${stack}`);
       return 'stop';
     }
     cancelled = true;
-    e.notice(`interrupted: cancelling the update of stack ${o.stack} (CloudFormation rolls it back)`);
-    await e.call('CancelUpdateStack', { StackName: p.changeSet!.stackId }).catch((err: unknown) => e.notice(`CancelUpdateStack: ${errorMessage(err)}`));
+    e.notice(`interrupted: cancelling the update of stack ${stack} (CloudFormation rolls it back)`);
+    await e.call('CancelUpdateStack', { StackName: cs.stackId }).catch((err: unknown) => e.notice(`CancelUpdateStack: ${errorMessage(err)}`));
     return 'follow';
   });
   if (r.stopped || cancelled) return { ...p, outcome: 'cancelled', finalStatus: r.status, outputs: {} };
@@ -326,11 +475,11 @@ export async function deployAwsStack(env: AwsStackEnv, o: AwsPlanOptions & { con
   const reason = failed ? (firstFailure(r.events) ?? `stack ${r.status}`) : undefined;
   const hint =
     r.status === 'ROLLBACK_COMPLETE'
-      ? `; the stack must be deleted before it can be deployed again (kiln destroy --target aws --stack ${o.stack})`
+      ? `; the stack must be deleted before it can be deployed again (kiln destroy --target aws --stack ${stack})`
       : r.status === 'UPDATE_ROLLBACK_FAILED'
-        ? `; run kiln deploy --target aws --stack ${o.stack} --continue-rollback once the cause is fixed`
+        ? `; run kiln deploy --target aws --stack ${stack} --continue-rollback once the cause is fixed`
         : '';
-  return { ...p, outcome: failed ? 'failed' : 'complete', finalStatus: r.status, ...(reason ? { reason: reason + hint } : {}), outputs: failed ? {} : await e.outputs(o.stack) };
+  return { ...p, outcome: failed ? 'failed' : 'complete', finalStatus: r.status, ...(reason ? { reason: reason + hint } : {}), outputs: failed ? {} : await e.outputs(stack) };
 }
 
 /** `--continue-rollback`: ContinueUpdateRollback on an UPDATE_ROLLBACK_FAILED stack, followed to its end. */

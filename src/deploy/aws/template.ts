@@ -50,6 +50,16 @@ export function neededCapabilities(value: unknown): AwsTemplate['needs'] {
   return out;
 }
 
+/** Refuses (before any AWS call) a template too large to send inline when no bucket was named for it. */
+export function checkTemplateSize(template: Pick<AwsTemplate, 'bytes'>, s3Bucket: string | undefined, region: string): void {
+  if (template.bytes <= INLINE_TEMPLATE_BYTES || s3Bucket) return;
+  throw new KilnError(
+    'TEMPLATE_SIZE',
+    `the template is ${template.bytes} bytes, over the ${INLINE_TEMPLATE_BYTES} bytes CloudFormation takes inline: give --s3-bucket BUCKET (or s3_bucket in kiln.yaml; a bucket of yours in ${region}) and kiln puts the template there for CloudFormation to read; nothing was sent to AWS`,
+    'user',
+  );
+}
+
 /** Refuses (before any AWS call) when a needed capability was not given; NAMED_IAM covers IAM. */
 export function checkCapabilities(needs: AwsTemplate['needs'], given: readonly string[]): void {
   const has = (c: Capability): boolean => given.includes(c) || (c === 'CAPABILITY_IAM' && given.includes('CAPABILITY_NAMED_IAM'));
