@@ -258,6 +258,11 @@ async function evaluate(
     }
     void isListType;
   }
+  // Values intrinsics built from NoEcho values are secrets too, under the parameter they came from.
+  for (const d of rt.derivedSecrets ?? []) {
+    const salt = stored[d.parameter] && 'salt' in stored[d.parameter]! ? (stored[d.parameter] as { salt: string }).salt : undefined;
+    if (salt !== undefined) secretList.push({ name: d.parameter, value: d.value, salt });
+  }
   const ids = new Set(Object.keys(rt.Resources));
   const desired: DesiredStack = { resources: {}, outputs: {} };
   for (const [id, r] of Object.entries(rt.Resources)) {

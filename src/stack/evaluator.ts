@@ -70,6 +70,15 @@ export interface ResolvedTemplate {
   mappings: JsonObject;
   /** True when NoEcho values were replaced by `****` (maskNoEcho). */
   masked: boolean;
+  /** Strings computed from NoEcho values (Fn::Base64, Fn::Split pieces, Fn::Sub, Fn::Join…), each with
+   * the parameter it came from: secret like the values themselves (empty when masked). */
+  derivedSecrets?: DerivedSecret[];
+}
+
+/** A string an intrinsic built from a NoEcho value, and the parameter it was built from. */
+export interface DerivedSecret {
+  parameter: string;
+  value: string;
 }
 
 export interface EvaluateOptions {
@@ -120,6 +129,13 @@ export interface Scope {
 
 const MAX_DEPTH = 512;
 
+/** The intrinsics that build new strings out of their arguments: their results from a NoEcho value
+ * are secret. (Ref, Fn::If and Fn::Select pass a value through: it is secret when it was already.) */
+const BUILDERS = new Set(['Fn::Join', 'Fn::Sub', 'Fn::Split', 'Fn::Base64', 'Fn::ToJsonString']);
+/** Shorter derived strings (a one-letter piece of a Fn::Split) are not masked: masking them would
+ * mangle every unrelated text that holds them. */
+export const MIN_DERIVED = 4;
+
 /**
  * The longest string one intrinsic may build (Fn::Join, Fn::Sub, Fn::Base64, Fn::ToJsonString), and
  * what all of them may build together in one evaluation: nested functions can expand a small
@@ -144,6 +160,11 @@ export class Evaluator {
   /** Characters built by intrinsics so far, and whether the budget was reported as spent. */
   private built = 0;
   private spent = false;
+  /** NoEcho parameters read as values (not as keys, indexes or conditions), in order of reading:
+   * an intrinsic during which this grew built its result from a secret. */
+  private readonly secretReads: string[] = [];
+  /** Strings intrinsics built from NoEcho values → the parameter each came from. */
+  readonly derived = new Map<string, string>();
 
   constructor(private readonly scope: Scope) {}
 
@@ -237,6 +258,7 @@ export class Evaluator {
     const p = this.scope.parameters[name];
     if (!p) return undefined;
     if (p.noEcho && this.scope.mask && this.reveal === 0) return Array.isArray(p.value) ? p.value.map(() => MASK) : MASK;
+    if (p.noEcho && this.reveal === 0) this.secretReads.push(name);
     return Array.isArray(p.value) ? [...p.value] : p.value;
   }
 
@@ -296,6 +318,26 @@ export class Evaluator {
   // Functions
 
   private call(key: string, arg: unknown, node: Record<string, unknown>, path: Seg[]): Val {
+    const mark = this.secretReads.length;
+    const out = this.compute(key, arg, node, path);
+    // Taint: whatever an intrinsic built from a NoEcho value is secret too (every string in it: the
+    // pieces of a Fn::Split, a Fn::Base64, a Fn::Sub…). Keys and indexes (control) do not taint.
+    if (this.secretReads.length > mark && BUILDERS.has(key)) {
+      const from = this.secretReads[mark]!;
+      this.secretReads.length = mark + 1; // the outer intrinsic still sees that it read one
+      this.taint(out, from);
+    }
+    return out;
+  }
+
+  private taint(v: Val, from: string): void {
+    if (typeof v === 'string') {
+      if (v.length >= MIN_DERIVED && v !== MASK && !this.derived.has(v)) this.derived.set(v, from);
+    } else if (Array.isArray(v)) for (const x of v) this.taint(x, from);
+    else if (v && typeof v === 'object' && !this.isPending(v)) for (const x of Object.values(v)) this.taint(x as Val, from);
+  }
+
+  private compute(key: string, arg: unknown, node: Record<string, unknown>, path: Seg[]): Val {
     const at = [...path, key];
     // A macro (Fn::Transform) as an argument: nothing here can be computed before it runs.
     if (key !== 'Fn::Transform' && holdsTransform(arg)) return this.unresolved(node as JsonObject);
