@@ -281,10 +281,13 @@ async function evaluate(
   }
   for (const [name, o] of Object.entries(rt.Outputs))
     desired.outputs[name] = { value: o.Value, ...(o.Description !== undefined ? { description: o.Description } : {}), ...(o.Export ? { exportName: o.Export.Name } : {}) };
+  // What is built at deploy time from a secret (a Fn::Base64 of a Fn::Join with an attribute) joins the secrets.
+  const known: { secrets?: Secrets } = {};
   const resolve: RuntimeResolve = (value, lookups) =>
     runtime.resolveRuntime(value, {
       pseudo: rt.pseudo,
       mappings: rt.mappings,
+      ...(known.secrets && !known.secrets.empty ? { secrets: { values: known.secrets.byValue(), derived: (name: string, v: string) => known.secrets!.addDerived(name, v) } } : {}),
       ref: (id) => {
         const v = lookups.ref(id);
         if (v === undefined) throw new Error(`resource ${id} does not exist`);
@@ -313,6 +316,7 @@ async function evaluate(
     );
   secretList.push(...checked.secrets);
   const secrets = new Secrets(secretList);
+  known.secrets = secrets;
   const templateHash = hashValue(secrets.tokenise(desired as unknown as Json));
   return { doc, desired, resolve, secrets, stored, shownParams, templateHash, noEcho, warnings: locate(found, doc) };
 }

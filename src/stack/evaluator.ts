@@ -122,6 +122,8 @@ export interface Scope {
   /** Resources that exist (condition true). */
   present?: ReadonlySet<string>;
   mask: boolean;
+  /** Secret strings already in the value (deploy time: NoEcho values substituted) → their parameter. */
+  secretStrings?: ReadonlyMap<string, string>;
   /** Set where resources may not be referenced (Conditions, Rules, Export names): the context's name. */
   noResources?: string;
   hooks?: RuntimeHooks;
@@ -218,6 +220,7 @@ export class Evaluator {
   value(node: unknown, path: Seg[]): Val {
     if (node === null || typeof node !== 'object') {
       if (node === undefined) return null;
+      if (typeof node === 'string' && this.scope.secretStrings && this.reveal === 0) this.readsSecret(node);
       if (typeof node === 'number' && !Number.isFinite(node)) return String(node);
       return node as Json;
     }
@@ -328,6 +331,15 @@ export class Evaluator {
       this.taint(out, from);
     }
     return out;
+  }
+
+  /** A literal string holding a secret value counts as reading that secret. */
+  private readsSecret(s: string): void {
+    for (const [v, name] of this.scope.secretStrings!)
+      if (s.includes(v)) {
+        this.secretReads.push(name);
+        return;
+      }
   }
 
   private taint(v: Val, from: string): void {
@@ -540,6 +552,7 @@ export class Evaluator {
     if (typeof text !== 'string') return this.fail(at, 'SUB_ARGUMENT', 'Fn::Sub takes a string or [string, {variables}]', node);
     const open = unclosedSub(text);
     if (open !== undefined) return this.fail(Array.isArray(arg) ? [...at, 0] : at, 'SUB_UNCLOSED', unclosedSubMessage(text, open), node);
+    if (this.scope.secretStrings && this.reveal === 0) this.readsSecret(text);
     const values = new Map<string, Val>();
     for (const [k, v] of Object.entries(vars)) values.set(k, this.value(v, [...at, 1, k]));
     const parts: SubPart[] = [];

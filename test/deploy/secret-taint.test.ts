@@ -1,6 +1,6 @@
 // A value an intrinsic computes from a NoEcho parameter is as secret as the parameter: a piece of a
 // Fn::Split picked by Fn::Select, a Fn::Base64, a Fn::Sub, a Fn::Join, the branch of a Fn::If, nested
-// in one another. None of them, nor the value itself, appears in what kiln prints, in its state
+// in one another, also when built at deploy time with another resource's attribute. None of them, nor the value itself, appears in what kiln prints, in its state
 // database (the file's bytes), in its events, in a saved plan's readable part or in `kiln ui`.
 // (The fake provider's store stands for the cloud: it receives the values, as AWS would.)
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -21,12 +21,16 @@ const SECRET = 'Tk7q-alpha,Zr9w-bravo';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** Every clear form a derivation below produces: none may be seen. */
-const forbidden = [SECRET, 'Tk7q-alpha', 'Zr9w-bravo', b64(SECRET), b64('Zr9w-bravo'), b64('Tk7q-alpha'), b64(`user:${SECRET}`), b64('db=Zr9w-bravo;')];
+const forbidden = [SECRET, 'Tk7q-alpha', 'Zr9w-bravo', b64(SECRET), b64('Zr9w-bravo'), b64('Tk7q-alpha'), b64(`user:${SECRET}`), b64('db=Zr9w-bravo;'), b64(`h=${SECRET}@host-one`)];
+/** Built at deploy time: the attribute of another resource is known only then. */
+const late = { 'Fn::Base64': { 'Fn::Join': ['', ['h=', { Ref: 'Password' }, '@', { 'Fn::GetAtt': ['Host', 'Value'] }]] } };
 
 const template = {
   Parameters: { Password: { Type: 'String', NoEcho: true }, Flag: { Type: 'String', Default: 'yes' } },
   Conditions: { On: { 'Fn::Equals': [{ Ref: 'Flag' }, 'yes'] } },
   Resources: {
+    Host: { Type: 'Test::Fake::Resource', Properties: { Value: 'host-one' } },
+    Late: { Type: 'Test::Fake::Resource', Properties: { Value: late } },
     Web: {
       Type: 'Test::Fake::Resource',
       Properties: {
@@ -47,6 +51,8 @@ const template = {
     Joined: { Value: { 'Fn::Base64': { 'Fn::Join': ['', ['db=', { 'Fn::Select': [1, { 'Fn::Split': [',', { Ref: 'Password' }] }] }, ';']] } } },
     Chosen: { Value: { 'Fn::If': ['On', { 'Fn::Base64': { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: 'Password' }] }] } }, 'none'] } },
     Echoed: { Value: { 'Fn::GetAtt': ['Web', 'Value'] } },
+    Late: { Value: late },
+    LateEchoed: { Value: { 'Fn::GetAtt': ['Late', 'Value'] } },
     Plain: { Value: 'visible-output' },
   },
 };
@@ -107,6 +113,7 @@ describe('values derived from a NoEcho parameter', () => {
     const live = readFileSync(store, 'utf8');
     expect(live).toContain(b64(SECRET));
     expect(live).toContain('Zr9w-bravo');
+    expect(live).toContain(b64(`h=${SECRET}@host-one`));
   });
 
   test('appear in no output: plan, deploy, outputs, events, status, history', () => {
