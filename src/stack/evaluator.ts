@@ -131,9 +131,11 @@ export interface Scope {
 
 const MAX_DEPTH = 512;
 
-/** The intrinsics that build new strings out of their arguments: their results from a NoEcho value
- * are secret. (Ref, Fn::If and Fn::Select pass a value through: it is secret when it was already.) */
-const BUILDERS = new Set(['Fn::Join', 'Fn::Sub', 'Fn::Split', 'Fn::Base64', 'Fn::ToJsonString']);
+/** The intrinsics that transform their arguments into new strings: their results from a NoEcho value
+ * are secret. (Ref, Fn::If and Fn::Select pass a value through: it is secret when it was already.
+ * Fn::Join and Fn::Sub keep each secret they were given verbatim, where it is masked as a part —
+ * "pw=****" — while a Fn::Base64 around them still counts them as read from a secret.) */
+const BUILDERS = new Set(['Fn::Split', 'Fn::Base64', 'Fn::ToJsonString']);
 /** Shorter derived strings (a one-letter piece of a Fn::Split) are not masked: masking them would
  * mangle every unrelated text that holds them. */
 export const MIN_DERIVED = 4;
