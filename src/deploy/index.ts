@@ -259,6 +259,11 @@ async function evaluate(
     }
     void isListType;
   }
+  // Values intrinsics built from NoEcho values are secrets too, under the parameter they came from.
+  for (const d of rt.derivedSecrets ?? []) {
+    const salt = stored[d.parameter] && 'salt' in stored[d.parameter]! ? (stored[d.parameter] as { salt: string }).salt : undefined;
+    if (salt !== undefined) secretList.push({ name: d.parameter, value: d.value, salt });
+  }
   const ids = new Set(Object.keys(rt.Resources));
   const desired: DesiredStack = { resources: {}, outputs: {} };
   for (const [id, r] of Object.entries(rt.Resources)) {
@@ -277,10 +282,13 @@ async function evaluate(
   }
   for (const [name, o] of Object.entries(rt.Outputs))
     desired.outputs[name] = { value: o.Value, ...(o.Description !== undefined ? { description: o.Description } : {}), ...(o.Export ? { exportName: o.Export.Name } : {}) };
+  // What is built at deploy time from a secret (a Fn::Base64 of a Fn::Join with an attribute) joins the secrets.
+  const known: { secrets?: Secrets } = {};
   const resolve: RuntimeResolve = (value, lookups) =>
     runtime.resolveRuntime(value, {
       pseudo: rt.pseudo,
       mappings: rt.mappings,
+      ...(known.secrets && !known.secrets.empty ? { secrets: { values: known.secrets.byValue(), derived: (name: string, v: string) => known.secrets!.addDerived(name, v) } } : {}),
       ref: (id) => {
         const v = lookups.ref(id);
         if (v === undefined) throw new Error(`resource ${id} does not exist`);
@@ -309,6 +317,7 @@ async function evaluate(
     );
   secretList.push(...checked.secrets);
   const secrets = new Secrets(secretList);
+  known.secrets = secrets;
   const templateHash = hashValue(secrets.tokenise(desired as unknown as Json));
   return { doc, desired, resolve, secrets, stored, shownParams, templateHash, noEcho, warnings: locate(found, doc) };
 }

@@ -34,6 +34,20 @@ export class Secrets {
       .sort((a, b) => b.value.length - a.value.length);
   }
 
+  /** Each secret value → the parameter it belongs to (for taint tracking at deploy time). */
+  byValue(): Map<string, string> {
+    return new Map(this.list.map((x) => [x.value, x.name]));
+  }
+
+  /** A value computed at deploy time from a secret (a Fn::Base64 of a Fn::Join with an attribute):
+   *  secret under the same parameter, with its salt. */
+  addDerived(name: string, value: string): void {
+    const like = this.list.find((x) => x.name === name);
+    if (!like || value === '' || this.list.some((x) => x.value === value)) return;
+    this.list.push({ name, value, salt: like.salt, token: `{{kiln:noecho:${name}:${saltedHash(like.salt, value).slice(0, 16)}}}` });
+    this.list.sort((a, b) => b.value.length - a.value.length);
+  }
+
   get empty(): boolean {
     return this.list.length === 0;
   }

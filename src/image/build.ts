@@ -1,9 +1,9 @@
 // The build engine: runs prepared builds (parallel up to a limit), each through its builder and
 // post-processor chains, emitting typed events (masked) and returning one result per build.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { EventSink } from '../core/events.js';
 import { KilnError, errorMessage } from '../core/errors.js';
 import type { PreparedBuild, LateContext } from './types.js';
@@ -11,6 +11,8 @@ import { buildUI, maskingSink, type Artifact, type BuildEvent } from './events.j
 import type { BuildCache } from './cache.js';
 import type { AwsRuntime } from './builders/amazon-ebs-plan.js';
 import { connectDocker, type DockerClient } from '../docker/client.js';
+import { stateDir } from '../state/db.js';
+import { BuildRun, deadRuns, sweepDeadRuns } from './debris.js';
 
 export interface RunBuildsOptions {
   /** Template path (recorded with cache rows). */
@@ -93,7 +95,12 @@ async function runOne(
   const t0 = Date.now();
   const ui = buildUI(sink, b.name);
   sink.emit({ kind: 'build-start', build: b.name, type: b.type });
-  const tmp = mkdtempSync(join(tmpdir(), 'kiln-run-'));
+  // Recorded before anything is made, so that a kill -9 leaves nothing the next build and `kiln gc` cannot find.
+  const states = stateDir(o.stateDir);
+  const run = BuildRun.start({ stateDir: states, template: o.template, build: b.name, builder: b.builder.type });
+  if (run.warning) ui.message(`Warning: ${run.warning}`);
+  await sweepEarlierRuns(states, o.template, o.cache, o.docker, ui);
+  const tmp = run.makeDir(tmpdir(), 'kiln-run');
   let builderArtifact: Artifact | undefined;
   let cached = false;
   let key: string | undefined;
@@ -114,6 +121,7 @@ async function runOne(
           runUuid: o.runUuid,
           labels: o.labels ?? {},
           stateDir: o.stateDir,
+          run,
         } as const;
         // The plan (base image, keys, cache decision) is light; the builder proper loads only on a miss.
         const { planDockerBuild } = await import('./builders/docker-plan.js');
@@ -188,6 +196,22 @@ async function runOne(
     return { build: b.name, type: b.type, ok: false, error, exitCode, artifacts: [], cached: false, key, ms };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+    run.finish();
+  }
+}
+
+/** What earlier builds of this template left when they were killed: removed (or, images, recorded), and said. */
+async function sweepEarlierRuns(states: string, template: string, cache: (() => Promise<BuildCache>) | undefined, docker: DockerClient, ui: ReturnType<typeof buildUI>): Promise<void> {
+  if (!deadRuns({ stateDir: states, template, includeKept: false }).length) return;
+  try {
+    const actions = await sweepDeadRuns({ stateDir: states, docker, template, includeKept: false, ...(cache ? { cache } : {}) });
+    for (const a of actions) {
+      const what = a.what === 'directory' ? `directory ${a.id}` : `${a.what} ${a.id.slice(0, 19)}`;
+      const verb = a.verb === 'record' ? 'Recorded in the build cache' : 'Removed';
+      ui.message(a.error ? `Could not clean up after a killed build: ${what} (${a.note}): ${a.error}` : `${verb} what a killed build left: ${what} (${a.note})`);
+    }
+  } catch (e) {
+    ui.message(`Could not clean up after a killed build of this template: ${errorMessage(e)}`);
   }
 }
 

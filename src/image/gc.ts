@@ -10,10 +10,15 @@
 //      them): reported, not forced.
 // Removed: every intermediate image and every older artifact. Their cache rows go with them, so the
 // next build of an old template version simply builds again.
+//
+// First, what killed builds of this state directory left (debris.ts): their build containers and
+// temporary directories are removed, and the images they committed but had not recorded yet are
+// recorded, so that the policy above judges them like the others.
 import type { Db } from '../state/db.js';
 import { LABELS, type DockerClient } from '../docker/client.js';
 import { engineMessage } from '../docker/engine.js';
 import type { BuildCache, CacheEntry } from './cache.js';
+import { sweepDeadRuns, type SweepAction } from './debris.js';
 
 export interface GcDecision {
   imageId: string;
@@ -25,6 +30,8 @@ export interface GcDecision {
 }
 
 export interface GcResult {
+  /** What dead runs left, removed or recorded (first). */
+  swept: SweepAction[];
   decisions: GcDecision[];
   removed: string[];
   failed: Array<{ imageId: string; reason: string }>;
@@ -80,11 +87,12 @@ export async function planGc(db: Db, cache: BuildCache, docker: DockerClient): P
   return decisions;
 }
 
-export async function runGc(db: Db, cache: BuildCache, docker: DockerClient, opts: { dryRun: boolean }): Promise<GcResult> {
+export async function runGc(db: Db, cache: BuildCache, docker: DockerClient, opts: { dryRun: boolean; stateDir?: string }): Promise<GcResult> {
+  const swept = opts.stateDir ? await sweepDeadRuns({ stateDir: opts.stateDir, docker, includeKept: true, cache: async () => cache, dryRun: opts.dryRun }) : [];
   const decisions = await planGc(db, cache, docker);
   const removed: string[] = [];
   const failed: GcResult['failed'] = [];
-  if (opts.dryRun) return { decisions, removed, failed };
+  if (opts.dryRun) return { swept, decisions, removed, failed };
   // Newest first: children before the images they were committed from.
   const order = decisions.filter((d) => d.action === 'remove');
   const created = new Map(cache.all().map((e) => [e.imageId, e.createdAt]));
@@ -96,5 +104,5 @@ export async function runGc(db: Db, cache: BuildCache, docker: DockerClient, opt
       for (const e of cache.all()) if (e.imageId === d.imageId) cache.delete(e.key);
     } else failed.push({ imageId: d.imageId, reason: engineMessage(r) });
   }
-  return { decisions, removed, failed };
+  return { swept, decisions, removed, failed };
 }

@@ -204,6 +204,7 @@ export function evaluateTemplate(input: CfnTemplate | unknown, opts: EvaluateOpt
     conditions: conditionValues,
     mappings: isObj(t.Mappings) ? (t.Mappings as JsonObject) : {},
     masked: mask,
+    derivedSecrets: mask ? [] : [...ev.derived].map(([value, parameter]) => ({ parameter, value })),
   };
   if (mask) {
     // Belt and braces: a secret that reached a string by another road (a mapping key, say) is

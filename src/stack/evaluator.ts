@@ -70,6 +70,15 @@ export interface ResolvedTemplate {
   mappings: JsonObject;
   /** True when NoEcho values were replaced by `****` (maskNoEcho). */
   masked: boolean;
+  /** Strings computed from NoEcho values (Fn::Base64, Fn::Split pieces, Fn::Sub, Fn::Join…), each with
+   * the parameter it came from: secret like the values themselves (empty when masked). */
+  derivedSecrets?: DerivedSecret[];
+}
+
+/** A string an intrinsic built from a NoEcho value, and the parameter it was built from. */
+export interface DerivedSecret {
+  parameter: string;
+  value: string;
 }
 
 export interface EvaluateOptions {
@@ -113,12 +122,23 @@ export interface Scope {
   /** Resources that exist (condition true). */
   present?: ReadonlySet<string>;
   mask: boolean;
+  /** Secret strings already in the value (deploy time: NoEcho values substituted) → their parameter. */
+  secretStrings?: ReadonlyMap<string, string>;
   /** Set where resources may not be referenced (Conditions, Rules, Export names): the context's name. */
   noResources?: string;
   hooks?: RuntimeHooks;
 }
 
 const MAX_DEPTH = 512;
+
+/** The intrinsics that transform their arguments into new strings: their results from a NoEcho value
+ * are secret. (Ref, Fn::If and Fn::Select pass a value through: it is secret when it was already.
+ * Fn::Join and Fn::Sub keep each secret they were given verbatim, where it is masked as a part —
+ * "pw=****" — while a Fn::Base64 around them still counts them as read from a secret.) */
+const BUILDERS = new Set(['Fn::Split', 'Fn::Base64', 'Fn::ToJsonString']);
+/** Shorter derived strings (a one-letter piece of a Fn::Split) are not masked: masking them would
+ * mangle every unrelated text that holds them. */
+export const MIN_DERIVED = 4;
 
 /**
  * The longest string one intrinsic may build (Fn::Join, Fn::Sub, Fn::Base64, Fn::ToJsonString), and
@@ -144,6 +164,11 @@ export class Evaluator {
   /** Characters built by intrinsics so far, and whether the budget was reported as spent. */
   private built = 0;
   private spent = false;
+  /** NoEcho parameters read as values (not as keys, indexes or conditions), in order of reading:
+   * an intrinsic during which this grew built its result from a secret. */
+  private readonly secretReads: string[] = [];
+  /** Strings intrinsics built from NoEcho values → the parameter each came from. */
+  readonly derived = new Map<string, string>();
 
   constructor(private readonly scope: Scope) {}
 
@@ -197,6 +222,7 @@ export class Evaluator {
   value(node: unknown, path: Seg[]): Val {
     if (node === null || typeof node !== 'object') {
       if (node === undefined) return null;
+      if (typeof node === 'string' && this.scope.secretStrings && this.reveal === 0) this.readsSecret(node);
       if (typeof node === 'number' && !Number.isFinite(node)) return String(node);
       return node as Json;
     }
@@ -237,6 +263,7 @@ export class Evaluator {
     const p = this.scope.parameters[name];
     if (!p) return undefined;
     if (p.noEcho && this.scope.mask && this.reveal === 0) return Array.isArray(p.value) ? p.value.map(() => MASK) : MASK;
+    if (p.noEcho && this.reveal === 0) this.secretReads.push(name);
     return Array.isArray(p.value) ? [...p.value] : p.value;
   }
 
@@ -296,6 +323,35 @@ export class Evaluator {
   // Functions
 
   private call(key: string, arg: unknown, node: Record<string, unknown>, path: Seg[]): Val {
+    const mark = this.secretReads.length;
+    const out = this.compute(key, arg, node, path);
+    // Taint: whatever an intrinsic built from a NoEcho value is secret too (every string in it: the
+    // pieces of a Fn::Split, a Fn::Base64, a Fn::Sub…). Keys and indexes (control) do not taint.
+    if (this.secretReads.length > mark && BUILDERS.has(key)) {
+      const from = this.secretReads[mark]!;
+      this.secretReads.length = mark + 1; // the outer intrinsic still sees that it read one
+      this.taint(out, from);
+    }
+    return out;
+  }
+
+  /** A literal string holding a secret value counts as reading that secret. */
+  private readsSecret(s: string): void {
+    for (const [v, name] of this.scope.secretStrings!)
+      if (s.includes(v)) {
+        this.secretReads.push(name);
+        return;
+      }
+  }
+
+  private taint(v: Val, from: string): void {
+    if (typeof v === 'string') {
+      if (v.length >= MIN_DERIVED && v !== MASK && !this.derived.has(v)) this.derived.set(v, from);
+    } else if (Array.isArray(v)) for (const x of v) this.taint(x, from);
+    else if (v && typeof v === 'object' && !this.isPending(v)) for (const x of Object.values(v)) this.taint(x as Val, from);
+  }
+
+  private compute(key: string, arg: unknown, node: Record<string, unknown>, path: Seg[]): Val {
     const at = [...path, key];
     // A macro (Fn::Transform) as an argument: nothing here can be computed before it runs.
     if (key !== 'Fn::Transform' && holdsTransform(arg)) return this.unresolved(node as JsonObject);
@@ -498,6 +554,7 @@ export class Evaluator {
     if (typeof text !== 'string') return this.fail(at, 'SUB_ARGUMENT', 'Fn::Sub takes a string or [string, {variables}]', node);
     const open = unclosedSub(text);
     if (open !== undefined) return this.fail(Array.isArray(arg) ? [...at, 0] : at, 'SUB_UNCLOSED', unclosedSubMessage(text, open), node);
+    if (this.scope.secretStrings && this.reveal === 0) this.readsSecret(text);
     const values = new Map<string, Val>();
     for (const [k, v] of Object.entries(vars)) values.set(k, this.value(v, [...at, 1, k]));
     const parts: SubPart[] = [];

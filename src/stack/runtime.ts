@@ -23,6 +23,9 @@ export interface RuntimeContext extends RuntimeHooks {
   pseudo?: PseudoValues;
   /** Mappings, should a Fn::FindInMap remain (ResolvedTemplate.mappings). */
   mappings?: JsonObject;
+  /** Secret values (NoEcho values and what was built from them) → their parameter: a string that
+   * holds one taints what an intrinsic builds from it, and `derived` hears of each such result. */
+  secrets?: { values: ReadonlyMap<string, string>; derived(parameter: string, value: string): void };
 }
 
 /** A value could not be resolved at deploy time; the executor fails the resource with `message`. */
@@ -43,6 +46,7 @@ export function resolveRuntime(value: Json, ctx: RuntimeContext, path: readonly 
     pseudo: ctx.pseudo ?? pseudoValues(),
     mappings: ctx.mappings ?? {},
     mask: false,
+    ...(ctx.secrets ? { secretStrings: ctx.secrets.values } : {}),
     hooks: {
       ref: (id) => ctx.ref(id),
       getAtt: (id, a) => ctx.getAtt(id, a),
@@ -51,6 +55,7 @@ export function resolveRuntime(value: Json, ctx: RuntimeContext, path: readonly 
     },
   });
   const out = ev.value(value, [...path]);
+  if (ctx.secrets) for (const [v, name] of ev.derived) ctx.secrets.derived(name, v);
   const errors = ev.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw new RuntimeResolveError(errors);
   if (out !== NO_VALUE && !ev.known(out)) throw new RuntimeResolveError([{ severity: 'error', code: 'RUNTIME_UNRESOLVED', message: 'a value could not be resolved', segments: [...path] }]);

@@ -2,7 +2,7 @@
 // process's start time (a PID can be reused; a start time with the boot it belongs to cannot).
 //
 //   processStart(pid) -> string | undefined      `<boot id>:<start ticks>` from /proc (Linux)
-//   ownerGone(holder, host) -> boolean            provably gone: same host, and no such process or
+//   ownerGone(owner, host) -> boolean             provably gone: same host, and no such process or
 //                                                 another process under that PID
 //   ensureLockSchema(db)                          the `started` column on stack_locks
 //   breakLock(db, stack) -> LockHolder | undefined  `kiln unlock`: removes the lock, says whose it was
@@ -34,11 +34,18 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
+/** A process as recorded by whoever started it: host, PID, start time (null where /proc did not tell). */
+export interface ProcessOwner {
+  host: string;
+  pid: number;
+  started?: string | null;
+}
+
 /** True when the holder's process is provably gone (it can only be proven on the holder's host). */
-export function ownerGone(holder: LockHolder, host: string): boolean {
+export function ownerGone(holder: ProcessOwner, host: string): boolean {
   if (holder.host !== host) return false;
   if (!pidAlive(holder.pid)) return true;
-  if (!holder.started) return false; // an old lock without a start time: the PID's word only
+  if (!holder.started) return false; // an old record without a start time: the PID's word only
   const now = processStart(holder.pid);
   return now !== undefined && now !== holder.started;
 }

@@ -17,7 +17,10 @@ const FLAGS: FlagSpec[] = [
 const HELP = `Usage: kiln gc [--dry-run] [--state-dir DIR]
        kiln gc --target aws [--region REGION] [--older-than DURATION] [--dry-run]
 
-Removes images kiln built that nothing needs: every intermediate image (the saved state after a
+First removes what killed builds (and builds with -on-error=abort) left: their build containers and
+temporary directories, found by the run each names once its process is gone (a live build's are
+never touched); images such a build committed are recorded in the cache, and judged as below.
+Then removes images kiln built that nothing needs: every intermediate image (the saved state after a
 provisioner) and every artifact superseded by a newer build of the same template and build name.
 Keeps the newest artifact of each build, images a stack deployment uses, tagged images, and what
 the engine refuses to remove (used by a container, or parent of a kept image). Only images this
@@ -49,10 +52,17 @@ export const command: Command = {
     const { BuildCache } = await import('../../image/cache.js');
     const { runGc } = await import('../../image/gc.js');
     const { connectDocker } = await import('../../docker/client.js');
-    const db = openState(stateDir(flagString(args, 'state-dir'), io.env));
+    const dir = stateDir(flagString(args, 'state-dir'), io.env);
+    const db = openState(dir);
     const cache = new BuildCache(db);
     const dryRun = flagBool(args, 'dry-run');
-    const r = await runGc(db, cache, connectDocker(io.env), { dryRun });
+    const r = await runGc(db, cache, connectDocker(io.env), { dryRun, stateDir: dir });
+    for (const a of r.swept) {
+      const what = a.what === 'directory' ? `directory ${a.id}` : `${a.what} ${a.id.slice(0, 19)}`;
+      const verb = a.verb === 'record' ? (dryRun ? 'would record' : 'record') : dryRun ? 'would remove' : 'remove';
+      if (a.error) io.err(`kiln gc: ${verb} ${what} failed: ${a.error}\n`);
+      else io.out(`${verb} ${what}  (${a.note})\n`);
+    }
     for (const d of r.decisions) {
       const verb = d.action === 'keep' ? 'keep  ' : dryRun ? 'would remove' : 'remove';
       io.out(`${verb} ${d.imageId.slice(0, 19)}  ${d.kind.padEnd(12)} ${d.build}  (${d.reason})\n`);
@@ -60,7 +70,7 @@ export const command: Command = {
     for (const f of r.failed) io.out(`kept   ${f.imageId.slice(0, 19)}  the engine refused: ${f.reason}\n`);
     const n = r.decisions.filter((d) => d.action === 'remove').length;
     io.out(dryRun ? `${n} image(s) would be removed\n` : `${r.removed.length} image(s) removed\n`);
-    return 0;
+    return r.swept.some((a) => a.error) ? 1 : 0;
   },
 };
 

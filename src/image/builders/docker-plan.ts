@@ -5,6 +5,7 @@ import { LABELS, type DockerClient } from '../../docker/client.js';
 import type { DockerBuilderConfig, LateContext, PreparedBuild } from '../types.js';
 import type { Artifact, BuildUI } from '../events.js';
 import type { BuildCache } from '../cache.js';
+import type { BuildRun } from '../debris.js';
 import { ensureBaseImage } from '../base.js';
 import { dockerKeyChain, redactorFor, type KeyChain } from '../key.js';
 
@@ -28,6 +29,8 @@ export interface BuilderEnv {
   runUuid: string;
   /** Extra labels for every container and image (tests put `kiln.test` here). */
   labels: Record<string, string>;
+  /** The recorded run: names the temporary directory, labels the container and the images. */
+  run?: BuildRun;
 }
 
 export interface DockerBuilderEnv extends BuilderEnv {

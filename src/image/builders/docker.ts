@@ -3,7 +3,7 @@
 //   intermediate image after each provisioner) → commit (with `changes`) | export | discard.
 // Before any of that, the build key decides: same final key → reuse the cached image; otherwise
 // start from the deepest intermediate whose step key matches, skipping those provisioners.
-import { mkdtempSync, rmSync, createWriteStream, mkdirSync, existsSync, statSync } from 'node:fs';
+import { rmSync, createWriteStream, mkdirSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { KilnError, errorMessage } from '../../core/errors.js';
@@ -14,8 +14,11 @@ import { parseRunCommand, describeRun } from './run-command.js';
 import { runSteps, type Step } from '../runner.js';
 import { DockerCommunicator } from '../communicator.js';
 import { runProvisioner } from '../provisioners/index.js';
+import { BuildRun } from '../debris.js';
 
 interface Ctx {
+  /** The run's temporary directory (marked with its owner) and, inside it, the one shared with the container. */
+  root?: string;
   tmp?: string;
   containerId?: string;
   comm?: DockerCommunicator;
@@ -43,17 +46,27 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
   const { keys, start, resumed, generated } = p;
   const n = build.provisioners.length;
   const ctx: Ctx = { generated, provisioningFailed: false };
-  const kilnLabels = (kind: string, key: string): Record<string, string> => ({ ...env.labels, [LABELS.managed]: 'true', [LABELS.kind]: kind, [LABELS.build]: key });
+  // An untracked run (no state directory given) still names what it creates.
+  const run = env.run ?? BuildRun.start({ stateDir: undefined, template: env.template, build: build.name, builder: 'docker' });
+  const kilnLabels = (kind: string, key: string, step?: number): Record<string, string> => ({
+    ...env.labels,
+    ...(kind === 'artifact' ? BuildRun.blankLabels() : run.labels(step)),
+    [LABELS.managed]: 'true',
+    [LABELS.kind]: kind,
+    [LABELS.build]: key,
+  });
 
   const steps: Step<Ctx>[] = [
     {
       name: 'StepTempDir',
       async run(c) {
         ui.say('Creating a temporary directory for sharing data...');
-        c.tmp = mkdtempSync(join(process.env.PACKER_TMP_DIR ?? tmpdir(), 'kiln-build-'));
+        c.root = run.makeDir(process.env.PACKER_TMP_DIR ?? tmpdir(), 'kiln-build');
+        c.tmp = join(c.root, 'share');
+        mkdirSync(c.tmp, { mode: 0o700 });
       },
       async cleanup(c) {
-        if (c.tmp) rmSync(c.tmp, { recursive: true, force: true });
+        if (c.root) rmSync(c.root, { recursive: true, force: true });
       },
     },
     {
@@ -161,7 +174,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
           if (env.cache && i === n - 1 && cfg.commit) c.pendingIntermediate = i;
           else if (env.cache) {
             const key = keys.steps[i]!;
-            const id = await engine.commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', key))], pause: true });
+            const id = await engine.commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', key, i))], pause: true });
             (await env.cache()).put({ key, kind: 'intermediate', imageId: id, template: env.template, build: build.name, step: i });
             ui.message(`Saved the state after provisioner ${i + 1} of ${n} as ${id.slice(0, 19)}`);
           }
@@ -183,7 +196,7 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
             ...(cfg.message ? { comment: cfg.message } : {}),
             pause: true,
           }),
-          last === undefined ? undefined : engine.commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', keys.steps[last]!))], pause: true }),
+          last === undefined ? undefined : engine.commitContainer(c.containerId!, { changes: [labelChange(kilnLabels('intermediate', keys.steps[last]!, last))], pause: true }),
         ]);
         if (last !== undefined && inter) {
           const id = inter;
@@ -216,11 +229,15 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
       signal: env.signal,
       onError: env.onError,
       hooks: {
-        onCleanupError: (s, e) => ui.error(`cleanup of ${s} failed: ${errorMessage(e)}`),
+        onCleanupError: (s, e) => {
+          run.cleanupFailed();
+          ui.error(`cleanup of ${s} failed: ${errorMessage(e)}`);
+        },
         onAbortSkip: (s) => {
+          run.keep('on-error=abort');
           if (s === 'StepRun' && ctx.containerId)
             ui.error(`aborted: skipping cleanup of step "${s}": the build container ${ctx.containerId} is kept running (remove it with \`docker rm -f ${ctx.containerId}\`)`);
-          else ui.error(`aborted: skipping cleanup of step "${s}"${s === 'StepTempDir' && ctx.tmp ? ` (${ctx.tmp} stays)` : ''}`);
+          else ui.error(`aborted: skipping cleanup of step "${s}"${s === 'StepTempDir' && ctx.root ? ` (${ctx.root} stays)` : ''}`);
         },
       },
     });

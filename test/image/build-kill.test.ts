@@ -1,0 +1,226 @@
+// kill -9 of the real `kiln build` process, at seeded random moments: what the dead run left (its
+// build container, its temporary directories, images it committed) is found by the run it names and
+// removed — by `kiln gc` and by the next build of the same template — and nothing a live run uses is
+// touched. KILL_SEED=N replays a sequence of kill moments.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { bundleCli } from '../deploy/cli-bundle.js';
+import { workspace, containersLabelled, type Workspace } from './build-helpers.js';
+import { main } from '../../src/cli/main.js';
+import { memoryIO } from '../../src/cli/io.js';
+import { client } from '../docker.js';
+
+const engineRequest = (method: string, path: string) => client.engine.request(method, path);
+import { openState } from '../../src/state/db.js';
+import { BuildCache } from '../../src/image/cache.js';
+import { deadRuns, readRuns, runsDir, thisProcess } from '../../src/image/debris.js';
+import type { ProcessOwner } from '../../src/state/locks.js';
+
+const seed = process.env.KILL_SEED ? Number(process.env.KILL_SEED) : 20_611;
+console.log(`kill seed ${seed} (replay: KILL_SEED=${seed} npx vitest run test/image/build-kill.test.ts)`);
+
+/** mulberry32: a small seeded generator, so that the kill moments can be replayed. */
+function random(s: number): () => number {
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let ws: Workspace;
+let cli: { entry: string; env: NodeJS.ProcessEnv };
+beforeAll(async () => {
+  ws = workspace('kill9');
+  cli = await bundleCli('image-kill9');
+});
+afterAll(async () => {
+  await ws.cleanup();
+});
+
+interface Child {
+  proc: ChildProcess;
+  out: () => string;
+  closed: Promise<number | null>;
+}
+
+/** `kiln build` as its own process, with its own TMPDIR (so that what it leaves there can be counted). */
+function build(template: string, tmp: string, extra: string[] = []): Child {
+  mkdirSync(tmp, { recursive: true });
+  const proc = spawn(process.execPath, [cli.entry, 'build', '--state-dir', ws.stateDir, ...extra, template], {
+    cwd: ws.dir,
+    env: { ...process.env, ...cli.env, KILN_LABELS: `kiln.test=${ws.testId}`, TMPDIR: tmp },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const closed = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
+  return { proc, out: () => out, closed };
+}
+
+async function until(child: Child, text: string): Promise<void> {
+  for (let i = 0; i < 600 && !child.out().includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(child.out(), `waiting for "${text}"`).toContain(text);
+}
+
+const gc = async (args: string[] = []) => {
+  const io = memoryIO({ cwd: ws.dir });
+  const code = await main(['gc', '--state-dir', ws.stateDir, ...args], io);
+  return { code, out: io.stdout, err: io.stderr };
+};
+
+async function imagesLabelled(): Promise<string[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`kiln.test=${ws.testId}`] }));
+  return (JSON.parse((await engineRequest('GET', `/images/json?all=1&filters=${filters}`)).body.toString()) as Array<{ Id: string }>).map((i) => i.Id);
+}
+
+async function running(id: string): Promise<boolean> {
+  const r = await engineRequest('GET', `/containers/${id}/json`);
+  return r.status === 200 && (JSON.parse(r.body.toString()) as { State: { Running: boolean } }).State.Running;
+}
+
+/** Everything under a directory, as relative paths (what a run left in its TMPDIR). */
+const entries = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
+
+const template = (name: string, lines: string[], more: string[] = []) =>
+  ws.template(
+    {
+      builders: [{ type: 'docker', image: 'busybox:latest', commit: true }],
+      provisioners: [
+        { type: 'shell', inline: ['echo one > /one'] },
+        { type: 'shell', inline: lines },
+        { type: 'shell', inline: ['echo three > /three', ...more] },
+      ],
+    },
+    name,
+  );
+
+describe('kill -9 of kiln build, then kiln gc', () => {
+  it('leaves nothing labelled behind, whatever moment the build was killed at', async () => {
+    // One build through, to know how long a build takes (the kill moments spread over it).
+    const first = build(template('kill.json', ['echo 0 > /n', 'sleep 0.3']), join(ws.dir, 'tmp', 'full'));
+    const t0 = Date.now();
+    expect(await first.closed, first.out()).toBe(0);
+    const span = Date.now() - t0;
+    expect(entries(join(ws.dir, 'tmp', 'full'))).toEqual([]);
+
+    const next = random(seed);
+    const kills: Array<{ ms: number; last: string; containers: number; dirs: number }> = [];
+    for (let i = 1; i <= 6; i++) {
+      const ms = Math.floor(next() * span * 1.1);
+      const tmp = join(ws.dir, 'tmp', `kill-${i}`);
+      // A template each: the next build of a template would sweep the run before it (tested below).
+      const child = build(template(`kill-${i}.json`, [`echo ${i} > /n`, 'sleep 0.3']), tmp);
+      await new Promise((r) => setTimeout(r, ms));
+      child.proc.kill('SIGKILL');
+      await child.closed;
+      const lines = child.out().trim().split('\n');
+      kills.push({ ms, last: lines[lines.length - 1] ?? '', containers: (await containersLabelled(ws.testId)).length, dirs: entries(tmp).length });
+    }
+    console.log(`build takes ${span} ms; killed at:\n${kills.map((k) => `  ${k.ms} ms: ${k.dirs} dir(s) left (${k.containers} container(s) so far); last line: ${k.last}`).join('\n')}`);
+    // The kills did leave debris (or this test would prove nothing).
+    expect(kills.some((k) => k.containers > 0 || k.dirs > 0)).toBe(true);
+
+    const r = await gc();
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(await containersLabelled(ws.testId)).toEqual([]);
+    for (let i = 1; i <= 6; i++) expect(entries(join(ws.dir, 'tmp', `kill-${i}`)), `TMPDIR of kill ${i}`).toEqual([]);
+    expect(readRuns(ws.stateDir)).toEqual([]);
+    // Every image left is one the cache records (the policy keeps the newest artifact, and parents
+    // the engine refuses to remove): none is lost to gc.
+    const recorded = new Set(new BuildCache(openState(ws.stateDir)).all().map((e) => e.imageId));
+    for (const id of await imagesLabelled()) expect(recorded.has(id), `${id} is not recorded in the build cache`).toBe(true);
+    // And a second gc has nothing more to sweep.
+    expect((await gc()).out).not.toMatch(/^remove (container|directory)/m);
+  }, 180_000);
+});
+
+describe('kill -9 of kiln build, then the next build of the same template', () => {
+  it('removes the dead build container and its temporary directory, and builds', async () => {
+    const tpl = template('next.json', ['echo started', 'sleep 60']);
+    const tmp = join(ws.dir, 'tmp', 'next');
+    const child = build(tpl, tmp);
+    await until(child, '    docker: started');
+    const [container] = await containersLabelled(ws.testId);
+    expect(container).toBeDefined();
+    const left = entries(tmp);
+    expect(left.some((d) => d.startsWith('kiln-build-'))).toBe(true);
+    child.proc.kill('SIGKILL');
+    await child.closed;
+    expect(await running(container!)).toBe(true);
+
+    const again = await ws.kiln([template('next.json', ['echo done'])]);
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toContain(`Removed what a killed build left: container ${container!.slice(0, 19)}`);
+    expect(again.out).toMatch(/Removed what a killed build left: directory .*kiln-build-[0-9a-f]{16}/);
+    expect(await containersLabelled(ws.testId)).toEqual([]);
+    expect(entries(tmp)).toEqual([]);
+    expect(readRuns(ws.stateDir)).toEqual([]);
+  }, 120_000);
+
+  it('leaves a live build alone, and sweeps it once it is killed', async () => {
+    const tpl = template('live.json', ['echo started', 'sleep 60']);
+    const tmp = join(ws.dir, 'tmp', 'live');
+    const child = build(tpl, tmp);
+    await until(child, '    docker: started');
+    const [container] = await containersLabelled(ws.testId);
+    const dirs = entries(tmp);
+    // Both sweepers run while it is alive: gc, and another build of the same template.
+    expect((await gc()).code).toBe(0);
+    const other = await ws.kiln([template('live.json', ['echo quick'])]);
+    expect(other.code, other.out).toBe(0);
+    expect(other.out).not.toContain('what a killed build left');
+    expect(await running(container!)).toBe(true);
+    expect(entries(tmp)).toEqual(dirs);
+    expect(readRuns(ws.stateDir).length).toBe(1);
+
+    child.proc.kill('SIGKILL');
+    await child.closed;
+    const r = await gc();
+    expect(r.out).toContain(`remove container ${container!.slice(0, 19)}`);
+    expect(await containersLabelled(ws.testId)).toEqual([]);
+    expect(entries(tmp)).toEqual([]);
+  }, 120_000);
+
+  it('keeps what -on-error=abort left for inspection from the next build; kiln gc removes it', async () => {
+    const tpl = template('abort.json', ['echo failing', 'exit 3']);
+    const tmp = join(ws.dir, 'tmp', 'abort');
+    const child = build(tpl, tmp, ['-on-error=abort']);
+    expect(await child.closed, child.out()).not.toBe(0);
+    const [container] = await containersLabelled(ws.testId);
+    expect(await running(container!)).toBe(true);
+    expect(readRuns(ws.stateDir).map((r) => r.kept)).toEqual(['on-error=abort']);
+
+    const again = await ws.kiln([template('abort.json', ['echo fixed'])]);
+    expect(again.code, again.out).toBe(0);
+    expect(await running(container!)).toBe(true);
+    expect(entries(tmp).some((d) => d.startsWith('kiln-build-'))).toBe(true);
+
+    const r = await gc();
+    expect(r.out).toContain(`remove container ${container!.slice(0, 19)}`);
+    expect(await containersLabelled(ws.testId)).toEqual([]);
+    expect(entries(tmp)).toEqual([]);
+  }, 120_000);
+});
+
+describe('a recorded run is dead only when that can be proven', () => {
+  const record = (run: string, owner: ProcessOwner, suffix = '.json') => {
+    mkdirSync(runsDir(join(ws.dir, 'owners')), { recursive: true });
+    writeFileSync(join(runsDir(join(ws.dir, 'owners')), `${run}${suffix}`), JSON.stringify({ run, template: '/t.json', build: 'b', builder: 'null', owner, since: '', dirs: [] }));
+  };
+  it('is dead when its PID is gone, or now belongs to a process that started later; alive on another host', () => {
+    const me = thisProcess();
+    record('00000000000000a1', { ...me }); // this very process
+    record('00000000000000a2', { ...me, started: `${me.started}-reused` }); // the PID was reused
+    record('00000000000000a3', { host: hostname(), pid: 2 ** 22 + 7, started: null }); // no such PID
+    record('00000000000000a4', { host: `elsewhere-${ws.testId}`, pid: 2 ** 22 + 7, started: null }); // another host: unprovable
+    record('00000000000000a5', { host: hostname(), pid: 2 ** 22 + 7, started: null }, '.json.tmp'); // killed before its first rename
+    const dead = deadRuns({ stateDir: join(ws.dir, 'owners'), template: '/t.json', includeKept: true }).map((r) => r.run);
+    expect(dead.sort()).toEqual(['00000000000000a2', '00000000000000a3', '00000000000000a5']);
+  });
+});
