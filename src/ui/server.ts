@@ -131,17 +131,21 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
 
   const detail = (name: string, slack = 0) => memo.get(`stack:${name}`, version, () => stackDetail(store, pipelines, name, runs()), slack);
 
+  // Not while a run changes the stack: the answer would be stale at once, and its engine calls would
+  // compete with the run's. The pages ask again when the run ends.
   const drift = (name: string) =>
-    driftMemo.get(`drift:${name}`, version, async () => {
-      const st = store.stack(name);
-      if (!st || st.status === 'DELETE_COMPLETE') return { stack: name, resources: [] };
-      const { driftStack } = await import('../deploy/index.js');
-      try {
-        return await driftStack({ stack: name, store, provider: await o.provider() });
-      } catch (e) {
-        return { stack: name, resources: [], error: errorMessage(e) };
-      }
-    });
+    [...runs().values()].some((r) => r.stack === name && !r.ended)
+      ? Promise.resolve({ stack: name, resources: [], running: true })
+      : driftMemo.get(`drift:${name}`, version, async () => {
+          const st = store.stack(name);
+          if (!st || st.status === 'DELETE_COMPLETE') return { stack: name, resources: [] };
+          const { driftStack } = await import('../deploy/index.js');
+          try {
+            return await driftStack({ stack: name, store, provider: await o.provider() });
+          } catch (e) {
+            return { stack: name, resources: [], error: errorMessage(e) };
+          }
+        });
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, setCookie: Record<string, string>): Promise<void> => {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
