@@ -83,14 +83,22 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
   const memo = new Memo(1000);
   const driftMemo = new Memo(10_000);
 
-  const broadcast = (m: FeedMessage) => {
-    version++;
-    const data = `data: ${JSON.stringify(m)}\n\n`;
+  // Each event is serialised once for every page; the events of one turn of the loop (a burst from a
+  // deploy) go to each page in one write.
+  let pending: string[] = [];
+  const flush = () => {
+    const chunk = pending.join('');
+    pending = [];
     for (const c of clients) {
       // A page that stopped reading is dropped rather than buffered without end.
       if (c.writableLength > 4 << 20) c.destroy();
-      else c.write(data);
+      else c.write(chunk);
     }
+  };
+  const broadcast = (m: FeedMessage) => {
+    version++;
+    if (!pending.length) setImmediate(flush);
+    pending.push(`data: ${JSON.stringify(m)}\n\n`);
   };
   const feed = await listenFeed(o.stateDir, (m) => broadcast(m));
   const runs = (): ReadonlyMap<number, LiveRun> => feed.runs;
