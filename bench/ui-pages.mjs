@@ -6,7 +6,12 @@
 // deploy, the two alternating pair by pair so that load affects both alike; the stack is destroyed
 // between runs (not timed). `npm run build` first; needs Debian's chromium.
 //
-//   node bench/ui-pages.mjs [pairs=3] [instances=20] [pages=20] [elb|noelb]
+//   node bench/ui-pages.mjs [pairs=3] [instances=20] [pages=20] [elb|noelb] [shared|niced]
+//
+// `niced` runs the browser at the lowest CPU priority (nice 19): the 20 pages' own rendering then
+// takes only what the deploy leaves of the cores, which measures what `kiln ui` (the server, its
+// feed, its event stream) costs the deploy rather than what 20 software-rendered tabs cost a
+// two-core machine. `shared` (the default) lets the browser compete with the deploy as it would.
 //
 // Prints a JSON line per pair and a summary with the median ratio (goal: pages/none ≤ 1.05). Each
 // run with pages also checks that every page ended showing every resource CREATE_COMPLETE.
@@ -23,6 +28,7 @@ const pairs = Number(process.argv[2] ?? 3);
 const n = Number(process.argv[3] ?? 20);
 const pages = Number(process.argv[4] ?? 20);
 const withElb = (process.argv[5] ?? 'elb') !== 'noelb';
+const niced = process.argv[6] === 'niced';
 const id = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-ui-'));
 const state = join(dir, 'state');
@@ -88,7 +94,7 @@ async function startUi() {
 async function launchBrowser(uiPid) {
   const profile = mkdtempSync(join(tmpdir(), 'kiln-bench-ui-chromium-'));
   const wrapper = join(profile, 'chromium-in-ns');
-  writeFileSync(wrapper, `#!/bin/sh\nexec nsenter -t ${uiPid} -n ${process.env.KILN_CHROMIUM ?? '/usr/bin/chromium'} "$@"\n`, { mode: 0o755 });
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${niced ? 'nice -n 19 ' : ''}nsenter -t ${uiPid} -n ${process.env.KILN_CHROMIUM ?? '/usr/bin/chromium'} "$@"\n`, { mode: 0o755 });
   const browser = await puppeteer.launch({
     executablePath: wrapper,
     pipe: true,
@@ -187,6 +193,7 @@ try {
       instances: n,
       pages,
       elb: withElb,
+      browser: niced ? 'niced' : 'shared',
       ratioMedian: median(rows.map((r) => r.ratio)),
       noneMedianMs: median(rows.map((r) => r.noneMs)),
       pagesMedianMs: median(rows.map((r) => r.pagesMs)),

@@ -66,8 +66,11 @@ export function liveWorker(scope: any): void {
     es.onerror = () => {
       live = false;
       post({ kind: '__error' });
+      // The browser retries a dropped stream by itself; one it gave up on (closed) is opened again.
+      if (es.readyState === 2) scope.setTimeout(open, 2000);
     };
-    es.onmessage = (e: any) => post(JSON.parse(e.data));
+    // Passed on as it came: each tab parses it when it draws (a hidden tab never needs to).
+    es.onmessage = (e: any) => post(e.data);
   };
   scope.onconnect = (e: any) => {
     const port = e.ports[0];

@@ -3,6 +3,10 @@
 // kiln processes' feeds) and updates the page in place: a resource's node and row change state as
 // its events arrive; new resources, a new plan and the end of a run fetch the affected part of the
 // page again (`?part=…`), rendered by the server exactly as a fresh page would be. It never writes.
+//
+// Cheap to keep open: what arrives is queued and applied once per animation frame (a burst of
+// events costs one style, layout and paint), and a hidden tab (behind another tab, in a minimised
+// window) gets no frames, so it does nothing at all, fetches nothing, until it is shown.
 
 export function live(cfg: { page: string; stack?: string }): void {
   const w: any = globalThis as any;
@@ -48,6 +52,8 @@ export function live(cfg: { page: string; stack?: string }): void {
     const text = await get(`/api/stacks/${encodeURIComponent(cfg.stack)}/drift`);
     if (!text) return;
     const d = JSON.parse(text);
+    // Checked when the run that is changing the stack ends.
+    if (d.running) return;
     for (const cell of $$('td.drift')) {
       const r = (d.resources || []).find((x: any) => x.logicalId === cell.getAttribute('data-id'));
       if (!r) {
@@ -80,15 +86,22 @@ export function live(cfg: { page: string; stack?: string }): void {
     });
   };
 
+  // Lines of the live log are appended together at the end of a frame, scrolled once.
+  const lines: any[] = [];
   const log = (time: string, who: string, what: string, extra: string, cls = '') => {
-    const ul = $('#live-log');
-    if (!ul) return;
-    const card = $('#live-card');
-    if (card) card.hidden = false;
     const li = doc.createElement('li');
     if (cls) li.className = cls;
     li.innerHTML = `<span class="t">${esc(time)}</span><b>${esc(who)}</b> ${what} <span class="muted">${esc(extra)}</span>`;
-    ul.appendChild(li);
+    lines.push(li);
+  };
+  const flushLog = () => {
+    const ul = $('#live-log');
+    if (!lines.length || !ul) return void lines.splice(0);
+    const card = $('#live-card');
+    if (card) card.hidden = false;
+    const fragment = doc.createDocumentFragment();
+    for (const li of lines.splice(0).slice(-300)) fragment.appendChild(li);
+    ul.appendChild(fragment);
     while (ul.children.length > 300) ul.removeChild(ul.firstChild);
     ul.scrollTop = ul.scrollHeight;
   };
@@ -196,15 +209,18 @@ export function live(cfg: { page: string; stack?: string }): void {
   const dot = $('#live-dot');
   const text = $('#live-text');
   let broken = false;
+  const catchUp = () => {
+    if (cfg.page === 'index') refetch('cards');
+    else if (cfg.page === 'stack' && $('#stack-body')) refetch('body');
+  };
   const onOpen = () => {
     if (dot) dot.classList.add('live');
     if (text) text.textContent = 'live';
-    // Back after a break (Chromium drops connections when the host's interfaces change, as a
-    // deploy's networks do): what was missed is in state, so the parts are fetched again.
+    // Back after a break (a server restart, a dropped connection): what was missed is in state, so
+    // the parts are fetched again.
     if (broken) {
       broken = false;
-      if (cfg.page === 'index') refetch('cards');
-      else if (cfg.page === 'stack' && $('#stack-body')) refetch('body');
+      catchUp();
     }
   };
   const onError = () => {
@@ -212,31 +228,77 @@ export function live(cfg: { page: string; stack?: string }): void {
     if (dot) dot.classList.remove('live');
     if (text) text.textContent = 'reconnecting…';
   };
-  const deliver = (m: any) => {
-    try {
-      if (m.kind === '__open') onOpen();
-      else if (m.kind === '__error') onError();
-      else onMessage(m);
-    } catch (err) {
-      w.console.error('kiln ui:', err);
+
+  // What arrives (the stream's data as text, or the connection's own `__open` / `__error`) waits here
+  // for the next frame. A tab hidden so long that thousands pile up drops them and fetches its parts
+  // again when shown, which shows the same.
+  const MAX_QUEUED = 2000;
+  const queue: any[] = [];
+  let frame = false;
+  let resync = false;
+  const flush = () => {
+    frame = false;
+    if (resync) {
+      resync = false;
+      catchUp();
     }
+    for (const item of queue.splice(0)) {
+      try {
+        const m = typeof item === 'string' ? JSON.parse(item) : item;
+        if (m.kind === '__open') onOpen();
+        else if (m.kind === '__error') onError();
+        else onMessage(m);
+      } catch (err) {
+        w.console.error('kiln ui:', err);
+      }
+    }
+    flushLog();
   };
-  const connect = () => {
-    // One stream per browser, shared by every tab through a worker (see liveWorker); a browser
-    // without shared workers gets a stream per tab.
-    if (w.SharedWorker) {
-      const worker = new w.SharedWorker('/worker.js', { name: 'kiln-live' });
-      worker.port.onmessage = (e: any) => deliver(e.data);
-      worker.port.start();
-      w.addEventListener('pagehide', () => worker.port.postMessage('close'));
-      w.__kilnEvents = worker;
-      return;
+  const schedule = () => {
+    if (frame || !queue.length || doc.visibilityState === 'hidden') return;
+    frame = true;
+    w.requestAnimationFrame(flush);
+  };
+  doc.addEventListener('visibilitychange', schedule);
+  const deliver = (item: any) => {
+    if (queue.length >= MAX_QUEUED) {
+      queue.length = 0;
+      resync = true;
     }
+    queue.push(item);
+    schedule();
+  };
+
+  /** A stream of this tab's own; one that the browser gave up on (closed) is opened again. */
+  const ownStream = () => {
     const es = new w.EventSource('/api/events');
     es.onopen = () => deliver({ kind: '__open' });
-    es.onerror = () => deliver({ kind: '__error' });
-    es.onmessage = (e: any) => deliver(JSON.parse(e.data));
+    es.onerror = () => {
+      deliver({ kind: '__error' });
+      if (es.readyState === 2) w.setTimeout(ownStream, 2000);
+    };
+    es.onmessage = (e: any) => deliver(e.data);
     w.__kilnEvents = es;
+  };
+  // One stream per browser, shared by every tab through a worker (see liveWorker); a browser without
+  // shared workers, or whose worker cannot start, gets a stream per tab.
+  const connect = () => {
+    if (w.SharedWorker) {
+      try {
+        const worker = new w.SharedWorker('/worker.js', { name: 'kiln-live' });
+        worker.onerror = () => {
+          if (w.__kilnEvents === worker) ownStream();
+        };
+        worker.port.onmessage = (e: any) => deliver(e.data);
+        worker.port.start();
+        w.addEventListener('pagehide', () => worker.port.postMessage('close'));
+        w.__kilnEvents = worker;
+        return;
+      } catch (err) {
+        w.console.warn('kiln ui: no shared worker, a stream of this tab', err);
+      }
+    }
+    ownStream();
   };
   connect();
   void applyDrift();

@@ -86,14 +86,22 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
   const memo = new Memo(1000);
   const driftMemo = new Memo(10_000);
 
-  const broadcast = (m: FeedMessage) => {
-    version++;
-    const data = `data: ${JSON.stringify(m)}\n\n`;
+  // Each event is serialised once for every page; the events of one turn of the loop (a burst from a
+  // deploy) go to each page in one write.
+  let pending: string[] = [];
+  const flush = () => {
+    const chunk = pending.join('');
+    pending = [];
     for (const c of clients) {
       // A page that stopped reading is dropped rather than buffered without end.
       if (c.writableLength > 4 << 20) c.destroy();
-      else c.write(data);
+      else c.write(chunk);
     }
+  };
+  const broadcast = (m: FeedMessage) => {
+    version++;
+    if (!pending.length) setImmediate(flush);
+    pending.push(`data: ${JSON.stringify(m)}\n\n`);
   };
   const feed = await listenFeed(o.stateDir, (m) => broadcast(m));
   const runs = (): ReadonlyMap<number, LiveRun> => feed.runs;
@@ -134,17 +142,21 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
 
   const detail = (name: string, slack = 0) => memo.get(`stack:${name}`, version, () => stackDetail(store, pipelines, name, runs()), slack);
 
+  // Not while a run changes the stack: the answer would be stale at once, and its engine calls would
+  // compete with the run's. The pages ask again when the run ends.
   const drift = (name: string) =>
-    driftMemo.get(`drift:${name}`, version, async () => {
-      const st = store.stack(name);
-      if (!st || st.status === 'DELETE_COMPLETE') return { stack: name, resources: [] };
-      const { driftStack } = await import('../deploy/index.js');
-      try {
-        return await driftStack({ stack: name, store, provider: await o.provider() });
-      } catch (e) {
-        return { stack: name, resources: [], error: errorMessage(e) };
-      }
-    });
+    [...runs().values()].some((r) => r.stack === name && !r.ended)
+      ? Promise.resolve({ stack: name, resources: [], running: true })
+      : driftMemo.get(`drift:${name}`, version, async () => {
+          const st = store.stack(name);
+          if (!st || st.status === 'DELETE_COMPLETE') return { stack: name, resources: [] };
+          const { driftStack } = await import('../deploy/index.js');
+          try {
+            return await driftStack({ stack: name, store, provider: await o.provider() });
+          } catch (e) {
+            return { stack: name, resources: [], error: errorMessage(e) };
+          }
+        });
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, setCookie: Record<string, string>): Promise<void> => {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);

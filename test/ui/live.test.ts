@@ -3,17 +3,21 @@
 // The page must follow the deploy live (resources appear, change state, end CREATE_COMPLETE) with
 // no reload; show a failed deploy's failing resource and its reason; and carry no NoEcho value in
 // its HTML, its data or its event stream.
+//
+// `kiln ui` and the browser run in a network namespace of their own (only its loopback; see
+// chromium.ts): the deploys, on the host, reach the server's feed through its socket file in the
+// state directory, as any terminal would, and the test reads the event stream through a plain
+// HTTP client started in that namespace.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { bundleCli } from '../deploy/cli-bundle.js';
 import { buildTestImage, cleanupDeployed } from '../providers/docker/ctx.js';
-import { hasChromium, launch, NO_CHROMIUM, recordingPage, visit } from './chromium.js';
+import { hasChromium, isolatedNetwork, launch, NO_CHROMIUM, recordingPage, visit, type Netns } from './chromium.js';
 
 const stack = `kt-ui-${randomBytes(3).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-ui-live-'));
@@ -42,9 +46,12 @@ let base = '';
 let token = '';
 let browser: Browser | undefined;
 let closeBrowser = async () => undefined as void;
+let netns: Netns | undefined;
+/** argv run inside the namespace when there is one. */
+const inNetns = (argv: string[]) => (netns ? netns.wrap(argv) : argv);
 /** Everything the server sent on one event stream held open for the whole file. */
 let streamed = '';
-let stream: IncomingMessage | undefined;
+let stream: ChildProcess | undefined;
 
 function kiln(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
@@ -67,7 +74,11 @@ beforeAll(async () => {
     join(dir, 'broken.json'),
     JSON.stringify(template({ Bad: { Type: 'AWS::EC2::Instance', Properties: { ImageId: image, SubnetId: { Ref: 'Subnet' }, PrivateIpAddress: { 'Fn::GetAtt': ['Web', 'PrivateIp'] } } } })),
   );
-  ui = spawn(process.execPath, [cli.entry, 'ui', '--port', '0', '--state-dir', state], { env: { ...process.env, ...cli.env }, cwd: dir });
+  const isolated = await isolatedNetwork();
+  netns = isolated.netns;
+  if (!netns) console.warn(`kiln test: ${isolated.why}: kiln ui and the browser share the host's network (a page load may then fail with ERR_NETWORK_CHANGED while other tests change interfaces)`);
+  const [cmd, ...args] = inNetns([process.execPath, cli.entry, 'ui', '--port', '0', '--state-dir', state]);
+  ui = spawn(cmd!, args, { env: { ...process.env, ...cli.env }, cwd: dir });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     ui!.stdout!.on('data', (c: Buffer) => {
@@ -78,36 +89,57 @@ beforeAll(async () => {
     ui!.on('exit', (code) => reject(new Error(`kiln ui exited ${code}: ${out}`)));
   });
   [base, token] = [url.slice(0, url.indexOf('/?')), url.slice(url.indexOf('token=') + 6)];
-  stream = await new Promise<IncomingMessage>((resolve, reject) => request(`${base}/api/events?token=${token}`, resolve).on('error', reject).end());
-  stream.setEncoding('utf8');
-  stream.on('data', (c: string) => (streamed += c));
-  const b = await launch();
+  stream = await readStream(`${base}/api/events?token=${token}`);
+  const b = await launch({ netns });
   browser = b.browser;
   closeBrowser = b.close;
 }, 120_000);
 
 afterAll(async () => {
-  stream?.destroy();
+  stream?.kill('SIGTERM');
   await closeBrowser();
   if (cli) await kiln('destroy', '--stack', stack, '--yes');
   ui?.kill('SIGTERM');
+  netns?.close();
   await cleanupDeployed([stack], stack, dir);
 }, 120_000);
 
-/** Records, in the page, every status each resource node shows, in order, across swaps of the graph. */
+/** A plain HTTP client (node's) holding the event stream open, beside the server: its output is the stream. */
+async function readStream(url: string): Promise<ChildProcess> {
+  const client = `require('node:http').get(process.argv[1], (r) => { process.stdout.write('status ' + r.statusCode + '\\n'); r.pipe(process.stdout); }).on('error', (e) => { console.error(e.message); process.exit(1); });`;
+  const [cmd, ...args] = inNetns([process.execPath, '-e', client, url]);
+  const p = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  p.stdout!.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    p.stdout!.on('data', (c: string) => {
+      streamed += c;
+      if (streamed.startsWith('status 200\n')) resolve();
+    });
+    p.on('exit', (code) => reject(new Error(`the event stream client exited ${code}: ${streamed}`)));
+  });
+  return p;
+}
+
+/**
+ * Records, in the page, every status each resource node held, in order, across swaps of the graph:
+ * every change of `data-status`, even several within one frame (the page draws once per frame).
+ */
 async function recordStatuses(page: Page): Promise<void> {
   await page.evaluate(() => {
     const w = globalThis as any;
     w.__seen = [] as string[];
     w.__loaded = true;
-    const note = () => {
-      for (const n of w.document.querySelectorAll('#graph .node[data-id]')) {
-        const s = `${n.getAttribute('data-id')} ${n.getAttribute('data-status')}`;
-        const last = [...w.__seen].reverse().find((x: string) => x.startsWith(`${n.getAttribute('data-id')} `));
-        if (last !== s) w.__seen.push(s);
-      }
+    const last: Record<string, string> = {};
+    const push = (id: string | null, s: string | null) => {
+      if (id === null || s === null || last[id] === s) return;
+      last[id] = s;
+      w.__seen.push(`${id} ${s}`);
     };
-    new w.MutationObserver(note).observe(w.document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
+    const note = (records: any[]) => {
+      for (const r of records) if (r.type === 'attributes') push(r.target.getAttribute('data-id'), r.oldValue);
+      for (const n of w.document.querySelectorAll('#graph .node[data-id]')) push(n.getAttribute('data-id'), n.getAttribute('data-status'));
+    };
+    new w.MutationObserver(note).observe(w.document.body, { subtree: true, childList: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-status'] });
   });
 }
 
@@ -115,13 +147,17 @@ const statusesOf = (page: Page) => page.$$eval('#graph .node[data-id]', (ns) => 
 
 describe.skipIf(!hasChromium)('kiln ui in a browser during real deploys on Docker', () => {
   test('the stack page follows a first deploy live: resources appear, change state and end CREATE_COMPLETE', async () => {
-    const { page, errors } = await recordingPage(browser!);
     const index = await recordingPage(browser!);
-    await visit(page, `${base}/stacks/${stack}?token=${token}`);
     await visit(index.page, `${base}/?token=${token}`);
+    // The stack page is the tab in front; the index is a tab behind it (hidden, as Chromium says).
+    const { page, errors } = await recordingPage(browser!);
+    await visit(page, `${base}/stacks/${stack}?token=${token}`);
+    await page.bringToFront();
+    expect(await page.evaluate(() => (globalThis as any).document.visibilityState)).toBe('visible');
+    expect(await index.page.evaluate(() => (globalThis as any).document.visibilityState)).toBe('hidden');
     // The token went into a cookie and out of the address bar.
     expect(page.url()).toBe(`${base}/stacks/${stack}`);
-    await page.waitForFunction(() => (globalThis as any).document.querySelector('#live-dot.live') !== null);
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#live-dot.live') !== null, { timeout: 30_000, polling: 100 });
     expect(await page.$$('#graph .node')).toHaveLength(0);
     await recordStatuses(page);
 
@@ -137,9 +173,13 @@ describe.skipIf(!hasChromium)('kiln ui in a browser during real deploys on Docke
     const web = seen.filter((s) => s.startsWith('Web '));
     expect(web).toContain('Web CREATE_IN_PROGRESS');
     expect(web.indexOf('Web CREATE_IN_PROGRESS')).toBeLessThan(web.lastIndexOf('Web CREATE_COMPLETE'));
-    // The live log listed the run; the graph gives each node its physical id; the index page got the card.
+    // The live log listed the run; the graph gives each node its physical id.
     expect(await page.$eval('#live-log', (e) => e.textContent)).toContain('Web');
     expect(await page.$eval('#graph .node[data-id="Web"] .pid', (e) => e.textContent)).toMatch(/^i-[0-9a-f]{17}$/);
+    // The index, hidden all along, did nothing (it asked the server nothing), and catches up when shown.
+    expect(index.requests.filter((u) => u.includes('part='))).toEqual([]);
+    expect(await index.page.$('.stack-card')).toBeNull();
+    await index.page.bringToFront();
     await index.page.waitForFunction(
       (s: string) => (globalThis as any).document.querySelector(`.stack-card[data-stack="${s}"] .pill[data-status="CREATE_COMPLETE"]`) !== null,
       { timeout: 10_000, polling: 200 },
@@ -157,6 +197,8 @@ describe.skipIf(!hasChromium)('kiln ui in a browser during real deploys on Docke
   test('a failed deploy shows the failing resource and its reason, live and in the timeline', async () => {
     const { page, errors } = await recordingPage(browser!);
     await visit(page, `${base}/stacks/${stack}?token=${token}`);
+    await page.bringToFront();
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#live-dot.live') !== null, { timeout: 30_000, polling: 100 });
     await recordStatuses(page);
     const r = await kiln('deploy', 'broken.json', '--stack', stack, '--param', `Secret=${SECRET}`, '--yes');
     expect(r.code).toBe(1);

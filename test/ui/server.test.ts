@@ -12,6 +12,7 @@ import { startUi, type UiServer } from '../../src/ui/server.js';
 import { FakeProvider } from '../../src/providers/fake/index.js';
 import { closeAllStates } from '../../src/state/db.js';
 import { client } from '../docker.js';
+import { openLiveFeed } from '../../src/ui/feed.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-ui-server-'));
 const state = join(dir, 'state');
@@ -63,6 +64,11 @@ function get(path: string, o: { method?: string; headers?: Record<string, string
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Waits (up to 5 s) until `ok` holds. */
+async function until(ok: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
 describe('who may ask kiln ui what', () => {
@@ -201,6 +207,17 @@ describe('the live feed', () => {
     const d = JSON.parse((await get(`/api/stacks/web?token=${ui.token}`)).body);
     expect(d.stack.status).toBe('UPDATE_ROLLBACK_COMPLETE');
     expect(d.resources.find((x: { logicalId: string }) => x.logicalId === 'Broken').failed).toBe('Fake failure requested (update of Broken)');
+  });
+
+  test('drift is not checked while a run changes the stack (the pages ask again when it ends)', async () => {
+    const drift = async () => JSON.parse((await get(`/api/stacks/web/drift?token=${ui.token}`)).body);
+    expect((await drift()).resources.length).toBeGreaterThan(0);
+    const feed = openLiveFeed({ stateDir: state, stack: 'web', command: 'deploy' });
+    await until(async () => (await drift()).running === true);
+    expect(await drift()).toEqual({ stack: 'web', resources: [], running: true });
+    feed.close('complete');
+    await until(async () => (await drift()).running === undefined);
+    expect((await drift()).resources.map((r: { logicalId: string }) => r.logicalId).sort()).toEqual(['Broken', 'Vpc', 'Web']);
   });
 
   test('a second kiln ui on the same state directory is refused while the first runs', async () => {
