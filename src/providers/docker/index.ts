@@ -13,6 +13,7 @@ import { securityGroupEgressHandler, securityGroupHandler, securityGroupIngressH
 import { classicElbHandler } from './elb.js';
 import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from './elbv2.js';
 import { cacheClusterHandler, subnetGroupHandler } from './elasticache.js';
+import { parameterGroupHandler, replicationGroupHandler } from './replication-group.js';
 import { launchTemplateHandler } from './launchtemplate.js';
 import { autoScalingGroupHandler } from './asg.js';
 import { specOnlyHandler, specOnlyRefusal } from './spec-only.js';
@@ -30,6 +31,8 @@ const HANDLERS: DockerHandler[] = [
   listenerHandler,
   subnetGroupHandler,
   cacheClusterHandler,
+  parameterGroupHandler,
+  replicationGroupHandler,
   launchTemplateHandler,
   autoScalingGroupHandler,
   ...noEffectHandlers,
