@@ -42,12 +42,16 @@ export const parameterGroupHandler: DockerHandler = {
   /** New parameters reach the running servers of every group and cluster that uses this one. */
   async update(ctx, props, previous) {
     const parameters = parametersOf(props);
-    const users = ctx.allResources().filter((r) => (r.type === REPLICATION_GROUP || r.type === 'AWS::ElastiCache::CacheCluster') && str(r.properties.CacheParameterGroupName)?.toLowerCase() === previous.state.physicalId);
+    const users = ctx
+      .allResources()
+      .filter((r) => (r.type === REPLICATION_GROUP || r.type === 'AWS::ElastiCache::CacheCluster') && str(r.properties.CacheParameterGroupName)?.toLowerCase() === previous.state.physicalId);
     for (const u of users) await applyParameters(ctx, u.state, parameters, str(u.properties.AuthToken));
     return { ...previous.state, data: { ...(previous.state.data ?? {}), parameters } };
   },
   async delete(ctx, state) {
-    const users = ctx.allResources().filter((r) => (r.type === REPLICATION_GROUP || r.type === 'AWS::ElastiCache::CacheCluster') && str(r.properties.CacheParameterGroupName)?.toLowerCase() === state.physicalId);
+    const users = ctx
+      .allResources()
+      .filter((r) => (r.type === REPLICATION_GROUP || r.type === 'AWS::ElastiCache::CacheCluster') && str(r.properties.CacheParameterGroupName)?.toLowerCase() === state.physicalId);
     if (users.length) throw new KilnError('PARAMETER_GROUP_IN_USE', `Cache parameter group ${state.physicalId} is in use by ${users[0]!.state.physicalId} (InvalidCacheParameterGroupState)`, 'user');
   },
 };
@@ -72,7 +76,11 @@ async function applyParameters(ctx: DockerContext, state: ResourceState, paramet
     for (const n of nodesOf(state)) {
       const r = await execIn(ctx.docker, n.id, cli(port, auth, 'CONFIG', 'SET', k, v)).catch(() => undefined);
       if (!r || r.code !== 0 || !/^OK/m.test(r.stdout)) {
-        ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `parameter ${k}=${v} has no local effect (the local Redis does not take it: ${(r?.stdout || r?.stderr || 'no answer').trim()})` });
+        ctx.events.emit({
+          kind: 'warning',
+          logicalId: ctx.logicalId,
+          message: `parameter ${k}=${v} has no local effect (the local Redis does not take it: ${(r?.stdout || r?.stderr || 'no answer').trim()})`,
+        });
         break;
       }
     }
@@ -102,7 +110,8 @@ function layoutOf(props: JsonObject, params: Record<string, string>): Layout {
   else replicas = 0;
   if (shards < 1 || shards > 500) throw new KilnError('INVALID_PROPERTY', `NumNodeGroups ${shards} is out of range (1-500)`, 'user');
   if (replicas < 0 || replicas > 5) throw new KilnError('INVALID_PROPERTY', `ReplicasPerNodeGroup/NumCacheClusters: ${replicas} replicas is out of range (0-5 per shard)`, 'user');
-  if (cluster && shards * (1 + replicas) < 3) throw new KilnError('INVALID_PROPERTY', 'a cluster-mode replication group needs at least 3 nodes locally (Redis Cluster needs 3 primaries): raise NumNodeGroups', 'user');
+  if (cluster && shards * (1 + replicas) < 3)
+    throw new KilnError('INVALID_PROPERTY', 'a cluster-mode replication group needs at least 3 nodes locally (Redis Cluster needs 3 primaries): raise NumNodeGroups', 'user');
   if (props.AutomaticFailoverEnabled === true && replicas === 0 && !cluster)
     throw new KilnError('INVALID_PROPERTY', 'AutomaticFailoverEnabled needs at least one replica (InvalidParameterCombination)', 'user');
   return { shards, replicas, cluster };
@@ -150,8 +159,7 @@ export const replicationGroupHandler: DockerHandler = {
     const params = (pg?.state.data?.parameters ?? {}) as Record<string, string>;
     const layout = layoutOf(props, params);
     const auth = str(props.AuthToken);
-    if (auth && !/^[\x21-\x7e]{16,128}$/.test(auth.replace(/[@"/]/g, '')))
-      throw new KilnError('INVALID_PROPERTY', 'AuthToken must be 16 to 128 printable characters without @, " or /', 'user');
+    if (auth && !/^[\x21-\x7e]{16,128}$/.test(auth.replace(/[@"/]/g, ''))) throw new KilnError('INVALID_PROPERTY', 'AuthToken must be 16 to 128 printable characters without @, " or /', 'user');
     if (props.TransitEncryptionEnabled === true || props.TransitEncryptionEnabled === 'true')
       ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: 'TransitEncryptionEnabled has no local effect: the local Redis servers speak plain TCP' });
     const name = (str(props.ReplicationGroupId) ?? generatedName(ctx, 40)).toLowerCase();
@@ -191,9 +199,16 @@ export const replicationGroupHandler: DockerHandler = {
       const state = groupState(name, port, layout, nodes);
       await applyParameters(ctx, state, params, undefined);
       if (layout.cluster) {
-        const create = await execIn(ctx.docker, nodes[0]!.containerId, ['redis-cli', '--cluster', 'create', ...ips.map((ip) => `${ip}:${port}`), '--cluster-replicas', String(layout.replicas), '--cluster-yes'], 120_000);
+        const create = await execIn(
+          ctx.docker,
+          nodes[0]!.containerId,
+          ['redis-cli', '--cluster', 'create', ...ips.map((ip) => `${ip}:${port}`), '--cluster-replicas', String(layout.replicas), '--cluster-yes'],
+          120_000,
+        );
         if (create.code !== 0) throw new KilnError('CACHE_NOT_READY', `redis-cli --cluster create failed: ${(create.stderr || create.stdout).trim().slice(-400)}`, 'environment');
-        await waitFor(ctx, 'the Redis cluster did not reach cluster_state:ok', async () => /cluster_state:ok/.test((await execIn(ctx.docker, nodes[0]!.containerId, cli(port, undefined, 'CLUSTER', 'INFO'))).stdout));
+        await waitFor(ctx, 'the Redis cluster did not reach cluster_state:ok', async () =>
+          /cluster_state:ok/.test((await execIn(ctx.docker, nodes[0]!.containerId, cli(port, undefined, 'CLUSTER', 'INFO'))).stdout),
+        );
       } else {
         for (const r of nodes.slice(1)) {
           const set = await execIn(ctx.docker, r.containerId, cli(port, undefined, 'REPLICAOF', nodes[0]!.privateIp, String(port)));
@@ -208,7 +223,14 @@ export const replicationGroupHandler: DockerHandler = {
       // The password last: set by exec, so it appears in no container's configuration.
       if (auth)
         for (const n of nodes) {
-          const r = await execIn(ctx.docker, n.containerId, ['sh', '-c', 'redis-cli -p "$1" CONFIG SET masterauth "$2" >/dev/null && redis-cli -p "$1" CONFIG SET requirepass "$2"', 'sh', String(port), auth]);
+          const r = await execIn(ctx.docker, n.containerId, [
+            'sh',
+            '-c',
+            'redis-cli -p "$1" CONFIG SET masterauth "$2" >/dev/null && redis-cli -p "$1" CONFIG SET requirepass "$2"',
+            'sh',
+            String(port),
+            auth,
+          ]);
           if (r.code !== 0 || !/OK/.test(r.stdout)) throw new KilnError('CACHE_NOT_READY', `could not set the AuthToken on node ${n.privateIp}`, 'environment');
         }
       return state;
