@@ -39,8 +39,8 @@ beforeAll(() => {
   writeFileSync(join(dir, 'vpc.yaml'), VPC);
 });
 afterAll(async () => {
-  for (const s of [redis, clients, vpc]) await removeByLabels({ 'kiln.stack': s! });
-  await kiln('destroy', '--stack', vpc!, '--yes');
+  await removeByLabels({ 'kiln.stack': redis! });
+  for (const s of [clients, vpc]) await kiln('destroy', '--stack', s!, '--yes');
   rmSync(dir, { recursive: true, force: true });
 });
 
