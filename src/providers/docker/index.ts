@@ -15,6 +15,9 @@ import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from './el
 import { cacheClusterHandler, subnetGroupHandler } from './elasticache.js';
 import { launchTemplateHandler } from './launchtemplate.js';
 import { autoScalingGroupHandler } from './asg.js';
+import { routingHandlers } from './routing.js';
+import { naclHandlers } from './nacl.js';
+import { addressHandlers } from './addresses.js';
 
 const HANDLERS: DockerHandler[] = [
   vpcHandler,
@@ -31,6 +34,9 @@ const HANDLERS: DockerHandler[] = [
   cacheClusterHandler,
   launchTemplateHandler,
   autoScalingGroupHandler,
+  ...routingHandlers,
+  ...naclHandlers,
+  ...addressHandlers,
   ...noEffectHandlers,
 ];
 

@@ -43,6 +43,7 @@ import {
   releaseLoopback,
   requireRoot,
   subnetInfo,
+  vpcRouterAddress,
 } from './network.js';
 
 export interface LaunchFile {
@@ -320,7 +321,9 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
     noteMember(ctx, record);
     const set = rulesetFor(currentView(ctx), record);
     const id = container;
-    await attachingMember(ctx, id, set, () => attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: id, ip, prefix: vpcCidr.prefix, firewall: set }));
+    // A container with a public endpoint leaves through its Docker network; the others through the VPC router.
+    const gateway = spec.publish ? undefined : vpcRouterAddress(vpcCidr);
+    await attachingMember(ctx, id, set, () => attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: id, ip, prefix: vpcCidr.prefix, firewall: set, gateway }));
     // Members of groups this container belongs to may be sources in other containers' rules.
     await reconcileFirewalls(ctx, { vpcId: subnet.vpcId });
     const waitUd = spec.waitForUserData ?? spec.userData !== undefined;
