@@ -1,7 +1,7 @@
 // The Docker engine as tests see it: kiln's client (what the code under test is given), the same
 // engine through dockerode for a test's own checks, and cleanup of what a test made (by label).
 import type Dockerode from 'dockerode';
-import { connectDocker, type DockerClient } from './docker.js';
+import { connectDocker, type DockerClient } from '../src/docker/client.js';
 import type { EngineResponse, ImageInfo } from '../src/docker/engine.js';
 import { LocalState, type DockerScope } from '../src/providers/docker/context.js';
 

@@ -240,7 +240,9 @@ class LocalDocker implements DockerClient {
     try {
       // HEAD /archive: dockerode hands back the response stream; destroy it or its socket keeps the
       // process alive (until the engine drops idle connections, minutes later).
-      const res = await this.call((d) => (d.getContainer(id) as unknown as { infoArchive(o: { path: string }): Promise<{ destroy?: () => void; resume?: () => void } | undefined> }).infoArchive({ path }));
+      const res = await this.call((d) =>
+        (d.getContainer(id) as unknown as { infoArchive(o: { path: string }): Promise<{ destroy?: () => void; resume?: () => void } | undefined> }).infoArchive({ path }),
+      );
       res?.resume?.();
       res?.destroy?.();
       return true;
@@ -268,7 +270,8 @@ class LocalDocker implements DockerClient {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       await new Promise<void>((resolve, reject) => {
-        const t = o.timeoutMs === undefined ? undefined : setTimeout(() => reject(new KilnError('EXEC_TIMEOUT', `command ${cmd[0]} did not finish within ${o.timeoutMs} ms`, 'environment')), o.timeoutMs);
+        const t =
+          o.timeoutMs === undefined ? undefined : setTimeout(() => reject(new KilnError('EXEC_TIMEOUT', `command ${cmd[0]} did not finish within ${o.timeoutMs} ms`, 'environment')), o.timeoutMs);
         const sink = (into: Buffer[]) => ({ write: (c: Buffer) => into.push(Buffer.from(c)) }) as unknown as NodeJS.WritableStream;
         d.modem.demuxStream(stream, sink(out), sink(err));
         stream.on('end', () => {

@@ -186,28 +186,31 @@ export class EngineApi {
     const request = await httpModule();
     return new Promise((resolve, reject) => {
       const payload = Buffer.from(JSON.stringify({ Detach: false, Tty: tty }));
-      const req = request({ socketPath: this.path(), method: 'POST', path: `/v1.41/exec/${execId}/start`, headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
-        if ((res.statusCode ?? 0) >= 300) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => reject(new EngineError(res.statusCode ?? 0, `exec start: ${Buffer.concat(chunks).toString('utf8').trim()}`)));
-          return;
-        }
-        let pending: Buffer = Buffer.alloc(0);
-        res.on('data', (c: Buffer) => {
-          if (tty) return onData('stdout', c);
-          pending = pending.length ? Buffer.concat([pending, c]) : c;
-          while (pending.length >= 8) {
-            const size = pending.readUInt32BE(4);
-            if (pending.length < 8 + size) break;
-            const kind = pending[0] === 2 ? 'stderr' : 'stdout';
-            onData(kind, pending.subarray(8, 8 + size));
-            pending = pending.subarray(8 + size);
+      const req = request(
+        { socketPath: this.path(), method: 'POST', path: `/v1.41/exec/${execId}/start`, headers: { 'content-type': 'application/json', 'content-length': payload.length } },
+        (res) => {
+          if ((res.statusCode ?? 0) >= 300) {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => reject(new EngineError(res.statusCode ?? 0, `exec start: ${Buffer.concat(chunks).toString('utf8').trim()}`)));
+            return;
           }
-        });
-        res.on('end', () => resolve());
-        res.on('error', reject);
-      });
+          let pending: Buffer = Buffer.alloc(0);
+          res.on('data', (c: Buffer) => {
+            if (tty) return onData('stdout', c);
+            pending = pending.length ? Buffer.concat([pending, c]) : c;
+            while (pending.length >= 8) {
+              const size = pending.readUInt32BE(4);
+              if (pending.length < 8 + size) break;
+              const kind = pending[0] === 2 ? 'stderr' : 'stdout';
+              onData(kind, pending.subarray(8, 8 + size));
+              pending = pending.subarray(8 + size);
+            }
+          });
+          res.on('end', () => resolve());
+          res.on('error', reject);
+        },
+      );
       const onAbort = (): void => {
         req.destroy();
         reject(signal?.reason ?? new Error('aborted'));

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { docker } from '../docker.js';
+import { client, docker } from '../docker.js';
 import { localProvider } from '../../src/providers/docker/index.js';
 import { EventLog } from '../../src/core/events.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
@@ -57,7 +57,7 @@ const template = {
 test('an ALB, its target group and listener: traffic reaches both instances, and the listener needs no relaunch', async () => {
   await webImage(image, { 'kiln.test': stack });
   const log = new EventLog<EngineEvent>();
-  const r = await deployStack({ stack, store, provider: localProvider(), events: log, file: 'alb.json', text: JSON.stringify(template) });
+  const r = await deployStack({ stack, store, provider: localProvider({ docker: client }), events: log, file: 'alb.json', text: JSON.stringify(template) });
   expect(r.finalStatus, r.reason).toBe('CREATE_COMPLETE');
   const warnings = log.events.filter((e) => e.kind === 'provider' && e.event.kind === 'warning').map((e) => (e.kind === 'provider' ? e.event.message : ''));
   expect(warnings.filter((w) => /relaunch/.test(w))).toEqual([]);
@@ -69,5 +69,5 @@ test('an ALB, its target group and listener: traffic reaches both instances, and
   const seen = new Set<string>();
   for (let i = 0; i < 12 && seen.size < 2; i++) seen.add((await get(url)).body.trim());
   expect(seen.size).toBe(2);
-  expect((await destroyStack({ stack, store, provider: localProvider() })).outcome).toBe('complete');
+  expect((await destroyStack({ stack, store, provider: localProvider({ docker: client }) })).outcome).toBe('complete');
 }, 120_000);

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { docker } from '../docker.js';
+import { client, docker } from '../docker.js';
 import { localProvider } from '../../src/providers/docker/index.js';
 import { listVpcNamespaces } from '../../src/providers/docker/network.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
@@ -21,7 +21,7 @@ const net = `kt-net-${id}`;
 const app = `kt-app-${id}`;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-cross-stack-'));
 const store = new StackStore(openState(dir));
-const provider = localProvider();
+const provider = localProvider({ docker: client });
 const image = `kiln-test/cross-web:${id}`;
 
 afterAll(() => cleanupDeployed([app, net], `cross-${id}`, dir), 60_000);

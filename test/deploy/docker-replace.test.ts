@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { removeByLabels } from '../docker.js';
+import { client, removeByLabels } from '../docker.js';
 import { localProvider, removeOrphans } from '../../src/providers/docker/index.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
@@ -16,7 +16,7 @@ import { deployStack, destroyStack } from '../../src/deploy/index.js';
 const stack = `kt-replace-${randomBytes(3).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-docker-replace-'));
 const store = new StackStore(openState(dir));
-const provider = localProvider();
+const provider = localProvider({ docker: client });
 const images = { v1: `kiln-test/replace:${stack}-v1`, v2: `kiln-test/replace:${stack}-v2` };
 
 beforeAll(() => {
@@ -30,7 +30,7 @@ beforeAll(() => {
 }, 60_000);
 afterAll(async () => {
   await destroyStack({ stack, store, provider }).catch(() => undefined);
-  await removeOrphans(stack, new Set()).catch(() => undefined);
+  await removeOrphans(client, stack, new Set()).catch(() => undefined);
   await removeByLabels({ 'kiln.stack': stack }).catch(() => undefined);
   spawnSync('docker', ['rmi', '-f', images.v1, images.v2]);
   rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { docker, removeByLabels } from '../docker.js';
+import { client, docker, removeByLabels } from '../docker.js';
 import { localProvider, removeOrphans } from '../../src/providers/docker/index.js';
 import { resolveImage } from '../../src/providers/docker/images.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
@@ -24,11 +24,11 @@ const stack = `kt-ssm-${randomBytes(3).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-docker-ssm-'));
 const store = new StackStore(openState(dir));
 const parameters = new SqliteParameterStore(store.db);
-const provider = localProvider();
+const provider = localProvider({ docker: client });
 
 afterAll(async () => {
   for (const s of [stack, `${stack}-cli`]) {
-    await removeOrphans(s, new Set()).catch(() => undefined);
+    await removeOrphans(client, s, new Set()).catch(() => undefined);
     await removeByLabels({ 'kiln.stack': s }).catch(() => undefined);
   }
   rmSync(dir, { recursive: true, force: true });
@@ -60,7 +60,7 @@ describe.sequential('SSM AMI aliases on the real Docker engine', () => {
   test('an instance whose ImageId is the Amazon Linux alias runs on debian:bookworm, and its IP lands in the parameter store', async () => {
     const r = await deploy(sample);
     expect(r.finalStatus, r.reason).toBe('CREATE_COMPLETE');
-    const bookworm = await resolveImage(await docker(), 'debian:bookworm');
+    const bookworm = await resolveImage(client, 'debian:bookworm');
     expect(r.outputs.Ami!.value).toBe(bookworm.amiId);
     expect(await imageOfInstance()).toBe(bookworm.id);
     const ip = String(store.liveResources(stack).get('Web')!.state.attributes.PrivateIp);
@@ -74,7 +74,7 @@ describe.sequential('SSM AMI aliases on the real Docker engine', () => {
     expect(r.finalStatus, r.reason).toBe('UPDATE_COMPLETE');
     expect(r.plan.steps.find((s) => s.id === 'Web')).toMatchObject({ kind: 'replace', because: ['ImageId'] });
     expect(store.liveResources(stack).get('Web')!.physicalId).not.toBe(before);
-    expect(await imageOfInstance()).toBe((await resolveImage(await docker(), 'busybox:latest')).id);
+    expect(await imageOfInstance()).toBe((await resolveImage(client, 'busybox:latest')).id);
     // The instance's new address was written as version 2 of the parameter.
     expect(parameters.get(`/${stack}/web-ip`)!.version).toBe(2);
     parameters.delete('/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2');
@@ -98,7 +98,7 @@ describe('kiln plan on the Docker target', () => {
       Resources: { Web: { Type: 'AWS::EC2::Instance', Properties: { ImageId: { 'Fn::FindInMap': ['RegionMap', { Ref: 'AWS::Region' }, 'AMI'] } } } },
     };
     writeFileSync(file, JSON.stringify(t, null, 2));
-    const bookworm = (await resolveImage(await docker(), 'debian:bookworm')).amiId;
+    const bookworm = (await resolveImage(client, 'debian:bookworm')).amiId;
     const text = spawnSync(process.execPath, [entry, 'plan', file, '--stack', `${stack}-plan`, '--state-dir', dir], { env, encoding: 'utf8', timeout: 120_000 });
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toContain(`warning[IMAGE_STAND_IN]: ImageId ami-0abcdef1234567890 is not a local image: it runs on the stand-in debian:bookworm (${bookworm})`);
@@ -109,7 +109,7 @@ describe('kiln plan on the Docker target', () => {
 
 describe('the crash of issue 11 cannot happen', () => {
   test('an SSM path given to the engine as an image is a user error, not an unhandled socket error', async () => {
-    const err = await resolveImage(await docker(), '/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2').catch((e: unknown) => e);
+    const err = await resolveImage(client, '/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2').catch((e: unknown) => e);
     expect(KilnError.is(err) && err.source).toBe('user');
     expect((err as Error).message).toContain('it looks like a Systems Manager parameter name');
   });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { docker, removeByLabels } from '../docker.js';
+import { client, docker, removeByLabels } from '../docker.js';
 import { findOrphans, localProvider, removeOrphans } from '../../src/providers/docker/index.js';
 import { EventLog } from '../../src/core/events.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
@@ -16,14 +16,14 @@ import { deployStack, destroyStack, driftStack, type EngineEvent } from '../../s
 const stack = `kt-deploy-${randomBytes(3).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-docker-deploy-'));
 const store = new StackStore(openState(dir));
-const provider = localProvider();
+const provider = localProvider({ docker: client });
 // An image whose command keeps running (busybox's own `sh` exits at once).
 const image = `kiln-test/deploy:${stack}`;
 const built = spawnSync('docker', ['build', '-q', '-t', image, '--label', `kiln.test=${stack}`, '-'], { input: 'FROM busybox:latest\nCMD ["httpd", "-f", "-p", "80"]\n', encoding: 'utf8' });
 if (built.status !== 0) throw new Error(built.stderr);
 
 afterAll(async () => {
-  await removeOrphans(stack, new Set()).catch(() => undefined);
+  await removeOrphans(client, stack, new Set()).catch(() => undefined);
   await removeByLabels({ 'kiln.stack': stack }).catch(() => undefined);
   spawnSync('docker', ['rmi', '-f', image]);
   rmSync(dir, { recursive: true, force: true });
@@ -103,6 +103,6 @@ describe.sequential('a stack on the real Docker engine', () => {
     const r = await destroyStack({ stack, store, provider });
     expect(r.status).toBe('DELETE_COMPLETE');
     expect(await labelled()).toEqual({ containers: 0, networks: 0 });
-    expect(await findOrphans(stack, new Set())).toEqual([]);
+    expect(await findOrphans(client, stack, new Set())).toEqual([]);
   }, 120_000);
 });

@@ -4,12 +4,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { harness, fake } from './harness.js';
 import { localProvider } from '../../src/providers/docker/index.js';
 import { amiIdFor, resolveImage } from '../../src/providers/docker/images.js';
-import { docker } from '../docker.js';
+import { client } from '../docker.js';
 import { DiagnosticsError, formatDiagnostic } from '../../src/core/diagnostics.js';
 
 const h = harness();
 // The fake provider realises the resources; the local provider says what an image reference means.
-Object.assign(h.provider, { normalizeParameter: localProvider().normalizeParameter });
+Object.assign(h.provider, { normalizeParameter: localProvider({ docker: client }).normalizeParameter });
 afterAll(() => h.cleanup());
 
 const template = {
@@ -19,7 +19,7 @@ const template = {
 
 describe('image parameters on the local target', () => {
   it('turn a Docker reference into the ami- id of that image', async () => {
-    const id = (await resolveImage(await docker(), 'busybox:latest')).id;
+    const id = (await resolveImage(client, 'busybox:latest')).id;
     const r = await h.plan(template, { Img: 'busybox:latest', More: `${id}, ami-0123456789abcdef0` });
     expect(r.parameters.Img).toBe(amiIdFor(id));
     expect(r.parameters.More).toEqual([amiIdFor(id), 'ami-0123456789abcdef0']);

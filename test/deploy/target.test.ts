@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { harness, fake } from './harness.js';
 import { localProvider } from '../../src/providers/docker/index.js';
 import { amiIdFor, resolveImage } from '../../src/providers/docker/images.js';
-import { docker } from '../docker.js';
+import { client } from '../docker.js';
 import { DiagnosticsError, formatDiagnostic } from '../../src/core/diagnostics.js';
 import { MemoryParameterStore } from '../../src/state/ssm.js';
 import { destroyStack, planStack, type DeployOptions } from '../../src/deploy/index.js';
@@ -15,12 +15,12 @@ import { resolveTargetParameters, type TargetContext } from '../../src/deploy/ta
 import { FakeProvider } from '../../src/providers/fake/index.js';
 import type { InventoryRow } from '../../src/deploy/inventory.js';
 
-const local = localProvider();
+const local = localProvider({ docker: client });
 const h = harness();
 Object.assign(h.provider, { normalizeParameter: local.normalizeParameter, findImage: local.findImage });
 afterAll(() => h.cleanup());
 
-const amiOf = async (ref: string) => amiIdFor((await resolveImage(await docker(), ref)).id);
+const amiOf = async (ref: string) => amiIdFor((await resolveImage(client, ref)).id);
 const lines = (e: unknown) => (e instanceof DiagnosticsError ? e.diagnostics.map((d) => formatDiagnostic(d)) : [String(e)]);
 const plan = (template: object, parameters: MemoryParameterStore, params?: Record<string, string>) =>
   planStack({ stack: 'demo', store: h.store, provider: h.provider, parameters, file: 'template.json', text: JSON.stringify(template, null, 2), ...(params ? { params } : {}) });

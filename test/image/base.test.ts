@@ -3,7 +3,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ensureBaseImage, splitRef } from '../../src/image/base.js';
-import { inspectImage, engineRequest } from '../docker.js';
+import { client, inspectImage, engineRequest } from '../docker.js';
 
 const tag = `kilntest-${randomBytes(4).toString('hex')}`;
 const ref = `busybox:${tag}`;
@@ -14,7 +14,7 @@ afterAll(async () => {
 describe('ensureBaseImage', () => {
   it('returns the ID of a present image (the cache keys on IDs, not tags)', async () => {
     const said: string[] = [];
-    const b = await ensureBaseImage('busybox:latest', { pull: true, say: (t) => said.push(t) });
+    const b = await ensureBaseImage(client, 'busybox:latest', { pull: true, say: (t) => said.push(t) });
     expect(b.id).toBe((await inspectImage('busybox:latest'))!.Id);
     expect(b.source).toBe('present');
     expect(said.join('\n')).toContain('Pull skipped: busybox:latest is present locally');
@@ -24,7 +24,7 @@ describe('ensureBaseImage', () => {
     expect(await inspectImage(ref)).toBeUndefined();
     const said: string[] = [];
     // two at once: the file lock makes the second wait and then find the image
-    const [a, b] = await Promise.all([ensureBaseImage(ref, { say: (t) => said.push(t) }), ensureBaseImage(ref, { say: (t) => said.push(t) })]);
+    const [a, b] = await Promise.all([ensureBaseImage(client, ref, { say: (t) => said.push(t) }), ensureBaseImage(client, ref, { say: (t) => said.push(t) })]);
     expect(a.id).toBe(b.id);
     expect([a.source, b.source].sort()).toEqual(['busybox-static', 'present']);
     expect(said).toContain(`Producing ${ref} from Debian's busybox-static`);
@@ -33,7 +33,7 @@ describe('ensureBaseImage', () => {
   });
 
   it('refuses any other absent image with a message that says how to get one', async () => {
-    await expect(ensureBaseImage('registry.example/kiln/nothing:1')).rejects.toThrow(/not present in the Docker engine.*docker load.*docker import/s);
+    await expect(ensureBaseImage(client, 'registry.example/kiln/nothing:1')).rejects.toThrow(/not present in the Docker engine.*docker load.*docker import/s);
   });
 
   it('splits references the way Docker does', () => {

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
-import { removeByLabels } from '../docker.js';
+import { client, removeByLabels } from '../docker.js';
 import { LABELS } from '../../src/docker/client.js';
 import { removeTestObjects } from '../image/build-helpers.js';
 
@@ -45,15 +45,14 @@ export function project(fixture: string, prefix: string): Project {
     },
     async cleanup() {
       try {
-        const { destroyStack } = await import('../../src/deploy/index.js');
-        const { defaultProvider } = await import('../../src/pipeline/up.js');
-        await destroyStack({ stack, stateDir, provider: await defaultProvider() }).catch(() => undefined);
+        const { destroyStack, openProvider } = await import('../../src/deploy/index.js');
+        await destroyStack({ stack, stateDir, provider: await openProvider(process.env, client) }).catch(() => undefined);
       } finally {
         await removeByLabels({ [LABELS.stack]: stack }).catch(() => undefined);
         // what labels cannot find: the VPC network namespaces of the stack (if destroy did not run,
         // e.g. a watch loop still held the lock)
         const { removeOrphans } = await import('../../src/providers/docker/index.js');
-        await removeOrphans(stack, new Set()).catch(() => undefined);
+        await removeOrphans(client, stack, new Set()).catch(() => undefined);
         await removeTestObjects(testId).catch(() => undefined);
         rmSync(dir, { recursive: true, force: true });
       }

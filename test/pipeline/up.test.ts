@@ -6,6 +6,7 @@ import { project, outputsOf, waitFor, type Project } from './helpers.js';
 import { PipelineStore } from '../../src/state/pipeline.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { checkImages } from '../../src/pipeline/rollback.js';
+import { client } from '../docker.js';
 
 let p: Project;
 const runs = () => PipelineStore.open(p.stateDir).list(p.stack);
@@ -167,6 +168,6 @@ describe('kiln up on the real engine', () => {
 
   it('a rollback to a run whose image is gone fails before changing anything', async () => {
     const fake = { ...runs()[0]!, images: { web: { ...runs()[0]!.images.web!, imageId: 'sha256:' + '0'.repeat(64) } } };
-    await expect(checkImages(fake)).rejects.toThrow(/image web \(sha256:0{64}\) no longer exists.*never rebuilds/);
+    await expect(checkImages(fake, client)).rejects.toThrow(/image web \(sha256:0{64}\) no longer exists.*never rebuilds/);
   });
 });

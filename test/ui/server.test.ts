@@ -11,6 +11,7 @@ import { memoryIO } from '../../src/cli/io.js';
 import { startUi, type UiServer } from '../../src/ui/server.js';
 import { FakeProvider } from '../../src/providers/fake/index.js';
 import { closeAllStates } from '../../src/state/db.js';
+import { client } from '../docker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-ui-server-'));
 const state = join(dir, 'state');
@@ -41,7 +42,7 @@ let ui: UiServer;
 let base: string;
 beforeAll(async () => {
   expect((await kiln('deploy', 'web.json', '--stack', 'web', '--param', `Password=${SECRET}`, '--yes')).code).toBe(0);
-  ui = await startUi({ stateDir: state, host: '127.0.0.1', port: 0, provider: async () => new FakeProvider({ file: join(dir, 'fake.json') }) });
+  ui = await startUi({ stateDir: state, host: '127.0.0.1', port: 0, provider: async () => new FakeProvider({ file: join(dir, 'fake.json') }), docker: client });
   base = `http://127.0.0.1:${ui.port}`;
 });
 afterAll(async () => {
@@ -203,7 +204,7 @@ describe('the live feed', () => {
   });
 
   test('a second kiln ui on the same state directory is refused while the first runs', async () => {
-    await expect(startUi({ stateDir: state, host: '127.0.0.1', port: 0, provider: async () => new FakeProvider() })).rejects.toThrow(/another `kiln ui` already serves the state/);
+    await expect(startUi({ stateDir: state, host: '127.0.0.1', port: 0, provider: async () => new FakeProvider(), docker: client })).rejects.toThrow(/another `kiln ui` already serves the state/);
   });
 });
 

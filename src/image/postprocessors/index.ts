@@ -216,4 +216,3 @@ export async function runChains(builderArtifact: Artifact, chains: readonly (rea
   else await builderArtifact.destroy?.().catch(() => undefined);
   return { artifacts: results, errors };
 }
-

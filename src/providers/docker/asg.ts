@@ -294,7 +294,6 @@ export const autoScalingGroupHandler: DockerHandler = {
   effect: 'real',
 
   async create(ctx, props) {
-    const { docker } = ctx;
     const name = str(props.AutoScalingGroupName) ?? generatedName(ctx, 255);
     const p = await planGroup(ctx, props, name);
     const cp = ctx.policies?.CreationPolicy;

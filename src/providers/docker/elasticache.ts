@@ -4,7 +4,7 @@
 // rules is refused), on `Port`. Ref is the cluster name; endpoints are the nodes' private addresses.
 import { KilnError } from '../../core/errors.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { DiffResult, ResourceContext, ResourceState } from '../../model/provider.js';
+import type { DiffResult, ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler } from './context.js';
 import { generatedName, num, str, strList } from './elb.js';
 import { execIn } from './haproxy.js';

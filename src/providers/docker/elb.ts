@@ -194,7 +194,7 @@ function classicHealth(props: JsonObject, firstInstancePort: number): HealthChec
 }
 
 /** The model of a classic ELB: a frontend per listener, a backend per instance port. */
-export function classicModel(ctx: DockerContext, name: string, props: JsonObject): LbModel {
+export function classicModel(ctx: ResourceContext, name: string, props: JsonObject): LbModel {
   const listeners = listenersOf(props);
   const health = classicHealth(props, listeners[0].instancePort);
   const draining = isObj(props.ConnectionDrainingPolicy) ? props.ConnectionDrainingPolicy : undefined;

@@ -600,9 +600,9 @@ export async function refreshLoadBalancers(scope: DockerScope, keys: string[], o
       await applyModel(scope, lb.id, model, { discover: labelDiscovery(scope), noDrain: opts.noDrain, signal: opts.signal });
     } catch (e) {
       const alive = await scope.docker.inspectContainer(lb.id).then(
-          (i) => i.State.Running,
-          () => false,
-        );
+        (i) => i.State.Running,
+        () => false,
+      );
       if (alive) throw e; // a balancer removed meanwhile has nothing left to update
       continue;
     }

@@ -69,7 +69,7 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     });
     const asg = await stack.create(autoScalingGroupHandler, 'Asg', asgProps('1'));
     const d = await docker();
-    const v1 = await listInstances(d, stack.name, 'Asg', asg.physicalId);
+    const v1 = await listInstances(world.docker, stack.name, 'Asg', asg.physicalId);
     expect(v1).toHaveLength(2);
     expect(new Set(v1.map((i) => i.instanceId)).size).toBe(2);
     for (const i of v1) expect(i.instanceId).toMatch(/^i-[0-9a-f]{17}$/);
@@ -77,7 +77,7 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     const labels = (await d.getContainer(v1[0].containerId).inspect()).Config.Labels;
     expect(labels).toMatchObject({ 'kiln.stack': stack.name, 'kiln.resource': 'Asg', 'kiln.deployment': stack.deployment, 'kiln.managed': 'true' });
     // Created means in service: both healthy in the target group, both answering through the ALB.
-    const states = await targetStates(d, [tg.physicalId]);
+    const states = await targetStates(world, [tg.physicalId]);
     expect(states.map((s) => [s.id, s.state]).sort()).toEqual(v1.map((i) => [i.instanceId, 'healthy']).sort());
     const url = `http://${String(alb.attributes.DNSName)}/`;
     expect((await get(url)).body).toMatch(/^v1 /);
@@ -85,8 +85,8 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     // Rolling update to v2 under a steady client: no failed request, only v2 at the end.
     const lt2 = await updateWith(launchTemplateHandler, 'Lt', { LaunchTemplateData: { ImageId: images.v2, InstanceType: 't2.micro', SecurityGroupIds: [net.webSg] } });
     expect(lt2.attributes).toMatchObject({ LatestVersionNumber: '2', DefaultVersionNumber: '2' });
-    const [lbc] = await lbContainers(d, alb.physicalId);
-    const workerPid = async () => /^Pid: (\d+)/m.exec(await runtimeApi(d, lbc.id, 'show info'))?.[1];
+    const [lbc] = await lbContainers(world, alb.physicalId);
+    const workerPid = async () => /^Pid: (\d+)/m.exec(await runtimeApi(world, lbc.id, 'show info'))?.[1];
     const pidBefore = await workerPid();
     let load = steadyLoad(url, { keepAlive: true });
     await updateWith(autoScalingGroupHandler, 'Asg', asgProps('2'), ROLLING);
@@ -96,7 +96,7 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     expect(res.errors).toEqual([]);
     expect(res.ok).toBeGreaterThan(20);
     expect(res.bodies).toEqual(new Set(['v1', 'v2']));
-    const v2 = await listInstances(d, stack.name, 'Asg', asg.physicalId);
+    const v2 = await listInstances(world.docker, stack.name, 'Asg', asg.physicalId);
     expect(v2).toHaveLength(2);
     expect(v2.some((i) => v1.some((o) => o.instanceId === i.instanceId))).toBe(false);
     for (let k = 0; k < 4; k++) expect((await get(url)).body).toMatch(/^v2 /);
@@ -108,10 +108,10 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     res = await load.stop();
     expect(res.errors).toEqual([]);
     expect(res.bodies).toEqual(new Set(['v2']));
-    const after = await listInstances(d, stack.name, 'Asg', asg.physicalId);
+    const after = await listInstances(world.docker, stack.name, 'Asg', asg.physicalId);
     expect(after.map((i) => i.instanceId).sort()).toEqual(v2.map((i) => i.instanceId).sort());
     const finalStates = await until(
-      () => targetStates(d, [tg.physicalId]),
+      () => targetStates(world, [tg.physicalId]),
       (s) => s.length === 2,
       10_000,
     );
@@ -125,13 +125,13 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     await updateWith(autoScalingGroupHandler, 'Asg', regroup);
     res = await load.stop();
     expect(res.errors).toEqual([]);
-    const regrouped = await listInstances(d, stack.name, 'Asg', asg.physicalId);
+    const regrouped = await listInstances(world.docker, stack.name, 'Asg', asg.physicalId);
     expect(regrouped).toHaveLength(2);
     for (const i of regrouped) expect(i.targets).toBe(`,${tg.physicalId},${tg2.physicalId},`);
     expect(regrouped.some((i) => v2.some((o) => o.instanceId === i.instanceId))).toBe(false);
 
     await stack.delete(autoScalingGroupHandler, 'Asg');
-    expect(await listInstances(d, stack.name, 'Asg', asg.physicalId)).toEqual([]);
+    expect(await listInstances(world.docker, stack.name, 'Asg', asg.physicalId)).toEqual([]);
   }, 300_000);
 
   it('replaces the whole group behind a classic ELB (AutoScalingReplacingUpdate): new group healthy first, then the old one goes', async () => {
@@ -152,8 +152,7 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
       HealthCheckGracePeriod: 20,
     });
     const first = await stack.create(autoScalingGroupHandler, 'Group', props('1'));
-    const d = await docker();
-    const old = await listInstances(d, stack.name, 'Group', first.physicalId);
+    const old = await listInstances(world.docker, stack.name, 'Group', first.physicalId);
     expect(old).toHaveLength(2); // DesiredCapacity defaults to MinSize
     expect(new Set(old.map((i) => i.ip)).size).toBe(2); // launched together in one subnet, distinct addresses
     expect((await get(url)).body).toMatch(/^v1 /);
@@ -163,8 +162,8 @@ describe('AWS::AutoScaling::AutoScalingGroup with a launch template behind an AL
     const res = await load.stop();
     expect(res.errors).toEqual([]);
     expect(next.physicalId).not.toBe(first.physicalId);
-    expect(await listInstances(d, stack.name, 'Group', first.physicalId)).toEqual([]);
-    expect(await listInstances(d, stack.name, 'Group', next.physicalId)).toHaveLength(2);
+    expect(await listInstances(world.docker, stack.name, 'Group', first.physicalId)).toEqual([]);
+    expect(await listInstances(world.docker, stack.name, 'Group', next.physicalId)).toHaveLength(2);
     expect((await get(url)).body).toMatch(/^v2 /);
   }, 180_000);
 });

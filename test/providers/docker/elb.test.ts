@@ -44,7 +44,7 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     expect(lb.attributes['SourceSecurityGroup.OwnerAlias']).toBe('123456789012');
     const url = `http://${dns}/`;
     const d = await docker();
-    const [c] = await lbContainers(d, lb.physicalId);
+    const [c] = await lbContainers(world, lb.physicalId);
     expect(c).toBeDefined();
     const info = await d.getContainer(c.id).inspect();
     expect(info.Config.Labels['kiln.stack']).toBe(stack.name);
@@ -70,7 +70,7 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     const aContainer = String((stack.get('WebA').state.data?.containers as Array<{ id: string }>)[0].id);
     await sh(aContainer, 'rm /www/health');
     const stats = await until(
-      () => serverStats(d, c.id),
+      () => serverStats(world, c.id),
       (s) => s.some((x) => x.server === a && x.status.startsWith('DOWN')),
       20_000,
     );
@@ -88,7 +88,7 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     // Stop A entirely and take it out of Instances while a client keeps asking: nothing fails.
     await sh(aContainer, 'echo ok > /www/health');
     await until(
-      () => serverStats(d, c.id),
+      () => serverStats(world, c.id),
       (s) => s.find((x) => x.server === a)?.status === 'UP',
       20_000,
     );
@@ -99,12 +99,12 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     const res = await load.stop();
     expect(res.errors).toEqual([]);
     expect(res.ok).toBeGreaterThan(5);
-    const after = await serverStats(d, c.id);
+    const after = await serverStats(world, c.id);
     expect(after.map((s) => s.server)).toEqual([b]);
 
     // Security groups change in place: same HAProxy container.
     await stack.update(classicElbHandler, 'Elb', { ...stack.get('Elb').properties, SecurityGroups: [net.lbSg, net.webSg] });
-    expect((await lbContainers(d, lb.physicalId)).map((x) => x.id)).toEqual([c.id]);
+    expect((await lbContainers(world, lb.physicalId)).map((x) => x.id)).toEqual([c.id]);
     expect((await get(url)).status).toBe(200);
 
     // B replaced by C (what an AmiId change does to the seed's instance): C is added and must be
@@ -114,12 +114,12 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
     await stack.update(classicElbHandler, 'Elb', { ...stack.get('Elb').properties, Instances: [cId] });
     const swapped = await swap.stop();
     expect(swapped.errors).toEqual([]);
-    expect((await serverStats(d, c.id)).map((s) => [s.server, s.status])).toEqual([[cId, 'UP']]);
+    expect((await serverStats(world, c.id)).map((s) => [s.server, s.status])).toEqual([[cId, 'UP']]);
 
     // A replacement that never passes its check: the update fails and C keeps serving.
     const dId = (await stack.create(instanceHandler, 'WebD', { ImageId: broken, InstanceType: 't2.micro', SubnetId: net.subnetA, SecurityGroupIds: [net.webSg] })).physicalId;
     await expect(stack.update(classicElbHandler, 'Elb', { ...stack.get('Elb').properties, Instances: [dId] })).rejects.toThrow(/did not pass their health check/);
-    expect((await serverStats(d, c.id)).map((s) => s.server)).toEqual([cId]);
+    expect((await serverStats(world, c.id)).map((s) => s.server)).toEqual([cId]);
     expect((await get(url)).status).toBe(200);
 
     // A new listener port: Docker cannot publish it on the running container, so HAProxy is
@@ -133,7 +133,7 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
       ],
     });
     expect(relaunched.attributes.DNSName).toBe(dns);
-    expect((await lbContainers(d, lb.physicalId)).map((x) => x.id)).not.toEqual([c.id]);
+    expect((await lbContainers(world, lb.physicalId)).map((x) => x.id)).not.toEqual([c.id]);
     await until(
       () => get(url).catch(() => ({ status: 0, body: '' })),
       (r) => r.status === 200,
@@ -143,7 +143,7 @@ describe('AWS::ElasticLoadBalancing::LoadBalancer', () => {
 
     // The instance's own port is not reachable from the host: only through the load balancer.
     await stack.delete(classicElbHandler, 'Elb');
-    expect(await lbContainers(d, lb.physicalId)).toEqual([]);
+    expect(await lbContainers(world, lb.physicalId)).toEqual([]);
     await expect(get(url, 1000)).rejects.toThrow();
   }, 300_000);
 });

@@ -49,8 +49,7 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
     });
     expect(tg.physicalId).toMatch(/:targetgroup\/[A-Za-z0-9-]+\/[0-9a-f]{16}$/);
     expect(tg.attributes.TargetGroupFullName).toMatch(/^targetgroup\//);
-    const d0 = await docker();
-    const [before] = await lbContainers(d0, lb.physicalId);
+    const [before] = await lbContainers(world, lb.physicalId);
     const listener = await stack.create(listenerHandler, 'Http', {
       LoadBalancerArn: lb.physicalId,
       Port: 80,
@@ -59,7 +58,7 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
     });
     expect(listener.physicalId).toMatch(/:listener\/app\//);
     // Publishing port 80 relaunched the HAProxy container on the same private and loopback addresses.
-    const [after] = await lbContainers(d0, lb.physicalId);
+    const [after] = await lbContainers(world, lb.physicalId);
     expect(after.id).not.toBe(before.id);
     expect([after.ip, after.publicIp]).toEqual([before.ip, before.publicIp]);
     expect((listener.data?.containers as Array<{ id: string }>)[0].id).toBe(after.id);
@@ -67,7 +66,7 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
     const url = `http://${dns}/`;
     const d = await docker();
     const healthy = await until(
-      () => targetStates(d, [tg.physicalId]),
+      () => targetStates(world, [tg.physicalId]),
       (s) => s.length === 2 && s.every((x) => x.state === 'healthy'),
       30_000,
     );
@@ -84,7 +83,7 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
     const aContainer = String((stack.get('WebA').state.data?.containers as Array<{ id: string }>)[0].id);
     await d.getContainer(aContainer).stop({ t: 1 });
     await until(
-      () => targetStates(d, [tg.physicalId]),
+      () => targetStates(world, [tg.physicalId]),
       (s) => s.find((x) => x.id === a)?.state === 'unhealthy',
       20_000,
     );
@@ -95,11 +94,11 @@ describe('AWS::ElasticLoadBalancingV2 load balancer, target group, listener', ()
 
     // Target group update (B only) reaches the load balancer; deleting the listener closes the port.
     await stack.update(targetGroupHandler, 'Tg', { ...stack.get('Tg').properties, Targets: [{ Id: b }] });
-    expect((await targetStates(d, [tg.physicalId])).map((s) => s.id)).toEqual([b]);
+    expect((await targetStates(world, [tg.physicalId])).map((s) => s.id)).toEqual([b]);
     await stack.delete(listenerHandler, 'Http');
     await expect(get(url, 1000)).rejects.toThrow();
     await stack.delete(targetGroupHandler, 'Tg');
     await stack.delete(loadBalancerV2Handler, 'Alb');
-    expect(await lbContainers(d, lb.physicalId)).toEqual([]);
+    expect(await lbContainers(world, lb.physicalId)).toEqual([]);
   }, 240_000);
 });

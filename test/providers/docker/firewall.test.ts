@@ -2,7 +2,6 @@
 // rendered iptables input, and the reconciler re-applying rules when a standalone rule is added or
 // removed, proven with real connections.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../../docker.js';
 import { loadedRules, normaliseRule, renderRuleset } from '../../../src/providers/docker/firewall.js';
 import { launchContainer } from '../../../src/providers/docker/launch.js';
 import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
@@ -91,7 +90,7 @@ describe('standalone SecurityGroupIngress / SecurityGroupEgress on live members'
     expect((await sh(client.id, httpGet(server.ip, 80))).out).not.toContain('up');
     await stack.create(securityGroupIngressHandler, 'AllowClient', { GroupId: serverSg, IpProtocol: 'tcp', FromPort: 80, ToPort: 80, SourceSecurityGroupId: clientSg });
     expect((await sh(client.id, httpGet(server.ip, 80))).out).toContain('up');
-    expect(await loadedRules(await docker(), server.id)).toMatch(/-A INPUT -s 10\.66\.0\.5\/32 -p tcp -m tcp --dport 80 -j ACCEPT/);
+    expect(await loadedRules(world.docker, server.id)).toMatch(/-A INPUT -s 10\.66\.0\.5\/32 -p tcp -m tcp --dport 80 -j ACCEPT/);
     await stack.delete(securityGroupIngressHandler, 'AllowClient');
     expect((await sh(client.id, httpGet(server.ip, 80))).out).not.toContain('up');
   });
@@ -118,7 +117,7 @@ describe('standalone SecurityGroupIngress / SecurityGroupEgress on live members'
     });
     // serverSg admits tcp/80 from 10.66.0.0/24 (AllowAll above): the client reaches it, port 81 stays shut
     expect((await sh(client.id, httpGet(l.privateIp, 80))).out).toContain('imported');
-    expect(await loadedRules(await docker(), l.containerId)).toMatch(/-A INPUT -s 10\.66\.0\.0\/24 -p tcp -m tcp --dport 80 -j ACCEPT/);
+    expect(await loadedRules(world.docker, l.containerId)).toMatch(/-A INPUT -s 10\.66\.0\.0\/24 -p tcp -m tcp --dport 80 -j ACCEPT/);
   });
 
   it('refuses to delete a group that still has members', async () => {

@@ -14,7 +14,7 @@ afterAll(async () => {
 
 describe('no local effect', () => {
   it('records IAM roles, instance profiles and policies with the ids and attributes AWS gives', async () => {
-    const p = localProvider();
+    const p = localProvider({ docker: world.docker });
     const stack = world.stack();
     const role = p.handler('AWS::IAM::Role')!;
     expect(role.effect).toBe('none');
@@ -31,7 +31,7 @@ describe('no local effect', () => {
   });
 
   it('knows the real types and refuses unknown ones', () => {
-    const p = localProvider();
+    const p = localProvider({ docker: world.docker });
     for (const t of ['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::SecurityGroup', 'AWS::EC2::SecurityGroupIngress', 'AWS::EC2::SecurityGroupEgress', 'AWS::EC2::Instance'])
       expect(p.handler(t)?.effect).toBe('real');
     expect(p.handler('AWS::Lambda::Function')).toBeUndefined();
@@ -52,12 +52,12 @@ describe('orphans', () => {
       labels: { 'kiln.test': 'noop-orphans' },
     });
     const known = new Set([vpc.physicalId, subnet.physicalId, 'i-0000000000000000a']);
-    expect(await findOrphans(stack.name, known)).toEqual([]);
+    expect(await findOrphans(world.docker, stack.name, known)).toEqual([]);
     // state lost the instance: its container is an orphan
     const lost = new Set([vpc.physicalId, subnet.physicalId]);
-    expect((await findOrphans(stack.name, lost)).map((o) => o.kind)).toEqual(['container']);
+    expect((await findOrphans(world.docker, stack.name, lost)).map((o) => o.kind)).toEqual(['container']);
     // state lost everything: container and VPC namespace
-    expect(await removeOrphans(stack.name, new Set())).toBe(2);
+    expect(await removeOrphans(world.docker, stack.name, new Set())).toBe(2);
     expect(await (await docker()).listContainers({ all: true, filters: JSON.stringify({ label: [`kiln.stack=${stack.name}`] }) })).toEqual([]);
     expect(await listVpcNamespaces(stack.name)).toEqual([]);
     expect(l.containerId).toBeTruthy();

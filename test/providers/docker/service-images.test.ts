@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { docker } from '../../docker.js';
+import { docker, scope } from '../../docker.js';
 import { execIn } from '../../../src/providers/docker/haproxy.js';
 import { forgetServiceImage, serviceImage, serviceTemplatePath } from '../../../src/providers/docker/service-images.js';
 
@@ -14,20 +14,21 @@ describe('service image', () => {
   it('is baked from Debian packages by the image engine, then served from the build cache', async () => {
     const stateDir = process.env.KILN_HOME ?? mkdtempSync(join(tmpdir(), 'kiln-svc-'));
     expect(serviceTemplatePath()).toMatch(/images\/service\.json$/);
-    const id = await serviceImage('load-balancer', { stateDir });
+    const local = scope();
+    const id = await serviceImage(local, 'load-balancer', { stateDir });
     expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
     // Same process: memoised. New "process" (memo forgotten): the engine's cache answers, same id.
-    expect(await serviceImage('redis', { stateDir })).toBe(id);
-    forgetServiceImage();
+    expect(await serviceImage(local, 'redis', { stateDir })).toBe(id);
+    forgetServiceImage(local);
     const t0 = Date.now();
-    expect(await serviceImage('memcached', { stateDir })).toBe(id);
+    expect(await serviceImage(local, 'memcached', { stateDir })).toBe(id);
     expect(Date.now() - t0).toBeLessThan(15_000);
     // The packages are really there.
     const d = await docker();
     const c = await d.createContainer({ Image: id, Entrypoint: ['sleep'], Cmd: ['30'], Labels: { 'kiln.test': TEST } });
     try {
       await c.start();
-      const r = await execIn(d, c.id, ['sh', '-c', 'haproxy -v | head -n1; redis-server --version; memcached -V; command -v socat']);
+      const r = await execIn(local.docker, c.id, ['sh', '-c', 'haproxy -v | head -n1; redis-server --version; memcached -V; command -v socat']);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/HAProxy version 2\./);
       expect(r.stdout).toMatch(/Redis server v=7/);
