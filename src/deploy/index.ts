@@ -349,6 +349,7 @@ async function planWith(store: StackStore, o: StackOptions, ev: Evaluated, force
   const tokenising: RuntimeResolve = (v, l) => ev.secrets.tokenise(ev.resolve(v, l));
   const p = makePlan(ev.desired, priorResources(store, o.stack), {
     handler: (t) => o.provider.handler(t),
+    refusal: (t) => o.provider.refusal?.(t),
     replacement,
     resolve: tokenising,
     leftovers: priorResources(store, o.stack, 'pendingDelete'),

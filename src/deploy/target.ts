@@ -242,7 +242,13 @@ export async function checkDesired(template: unknown, desired: DesiredStack, ctx
   for (const [id, r] of Object.entries(desired.resources)) {
     if (!ctx.provider.handler(r.type)) {
       if (!r.type.startsWith('AWS::Serverless::') || !transforms.includes('AWS::Serverless-2016-10-31'))
-        out.diagnostics.push(err('UNSUPPORTED_RESOURCE_TYPE', `Resource type ${r.type} has no local realisation (unrecognized resource type); nothing was deployed`, ['Resources', id, 'Type']));
+        out.diagnostics.push(
+          err('UNSUPPORTED_RESOURCE_TYPE', `Resource type ${r.type} has no local realisation (${ctx.provider.refusal?.(r.type) ?? 'unrecognized resource type'}); nothing was deployed`, [
+            'Resources',
+            id,
+            'Type',
+          ]),
+        );
       continue;
     }
     r.properties = resolveDynamic(r.properties, ['Resources', id, 'Properties'], ctx, false, out) as JsonObject;

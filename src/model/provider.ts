@@ -124,6 +124,11 @@ export interface Provider {
    * stand in for images before anything is created. Absent: images are not checked before deploy.
    */
   findImage?(reference: string): Promise<string | undefined>;
+  /**
+   * Why this target refuses a resource type it has no handler for, when it knows better than
+   * "unrecognized" (a type of the spec it will not record without effect). Absent: no reason given.
+   */
+  refusal?(type: string): string | undefined;
 }
 
 /**

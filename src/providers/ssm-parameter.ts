@@ -100,5 +100,6 @@ export function withParameterStore(provider: Provider, store: ParameterStore): P
     ...(provider.removeOrphans ? { removeOrphans: provider.removeOrphans.bind(provider) } : {}),
     ...(provider.normalizeParameter ? { normalizeParameter: provider.normalizeParameter.bind(provider) } : {}),
     ...(provider.findImage ? { findImage: provider.findImage.bind(provider) } : {}),
+    ...(provider.refusal ? { refusal: provider.refusal.bind(provider) } : {}),
   };
 }

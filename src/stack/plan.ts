@@ -128,6 +128,8 @@ export type RuntimeResolve = (value: Json, lookups: { ref(logicalId: string): Js
 
 export interface PlanOptions {
   handler(type: string): ResourceHandler | undefined;
+  /** Why the target refuses a type it has no handler for (Provider.refusal). */
+  refusal?(type: string): string | undefined;
   /** Spec facts: top-level properties whose change always / maybe replaces (src/stack/spec.ts). */
   replacement(type: string): { always: readonly string[]; maybe: readonly string[] } | undefined;
   resolve: RuntimeResolve;
@@ -263,7 +265,7 @@ export function plan(desired: DesiredStack, prior: readonly PriorResource[], opt
       diagnostics.push({
         severity: 'error',
         code: 'UNSUPPORTED_RESOURCE_TYPE',
-        message: `Resource type ${r.type} has no local realisation (unrecognized resource type); nothing was deployed`,
+        message: `Resource type ${r.type} has no local realisation (${opts.refusal?.(r.type) ?? 'unrecognized resource type'}); nothing was deployed`,
         path: `Resources.${id}.Type`,
         segments: ['Resources', id, 'Type'],
       });

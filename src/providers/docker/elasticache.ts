@@ -38,7 +38,7 @@ export const subnetGroupHandler: DockerHandler = {
   },
 };
 
-type Engine = 'redis' | 'memcached';
+export type Engine = 'redis' | 'memcached';
 
 function engineOf(props: JsonObject): Engine {
   const e = (str(props.Engine) ?? '').toLowerCase();
@@ -54,7 +54,7 @@ export function cacheCommand(engine: Engine, port: number): string[] {
 }
 
 /** The subnets nodes go to: the group's subnets, the preferred AZ's first. */
-function subnetsFor(ctx: DockerContext, props: JsonObject): string[] {
+export function subnetsFor(ctx: DockerContext, props: JsonObject): string[] {
   const groupName = str(props.CacheSubnetGroupName)?.toLowerCase();
   if (!groupName) throw new KilnError('INVALID_PROPERTY', 'CacheSubnetGroupName is required on the local target (a cluster outside a VPC has no network here)', 'user');
   const group = ctx.resources().find((r) => r.type === 'AWS::ElastiCache::SubnetGroup' && r.state.physicalId === groupName) ?? ctx.lookup(groupName);
@@ -68,7 +68,7 @@ function subnetsFor(ctx: DockerContext, props: JsonObject): string[] {
 }
 
 /** Waits until the server answers on its port inside its container (PING / version). */
-async function waitServing(ctx: DockerContext, engine: Engine, port: number, containerId: string): Promise<void> {
+export async function waitServing(ctx: DockerContext, engine: Engine, port: number, containerId: string): Promise<void> {
   const { docker, signal } = ctx;
   const probe = engine === 'redis' ? ['redis-cli', '-p', String(port), 'ping'] : ['sh', '-c', `printf 'version\\r\\nquit\\r\\n' | socat -t 2 - tcp:127.0.0.1:${port}`];
   const deadline = Date.now() + 30_000;

@@ -50,6 +50,12 @@ export interface ContainerRecord {
   subnetId: string;
   groups: string[];
   publicIp?: string;
+  /**
+   * Addresses let in whatever the groups say: the other nodes of the same managed service (a Redis
+   * replication group's primary and replicas), whose traffic among themselves AWS does not put
+   * through the customer's groups.
+   */
+  peers?: string[];
 }
 
 const PROTO_NAMES: Record<string, Protocol> = { tcp: 'tcp', '6': 'tcp', udp: 'udp', '17': 'udp', icmp: 'icmp', '1': 'icmp', icmpv6: 'icmpv6', '58': 'icmpv6', '-1': 'all', all: 'all' };
@@ -297,6 +303,7 @@ export function resolveFor(view: FirewallView, m: ContainerRecord): ResolvedRule
       .filter((x) => x.vpcId === m.vpcId && effectiveGroups(view, x).includes(groupId))
       .map((x) => x.ip)
       .sort();
+  if (m.peers?.length) out.ingress.push({ rule: { protocol: 'all', from: -1, to: -1, description: 'nodes of the same service' }, peers: [...m.peers].sort() });
   for (const gid of effectiveGroups(view, m)) {
     const g = view.groups.get(gid);
     if (!g) continue;

@@ -3,7 +3,7 @@
 // every handler is listed in HANDLERS below.
 import { KilnError } from '../../core/errors.js';
 import { LABELS, type DockerClient } from '../../docker/client.js';
-import type { Provider } from '../../model/provider.js';
+import type { Provider, ResourceHandler } from '../../model/provider.js';
 import { bindHandler, LocalState, type DockerHandler } from './context.js';
 import { ResolvedImages, resolveImage } from './images.js';
 import { instanceHandler } from './instance.js';
@@ -13,11 +13,13 @@ import { securityGroupEgressHandler, securityGroupHandler, securityGroupIngressH
 import { classicElbHandler } from './elb.js';
 import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from './elbv2.js';
 import { cacheClusterHandler, subnetGroupHandler } from './elasticache.js';
+import { parameterGroupHandler, replicationGroupHandler } from './replication-group.js';
 import { launchTemplateHandler } from './launchtemplate.js';
 import { autoScalingGroupHandler } from './asg.js';
 import { routingHandlers } from './routing.js';
 import { naclHandlers } from './nacl.js';
 import { addressHandlers } from './addresses.js';
+import { specOnlyHandler, specOnlyRefusal } from './spec-only.js';
 
 const HANDLERS: DockerHandler[] = [
   vpcHandler,
@@ -32,6 +34,8 @@ const HANDLERS: DockerHandler[] = [
   listenerHandler,
   subnetGroupHandler,
   cacheClusterHandler,
+  parameterGroupHandler,
+  replicationGroupHandler,
   launchTemplateHandler,
   autoScalingGroupHandler,
   ...routingHandlers,
@@ -40,7 +44,7 @@ const HANDLERS: DockerHandler[] = [
   ...noEffectHandlers,
 ];
 
-/** Every type the local target accepts (real or recorded without local effect). */
+/** Every type the local target has a handler of its own for (real or recorded without local effect); other spec types: spec-only.ts. */
 export function localTypes(): string[] {
   return HANDLERS.map((h) => h.type).sort();
 }
@@ -104,11 +108,17 @@ export async function removeOrphans(docker: DockerClient, stack: string, known: 
 export function localProvider(o: { docker: DockerClient }): Provider {
   const { docker } = o;
   const scope = { docker, local: new LocalState() };
-  const handlers = new Map(HANDLERS.map((h) => [h.type, bindHandler(h, scope)]));
+  const handlers = new Map<string, ResourceHandler | undefined>(HANDLERS.map((h) => [h.type, bindHandler(h, scope)]));
+  // Any other type of the resource spec is recorded without local effect, unless refused (spec-only.ts).
+  const handler = (type: string): ResourceHandler | undefined => {
+    if (!handlers.has(type)) handlers.set(type, specOnlyHandler(type));
+    return handlers.get(type);
+  };
   const images = scope.local.of(ResolvedImages);
   return {
     name: 'local',
-    handler: (type) => handlers.get(type),
+    handler,
+    refusal: (type) => (handler(type) ? undefined : specOnlyRefusal(type)),
     listOrphans: async (stack, known) => (await findOrphans(docker, stack, known)).map((o) => `${o.kind}:${o.name}`),
     removeOrphans: (stack, known) => removeOrphans(docker, stack, known),
     normalizeParameter: async (type, value) => {

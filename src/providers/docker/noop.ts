@@ -8,10 +8,6 @@ import type { ResourceContext, ResourceHandler, ResourceState } from '../../mode
 /** The account id kiln's local target reports (the same default the stack engine uses). */
 export const LOCAL_ACCOUNT_ID = '123456789012';
 
-function region(): string {
-  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-}
-
 function upperSuffix(n: number): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   const bytes = randomBytes(n);
@@ -84,19 +80,6 @@ const MAKERS: Record<string, Make> = {
           .replace(/(..)(?!$)/g, '$1:'),
       },
     };
-  },
-  'AWS::Logs::LogGroup': (ctx, p) => {
-    const name = str(p.LogGroupName) ?? generatedName(ctx, 512);
-    return { physicalId: name, attributes: { Arn: `arn:aws:logs:${region()}:${LOCAL_ACCOUNT_ID}:log-group:${name}:*` } };
-  },
-  'AWS::CloudWatch::Alarm': (ctx, p) => {
-    const name = str(p.AlarmName) ?? generatedName(ctx, 255);
-    return { physicalId: name, attributes: { Arn: `arn:aws:cloudwatch:${region()}:${LOCAL_ACCOUNT_ID}:alarm:${name}` } };
-  },
-  'AWS::SNS::Topic': (ctx, p) => {
-    const name = str(p.TopicName) ?? generatedName(ctx, 256);
-    const arn = `arn:aws:sns:${region()}:${LOCAL_ACCOUNT_ID}:${name}`;
-    return { physicalId: arn, attributes: { TopicArn: arn, TopicName: name } };
   },
   'AWS::CloudFormation::WaitConditionHandle': (ctx) => {
     const url = `http://127.0.0.1/kiln/wait/${ctx.stack}/${ctx.logicalId}/${randomBytes(8).toString('hex')}`;

@@ -34,7 +34,9 @@ describe('no local effect', () => {
     const p = localProvider({ docker: world.docker });
     for (const t of ['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::SecurityGroup', 'AWS::EC2::SecurityGroupIngress', 'AWS::EC2::SecurityGroupEgress', 'AWS::EC2::Instance'])
       expect(p.handler(t)?.effect).toBe('real');
-    expect(p.handler('AWS::Lambda::Function')).toBeUndefined();
+    expect(p.handler('AWS::Lambda::Function')?.effect).toBe('none');
+    expect(p.handler('AWS::RDS::DBInstance')).toBeUndefined();
+    expect(p.handler('AWS::Nope::Thing')).toBeUndefined();
     expect(localTypes()).toContain('AWS::IAM::Role');
   });
 });
