@@ -16,6 +16,7 @@ import type { Json, JsonObject } from '../../stack/model.js';
 import type { KnownResource, ResourceContext } from '../../model/provider.js';
 import type { DockerContext } from './context.js';
 import { inNetns, parseCidrLoose } from './network.js';
+import { renderAcl, subnetAcls, type SubnetAcl } from './nacl-rules.js';
 
 // ---------------------------------------------------------------------------------------------
 // Rule model
@@ -150,18 +151,22 @@ function match(rule: SgRule, dir: 'INPUT' | 'OUTPUT', peer: string, v6: boolean)
 export interface ResolvedRules {
   ingress: Array<{ rule: SgRule; peers: string[] }>;
   egress: Array<{ rule: SgRule; peers: string[] }>;
+  /** The network ACL of the member's subnet (none: the VPC's default ACL, which allows all). */
+  acl?: SubnetAcl;
 }
 
 /** The iptables-restore (v4) and ip6tables-restore (v6) input for one container. */
 export function renderRuleset(r: ResolvedRules): { v4: string; v6: string } {
   const out: { v4: string; v6: string } = { v4: '', v6: '' };
   for (const v6 of [false, true]) {
-    const lines = ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT DROP [0:0]'];
-    lines.push('-A INPUT -i lo -j ACCEPT', '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+    // The network ACL (stateless) comes before the groups' stateful "replies are allowed" rules.
+    const acl = renderAcl(r.acl, v6);
+    const lines = ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT DROP [0:0]', ...acl.declare];
+    lines.push('-A INPUT -i lo -j ACCEPT', ...acl.jumpIn, '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
     for (const { rule, peers } of r.ingress) for (const peer of peers) if (peer.includes(':') === v6) lines.push(match(rule, 'INPUT', peer, v6));
-    lines.push('-A OUTPUT -o lo -j ACCEPT', '-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+    lines.push('-A OUTPUT -o lo -j ACCEPT', ...acl.jumpOut, '-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
     for (const { rule, peers } of r.egress) for (const peer of peers) if (peer.includes(':') === v6) lines.push(match(rule, 'OUTPUT', peer, v6));
-    lines.push('COMMIT', '');
+    lines.push(...acl.rules, 'COMMIT', '');
     const text = lines.filter((l) => l !== '').join('\n') + '\n';
     if (v6) out.v6 = text;
     else out.v4 = text;
@@ -238,6 +243,8 @@ export interface FirewallView {
   groups: Map<string, GroupRules>;
   members: ContainerRecord[];
   defaults: Map<string, string>;
+  /** Subnet id → its network ACL, for subnets associated with one (see nacl-rules.ts). */
+  acls?: Map<string, SubnetAcl>;
 }
 
 export function currentView(ctx: DockerContext): FirewallView {
@@ -276,7 +283,7 @@ export function currentView(ctx: DockerContext): FirewallView {
   }
   // The VPC default group: members of itself may talk to each other; egress to anywhere.
   for (const [vpcId, sg] of defaults) if (!merged.has(sg)) merged.set(sg, { groupId: sg, vpcId, ingress: [{ protocol: 'all', from: -1, to: -1, group: sg }], egress: [ALLOW_ALL_EGRESS] });
-  return { groups: merged, members: [...members.values()], defaults };
+  return { groups: merged, members: [...members.values()], defaults, acls: subnetAcls(ctx) };
 }
 
 /** The groups a member is governed by (its own, or its VPC's default group when it has none). */
@@ -289,6 +296,8 @@ export function effectiveGroups(view: FirewallView, m: ContainerRecord): string[
 /** The resolved rules of one member: the union of its groups, source groups turned into addresses. */
 export function resolveFor(view: FirewallView, m: ContainerRecord): ResolvedRules {
   const out: ResolvedRules = { ingress: [], egress: [] };
+  const acl = view.acls?.get(m.subnetId);
+  if (acl) out.acl = acl;
   const membersOf = (groupId: string) =>
     view.members
       .filter((x) => x.vpcId === m.vpcId && effectiveGroups(view, x).includes(groupId))
@@ -416,7 +425,7 @@ function normaliseListed(line: string): string {
 export async function filterDrift(docker: DockerClient, view: FirewallView, m: ContainerRecord): Promise<{ missing: string[]; extra: string[] } | undefined> {
   const loaded = await loadedRules(docker, m.id);
   if (loaded === undefined) return undefined;
-  const want = new Set(listingOf(rulesetFor(view, m).v4).filter((l) => !l.startsWith('-P FORWARD')));
+  const want = new Set(listingOf(rulesetFor(view, m).v4).filter((l) => /^-[PA] (INPUT|OUTPUT|FORWARD)\b/.test(l) && !l.startsWith('-P FORWARD')));
   const have = new Set(
     loaded
       .split('\n')

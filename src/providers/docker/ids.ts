@@ -3,7 +3,7 @@
 // image id (`sha256:<hex>`), so the same image always shows the same id and the id leads back to it.
 import { randomBytes } from 'node:crypto';
 
-export type IdPrefix = 'i' | 'vpc' | 'subnet' | 'sg' | 'sgr' | 'acl' | 'rtb' | 'igw' | 'eni' | 'lt' | 'eipalloc' | 'nat';
+export type IdPrefix = 'i' | 'vpc' | 'subnet' | 'sg' | 'sgr' | 'acl' | 'rtb' | 'igw' | 'eni' | 'lt' | 'eipalloc' | 'nat' | 'eigw' | 'vol' | 'rtbassoc' | 'aclassoc' | 'eipassoc' | 'attach';
 
 /** A fresh AWS-shaped id: `<prefix>-` + 17 hex digits. */
 export function newId(prefix: IdPrefix): string {

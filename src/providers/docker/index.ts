@@ -16,6 +16,9 @@ import { cacheClusterHandler, subnetGroupHandler } from './elasticache.js';
 import { parameterGroupHandler, replicationGroupHandler } from './replication-group.js';
 import { launchTemplateHandler } from './launchtemplate.js';
 import { autoScalingGroupHandler } from './asg.js';
+import { routingHandlers } from './routing.js';
+import { naclHandlers } from './nacl.js';
+import { addressHandlers } from './addresses.js';
 import { specOnlyHandler, specOnlyRefusal } from './spec-only.js';
 
 const HANDLERS: DockerHandler[] = [
@@ -35,6 +38,9 @@ const HANDLERS: DockerHandler[] = [
   replicationGroupHandler,
   launchTemplateHandler,
   autoScalingGroupHandler,
+  ...routingHandlers,
+  ...naclHandlers,
+  ...addressHandlers,
   ...noEffectHandlers,
 ];
 

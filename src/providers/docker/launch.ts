@@ -43,6 +43,7 @@ import {
   releaseLoopback,
   requireRoot,
   subnetInfo,
+  vpcRouterAddress,
 } from './network.js';
 
 export interface LaunchFile {
@@ -320,7 +321,11 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
     noteMember(ctx, record);
     const set = rulesetFor(currentView(ctx), record);
     const id = container;
-    await attachingMember(ctx, id, set, () => attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: id, ip, prefix: vpcCidr.prefix, firewall: set }));
+    // Every container leaves its VPC through the VPC router (routing.ts), which follows the subnet's
+    // route table. One with a public endpoint keeps its Docker network's on-link route for the
+    // replies to the host's connections to its published ports, but not that network's way out.
+    const gateway = vpcRouterAddress(vpcCidr);
+    await attachingMember(ctx, id, set, () => attachToVpc({ ns: subnet.netns, pid: info.State.Pid, containerId: id, ip, prefix: vpcCidr.prefix, firewall: set, gateway }));
     // Members of groups this container belongs to may be sources in other containers' rules.
     await reconcileFirewalls(ctx, { vpcId: subnet.vpcId });
     const waitUd = spec.waitForUserData ?? spec.userData !== undefined;

@@ -182,6 +182,23 @@ export function checkBlock(text: unknown, what: 'VPC' | 'subnet'): Cidr {
   return c;
 }
 
+/**
+ * The IPv6 block kiln hands a VPC where AWS would give an Amazon-provided /56: a unique local
+ * address block (RFC 4193, `fd00::/8`) whose 40-bit global id is derived from the VPC id, so it is
+ * the same every time it is asked for and routes nowhere outside the host.
+ */
+export function ulaBlockFor(vpcId: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < vpcId.length; i++) h = Math.imul(h ^ vpcId.charCodeAt(i), 16777619) >>> 0;
+  const g = (h.toString(16).padStart(8, '0') + ((h >>> 8) ^ 0x5a).toString(16).padStart(2, '0')).slice(0, 10);
+  return `fd${g.slice(0, 2)}:${g.slice(2, 6)}:${g.slice(6, 10)}::/56`;
+}
+
+/** The VPC router's address (the VPC's base + 1, reserved in the subnet holding it): instances' default gateway. */
+export function vpcRouterAddress(vpcCidr: Cidr): string {
+  return intToIp(vpcCidr.base + 1);
+}
+
 /** The first address AWS lets an instance have in a subnet (base + 4) and the last (broadcast - 1). */
 export function usableRange(subnet: Cidr): { first: number; last: number } {
   return { first: subnet.base + 4, last: subnet.base + subnet.size - 2 };
@@ -275,7 +292,15 @@ export function hostVethName(containerId: string): string {
  * (iptables-restore input, loaded before the link is up), then `vpc0` up. Idempotent for a
  * container that is already attached (the old port is replaced).
  */
-export async function attachToVpc(opts: { ns: string; pid: number; containerId: string; ip: string; prefix: number; firewall: { v4: string; v6: string } }): Promise<{ port: string }> {
+export async function attachToVpc(opts: {
+  ns: string;
+  pid: number;
+  containerId: string;
+  ip: string;
+  prefix: number;
+  firewall: { v4: string; v6: string };
+  gateway?: string;
+}): Promise<{ port: string }> {
   requireRoot();
   const port = hostVethName(opts.containerId);
   const tmp = `k${opts.containerId.slice(0, 8)}`;
@@ -300,6 +325,8 @@ export async function attachToVpc(opts: { ns: string; pid: number; containerId: 
     `link set ${tmp} name vpc0`,
     'link set lo up',
     'link set vpc0 up',
+    // The VPC router (routing.ts) decides where a packet for outside the VPC goes, by the subnet's route table.
+    ...(opts.gateway ? [`route replace default via ${opts.gateway} dev vpc0`] : []),
   ].join('\n');
   await inNetns(opts.pid, 'ip', ['-batch', '-'], inside);
   return { port };
@@ -556,7 +583,8 @@ export const vpcHandler: DockerHandler = {
         CidrBlockAssociations: [`vpc-cidr-assoc-${vpcId.slice(4)}`],
         DefaultNetworkAcl: defaultNetworkAcl,
         DefaultSecurityGroup: defaultSecurityGroup,
-        Ipv6CidrBlocks: [],
+        // The block an AmazonProvidedIpv6CidrBlock association (VPCCidrBlock) gets: see addresses.ts.
+        Ipv6CidrBlocks: [ulaBlockFor(vpcId)],
       },
       data: { netns: ns, cidr: cidr.text, defaultSecurityGroup, defaultNetworkAcl, enableDnsHostnames: bool(props.EnableDnsHostnames) },
     };

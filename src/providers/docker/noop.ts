@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
-import { newId } from './ids.js';
 
 /** The account id kiln's local target reports (the same default the stack engine uses). */
 export const LOCAL_ACCOUNT_ID = '123456789012';
@@ -69,26 +68,6 @@ const MAKERS: Record<string, Make> = {
   'AWS::IAM::Group': (ctx, p) => {
     const name = str(p.GroupName) ?? generatedName(ctx);
     return { physicalId: name, attributes: { Arn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:group${str(p.Path) ?? '/'}${name}` } };
-  },
-  'AWS::EC2::InternetGateway': () => {
-    const id = newId('igw');
-    return { physicalId: id, attributes: { InternetGatewayId: id } };
-  },
-  'AWS::EC2::VPCGatewayAttachment': (_ctx, p) => {
-    const id = `IGW|${str(p.VpcId) ?? ''}`;
-    return { physicalId: id, attributes: { Id: id } };
-  },
-  'AWS::EC2::RouteTable': () => {
-    const id = newId('rtb');
-    return { physicalId: id, attributes: { RouteTableId: id } };
-  },
-  'AWS::EC2::Route': (_ctx, p) => {
-    const id = `${str(p.RouteTableId) ?? 'rtb'}|${str(p.DestinationCidrBlock) ?? str(p.DestinationIpv6CidrBlock) ?? '0.0.0.0/0'}`;
-    return { physicalId: id, attributes: { CidrBlock: str(p.DestinationCidrBlock) ?? '' } };
-  },
-  'AWS::EC2::SubnetRouteTableAssociation': () => {
-    const id = `rtbassoc-${randomBytes(9).toString('hex').slice(0, 17)}`;
-    return { physicalId: id, attributes: { Id: id } };
   },
   'AWS::EC2::KeyPair': (ctx, p) => {
     const name = str(p.KeyName) ?? generatedName(ctx, 255);
