@@ -19,6 +19,7 @@ import { canonicalJson } from '../../core/hash.js';
 import type { DockerContext, DockerHandler } from './context.js';
 import { attachingMember, currentView, filterDrift, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
 import { newId } from './ids.js';
+import { defaultSubnetFor } from './default-vpc.js';
 import { ResolvedImages, resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
 import { destroyContainer, launchContainer } from './launch.js';
@@ -80,7 +81,8 @@ function networkOf(ctx: DockerContext, props: JsonObject): NetworkChoice {
   const primary = nis.find((n) => String(n.DeviceIndex ?? '0') === '0') ?? nis[0];
   if (nis.length > 1) throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::Instance: more than one network interface is not supported on the local target', 'user');
   const subnetId = str(props.SubnetId) ?? (primary ? str(primary.SubnetId) : undefined);
-  if (!subnetId) throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::Instance without SubnetId launches into the default VPC, which the local target does not have: give SubnetId', 'user');
+  // Without a subnet the instance launches into the default VPC, in the default subnet of its zone.
+  if (!subnetId) return networkOf(ctx, { ...props, SubnetId: defaultSubnetFor(ctx, str(props.AvailabilityZone)) });
   let groups = [...strList(props.SecurityGroupIds, 'SecurityGroupIds'), ...(primary ? strList(primary.GroupSet, 'NetworkInterfaces[0].GroupSet') : [])];
   const byName = strList(props.SecurityGroups, 'SecurityGroups');
   if (byName.length) {
