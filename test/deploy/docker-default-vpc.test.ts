@@ -15,6 +15,8 @@ import { defaultRegion, listVpcNamespaces } from '../../src/providers/docker/net
 import { inventoryOf, type InventoryRow } from '../../src/deploy/inventory.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
+import { MemoryParameterStore } from '../../src/state/ssm.js';
+import { createPublicKey } from 'node:crypto';
 import { deployStack, destroyStack, planStack } from '../../src/deploy/index.js';
 
 const stack = `kt-dvpc-${randomBytes(3).toString('hex')}`;
@@ -43,10 +45,12 @@ const template = {
   Parameters: { DbPassword: { Type: 'String', NoEcho: true } },
   Resources: {
     WebGroup: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'web', SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }] } },
+    Key: { Type: 'AWS::EC2::KeyPair', Properties: { KeyName: `${stack}-key` } },
     Web: {
       Type: 'AWS::EC2::Instance',
       Properties: {
         ImageId: image,
+        KeyName: { Ref: 'Key' },
         AvailabilityZone: zone.az,
         SecurityGroups: [{ Ref: 'WebGroup' }],
         UserData: { 'Fn::Base64': { 'Fn::Sub': '#!/bin/sh\necho "${DbPassword}" > /root-password\n' } },
@@ -55,7 +59,8 @@ const template = {
   },
   Outputs: { Ip: { Value: { 'Fn::GetAtt': ['Web', 'PrivateIp'] } }, Vpc: { Value: { 'Fn::GetAtt': ['WebGroup', 'VpcId'] } } },
 };
-const input = { stack, store, provider, file: 'stack.json', text: JSON.stringify(template), params: { DbPassword: secret } };
+const parameters = new MemoryParameterStore();
+const input = { stack, store, provider, parameters, file: 'stack.json', text: JSON.stringify(template), params: { DbPassword: secret } };
 
 describe.sequential('the default VPC on the real Docker engine', () => {
   test('the plan says that the default VPC will be made first, naming what lands there', async () => {
@@ -97,13 +102,29 @@ describe.sequential('the default VPC on the real Docker engine', () => {
     expect(cat.stdout.trim()).toBe(secret);
   }, 60_000);
 
+  test('a key pair made by the template keeps its private key in the parameter store; KeyName puts the public key in root authorized_keys', async () => {
+    const key = store.liveResources(stack).get('Key')!;
+    const stored = parameters.get(`/ec2/keypair/${String(key.state.attributes.KeyPairId)}`);
+    expect(stored?.type).toBe('SecureString');
+    expect(stored?.value).toContain('BEGIN RSA PRIVATE KEY');
+    expect(JSON.stringify(key.state)).not.toContain('PRIVATE KEY');
+    // The public key the instance got is the public half of the stored private key.
+    const data = store.liveResources(stack).get('Web')?.state.data as { containers: Array<{ id: string }> };
+    const authorized = spawnSync('docker', ['exec', data.containers[0]!.id, 'cat', '/root/.ssh/authorized_keys'], { encoding: 'utf8' }).stdout.trim();
+    expect(authorized.split(' ').slice(0, 2).join(' ')).toBe(String(key.state.data?.publicKey).split(' ').slice(0, 2).join(' '));
+    const n = createPublicKey(stored!.value).export({ format: 'jwk' }).n!;
+    const blob = Buffer.from(authorized.split(' ')[1]!, 'base64');
+    expect(blob.toString('hex')).toContain(Buffer.from(n, 'base64url').toString('hex'));
+  }, 60_000);
+
   test('a second stack reuses the same default VPC; destroying the stacks leaves nothing', async () => {
     const before = store.liveResources(vpcStack).get('DefaultVpc')?.physicalId;
-    expect((await destroyStack({ stack, store, provider })).status).toBe('DELETE_COMPLETE');
+    expect((await destroyStack({ stack, store, provider, parameters })).status).toBe('DELETE_COMPLETE');
     expect((await deployStack(input)).outcome).toBe('complete');
     expect(store.liveResources(vpcStack).get('DefaultVpc')?.physicalId).toBe(before);
-    expect((await destroyStack({ stack, store, provider })).status).toBe('DELETE_COMPLETE');
-    expect((await destroyStack({ stack: vpcStack, store, provider })).status).toBe('DELETE_COMPLETE');
+    expect((await destroyStack({ stack, store, provider, parameters })).status).toBe('DELETE_COMPLETE');
+    expect(parameters.list('/ec2/keypair')).toEqual([]);
+    expect((await destroyStack({ stack: vpcStack, store, provider, parameters })).status).toBe('DELETE_COMPLETE');
     expect(await findOrphans(client, stack, new Set())).toEqual([]);
     expect((await listVpcNamespaces(vpcStack)).filter((n) => n.vpcId === before)).toEqual([]);
   }, 240_000);

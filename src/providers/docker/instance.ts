@@ -230,6 +230,14 @@ export async function mutations(
     .sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** The public key of the key pair `name` (made or imported by a stack); a KilnError when there is none. */
+export function publicKeyOf(ctx: DockerContext, name: string): string {
+  const pair = ctx.allResources().find((r) => r.type === 'AWS::EC2::KeyPair' && r.state.physicalId === name);
+  const key = pair ? (str(pair.state.data?.publicKey) ?? str(pair.properties.PublicKeyMaterial)) : undefined;
+  if (!key) throw new KilnError('KEY_PAIR_NOT_FOUND', `The key pair '${name}' does not exist (InvalidKeyPair.NotFound)`, 'user');
+  return key;
+}
+
 function hashText(s: string | undefined): string | null {
   return s === undefined ? null : createHash('sha256').update(s).digest('hex').slice(0, 16);
 }
@@ -248,6 +256,8 @@ export const instanceHandler: DockerHandler = {
     if (az && az !== subnet.availabilityZone)
       throw new KilnError('AZ_MISMATCH', `The subnet '${net.subnetId}' is in availability zone ${subnet.availabilityZone}, not in the requested ${az} (InvalidParameterValue)`, 'user');
     const userData = decodeUserData(props.UserData);
+    const keyName = str(props.KeyName);
+    const publicKey = keyName ? publicKeyOf(ctx, keyName) : undefined;
     const isPublic = net.associatePublicIp ?? subnet.mapPublicIpOnLaunch;
     const { docker } = ctx;
     const resolved = await resolveImage(docker, image, ctx.local.of(ResolvedImages));
@@ -263,6 +273,8 @@ export const instanceHandler: DockerHandler = {
       name: instanceId,
       instanceType,
       ...(userData !== undefined ? { userData } : {}),
+      // Where the image's SSH server (if any) reads root's keys, as EC2's cloud-init writes them.
+      ...(publicKey ? { files: [{ path: '/root/.ssh/authorized_keys', content: `${publicKey}\n`, mode: 0o600 }] } : {}),
       ...(net.privateIp ? { privateIp: net.privateIp } : {}),
       ...(isPublic ? { publish: { ports } } : {}),
     });
