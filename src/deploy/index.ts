@@ -316,10 +316,54 @@ async function evaluate(
       ),
     );
   secretList.push(...checked.secrets);
+  if (target && provider?.name === 'local') found.push(...(await defaultVpcNote(desired, target)));
   const secrets = new Secrets(secretList);
   known.secrets = secrets;
   const templateHash = hashValue(secrets.tokenise(desired as unknown as Json));
   return { doc, desired, resolve, secrets, stored, shownParams, templateHash, noEcho, warnings: locate(found, doc) };
+}
+
+/**
+ * On the local target: the resources of `desired` that land in the region's default VPC while it does
+ * not exist yet, as a plan note; `kiln deploy` makes it first (src/providers/docker/default-vpc.ts).
+ */
+async function defaultVpcNote(desired: DesiredStack, target: TargetContext): Promise<Diagnostic[]> {
+  const { defaultVpcUsers, defaultVpcStack, defaultSubnets, DEFAULT_VPC_CIDR } = await import('../providers/docker/default-vpc.js');
+  const { defaultRegion } = await import('../providers/docker/network.js');
+  const users = defaultVpcUsers(desired.resources);
+  const stack = defaultVpcStack();
+  if (!users.length || target.rows().some((r) => r.stack === stack && r.type === 'AWS::EC2::VPC')) return [];
+  const region = defaultRegion();
+  const zones = defaultSubnets(region).map((s) => s.az);
+  return users.slice(0, 1).map((u) => ({
+    severity: 'warning' as const,
+    code: 'DEFAULT_VPC',
+    message: `${users.map((x) => `${x.logicalId} (${x.reason})`).join(', ')} land${users.length === 1 ? 's' : ''} in the default VPC of ${region}, which does not exist yet: deploy creates it first as stack ${stack} (VPC ${DEFAULT_VPC_CIDR}, default subnets in ${zones.join(', ')}, its default security group)`,
+    segments: ['Resources', u.logicalId],
+  }));
+}
+
+/** Deploys the region's default VPC (stack `kiln-default-vpc-<region>`) when `desired` needs it and it does not exist. */
+async function ensureDefaultVpc(input: StackOptions, store: StackStore, desired: DesiredStack): Promise<void> {
+  if (input.provider.name !== 'local') return;
+  const { defaultVpcUsers, defaultVpcStack, defaultVpcTemplate } = await import('../providers/docker/default-vpc.js');
+  const { defaultRegion } = await import('../providers/docker/network.js');
+  const stack = defaultVpcStack();
+  if (!defaultVpcUsers(desired.resources).length || store.resources(stack, ['live']).some((r) => r.type === 'AWS::EC2::VPC')) return;
+  const region = defaultRegion();
+  const made = await deployStack({
+    stack,
+    store,
+    provider: input.provider,
+    ...(input.events ? { events: input.events } : {}),
+    ...(input.parameters ? { parameters: input.parameters } : {}),
+    ...(input.signal ? { signal: input.signal } : {}),
+    command: 'deploy (default VPC)',
+    file: `<default VPC of ${region}>`,
+    text: defaultVpcTemplate(region),
+  });
+  if (made.outcome === 'failed')
+    throw new KilnError('DEFAULT_VPC_FAILED', `the default VPC of ${region} (stack ${stack}) could not be made: ${made.reason ?? made.finalStatus ?? 'failed'}`, 'environment');
 }
 
 /** The image of every instance and launch template, when written as a plain value (for `kiln history`). */
@@ -538,6 +582,8 @@ export async function deployStack(input: DeployOptions): Promise<DeployResult> {
     const imports = importedNames(ev.desired, ev.resolve);
     checkDeployExports(store, o.stack, last, exportedNames(ev.desired, ev.resolve), imports);
     if (o.confirm && !(await o.confirm(base))) return { ...base, outcome: 'cancelled', outputs: last?.outputs ?? {} };
+    // What lands in the default VPC needs it to exist: made first, as its own stack (the plan said so).
+    await ensureDefaultVpc(input, store, ev.desired);
     if (!st || (isCreate && ['DELETE_COMPLETE', 'ROLLBACK_COMPLETE', 'CREATE_FAILED', 'ROLLBACK_FAILED'].includes(st.status) && store.resources(o.stack, ['live', 'pendingDelete']).length === 0))
       store.createStack(o.stack);
     const deployment = `d-${new Date()

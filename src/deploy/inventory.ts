@@ -4,6 +4,7 @@
 // are an input. Objects carry the tags CloudFormation puts on what a stack creates
 // (`aws:cloudformation:stack-name`, `aws:cloudformation:logical-id`).
 import type { Json, JsonObject } from '../stack/model.js';
+import { isDefaultVpcStack } from '../providers/docker/default-vpc.js';
 
 /** A live resource row as state keeps it (properties as deployed, the handler's state). */
 export interface InventoryRow {
@@ -94,7 +95,7 @@ export function inventoryOf(rows: readonly InventoryRow[]): Inventory {
     const d = r.state.data ?? {};
     switch (r.type) {
       case 'AWS::EC2::VPC': {
-        inv.Vpcs.push({ VpcId: r.physicalId, CidrBlock: text(a.CidrBlock, p.CidrBlock), State: 'available', IsDefault: false, Tags: tags(r) });
+        inv.Vpcs.push({ VpcId: r.physicalId, CidrBlock: text(a.CidrBlock, p.CidrBlock), State: 'available', IsDefault: isDefaultVpcStack(r.stack), Tags: tags(r) });
         const defaultGroup = text(a.DefaultSecurityGroup);
         if (defaultGroup) inv.SecurityGroups.push({ GroupId: defaultGroup, GroupName: 'default', Description: 'default VPC security group', VpcId: r.physicalId, Tags: tags(r) });
         break;

@@ -10,6 +10,7 @@
 // wants an AMI id.
 import { randomBytes } from 'node:crypto';
 import { KilnError } from '../core/errors.js';
+import { KEY_PAIR_TYPE, keyPairHandler } from './keypair.js';
 import type { Json, JsonObject } from '../stack/model.js';
 import type { ParameterStore, SsmType } from '../state/ssm.js';
 import type { Provider, ResourceContext, ResourceHandler, ResourceState } from '../model/provider.js';
@@ -93,9 +94,11 @@ export function ssmParameterHandler(store: ParameterStore): ResourceHandler {
 /** `provider` with AWS::SSM::Parameter realised in `store` (everything else is the provider's own). */
 export function withParameterStore(provider: Provider, store: ParameterStore): Provider {
   const ssm = ssmParameterHandler(store);
+  // Locally a key pair made by a template keeps its private key in the store, as AWS does (keypair.ts).
+  const keys = provider.name === 'local' ? keyPairHandler(store) : undefined;
   return {
     name: provider.name,
-    handler: (type) => (type === SSM_PARAMETER_TYPE ? ssm : provider.handler(type)),
+    handler: (type) => (type === SSM_PARAMETER_TYPE ? ssm : keys && type === KEY_PAIR_TYPE ? keys : provider.handler(type)),
     ...(provider.listOrphans ? { listOrphans: provider.listOrphans.bind(provider) } : {}),
     ...(provider.removeOrphans ? { removeOrphans: provider.removeOrphans.bind(provider) } : {}),
     ...(provider.normalizeParameter ? { normalizeParameter: provider.normalizeParameter.bind(provider) } : {}),

@@ -28,6 +28,7 @@ import { DEFAULT_INSTANCE_TYPE, decodeUserData } from './instance.js';
 import { destroyContainer, launchContainer } from './launch.js';
 import { resolveLaunchConfig, type LaunchConfig } from './launchtemplate.js';
 import { subnetInfo } from './network.js';
+import { defaultSubnetsOf } from './default-vpc.js';
 import { chooseToRemove, groupSize, parseUpdatePolicy, planRolling, spreadSubnets } from './rollout.js';
 
 export interface AsgInstance {
@@ -83,8 +84,9 @@ interface GroupPlan {
 
 async function planGroup(ctx: DockerContext, props: JsonObject, name: string): Promise<GroupPlan> {
   const size = groupSize(props);
-  const zones = strList(props.VPCZoneIdentifier);
-  if (!zones.length) throw new KilnError('INVALID_PROPERTY', 'VPCZoneIdentifier: the local target needs the subnets of the group (AvailabilityZones alone name no network)', 'user');
+  // Without VPCZoneIdentifier the group is in the default VPC, in the default subnets of its AvailabilityZones.
+  const given = strList(props.VPCZoneIdentifier);
+  const zones = given.length ? given : defaultSubnetsOf(ctx, strList(props.AvailabilityZones));
   for (const z of zones) subnetInfo(ctx, z);
   const lc = resolveLaunchConfig(ctx, props);
   const image = await resolveImage(ctx.docker, lc.imageId, ctx.local.of(ResolvedImages));

@@ -32,6 +32,7 @@ import {
 import { noteMember, reconcileFirewalls, type ContainerRecord } from './firewall.js';
 import { destroyContainer, launchContainer, type Launched } from './launch.js';
 import { defaultRegion } from './network.js';
+import { defaultSubnetsOf } from './default-vpc.js';
 import { LOCAL_ACCOUNT_ID } from './noop.js';
 import { serviceImage } from './service-images.js';
 
@@ -216,9 +217,11 @@ export function classicModel(ctx: ResourceContext, name: string, props: JsonObje
   return { frontends, backends: [...backends.values()] };
 }
 
-function placementOf(props: JsonObject, model: LbModel): LbPlacement {
+function placementOf(ctx: DockerContext, props: JsonObject, model: LbModel): LbPlacement {
+  // Without Subnets a classic load balancer is in the default VPC, in the default subnets of its AvailabilityZones.
+  const subnets = strList(props.Subnets);
   return {
-    subnetIds: strList(props.Subnets),
+    subnetIds: subnets.length ? subnets : defaultSubnetsOf(ctx, strList(props.AvailabilityZones)),
     groups: strList(props.SecurityGroups),
     internal: str(props.Scheme) === 'internal',
     ports: model.frontends.map((f) => f.port),
@@ -240,7 +243,7 @@ function classicState(ctx: DockerContext, name: string, launched: { privateIp: s
       'SourceSecurityGroup.GroupName': groupName,
       'SourceSecurityGroup.OwnerAlias': LOCAL_ACCOUNT_ID,
     },
-    data: { containers: [launched.data], placement: placementOf(props, { frontends: [], backends: [] }) as unknown as JsonObject },
+    data: { containers: [launched.data], placement: placementOf(ctx, props, { frontends: [], backends: [] }) as unknown as JsonObject },
   };
 }
 
@@ -277,7 +280,7 @@ export const classicElbHandler: DockerHandler = {
     async run(ctx, props) {
       const name = classicName(ctx, props);
       const model = classicModel(ctx, name, props);
-      const place = placementOf(props, model);
+      const place = placementOf(ctx, props, model);
       ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `starting HAProxy for ${name} (ports ${place.ports.join(', ')}) while its instances are created` });
       const { launched, model: running } = await launchLb(ctx, name, place, model);
       ctx.local.of(WarmLbs).set(warmKey(ctx), { name, place, model: running, launched });
@@ -297,7 +300,7 @@ export const classicElbHandler: DockerHandler = {
     warmLbs.delete(warmKey(ctx));
     const name = warm?.name ?? classicName(ctx, props);
     const model = classicModel(ctx, name, props);
-    const place = placementOf(props, model);
+    const place = placementOf(ctx, props, model);
     if (warm) {
       if (samePlacement(warm.place, place) && sameGroups(warm.place, place) && modelShape(warm.model) === modelShape(model)) {
         try {
@@ -318,8 +321,8 @@ export const classicElbHandler: DockerHandler = {
   async update(ctx, props, previous) {
     const name = previous.state.physicalId;
     const model = classicModel(ctx, name, props);
-    const before: LbPlacement = { ...placementOf(previous.props, { frontends: [], backends: [] }), ports: listenersOf(previous.props).map((l) => l.lbPort) };
-    const after = placementOf(props, model);
+    const before: LbPlacement = { ...placementOf(ctx, previous.props, { frontends: [], backends: [] }), ports: listenersOf(previous.props).map((l) => l.lbPort) };
+    const after = placementOf(ctx, props, model);
     const [current] = await lbContainers(ctx, name);
     const records = Array.isArray(previous.state.data?.containers) ? (previous.state.data.containers as unknown as ContainerRecord[]) : [];
     if (current && samePlacement(before, after)) {

@@ -19,6 +19,7 @@ import { canonicalJson } from '../../core/hash.js';
 import type { DockerContext, DockerHandler } from './context.js';
 import { attachingMember, currentView, filterDrift, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
 import { newId } from './ids.js';
+import { defaultSubnetFor } from './default-vpc.js';
 import { ResolvedImages, resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
 import { destroyContainer, launchContainer } from './launch.js';
@@ -80,7 +81,8 @@ function networkOf(ctx: DockerContext, props: JsonObject): NetworkChoice {
   const primary = nis.find((n) => String(n.DeviceIndex ?? '0') === '0') ?? nis[0];
   if (nis.length > 1) throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::Instance: more than one network interface is not supported on the local target', 'user');
   const subnetId = str(props.SubnetId) ?? (primary ? str(primary.SubnetId) : undefined);
-  if (!subnetId) throw new KilnError('UNSUPPORTED_ON_LOCAL', 'AWS::EC2::Instance without SubnetId launches into the default VPC, which the local target does not have: give SubnetId', 'user');
+  // Without a subnet the instance launches into the default VPC, in the default subnet of its zone.
+  if (!subnetId) return networkOf(ctx, { ...props, SubnetId: defaultSubnetFor(ctx, str(props.AvailabilityZone)) });
   let groups = [...strList(props.SecurityGroupIds, 'SecurityGroupIds'), ...(primary ? strList(primary.GroupSet, 'NetworkInterfaces[0].GroupSet') : [])];
   const byName = strList(props.SecurityGroups, 'SecurityGroups');
   if (byName.length) {
@@ -228,6 +230,14 @@ export async function mutations(
     .sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** The public key of the key pair `name` (made or imported by a stack); a KilnError when there is none. */
+export function publicKeyOf(ctx: DockerContext, name: string): string {
+  const pair = ctx.allResources().find((r) => r.type === 'AWS::EC2::KeyPair' && r.state.physicalId === name);
+  const key = pair ? (str(pair.state.data?.publicKey) ?? str(pair.properties.PublicKeyMaterial)) : undefined;
+  if (!key) throw new KilnError('KEY_PAIR_NOT_FOUND', `The key pair '${name}' does not exist (InvalidKeyPair.NotFound)`, 'user');
+  return key;
+}
+
 function hashText(s: string | undefined): string | null {
   return s === undefined ? null : createHash('sha256').update(s).digest('hex').slice(0, 16);
 }
@@ -246,6 +256,8 @@ export const instanceHandler: DockerHandler = {
     if (az && az !== subnet.availabilityZone)
       throw new KilnError('AZ_MISMATCH', `The subnet '${net.subnetId}' is in availability zone ${subnet.availabilityZone}, not in the requested ${az} (InvalidParameterValue)`, 'user');
     const userData = decodeUserData(props.UserData);
+    const keyName = str(props.KeyName);
+    const publicKey = keyName ? publicKeyOf(ctx, keyName) : undefined;
     const isPublic = net.associatePublicIp ?? subnet.mapPublicIpOnLaunch;
     const { docker } = ctx;
     const resolved = await resolveImage(docker, image, ctx.local.of(ResolvedImages));
@@ -261,6 +273,8 @@ export const instanceHandler: DockerHandler = {
       name: instanceId,
       instanceType,
       ...(userData !== undefined ? { userData } : {}),
+      // Where the image's SSH server (if any) reads root's keys, as EC2's cloud-init writes them.
+      ...(publicKey ? { files: [{ path: '/root/.ssh/authorized_keys', content: `${publicKey}\n`, mode: 0o600 }] } : {}),
       ...(net.privateIp ? { privateIp: net.privateIp } : {}),
       ...(isPublic ? { publish: { ports } } : {}),
     });

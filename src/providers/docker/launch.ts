@@ -6,8 +6,8 @@
 //   1. created with no Docker network (or only the VPC's public network when it has a public
 //      endpoint, ports published on its own loopback address); its entrypoint is kiln's init
 //      wrapper, inline (`sh -c <wrapper> kiln-init <image entrypoint + command>`), with tini as PID 1;
-//      the user data travels in the environment (`KILN_USER_DATA`), which the wrapper writes to
-//      `/.kiln/user-data` and unsets; only `files` (and cloud-config write_files) are copied in;
+//      the user data is copied in as `/.kiln/user-data` (mode 0700, never in the environment, which
+//      `docker inspect` shows), with `files` (and cloud-config write_files);
 //   2. started; kiln joins its namespace to the VPC (veth, address, MAC derived from the address)
 //      and loads its security group rules, then brings `vpc0` up;
 //   3. the wrapper, which has been waiting for `vpc0` to be up, runs the user data once, as root
@@ -124,10 +124,6 @@ const INIT_DIR = '.kiln';
  */
 export function initScript(bb: string, user = ''): string {
   return `# kiln init: waits for the VPC link, runs the user data once, then the image's command.
-if [ -n "\${KILN_USER_DATA+x}" ]; then
-  if [ ! -e /${INIT_DIR}/user-data ]; then ${bb}mkdir -p /${INIT_DIR} && (umask 077; printf '%s' "$KILN_USER_DATA" > /${INIT_DIR}/user-data) && ${bb}chmod 700 /${INIT_DIR}/user-data; fi
-  unset KILN_USER_DATA
-fi
 n=0
 while :; do
   s=""
@@ -276,8 +272,7 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
     if (publicIp) labels['kiln.public-ip'] = publicIp;
     const ud = spec.userData !== undefined ? await prepareUserData(spec.userData) : undefined;
     for (const w of ud?.warnings ?? []) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `UserData: ${w}` });
-    // The wrapper travels inline (`sh -c`), the user data in the environment (the wrapper writes it
-    // to /.kiln/user-data and unsets it): most launches copy nothing into the container.
+    // The wrapper travels inline (`sh -c`); the user data is copied in with the files.
     const createOpts = (shellCmd: string[], bb: string): ContainerSpec => ({
       name: containerName,
       Image: image.id,
@@ -285,7 +280,7 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
       ...(asRoot ? { User: '0:0' } : {}),
       Entrypoint: [...shellCmd, '-c', initScript(bb, asRoot ? image.user : ''), 'kiln-init'],
       Cmd: command,
-      Env: [...envList(spec.env), ...(ud ? [`KILN_USER_DATA=${ud.script}`] : [])],
+      Env: envList(spec.env),
       Labels: labels,
       ExposedPorts: exposed,
       HostConfig: {
@@ -301,7 +296,9 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
     });
     container = await docker.createContainer(createOpts(['/bin/sh'], ''));
     record.id = container;
-    const files: LaunchFile[] = [...(spec.files ?? []), ...(ud?.files ?? [])];
+    // The user data is copied in as a file readable by root only, never put in the environment:
+    // `docker inspect` shows a container's environment, and user data may hold secrets (NoEcho values).
+    const files: LaunchFile[] = [...(spec.files ?? []), ...(ud?.files ?? []), ...(ud ? [{ path: `/${INIT_DIR}/user-data`, content: ud.script, mode: 0o700 }] : [])];
     const shells = ctx.local.of(ImageShells);
     let shell = shells.get(image.id);
     if (shell === undefined) shells.set(image.id, (shell = await docker.pathExists(container, '/bin/sh')));

@@ -7,6 +7,7 @@ import type { ReadResult, ResourceContext, ResourceState } from '../../model/pro
 import type { DockerContext, DockerHandler } from './context.js';
 import { ALLOW_ALL_EGRESS, currentView, effectiveGroups, filterDrift, noteGroup, noteRule, normaliseRule, reconcileFirewalls, type GroupRules, type SgRule } from './firewall.js';
 import { newId } from './ids.js';
+import { defaultVpc } from './default-vpc.js';
 
 function rulesOf(props: JsonObject, key: 'SecurityGroupIngress' | 'SecurityGroupEgress'): SgRule[] {
   const v = props[key];
@@ -15,9 +16,9 @@ function rulesOf(props: JsonObject, key: 'SecurityGroupIngress' | 'SecurityGroup
   return v.map((r, i) => normaliseRule(r, key === 'SecurityGroupIngress' ? 'ingress' : 'egress', `${key}[${i}]`));
 }
 
-function checkVpc(ctx: ResourceContext, vpcId: Json | undefined, what: string): string {
-  if (vpcId === undefined || vpcId === null || vpcId === '')
-    throw new KilnError('UNSUPPORTED_ON_LOCAL', `${what} without VpcId belongs to the account's default VPC, which the local target does not have: give VpcId`, 'user');
+function checkVpc(ctx: ResourceContext, vpcId: Json | undefined): string {
+  // Without VpcId the group belongs to the region's default VPC (default-vpc.ts).
+  if (vpcId === undefined || vpcId === null || vpcId === '') return defaultVpc(ctx).vpcId;
   const id = String(vpcId);
   const vpc = ctx.lookup(id);
   if (!vpc || vpc.type !== 'AWS::EC2::VPC') throw new KilnError('VPC_NOT_FOUND', `The vpc ID '${id}' does not exist (InvalidVpcID.NotFound)`, 'user');
@@ -46,7 +47,7 @@ export const securityGroupHandler: DockerHandler = {
   effect: 'real',
   async create(ctx, props) {
     if (typeof props.GroupDescription !== 'string' || props.GroupDescription === '') throw new KilnError('INVALID_PROPERTY', 'AWS::EC2::SecurityGroup GroupDescription is required', 'user');
-    const vpcId = checkVpc(ctx, props.VpcId, 'a security group');
+    const vpcId = checkVpc(ctx, props.VpcId);
     const groupId = newId('sg');
     const rules = groupRules(groupId, vpcId, props);
     checkPeerGroups(ctx, [...rules.ingress, ...rules.egress]);
