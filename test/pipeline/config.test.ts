@@ -78,7 +78,9 @@ describe('kiln.yaml', () => {
     const r = check(GOOD.replace('    template: image.json', '    template: image.json\n    tempalte: x'));
     expect(r.config).toBeUndefined();
     expect(r.lines).toEqual(["kiln.yaml:5:5: error[KILN_YAML_UNKNOWN_KEY]: unknown key 'tempalte' (expected one of template, builds, vars, var_files) (at images.web.tempalte)"]);
-    expect(check(`${GOOD}extra: 1\n`).lines).toEqual(["kiln.yaml:18:1: error[KILN_YAML_UNKNOWN_KEY]: unknown key 'extra' (expected one of stack, images, stack_template, parameters) (at extra)"]);
+    expect(check(`${GOOD}extra: 1\n`).lines).toEqual([
+      "kiln.yaml:18:1: error[KILN_YAML_UNKNOWN_KEY]: unknown key 'extra' (expected one of stack, images, stack_template, parameters, s3_bucket) (at extra)",
+    ]);
   });
 
   it('a missing template file is an error at its value', () => {

@@ -68,9 +68,11 @@ describe('AWS::ElastiCache::ReplicationGroup', () => {
 
     expect((await redis(member, primary, ['PING'])).out).toContain('NOAUTH');
     expect((await redis(member, primary, [`AUTH ${TOKEN}`, 'SET greeting hello'])).out).toMatch(/\+OK\r\n\+OK/);
-    // Replication is asynchronous: the replica has it within moments.
+    // Replication is asynchronous (and a replica's first sync can take a while on a loaded machine): ask until it has it.
     let read = '';
-    for (let i = 0; i < 30 && !read.includes('hello'); i++) read = (await redis(member, replicas[0]!, [`AUTH ${TOKEN}`, 'GET greeting'])).out;
+    for (const end = Date.now() + 60_000; Date.now() < end && !read.includes('hello'); await new Promise((r) => setTimeout(r, 250))) {
+      read = (await redis(member, replicas[0]!, [`AUTH ${TOKEN}`, 'GET greeting'])).out;
+    }
     expect(read).toContain('hello');
     expect((await redis(member, replicas[1]!, [`AUTH ${TOKEN}`, 'SET greeting bye'])).out).toContain('READONLY');
     expect((await redis(stranger, primary, ['PING'])).out).not.toMatch(/PONG|NOAUTH/);

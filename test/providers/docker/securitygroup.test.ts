@@ -33,7 +33,7 @@ describe('AWS::EC2::SecurityGroup', () => {
   it('refuses a missing description, a missing or unknown VPC, a bad rule and an unknown source group', async () => {
     const ctx = stack.ctx('Bad', 'AWS::EC2::SecurityGroup');
     await expect(securityGroupHandler.create(ctx, { VpcId: vpcId })).rejects.toThrow(/GroupDescription is required/);
-    await expect(securityGroupHandler.create(ctx, { GroupDescription: 'x' })).rejects.toThrow(/default VPC, which the local target does not have/);
+    await expect(securityGroupHandler.create(ctx, { GroupDescription: 'x' })).rejects.toThrow(/the default VPC of us-east-1 \(stack kiln-default-vpc-us-east-1\) does not exist/);
     await expect(securityGroupHandler.create(ctx, { GroupDescription: 'x', VpcId: 'vpc-0123456789abcdef0' })).rejects.toThrow(/The vpc ID 'vpc-0123456789abcdef0' does not exist/);
     await expect(securityGroupHandler.create(ctx, { GroupDescription: 'x', VpcId: vpcId, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80 }] })).rejects.toThrow(
       /SecurityGroupIngress\[0\]: exactly one of/,
