@@ -152,21 +152,9 @@ export const cacheClusterHandler: DockerHandler = {
   },
 
   /** Security groups change in place (no interruption, as on AWS): the nodes' packet filters reload. */
-  async update(ctx, props, previous) {
-    const groups = strList(props.VpcSecurityGroupIds);
-    const view = currentView(ctx);
-    for (const g of groups) if (!view.groups.has(g)) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
-    const list = Array.isArray(previous.state.data?.containers) ? (previous.state.data.containers as unknown as ContainerRecord[]) : [];
-    const next = list.map((c) => ({ ...c, groups }));
-    for (const c of next) noteMember(ctx, c);
-    for (const vpcId of new Set(next.map((c) => c.vpcId))) await reconcileFirewalls(ctx, { vpcId });
-    return { ...previous.state, data: { ...(previous.state.data ?? {}), containers: next as unknown as Json } };
-  },
+  update: (ctx, props, previous) => regroupNodes(ctx, strList(props.VpcSecurityGroupIds), previous.state),
 
-  async delete(ctx, state) {
-    const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
-    for (const c of list) await destroyContainer(ctx, c as unknown as { id: string; vpcId?: string; ip?: string });
-  },
+  delete: (ctx, state) => deleteNodes(ctx, state),
 
   async read(ctx, state) {
     const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
@@ -177,3 +165,20 @@ export const cacheClusterHandler: DockerHandler = {
     return { state, drift: [] };
   },
 };
+
+/** A cache's nodes moved to `groups` in place (no interruption, as on AWS): their packet filters reload. */
+export async function regroupNodes(ctx: DockerContext, groups: string[], state: ResourceState): Promise<ResourceState> {
+  const view = currentView(ctx);
+  for (const g of groups) if (!view.groups.has(g)) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
+  const list = Array.isArray(state.data?.containers) ? (state.data.containers as unknown as ContainerRecord[]) : [];
+  const next = list.map((c) => ({ ...c, groups }));
+  for (const c of next) noteMember(ctx, c);
+  for (const vpcId of new Set(next.map((c) => c.vpcId))) await reconcileFirewalls(ctx, { vpcId });
+  return { ...state, data: { ...(state.data ?? {}), containers: next as unknown as Json } };
+}
+
+/** Removes every node container a cache resource recorded. */
+export async function deleteNodes(ctx: DockerContext, state: ResourceState): Promise<void> {
+  const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
+  for (const c of list) await destroyContainer(ctx, c as unknown as { id: string; vpcId?: string; ip?: string });
+}

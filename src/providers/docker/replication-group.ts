@@ -14,10 +14,10 @@ import type { Json, JsonObject } from '../../core/json.js';
 import type { DiffResult, KnownResource, ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler } from './context.js';
 import { generatedName, num, str, strList } from './elb.js';
-import { cacheCommand, subnetsFor, waitServing } from './elasticache.js';
+import { cacheCommand, deleteNodes, regroupNodes, subnetsFor, waitServing } from './elasticache.js';
 import { execIn } from './haproxy.js';
 import { destroyContainer, launchContainer, type Launched } from './launch.js';
-import { currentView, noteMember, reconcileFirewalls, type ContainerRecord } from './firewall.js';
+import { noteMember, reconcileFirewalls } from './firewall.js';
 import { serviceImage } from './service-images.js';
 
 const PARAMETER_GROUP = 'AWS::ElastiCache::ParameterGroup';
@@ -260,21 +260,9 @@ export const replicationGroupHandler: DockerHandler = {
     return { requiresReplacement: [...keys].filter((k) => !inPlace.has(k) && JSON.stringify(oldProps[k] ?? null) !== JSON.stringify(newProps[k] ?? null)) };
   },
 
-  async update(ctx, props, previous) {
-    const groups = strList(props.SecurityGroupIds);
-    const view = currentView(ctx);
-    for (const g of groups) if (!view.groups.has(g)) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
-    const list = Array.isArray(previous.state.data?.containers) ? (previous.state.data.containers as unknown as ContainerRecord[]) : [];
-    const next = list.map((c) => ({ ...c, groups }));
-    for (const c of next) noteMember(ctx, c);
-    for (const vpcId of new Set(next.map((c) => c.vpcId))) await reconcileFirewalls(ctx, { vpcId });
-    return { ...previous.state, data: { ...(previous.state.data ?? {}), containers: next as unknown as Json } };
-  },
+  update: (ctx, props, previous) => regroupNodes(ctx, strList(props.SecurityGroupIds), previous.state),
 
-  async delete(ctx, state) {
-    const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
-    for (const c of list) await destroyContainer(ctx, c as unknown as { id: string; vpcId?: string; ip?: string });
-  },
+  delete: (ctx, state) => deleteNodes(ctx, state),
 
   async read(ctx, state) {
     for (const n of nodesOf(state)) if (!(await ctx.docker.inspectContainer(n.id).catch(() => undefined))) return { drift: [] };
