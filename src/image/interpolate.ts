@@ -244,23 +244,6 @@ function parseAction(text: string, start: number, perr: (at: number, msg: string
 // Functions
 // ---------------------------------------------------------------------------------------------
 
-/** Keys `{{build}}` knows for every builder (reference §3); builders add their own. */
-export const COMMON_BUILD_KEYS = [
-  'ID',
-  'Host',
-  'Port',
-  'User',
-  'Password',
-  'ConnType',
-  'PackerRunUUID',
-  'PackerHTTPIP',
-  'PackerHTTPPort',
-  'PackerHTTPAddr',
-  'SSHPublicKey',
-  'SSHPrivateKey',
-  'WinRMPassword',
-] as const;
-
 type Fn = (ctx: InterpContext, args: unknown[]) => string;
 
 const FUNCS: Record<string, { arity?: number; fn: Fn }> = {

@@ -5,12 +5,12 @@
 import type { Diagnostic } from '../core/diagnostics.js';
 import { KilnError } from '../core/errors.js';
 import type { Path } from '../core/source.js';
-import { decodeBuilder, BUILDER_BUILD_KEYS, BUILDER_TYPES } from './config/builders.js';
+import { decodeBuilder, buildKeys as builderBuildKeys, BUILDER_TYPES } from './config/builders.js';
 import { Decoder, RenderFailure, type ConfigIssue } from './config/decode.js';
 import { pluginEnv, type PluginEnv } from './config/env.js';
 import { decodePostProcessor, POST_PROCESSOR_LATE_KEYS, POST_PROCESSOR_TYPES } from './config/postprocessors.js';
 import { decodeProvisioner, PROVISIONER_LATE_KEYS, PROVISIONER_TYPES } from './config/provisioners.js';
-import { cleanResourceName, COMMON_BUILD_KEYS, render, TemplateError, type InterpContext } from './interpolate.js';
+import { cleanResourceName, render, TemplateError, type InterpContext } from './interpolate.js';
 import { CODES, diagAt, parseGoDuration } from './template.js';
 import {
   PACKER_COMPAT_VERSION,
@@ -184,7 +184,7 @@ function prepareOne(c: BuildCtx, def: BuilderDef, name: string, cliExcept: strin
       diagnostics.push(d);
     }
   };
-  const buildKeys = [...COMMON_BUILD_KEYS, ...(BUILDER_BUILD_KEYS[def.type] ?? [])];
+  const buildKeys = builderBuildKeys(def.type);
   const runName = def.packerBuildName ?? name;
   const interp = (): InterpContext => ({ ...baseInterp(c, runName, def.type), build: { mode: 'placeholder', keys: buildKeys } });
 

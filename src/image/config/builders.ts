@@ -261,13 +261,21 @@ export function decodeAmazonEbs(d: Decoder, env: PluginEnv): AmazonEbsBuilderCon
 
 export const BUILDER_TYPES = ['docker', 'null', 'file', 'amazon-ebs'] as const;
 
+/** Keys `{{build}}` (HCL2: `build.Key`) knows for every builder (reference §3). */
+const COMMON_BUILD_KEYS = ['ID', 'Host', 'Port', 'User', 'Password', 'ConnType', 'PackerRunUUID', 'PackerHTTPIP', 'PackerHTTPPort', 'PackerHTTPAddr', 'SSHPublicKey', 'SSHPrivateKey', 'WinRMPassword'];
+
 /** `{{build `Key`}}` keys each builder provides besides the common ones. */
-export const BUILDER_BUILD_KEYS: Record<string, string[]> = {
+const BUILDER_BUILD_KEYS: Record<string, string[]> = {
   docker: ['ImageSha256'],
   'amazon-ebs': ['SourceAMI', 'SourceAMIName', 'SourceAMIOwner', 'SourceAMIOwnerName', 'SourceAMICreationDate', 'BuildRegion'],
   null: [],
   file: [],
 };
+
+/** Every `{{build}}` key a builder of this type provides. */
+export function buildKeys(type: string): string[] {
+  return [...COMMON_BUILD_KEYS, ...(BUILDER_BUILD_KEYS[type] ?? [])];
+}
 
 export function decodeBuilder(type: string, d: Decoder, env: PluginEnv): BuilderConfig | undefined {
   switch (type) {

@@ -12,7 +12,7 @@
 import { dirname } from 'node:path';
 import type { Diagnostic } from '../../core/diagnostics.js';
 import type { Path } from '../../core/source.js';
-import { BUILDER_TYPES } from '../config/builders.js';
+import { BUILDER_TYPES, buildKeys } from '../config/builders.js';
 import { makeResolved } from '../variables.js';
 import type { BuilderDef, ParsedTemplate, PostProcessorDef, ProvisionerDef, ResolvedVariables } from '../types.js';
 import { SENSITIVE_MASK } from '../types.js';
@@ -1024,22 +1024,7 @@ interface BuildSource {
 }
 
 function buildScope(c: Ctx, s: BuildSource, buildName: string | undefined, type: string): Scope {
-  const keys = [
-    'ID',
-    'Host',
-    'Port',
-    'User',
-    'Password',
-    'ConnType',
-    'PackerRunUUID',
-    'PackerHTTPIP',
-    'PackerHTTPPort',
-    'PackerHTTPAddr',
-    'SSHPublicKey',
-    'SSHPrivateKey',
-    'WinRMPassword',
-    ...(type === 'docker' ? ['ImageSha256'] : []),
-  ];
+  const keys = buildKeys(type);
   const build: Record<string, Value> = Object.fromEntries(keys.map((k) => [k, `{{.${k}}}`]));
   if (buildName !== undefined) build['name'] = buildName;
   return child(c.scope, { source: { name: s.name, type: s.decl.type }, build });
