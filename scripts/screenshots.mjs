@@ -63,6 +63,8 @@ try {
   // when the engine already holds the seed image (kiln up would then only reuse it).
   const bake = spawnSync(process.execPath, [kilnJs, 'build', '-force', '-only', 'local', '-var', 'app_version=1', join(root, 'examples', 'seed', 'image.json'), '--state-dir', state], {
     stdio: 'inherit',
+    // Its manifest post-processor writes manifest.json where it runs: in the temporary directory.
+    cwd: dir,
   });
   if (bake.status !== 0) throw new Error(`kiln build exited ${bake.status}`);
   const up = spawn(process.execPath, [kilnJs, 'up', join(root, 'examples', 'seed'), '--stack', stack, '--yes', '--state-dir', state], { stdio: 'inherit' });
