@@ -6,7 +6,14 @@
 // deploy, the two alternating pair by pair so that load affects both alike; the stack is destroyed
 // between runs (not timed). `npm run build` first; needs Debian's chromium.
 //
-//   node bench/ui-pages.mjs [pairs=3] [instances=20] [pages=20] [elb|noelb] [shared|niced]
+//   node bench/ui-pages.mjs [pairs=3] [instances=20] [pages=20] [elb|noelb] [shared|niced] [windows|tabs]
+//
+// `windows` (the default) opens each page in a window of its own, so that all 20 are visible and
+// draw every event as it comes: the worst case. `tabs` opens them as tabs of one window, as a person
+// would: Chromium then shows only the front one, and the 19 behind it get no animation frames (the
+// page's script queues what arrives and draws it when shown). Each run checks how many pages were
+// visible during the deploy and prints it (`visible`); at the end every page is brought to the front
+// and must show every resource CREATE_COMPLETE.
 //
 // `niced` runs the browser at the lowest CPU priority (nice 19): the 20 pages' own rendering then
 // takes only what the deploy leaves of the cores, which measures what `kiln ui` (the server, its
@@ -16,7 +23,7 @@
 // Prints a JSON line per pair and a summary with the median ratio (goal: pages/none ≤ 1.05). Each
 // run with pages also checks that every page ended showing every resource CREATE_COMPLETE.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +36,7 @@ const n = Number(process.argv[3] ?? 20);
 const pages = Number(process.argv[4] ?? 20);
 const withElb = (process.argv[5] ?? 'elb') !== 'noelb';
 const niced = process.argv[6] === 'niced';
+const windows = (process.argv[7] ?? 'windows') !== 'tabs';
 const id = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-ui-'));
 const state = join(dir, 'state');
@@ -36,6 +44,12 @@ const image = `kiln-bench/ui:${id}`;
 const label = `kiln.test=bench-ui-${id}`;
 const kilnJs = join(root, 'bin', 'kiln.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Ctrl-C or SIGTERM: the clean-up of the `finally` below still runs (the stacks, the image).
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    stopping = true;
+  });
 
 const b = spawnSync('docker', ['build', '-q', '-t', image, '--label', label, '-'], { input: 'FROM busybox:latest\nCMD ["httpd", "-f", "-p", "80"]\n', encoding: 'utf8' });
 if (b.status !== 0) throw new Error(b.stderr);
@@ -99,6 +113,9 @@ async function launchBrowser(uiPid) {
     executablePath: wrapper,
     pipe: true,
     headless: true,
+    // The script's own SIGINT/SIGTERM handler stops after the current pair; the browser stays till then.
+    handleSIGINT: false,
+    handleSIGTERM: false,
     args: [
       '--headless',
       '--no-sandbox',
@@ -115,12 +132,42 @@ async function launchBrowser(uiPid) {
   return { browser, close: async () => (await browser.close(), rmSync(profile, { recursive: true, force: true })) };
 }
 
+/** CPU seconds (user + system) used so far by the processes `roots` and all their descendants (Linux /proc). */
+function cpuSeconds(roots) {
+  const procs = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // pid (comm) state ppid … utime stime: fields after the command's closing parenthesis.
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const inTree = (pid) => {
+    for (let p = pid, n = 0; p > 1 && n < 64; p = procs.get(p)?.ppid ?? 0, n++) if (roots.includes(p)) return true;
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, v] of procs) if (inTree(pid)) ticks += v.ticks;
+  return ticks / 100;
+}
+
 /** What to stop should a run throw: the ui servers and browsers this script started. */
 const running = new Set();
 const median = (xs) => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)];
 const rows = [];
 try {
-  for (let p = 0; p < pairs; p++) {
+  // One deploy and destroy first, not timed: what only a first run pays (the load balancer's service
+  // image baked once from debian:bookworm, the engine's caches) is paid here, by neither side.
+  {
+    const r = await kiln('deploy', stackFile, '--stack', `bench-ui-${id}-warm`, '--yes');
+    if (r.code !== 0) throw new Error(`warm-up deploy failed: ${r.err.slice(-2000)}`);
+    await kiln('destroy', '--stack', `bench-ui-${id}-warm`, '--yes');
+  }
+  for (let p = 0; p < pairs && !stopping; p++) {
     const none = async () => {
       const stack = `bench-ui-${id}-n${p}`;
       const r = await kiln('deploy', stackFile, '--stack', stack, '--yes');
@@ -136,7 +183,7 @@ try {
       running.add({ kill: () => void close().catch(() => undefined) });
       const tabs = [];
       for (let i = 0; i < pages; i++) {
-        const page = await browser.newPage();
+        const page = await browser.newPage(windows ? { type: 'window' } : undefined);
         // Chromium aborts a navigation when the host's interfaces change (Docker networks of a destroy).
         for (let t = 0; ; t++) {
           try {
@@ -151,11 +198,18 @@ try {
       }
       // Let the browser's start-up settle: the deploy is timed with the pages open and idle.
       await sleep(5000);
+      let visible = 0;
+      for (const page of tabs) if ((await page.evaluate(() => document.visibilityState)) === 'visible') visible++;
+      const browserPid = browser.process()?.pid ?? 0;
+      const cpu0 = { ui: cpuSeconds([ui.pid]), browser: cpuSeconds([browserPid]) };
       const r = await kiln('deploy', stackFile, '--stack', stack, '--yes');
       if (r.code !== 0) throw new Error(`deploy failed: ${r.err.slice(-2000)}`);
+      // What the server and the browser used while the deploy ran (CPU seconds).
+      const cpu = { uiCpuS: +(cpuSeconds([ui.pid]) - cpu0.ui).toFixed(2), browserCpuS: +(cpuSeconds([browserPid]) - cpu0.browser).toFixed(2) };
       // Every page followed it to the end.
       let complete = 0;
       for (const page of tabs) {
+        await page.bringToFront();
         const ok = await page
           .waitForFunction(
             (want) => document.querySelectorAll('#graph .node[data-status="CREATE_COMPLETE"]').length === want && document.querySelector('#timeline') !== null,
@@ -171,7 +225,7 @@ try {
       await close();
       ui.kill('SIGTERM');
       await kiln('destroy', '--stack', stack, '--yes');
-      return { ms: r.ms, complete };
+      return { ms: r.ms, complete, visible, ...cpu };
     };
     let a;
     let w;
@@ -182,7 +236,17 @@ try {
       w = await watched();
       a = await none();
     }
-    const row = { pair: p, noneMs: a, pagesMs: w.ms, ratio: +(w.ms / a).toFixed(3), pagesComplete: `${w.complete}/${pages}`, load: (await import('node:os')).loadavg()[0].toFixed(1) };
+    const row = {
+      pair: p,
+      noneMs: a,
+      pagesMs: w.ms,
+      ratio: +(w.ms / a).toFixed(3),
+      pagesComplete: `${w.complete}/${pages}`,
+      visible: w.visible,
+      uiCpuS: w.uiCpuS,
+      browserCpuS: w.browserCpuS,
+      load: (await import('node:os')).loadavg()[0].toFixed(1),
+    };
     rows.push(row);
     process.stdout.write(JSON.stringify(row) + '\n');
   }
@@ -194,6 +258,7 @@ try {
       pages,
       elb: withElb,
       browser: niced ? 'niced' : 'shared',
+      pagesIn: windows ? 'windows' : 'tabs',
       ratioMedian: median(rows.map((r) => r.ratio)),
       noneMedianMs: median(rows.map((r) => r.noneMs)),
       pagesMedianMs: median(rows.map((r) => r.pagesMs)),
@@ -201,6 +266,7 @@ try {
   );
 } finally {
   for (const r of running) r.kill();
+  spawnSync(process.execPath, [kilnJs, 'destroy', '--stack', `bench-ui-${id}-warm`, '--yes', '--state-dir', state], { stdio: 'ignore' });
   for (let p = 0; p < pairs; p++)
     for (const k of ['n', 'w']) spawnSync(process.execPath, [kilnJs, 'destroy', '--stack', `bench-ui-${id}-${k}${p}`, '--yes', '--state-dir', state], { stdio: 'ignore' });
   spawnSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The README's pictures of `kiln ui` and the static pictures, taken from the real thing: the seed
 // example deployed with `kiln up` (a fresh state directory, so the bake and the deploy both show)
-// while `kiln ui` serves the page to a headless Chromium, then the page, its timeline, the graph
-// of examples/seed/stack.json. The stack is destroyed at the end.
+// while `kiln ui` serves the page to a headless Chromium, then the page, its timeline, the builds
+// page (the build cache the bake filled), the graph of examples/seed/stack.json. The stack is
+// destroyed at the end.
 //
 //   npm run build && node scripts/screenshots.mjs [--stack seed-shot] [--out docs/images]
 //
@@ -58,6 +59,14 @@ try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1360, height: 860, deviceScaleFactor: 2 });
   await page.goto(`${base}/stacks/${stack}?token=${url.slice(url.indexOf('token=') + 6)}`, { waitUntil: 'load' });
+  // The bake, forced, so that this state directory's build cache has it for the builds page even
+  // when the engine already holds the seed image (kiln up would then only reuse it).
+  const bake = spawnSync(process.execPath, [kilnJs, 'build', '-force', '-only', 'local', '-var', 'app_version=1', join(root, 'examples', 'seed', 'image.json'), '--state-dir', state], {
+    stdio: 'inherit',
+    // Its manifest post-processor writes manifest.json where it runs: in the temporary directory.
+    cwd: dir,
+  });
+  if (bake.status !== 0) throw new Error(`kiln build exited ${bake.status}`);
   const up = spawn(process.execPath, [kilnJs, 'up', join(root, 'examples', 'seed'), '--stack', stack, '--yes', '--state-dir', state], { stdio: 'inherit' });
   const done = new Promise((r) => up.on('exit', r));
   // While it deploys: wait for some resources complete and others still in progress.
@@ -74,10 +83,14 @@ try {
   const code = await done;
   if (code !== 0) throw new Error(`kiln up exited ${code}`);
   await page.waitForFunction(() => document.querySelector('#timeline .pill')?.textContent === 'CREATE_COMPLETE', { timeout: 30_000, polling: 200 });
-  await sleep(4000); // drift arrives after the run
+  // Drift is checked after the run: wait until every row has its answer.
+  await page.waitForFunction(() => [...document.querySelectorAll('td.drift')].every((c) => !c.textContent.includes('…')), { timeout: 120_000, polling: 250 });
   await page.screenshot({ path: join(out, 'ui-stack.png'), fullPage: true });
   const tl = await page.$('#timeline');
   await tl.screenshot({ path: join(out, 'ui-timeline.png') });
+  // The build cache the bake filled (the cookie set by the first page carries the token).
+  await page.goto(`${base}/builds`, { waitUntil: 'load' });
+  await page.screenshot({ path: join(out, 'ui-builds.png'), fullPage: true });
   // The static graph picture of the seed template.
   const g = spawnSync(process.execPath, [kilnJs, 'graph', join(root, 'examples', 'seed', 'stack.json'), '--format', 'html'], { encoding: 'utf8' });
   const file = join(dir, 'graph.html');

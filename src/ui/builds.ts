@@ -33,7 +33,8 @@ export interface BuildsView {
   groups: BuildGroup[];
   /** Why the engine could not be asked (sizes, tags and gc unknown then). */
   engineError?: string;
-  /** Total size of what `kiln gc` would remove. */
+  /** What `kiln gc` would free: the bytes of the layers each image it removes adds to its parent
+   *  (an image's size counts its base's layers too, which stay as long as anything else uses them). */
   reclaimable: number;
 }
 
@@ -57,6 +58,22 @@ export async function buildsView(db: Db, cache: BuildCache, docker: DockerClient
       engineError = errorMessage(e);
     }
   }
+  // The size of an image's parent (its base or the cached step it was committed on), asked once each.
+  const parents = new Map<string, Promise<number>>();
+  const parentSize = (id: string | undefined): Promise<number> => {
+    if (!id) return Promise.resolve(0);
+    const known = info.get(id)?.Size;
+    if (known !== undefined) return Promise.resolve(known);
+    if (!parents.has(id))
+      parents.set(
+        id,
+        docker.inspectImage(id).then(
+          (x) => (x as Inspected | undefined)?.Size ?? 0,
+          () => 0,
+        ),
+      );
+    return parents.get(id)!;
+  };
   const stepOf = new Map(entries.filter((e) => e.kind === 'intermediate').map((e) => [e.imageId, e.step]));
   const groups = new Map<string, BuildGroup>();
   let reclaimable = 0;
@@ -74,7 +91,7 @@ export async function buildsView(db: Db, cache: BuildCache, docker: DockerClient
     }
     if (d) {
       img.gc = { action: d.action, reason: d.reason };
-      if (d.action === 'remove' && img.present) reclaimable += img.size ?? 0;
+      if (d.action === 'remove' && img.present) reclaimable += Math.max(0, (img.size ?? 0) - (await parentSize(i?.Parent)));
     }
     g.images.push(img);
   }

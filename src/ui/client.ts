@@ -4,8 +4,8 @@
 // its events arrive; new resources, a new plan and the end of a run fetch the affected part of the
 // page again (`?part=…`), rendered by the server exactly as a fresh page would be. It never writes.
 //
-// Cheap to keep open: what arrives is queued and applied once per animation frame (a burst of
-// events costs one style, layout and paint), and a hidden tab (behind another tab, in a minimised
+// Cheap to keep open: what arrives is queued and applied at most five times a second, in an
+// animation frame (a burst of events costs one style, layout and paint), and a hidden tab (behind another tab, in a minimised
 // window) gets no frames, so it does nothing at all, fetches nothing, until it is shown.
 
 export function live(cfg: { page: string; stack?: string }): void {
@@ -238,6 +238,7 @@ export function live(cfg: { page: string; stack?: string }): void {
   let resync = false;
   const flush = () => {
     frame = false;
+    drawn = w.performance.now();
     if (resync) {
       resync = false;
       catchUp();
@@ -254,10 +255,17 @@ export function live(cfg: { page: string; stack?: string }): void {
     }
     flushLog();
   };
+  // At most one draw per DRAW_GAP ms: a person sees a deploy move just as well at five updates a
+  // second, and twenty open pages then cost the machine (and the deploy on it) a fraction of a draw
+  // per animation frame each.
+  const DRAW_GAP = 200;
+  let drawn = -Infinity;
   const schedule = () => {
     if (frame || !queue.length || doc.visibilityState === 'hidden') return;
     frame = true;
-    w.requestAnimationFrame(flush);
+    const wait = drawn + DRAW_GAP - w.performance.now();
+    if (wait > 0) w.setTimeout(() => w.requestAnimationFrame(flush), wait);
+    else w.requestAnimationFrame(flush);
   };
   doc.addEventListener('visibilitychange', schedule);
   const deliver = (item: any) => {

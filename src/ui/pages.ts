@@ -120,7 +120,7 @@ export function stackBody(d: StackDetail): string {
   const paramRows = d.parameters
     .map(
       (p) =>
-        `<tr><td class="k">${esc(p.name)}</td><td>${p.value === undefined ? '<span class="masked">****</span> <span class="faint">NoEcho</span>' : `<span class="mono">${esc(p.value)}</span>`}</td></tr>`,
+        `<tr><td class="k">${esc(p.name)}</td><td>${p.value === undefined ? '<span class="masked">****</span> <span class="faint">NoEcho</span>' : p.value === '' ? '<span class="faint">(empty)</span>' : `<span class="mono">${esc(p.value)}</span>`}</td></tr>`,
     )
     .join('');
   const tl = d.latestEvents.length ? timeline(d.latestEvents) : undefined;
@@ -248,12 +248,12 @@ export function buildsPage(ctx: PageContext, v: BuildsView): string {
     })
     .join('');
   const body = `<div class="title"><h1>Builds</h1></div>
-<p class="sub">The build cache: every image kiln baked, by build key (an unchanged key is never baked twice), the saved state after each provisioner step, and what <code>kiln gc</code> would remove${v.reclaimable ? ` (up to ${size(v.reclaimable)})` : ''}. Nothing is removed from here: run <code>kiln gc</code>.</p>
+<p class="sub">The build cache: every image kiln baked, by build key (an unchanged key is never baked twice), the saved state after each provisioner step, and what <code>kiln gc</code> would remove${v.reclaimable ? ` (${size(v.reclaimable)} freed: the layers only those images hold; each size below counts the base image's layers too)` : ''}. Nothing is removed from here: run <code>kiln gc</code>.</p>
 ${v.engineError ? `<div class="banner bad"><b>Docker engine</b><span>${esc(v.engineError)}: sizes, tags and gc decisions unknown</span></div>` : ''}
 ${groups || '<div class="card empty">The build cache is empty: <code>kiln build</code> or <code>kiln up</code> fills it.</div>'}`;
   return shell(ctx, { title: 'Builds', current: 'builds', body, live: { page: 'other' } });
 }
 
-export function notFoundPage(ctx: PageContext, what: string): string {
-  return shell(ctx, { title: 'Not found', current: '', body: `<div class="card empty">${esc(what)}</div>`, live: { page: 'other' } });
+export function notFoundPage(ctx: PageContext, what: string, title = 'Not found'): string {
+  return shell(ctx, { title, current: '', body: `<div class="card empty">${esc(what)}</div>`, live: { page: 'other' } });
 }

@@ -140,6 +140,16 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
   const json = (res: ServerResponse, value: unknown, extra?: Record<string, string>) => send(res, 200, 'application/json; charset=utf-8', JSON.stringify(value, null, 1), undefined, extra);
   const text = (res: ServerResponse, status: number, body: string, extra?: Record<string, string>) => send(res, status, 'text/plain; charset=utf-8', body, undefined, extra);
 
+  // A part rendered from one answer of `detail` is rendered once for every page that asks for it
+  // (the graph's layout is the costly part, and 20 pages ask for it at the same moment).
+  const rendered = new WeakMap<object, Map<string, string>>();
+  const renderOnce = <T extends object>(d: T, key: string, render: (d: T) => string): string => {
+    let parts = rendered.get(d);
+    if (!parts) rendered.set(d, (parts = new Map()));
+    let out = parts.get(key);
+    if (out === undefined) parts.set(key, (out = render(d)));
+    return out;
+  };
   const detail = (name: string, slack = 0) => memo.get(`stack:${name}`, version, () => stackDetail(store, pipelines, name, runs()), slack);
 
   // Not while a run changes the stack: the answer would be stale at once, and its engine calls would
@@ -159,7 +169,12 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
         });
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, setCookie: Record<string, string>): Promise<void> => {
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      return html(res, 400, (ctx) => pages.notFoundPage(ctx, `${url.pathname} is not an address of this server (a broken %-escape).`, 'Bad address'), setCookie);
+    }
     const part = url.searchParams.get('part');
     const [a, b, c, d] = parts;
     if (parts.length === 0) {
@@ -171,8 +186,8 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
       // The graph, asked by every open page at once during a run, is shared for 400 ms: each page
       // then applies the events newer than what it got (data-ev).
       const dd = await detail(b, part === 'graph' ? 400 : 0);
-      if (part === 'graph') return send(res, 200, 'text/html; charset=utf-8', dd ? pages.stackGraph(dd) : '');
-      if (part === 'body') return send(res, 200, 'text/html; charset=utf-8', dd ? pages.stackBody(dd) : '');
+      if (part === 'graph') return send(res, 200, 'text/html; charset=utf-8', dd ? renderOnce(dd, 'graph', pages.stackGraph) : '');
+      if (part === 'body') return send(res, 200, 'text/html; charset=utf-8', dd ? renderOnce(dd, 'body', pages.stackBody) : '');
       return html(res, 200, (ctx) => (dd ? pages.stackPage(ctx, dd) : pages.waitingPage(ctx, b)), setCookie);
     }
     if (a === 'stacks' && b && c === 'deployments' && d && parts.length === 4) {
@@ -213,6 +228,8 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
       'X-Content-Type-Options': 'nosniff',
       ...setCookie,
     });
+    // HEAD: the headers only, not a stream that never ends.
+    if (req.method === 'HEAD') return void res.end();
     res.write(`retry: 2000\ndata: ${JSON.stringify({ kind: 'hello', runs: [...runs().values()].filter((r) => !r.ended) })}\n\n`);
     clients.add(res);
     const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

@@ -73,7 +73,21 @@ async function until(ok: () => Promise<boolean>): Promise<void> {
 
 describe('who may ask kiln ui what', () => {
   test('a request without the token, or with a wrong one, is refused with 403 and a reason', async () => {
-    for (const path of ['/', '/stacks/web', '/api/stacks', '/api/stacks/web', '/api/events', '/history', '/builds', '/nothing']) {
+    for (const path of [
+      '/',
+      '/stacks/web',
+      '/stacks/web?part=graph',
+      '/stacks/web/deployments/d-1',
+      '/api/stacks',
+      '/api/stacks/web',
+      '/api/stacks/web/drift',
+      '/api/events',
+      '/history',
+      '/builds',
+      '/worker.js',
+      '/favicon.ico',
+      '/nothing',
+    ]) {
       const r = await get(path);
       expect(r.status, path).toBe(403);
       expect(r.body).toContain('missing or wrong token');
@@ -103,6 +117,20 @@ describe('who may ask kiln ui what', () => {
       expect(r.status).toBe(405);
       expect(r.headers.allow).toBe('GET, HEAD');
     }
+  });
+
+  test('a broken %-escape in the address is a 400 page that says so, not a server error', async () => {
+    const r = await get(`/stacks/%E0%A4%A?token=${ui.token}`);
+    expect(r.status).toBe(400);
+    expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(r.body).toContain('/stacks/%E0%A4%A is not an address of this server (a broken %-escape).');
+  });
+
+  test('HEAD of the event stream answers its headers and ends', async () => {
+    const r = await get(`/api/events?token=${ui.token}`, { method: 'HEAD' });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(r.body).toBe('');
   });
 
   test('pages carry a CSP that allows only their own nonce-bearing scripts and their own origin', async () => {
