@@ -2,36 +2,16 @@
 // feeding `source_ami`) has the same content key, so converting the template bakes nothing: on the
 // AWS API emulator, with a real sshd container standing in for the instance, the JSON build bakes
 // an AMI and the HCL2 twin then reuses it (`reused ami-… (inputs unchanged)`), launching nothing.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { describe, it, expect } from 'vitest';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { prepareTemplate } from '../../src/image/api.js';
 import { amazonEbsKey } from '../../src/image/builders/amazon-ebs-plan.js';
 import type { AmazonEbsBuilderConfig } from '../../src/image/types.js';
-import { startMoto, type Moto } from './moto.js';
-import { startStandIn, instanceAgent, type StandIn, type InstanceAgent } from './standin.js';
-import { bake, census, registerSource, sdk, tmpWorkspace, NOTHING_LEFT, REGION } from './helpers.js';
+import { bake, census, sdk, NOTHING_LEFT, REGION } from './helpers.js';
+import { bakeWorld } from './world.js';
 
-let moto: Moto;
-let box: StandIn;
-let agent: InstanceAgent;
-let ws: ReturnType<typeof tmpWorkspace>;
-const prefix = `kiln-twin-${randomBytes(3).toString('hex')}`;
-let source: string;
-
-beforeAll(async () => {
-  ws = tmpWorkspace('ebs-twin');
-  moto = await startMoto();
-  box = await startStandIn(ws.testId);
-  agent = instanceAgent(moto.url, REGION, box, ['kiln.test', ws.testId]);
-  source = await registerSource(moto, `${prefix}-debian-12`);
-}, 600_000);
-afterAll(async () => {
-  agent?.stop();
-  await box?.stop();
-  await moto?.stop();
-  ws?.cleanup();
-});
+const world = bakeWorld('ebs-twin', 'kiln-twin-{testId}-debian-12');
+const prefix = () => `kiln-twin-${world.ws.testId}`;
 
 const LINES = ['echo twin > /tmp/twin', 'uname -s >> /tmp/twin'];
 
@@ -43,7 +23,7 @@ const jsonTwin = () =>
           type: 'amazon-ebs',
           name: 'aws',
           region: REGION,
-          source_ami_filter: { filters: { name: `${prefix}-*` }, owners: ['self'], most_recent: true },
+          source_ami_filter: { filters: { name: `${prefix()}-*` }, owners: ['self'], most_recent: true },
           instance_type: 't3.micro',
           ssh_username: 'admin',
           ami_name: 'twin-{{timestamp}}',
@@ -58,7 +38,7 @@ const jsonTwin = () =>
 
 const hclTwin = () => `data "amazon-ami" "debian" {
   filters = {
-    name = "${prefix}-*"
+    name = "${prefix()}-*"
   }
   owners      = ["self"]
   most_recent = true
@@ -89,10 +69,11 @@ build {
 }
 `;
 
-const instances = async () => (await sdk(moto).send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:kiln.test', Values: [ws.testId] }] }))).Reservations?.length ?? 0;
+const instances = async () => (await sdk(world.moto).send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:kiln.test', Values: [world.ws.testId] }] }))).Reservations?.length ?? 0;
 
 describe('an amazon-ebs build in JSON and its HCL2 twin share one content key', () => {
   it('the JSON build (source_ami_filter) bakes; the HCL2 twin (data "amazon-ami") then reuses its AMI and launches nothing', async () => {
+    const { moto, ws, box, source } = world;
     const opts = { moto, testId: ws.testId, dir: ws.dir, sshAddress: () => ({ host: box.host, port: box.port }) };
     const json = await bake(ws.write('twin.json', jsonTwin()), { ...opts, only: ['aws'] });
     expect(json.code, json.out).toBe(0);
@@ -120,6 +101,7 @@ describe('an amazon-ebs build in JSON and its HCL2 twin share one content key', 
   }, 600_000);
 
   it('the key is the same from both templates, and a different provisioner is a different key (no reuse by accident)', async () => {
+    const { moto, ws, source } = world;
     const hcl = hclTwin().replace('echo twin > /tmp/twin', 'echo other > /tmp/twin');
     const env = { ...process.env, ...moto.env };
     const a = await prepareTemplate({ templatePath: ws.write('k.json', jsonTwin()), only: ['aws'], cwd: ws.dir, env });
