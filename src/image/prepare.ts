@@ -114,7 +114,7 @@ export function prepareBuilds(t: ParsedTemplate, opts: PrepareOptions): PrepareR
   if (!vr.variables) return { builds: [], diagnostics: vr.diagnostics };
   const vars = vr.variables;
   const fileExists = opts.fileExists ?? (() => undefined);
-  const c: BuildCtx = { t, vars, opts, env: pluginEnv(opts.cwd, fileExists, random), initTime, random };
+  const c: BuildCtx = { t, vars, opts, env: pluginEnv(opts.cwd, fileExists, random, opts.env ?? {}), initTime, random };
 
   // Build names (a name may be a template expression).
   const named: Array<{ def: BuilderDef; name: string }> = [];

@@ -376,9 +376,7 @@ describe("mistakes are reported like Packer's, all at once, each at file:line:co
     [
       'an unknown argument inside a nested block (launch_block_device_mappings)',
       'source "amazon-ebs" "a" {\n  region        = "eu-west-1"\n  source_ami    = "ami-12345678"\n  instance_type = "t2.micro"\n  ssh_username  = "admin"\n  ami_name      = "xyz"\n  launch_block_device_mappings {\n    device_name = "/dev/xvda"\n    volume_sise = 10\n  }\n}\nbuild {\n  sources = ["source.amazon-ebs.a"]\n}\n',
-      [
-        /a\.pkr\.hcl:9:5: error\[PACKER_CONFIG\]: Failed to prepare build: "amazon-ebs\.a": Unsupported argument; An argument named "volume_sise" is not expected here\. \(at source\.amazon-ebs\.a\.launch_block_device_mappings\[0\]\.volume_sise\)/,
-      ],
+      [/a\.pkr\.hcl:9:5: error\[HCL_SCHEMA\]: Unsupported argument; An argument named "volume_sise" is not expected here\. Did you mean "volume_size"\?/],
     ],
     [
       "a syntax error, in HashiCorp's words",

@@ -26,7 +26,7 @@ const NULL = { type: 'null', communicator: 'none' };
 describe('the seed image template', () => {
   const seed = readFileSync(new URL('./fixtures/inspect/seed.json', import.meta.url), 'utf8');
   it('prepares both builds, typed', () => {
-    const r = prep(seed, { env: { AWS_SECRET_ACCESS_KEY: 'very-secret' } });
+    const r = prep(seed, { env: { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'very-secret' } });
     expect(errs(r)).toEqual([]);
     expect(r.builds.map((b) => `${b.name}:${b.type}`)).toEqual(['local:docker', 'aws:amazon-ebs']);
     const local = r.builds[0]!;
@@ -135,7 +135,7 @@ describe('plugin configs', () => {
     );
   });
   it('clean_resource_name exists for amazon-ebs only', () => {
-    const ok = prep({ builders: [{ type: 'amazon-ebs', source_ami: 'ami-1', instance_type: 't2.micro', ssh_username: 'a', ami_name: '{{ "a:b" | clean_resource_name }}' }] });
+    const ok = prep({ builders: [{ type: 'amazon-ebs', region: 'eu-west-1', source_ami: 'ami-1', instance_type: 't2.micro', ssh_username: 'a', ami_name: '{{ "a:b" | clean_resource_name }}' }] });
     expect(errs(ok)).toEqual([]);
     expect((ok.builds[0]!.builder as AmazonEbsBuilderConfig).amiName).toBe('a-b');
     expect(errs(prep({ builders: [{ type: 'docker', image: '{{clean_resource_name `a`}}', commit: true }] }))[0]).toContain(

@@ -108,7 +108,8 @@ export function amazonEbsKey(build: PreparedBuild, cfg: AmazonEbsBuilderConfig, 
     {
       format: KEY_FORMAT,
       part: 'amazon-ebs-base',
-      build: build.name,
+      // The source's name: `aws` in JSON and `source.amazon-ebs.aws` in HCL2 are the same build.
+      build: build.packerBuildName ?? build.name,
       builderType: build.type,
       region,
       sourceAmiId,

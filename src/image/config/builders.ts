@@ -1,7 +1,8 @@
 // Builder configs: docker (reference §7.1), null, file, amazon-ebs (common keys only). Each decoder
 // mirrors the plugin's `Prepare`: defaults, required keys and exclusions with Packer's messages.
 import type { AmazonEbsBuilderConfig, EbsBlockDevice, BuilderConfig, DockerBuilderConfig, FileBuilderConfig, NullBuilderConfig } from '../types.js';
-import type { Decoder } from './decode.js';
+import { AMAZON_EBS_SCHEMA } from './amazon-ebs-schema.js';
+import { decodeBySchema, type Decoder } from './decode.js';
 import type { PluginEnv } from './env.js';
 
 export const DOCKER_DEFAULT_RUN_COMMAND = ['-d', '-i', '-t', '--entrypoint=/bin/sh', '--', '{{.Image}}'];
@@ -120,12 +121,14 @@ function blockDevices(d: Decoder, key: string): EbsBlockDevice[] {
   const v = d.values[key];
   d.accept(key);
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) {
+  // Weak decoding: one mapping alone is a list of one.
+  const list: unknown[] = Array.isArray(v) ? v : typeof v === 'object' ? [v] : [];
+  if (!list.length && !Array.isArray(v)) {
     d.error(`'${key}' expected a list of block device mappings`, [key]);
     return [];
   }
   const out: EbsBlockDevice[] = [];
-  v.forEach((m, i) => {
+  list.forEach((m, i) => {
     if (!m || typeof m !== 'object' || Array.isArray(m)) return void d.error(`'${key}[${i}]' expected a map`, [key, i]);
     const o = m as Record<string, unknown>;
     for (const k of Object.keys(o)) if (!BLOCK_DEVICE_KEYS.has(k)) d.error(`unknown configuration key: '"${key}[${i}].${k}"'`, [key, i, k], true);
@@ -163,9 +166,9 @@ function blockDevices(d: Decoder, key: string): EbsBlockDevice[] {
 }
 
 /**
- * amazon-ebs: the keys kiln's builder runs are typed and checked with Packer's messages; the builder
- * has some 150 further options, which are accepted as given (kiln does not reject unknown keys
- * here) and refused at build time when kiln cannot honour them.
+ * amazon-ebs: the keys kiln's builder runs are decoded and checked with Packer's messages; every
+ * other argument Packer documents (amazon-ebs-schema.ts) is type-checked and then refused at plan
+ * time if kiln cannot honour it; an argument Packer does not know is an error, as in Packer.
  */
 export function decodeAmazonEbs(d: Decoder, env: PluginEnv): AmazonEbsBuilderConfig {
   const filter = d.obj('source_ami_filter');
@@ -234,10 +237,13 @@ export function decodeAmazonEbs(d: Decoder, env: PluginEnv): AmazonEbsBuilderCon
   if (d.has('ena_support')) c.enaSupport = d.bool('ena_support');
   const delay = polling['delay_seconds'];
   const attempts = polling['max_attempts'];
+  decodeBySchema(d, AMAZON_EBS_SCHEMA, ['launch_block_device_mappings', 'ami_block_device_mappings']);
   if (delay !== undefined) c.pollDelayMs = Number(delay) * 1000;
   if (attempts !== undefined) c.pollMaxAttempts = Number(attempts);
   if (!Number.isFinite(c.pollDelayMs) || c.pollDelayMs < 0) d.error('aws_polling.delay_seconds must be a number of seconds', ['aws_polling', 'delay_seconds']);
   if (!Number.isInteger(c.pollMaxAttempts) || c.pollMaxAttempts < 0) d.error('aws_polling.max_attempts must be a whole number', ['aws_polling', 'max_attempts']);
+  if (!c.region && !env.env['AWS_REGION'] && !env.env['AWS_DEFAULT_REGION']) d.error('region must be specified (or AWS_REGION in the environment)', ['region']);
+  if (!!c.accessKey !== !!c.secretKey) d.error('`access_key` and `secret_key` must both be either set or not set.', [c.accessKey ? 'secret_key' : 'access_key']);
   if (!c.amiName) d.error('ami_name must be specified', ['ami_name']);
   if (c.amiName.length < 3 || c.amiName.length > 128) d.error('ami_name must be between 3 and 128 characters long', ['ami_name']);
   else if (!AMI_NAME.test(c.amiName)) d.error("AMI names can only contain alphanumeric characters, spaces, and ( ) [ ] . / - ' @ _", ['ami_name']);

@@ -5,6 +5,7 @@
 import type { Path } from '../../core/source.js';
 import { goKind, parseGoDuration, weakBool } from '../template.js';
 import { TemplateError } from '../interpolate.js';
+import type { ArgKind, Schema } from './amazon-ebs-schema.js';
 
 export interface ConfigIssue {
   message: string;
@@ -31,6 +32,8 @@ export class Decoder {
   readonly issues: ConfigIssue[] = [];
   private readonly used = new Set<string>(PACKER_COMMON);
   readonly values: Record<string, unknown>;
+  /** How messages name this decoder's keys: `source_ami_filter.` for a nested block's. */
+  private prefix = '';
 
   /**
    * @param raw the plugin's keys (meta keys already removed)
@@ -71,7 +74,7 @@ export class Decoder {
   private typeErr(key: string, want: string, v: unknown): void {
     // Inside plugin configs, nested objects arrive as map[interface {}]interface {} (msgpack over RPC).
     const kind = v && typeof v === 'object' && !Array.isArray(v) ? 'map[interface {}]interface {}' : goKind(v);
-    this.error(`'${key}' expected type '${want}', got unconvertible type '${kind}', value: '${goValue(v)}'`, [key]);
+    this.error(`'${this.prefix}${key}' expected type '${want}', got unconvertible type '${kind}', value: '${goValue(v)}'`, [key]);
   }
 
   str(key: string, dflt = ''): string {
@@ -94,7 +97,7 @@ export class Decoder {
     if (v === undefined || v === null) return dflt;
     const b = weakBool(v);
     if (b !== undefined) return b;
-    if (typeof v === 'string') this.error(`cannot parse '${key}' as bool: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`, [key]);
+    if (typeof v === 'string') this.error(`cannot parse '${this.prefix}${key}' as bool: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`, [key]);
     else this.typeErr(key, 'bool', v);
     return dflt;
   }
@@ -108,7 +111,7 @@ export class Decoder {
     if (typeof v === 'string') {
       if (v === '') return 0;
       if (/^[+-]?\d+$/.test(v)) return Number(v);
-      this.error(`cannot parse '${key}' as int: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`, [key]);
+      this.error(`cannot parse '${this.prefix}${key}' as int: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`, [key]);
       return dflt;
     }
     this.typeErr(key, 'int', v);
@@ -129,7 +132,7 @@ export class Decoder {
     v.forEach((x, i) => {
       if (typeof x === 'string') out.push(x);
       else if (typeof x === 'number' || typeof x === 'boolean') out.push(String(typeof x === 'boolean' ? (x ? 1 : 0) : x));
-      else this.error(`'${key}[${i}]' expected type 'string', got unconvertible type '${goKind(x)}', value: '${goValue(x)}'`, [key, i]);
+      else this.error(`'${this.prefix}${key}[${i}]' expected type 'string', got unconvertible type '${goKind(x)}', value: '${goValue(x)}'`, [key, i]);
     });
     return out;
   }
@@ -143,7 +146,7 @@ export class Decoder {
     arr.forEach((x, i) => {
       if (typeof x === 'number' && Number.isInteger(x)) out.push(x);
       else if (typeof x === 'string' && /^[+-]?\d+$/.test(x)) out.push(Number(x));
-      else this.error(`cannot parse '${key}[${i}]' as int: strconv.ParseInt: parsing ${JSON.stringify(typeof x === 'string' ? x : goValue(x))}: invalid syntax`, [key, i]);
+      else this.error(`cannot parse '${this.prefix}${key}[${i}]' as int: strconv.ParseInt: parsing ${JSON.stringify(typeof x === 'string' ? x : goValue(x))}: invalid syntax`, [key, i]);
     });
     return out;
   }
@@ -154,18 +157,19 @@ export class Decoder {
     if (v === undefined || v === null) return {};
     if (Array.isArray(v)) {
       // mapstructure decodes a list into a map element by element
-      if (v.length) this.error(`'${key}[0]' expected a map, got '${Array.isArray(v[0]) ? 'slice' : typeof v[0] === 'object' && v[0] !== null ? 'map' : goKind(v[0])}'`, [key, 0]);
+      if (v.length) this.error(`'${this.prefix}${key}[0]' expected a map, got '${Array.isArray(v[0]) ? 'slice' : typeof v[0] === 'object' && v[0] !== null ? 'map' : goKind(v[0])}'`, [key, 0]);
       return {};
     }
     if (typeof v !== 'object') {
-      this.typeErr(key, 'map[string]string', v);
+      // mapstructure's words for a scalar where a map belongs
+      this.error(`'${this.prefix}${key}' expected a map, got '${goKind(v)}'`, [key]);
       return {};
     }
     const out: Record<string, string> = {};
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
       if (typeof x === 'string') out[k] = x;
       else if (typeof x === 'number' || typeof x === 'boolean') out[k] = String(x);
-      else this.error(`'${key}[${k}]' expected type 'string', got unconvertible type '${goKind(x)}', value: '${goValue(x)}'`, [key, k]);
+      else this.error(`'${this.prefix}${key}[${k}]' expected type 'string', got unconvertible type '${goKind(x)}', value: '${goValue(x)}'`, [key, k]);
     }
     return out;
   }
@@ -193,10 +197,35 @@ export class Decoder {
     }
     const d = parseGoDuration(v);
     if (typeof d === 'string') {
-      this.error(`error decoding '${key}': ${d}`, [key]);
+      this.error(`error decoding '${this.prefix}${key}': ${d}`, [key]);
       return dflt;
     }
     return d;
+  }
+
+  /** A key as messages name it (with the enclosing blocks). */
+  label(key: string): string {
+    return this.prefix + key;
+  }
+
+  /** Whether a decoder call has asked for this key. */
+  isUsed(key: string): boolean {
+    return this.used.has(key);
+  }
+
+  /**
+   * A decoder for a nested object (a block's arguments), its values taken as they are (already
+   * rendered); its issues are merged into this one's under `at` by `adopt`.
+   */
+  nested(values: Record<string, unknown>, label: string): Decoder {
+    const d = new Decoder(values, (s) => s);
+    d.prefix = `${this.prefix}${label}.`;
+    return d;
+  }
+
+  /** Takes over a nested decoder's issues, their paths under `at`. */
+  adopt(sub: Decoder, at: Path): void {
+    for (const i of sub.issues) this.issues.push({ ...i, at: [...at, ...i.at] });
   }
 
   /** Marks keys as known without decoding them (accepted, not used by kiln). */
@@ -206,7 +235,64 @@ export class Decoder {
 
   /** Every key that no decoder call asked for: `unknown configuration key: '"x"'`. */
   finishUnknown(): void {
-    for (const k of Object.keys(this.values)) if (!this.used.has(k)) this.error(`unknown configuration key: '"${k}"'`, [k], true);
+    for (const k of Object.keys(this.values)) if (!this.used.has(k)) this.error(`unknown configuration key: '"${this.prefix}${k}"'`, [k], true);
+  }
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Decodes every key of `schema` that no decoder call has read yet as mapstructure does with weak
+ * typing (type errors in Packer's words), nested blocks included, then reports every key the schema
+ * does not know (`unknown configuration key: '"source_ami_filter.bogus"'`). `checked`: keys whose
+ * contents the caller has already checked.
+ */
+export function decodeBySchema(d: Decoder, schema: Schema, checked: readonly string[] = []): void {
+  for (const [k, v] of Object.entries(d.values)) {
+    const entry = schema[k];
+    if (entry === undefined || checked.includes(k) || v === undefined || v === null) continue;
+    if (typeof entry === 'string') {
+      if (!d.isUsed(k)) decodeArg(d, k, entry);
+      continue;
+    }
+    if ('block' in entry) {
+      const o = d.isUsed(k) ? (isMap(v) ? v : undefined) : d.obj(k);
+      if (!o) continue;
+      const sub = d.nested(o, k);
+      decodeBySchema(sub, entry.block);
+      d.adopt(sub, [k]);
+      continue;
+    }
+    // A list of blocks; one object is a list of one (weak decoding).
+    d.accept(k);
+    const items = Array.isArray(v) ? v : [v];
+    items.forEach((it, i) => {
+      const at = Array.isArray(v) ? [k, i] : [k];
+      if (!isMap(it)) return void d.error(`'${d.label(k)}[${i}]' expected a map, got '${Array.isArray(it) ? 'slice' : goKind(it)}'`, at);
+      const sub = d.nested(it, `${k}[${i}]`);
+      decodeBySchema(sub, entry.blocks);
+      d.adopt(sub, at);
+    });
+  }
+  d.finishUnknown();
+}
+
+function decodeArg(d: Decoder, key: string, kind: ArgKind): void {
+  switch (kind) {
+    case 'string':
+      return void d.str(key);
+    case 'bool':
+      return void d.bool(key);
+    case 'number':
+      return void d.int(key);
+    case 'list':
+      return void d.strList(key);
+    case 'map':
+      return void d.strMap(key);
+    case 'duration':
+      return void d.duration(key);
+    case 'bytes':
+      return d.accept(key);
   }
 }
 

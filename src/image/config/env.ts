@@ -8,11 +8,14 @@ export interface PluginEnv {
   resolve(p: string): string;
   fileExists(absPath: string): 'file' | 'dir' | undefined;
   random(): number;
+  /** The environment (AWS_REGION and the like stand in for a builder's arguments). */
+  env: Record<string, string | undefined>;
 }
 
-export function pluginEnv(cwd: string, fileExists: (p: string) => 'file' | 'dir' | undefined, random: () => number): PluginEnv {
+export function pluginEnv(cwd: string, fileExists: (p: string) => 'file' | 'dir' | undefined, random: () => number, env: Record<string, string | undefined> = {}): PluginEnv {
   return {
     cwd,
+    env,
     resolve: (p) => {
       const abs = isAbsolute(p) ? normalize(p) : join(cwd, p);
       return p.endsWith('/') && !abs.endsWith('/') ? abs + '/' : abs;

@@ -12,6 +12,7 @@
 import { dirname } from 'node:path';
 import type { Diagnostic } from '../../core/diagnostics.js';
 import type { Path } from '../../core/source.js';
+import { BUILDER_SCHEMAS } from '../config/amazon-ebs-schema.js';
 import { BUILDER_TYPES, buildKeys } from '../config/builders.js';
 import { makeResolved } from '../variables.js';
 import type { BuilderDef, ParsedTemplate, PostProcessorDef, ProvisionerDef, ResolvedVariables } from '../types.js';
@@ -19,6 +20,7 @@ import { SENSITIVE_MASK } from '../types.js';
 import { bareName, traversalNames, type Attribute, type Block, type Body, type Expr, type Range } from './ast.js';
 import { child, evaluate, EvalError, type Scope } from './eval.js';
 import { makeFunctions, type FunctionEnv } from './functions.js';
+import { checkBodyShape, checkValues, type SchemaIssue } from './plugin-schema.js';
 import { HclPositionIndex } from './positions.js';
 import { convert, ConvertError, containsUnknown, isObj, isUnknown, show, toPlain, tyString, Unknown, type Ty, type Value } from './values.js';
 
@@ -150,6 +152,14 @@ function checkSchema(c: Ctx, body: Body, attrs: string[], blocks: string[]): voi
     const prev = seen.get(a.name);
     if (prev) c.diags.push(diag(HCL_CODES.schema, 'Duplicate argument', `The argument "${a.name}" was already set at ${where(prev.nameR)}. Each argument may be set only once.`, a.nameR));
     seen.set(a.name, a);
+  }
+}
+/** Schema issues of a plugin body, each once (a source used by several builds is checked for each). */
+function reportSchema(c: Ctx, issues: SchemaIssue[]): void {
+  for (const i of issues) {
+    const d = diag(HCL_CODES.schema, i.summary, i.detail, i.r);
+    const same = (x: Diagnostic) => x.message === d.message && x.range?.file === d.range?.file && x.range?.start.offset === d.range?.start.offset;
+    if (!c.diags.some(same)) c.diags.push(d);
   }
 }
 function where(r: Range): string {
@@ -442,6 +452,8 @@ export function loadHcl(input: HclInputs): HclResult {
       continue;
     }
     sources.set(key, { type, name, block: b });
+    const schema = BUILDER_SCHEMAS[type];
+    if (schema) reportSchema(c, checkBodyShape(b.body, schema));
     if (!KNOWN_BUILDERS.includes(type)) c.diags.push(diag(HCL_CODES.plugin, `Unknown source type ${type}`, `kiln's builders are: ${KNOWN_BUILDERS.join(', ')}.`, b.labels[0]!.r));
   }
 
@@ -897,7 +909,7 @@ function bodyExprs(body: Body): Expr[] {
 interface EvaluatedBody {
   value: Record<string, Value>;
   /** Positions by key path relative to the body. */
-  ranges: Array<{ path: Path; r: Range; key?: Range; block?: boolean }>;
+  ranges: Array<{ path: Path; r: Range; key?: Range; block?: boolean; value?: Range }>;
 }
 
 function evalBody(c: Ctx, body: Body, scope: Scope, skip: string[]): EvaluatedBody | undefined {
@@ -912,7 +924,7 @@ function evalBody(c: Ctx, body: Body, scope: Scope, skip: string[]): EvaluatedBo
       continue;
     }
     out[a.name] = v;
-    ranges.push({ path: [a.name], r: a.r, key: a.nameR });
+    ranges.push({ path: [a.name], r: a.r, key: a.nameR, value: a.expr.r });
     exprRanges(a.expr, [a.name], ranges);
   }
   const grouped = new Map<string, Array<{ v: Record<string, Value>; r: Range; ranges: EvaluatedBody['ranges'] }>>();
@@ -1162,6 +1174,17 @@ function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDe
     const base = evalBody(c, s.decl.block.body, scope, []);
     const over = s.overrides ? evalBody(c, s.overrides.body, scope, ['name']) : { value: {}, ranges: [] };
     if (!base || !over) continue;
+    const schema = BUILDER_SCHEMAS[s.decl.type];
+    if (schema) {
+      if (s.overrides) reportSchema(c, checkBodyShape(s.overrides.body, schema, ['name']));
+      for (const [body, ev] of [[s.decl.block.body, base], ...(s.overrides ? [[s.overrides.body, over] as const] : [])] as const) {
+        const ranges = new Map(ev.ranges.map((x) => [x.path.join('\u0000'), x.value ?? x.r]));
+        reportSchema(
+          c,
+          checkValues(ev.value, schema, (p) => ranges.get(p.join('\u0000')), !!body.json),
+        );
+      }
+    }
     const config = { ...base.value, ...over.value };
     c.pos.setRange(path, s.decl.block.r, s.decl.block.typeR);
     c.pos.labels.set(`builders[${i}]`, `source.${s.decl.type}.${s.name}`);
