@@ -32,7 +32,7 @@ import type { EngineEvent } from '../exec/events.js';
 import { needsRecovery, recover } from '../exec/recover.js';
 import { basisChanges, importChanges, liveChanges, planDocument, seal, stateBasis, stepChanges, unseal, type GivenParameter, type LiveFingerprint, type PlanDocument } from './planfile.js';
 import { changedImportedExports, checkDeployExports, checkDestroyExports, exportedNames, importedNames } from './exports.js';
-import { Secrets, newSalt, saltedHash, type Secret } from '../exec/secrets.js';
+import { MASK, Secrets, newSalt, saltedHash, type Secret } from '../exec/secrets.js';
 import { MemoryParameterStore, SqliteParameterStore, type ParameterStore } from '../state/ssm.js';
 import { withParameterStore } from '../providers/ssm-parameter.js';
 import type { TargetContext } from './target.js';
@@ -302,6 +302,9 @@ async function evaluate(
       importValue: (name) => {
         const hit = exports?.(name);
         if (hit === undefined) throw new Error(`No export named ${name} found`);
+        // The exporting stack kept it masked: a value built from a NoEcho parameter is never stored.
+        if (JSON.stringify(hit).includes(MASK))
+          throw new Error(`export ${name} holds a value built from a NoEcho parameter, which kiln does not keep: it cannot be imported (give this stack the secret as a NoEcho parameter of its own)`);
         return hit;
       },
     });
@@ -319,6 +322,17 @@ async function evaluate(
   if (target && provider?.name === 'local') found.push(...(await defaultVpcNote(desired, target)));
   const secrets = new Secrets(secretList);
   known.secrets = secrets;
+  // An export name is public (other stacks import by it, state lists it): one built from a secret is refused.
+  const secretNames: Diagnostic[] = [];
+  for (const [name, o] of Object.entries(rt.Outputs))
+    if (o.Export && typeof o.Export.Name === 'string' && secrets.mask(o.Export.Name) !== o.Export.Name)
+      secretNames.push({
+        severity: 'error',
+        code: 'EXPORT_NAME_SECRET',
+        message: `the export name of output ${name} is built from a NoEcho parameter: export names are public (stacks import by them), so a secret cannot be one`,
+        segments: ['Outputs', name, 'Export', 'Name'],
+      });
+  if (secretNames.length) throw new DiagnosticsError(locate(secretNames, doc));
   const templateHash = hashValue(secrets.tokenise(desired as unknown as Json));
   return { doc, desired, resolve, secrets, stored, shownParams, templateHash, noEcho, warnings: locate(found, doc) };
 }

@@ -4,8 +4,12 @@
 // Before a provider call the tokens are turned back into the values this process was given; a token
 // whose value is not at hand (a rollback needing an older secret) is an error naming the parameter.
 // Everything shown (events, reasons, outputs) goes through `mask`, which prints `****`.
+// A value of at least MIN_DERIVED characters is replaced wherever it occurs, also inside a longer
+// text; a shorter one (a one-letter secret, a short piece of a Fn::Split of one) only where it is a
+// whole string: replacing every "a" in every text would mangle all output and hide nothing. What
+// Fn::Join and Fn::Sub build from a short secret is tracked as a secret of its own (stack/evaluator.ts).
 import { createHash, randomBytes } from 'node:crypto';
-import type { Json } from '../stack/model.js';
+import { MIN_DERIVED, type Json } from '../stack/model.js';
 
 export const MASK = '****';
 
@@ -25,13 +29,27 @@ export function newSalt(): string {
 
 const TOKEN = /\{\{kiln:noecho:([A-Za-z0-9]+):([0-9a-f]{16})\}\}/g;
 
+type Entry = Secret & { token: string };
+
+/** True when `x` is replaced only where it is a whole string. */
+const wholeOnly = (x: { value: string }): boolean => x.value.length < MIN_DERIVED;
+
 export class Secrets {
-  private readonly list: Array<Secret & { token: string }>;
+  private readonly list: Entry[];
   constructor(secrets: readonly Secret[] = []) {
     this.list = secrets
       .filter((s) => s.value !== '')
       .map((s) => ({ ...s, token: `{{kiln:noecho:${s.name}:${saltedHash(s.salt, s.value).slice(0, 16)}}}` }))
       .sort((a, b) => b.value.length - a.value.length);
+  }
+
+  /** Replaces each secret in `s` by what `by` gives: a short one only when it is the whole of `s`. */
+  private replace(s: string, by: (x: Entry) => string): string {
+    const whole = this.list.find((x) => x.value === s);
+    if (whole) return by(whole);
+    let out = s;
+    for (const x of this.list) if (!wholeOnly(x) && out.includes(x.value)) out = out.split(x.value).join(by(x));
+    return out;
   }
 
   /** Each secret value → the parameter it belongs to (for taint tracking at deploy time). */
@@ -66,11 +84,7 @@ export class Secrets {
   /** Secret values → tokens (what state stores). */
   tokenise<T extends Json>(v: T): T {
     if (this.list.length === 0) return v;
-    return this.mapStrings(v, (s) => {
-      let out = s;
-      for (const x of this.list) if (out.includes(x.value)) out = out.split(x.value).join(x.token);
-      return out;
-    }) as T;
+    return this.mapStrings(v, (s) => this.replace(s, (x) => x.token)) as T;
   }
 
   /** Tokens → secret values (what a provider receives). Throws when a value is not at hand. */
@@ -94,9 +108,7 @@ export class Secrets {
 
   /** Secret values and tokens → `****` (anything shown to a person or written to a log). */
   mask(s: string): string {
-    let out = s.replace(TOKEN, MASK);
-    for (const x of this.list) if (out.includes(x.value)) out = out.split(x.value).join(MASK);
-    return out;
+    return this.replace(s.replace(TOKEN, MASK), () => MASK);
   }
 
   maskJson<T extends Json>(v: T): T {

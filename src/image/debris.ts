@@ -8,12 +8,20 @@
 //     (images also kiln.step, so that one the cache did not record yet can be recorded); the final
 //     image has them blank (it is the same result whichever run made it);
 //   - temporary directories: named `<prefix>-<run>`, with `kiln-owner.json` inside.
+// The final image carries no run, so the record names the cache key of each final image the run is
+// committing (`committing`, written before the commit is asked for, cleared once the image is in
+// the build cache): a run killed between the two left an image only that key finds.
 // A run that ends removes its record. It stays when a cleanup failed (so what is left is found once
 // the process is gone) and is marked kept with -on-error=abort (leftovers kept for inspection).
 //
 // A record whose owner is provably gone (same host; no such PID, or another process under it) is a
 // dead run, and sweeping it:
-//   - removes its build containers and its directories;
+//   - removes its build containers, once no commit of them is in flight: the engine finishes a
+//     commit its client asked for even when the client is killed (the container stays paused
+//     meanwhile), and an image that appeared after the sweep listed them would be lost;
+//   - then, its images: those labelled with the run, and the final images of the keys it was
+//     committing that the cache does not hold (unless a live run is committing the same key);
+//   - removes its directories;
 //   - records its intermediate images in the build cache: a commit is atomic and comes after a
 //     provisioner succeeded, so each is a complete result (the next build resumes from it; `kiln gc`'s policy
 //     judges it like any other). One whose key the cache holds with another image is a duplicate,
@@ -50,6 +58,8 @@ export interface RunRecord {
   dirs: string[];
   /** Set with -on-error=abort: what is left is kept for inspection; only `kiln gc` removes it. */
   kept?: string;
+  /** Cache keys of the final images (which carry no run label) being committed and not yet recorded. */
+  committing?: string[];
 }
 
 let self: ProcessOwner | undefined;
@@ -140,6 +150,21 @@ export class BuildRun {
     if (this.file) this.trySave();
   }
 
+  /** Before asking the engine to commit the final image of `key` (it carries no run label): a kill
+   * from here on leaves an image only this key finds. */
+  committing(key: string): void {
+    this.rec.committing = [...(this.rec.committing ?? []).filter((k) => k !== key), key];
+    if (this.file) this.trySave();
+  }
+
+  /** The final image of `key` is in the build cache. */
+  committed(key: string): void {
+    if (!this.rec.committing?.includes(key)) return;
+    this.rec.committing = this.rec.committing.filter((k) => k !== key);
+    if (!this.rec.committing.length) delete this.rec.committing;
+    if (this.file) this.trySave();
+  }
+
   /** A cleanup failed: the record stays, so that what is left is found once this process is gone. */
   cleanupFailed(): void {
     this.leftovers = true;
@@ -173,7 +198,9 @@ function parseRecord(text: string): RunRecord | undefined {
     const o = r.owner as Partial<ProcessOwner> | undefined;
     if (typeof r.run !== 'string' || !/^[0-9a-f]{16}$/.test(r.run) || typeof r.template !== 'string' || !o || typeof o.pid !== 'number' || typeof o.host !== 'string') return undefined;
     if (!Array.isArray(r.dirs) || !r.dirs.every((d) => typeof d === 'string')) return undefined;
-    return { ...(r as RunRecord), owner: { host: o.host, pid: o.pid, started: typeof o.started === 'string' ? o.started : null } };
+    const committing = Array.isArray(r.committing) ? r.committing.filter((k): k is string => typeof k === 'string' && k.length > 0 && k.length <= 200) : undefined;
+    const { committing: _, ...rest } = r as RunRecord;
+    return { ...rest, ...(committing?.length ? { committing } : {}), owner: { host: o.host, pid: o.pid, started: typeof o.started === 'string' ? o.started : null } };
   } catch {
     return undefined;
   }
@@ -264,9 +291,10 @@ export async function sweepDeadRuns(o: SweepOptions): Promise<SweepAction[]> {
         action.error = errorMessage(e);
       }
     };
+    let settled = true;
     if (r.builder === 'docker') {
       try {
-        await sweepEngine(r, o, act);
+        settled = await sweepEngine(r, o, act);
       } catch (e) {
         mine.push({ run: r.run, verb: 'remove', what: 'container', id: '?', note: describe(r), error: errorMessage(e) });
       }
@@ -279,7 +307,8 @@ export async function sweepDeadRuns(o: SweepOptions): Promise<SweepAction[]> {
       await act({ verb: 'remove', what: 'directory', id: dir, note: describe(r) }, () => rmSync(dir, { recursive: true, force: true }));
     }
     actions.push(...mine);
-    if (!o.dryRun && !mine.some((a) => a.error)) {
+    // Forgotten only once all it left is gone (or recorded): the record is how it is found.
+    if (!o.dryRun && settled && !mine.some((a) => a.error)) {
       rmSync(join(runsDir(o.stateDir), `${r.run}.json`), { force: true });
       rmSync(join(runsDir(o.stateDir), `${r.run}.json.tmp`), { force: true });
     }
@@ -302,22 +331,65 @@ function readMarker(dir: string): string | undefined {
   }
 }
 
-async function sweepEngine(r: RunRecord, o: SweepOptions, act: (a: Omit<SweepAction, 'run'>, doIt: () => Promise<void> | void) => Promise<void>): Promise<void> {
+/** How long a sweep waits for a dead run's commit to end before it leaves the run for a later sweep. */
+const COMMIT_WAIT_MS = 60_000;
+
+/** Waits while the container is paused (the engine pauses it for a commit in flight); false when it
+ * still is after `COMMIT_WAIT_MS`. Gone counts as settled. */
+async function commitSettled(docker: DockerClient, id: string): Promise<boolean> {
+  for (let waited = 0; ; waited += 100) {
+    const r = await docker.engine.request('GET', `/containers/${id}/json`);
+    if (r.status === 404) return true;
+    if (r.status !== 200) throw new Error(`inspecting container ${id.slice(0, 12)}: HTTP ${r.status} ${engineMessage(r)}`);
+    const state = (JSON.parse(r.body.toString('utf8')) as { State?: { Paused?: boolean } }).State;
+    if (!state?.Paused) return true;
+    if (waited >= COMMIT_WAIT_MS) return false;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+/** Sweeps the run's containers and images; false when the record must stay (something is still in
+ * flight, or a live run shares a key the run was committing). */
+async function sweepEngine(r: RunRecord, o: SweepOptions, act: (a: Omit<SweepAction, 'run'>, doIt: () => Promise<void> | void) => Promise<void>): Promise<boolean> {
   const runLabel = `${RUN_LABELS.run}=${r.run}`;
   // Build containers only: a container started from a committed image inherits its labels.
   for (const c of await listLabelled(o.docker, 'containers', [runLabel, `${LABELS.kind}=build-container`])) {
     await act({ verb: 'remove', what: 'container', id: c.Id, note: describe(r) }, async () => {
+      // Removing it mid-commit would not stop the image from appearing after the listing below.
+      if (!(await commitSettled(o.docker, c.Id))) throw new Error(`still paused by a commit after ${COMMIT_WAIT_MS / 1000} s: left for a later sweep`);
       const res = await o.docker.engine.request('DELETE', `/containers/${c.Id}?force=1&v=1`);
       if (res.status !== 204 && res.status !== 404) throw new Error(`HTTP ${res.status} ${engineMessage(res)}`);
     });
   }
-  if (!o.cache) return;
+  if (!o.cache) return true;
+  // Listed once no commit of the run can still be in flight (its containers are gone).
   const images = await listLabelled(o.docker, 'images', [runLabel, `${LABELS.managed}=true`]);
-  if (!images.length) return;
+  const finals: Listed[] = [];
+  for (const key of r.committing ?? [])
+    for (const img of await listLabelled(o.docker, 'images', [`${LABELS.managed}=true`, `${LABELS.kind}=artifact`, `${LABELS.build}=${key}`]))
+      if (!img.Labels?.[RUN_LABELS.run] && !images.some((i) => i.Id === img.Id) && !finals.some((i) => i.Id === img.Id)) finals.push(img);
+  // A live run committing the same key may own one of those images and record it any moment: the
+  // records are read after the listing, and the cache after the records (a run records its image
+  // in the cache before it clears the key), so such an image is never taken for a duplicate.
+  const busy = new Set(
+    readRuns(o.stateDir)
+      .filter((x) => x.run !== r.run && !ownerGone(x.owner, o.host ?? hostname()))
+      .flatMap((x) => x.committing ?? []),
+  );
+  let settled = true;
+  const mine = [
+    ...images,
+    ...finals.filter((img) => {
+      if (!busy.has(img.Labels?.[LABELS.build] ?? '')) return true;
+      settled = false;
+      return false;
+    }),
+  ];
+  if (!mine.length) return settled;
   const cache = await o.cache();
   // Newest first, so that a duplicate child goes before its parent.
-  images.sort((a, b) => Number(b.Created ?? 0) - Number(a.Created ?? 0));
-  for (const img of images) {
+  mine.sort((a, b) => Number(b.Created ?? 0) - Number(a.Created ?? 0));
+  for (const img of mine) {
     const labels = img.Labels ?? {};
     const key = labels[LABELS.build];
     const kind = labels[LABELS.kind] as CacheKind | undefined;
@@ -337,4 +409,5 @@ async function sweepEngine(r: RunRecord, o: SweepOptions, act: (a: Omit<SweepAct
       cache.put({ key, kind, imageId: img.Id, template: r.template, build: r.build, step: Number.isInteger(step) ? step : -1, createdAt }),
     );
   }
+  return settled;
 }

@@ -204,7 +204,8 @@ export function evaluateTemplate(input: CfnTemplate | unknown, opts: EvaluateOpt
     conditions: conditionValues,
     mappings: isObj(t.Mappings) ? (t.Mappings as JsonObject) : {},
     masked: mask,
-    derivedSecrets: mask ? [] : [...ev.derived].map(([value, parameter]) => ({ parameter, value })),
+    // Export names count too: one built from a secret is refused at deploy (it would be public).
+    derivedSecrets: mask ? [] : [...ev.derived, ...[...exportEval.derived].filter(([v]) => !ev.derived.has(v))].map(([value, parameter]) => ({ parameter, value })),
   };
   if (mask) {
     // Belt and braces: a secret that reached a string by another road (a mapping key, say) is

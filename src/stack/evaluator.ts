@@ -4,7 +4,7 @@
 //
 // Pure: no I/O, no clock.
 import type { Diagnostic } from '../core/diagnostics.js';
-import type { Json, JsonObject, PseudoValues } from './model.js';
+import { MIN_DERIVED, type Json, type JsonObject, type PseudoValues } from './model.js';
 import type { ConditionTable } from './conditions.js';
 import {
   IntrinsicError,
@@ -136,9 +136,9 @@ const MAX_DEPTH = 512;
  * Fn::Join and Fn::Sub keep each secret they were given verbatim, where it is masked as a part —
  * "pw=****" — while a Fn::Base64 around them still counts them as read from a secret.) */
 const BUILDERS = new Set(['Fn::Split', 'Fn::Base64', 'Fn::ToJsonString']);
-/** Shorter derived strings (a one-letter piece of a Fn::Split) are not masked: masking them would
- * mangle every unrelated text that holds them. */
-export const MIN_DERIVED = 4;
+/** What Fn::Join and Fn::Sub build from a secret shorter than MIN_DERIVED is secret too: such a
+ * secret is masked only as a whole value, never as a part of a longer text (see model.ts). */
+const JOINERS = new Set(['Fn::Join', 'Fn::Sub']);
 
 /**
  * The longest string one intrinsic may build (Fn::Join, Fn::Sub, Fn::Base64, Fn::ToJsonString), and
@@ -166,7 +166,7 @@ export class Evaluator {
   private spent = false;
   /** NoEcho parameters read as values (not as keys, indexes or conditions), in order of reading:
    * an intrinsic during which this grew built its result from a secret. */
-  private readonly secretReads: string[] = [];
+  private readonly secretReads: Array<{ name: string; short: boolean }> = [];
   /** Strings intrinsics built from NoEcho values → the parameter each came from. */
   readonly derived = new Map<string, string>();
 
@@ -263,7 +263,7 @@ export class Evaluator {
     const p = this.scope.parameters[name];
     if (!p) return undefined;
     if (p.noEcho && this.scope.mask && this.reveal === 0) return Array.isArray(p.value) ? p.value.map(() => MASK) : MASK;
-    if (p.noEcho && this.reveal === 0) this.secretReads.push(name);
+    if (p.noEcho && this.reveal === 0) this.secretReads.push({ name, short: (Array.isArray(p.value) ? [...p.value, p.value.join(',')] : [p.value]).some((v) => v.length < MIN_DERIVED) });
     return Array.isArray(p.value) ? [...p.value] : p.value;
   }
 
@@ -327,10 +327,13 @@ export class Evaluator {
     const out = this.compute(key, arg, node, path);
     // Taint: whatever an intrinsic built from a NoEcho value is secret too (every string in it: the
     // pieces of a Fn::Split, a Fn::Base64, a Fn::Sub…). Keys and indexes (control) do not taint.
-    if (this.secretReads.length > mark && BUILDERS.has(key)) {
-      const from = this.secretReads[mark]!;
-      this.secretReads.length = mark + 1; // the outer intrinsic still sees that it read one
-      this.taint(out, from);
+    if (this.secretReads.length > mark && (BUILDERS.has(key) || (JOINERS.has(key) && this.secretReads.slice(mark).some((r) => r.short)))) {
+      const from = { ...this.secretReads[mark]!, short: this.secretReads.slice(mark).some((r) => r.short) };
+      this.secretReads.length = mark;
+      // The outer intrinsic still sees that it read one, and whether a short one (a short piece of a
+      // Fn::Split of a long secret is one).
+      if (this.taint(out, from.name)) from.short = true;
+      this.secretReads.push(from);
     }
     return out;
   }
@@ -338,17 +341,21 @@ export class Evaluator {
   /** A literal string holding a secret value counts as reading that secret. */
   private readsSecret(s: string): void {
     for (const [v, name] of this.scope.secretStrings!)
-      if (s.includes(v)) {
-        this.secretReads.push(name);
+      if (v.length < MIN_DERIVED ? s === v : s.includes(v)) {
+        this.secretReads.push({ name, short: v.length < MIN_DERIVED });
         return;
       }
   }
 
-  private taint(v: Val, from: string): void {
+  /** Records every string in `v` as derived from `from`; true when one is shorter than MIN_DERIVED. */
+  private taint(v: Val, from: string): boolean {
+    let short = false;
     if (typeof v === 'string') {
-      if (v.length >= MIN_DERIVED && v !== MASK && !this.derived.has(v)) this.derived.set(v, from);
-    } else if (Array.isArray(v)) for (const x of v) this.taint(x, from);
-    else if (v && typeof v === 'object' && !this.isPending(v)) for (const x of Object.values(v)) this.taint(x as Val, from);
+      if (v !== '' && v !== MASK && !this.derived.has(v)) this.derived.set(v, from);
+      short = v !== '' && v.length < MIN_DERIVED;
+    } else if (Array.isArray(v)) for (const x of v) short = this.taint(x, from) || short;
+    else if (v && typeof v === 'object' && !this.isPending(v)) for (const x of Object.values(v)) short = this.taint(x as Val, from) || short;
+    return short;
   }
 
   private compute(key: string, arg: unknown, node: Record<string, unknown>, path: Seg[]): Val {

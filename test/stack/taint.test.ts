@@ -44,8 +44,17 @@ describe('values derived from a NoEcho parameter', () => {
     expect(derived({ 'Fn::Base64': { 'Fn::FindInMap': ['Hosts', { Ref: 'Region' }, 'Name'] } })).toEqual([]);
   });
 
-  it('leave out pieces shorter than 4 characters (masking them would mangle unrelated text)', () => {
-    expect(derived({ 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: 'Pw' }] }] }, { Pw: 'ab,long-piece' })).toEqual(['Pw:long-piece']);
+  it('keep pieces shorter than 4 characters too (they are masked where they are a whole value)', () => {
+    expect(derived({ 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: 'Pw' }] }] }, { Pw: 'ab,long-piece' })).toEqual(['Pw:ab', 'Pw:long-piece']);
+  });
+
+  it('are what Fn::Sub and Fn::Join build from a secret shorter than 4 characters (a part of a text is not masked)', () => {
+    expect(derived({ 'Fn::Sub': 'u=${Pw}' }, { Pw: 'ab' })).toEqual(['Pw:u=ab']);
+    expect(derived({ 'Fn::Join': ['-', ['x', { Ref: 'Pw' }]] }, { Pw: 'q' })).toEqual(['Pw:x-q']);
+    // Nested: the outer Fn::Join still knows that a short secret went in.
+    expect(derived({ 'Fn::Join': ['', ['<', { 'Fn::Join': ['-', ['x', { Ref: 'Pw' }]] }, '>']] }, { Pw: 'q' })).toEqual(['Pw:<x-q>', 'Pw:x-q']);
+    // A short piece of a long secret, joined: secret as well.
+    expect(derived({ 'Fn::Join': ['=', ['k', { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: 'Pw' }] }] }]] }, { Pw: 'ab,long-piece' })).toEqual(['Pw:ab', 'Pw:k=ab', 'Pw:long-piece']);
   });
 
   it('are none when the evaluation masks NoEcho values (render, plan printing)', () => {

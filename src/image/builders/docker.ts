@@ -189,6 +189,9 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
       async run(c) {
         ui.say('Committing the container');
         const last = c.pendingIntermediate;
+        // The final image carries no run label: its key is recorded with the run first, so that a
+        // kill from here until it is in the cache leaves nothing the sweep cannot find.
+        if (env.cache) run.committing(keys.final);
         const [img, inter] = await Promise.all([
           engine.commitContainer(c.containerId!, {
             changes: [...cfg.changes, labelChange(kilnLabels('artifact', keys.final))],
@@ -204,6 +207,10 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
           ui.message(`Saved the state after provisioner ${last + 1} of ${n} as ${id.slice(0, 19)}`);
         }
         c.imageId = img;
+        if (env.cache) {
+          (await env.cache()).put({ key: keys.final, kind: 'artifact', imageId: img, template: env.template, build: build.name, step: -1 });
+          run.committed(keys.final);
+        }
         generated.ImageSha256 = c.imageId;
         ui.message(`Image ID: ${c.imageId}`);
       },
@@ -248,7 +255,6 @@ export async function buildDocker(build: PreparedBuild, cfg: DockerBuilderConfig
 
   if (cfg.commit) {
     const id = ctx.imageId!;
-    (await env.cache?.())?.put({ key: keys.final, kind: 'artifact', imageId: id, template: env.template, build: build.name, step: -1 });
     return { artifact: commitArtifact(id), cached: false, key: keys.final, resumedFrom: resumed, generated };
   }
   if (cfg.exportPath) {
