@@ -25,6 +25,7 @@ import { KilnError, errorMessage } from '../../core/errors.js';
 import { systemClock, retryUntil } from '../../core/clock.js';
 import { DockerError, LABELS, type ContainerSpec, type DockerClient } from '../../docker/client.js';
 import type { JsonObject } from '../../stack/model.js';
+import { ResourceMissing } from '../../model/provider.js';
 import { packTar, type TarEntry } from '../../image/builders/tar.js';
 import type { DockerContext } from './context.js';
 import { attachingMember, currentView, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
@@ -403,6 +404,18 @@ export async function userDataResult(docker: DockerClient, containerId: string):
   const done = await read(`/${INIT_DIR}/user-data.done`);
   if (done === undefined) return undefined;
   return { status: Number.parseInt(done.trim(), 10), log: (await read(`/${INIT_DIR}/user-data.log`)) ?? '' };
+}
+
+/**
+ * Throws ResourceMissing when a container `physicalId` was made of is gone (removed outside kiln):
+ * an update cannot change what no longer exists, and the executor stops rather than create it unplanned.
+ */
+export async function requireContainers(ctx: DockerContext, ids: readonly string[], physicalId: string): Promise<void> {
+  for (const id of ids)
+    await ctx.docker.inspectContainer(id).catch((e: unknown) => {
+      if (DockerError.status(e) === 404) throw new ResourceMissing(`the container of ${physicalId} no longer exists`);
+      throw e;
+    });
 }
 
 /** Removes a launched container and its VPC port; reconciles the rules of the others. */
