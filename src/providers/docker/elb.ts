@@ -367,8 +367,3 @@ export const classicElbHandler: DockerHandler = {
     return { state, drift: [] };
   },
 };
-
-/** Where a classic ELB or target group's members stand: `InService`/`OutOfService` per instance. */
-export function classicInstanceState(s: string): 'InService' | 'OutOfService' {
-  return s === 'healthy' ? 'InService' : 'OutOfService';
-}

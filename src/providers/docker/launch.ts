@@ -23,7 +23,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { systemClock, retryUntil } from '../../core/clock.js';
-import { DockerError, LABELS, type ContainerSpec, type DockerClient } from '../../docker/client.js';
+import { DockerError, LABELS, type ContainerSpec } from '../../docker/client.js';
 import type { JsonObject } from '../../stack/model.js';
 import { ResourceMissing } from '../../model/provider.js';
 import { packTar, type TarEntry } from '../../image/builders/tar.js';
@@ -387,23 +387,6 @@ async function waitForUserData(ctx: DockerContext, containerId: string, timeoutM
       onTimeout: () => new KilnError('USER_DATA_TIMEOUT', `the user data did not finish within ${Math.round(timeoutMs / 1000)} s`, 'user'),
     },
   );
-}
-
-/** Exit status of the user data (`/.kiln/user-data.done`) and its output, or undefined when it has not run. */
-export async function userDataResult(docker: DockerClient, containerId: string): Promise<{ status: number; log: string } | undefined> {
-  const read = async (path: string): Promise<string | undefined> => {
-    try {
-      const tar = await docker.getArchive(containerId, path);
-      const { unpackTar } = await import('../../image/builders/tar.js');
-      const entry = unpackTar(tar).find((e) => e.type === 'file');
-      return entry?.data?.toString('utf8');
-    } catch {
-      return undefined;
-    }
-  };
-  const done = await read(`/${INIT_DIR}/user-data.done`);
-  if (done === undefined) return undefined;
-  return { status: Number.parseInt(done.trim(), 10), log: (await read(`/${INIT_DIR}/user-data.log`)) ?? '' };
 }
 
 /**
