@@ -515,8 +515,8 @@ async function checkStale(store: StackStore, o: StackOptions, doc: PlanDocument,
   if (doc.refusals?.length) throw new KilnError('PLAN_REFUSED', `the saved plan for stack ${o.stack} cannot be deployed: ${doc.refusals.join('; ')}`, 'user');
 }
 
-/** Runs `fn` holding the stack's lock, after recovering what a killed run left. */
-async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { resolve: RuntimeResolve; secrets?: Secrets } | undefined, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` holding the stack's lock, after recovering what a killed run left (`recovered`: it did). */
+async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { resolve: RuntimeResolve; secrets?: Secrets } | undefined, fn: (recovered: boolean) => Promise<T>): Promise<T> {
   const lock = store.acquireLock(o.stack, o.command ?? 'deploy');
   try {
     store.backup(); // a checked copy of the state before anything changes (kiln state restore)
@@ -525,7 +525,8 @@ async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { re
         kind: 'notice',
         message: `stack ${o.stack}: took over the lock of \`kiln ${lock.stale.command}\` (pid ${lock.stale.pid}, since ${lock.stale.since}), whose process is gone`,
       });
-    if (needsRecovery(store, o.stack)) {
+    const recovering = needsRecovery(store, o.stack);
+    if (recovering) {
       await recover({
         store,
         provider: o.provider,
@@ -538,7 +539,7 @@ async function withLock<T>(store: StackStore, o: StackOptions, recoverWith: { re
         ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       });
     }
-    const r = await fn();
+    const r = await fn(recovering);
     try {
       store.backup(); // and after: a restore brings back this deploy's state too
     } catch {
@@ -572,10 +573,13 @@ export async function deployStack(input: DeployOptions): Promise<DeployResult> {
   if (o.saved && o.replaceDrifted) throw new KilnError('USAGE', '--replace-drifted cannot change a saved plan: plan again with it', 'user', { exitCode: 2 });
   const template = o.saved ? savedInput(store, o.saved) : o;
   // Evaluate first: an invalid template or bad parameters create nothing, not even a lock.
+  const evaluatedAfter = lastDeployment(store, o.stack)?.id;
   let ev = await evaluate(template, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value, targetOf(o, store));
-  return withLock(store, { ...o, command: o.command ?? 'deploy' }, { resolve: ev.resolve, secrets: ev.secrets }, async () => {
-    // Recovery may have changed what the last deployment is: evaluate again against it.
-    ev = await evaluate(template, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value, targetOf(o, store));
+  return withLock(store, { ...o, command: o.command ?? 'deploy' }, { resolve: ev.resolve, secrets: ev.secrets }, async (recovered) => {
+    // Evaluated once, unless recovery (or a run that finished before the lock was taken) changed
+    // the last deployment, whose parameters a parameter not given keeps: then again against it.
+    if (recovered || lastDeployment(store, o.stack)?.id !== evaluatedAfter)
+      ev = await evaluate(template, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value, targetOf(o, store));
     let force: Set<string> | undefined;
     if (o.replaceDrifted) {
       const report = await driftWith(store, o, ev.secrets);

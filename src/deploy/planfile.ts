@@ -67,10 +67,18 @@ export interface PlanDocument {
   imports: Record<string, Json>;
   /** What the plan says about the target without refusing it (a stand-in image for an AMI id…). */
   warnings?: PlanWarning[];
+  /** A plan of `kiln up --plan-only --out`: its kiln.yaml and what each image was baked from (`kiln up --plan PLAN`, `kiln history`). */
+  up?: UpPlanRef;
   /** `aws`: a plan for CloudFormation (`kiln plan --target aws --out`); absent: the local target. */
   target?: 'aws';
   /** What an AWS plan names in CloudFormation. */
   aws?: AwsPlanRef;
+}
+
+/** What `kiln up` baked for a saved plan: per image its build, build key, image id and the value the stack got. */
+export interface UpPlanRef {
+  config: string;
+  images: Record<string, { build: string; key: string | null; imageId: string; artifact: string }>;
 }
 
 /** The CloudFormation side of an AWS plan: the change set it kept, where, and how it was made. */

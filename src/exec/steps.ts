@@ -162,7 +162,10 @@ async function updateStep(run: RunContext, want: DesiredResource, old: ResourceR
         (st) => run.store.updateResource(old.id, { properties: props, state: run.tokenState(st), physicalId: st.physicalId, dependsOn: want.dependsOn }),
       );
     } catch (e) {
-      if (e instanceof ResourceMissing) throw new PlanDeviation(want.logicalId, planned, 'create', `${old.physicalId} no longer exists (${e.message})`);
+      if (e instanceof ResourceMissing) {
+        await forgetVanished(run, old, ctx);
+        throw new PlanDeviation(want.logicalId, planned, 'create', `${old.physicalId} no longer exists (${e.message})`);
+      }
       if (e instanceof ReplacementRequired) {
         if (planned === 'replace') {
           outcome = 'needs-replacement';
@@ -176,6 +179,25 @@ async function updateStep(run: RunContext, want: DesiredResource, old: ResourceR
     if (handler.waitReady) await handler.waitReady(ctx, state, run.secrets.reveal(props));
   });
   return outcome;
+}
+
+/**
+ * A resource the provider found gone: what it left (addresses, ports) is released and state forgets
+ * it, so state says what exists and the next plan creates it. Nothing is created here.
+ */
+async function forgetVanished(run: RunContext, old: ResourceRow, ctx: ResourceContext): Promise<void> {
+  const handler = run.handler(old.type);
+  try {
+    await run.intent(
+      { logicalId: old.logicalId, action: 'delete', rowId: old.id, properties: null },
+      () => handler.delete(ctx, run.revealState(old.state), run.secrets.revealKnown(old.properties)),
+      () => run.store.deleteResource(old.id),
+    );
+  } catch (e) {
+    run.event({ kind: 'notice', message: run.secrets.mask(`${old.logicalId}: ${old.physicalId} no longer exists, but what it left could not be released (${errorMessage(e)}); state keeps it`) });
+    return;
+  }
+  run.event({ kind: 'notice', message: `${old.logicalId}: ${old.physicalId} no longer exists; state forgets it, so the next plan creates it` });
 }
 
 /**

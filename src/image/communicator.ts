@@ -2,7 +2,7 @@
 // all through the Engine API (exec and archive endpoints). Upload rules follow `docker cp`, as
 // Packer's docker communicator does (reference §7.3, §8.2).
 import { posix } from 'node:path';
-import { statSync, readFileSync, mkdirSync, writeFileSync, symlinkSync, chmodSync } from 'node:fs';
+import { mkdirSync, writeFileSync, symlinkSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import type { EngineApi } from '../docker/engine.js';
@@ -178,9 +178,4 @@ export class DockerCommunicator implements Communicator {
       }
     }
   }
-}
-
-export function readLocal(path: string): { data: Buffer; mode: number } {
-  const st = statSync(path);
-  return { data: readFileSync(path), mode: st.mode & 0o777 };
 }

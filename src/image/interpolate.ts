@@ -689,11 +689,3 @@ function callFn(name: string, args: unknown[], ctx: InterpContext, cmd: Cmd): st
     throw new TemplateError('exec', `${at}: error calling ${name}: ${msg}`);
   }
 }
-
-/** True when `text` holds a template action. */
-export function hasActions(text: string): boolean {
-  return text.includes('{{');
-}
-
-/** Names of the functions kiln knows (for docs and tests). */
-export const FUNCTION_NAMES = Object.keys(FUNCS);

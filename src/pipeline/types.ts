@@ -57,6 +57,15 @@ export interface UpOptions extends PipelineOptions {
   s3?: S3Api;
 }
 
+/** `kiln up --plan PLAN`: a saved plan of `kiln up --plan-only --out`, its file and its text. */
+export interface UpPlanOptions extends PipelineOptions {
+  doc: PlanDocument;
+  planFile: string;
+  planText: string;
+  /** `--stack`, when given: must be the plan's. */
+  stack?: string;
+}
+
 export type UpOutcome = 'up-to-date' | 'planned' | 'complete' | 'failed' | 'cancelled' | 'build-failed';
 
 export interface UpResult {

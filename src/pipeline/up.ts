@@ -8,11 +8,11 @@ import type { Provider } from '../model/provider.js';
 import type { ImageRecord, PipelineStore } from '../state/pipeline.js';
 import { resolveParam, type PipelineConfig, type Target } from './config.js';
 import { describeChanges, prepareImage } from './images.js';
-import type { PipelineEvent, PipelineOptions, UpOptions, UpResult } from './types.js';
+import type { PipelineEvent, PipelineOptions, UpOptions, UpPlanOptions, UpResult } from './types.js';
 
 export { describeChanges, prepareImage } from './images.js';
 
-export type { PipelineEvent, PipelineOptions, UpOptions, UpOutcome, UpResult } from './types.js';
+export type { PipelineEvent, PipelineOptions, UpOptions, UpOutcome, UpPlanOptions, UpResult } from './types.js';
 
 const nullEvents: EventSink<PipelineEvent> = { emit: () => undefined };
 /** Stands for every image while the stack template is checked before baking. */
@@ -128,7 +128,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
     events.emit({ kind: 'phase', phase: 'plan' });
     const images = Object.fromEntries(Object.entries(baked.images).map(([k, v]) => [k, v.imageId]));
     const p = await deploy.planStack({ ...stackOpts, document: o.document === true, images });
-    return { stack, outcome: 'planned', images: baked.images, built: baked.built, parameters: params, plan: p.plan, ...(p.document ? { document: p.document } : {}), ms: Date.now() - t0 };
+    const document = p.document && { ...p.document, up: { config: config.file, images: Object.fromEntries(Object.entries(baked.images).map(([k, { built: _b, ...v }]) => [k, v])) } };
+    return { stack, outcome: 'planned', images: baked.images, built: baked.built, parameters: params, plan: p.plan, ...(document ? { document } : {}), ms: Date.now() - t0 };
   }
 
   events.emit({ kind: 'phase', phase: 'deploy' });
@@ -164,6 +165,68 @@ export async function up(o: UpOptions): Promise<UpResult> {
     changes: describeChanges(prev, baked.images, r.parameters, r.plan),
     rollbackOf: null,
     ms,
+  });
+  return { ...base, outcome: r.outcome === 'complete' ? 'complete' : 'failed', record, ...(r.reason ? { reason: r.reason } : {}) };
+}
+
+/**
+ * `kiln up --plan PLAN`: deploys a plan `kiln up --plan-only --out PLAN` saved, exactly its steps and
+ * the images it baked (nothing is baked again), or refuses it as stale as `kiln deploy PLAN` does;
+ * an image the plan names that is gone from the engine refuses it too. The run is recorded for
+ * `kiln history` with the plan it deployed.
+ */
+export async function upPlan(o: UpPlanOptions): Promise<UpResult> {
+  const t0 = Date.now();
+  const doc = o.doc;
+  if (!doc.up || doc.target === 'aws')
+    throw new KilnError('PLAN_FILE', `${o.planFile}: not a plan of \`kiln up --plan-only --out\` for the local target; deploy it with: kiln deploy ${o.planFile}`, 'user', { exitCode: 2 });
+  if (o.stack !== undefined && o.stack !== doc.stack) throw new KilnError('PLAN_FILE', `the plan is for stack ${doc.stack}, not ${o.stack}`, 'user', { exitCode: 2 });
+  const stack = doc.stack;
+  const events = o.events ?? nullEvents;
+  const docker = dockerOf(o);
+  const provider = await providerOf(o, docker);
+  const gone: string[] = [];
+  for (const [name, img] of Object.entries(doc.up.images)) if (!(await docker.engine.inspectImage(img.imageId))) gone.push(`image ${name} (${img.imageId}) no longer exists`);
+  if (gone.length) throw new KilnError('PLAN_STALE', `the saved plan for stack ${stack} is stale, so nothing was changed: ${gone.join('; ')}. Plan again (kiln up --plan-only --out FILE)`, 'user');
+  const images: Record<string, ImageRecord> = Object.fromEntries(Object.entries(doc.up.images).map(([k, v]) => [k, { ...v, built: false }]));
+  const deploy = await import('../deploy/index.js');
+  const { sha256 } = await import('../core/hash.js');
+  events.emit({ kind: 'phase', phase: 'deploy' });
+  const store = await openStore(o.stateDir);
+  const prev = store.lastComplete(stack);
+  const startedAt = new Date().toISOString();
+  const r = await deploy.deployStack({
+    stack,
+    file: doc.template.file,
+    saved: doc,
+    provider,
+    command: 'up',
+    events: { emit: (event) => events.emit({ kind: 'stack', event }) },
+    ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+    ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  const base = { stack, images, built: [], parameters: {}, plan: r.plan, deploy: r, ms: Date.now() - t0 };
+  if (r.outcome === 'no-changes') return { ...base, outcome: 'up-to-date' };
+  if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
+  const record = store.add({
+    stack,
+    deployment: r.deployment ?? null,
+    kind: 'up',
+    target: 'local',
+    startedAt,
+    endedAt: new Date().toISOString(),
+    outcome: r.outcome,
+    reason: r.reason ?? null,
+    configFile: doc.up.config,
+    templateFile: doc.template.file,
+    template: doc.template.text,
+    images,
+    parameters: r.parameters,
+    changes: describeChanges(prev, images, r.parameters, r.plan),
+    rollbackOf: null,
+    ms: Date.now() - t0,
+    plan: { file: o.planFile, createdAt: doc.createdAt, sha256: sha256(o.planText) },
   });
   return { ...base, outcome: r.outcome === 'complete' ? 'complete' : 'failed', record, ...(r.reason ? { reason: r.reason } : {}) };
 }

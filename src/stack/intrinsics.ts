@@ -52,10 +52,6 @@ export const INTRINSIC_FUNCTIONS = [
 export const RULE_FUNCTIONS = ['Fn::Contains', 'Fn::EachMemberEquals', 'Fn::EachMemberIn', 'Fn::RefAll', 'Fn::ValueOf', 'Fn::ValueOfAll'] as const;
 
 export const PSEUDO_PARAMETERS = ['AWS::AccountId', 'AWS::NotificationARNs', 'AWS::NoValue', 'AWS::Partition', 'AWS::Region', 'AWS::StackId', 'AWS::StackName', 'AWS::URLSuffix'] as const;
-const PSEUDO_SET = new Set<string>(PSEUDO_PARAMETERS);
-export function isPseudoParameter(name: string): boolean {
-  return PSEUDO_SET.has(name);
-}
 
 /**
  * The function name when `value` is an intrinsic call: an object with exactly one key that is `Ref`

@@ -42,6 +42,14 @@ export interface PipelineRecord {
   /** For a rollback: the pipeline record it restored. */
   rollbackOf: number | null;
   ms: number | null;
+  /** The saved plan this run deployed (`kiln up --plan PLAN`): its file, when it was made, its sha256. */
+  plan?: SavedPlanRef;
+}
+
+export interface SavedPlanRef {
+  file: string;
+  createdAt: string;
+  sha256: string;
 }
 
 const DDL = `
@@ -62,7 +70,8 @@ CREATE TABLE IF NOT EXISTS pipeline_runs (
   parameters TEXT NOT NULL,
   changes TEXT NOT NULL,
   rollback_of INTEGER,
-  ms INTEGER
+  ms INTEGER,
+  plan TEXT
 );
 CREATE INDEX IF NOT EXISTS pipeline_runs_stack ON pipeline_runs(stack, id);
 `;
@@ -85,6 +94,7 @@ interface Row {
   changes: string;
   rollback_of: number | null;
   ms: number | null;
+  plan: string | null;
 }
 
 function fromRow(r: Row): PipelineRecord {
@@ -106,12 +116,16 @@ function fromRow(r: Row): PipelineRecord {
     changes: JSON.parse(r.changes) as string[],
     rollbackOf: r.rollback_of,
     ms: r.ms,
+    ...(r.plan ? { plan: JSON.parse(r.plan) as SavedPlanRef } : {}),
   };
 }
 
 export class PipelineStore {
   constructor(readonly db: Db) {
     ensureSchema(db, 'pipeline', DDL);
+    // A state made before the column existed gets it.
+    const cols = db.prepare('PRAGMA table_info(pipeline_runs)').all() as Array<{ name: string }>;
+    if (!cols.some((c) => c.name === 'plan')) db.exec('ALTER TABLE pipeline_runs ADD COLUMN plan TEXT');
   }
 
   static open(dir?: string): PipelineStore {
@@ -121,8 +135,8 @@ export class PipelineStore {
   add(r: Omit<PipelineRecord, 'id'>): PipelineRecord {
     const info = this.db
       .prepare(
-        `INSERT INTO pipeline_runs (stack, deployment, kind, target, started_at, ended_at, outcome, reason, config_file, template_file, template, images, parameters, changes, rollback_of, ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO pipeline_runs (stack, deployment, kind, target, started_at, ended_at, outcome, reason, config_file, template_file, template, images, parameters, changes, rollback_of, ms, plan)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.stack,
@@ -141,6 +155,7 @@ export class PipelineStore {
         JSON.stringify(r.changes),
         r.rollbackOf,
         r.ms,
+        r.plan ? JSON.stringify(r.plan) : null,
       );
     return { ...r, id: Number(info.lastInsertRowid) };
   }

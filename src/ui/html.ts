@@ -13,11 +13,6 @@ export function esc(s: unknown): string {
   return String(s ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 }
 
-/** JSON for a `<script type="application/json">` block: `<` escaped so no `</script>` can end it. */
-export function jsonScript(id: string, value: unknown): string {
-  return `<script type="application/json" id="${esc(id)}">${JSON.stringify(value).replace(/</g, '\\u003c')}</script>`;
-}
-
 export const FONT = `-apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", sans-serif`;
 export const MONO = `ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace`;
 

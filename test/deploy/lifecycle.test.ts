@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { harness, fake } from './harness.js';
 import { deployStack, destroyStack, planStack } from '../../src/deploy/index.js';
+import { FakeProvider } from '../../src/providers/fake/index.js';
 
 let h: ReturnType<typeof harness>;
 afterEach(() => h?.cleanup());
@@ -57,6 +58,32 @@ describe('create', () => {
 });
 
 describe('update', () => {
+  test('a deploy evaluates the template once, as a plan does (the target is asked once per value)', async () => {
+    h = harness();
+    // GIVEN a provider that counts how often a parameter value is put to it
+    class Counting extends FakeProvider {
+      asked = 0;
+      async normalizeParameter(_type: string, value: string): Promise<string> {
+        this.asked++;
+        return value;
+      }
+    }
+    const t = { Parameters: { Ami: { Type: 'AWS::EC2::Image::Id' } }, Resources: { A: fake({ Value: { Ref: 'Ami' } }) } };
+    const text = JSON.stringify(t);
+    const provider = new Counting();
+    const common = { stack: 'demo', store: h.store, provider, file: 'template.json', text, params: { Ami: 'ami-0123456789abcdef0' } };
+    await planStack(common);
+    const perEvaluation = provider.asked;
+    expect(perEvaluation).toBeGreaterThan(0);
+    provider.asked = 0;
+    const r = await deployStack(common);
+    expect(r.finalStatus).toBe('CREATE_COMPLETE');
+    expect(provider.asked).toBe(perEvaluation);
+    provider.asked = 0;
+    await deployStack({ ...common, params: { Ami: 'ami-0123456789abcdef1' } });
+    expect(provider.asked).toBe(perEvaluation);
+  });
+
   test('a changed property updates in place, keeping the physical id', async () => {
     h = harness();
     await h.deploy({ Resources: { A: fake({ Value: 'one' }) } });

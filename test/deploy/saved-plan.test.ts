@@ -165,6 +165,10 @@ describe('reality differs from the plan', () => {
     expect(r.finalStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
     expect(r.reason).toMatch(/^A: planned update, but .* no longer exists .*, which needs a new resource \(create\)/);
     expect(h.statuses((e) => e.logicalId === 'A')).toContain('A UPDATE_FAILED');
+    // state forgets what is gone, so the next plan says what is true
+    expect(h.live('A')).toBeUndefined();
+    const next = await h.plan({ Resources: { A: fake({ Value: 'two' }), B: fake({ Value: { Ref: 'A' } }) } });
+    expect(next.plan.steps.find((s) => s.id === 'A')).toMatchObject({ kind: 'create' });
   });
 
   test('a planned update whose real values need a replacement stops before the provider is called', async () => {

@@ -166,6 +166,40 @@ describe('kiln up on the real engine', () => {
     expect(await waitFor(outputsOf(d.out).Url!, (b) => b.includes('body=C'))).toMatch(/^pipe app version=1 body=C/);
   }, 180_000);
 
+  it('kiln up --plan PLAN deploys a saved up-plan without baking, refuses a stale one, and history names the plan', async () => {
+    p.write('app/www/body.txt', 'D\n');
+    const before = liveWeb();
+    const r = await p.kiln(['up', '.', '--stack', p.stack, '--plan-only', '--out', 'up2.plan']);
+    expect(r.code, r.err).toBe(0);
+    const doc = JSON.parse(p.read('up2.plan')) as { createdAt: string; images: Record<string, string>; up: { images: Record<string, { key: string; imageId: string }> } };
+    expect(doc.up.images.web!.imageId).toBe(doc.images.web);
+    // up.plan was deployed by the test before: another deployment ran since, so it is stale
+    const stale = await p.kiln(['up', '--plan', 'up.plan']);
+    expect(stale.code).not.toBe(0);
+    expect(stale.err).toMatch(/saved plan for stack .* is stale, so nothing was changed: deployment .* ran after the plan was made/);
+    expect(liveWeb()).toBe(before);
+    const n = runs().length;
+    const d = await p.kiln(['up', '--plan', 'up2.plan']);
+    expect(d.code, d.err).toBe(0);
+    expect(d.out).toMatch(/UPDATE_COMPLETE in [0-9.]+s \(1 image cached; 1 replaced\)/);
+    expect(d.err).not.toMatch(/Provisioning|Committing/);
+    expect(liveWeb()).not.toBe(before);
+    expect(await waitFor(outputsOf(d.out).Url!, (b) => b.includes('body=D'))).toMatch(/^pipe app version=1 body=D/);
+    // the record: which images, which plan
+    expect(runs()).toHaveLength(n + 1);
+    const last = runs().at(-1)!;
+    expect(last.outcome).toBe('complete');
+    expect(last.images.web).toMatchObject({ imageId: doc.images.web, key: doc.up.images.web!.key, built: false });
+    expect(last.plan).toMatchObject({ file: expect.stringMatching(/\/up2\.plan$/), createdAt: doc.createdAt, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(last.changes).toContain('Web: replace');
+    const h = await p.kiln(['history', '--stack', p.stack]);
+    expect(h.out.trim().split('\n').at(-2)).toMatch(new RegExp(`up \\(plan up2\\.plan\\)\\s+complete\\s+web=${doc.images.web!.slice(7, 19)} `));
+    // once deployed, the same plan is stale
+    const again = await p.kiln(['up', '--plan', 'up2.plan']);
+    expect(again.err).toMatch(/is stale/);
+    expect(runs()).toHaveLength(n + 1);
+  }, 180_000);
+
   it('a rollback to a run whose image is gone fails before changing anything', async () => {
     const fake = { ...runs()[0]!, images: { web: { ...runs()[0]!.images.web!, imageId: 'sha256:' + '0'.repeat(64) } } };
     await expect(checkImages(fake, client)).rejects.toThrow(/image web \(sha256:0{64}\) no longer exists.*never rebuilds/);

@@ -1,13 +1,11 @@
 // `kiln graph TEMPLATE`: the resource dependency graph (Ref, Fn::GetAtt, Fn::Sub, DependsOn) and
 // the waves of creation, as text, Graphviz dot, Mermaid, or a picture (SVG, a self-contained HTML page).
 import { basename, isAbsolute, resolve } from 'node:path';
-import { formatDiagnostic, hasErrors, sortDiagnostics } from '../../core/diagnostics.js';
+import { formatDiagnostic, sortDiagnostics } from '../../core/diagnostics.js';
 import { KilnError } from '../../core/errors.js';
-import { locate } from '../../core/source.js';
 import { flagBool, flagList, flagString, keyValues, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
-import type { StackGraph } from '../../stack/graph.js';
 
 const FORMATS = ['text', 'dot', 'mermaid', 'svg', 'html'] as const;
 
@@ -38,33 +36,6 @@ Flags:
 ${renderFlagHelp(FLAGS)}
 `;
 
-/**
- * The graph of what a template would deploy: when the conditions can be decided (every parameter a
- * condition uses has a value), resources whose condition is false are left out; otherwise every
- * resource is drawn and `note` says why. Parameters that no condition uses need no value.
- */
-export async function templateGraph(template: unknown, params: Record<string, string>, region?: string): Promise<{ graph: StackGraph; note?: string }> {
-  const [{ evaluateTemplate }, { expandLanguageExtensions }, { resolveParameters }, { buildStackGraph }, { collectReferences }] = await Promise.all([
-    import('../../stack/evaluate.js'),
-    import('../../stack/langext.js'),
-    import('../../stack/params.js'),
-    import('../../stack/graph.js'),
-    import('../../stack/refs.js'),
-  ]);
-  const resolved = resolveParameters(template, params);
-  const t = template as Record<string, unknown>;
-  const missing = Object.keys(typeof t.Parameters === 'object' && t.Parameters ? t.Parameters : {}).filter((p) => !(p in resolved.values));
-  const condRefs = new Set(collectReferences(t.Conditions).map((r) => r.target));
-  const blocking = missing.filter((m) => condRefs.has(m));
-  const evaluated = evaluateTemplate(template, { parameters: params, pseudo: region ? { region } : {}, requireAllParameters: false });
-  if (blocking.length || hasErrors(evaluated.diagnostics)) {
-    const bad = resolved.diagnostics.find((d) => d.severity === 'error' && blocking.includes(String(d.segments?.[1])));
-    const why = bad ? bad.message : blocking.length ? `no value for ${blocking.join(', ')}` : evaluated.diagnostics.find((d) => d.severity === 'error')!.message;
-    return { graph: buildStackGraph(expandLanguageExtensions(template, resolved.values).template), note: `conditions not applied (${why}); showing every resource` };
-  }
-  return { graph: buildStackGraph(evaluated.template) };
-}
-
 export const command: Command = {
   summary: 'show the dependency graph of a CloudFormation template',
   async run(argv: string[], io: CliIO): Promise<number> {
@@ -82,35 +53,21 @@ export const command: Command = {
     for (const [k, v] of keyValues(flagList(args, 'param'), '--param')) params[k] = v;
     const region = flagString(args, 'region');
 
-    const [{ loadTemplateFile }, { renderGraph }] = await Promise.all([import('../../stack/load.js'), import('../../stack/graph.js')]);
-    const doc = await loadTemplateFile(isAbsolute(file) ? file : resolve(io.cwd, file), file);
-    if (hasErrors(doc.diagnostics) || doc.value === undefined) {
-      for (const d of doc.diagnostics) io.err(formatDiagnostic(d, file) + '\n');
+    const [{ templateFileGraph }, { renderGraph }] = await Promise.all([import('../../stack/template-graph.js'), import('../../stack/graph.js')]);
+    const g = await templateFileGraph(isAbsolute(file) ? file : resolve(io.cwd, file), file, { params, ...(region ? { region } : {}), reduce: flagBool(args, 'reduce') });
+    if (!g.ok) {
+      for (const d of g.diagnostics) io.err(formatDiagnostic(d, file) + '\n');
       return 1;
     }
-    const t = doc.value as Record<string, unknown>;
-    const { graph: sg, note } = await templateGraph(doc.value, params, region);
-    if (note) io.err(`${file}: note: ${note}\n`);
-    let drawn: Pick<typeof sg, 'graph' | 'edges'> = sg;
-    if (flagBool(args, 'reduce') && sg.diagnostics.length === 0) {
-      const reduced = sg.graph.reduce();
-      drawn = { graph: reduced, edges: sg.edges.filter((e) => reduced.dependencies(e.from).includes(e.to)) };
-    }
+    if (g.note) io.err(`${file}: note: ${g.note}\n`);
     if (format === 'svg' || format === 'html') {
       const { graphPicture } = await import('../../ui/pictures.js');
-      let waves: string[][] | undefined;
-      let cycles: string[][] | undefined;
-      try {
-        waves = drawn.graph.waves();
-      } catch {
-        cycles = drawn.graph.cycles();
-      }
-      const nodes = drawn.graph.nodes().map((id) => ({ id, type: drawn.graph.get(id)!.type }));
+      const t = g.doc.value as Record<string, unknown>;
+      const nodes = g.drawn.graph.nodes().map((id) => ({ id, type: g.drawn.graph.get(id)!.type }));
       const description = typeof t.Description === 'string' ? { description: t.Description } : {};
-      io.out(graphPicture({ nodes, edges: drawn.edges, ...(waves ? { waves } : {}), ...(cycles ? { cycles } : {}) }, format, { title: basename(file), ...description }));
-    } else io.out(renderGraph(drawn, format as 'text' | 'dot' | 'mermaid'));
-    const located = locate(sg.diagnostics, doc);
-    for (const d of sortDiagnostics(located)) io.err(formatDiagnostic(d, file) + '\n');
-    return sg.diagnostics.length ? 1 : 0;
+      io.out(graphPicture({ nodes, edges: g.drawn.edges, ...(g.waves ? { waves: g.waves } : {}), ...(g.cycles ? { cycles: g.cycles } : {}) }, format, { title: basename(file), ...description }));
+    } else io.out(renderGraph(g.drawn, format as 'text' | 'dot' | 'mermaid'));
+    for (const d of sortDiagnostics(g.diagnostics)) io.err(formatDiagnostic(d, file) + '\n');
+    return g.diagnostics.length ? 1 : 0;
   },
 };

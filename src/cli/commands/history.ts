@@ -42,7 +42,7 @@ export const command: Command = {
       const images = Object.entries(r.images)
         .map(([n, i]) => `${n}=${i.imageId.replace(/^sha256:/, '').slice(0, 12)}${i.built ? '*' : ''}`)
         .join(' ');
-      const kind = r.kind === 'rollback' ? `rollback to ${r.rollbackOf}` : r.kind;
+      const kind = r.kind === 'rollback' ? `rollback to ${r.rollbackOf}` : r.plan ? `up (plan ${r.plan.file.split('/').pop()})` : r.kind;
       const outcome = r.outcome === 'failed' ? `failed (rolled back)${r.reason ? `: ${r.reason.split('\n')[0]}` : ''}` : r.outcome;
       rows.push([String(r.id), r.startedAt.replace('T', ' ').slice(0, 19), kind, outcome, images || '-', r.changes.join('; ') || '-']);
     }

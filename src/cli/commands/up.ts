@@ -6,7 +6,7 @@
 // images that are actually built) and the stack progress view of `kiln deploy`.
 import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
-import { flagBool, flagList, flagString, type FlagSpec } from '../args.js';
+import { flagBool, flagList, flagString, type FlagSpec, type ParsedArgs } from '../args.js';
 import { HELP, OUT, STACK, STATE_DIR, YES, confirm, finish, parse, usage } from '../views/common.js';
 import type { PipelineEvent, UpResult } from '../../pipeline/up.js';
 import type { PlanResult } from '../../deploy/index.js';
@@ -21,6 +21,7 @@ const SPECS: FlagSpec[] = [
   STACK,
   { names: ['dry-run', 'plan-only'], kind: 'bool', description: 'bake and show the plan, change nothing in the stack' },
   OUT,
+  { names: ['plan'], kind: 'string', valueName: 'PLAN', description: 'deploy this saved plan of `kiln up --plan-only --out` (nothing is baked again)' },
   { names: ['capabilities'], kind: 'multi', valueName: 'CAP[,CAP]', description: 'aws: acknowledge CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND' },
   { names: ['region'], kind: 'string', valueName: 'REGION', description: 'aws: the stack region (default $AWS_REGION)' },
   { names: ['s3-bucket'], kind: 'string', valueName: 'BUCKET', description: 'aws: a bucket of yours for a stack template over 51,200 bytes' },
@@ -158,6 +159,40 @@ export async function planConfirm(io: CliIO, stack: string, yes: boolean, feed?:
   };
 }
 
+/** `kiln up --plan PLAN`: the saved plan deployed as it is, recorded for `kiln history`. */
+async function runSavedPlan(p: ParsedArgs, io: CliIO, planFile: string): Promise<number> {
+  for (const f of ['dry-run', 'out'] as const)
+    if (flagBool(p, f) || (f === 'out' && flagString(p, 'out') !== undefined)) throw new KilnError('USAGE', `up: --plan deploys a saved plan; --${f} makes one`, 'user', { exitCode: 2 });
+  if (p.positionals.length) throw new KilnError('USAGE', 'up: --plan PLAN takes no DIR (the plan carries the template and the images)', 'user', { exitCode: 2 });
+  const [{ readFile }, { resolve }, { parsePlanDocument }, { upPlan }] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:path'),
+    import('../../deploy/planfile.js'),
+    import('../../pipeline/up.js'),
+  ]);
+  const file = resolve(io.cwd, planFile);
+  const text = await readFile(file, 'utf8').catch((e: unknown) => {
+    throw new KilnError('USAGE', `up: cannot read plan ${planFile}: ${(e as Error).message}`, 'user', { exitCode: 2 });
+  });
+  const doc = parsePlanDocument(text, planFile);
+  const dir = flagString(p, 'state-dir');
+  const { feedFor } = await import('../../ui/feed.js');
+  const feed = feedFor(dir, doc.stack, 'up');
+  let outcome: string | undefined;
+  const view = await pipelineView(io, feed);
+  try {
+    const stack = flagString(p, 'stack');
+    const r = await upPlan({ doc, planFile: file, planText: text, events: view, labels: extraLabels(io.env.KILN_LABELS), env: io.env, ...(stack ? { stack } : {}), ...(dir ? { stateDir: dir } : {}) });
+    outcome = r.outcome;
+    view.stop();
+    return await reportUp(io, r);
+  } finally {
+    view.stop();
+    feed?.close(outcome);
+    finish(io);
+  }
+}
+
 export const command: Command = {
   summary: 'bake every image, deploy the stack with them (kiln.yaml)',
   async run(argv, io) {
@@ -165,14 +200,16 @@ export const command: Command = {
     if (flagBool(p, 'help')) {
       io.out(
         usage(
-          'kiln up [DIR] [--target local|aws] [--stack NAME] [--dry-run|--plan-only [--out PLAN]] [--yes] [--capabilities CAP] [--region R]',
-          'Reads DIR/kiln.yaml (DIR defaults to the current directory; see docs/kiln-yaml.md), bakes every\nimage for the target through the build cache, sets ${images.NAME} in the stack parameters to each\nimage, and deploys the stack: replacements are created first, health-gated, and the old copies\nremoved after; a failure rolls the stack back. Nothing changed: nothing is built or replaced.\n--plan-only --out PLAN bakes and saves the plan; `kiln deploy PLAN` deploys exactly it.\nWith --target aws: the images are baked as AMIs (amazon-ebs builds), and the stack goes to\nCloudFormation through a change set (deleted unexecuted when nothing changed).',
+          'kiln up [DIR] [--target local|aws] [--stack NAME] [--dry-run|--plan-only [--out PLAN]] [--yes] [--capabilities CAP] [--region R]\n       kiln up --plan PLAN',
+          'Reads DIR/kiln.yaml (DIR defaults to the current directory; see docs/kiln-yaml.md), bakes every\nimage for the target through the build cache, sets ${images.NAME} in the stack parameters to each\nimage, and deploys the stack: replacements are created first, health-gated, and the old copies\nremoved after; a failure rolls the stack back. Nothing changed: nothing is built or replaced.\n--plan-only --out PLAN bakes and saves the plan; `kiln up --plan PLAN` (or `kiln deploy PLAN`)\ndeploys exactly it with the images it baked, or refuses it when the stack changed since.\nWith --target aws: the images are baked as AMIs (amazon-ebs builds), and the stack goes to\nCloudFormation through a change set (deleted unexecuted when nothing changed).',
           SPECS,
         ),
       );
       return 0;
     }
     if (p.positionals.length > 1) throw new KilnError('USAGE', `up: unexpected argument ${p.positionals[1]}`, 'user', { exitCode: 2 });
+    const planFile = flagString(p, 'plan');
+    if (planFile !== undefined) return runSavedPlan(p, io, planFile);
     const target = parseTarget(flagString(p, 'target'));
     const [{ loadConfig }, { up }] = await Promise.all([import('../../pipeline/load.js'), import('../../pipeline/up.js')]);
     const config = await loadConfig(p.positionals[0] ?? '.', io.cwd);

@@ -927,9 +927,4 @@ function legacyStrftime(initTime: number, layout: string): string {
   return strftime(new Date(initTime), layout);
 }
 
-/** Names of the HCL2 functions kiln has (for docs and tests). */
-export function hclFunctionNames(): string[] {
-  return Object.keys(makeFunctions({ cwd: '/', initTime: 0, random: Math.random, readFile: () => Buffer.alloc(0), fileExists: () => undefined, listFiles: () => [] }, { allowEnv: true })).sort();
-}
-
 export type { CallContext };

@@ -8,7 +8,7 @@ import type { DiffResult, ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler } from './context.js';
 import { generatedName, num, str, strList } from './elb.js';
 import { execIn } from './haproxy.js';
-import { destroyContainer, launchContainer, type Launched } from './launch.js';
+import { destroyContainer, launchContainer, requireContainers, type Launched } from './launch.js';
 import { currentView, noteMember, reconcileFirewalls, type ContainerRecord } from './firewall.js';
 import { subnetInfo } from './network.js';
 import { serviceImage } from './service-images.js';
@@ -168,9 +168,14 @@ export const cacheClusterHandler: DockerHandler = {
 
 /** A cache's nodes moved to `groups` in place (no interruption, as on AWS): their packet filters reload. */
 export async function regroupNodes(ctx: DockerContext, groups: string[], state: ResourceState): Promise<ResourceState> {
+  const list = Array.isArray(state.data?.containers) ? (state.data.containers as unknown as ContainerRecord[]) : [];
+  await requireContainers(
+    ctx,
+    list.map((c) => c.id),
+    state.physicalId,
+  );
   const view = currentView(ctx);
   for (const g of groups) if (!view.groups.has(g)) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
-  const list = Array.isArray(state.data?.containers) ? (state.data.containers as unknown as ContainerRecord[]) : [];
   const next = list.map((c) => ({ ...c, groups }));
   for (const c of next) noteMember(ctx, c);
   for (const vpcId of new Set(next.map((c) => c.vpcId))) await reconcileFirewalls(ctx, { vpcId });

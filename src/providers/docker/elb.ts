@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { KilnError } from '../../core/errors.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { ResourceContext, ResourceState } from '../../model/provider.js';
+import { ResourceMissing, type ResourceContext, type ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler } from './context.js';
 import {
   CLASSIC_HEALTH_DEFAULTS,
@@ -324,8 +324,9 @@ export const classicElbHandler: DockerHandler = {
     const before: LbPlacement = { ...placementOf(ctx, previous.props, { frontends: [], backends: [] }), ports: listenersOf(previous.props).map((l) => l.lbPort) };
     const after = placementOf(ctx, props, model);
     const [current] = await lbContainers(ctx, name);
+    if (!current) throw new ResourceMissing(`the HAProxy container of ${name} no longer exists`);
     const records = Array.isArray(previous.state.data?.containers) ? (previous.state.data.containers as unknown as ContainerRecord[]) : [];
-    if (current && samePlacement(before, after)) {
+    if (samePlacement(before, after)) {
       let data = previous.state.data ?? {};
       if (JSON.stringify([...before.groups].sort()) !== JSON.stringify([...after.groups].sort())) {
         // Security groups: the packet filter reloads in place (no interruption).
@@ -338,8 +339,8 @@ export const classicElbHandler: DockerHandler = {
       await applyModelSafely(ctx, current.id, model, { discover: labelDiscovery(ctx), signal: ctx.signal });
       return { ...previous.state, attributes: classicState(ctx, name, { privateIp: current.ip ?? '', ...(current.publicIp ? { publicIp: current.publicIp } : {}), data: {} }, props).attributes, data };
     }
-    if (current?.ip && before.subnetIds[0] === after.subnetIds[0]) after.privateIp = current.ip;
-    if (current?.publicIp) after.publicIp = current.publicIp;
+    if (current.ip && before.subnetIds[0] === after.subnetIds[0]) after.privateIp = current.ip;
+    if (current.publicIp) after.publicIp = current.publicIp;
     // New ports or subnet: Docker cannot add published ports to a running container, so the HAProxy
     // container is replaced (a short interruption; the DNSName stays when its address is free).
     ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `replacing the HAProxy container of ${name} (listener ports or subnet changed): brief interruption` });
@@ -366,8 +367,3 @@ export const classicElbHandler: DockerHandler = {
     return { state, drift: [] };
   },
 };
-
-/** Where a classic ELB or target group's members stand: `InService`/`OutOfService` per instance. */
-export function classicInstanceState(s: string): 'InService' | 'OutOfService' {
-  return s === 'healthy' ? 'InService' : 'OutOfService';
-}

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { KilnError } from '../../core/errors.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import type { KnownResource, ResourceContext, ResourceState } from '../../model/provider.js';
+import { ResourceMissing, type KnownResource, type ResourceContext, type ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler, DockerScope } from './context.js';
 import { asResource, destroyLb, elbZone, generatedName, instanceAddress, isObj, launchLb, num, str, strList, type LbPlacement } from './elb.js';
 import {
@@ -206,7 +206,8 @@ export const loadBalancerV2Handler: DockerHandler = {
     // Subnets / security groups: relaunch with the current model and ports.
     const arn = previous.state.physicalId;
     const [c] = await lbContainers(ctx, arn);
-    const model = (c && (await readModel(ctx, c.id))) || { frontends: [], backends: [] };
+    if (!c) throw new ResourceMissing(`the HAProxy container of ${arn} no longer exists`);
+    const model = (await readModel(ctx, c.id)) || { frontends: [], backends: [] };
     await destroyLb(ctx, arn);
     // The DNSName stays (AWS keeps it across subnet and group changes).
     const { launched } = await launchLb(
@@ -217,7 +218,7 @@ export const loadBalancerV2Handler: DockerHandler = {
           props,
           model.frontends.map((f) => f.port),
         ),
-        ...(c?.publicIp ? { publicIp: c.publicIp } : {}),
+        ...(c.publicIp ? { publicIp: c.publicIp } : {}),
       },
       model,
     );

@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { DockerError, type ContainerDetails, type DockerClient } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
-import { ResourceMissing, type DiffResult, type ReadResult, type ResourceState } from '../../model/provider.js';
+import type { DiffResult, ReadResult, ResourceState } from '../../model/provider.js';
 import { canonicalJson } from '../../core/hash.js';
 import type { DockerContext, DockerHandler } from './context.js';
 import { attachingMember, currentView, filterDrift, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
@@ -22,7 +22,7 @@ import { newId } from './ids.js';
 import { defaultSubnetFor } from './default-vpc.js';
 import { ResolvedImages, resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
-import { destroyContainer, launchContainer } from './launch.js';
+import { destroyContainer, launchContainer, requireContainers } from './launch.js';
 import { attachToVpc, cidrContains, containerRoot, parseCidr, parseCidrLoose, subnetInfo } from './network.js';
 import { availableParallelism } from 'node:os';
 
@@ -323,10 +323,7 @@ export const instanceHandler: DockerHandler = {
     const { docker } = ctx;
     const rec = containerOf(previous.state);
     // An instance removed outside kiln cannot be updated: say so (the executor stops rather than create one unplanned).
-    await docker.inspectContainer(rec.id).catch((e: unknown) => {
-      if (DockerError.status(e) === 404) throw new ResourceMissing(`the container of ${previous.state.physicalId} no longer exists`);
-      throw e;
-    });
+    await requireContainers(ctx, [rec.id], previous.state.physicalId);
     const data: JsonObject = { ...(previous.state.data ?? {}) };
     const instanceType = str(props.InstanceType) ?? DEFAULT_INSTANCE_TYPE;
     const net = networkOf(ctx, props);

@@ -23,8 +23,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { systemClock, retryUntil } from '../../core/clock.js';
-import { DockerError, LABELS, type ContainerSpec, type DockerClient } from '../../docker/client.js';
+import { DockerError, LABELS, type ContainerSpec } from '../../docker/client.js';
 import type { JsonObject } from '../../stack/model.js';
+import { ResourceMissing } from '../../model/provider.js';
 import { packTar, type TarEntry } from '../../image/builders/tar.js';
 import type { DockerContext } from './context.js';
 import { attachingMember, currentView, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
@@ -388,21 +389,16 @@ async function waitForUserData(ctx: DockerContext, containerId: string, timeoutM
   );
 }
 
-/** Exit status of the user data (`/.kiln/user-data.done`) and its output, or undefined when it has not run. */
-export async function userDataResult(docker: DockerClient, containerId: string): Promise<{ status: number; log: string } | undefined> {
-  const read = async (path: string): Promise<string | undefined> => {
-    try {
-      const tar = await docker.getArchive(containerId, path);
-      const { unpackTar } = await import('../../image/builders/tar.js');
-      const entry = unpackTar(tar).find((e) => e.type === 'file');
-      return entry?.data?.toString('utf8');
-    } catch {
-      return undefined;
-    }
-  };
-  const done = await read(`/${INIT_DIR}/user-data.done`);
-  if (done === undefined) return undefined;
-  return { status: Number.parseInt(done.trim(), 10), log: (await read(`/${INIT_DIR}/user-data.log`)) ?? '' };
+/**
+ * Throws ResourceMissing when a container `physicalId` was made of is gone (removed outside kiln):
+ * an update cannot change what no longer exists, and the executor stops rather than create it unplanned.
+ */
+export async function requireContainers(ctx: DockerContext, ids: readonly string[], physicalId: string): Promise<void> {
+  for (const id of ids)
+    await ctx.docker.inspectContainer(id).catch((e: unknown) => {
+      if (DockerError.status(e) === 404) throw new ResourceMissing(`the container of ${physicalId} no longer exists`);
+      throw e;
+    });
 }
 
 /** Removes a launched container and its VPC port; reconciles the rules of the others. */

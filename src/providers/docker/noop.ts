@@ -87,9 +87,6 @@ const MAKERS: Record<string, Make> = {
   },
 };
 
-/** The types this file records without local effect. */
-export const NO_EFFECT_TYPES = Object.keys(MAKERS);
-
 function noEffectHandler(type: string, make: Make): ResourceHandler {
   return {
     type,

@@ -70,13 +70,6 @@ export function parseUpdatePolicy(updatePolicy: JsonObject | undefined, maxSize:
   return { kind: 'rolling', maxBatchSize, minInstancesInService, pauseTimeMs, minSuccessfulInstancesPercent: pct, waitOnResourceSignals };
 }
 
-/** A rollout is due when the launch configuration or the subnets changed (AWS's trigger). */
-export function rolloutTriggered(oldProps: JsonObject, newProps: JsonObject, oldConfigKey: string, newConfigKey: string): boolean {
-  if (oldConfigKey !== newConfigKey) return true;
-  const z = (p: JsonObject) => JSON.stringify(p.VPCZoneIdentifier ?? null);
-  return z(oldProps) !== z(newProps);
-}
-
 export interface RolloutInput {
   /** Instances that do not match the group's configuration, in retirement order (oldest first). */
   outdated: string[];
