@@ -84,6 +84,13 @@ export interface ResourceHandler<C extends ResourceContext = ResourceContext> {
   /** In-place update; absent means every change replaces. */
   update?(ctx: C, props: JsonObject, previous: { props: JsonObject; state: ResourceState }): Promise<ResourceState>;
   delete(ctx: C, state: ResourceState, props: JsonObject): Promise<void>;
+  /**
+   * Saves the resource's data before a delete its `DeletionPolicy` (or `UpdateReplacePolicy`) of
+   * `Snapshot` asks for, as AWS takes a final snapshot and then deletes; returns the snapshot's name,
+   * or undefined when this resource holds nothing to save (a memcached cluster, said in a warning).
+   * Absent: the target cannot snapshot this type, and a Snapshot policy keeps the resource instead.
+   */
+  snapshot?(ctx: C, state: ResourceState, props: JsonObject): Promise<string | undefined>;
   read?(ctx: C, state: ResourceState, props: JsonObject): Promise<ReadResult>;
   /** Extra replacement rules the provider knows (e.g. an ASG whose launch template changed). */
   diff?(oldProps: JsonObject, newProps: JsonObject): DiffResult;
