@@ -9,7 +9,10 @@
 // on AWS with the same image); any other failure after a clean plan is "plan could have known".
 // Everything it deploys is destroyed at the end.
 //
-//   npm run build && node scripts/widdix-verdicts.mjs [--deploy a.yaml,b.yaml | --deploy-all] [--out FILE]
+//   npm run build && node scripts/widdix-verdicts.mjs [--deploy a.yaml,b.yaml] [--deploy-all [--deploy-signals]] [--out FILE]
+//
+// --deploy-all deploys every template that plans, except those whose instances wait for cfn-signal
+// (CreationPolicy) unless --deploy-signals is given too.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +26,7 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const out = opt('--out', join(repo, 'test', 'fixtures', 'widdix-verdicts.json'));
 const deployAll = args.includes('--deploy-all');
+const deploySignals = args.includes('--deploy-signals');
 const toDeploy = new Set((opt('--deploy', '') || '').split(',').filter(Boolean));
 const stateDir = mkdtempSync(join(tmpdir(), 'kiln-widdix-verdicts-'));
 const id = Math.random().toString(16).slice(2, 6);
@@ -36,6 +40,7 @@ const PARENTS = {
   alert: ['operations/alert.yaml', {}],
   cluster: ['fargate/cluster.yaml', { ParentVPCStack: 'vpc' }],
   cloudmap: ['vpc/cloudmap-private.yaml', { ParentVPCStack: 'vpc', Name: 'local.example' }],
+  s3: ['state/s3.yaml', {}],
 };
 const stackOf = (parent) => `wv${id}${parent}`;
 const PARENT_PARAMS = {
@@ -46,7 +51,10 @@ const PARENT_PARAMS = {
   ParentAlertStack: 'alert',
   ParentClusterStack: 'cluster',
   ParentCloudMapStack: 'cloudmap',
+  ParentS3Stack: 's3',
 };
+/** Parent parameters with a default of '' that the template still needs (its resources import from them unconditionally). */
+const ALWAYS = ['ParentS3Stack'];
 
 /**
  * Failures that are faithful: what the same template does on AWS with the same image (a stand-in
@@ -66,10 +74,10 @@ function kiln(...argv) {
 const errorsOf = (text) =>
   text
     .split('\n')
-    .filter((l) => /error\[|^kiln: /.test(l))
+    .filter((l) => /error\[|^kiln[ :]|FAILED|failed/.test(l))
     .map((l) => l.replace(/^.*?widdix\/templates\//, '').trim())
     .slice(0, 3)
-    .join(' | ');
+    .join(' | ') || text.trim().split('\n').slice(-2).join(' | ');
 
 const files = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
 const templates = files(corpus)
@@ -86,15 +94,14 @@ function requiredParameters(file) {
     const body = m[2];
     if (/^ {4}Default:/m.test(body)) continue;
     const allowed = /^ {4}AllowedValues: \[([^\]]*)\]/m.exec(body)?.[1];
-    const listed = /^ {4}AllowedValues:\n((?: {4}- .*\n)+)/m.exec(body)?.[1];
+    const listed = /^ {4}AllowedValues:.*\n((?: {4}- .*\n)+)/m.exec(body)?.[1];
     const first = allowed
       ? allowed.split(',')[0].trim()
       : listed
-        ? listed
-            .split('\n')[0]
-            .replace(/^ {4}- /, '')
-            .trim()
-        : undefined;
+          ?.split('\n')[0]
+          .replace(/^ {4}- /, '')
+          .replace(/\s+#.*$/, '')
+          .trim();
     out.push({ name: m[1], type: /^ {4}Type: '?([^'\n]+)'?/m.exec(body)?.[1] ?? 'String', first: first?.replace(/^['"]|['"]$/g, '') });
   }
   return out;
@@ -118,7 +125,21 @@ function valueFor(p) {
 }
 
 function paramsOf(file) {
-  return requiredParameters(file).flatMap((p) => ['--param', `${p.name}=${valueFor(p)}`]);
+  const text = readFileSync(join(corpus, file), 'utf8');
+  const extra = ALWAYS.filter((n) => new RegExp(`^  ${n}:`, 'm').test(text)).map((name) => ({ name }));
+  return [...requiredParameters(file), ...extra].flatMap((p) => ['--param', `${p.name}=${valueFor(p)}`]);
+}
+/** Templates whose servers wait for cfn-signal (CreationPolicy): their deploys are for the cfn-init work, not tried here without --deploy-signals. */
+const waitsForSignals = (file) => /^\s+CreationPolicy:/m.test(readFileSync(join(corpus, file), 'utf8'));
+
+/** Values of this run written as what they stand for: `<vpc>` (a parent stack's name), `<vpc:SubnetAPublic>` (its output). */
+function placeholders(params) {
+  const out = {};
+  for (const [k, val] of Object.entries(params)) {
+    const output = Object.entries(vpcOutputs).find(([, o]) => o === val && /-|\//.test(val))?.[0];
+    out[k] = val.startsWith(`wv${id}`) ? `<${val.slice(`wv${id}`.length)}>` : output ? `<vpc:${output}>` : val;
+  }
+  return out;
 }
 
 const verdicts = {};
@@ -131,7 +152,7 @@ for (const [name, [file, given]] of Object.entries(PARENTS)) {
     ...Object.fromEntries(Object.entries(given).map(([k, v]) => [k, PARENT_PARAMS[k] ? stackOf(v) : v])),
   });
   const r = kiln('deploy', join(corpus, file), '--stack', stackOf(name), '--yes', ...params.flatMap(([k, v]) => ['--param', `${k}=${v}`]));
-  parents[name] = { template: file, deployed: r.code === 0, ...(r.code ? { reason: errorsOf(r.err + r.out) } : {}) };
+  parents[name] = { template: file, parameters: placeholders(Object.fromEntries(params)), deployed: r.code === 0, ...(r.code ? { reason: errorsOf(r.err + r.out) } : {}) };
   process.stderr.write(`parent ${name} (${file}): ${r.code === 0 ? 'deployed' : `failed: ${errorsOf(r.err + r.out)}`}\n`);
   if (name === 'vpc' && r.code === 0) vpcOutputs = JSON.parse(kiln('outputs', '--stack', stackOf('vpc'), '--json').out);
 }
@@ -142,7 +163,7 @@ for (const file of templates) {
   const params = paramsOf(file);
   const plan = kiln('plan', join(corpus, file), '--stack', stack, ...params);
   const v = { parameters: Object.fromEntries(params.filter((_, k) => k % 2 === 1).map((kv) => kv.split(/=(.*)/s).slice(0, 2))) };
-  for (const [k, val] of Object.entries(v.parameters)) if (val.startsWith(`wv${id}`)) v.parameters[k] = `<${val.slice(`wv${id}`.length)} stack>`;
+  v.parameters = placeholders(v.parameters);
   if (plan.code !== 0) {
     v.plan = 'refused';
     v.verdict = 'refused at plan';
@@ -151,7 +172,8 @@ for (const file of templates) {
     v.plan = 'ok';
     v.noLocalEffect = (plan.out.match(/\[no local effect\]/g) ?? []).length;
     v.verdict = 'plans (deploy not tried)';
-    if (deployAll || toDeploy.has(file)) {
+    if (deployAll && !deploySignals && waitsForSignals(file) && !toDeploy.has(file)) v.verdict = 'plans (deploy not tried: its instances wait for cfn-signal)';
+    else if (deployAll || toDeploy.has(file)) {
       const d = kiln('deploy', join(corpus, file), '--stack', stack, '--yes', ...params);
       if (d.code === 0) v.verdict = 'deploys';
       else {
