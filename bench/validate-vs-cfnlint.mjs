@@ -5,11 +5,12 @@
 // test/stack/fixtures/corpus-verdicts.json (or the cfn-lint rule ids when none is recorded).
 //
 //   npm run build && node bench/validate-vs-cfnlint.mjs [--runs N] [--seed-runs N] [--limit N] [--json OUT]
-//   npm run build && node bench/validate-vs-cfnlint.mjs --one-process [--runs N] [--json OUT]
+//   npm run build && node bench/validate-vs-cfnlint.mjs --one-process [--runs N] [--only widdix] [--json OUT]
 //
 // --one-process: the whole corpus (cfn-lint fixtures and widdix templates, every .yaml/.yml/.json)
 // in ONE `kiln validate FILE...` process against ONE `cfn-lint FILE...` process, alternating, N runs;
-// reports the medians, their ratio and how many files each tool rejects.
+// reports the medians, their ratio and how many files each tool rejects. --only DIR narrows it to one
+// folder of the corpus (`--only widdix`: the 65 production templates of issue 11's proof).
 //
 // Verdicts: kiln rejects = exit 1; cfn-lint rejects = an error finding (exit code bit 2). Runs are
 // sequential (no overlap between the two tools), alternating kiln and cfn-lint per file.
@@ -20,7 +21,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = join(repo, '..', 'shared');
+const shared = process.env.KILN_SHARED ?? join(repo, '..', 'shared'); // the shared corpus (next to the main checkout)
 const corpus = join(shared, 'corpus', 'cloudformation', 'cfn-lint');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -196,7 +197,7 @@ if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ summary, diffs, rows }, nul
 
 /** The whole corpus in one process per tool (see the header). */
 function onePass() {
-  const root = join(shared, 'corpus', 'cloudformation');
+  const root = join(shared, 'corpus', 'cloudformation', opt('--only', ''));
   const walk = (dir) =>
     readdirSync(dir)
       .flatMap((f) => {

@@ -32,6 +32,7 @@ const COMMANDS: Record<string, Entry> = {
   unlock: { group: 'Stacks', summary: "break a stack's lock left by a run that is gone", load: () => import('./commands/unlock.js') },
   state: { group: 'Stacks', summary: 'check the state database, or restore its last good backup', load: () => import('./commands/state.js') },
   network: { group: 'Local account', summary: 'list the local VPCs, subnets, security groups and key pairs', load: () => import('./commands/network.js') },
+  snapshots: { group: 'Local account', summary: 'list or delete the final snapshots of deleted caches', load: () => import('./commands/snapshots.js') },
   ssm: { group: 'Local account', summary: 'the local Parameter Store: put, get, list, delete', load: () => import('./commands/ssm.js') },
   ui: { group: 'Stacks', summary: 'serve a local web view of stacks, rollouts and builds', load: () => import('./commands/ui.js') },
 };

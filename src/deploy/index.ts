@@ -20,6 +20,7 @@ import type { EventSink } from '../core/events.js';
 import { hashValue } from '../core/hash.js';
 import { mapLimit } from '../core/limiter.js';
 import { locate, type SourceDoc } from '../core/source.js';
+import { defaultRegion } from '../core/region.js';
 import type { Json, JsonObject } from '../stack/model.js';
 import { plan as makePlan, type DesiredStack, type Plan, type RuntimeResolve } from '../stack/plan.js';
 import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
@@ -229,7 +230,7 @@ async function evaluate(
   if (problems.length) throw new DiagnosticsError(locate(problems, doc));
   // The local account's answers: SSM-typed parameters from the Parameter Store, AWS-specific ones checked.
   const fromTarget = target ? await local.resolveTargetParameters(doc.value, given, target) : { resolved: {}, diagnostics: [] };
-  const ev = evaluateTemplate(doc.value, { parameters: given, pseudo: { stackName: stack }, resolvedParameters: fromTarget.resolved });
+  const ev = evaluateTemplate(doc.value, { parameters: given, pseudo: { stackName: stack, region: defaultRegion() }, resolvedParameters: fromTarget.resolved });
   if (hasErrors(ev.diagnostics))
     throw new DiagnosticsError(
       locate(

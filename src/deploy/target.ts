@@ -252,6 +252,8 @@ export async function checkDesired(template: unknown, desired: DesiredStack, ctx
       continue;
     }
     r.properties = resolveDynamic(r.properties, ['Resources', id, 'Properties'], ctx, false, out) as JsonObject;
+    const refused = ctx.provider.handler(r.type)?.planCheck?.(r.properties);
+    if (refused) out.diagnostics.push(err('UNSUPPORTED_ON_LOCAL', `${r.type}: ${refused}; nothing was deployed`, ['Resources', id, 'Properties']));
     await checkImage(id, r.type, r.properties, ctx, out);
   }
   for (const [name, o] of Object.entries(desired.outputs)) o.value = resolveDynamic(o.value, ['Outputs', name, 'Value'], ctx, true, out);

@@ -62,7 +62,16 @@ export interface ContainerSpec {
     Init?: boolean;
     NanoCpus?: number;
     Memory?: number;
+    /** `volume:/path` mounts (named volumes). */
+    Binds?: string[];
   };
+}
+
+/** A named volume as the engine lists it (the fields kiln reads). */
+export interface VolumeSummary {
+  Name: string;
+  Labels: Record<string, string> | null;
+  CreatedAt?: string;
 }
 
 export interface NetworkSummary {
@@ -127,6 +136,11 @@ export interface DockerClient {
   /** Creates a network; its id. */
   createNetwork(spec: NetworkSpec): Promise<string>;
   removeNetwork(id: string): Promise<void>;
+
+  /** Named volumes carrying every label of `labels` (`key=value`). */
+  listVolumes(q: { labels?: string[] }): Promise<VolumeSummary[]>;
+  createVolume(spec: { Name: string; Labels: Record<string, string> }): Promise<void>;
+  removeVolume(name: string): Promise<void>;
 
   /** The image's inspect data, or undefined when the engine has no such image. */
   inspectImage(ref: string): Promise<ImageDetails | undefined>;
@@ -301,6 +315,18 @@ class LocalDocker implements DockerClient {
 
   removeNetwork(id: string): Promise<void> {
     return this.call(async (d) => void (await d.getNetwork(id).remove()));
+  }
+
+  listVolumes(q: { labels?: string[] }): Promise<VolumeSummary[]> {
+    return this.call(async (d) => ((await d.listVolumes(q.labels ? { filters: JSON.stringify({ label: q.labels }) } : {})).Volumes ?? []) as VolumeSummary[]);
+  }
+
+  createVolume(spec: { Name: string; Labels: Record<string, string> }): Promise<void> {
+    return this.call(async (d) => void (await d.createVolume(spec)));
+  }
+
+  removeVolume(name: string): Promise<void> {
+    return this.call(async (d) => void (await d.getVolume(name).remove()));
   }
 
   async inspectImage(ref: string): Promise<ImageDetails | undefined> {

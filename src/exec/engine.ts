@@ -189,12 +189,12 @@ export class Engine {
    */
   private async deleteRows(rows: readonly ResourceRow[], policyOf: (r: ResourceRow) => DeletionPolicy, onCreateRollback: boolean): Promise<StepFailure[]> {
     const run = this.run;
-    const g = cleanupGraph(rows, policyOf, onCreateRollback);
+    const g = cleanupGraph(rows, policyOf, onCreateRollback, (type) => !!run.provider.handler(type)?.snapshot);
     const result = await walk(
       g,
       async (_id, n, signal) => {
         if (n!.kind === 'retain') retainStep(run, n!.row, n!.policy);
-        else if (n!.kind === 'delete') await deleteStep(run, n!.row, signal);
+        else if (n!.kind === 'delete') await deleteStep(run, n!.row, signal, n!.snapshot);
       },
       { limit: this.limit, onFailure: 'skip-dependents' },
     );

@@ -27,7 +27,8 @@ export type ExecNode =
   | { kind: 'step'; step: ForwardStep }
   /** A head start for the first create of `id`: waits only for `waitsFor`. */
   | { kind: 'head-start'; id: string; type: string; waitsFor: string[] }
-  | { kind: 'delete'; row: ResourceRow }
+  /** `snapshot`: the row's Snapshot policy saves its data first (the provider can snapshot the type). */
+  | { kind: 'delete'; row: ResourceRow; snapshot?: boolean }
   /** A row a policy keeps (DELETE_SKIPPED): `policy` says which. */
   | { kind: 'retain'; row: ResourceRow; policy: DeletionPolicy }
   /** A resource of the previous deployment, put back by a rollback. */
@@ -54,7 +55,7 @@ function nodeLabel(n: ExecNode): string {
     case 'head-start':
       return `head-start ${n.id}`;
     case 'delete':
-      return `delete ${n.row.logicalId} ${n.row.physicalId}`;
+      return `delete ${n.row.logicalId} ${n.row.physicalId}${n.snapshot ? ' (Snapshot)' : ''}`;
     case 'retain':
       return `retain ${n.row.logicalId} ${n.row.physicalId} (${n.policy})`;
     case 'restore':
@@ -142,19 +143,26 @@ export function deployGraph(plan: Plan, desired: DesiredStack, prepares: (type: 
 // ---- cleanup, rollback of a create, destroy -------------------------------------------------
 
 /**
- * One node per row: `delete`, or `retain` when its policy keeps it. Retain always keeps; Snapshot
- * has no local meaning (no snapshots here), so it keeps the object with its data, and so does
- * RetainExceptOnCreate — except when the create that made them rolls back (`onCreateRollback`),
- * where there is nothing worth keeping.
+ * One node per row: `delete`, or `retain` when its policy keeps it. Retain always keeps;
+ * RetainExceptOnCreate keeps except when the create that made the row rolls back
+ * (`onCreateRollback`), where there is nothing worth keeping. Snapshot saves the data and deletes,
+ * as on AWS, when the provider can snapshot the type (`canSnapshot`); otherwise it keeps the object
+ * with its data. A create rolling back takes no snapshot.
  */
-export function addRowDeletes(rows: readonly ResourceRow[], policyOf: (r: ResourceRow) => DeletionPolicy, onCreateRollback: boolean): GraphTransform {
+export function addRowDeletes(
+  rows: readonly ResourceRow[],
+  policyOf: (r: ResourceRow) => DeletionPolicy,
+  onCreateRollback: boolean,
+  canSnapshot: (type: string) => boolean = () => false,
+): GraphTransform {
   return {
     name: 'addRowDeletes',
     apply(g) {
       for (const row of rows) {
         const policy = policyOf(row);
-        const keep = policy === 'Retain' || ((policy === 'RetainExceptOnCreate' || policy === 'Snapshot') && !onCreateRollback);
-        g.add(`row ${row.id}`, keep ? { kind: 'retain', row, policy } : { kind: 'delete', row });
+        const snapshot = policy === 'Snapshot' && !onCreateRollback && canSnapshot(row.type);
+        const keep = policy === 'Retain' || ((policy === 'RetainExceptOnCreate' || policy === 'Snapshot') && !onCreateRollback && !snapshot);
+        g.add(`row ${row.id}`, keep ? { kind: 'retain', row, policy } : { kind: 'delete', row, ...(snapshot ? { snapshot } : {}) });
       }
     },
   };
@@ -174,8 +182,8 @@ export function addDeleteOrderEdges(): GraphTransform {
   };
 }
 
-export function cleanupGraph(rows: readonly ResourceRow[], policyOf: (r: ResourceRow) => DeletionPolicy, onCreateRollback: boolean): ExecGraph {
-  return buildGraph([addRowDeletes(rows, policyOf, onCreateRollback), addDeleteOrderEdges()]);
+export function cleanupGraph(rows: readonly ResourceRow[], policyOf: (r: ResourceRow) => DeletionPolicy, onCreateRollback: boolean, canSnapshot?: (type: string) => boolean): ExecGraph {
+  return buildGraph([addRowDeletes(rows, policyOf, onCreateRollback, canSnapshot), addDeleteOrderEdges()]);
 }
 
 // ---- rollback of an update ------------------------------------------------------------------

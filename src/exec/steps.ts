@@ -248,7 +248,8 @@ export async function headStartStep(run: RunContext, want: DesiredResource, prep
 
 // ---- deletes ---------------------------------------------------------------------------------
 
-export async function deleteStep(run: RunContext, row: ResourceRow, signal: AbortSignal): Promise<void> {
+/** Deletes a row's object; with `snapshot` (its Snapshot policy), the provider saves its data first. */
+export async function deleteStep(run: RunContext, row: ResourceRow, signal: AbortSignal, snapshot = false): Promise<void> {
   await tracked(run, { id: row.logicalId, type: row.type, verb: 'delete', physicalId: row.physicalId }, signal, async () => {
     const handler = run.provider.handler(row.type);
     if (!handler) {
@@ -258,7 +259,15 @@ export async function deleteStep(run: RunContext, row: ResourceRow, signal: Abor
     const ctx = run.ctx(row.logicalId, row.type, signal);
     await run.intent(
       { logicalId: row.logicalId, action: 'delete', rowId: row.id, properties: null },
-      () => handler.delete(ctx, run.revealState(row.state), run.secrets.revealKnown(row.properties)),
+      async () => {
+        const state = run.revealState(row.state);
+        const props = run.secrets.revealKnown(row.properties);
+        if (snapshot && handler.snapshot) {
+          const name = await handler.snapshot(ctx, state, props);
+          if (name) run.emit(row.logicalId, row.type, row.physicalId, 'DELETE_IN_PROGRESS', `Snapshot: final snapshot ${name} saved before the delete`);
+        }
+        await handler.delete(ctx, state, props);
+      },
       () => run.store.deleteResource(row.id),
     );
   });
@@ -267,7 +276,7 @@ export async function deleteStep(run: RunContext, row: ResourceRow, signal: Abor
 /** A policy keeps the object: the row stays as `retained` so orphan sweeps never remove it. */
 export function retainStep(run: RunContext, row: ResourceRow, policy: string): void {
   run.store.updateResource(row.id, { status: 'retained' });
-  run.emit(row.logicalId, row.type, row.physicalId, 'DELETE_SKIPPED', policy === 'Snapshot' ? 'Snapshot: the local target takes no snapshots, so the resource is kept with its data' : null);
+  run.emit(row.logicalId, row.type, row.physicalId, 'DELETE_SKIPPED', policy === 'Snapshot' ? `Snapshot: the local target cannot snapshot ${row.type}, so the resource is kept with its data` : null);
 }
 
 // ---- rollback of an update -------------------------------------------------------------------

@@ -84,7 +84,20 @@ export interface ResourceHandler<C extends ResourceContext = ResourceContext> {
   /** In-place update; absent means every change replaces. */
   update?(ctx: C, props: JsonObject, previous: { props: JsonObject; state: ResourceState }): Promise<ResourceState>;
   delete(ctx: C, state: ResourceState, props: JsonObject): Promise<void>;
+  /**
+   * Saves the resource's data before a delete its `DeletionPolicy` (or `UpdateReplacePolicy`) of
+   * `Snapshot` asks for, as AWS takes a final snapshot and then deletes; returns the snapshot's name,
+   * or undefined when this resource holds nothing to save (a memcached cluster, said in a warning).
+   * Absent: the target cannot snapshot this type, and a Snapshot policy keeps the resource instead.
+   */
+  snapshot?(ctx: C, state: ResourceState, props: JsonObject): Promise<string | undefined>;
   read?(ctx: C, state: ResourceState, props: JsonObject): Promise<ReadResult>;
+  /**
+   * What this target cannot do with these properties, as far as the plan knows them (values not
+   * known before deploy are left alone): the reason, which the plan reports as an error before
+   * anything is created; undefined when nothing is known to fail.
+   */
+  planCheck?(props: JsonObject): string | undefined;
   /** Extra replacement rules the provider knows (e.g. an ASG whose launch template changed). */
   diff?(oldProps: JsonObject, newProps: JsonObject): DiffResult;
   /** Blocks until the resource is usable (health checks, ports open); create/update call it. */

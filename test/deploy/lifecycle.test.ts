@@ -269,14 +269,14 @@ describe('policies', () => {
     expect(h.store.resources('demo').map((x) => x.status)).toEqual(['retained']);
   });
 
-  test('DeletionPolicy Snapshot keeps the object locally (no snapshots here), saying why', async () => {
+  test('DeletionPolicy Snapshot keeps the object when the provider cannot snapshot its type, saying why', async () => {
     h = harness();
     await h.deploy({
       Resources: { Cache: { Type: 'AWS::ElastiCache::CacheCluster', Properties: { CacheNodeType: 'cache.t3.micro', Engine: 'redis', NumCacheNodes: 1 }, DeletionPolicy: 'Snapshot' } },
     });
     await h.destroy();
     const ev = h.store.events('demo').find((e) => e.logicalId === 'Cache' && e.status === 'DELETE_SKIPPED')!;
-    expect(ev.reason).toMatch(/^Snapshot: the local target takes no snapshots/);
+    expect(ev.reason).toMatch(/^Snapshot: the local target cannot snapshot AWS::ElastiCache::CacheCluster, so the resource is kept/);
     expect(h.provider.all()).toHaveLength(1);
   });
 

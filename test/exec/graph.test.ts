@@ -112,7 +112,14 @@ describe('the cleanup graph', () => {
     expect(dumpGraph(buildGraph([addRowDeletes(rows, (r) => r.deletionPolicy, false)]))).toBe('retain Vpc vpc-1 (Retain)\ndelete Subnet subnet-2\ndelete Web web-3\ndelete Web web-4\n');
   });
 
-  test('addRowDeletes: Snapshot and RetainExceptOnCreate keep the object, except when the create that made it rolls back', () => {
+  test('addRowDeletes: Snapshot deletes after a snapshot where the provider can take one (as on AWS), never when a create rolls back', () => {
+    const snap = [row(1, 'Cache', [], { deletionPolicy: 'Snapshot' }), row(2, 'Data', [], { deletionPolicy: 'Snapshot', type: 'Test::Fake::Unsnapshottable' })];
+    const canSnapshot = (type: string) => type === snap[0]!.type;
+    expect(dumpGraph(buildGraph([addRowDeletes(snap, (r) => r.deletionPolicy, false, canSnapshot)]))).toBe('delete Cache cache-1 (Snapshot)\nretain Data data-2 (Snapshot)\n');
+    expect(dumpGraph(buildGraph([addRowDeletes(snap, (r) => r.deletionPolicy, true, canSnapshot)]))).toBe('delete Cache cache-1\ndelete Data data-2\n');
+  });
+
+  test('addRowDeletes: Snapshot (where the provider cannot snapshot) and RetainExceptOnCreate keep the object, except when the create that made it rolls back', () => {
     const snap = [row(1, 'Cache', [], { deletionPolicy: 'Snapshot' }), row(2, 'Data', [], { deletionPolicy: 'RetainExceptOnCreate' })];
     expect(dumpGraph(buildGraph([addRowDeletes(snap, (r) => r.deletionPolicy, false)]))).toBe('retain Cache cache-1 (Snapshot)\nretain Data data-2 (RetainExceptOnCreate)\n');
     expect(dumpGraph(buildGraph([addRowDeletes(snap, (r) => r.deletionPolicy, true)]))).toBe('delete Cache cache-1\ndelete Data data-2\n');

@@ -12,6 +12,7 @@ import { destroyContainer, launchContainer, requireContainers, type Launched } f
 import { currentView, noteMember, reconcileFirewalls, type ContainerRecord } from './firewall.js';
 import { subnetInfo } from './network.js';
 import { serviceImage } from './service-images.js';
+import { finalSnapshotName, saveSnapshot } from './snapshots.js';
 
 export const subnetGroupHandler: DockerHandler = {
   type: 'AWS::ElastiCache::SubnetGroup',
@@ -156,6 +157,8 @@ export const cacheClusterHandler: DockerHandler = {
 
   delete: (ctx, state) => deleteNodes(ctx, state),
 
+  snapshot: (ctx, state) => snapshotCache(ctx, state, undefined),
+
   async read(ctx, state) {
     const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
     for (const c of list) {
@@ -180,6 +183,37 @@ export async function regroupNodes(ctx: DockerContext, groups: string[], state: 
   for (const c of next) noteMember(ctx, c);
   for (const vpcId of new Set(next.map((c) => c.vpcId))) await reconcileFirewalls(ctx, { vpcId });
   return { ...state, data: { ...(state.data ?? {}), containers: next as unknown as Json } };
+}
+
+/**
+ * A cache's final snapshot (its Snapshot policy): each Redis primary's data as an RDB file
+ * (`redis-cli --rdb`, the replication stream's snapshot), saved to a snapshot volume (snapshots.ts)
+ * as `<node address>.rdb`. Memcached keeps nothing to save (as on AWS, where it has no snapshots).
+ */
+export async function snapshotCache(ctx: DockerContext, state: ResourceState, auth: string | undefined): Promise<string | undefined> {
+  const port = Number(state.data?.port ?? 6379);
+  const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
+  if (state.data?.engine === 'memcached' || !list.length) {
+    ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `${state.physicalId}: memcached keeps no data to snapshot; deleted without one` });
+    return undefined;
+  }
+  const cli = (...args: string[]) => ['redis-cli', '-p', String(port), ...(auth ? ['--no-auth-warning', '-a', auth] : []), ...args];
+  const files: Array<{ containerId: string; path: string }> = [];
+  for (const c of list) {
+    const id = String(c.id);
+    if (!/role:master/.test((await execIn(ctx.docker, id, cli('INFO', 'replication'))).stdout)) continue;
+    const path = `/tmp/${String(c.ip)}.rdb`;
+    const dump = await execIn(ctx.docker, id, cli('--rdb', path), 120_000);
+    if (dump.code !== 0)
+      throw new KilnError('SNAPSHOT_FAILED', `${state.physicalId}: the final snapshot of node ${String(c.ip)} failed: ${(dump.stderr || dump.stdout).trim().slice(-300)}`, 'environment');
+    files.push({ containerId: id, path });
+  }
+  if (!files.length) throw new KilnError('SNAPSHOT_FAILED', `${state.physicalId}: no primary node answered, so no final snapshot could be taken`, 'environment');
+  const name = finalSnapshotName(state.physicalId);
+  const image = (await ctx.docker.inspectContainer(files[0]!.containerId)).Image;
+  await saveSnapshot(ctx, { name, source: state.physicalId, image, files });
+  ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `final snapshot ${name} saved (${files.length} RDB file(s), Docker volume kiln-snapshot-${name})` });
+  return name;
 }
 
 /** Removes every node container a cache resource recorded. */

@@ -298,18 +298,29 @@ async function changeListener(ctx: DockerContext, lbArn: string, add: { port: nu
   return launched.data;
 }
 
+const ONLY_FORWARD = 'DefaultActions: the local target supports a forward action to a target group';
+
+/** At plan: default actions written out whose types are all known and none of which forwards. */
+function listenerPlanCheck(props: JsonObject): string | undefined {
+  const actions = props.DefaultActions;
+  if (!Array.isArray(actions) || !actions.length || !actions.every((a) => isObj(a) && typeof a.Type === 'string')) return undefined;
+  const types = (actions as JsonObject[]).map((a) => String(a.Type));
+  return types.includes('forward') ? undefined : `${ONLY_FORWARD} (this listener's: ${types.join(', ')})`;
+}
+
 function listenerOf(props: JsonObject): { port: number; mode: 'http' | 'tcp'; tgArn: string } {
   const port = num(props.Port, 'Port');
   if (port < 1 || port > 65535) throw new KilnError('INVALID_PROPERTY', `Port ${port} is out of range`, 'user');
   const protocol = (str(props.Protocol) ?? 'HTTP').toUpperCase();
   const tgArn = forwardTarget(props);
-  if (!tgArn) throw new KilnError('INVALID_PROPERTY', 'DefaultActions: the local target supports a forward action to a target group', 'user');
+  if (!tgArn) throw new KilnError('INVALID_PROPERTY', ONLY_FORWARD, 'user');
   return { port, mode: protocol === 'HTTP' ? 'http' : 'tcp', tgArn };
 }
 
 export const listenerHandler: DockerHandler = {
   type: 'AWS::ElasticLoadBalancingV2::Listener',
   effect: 'real',
+  planCheck: listenerPlanCheck,
   async create(ctx, props) {
     const lbArn = str(props.LoadBalancerArn) ?? '';
     const l = listenerOf(props);

@@ -364,7 +364,14 @@ export function reconcileFirewalls(ctx: DockerContext, opts: { vpcId?: string; f
     const done = await mapLimit(todo, 4, async ({ m, set, text }) => {
       const pid = await pidOf(ctx.docker, m.id);
       if (pid === undefined) return 0;
-      await loadRuleset(pid, set);
+      try {
+        await loadRuleset(pid, set);
+      } catch (e) {
+        // A member being deleted meanwhile (a rollback deletes a load balancer and its group's rules
+        // at once): its namespace went away under nsenter, and it needs no rules any more.
+        if ((await pidOf(ctx.docker, m.id)) !== pid) return 0;
+        throw e;
+      }
       fw.lastApplied.set(m.id, text);
       return 1;
     });

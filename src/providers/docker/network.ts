@@ -43,6 +43,7 @@ import type { Json } from '../../stack/model.js';
 import type { KnownResource, ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler, DockerScope } from './context.js';
 import { newId } from './ids.js';
+import { defaultRegion } from '../../core/region.js';
 
 // ---------------------------------------------------------------------------------------------
 // Host commands
@@ -547,9 +548,7 @@ export function subnetInfo(ctx: DockerContext, subnetId: string): SubnetInfo {
   };
 }
 
-export function defaultRegion(): string {
-  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-}
+export { defaultRegion };
 
 /** `eu-west-1a` → `euw1-az1`, the shape of AWS zone ids. */
 export function availabilityZoneId(az: string): string {

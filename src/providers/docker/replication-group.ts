@@ -14,7 +14,7 @@ import type { Json, JsonObject } from '../../core/json.js';
 import type { DiffResult, KnownResource, ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler } from './context.js';
 import { generatedName, num, str, strList } from './elb.js';
-import { cacheCommand, deleteNodes, regroupNodes, subnetsFor, waitServing } from './elasticache.js';
+import { cacheCommand, deleteNodes, regroupNodes, snapshotCache, subnetsFor, waitServing } from './elasticache.js';
 import { execIn } from './haproxy.js';
 import { destroyContainer, launchContainer, type Launched } from './launch.js';
 import { noteMember, reconcileFirewalls } from './firewall.js';
@@ -263,6 +263,8 @@ export const replicationGroupHandler: DockerHandler = {
   update: (ctx, props, previous) => regroupNodes(ctx, strList(props.SecurityGroupIds), previous.state),
 
   delete: (ctx, state) => deleteNodes(ctx, state),
+
+  snapshot: (ctx, state, props) => snapshotCache(ctx, state, str(props.AuthToken)),
 
   async read(ctx, state) {
     for (const n of nodesOf(state)) if (!(await ctx.docker.inspectContainer(n.id).catch(() => undefined))) return { drift: [] };

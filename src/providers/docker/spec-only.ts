@@ -14,10 +14,7 @@ import type { Json, JsonObject } from '../../core/json.js';
 import type { ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
 import { resourceType } from '../../stack/spec.js';
 import { LOCAL_ACCOUNT_ID } from './noop.js';
-
-function region(): string {
-  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-}
+import { defaultRegion as region } from '../../core/region.js';
 
 /** Prefixes of kiln's domain: a type there without a local handler is refused, never recorded. */
 const DOMAIN = ['AWS::EC2::', 'AWS::AutoScaling::', 'AWS::ElasticLoadBalancing::', 'AWS::ElasticLoadBalancingV2::', 'AWS::ElastiCache::'];
