@@ -85,6 +85,12 @@ export interface ResourceHandler<C extends ResourceContext = ResourceContext> {
   update?(ctx: C, props: JsonObject, previous: { props: JsonObject; state: ResourceState }): Promise<ResourceState>;
   delete(ctx: C, state: ResourceState, props: JsonObject): Promise<void>;
   read?(ctx: C, state: ResourceState, props: JsonObject): Promise<ReadResult>;
+  /**
+   * What the plan must say about this resource on this target, from its properties as written: a
+   * property recorded without local effect (`error: false`, a plan warning), or one the target
+   * cannot realise (`error: true`, refused at plan before anything is created).
+   */
+  planNote?(props: JsonObject): { error: boolean; message: string } | undefined;
   /** Extra replacement rules the provider knows (e.g. an ASG whose launch template changed). */
   diff?(oldProps: JsonObject, newProps: JsonObject): DiffResult;
   /** Blocks until the resource is usable (health checks, ports open); create/update call it. */

@@ -14,7 +14,7 @@ import { classicElbHandler } from './elb.js';
 import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from './elbv2.js';
 import { cacheClusterHandler, subnetGroupHandler } from './elasticache.js';
 import { parameterGroupHandler, replicationGroupHandler } from './replication-group.js';
-import { launchTemplateHandler } from './launchtemplate.js';
+import { launchConfigurationHandler, launchTemplateHandler } from './launchtemplate.js';
 import { autoScalingGroupHandler } from './asg.js';
 import { routingHandlers } from './routing.js';
 import { naclHandlers } from './nacl.js';
@@ -37,6 +37,7 @@ const HANDLERS: DockerHandler[] = [
   parameterGroupHandler,
   replicationGroupHandler,
   launchTemplateHandler,
+  launchConfigurationHandler,
   autoScalingGroupHandler,
   ...routingHandlers,
   ...naclHandlers,
