@@ -37,3 +37,48 @@ describe('AWS::AutoScaling::LaunchConfiguration at plan', () => {
     expect(lines.join('\n')).toMatch(/UNSUPPORTED_ON_LOCAL.*ClassicLinkVPCId: EC2-Classic .*nothing was deployed.*Resources\.Lc\.Properties/);
   });
 });
+
+describe('scaling policies, scheduled actions and lifecycle hooks at plan', () => {
+  const group = {
+    Lc: LC,
+    Asg: { Type: 'AWS::AutoScaling::AutoScalingGroup', Properties: { MinSize: '1', MaxSize: '4', AvailabilityZones: ['us-east-1a'], LaunchConfigurationName: { Ref: 'Lc' } } },
+  };
+  const on = (type: string, props: object) => ({ Resources: { ...group, It: { Type: type, Properties: { AutoScalingGroupName: { Ref: 'Asg' }, ...props } } } });
+
+  it('are marked no local effect, each with what does not happen locally', async () => {
+    const cases: Array<[string, object, RegExp]> = [
+      ['AWS::AutoScaling::ScalingPolicy', { AdjustmentType: 'ChangeInCapacity', ScalingAdjustment: 1 }, /Ref: its ARN.*no CloudWatch alarm executes it/],
+      [
+        'AWS::AutoScaling::ScalingPolicy',
+        { PolicyType: 'TargetTrackingScaling', TargetTrackingConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' } } },
+        /its target is never tracked/,
+      ],
+      ['AWS::AutoScaling::ScheduledAction', { DesiredCapacity: 3, Recurrence: '0 8 * * MON-FRI' }, /not scheduled: .*at '0 8 \* \* MON-FRI' the group keeps the size the template gives/],
+      ['AWS::AutoScaling::LifecycleHook', { LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING' }, /are removed without waiting in Terminating:Wait/],
+    ];
+    for (const [type, props, note] of cases) {
+      const r = await plan(on(type, props));
+      expect(r.plan.steps.find((s) => s.id === 'It')).toMatchObject({ kind: 'create', noLocalEffect: true });
+      expect(warnings(r).filter((w) => w.startsWith('It: '))).toEqual([expect.stringMatching(note)]);
+    }
+  });
+
+  it('refuses at plan what the Auto Scaling API would refuse, when the values are known', async () => {
+    const cases: Array<[string, object, RegExp]> = [
+      ['AWS::AutoScaling::ScalingPolicy', { AdjustmentType: 'ChangeInCapacity' }, /ScalingAdjustment \(a simple scaling policy\) is required/],
+      [
+        'AWS::AutoScaling::ScalingPolicy',
+        { PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', StepAdjustments: [{ ScalingAdjustment: 1, MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 10 }] },
+        /leave a bound open/,
+      ],
+      ['AWS::AutoScaling::ScheduledAction', { Recurrence: '0 8 * *' }, /at least one of MinSize/],
+      ['AWS::AutoScaling::ScheduledAction', { MinSize: 1, Recurrence: 'every day' }, /not a cron expression/],
+      ['AWS::AutoScaling::LifecycleHook', { LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING', HeartbeatTimeout: 10 }, /HeartbeatTimeout 10 is outside 30-7200/],
+    ];
+    for (const [type, props, message] of cases) {
+      const lines = await refusal(on(type, props));
+      expect(lines.join('\n')).toMatch(message);
+      expect(lines.join('\n')).toMatch(/Resources\.It\.Properties/);
+    }
+  });
+});

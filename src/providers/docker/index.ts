@@ -16,6 +16,7 @@ import { cacheClusterHandler, subnetGroupHandler } from './elasticache.js';
 import { parameterGroupHandler, replicationGroupHandler } from './replication-group.js';
 import { launchConfigurationHandler, launchTemplateHandler } from './launchtemplate.js';
 import { autoScalingGroupHandler } from './asg.js';
+import { scalingHandlers } from './scaling.js';
 import { routingHandlers } from './routing.js';
 import { naclHandlers } from './nacl.js';
 import { addressHandlers } from './addresses.js';
@@ -39,6 +40,7 @@ const HANDLERS: DockerHandler[] = [
   launchTemplateHandler,
   launchConfigurationHandler,
   autoScalingGroupHandler,
+  ...scalingHandlers,
   ...routingHandlers,
   ...naclHandlers,
   ...addressHandlers,
