@@ -11,7 +11,7 @@ import { listVpcNamespaces, run, subnetHandler, vpcHandler } from './network.js'
 import { noEffectHandlers } from './noop.js';
 import { securityGroupEgressHandler, securityGroupHandler, securityGroupIngressHandler } from './securitygroups.js';
 import { classicElbHandler } from './elb.js';
-import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from './elbv2.js';
+import { listenerHandler, listenerRuleHandler, loadBalancerV2Handler, targetGroupHandler } from './elbv2.js';
 import { cacheClusterHandler, subnetGroupHandler } from './elasticache.js';
 import { parameterGroupHandler, replicationGroupHandler } from './replication-group.js';
 import { launchConfigurationHandler, launchTemplateHandler } from './launchtemplate.js';
@@ -33,6 +33,7 @@ const HANDLERS: DockerHandler[] = [
   loadBalancerV2Handler,
   targetGroupHandler,
   listenerHandler,
+  listenerRuleHandler,
   subnetGroupHandler,
   cacheClusterHandler,
   parameterGroupHandler,
