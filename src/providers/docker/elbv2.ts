@@ -68,7 +68,13 @@ function tgHealth(props: JsonObject, trafficPort: number): HealthCheck {
     ...(portText === 'traffic-port' ? {} : { port: num(portText, 'HealthCheckPort') }),
     ...(http ? { path: str(props.HealthCheckPath) ?? TARGET_GROUP_HEALTH_DEFAULTS.path } : {}),
     intervalS: num(props.HealthCheckIntervalSeconds, 'HealthCheckIntervalSeconds', TARGET_GROUP_HEALTH_DEFAULTS.intervalS),
-    timeoutS: num(props.HealthCheckTimeoutSeconds, 'HealthCheckTimeoutSeconds', http ? TARGET_GROUP_HEALTH_DEFAULTS.timeoutS : 10),
+    // TCP checks default to 10 s, but never to a timeout as long as a shorter interval given (a network
+    // load balancer's 5 or 10 s interval alone is valid on AWS).
+    timeoutS: num(
+      props.HealthCheckTimeoutSeconds,
+      'HealthCheckTimeoutSeconds',
+      http ? TARGET_GROUP_HEALTH_DEFAULTS.timeoutS : Math.max(2, Math.min(10, num(props.HealthCheckIntervalSeconds, 'HealthCheckIntervalSeconds', 30) - 1)),
+    ),
     healthyThreshold: num(props.HealthyThresholdCount, 'HealthyThresholdCount', TARGET_GROUP_HEALTH_DEFAULTS.healthyThreshold),
     unhealthyThreshold: num(props.UnhealthyThresholdCount, 'UnhealthyThresholdCount', TARGET_GROUP_HEALTH_DEFAULTS.unhealthyThreshold),
     matcher: isObj(props.Matcher) ? (str(props.Matcher.HttpCode) ?? '200') : '200',
