@@ -61,8 +61,36 @@ function noteOr(props: JsonObject, check: (p: JsonObject) => unknown, note: stri
   return { error: false, message: note };
 }
 
-function noEffect(state: ResourceState): ResourceState {
-  return { ...state, data: { ...(state.data ?? {}), noLocalEffect: true } };
+/**
+ * A record of a group's: `check` validates (at plan when the values are known, and at every create
+ * and update), the group must be live, `make` names it; updates keep the name (only the
+ * create-only properties replace, which the planner decides).
+ */
+function groupRecord(
+  type: string,
+  check: (p: JsonObject) => unknown,
+  note: (p: JsonObject) => string,
+  make: (ctx: ResourceContext, props: JsonObject, group: string) => Pick<ResourceState, 'physicalId' | 'attributes'>,
+): DockerHandler {
+  return {
+    type,
+    effect: 'none',
+    planNote: (props) => noteOr(props, check, note(props)),
+    async create(ctx, props) {
+      check(props);
+      const group = groupOf(ctx, props).state.physicalId;
+      return { ...make(ctx, props, group), data: { group, noLocalEffect: true } };
+    },
+    async update(ctx, props, previous) {
+      check(props);
+      groupOf(ctx, props);
+      return previous.state;
+    },
+    async delete() {},
+    async read(_ctx, state) {
+      return { state, drift: [] };
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,30 +150,17 @@ export function checkScalingPolicy(props: JsonObject): string {
   return type;
 }
 
-export const scalingPolicyHandler: DockerHandler = {
-  type: 'AWS::AutoScaling::ScalingPolicy',
-  effect: 'none',
-  planNote(props) {
-    const what = str(props.PolicyType) === 'TargetTrackingScaling' ? 'its target is never tracked' : 'no CloudWatch alarm executes it';
-    return noteOr(props, checkScalingPolicy, `the policy is validated and recorded (Ref: its ARN); nothing local measures metrics, so ${what} and the group keeps the size the template gives`);
-  },
-  async create(ctx, props) {
-    checkScalingPolicy(props);
-    const group = groupOf(ctx, props);
+export const scalingPolicyHandler = groupRecord(
+  'AWS::AutoScaling::ScalingPolicy',
+  checkScalingPolicy,
+  (props) =>
+    `the policy is validated and recorded (Ref: its ARN); nothing local measures metrics, so ${str(props.PolicyType) === 'TargetTrackingScaling' ? 'its target is never tracked' : 'no CloudWatch alarm executes it'} and the group keeps the size the template gives`,
+  (ctx, _props, group) => {
     const policyName = generatedName(ctx, 255);
-    const arn = `arn:aws:autoscaling:${defaultRegion()}:${LOCAL_ACCOUNT_ID}:scalingPolicy:${randomUUID()}:autoScalingGroupName/${group.state.physicalId}:policyName/${policyName}`;
-    return noEffect({ physicalId: arn, attributes: { Arn: arn, PolicyName: policyName }, data: { group: group.state.physicalId } });
+    const arn = `arn:aws:autoscaling:${defaultRegion()}:${LOCAL_ACCOUNT_ID}:scalingPolicy:${randomUUID()}:autoScalingGroupName/${group}:policyName/${policyName}`;
+    return { physicalId: arn, attributes: { Arn: arn, PolicyName: policyName } };
   },
-  async update(ctx, props, previous) {
-    checkScalingPolicy(props);
-    groupOf(ctx, props);
-    return previous.state;
-  },
-  async delete() {},
-  async read(_ctx, state) {
-    return { state, drift: [] };
-  },
-};
+);
 
 // ---------------------------------------------------------------------------------------------
 // Scheduled action
@@ -181,33 +196,16 @@ export function checkScheduledAction(props: JsonObject): void {
   if (start === undefined && recurrence === undefined) throw bad('a scheduled action needs a StartTime or a Recurrence');
 }
 
-export const scheduledActionHandler: DockerHandler = {
-  type: 'AWS::AutoScaling::ScheduledAction',
-  effect: 'none',
-  planNote(props) {
-    const when = str(props.Recurrence) ? `at '${str(props.Recurrence)}'` : `at ${str(props.StartTime) ?? 'its start time'}`;
-    return noteOr(
-      props,
-      checkScheduledAction,
-      `recorded, not scheduled: kiln runs no scheduler between deploys, so ${when} the group keeps the size the template gives (change MinSize / MaxSize / DesiredCapacity in the template and deploy to resize it)`,
-    );
-  },
-  async create(ctx, props) {
-    checkScheduledAction(props);
-    const group = groupOf(ctx, props);
+export const scheduledActionHandler = groupRecord(
+  'AWS::AutoScaling::ScheduledAction',
+  checkScheduledAction,
+  (props) =>
+    `recorded, not scheduled: kiln runs no scheduler between deploys, so ${str(props.Recurrence) ? `at '${str(props.Recurrence)}'` : `at ${str(props.StartTime) ?? 'its start time'}`} the group keeps the size the template gives (change MinSize / MaxSize / DesiredCapacity in the template and deploy to resize it)`,
+  (ctx) => {
     const name = generatedName(ctx, 255);
-    return noEffect({ physicalId: name, attributes: { ScheduledActionName: name }, data: { group: group.state.physicalId } });
+    return { physicalId: name, attributes: { ScheduledActionName: name } };
   },
-  async update(ctx, props, previous) {
-    checkScheduledAction(props);
-    groupOf(ctx, props);
-    return previous.state;
-  },
-  async delete() {},
-  async read(_ctx, state) {
-    return { state, drift: [] };
-  },
-};
+);
 
 // ---------------------------------------------------------------------------------------------
 // Lifecycle hook
@@ -224,34 +222,19 @@ export function checkLifecycleHook(props: JsonObject): void {
   if (str(props.NotificationTargetARN) && !str(props.RoleARN)) throw bad('RoleARN is required with NotificationTargetARN');
 }
 
-export const lifecycleHookHandler: DockerHandler = {
-  type: 'AWS::AutoScaling::LifecycleHook',
-  effect: 'none',
-  planNote(props) {
+export const lifecycleHookHandler = groupRecord(
+  'AWS::AutoScaling::LifecycleHook',
+  checkLifecycleHook,
+  (props) => {
     const launching = str(props.LifecycleTransition) === 'autoscaling:EC2_INSTANCE_LAUNCHING';
-    return noteOr(
-      props,
-      checkLifecycleHook,
-      `recorded: local instances ${launching ? 'go into service' : 'are removed'} without waiting in ${launching ? 'Pending:Wait' : 'Terminating:Wait'} and nothing is notified (DefaultResult is never applied)`,
-    );
+    return `recorded: local instances ${launching ? 'go into service' : 'are removed'} without waiting in ${launching ? 'Pending:Wait' : 'Terminating:Wait'} and nothing is notified (DefaultResult is never applied)`;
   },
-  async create(ctx, props) {
-    checkLifecycleHook(props);
-    const group = groupOf(ctx, props);
+  (ctx, props, group) => {
     const name = str(props.LifecycleHookName) ?? generatedName(ctx, 255);
-    const taken = ctx.allResources().some((r) => r.type === 'AWS::AutoScaling::LifecycleHook' && r.state.physicalId === name && r.state.data?.group === group.state.physicalId);
-    if (taken) throw new KilnError('ALREADY_EXISTS', `Lifecycle hook ${name} already exists for group ${group.state.physicalId} (AlreadyExists)`, 'user');
-    return noEffect({ physicalId: name, attributes: {}, data: { group: group.state.physicalId } });
+    const taken = ctx.allResources().some((r) => r.type === 'AWS::AutoScaling::LifecycleHook' && r.state.physicalId === name && r.state.data?.group === group);
+    if (taken) throw new KilnError('ALREADY_EXISTS', `Lifecycle hook ${name} already exists for group ${group} (AlreadyExists)`, 'user');
+    return { physicalId: name, attributes: {} };
   },
-  async update(ctx, props, previous) {
-    checkLifecycleHook(props);
-    groupOf(ctx, props);
-    return previous.state;
-  },
-  async delete() {},
-  async read(_ctx, state) {
-    return { state, drift: [] };
-  },
-};
+);
 
 export const scalingHandlers: DockerHandler[] = [scalingPolicyHandler, scheduledActionHandler, lifecycleHookHandler];
