@@ -252,9 +252,10 @@ export async function checkDesired(template: unknown, desired: DesiredStack, ctx
       continue;
     }
     r.properties = resolveDynamic(r.properties, ['Resources', id, 'Properties'], ctx, false, out) as JsonObject;
-    const refused = ctx.provider.handler(r.type)?.planCheck?.(r.properties);
-    if (refused) out.diagnostics.push(err('UNSUPPORTED_ON_LOCAL', `${r.type}: ${refused}; nothing was deployed`, ['Resources', id, 'Properties']));
     await checkImage(id, r.type, r.properties, ctx, out);
+    const note = ctx.provider.handler(r.type)?.planNote?.(r.properties);
+    if (note?.error) out.diagnostics.push(err('UNSUPPORTED_ON_LOCAL', `${note.message}; nothing was deployed`, ['Resources', id, 'Properties']));
+    else if (note) out.diagnostics.push({ severity: 'warning', code: 'LOCAL_EFFECT', message: `${id}: ${note.message}`, segments: ['Resources', id, 'Properties'] });
   }
   for (const [name, o] of Object.entries(desired.outputs)) o.value = resolveDynamic(o.value, ['Outputs', name, 'Value'], ctx, true, out);
   return out;

@@ -93,11 +93,11 @@ export interface ResourceHandler<C extends ResourceContext = ResourceContext> {
   snapshot?(ctx: C, state: ResourceState, props: JsonObject): Promise<string | undefined>;
   read?(ctx: C, state: ResourceState, props: JsonObject): Promise<ReadResult>;
   /**
-   * What this target cannot do with these properties, as far as the plan knows them (values not
-   * known before deploy are left alone): the reason, which the plan reports as an error before
-   * anything is created; undefined when nothing is known to fail.
+   * What the plan must say about this resource on this target, from its properties as written: a
+   * property recorded without local effect (`error: false`, a plan warning), or one the target
+   * cannot realise (`error: true`, refused at plan before anything is created).
    */
-  planCheck?(props: JsonObject): string | undefined;
+  planNote?(props: JsonObject): { error: boolean; message: string } | undefined;
   /** Extra replacement rules the provider knows (e.g. an ASG whose launch template changed). */
   diff?(oldProps: JsonObject, newProps: JsonObject): DiffResult;
   /** Blocks until the resource is usable (health checks, ports open); create/update call it. */

@@ -24,7 +24,7 @@ import { generatedName, isObj, num, str, strList } from './elb.js';
 import { TARGETS_LABEL, admissionTimeoutMs, drainTargets, lbContainers, readModel, refreshLoadBalancers, targetStates, targetsLabel, type TargetView } from './haproxy.js';
 import { newId } from './ids.js';
 import { ResolvedImages, resolveImage } from './images.js';
-import { DEFAULT_INSTANCE_TYPE, decodeUserData } from './instance.js';
+import { DEFAULT_INSTANCE_TYPE, decodeUserData, publicKeyOf } from './instance.js';
 import { destroyContainer, launchContainer } from './launch.js';
 import { resolveLaunchConfig, type LaunchConfig } from './launchtemplate.js';
 import { subnetInfo } from './network.js';
@@ -73,6 +73,8 @@ interface GroupPlan {
   zones: string[];
   lc: LaunchConfig;
   imageId: string;
+  /** The public key of the launch data's KeyName, for root's authorized_keys. */
+  publicKey?: string;
   key: string;
   keys: string[];
   targets: string;
@@ -92,10 +94,12 @@ async function planGroup(ctx: DockerContext, props: JsonObject, name: string): P
   const image = await resolveImage(ctx.docker, lc.imageId, ctx.local.of(ResolvedImages));
   const instanceType = lc.instanceType ?? DEFAULT_INSTANCE_TYPE;
   const userData = decodeUserData(lc.userData);
-  const key = hashValue({ image: image.id, instanceType, userData: userData ?? null, groups: [...lc.securityGroupIds].sort() }).slice(0, 24);
+  // The key pair's public key is part of what an instance is: a new KeyName rolls the group.
+  const publicKey = lc.keyName ? publicKeyOf(ctx, lc.keyName) : undefined;
+  const key = hashValue({ image: image.id, instanceType, userData: userData ?? null, groups: [...lc.securityGroupIds].sort(), ...(publicKey ? { publicKey } : {}) }).slice(0, 24);
   const keys = [...strList(props.TargetGroupARNs), ...strList(props.LoadBalancerNames)];
   const grace = num(props.HealthCheckGracePeriod, 'HealthCheckGracePeriod', 0);
-  return { name, size, zones, lc: { ...lc, instanceType }, imageId: image.id, key, keys, targets: targetsLabel(keys), graceMs: grace * 1000, minPercent: 100 };
+  return { name, size, zones, lc: { ...lc, instanceType }, imageId: image.id, ...(publicKey ? { publicKey } : {}), key, keys, targets: targetsLabel(keys), graceMs: grace * 1000, minPercent: 100 };
 }
 
 function isCurrent(p: GroupPlan, i: AsgInstance): boolean {
@@ -120,6 +124,7 @@ async function launchInstances(ctx: DockerContext, p: GroupPlan, owner: string, 
           name: instanceId,
           instanceType: p.lc.instanceType,
           ...(userData !== undefined ? { userData } : {}),
+          ...(p.publicKey ? { files: [{ path: '/root/.ssh/authorized_keys', content: `${p.publicKey}\n`, mode: 0o600 }] } : {}),
           labels: {
             'kiln.instance-id': instanceId,
             'kiln.asg-config': p.key,

@@ -33,7 +33,7 @@ export type DockerHandler = ResourceHandler<DockerContext>;
 /** `handler` as the executor calls it: every call gets the scope's client and bookkeeping. */
 export function bindHandler(handler: DockerHandler, scope: DockerScope): ResourceHandler {
   const at = (ctx: ResourceContext): DockerContext => ({ ...ctx, docker: scope.docker, local: scope.local });
-  const { update, read, waitReady, prepare, diff, snapshot, planCheck } = handler;
+  const { update, read, waitReady, prepare, diff, snapshot, planNote } = handler;
   return {
     type: handler.type,
     effect: handler.effect,
@@ -43,8 +43,8 @@ export function bindHandler(handler: DockerHandler, scope: DockerScope): Resourc
     ...(read ? { read: (ctx, state, props) => read.call(handler, at(ctx), state, props) } : {}),
     ...(waitReady ? { waitReady: (ctx, state, props) => waitReady.call(handler, at(ctx), state, props) } : {}),
     ...(snapshot ? { snapshot: (ctx, state, props) => snapshot.call(handler, at(ctx), state, props) } : {}),
-    ...(planCheck ? { planCheck: (props) => planCheck.call(handler, props) } : {}),
     ...(diff ? { diff: (oldProps, newProps) => diff.call(handler, oldProps, newProps) } : {}),
+    ...(planNote ? { planNote: (props) => planNote.call(handler, props) } : {}),
     ...(prepare ? { prepare: { without: prepare.without, run: (ctx, props) => prepare.run(at(ctx), props), discard: (ctx) => prepare.discard(at(ctx)) } } : {}),
   };
 }

@@ -25,6 +25,7 @@ import {
   type HealthCheck,
   type LbModel,
 } from './haproxy.js';
+import { parseActions, parseCondition, ruleBackends, type FrontendRule } from './lb-rules.js';
 import { defaultRegion } from './network.js';
 import { LOCAL_ACCOUNT_ID } from './noop.js';
 
@@ -67,7 +68,13 @@ function tgHealth(props: JsonObject, trafficPort: number): HealthCheck {
     ...(portText === 'traffic-port' ? {} : { port: num(portText, 'HealthCheckPort') }),
     ...(http ? { path: str(props.HealthCheckPath) ?? TARGET_GROUP_HEALTH_DEFAULTS.path } : {}),
     intervalS: num(props.HealthCheckIntervalSeconds, 'HealthCheckIntervalSeconds', TARGET_GROUP_HEALTH_DEFAULTS.intervalS),
-    timeoutS: num(props.HealthCheckTimeoutSeconds, 'HealthCheckTimeoutSeconds', http ? TARGET_GROUP_HEALTH_DEFAULTS.timeoutS : 10),
+    // TCP checks default to 10 s, but never to a timeout as long as a shorter interval given (a network
+    // load balancer's 5 or 10 s interval alone is valid on AWS).
+    timeoutS: num(
+      props.HealthCheckTimeoutSeconds,
+      'HealthCheckTimeoutSeconds',
+      http ? TARGET_GROUP_HEALTH_DEFAULTS.timeoutS : Math.max(2, Math.min(10, num(props.HealthCheckIntervalSeconds, 'HealthCheckIntervalSeconds', 30) - 1)),
+    ),
     healthyThreshold: num(props.HealthyThresholdCount, 'HealthyThresholdCount', TARGET_GROUP_HEALTH_DEFAULTS.healthyThreshold),
     unhealthyThreshold: num(props.UnhealthyThresholdCount, 'UnhealthyThresholdCount', TARGET_GROUP_HEALTH_DEFAULTS.unhealthyThreshold),
     matcher: isObj(props.Matcher) ? (str(props.Matcher.HttpCode) ?? '200') : '200',
@@ -144,7 +151,13 @@ export const targetGroupHandler: DockerHandler = {
     );
   },
   async delete(ctx, state) {
-    const users = ctx.allResources().filter((r) => r.type === 'AWS::ElasticLoadBalancingV2::Listener' && forwardTarget(r.properties) === state.physicalId);
+    const users = ctx
+      .allResources()
+      .filter(
+        (r) =>
+          (r.type === 'AWS::ElasticLoadBalancingV2::Listener' && forwardTarget(r.properties) === state.physicalId) ||
+          (r.type === 'AWS::ElasticLoadBalancingV2::ListenerRule' && strList(r.state.data?.targetGroups).includes(state.physicalId)),
+      );
     if (users.length) throw new KilnError('RESOURCE_IN_USE', `Target group '${state.physicalId}' is currently in use by a listener or a rule (ResourceInUse)`, 'user');
   },
 };
@@ -193,6 +206,16 @@ export function plannedListenerPorts(ctx: ResourceContext): number[] {
 export const loadBalancerV2Handler: DockerHandler = {
   type: 'AWS::ElasticLoadBalancingV2::LoadBalancer',
   effect: 'real',
+  planNote(props) {
+    if (str(props.Type) !== 'network' || props.SecurityGroups !== undefined) return undefined;
+    // On AWS a network load balancer without groups filters nothing; the local HAProxy container is
+    // always filtered, by its VPC's default group (which admits only its own members).
+    return {
+      error: false,
+      message:
+        'a network load balancer without SecurityGroups is filtered locally by its VPC default group (AWS filters nothing): clients outside that group are refused; give it a security group that allows its listener ports',
+    };
+  },
   async create(ctx, props) {
     const type = str(props.Type) ?? 'application';
     if (type !== 'application' && type !== 'network') throw new KilnError('INVALID_PROPERTY', `Type '${type}': the local target runs application and network load balancers`, 'user');
@@ -263,15 +286,17 @@ async function changeListener(ctx: DockerContext, lbArn: string, add: { port: nu
   const [c] = await lbContainers(ctx, lbArn);
   if (!c) throw new KilnError('LOAD_BALANCER_MISSING', `the HAProxy container of ${lbArn} is gone`, 'environment');
   const current = (await readModel(ctx, c.id)) ?? { frontends: [], backends: [] };
+  // The listener's rules stay with it (across a port or protocol change; they go when it goes).
+  const rules = current.frontends.find((f) => f.port === (removePort ?? add?.port))?.rules ?? [];
   let frontends = current.frontends.filter((f) => f.port !== removePort && f.port !== add?.port);
   let backends = current.backends;
   if (add) {
     const backend = tgBackend(ctx, { arn: add.tg.state.physicalId, props: add.tg.properties });
-    frontends = [...frontends, { name: `listener_${add.port}`, port: add.port, mode: add.mode, backend: backend.name }];
+    if (rules.length && add.mode !== 'http') throw new KilnError('INVALID_PROPERTY', `Protocol: listener rules need an HTTP listener; remove the rules of port ${add.port} first`, 'user');
+    frontends = [...frontends, { name: `listener_${add.port}`, port: add.port, mode: add.mode, backend: backend.name, ...(rules.length ? { rules } : {}) }];
     backends = [...backends.filter((b) => b.name !== backend.name), backend];
   }
-  backends = backends.filter((b) => frontends.some((f) => f.backend === b.name));
-  const model: LbModel = { frontends, backends };
+  const model: LbModel = { frontends, backends: usedBackends(frontends, backends) };
   const info = await ctx.docker.inspectContainer(c.id);
   const published = new Set(Object.keys(info.HostConfig.PortBindings ?? {}).map((k) => Number(k.split('/')[0])));
   const internal = !c.publicIp;
@@ -301,11 +326,16 @@ async function changeListener(ctx: DockerContext, lbArn: string, add: { port: nu
 const ONLY_FORWARD = 'DefaultActions: the local target supports a forward action to a target group';
 
 /** At plan: default actions written out whose types are all known and none of which forwards. */
-function listenerPlanCheck(props: JsonObject): string | undefined {
+function listenerPlanNote(props: JsonObject): { error: boolean; message: string } | undefined {
   const actions = props.DefaultActions;
   if (!Array.isArray(actions) || !actions.length || !actions.every((a) => isObj(a) && typeof a.Type === 'string')) return undefined;
   const types = (actions as JsonObject[]).map((a) => String(a.Type));
-  return types.includes('forward') ? undefined : `${ONLY_FORWARD} (this listener's: ${types.join(', ')})`;
+  return types.includes('forward') ? undefined : { error: true, message: `AWS::ElasticLoadBalancingV2::Listener: ${ONLY_FORWARD} (this listener's: ${types.join(', ')})` };
+}
+
+/** The backends some frontend sends to, by default or through a rule. */
+function usedBackends(frontends: LbModel['frontends'], backends: Backend[]): Backend[] {
+  return backends.filter((b) => frontends.some((f) => f.backend === b.name || (f.rules ?? []).some((r) => ruleBackends(r).includes(b.name))));
 }
 
 function listenerOf(props: JsonObject): { port: number; mode: 'http' | 'tcp'; tgArn: string } {
@@ -320,7 +350,7 @@ function listenerOf(props: JsonObject): { port: number; mode: 'http' | 'tcp'; tg
 export const listenerHandler: DockerHandler = {
   type: 'AWS::ElasticLoadBalancingV2::Listener',
   effect: 'real',
-  planCheck: listenerPlanCheck,
+  planNote: listenerPlanNote,
   async create(ctx, props) {
     const lbArn = str(props.LoadBalancerArn) ?? '';
     const l = listenerOf(props);
@@ -346,5 +376,100 @@ export const listenerHandler: DockerHandler = {
     const lbArn = String(state.data?.lbArn ?? '');
     if (!(await lbContainers(ctx, lbArn)).length) return; // the load balancer is gone already
     await changeListener(ctx, lbArn, undefined, Number(state.data?.port));
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Listener rule
+
+/** A rule of the template, read and checked (target groups must be live ones). */
+function ruleOf(ctx: ResourceContext, id: string, props: JsonObject): FrontendRule {
+  const priority = num(props.Priority, 'Priority');
+  if (priority < 1 || priority > 50000) throw new KilnError('INVALID_PROPERTY', `Priority ${priority} is outside 1-50000`, 'user');
+  const conditions = Array.isArray(props.Conditions) ? props.Conditions : [];
+  if (!conditions.length) throw new KilnError('INVALID_PROPERTY', 'Conditions needs at least one condition', 'user');
+  if (Array.isArray(props.Transforms) && props.Transforms.length) throw new KilnError('UNSUPPORTED_ON_LOCAL', 'Transforms (host and URL rewrites) are not realised on the local target', 'user');
+  return {
+    id,
+    priority,
+    conditions: conditions.map((c, i) => parseCondition(c, `Conditions[${i}]`)),
+    action: parseActions(props.Actions, (arn, at) => tgBackendName(need(ctx, arn, 'AWS::ElasticLoadBalancingV2::TargetGroup', at).state.physicalId)),
+  };
+}
+
+/** Rewrites the rules of a listener's frontend with `edit` and applies the model (adding the rules' target groups). */
+async function changeRules(ctx: DockerContext, listenerArn: string, edit: (rules: FrontendRule[]) => FrontendRule[], missingOk = false): Promise<void> {
+  const listener = ctx.lookup(listenerArn);
+  if (!listener || listener.type !== 'AWS::ElasticLoadBalancingV2::Listener') {
+    if (missingOk) return;
+    throw new KilnError('INVALID_PROPERTY', `ListenerArn: '${listenerArn}' is not a live AWS::ElasticLoadBalancingV2::Listener (ListenerNotFound)`, 'user');
+  }
+  const lbArn = String(listener.state.data?.lbArn ?? '');
+  const port = Number(listener.state.data?.port);
+  const [c] = await lbContainers(ctx, lbArn);
+  if (!c) {
+    if (missingOk) return;
+    throw new KilnError('LOAD_BALANCER_MISSING', `the HAProxy container of ${lbArn} is gone`, 'environment');
+  }
+  const current = (await readModel(ctx, c.id)) ?? { frontends: [], backends: [] };
+  const f = current.frontends.find((x) => x.port === port);
+  if (!f) {
+    if (missingOk) return;
+    throw new KilnError('LISTENER_MISSING', `the load balancer has no listener on port ${port}`, 'environment');
+  }
+  if (f.mode !== 'http') throw new KilnError('INVALID_PROPERTY', `ListenerArn: rules need an HTTP listener; port ${port} is ${f.mode.toUpperCase()}`, 'user');
+  const rules = edit(f.rules ?? []);
+  const frontends = current.frontends.map((x) => (x === f ? { ...f, rules } : x));
+  const have = new Set(current.backends.map((b) => b.name));
+  const added: Backend[] = [];
+  for (const r of rules)
+    if (r.action.type === 'forward')
+      for (const t of r.action.targets)
+        if (!have.has(t.backend) && !added.some((b) => b.name === t.backend)) {
+          const tg = need(ctx, t.tgArn, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'Actions');
+          added.push(tgBackend(ctx, { arn: tg.state.physicalId, props: tg.properties }));
+        }
+  const model: LbModel = { frontends, backends: usedBackends(frontends, [...current.backends, ...added]) };
+  await applyModel(ctx, c.id, model, { discover: labelDiscovery(ctx), signal: ctx.signal });
+}
+
+function placeRule(rules: FrontendRule[], rule: FrontendRule): FrontendRule[] {
+  const clash = rules.find((r) => r.priority === rule.priority && r.id !== rule.id);
+  if (clash) throw new KilnError('PRIORITY_IN_USE', `Priority '${rule.priority}' is currently in use (PriorityInUse)`, 'user');
+  return [...rules.filter((r) => r.id !== rule.id), rule].sort((a, b) => a.priority - b.priority);
+}
+
+function ruleState(arn: string, listenerArn: string, rule: FrontendRule): ResourceState {
+  const targetGroups = rule.action.type === 'forward' ? rule.action.targets.map((t) => t.tgArn) : [];
+  return { physicalId: arn, attributes: { RuleArn: arn, IsDefault: false }, data: { listenerArn, targetGroups } };
+}
+
+export const listenerRuleHandler: DockerHandler = {
+  type: 'AWS::ElasticLoadBalancingV2::ListenerRule',
+  effect: 'real',
+  async create(ctx, props) {
+    const listenerArn = str(props.ListenerArn) ?? '';
+    const arn = `${arnPrefix()}:listener-rule/${listenerArn.split(':listener/')[1] ?? 'app/x/x/x'}/${hex16()}`;
+    const rule = ruleOf(ctx, arn, props);
+    await changeRules(ctx, listenerArn, (rules) => placeRule(rules, rule));
+    return ruleState(arn, listenerArn, rule);
+  },
+  async update(ctx, props, previous) {
+    const arn = previous.state.physicalId;
+    const rule = ruleOf(ctx, arn, props);
+    const listenerArn = String(previous.state.data?.listenerArn ?? props.ListenerArn);
+    await changeRules(ctx, listenerArn, (rules) => placeRule(rules, rule));
+    return ruleState(arn, listenerArn, rule);
+  },
+  async delete(ctx, state) {
+    // A rule goes with its listener or load balancer: nothing left to change then.
+    await changeRules(ctx, String(state.data?.listenerArn ?? ''), (rules) => rules.filter((r) => r.id !== state.physicalId), true);
+  },
+  async waitReady(ctx, state) {
+    const listener = ctx.lookup(String(state.data?.listenerArn ?? ''));
+    const [c] = await lbContainers(ctx, String(listener?.state.data?.lbArn ?? ''));
+    if (!c) return;
+    const out = await waitMembers(ctx, c.id, undefined, ctx.signal);
+    if (out.length) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `targets not healthy yet (health check failing): ${out.join(', ')}` });
   },
 };

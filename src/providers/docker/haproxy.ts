@@ -31,6 +31,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import type { ContainerSummary, DockerClient, ExecResult } from '../../docker/client.js';
 import { packTar } from '../../image/builders/tar.js';
 import type { DockerScope } from './context.js';
+import { renderRules, type FrontendRule } from './lb-rules.js';
 import { containerRoot, inNetns } from './network.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -75,6 +76,8 @@ export interface Frontend {
   port: number;
   mode: 'http' | 'tcp';
   backend: string;
+  /** Listener rules (HTTP only), tried in priority order before `backend` (lb-rules.ts). */
+  rules?: FrontendRule[];
 }
 
 export interface LbModel {
@@ -160,7 +163,7 @@ export function renderHaproxyConfig(model: LbModel, fresh: ReadonlySet<string> =
   if (model.frontends.length === 0) out.push('listen kiln_idle', '  mode tcp', '  bind 127.0.0.1:1', '');
   for (const f of model.frontends) {
     out.push(`frontend ${proxyName(f.name)}`, `  mode ${f.mode}`, `  bind :${f.port}`);
-    if (f.mode === 'http') out.push('  option forwardfor');
+    if (f.mode === 'http') out.push('  option forwardfor', ...renderRules(f.rules ?? [], proxyName));
     else out.push('  option tcplog');
     out.push(`  default_backend ${proxyName(f.backend)}`, '');
   }

@@ -11,11 +11,12 @@ import { listVpcNamespaces, run, subnetHandler, vpcHandler } from './network.js'
 import { noEffectHandlers } from './noop.js';
 import { securityGroupEgressHandler, securityGroupHandler, securityGroupIngressHandler } from './securitygroups.js';
 import { classicElbHandler } from './elb.js';
-import { listenerHandler, loadBalancerV2Handler, targetGroupHandler } from './elbv2.js';
+import { listenerHandler, listenerRuleHandler, loadBalancerV2Handler, targetGroupHandler } from './elbv2.js';
 import { cacheClusterHandler, subnetGroupHandler } from './elasticache.js';
 import { parameterGroupHandler, replicationGroupHandler } from './replication-group.js';
-import { launchTemplateHandler } from './launchtemplate.js';
+import { launchConfigurationHandler, launchTemplateHandler } from './launchtemplate.js';
 import { autoScalingGroupHandler } from './asg.js';
+import { scalingHandlers } from './scaling.js';
 import { routingHandlers } from './routing.js';
 import { naclHandlers } from './nacl.js';
 import { addressHandlers } from './addresses.js';
@@ -32,12 +33,15 @@ const HANDLERS: DockerHandler[] = [
   loadBalancerV2Handler,
   targetGroupHandler,
   listenerHandler,
+  listenerRuleHandler,
   subnetGroupHandler,
   cacheClusterHandler,
   parameterGroupHandler,
   replicationGroupHandler,
   launchTemplateHandler,
+  launchConfigurationHandler,
   autoScalingGroupHandler,
+  ...scalingHandlers,
   ...routingHandlers,
   ...naclHandlers,
   ...addressHandlers,

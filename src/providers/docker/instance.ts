@@ -137,7 +137,7 @@ function containerOf(state: ResourceState): ContainerRecord & { netns?: string; 
   return c as unknown as ContainerRecord & { netns?: string; publicIp?: string };
 }
 
-function limitsFor(type: string) {
+export function limitsFor(type: string) {
   return instanceLimits(type, Math.max(1, availableParallelism()));
 }
 

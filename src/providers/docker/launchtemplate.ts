@@ -2,12 +2,23 @@
 // CloudFormation, a change of `LaunchTemplateData` writes a new version and makes it the default;
 // `LatestVersionNumber` / `DefaultVersionNumber` are strings, as AWS returns them. Auto Scaling
 // groups resolve `{ LaunchTemplateId | LaunchTemplateName, Version }` through `resolveLaunchTemplate`.
+//
+// `AWS::AutoScaling::LaunchConfiguration` is the older, immutable form of the same record: its name is
+// its physical id (`Ref`), every property is create-only (a change makes a new configuration with a
+// new name, so the group naming it is updated and rolls per its UpdatePolicy, as on AWS), and
+// deleting one a group still uses is refused (ResourceInUse). What it realises locally: ImageId,
+// InstanceType (limits), SecurityGroups, UserData and KeyName (the public key in root's
+// authorized_keys), as a launch template's data does. IamInstanceProfile, BlockDeviceMappings,
+// AssociatePublicIpAddress and the monitoring / tenancy / spot options are validated and recorded;
+// the plan says which of them have no local effect (`planNote`).
 import { KilnError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { ResourceContext, ResourceHandler, ResourceState } from '../../model/provider.js';
-import { generatedName, isObj, str, strList } from './elb.js';
+import type { DockerHandler } from './context.js';
+import { generatedName, isObj, num, str, strList } from './elb.js';
 import { newId } from './ids.js';
+import { decodeUserData, limitsFor, publicKeyOf } from './instance.js';
 
 function ltState(id: string, name: string, versions: Record<string, Json>, latest: number, dflt: number): ResourceState {
   return {
@@ -58,6 +69,8 @@ export interface LaunchConfig {
   /** Base64 as in the template (decoded by the launcher). */
   userData?: Json;
   securityGroupIds: string[];
+  /** `KeyName`: the key pair whose public key goes to root's authorized_keys. */
+  keyName?: string;
 }
 
 /** The launch data an Auto Scaling group uses: its `LaunchTemplate` (a version) or launch configuration. */
@@ -91,23 +104,95 @@ export function resolveLaunchConfig(ctx: ResourceContext, props: JsonObject): La
       ...(str(data.InstanceType) ? { instanceType: str(data.InstanceType) } : {}),
       ...(data.UserData !== undefined ? { userData: data.UserData } : {}),
       securityGroupIds: groups,
+      ...(str(data.KeyName) ? { keyName: str(data.KeyName) } : {}),
     };
   }
   const lcName = str(props.LaunchConfigurationName);
   if (lcName) {
-    const lc = ctx.lookup(lcName) ?? ctx.resources().find((r) => r.type === 'AWS::AutoScaling::LaunchConfiguration' && r.state.physicalId === lcName);
-    if (!lc) throw new KilnError('INVALID_PROPERTY', `LaunchConfigurationName: '${lcName}' does not exist`, 'user');
+    const lc = ctx.allResources().find((r) => r.type === 'AWS::AutoScaling::LaunchConfiguration' && r.state.physicalId === lcName);
+    if (!lc) throw new KilnError('INVALID_PROPERTY', `LaunchConfigurationName: the launch configuration '${lcName}' does not exist (ValidationError)`, 'user');
     const p = lc.properties;
     const imageId = str(p.ImageId);
     if (!imageId) throw new KilnError('INVALID_PROPERTY', `launch configuration ${lcName} has no ImageId`, 'user');
+    const d = lc.state.data ?? {};
     return {
       source: lcName,
       version: '1',
       imageId,
       ...(str(p.InstanceType) ? { instanceType: str(p.InstanceType) } : {}),
       ...(p.UserData !== undefined ? { userData: p.UserData } : {}),
-      securityGroupIds: strList(p.SecurityGroups),
+      securityGroupIds: Array.isArray(d.securityGroupIds) ? strList(d.securityGroupIds) : strList(p.SecurityGroups),
+      ...(str(p.KeyName) ? { keyName: str(p.KeyName) } : {}),
     };
   }
   throw new KilnError('INVALID_PROPERTY', 'an Auto Scaling group needs LaunchTemplate (or LaunchConfigurationName)', 'user');
 }
+
+// ---------------------------------------------------------------------------------------------
+// Launch configuration
+
+/** Properties of a launch configuration recorded without local effect (validated, shown in plan). */
+const LC_RECORDED = ['IamInstanceProfile', 'BlockDeviceMappings', 'AssociatePublicIpAddress', 'InstanceMonitoring', 'EbsOptimized', 'PlacementTenancy', 'SpotPrice', 'MetadataOptions'];
+/** Properties of EC2-Classic or of a copied instance: refused (the plan says so). */
+const LC_REFUSED = ['ClassicLinkVPCId', 'ClassicLinkVPCSecurityGroups', 'KernelId', 'RamDiskId', 'InstanceId'];
+
+/** Security group ids of `SecurityGroups` (ids, or names of groups looked up as EC2 does). */
+function lcGroups(ctx: ResourceContext, props: JsonObject): string[] {
+  return strList(props.SecurityGroups).map((g) => {
+    const sg = ctx.allResources().find((r) => r.type === 'AWS::EC2::SecurityGroup' && (r.state.physicalId === g || r.state.data?.groupName === g));
+    if (!sg) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `SecurityGroups: the security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
+    return sg.state.physicalId;
+  });
+}
+
+function checkBlockDevices(v: Json | undefined): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v)) throw new KilnError('INVALID_PROPERTY', 'BlockDeviceMappings must be a list', 'user');
+  for (const [i, m] of v.entries()) {
+    if (!isObj(m) || !str(m.DeviceName)) throw new KilnError('INVALID_PROPERTY', `BlockDeviceMappings[${i}].DeviceName is required`, 'user');
+    if (!/^\/dev\/(?:sd[a-z][1-9]?|xvd[a-z][1-9]?|nvme\d+n\d+)$|^(?:sd|xvd)[a-z]$/.test(String(m.DeviceName)))
+      throw new KilnError('INVALID_PROPERTY', `BlockDeviceMappings[${i}].DeviceName '${String(m.DeviceName)}' is not a device name (/dev/sdf, /dev/xvdb)`, 'user');
+    if (isObj(m.Ebs) && m.Ebs.VolumeSize !== undefined) {
+      const size = num(m.Ebs.VolumeSize, `BlockDeviceMappings[${i}].Ebs.VolumeSize`);
+      if (size < 1 || size > 65536) throw new KilnError('INVALID_PROPERTY', `BlockDeviceMappings[${i}].Ebs.VolumeSize ${size} is outside 1-65536 GiB`, 'user');
+    }
+  }
+}
+
+export const launchConfigurationHandler: DockerHandler = {
+  type: 'AWS::AutoScaling::LaunchConfiguration',
+  effect: 'real',
+  planNote(props) {
+    const refused = LC_REFUSED.filter((k) => props[k] !== undefined);
+    if (refused.length) return { error: true, message: `${refused.join(', ')}: EC2-Classic and copied-instance settings cannot be realised on the local target` };
+    const recorded = LC_RECORDED.filter((k) => props[k] !== undefined);
+    if (!recorded.length) return undefined;
+    return {
+      error: false,
+      message: `${recorded.join(', ')} recorded with no local effect (instances of the groups using this launch configuration are containers: no IAM credentials, disks or public address of their own; reach them through a load balancer)`,
+    };
+  },
+  async create(ctx, props) {
+    const note = launchConfigurationHandler.planNote?.(props);
+    if (note?.error) throw new KilnError('UNSUPPORTED_ON_LOCAL', note.message, 'user');
+    if (!str(props.ImageId)) throw new KilnError('INVALID_PROPERTY', 'ImageId is required', 'user');
+    const instanceType = str(props.InstanceType);
+    if (!instanceType) throw new KilnError('INVALID_PROPERTY', 'InstanceType is required', 'user');
+    limitsFor(instanceType);
+    decodeUserData(props.UserData);
+    const keyName = str(props.KeyName);
+    if (keyName) publicKeyOf(ctx, keyName);
+    checkBlockDevices(props.BlockDeviceMappings);
+    const name = str(props.LaunchConfigurationName) ?? generatedName(ctx, 255);
+    if (name.length > 255) throw new KilnError('INVALID_PROPERTY', 'LaunchConfigurationName is longer than 255 characters', 'user');
+    if (ctx.allResources().some((r) => r.type === 'AWS::AutoScaling::LaunchConfiguration' && r.state.physicalId === name))
+      throw new KilnError('ALREADY_EXISTS', `Launch Configuration by this name already exists - A launch configuration already exists with the name ${name} (AlreadyExists)`, 'user');
+    return { physicalId: name, attributes: {}, data: { securityGroupIds: lcGroups(ctx, props) } };
+  },
+  // No update: every property of a launch configuration is create-only (AWS cannot change one).
+  async delete(ctx, state) {
+    const user = ctx.allResources().find((r) => r.type === 'AWS::AutoScaling::AutoScalingGroup' && str(r.properties.LaunchConfigurationName) === state.physicalId);
+    if (user)
+      throw new KilnError('RESOURCE_IN_USE', `Cannot delete launch configuration ${state.physicalId} because it is attached to AutoScalingGroup ${user.state.physicalId} (ResourceInUse)`, 'user');
+  },
+};
