@@ -43,6 +43,7 @@ import type { Json } from '../../stack/model.js';
 import type { KnownResource, ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler, DockerScope } from './context.js';
 import { newId } from './ids.js';
+import { removeMetadataService } from './imds.js';
 
 // ---------------------------------------------------------------------------------------------
 // Host commands
@@ -208,6 +209,9 @@ export function usableRange(subnet: Cidr): { first: number; last: number } {
 // VPC namespaces
 
 const NETNS_DIR = '/run/netns';
+
+/** The instance metadata address (imds.ts): every VPC's router sends it to the VPC's metadata service. */
+export const IMDS_ADDRESS = '169.254.169.254';
 
 export function vpcNamespace(stack: string, vpcId: string): string {
   return `kiln.${stack}.${vpcId}`;
@@ -604,6 +608,7 @@ export const vpcHandler: DockerHandler = {
         'user',
       );
     await removePublicNetwork(ctx, state.physicalId);
+    await removeMetadataService(ctx, state.physicalId, ns);
     await deleteVpcNetwork(ns);
   },
   async read(ctx, state) {
