@@ -17,7 +17,7 @@ import { openState } from '../../src/state/db.js';
 import { deployStack, destroyStack, type EngineEvent } from '../../src/deploy/index.js';
 
 const id = randomBytes(3).toString('hex');
-const stacks = [`kt-iv-${id}`, `kt-ivf-${id}`, `kt-ivt-${id}`];
+const stacks = [`kt-iv-${id}`, `kt-ivf-${id}`, `kt-ivt-${id}`, `kt-iva-${id}`];
 const dir = mkdtempSync(join(tmpdir(), 'kiln-instance-view-'));
 const store = new StackStore(openState(dir));
 const provider = localProvider({ docker: client });
@@ -230,4 +230,51 @@ describe.sequential('the instance view of AWS', () => {
     expect(failed?.reason).toMatch(/Failed to receive 1 resource signal\(s\) within the specified duration/);
     expect(await client.listContainers({ all: true, labels: [`kiln.stack=${stacks[2]}`] })).toEqual([]);
   }, 180_000);
+
+  test('an Auto Scaling group: instances apply their launch template Init and the group completes on Count signals', async () => {
+    const t = {
+      Resources: {
+        ...network(94),
+        Template: {
+          Type: 'AWS::EC2::LaunchTemplate',
+          Metadata: { 'AWS::CloudFormation::Init': { config: { commands: { '01_mark': { command: 'echo up > /tmp/mark' } } } } },
+          Properties: {
+            LaunchTemplateData: {
+              ImageId: image,
+              SecurityGroupIds: [{ Ref: 'Sg' }],
+              MetadataOptions: { HttpTokens: 'required' },
+              UserData: b64sub(
+                '#!/bin/sh\n/opt/aws/bin/cfn-init -v --stack ${AWS::StackName} --resource Template --region ${AWS::Region}\n/opt/aws/bin/cfn-signal -e $? --stack ${AWS::StackName} --resource Group --region ${AWS::Region}\n',
+              ),
+            },
+          },
+        },
+        Group: {
+          Type: 'AWS::AutoScaling::AutoScalingGroup',
+          CreationPolicy: { ResourceSignal: { Count: 2, Timeout: 'PT3M' } },
+          Properties: {
+            MinSize: '2',
+            MaxSize: '2',
+            DesiredCapacity: '2',
+            VPCZoneIdentifier: [{ Ref: 'Subnet' }],
+            LaunchTemplate: { LaunchTemplateId: { Ref: 'Template' }, Version: { 'Fn::GetAtt': ['Template', 'LatestVersionNumber'] } },
+          },
+        },
+      },
+    };
+    const { done } = deploy(stacks[3], t);
+    const r = await done;
+    expect(r.finalStatus, r.reason).toBe('CREATE_COMPLETE');
+    const members = await client.listContainers({ labels: [`kiln.stack=${stacks[3]}`, 'kiln.resource=Group', 'kiln.kind=instance'] });
+    expect(members).toHaveLength(2);
+    for (const m of members) {
+      expect(await sh(m.Id, 'cat /tmp/mark')).toBe('up\n');
+      // The launch template's MetadataOptions hold for its instances: IMDSv2 only.
+      expect((await imds(m.Id, 'GET', '/latest/meta-data/instance-id')).status).toBe(401);
+      const t = await imds(m.Id, 'PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '30' });
+      expect(await imds(m.Id, 'GET', '/latest/meta-data/instance-id', { 'X-aws-ec2-metadata-token': t.body })).toEqual({ status: 200, body: m.Labels?.['kiln.instance-id'] });
+    }
+    const d = await destroyStack({ stack: stacks[3], store, provider, events: new EventLog<EngineEvent>() });
+    expect(d.status, d.reason).toBe('DELETE_COMPLETE');
+  }, 300_000);
 });

@@ -3,6 +3,7 @@
 // AWS::CloudFormation::Init metadata it may apply (cfn-init.ts). `instanceView` gives launchContainer
 // the files to copy in and the hook that registers the instance before it starts.
 import type { Json, JsonObject } from '../../stack/model.js';
+import type { ResourceContext, ResourceState } from '../../model/provider.js';
 import type { DockerContext } from './context.js';
 import { compileInit, instanceToolFiles } from './cfn-init.js';
 import { ensureMetadataService, metadataTree, registerInstance } from './imds.js';
@@ -91,4 +92,26 @@ export function instanceView(ctx: DockerContext, v: ViewSpec): { files: LaunchFi
     await registerInstance(ctx.docker, imds, { instanceId: v.instanceId, privateIp: c.ip, tree, tokensRequired: opts.HttpTokens === 'required' });
   };
   return { files, beforeStart };
+}
+
+/** A launch template's state with the AWS::CloudFormation::Init metadata it was created with (for its group's instances). */
+export function withInit(ctx: ResourceContext, state: ResourceState): ResourceState {
+  const init = ctx.policies?.Metadata?.['AWS::CloudFormation::Init'];
+  return init === undefined ? state : { ...state, data: { ...(state.data ?? {}), init } };
+}
+
+/** What a group's instance takes from its launch template (or launch configuration) beyond LaunchConfig. */
+export function launchSourceView(ctx: DockerContext, source: string, version: string): Pick<ViewSpec, 'init' | 'metadataOptions' | 'keyName' | 'instanceProfile'> {
+  const res = ctx.lookup(source) ?? ctx.allResources().find((r) => r.state.physicalId === source);
+  if (!res) return { init: [] };
+  const data = res.state.data ?? {};
+  const versions = isObj(data.versions) ? data.versions : {};
+  const lt = isObj(versions[version]) ? (versions[version] as JsonObject) : res.properties;
+  const profile = isObj(lt.IamInstanceProfile) ? (lt.IamInstanceProfile.Name ?? lt.IamInstanceProfile.Arn) : lt.IamInstanceProfile;
+  return {
+    init: data.init !== undefined ? [{ resource: res.logicalId, init: data.init }] : [],
+    ...(lt.MetadataOptions !== undefined ? { metadataOptions: lt.MetadataOptions } : {}),
+    ...(str(lt.KeyName) ? { keyName: str(lt.KeyName) } : {}),
+    ...(profile !== undefined ? { instanceProfile: profile } : {}),
+  };
 }

@@ -2,6 +2,7 @@
 // CloudFormation, a change of `LaunchTemplateData` writes a new version and makes it the default;
 // `LatestVersionNumber` / `DefaultVersionNumber` are strings, as AWS returns them. Auto Scaling
 // groups resolve `{ LaunchTemplateId | LaunchTemplateName, Version }` through `resolveLaunchTemplate`.
+import { withInit } from './instance-view.js';
 import { KilnError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
 import type { Json, JsonObject } from '../../stack/model.js';
@@ -30,16 +31,16 @@ export const launchTemplateHandler: ResourceHandler = {
     const data = dataOf(props);
     const name = str(props.LaunchTemplateName) ?? generatedName(ctx, 128);
     if (!/^[A-Za-z0-9().\-/_]{3,128}$/.test(name)) throw new KilnError('INVALID_PROPERTY', `LaunchTemplateName '${name}' must be 3-128 letters, digits or ( ) . - / _`, 'user');
-    return ltState(newId('lt'), name, { '1': data }, 1, 1);
+    return withInit(ctx, ltState(newId('lt'), name, { '1': data }, 1, 1));
   },
-  async update(_ctx, props, previous) {
+  async update(ctx, props, previous) {
     const data = dataOf(props);
     const d = previous.state.data ?? {};
     const versions = { ...(isObj(d.versions) ? d.versions : {}) } as Record<string, Json>;
     const latest = Number(d.latest ?? 1);
-    if (canonicalJson(versions[String(latest)] ?? null) === canonicalJson(data)) return previous.state;
+    if (canonicalJson(versions[String(latest)] ?? null) === canonicalJson(data)) return withInit(ctx, previous.state);
     versions[String(latest + 1)] = data;
-    return ltState(previous.state.physicalId, String(d.name ?? ''), versions, latest + 1, latest + 1);
+    return withInit(ctx, ltState(previous.state.physicalId, String(d.name ?? ''), versions, latest + 1, latest + 1));
   },
   async delete(ctx, state) {
     const users = ctx

@@ -39,6 +39,8 @@ export interface SignalWait {
   timeoutMs: number;
   /** What the events and errors call the wait (`ResourceSignal`, `WaitCondition`). */
   what: string;
+  /** Failure signals tolerated (an Auto Scaling group's MinSuccessfulInstancesPercent below 100); default 0. */
+  maxFailures?: number;
 }
 
 /** Waits for `count` success signals under `key`; throws at the first failure signal or at the timeout. */
@@ -48,7 +50,8 @@ export async function awaitSignals(ctx: DockerContext, w: SignalWait): Promise<S
   return retryUntil(
     async () => {
       const all = latestByUniqueId(await readSignals(ctx.docker, w.key));
-      const failed = all.find((s) => s.status === 'FAILURE');
+      const failures = all.filter((s) => s.status === 'FAILURE');
+      const failed = failures.length > (w.maxFailures ?? 0) ? failures[failures.length - 1] : undefined;
       if (failed) throw new KilnError('SIGNAL_FAILURE', `Received FAILURE signal with UniqueId ${failed.uniqueId}${failed.reason ? `: ${failed.reason}` : ''}`, 'user');
       const ok = all.filter((s) => s.status === 'SUCCESS');
       for (const s of ok.slice(seen)) ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `Received SUCCESS signal with UniqueId ${s.uniqueId}` });
@@ -76,9 +79,9 @@ export function resourceSignalPolicy(ctx: DockerContext, defaultCount = 1): { co
 }
 
 /** Waits on the resource's own signals (`cfn-signal --stack S --resource R`). */
-export async function awaitResourceSignals(ctx: DockerContext, policy: { count: number; timeoutMs: number }): Promise<void> {
+export async function awaitResourceSignals(ctx: DockerContext, policy: { count: number; timeoutMs: number; maxFailures?: number }): Promise<void> {
   if (policy.count === 0) return;
-  await awaitSignals(ctx, { key: signalKey(ctx.stack, ctx.logicalId), count: policy.count, timeoutMs: policy.timeoutMs, what: 'CreationPolicy ResourceSignal' });
+  await awaitSignals(ctx, { key: signalKey(ctx.stack, ctx.logicalId), count: policy.count, timeoutMs: policy.timeoutMs, what: 'CreationPolicy ResourceSignal', maxFailures: policy.maxFailures ?? 0 });
 }
 
 /** Forgets the signals of a resource (a new copy of it starts counting from zero). */
