@@ -13,7 +13,11 @@ docker image inspect "$img" >/dev/null 2>&1 && exit 0
 cd "$(dirname "$0")/.."
 if ! docker image inspect debian:bookworm >/dev/null 2>&1; then
   # kiln produces debian:bookworm from Debian's packages when it is missing (no registry here).
-  node -e "import('./dist/image/base.js').then(m => m.ensureBaseImage('debian:bookworm', { say: (t) => console.error(t) }))"
+  node --input-type=module -e "
+    const { connectDocker } = await import('./dist/docker/client.js');
+    const { ensureBaseImage } = await import('./dist/image/base.js');
+    await ensureBaseImage(connectDocker(), 'debian:bookworm', { say: (t) => console.error(t) });"
+  docker image inspect debian:bookworm >/dev/null 2>&1 || { echo "kiln setup: could not produce debian:bookworm" >&2; exit 1; }
 fi
 name="kiln-ensure-sshd-$$"
 trap 'docker rm -f "$name" >/dev/null 2>&1 || true' EXIT

@@ -10,9 +10,9 @@ import type * as T from '@aws-sdk/client-ec2';
 import { systemClock, type Clock } from '../core/clock.js';
 import { KilnError, errorMessage } from '../core/errors.js';
 import type { AwsSettings } from './settings.js';
-import { maskSecrets } from './settings.js';
+import { quietSdk, scrubbed, sdkApi, type OpApi, type OpInput, type OpOutput } from './sdk.js';
 
-export interface Ec2Ops {
+export type Ec2Ops = {
   DescribeImages: [T.DescribeImagesCommandInput, T.DescribeImagesCommandOutput];
   DescribeVpcs: [T.DescribeVpcsCommandInput, T.DescribeVpcsCommandOutput];
   DescribeSubnets: [T.DescribeSubnetsCommandInput, T.DescribeSubnetsCommandOutput];
@@ -38,17 +38,12 @@ export interface Ec2Ops {
   CreateTags: [T.CreateTagsCommandInput, T.CreateTagsCommandOutput];
   DescribeVolumes: [T.DescribeVolumesCommandInput, T.DescribeVolumesCommandOutput];
   DeleteVolume: [T.DeleteVolumeCommandInput, T.DeleteVolumeCommandOutput];
-}
+};
 
-export type Ec2Op = keyof Ec2Ops;
-export type Ec2Input<K extends Ec2Op> = Ec2Ops[K][0];
-export type Ec2Output<K extends Ec2Op> = Omit<Ec2Ops[K][1], '$metadata'>;
-
-export interface Ec2Api {
-  /** The region this client talks to. */
-  readonly region: string;
-  call<K extends Ec2Op>(op: K, input: Ec2Input<K>, signal?: AbortSignal): Promise<Ec2Output<K>>;
-}
+export type Ec2Op = keyof Ec2Ops & string;
+export type Ec2Input<K extends Ec2Op> = OpInput<Ec2Ops, K>;
+export type Ec2Output<K extends Ec2Op> = OpOutput<Ec2Ops, K>;
+export type Ec2Api = OpApi<Ec2Ops>;
 
 /** Opens an EC2 client for another region (AMI copies); the builder gets one of these too. */
 export type Ec2Factory = (region: string) => Ec2Api;
@@ -156,47 +151,12 @@ export function counting(api: Ec2Api, log: string[] = []): Ec2Api & { log: strin
 
 /** An EC2Client (the real SDK, or one aws-sdk-client-mock scripts) behind kiln's interface. */
 export async function sdkEc2(client: T.EC2Client, region?: string): Promise<Ec2Api> {
-  const sdk = await import('@aws-sdk/client-ec2');
-  const commands: Record<Ec2Op, new (input: any) => any> = {
-    DescribeImages: sdk.DescribeImagesCommand,
-    DescribeVpcs: sdk.DescribeVpcsCommand,
-    DescribeSubnets: sdk.DescribeSubnetsCommand,
-    CreateKeyPair: sdk.CreateKeyPairCommand,
-    DeleteKeyPair: sdk.DeleteKeyPairCommand,
-    DescribeKeyPairs: sdk.DescribeKeyPairsCommand,
-    CreateSecurityGroup: sdk.CreateSecurityGroupCommand,
-    AuthorizeSecurityGroupIngress: sdk.AuthorizeSecurityGroupIngressCommand,
-    DeleteSecurityGroup: sdk.DeleteSecurityGroupCommand,
-    DescribeSecurityGroups: sdk.DescribeSecurityGroupsCommand,
-    RunInstances: sdk.RunInstancesCommand,
-    DescribeInstances: sdk.DescribeInstancesCommand,
-    StopInstances: sdk.StopInstancesCommand,
-    ModifyInstanceAttribute: sdk.ModifyInstanceAttributeCommand,
-    TerminateInstances: sdk.TerminateInstancesCommand,
-    CreateImage: sdk.CreateImageCommand,
-    DeregisterImage: sdk.DeregisterImageCommand,
-    DescribeSnapshots: sdk.DescribeSnapshotsCommand,
-    DeleteSnapshot: sdk.DeleteSnapshotCommand,
-    CopyImage: sdk.CopyImageCommand,
-    ModifyImageAttribute: sdk.ModifyImageAttributeCommand,
-    ModifySnapshotAttribute: sdk.ModifySnapshotAttributeCommand,
-    CreateTags: sdk.CreateTagsCommand,
-    DescribeVolumes: sdk.DescribeVolumesCommand,
-    DeleteVolume: sdk.DeleteVolumeCommand,
-  };
-  const r = region ?? (await client.config.region());
-  return {
-    region: r,
-    async call(op, input, signal) {
-      const Cmd = commands[op];
-      return (await client.send(new Cmd(input), signal ? { abortSignal: signal } : {})) as never;
-    },
-  };
+  return sdkApi<Ec2Ops>(await import('@aws-sdk/client-ec2'), client, region);
 }
 
 /** The SDK client for these settings (its own retries off: `withRetry` does them, once). */
 export async function sdkClient(settings: AwsSettings): Promise<T.EC2Client> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  quietSdk();
   const { EC2Client } = await import('@aws-sdk/client-ec2');
   return new EC2Client({
     region: settings.region,
@@ -215,27 +175,16 @@ export function openEc2(settings: AwsSettings): Ec2Api {
   let full: Promise<Ec2Api> | undefined;
   return {
     region: settings.region,
-    async call(op, input, signal) {
-      try {
+    call: (op, input, signal) =>
+      scrubbed(settings, async () => {
         if (op === 'DescribeImages') {
           const { describeImagesQuery } = await import('./query.js');
           return (await describeImagesQuery(settings, input as Ec2Input<'DescribeImages'>, signal)) as never;
         }
         full ??= sdkClient(settings).then((c) => sdkEc2(c, settings.region));
         return await (await full).call(op, input, signal);
-      } catch (e) {
-        throw scrub(e, settings);
-      }
-    },
+      }),
   };
-}
-
-/** An AWS error with its message scrubbed of credentials (the code and status are kept). */
-function scrub(e: unknown, settings: AwsSettings): unknown {
-  if (!(e instanceof Error)) return e;
-  const msg = maskSecrets(e.message, settings.secrets());
-  if (msg !== e.message) e.message = msg;
-  return e;
 }
 
 /** A readable one-line account of an AWS failure: `DescribeImages: InvalidAMIID.NotFound: …`. */

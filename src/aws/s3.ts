@@ -5,7 +5,7 @@
 // template is that large).
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AwsSettings } from './settings.js';
-import { maskSecrets } from './settings.js';
+import { quietSdk, scrubbed } from './sdk.js';
 
 export interface S3Api {
   readonly region: string;
@@ -38,7 +38,7 @@ export async function sdkS3(client: S3Client, region: string): Promise<S3Api> {
 export function openS3(settings: AwsSettings): S3Api {
   let api: Promise<S3Api> | undefined;
   const open = async (): Promise<S3Api> => {
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    quietSdk();
     const { S3Client } = await import('@aws-sdk/client-s3');
     const client = new S3Client({
       region: settings.region,
@@ -49,13 +49,6 @@ export function openS3(settings: AwsSettings): S3Api {
   };
   return {
     region: settings.region,
-    async putObject(bucket, key, body, signal) {
-      try {
-        await (await (api ??= open())).putObject(bucket, key, body, signal);
-      } catch (e) {
-        if (e instanceof Error) e.message = maskSecrets(e.message, settings.secrets());
-        throw e;
-      }
-    },
+    putObject: (bucket, key, body, signal) => scrubbed(settings, async () => (await (api ??= open())).putObject(bucket, key, body, signal)),
   };
 }
