@@ -276,9 +276,7 @@ async function evaluate(
       explicitDependsOn: r.DependsOn.filter((d) => ids.has(d) && d !== id),
       deletionPolicy: policy<DeletionPolicy>(r.DeletionPolicy, ['Delete', 'Retain', 'RetainExceptOnCreate', 'Snapshot'], 'Delete'),
       updateReplacePolicy: policy<ReplacePolicy>(r.UpdateReplacePolicy, ['Delete', 'Retain', 'Snapshot'], 'Delete'),
-      ...(r.UpdatePolicy || r.CreationPolicy
-        ? { policies: { ...(r.UpdatePolicy ? { UpdatePolicy: r.UpdatePolicy as JsonObject } : {}), ...(r.CreationPolicy ? { CreationPolicy: r.CreationPolicy as JsonObject } : {}) } }
-        : {}),
+      ...policiesOf(r),
     };
   }
   for (const [name, o] of Object.entries(rt.Outputs))
@@ -336,6 +334,18 @@ async function evaluate(
   if (secretNames.length) throw new DiagnosticsError(locate(secretNames, doc));
   const templateHash = hashValue(secrets.tokenise(desired as unknown as Json));
   return { doc, desired, resolve, secrets, stored, shownParams, templateHash, noEcho, warnings: locate(found, doc) };
+}
+
+/** The attributes handlers follow: UpdatePolicy, CreationPolicy, and the AWS::CloudFormation::Init part of Metadata (cfn-init). */
+function policiesOf(r: { UpdatePolicy?: unknown; CreationPolicy?: unknown; Metadata?: unknown }): { policies?: NonNullable<DesiredStack['resources'][string]['policies']> } {
+  const md = r.Metadata && typeof r.Metadata === 'object' ? (r.Metadata as JsonObject) : undefined;
+  const init = md?.['AWS::CloudFormation::Init'];
+  const policies = {
+    ...(r.UpdatePolicy ? { UpdatePolicy: r.UpdatePolicy as JsonObject } : {}),
+    ...(r.CreationPolicy ? { CreationPolicy: r.CreationPolicy as JsonObject } : {}),
+    ...(init !== undefined ? { Metadata: { 'AWS::CloudFormation::Init': init } } : {}),
+  };
+  return Object.keys(policies).length ? { policies } : {};
 }
 
 /**

@@ -47,8 +47,9 @@ export interface ResourceContext {
   /**
    * The resource's resolved `UpdatePolicy` / `CreationPolicy` attributes, for handlers whose updates
    * follow them (an Auto Scaling group's rolling or replacing update). Absent = none declared.
+   * `Metadata`: the resource's AWS::CloudFormation::Init metadata (resolved), when it has some.
    */
-  policies?: { UpdatePolicy?: JsonObject; CreationPolicy?: JsonObject };
+  policies?: { UpdatePolicy?: JsonObject; CreationPolicy?: JsonObject; Metadata?: JsonObject };
   /**
    * The other resources of the template being deployed, properties as written (references not
    * resolved), for a provider that can prepare for them: a load balancer publishes the ports its

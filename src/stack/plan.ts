@@ -45,7 +45,7 @@ export interface DesiredResource {
   deletionPolicy: DeletionPolicy;
   updateReplacePolicy: ReplacePolicy;
   /** `UpdatePolicy` / `CreationPolicy` as written (intrinsics resolved at run time), for handlers that honour them. */
-  policies?: { UpdatePolicy?: JsonObject; CreationPolicy?: JsonObject };
+  policies?: { UpdatePolicy?: JsonObject; CreationPolicy?: JsonObject; Metadata?: JsonObject };
 }
 
 export interface DesiredStack {

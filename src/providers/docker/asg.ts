@@ -25,6 +25,9 @@ import { TARGETS_LABEL, admissionTimeoutMs, drainTargets, lbContainers, readMode
 import { newId } from './ids.js';
 import { ResolvedImages, resolveImage } from './images.js';
 import { DEFAULT_INSTANCE_TYPE, decodeUserData, publicKeyOf } from './instance.js';
+import { unregisterInstance } from './imds.js';
+import { instanceView, launchSourceView } from './instance-view.js';
+import { awaitResourceSignals, clearSignals, resourceSignalPolicy } from './signals.js';
 import { destroyContainer, launchContainer } from './launch.js';
 import { resolveLaunchConfig, type LaunchConfig } from './launchtemplate.js';
 import { subnetInfo } from './network.js';
@@ -115,7 +118,23 @@ async function launchInstances(ctx: DockerContext, p: GroupPlan, owner: string, 
       limit.run(async () => {
         const instanceId = newId('i');
         ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `launching ${instanceId} in ${subnetId}` });
+        const extras = launchSourceView(ctx, p.lc.source, p.lc.version);
+        const publicKey = extras.keyName ? publicKeyOf(ctx, extras.keyName) : undefined;
+        const view = instanceView(ctx, {
+          instanceId,
+          subnetId,
+          amiId: p.imageId,
+          instanceType: p.lc.instanceType ?? DEFAULT_INSTANCE_TYPE,
+          groups: p.lc.securityGroupIds,
+          ...extras,
+          ...(publicKey ? { publicKey } : {}),
+          ...(userData !== undefined ? { userData } : {}),
+        });
         const l = await launchContainer(ctx, {
+          files: view.files,
+          beforeStart: view.beforeStart,
+          // With a CreationPolicy, cfn-signal says when an instance is ready (waitReady), not the end of its user data.
+          ...(resourceSignalPolicy(ctx) ? { waitForUserData: false } : {}),
           image: p.imageId,
           subnetId,
           securityGroupIds: p.lc.securityGroupIds,
@@ -175,7 +194,10 @@ async function removeInstances(ctx: DockerContext, keys: string[], list: AsgInst
       list.map((i) => i.instanceId),
       ctx.signal,
     ).catch(() => undefined);
-  await mapLimit(list, 4, (i) => destroyContainer(ctx, { id: i.containerId, vpcId: i.vpcId, ip: i.ip }));
+  await mapLimit(list, 4, async (i) => {
+    await destroyContainer(ctx, { id: i.containerId, vpcId: i.vpcId, ip: i.ip });
+    await unregisterInstance(ctx.docker, i.vpcId, i.instanceId, i.ip);
+  });
   if (keys.length) await refreshLoadBalancers(ctx, keys, { noDrain: true });
 }
 
@@ -306,6 +328,7 @@ export const autoScalingGroupHandler: DockerHandler = {
     const cp = ctx.policies?.CreationPolicy;
     const acp = cp && isObj(cp.AutoScalingCreationPolicy) ? cp.AutoScalingCreationPolicy : undefined;
     if (acp) p.minPercent = num(acp.MinSuccessfulInstancesPercent, 'CreationPolicy.AutoScalingCreationPolicy.MinSuccessfulInstancesPercent', 100);
+    if (resourceSignalPolicy(ctx)) await clearSignals(ctx.docker, `r.${ctx.stack}.${ctx.logicalId}`);
     const instances = await launchInService(ctx, p, name, [], p.size.desired, `creating ${name}`);
     return groupState(p, instances);
   },
@@ -391,6 +414,17 @@ export const autoScalingGroupHandler: DockerHandler = {
     }
     if (p.keys.length) await refreshLoadBalancers(ctx, oldKeys);
     return groupState(p, await listInstances(docker, ctx.stack, ctx.logicalId, oldName));
+  },
+
+  async waitReady(ctx) {
+    // CreationPolicy: Count success signals from the group's instances; with an
+    // AutoScalingCreationPolicy, MinSuccessfulInstancesPercent of them suffice.
+    const policy = resourceSignalPolicy(ctx);
+    if (!policy) return;
+    const acp = ctx.policies?.CreationPolicy?.AutoScalingCreationPolicy;
+    const pct = isObj(acp) ? num(acp.MinSuccessfulInstancesPercent, 'CreationPolicy.AutoScalingCreationPolicy.MinSuccessfulInstancesPercent', 100) : 100;
+    const needed = Math.ceil((policy.count * pct) / 100);
+    await awaitResourceSignals(ctx, { count: needed, timeoutMs: policy.timeoutMs, maxFailures: policy.count - needed });
   },
 
   async delete(ctx, state, props) {

@@ -15,7 +15,7 @@ import type { DockerClient } from '../../docker/client.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { KnownResource, ResourceContext } from '../../model/provider.js';
 import type { DockerContext } from './context.js';
-import { inNetns, parseCidrLoose } from './network.js';
+import { IMDS_ADDRESS, inNetns, parseCidrLoose } from './network.js';
 import { renderAcl, subnetAcls, type SubnetAcl } from './nacl-rules.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -162,9 +162,12 @@ export function renderRuleset(r: ResolvedRules): { v4: string; v6: string } {
     // The network ACL (stateless) comes before the groups' stateful "replies are allowed" rules.
     const acl = renderAcl(r.acl, v6);
     const lines = ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT DROP [0:0]', ...acl.declare];
-    lines.push('-A INPUT -i lo -j ACCEPT', ...acl.jumpIn, '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+    // The instance metadata service (imds.ts) is outside groups and network ACLs, as on AWS.
+    const imdsIn = v6 ? [] : [`-A INPUT -s ${IMDS_ADDRESS}/32 -p tcp -m tcp --sport 80 -j ACCEPT`];
+    const imdsOut = v6 ? [] : [`-A OUTPUT -d ${IMDS_ADDRESS}/32 -p tcp -m tcp --dport 80 -j ACCEPT`];
+    lines.push('-A INPUT -i lo -j ACCEPT', ...imdsIn, ...acl.jumpIn, '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
     for (const { rule, peers } of r.ingress) for (const peer of peers) if (peer.includes(':') === v6) lines.push(match(rule, 'INPUT', peer, v6));
-    lines.push('-A OUTPUT -o lo -j ACCEPT', ...acl.jumpOut, '-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+    lines.push('-A OUTPUT -o lo -j ACCEPT', ...imdsOut, ...acl.jumpOut, '-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
     for (const { rule, peers } of r.egress) for (const peer of peers) if (peer.includes(':') === v6) lines.push(match(rule, 'OUTPUT', peer, v6));
     lines.push(...acl.rules, 'COMMIT', '');
     const text = lines.filter((l) => l !== '').join('\n') + '\n';

@@ -21,6 +21,7 @@ import { routingHandlers } from './routing.js';
 import { naclHandlers } from './nacl.js';
 import { addressHandlers } from './addresses.js';
 import { specOnlyHandler, specOnlyRefusal } from './spec-only.js';
+import { waitConditionHandleHandler, waitConditionHandler } from './signals.js';
 
 const HANDLERS: DockerHandler[] = [
   vpcHandler,
@@ -45,6 +46,8 @@ const HANDLERS: DockerHandler[] = [
   ...routingHandlers,
   ...naclHandlers,
   ...addressHandlers,
+  waitConditionHandleHandler,
+  waitConditionHandler,
   ...noEffectHandlers,
 ];
 

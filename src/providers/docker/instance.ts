@@ -25,6 +25,15 @@ import { instanceLimits } from './instance-types.js';
 import { destroyContainer, launchContainer, requireContainers } from './launch.js';
 import { attachToVpc, cidrContains, containerRoot, parseCidr, parseCidrLoose, subnetInfo } from './network.js';
 import { availableParallelism } from 'node:os';
+import { unregisterInstance } from './imds.js';
+import { instanceView } from './instance-view.js';
+import { awaitResourceSignals, clearSignals, resourceSignalPolicy } from './signals.js';
+
+/** The resources whose AWS::CloudFormation::Init metadata `cfn-init --resource` may name in this instance: itself. */
+function initSources(ctx: DockerContext): Array<{ resource: string; init: Json | undefined }> {
+  const md = ctx.policies?.Metadata;
+  return md && md['AWS::CloudFormation::Init'] !== undefined ? [{ resource: ctx.logicalId, init: md['AWS::CloudFormation::Init'] }] : [];
+}
 
 /** AWS's default when a template gives no InstanceType. */
 export const DEFAULT_INSTANCE_TYPE = 'm1.small';
@@ -264,6 +273,22 @@ export const instanceHandler: DockerHandler = {
     const instanceId = newId('i');
     const ports = isPublic ? publicPorts(ctx, net.groups, subnet.vpcId, resolved.exposedPorts, subnet.vpcCidr) : [];
     ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `launching ${instanceId} (${instanceType}) from ${resolved.amiId}` });
+    // With a CreationPolicy, the signals (waitReady) say when the instance is ready, not the end of its user data.
+    const signals = resourceSignalPolicy(ctx);
+    if (signals) await clearSignals(docker, `r.${ctx.stack}.${ctx.logicalId}`);
+    const view = instanceView(ctx, {
+      instanceId,
+      subnetId: net.subnetId,
+      amiId: resolved.amiId,
+      instanceType,
+      groups: net.groups,
+      ...(keyName && publicKey ? { keyName, publicKey } : {}),
+      ...(userData !== undefined ? { userData } : {}),
+      ...(props.MetadataOptions !== undefined ? { metadataOptions: props.MetadataOptions } : {}),
+      ...(props.Tags !== undefined ? { tags: props.Tags } : {}),
+      ...(props.IamInstanceProfile !== undefined ? { instanceProfile: props.IamInstanceProfile } : {}),
+      init: initSources(ctx),
+    });
     const launched = await launchContainer(ctx, {
       image: resolved.id,
       subnetId: net.subnetId,
@@ -274,7 +299,9 @@ export const instanceHandler: DockerHandler = {
       instanceType,
       ...(userData !== undefined ? { userData } : {}),
       // Where the image's SSH server (if any) reads root's keys, as EC2's cloud-init writes them.
-      ...(publicKey ? { files: [{ path: '/root/.ssh/authorized_keys', content: `${publicKey}\n`, mode: 0o600 }] } : {}),
+      files: [...view.files, ...(publicKey ? [{ path: '/root/.ssh/authorized_keys', content: `${publicKey}\n`, mode: 0o600 }] : [])],
+      beforeStart: view.beforeStart,
+      ...(signals ? { waitForUserData: false } : {}),
       ...(net.privateIp ? { privateIp: net.privateIp } : {}),
       ...(isPublic ? { publish: { ports } } : {}),
     });
@@ -373,7 +400,15 @@ export const instanceHandler: DockerHandler = {
 
   async delete(ctx, state) {
     const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
-    for (const c of list) await destroyContainer(ctx, c as unknown as { id: string; vpcId?: string; ip?: string; publicIp?: string });
+    for (const c of list) {
+      await destroyContainer(ctx, c as unknown as { id: string; vpcId?: string; ip?: string; publicIp?: string });
+      if (typeof c.vpcId === 'string') await unregisterInstance(ctx.docker, c.vpcId, state.physicalId, str(c.ip));
+    }
+  },
+
+  async waitReady(ctx) {
+    const policy = resourceSignalPolicy(ctx);
+    if (policy) await awaitResourceSignals(ctx, policy);
   },
 
   async read(ctx, state, props): Promise<ReadResult> {

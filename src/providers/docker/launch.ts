@@ -97,6 +97,8 @@ export interface LaunchSpec {
   waitForUserData?: boolean;
   /** How long to wait for user data; default 10 minutes. */
   userDataTimeoutMs?: number;
+  /** Runs once the addresses are known, before the container starts (the metadata service registers the instance). */
+  beforeStart?: (c: { ip: string; publicIp?: string; containerId: string }) => Promise<void>;
 }
 
 export interface Launched {
@@ -313,6 +315,7 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
       record.id = container;
     }
     if (files.length) await docker.putArchive(container, '/', packTar(tarEntries(files)));
+    if (spec.beforeStart) await spec.beforeStart({ ip, containerId: container, ...(publicIp ? { publicIp } : {}) });
     await docker.startContainer(container);
     const info = await docker.inspectContainer(container);
     if (!info.State.Running) throw new KilnError('CONTAINER_EXITED', `container ${containerName} stopped at once (exit ${info.State.ExitCode})`, 'user');

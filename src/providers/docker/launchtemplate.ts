@@ -11,6 +11,7 @@
 // authorized_keys), as a launch template's data does. IamInstanceProfile, BlockDeviceMappings,
 // AssociatePublicIpAddress and the monitoring / tenancy / spot options are validated and recorded;
 // the plan says which of them have no local effect (`planNote`).
+import { withInit } from './instance-view.js';
 import { KilnError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/hash.js';
 import type { Json, JsonObject } from '../../stack/model.js';
@@ -41,16 +42,16 @@ export const launchTemplateHandler: ResourceHandler = {
     const data = dataOf(props);
     const name = str(props.LaunchTemplateName) ?? generatedName(ctx, 128);
     if (!/^[A-Za-z0-9().\-/_]{3,128}$/.test(name)) throw new KilnError('INVALID_PROPERTY', `LaunchTemplateName '${name}' must be 3-128 letters, digits or ( ) . - / _`, 'user');
-    return ltState(newId('lt'), name, { '1': data }, 1, 1);
+    return withInit(ctx, ltState(newId('lt'), name, { '1': data }, 1, 1));
   },
-  async update(_ctx, props, previous) {
+  async update(ctx, props, previous) {
     const data = dataOf(props);
     const d = previous.state.data ?? {};
     const versions = { ...(isObj(d.versions) ? d.versions : {}) } as Record<string, Json>;
     const latest = Number(d.latest ?? 1);
-    if (canonicalJson(versions[String(latest)] ?? null) === canonicalJson(data)) return previous.state;
+    if (canonicalJson(versions[String(latest)] ?? null) === canonicalJson(data)) return withInit(ctx, previous.state);
     versions[String(latest + 1)] = data;
-    return ltState(previous.state.physicalId, String(d.name ?? ''), versions, latest + 1, latest + 1);
+    return withInit(ctx, ltState(previous.state.physicalId, String(d.name ?? ''), versions, latest + 1, latest + 1));
   },
   async delete(ctx, state) {
     const users = ctx
@@ -187,7 +188,7 @@ export const launchConfigurationHandler: DockerHandler = {
     if (name.length > 255) throw new KilnError('INVALID_PROPERTY', 'LaunchConfigurationName is longer than 255 characters', 'user');
     if (ctx.allResources().some((r) => r.type === 'AWS::AutoScaling::LaunchConfiguration' && r.state.physicalId === name))
       throw new KilnError('ALREADY_EXISTS', `Launch Configuration by this name already exists - A launch configuration already exists with the name ${name} (AlreadyExists)`, 'user');
-    return { physicalId: name, attributes: {}, data: { securityGroupIds: lcGroups(ctx, props) } };
+    return withInit(ctx, { physicalId: name, attributes: {}, data: { securityGroupIds: lcGroups(ctx, props) } });
   },
   // No update: every property of a launch configuration is create-only (AWS cannot change one).
   async delete(ctx, state) {

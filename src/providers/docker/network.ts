@@ -44,6 +44,7 @@ import type { KnownResource, ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler, DockerScope } from './context.js';
 import { newId } from './ids.js';
 import { defaultRegion } from '../../core/region.js';
+import { removeMetadataService } from './imds.js';
 
 // ---------------------------------------------------------------------------------------------
 // Host commands
@@ -209,6 +210,9 @@ export function usableRange(subnet: Cidr): { first: number; last: number } {
 // VPC namespaces
 
 const NETNS_DIR = '/run/netns';
+
+/** The instance metadata address (imds.ts): every VPC's router sends it to the VPC's metadata service. */
+export const IMDS_ADDRESS = '169.254.169.254';
 
 export function vpcNamespace(stack: string, vpcId: string): string {
   return `kiln.${stack}.${vpcId}`;
@@ -603,6 +607,7 @@ export const vpcHandler: DockerHandler = {
         'user',
       );
     await removePublicNetwork(ctx, state.physicalId);
+    await removeMetadataService(ctx, state.physicalId, ns);
     await deleteVpcNetwork(ns);
   },
   async read(ctx, state) {

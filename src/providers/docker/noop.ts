@@ -81,10 +81,6 @@ const MAKERS: Record<string, Make> = {
       },
     };
   },
-  'AWS::CloudFormation::WaitConditionHandle': (ctx) => {
-    const url = `http://127.0.0.1/kiln/wait/${ctx.stack}/${ctx.logicalId}/${randomBytes(8).toString('hex')}`;
-    return { physicalId: url, attributes: {} };
-  },
 };
 
 function noEffectHandler(type: string, make: Make): ResourceHandler {

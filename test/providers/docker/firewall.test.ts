@@ -36,9 +36,12 @@ describe('rule model', () => {
       ':FORWARD DROP [0:0]',
       ':OUTPUT DROP [0:0]',
       '-A INPUT -i lo -j ACCEPT',
+      // The instance metadata service is outside groups and network ACLs, as on AWS.
+      '-A INPUT -s 169.254.169.254/32 -p tcp -m tcp --sport 80 -j ACCEPT',
       '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
       '-A INPUT -s 10.0.1.0/24 -p tcp -m tcp --dport 80 -j ACCEPT',
       '-A OUTPUT -o lo -j ACCEPT',
+      '-A OUTPUT -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j ACCEPT',
       '-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
       '-A OUTPUT -j ACCEPT',
       'COMMIT',
