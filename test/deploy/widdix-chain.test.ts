@@ -5,9 +5,9 @@
 // stack of the test's own, in the widdix subnets, show which way their packets leave and who may
 // talk to Redis: a member of the client group, and a stranger in the same subnet.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { client, docker } from '../docker.js';
 import { LABELS } from '../../src/docker/client.js';
@@ -21,9 +21,9 @@ import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
 import { buildTestImage, cleanupDeployed, sh } from '../providers/docker/ctx.js';
 import { makeOutside, reachOut, type Outside } from '../providers/docker/outside.js';
+import { shared } from '../shared.js';
 
-// The shared corpus sits next to the main checkout (../shared); a worktree elsewhere finds it at /work/shared.
-const CORPUS = [resolve(__dirname, '../../../shared'), '/work/shared'].map((s) => join(s, 'corpus/cloudformation/widdix/templates')).find((p) => existsSync(p))!;
+const CORPUS = shared('corpus/cloudformation/widdix/templates');
 const id = randomBytes(3).toString('hex');
 const [vpc, nat, clients, redis, probe] = ['vpc', 'nat', 'cli', 'red', 'probe'].map((s) => `kw${id}${s}`) as [string, string, string, string, string];
 const dir = mkdtempSync(join(tmpdir(), 'kiln-widdix-'));

@@ -6,12 +6,13 @@
 // deploys behind "deploys" / "fails faithfully" are the script's; widdix-chain.test.ts deploys the
 // chain that matters most.)
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
+import { shared } from '../shared.js';
 
 interface Verdict {
   parameters: Record<string, string>;
@@ -25,7 +26,7 @@ interface Fixture {
   templates: Record<string, Verdict>;
 }
 
-const CORPUS = [resolve(__dirname, '../../../shared'), '/work/shared'].map((s) => join(s, 'corpus/cloudformation/widdix/templates')).find((p) => existsSync(p))!;
+const CORPUS = shared('corpus/cloudformation/widdix/templates');
 const fixture = JSON.parse(readFileSync(join(__dirname, '../fixtures/widdix-verdicts.json'), 'utf8')) as Fixture;
 const id = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), 'kiln-widdix-verdicts-'));

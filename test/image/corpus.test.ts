@@ -3,16 +3,16 @@
 // functions, variables, syntax errors; ids prefixed `kiln:`). Packer's verdicts were recorded by scripts/packer-verdicts.sh
 // into fixtures/packer-verdicts.json, so this test does not need the packer binary.
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { memoryIO } from '../../src/cli/io.js';
 import { runImageValidate } from '../../src/cli/commands/validate-image.js';
 import { KilnError } from '../../src/core/errors.js';
+import { shared } from '../shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../..');
-const corpus = resolve(repo, '../shared/corpus/packer/fixtures');
+const corpus = shared('corpus/packer/fixtures');
 
 interface Case {
   id: string;

@@ -5,15 +5,16 @@
 // below with its reason.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hclInspectText } from '../../src/cli/commands/validate-hcl.js';
 import { convertTemplate } from '../../src/image/hcl/convert.js';
 import { loadHclTemplate, type LoadedHcl } from '../../src/image/hcl/load.js';
 import { prepareBuilds } from '../../src/image/prepare.js';
 import { parsePackerTemplate } from '../../src/image/template.js';
+import { shared } from '../shared.js';
 
-const root = resolve(__dirname, '../../../shared/corpus/packer-hcl2/fixtures/command/test-fixtures/hcl2_upgrade');
+const root = shared('corpus/packer-hcl2/fixtures/command/test-fixtures/hcl2_upgrade');
 const tmp = mkdtempSync(join(tmpdir(), 'kiln-hcl-convert-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

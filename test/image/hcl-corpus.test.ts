@@ -3,15 +3,16 @@
 // fixtures/hcl2-corpus-differences.json. Packer's verdicts were recorded by
 // scripts/packer-hcl2-verdicts.sh into fixtures/packer-hcl2-verdicts.json (no packer binary needed).
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { memoryIO } from '../../src/cli/io.js';
 import { runImageValidate } from '../../src/cli/commands/validate-image.js';
 import { KilnError } from '../../src/core/errors.js';
+import { shared } from '../shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const corpus = resolve(here, '../../../shared/corpus/packer-hcl2/fixtures');
+const corpus = shared('corpus/packer-hcl2/fixtures');
 
 interface Case {
   id: string;

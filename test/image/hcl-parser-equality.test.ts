@@ -17,9 +17,10 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parseHclNative } from '../../src/image/hcl/syntax.js';
 import type { Body, Expr, TemplatePart } from '../../src/image/hcl/ast.js';
+import { shared } from '../shared.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CORPUS = join(ROOT, '..', 'shared', 'corpus', 'packer-hcl2', 'fixtures');
+const CORPUS = shared('corpus', 'packer-hcl2', 'fixtures');
 
 interface HclNode {
   type: string;

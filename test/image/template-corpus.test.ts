@@ -2,13 +2,13 @@
 // parse_test.go as summarised in the corpus README): which parse, which fail, what they hold, and
 // that every successful parse round-trips through templateToJson.
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePackerTemplate, templateToJson } from '../../src/image/template.js';
 import type { ParsedTemplate } from '../../src/image/types.js';
+import { shared } from '../shared.js';
 
-const dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/corpus/packer/fixtures/packer-plugin-sdk/template/test-fixtures');
+const dir = shared('corpus/packer/fixtures/packer-plugin-sdk/template/test-fixtures');
 const parse = (name: string) => parsePackerTemplate(readFileSync(join(dir, `${name}.json`), 'utf8'), `${name}.json`, dir);
 
 const OK = [

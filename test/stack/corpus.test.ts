@@ -10,9 +10,10 @@ import { loadTemplate } from '../../src/stack/load.js';
 import { validateTemplate } from '../../src/stack/validate.js';
 import { formatDiagnostic } from '../../src/core/diagnostics.js';
 import { evaluateTemplate } from '../../src/stack/evaluate.js';
+import { shared } from '../shared.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const corpus = join(repo, '..', 'shared', 'corpus', 'cloudformation', 'cfn-lint');
+const corpus = shared('corpus', 'cloudformation', 'cfn-lint');
 const verdicts = JSON.parse(readFileSync(join(repo, 'test', 'stack', 'fixtures', 'corpus-verdicts.json'), 'utf8')) as {
   goodExceptions: Record<string, { codes: string[]; why: string }>;
   evaluateExceptions: Record<string, { codes: string[]; why: string }>;
@@ -131,7 +132,7 @@ describe('cfn-lint corpus: bad templates', () => {
 describe('widdix production templates', () => {
   // Templates nobody here wrote, as users have them (../shared/corpus/cloudformation/widdix): all of
   // them are valid CloudFormation, so kiln validate must find no error in any.
-  const widdix = join(repo, '..', 'shared', 'corpus', 'cloudformation', 'widdix', 'templates');
+  const widdix = shared('corpus', 'cloudformation', 'widdix', 'templates');
   const templates = files(widdix).filter((f) => /\.ya?ml$/.test(f));
   it('has the 65 templates its README counts', () => {
     expect(templates.length).toBe(65);
