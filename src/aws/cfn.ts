@@ -3,7 +3,7 @@
 // any CloudFormationClient (real, or aws-sdk-client-mock'ed); `openCfn(settings)` is kiln's own.
 import type * as T from '@aws-sdk/client-cloudformation';
 import type { AwsSettings } from './settings.js';
-import { quietSdk, scrubbed, sdkApi, type OpApi, type OpInput, type OpOutput } from './sdk.js';
+import { scrubbed, sdkClientConfig, sdkApi, type OpApi, type OpInput, type OpOutput } from './sdk.js';
 
 export type CfnOps = {
   CreateChangeSet: [T.CreateChangeSetCommandInput, T.CreateChangeSetCommandOutput];
@@ -34,9 +34,8 @@ export async function sdkCfn(client: T.CloudFormationClient, region?: string): P
 export function openCfn(settings: AwsSettings): CfnApi {
   let api: Promise<CfnApi> | undefined;
   const open = async (): Promise<CfnApi> => {
-    quietSdk();
     const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation');
-    const client = new CloudFormationClient({ region: settings.region, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}), credentials: () => settings.credentials(), maxAttempts: 1 });
+    const client = new CloudFormationClient(sdkClientConfig(settings));
     return sdkCfn(client, settings.region);
   };
   return {

@@ -10,7 +10,7 @@ import type * as T from '@aws-sdk/client-ec2';
 import { systemClock, type Clock } from '../core/clock.js';
 import { KilnError, errorMessage } from '../core/errors.js';
 import type { AwsSettings } from './settings.js';
-import { quietSdk, scrubbed, sdkApi, type OpApi, type OpInput, type OpOutput } from './sdk.js';
+import { scrubbed, sdkClientConfig, sdkApi, type OpApi, type OpInput, type OpOutput } from './sdk.js';
 
 export type Ec2Ops = {
   DescribeImages: [T.DescribeImagesCommandInput, T.DescribeImagesCommandOutput];
@@ -156,14 +156,8 @@ export async function sdkEc2(client: T.EC2Client, region?: string): Promise<Ec2A
 
 /** The SDK client for these settings (its own retries off: `withRetry` does them, once). */
 export async function sdkClient(settings: AwsSettings): Promise<T.EC2Client> {
-  quietSdk();
   const { EC2Client } = await import('@aws-sdk/client-ec2');
-  return new EC2Client({
-    region: settings.region,
-    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-    credentials: () => settings.credentials(),
-    maxAttempts: 1,
-  });
+  return new EC2Client(sdkClientConfig(settings));
 }
 
 /**

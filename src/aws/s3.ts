@@ -5,7 +5,7 @@
 // template is that large).
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AwsSettings } from './settings.js';
-import { quietSdk, scrubbed } from './sdk.js';
+import { scrubbed, sdkClientConfig } from './sdk.js';
 
 export interface S3Api {
   readonly region: string;
@@ -38,13 +38,9 @@ export async function sdkS3(client: S3Client, region: string): Promise<S3Api> {
 export function openS3(settings: AwsSettings): S3Api {
   let api: Promise<S3Api> | undefined;
   const open = async (): Promise<S3Api> => {
-    quietSdk();
     const { S3Client } = await import('@aws-sdk/client-s3');
-    const client = new S3Client({
-      region: settings.region,
-      ...(settings.endpoint ? { endpoint: settings.endpoint, forcePathStyle: true } : {}),
-      credentials: () => settings.credentials(),
-    });
+    // S3 keeps the SDK's own retries (no withRetry around a template upload); path-style behind an emulator.
+    const client = new S3Client({ ...sdkClientConfig(settings), maxAttempts: 3, ...(settings.endpoint ? { forcePathStyle: true } : {}) });
     return sdkS3(client, settings.region);
   };
   return {

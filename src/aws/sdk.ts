@@ -32,9 +32,14 @@ export async function sdkApi<O extends OpTable>(sdk: object, client: SdkClient, 
   };
 }
 
-/** Quiets the SDK's own Node-version notice (kiln states its requirements itself). */
-export function quietSdk(): void {
+/**
+ * An SDK client's configuration for these settings: region, endpoint override, kiln's credentials,
+ * and the SDK's own retries off (`withRetry` does them, once). Quiets the SDK's Node-version notice
+ * (kiln states its requirements itself).
+ */
+export function sdkClientConfig(settings: AwsSettings): { region: string; endpoint?: string; credentials: AwsSettings['credentials']; maxAttempts: number } {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return { region: settings.region, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}), credentials: () => settings.credentials(), maxAttempts: 1 };
 }
 
 /** Runs `fn`; an error it throws leaves with the settings' credentials masked (its code and status kept). */

@@ -4,6 +4,7 @@
 // default credential chain: environment, `AWS_PROFILE` and the shared files, SSO, web identity,
 // container and instance metadata). Nothing here prints; `secrets()` lists what must be masked.
 import { KilnError, errorMessage } from '../core/errors.js';
+import { MIN_DERIVED } from '../core/mask.js';
 
 export type AwsService = 'ec2' | 'cloudformation' | 's3';
 
@@ -119,6 +120,6 @@ export function awsSettings(service: AwsService, input: AwsSettingsInput): AwsSe
 /** Replaces every credential value in `text` (AWS's own error messages may echo an access key). */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('<sensitive>');
+  for (const s of secrets) if (s.length >= MIN_DERIVED) out = out.split(s).join('<sensitive>');
   return out;
 }

@@ -9,7 +9,8 @@
 // whole string: replacing every "a" in every text would mangle all output and hide nothing. What
 // Fn::Join and Fn::Sub build from a short secret is tracked as a secret of its own (stack/evaluator.ts).
 import { createHash, randomBytes } from 'node:crypto';
-import { MIN_DERIVED, type Json } from '../stack/model.js';
+import { replaceSecrets } from '../core/mask.js';
+import type { Json } from '../stack/model.js';
 
 export const MASK = '****';
 
@@ -32,7 +33,6 @@ const TOKEN = /\{\{kiln:noecho:([A-Za-z0-9]+):([0-9a-f]{16})\}\}/g;
 type Entry = Secret & { token: string };
 
 /** True when `x` is replaced only where it is a whole string. */
-const wholeOnly = (x: { value: string }): boolean => x.value.length < MIN_DERIVED;
 
 export class Secrets {
   private readonly list: Entry[];
@@ -45,11 +45,7 @@ export class Secrets {
 
   /** Replaces each secret in `s` by what `by` gives: a short one only when it is the whole of `s`. */
   private replace(s: string, by: (x: Entry) => string): string {
-    const whole = this.list.find((x) => x.value === s);
-    if (whole) return by(whole);
-    let out = s;
-    for (const x of this.list) if (!wholeOnly(x) && out.includes(x.value)) out = out.split(x.value).join(by(x));
-    return out;
+    return replaceSecrets(s, this.list, by);
   }
 
   /** Each secret value → the parameter it belongs to (for taint tracking at deploy time). */

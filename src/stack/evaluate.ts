@@ -22,6 +22,7 @@
 //
 // Pure: no I/O, no clock. Diagnostics carry `segments` (locate() them against the SourceDoc).
 import type { Diagnostic } from '../core/diagnostics.js';
+import { MIN_DERIVED } from '../core/mask.js';
 import type { CfnTemplate, Json, JsonObject } from './model.js';
 import { ConditionTable } from './conditions.js';
 import { pseudoValues } from './intrinsics.js';
@@ -209,8 +210,8 @@ export function evaluateTemplate(input: CfnTemplate | unknown, opts: EvaluateOpt
   };
   if (mask) {
     // Belt and braces: a secret that reached a string by another road (a mapping key, say) is
-    // masked too. Short values (< 4 characters) would mangle unrelated text and are left alone.
-    const secrets = secretValues(params.values).filter((s) => s.length >= 4);
+    // masked too. Short values would mangle unrelated text and are left alone.
+    const secrets = secretValues(params.values).filter((s) => s.length >= MIN_DERIVED);
     const maskedParams: Record<string, ResolvedParameter> = {};
     for (const [k, p] of Object.entries(params.values)) maskedParams[k] = p.noEcho ? { ...p, value: Array.isArray(p.value) ? p.value.map(() => MASK) : MASK } : p;
     resolved = {

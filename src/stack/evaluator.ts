@@ -4,7 +4,8 @@
 //
 // Pure: no I/O, no clock.
 import type { Diagnostic } from '../core/diagnostics.js';
-import { MIN_DERIVED, type Json, type JsonObject, type PseudoValues } from './model.js';
+import { MIN_DERIVED } from '../core/mask.js';
+import type { Json, JsonObject, PseudoValues } from './model.js';
 import type { ConditionTable } from './conditions.js';
 import {
   IntrinsicError,

@@ -63,8 +63,3 @@ export interface PseudoValues {
 }
 
 export const SECTION_ORDER = ['AWSTemplateFormatVersion', 'Description', 'Metadata', 'Parameters', 'Rules', 'Mappings', 'Conditions', 'Transform', 'Resources', 'Outputs', 'Hooks'] as const;
-
-/** A secret (a NoEcho value, or a string an intrinsic built from one) shorter than this is masked only
- * where it is a whole value, never as a part of a longer text: a one-letter secret would otherwise
- * mangle every text holding that letter. */
-export const MIN_DERIVED = 4;

@@ -19,6 +19,7 @@
 // retired services E3710/W3696/W3697, CIDR blocks E3031/E3059/CIDR_SIZE, KMS keys E1157/E1162) from
 // src/stack/service-rules.ts, and YAML_BOOLEAN (unquoted yes/no/on/off) from src/stack/yaml-booleans.ts;
 // SAM_NOT_EXPANDED warns that the SAM transform is not expanded locally.
+import { editDistance } from '../core/text.js';
 import { error, sortDiagnostics, warning, type Diagnostic } from '../core/diagnostics.js';
 import { formatPath, locate, type PathSegment, type SourceDoc } from '../core/source.js';
 import { SECTION_ORDER } from './model.js';
@@ -550,22 +551,6 @@ function suggest(key: string, names: readonly string[]): string {
     }
   }
   return best ? ` (did you mean '${best}'?)` : '';
-}
-
-/** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
-function editDistance(a: string, b: string, limit: number): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      rowMin = Math.min(rowMin, cur[j]!);
-    }
-    if (rowMin >= limit) return limit;
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 const NUMERIC = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/;

@@ -11,7 +11,8 @@ import type { EngineEvent } from '../../exec/events.js';
 import type { Plan } from '../../stack/plan.js';
 import type { StackEvent } from '../../state/store.js';
 import type { DriftReport, ResourceDrift } from '../index.js';
-import { MIN_DERIVED, type Json } from '../../stack/model.js';
+import { replaceSecrets } from '../../core/mask.js';
+import type { Json } from '../../stack/model.js';
 import { awsErrorCode, describeAwsError } from '../../aws/ec2.js';
 import type { CfnApi, CfnInput, CfnOp, CfnOutput } from '../../aws/cfn.js';
 import { templateUrl, type S3Api } from '../../aws/s3.js';
@@ -89,9 +90,8 @@ class Engine {
   ) {
     this.clock = env.clock ?? systemClock;
     const outer = env.mask ?? ((s: string) => s);
-    const own = [...secrets].sort((a, b) => b.length - a.length);
-    // A short value (a one-letter secret) only where it is the whole text: see exec/secrets.ts.
-    this.mask = (s) => outer(own.includes(s) ? '<sensitive>' : own.reduce((t, v) => (v.length < MIN_DERIVED ? t : t.split(v).join('<sensitive>')), s));
+    const own = secrets.map((value) => ({ value })).sort((a, b) => b.value.length - a.value.length);
+    this.mask = (s) => outer(replaceSecrets(s, own, () => '<sensitive>'));
     this.pollMs = env.pollMs ?? 1000;
   }
 

@@ -235,28 +235,3 @@ export const AMAZON_EBS_SCHEMA: Schema = { ...packerCommon, ...access, ...ami, .
 
 /** Builder schemas by type, for the builders kiln checks argument by argument. */
 export const BUILDER_SCHEMAS: Readonly<Record<string, Schema>> = { 'amazon-ebs': AMAZON_EBS_SCHEMA };
-
-/** HCL's suggestion for a misspelt name: the closest known one within an edit distance of 2. */
-export function suggestName(name: string, known: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const k of known) {
-    const d = editDistance(name, k);
-    if (d < bestD) {
-      best = k;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}

@@ -1178,11 +1178,10 @@ function buildBlock(c: Ctx, b0: Block, bi: number, sources: Map<string, SourceDe
     if (schema) {
       if (s.overrides) reportSchema(c, checkBodyShape(s.overrides.body, schema, ['name']));
       for (const [body, ev] of [[s.decl.block.body, base], ...(s.overrides ? [[s.overrides.body, over] as const] : [])] as const) {
-        const ranges = new Map(ev.ranges.map((x) => [x.path.join('\u0000'), x.value ?? x.r]));
-        reportSchema(
-          c,
-          checkValues(ev.value, schema, (p) => ranges.get(p.join('\u0000')), !!body.json),
-        );
+        // Positions are looked up only for an argument that has an issue: the map is made on the first.
+        let ranges: Map<string, Range> | undefined;
+        const at = (p: Path) => (ranges ??= new Map(ev.ranges.map((x) => [x.path.join('\u0000'), x.value ?? x.r]))).get(p.join('\u0000'));
+        reportSchema(c, checkValues(ev.value, schema, at, !!body.json));
       }
     }
     const config = { ...base.value, ...over.value };

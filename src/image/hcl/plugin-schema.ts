@@ -4,7 +4,22 @@
 // that do not convert to the argument's type (strict, as cty converts: no list from a lone string).
 // Pure: returns the issues with their ranges.
 import type { Path } from '../../core/source.js';
-import { suggestName, type ArgKind, type Schema } from '../config/amazon-ebs-schema.js';
+import { editDistance } from '../../core/text.js';
+import type { ArgKind, Schema } from '../config/amazon-ebs-schema.js';
+
+/** HCL's suggestion for a misspelt name: the closest known one within an edit distance of 2. */
+function suggestName(name: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = editDistance(name, k, bestD);
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return best;
+}
 import type { Body, Range } from './ast.js';
 import { convert, isObj, isUnknown, type Ty, type Value } from './values.js';
 
