@@ -113,13 +113,14 @@ async function launchInstances(ctx: DockerContext, p: GroupPlan, owner: string, 
   const userData = decodeUserData(p.lc.userData);
   const launched: AsgInstance[] = [];
   const limit = ctx.local.of(LaunchLimit);
+  const extras = launchSourceView(ctx, p.lc.source, p.lc.version);
+  // With a CreationPolicy, cfn-signal says when an instance is ready (waitReady), not the end of its user data.
+  const signalled = resourceSignalPolicy(ctx) !== undefined;
   const results = await Promise.allSettled(
     subnets.map((subnetId) =>
       limit.run(async () => {
         const instanceId = newId('i');
         ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `launching ${instanceId} in ${subnetId}` });
-        const extras = launchSourceView(ctx, p.lc.source, p.lc.version);
-        const publicKey = extras.keyName ? publicKeyOf(ctx, extras.keyName) : undefined;
         const view = instanceView(ctx, {
           instanceId,
           subnetId,
@@ -127,14 +128,13 @@ async function launchInstances(ctx: DockerContext, p: GroupPlan, owner: string, 
           instanceType: p.lc.instanceType ?? DEFAULT_INSTANCE_TYPE,
           groups: p.lc.securityGroupIds,
           ...extras,
-          ...(publicKey ? { publicKey } : {}),
+          ...(p.publicKey ? { publicKey: p.publicKey } : {}),
           ...(userData !== undefined ? { userData } : {}),
         });
         const l = await launchContainer(ctx, {
           files: view.files,
           beforeStart: view.beforeStart,
-          // With a CreationPolicy, cfn-signal says when an instance is ready (waitReady), not the end of its user data.
-          ...(resourceSignalPolicy(ctx) ? { waitForUserData: false } : {}),
+          ...(signalled ? { waitForUserData: false } : {}),
           image: p.imageId,
           subnetId,
           securityGroupIds: p.lc.securityGroupIds,
@@ -143,7 +143,6 @@ async function launchInstances(ctx: DockerContext, p: GroupPlan, owner: string, 
           name: instanceId,
           instanceType: p.lc.instanceType,
           ...(userData !== undefined ? { userData } : {}),
-          ...(p.publicKey ? { files: [{ path: '/root/.ssh/authorized_keys', content: `${p.publicKey}\n`, mode: 0o600 }] } : {}),
           labels: {
             'kiln.instance-id': instanceId,
             'kiln.asg-config': p.key,

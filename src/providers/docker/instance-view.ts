@@ -61,7 +61,12 @@ export function instanceView(ctx: DockerContext, v: ViewSpec): { files: LaunchFi
   const subnet = subnetInfo(ctx, v.subnetId);
   const region = regionOfAz(subnet.availabilityZone);
   const opts = isObj(v.metadataOptions) ? v.metadataOptions : {};
-  const files = [...instanceToolFiles({ instanceId: v.instanceId, region, stack: ctx.stack }), ...v.init.flatMap((i) => compileInit(i.resource, i.init))];
+  const files = [
+    ...instanceToolFiles({ instanceId: v.instanceId, region, stack: ctx.stack }),
+    ...v.init.flatMap((i) => compileInit(i.resource, i.init)),
+    // KeyName: the key pair's public key where the image's SSH server reads it.
+    ...(v.publicKey ? [{ path: '/root/.ssh/authorized_keys', content: `${v.publicKey}\n`, mode: 0o600 }] : []),
+  ];
   const beforeStart = async (c: { ip: string; publicIp?: string }) => {
     // HttpEndpoint: disabled — no metadata at all for this instance (the service says 403).
     if (opts.HttpEndpoint === 'disabled') return;

@@ -299,7 +299,7 @@ export const instanceHandler: DockerHandler = {
       instanceType,
       ...(userData !== undefined ? { userData } : {}),
       // Where the image's SSH server (if any) reads root's keys, as EC2's cloud-init writes them.
-      files: [...view.files, ...(publicKey ? [{ path: '/root/.ssh/authorized_keys', content: `${publicKey}\n`, mode: 0o600 }] : [])],
+      files: view.files,
       beforeStart: view.beforeStart,
       ...(signals ? { waitForUserData: false } : {}),
       ...(net.privateIp ? { privateIp: net.privateIp } : {}),

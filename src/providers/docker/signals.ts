@@ -13,14 +13,7 @@ import type { DockerContext, DockerHandler } from './context.js';
 import { IMDS_ADDRESS, readSignals, type Signal } from './imds.js';
 import { LOCAL_ACCOUNT_ID } from './noop.js';
 import { defaultRegion } from './network.js';
-
-/** ISO-8601 durations as CloudFormation takes them (`PT15M`, `PT1H30M`, `P1D`, `PT5S`), in ms. */
-export function isoDurationMs(text: string, what: string): number {
-  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text.trim());
-  if (!m || text.trim() === 'P' || text.trim().endsWith('T')) throw new KilnError('INVALID_PROPERTY', `${what}: '${text}' is not an ISO 8601 duration (PT15M, PT1H…)`, 'user');
-  const [, d, h, mi, s] = m;
-  return ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 3600 + Number(mi ?? 0) * 60 + Number(s ?? 0)) * 1000;
-}
+import { parseIsoDuration } from './rollout.js';
 
 function signalKey(stack: string, logicalId: string): string {
   return `r.${stack}.${logicalId}`;
@@ -74,7 +67,7 @@ export function resourceSignalPolicy(ctx: DockerContext, defaultCount = 1): { co
   if (typeof rs !== 'object' || rs === null || Array.isArray(rs)) return undefined;
   const count = rs.Count === undefined ? defaultCount : Number(rs.Count);
   if (!Number.isInteger(count) || count < 0) throw new KilnError('INVALID_PROPERTY', `CreationPolicy.ResourceSignal.Count must be a whole number (got ${JSON.stringify(rs.Count)})`, 'user');
-  const timeoutMs = rs.Timeout === undefined ? 5 * 60_000 : isoDurationMs(String(rs.Timeout), 'CreationPolicy.ResourceSignal.Timeout');
+  const timeoutMs = rs.Timeout === undefined ? 5 * 60_000 : parseIsoDuration(String(rs.Timeout), 'CreationPolicy.ResourceSignal.Timeout');
   return { count, timeoutMs };
 }
 

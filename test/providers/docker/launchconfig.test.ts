@@ -79,6 +79,8 @@ describe('AWS::AutoScaling::LaunchConfiguration', () => {
       expect(info.Image).toBe(images.v1);
       expect(i.groups).toEqual([net.webSg]);
       expect((await sh(i.containerId, 'cat /tmp/ud; cat /root/.ssh/authorized_keys')).out).toBe(`from-user-data\n${KEY}\n`);
+      // A key pair does not take the place of the instance's other files: the cfn helper scripts are there too.
+      expect((await sh(i.containerId, 'ls /opt/aws/bin')).out.split('\n')).toEqual(expect.arrayContaining(['cfn-init', 'cfn-signal']));
     }
     await expect(stack.delete(launchConfigurationHandler, 'Lc1')).rejects.toThrow(/attached to AutoScalingGroup .*ResourceInUse/);
 
