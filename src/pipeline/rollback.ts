@@ -41,10 +41,16 @@ export function rollbackTarget(runs: readonly PipelineRecord[], to?: number): { 
   return { from, to: complete[complete.length - 2]! };
 }
 
+/** `NAME (ID)` of each image that no longer exists on the engine. */
+export async function missingImages(images: Record<string, { imageId: string }>, docker: DockerClient): Promise<string[]> {
+  const missing: string[] = [];
+  for (const [name, img] of Object.entries(images)) if (!(await docker.inspectImage(img.imageId))) missing.push(`${name} (${img.imageId})`);
+  return missing;
+}
+
 /** Checks that every image of the run still exists locally; an error names each missing one. */
 export async function checkImages(run: PipelineRecord, docker: DockerClient): Promise<void> {
-  const missing: string[] = [];
-  for (const [name, img] of Object.entries(run.images)) if (!(await docker.inspectImage(img.imageId).catch(() => undefined))) missing.push(`${name} (${img.imageId})`);
+  const missing = await missingImages(run.images, docker).catch(() => Object.entries(run.images).map(([name, img]) => `${name} (${img.imageId})`));
   if (missing.length)
     throw new KilnError(
       'IMAGE_GONE',

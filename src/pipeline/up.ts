@@ -5,7 +5,8 @@ import { KilnError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import { connectDocker, type DockerClient } from '../docker/client.js';
 import type { Provider } from '../model/provider.js';
-import type { ImageRecord, PipelineStore } from '../state/pipeline.js';
+import type { DeployResult } from '../deploy/index.js';
+import type { ImageRecord, PipelineRecord, PipelineStore } from '../state/pipeline.js';
 import { resolveParam, type PipelineConfig, type Target } from './config.js';
 import { describeChanges, prepareImage } from './images.js';
 import type { PipelineEvent, PipelineOptions, UpOptions, UpPlanOptions, UpResult } from './types.js';
@@ -144,27 +145,60 @@ export async function up(o: UpOptions): Promise<UpResult> {
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.confirm ? { confirm: o.confirm } : {}),
   });
-  const ms = Date.now() - t0;
-  const base = { stack, images: baked.images, built: baked.built, parameters: params, plan: r.plan, deploy: r, ms };
-  if (r.outcome === 'no-changes') return { ...base, outcome: 'up-to-date' };
-  if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
-  const record = store.add({
+  return finishUp(store, r, {
     stack,
-    deployment: r.deployment ?? null,
-    kind: 'up',
     target,
     startedAt,
-    endedAt: new Date().toISOString(),
-    outcome: r.outcome,
-    reason: r.reason ?? null,
+    t0,
+    prev,
+    images: baked.images,
+    built: baked.built,
+    parameters: params,
     configFile: config.file,
     templateFile: config.stackTemplate,
     template,
-    images: baked.images,
+  });
+}
+
+interface UpRun {
+  stack: string;
+  target: PipelineRecord['target'];
+  startedAt: string;
+  t0: number;
+  prev: PipelineRecord | undefined;
+  images: Record<string, ImageRecord>;
+  built: string[];
+  parameters: Record<string, string>;
+  configFile: string;
+  templateFile: string;
+  template: string;
+  plan?: PipelineRecord['plan'];
+}
+
+/** An up's result from its deploy's, recorded for `kiln history` unless nothing was deployed. */
+function finishUp(store: PipelineStore, r: DeployResult, run: UpRun): UpResult {
+  const ms = Date.now() - run.t0;
+  const base = { stack: run.stack, images: run.images, built: run.built, parameters: run.parameters, plan: r.plan, deploy: r, ms };
+  if (r.outcome === 'no-changes') return { ...base, outcome: 'up-to-date' };
+  if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
+  const record = store.add({
+    stack: run.stack,
+    deployment: r.deployment ?? null,
+    kind: 'up',
+    target: run.target,
+    startedAt: run.startedAt,
+    endedAt: new Date().toISOString(),
+    outcome: r.outcome,
+    reason: r.reason ?? null,
+    configFile: run.configFile,
+    templateFile: run.templateFile,
+    template: run.template,
+    images: run.images,
     parameters: r.parameters,
-    changes: describeChanges(prev, baked.images, r.parameters, r.plan),
+    changes: describeChanges(run.prev, run.images, r.parameters, r.plan),
     rollbackOf: null,
     ms,
+    ...(run.plan ? { plan: run.plan } : {}),
   });
   return { ...base, outcome: r.outcome === 'complete' ? 'complete' : 'failed', record, ...(r.reason ? { reason: r.reason } : {}) };
 }
@@ -185,8 +219,8 @@ export async function upPlan(o: UpPlanOptions): Promise<UpResult> {
   const events = o.events ?? nullEvents;
   const docker = dockerOf(o);
   const provider = await providerOf(o, docker);
-  const gone: string[] = [];
-  for (const [name, img] of Object.entries(doc.up.images)) if (!(await docker.engine.inspectImage(img.imageId))) gone.push(`image ${name} (${img.imageId}) no longer exists`);
+  const { missingImages } = await import('./rollback.js');
+  const gone = (await missingImages(doc.up.images, docker)).map((m) => `image ${m} no longer exists`);
   if (gone.length) throw new KilnError('PLAN_STALE', `the saved plan for stack ${stack} is stale, so nothing was changed: ${gone.join('; ')}. Plan again (kiln up --plan-only --out FILE)`, 'user');
   const images: Record<string, ImageRecord> = Object.fromEntries(Object.entries(doc.up.images).map(([k, v]) => [k, { ...v, built: false }]));
   const deploy = await import('../deploy/index.js');
@@ -206,27 +240,18 @@ export async function upPlan(o: UpPlanOptions): Promise<UpResult> {
     ...(o.concurrency ? { concurrency: o.concurrency } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
-  const base = { stack, images, built: [], parameters: {}, plan: r.plan, deploy: r, ms: Date.now() - t0 };
-  if (r.outcome === 'no-changes') return { ...base, outcome: 'up-to-date' };
-  if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
-  const record = store.add({
+  return finishUp(store, r, {
     stack,
-    deployment: r.deployment ?? null,
-    kind: 'up',
     target: 'local',
     startedAt,
-    endedAt: new Date().toISOString(),
-    outcome: r.outcome,
-    reason: r.reason ?? null,
+    t0,
+    prev,
+    images,
+    built: [],
+    parameters: {},
     configFile: doc.up.config,
     templateFile: doc.template.file,
     template: doc.template.text,
-    images,
-    parameters: r.parameters,
-    changes: describeChanges(prev, images, r.parameters, r.plan),
-    rollbackOf: null,
-    ms: Date.now() - t0,
     plan: { file: o.planFile, createdAt: doc.createdAt, sha256: sha256(o.planText) },
   });
-  return { ...base, outcome: r.outcome === 'complete' ? 'complete' : 'failed', record, ...(r.reason ? { reason: r.reason } : {}) };
 }
