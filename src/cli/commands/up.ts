@@ -177,18 +177,51 @@ async function runSavedPlan(p: ParsedArgs, io: CliIO, planFile: string): Promise
   const doc = parsePlanDocument(text, planFile);
   const dir = flagString(p, 'state-dir');
   const { feedFor } = await import('../../ui/feed.js');
-  const feed = feedFor(dir, doc.stack, 'up');
+  const stack = flagString(p, 'stack');
+  return withUpView(io, feedFor(dir, doc.stack, 'up'), async (view, signal) => {
+    const r = await upPlan({
+      doc,
+      planFile: file,
+      planText: text,
+      events: view,
+      signal,
+      labels: extraLabels(io.env.KILN_LABELS),
+      env: io.env,
+      ...(stack ? { stack } : {}),
+      ...(dir ? { stateDir: dir } : {}),
+    });
+    return { outcome: r.outcome, report: () => reportUp(io, r) };
+  });
+}
+
+/**
+ * Runs an up with its progress view, its live feed for `kiln ui`, and Ctrl-C: the first finishes
+ * what is in flight and rolls back, a second stops at once.
+ */
+async function withUpView(
+  io: CliIO,
+  feed: LiveFeed | undefined,
+  run: (view: Awaited<ReturnType<typeof pipelineView>>, signal: AbortSignal) => Promise<{ outcome: string; report: () => Promise<number> }>,
+): Promise<number> {
   let outcome: string | undefined;
   const view = await pipelineView(io, feed);
+  const abort = new AbortController();
+  const real = io.stdin === process.stdin;
+  const onSigint = () => {
+    io.err('\nkiln up: interrupted; finishing what is in flight, then rolling back (Ctrl-C again to stop at once)\n');
+    abort.abort(new Error('interrupted by the user'));
+    process.once('SIGINT', () => process.exit(130));
+  };
+  if (real) process.once('SIGINT', onSigint);
   try {
-    const stack = flagString(p, 'stack');
-    const r = await upPlan({ doc, planFile: file, planText: text, events: view, labels: extraLabels(io.env.KILN_LABELS), env: io.env, ...(stack ? { stack } : {}), ...(dir ? { stateDir: dir } : {}) });
+    const r = await run(view, abort.signal);
     outcome = r.outcome;
     view.stop();
-    return await reportUp(io, r);
+    return await r.report();
   } finally {
     view.stop();
     feed?.close(outcome);
+    if (real) process.removeListener('SIGINT', onSigint);
     finish(io);
   }
 }
@@ -218,17 +251,7 @@ export const command: Command = {
     const dir = flagString(p, 'state-dir');
     const { feedFor } = await import('../../ui/feed.js');
     const feed = flagBool(p, 'dry-run') || out !== undefined ? undefined : feedFor(dir, stack, 'up');
-    let outcome: string | undefined;
-    const view = await pipelineView(io, feed);
-    const abort = new AbortController();
-    const real = io.stdin === process.stdin;
-    const onSigint = () => {
-      io.err('\nkiln up: interrupted; finishing what is in flight, then rolling back (Ctrl-C again to stop at once)\n');
-      abort.abort(new Error('interrupted by the user'));
-      process.once('SIGINT', () => process.exit(130));
-    };
-    if (real) process.once('SIGINT', onSigint);
-    try {
+    return withUpView(io, feed, async (view, signal) => {
       const r = await up({
         config,
         target,
@@ -236,7 +259,7 @@ export const command: Command = {
         dryRun: flagBool(p, 'dry-run') || out !== undefined,
         document: out !== undefined,
         events: view,
-        signal: abort.signal,
+        signal,
         labels: extraLabels(io.env.KILN_LABELS),
         env: io.env,
         confirm: await planConfirm(io, stack, flagBool(p, 'yes'), feed),
@@ -248,24 +271,20 @@ export const command: Command = {
         ...(flagString(p, 's3-bucket') ? { s3Bucket: flagString(p, 's3-bucket')! } : {}),
         ...(dir ? { stateDir: dir } : {}),
       });
-      outcome = r.outcome;
-      view.stop();
-      if (out !== undefined && r.document) {
-        const { writeFile } = await import('node:fs/promises');
-        const { resolve } = await import('node:path');
-        await writeFile(resolve(io.cwd, out), JSON.stringify(r.document, null, 2) + '\n');
-      }
-      const code = await reportUp(io, r);
-      if (out !== undefined && r.document) {
-        const cs = r.document.aws?.changeSet;
-        io.out(`Plan saved to ${out}${cs ? ` (change set ${cs.name} kept in CloudFormation for review)` : ''}; deploy exactly it with: kiln deploy ${out}\n`);
-      }
-      return code;
-    } finally {
-      view.stop();
-      feed?.close(outcome);
-      if (real) process.removeListener('SIGINT', onSigint);
-      finish(io);
-    }
+      const report = async () => {
+        if (out !== undefined && r.document) {
+          const { writeFile } = await import('node:fs/promises');
+          const { resolve } = await import('node:path');
+          await writeFile(resolve(io.cwd, out), JSON.stringify(r.document, null, 2) + '\n');
+        }
+        const code = await reportUp(io, r);
+        if (out !== undefined && r.document) {
+          const cs = r.document.aws?.changeSet;
+          io.out(`Plan saved to ${out}${cs ? ` (change set ${cs.name} kept in CloudFormation for review)` : ''}; deploy exactly it with: kiln deploy ${out}\n`);
+        }
+        return code;
+      };
+      return { outcome: r.outcome, report };
+    });
   },
 };
