@@ -13,20 +13,24 @@ export interface CliRun {
   timedOut: boolean;
 }
 
+/** setpriv's arguments to run a command without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH. */
+export const OBEY_PERMISSIONS = ['setpriv', '--bounding-set', '-dac_override,-dac_read_search'];
+
 let bundle: Promise<{ entry: string; env: NodeJS.ProcessEnv }> | undefined;
 
 /** Runs `kiln ARGV…`, killed after `timeoutMs`; `stdin` is written then closed (or left as given). */
 export async function kiln(
   argv: readonly string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string | Buffer; timeoutMs?: number; maxOldSpaceMb?: number; shell?: boolean; uid?: number } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string | Buffer; timeoutMs?: number; maxOldSpaceMb?: number; shell?: boolean; obeyPermissions?: boolean } = {},
 ): Promise<CliRun> {
   bundle ??= bundleCli('hostile');
   const { entry, env } = await bundle;
   const started = Date.now();
   const node = [`--max-old-space-size=${opts.maxOldSpaceMb ?? 512}`, entry];
   const options = { cwd: opts.cwd, env: { ...process.env, ...env, ...opts.env } };
-  // As another user (a state directory this one cannot write): setpriv, as root can.
-  const as = opts.uid === undefined ? [] : ['setpriv', '--reuid', String(opts.uid), '--regid', String(opts.uid), '--clear-groups'];
+  // obeyPermissions: without root's right to override file permissions, as any other user is (a
+  // state directory it cannot write). Still root, so a checkout in a private folder stays readable.
+  const as = opts.obeyPermissions ? [...OBEY_PERMISSIONS] : [];
   const child = opts.shell
     ? spawn('bash', ['-c', `exec ${as.join(' ')} "${process.execPath}" ${node.map((a) => `'${a}'`).join(' ')} ${argv.join(' ')}`], options)
     : as.length

@@ -6,7 +6,7 @@ import { chmodSync, closeSync, mkdtempSync, openSync, readdirSync, statSync, tru
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { crashed, kiln } from './cli.js';
+import { OBEY_PERMISSIONS, crashed, kiln } from './cli.js';
 
 const template = JSON.stringify({
   Parameters: { Cidr: { Type: 'String', Default: '10.1.0.0/16' } },
@@ -105,21 +105,21 @@ describe('a state directory kiln cannot use', () => {
     }
   });
 
-  const asNobody = (() => {
+  const obeysPermissions = (() => {
     try {
-      execFileSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'true']);
+      execFileSync(OBEY_PERMISSIONS[0]!, [...OBEY_PERMISSIONS.slice(1), 'true']);
       return true;
     } catch {
       return false;
     }
   })();
 
-  it.runIf(asNobody)('a read-only state directory, as a user who cannot write it', async () => {
+  it.runIf(obeysPermissions)('a read-only state directory, as a process that cannot write it', async () => {
     const { home, tpl } = await deployedState();
     chmodSync(home, 0o555);
     for (const f of readdirSync(home)) if (statSync(join(home, f)).isFile()) chmodSync(join(home, f), 0o444);
     try {
-      const r = await kiln(['deploy', tpl, '--stack', 'kept', '--yes'], { uid: 65534, env: { KILN_PROVIDER: 'fake', KILN_FAKE_STORE: join(home, 'fake.json'), KILN_HOME: home } });
+      const r = await kiln(['deploy', tpl, '--stack', 'kept', '--yes'], { obeyPermissions: true, env: { KILN_PROVIDER: 'fake', KILN_FAKE_STORE: join(home, 'fake.json'), KILN_HOME: home } });
       expect(crashed(r), r.stderr).toBe(false);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`state: the state database ${join(home, 'state.db')} cannot be written`);
