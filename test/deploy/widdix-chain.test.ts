@@ -137,6 +137,10 @@ describe('the widdix chain on the local target: vpc-2azs → vpc-nat-gateway →
     const io = memoryIO({ cwd: dir, env: { ...process.env } });
     expect(await main(['snapshots'], io)).toBe(0);
     expect(io.stdout).toContain(snaps[0]!.name);
+    // A stray word is a usage error, not a listing that looks like success.
+    expect(await main(['snapshots', 'delete', snaps[0]!.name], io)).toBe(2);
+    expect(io.stderr).toContain('unexpected argument delete');
+    expect((await listSnapshots(client)).some((s) => s.stack === redis)).toBe(true);
     expect(await main(['snapshots', '--delete', snaps[0]!.name], io)).toBe(0);
     expect((await listSnapshots(client)).some((s) => s.stack === redis)).toBe(false);
   }, 600_000);

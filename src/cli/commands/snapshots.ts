@@ -28,6 +28,10 @@ export const command: Command = {
       io.out(HELP);
       return 0;
     }
+    if (args.positionals.length) {
+      io.err(`kiln snapshots: unexpected argument ${args.positionals[0]} (delete one with --delete NAME)\n\n${HELP}`);
+      return 2;
+    }
     const [{ connectDocker }, { deleteSnapshot, listSnapshots }, view] = await Promise.all([
       import('../../docker/client.js'),
       import('../../providers/docker/snapshots.js'),
