@@ -6,7 +6,8 @@ import type { DeployResult, PlanResult } from '../deploy/index.js';
 import type { Json } from '../stack/model.js';
 import type { PipelineRecord } from '../state/pipeline.js';
 import type { DockerClient } from '../docker/client.js';
-import { describeChanges, dockerOf, providerOf, type PipelineEvent, type PipelineOptions } from './up.js';
+import { recordRun } from './images.js';
+import { dockerOf, providerOf, type PipelineEvent, type PipelineOptions } from './up.js';
 
 export interface RollbackOptions extends PipelineOptions {
   stack: string;
@@ -106,21 +107,21 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
   const ms = Date.now() - t0;
   if (r.outcome === 'no-changes' || r.outcome === 'cancelled') return { stack: o.stack, outcome: r.outcome, ...(from ? { from } : {}), to, deploy: r, ms };
   const images = Object.fromEntries(Object.entries(to.images).map(([k, v]) => [k, { ...v, built: false }]));
-  const record = store.add({
+  const record = recordRun(store, {
     stack: o.stack,
-    deployment: r.deployment ?? null,
     kind: 'rollback',
     target: to.target,
+    deployment: r.deployment ?? null,
     startedAt,
-    endedAt: new Date().toISOString(),
     outcome: r.outcome,
-    reason: r.reason ?? null,
+    ...(r.reason ? { reason: r.reason } : {}),
     configFile: to.configFile,
     templateFile: to.templateFile,
     template: to.template,
     images,
     parameters: r.parameters,
-    changes: describeChanges(from, images, r.parameters, r.plan),
+    prev: from,
+    plan: r.plan,
     rollbackOf: to.id,
     ms,
   });

@@ -8,7 +8,7 @@ import type { Provider } from '../model/provider.js';
 import type { DeployResult } from '../deploy/index.js';
 import type { ImageRecord, PipelineRecord, PipelineStore } from '../state/pipeline.js';
 import { resolveParam, type PipelineConfig, type Target } from './config.js';
-import { describeChanges, prepareImage } from './images.js';
+import { prepareImage, recordRun } from './images.js';
 import type { PipelineEvent, PipelineOptions, UpOptions, UpPlanOptions, UpResult } from './types.js';
 
 export { describeChanges, prepareImage } from './images.js';
@@ -172,7 +172,8 @@ interface UpRun {
   configFile: string;
   templateFile: string;
   template: string;
-  plan?: PipelineRecord['plan'];
+  /** The saved plan file deployed (`kiln up --plan PLAN`). */
+  savedPlan?: PipelineRecord['plan'];
 }
 
 /** An up's result from its deploy's, recorded for `kiln history` unless nothing was deployed. */
@@ -181,24 +182,15 @@ function finishUp(store: PipelineStore, r: DeployResult, run: UpRun): UpResult {
   const base = { stack: run.stack, images: run.images, built: run.built, parameters: run.parameters, plan: r.plan, deploy: r, ms };
   if (r.outcome === 'no-changes') return { ...base, outcome: 'up-to-date' };
   if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
-  const record = store.add({
-    stack: run.stack,
-    deployment: r.deployment ?? null,
+  const record = recordRun(store, {
+    ...run,
     kind: 'up',
-    target: run.target,
-    startedAt: run.startedAt,
-    endedAt: new Date().toISOString(),
-    outcome: r.outcome,
-    reason: r.reason ?? null,
-    configFile: run.configFile,
-    templateFile: run.templateFile,
-    template: run.template,
-    images: run.images,
+    deployment: r.deployment ?? null,
+    outcome: r.outcome === 'complete' ? 'complete' : 'failed',
+    ...(r.reason ? { reason: r.reason } : {}),
     parameters: r.parameters,
-    changes: describeChanges(run.prev, run.images, r.parameters, r.plan),
-    rollbackOf: null,
+    plan: r.plan,
     ms,
-    ...(run.plan ? { plan: run.plan } : {}),
   });
   return { ...base, outcome: r.outcome === 'complete' ? 'complete' : 'failed', record, ...(r.reason ? { reason: r.reason } : {}) };
 }
@@ -252,6 +244,6 @@ export async function upPlan(o: UpPlanOptions): Promise<UpResult> {
     configFile: doc.up.config,
     templateFile: doc.template.file,
     template: doc.template.text,
-    plan: { file: o.planFile, createdAt: doc.createdAt, sha256: sha256(o.planText) },
+    savedPlan: { file: o.planFile, createdAt: doc.createdAt, sha256: sha256(o.planText) },
   });
 }
