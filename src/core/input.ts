@@ -14,7 +14,7 @@ import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KilnError } from './errors.js';
 
-export interface InputOptions {
+interface InputOptions {
   /** Refuse input longer than this (bytes). */
   maxBytes: number;
   /** What the input is, for messages ("template", "kiln.yaml"). */

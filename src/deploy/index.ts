@@ -40,7 +40,7 @@ import type { TargetContext } from './target.js';
 
 export type { EngineEvent } from '../exec/events.js';
 
-export interface StackOptions {
+interface StackOptions {
   stack: string;
   /** State directory (`--state-dir`); ignored when `store` is given. */
   stateDir?: string;
@@ -438,7 +438,7 @@ async function planWith(store: StackStore, o: StackOptions, ev: Evaluated, force
   return p;
 }
 
-export interface PlanDocumentOptions {
+interface PlanDocumentOptions {
   /** Also make the plan document (reads every live resource once): `kiln plan --json` / `--out`. */
   document?: boolean;
   /** Image ids the plan deploys (`kiln up`), recorded in the document. */

@@ -18,7 +18,7 @@ import { RunContext, type RunOptions } from './context.js';
 import { cleanupGraph, deployGraph, restoreGraph, type ExecGraph } from './graph.js';
 import { changeStep, createStep, deleteStep, failureOf, headStartStep, restoreStep, retainStep, type StepFailure } from './steps.js';
 
-export interface EngineOptions extends RunOptions {
+interface EngineOptions extends RunOptions {
   /** Provider calls in flight at most (default 10, as Terraform). */
   concurrency?: number;
   signal?: AbortSignal;

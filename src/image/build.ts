@@ -14,7 +14,7 @@ import { connectDocker, type DockerClient } from '../docker/client.js';
 import { stateDir } from '../state/db.js';
 import { BuildRun, deadRuns, sweepDeadRuns } from './debris.js';
 
-export interface RunBuildsOptions {
+interface RunBuildsOptions {
   /** Template path (recorded with cache rows). */
   template: string;
   builds: readonly PreparedBuild[];

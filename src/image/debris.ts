@@ -40,10 +40,10 @@ import { ownerGone, processStart, type ProcessOwner } from '../state/locks.js';
 import type { BuildCache, CacheKind } from './cache.js';
 
 /** Labels naming the run (and its process) on every build container and committed image. */
-export const RUN_LABELS = { run: 'kiln.run', host: 'kiln.host', pid: 'kiln.pid', started: 'kiln.started', step: 'kiln.step' } as const;
+const RUN_LABELS = { run: 'kiln.run', host: 'kiln.host', pid: 'kiln.pid', started: 'kiln.started', step: 'kiln.step' } as const;
 
 /** The marker file inside every temporary directory a run makes. */
-export const OWNER_FILE = 'kiln-owner.json';
+const OWNER_FILE = 'kiln-owner.json';
 
 export interface RunRecord {
   run: string;

@@ -29,7 +29,7 @@ export interface GcDecision {
   reason: string;
 }
 
-export interface GcResult {
+interface GcResult {
   /** What dead runs left, removed or recorded (first). */
   swept: SweepAction[];
   decisions: GcDecision[];

@@ -46,7 +46,7 @@ export function describeChanges(prev: PipelineRecord | undefined, images: Record
 }
 
 /** A finished run (one that deployed something), as `recordRun` needs it. */
-export interface FinishedRun {
+interface FinishedRun {
   stack: string;
   kind: PipelineRecord['kind'];
   target: string;

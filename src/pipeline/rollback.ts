@@ -9,14 +9,14 @@ import type { DockerClient } from '../docker/client.js';
 import { recordRun } from './images.js';
 import { dockerOf, providerOf, type PipelineEvent, type PipelineOptions } from './up.js';
 
-export interface RollbackOptions extends PipelineOptions {
+interface RollbackOptions extends PipelineOptions {
   stack: string;
   /** The pipeline run to restore (`kiln history` ids); default: the complete run before the last one. */
   to?: number;
   confirm?: (r: PlanResult) => Promise<boolean>;
 }
 
-export interface RollbackResult {
+interface RollbackResult {
   stack: string;
   outcome: 'complete' | 'failed' | 'cancelled' | 'no-changes';
   from?: PipelineRecord;
@@ -29,7 +29,7 @@ export interface RollbackResult {
 const nullEvents: EventSink<PipelineEvent> = { emit: () => undefined };
 
 /** Which run a rollback restores: `to`, or the complete run before the last complete one. */
-export function rollbackTarget(runs: readonly PipelineRecord[], to?: number): { from?: PipelineRecord; to: PipelineRecord } {
+function rollbackTarget(runs: readonly PipelineRecord[], to?: number): { from?: PipelineRecord; to: PipelineRecord } {
   const complete = runs.filter((r) => r.outcome === 'complete');
   const from = complete[complete.length - 1];
   if (to !== undefined) {

@@ -12,7 +12,7 @@ import { prepareImage, recordRun } from './images.js';
 import type { PipelineEvent, UpOptions, UpResult } from './types.js';
 
 /** `kiln up` options; the AWS ones (capabilities, region, aws, cfn) are part of UpOptions. */
-export type UpAwsOptions = UpOptions;
+type UpAwsOptions = UpOptions;
 
 const PLACEHOLDER_AMI = 'ami-00000000000000000';
 

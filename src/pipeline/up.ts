@@ -20,7 +20,7 @@ const nullEvents: EventSink<PipelineEvent> = { emit: () => undefined };
 const PLACEHOLDER_AMI = 'ami-00000000000000000';
 
 /** The artifact `${images.NAME}` stands for on the target: the `ami-` form of the local image id. */
-export async function artifactFor(target: Target, imageId: string): Promise<string> {
+async function artifactFor(target: Target, imageId: string): Promise<string> {
   if (target !== 'local') throw new KilnError('TARGET', `target ${target} is not available yet: only --target local`, 'user', { exitCode: 2 });
   const { amiIdFor } = await import('../providers/docker/ids.js');
   return amiIdFor(imageId);

@@ -29,7 +29,7 @@ export async function checkTemplate(input: TemplateInput, o: { params: Record<st
   return { doc, diagnostics: validateTemplate(doc, { params, ...(o.now ? { now: o.now } : {}) }) };
 }
 
-export type RenderResult = { ok: true; rendered: unknown; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
+type RenderResult = { ok: true; rendered: unknown; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
 /**
  * A template as it would be deployed: validated first (nothing is rendered from a broken

@@ -44,7 +44,7 @@ export interface ResourceView {
   image?: { ref: string; id?: string; name?: string };
 }
 
-export interface ParameterView {
+interface ParameterView {
   name: string;
   /** undefined: NoEcho, masked. */
   value?: string;
@@ -62,7 +62,7 @@ export interface StackDetail {
   run?: LiveRun;
 }
 
-export function runOf(runs: ReadonlyMap<number, LiveRun>, stack: string): LiveRun | undefined {
+function runOf(runs: ReadonlyMap<number, LiveRun>, stack: string): LiveRun | undefined {
   let found: LiveRun | undefined;
   for (const r of runs.values()) if (r.stack === stack && (!found || r.id > found.id)) found = r;
   return found;
@@ -217,14 +217,14 @@ export async function stackDetail(store: StackStore, pipelines: PipelineStore | 
   };
 }
 
-export interface DeploymentChange {
+interface DeploymentChange {
   logicalId: string;
   change: 'create' | 'update' | 'replace' | 'delete' | 'failed';
   reason?: string;
 }
 
 /** What a deployment did to each resource, read from its events. */
-export function changesOf(events: readonly StackEvent[]): DeploymentChange[] {
+function changesOf(events: readonly StackEvent[]): DeploymentChange[] {
   const out = new Map<string, DeploymentChange>();
   let phase = '';
   for (const e of events) {

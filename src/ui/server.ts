@@ -29,7 +29,7 @@ import { deploymentEvents } from './files.js';
 import { LOGO } from './html.js';
 import { invoke, liveWorker } from './browser.js';
 
-export interface UiOptions {
+interface UiOptions {
   stateDir: string;
   host: string;
   port: number;

@@ -34,7 +34,7 @@ ${renderFlagHelp(FLAGS)}
 `;
 
 /** A stack name from a file name: CloudFormation allows [A-Za-z][-A-Za-z0-9]*, at most 128. */
-export function stackNameFromFile(file: string): string {
+function stackNameFromFile(file: string): string {
   const base = basename(file, extname(file))
     .replace(/[^-A-Za-z0-9]/g, '-')
     .replace(/^[^A-Za-z]+/, '');

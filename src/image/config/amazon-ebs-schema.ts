@@ -15,7 +15,7 @@ const nameValue: Schema = { name: 'string', value: 'string' };
 const filters: Schema = { filters: 'map' };
 
 /** `launch_block_device_mappings` / `ami_block_device_mappings` entries. */
-export const BLOCK_DEVICE_SCHEMA: Schema = {
+const BLOCK_DEVICE_SCHEMA: Schema = {
   delete_on_termination: 'bool',
   device_name: 'string',
   encrypted: 'bool',

@@ -19,7 +19,7 @@ export interface ConfigIssue {
 /** Keys Packer injects into every plugin config; a user may write them too. */
 const PACKER_COMMON = ['packer_build_name', 'packer_builder_type', 'packer_core_version', 'packer_debug', 'packer_force', 'packer_on_error', 'packer_user_variables', 'packer_sensitive_variables'];
 
-export type Renderer = (text: string) => string;
+type Renderer = (text: string) => string;
 
 /** Thrown (and caught by the caller) when rendering fails: Packer stops decoding at that point. */
 export class RenderFailure extends Error {
