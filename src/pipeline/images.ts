@@ -1,7 +1,8 @@
 // What both pipelines (the local one in up.ts, AWS in up-aws.ts) and rollback do the same way:
 // prepare an image's template for a target, say what changed since the last complete run, and
-// record the run for `kiln history`.
+// record the run for `kiln history`, and find the recorded images the engine no longer has.
 import { DiagnosticsError, type Diagnostic } from '../core/diagnostics.js';
+import type { DockerClient } from '../docker/client.js';
 import type { PreparedTemplate } from '../image/api.js';
 import type { Plan } from '../stack/plan.js';
 import type { Json } from '../stack/model.js';
@@ -91,4 +92,11 @@ export function recordRun(store: PipelineStore, run: FinishedRun): PipelineRecor
     ms: run.ms,
     ...(run.savedPlan ? { plan: run.savedPlan } : {}),
   });
+}
+
+/** `NAME (ID)` of each image that no longer exists on the engine (a rollback, a saved up-plan). */
+export async function missingImages(images: Record<string, { imageId: string }>, docker: DockerClient): Promise<string[]> {
+  const missing: string[] = [];
+  for (const [name, img] of Object.entries(images)) if (!(await docker.inspectImage(img.imageId))) missing.push(`${name} (${img.imageId})`);
+  return missing;
 }

@@ -6,7 +6,7 @@ import type { DeployResult, PlanResult } from '../deploy/index.js';
 import type { Json } from '../stack/model.js';
 import type { PipelineRecord } from '../state/pipeline.js';
 import type { DockerClient } from '../docker/client.js';
-import { recordRun } from './images.js';
+import { missingImages, recordRun } from './images.js';
 import { dockerOf, providerOf, type PipelineEvent, type PipelineOptions } from './up.js';
 
 interface RollbackOptions extends PipelineOptions {
@@ -40,13 +40,6 @@ function rollbackTarget(runs: readonly PipelineRecord[], to?: number): { from?: 
   }
   if (!from || complete.length < 2) throw new KilnError('NO_PREVIOUS', 'nothing to roll back to: the stack has fewer than two complete deployments', 'user');
   return { from, to: complete[complete.length - 2]! };
-}
-
-/** `NAME (ID)` of each image that no longer exists on the engine. */
-export async function missingImages(images: Record<string, { imageId: string }>, docker: DockerClient): Promise<string[]> {
-  const missing: string[] = [];
-  for (const [name, img] of Object.entries(images)) if (!(await docker.inspectImage(img.imageId))) missing.push(`${name} (${img.imageId})`);
-  return missing;
 }
 
 /** Checks that every image of the run still exists locally; an error names each missing one. */

@@ -8,7 +8,7 @@ import type { Provider } from '../model/provider.js';
 import type { DeployResult } from '../deploy/index.js';
 import type { ImageRecord, PipelineRecord, PipelineStore } from '../state/pipeline.js';
 import { resolveParam, type PipelineConfig, type Target } from './config.js';
-import { prepareImage, recordRun } from './images.js';
+import { missingImages, prepareImage, recordRun } from './images.js';
 import type { PipelineEvent, PipelineOptions, UpOptions, UpPlanOptions, UpResult } from './types.js';
 
 export { describeChanges, prepareImage } from './images.js';
@@ -211,7 +211,6 @@ export async function upPlan(o: UpPlanOptions): Promise<UpResult> {
   const events = o.events ?? nullEvents;
   const docker = dockerOf(o);
   const provider = await providerOf(o, docker);
-  const { missingImages } = await import('./rollback.js');
   const gone = (await missingImages(doc.up.images, docker)).map((m) => `image ${m} no longer exists`);
   if (gone.length) throw new KilnError('PLAN_STALE', `the saved plan for stack ${stack} is stale, so nothing was changed: ${gone.join('; ')}. Plan again (kiln up --plan-only --out FILE)`, 'user');
   const images: Record<string, ImageRecord> = Object.fromEntries(Object.entries(doc.up.images).map(([k, v]) => [k, { ...v, built: false }]));
