@@ -42,6 +42,8 @@ export interface ResourceView {
   noLocalEffect: boolean;
   /** Instances and launch templates: the image as written (`ami-…`), its id, and the kiln.yaml image name. */
   image?: { ref: string; id?: string; name?: string };
+  /** AWS: the drift CloudFormation found the last time it looked (local stacks: asked by the page). */
+  drift?: { status: string; checkedAt?: string };
 }
 
 export interface ParameterView {
@@ -60,6 +62,8 @@ export interface StackDetail {
   latest?: { id: string; kind: string; status: string; startedAt: string; endedAt: string | null; reason: string | null };
   latestEvents: StackEvent[];
   run?: LiveRun;
+  /** A stack on the AWS target: what CloudFormation reports (src/ui/aws.ts). */
+  aws?: { region: string; drift?: string; failure?: string };
 }
 
 export function runOf(runs: ReadonlyMap<number, LiveRun>, stack: string): LiveRun | undefined {
