@@ -1,7 +1,8 @@
 // What the pages of `kiln ui` show for a stack on the AWS target: what CloudFormation reports, asked
 // through the `CfnApi` the server is given (tests hand in the emulator's or a scripted one). Read-only
 // calls only: DescribeStacks (status, outputs, parameters — CloudFormation answers `****` for a NoEcho
-// one, and that is all kiln ever sees of it), DescribeStackResources (physical ids, types, statuses,
+// one; the template's NoEcho masks it too), GetTemplate (NoEcho, and the dependency edges the graph
+// draws), DescribeStackResources (physical ids, types, statuses,
 // and the drift CloudFormation found the last time it looked), DescribeStackEvents (the timeline of
 // the last operation). Nothing here starts an operation, not even a drift detection.
 //
@@ -12,7 +13,8 @@ import { awsErrorCode, describeAwsError } from '../aws/ec2.js';
 import { firstFailure, toOutputs, toStackEvent, type StackOutput } from '../deploy/aws/changeset.js';
 import { errorMessage } from '../core/errors.js';
 import type { StackEvent, StackRecord } from '../state/store.js';
-import type { ParameterView, ResourceView, StackDetail } from './model.js';
+import { edgesOfText, type ParameterView, type ResourceView, type StackDetail } from './model.js';
+import type { EdgeSpec } from './graph.js';
 
 const STACK_TYPE = 'AWS::CloudFormation::Stack';
 const CANCELLED = /cancelled/i;
@@ -101,6 +103,21 @@ async function lastOperation(cfn: CfnApi, stackId: string, stack: string, signal
   return newestFirst.reverse().map((x, i) => ({ ...x, id: i + 1 }));
 }
 
+/** What the page takes from the stack's template: its NoEcho parameters, its dependency edges. */
+async function templateFacts(text: string | undefined): Promise<{ noEcho: Set<string>; edges: EdgeSpec[] } | undefined> {
+  if (!text) return undefined;
+  const { loadTemplate } = await import('../stack/load.js');
+  const doc = loadTemplate(text, 'template');
+  const root = doc.value as { Parameters?: Record<string, { NoEcho?: unknown }> } | undefined;
+  if (!root || typeof root !== 'object') return undefined;
+  const noEcho = new Set(
+    Object.entries(root.Parameters && typeof root.Parameters === 'object' ? root.Parameters : {})
+      .filter(([, p]) => p && typeof p === 'object' && (p.NoEcho === true || String(p.NoEcho).toLowerCase() === 'true'))
+      .map(([k]) => k),
+  );
+  return { noEcho, edges: await edgesOfText(text) };
+}
+
 /** One stack as CloudFormation reports it, in the shape the stack page draws. */
 export async function awsStackView(aws: UiAws, ref: AwsStackRef): Promise<AwsStackView> {
   const ms = aws.timeoutMs ?? 10_000;
@@ -118,7 +135,14 @@ export async function awsStackView(aws: UiAws, ref: AwsStackRef): Promise<AwsSta
       if (!s || s.StackStatus === 'DELETE_COMPLETE') return { ref, kind: 'missing' as const };
       const id = s.StackId ?? ref.stack;
       op = 'DescribeStackResources and DescribeStackEvents';
-      const [rs, events] = await Promise.all([cfn.call('DescribeStackResources', { StackName: id }, signal), lastOperation(cfn, id, ref.stack, signal)]);
+      const [rs, events, facts] = await Promise.all([
+        cfn.call('DescribeStackResources', { StackName: id }, signal),
+        lastOperation(cfn, id, ref.stack, signal),
+        cfn
+          .call('GetTemplate', { StackName: id }, signal)
+          .then((t) => templateFacts(t.TemplateBody))
+          .catch(() => undefined),
+      ]);
       const failed = new Map<string, string>();
       for (const e of events) if (e.type !== STACK_TYPE && e.status.endsWith('_FAILED') && e.reason && !CANCELLED.test(e.reason) && !failed.has(e.logicalId)) failed.set(e.logicalId, e.reason);
       const lastEvent = new Map<string, StackEvent>();
@@ -153,9 +177,18 @@ export async function awsStackView(aws: UiAws, ref: AwsStackRef): Promise<AwsSta
             noLocalEffect: false,
             ...(failed.has(logicalId) ? { failed: failed.get(logicalId)! } : {}),
           });
+      // CloudFormation answers `****` for a NoEcho parameter; not every endpoint does (the emulator
+      // answers the value for a stack made through a change set), so the template's NoEcho decides
+      // too, and a parameter is shown only when the template says it may be.
       const parameters: ParameterView[] = (s.Parameters ?? [])
         .filter((p) => p.ParameterKey)
-        .map((p) => (p.ParameterValue === '****' ? { name: p.ParameterKey! } : { name: p.ParameterKey!, value: p.ParameterValue ?? '' }));
+        .map((p) =>
+          p.ParameterValue === '****' || facts?.noEcho.has(p.ParameterKey!)
+            ? { name: p.ParameterKey! }
+            : !facts
+              ? { name: p.ParameterKey!, unknown: true }
+              : { name: p.ParameterKey!, value: p.ParameterValue ?? '' },
+        );
       const created = iso(s.CreationTime) ?? '';
       const stack: StackRecord = {
         name: ref.stack,
@@ -170,7 +203,7 @@ export async function awsStackView(aws: UiAws, ref: AwsStackRef): Promise<AwsSta
       const detail: StackDetail = {
         stack,
         resources,
-        edges: [],
+        edges: (facts?.edges ?? []).filter((e) => resources.some((r) => r.logicalId === e.from) && resources.some((r) => r.logicalId === e.to)),
         outputs: toOutputs(s.Outputs),
         parameters,
         latestEvents: events,

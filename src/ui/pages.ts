@@ -134,7 +134,7 @@ export function stackBody(d: StackDetail): string {
   const paramRows = d.parameters
     .map(
       (p) =>
-        `<tr><td class="k">${esc(p.name)}</td><td>${p.value === undefined ? '<span class="masked">****</span> <span class="faint">NoEcho</span>' : p.value === '' ? '<span class="faint">(empty)</span>' : `<span class="mono">${esc(p.value)}</span>`}</td></tr>`,
+        `<tr><td class="k">${esc(p.name)}</td><td>${p.value === undefined ? `<span class="masked">****</span> <span class="faint">${p.unknown ? 'not shown: the template could not be read to tell whether it is NoEcho' : 'NoEcho'}</span>` : p.value === '' ? '<span class="faint">(empty)</span>' : `<span class="mono">${esc(p.value)}</span>`}</td></tr>`,
     )
     .join('');
   const tl = d.latestEvents.length ? timeline(d.latestEvents) : undefined;
