@@ -161,7 +161,7 @@ export async function awsStackView(aws: UiAws, ref: AwsStackRef): Promise<AwsSta
           row: status === 'DELETE_COMPLETE' ? 'gone' : 'live',
           noLocalEffect: false,
           ...(reason ? { failed: reason } : {}),
-          ...(drift ? { drift: { status: drift, ...(r.DriftInformation?.LastCheckTimestamp ? { checkedAt: iso(r.DriftInformation.LastCheckTimestamp)! } : {}) } } : {}),
+          drift: { status: drift ?? 'NOT_CHECKED', ...(r.DriftInformation?.LastCheckTimestamp ? { checkedAt: iso(r.DriftInformation.LastCheckTimestamp)! } : {}) },
         };
       });
       // Resources the last operation touched that CloudFormation no longer lists (a rolled-back create).

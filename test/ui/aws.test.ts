@@ -100,7 +100,15 @@ function scriptedRollback(): Promise<CfnApi> {
   });
   stub.on(C.DescribeStackResourcesCommand).resolves({
     StackResources: [
-      { StackName: FAILED, LogicalResourceId: 'MainVpc', PhysicalResourceId: 'vpc-0f1e2d3c', ResourceType: 'AWS::EC2::VPC', ResourceStatus: 'DELETE_COMPLETE', Timestamp: t(30) },
+      {
+        StackName: FAILED,
+        LogicalResourceId: 'MainVpc',
+        PhysicalResourceId: 'vpc-0f1e2d3c',
+        ResourceType: 'AWS::EC2::VPC',
+        ResourceStatus: 'DELETE_COMPLETE',
+        Timestamp: t(30),
+        DriftInformation: { StackResourceDriftStatus: 'MODIFIED', LastCheckTimestamp: t(25) },
+      },
       { StackName: FAILED, LogicalResourceId: 'Web', ResourceType: 'AWS::EC2::Instance', ResourceStatus: 'DELETE_COMPLETE', Timestamp: t(20) },
     ],
   });
@@ -242,6 +250,8 @@ describe('kiln ui on the AWS target', () => {
       expect(row('AppSubnet')[2]).toMatch(/^subnet-[0-9a-f]+$/);
       expect(row('WebGroup')[2]).toMatch(/^sg-[0-9a-f]+$/);
       for (const r of rows) expect(r.cells[3]).toContain('CREATE_COMPLETE');
+      // Drift as CloudFormation last found it, in the words of a local stack's page: never checked here.
+      for (const r of rows) expect(r.cells[5]).toBe('not checkedkiln drift --target aws checks it');
       // Every resource is a node of the graph, coloured by its status.
       expect(await page.$$eval('#graph .node[data-id]', (ns) => ns.map((n) => `${n.getAttribute('data-id')} ${n.getAttribute('data-status')}`).sort())).toEqual([
         'AppSubnet CREATE_COMPLETE',
@@ -287,6 +297,7 @@ describe('kiln ui on the AWS target', () => {
       expect(web[3]).toContain(REASON);
       const vpc = await page.$eval('tr[data-id="MainVpc"]', (tr) => Array.from(tr.querySelectorAll('td')).map((td) => (td.textContent ?? '').trim()));
       expect(vpc[2]).toBe('vpc-0f1e2d3c');
+      expect(vpc[5]).toBe('modifiedchecked 2026-12-01 10:00:25 UTC');
       // The graph draws the template's dependency; the node of the failing resource carries the reason.
       expect(await page.$$eval('#graph path.edge', (es) => es.map((e) => `${e.getAttribute('data-from')}>${e.getAttribute('data-to')}`))).toEqual(['MainVpc>Web']);
       expect(await page.$eval('#graph .node[data-id="Web"]', (n) => n.textContent ?? '')).toContain('t9.huge');
