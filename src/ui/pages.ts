@@ -68,7 +68,7 @@ export function indexPage(ctx: PageContext, stacks: readonly StackSummary[], aws
   const onAws = aws.length
     ? `<div class="title" style="margin-top:28px"><h2 style="margin:0">On AWS</h2></div><p class="sub">The stacks kiln deployed with <code>--target aws</code>, as CloudFormation reports them now.</p><div id="aws-cards">${awsStackCards(aws)}</div>`
     : '';
-  const body = `<div class="title"><h1>Stacks</h1></div><p class="sub">Every stack of this state directory. A deploy, up, rollback or destroy run from any terminal shows here live.</p><div id="cards">${stackCards(stacks)}</div>${onAws}`;
+  const body = `<div class="title"><h1>Stacks</h1></div><p class="sub">Every stack of this state directory. A deploy, up, rollback or destroy run from any terminal shows here live.</p>${aws.length ? '<h2>On this machine (Docker)</h2>' : ''}<div id="cards">${stackCards(stacks)}</div>${onAws}`;
   return shell(ctx, { title: 'Stacks', current: 'stacks', body, live: { page: 'index' } });
 }
 
