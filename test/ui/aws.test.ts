@@ -16,7 +16,8 @@ import type { Browser } from 'puppeteer-core';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
 import { startUi, type UiServer } from '../../src/ui/server.js';
-import type { UiAws } from '../../src/ui/aws.js';
+import { awsStackView, type UiAws } from '../../src/ui/aws.js';
+import { awsSide } from '../../src/cli/commands/ui.js';
 import { sdkCfn, openCfn, type CfnApi } from '../../src/aws/cfn.js';
 import { awsSettings } from '../../src/aws/settings.js';
 import { knownAwsStacks } from '../../src/aws/known-stacks.js';
@@ -228,6 +229,14 @@ describe('kiln ui on the AWS target', () => {
     expect(knownAwsStacks(state)).toEqual([{ stack, region: REGION, deployedAt: expect.stringMatching(/^\d{4}-/) }]);
   });
 
+  test('kiln ui asks CloudFormation with the environment it was started with (AWS_ENDPOINT_URL, the credentials)', async () => {
+    const side = await awsSide(state, { ...moto.env });
+    expect(side.stacks().map((s) => s.stack)).toEqual([stack]);
+    const view = await awsStackView(side, side.stacks()[0]!);
+    expect(view.kind).toBe('found');
+    if (view.kind === 'found') expect(view.detail.stack.status).toBe('CREATE_COMPLETE');
+  });
+
   test.skipIf(!hasChromium)(
     'a stack made in the emulator: listed, then drawn as CloudFormation reports it (resources with physical ids, parameters with NoEcho masked, events)',
     async () => {
@@ -353,6 +362,33 @@ describe('kiln ui on the AWS target', () => {
     // Nothing was asked of CloudFormation for it.
     expect(asked.length).toBe(before);
     expect((await get(`/api/aws/${REGION}/%00`)).status).toBe(400);
+  });
+
+  test('when the template cannot be read to tell which parameters are NoEcho, no parameter value is shown', async () => {
+    const c = new C.CloudFormationClient({ region: 'eu-north-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const stub = mockClient(c);
+    stub.on(C.DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'opaque', StackId: 'id-opaque', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(), Parameters: [{ ParameterKey: 'Token', ParameterValue: SECRET }] }],
+    });
+    stub.on(C.DescribeStackResourcesCommand).resolves({ StackResources: [] });
+    stub.on(C.DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    stub.on(C.GetTemplateCommand).rejects(Object.assign(new Error('User is not authorized to perform cloudformation:GetTemplate'), { name: 'AccessDenied' }));
+    const cfn = await sdkCfn(c, 'eu-north-1');
+    const view = await awsStackView({ stacks: () => [], cfn: () => cfn }, { stack: 'opaque', region: 'eu-north-1' });
+    expect(view.kind).toBe('found');
+    if (view.kind !== 'found') return;
+    expect(view.detail.parameters).toEqual([{ name: 'Token', unknown: true }]);
+    const { awsStackPage } = await import('../../src/ui/pages.js');
+    const html = awsStackPage({ nonce: 'n', stateDir: state }, view.detail);
+    expect(html).not.toContain(SECRET);
+    expect(html).toContain('not shown: the template could not be read to tell whether it is NoEcho');
+  });
+
+  test('kiln destroy --target aws forgets the stack: the page of it is then a 404', async () => {
+    const io = memoryIO({ cwd: dir, env: { ...process.env, ...moto.env, AWS_REGION: REGION } });
+    expect(await main(['destroy', '--target', 'aws', '--stack', stack, '--yes', '--state-dir', state], io), io.stderr).toBe(0);
+    expect(knownAwsStacks(state)).toEqual([]);
+    expect((await get(`/aws/${REGION}/${stack}`)).status).toBe(404);
   });
 });
 

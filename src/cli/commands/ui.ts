@@ -39,7 +39,7 @@ ${renderFlagHelp(FLAGS)}
  * takes (AWS_PROFILE, AWS_ACCESS_KEY_ID…, AWS_ENDPOINT_URL…). No credential is looked for until a
  * page shows an AWS stack; none missing stops the server.
  */
-async function awsSide(dir: string, env: CliIO['env']): Promise<UiAws> {
+export async function awsSide(dir: string, env: CliIO['env']): Promise<UiAws> {
   const [{ knownAwsStacks }, { awsSettings }, { openCfn }] = await Promise.all([
     import('../../aws/known-stacks.js'),
     import('../../aws/settings.js'),
