@@ -39,10 +39,7 @@ export interface UiAws {
 }
 
 /** What CloudFormation said about one stack, or why it could not be asked. */
-export type AwsStackView =
-  | { ref: AwsStackRef; kind: 'found'; detail: StackDetail }
-  | { ref: AwsStackRef; kind: 'missing' }
-  | { ref: AwsStackRef; kind: 'error'; message: string };
+export type AwsStackView = { ref: AwsStackRef; kind: 'found'; detail: StackDetail } | { ref: AwsStackRef; kind: 'missing' } | { ref: AwsStackRef; kind: 'error'; message: string };
 
 export interface AwsSummary {
   ref: AwsStackRef;

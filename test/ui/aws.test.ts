@@ -123,9 +123,9 @@ function scriptedRollback(): Promise<CfnApi> {
     }),
   });
   // Two pages: the first 7 events, then the rest.
-  stub.on(C.DescribeStackEventsCommand).callsFake((input: C.DescribeStackEventsInput) =>
-    input.NextToken === 'p2' ? { StackEvents: events.slice(7) } : { StackEvents: events.slice(0, 7), NextToken: 'p2' },
-  );
+  stub
+    .on(C.DescribeStackEventsCommand)
+    .callsFake((input: C.DescribeStackEventsInput) => (input.NextToken === 'p2' ? { StackEvents: events.slice(7) } : { StackEvents: events.slice(0, 7), NextToken: 'p2' }));
   return sdkCfn(c, 'us-east-2');
 }
 
@@ -268,10 +268,7 @@ describe('kiln ui on the AWS target', () => {
         'WebGroup CREATE_COMPLETE',
       ]);
       // The edges come from the stack's template (GetTemplate), drawn from what is needed first.
-      expect((await page.$$eval('#graph path.edge', (es) => es.map((e) => `${e.getAttribute('data-from')}>${e.getAttribute('data-to')}`))).sort()).toEqual([
-        'MainVpc>AppSubnet',
-        'MainVpc>WebGroup',
-      ]);
+      expect((await page.$$eval('#graph path.edge', (es) => es.map((e) => `${e.getAttribute('data-from')}>${e.getAttribute('data-to')}`))).sort()).toEqual(['MainVpc>AppSubnet', 'MainVpc>WebGroup']);
       // The emulator answers a change-set stack's NoEcho value as is: the template's NoEcho masks it.
       const params = await page.$$eval('.card', (cs) => cs.find((c) => c.querySelector('h2')?.textContent === 'Parameters')?.textContent ?? '');
       expect(params).toContain('DbPassword****');

@@ -65,12 +65,7 @@ async function note(p: ParsedArgs, io: CliIO, stack: string, region: string, not
 }
 
 /** Runs a deploy (from a template or a saved plan) with the live display; prints its end. */
-async function runDeploy(
-  io: CliIO,
-  stack: string,
-  go: (events: EngineEventSink, signal: AbortSignal) => Promise<AwsDeployResult>,
-  noteStack: () => Promise<void>,
-): Promise<number> {
+async function runDeploy(io: CliIO, stack: string, go: (events: EngineEventSink, signal: AbortSignal) => Promise<AwsDeployResult>, noteStack: () => Promise<void>): Promise<number> {
   const [{ ProgressView }, stackView] = await Promise.all([import('../views/progress.js'), import('../views/stack.js')]);
   const progress = new ProgressView(io);
   const abort = new AbortController();
@@ -132,8 +127,7 @@ async function deploySaved(p: ParsedArgs, io: CliIO): Promise<number | undefined
   return runDeploy(
     io,
     stack,
-    (events, signal) =>
-      engine.deploySavedAwsPlan({ ...env, events, signal }, plan, () => io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }))),
+    (events, signal) => engine.deploySavedAwsPlan({ ...env, events, signal }, plan, () => io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }))),
     () => note(p, io, stack, env.cfn.region, true),
   );
 }

@@ -40,11 +40,7 @@ ${renderFlagHelp(FLAGS)}
  * page shows an AWS stack; none missing stops the server.
  */
 export async function awsSide(dir: string, env: CliIO['env']): Promise<UiAws> {
-  const [{ knownAwsStacks }, { awsSettings }, { openCfn }] = await Promise.all([
-    import('../../aws/known-stacks.js'),
-    import('../../aws/settings.js'),
-    import('../../aws/cfn.js'),
-  ]);
+  const [{ knownAwsStacks }, { awsSettings }, { openCfn }] = await Promise.all([import('../../aws/known-stacks.js'), import('../../aws/settings.js'), import('../../aws/cfn.js')]);
   const clients = new Map<string, CfnApi>();
   return {
     stacks: () => knownAwsStacks(dir),
