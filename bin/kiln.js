@@ -9,15 +9,19 @@
 // flags, and a refused or unreadable cache only means compiling as without one. Anything else (no
 // bundle, a bundle older than dist/, KILN_NO_BUNDLE=1, help, version, an unknown command) runs
 // dist/cli/main.js, the same code as ES modules.
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import module, { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
+//
+// This file is CommonJS (bin/package.json): an ES module entry would start Node's ES module loader,
+// ~15 ms, before a bundled command needs none of it.
+'use strict';
+const { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
+const module_ = require('node:module');
+const { pathToFileURL } = require('node:url');
+const { dirname, join } = require('node:path');
 
 // Node >= 22.1 keeps V8's compiled code of ES modules between runs (a no-op on Node 20).
-module.enableCompileCache?.();
+module_.enableCompileCache?.();
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(__dirname, '..');
 const main = join(root, 'dist', 'cli', 'main.js');
 if (!existsSync(main)) {
   process.stderr.write(`kiln: ${main} is missing; run \`npm run build\` (npm ci does it) first\n`);
@@ -25,7 +29,9 @@ if (!existsSync(main)) {
 }
 const argv = process.argv.slice(2);
 const bundled = bundle(argv[0]);
-process.exitCode = bundled ? await bundled(argv.slice(1)) : await (await import(main)).main(argv);
+void (async () => {
+  process.exitCode = bundled ? await bundled(argv.slice(1)) : await (await import(pathToFileURL(main).href)).main(argv);
+})();
 
 /** `run(argv)` of the command's bundle, or undefined when the command has none to trust. */
 function bundle(name) {
@@ -41,7 +47,7 @@ function bundle(name) {
   } catch {
     return undefined;
   }
-  const vm = createRequire(import.meta.url)('node:vm');
+  const vm = require('node:vm');
   // The bundle's first line is the hash of its text (scripts/bundle-cli.mjs); size and time of the
   // file are in the key too, so an edited bundle does not meet the old code.
   const hash = /^\/\/ kiln bundle ([0-9a-f]{64})\n/.exec(text)?.[1];
@@ -55,7 +61,7 @@ function bundle(name) {
   // (The bundle has no import(): it requires its packages, scripts/bundle-cli.mjs.)
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __kilnImportMetaUrl) {${text}\n})`, { filename: file, cachedData });
   const mod = { exports: {} };
-  script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file), pathToFileURL(file).href);
+  script.runInThisContext()(mod.exports, module_.createRequire(file), mod, file, dirname(file), pathToFileURL(file).href);
   return async (args) => {
     const code = await mod.exports.run(args);
     if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
