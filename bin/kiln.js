@@ -58,8 +58,9 @@ function bundle(name) {
   } catch {
     cachedData = undefined;
   }
-  // (The bundle has no import(): it requires its packages, scripts/bundle-cli.mjs.)
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __kilnImportMetaUrl) {${text}\n})`, { filename: file, cachedData });
+  // The text is a function expression (exports, require, module, __filename, __dirname,
+  // __kilnImportMetaUrl) with no import() in it: it requires its packages (scripts/bundle-cli.mjs).
+  const script = new vm.Script(text, { filename: file, cachedData });
   const mod = { exports: {} };
   script.runInThisContext()(mod.exports, module_.createRequire(file), mod, file, dirname(file), pathToFileURL(file).href);
   return async (args) => {

@@ -63,7 +63,8 @@ if (result.warnings.length > 0) throw new Error(`bundling the CLI: ${result.warn
 for (const f of result.outputFiles) {
   // One-byte source text: esbuild leaves non-ASCII in regular expression literals; \uXXXX means
   // the same there (and in strings, templates and comments).
-  const text = f.text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // Wrapped as CommonJS wraps a module, so that bin/kiln.js compiles the file's text as it is.
+  const text = `(function (exports, require, module, __filename, __dirname, __kilnImportMetaUrl) {${f.text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n})`;
   // The first line names the text by its hash: bin/kiln.js keys the code cache on it (cheaper than
   // hashing at every start, which would load node:crypto: ~8 ms).
   writeFileSync(f.path, `// kiln bundle ${createHash('sha256').update(text).digest('hex')}\n${text}`);
