@@ -8,9 +8,12 @@
 // the configuration key and the target keys), so a failed or interrupted update never leaves state
 // and reality apart. Updates follow the UpdatePolicy (see rollout.ts for the decisions):
 //   * rolling: per batch, start new instances, wait until every load balancer of the group reports
-//     them healthy, then drain and remove old ones; PauseTime between batches;
-//   * replacing: a whole new group (new name) first; the old one is drained and removed only when
-//     every new instance is healthy;
+//     them healthy (or, with WaitOnResourceSignals, until they signal success within PauseTime), then
+//     drain and remove old ones; PauseTime between batches;
+//   * replacing: a whole new group (new name) first, its CreationPolicy's signals awaited as on a
+//     creation; the old one is drained and removed only when every new instance is healthy;
+// A CreationPolicy holds for the group's creation (waitReady), not for its updates; launches that
+// signals gate do not wait for the user data, the others do.
 //   * a batch or a new group that does not become healthy in time is removed, the old instances keep
 //     serving, and the update fails (so the stack rolls back).
 import { KilnError, errorMessage } from '../../core/errors.js';
