@@ -31,10 +31,10 @@ async function environment(p: ParsedArgs, io: CliIO, secrets: string[] = [], pla
   const { withRetry, retryReason } = await import('../../aws/ec2.js');
   // A saved plan names its region; --region, then the environment, otherwise.
   const region = flagString(p, 'region') ?? planRegion;
-  const settings = awsSettings('cloudformation', { ...(region ? { region } : {}), env: io.env });
+  const settings = awsSettings('cloudformation', { ...(region ? { region } : {}), env: io.env, from: 'command' });
   const mask = (s: string): string => maskSecrets(s, [...settings.secrets(), ...secrets]);
   const bucket = flagString(p, 's3-bucket');
-  const s3 = bucket ? (await import('../../aws/s3.js')).openS3(awsSettings('s3', { region: settings.region, env: io.env })) : undefined;
+  const s3 = bucket ? (await import('../../aws/s3.js')).openS3(awsSettings('s3', { region: settings.region, env: io.env, from: 'command' })) : undefined;
   return {
     cfn: withRetry(openCfn(settings), {
       onRetry: (op, attempt, ms, e) => io.err(`kiln: ${op} ${mask(retryReason(e))}; retrying in ${(ms / 1000).toFixed(1)}s (attempt ${attempt + 1})\n`),

@@ -46,7 +46,7 @@ export async function awsSide(dir: string, env: CliIO['env']): Promise<UiAws> {
     stacks: () => knownAwsStacks(dir),
     cfn: (region) => {
       let c = clients.get(region);
-      if (!c) clients.set(region, (c = openCfn(awsSettings('cloudformation', { region, env }))));
+      if (!c) clients.set(region, (c = openCfn(awsSettings('cloudformation', { region, env, from: 'command' }))));
       return c;
     },
   };
