@@ -32,7 +32,13 @@ import type { DockerContext, DockerHandler } from './context.js';
 import { newId } from './ids.js';
 import { cidrContains, intToIp, ipToInt, namespaceExists, NetworkState, parseCidr, run, requireRoot, type Cidr } from './network.js';
 
-export const INTERNET_NS = 'kiln-internet';
+/**
+ * The internet router's namespace: `kiln-internet` (KILN_INTERNET_NETNS names another, so that a test
+ * can watch its own one come and go while other stacks use the shared one).
+ */
+export function internetNs(): string {
+  return process.env.KILN_INTERNET_NETNS || 'kiln-internet';
+}
 /** The gateway address every port of the internet router holds. */
 export const EDGE_GATEWAY = '169.254.1.1';
 /** Where uplink and NAT addresses come from: 198.18.0.0/15 (RFC 2544, network testing). */
@@ -53,9 +59,29 @@ async function nsSysctl(ns: string, key: string, value: string): Promise<void> {
 /** Creates the internet router namespace if it does not exist (idempotent, safe across processes). */
 export async function ensureInternet(): Promise<void> {
   requireRoot();
-  if (!(await namespaceExists(INTERNET_NS))) await run('ip', ['netns', 'add', INTERNET_NS]).catch(async (e) => ((await namespaceExists(INTERNET_NS)) ? undefined : Promise.reject(e)));
-  await nsRun(INTERNET_NS, ['link', 'set', 'lo', 'up']);
-  await nsSysctl(INTERNET_NS, 'net.ipv4.ip_forward', '1');
+  const ns = internetNs();
+  if (!(await namespaceExists(ns))) await run('ip', ['netns', 'add', ns]).catch(async (e) => ((await namespaceExists(ns)) ? undefined : Promise.reject(e)));
+  await nsRun(ns, ['link', 'set', 'lo', 'up']);
+  await nsSysctl(ns, 'net.ipv4.ip_forward', '1');
+}
+
+/**
+ * Removes the internet router namespace once nothing is plugged into it (no port but `lo`): the last
+ * VPC gateway attachment or test host gone. Returns whether it was removed (would be, with `dryRun`).
+ */
+export async function releaseInternet(opts: { dryRun?: boolean } = {}): Promise<boolean> {
+  const ns = internetNs();
+  if (!(await namespaceExists(ns))) return false;
+  const links = await nsRun(ns, ['-o', 'link', 'show']).catch(() => undefined);
+  if (!links) return false;
+  const names = links.stdout
+    .split('\n')
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((n): n is string => !!n);
+  if (names.some((n) => n !== 'lo')) return false;
+  if (opts.dryRun) return true;
+  await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
+  return !(await namespaceExists(ns));
 }
 
 /**
@@ -65,11 +91,17 @@ export async function ensureInternet(): Promise<void> {
  */
 export async function connectToInternet(o: { ns: string; ifname: string; port: string; addresses: string[]; defaultRoute?: boolean }): Promise<void> {
   await ensureInternet();
-  await nsRun(INTERNET_NS, ['link', 'delete', o.port]).catch(() => undefined);
+  await nsRun(internetNs(), ['link', 'delete', o.port]).catch(() => undefined);
   const tmp = `t${o.port.slice(1)}`;
-  await nsRun(INTERNET_NS, ['link', 'add', 'name', o.port, 'type', 'veth', 'peer', 'name', tmp, 'netns', o.ns]);
+  const plug = () => nsRun(internetNs(), ['link', 'add', 'name', o.port, 'type', 'veth', 'peer', 'name', tmp, 'netns', o.ns]);
+  // Another process may have released the (then empty) namespace in between: make it again once.
+  await plug().catch(async (e) => {
+    if (await namespaceExists(internetNs())) throw e;
+    await ensureInternet();
+    await plug();
+  });
   await nsRun(
-    INTERNET_NS,
+    internetNs(),
     ['-batch', '-'],
     [`address add ${EDGE_GATEWAY}/32 dev ${o.port}`, `link set ${o.port} up`, ...o.addresses.map((a) => `route replace ${a}/32 dev ${o.port}`)].join('\n') + '\n',
   );
@@ -86,8 +118,8 @@ export async function connectToInternet(o: { ns: string; ifname: string; port: s
 
 /** Addresses the internet router routes somewhere (taken). */
 async function internetAddresses(): Promise<Set<string>> {
-  if (!(await namespaceExists(INTERNET_NS))) return new Set();
-  const out = await nsRun(INTERNET_NS, ['-o', '-4', 'route', 'show']);
+  if (!(await namespaceExists(internetNs()))) return new Set();
+  const out = await nsRun(internetNs(), ['-o', '-4', 'route', 'show']);
   return new Set(out.stdout.split('\n').map((l) => /^(\d+\.\d+\.\d+\.\d+)(?:\/32)?\s/.exec(l)?.[1] ?? ''));
 }
 
@@ -234,13 +266,13 @@ async function applyRouting(ns: string, vpcCidr: string, port: string | undefine
       ...current.filter((a) => !plan.uplinks.includes(a)).map((a) => `address del ${a}/32 dev igw0`),
     ];
     if (fix.length) await nsRun(ns, ['-batch', '-'], fix.join('\n') + '\n');
-    const edge = await nsRun(INTERNET_NS, ['-o', '-4', 'route', 'show', 'dev', port]);
+    const edge = await nsRun(internetNs(), ['-o', '-4', 'route', 'show', 'dev', port]);
     const routed = [...edge.stdout.matchAll(/^(\d+\.\d+\.\d+\.\d+)\s/gm)].map((m) => m[1]);
     const edgeFix = [
       ...plan.uplinks.filter((a) => !routed.includes(a)).map((a) => `route replace ${a}/32 dev ${port}`),
       ...routed.filter((a) => !plan.uplinks.includes(a)).map((a) => `route del ${a}/32 dev ${port}`),
     ];
-    if (edgeFix.length) await nsRun(INTERNET_NS, ['-batch', '-'], edgeFix.join('\n') + '\n');
+    if (edgeFix.length) await nsRun(internetNs(), ['-batch', '-'], edgeFix.join('\n') + '\n');
   }
   const natTable = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ...(port ? plan.nat : []), 'COMMIT', ''].join('\n');
   await run('ip', ['netns', 'exec', ns, 'iptables-restore', '-w'], natTable);
@@ -339,6 +371,8 @@ export const gatewayAttachmentHandler: DockerHandler = {
     note(ctx, state, props, true);
     ctx.local.of(RoutingState).handedOut.delete(str(state.data?.uplink));
     await reconcileRouting(ctx, str(state.data?.vpcId));
+    // The last VPC plugged into the internet is gone: the internet router goes too.
+    await releaseInternet();
   },
 };
 
