@@ -90,3 +90,15 @@ describe('a network load balancer at plan', () => {
     expect(warnings(await plan(nlb({ SecurityGroups: ['sg-0123456789abcdef0'] })))).toEqual([]);
   });
 });
+
+describe('AWS::EC2::NetworkInterfaceAttachment at plan', () => {
+  it('is refused before anything is created: a local instance has one interface', async () => {
+    const lines = await refusal({
+      Resources: {
+        Eni: { Type: 'AWS::EC2::NetworkInterface', Properties: { SubnetId: 'subnet-0123456789abcdef0' } },
+        Attach: { Type: 'AWS::EC2::NetworkInterfaceAttachment', Properties: { InstanceId: 'i-0123456789abcdef0', NetworkInterfaceId: { Ref: 'Eni' }, DeviceIndex: '1' } },
+      },
+    });
+    expect(lines.join('\n')).toMatch(/NetworkInterfaceAttachment adds a second network interface.*a local instance has one interface.*nothing was deployed.*Resources\.Attach\.Type/);
+  });
+});

@@ -156,7 +156,14 @@ export class RoutingState {
   chain: Promise<unknown> = Promise.resolve();
 }
 
-const ROUTING_TYPES = new Set(['AWS::EC2::RouteTable', 'AWS::EC2::Route', 'AWS::EC2::SubnetRouteTableAssociation', 'AWS::EC2::VPCGatewayAttachment', 'AWS::EC2::NatGateway']);
+const ROUTING_TYPES = new Set([
+  'AWS::EC2::RouteTable',
+  'AWS::EC2::Route',
+  'AWS::EC2::SubnetRouteTableAssociation',
+  'AWS::EC2::VPCGatewayAttachment',
+  'AWS::EC2::NatGateway',
+  'AWS::EC2::EIPAssociation',
+]);
 
 function note(ctx: DockerContext, state: ResourceState, props: JsonObject, removed = false): void {
   ctx.local.of(RoutingState).overlay.set(state.physicalId, removed ? null : { stack: ctx.stack, logicalId: ctx.logicalId, type: ctx.type, properties: props, state });
@@ -208,6 +215,22 @@ export function planRouting(vpcId: string, live: KnownResource[]): RoutingPlan {
     !!uplink && routesOf(rtb).some((r) => r.state.data?.targetKind === 'igw' && r.state.data?.target === igw && cidrContains(parseCidr(str(r.state.data?.dest)) as Cidr, dest));
   const plan: RoutingPlan = { tables: [], uplinks: uplink ? [uplink] : [], nat: [] };
   for (const n of nats.values()) if (uplink && typeof n.state.data?.address === 'string') plan.uplinks.push(n.state.data.address);
+  // Elastic IPs associated with an instance or interface: 1:1 translation at the gateway, as AWS's
+  // internet gateway does. One address per allocation: a newer association (a move) wins.
+  const eips = new Map<string, KnownResource>();
+  for (const a of of('AWS::EC2::EIPAssociation')) {
+    const key = str(a.state.data?.address);
+    const held = eips.get(key);
+    if (!held || Number(a.state.data?.since ?? 0) > Number(held.state.data?.since ?? 0)) eips.set(key, a);
+  }
+  const eipNat: string[] = [];
+  for (const [address, a] of eips) {
+    const ip = str(a.state.data?.ip);
+    if (!uplink || !address || !ip) continue;
+    plan.uplinks.push(address);
+    eipNat.push(`-A PREROUTING -i igw0 -d ${address}/32 -j DNAT --to-destination ${ip}`, `-A POSTROUTING -s ${ip}/32 -o igw0 -j SNAT --to-source ${address}`);
+  }
+  plan.nat.push(...eipNat);
   for (const s of subnets) {
     const cidr = str(s.state.data?.cidr);
     const rtb = tableOf.get(s.state.physicalId);
@@ -278,6 +301,14 @@ async function applyRouting(ns: string, vpcCidr: string, port: string | undefine
   await run('ip', ['netns', 'exec', ns, 'iptables-restore', '-w'], natTable);
   // Connections tracked under the old routing would keep their old translation: forget them.
   await run('ip', ['netns', 'exec', ns, 'conntrack', '-F']).catch(() => undefined);
+}
+
+/** Runs `fn` after every routing change under way, before any later one (per provider). */
+function serialised<T>(ctx: DockerContext, fn: () => Promise<T>): Promise<T> {
+  const st = ctx.local.of(RoutingState);
+  const next = st.chain.then(fn);
+  st.chain = next.catch(() => undefined);
+  return next;
 }
 
 /** Recomputes and loads the routing of `vpcId` (serialised per provider). */
@@ -367,10 +398,12 @@ export const gatewayAttachmentHandler: DockerHandler = {
   },
   async delete(ctx, state, props) {
     const ns = str(state.data?.netns);
-    if (ns) await nsRun(ns, ['link', 'delete', 'igw0']).catch(() => undefined);
+    // Routing without the gateway first, then the port goes: a reconcile of another resource of
+    // the VPC (running meanwhile, serialised with this one) never looks for an igw0 that is gone.
     note(ctx, state, props, true);
     ctx.local.of(RoutingState).handedOut.delete(str(state.data?.uplink));
     await reconcileRouting(ctx, str(state.data?.vpcId));
+    if (ns) await serialised(ctx, () => nsRun(ns, ['link', 'delete', 'igw0']).catch(() => undefined));
     // The last VPC plugged into the internet is gone: the internet router goes too.
     await releaseInternet();
   },
@@ -546,7 +579,65 @@ export const natGatewayHandler: DockerHandler = {
   },
 };
 
+let associations = 0;
+
+/**
+ * AWS::EC2::EIPAssociation: the Elastic IP's address in kiln's internet (from 198.18.0.0/15; the
+ * EIP's `PublicIp` is its loopback address on the host) is routed to the VPC's internet gateway and
+ * translated there to the instance's (or interface's) private address, both ways: connections from
+ * the internet to it reach the instance, and the instance's own traffic out leaves with it. Moving
+ * the association (a new one for the same allocation, the old one deleted) keeps the address and
+ * moves the traffic. As on AWS the VPC needs an internet gateway attached.
+ */
+export const eipAssociationHandler: DockerHandler = {
+  type: 'AWS::EC2::EIPAssociation',
+  effect: 'real',
+  async create(ctx, props) {
+    const allocationId = str(props.AllocationId);
+    const eip = ctx
+      .allResources()
+      .find((r) => r.type === 'AWS::EC2::EIP' && ((allocationId !== '' && r.state.attributes.AllocationId === allocationId) || (str(props.EIP) !== '' && r.state.physicalId === str(props.EIP))));
+    if (!eip) throw new KilnError('EIP_NOT_FOUND', `The allocation ID '${allocationId || str(props.EIP)}' does not exist (InvalidAllocationID.NotFound)`, 'user');
+    const instanceId = str(props.InstanceId);
+    const eniId = str(props.NetworkInterfaceId);
+    if (!instanceId === !eniId) throw new KilnError('INVALID_PARAMETER', 'AWS::EC2::EIPAssociation: give exactly one of InstanceId and NetworkInterfaceId', 'user');
+    const target = instanceId || eniId;
+    const found = ctx.lookup(target);
+    if (!found || found.type !== (instanceId ? 'AWS::EC2::Instance' : 'AWS::EC2::NetworkInterface'))
+      throw new KilnError(instanceId ? 'INSTANCE_NOT_FOUND' : 'ENI_NOT_FOUND', `The ${instanceId ? 'instance' : 'network interface'} ID '${target}' does not exist`, 'user');
+    const rec = instanceId ? (Array.isArray(found.state.data?.containers) ? found.state.data.containers[0] : undefined) : found.state.data;
+    const ip = rec && typeof rec === 'object' && !Array.isArray(rec) ? str(rec.ip) : '';
+    const vpcId = rec && typeof rec === 'object' && !Array.isArray(rec) ? str(rec.vpcId) : '';
+    if (!ip || !vpcId) throw new KilnError('INSTANCE_NOT_RUNNING', `${target} has no private address to associate the Elastic IP with`, 'user');
+    if (str(props.PrivateIpAddress) && str(props.PrivateIpAddress) !== ip)
+      throw new KilnError('UNSUPPORTED_ON_LOCAL', `PrivateIpAddress ${str(props.PrivateIpAddress)}: local interfaces have one address (${ip})`, 'user');
+    const live = liveView(ctx);
+    if (!live.some((r) => r.type === 'AWS::EC2::VPCGatewayAttachment' && r.state.data?.vpcId === vpcId))
+      throw new KilnError('GATEWAY_NOT_ATTACHED', `Network ${vpcId} is not attached to any internet gateway (Gateway.NotAttached)`, 'user');
+    const realAllocation = str(eip.state.attributes.AllocationId);
+    // The allocation keeps its internet address while any association of it lives (a move).
+    const held = live.find((r) => r.type === 'AWS::EC2::EIPAssociation' && r.state.data?.allocationId === realAllocation && str(r.state.data?.address));
+    const address = held ? str(held.state.data?.address) : await allocateUplinkAddress(ctx, realAllocation);
+    const id = newId('eipassoc');
+    const since = Date.now() * 1000 + (associations++ % 1000);
+    const state: ResourceState = { physicalId: id, attributes: { Id: id }, data: { allocationId: realAllocation, publicIp: eip.state.physicalId, target, vpcId, ip, address, since } };
+    ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `${eip.state.physicalId} (${address} in kiln's internet) -> ${target} (${ip})` });
+    note(ctx, state, props);
+    await reconcileRouting(ctx, vpcId);
+    const from = held ? str(held.state.data?.vpcId) : '';
+    if (from && from !== vpcId) await reconcileRouting(ctx, from);
+    return state;
+  },
+  async delete(ctx, state, props) {
+    note(ctx, state, props, true);
+    const address = str(state.data?.address);
+    if (!liveView(ctx).some((r) => r.type === 'AWS::EC2::EIPAssociation' && r.state.data?.address === address)) ctx.local.of(RoutingState).handedOut.delete(address);
+    await reconcileRouting(ctx, str(state.data?.vpcId));
+  },
+};
+
 export const routingHandlers: DockerHandler[] = [
+  eipAssociationHandler,
   internetGatewayHandler,
   egressOnlyInternetGatewayHandler,
   gatewayAttachmentHandler,
