@@ -119,6 +119,15 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   const r: AwsDeployResult = await engine.deployAwsStack(stackEnv, { ...runOpts, ...(confirm ? { confirm: (p) => confirm({ plan: p.plan, isCreate: p.isCreate } as PlanResult) } : {}) });
   const ms = Date.now() - t0;
   const base = { stack, images, built: built.sort(), parameters: recorded, plan: r.plan, aws: r, ms };
+  // The stack exists in CloudFormation (whatever became of it): `kiln ui` lists it from this note.
+  if (r.outcome !== 'cancelled' || r.finalStatus) {
+    const [{ stateDir }, { rememberAwsStack }] = await Promise.all([import('../state/db.js'), import('../aws/known-stacks.js')]);
+    try {
+      rememberAwsStack(stateDir(o.stateDir), stack, region);
+    } catch {
+      /* the run's record below says what matters; the ui then misses this stack */
+    }
+  }
   if (r.outcome === 'no-changes') return { ...base, outcome: 'up-to-date' };
   if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
   const { PipelineStore } = await import('../state/pipeline.js');
