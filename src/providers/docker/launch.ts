@@ -28,7 +28,7 @@ import type { JsonObject } from '../../stack/model.js';
 import { ResourceMissing } from '../../model/provider.js';
 import { packTar, type TarEntry } from '../../image/builders/tar.js';
 import type { DockerContext } from './context.js';
-import { attachingMember, currentView, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
+import { attachingMember, currentView, groupIdOf, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
 import { unregisterInstance } from './imds.js';
 import { ResolvedImages, resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
@@ -63,6 +63,8 @@ export interface LaunchSpec {
   subnetId: string;
   /** Physical ids of `AWS::EC2::SecurityGroup`s of the subnet's VPC; none = the VPC's default group. */
   securityGroupIds?: string[];
+  /** With no `securityGroupIds`: no group filters the container (a network load balancer without groups). */
+  unfiltered?: boolean;
   /** Extra labels (kiln's own labels are always set). */
   labels?: Record<string, string>;
   /** `kiln.kind` label: `instance` (default), `load-balancer`, `cache`… */
@@ -223,8 +225,9 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
   requireRoot();
   const { docker } = ctx;
   const subnet = subnetInfo(ctx, spec.subnetId);
-  const groups = [...new Set(spec.securityGroupIds ?? [])];
   const view = currentView(ctx);
+  // A group may be named by its name in the VPC (Ref of a default-VPC group): kiln keys groups by id.
+  const groups = [...new Set((spec.securityGroupIds ?? []).map((g) => groupIdOf(ctx, view, g, subnet.vpcId) ?? g))];
   for (const g of groups) {
     const rules = view.groups.get(g);
     if (!rules) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
@@ -248,7 +251,8 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
   let registered: string | undefined;
   const rand = randomBytes(3).toString('hex');
   const containerName = `kiln-${ctx.stack}-${ctx.logicalId}-${(spec.name ?? rand).replace(/[^a-zA-Z0-9_.-]/g, '-')}`;
-  const record: ContainerRecord = { id: '', ip, vpcId: subnet.vpcId, subnetId: spec.subnetId, groups };
+  const unfiltered = !!spec.unfiltered && !groups.length;
+  const record: ContainerRecord = { id: '', ip, vpcId: subnet.vpcId, subnetId: spec.subnetId, groups, ...(unfiltered ? { unfiltered } : {}) };
   try {
     let networkMode = 'none';
     const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
@@ -376,6 +380,7 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
     vpcId: subnet.vpcId,
     subnetId: spec.subnetId,
     groups,
+    ...(unfiltered ? { unfiltered } : {}),
     netns: subnet.netns,
     imageId: image.id,
     ...(publicIp ? { publicIp } : {}),
