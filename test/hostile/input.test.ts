@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readInput } from '../../src/core/input.js';
 import { crashed, kiln } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-hostile-input-'));
@@ -43,6 +44,31 @@ describe('a template read once from wherever it comes', () => {
     expect(r.timedOut).toBe(false);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(STACK_ERROR);
+  });
+
+  it('a FIFO nobody writes to is an error after the wait, and a second reader gets it at once', async () => {
+    const fifo = join(dir, 'fifo-alone');
+    execFileSync('mkfifo', [fifo]);
+    const o = { maxBytes: 1024, what: 'template', fifoWaitMs: 300 };
+    await expect(readInput(fifo, o)).rejects.toThrow(/it is a FIFO and nothing was written to it/);
+    const again = Promise.race([
+      readInput(fifo, o).then(
+        () => 'read',
+        () => 'refused',
+      ),
+      new Promise((res) => setTimeout(() => res('waited'), 200)),
+    ]);
+    expect(await again).toBe('refused');
+  });
+
+  it('a FIFO whose writer sends too much is refused once, at the limit', async () => {
+    const fifo = join(dir, 'fifo-big');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('bash', ['-c', `head -c 200000 /dev/zero | tr '\\0' x > ${fifo}`]);
+    const o = { maxBytes: 64 * 1024, what: 'template', fifoWaitMs: 10_000 };
+    await expect(readInput(fifo, o)).rejects.toThrow(/larger than 65,536 bytes/);
+    await expect(readInput(fifo, o)).rejects.toThrow(/larger than 65,536 bytes/);
+    writer.kill();
   });
 });
 
