@@ -14,6 +14,7 @@ const packer = JSON.stringify({ builders: [{ type: 'docker', image: 'busybox', c
 writeFileSync(join(dir, 'stack.json'), stack);
 writeFileSync(join(dir, 'packer.json'), packer);
 writeFileSync(join(dir, 'big.json'), '{"Resources": {}, "Description": "' + 'x'.repeat(6 * 1024 * 1024) + '"}');
+writeFileSync(join(dir, 'big14.json'), '{"Resources": {}, "Description": "' + 'x'.repeat(14 * 1024 * 1024) + '"}'); // the 14 MB template
 writeFileSync(join(dir, 'latin1.yaml'), Buffer.from('Resources:\n  T:\n    Type: AWS::SNS::Topic # caf\xe9\n', 'latin1'));
 writeFileSync(join(dir, 'nul.json'), Buffer.concat([Buffer.from('{"Resources": {'), Buffer.from([0]), Buffer.from('}}')]));
 const STACK_ERROR = /:1:\d+: error\[SELECT_OUT_OF_RANGE\]/;
@@ -81,6 +82,8 @@ describe('input that is too big or not text stops early', () => {
     ['/dev/zero as a Packer template to build', ['build', '/dev/zero'], /it is binary/],
     ['/dev/zero as a var file', ['validate', '-var-file', '/dev/zero', join(dir, 'packer.json')], /it is binary/],
     ['a 6 MiB template', ['validate', join(dir, 'big.json')], /it is larger than 4 MiB, the most kiln reads for a template; reading stopped there/],
+    ['a 14 MiB template (once 55 s and 3 GB)', ['validate', join(dir, 'big14.json')], /it is larger than 4 MiB, the most kiln reads for a template; reading stopped there/],
+    ['a 14 MiB template to plan', ['plan', join(dir, 'big14.json'), '--stack', 'hostile-input'], /it is larger than 4 MiB/],
     ['an endless stream of text', ['validate', '<(yes "# comment")'], /it is larger than 4 MiB/],
     ['a template that is not UTF-8', ['validate', join(dir, 'latin1.yaml')], /it is not UTF-8 text/],
     ['a template with a NUL byte', ['validate', join(dir, 'nul.json')], /it is binary \(a NUL byte at offset 15\)/],
