@@ -70,6 +70,13 @@ build {
       "apt-get install -y -qq --no-install-recommends busybox redis-tools >/dev/null",
       "mkdir -p /srv/www/cgi-bin",
     ]
+    # On AWS the instance's user is not root: run as root, then hand /srv/www (where the file
+    # provisioner uploads next, as that user) over to it.
+    override = {
+      "amazon-ebs.aws" = {
+        execute_command = "chmod +x {{ .Path }}; {{ .Vars }} sudo -E sh -c '{{ .Path }} && chown -R \"$SUDO_USER\" /srv/www'"
+      }
+    }
   }
 
   provisioner "file" {
@@ -84,6 +91,11 @@ build {
       "install -m 0755 /srv/www/app-start /usr/local/bin/app-start",
       "chmod 0755 /srv/www/cgi-bin/index /srv/www/cgi-bin/health",
     ]
+    override = {
+      "amazon-ebs.aws" = {
+        execute_command = "chmod +x {{ .Path }}; {{ .Vars }} sudo -E {{ .Path }}"
+      }
+    }
   }
 
   post-processors {

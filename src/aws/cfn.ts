@@ -19,6 +19,7 @@ export type CfnOps = {
   DetectStackDrift: [T.DetectStackDriftCommandInput, T.DetectStackDriftCommandOutput];
   DescribeStackDriftDetectionStatus: [T.DescribeStackDriftDetectionStatusCommandInput, T.DescribeStackDriftDetectionStatusCommandOutput];
   DescribeStackResourceDrifts: [T.DescribeStackResourceDriftsCommandInput, T.DescribeStackResourceDriftsCommandOutput];
+  GetTemplate: [T.GetTemplateCommandInput, T.GetTemplateCommandOutput];
 };
 
 export type CfnOp = keyof CfnOps & string;

@@ -23,6 +23,8 @@ export interface AwsSettingsInput {
   /** A service endpoint from the template (`custom_endpoint_ec2`). */
   endpoint?: string;
   env: Record<string, string | undefined>;
+  /** Who asks, for the advice in messages: a template's builder (the default) or a command's flags. */
+  from?: 'builder' | 'command';
 }
 
 export interface AwsSettings {
@@ -65,7 +67,8 @@ export function defaultEndpoint(service: AwsService, region: string): string {
 export function awsSettings(service: AwsService, input: AwsSettingsInput): AwsSettings {
   const env = input.env;
   const region = input.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || '';
-  if (!region) throw new KilnError('AWS_REGION', 'no AWS region: set "region" in the builder, or AWS_REGION in the environment', 'user');
+  const byCommand = input.from === 'command';
+  if (!region) throw new KilnError('AWS_REGION', `no AWS region: ${byCommand ? 'give --region' : 'set "region" in the builder'}, or AWS_REGION in the environment`, 'user');
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new KilnError('AWS_REGION', `"${region}" is not an AWS region name (e.g. eu-west-1)`, 'user');
   const endpoint = endpointFor(service, input.endpoint, env);
   const found: string[] = [];
@@ -92,7 +95,7 @@ export function awsSettings(service: AwsService, input: AwsSettingsInput): AwsSe
     } catch (e) {
       throw new KilnError(
         'AWS_CREDENTIALS',
-        `no AWS credentials from ${source}: ${errorMessage(e).split('\n')[0]}. Set access_key/secret_key or profile in the builder, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+        `no AWS credentials from ${source}: ${errorMessage(e).split('\n')[0]}. Set ${byCommand ? '' : 'access_key/secret_key or profile in the builder, '}AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
         'environment',
       );
     }

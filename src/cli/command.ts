@@ -26,3 +26,17 @@ export function reportFailure(err: unknown, io: CliIO): number {
   io.err('This is a bug in kiln; please report it with the command you ran (set KILN_DEBUG=1 for a stack trace).\n');
   return 70;
 }
+
+/**
+ * Runs one subcommand: loads its module, runs it, and turns any failure (in loading or running)
+ * into a message and an exit code. The dispatcher (main.ts) and the per-command bundles that
+ * bin/kiln.js loads (scripts/bundle-cli.mjs) both go through here, so they behave the same.
+ */
+export async function runCommand(load: () => Promise<{ command: Command }>, argv: string[], io: CliIO): Promise<number> {
+  try {
+    const { command } = await load();
+    return await command.run(argv, io);
+  } catch (e) {
+    return reportFailure(e, io);
+  }
+}

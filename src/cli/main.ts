@@ -1,7 +1,7 @@
 // kiln's command dispatcher. Subcommands load lazily so that a fast path (a cache-hit build, a
 // validate) loads only what it needs.
 import { processIO, type CliIO } from './io.js';
-import { reportFailure, type Command } from './command.js';
+import { runCommand, type Command } from './command.js';
 
 interface Entry {
   group: string;
@@ -39,6 +39,13 @@ const COMMANDS: Record<string, Entry> = {
 
 export const VERSION = '0.1.0';
 
+/**
+ * The command names; each is also its module's name (./commands/NAME.js). The build bundles each
+ * command on its own (scripts/bundle-cli.mjs) for bin/kiln.js, which runs it without loading this
+ * dispatcher; help, version and unknown names come here.
+ */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 function usage(): string {
   const groups = new Map<string, string[]>();
   for (const [name, e] of Object.entries(COMMANDS)) {
@@ -67,10 +74,5 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     io.err(`kiln: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  try {
-    const { command } = await entry.load();
-    return await command.run(rest, io);
-  } catch (e) {
-    return reportFailure(e, io);
-  }
+  return runCommand(entry.load, rest, io);
 }

@@ -34,7 +34,7 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   const events: EventSink<PipelineEvent> = o.events ?? { emit: () => undefined };
   const env = o.env ?? process.env;
   const { awsSettings, maskSecrets } = await import('../aws/settings.js');
-  const settings = awsSettings('cloudformation', { ...(o.region ? { region: o.region } : {}), env });
+  const settings = awsSettings('cloudformation', { ...(o.region ? { region: o.region } : {}), env, from: 'command' });
   const region = settings.region;
   const { readFileSync } = await import('node:fs');
   const template = readFileSync(config.stackTemplate, 'utf8');
@@ -94,7 +94,7 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   const noEcho = Object.entries(params)
     .filter(([k, v]) => stackTemplate.parameters[k]?.noEcho && v)
     .map(([, v]) => v);
-  const s3 = s3Bucket ? (o.s3 ?? (await import('../aws/s3.js')).openS3(awsSettings('s3', { region, env }))) : undefined;
+  const s3 = s3Bucket ? (o.s3 ?? (await import('../aws/s3.js')).openS3(awsSettings('s3', { region, env, from: 'command' }))) : undefined;
   const stackEnv: AwsStackEnv = {
     cfn: withRetry(o.cfn ?? openCfn(settings), o.aws?.clock ? { clock: o.aws.clock } : {}),
     ...(o.aws?.clock ? { clock: o.aws.clock } : {}),
@@ -119,6 +119,15 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   const r: AwsDeployResult = await engine.deployAwsStack(stackEnv, { ...runOpts, ...(confirm ? { confirm: (p) => confirm({ plan: p.plan, isCreate: p.isCreate } as PlanResult) } : {}) });
   const ms = Date.now() - t0;
   const base = { stack, images, built: built.sort(), parameters: recorded, plan: r.plan, aws: r, ms };
+  // The stack exists in CloudFormation (whatever became of it): `kiln ui` lists it from this note.
+  if (r.outcome !== 'cancelled' || r.finalStatus) {
+    const [{ stateDir }, { rememberAwsStack }] = await Promise.all([import('../state/db.js'), import('../aws/known-stacks.js')]);
+    try {
+      rememberAwsStack(stateDir(o.stateDir), stack, region);
+    } catch {
+      /* the run's record below says what matters; the ui then misses this stack */
+    }
+  }
   if (r.outcome === 'no-changes') return { ...base, outcome: 'up-to-date' };
   if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
   const { PipelineStore } = await import('../state/pipeline.js');

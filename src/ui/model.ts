@@ -42,12 +42,16 @@ export interface ResourceView {
   noLocalEffect: boolean;
   /** Instances and launch templates: the image as written (`ami-…`), its id, and the kiln.yaml image name. */
   image?: { ref: string; id?: string; name?: string };
+  /** AWS: the drift CloudFormation found the last time it looked (local stacks: asked by the page). */
+  drift?: { status: string; checkedAt?: string };
 }
 
 export interface ParameterView {
   name: string;
   /** undefined: NoEcho, masked. */
   value?: string;
+  /** AWS: masked because the template could not be read to tell whether it is NoEcho. */
+  unknown?: boolean;
 }
 
 export interface StackDetail {
@@ -60,6 +64,8 @@ export interface StackDetail {
   latest?: { id: string; kind: string; status: string; startedAt: string; endedAt: string | null; reason: string | null };
   latestEvents: StackEvent[];
   run?: LiveRun;
+  /** A stack on the AWS target: what CloudFormation reports (src/ui/aws.ts). */
+  aws?: { region: string; drift?: string; failure?: string };
 }
 
 export function runOf(runs: ReadonlyMap<number, LiveRun>, stack: string): LiveRun | undefined {
@@ -96,19 +102,24 @@ function shownParameters(d: DeploymentRecord | undefined): ParameterView[] {
 
 const templateEdges = new Map<string, EdgeSpec[]>();
 
+/** The dependency edges of a template's text (JSON or YAML); none when it cannot be read. */
+export async function edgesOfText(text: string): Promise<EdgeSpec[]> {
+  try {
+    const [{ loadTemplate }, { buildStackGraph }] = await Promise.all([import('../stack/load.js'), import('../stack/graph.js')]);
+    const doc = loadTemplate(text, 'template');
+    if (doc.value !== undefined) return buildStackGraph(doc.value).edges.map((e) => ({ from: e.from, to: e.to, via: e.via }));
+  } catch {
+    /* no edges */
+  }
+  return [];
+}
+
 /** The dependency edges of a deployment's template as written (cached per deployment). */
 async function edgesOfTemplate(d: DeploymentRecord | undefined): Promise<EdgeSpec[]> {
   if (!d?.template) return [];
   const hit = templateEdges.get(d.id);
   if (hit) return hit;
-  let edges: EdgeSpec[] = [];
-  try {
-    const [{ loadTemplate }, { buildStackGraph }] = await Promise.all([import('../stack/load.js'), import('../stack/graph.js')]);
-    const doc = loadTemplate(d.template, 'template');
-    if (doc.value !== undefined) edges = buildStackGraph(doc.value).edges.map((e) => ({ from: e.from, to: e.to, via: e.via }));
-  } catch {
-    edges = [];
-  }
+  const edges = await edgesOfText(d.template);
   if (templateEdges.size > 200) templateEdges.clear();
   templateEdges.set(d.id, edges);
   return edges;

@@ -7,6 +7,7 @@ import { categoryLegend, graphSvg, layoutGraph, shortType, type NodeLine, type N
 import type { LiveRun } from './feed.js';
 import type { HistoryEntry, ResourceView, StackDetail, StackSummary } from './model.js';
 import type { BuildsView } from './builds.js';
+import type { AwsSummary } from './aws.js';
 import { eventsTable, timelineCard } from './pictures.js';
 import { timeline } from './timeline.js';
 import { graphHover, invoke, js } from './browser.js';
@@ -63,8 +64,11 @@ ${s.reason && toneOf(s.status) === 'bad' ? `<div class="meta" style="color:var(-
     .join('')}</div>`;
 }
 
-export function indexPage(ctx: PageContext, stacks: readonly StackSummary[]): string {
-  const body = `<div class="title"><h1>Stacks</h1></div><p class="sub">Every stack of this state directory. A deploy, up, rollback or destroy run from any terminal shows here live.</p><div id="cards">${stackCards(stacks)}</div>`;
+export function indexPage(ctx: PageContext, stacks: readonly StackSummary[], aws: readonly AwsSummary[] = []): string {
+  const onAws = aws.length
+    ? `<div class="title" style="margin-top:28px"><h2 style="margin:0">On AWS</h2></div><p class="sub">The stacks kiln deployed with <code>--target aws</code>, as CloudFormation reports them now.</p><div id="aws-cards">${awsStackCards(aws)}</div>`
+    : '';
+  const body = `<div class="title"><h1>Stacks</h1></div><p class="sub">Every stack of this state directory. A deploy, up, rollback or destroy run from any terminal shows here live.</p>${aws.length ? '<h2>On this machine (Docker)</h2>' : ''}<div id="cards">${stackCards(stacks)}</div>${onAws}`;
   return shell(ctx, { title: 'Stacks', current: 'stacks', body, live: { page: 'index' } });
 }
 
@@ -95,6 +99,14 @@ export function stackGraph(d: StackDetail): string {
   return graphSvg(layoutGraph(d.resources.map(nodeOf), d.edges), { title: `resources of ${d.stack.name}` });
 }
 
+/** A drift cell in the words the page's script uses for a local stack's (client.ts, applyDrift). */
+function driftCell(drift: NonNullable<ResourceView['drift']>, aws: boolean): string {
+  const s = drift.status;
+  const [tone, word] = s === 'IN_SYNC' ? ['ok', 'in sync'] : s === 'NOT_CHECKED' || s === 'UNKNOWN' ? ['idle', 'not checked'] : ['bad', s.toLowerCase()];
+  const note = drift.checkedAt ? `checked ${when(drift.checkedAt)}` : s === 'NOT_CHECKED' && aws ? 'kiln drift --target aws checks it' : '';
+  return `<span class="pill t-${tone}" data-drift="${esc(s)}">${esc(word)}</span>${note ? `<div class="faint" style="font-size:12px">${esc(note)}</div>` : ''}`;
+}
+
 function resourcesTable(d: StackDetail): string {
   const rows = d.resources
     .map((r) => {
@@ -102,7 +114,9 @@ function resourcesTable(d: StackDetail): string {
         ? `${r.image.name ? `<b>${esc(r.image.name)}</b> ` : ''}<span class="mono">${esc(r.image.ref)}</span>${r.image.id ? `<br><span class="mono faint">${esc(r.image.id.slice(0, 19))}</span>` : ''}`
         : '<span class="faint">–</span>';
       const state = r.row === 'pendingDelete' ? ' <span class="faint">(old copy, awaiting cleanup)</span>' : r.noLocalEffect ? ' <span class="faint">(no local effect)</span>' : '';
-      return `<tr data-id="${esc(r.logicalId)}"><td class="k">${esc(r.logicalId)}</td><td class="muted">${esc(shortType(r.type))}</td><td class="mono pid" style="white-space:nowrap">${esc(r.physicalId ?? '–')}</td><td class="st">${r.planned ? `<span class="pill t-idle">planned: ${esc(r.planned)}</span>` : pill(r.status)}${state}${r.failed ? `<div style="color:var(--bad);font-size:12.5px;margin-top:4px">${esc(r.failed)}</div>` : ''}</td><td>${image}</td><td class="drift" data-id="${esc(r.logicalId)}"><span class="faint">…</span></td></tr>`;
+      return `<tr data-id="${esc(r.logicalId)}"><td class="k">${esc(r.logicalId)}</td><td class="muted">${esc(shortType(r.type))}</td><td class="mono pid" style="white-space:nowrap">${esc(r.physicalId ?? '–')}</td><td class="st">${r.planned ? `<span class="pill t-idle">planned: ${esc(r.planned)}</span>` : pill(r.status)}${state}${r.failed ? `<div style="color:var(--bad);font-size:12.5px;margin-top:4px">${esc(r.failed)}</div>` : ''}</td><td>${image}</td>${
+        r.drift ? `<td class="drift-known" data-id="${esc(r.logicalId)}">${driftCell(r.drift, !!d.aws)}</td>` : `<td class="drift" data-id="${esc(r.logicalId)}"><span class="faint">…</span></td>`
+      }</tr>`;
     })
     .join('');
   return `<table><thead><tr><th>resource</th><th>type</th><th>physical id</th><th>status</th><th>image</th><th>drift</th></tr></thead><tbody>${rows}</tbody></table>`;
@@ -120,10 +134,11 @@ export function stackBody(d: StackDetail): string {
   const paramRows = d.parameters
     .map(
       (p) =>
-        `<tr><td class="k">${esc(p.name)}</td><td>${p.value === undefined ? '<span class="masked">****</span> <span class="faint">NoEcho</span>' : p.value === '' ? '<span class="faint">(empty)</span>' : `<span class="mono">${esc(p.value)}</span>`}</td></tr>`,
+        `<tr><td class="k">${esc(p.name)}</td><td>${p.value === undefined ? `<span class="masked">****</span> <span class="faint">${p.unknown ? 'not shown: the template could not be read to tell whether it is NoEcho' : 'NoEcho'}</span>` : p.value === '' ? '<span class="faint">(empty)</span>' : `<span class="mono">${esc(p.value)}</span>`}</td></tr>`,
     )
     .join('');
   const tl = d.latestEvents.length ? timeline(d.latestEvents) : undefined;
+  if (d.aws) return awsBody(d, d.aws, outRows, paramRows, tl);
   // A failed last deployment says so and why, though the stack itself may be back to normal.
   const failedLast = d.latest && !(d.run && !d.run.ended) && ['FAILED', 'ROLLED_BACK', 'ROLLBACK_FAILED'].includes(d.latest.status) ? d.latest : undefined;
   const headline = failedLast
@@ -132,12 +147,39 @@ export function stackBody(d: StackDetail): string {
       ? `<div class="banner bad" id="headline"><b>${esc(d.stack.status)}</b><span>${esc(d.stack.reason)}</span></div>`
       : '';
   return `<p class="sub">Updated ${esc(when(d.stack.updatedAt))}${d.stack.stackId ? ` · <span class="mono">${esc(d.stack.stackId)}</span>` : ''}</p>${runBanner(d.run)}${headline}
-<div class="card"><h2>Resources</h2><div class="legend">${categoryLegend(d.resources.map((r) => r.type)).replace(/^<div class="legend">|<\/div>$/g, '')}<span><i style="background:#dcfce7;border:1px solid #86efac"></i>complete</span><span><i style="background:#fef3c7;border:1px solid #f59e0b"></i>in progress</span><span><i style="background:#fee2e2;border:1px solid #ef4444"></i>failed</span><span><i style="background:#fff;border:1px dashed #94a3b8"></i>planned</span></div><div id="graph" class="graph-wrap">${stackGraph(d)}</div></div>
+${resourcesCard(d)}
 <div class="grid2"><div class="card flush"><h2>Outputs</h2>${outRows ? `<table>${outRows}</table>` : '<div class="empty">No outputs.</div>'}</div>
 <div class="card flush"><h2>Parameters</h2>${paramRows ? `<table>${paramRows}</table>` : '<div class="empty">No parameters.</div>'}</div></div>
 <div class="card flush"><h2>Resource details</h2><div class="scroll">${resourcesTable(d)}</div></div>
 ${tl ? timelineCard(tl, { heading: `Timeline of the last ${d.latest?.kind === 'destroy' ? 'destroy' : 'deployment'}` }) : ''}
 ${d.latest ? `<p class="muted"><a href="${path('stacks', d.stack.name, 'deployments', d.latest.id)}">All events of ${esc(d.latest.id)}</a> · <a href="/history?stack=${encodeURIComponent(d.stack.name)}">History of ${esc(d.stack.name)}</a></p>` : ''}`;
+}
+
+const resourcesCard = (d: StackDetail) =>
+  `<div class="card"><h2>Resources</h2><div class="legend">${categoryLegend(d.resources.map((r) => r.type)).replace(/^<div class="legend">|<\/div>$/g, '')}<span><i style="background:#dcfce7;border:1px solid #86efac"></i>complete</span><span><i style="background:#fef3c7;border:1px solid #f59e0b"></i>in progress</span><span><i style="background:#fee2e2;border:1px solid #ef4444"></i>failed</span><span><i style="background:#fff;border:1px dashed #94a3b8"></i>planned</span></div><div id="graph" class="graph-wrap">${stackGraph(d)}</div></div>`;
+
+/** A stack on the AWS target: what CloudFormation reported when the page was asked for. */
+function awsBody(d: StackDetail, aws: NonNullable<StackDetail['aws']>, outRows: string, paramRows: string, tl: ReturnType<typeof timeline> | undefined): string {
+  const st = d.stack;
+  const bad = toneOf(st.status) === 'bad';
+  const hint =
+    st.status === 'ROLLBACK_COMPLETE' || st.status === 'ROLLBACK_FAILED'
+      ? `Its first create failed and CloudFormation cannot update it: delete it (<code>kiln destroy --target aws --stack ${esc(st.name)} --region ${esc(aws.region)}</code>) and deploy again.`
+      : st.status === 'UPDATE_ROLLBACK_FAILED'
+        ? `Fix the cause, then <code>kiln deploy --target aws --stack ${esc(st.name)} --region ${esc(aws.region)} --continue-rollback</code>.`
+        : '';
+  const headline = bad
+    ? `<div class="banner bad" id="headline"><b>${esc(st.status)}</b><span>${st.reason ? esc(st.reason) : 'CloudFormation gives no reason.'}${aws.failure ? `<br>First failure: ${esc(aws.failure)}` : ''}${hint ? `<br>${hint}` : ''}</span></div>`
+    : '';
+  const drift = aws.drift ? ` · drift ${aws.drift === 'NOT_CHECKED' ? 'not checked' : esc(aws.drift.toLowerCase().replace(/_/g, ' '))}` : '';
+  return `<p class="sub">CloudFormation · <b>${esc(aws.region)}</b> · updated ${esc(when(st.updatedAt))}${drift}${st.stackId ? ` · <span class="mono">${esc(st.stackId)}</span>` : ''}</p>${headline}
+${resourcesCard(d)}
+<div class="grid2"><div class="card flush"><h2>Outputs</h2>${outRows ? `<table>${outRows}</table>` : '<div class="empty">No outputs.</div>'}</div>
+<div class="card flush"><h2>Parameters</h2>${paramRows ? `<table>${paramRows}</table>` : '<div class="empty">No parameters.</div>'}</div></div>
+<div class="card flush"><h2>Resource details</h2><div class="scroll">${resourcesTable(d)}</div></div>
+${tl ? timelineCard(tl, { heading: 'Timeline of the last operation' }) : ''}
+${d.latestEvents.length ? `<div class="card flush"><h2>Events of the last operation</h2><div class="scroll">${eventsTable(d.latestEvents)}</div></div>` : ''}
+<p class="muted">As CloudFormation reported it at ${esc(when(new Date().toISOString()))}; reload for newer. Every event: <code>kiln events --target aws --stack ${esc(st.name)} --region ${esc(aws.region)}</code>. The page changes nothing: drift is checked by <code>kiln drift --target aws</code>.</p>`;
 }
 
 /** The log of the run the page follows: outside the parts swapped in place, so it outlives the run. */
@@ -149,6 +191,39 @@ export function stackPage(ctx: PageContext, d: StackDetail): string {
   const body = `<div class="title"><h1>${esc(d.stack.name)}</h1><span id="stack-status" class="live">${pill(d.stack.status)}</span></div>
 <div id="stack-body">${stackBody(d)}</div>${liveCard(!!d.run && !d.run.ended)}`;
   return shell(ctx, { title: d.stack.name, current: 'stacks', body, live: { page: 'stack', stack: d.stack.name } });
+}
+
+const awsPath = (region: string, stack: string) => path('aws', region, stack);
+
+export function awsStackPage(ctx: PageContext, d: StackDetail): string {
+  const body = `<div class="title"><h1>${esc(d.stack.name)}</h1><span id="stack-status">${pill(d.stack.status)}</span><span class="pill t-idle">AWS ${esc(d.aws?.region ?? '')}</span></div>
+<div id="stack-body">${stackBody(d)}</div>`;
+  return shell(ctx, { title: d.stack.name, current: 'stacks', body, live: { page: 'other' } });
+}
+
+/** An AWS stack CloudFormation could not be asked about, or no longer has. */
+export function awsProblemPage(ctx: PageContext, ref: { stack: string; region: string }, o: { missing?: boolean; message?: string }): string {
+  const text = o.missing
+    ? `<div class="banner busy" id="headline"><b>Not in CloudFormation</b><span>Stack ${esc(ref.stack)} does not exist in ${esc(ref.region)} (any more): it was deleted outside kiln, or the endpoint kiln ui talks to is another one. <code>kiln destroy --target aws --stack ${esc(ref.stack)} --region ${esc(ref.region)}</code> forgets it here.</span></div>`
+    : `<div class="banner bad" id="headline"><b>CloudFormation unavailable</b><span>${esc(o.message ?? '')}</span></div><p class="muted">Nothing is shown for this stack until CloudFormation answers: check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID…), the region and AWS_ENDPOINT_URL kiln ui was started with, then reload.</p>`;
+  const body = `<div class="title"><h1>${esc(ref.stack)}</h1><span class="pill t-idle">AWS ${esc(ref.region)}</span></div><div id="stack-body">${text}</div>`;
+  return shell(ctx, { title: ref.stack, current: 'stacks', body, live: { page: 'other' } });
+}
+
+export function awsStackCards(stacks: readonly AwsSummary[]): string {
+  return `<div class="stacks">${stacks
+    .map((s) => {
+      const urls = Object.entries(s.outputs).filter(([, o]) => /^https?:\/\//.test(o.value));
+      const state = s.error
+        ? `<span class="pill t-idle" data-status="UNKNOWN">unknown</span><div class="meta" style="color:var(--bad)">${esc(s.error)}</div>`
+        : s.missing
+          ? `<span class="pill t-gone" data-status="MISSING">not in CloudFormation</span>`
+          : `${pill(s.status ?? 'UNKNOWN')}<div class="meta">CloudFormation · updated ${esc(when(s.updatedAt))}</div>`;
+      return `<a class="stack-card" href="${awsPath(s.ref.region, s.ref.stack)}" data-aws-stack="${esc(s.ref.stack)}"><span class="name">${esc(s.ref.stack)}</span><span class="pill t-idle">AWS ${esc(s.ref.region)}</span> ${state}
+${urls.length ? `<div class="meta">${urls.map(([k, o]) => `${esc(k)}: <span class="mono">${esc(o.value)}</span>`).join('<br>')}</div>` : ''}
+${s.reason && toneOf(s.status) === 'bad' ? `<div class="meta" style="color:var(--bad)">${esc(s.reason)}</div>` : ''}</a>`;
+    })
+    .join('')}</div>`;
 }
 
 export function waitingPage(ctx: PageContext, name: string): string {

@@ -11,6 +11,7 @@
 //
 // Routes: /  /stacks/NAME  /stacks/NAME/deployments/ID  /history[?stack=NAME]  /builds
 //         /api/stacks  /api/stacks/NAME  /api/stacks/NAME/drift  /api/history  /api/builds  /api/events
+//         /aws/REGION/NAME  /api/aws/REGION/NAME: a stack on the AWS target, as CloudFormation reports it
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,7 @@ import * as pages from './pages.js';
 import { deploymentEvents } from './files.js';
 import { LOGO } from './html.js';
 import { invoke, liveWorker } from './browser.js';
+import { awsStackView, awsSummaries, type UiAws } from './aws.js';
 
 export interface UiOptions {
   stateDir: string;
@@ -41,6 +43,8 @@ export interface UiOptions {
   docker: DockerClient;
   /** Where request failures are reported (the CLI prints them). */
   onError?: (message: string) => void;
+  /** The AWS target: the stacks deployed with `--target aws` and how to ask CloudFormation about them. */
+  aws?: UiAws;
 }
 
 export interface UiServer {
@@ -50,6 +54,21 @@ export interface UiServer {
   /** The SSE clients connected now. */
   clients(): number;
   close(): Promise<void>;
+}
+
+const STACK_NAME = /^[A-Za-z][-A-Za-z0-9]{0,127}$/;
+const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/** A name as a page may quote it: control characters escaped, a long one cut. */
+function quoted(name: string): string {
+  const shown = JSON.stringify(name.length > 64 ? `${name.slice(0, 60)}…` : name);
+  return name.length > 64 ? `${shown} (${name.length} characters)` : shown;
+}
+
+/** Why `name` cannot be a stack's, or undefined. Stack names are CloudFormation's (and kiln's): 1 to 128 characters. */
+export function stackNameProblem(name: string): string | undefined {
+  if (STACK_NAME.test(name)) return undefined;
+  return `${quoted(name)} is not a stack name: a stack name is 1 to 128 characters, a letter first, then letters, digits and hyphens.`;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -85,6 +104,10 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
   let version = 0;
   const memo = new Memo(1000);
   const driftMemo = new Memo(10_000);
+  // CloudFormation is asked again at most every 5 s, however many pages ask.
+  const awsMemo = new Memo(5000);
+  const awsIndex = () => (o.aws ? awsMemo.get('aws:index', 0, () => awsSummaries(o.aws!)) : Promise.resolve([]));
+  const awsKnown = (region: string, stack: string) => o.aws?.stacks().find((r) => r.region === region && r.stack === stack);
 
   // Each event is serialised once for every page; the events of one turn of the loop (a burst from a
   // deploy) go to each page in one write.
@@ -177,10 +200,33 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
     }
     const part = url.searchParams.get('part');
     const [a, b, c, d] = parts;
+    // A stack name in the address (`/stacks/NAME…`, `/api/stacks/NAME…`, `?stack=NAME`) must be one;
+    // anything else is a 400 page that says why, never a lookup.
+    const named = a === 'stacks' ? b : a === 'api' && b === 'stacks' ? c : a === 'history' ? (url.searchParams.get('stack') ?? undefined) : undefined;
+    const badName = named !== undefined ? stackNameProblem(named) : undefined;
+    if (badName) {
+      if (a === 'api') return text(res, 400, `kiln ui: ${badName}\n`, setCookie);
+      return html(res, 400, (ctx) => pages.notFoundPage(ctx, badName, 'Bad stack name'), setCookie);
+    }
     if (parts.length === 0) {
       const list = stackSummaries(store, runs());
       if (part === 'cards') return send(res, 200, 'text/html; charset=utf-8', pages.stackCards(list));
-      return html(res, 200, (ctx) => pages.indexPage(ctx, list), setCookie);
+      const aws = await awsIndex();
+      return html(res, 200, (ctx) => pages.indexPage(ctx, list, aws), setCookie);
+    }
+    if ((a === 'aws' || (a === 'api' && b === 'aws')) && parts.length === (a === 'aws' ? 3 : 4)) {
+      const [region, stack] = a === 'aws' ? [b!, c!] : [c!, d!];
+      const problem = !REGION_NAME.test(region) ? `${quoted(region)} is not an AWS region name (e.g. eu-west-1).` : stackNameProblem(stack);
+      if (problem) return a === 'api' ? text(res, 400, `kiln ui: ${problem}\n`, setCookie) : html(res, 400, (ctx) => pages.notFoundPage(ctx, problem, 'Bad address'), setCookie);
+      const ref = awsKnown(region, stack);
+      if (!ref) {
+        const what = `kiln has not deployed a stack ${stack} in ${region} from this state directory (kiln deploy --target aws notes the stacks it deploys).`;
+        return a === 'api' ? text(res, 404, `kiln ui: ${what}\n`, setCookie) : html(res, 404, (ctx) => pages.notFoundPage(ctx, what), setCookie);
+      }
+      const view = await awsMemo.get(`aws:${region}:${stack}`, 0, () => awsStackView(o.aws!, ref));
+      if (a === 'api') return json(res, view, setCookie);
+      if (view.kind === 'found') return html(res, 200, (ctx) => pages.awsStackPage(ctx, view.detail), setCookie);
+      return html(res, 200, (ctx) => pages.awsProblemPage(ctx, ref, view.kind === 'missing' ? { missing: true } : { message: view.message }), setCookie);
     }
     if (a === 'stacks' && b && parts.length === 2) {
       // The graph, asked by every open page at once during a run, is shared for 400 ms: each page

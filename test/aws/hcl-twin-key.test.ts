@@ -2,6 +2,8 @@
 // feeding `source_ami`) has the same content key, so converting the template bakes nothing: on the
 // AWS API emulator, with a real sshd container standing in for the instance, the JSON build bakes
 // an AMI and the HCL2 twin then reuses it (`reused ami-… (inputs unchanged)`), launching nothing.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { prepareTemplate } from '../../src/image/api.js';
@@ -111,5 +113,39 @@ describe('an amazon-ebs build in JSON and its HCL2 twin share one content key', 
     expect((b.builds[0]!.builder as AmazonEbsBuilderConfig).sourceAmi).toBe(source);
     expect(key(b)).toBe(key(a));
     expect(key(c)).not.toBe(key(a));
+  }, 120_000);
+});
+
+describe("the seed's image (examples/seed): image.json and its HCL2 twin image.pkr.hcl", () => {
+  const seed = join(import.meta.dirname, '..', '..', 'examples', 'seed');
+  const SEED_AMI = 'ami-fce3c696'; // the source_ami default of both
+  const ebsKey = async (file: string, only: string): Promise<string> => {
+    const t = await prepareTemplate({ templatePath: join(seed, file), only: [only], cwd: seed, env: {} });
+    expect(t.builds).toHaveLength(1);
+    return amazonEbsKey(t.builds[0]!, t.builds[0]!.builder as AmazonEbsBuilderConfig, REGION, SEED_AMI);
+  };
+  /** The amazon-ebs key of the HCL2 twin with its text changed (a file beside it: path.root stays the seed's). */
+  const variantKey = async (change: (text: string) => string): Promise<string> => {
+    const text = readFileSync(join(seed, 'image.pkr.hcl'), 'utf8');
+    const changed = change(text);
+    expect(changed).not.toBe(text);
+    const file = `.twin-key-${process.pid}.pkr.hcl`;
+    writeFileSync(join(seed, file), changed);
+    try {
+      return await ebsKey(file, 'amazon-ebs.aws');
+    } finally {
+      rmSync(join(seed, file), { force: true });
+    }
+  };
+
+  it("have one amazon-ebs key, and the shell provisioners' amazon override is part of it", async () => {
+    const json = await ebsKey('image.json', 'aws');
+    expect(await ebsKey('image.pkr.hcl', 'amazon-ebs.aws')).toBe(json);
+    // The override matters: without it, or with another execute_command, the key is another.
+    const withoutOverrides = await variantKey((t) => t.replace(/\n {4}override = \{\n[\s\S]*?\n {4}\}\n/g, '\n'));
+    expect(withoutOverrides).not.toBe(json);
+    const otherCommand = await variantKey((t) => t.replace('sudo -E {{ .Path }}"', 'sudo -H -E {{ .Path }}"'));
+    expect(otherCommand).not.toBe(json);
+    expect(otherCommand).not.toBe(withoutOverrides);
   }, 120_000);
 });

@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 async function kiln(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIO({ cwd: ws.dir, env: { ...process.env, ...moto.env, AWS_REGION: REGION, ...env } });
+  const io = memoryIO({ cwd: ws.dir, env: { ...process.env, ...moto.env, AWS_REGION: REGION, KILN_HOME: `${ws.dir}/.kiln`, ...env } });
   const code = await main(args, io);
   return { code, out: io.stdout, err: io.stderr };
 }

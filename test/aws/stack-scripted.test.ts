@@ -14,6 +14,7 @@ import { loadAwsTemplate, type AwsTemplate } from '../../src/deploy/aws/template
 import { awsStackDrift, continueRollback, deployAwsStack, deploySavedAwsPlan, planAwsStack, type AwsStackEnv } from '../../src/deploy/aws/engine.js';
 import { awsPlanDocument, savedAwsPlan } from '../../src/deploy/aws/planfile.js';
 import { renderPlan } from '../../src/cli/views/plan.js';
+import { renderDrift } from '../../src/cli/views/stack.js';
 import { fakeClock } from './scripted.js';
 import { tmpWorkspace } from './helpers.js';
 
@@ -410,6 +411,7 @@ describe('kiln on CloudFormation, scripted', () => {
   it('drift is DetectStackDrift, waited for, as kiln reports drift', async () => {
     let looks = 0;
     const cfn = scriptedCfn({
+      DescribeStackResources: resources,
       DetectStackDrift: () => ({ StackDriftDetectionId: 'd-1' }),
       DescribeStackDriftDetectionStatus: () => ({
         StackId: STACK_ID,
@@ -436,9 +438,72 @@ describe('kiln on CloudFormation, scripted', () => {
     expect(r.status).toBe('DRIFTED');
     expect(r.resources.find((x) => x.logicalId === 'ec2Instance')).toMatchObject({
       status: 'MODIFIED',
-      differences: [{ property: '/InstanceType', expected: 't3.micro', actual: 't3.large', kind: 'NOT_EQUAL' }],
+      differences: [{ property: 'InstanceType', expected: 't3.micro', actual: 't3.large', kind: 'NOT_EQUAL' }],
     });
     expect(looks).toBe(3);
+  });
+
+  it('the drift table of an AWS stack has the local one’s layout: every resource, the same columns and words, dotted property paths', async () => {
+    const cfn = scriptedCfn({
+      DescribeStackResources: resources,
+      DetectStackDrift: () => ({ StackDriftDetectionId: 'd-2' }),
+      DescribeStackDriftDetectionStatus: () => ({ StackId: STACK_ID, StackDriftDetectionId: 'd-2', DetectionStatus: 'DETECTION_COMPLETE', Timestamp: new Date() }),
+      // sgWeb is not in CloudFormation's answer (a type it cannot check); MainVpc's answer has no physical id.
+      DescribeStackResourceDrifts: () => ({
+        StackResourceDrifts: [
+          { StackId: STACK_ID, LogicalResourceId: 'MainVpc', ResourceType: 'AWS::EC2::VPC', StackResourceDriftStatus: 'IN_SYNC', Timestamp: new Date() },
+          {
+            StackId: STACK_ID,
+            LogicalResourceId: 'ec2Instance',
+            PhysicalResourceId: 'i-old',
+            ResourceType: I,
+            StackResourceDriftStatus: 'MODIFIED',
+            Timestamp: new Date(),
+            PropertyDifferences: [
+              { PropertyPath: '/Tags/0/Value', ExpectedValue: 'web', ActualValue: 'tampered', DifferenceType: 'NOT_EQUAL' },
+              { PropertyPath: '/InstanceType', ExpectedValue: 't3.micro', ActualValue: 't3.large', DifferenceType: 'NOT_EQUAL' },
+            ],
+          },
+        ],
+      }),
+    });
+    const aws = renderDrift(await awsStackDrift(await env(cfn.client).make(), STACK));
+    // The local target's table, from the same renderer `kiln drift` uses, on a report of the local engine's shape.
+    const local = renderDrift({
+      stack: STACK,
+      status: 'DRIFTED',
+      resources: [
+        { logicalId: 'MainVpc', type: 'AWS::EC2::VPC', physicalId: 'kiln-web-MainVpc', status: 'IN_SYNC', differences: [], mutations: [] },
+        { logicalId: 'sgWeb', type: 'AWS::EC2::SecurityGroup', physicalId: 'sg-0a1b', status: 'NOT_CHECKED', differences: [], mutations: [] },
+        {
+          logicalId: 'ec2Instance',
+          type: I,
+          physicalId: 'kiln-web-ec2Instance',
+          status: 'MODIFIED',
+          differences: [{ property: 'InstanceType', expected: 't3.micro', actual: 't3.large', kind: 'NOT_EQUAL' }],
+          mutations: [],
+        },
+      ],
+      extra: [],
+    });
+    const shape = (text: string) =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (l.startsWith('  ') ? l.replace(/^ {2}\S+?\.[A-Za-z0-9.]+: /, '  ID.PATH: ').replace(/"[^"]*"/g, 'V') : l.split(/\s{2,}/).length))
+        .slice(0, 2);
+    expect(aws.split('\n')[1]).toMatch(/^LOGICAL ID\s+TYPE\s+PHYSICAL ID\s+DRIFT$/);
+    expect(shape(aws)).toEqual(shape(local));
+    expect(aws).toContain(`Stack ${STACK}: DRIFTED`);
+    // Every resource of the stack, in its order; what CloudFormation did not check is NOT_CHECKED, as locally.
+    expect(aws).toMatch(/\nMainVpc\s+AWS::EC2::VPC\s+vpc-1\s+IN_SYNC\n/);
+    expect(aws).toMatch(/\nsgWeb\s+AWS::EC2::SecurityGroup\s+sg-1\s+NOT_CHECKED\n/);
+    expect(aws).toMatch(/\nec2Instance\s+AWS::EC2::Instance\s+i-old\s+MODIFIED\n/);
+    // The difference lines read the same on both targets.
+    expect(local).toContain('  ec2Instance.InstanceType: NOT_EQUAL expected "t3.micro", actual "t3.large"\n');
+    expect(aws).toContain('  ec2Instance.InstanceType: NOT_EQUAL expected "t3.micro", actual "t3.large"\n');
+    expect(aws).toContain('  ec2Instance.Tags.0.Value: NOT_EQUAL expected "web", actual "tampered"\n');
+    expect(aws).not.toContain('/InstanceType');
   });
 
   it('a saved plan executes exactly its change set, and is refused as stale once the stack had another operation', async () => {

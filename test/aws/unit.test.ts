@@ -1,6 +1,9 @@
 // The pure parts of the AWS target: request signing (checked against the SDK's own signer), the
 // DescribeImages Query request and its answer, settings (region, endpoint, credentials), polling,
 // and what the amazon-ebs build key covers.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@smithy/core/checksum';
@@ -112,8 +115,35 @@ describe('settings', () => {
   it('takes the region from the builder, then AWS_REGION, and says so when there is none', () => {
     expect(awsSettings('ec2', { region: 'eu-west-1', env: { AWS_REGION: 'us-east-1' } }).region).toBe('eu-west-1');
     expect(awsSettings('ec2', { env: { AWS_DEFAULT_REGION: 'ap-south-1' } }).region).toBe('ap-south-1');
-    expect(() => awsSettings('ec2', { env: {} })).toThrow(/no AWS region/);
+    expect(() => awsSettings('ec2', { env: {} })).toThrow(/no AWS region: set "region" in the builder, or AWS_REGION/);
     expect(() => awsSettings('ec2', { region: 'Europe', env: {} })).toThrow(/not an AWS region/);
+  });
+
+  it('advises a command its flags, not a builder it does not have', async () => {
+    expect(() => awsSettings('cloudformation', { env: {}, from: 'command' })).toThrow(/no AWS region: give --region, or AWS_REGION/);
+    const empty = mkdtempSync(join(tmpdir(), 'kiln-nocreds-'));
+    const env = { HOME: empty, AWS_CONFIG_FILE: join(empty, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(empty, 'credentials'), AWS_EC2_METADATA_DISABLED: 'true' };
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    for (const k of [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_PROFILE',
+      'AWS_SESSION_TOKEN',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+    ])
+      delete process.env[k];
+    try {
+      const forCommand = awsSettings('cloudformation', { region: 'eu-west-1', env, from: 'command' }).credentials();
+      await expect(forCommand).rejects.toThrow(/Set AWS_PROFILE, or AWS_ACCESS_KEY_ID/);
+      await expect(forCommand).rejects.not.toThrow(/builder/);
+      await expect(awsSettings('ec2', { region: 'eu-west-1', env }).credentials()).rejects.toThrow(/profile in the builder/);
+    } finally {
+      process.env = saved;
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it("prefers the template's keys, then the environment's, and lists them for masking", async () => {

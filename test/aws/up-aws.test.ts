@@ -2,6 +2,7 @@
 // container as the instance), wires ${images.web} to the AMI id, creates the stack (the seed's,
 // without its ElastiCache node) through a change set; a second run with nothing changed bakes
 // nothing (one DescribeImages), executes no change set, and says so in one line.
+import { knownAwsStacks } from '../../src/aws/known-stacks.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -95,6 +96,8 @@ describe('kiln up --target aws', () => {
     const s = (await cfn().send(new DescribeStacksCommand({ StackName: stack }))).Stacks![0]!;
     expect(s.StackStatus).toBe('CREATE_COMPLETE');
     expect(s.Parameters?.find((p) => p.ParameterKey === 'AmiId')?.ParameterValue).toBe(ami);
+    // Noted in the state directory, where `kiln ui` finds the AWS stacks.
+    expect(knownAwsStacks(`${ws.dir}/.state`).map((k) => `${k.stack} ${k.region}`)).toEqual([`${stack} ${REGION}`]);
     expect(calls).toContain('RunInstances');
     const s3 = new S3Client({ region: REGION, endpoint: moto.url, forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
     expect(((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key)).toEqual([expect.stringMatching(new RegExp(`^kiln/${stack}/[0-9a-f]{32}\\.json$`))]);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/core/diagnostics.js';
-import { AMAZON_EBS_SCHEMA, type Schema, type SchemaEntry } from '../../src/image/config/amazon-ebs-schema.js';
+import { AMAZON_EBS_SCHEMA, PACKER_COMMON_SCHEMA, listBlockNames, type Schema, type SchemaEntry } from '../../src/image/config/amazon-ebs-schema.js';
 import { prepareHcl } from '../../src/image/hcl/index.js';
 import { prepareBuilds } from '../../src/image/prepare.js';
 import { parsePackerTemplate } from '../../src/image/template.js';
@@ -97,6 +97,14 @@ describe('JSON: unknown keys and wrong types in Packer 1.6.6’s words, each at 
     ['a list where a string belongs', { subnet_id: ['subnet-1'] }, /'subnet_id' expected type 'string', got unconvertible type '\[\]interface \{\}'/],
     ['a nested value of the wrong type', { source_ami_filter: { owners: ['self'], most_recent: 'often' } }, /cannot parse 'source_ami_filter\.most_recent' as bool/],
     ['a bad duration', { windows_password_timeout: 'soon' }, /error decoding 'windows_password_timeout'/],
+    // Packer's own keys belong to the builder's top level; Packer 1.6.6 rejects them in a block.
+    ["Packer's own key in a nested block", { aws_polling: { delay_seconds: 1, packer_build_name: 'x' } }, /unknown configuration key: '"aws_polling\.packer_build_name"'/],
+    ["Packer's own key in a list of blocks", { run_tag: [{ key: 'a', value: 'b', packer_force: true }] }, /unknown configuration key: '"run_tag\[0\]\.packer_force"'/],
+    [
+      "Packer's own key in a block device mapping",
+      { launch_block_device_mappings: [{ device_name: '/dev/xvda', packer_debug: true }] },
+      /unknown configuration key: '"launch_block_device_mappings\[0\]\.packer_debug"'/,
+    ],
   ];
   for (const [what, extra, want] of cases)
     it(what, () => {
@@ -106,6 +114,41 @@ describe('JSON: unknown keys and wrong types in Packer 1.6.6’s words, each at 
     });
   it('weak decoding as Packer does it: a lone string is a list, "true" a bool, "22" an int, one mapping a list of one', () => {
     expect(json({ ...BASE, ami_users: '123456789012', ena_support: 'true', ssh_port: '22', launch_block_device_mappings: { device_name: '/dev/xvda', volume_size: 8 } })).toEqual([]);
+  });
+  it("Packer's own keys are accepted at a builder's top level, docker's too (as Packer 1.6.6 accepts them)", () => {
+    const own = jsonSample(PACKER_COMMON_SCHEMA);
+    expect(Object.keys(own)).toContain('packer_build_group_name');
+    expect(json({ ...BASE, ...own })).toEqual([]);
+    const p = parsePackerTemplate(JSON.stringify({ builders: [{ type: 'docker', image: 'alpine', commit: true, ...own }] }), 'd.json', '/tpl');
+    const r = prepareBuilds(p.template!, { cwd: '/tpl', initTime: 0, random: () => 0.5, fileExists: () => 'file', env: {} });
+    expect(r.diagnostics.map((d) => formatDiagnostic(d))).toEqual([]);
+  });
+  it('a list of blocks written once in HCL2 is a list, as in JSON (every { blocks } entry of the schema)', async () => {
+    expect(listBlockNames([AMAZON_EBS_SCHEMA])).toEqual(
+      new Set([
+        'tag',
+        'snapshot_tag',
+        'ami_block_device_mappings',
+        'Statement',
+        'spot_tag',
+        'fleet_tag',
+        'run_tag',
+        'run_volume_tag',
+        'license_specifications',
+        'launch_block_device_mappings',
+        'region_launch_templates',
+      ]),
+    );
+    const dir = join(root, `h${n++}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'a.pkr.hcl'),
+      source(`${baseHcl}\n  license_specifications {\n    license_configuration_request {\n      license_configuration_arn = "arn:x"\n    }\n  }\n  source_ami_filter {\n    owners = ["self"]\n  }`),
+    );
+    const r = await prepareHcl({ path: 'a.pkr.hcl', cwd: dir, env: {}, vars: [], varFiles: [], initTime: 0, random: () => 0.5 });
+    const config = r.loaded.template?.builders[0]?.config;
+    expect(config?.license_specifications).toEqual([{ license_configuration_request: { license_configuration_arn: 'arn:x' } }]);
+    expect(config?.source_ami_filter).toEqual({ owners: ['self'] });
   });
   it('reports every mistake at once', () => {
     const errs = json({ ...BASE, ami_nmae: 'x', tags: 'x', encrypt_boot: 'yes', source_ami_filter: { owners: ['self'], bogus: 1 } });

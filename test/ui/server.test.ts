@@ -126,6 +126,35 @@ describe('who may ask kiln ui what', () => {
     expect(r.body).toContain('/stacks/%E0%A4%A is not an address of this server (a broken %-escape).');
   });
 
+  test('a stack name that cannot be one (a NUL, a slash, 300 characters) is a 400 page that says why; a path with more parts is a 404 page', async () => {
+    const long = 'a'.repeat(300);
+    for (const [path, quoted] of [
+      ['/stacks/%00', '"\\u0000"'],
+      ['/stacks/a%2Fb', '"a/b"'],
+      ['/stacks/9lives', '"9lives"'],
+      [`/stacks/${long}`, `"${'a'.repeat(60)}…" (300 characters)`],
+      ['/stacks/%00/deployments/d-1', '"\\u0000"'],
+      ['/history?stack=a%2F..', '"a/.."'],
+    ] as const) {
+      const r = await get(`${path}${path.includes('?') ? '&' : '?'}token=${ui.token}`);
+      expect(r.status, path).toBe(400);
+      expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(r.body, path).toContain('<title>Bad stack name · kiln</title>');
+      expect(r.body, path).toContain(`${quoted.replace(/"/g, '&quot;')} is not a stack name: a stack name is 1 to 128 characters, a letter first, then letters, digits and hyphens.`);
+      expect(r.body).not.toContain(long);
+    }
+    for (const path of ['/api/stacks/%00', `/api/stacks/${long}/drift`]) {
+      const r = await get(`${path}?token=${ui.token}`);
+      expect(r.status, path).toBe(400);
+      expect(r.body).toMatch(/^kiln ui: ".*"( \(300 characters\))? is not a stack name/);
+    }
+    const slashes = await get(`/stacks/a/b?token=${ui.token}`);
+    expect(slashes.status).toBe(404);
+    expect(slashes.body).toContain('Nothing at /stacks/a/b.');
+    // The server is still there, and a good name still works.
+    expect((await get(`/stacks/web?token=${ui.token}`)).status).toBe(200);
+  });
+
   test('HEAD of the event stream answers its headers and ends', async () => {
     const r = await get(`/api/events?token=${ui.token}`, { method: 'HEAD' });
     expect(r.status).toBe(200);

@@ -31,10 +31,10 @@ async function environment(p: ParsedArgs, io: CliIO, secrets: string[] = [], pla
   const { withRetry, retryReason } = await import('../../aws/ec2.js');
   // A saved plan names its region; --region, then the environment, otherwise.
   const region = flagString(p, 'region') ?? planRegion;
-  const settings = awsSettings('cloudformation', { ...(region ? { region } : {}), env: io.env });
+  const settings = awsSettings('cloudformation', { ...(region ? { region } : {}), env: io.env, from: 'command' });
   const mask = (s: string): string => maskSecrets(s, [...settings.secrets(), ...secrets]);
   const bucket = flagString(p, 's3-bucket');
-  const s3 = bucket ? (await import('../../aws/s3.js')).openS3(awsSettings('s3', { region: settings.region, env: io.env })) : undefined;
+  const s3 = bucket ? (await import('../../aws/s3.js')).openS3(awsSettings('s3', { region: settings.region, env: io.env, from: 'command' })) : undefined;
   return {
     cfn: withRetry(openCfn(settings), {
       onRetry: (op, attempt, ms, e) => io.err(`kiln: ${op} ${mask(retryReason(e))}; retrying in ${(ms / 1000).toFixed(1)}s (attempt ${attempt + 1})\n`),
@@ -49,8 +49,23 @@ function renderOutputs(outputs: Record<string, StackOutput>, render: (o: Record<
   return Object.keys(outputs).length ? render(outputs) : '';
 }
 
+/**
+ * Notes (`noted: true`) or forgets a stack in the state directory's list of AWS stacks, which `kiln ui`
+ * shows. A state directory that cannot be written costs a warning, not the deploy's result.
+ */
+async function note(p: ParsedArgs, io: CliIO, stack: string, region: string, noted: boolean): Promise<void> {
+  const [{ stateDir }, known] = await Promise.all([import('../../state/db.js'), import('../../aws/known-stacks.js')]);
+  const dir = stateDir(flagString(p, 'state-dir'), io.env);
+  try {
+    if (noted) known.rememberAwsStack(dir, stack, region);
+    else known.forgetAwsStack(dir, stack, region);
+  } catch (e) {
+    io.err(`kiln: could not note stack ${stack} in ${dir} (kiln ui lists AWS stacks from there): ${(e as Error).message}\n`);
+  }
+}
+
 /** Runs a deploy (from a template or a saved plan) with the live display; prints its end. */
-async function runDeploy(io: CliIO, stack: string, go: (events: EngineEventSink, signal: AbortSignal) => Promise<AwsDeployResult>): Promise<number> {
+async function runDeploy(io: CliIO, stack: string, go: (events: EngineEventSink, signal: AbortSignal) => Promise<AwsDeployResult>, noteStack: () => Promise<void>): Promise<number> {
   const [{ ProgressView }, stackView] = await Promise.all([import('../views/progress.js'), import('../views/stack.js')]);
   const progress = new ProgressView(io);
   const abort = new AbortController();
@@ -63,6 +78,8 @@ async function runDeploy(io: CliIO, stack: string, go: (events: EngineEventSink,
   try {
     const r = await go(progress, abort.signal);
     progress.stop();
+    // The stack exists in CloudFormation now (whatever became of it), unless nothing was executed.
+    if (r.outcome !== 'cancelled' || r.finalStatus) await noteStack();
     switch (r.outcome) {
       case 'no-changes':
         io.out(`Stack ${stack}: no changes to deploy.\n`);
@@ -107,8 +124,11 @@ async function deploySaved(p: ParsedArgs, io: CliIO): Promise<number | undefined
   const env = await environment(p, io, [], plan.region);
   const planView = await import('../views/plan.js');
   // The plan was reviewed when it was made: shown again once it is known to hold, not asked again.
-  return runDeploy(io, stack, (events, signal) =>
-    engine.deploySavedAwsPlan({ ...env, events, signal }, plan, () => io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }))),
+  return runDeploy(
+    io,
+    stack,
+    (events, signal) => engine.deploySavedAwsPlan({ ...env, events, signal }, plan, () => io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }))),
+    () => note(p, io, stack, env.cfn.region, true),
   );
 }
 
@@ -178,18 +198,22 @@ export async function runAwsStack(name: string, p: ParsedArgs, io: CliIO): Promi
         return 0;
       }
       const interactive = io.stdoutIsTTY && io.stdin !== undefined && (io.stdin as NodeJS.ReadStream).isTTY === true;
-      return runDeploy(io, stack, (events, signal) =>
-        engine.deployAwsStack(
-          { ...env, events, signal },
-          {
-            ...opts,
-            confirm: async (plan) => {
-              io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }));
-              if (flagBool(p, 'yes') || !interactive) return true;
-              return confirm(io, `Execute this change set on stack ${stack}?`);
+      return runDeploy(
+        io,
+        stack,
+        (events, signal) =>
+          engine.deployAwsStack(
+            { ...env, events, signal },
+            {
+              ...opts,
+              confirm: async (plan) => {
+                io.out(planView.renderPlan(plan.plan, { color: io.color, stack, isCreate: plan.isCreate }));
+                if (flagBool(p, 'yes') || !interactive) return true;
+                return confirm(io, `Execute this change set on stack ${stack}?`);
+              },
             },
-          },
-        ),
+          ),
+        () => note(p, io, stack, env.cfn.region, true),
       );
     }
     case 'destroy': {
@@ -204,6 +228,7 @@ export async function runAwsStack(name: string, p: ParsedArgs, io: CliIO): Promi
       try {
         const r = await engine.destroyAwsStack({ ...env, events: progress }, stack);
         progress.stop();
+        if (r.outcome === 'absent' || r.outcome === 'complete') await note(p, io, stack, env.cfn.region, false);
         if (r.outcome === 'absent') {
           io.out(`Stack ${stack} does not exist in ${env.cfn.region}: nothing to delete.\n`);
           return 0;

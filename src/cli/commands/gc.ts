@@ -86,7 +86,7 @@ async function gcAws(args: ParsedArgs, io: CliIO): Promise<number> {
   const { liveRuns } = await import('../../aws/runs.js');
   const { stateDir } = await import('../../state/db.js');
   const region = flagString(args, 'region');
-  const settings = awsSettings('ec2', { ...(region ? { region } : {}), env: io.env });
+  const settings = awsSettings('ec2', { ...(region ? { region } : {}), env: io.env, from: 'command' });
   const r = await sweepAws({
     ec2: withRetry(openEc2(settings)),
     live: liveRuns(stateDir(flagString(args, 'state-dir'), io.env)),

@@ -5,6 +5,8 @@ import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
 import { flagBool, flagString, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
 import { KilnError } from '../../core/errors.js';
+import type { UiAws } from '../../ui/aws.js';
+import type { CfnApi } from '../../aws/cfn.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['port', 'p'], kind: 'string', valueName: 'N', description: 'the port to listen on (default 7070; 0: any free port)' },
@@ -18,7 +20,9 @@ const HELP = `Usage: kiln ui [--port N] [--host H] [--state-dir DIR]
 Serves a local web page of this state directory: every stack (status, outputs, parameters with
 NoEcho masked, its resources as a dependency graph coloured by state, the image each instance runs
 and whether it drifted), the history of deployments, and the build cache (build keys, reused steps,
-sizes, what \`kiln gc\` would remove). A deploy, up, rollback or destroy started from any terminal on
+sizes, what \`kiln gc\` would remove). Stacks deployed with --target aws show as CloudFormation
+reports them (status, outputs, parameters, resources, the last operation's events, drift as last
+detected), asked with the usual AWS credentials, region and AWS_ENDPOINT_URL. A deploy, up, rollback or destroy started from any terminal on
 the same state directory shows on the page live, then as a timeline.
 
 The page is read-only (every action stays in the CLI) and nothing leaves the machine: it listens
@@ -28,6 +32,25 @@ prints (as Jupyter does). Stop it with Ctrl-C.
 Flags:
 ${renderFlagHelp(FLAGS)}
 `;
+
+/**
+ * The AWS target as the page sees it: the stacks `kiln deploy|up --target aws` noted in this state
+ * directory, and a CloudFormation client per region with the credentials and endpoint every AWS tool
+ * takes (AWS_PROFILE, AWS_ACCESS_KEY_ID…, AWS_ENDPOINT_URL…). No credential is looked for until a
+ * page shows an AWS stack; none missing stops the server.
+ */
+export async function awsSide(dir: string, env: CliIO['env']): Promise<UiAws> {
+  const [{ knownAwsStacks }, { awsSettings }, { openCfn }] = await Promise.all([import('../../aws/known-stacks.js'), import('../../aws/settings.js'), import('../../aws/cfn.js')]);
+  const clients = new Map<string, CfnApi>();
+  return {
+    stacks: () => knownAwsStacks(dir),
+    cfn: (region) => {
+      let c = clients.get(region);
+      if (!c) clients.set(region, (c = openCfn(awsSettings('cloudformation', { region, env, from: 'command' }))));
+      return c;
+    },
+  };
+}
 
 export const command: Command = {
   summary: 'serve a local web view of stacks, rollouts and builds',
@@ -50,10 +73,11 @@ export const command: Command = {
     ]);
     const dir = stateDir(flagString(args, 'state-dir'), io.env);
     const docker = connectDocker(io.env);
+    const aws = await awsSide(dir, io.env);
     let provider: ReturnType<typeof openProvider> | undefined;
     let ui;
     try {
-      ui = await startUi({ stateDir: dir, host, port, docker, provider: () => (provider ??= openProvider(io.env, docker)), onError: (m) => io.err(`kiln ui: ${m}\n`) });
+      ui = await startUi({ stateDir: dir, host, port, docker, provider: () => (provider ??= openProvider(io.env, docker)), aws, onError: (m) => io.err(`kiln ui: ${m}\n`) });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new KilnError('UI_PORT', `ui: port ${port} on ${host} is in use (pass --port N, or --port 0 for any free one)`, 'environment');

@@ -57,9 +57,13 @@ export function renderResources(stack: StackRecord, rows: readonly ResourceRow[]
   );
 }
 
+/**
+ * The drift table, one layout for both targets (the AWS engine hands in its report in the local
+ * one's terms): every resource with its drift, then one line per difference.
+ */
 export function renderDrift(r: DriftReport): string {
   let s = `Stack ${r.stack}: ${r.status}\n`;
-  s += table([['LOGICAL ID', 'TYPE', 'PHYSICAL ID', 'DRIFT'], ...r.resources.map((x) => [x.logicalId, x.type, x.physicalId, x.status])]);
+  s += table([['LOGICAL ID', 'TYPE', 'PHYSICAL ID', 'DRIFT'], ...r.resources.map((x) => [x.logicalId, x.type, x.physicalId || '-', x.status])]);
   for (const x of r.resources) {
     for (const d of x.differences) s += `  ${x.logicalId}.${d.property}: ${d.kind} expected ${JSON.stringify(d.expected)}, actual ${JSON.stringify(d.actual)}\n`;
     if (x.mutations.length)

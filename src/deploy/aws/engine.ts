@@ -550,6 +550,16 @@ export async function awsStackOutputs(env: AwsStackEnv, stack: string): Promise<
   return s ? toOutputs(s.Outputs, e.mask) : undefined;
 }
 
+/** A JSON pointer (`/Tags/0/Value`, CloudFormation's PropertyPath) as kiln writes a property path (`Tags.0.Value`). */
+export function dottedPath(pointer: string): string {
+  if (!pointer.startsWith('/')) return pointer;
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .join('.');
+}
+
 /** DetectStackDrift, waited for, as kiln's drift report. */
 export async function awsStackDrift(env: AwsStackEnv, stack: string): Promise<DriftReport> {
   const e = new Engine(env);
@@ -578,18 +588,31 @@ export async function awsStackDrift(env: AwsStackEnv, stack: string): Promise<Dr
       return s;
     }
   };
-  const resources: DriftReport['resources'] = drifts.map((d) => ({
-    logicalId: d.LogicalResourceId ?? '',
-    type: d.ResourceType ?? '',
-    physicalId: d.PhysicalResourceId ?? '',
-    status: (d.StackResourceDriftStatus ?? 'NOT_CHECKED') as ResourceDrift,
-    differences: (d.PropertyDifferences ?? []).map((x) => ({
-      property: x.PropertyPath ?? '',
-      expected: parse(x.ExpectedValue),
-      actual: parse(x.ActualValue),
-      kind: (x.DifferenceType ?? 'NOT_EQUAL') as 'NOT_EQUAL' | 'ADD' | 'REMOVE',
-    })),
-    mutations: [],
-  }));
+  // The report as the local target makes it (one table for both, src/cli/views/stack.ts): every
+  // resource of the stack in the stack's order — those CloudFormation cannot check are NOT_CHECKED —,
+  // properties as dotted paths (`Tags.0.Value`, not `/Tags/0/Value`), CloudFormation's other statuses
+  // (UNKNOWN, UNSUPPORTED) as NOT_CHECKED.
+  const byId = new Map(drifts.map((d) => [d.LogicalResourceId ?? '', d]));
+  const listed = await e.resources(stack);
+  const order = [...listed.map((r) => r.LogicalResourceId ?? ''), ...drifts.map((d) => d.LogicalResourceId ?? '').filter((id) => !listed.some((r) => r.LogicalResourceId === id))];
+  const known = new Set<string>(['IN_SYNC', 'MODIFIED', 'DELETED', 'NOT_CHECKED']);
+  const resources: DriftReport['resources'] = order.map((logicalId) => {
+    const d = byId.get(logicalId);
+    const r = listed.find((x) => x.LogicalResourceId === logicalId);
+    const status = d?.StackResourceDriftStatus && known.has(d.StackResourceDriftStatus) ? (d.StackResourceDriftStatus as ResourceDrift) : 'NOT_CHECKED';
+    return {
+      logicalId,
+      type: d?.ResourceType ?? r?.ResourceType ?? '',
+      physicalId: d?.PhysicalResourceId || r?.PhysicalResourceId || '',
+      status,
+      differences: (d?.PropertyDifferences ?? []).map((x) => ({
+        property: dottedPath(x.PropertyPath ?? ''),
+        expected: parse(x.ExpectedValue),
+        actual: parse(x.ActualValue),
+        kind: (x.DifferenceType ?? 'NOT_EQUAL') as 'NOT_EQUAL' | 'ADD' | 'REMOVE',
+      })),
+      mutations: [],
+    };
+  });
   return { stack, status: resources.some((r) => r.status === 'MODIFIED' || r.status === 'DELETED') ? 'DRIFTED' : 'IN_SYNC', resources, extra: [] } as DriftReport;
 }

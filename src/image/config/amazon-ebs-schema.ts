@@ -29,8 +29,11 @@ export const BLOCK_DEVICE_SCHEMA: Schema = {
   kms_key_id: 'string',
 };
 
-/** Keys Packer injects into every plugin; a template may write them too. */
-const packerCommon: Schema = {
+/**
+ * Keys Packer injects into every plugin's top level (common.PackerConfig); a template may write them
+ * there too, and only there: inside a nested block Packer calls them unknown.
+ */
+export const PACKER_COMMON_SCHEMA: Schema = {
   packer_build_name: 'string',
   packer_build_group_name: 'string',
   packer_builder_type: 'string',
@@ -231,7 +234,21 @@ const communicator: Schema = {
 };
 
 /** Every top-level argument and block of `source "amazon-ebs"` / an amazon-ebs JSON builder. */
-export const AMAZON_EBS_SCHEMA: Schema = { ...packerCommon, ...access, ...ami, ...run, ...communicator };
+export const AMAZON_EBS_SCHEMA: Schema = { ...PACKER_COMMON_SCHEMA, ...access, ...ami, ...run, ...communicator };
 
 /** Builder schemas by type, for the builders kiln checks argument by argument. */
 export const BUILDER_SCHEMAS: Readonly<Record<string, Schema>> = { 'amazon-ebs': AMAZON_EBS_SCHEMA };
+
+/** The names of the lists of blocks (`{ blocks }`) in the schemas, at any depth. */
+export function listBlockNames(schemas: Iterable<Schema>): Set<string> {
+  const out = new Set<string>();
+  const walk = (schema: Schema): void => {
+    for (const [name, e] of Object.entries(schema)) {
+      if (typeof e === 'string') continue;
+      if ('blocks' in e) out.add(name);
+      walk('block' in e ? e.block : e.blocks);
+    }
+  };
+  for (const s of schemas) walk(s);
+  return out;
+}

@@ -1,7 +1,7 @@
 // Builder configs: docker (reference §7.1), null, file, amazon-ebs (common keys only). Each decoder
 // mirrors the plugin's `Prepare`: defaults, required keys and exclusions with Packer's messages.
 import type { AmazonEbsBuilderConfig, EbsBlockDevice, BuilderConfig, DockerBuilderConfig, FileBuilderConfig, NullBuilderConfig } from '../types.js';
-import { AMAZON_EBS_SCHEMA } from './amazon-ebs-schema.js';
+import { AMAZON_EBS_SCHEMA, BLOCK_DEVICE_SCHEMA } from './amazon-ebs-schema.js';
 import { decodeBySchema, type Decoder } from './decode.js';
 import type { PluginEnv } from './env.js';
 
@@ -113,9 +113,6 @@ export function decodeFile(d: Decoder): FileBuilderConfig {
 
 const AMI_NAME = /^[a-zA-Z0-9()[\] ./\-'@_]+$/;
 
-/** The arguments of a block device mapping (Packer's amazon BlockDevice). */
-const BLOCK_DEVICE_KEYS = new Set(['delete_on_termination', 'device_name', 'encrypted', 'iops', 'no_device', 'snapshot_id', 'throughput', 'virtual_name', 'volume_type', 'volume_size', 'kms_key_id']);
-
 /** `launch_block_device_mappings` / `ami_block_device_mappings`: a list of objects. */
 function blockDevices(d: Decoder, key: string): EbsBlockDevice[] {
   const v = d.values[key];
@@ -131,7 +128,7 @@ function blockDevices(d: Decoder, key: string): EbsBlockDevice[] {
   list.forEach((m, i) => {
     if (!m || typeof m !== 'object' || Array.isArray(m)) return void d.error(`'${key}[${i}]' expected a map`, [key, i]);
     const o = m as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (!BLOCK_DEVICE_KEYS.has(k)) d.error(`unknown configuration key: '"${key}[${i}].${k}"'`, [key, i, k], true);
+    for (const k of Object.keys(o)) if (!Object.hasOwn(BLOCK_DEVICE_SCHEMA, k)) d.error(`unknown configuration key: '"${key}[${i}].${k}"'`, [key, i, k], true);
     const str = (k: string): string | undefined => (o[k] === undefined || o[k] === null ? undefined : String(o[k]));
     const int = (k: string): number | undefined => {
       const x = o[k];

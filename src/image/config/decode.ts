@@ -5,7 +5,7 @@
 import type { Path } from '../../core/source.js';
 import { goKind, parseGoDuration, weakBool } from '../template.js';
 import { TemplateError } from '../interpolate.js';
-import type { ArgKind, Schema } from './amazon-ebs-schema.js';
+import { PACKER_COMMON_SCHEMA, type ArgKind, type Schema } from './amazon-ebs-schema.js';
 
 export interface ConfigIssue {
   message: string;
@@ -15,9 +15,6 @@ export interface ConfigIssue {
   key?: boolean;
   severity?: 'error' | 'warning';
 }
-
-/** Keys Packer injects into every plugin config; a user may write them too. */
-const PACKER_COMMON = ['packer_build_name', 'packer_builder_type', 'packer_core_version', 'packer_debug', 'packer_force', 'packer_on_error', 'packer_user_variables', 'packer_sensitive_variables'];
 
 export type Renderer = (text: string) => string;
 
@@ -30,7 +27,8 @@ export class RenderFailure extends Error {
 
 export class Decoder {
   readonly issues: ConfigIssue[] = [];
-  private readonly used = new Set<string>(PACKER_COMMON);
+  // Packer's own keys are known at a plugin's top level (a nested decoder forgets them: `nested`).
+  private readonly used = new Set<string>(Object.keys(PACKER_COMMON_SCHEMA));
   readonly values: Record<string, unknown>;
   /** How messages name this decoder's keys: `source_ami_filter.` for a nested block's. */
   private prefix = '';
@@ -220,6 +218,9 @@ export class Decoder {
   nested(values: Record<string, unknown>, label: string): Decoder {
     const d = new Decoder(values, (s) => s);
     d.prefix = `${this.prefix}${label}.`;
+    // packer_build_name and the rest belong to the plugin's top level only (Packer 1.6.6:
+    // `unknown configuration key: '"aws_polling.packer_build_name"'`).
+    d.used.clear();
     return d;
   }
 

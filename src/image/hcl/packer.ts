@@ -12,7 +12,7 @@
 import { dirname } from 'node:path';
 import type { Diagnostic } from '../../core/diagnostics.js';
 import type { Path } from '../../core/source.js';
-import { BUILDER_SCHEMAS } from '../config/amazon-ebs-schema.js';
+import { BUILDER_SCHEMAS, listBlockNames } from '../config/amazon-ebs-schema.js';
 import { BUILDER_TYPES, buildKeys } from '../config/builders.js';
 import { makeResolved } from '../variables.js';
 import type { BuilderDef, ParsedTemplate, PostProcessorDef, ProvisionerDef, ResolvedVariables } from '../types.js';
@@ -119,7 +119,7 @@ const BUILT_IN_PLUGINS: Record<string, string> = {
   amazon: 'the amazon-ebs builder and the amazon-ami data source',
 };
 /** Nested block types that plugin configs take as lists even when written once. */
-const LIST_BLOCKS = new Set(['launch_block_device_mappings', 'ami_block_device_mappings', 'tag', 'run_tag', 'spot_tag', 'run_volume_tag', 'snapshot_tag', 'fleet_tag']);
+const LIST_BLOCKS = listBlockNames(Object.values(BUILDER_SCHEMAS));
 const DATA_TYPES: Record<string, string[]> = {
   'amazon-ami': ['id', 'name', 'creation_date', 'owner', 'owner_name', 'root_device_type', 'tags'],
   null: ['output'],
