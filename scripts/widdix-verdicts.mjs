@@ -62,6 +62,14 @@ const ALWAYS = ['ParentS3Stack'];
  */
 const FAITHFUL = [
   [
+    /cfn-init\.log of i-/,
+    'cfn-init fails inside the instance (its packages need yum or the internet: the Debian stand-in has no yum and no instance here reaches a mirror), the user data signals failure, and the stack rolls back on that signal, as on AWS with that image',
+  ],
+  [
+    /Received FAILURE signal/,
+    'the user data fails before cfn-init on the stand-in image (it calls what the Amazon Linux AMI has and the Debian stand-in lacks: curl, the aws CLI, the ECS agent), signals failure, and the stack rolls back on that signal, as on AWS with that image',
+  ],
+  [
     /cfn-init|cfn-signal|WaitCondition|CreationPolicy|signal/i,
     'cfn-init fails inside the instance (packages or sources from the internet, or yum on a Debian image) and signals failure, as on AWS with that image',
   ],

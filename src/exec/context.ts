@@ -5,6 +5,7 @@
 import type { EventSink } from '../core/events.js';
 import type { Json, JsonObject } from '../core/json.js';
 import type { KnownResource, Provider, ResourceContext, ResourceHandler, ResourceState } from '../model/provider.js';
+import { refOf } from '../model/provider.js';
 import type { DesiredStack, RuntimeResolve } from '../stack/plan.js';
 import type { ResourceRow, ResourceStatus, StackStatus, StackStore } from '../state/store.js';
 import { STACK_TYPE, type EngineEvent } from './events.js';
@@ -88,7 +89,10 @@ export class RunContext {
 
   lookups() {
     return {
-      ref: (id: string): Json | undefined => this.live().get(id)?.state.physicalId,
+      ref: (id: string): Json | undefined => {
+        const st = this.live().get(id)?.state;
+        return st ? refOf(st) : undefined;
+      },
       getAtt: (id: string, attribute: string): Json | undefined => this.live().get(id)?.state.attributes[attribute],
     };
   }

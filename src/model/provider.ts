@@ -14,6 +14,16 @@ export interface ResourceState {
   attributes: Record<string, Json>;
   /** Provider-private facts (container ids, network ids, loopback address…). */
   data?: JsonObject;
+  /**
+   * What `Ref` returns when it is not the physical id: a security group made without `VpcId` (in
+   * the default VPC) is referred to by its name, as on AWS, while kiln keys it by its `sg-` id.
+   */
+  ref?: string;
+}
+
+/** The value of `Ref` to a resource in this state. */
+export function refOf(state: ResourceState): string {
+  return state.ref ?? state.physicalId;
 }
 
 /** A resource as the provider can look it up while acting on another (same stack or another). */

@@ -30,6 +30,7 @@ import type { Diagnostic } from '../core/diagnostics.js';
 import { Dag, DagCycleError } from '../core/dag.js';
 import type { Json, JsonObject } from './model.js';
 import type { ResourceHandler, ResourceState } from '../model/provider.js';
+import { refOf } from '../model/provider.js';
 import type { DeletionPolicy, ReplacePolicy } from '../model/policy.js';
 
 /** One resource of the evaluated template: conditions applied, parameters substituted, resource
@@ -285,7 +286,8 @@ export function plan(desired: DesiredStack, prior: readonly PriorResource[], opt
     ref(id: string): Json | undefined {
       const s = decided.get(id);
       if (!s || s.kind === 'create' || s.kind === 'replace') return NEW_ID;
-      return priorById.get(id)?.state.physicalId;
+      const st = priorById.get(id)?.state;
+      return st ? refOf(st) : undefined;
     },
     getAtt(id: string, attribute: string): Json | undefined {
       const s = decided.get(id);

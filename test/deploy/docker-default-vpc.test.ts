@@ -56,23 +56,39 @@ const template = {
         UserData: { 'Fn::Base64': { 'Fn::Sub': '#!/bin/sh\necho "${DbPassword}" > /root-password\n' } },
       },
     },
+    // Default-VPC style: the group named by its name (what its Ref is), as rule target and as source.
+    SshFromPeers: {
+      Type: 'AWS::EC2::SecurityGroupIngress',
+      Properties: { GroupName: { Ref: 'WebGroup' }, IpProtocol: 'tcp', FromPort: 22, ToPort: 22, SourceSecurityGroupName: { Ref: 'WebGroup' } },
+    },
   },
-  Outputs: { Ip: { Value: { 'Fn::GetAtt': ['Web', 'PrivateIp'] } }, Vpc: { Value: { 'Fn::GetAtt': ['WebGroup', 'VpcId'] } } },
+  Outputs: {
+    Ip: { Value: { 'Fn::GetAtt': ['Web', 'PrivateIp'] } },
+    Vpc: { Value: { 'Fn::GetAtt': ['WebGroup', 'VpcId'] } },
+    GroupRef: { Value: { Ref: 'WebGroup' } },
+    GroupId: { Value: { 'Fn::GetAtt': ['WebGroup', 'GroupId'] } },
+  },
 };
 const parameters = new MemoryParameterStore();
 const input = { stack, store, provider, parameters, file: 'stack.json', text: JSON.stringify(template), params: { DbPassword: secret } };
+
+let outputs: Awaited<ReturnType<typeof deployStack>>['outputs'] = {};
+const r0 = () => outputs;
 
 describe.sequential('the default VPC on the real Docker engine', () => {
   test('the plan says that the default VPC will be made first, naming what lands there', async () => {
     const r = await planStack(input);
     const note = r.plan.diagnostics.find((d) => d.code === 'DEFAULT_VPC');
-    expect(note?.message).toContain(`WebGroup (a security group without VpcId), Web (an instance without SubnetId) land in the default VPC of ${region}`);
+    expect(note?.message).toContain(
+      `WebGroup (a security group without VpcId), Web (an instance without SubnetId), SshFromPeers (a rule naming its group by GroupName) land in the default VPC of ${region}`,
+    );
     expect(note?.message).toContain('172.31.0.0/16');
     expect(store.stack(vpcStack)).toBeUndefined();
   }, 60_000);
 
   test('a group without VpcId and an instance without SubnetId deploy into 172.31.0.0/16, in the default subnet of the zone asked for', async () => {
     const r = await deployStack(input);
+    outputs = r.outputs;
     expect(r.reason).toBeUndefined();
     expect(r.outcome).toBe('complete');
     const vpc = store.liveResources(vpcStack).get('DefaultVpc');
@@ -82,6 +98,18 @@ describe.sequential('the default VPC on the real Docker engine', () => {
     expect(String(r.outputs.Ip?.value)).toMatch(new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.\\d+$`));
     expect(store.liveResources(stack).get('Web')?.state.attributes.AvailabilityZone).toBe(zone.az);
   }, 180_000);
+
+  test('Ref of a group without VpcId is its name, as on AWS; SecurityGroups and rules that name it reach the group by id', () => {
+    const live = store.liveResources(stack);
+    const group = live.get('WebGroup')!;
+    expect(r0().GroupRef?.value).toBe(group.state.data?.groupName);
+    expect(String(r0().GroupRef?.value)).toMatch(new RegExp(`^${stack}-WebGroup-[A-Z0-9]+$`));
+    expect(r0().GroupId?.value).toBe(group.physicalId);
+    expect(group.physicalId).toMatch(/^sg-[0-9a-f]{17}$/);
+    // The instance (SecurityGroups: [Ref]) is a member of the group by id, and the rule made by name is the group's.
+    expect((live.get('Web')?.state.data as { containers: Array<{ groups: string[] }> }).containers[0]!.groups).toEqual([group.physicalId]);
+    expect(live.get('SshFromPeers')?.state.data?.rule).toMatchObject({ groupId: group.physicalId, direction: 'ingress', rule: { protocol: 'tcp', from: 22, to: 22, group: group.physicalId } });
+  });
 
   test('kiln network lists the default VPC as default, with one default subnet per zone', () => {
     const inv = inventoryOf(store.allLiveResources() as unknown as InventoryRow[]);

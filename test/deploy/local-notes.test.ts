@@ -84,9 +84,21 @@ describe('scaling policies, scheduled actions and lifecycle hooks at plan', () =
 });
 
 describe('a network load balancer at plan', () => {
-  it('says that without SecurityGroups the local one is filtered by the default group', async () => {
+  it('has nothing to warn about without SecurityGroups: the local one filters nothing either, as on AWS', async () => {
     const nlb = (props: object) => ({ Resources: { Nlb: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer', Properties: { Type: 'network', Subnets: ['subnet-0123456789abcdef0'], ...props } } } });
-    expect(warnings(await plan(nlb({})))).toEqual([expect.stringMatching(/^Nlb: a network load balancer without SecurityGroups is filtered locally by its VPC default group/)]);
+    expect(warnings(await plan(nlb({})))).toEqual([]);
     expect(warnings(await plan(nlb({ SecurityGroups: ['sg-0123456789abcdef0'] })))).toEqual([]);
+  });
+});
+
+describe('AWS::EC2::NetworkInterfaceAttachment at plan', () => {
+  it('is refused before anything is created: a local instance has one interface', async () => {
+    const lines = await refusal({
+      Resources: {
+        Eni: { Type: 'AWS::EC2::NetworkInterface', Properties: { SubnetId: 'subnet-0123456789abcdef0' } },
+        Attach: { Type: 'AWS::EC2::NetworkInterfaceAttachment', Properties: { InstanceId: 'i-0123456789abcdef0', NetworkInterfaceId: { Ref: 'Eni' }, DeviceIndex: '1' } },
+      },
+    });
+    expect(lines.join('\n')).toMatch(/NetworkInterfaceAttachment adds a second network interface.*a local instance has one interface.*nothing was deployed.*Resources\.Attach\.Type/);
   });
 });

@@ -10,20 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { client, docker } from '../docker.js';
-import { LABELS } from '../../src/docker/client.js';
 import { localProvider } from '../../src/providers/docker/index.js';
 import { listVpcNamespaces } from '../../src/providers/docker/network.js';
 import { deleteSnapshot, listSnapshots } from '../../src/providers/docker/snapshots.js';
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
-import { deployStack, destroyStack } from '../../src/deploy/index.js';
+import { deployStack } from '../../src/deploy/index.js';
 import { main } from '../../src/cli/main.js';
 import { memoryIO } from '../../src/cli/io.js';
 import { buildTestImage, cleanupDeployed, sh } from '../providers/docker/ctx.js';
 import { makeOutside, reachOut, type Outside } from '../providers/docker/outside.js';
-import { shared } from '../shared.js';
+import { labelled, widdix } from './widdix.js';
 
-const CORPUS = shared('corpus/cloudformation/widdix/templates');
 const id = randomBytes(3).toString('hex');
 const [vpc, nat, clients, redis, probe] = ['vpc', 'nat', 'cli', 'red', 'probe'].map((s) => `kw${id}${s}`) as [string, string, string, string, string];
 const dir = mkdtempSync(join(tmpdir(), 'kiln-widdix-'));
@@ -42,12 +40,7 @@ afterAll(async () => {
   await cleanupDeployed([redis, probe, clients, nat, vpc], `widdix-${id}`, dir);
 }, 180_000);
 
-const deploy = async (stack: string, file: string, params: Record<string, string> = {}) => {
-  const r = await deployStack({ stack, store, provider, file: join(CORPUS, file), params });
-  expect(r.finalStatus, `${file}: ${r.reason}`).toBe('CREATE_COMPLETE');
-  return store.liveResources(stack);
-};
-const destroy = async (stack: string) => expect((await destroyStack({ stack, store, provider })).outcome, stack).toBe('complete');
+const { deploy, destroy } = widdix(store, provider);
 
 // The test's own instances in widdix's subnets (busybox, no ports): one public; in a private subnet,
 // a member of the client group and a stranger (the VPC's default group).
@@ -65,11 +58,6 @@ const containerOf = (logicalId: string) => String((store.liveResources(probe).ge
 const seenFrom = async (logicalId: string) => (await sh(containerOf(logicalId), reachOut(outside))).out.trim();
 const redisFrom = async (logicalId: string, address: string, command: string) =>
   (await sh(containerOf(logicalId), `printf '${command}\\r\\nQUIT\\r\\n' | nc -w 3 ${address} 6379`)).out.trim().split(/\r?\n/)[0] ?? '';
-
-async function labelled(stack: string): Promise<number> {
-  const filter = [`${LABELS.stack}=${stack}`];
-  return (await client.listContainers({ all: true, labels: filter })).length + (await client.listNetworks({ labels: filter })).length;
-}
 
 describe('the widdix chain on the local target: vpc-2azs → vpc-nat-gateway → client-sg → elasticache-redis, then destroyed in reverse', () => {
   test('each stack keeps its promise; the Redis stack leaves a final snapshot and nothing else', async () => {

@@ -24,7 +24,8 @@ Then removes images kiln built that nothing needs: every intermediate image (the
 provisioner) and every artifact superseded by a newer build of the same template and build name.
 Keeps the newest artifact of each build, images a stack deployment uses, tagged images, and what
 the engine refuses to remove (used by a container, or parent of a kept image). Only images this
-state directory's build cache recorded are considered.
+state directory's build cache recorded are considered. Last, removes the local target's internet
+router namespace (kiln-internet) when no VPC is plugged into it any more.
 
 With --target aws: every object an amazon-ebs build creates is tagged kiln:run as it is created.
 Removes what runs that are no longer alive left behind (a killed process, -on-error=abort):
@@ -68,6 +69,9 @@ export const command: Command = {
       io.out(`${verb} ${d.imageId.slice(0, 19)}  ${d.kind.padEnd(12)} ${d.build}  (${d.reason})\n`);
     }
     for (const f of r.failed) io.out(`kept   ${f.imageId.slice(0, 19)}  the engine refused: ${f.reason}\n`);
+    // The local target's internet router namespace, once no VPC (or test host) is plugged into it.
+    const { releaseInternet, internetNs } = await import('../../providers/docker/routing.js');
+    if (await releaseInternet({ dryRun })) io.out(`${dryRun ? 'would remove' : 'remove'} netns ${internetNs()}  (nothing is plugged into it)\n`);
     const n = r.decisions.filter((d) => d.action === 'remove').length;
     io.out(dryRun ? `${n} image(s) would be removed\n` : `${r.removed.length} image(s) removed\n`);
     return r.swept.some((a) => a.error) ? 1 : 0;

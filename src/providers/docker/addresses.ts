@@ -4,7 +4,8 @@
 //   network.ts): stable for the allocation's life, reachable from the host and from nowhere else,
 //   which is what "public" means locally. A NAT gateway takes one (`AllocationId`); the address its
 //   translated packets carry in kiln's internet is another one (routing.ts), since a loopback address
-//   cannot be a packet's source outside the host.
+//   cannot be a packet's source outside the host. An association (`EIPAssociation`, routing.ts) gives
+//   the allocation such an internet address too, translated to the instance's private one.
 // * `AmazonProvidedIpv6CidrBlock` gets the VPC's unique local /56 (`fdXX:XXXX:XXXX::/56`, derived from
 //   the VPC id, see `ulaBlockFor`): the VPC's `Ipv6CidrBlocks` attribute shows it from the start, so
 //   subnets that carve it with `Fn::Cidr` validate and deploy. Local interfaces carry IPv4 only.
@@ -48,23 +49,6 @@ export const eipHandler: DockerHandler = {
       );
     releaseLoopback(ctx, state.physicalId);
   },
-};
-
-export const eipAssociationHandler: DockerHandler = {
-  type: 'AWS::EC2::EIPAssociation',
-  effect: 'real',
-  async create(ctx, props) {
-    const allocationId = str(props.AllocationId);
-    const eip = ctx.allResources().find((r) => r.type === 'AWS::EC2::EIP' && (r.state.attributes.AllocationId === allocationId || (str(props.EIP) !== '' && r.state.physicalId === str(props.EIP))));
-    if (!eip) throw new KilnError('EIP_NOT_FOUND', `The allocation ID '${allocationId || str(props.EIP)}' does not exist (InvalidAllocationID.NotFound)`, 'user');
-    const target = str(props.InstanceId) || str(props.NetworkInterfaceId);
-    const found = ctx.lookup(target);
-    if (!found || (found.type !== 'AWS::EC2::Instance' && found.type !== 'AWS::EC2::NetworkInterface'))
-      throw new KilnError('INSTANCE_NOT_FOUND', `The ${props.InstanceId ? 'instance' : 'network interface'} ID '${target}' does not exist`, 'user');
-    const id = newId('eipassoc');
-    return { physicalId: id, attributes: { Id: id }, data: { allocationId: str(eip.state.attributes.AllocationId), publicIp: eip.state.physicalId, target } };
-  },
-  async delete() {},
 };
 
 export const vpcCidrBlockHandler: DockerHandler = {
@@ -122,4 +106,4 @@ export const networkInterfaceHandler: DockerHandler = {
   },
 };
 
-export const addressHandlers: DockerHandler[] = [eipHandler, eipAssociationHandler, vpcCidrBlockHandler, networkInterfaceHandler];
+export const addressHandlers: DockerHandler[] = [eipHandler, vpcCidrBlockHandler, networkInterfaceHandler];

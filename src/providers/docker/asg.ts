@@ -8,9 +8,12 @@
 // the configuration key and the target keys), so a failed or interrupted update never leaves state
 // and reality apart. Updates follow the UpdatePolicy (see rollout.ts for the decisions):
 //   * rolling: per batch, start new instances, wait until every load balancer of the group reports
-//     them healthy, then drain and remove old ones; PauseTime between batches;
-//   * replacing: a whole new group (new name) first; the old one is drained and removed only when
-//     every new instance is healthy;
+//     them healthy (or, with WaitOnResourceSignals, until they signal success within PauseTime), then
+//     drain and remove old ones; PauseTime between batches;
+//   * replacing: a whole new group (new name) first, its CreationPolicy's signals awaited as on a
+//     creation; the old one is drained and removed only when every new instance is healthy;
+// A CreationPolicy holds for the group's creation (waitReady), not for its updates; launches that
+// signals gate do not wait for the user data, the others do.
 //   * a batch or a new group that does not become healthy in time is removed, the old instances keep
 //     serving, and the update fails (so the stack rolls back).
 import { KilnError, errorMessage } from '../../core/errors.js';
@@ -25,7 +28,6 @@ import { TARGETS_LABEL, admissionTimeoutMs, drainTargets, lbContainers, readMode
 import { newId } from './ids.js';
 import { ResolvedImages, resolveImage } from './images.js';
 import { DEFAULT_INSTANCE_TYPE, decodeUserData, publicKeyOf } from './instance.js';
-import { unregisterInstance } from './imds.js';
 import { instanceView, launchSourceView } from './instance-view.js';
 import { awaitResourceSignals, clearSignals, resourceSignalPolicy } from './signals.js';
 import { destroyContainer, launchContainer } from './launch.js';
@@ -109,13 +111,47 @@ function isCurrent(p: GroupPlan, i: AsgInstance): boolean {
   return i.running && i.config === p.key && p.zones.includes(i.subnetId) && i.targets === p.targets;
 }
 
-async function launchInstances(ctx: DockerContext, p: GroupPlan, owner: string, subnets: string[]): Promise<AsgInstance[]> {
+/**
+ * Success signals new instances must send (cfn-signal --resource <group>) before they count as
+ * launched: the CreationPolicy when a group is created (or replaced by a new group), each batch of a
+ * rolling update with WaitOnResourceSignals. `count` of them within `timeoutMs`; `maxFailures`
+ * failure signals tolerated (MinSuccessfulInstancesPercent below 100).
+ */
+interface SignalGate {
+  count: number;
+  timeoutMs: number;
+  maxFailures: number;
+}
+
+/**
+ * The CreationPolicy's gate: ResourceSignal.Count success signals within its Timeout; with an
+ * AutoScalingCreationPolicy, MinSuccessfulInstancesPercent of them suffice.
+ */
+function creationGate(ctx: DockerContext): SignalGate | undefined {
+  const policy = resourceSignalPolicy(ctx);
+  if (!policy) return undefined;
+  const acp = ctx.policies?.CreationPolicy?.AutoScalingCreationPolicy;
+  const pct = isObj(acp) ? num(acp.MinSuccessfulInstancesPercent, 'CreationPolicy.AutoScalingCreationPolicy.MinSuccessfulInstancesPercent', 100) : 100;
+  const count = Math.ceil((policy.count * pct) / 100);
+  return { count, timeoutMs: policy.timeoutMs, maxFailures: policy.count - count };
+}
+
+/** The gate of `launched` instances that must signal, `percent` of them sufficing. */
+function gateFor(launched: number, timeoutMs: number, percent: number): SignalGate {
+  const count = Math.ceil((launched * percent) / 100);
+  return { count, timeoutMs, maxFailures: launched - count };
+}
+
+/**
+ * Launches one instance per subnet. With a signal gate, cfn-signal says when an instance is ready,
+ * not the end of its user data; without one (scaling, a rolling update that does not wait on
+ * signals) the launch waits for the user data, as every other launch does.
+ */
+async function launchInstances(ctx: DockerContext, p: GroupPlan, owner: string, subnets: string[], signalled: boolean): Promise<AsgInstance[]> {
   const userData = decodeUserData(p.lc.userData);
   const launched: AsgInstance[] = [];
   const limit = ctx.local.of(LaunchLimit);
   const extras = launchSourceView(ctx, p.lc.source, p.lc.version);
-  // With a CreationPolicy, cfn-signal says when an instance is ready (waitReady), not the end of its user data.
-  const signalled = resourceSignalPolicy(ctx) !== undefined;
   const results = await Promise.allSettled(
     subnets.map((subnetId) =>
       limit.run(async () => {
@@ -133,7 +169,7 @@ async function launchInstances(ctx: DockerContext, p: GroupPlan, owner: string, 
         });
         const l = await launchContainer(ctx, {
           files: view.files,
-          beforeStart: view.beforeStart,
+          metadata: view.metadata,
           ...(signalled ? { waitForUserData: false } : {}),
           image: p.imageId,
           subnetId,
@@ -194,8 +230,7 @@ async function removeInstances(ctx: DockerContext, keys: string[], list: AsgInst
       ctx.signal,
     ).catch(() => undefined);
   await mapLimit(list, 4, async (i) => {
-    await destroyContainer(ctx, { id: i.containerId, vpcId: i.vpcId, ip: i.ip });
-    await unregisterInstance(ctx.docker, i.vpcId, i.instanceId, i.ip);
+    await destroyContainer(ctx, { id: i.containerId, vpcId: i.vpcId, ip: i.ip, instanceId: i.instanceId });
   });
   if (keys.length) await refreshLoadBalancers(ctx, keys, { noDrain: true });
 }
@@ -283,14 +318,25 @@ function unhealthyError(waitedMs: number, bad: string[], views: TargetView[], wh
   );
 }
 
-/** Launches `count` instances of the plan, registers them, and waits until they are in service. */
-async function launchInService(ctx: DockerContext, p: GroupPlan, owner: string, existingSubnets: string[], count: number, what: string): Promise<AsgInstance[]> {
+/**
+ * Launches `count` instances of the plan, registers them, and waits until they are in service.
+ * `signals`: a gate, whose success signals are awaited first (the signals of earlier launches
+ * forgotten before: only new ones count); `later` when the creation's waitReady awaits them. Either
+ * way the launches do not wait for the user data. Instances that fail any of it are removed.
+ */
+async function launchInService(ctx: DockerContext, p: GroupPlan, owner: string, existingSubnets: string[], count: number, what: string, signals?: SignalGate | 'later'): Promise<AsgInstance[]> {
   if (count <= 0) return [];
-  const fresh = await launchInstances(ctx, p, owner, spreadSubnets(p.zones, existingSubnets, count));
+  if (signals) await clearSignals(ctx.docker, `r.${ctx.stack}.${ctx.logicalId}`);
+  const fresh = await launchInstances(ctx, p, owner, spreadSubnets(p.zones, existingSubnets, count), signals !== undefined);
   try {
+    if (signals && signals !== 'later') await awaitResourceSignals(ctx, signals);
     if (p.keys.length) await refreshLoadBalancers(ctx, p.keys);
-    const { unhealthy, views, waitedMs } = await waitInService(ctx, p.keys, fresh, (a) => admissionDeadline(p, a), p.minPercent);
-    if (unhealthy.length) throw unhealthyError(waitedMs, unhealthy, views, what);
+    // Signals, when the launch has them, are its readiness gate (as on AWS, where the instances' health
+    // checks then only decide later replacements); without, load balancer health is.
+    if (!signals) {
+      const { unhealthy, views, waitedMs } = await waitInService(ctx, p.keys, fresh, (a) => admissionDeadline(p, a), p.minPercent);
+      if (unhealthy.length) throw unhealthyError(waitedMs, unhealthy, views, what);
+    }
   } catch (e) {
     await removeInstances(ctx, p.keys, fresh, false).catch(() => undefined);
     throw e;
@@ -298,12 +344,17 @@ async function launchInService(ctx: DockerContext, p: GroupPlan, owner: string, 
   return fresh;
 }
 
-function groupState(p: GroupPlan, instances: AsgInstance[]): ResourceState {
+/**
+ * The group's state. `createdIn`: the deployment that created the group, when this is its creation:
+ * only then does `waitReady` wait for the CreationPolicy's signals (an update gates its own launches).
+ */
+function groupState(p: GroupPlan, instances: AsgInstance[], createdIn?: string): ResourceState {
   return {
     physicalId: p.name,
     attributes: {},
     data: {
-      containers: instances.map((i) => ({ id: i.containerId, ip: i.ip, vpcId: i.vpcId, subnetId: i.subnetId, groups: i.groups }) as unknown as Json),
+      ...(createdIn ? { createdIn } : {}),
+      containers: instances.map((i) => ({ id: i.containerId, ip: i.ip, vpcId: i.vpcId, subnetId: i.subnetId, groups: i.groups, instanceId: i.instanceId }) as unknown as Json),
       instances: instances.map((i) => i.instanceId),
       config: p.key,
       launchTemplate: { source: p.lc.source, version: p.lc.version },
@@ -327,9 +378,9 @@ export const autoScalingGroupHandler: DockerHandler = {
     const cp = ctx.policies?.CreationPolicy;
     const acp = cp && isObj(cp.AutoScalingCreationPolicy) ? cp.AutoScalingCreationPolicy : undefined;
     if (acp) p.minPercent = num(acp.MinSuccessfulInstancesPercent, 'CreationPolicy.AutoScalingCreationPolicy.MinSuccessfulInstancesPercent', 100);
-    if (resourceSignalPolicy(ctx)) await clearSignals(ctx.docker, `r.${ctx.stack}.${ctx.logicalId}`);
-    const instances = await launchInService(ctx, p, name, [], p.size.desired, `creating ${name}`);
-    return groupState(p, instances);
+    // With a CreationPolicy, the instances' signals are awaited by waitReady, once the group is in state.
+    const instances = await launchInService(ctx, p, name, [], p.size.desired, `creating ${name}`, resourceSignalPolicy(ctx) ? 'later' : undefined);
+    return groupState(p, instances, ctx.deployment);
   },
 
   async update(ctx, props, previous) {
@@ -355,7 +406,8 @@ export const autoScalingGroupHandler: DockerHandler = {
         throw new KilnError('CUSTOM_NAME_REPLACEMENT', `CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename ${oldName} and update the stack again.`, 'user');
       const np: GroupPlan = { ...p, name: generatedName(ctx, 255) };
       ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `replacing update: starting new group ${np.name} (${p.size.desired} instances)` });
-      const fresh = await launchInService(ctx, np, np.name, [], p.size.desired, `replacing update of ${oldName}`);
+      // The new group is a creation: its CreationPolicy holds for it, as on AWS.
+      const fresh = await launchInService(ctx, np, np.name, [], p.size.desired, `replacing update of ${oldName}`, creationGate(ctx));
       ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `new group healthy; draining and removing ${oldName}` });
       await removeInstances(ctx, oldKeys, all);
       return groupState(np, fresh);
@@ -363,8 +415,6 @@ export const autoScalingGroupHandler: DockerHandler = {
 
     if (outdated.length && policy.kind === 'rolling') {
       p.minPercent = policy.minSuccessfulInstancesPercent;
-      if (policy.waitOnResourceSignals)
-        ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: 'WaitOnResourceSignals: kiln gates each batch on load balancer health instead of cfn-signal' });
       // Stopped instances go first and need no replacement before they go: they serve nothing.
       await removeInstances(ctx, oldKeys, stopped);
       const live = outdated.filter((i) => i.running);
@@ -372,12 +422,14 @@ export const autoScalingGroupHandler: DockerHandler = {
       let subnetsInUse = [...current, ...live].map((i) => i.subnetId);
       for (const [n, b] of batches.entries()) {
         ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `rolling update batch ${n + 1}/${batches.length}: +${b.launch} new, -${b.retire.length} old` });
-        const fresh = await launchInService(ctx, p, oldName, subnetsInUse, b.launch, `rolling update of ${oldName}, batch ${n + 1}/${batches.length}`);
+        // WaitOnResourceSignals: each new instance must signal within PauseTime (the signal window, not a pause).
+        const gate = policy.waitOnResourceSignals ? gateFor(b.launch, policy.pauseTimeMs, policy.minSuccessfulInstancesPercent) : undefined;
+        const fresh = await launchInService(ctx, p, oldName, subnetsInUse, b.launch, `rolling update of ${oldName}, batch ${n + 1}/${batches.length}`, gate);
         subnetsInUse = [...subnetsInUse, ...fresh.map((i) => i.subnetId)];
         const retiring = live.filter((i) => b.retire.includes(i.instanceId));
         await removeInstances(ctx, oldKeys, retiring);
         for (const r of retiring) subnetsInUse.splice(subnetsInUse.indexOf(r.subnetId), 1);
-        if (b.pauseAfterMs > 0) await sleep(b.pauseAfterMs, ctx.signal);
+        if (b.pauseAfterMs > 0 && !policy.waitOnResourceSignals) await sleep(b.pauseAfterMs, ctx.signal);
       }
       return groupState(p, await listInstances(docker, ctx.stack, ctx.logicalId, oldName));
     }
@@ -415,15 +467,12 @@ export const autoScalingGroupHandler: DockerHandler = {
     return groupState(p, await listInstances(docker, ctx.stack, ctx.logicalId, oldName));
   },
 
-  async waitReady(ctx) {
-    // CreationPolicy: Count success signals from the group's instances; with an
-    // AutoScalingCreationPolicy, MinSuccessfulInstancesPercent of them suffice.
-    const policy = resourceSignalPolicy(ctx);
-    if (!policy) return;
-    const acp = ctx.policies?.CreationPolicy?.AutoScalingCreationPolicy;
-    const pct = isObj(acp) ? num(acp.MinSuccessfulInstancesPercent, 'CreationPolicy.AutoScalingCreationPolicy.MinSuccessfulInstancesPercent', 100) : 100;
-    const needed = Math.ceil((policy.count * pct) / 100);
-    await awaitResourceSignals(ctx, { count: needed, timeoutMs: policy.timeoutMs, maxFailures: policy.count - needed });
+  async waitReady(ctx, state) {
+    // The CreationPolicy holds for the group's creation only: an update gated its own launches
+    // (WaitOnResourceSignals, a replacing update's new group) and has nothing more to wait for.
+    if (state.data?.createdIn !== ctx.deployment) return;
+    const gate = creationGate(ctx);
+    if (gate) await awaitResourceSignals(ctx, gate);
   },
 
   async delete(ctx, state, props) {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { KilnError } from '../../core/errors.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { LaunchFile } from './launch.js';
+import { canonicalJson } from '../../core/hash.js';
 import { instanceTool } from './imds.js';
 
 const INIT_ROOT = '/.kiln/cfn-init';
@@ -21,16 +22,51 @@ function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+const TOOLS = ['cfn-init', 'cfn-signal', 'cfn-hup', 'kiln-aws-lib.sh'] as const;
+
+/**
+ * What every instance of a deploy gets from kiln: the tool scripts (read from the installation) and
+ * the compiled Init metadata of a resource, kept for the deploy (a group of ten instances reads and
+ * compiles them once) and dropped when a new deploy starts, so an edited template or tool is seen.
+ */
+export class InstanceKit {
+  private deployment: string | undefined;
+  private tools = new Map<string, Buffer>();
+  private inits = new Map<string, LaunchFile[]>();
+
+  private of(deployment: string): this {
+    if (deployment !== this.deployment) {
+      this.deployment = deployment;
+      this.tools.clear();
+      this.inits.clear();
+    }
+    return this;
+  }
+
+  /** The script images/instance/NAME, read once per deploy. */
+  tool(deployment: string, name: string): Buffer {
+    const tools = this.of(deployment).tools;
+    let b = tools.get(name);
+    if (!b) tools.set(name, (b = instanceTool(name)));
+    return b;
+  }
+
+  /** `compileInit(resource, init)`, compiled once per deploy for the same metadata. */
+  init(deployment: string, resource: string, init: Json | undefined): LaunchFile[] {
+    const inits = this.of(deployment).inits;
+    const key = `${resource}\0${canonicalJson(init ?? null)}`;
+    let files = inits.get(key);
+    if (!files) inits.set(key, (files = compileInit(resource, init)));
+    return files;
+  }
+}
+
 /** cfn-init, cfn-signal, cfn-hup and their shared library at /opt/aws/bin, plus the instance's facts. */
-export function instanceToolFiles(facts: { instanceId: string; region: string; stack: string }): LaunchFile[] {
+export function instanceToolFiles(tool: (name: (typeof TOOLS)[number]) => Buffer, facts: { instanceId: string; region: string; stack: string }): LaunchFile[] {
   const env = Object.entries({ KILN_INSTANCE_ID: facts.instanceId, KILN_REGION: facts.region, KILN_STACK: facts.stack })
     .map(([k, v]) => `${k}=${shq(v)}`)
     .join('\n');
-  return [
-    ...['cfn-init', 'cfn-signal', 'cfn-hup'].map((n) => ({ path: `/opt/aws/bin/${n}`, content: instanceTool(n), mode: 0o755 })),
-    { path: '/opt/aws/bin/kiln-aws-lib.sh', content: instanceTool('kiln-aws-lib.sh'), mode: 0o644 },
-    { path: '/.kiln/instance.env', content: `${env}\n`, mode: 0o644 },
-  ];
+  return [...TOOLS.map((n) => ({ path: `/opt/aws/bin/${n}`, content: tool(n), mode: n.endsWith('.sh') ? 0o644 : 0o755 })), { path: '/.kiln/instance.env', content: `${env}\n`, mode: 0o644 }];
 }
 
 /** Mustache-style `{{name}}` (and `{{{name}}}`) substitution from a file's `context`. */

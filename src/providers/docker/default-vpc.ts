@@ -64,6 +64,9 @@ export function defaultVpcReason(type: string, props: JsonObject): string | unde
       return blank(props.VPCZoneIdentifier) ? 'an Auto Scaling group with AvailabilityZones only' : undefined;
     case 'AWS::ElasticLoadBalancing::LoadBalancer':
       return blank(props.Subnets) ? 'a load balancer with AvailabilityZones' : undefined;
+    case 'AWS::EC2::SecurityGroupIngress':
+    case 'AWS::EC2::SecurityGroupEgress':
+      return blank(props.GroupId) && !blank(props.GroupName) ? 'a rule naming its group by GroupName' : undefined;
     default:
       return undefined;
   }

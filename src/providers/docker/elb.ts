@@ -97,6 +97,8 @@ export interface LbPlacement {
   groups: string[];
   internal: boolean;
   ports: number[];
+  /** No groups and none wanted: a network load balancer without SecurityGroups filters nothing. */
+  unfiltered?: boolean;
   /** Keep this private address (a relaunch: rules naming the balancer's groups stay right). */
   privateIp?: string;
   /** Keep this loopback address (a relaunch: the DNSName stays). */
@@ -121,6 +123,7 @@ export async function launchLb(ctx: DockerContext, owner: string, place: LbPlace
     image,
     subnetId: place.subnetIds[0],
     securityGroupIds: place.groups,
+    ...(place.unfiltered ? { unfiltered: true } : {}),
     kind: 'load-balancer',
     owner,
     // Unique per load balancer: a replacement runs beside the one it replaces (create before delete).
@@ -232,7 +235,8 @@ function classicState(ctx: DockerContext, name: string, launched: { privateIp: s
   const dns = launched.publicIp ?? launched.privateIp;
   const groups = strList(props.SecurityGroups);
   const sg = groups[0] ? ctx.lookup(groups[0]) : undefined;
-  const groupName = sg ? (str(sg.state.attributes.GroupName) ?? str(sg.properties.GroupName) ?? sg.state.physicalId) : 'default';
+  // A group named by its name (Ref of a default-VPC group) is that name.
+  const groupName = sg ? (str(sg.state.attributes.GroupName) ?? str(sg.state.data?.groupName) ?? str(sg.properties.GroupName) ?? sg.state.physicalId) : (groups[0] ?? 'default');
   const zone = elbZone(defaultRegion());
   return {
     physicalId: name,

@@ -167,7 +167,15 @@ export const targetGroupHandler: DockerHandler = {
 
 function placement(props: JsonObject, ports: number[]): LbPlacement {
   const mapped = Array.isArray(props.SubnetMappings) ? props.SubnetMappings.filter(isObj).map((m) => str(m.SubnetId) ?? '') : [];
-  return { subnetIds: [...strList(props.Subnets), ...mapped].filter(Boolean), groups: strList(props.SecurityGroups), internal: str(props.Scheme) === 'internal', ports };
+  // On AWS a network load balancer made without security groups filters nothing (its targets' groups do).
+  const unfiltered = str(props.Type) === 'network' && props.SecurityGroups === undefined;
+  return {
+    subnetIds: [...strList(props.Subnets), ...mapped].filter(Boolean),
+    groups: strList(props.SecurityGroups),
+    internal: str(props.Scheme) === 'internal',
+    ports,
+    ...(unfiltered ? { unfiltered } : {}),
+  };
 }
 
 function lbState(arn: string, name: string, dns: string, props: JsonObject, data: JsonObject): ResourceState {
@@ -206,16 +214,6 @@ export function plannedListenerPorts(ctx: ResourceContext): number[] {
 export const loadBalancerV2Handler: DockerHandler = {
   type: 'AWS::ElasticLoadBalancingV2::LoadBalancer',
   effect: 'real',
-  planNote(props) {
-    if (str(props.Type) !== 'network' || props.SecurityGroups !== undefined) return undefined;
-    // On AWS a network load balancer without groups filters nothing; the local HAProxy container is
-    // always filtered, by its VPC's default group (which admits only its own members).
-    return {
-      error: false,
-      message:
-        'a network load balancer without SecurityGroups is filtered locally by its VPC default group (AWS filters nothing): clients outside that group are refused; give it a security group that allows its listener ports',
-    };
-  },
   async create(ctx, props) {
     const type = str(props.Type) ?? 'application';
     if (type !== 'application' && type !== 'network') throw new KilnError('INVALID_PROPERTY', `Type '${type}': the local target runs application and network load balancers`, 'user');

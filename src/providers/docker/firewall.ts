@@ -56,6 +56,11 @@ export interface ContainerRecord {
    * through the customer's groups.
    */
   peers?: string[];
+  /**
+   * Not filtered by any security group: a network load balancer made without `SecurityGroups`,
+   * which on AWS filters nothing (its targets' groups do). Its VPC's default group does not apply.
+   */
+  unfiltered?: boolean;
 }
 
 const PROTO_NAMES: Record<string, Protocol> = { tcp: 'tcp', '6': 'tcp', udp: 'udp', '17': 'udp', icmp: 'icmp', '1': 'icmp', icmpv6: 'icmpv6', '58': 'icmpv6', '-1': 'all', all: 'all' };
@@ -289,9 +294,20 @@ export function currentView(ctx: DockerContext): FirewallView {
   return { groups: merged, members: [...members.values()], defaults, acls: subnetAcls(ctx) };
 }
 
+/**
+ * The id of a group named by its id, or by its name in `vpcId` (what `Ref` of a group made without
+ * `VpcId` returns, as on AWS; `default` is the VPC's default group). Undefined when neither.
+ */
+export function groupIdOf(ctx: ResourceContext, view: FirewallView, ref: string, vpcId: string | undefined): string | undefined {
+  if (view.groups.has(ref)) return ref;
+  if (!vpcId) return undefined;
+  if (ref === 'default') return view.defaults.get(vpcId);
+  return ctx.allResources().find((r) => r.type === 'AWS::EC2::SecurityGroup' && r.state.data?.groupName === ref && r.state.attributes.VpcId === vpcId)?.state.physicalId;
+}
+
 /** The groups a member is governed by (its own, or its VPC's default group when it has none). */
 export function effectiveGroups(view: FirewallView, m: ContainerRecord): string[] {
-  if (m.groups.length) return m.groups;
+  if (m.groups.length || m.unfiltered) return m.groups;
   const d = view.defaults.get(m.vpcId);
   return d ? [d] : [];
 }
@@ -306,6 +322,8 @@ export function resolveFor(view: FirewallView, m: ContainerRecord): ResolvedRule
       .filter((x) => x.vpcId === m.vpcId && effectiveGroups(view, x).includes(groupId))
       .map((x) => x.ip)
       .sort();
+  if (m.unfiltered)
+    for (const dir of ['ingress', 'egress'] as const) out[dir].push({ rule: { protocol: 'all', from: -1, to: -1, description: 'no security group: not filtered' }, peers: ['0.0.0.0/0', '::/0'] });
   if (m.peers?.length) out.ingress.push({ rule: { protocol: 'all', from: -1, to: -1, description: 'nodes of the same service' }, peers: [...m.peers].sort() });
   for (const gid of effectiveGroups(view, m)) {
     const g = view.groups.get(gid);

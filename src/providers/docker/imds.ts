@@ -13,14 +13,14 @@
 // cfn-signal / WaitConditionHandle signals (/kiln/signal/…, /kiln/wait/…), which kiln reads from
 // the host (signals.ts). Labelled for the VPC's stack and owned by the VPC (orphan recovery), it is
 // removed with the VPC.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { KilnError, errorMessage } from '../../core/errors.js';
 import { DockerError, LABELS, type DockerClient } from '../../docker/client.js';
 import { packTar, unpackTar, type TarEntry } from '../../image/builders/tar.js';
 import type { DockerContext, DockerScope } from './context.js';
 import { IMDS_ADDRESS, inNetns, parseCidr, run, vpcRouterAddress } from './network.js';
+import { shippedPath } from './shipped.js';
 
 export { IMDS_ADDRESS };
 /** The VPC router's end of the veth to the metadata container (link-local, used nowhere else). */
@@ -28,19 +28,9 @@ const ROUTER_SIDE = '169.254.171.1';
 const IMDS_IMAGE = 'busybox:latest';
 const RULE_PREF = '900';
 
-/** Directory of the scripts kiln puts in instances and in the metadata container (images/instance). */
-export function instanceToolsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = resolve(dir, 'images', 'instance');
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  throw new KilnError('INSTANCE_TOOLS_MISSING', 'images/instance is missing from the kiln installation', 'internal');
-}
-
+/** A script kiln puts in instances or in the metadata container (images/instance/NAME), read from the installation. */
 export function instanceTool(name: string): Buffer {
-  return readFileSync(resolve(instanceToolsDir(), name));
+  return readFileSync(resolve(shippedPath('images/instance', 'INSTANCE_TOOLS_MISSING'), name));
 }
 
 export function imdsContainerName(vpcId: string): string {
@@ -196,13 +186,16 @@ export async function registerInstance(docker: DockerClient, imdsId: string, md:
   await docker.putArchive(imdsId, '/', packTar(entries));
 }
 
-/** Forgets an instance (its address file only when it still names this instance). */
+/**
+ * Forgets an instance (its address file only when it still names this instance). Called by the launch
+ * primitive when a launch fails after registering and when a launched container is destroyed
+ * (launch.ts), the one place that pairs with registration. The VPC's metadata container is addressed
+ * by its name: none (never made, or gone with its VPC) means nothing to forget.
+ */
 export async function unregisterInstance(docker: DockerClient, vpcId: string, instanceId: string, privateIp?: string): Promise<void> {
-  for (const c of await docker.listContainers({ labels: [`kiln.imds-vpc=${vpcId}`] })) {
-    const ip = privateIp && /^[0-9.]+$/.test(privateIp) ? privateIp : '';
-    const script = `rm -rf "/imds/i/$1"; [ -n "$2" ] && [ "$(cat "/imds/ip/$2" 2>/dev/null)" = "$1" ] && rm -f "/imds/ip/$2"; true`;
-    await docker.exec(c.Id, ['sh', '-c', script, 'kiln-forget', instanceId, ip]).catch(() => undefined);
-  }
+  const ip = privateIp && /^[0-9.]+$/.test(privateIp) ? privateIp : '';
+  const script = `rm -rf "/imds/i/$1"; [ -n "$2" ] && [ "$(cat "/imds/ip/$2" 2>/dev/null)" = "$1" ] && rm -f "/imds/ip/$2"; true`;
+  await docker.exec(imdsContainerName(vpcId), ['sh', '-c', script, 'kiln-forget', instanceId, ip]).catch(() => undefined);
 }
 
 /** A signal as cfn-signal (or a PUT to a WaitConditionHandle URL) sent it. */

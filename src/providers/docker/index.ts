@@ -17,7 +17,7 @@ import { parameterGroupHandler, replicationGroupHandler } from './replication-gr
 import { launchConfigurationHandler, launchTemplateHandler } from './launchtemplate.js';
 import { autoScalingGroupHandler } from './asg.js';
 import { scalingHandlers } from './scaling.js';
-import { routingHandlers } from './routing.js';
+import { releaseInternet, routingHandlers } from './routing.js';
 import { naclHandlers } from './nacl.js';
 import { addressHandlers } from './addresses.js';
 import { specOnlyHandler, specOnlyRefusal } from './spec-only.js';
@@ -104,6 +104,8 @@ export async function removeOrphans(docker: DockerClient, stack: string, known: 
     await run('ip', ['netns', 'delete', o.name]).catch(() => undefined);
     n++;
   }
+  // A VPC namespace removed here may have been the last one plugged into the internet router.
+  if (orphans.some((x) => x.kind === 'netns') && (await releaseInternet())) n++;
   return n;
 }
 

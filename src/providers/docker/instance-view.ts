@@ -5,7 +5,7 @@
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { ResourceContext, ResourceState } from '../../model/provider.js';
 import type { DockerContext } from './context.js';
-import { compileInit, instanceToolFiles } from './cfn-init.js';
+import { InstanceKit, instanceToolFiles } from './cfn-init.js';
 import { ensureMetadataService, metadataTree, registerInstance } from './imds.js';
 import type { LaunchFile, LaunchSpec } from './launch.js';
 import { macFor, subnetInfo } from './network.js';
@@ -56,18 +56,19 @@ function tagsOf(v: Json | undefined): Record<string, string> {
   return out;
 }
 
-/** Files and the pre-start hook for `launchContainer`. */
-export function instanceView(ctx: DockerContext, v: ViewSpec): { files: LaunchFile[]; beforeStart: NonNullable<LaunchSpec['beforeStart']> } {
+/** Files and the metadata registration for `launchContainer` (which also unregisters, on failure and destroy). */
+export function instanceView(ctx: DockerContext, v: ViewSpec): { files: LaunchFile[]; metadata: NonNullable<LaunchSpec['metadata']> } {
   const subnet = subnetInfo(ctx, v.subnetId);
   const region = regionOfAz(subnet.availabilityZone);
   const opts = isObj(v.metadataOptions) ? v.metadataOptions : {};
+  const kit = ctx.local.of(InstanceKit);
   const files = [
-    ...instanceToolFiles({ instanceId: v.instanceId, region, stack: ctx.stack }),
-    ...v.init.flatMap((i) => compileInit(i.resource, i.init)),
+    ...instanceToolFiles((name) => kit.tool(ctx.deployment, name), { instanceId: v.instanceId, region, stack: ctx.stack }),
+    ...v.init.flatMap((i) => kit.init(ctx.deployment, i.resource, i.init)),
     // KeyName: the key pair's public key where the image's SSH server reads it.
     ...(v.publicKey ? [{ path: '/root/.ssh/authorized_keys', content: `${v.publicKey}\n`, mode: 0o600 }] : []),
   ];
-  const beforeStart = async (c: { ip: string; publicIp?: string }) => {
+  const register = async (c: { ip: string; publicIp?: string }) => {
     // HttpEndpoint: disabled — no metadata at all for this instance (the service says 403).
     if (opts.HttpEndpoint === 'disabled') return;
     const vpcStack = ctx.lookup(subnet.vpcId)?.stack ?? ctx.stack;
@@ -96,7 +97,7 @@ export function instanceView(ctx: DockerContext, v: ViewSpec): { files: LaunchFi
     });
     await registerInstance(ctx.docker, imds, { instanceId: v.instanceId, privateIp: c.ip, tree, tokensRequired: opts.HttpTokens === 'required' });
   };
-  return { files, beforeStart };
+  return { files, metadata: { instanceId: v.instanceId, register } };
 }
 
 /** A launch template's state with the AWS::CloudFormation::Init metadata it was created with (for its group's instances). */

@@ -25,7 +25,6 @@ import { instanceLimits } from './instance-types.js';
 import { destroyContainer, launchContainer, requireContainers } from './launch.js';
 import { attachToVpc, cidrContains, containerRoot, parseCidr, parseCidrLoose, subnetInfo } from './network.js';
 import { availableParallelism } from 'node:os';
-import { unregisterInstance } from './imds.js';
 import { instanceView } from './instance-view.js';
 import { awaitResourceSignals, clearSignals, resourceSignalPolicy } from './signals.js';
 
@@ -300,7 +299,7 @@ export const instanceHandler: DockerHandler = {
       ...(userData !== undefined ? { userData } : {}),
       // Where the image's SSH server (if any) reads root's keys, as EC2's cloud-init writes them.
       files: view.files,
-      beforeStart: view.beforeStart,
+      metadata: view.metadata,
       ...(signals ? { waitForUserData: false } : {}),
       ...(net.privateIp ? { privateIp: net.privateIp } : {}),
       ...(isPublic ? { publish: { ports } } : {}),
@@ -336,6 +335,8 @@ export const instanceHandler: DockerHandler = {
         publishedPorts: ports,
         baseline,
         baselineHashes: hashes,
+        // waitReady waits for the CreationPolicy's signals after this creation only, not after an update.
+        createdIn: ctx.deployment,
       },
     };
   },
@@ -352,6 +353,7 @@ export const instanceHandler: DockerHandler = {
     // An instance removed outside kiln cannot be updated: say so (the executor stops rather than create one unplanned).
     await requireContainers(ctx, [rec.id], previous.state.physicalId);
     const data: JsonObject = { ...(previous.state.data ?? {}) };
+    delete data.createdIn;
     const instanceType = str(props.InstanceType) ?? DEFAULT_INSTANCE_TYPE;
     const net = networkOf(ctx, props);
     // Security groups: reload the packet filter (no interruption).
@@ -400,13 +402,13 @@ export const instanceHandler: DockerHandler = {
 
   async delete(ctx, state) {
     const list = Array.isArray(state.data?.containers) ? (state.data.containers as JsonObject[]) : [];
-    for (const c of list) {
-      await destroyContainer(ctx, c as unknown as { id: string; vpcId?: string; ip?: string; publicIp?: string });
-      if (typeof c.vpcId === 'string') await unregisterInstance(ctx.docker, c.vpcId, state.physicalId, str(c.ip));
-    }
+    // The instance id is the physical id (states written before launches recorded it in the container's record).
+    for (const c of list) await destroyContainer(ctx, { ...(c as unknown as { id: string; vpcId?: string; ip?: string; publicIp?: string }), instanceId: state.physicalId });
   },
 
-  async waitReady(ctx) {
+  async waitReady(ctx, state) {
+    // A CreationPolicy applies to the creation (a replacement is one); an update in place sends no new signals.
+    if (state.data?.createdIn !== ctx.deployment) return;
     const policy = resourceSignalPolicy(ctx);
     if (policy) await awaitResourceSignals(ctx, policy);
   },

@@ -28,7 +28,8 @@ import type { JsonObject } from '../../stack/model.js';
 import { ResourceMissing } from '../../model/provider.js';
 import { packTar, type TarEntry } from '../../image/builders/tar.js';
 import type { DockerContext } from './context.js';
-import { attachingMember, currentView, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
+import { attachingMember, currentView, groupIdOf, noteMember, reconcileFirewalls, rulesetFor, type ContainerRecord } from './firewall.js';
+import { unregisterInstance } from './imds.js';
 import { ResolvedImages, resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
 import {
@@ -62,6 +63,8 @@ export interface LaunchSpec {
   subnetId: string;
   /** Physical ids of `AWS::EC2::SecurityGroup`s of the subnet's VPC; none = the VPC's default group. */
   securityGroupIds?: string[];
+  /** With no `securityGroupIds`: no group filters the container (a network load balancer without groups). */
+  unfiltered?: boolean;
   /** Extra labels (kiln's own labels are always set). */
   labels?: Record<string, string>;
   /** `kiln.kind` label: `instance` (default), `load-balancer`, `cache`… */
@@ -97,8 +100,13 @@ export interface LaunchSpec {
   waitForUserData?: boolean;
   /** How long to wait for user data; default 10 minutes. */
   userDataTimeoutMs?: number;
-  /** Runs once the addresses are known, before the container starts (the metadata service registers the instance). */
-  beforeStart?: (c: { ip: string; publicIp?: string; containerId: string }) => Promise<void>;
+  /**
+   * The instance's entry in its VPC's metadata service (instance-view.ts): `register` runs once the
+   * addresses are known, before the container starts. Its undoing is the launch primitive's: a
+   * launch that fails after registering forgets the entry, and so does `destroyContainer` of the
+   * record (`Launched.data.instanceId`).
+   */
+  metadata?: { instanceId: string; register: (c: { ip: string; publicIp?: string; containerId: string }) => Promise<void> };
 }
 
 export interface Launched {
@@ -217,8 +225,9 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
   requireRoot();
   const { docker } = ctx;
   const subnet = subnetInfo(ctx, spec.subnetId);
-  const groups = [...new Set(spec.securityGroupIds ?? [])];
   const view = currentView(ctx);
+  // A group may be named by its name in the VPC (Ref of a default-VPC group): kiln keys groups by id.
+  const groups = [...new Set((spec.securityGroupIds ?? []).map((g) => groupIdOf(ctx, view, g, subnet.vpcId) ?? g))];
   for (const g of groups) {
     const rules = view.groups.get(g);
     if (!rules) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${g}' does not exist (InvalidGroup.NotFound)`, 'user');
@@ -238,9 +247,12 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
   const ip = await allocateAddress(ctx, subnet.vpcId, subnetCidr, spec.subnetId, spec.privateIp);
   let publicIp: string | undefined;
   let container: string | undefined;
+  /** The instance id registered with the metadata service, once it is. */
+  let registered: string | undefined;
   const rand = randomBytes(3).toString('hex');
   const containerName = `kiln-${ctx.stack}-${ctx.logicalId}-${(spec.name ?? rand).replace(/[^a-zA-Z0-9_.-]/g, '-')}`;
-  const record: ContainerRecord = { id: '', ip, vpcId: subnet.vpcId, subnetId: spec.subnetId, groups };
+  const unfiltered = !!spec.unfiltered && !groups.length;
+  const record: ContainerRecord = { id: '', ip, vpcId: subnet.vpcId, subnetId: spec.subnetId, groups, ...(unfiltered ? { unfiltered } : {}) };
   try {
     let networkMode = 'none';
     const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
@@ -272,6 +284,8 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
       'kiln.image': image.id,
     };
     if (spec.owner) labels['kiln.owner'] = spec.owner;
+    // The instance id its metadata and signals know it by (cfn-signal's default UniqueId).
+    if (spec.metadata) labels['kiln.instance-id'] = spec.metadata.instanceId;
     if (publicIp) labels['kiln.public-ip'] = publicIp;
     const ud = spec.userData !== undefined ? await prepareUserData(spec.userData) : undefined;
     for (const w of ud?.warnings ?? []) ctx.events.emit({ kind: 'warning', logicalId: ctx.logicalId, message: `UserData: ${w}` });
@@ -315,7 +329,10 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
       record.id = container;
     }
     if (files.length) await docker.putArchive(container, '/', packTar(tarEntries(files)));
-    if (spec.beforeStart) await spec.beforeStart({ ip, containerId: container, ...(publicIp ? { publicIp } : {}) });
+    if (spec.metadata) {
+      registered = spec.metadata.instanceId;
+      await spec.metadata.register({ ip, containerId: container, ...(publicIp ? { publicIp } : {}) });
+    }
     await docker.startContainer(container);
     const info = await docker.inspectContainer(container);
     if (!info.State.Running) throw new KilnError('CONTAINER_EXITED', `container ${containerName} stopped at once (exit ${info.State.ExitCode})`, 'user');
@@ -333,6 +350,7 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
     if (waitUd) await waitForUserData(ctx, container, spec.userDataTimeoutMs ?? 600_000);
   } catch (e) {
     if (container) await docker.removeContainer(container, { force: true }).catch(() => undefined);
+    if (registered) await unregisterInstance(docker, subnet.vpcId, registered, ip);
     if (record.id) noteMember(ctx, null, record.id);
     releaseAddress(ctx, subnet.vpcId, ip);
     if (publicIp) releaseLoopback(ctx, publicIp);
@@ -362,9 +380,11 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
     vpcId: subnet.vpcId,
     subnetId: spec.subnetId,
     groups,
+    ...(unfiltered ? { unfiltered } : {}),
     netns: subnet.netns,
     imageId: image.id,
     ...(publicIp ? { publicIp } : {}),
+    ...(spec.metadata ? { instanceId: spec.metadata.instanceId } : {}),
   };
   return launched;
 }
@@ -404,8 +424,11 @@ export async function requireContainers(ctx: DockerContext, ids: readonly string
     });
 }
 
-/** Removes a launched container and its VPC port; reconciles the rules of the others. */
-export async function destroyContainer(ctx: DockerContext, data: { id: string; vpcId?: string; ip?: string; publicIp?: string; netns?: string } | string): Promise<void> {
+/**
+ * Removes a launched container and its VPC port, and forgets its metadata entry (`instanceId`, as
+ * `Launched.data` records it); reconciles the rules of the others.
+ */
+export async function destroyContainer(ctx: DockerContext, data: { id: string; vpcId?: string; ip?: string; publicIp?: string; netns?: string; instanceId?: string } | string): Promise<void> {
   const rec = typeof data === 'string' ? { id: data } : data;
   try {
     await ctx.docker.removeContainer(rec.id, { force: true, volumes: true });
@@ -416,6 +439,7 @@ export async function destroyContainer(ctx: DockerContext, data: { id: string; v
   // lazily: remove the VPC end now, so the bridge has no port left (a VPC delete checks that).
   const ns = (rec as { netns?: string }).netns ?? (rec.vpcId ? (await listVpcNamespaces()).find((n) => n.vpcId === rec.vpcId)?.name : undefined);
   if (ns) await detachPort(ns, hostVethName(rec.id));
+  if (typeof data !== 'string' && data.instanceId && data.vpcId) await unregisterInstance(ctx.docker, data.vpcId, data.instanceId, data.ip);
   noteMember(ctx, null, rec.id);
   if (rec.vpcId && rec.ip) releaseAddress(ctx, rec.vpcId, rec.ip);
   if (rec.publicIp) releaseLoopback(ctx, rec.publicIp);

@@ -28,7 +28,7 @@ export interface RuleCondition {
 export type RuleAction =
   | { type: 'forward'; targets: Array<{ backend: string; tgArn: string; weight: number }> }
   | { type: 'fixed-response'; status: number; contentType?: string; body?: string }
-  | { type: 'redirect'; location: string; code: number };
+  | { type: 'redirect'; location: string; code: number; bare?: string };
 
 export interface FrontendRule {
   /** The rule's ARN (physical id). */
@@ -143,8 +143,12 @@ function redirectPart(v: string, what: string): string {
   });
 }
 
-/** The HAProxy location of a RedirectConfig (local listeners speak HTTP). */
-export function redirectLocation(r: JsonObject): string {
+/**
+ * The HAProxy location of a RedirectConfig (local listeners speak HTTP), and `bare`: the location
+ * for a request without a query when the configured query is made of `#{query}` only. AWS adds the
+ * "?" itself ("do not include the leading ?"), so an empty query gives a location without one.
+ */
+export function redirectLocations(r: JsonObject): { location: string; bare?: string } {
   const protocol = (strOf(r.Protocol) ?? '#{protocol}').toLowerCase();
   if (!['#{protocol}', 'http', 'https'].includes(protocol)) throw bad(`RedirectConfig.Protocol '${protocol}' must be HTTP, HTTPS or #{protocol}`);
   const host = strOf(r.Host) ?? '#{host}';
@@ -159,9 +163,11 @@ export function redirectLocation(r: JsonObject): string {
       ? '%[req.hdr(host)]'
       : `${redirectPart(host, 'RedirectConfig.Host')}${(scheme === 'http' && port === '80') || (scheme === 'https' && port === '443') ? '' : `:${redirectPart(port, 'RedirectConfig.Port')}`}`;
   // The request's own path and query (`url`, the origin form): AWS's defaults, with no stray "?".
-  if (path === '/#{path}' && query === '#{query}') return `${scheme}://${authority}%[url]`;
-  const q = query === '' ? '' : `?${redirectPart(query, 'RedirectConfig.Query')}`;
-  return `${scheme}://${authority}${redirectPart(path, 'RedirectConfig.Path')}${q}`;
+  if (path === '/#{path}' && query === '#{query}') return { location: `${scheme}://${authority}%[url]` };
+  const head = `${scheme}://${authority}${redirectPart(path, 'RedirectConfig.Path')}`;
+  if (query === '') return { location: head };
+  const location = `${head}?${redirectPart(query, 'RedirectConfig.Query')}`;
+  return query.replace(/#\{query\}/g, '') === '' ? { location, bare: head } : { location };
 }
 
 /** The rule's action: forward (one or weighted target groups), fixed-response or redirect. */
@@ -205,7 +211,7 @@ export function parseActions(actions: Json | undefined, backendOf: (tgArn: strin
   if (!r) throw bad('Actions[redirect] needs RedirectConfig');
   const code = strOf(r.StatusCode);
   if (code !== 'HTTP_301' && code !== 'HTTP_302') throw bad('RedirectConfig.StatusCode must be HTTP_301 or HTTP_302');
-  return { type: 'redirect', location: redirectLocation(r), code: code === 'HTTP_301' ? 301 : 302 };
+  return { type: 'redirect', ...redirectLocations(r), code: code === 'HTTP_301' ? 301 : 302 };
 }
 
 /** Backends a rule sends to. */
@@ -237,8 +243,11 @@ export function renderRules(rules: FrontendRule[], proxyName: (s: string) => str
     const a = r.action;
     if (a.type === 'fixed-response')
       out.push(`  http-request return status ${a.status}${a.contentType ? ` content-type ${quote(a.contentType)}` : ''}${a.body !== undefined ? ` string ${quote(a.body)}` : ''} if ${chosen(i)}`);
-    else if (a.type === 'redirect') out.push(`  http-request redirect location ${quote(a.location)} code ${a.code} if ${chosen(i)}`);
-    else if (a.targets.filter((t) => t.weight > 0).length > 1) out.push(`  http-request set-var(txn.kiln_w) rand(${a.targets.reduce((n, t) => n + t.weight, 0)}) if ${chosen(i)}`);
+    else if (a.type === 'redirect') {
+      // The bare location first: a request without a query (none, or an empty one) gets no "?".
+      if (a.bare !== undefined) out.push(`  http-request redirect location ${quote(a.bare)} code ${a.code} if ${chosen(i)} !{ query -m len gt 0 }`);
+      out.push(`  http-request redirect location ${quote(a.location)} code ${a.code} if ${chosen(i)}`);
+    } else if (a.targets.filter((t) => t.weight > 0).length > 1) out.push(`  http-request set-var(txn.kiln_w) rand(${a.targets.reduce((n, t) => n + t.weight, 0)}) if ${chosen(i)}`);
   });
   sorted.forEach((r, i) => {
     const a = r.action;

@@ -32,7 +32,13 @@ import type { DockerContext, DockerHandler } from './context.js';
 import { newId } from './ids.js';
 import { cidrContains, intToIp, ipToInt, namespaceExists, NetworkState, parseCidr, run, requireRoot, type Cidr } from './network.js';
 
-export const INTERNET_NS = 'kiln-internet';
+/**
+ * The internet router's namespace: `kiln-internet` (KILN_INTERNET_NETNS names another, so that a test
+ * can watch its own one come and go while other stacks use the shared one).
+ */
+export function internetNs(): string {
+  return process.env.KILN_INTERNET_NETNS || 'kiln-internet';
+}
 /** The gateway address every port of the internet router holds. */
 export const EDGE_GATEWAY = '169.254.1.1';
 /** Where uplink and NAT addresses come from: 198.18.0.0/15 (RFC 2544, network testing). */
@@ -53,9 +59,29 @@ async function nsSysctl(ns: string, key: string, value: string): Promise<void> {
 /** Creates the internet router namespace if it does not exist (idempotent, safe across processes). */
 export async function ensureInternet(): Promise<void> {
   requireRoot();
-  if (!(await namespaceExists(INTERNET_NS))) await run('ip', ['netns', 'add', INTERNET_NS]).catch(async (e) => ((await namespaceExists(INTERNET_NS)) ? undefined : Promise.reject(e)));
-  await nsRun(INTERNET_NS, ['link', 'set', 'lo', 'up']);
-  await nsSysctl(INTERNET_NS, 'net.ipv4.ip_forward', '1');
+  const ns = internetNs();
+  if (!(await namespaceExists(ns))) await run('ip', ['netns', 'add', ns]).catch(async (e) => ((await namespaceExists(ns)) ? undefined : Promise.reject(e)));
+  await nsRun(ns, ['link', 'set', 'lo', 'up']);
+  await nsSysctl(ns, 'net.ipv4.ip_forward', '1');
+}
+
+/**
+ * Removes the internet router namespace once nothing is plugged into it (no port but `lo`): the last
+ * VPC gateway attachment or test host gone. Returns whether it was removed (would be, with `dryRun`).
+ */
+export async function releaseInternet(opts: { dryRun?: boolean } = {}): Promise<boolean> {
+  const ns = internetNs();
+  if (!(await namespaceExists(ns))) return false;
+  const links = await nsRun(ns, ['-o', 'link', 'show']).catch(() => undefined);
+  if (!links) return false;
+  const names = links.stdout
+    .split('\n')
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((n): n is string => !!n);
+  if (names.some((n) => n !== 'lo')) return false;
+  if (opts.dryRun) return true;
+  await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
+  return !(await namespaceExists(ns));
 }
 
 /**
@@ -65,11 +91,17 @@ export async function ensureInternet(): Promise<void> {
  */
 export async function connectToInternet(o: { ns: string; ifname: string; port: string; addresses: string[]; defaultRoute?: boolean }): Promise<void> {
   await ensureInternet();
-  await nsRun(INTERNET_NS, ['link', 'delete', o.port]).catch(() => undefined);
+  await nsRun(internetNs(), ['link', 'delete', o.port]).catch(() => undefined);
   const tmp = `t${o.port.slice(1)}`;
-  await nsRun(INTERNET_NS, ['link', 'add', 'name', o.port, 'type', 'veth', 'peer', 'name', tmp, 'netns', o.ns]);
+  const plug = () => nsRun(internetNs(), ['link', 'add', 'name', o.port, 'type', 'veth', 'peer', 'name', tmp, 'netns', o.ns]);
+  // Another process may have released the (then empty) namespace in between: make it again once.
+  await plug().catch(async (e) => {
+    if (await namespaceExists(internetNs())) throw e;
+    await ensureInternet();
+    await plug();
+  });
   await nsRun(
-    INTERNET_NS,
+    internetNs(),
     ['-batch', '-'],
     [`address add ${EDGE_GATEWAY}/32 dev ${o.port}`, `link set ${o.port} up`, ...o.addresses.map((a) => `route replace ${a}/32 dev ${o.port}`)].join('\n') + '\n',
   );
@@ -86,8 +118,8 @@ export async function connectToInternet(o: { ns: string; ifname: string; port: s
 
 /** Addresses the internet router routes somewhere (taken). */
 async function internetAddresses(): Promise<Set<string>> {
-  if (!(await namespaceExists(INTERNET_NS))) return new Set();
-  const out = await nsRun(INTERNET_NS, ['-o', '-4', 'route', 'show']);
+  if (!(await namespaceExists(internetNs()))) return new Set();
+  const out = await nsRun(internetNs(), ['-o', '-4', 'route', 'show']);
   return new Set(out.stdout.split('\n').map((l) => /^(\d+\.\d+\.\d+\.\d+)(?:\/32)?\s/.exec(l)?.[1] ?? ''));
 }
 
@@ -124,7 +156,14 @@ export class RoutingState {
   chain: Promise<unknown> = Promise.resolve();
 }
 
-const ROUTING_TYPES = new Set(['AWS::EC2::RouteTable', 'AWS::EC2::Route', 'AWS::EC2::SubnetRouteTableAssociation', 'AWS::EC2::VPCGatewayAttachment', 'AWS::EC2::NatGateway']);
+const ROUTING_TYPES = new Set([
+  'AWS::EC2::RouteTable',
+  'AWS::EC2::Route',
+  'AWS::EC2::SubnetRouteTableAssociation',
+  'AWS::EC2::VPCGatewayAttachment',
+  'AWS::EC2::NatGateway',
+  'AWS::EC2::EIPAssociation',
+]);
 
 function note(ctx: DockerContext, state: ResourceState, props: JsonObject, removed = false): void {
   ctx.local.of(RoutingState).overlay.set(state.physicalId, removed ? null : { stack: ctx.stack, logicalId: ctx.logicalId, type: ctx.type, properties: props, state });
@@ -176,6 +215,22 @@ export function planRouting(vpcId: string, live: KnownResource[]): RoutingPlan {
     !!uplink && routesOf(rtb).some((r) => r.state.data?.targetKind === 'igw' && r.state.data?.target === igw && cidrContains(parseCidr(str(r.state.data?.dest)) as Cidr, dest));
   const plan: RoutingPlan = { tables: [], uplinks: uplink ? [uplink] : [], nat: [] };
   for (const n of nats.values()) if (uplink && typeof n.state.data?.address === 'string') plan.uplinks.push(n.state.data.address);
+  // Elastic IPs associated with an instance or interface: 1:1 translation at the gateway, as AWS's
+  // internet gateway does. One address per allocation: a newer association (a move) wins.
+  const eips = new Map<string, KnownResource>();
+  for (const a of of('AWS::EC2::EIPAssociation')) {
+    const key = str(a.state.data?.address);
+    const held = eips.get(key);
+    if (!held || Number(a.state.data?.since ?? 0) > Number(held.state.data?.since ?? 0)) eips.set(key, a);
+  }
+  const eipNat: string[] = [];
+  for (const [address, a] of eips) {
+    const ip = str(a.state.data?.ip);
+    if (!uplink || !address || !ip) continue;
+    plan.uplinks.push(address);
+    eipNat.push(`-A PREROUTING -i igw0 -d ${address}/32 -j DNAT --to-destination ${ip}`, `-A POSTROUTING -s ${ip}/32 -o igw0 -j SNAT --to-source ${address}`);
+  }
+  plan.nat.push(...eipNat);
   for (const s of subnets) {
     const cidr = str(s.state.data?.cidr);
     const rtb = tableOf.get(s.state.physicalId);
@@ -234,18 +289,26 @@ async function applyRouting(ns: string, vpcCidr: string, port: string | undefine
       ...current.filter((a) => !plan.uplinks.includes(a)).map((a) => `address del ${a}/32 dev igw0`),
     ];
     if (fix.length) await nsRun(ns, ['-batch', '-'], fix.join('\n') + '\n');
-    const edge = await nsRun(INTERNET_NS, ['-o', '-4', 'route', 'show', 'dev', port]);
+    const edge = await nsRun(internetNs(), ['-o', '-4', 'route', 'show', 'dev', port]);
     const routed = [...edge.stdout.matchAll(/^(\d+\.\d+\.\d+\.\d+)\s/gm)].map((m) => m[1]);
     const edgeFix = [
       ...plan.uplinks.filter((a) => !routed.includes(a)).map((a) => `route replace ${a}/32 dev ${port}`),
       ...routed.filter((a) => !plan.uplinks.includes(a)).map((a) => `route del ${a}/32 dev ${port}`),
     ];
-    if (edgeFix.length) await nsRun(INTERNET_NS, ['-batch', '-'], edgeFix.join('\n') + '\n');
+    if (edgeFix.length) await nsRun(internetNs(), ['-batch', '-'], edgeFix.join('\n') + '\n');
   }
   const natTable = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ...(port ? plan.nat : []), 'COMMIT', ''].join('\n');
   await run('ip', ['netns', 'exec', ns, 'iptables-restore', '-w'], natTable);
   // Connections tracked under the old routing would keep their old translation: forget them.
   await run('ip', ['netns', 'exec', ns, 'conntrack', '-F']).catch(() => undefined);
+}
+
+/** Runs `fn` after every routing change under way, before any later one (per provider). */
+function serialised<T>(ctx: DockerContext, fn: () => Promise<T>): Promise<T> {
+  const st = ctx.local.of(RoutingState);
+  const next = st.chain.then(fn);
+  st.chain = next.catch(() => undefined);
+  return next;
 }
 
 /** Recomputes and loads the routing of `vpcId` (serialised per provider). */
@@ -335,10 +398,14 @@ export const gatewayAttachmentHandler: DockerHandler = {
   },
   async delete(ctx, state, props) {
     const ns = str(state.data?.netns);
-    if (ns) await nsRun(ns, ['link', 'delete', 'igw0']).catch(() => undefined);
+    // Routing without the gateway first, then the port goes: a reconcile of another resource of
+    // the VPC (running meanwhile, serialised with this one) never looks for an igw0 that is gone.
     note(ctx, state, props, true);
     ctx.local.of(RoutingState).handedOut.delete(str(state.data?.uplink));
     await reconcileRouting(ctx, str(state.data?.vpcId));
+    if (ns) await serialised(ctx, () => nsRun(ns, ['link', 'delete', 'igw0']).catch(() => undefined));
+    // The last VPC plugged into the internet is gone: the internet router goes too.
+    await releaseInternet();
   },
 };
 
@@ -512,7 +579,65 @@ export const natGatewayHandler: DockerHandler = {
   },
 };
 
+let associations = 0;
+
+/**
+ * AWS::EC2::EIPAssociation: the Elastic IP's address in kiln's internet (from 198.18.0.0/15; the
+ * EIP's `PublicIp` is its loopback address on the host) is routed to the VPC's internet gateway and
+ * translated there to the instance's (or interface's) private address, both ways: connections from
+ * the internet to it reach the instance, and the instance's own traffic out leaves with it. Moving
+ * the association (a new one for the same allocation, the old one deleted) keeps the address and
+ * moves the traffic. As on AWS the VPC needs an internet gateway attached.
+ */
+export const eipAssociationHandler: DockerHandler = {
+  type: 'AWS::EC2::EIPAssociation',
+  effect: 'real',
+  async create(ctx, props) {
+    const allocationId = str(props.AllocationId);
+    const eip = ctx
+      .allResources()
+      .find((r) => r.type === 'AWS::EC2::EIP' && ((allocationId !== '' && r.state.attributes.AllocationId === allocationId) || (str(props.EIP) !== '' && r.state.physicalId === str(props.EIP))));
+    if (!eip) throw new KilnError('EIP_NOT_FOUND', `The allocation ID '${allocationId || str(props.EIP)}' does not exist (InvalidAllocationID.NotFound)`, 'user');
+    const instanceId = str(props.InstanceId);
+    const eniId = str(props.NetworkInterfaceId);
+    if (!instanceId === !eniId) throw new KilnError('INVALID_PARAMETER', 'AWS::EC2::EIPAssociation: give exactly one of InstanceId and NetworkInterfaceId', 'user');
+    const target = instanceId || eniId;
+    const found = ctx.lookup(target);
+    if (!found || found.type !== (instanceId ? 'AWS::EC2::Instance' : 'AWS::EC2::NetworkInterface'))
+      throw new KilnError(instanceId ? 'INSTANCE_NOT_FOUND' : 'ENI_NOT_FOUND', `The ${instanceId ? 'instance' : 'network interface'} ID '${target}' does not exist`, 'user');
+    const rec = instanceId ? (Array.isArray(found.state.data?.containers) ? found.state.data.containers[0] : undefined) : found.state.data;
+    const ip = rec && typeof rec === 'object' && !Array.isArray(rec) ? str(rec.ip) : '';
+    const vpcId = rec && typeof rec === 'object' && !Array.isArray(rec) ? str(rec.vpcId) : '';
+    if (!ip || !vpcId) throw new KilnError('INSTANCE_NOT_RUNNING', `${target} has no private address to associate the Elastic IP with`, 'user');
+    if (str(props.PrivateIpAddress) && str(props.PrivateIpAddress) !== ip)
+      throw new KilnError('UNSUPPORTED_ON_LOCAL', `PrivateIpAddress ${str(props.PrivateIpAddress)}: local interfaces have one address (${ip})`, 'user');
+    const live = liveView(ctx);
+    if (!live.some((r) => r.type === 'AWS::EC2::VPCGatewayAttachment' && r.state.data?.vpcId === vpcId))
+      throw new KilnError('GATEWAY_NOT_ATTACHED', `Network ${vpcId} is not attached to any internet gateway (Gateway.NotAttached)`, 'user');
+    const realAllocation = str(eip.state.attributes.AllocationId);
+    // The allocation keeps its internet address while any association of it lives (a move).
+    const held = live.find((r) => r.type === 'AWS::EC2::EIPAssociation' && r.state.data?.allocationId === realAllocation && str(r.state.data?.address));
+    const address = held ? str(held.state.data?.address) : await allocateUplinkAddress(ctx, realAllocation);
+    const id = newId('eipassoc');
+    const since = Date.now() * 1000 + (associations++ % 1000);
+    const state: ResourceState = { physicalId: id, attributes: { Id: id }, data: { allocationId: realAllocation, publicIp: eip.state.physicalId, target, vpcId, ip, address, since } };
+    ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `${eip.state.physicalId} (${address} in kiln's internet) -> ${target} (${ip})` });
+    note(ctx, state, props);
+    await reconcileRouting(ctx, vpcId);
+    const from = held ? str(held.state.data?.vpcId) : '';
+    if (from && from !== vpcId) await reconcileRouting(ctx, from);
+    return state;
+  },
+  async delete(ctx, state, props) {
+    note(ctx, state, props, true);
+    const address = str(state.data?.address);
+    if (!liveView(ctx).some((r) => r.type === 'AWS::EC2::EIPAssociation' && r.state.data?.address === address)) ctx.local.of(RoutingState).handedOut.delete(address);
+    await reconcileRouting(ctx, str(state.data?.vpcId));
+  },
+};
+
 export const routingHandlers: DockerHandler[] = [
+  eipAssociationHandler,
   internetGatewayHandler,
   egressOnlyInternetGatewayHandler,
   gatewayAttachmentHandler,

@@ -5,7 +5,7 @@ import { KilnError } from '../../core/errors.js';
 import type { Json, JsonObject } from '../../stack/model.js';
 import type { ReadResult, ResourceContext, ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler } from './context.js';
-import { ALLOW_ALL_EGRESS, currentView, effectiveGroups, filterDrift, noteGroup, noteRule, normaliseRule, reconcileFirewalls, type GroupRules, type SgRule } from './firewall.js';
+import { ALLOW_ALL_EGRESS, currentView, effectiveGroups, filterDrift, groupIdOf, noteGroup, noteRule, normaliseRule, reconcileFirewalls, type GroupRules, type SgRule } from './firewall.js';
 import { newId } from './ids.js';
 import { defaultVpc } from './default-vpc.js';
 
@@ -25,15 +25,20 @@ function checkVpc(ctx: ResourceContext, vpcId: Json | undefined): string {
   return id;
 }
 
-function checkPeerGroups(ctx: DockerContext, rules: SgRule[], self?: string): void {
+/** Peer groups named by name (SourceSecurityGroupName, or Ref of a default-VPC group) become ids; unknown ones are refused. */
+function checkPeerGroups(ctx: DockerContext, rules: SgRule[], vpcId: string | undefined, self?: string): SgRule[] {
   const view = currentView(ctx);
-  for (const r of rules)
-    if (r.group && r.group !== self && !view.groups.has(r.group)) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${r.group}' does not exist (InvalidGroup.NotFound)`, 'user');
+  return rules.map((r) => {
+    if (!r.group || r.group === self) return r;
+    const id = groupIdOf(ctx, view, r.group, vpcId);
+    if (!id) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${r.group}' does not exist (InvalidGroup.NotFound)`, 'user');
+    return id === r.group ? r : { ...r, group: id };
+  });
 }
 
-function groupRules(groupId: string, vpcId: string, props: JsonObject): GroupRules {
-  const ingress = rulesOf(props, 'SecurityGroupIngress');
-  const egress = rulesOf(props, 'SecurityGroupEgress');
+function groupRules(ctx: DockerContext, groupId: string, vpcId: string, props: JsonObject): GroupRules {
+  const ingress = checkPeerGroups(ctx, rulesOf(props, 'SecurityGroupIngress'), vpcId, groupId);
+  const egress = checkPeerGroups(ctx, rulesOf(props, 'SecurityGroupEgress'), vpcId, groupId);
   // AWS keeps its default allow-all egress rule unless the template lists egress rules.
   return { groupId, vpcId, ingress, egress: egress.length ? egress : [ALLOW_ALL_EGRESS] };
 }
@@ -49,23 +54,26 @@ export const securityGroupHandler: DockerHandler = {
     if (typeof props.GroupDescription !== 'string' || props.GroupDescription === '') throw new KilnError('INVALID_PROPERTY', 'AWS::EC2::SecurityGroup GroupDescription is required', 'user');
     const vpcId = checkVpc(ctx, props.VpcId);
     const groupId = newId('sg');
-    const rules = groupRules(groupId, vpcId, props);
-    checkPeerGroups(ctx, [...rules.ingress, ...rules.egress]);
+    const rules = groupRules(ctx, groupId, vpcId, props);
     const groupName = typeof props.GroupName === 'string' && props.GroupName ? props.GroupName : `${ctx.stack}-${ctx.logicalId}-${groupId.slice(3, 15).toUpperCase()}`;
+    if (groupName === 'default' || groupIdOf(ctx, currentView(ctx), groupName, vpcId))
+      throw new KilnError('SECURITY_GROUP_DUPLICATE', `The security group '${groupName}' already exists for VPC '${vpcId}' (InvalidGroup.Duplicate)`, 'user');
     noteGroup(ctx, groupId, rules);
     await reconcile(ctx, vpcId);
+    // Without VpcId (the default VPC) Ref returns the group's name, as on AWS; GroupId is the id.
+    const inDefaultVpc = props.VpcId === undefined || props.VpcId === null || props.VpcId === '';
     return {
       physicalId: groupId,
-      attributes: { GroupId: groupId, VpcId: vpcId, Id: groupId },
+      attributes: { GroupId: groupId, VpcId: vpcId, Id: inDefaultVpc ? groupName : groupId },
       data: { rules: rules as unknown as JsonObject, groupName },
+      ...(inDefaultVpc ? { ref: groupName } : {}),
     };
   },
   async update(ctx, props, previous) {
     // GroupDescription, GroupName and VpcId replace (planner); rules and tags change in place.
     const groupId = previous.state.physicalId;
     const vpcId = String(previous.state.attributes.VpcId);
-    const rules = groupRules(groupId, vpcId, props);
-    checkPeerGroups(ctx, [...rules.ingress, ...rules.egress], groupId);
+    const rules = groupRules(ctx, groupId, vpcId, props);
     noteGroup(ctx, groupId, rules);
     await reconcile(ctx, vpcId);
     return { ...previous.state, data: { ...(previous.state.data ?? {}), rules: rules as unknown as JsonObject } };
@@ -106,19 +114,15 @@ function standaloneHandler(type: 'AWS::EC2::SecurityGroupIngress' | 'AWS::EC2::S
     type,
     effect: 'real',
     async create(ctx, props) {
-      if (props.GroupId === undefined || props.GroupId === '') {
-        throw new KilnError(
-          props.GroupName !== undefined ? 'UNSUPPORTED_ON_LOCAL' : 'INVALID_PROPERTY',
-          props.GroupName !== undefined ? `${type} with GroupName names a default-VPC group, which the local target does not have: use GroupId` : `${type} GroupId is required`,
-          'user',
-        );
-      }
-      const groupId = String(props.GroupId);
+      const byName = props.GroupId === undefined || props.GroupId === '';
+      if (byName && (props.GroupName === undefined || props.GroupName === '')) throw new KilnError('INVALID_PROPERTY', `${type} GroupId (or, for a default-VPC group, GroupName) is required`, 'user');
       const view = currentView(ctx);
+      // GroupName names a group of the default VPC, as on AWS; GroupId may also be a name there (Ref).
+      const named = String(byName ? props.GroupName : props.GroupId);
+      const groupId = view.groups.has(named) ? named : (groupIdOf(ctx, view, named, defaultVpc(ctx).vpcId) ?? named);
       const group = view.groups.get(groupId);
-      if (!group) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${groupId}' does not exist (InvalidGroup.NotFound)`, 'user');
-      const rule = normaliseRule(props, direction, type);
-      checkPeerGroups(ctx, [rule], groupId);
+      if (!group) throw new KilnError('SECURITY_GROUP_NOT_FOUND', `The security group '${named}' does not exist${byName ? ' in the default VPC' : ''} (InvalidGroup.NotFound)`, 'user');
+      const [rule] = checkPeerGroups(ctx, [normaliseRule(props, direction, type)], group.vpcId, groupId);
       const id = newId('sgr');
       const entry = { groupId, direction, rule } as const;
       noteRule(ctx, id, entry);

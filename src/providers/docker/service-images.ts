@@ -2,13 +2,11 @@
 // Debian's haproxy, redis-server and memcached packages, baked from `images/service.json` by kiln's
 // image engine like any user image — so it is built once, cached by its content key (template bytes,
 // base image digest…) and rebuilt only when the template or the base changes.
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KilnError } from '../../core/errors.js';
 import type { EventSink } from '../../core/events.js';
 import type { DockerClient } from '../../docker/client.js';
 import type { DockerScope } from './context.js';
+import { shippedPath } from './shipped.js';
 
 export type ServiceRole = 'load-balancer' | 'redis' | 'memcached';
 
@@ -22,13 +20,7 @@ export interface ServiceImageOptions {
 
 /** Path of the Packer template of the service image (in the package, next to `src`/`dist`). */
 export function serviceTemplatePath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = resolve(dir, 'images', 'service.json');
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  throw new KilnError('SERVICE_TEMPLATE_MISSING', 'images/service.json is missing from the kiln installation', 'internal');
+  return shippedPath('images/service.json', 'SERVICE_TEMPLATE_MISSING');
 }
 
 /** The provider's service image, once asked for. */

@@ -10,6 +10,7 @@ import { retryUntil, systemClock } from '../../core/clock.js';
 import type { Json } from '../../stack/model.js';
 import type { DockerClient } from '../../docker/client.js';
 import type { DockerContext, DockerHandler } from './context.js';
+import { unpackTar } from '../../image/builders/tar.js';
 import { IMDS_ADDRESS, readSignals, type Signal } from './imds.js';
 import { LOCAL_ACCOUNT_ID } from './noop.js';
 import { defaultRegion } from './network.js';
@@ -45,7 +46,10 @@ export async function awaitSignals(ctx: DockerContext, w: SignalWait): Promise<S
       const all = latestByUniqueId(await readSignals(ctx.docker, w.key));
       const failures = all.filter((s) => s.status === 'FAILURE');
       const failed = failures.length > (w.maxFailures ?? 0) ? failures[failures.length - 1] : undefined;
-      if (failed) throw new KilnError('SIGNAL_FAILURE', `Received FAILURE signal with UniqueId ${failed.uniqueId}${failed.reason ? `: ${failed.reason}` : ''}`, 'user');
+      if (failed) {
+        const log = await initErrors(ctx.docker, failed.uniqueId);
+        throw new KilnError('SIGNAL_FAILURE', `Received FAILURE signal with UniqueId ${failed.uniqueId}${failed.reason ? `: ${failed.reason}` : ''}${log ? ` (${log})` : ''}`, 'user');
+      }
       const ok = all.filter((s) => s.status === 'SUCCESS');
       for (const s of ok.slice(seen)) ctx.events.emit({ kind: 'progress', logicalId: ctx.logicalId, message: `Received SUCCESS signal with UniqueId ${s.uniqueId}` });
       seen = Math.max(seen, ok.length);
@@ -59,6 +63,34 @@ export async function awaitSignals(ctx: DockerContext, w: SignalWait): Promise<S
       onTimeout: () => new KilnError('SIGNAL_TIMEOUT', `Failed to receive ${w.count} resource signal(s) within the specified duration (${w.what})`, 'user'),
     },
   );
+}
+
+/**
+ * What cfn-init said went wrong in the instance `instanceId` (the UniqueId cfn-signal sends by
+ * default), read from its /var/log/cfn-init.log — where a user of AWS would look, but the instance
+ * is about to go with the rollback, so the failure carries it. Empty when there is no such instance
+ * or log (a signal sent with -i, or without cfn-init).
+ */
+async function initErrors(docker: DockerClient, instanceId: string): Promise<string> {
+  if (!/^i-[0-9a-f]+$/.test(instanceId)) return '';
+  const [c] = await docker.listContainers({ all: true, labels: [`kiln.instance-id=${instanceId}`] }).catch(() => []);
+  if (!c) return '';
+  let tar: Buffer;
+  try {
+    tar = await docker.getArchive(c.Id, '/var/log/cfn-init.log');
+  } catch {
+    return '';
+  }
+  const text =
+    unpackTar(tar)
+      .find((e) => e.type === 'file' && e.data)
+      ?.data?.toString('utf8') ?? '';
+  const errors = text
+    .split('\n')
+    .filter((l) => /\[ERROR\]/.test(l))
+    .map((l) => l.replace(/^[\d-]+ [\d:]+ \[ERROR\] /, '').trim())
+    .slice(-2);
+  return errors.length ? `cfn-init.log of ${instanceId}: ${errors.join('; ').slice(0, 600)}` : '';
 }
 
 /** `CreationPolicy.ResourceSignal` of the resource being created, when it has one. */

@@ -51,12 +51,19 @@ const SERVERS: Record<string, string> = {
   'AWS::AppRunner::Service': 'a web service',
 };
 
+/** Types of the domain refused for a reason of their own. */
+const DOMAIN_REASONS: Record<string, string> = {
+  'AWS::EC2::NetworkInterfaceAttachment':
+    'AWS::EC2::NetworkInterfaceAttachment adds a second network interface to an instance: a local instance has one interface (its container in the VPC), so the attachment cannot be realised; give the instance the interface at launch (NetworkInterfaces with DeviceIndex 0)',
+};
+
 /**
  * Why the local target refuses `type` though the spec knows it; undefined when it records it (or
  * the spec does not know it: that is an unknown type, reported as such).
  */
 export function specOnlyRefusal(type: string): string | undefined {
   if (!resourceType(type)) return undefined;
+  if (DOMAIN_REASONS[type]) return DOMAIN_REASONS[type];
   const server = SERVERS[type];
   if (server) return `${type} is ${server} that the local target does not run; recording it without effect would leave the stack's servers talking to nothing`;
   if (DOMAIN.some((p) => type.startsWith(p)) && !DOMAIN_WITHOUT_LOCAL_MEANING.has(type))

@@ -1,7 +1,7 @@
 // The pure half of listener rules (lb-rules.ts): AWS conditions and actions read and checked, and the
 // HAProxy lines they become. The behaviour through a real HAProxy is listenerrule.test.ts.
 import { describe, expect, it } from 'vitest';
-import { parseActions, parseCondition, redirectLocation, renderRules, wildcardRegex } from '../../../src/providers/docker/lb-rules.js';
+import { parseActions, parseCondition, redirectLocations, renderRules, wildcardRegex } from '../../../src/providers/docker/lb-rules.js';
 
 const backend = (arn: string) => `tg_${arn}`;
 
@@ -56,10 +56,18 @@ describe('listener rule actions', () => {
   });
 
   it('redirects keep what AWS keeps by default', () => {
-    expect(redirectLocation({ StatusCode: 'HTTP_301' })).toBe('http://%[req.hdr(host)]%[url]');
-    expect(redirectLocation({ Host: 'new.#{host}', Port: '8080', Path: '/x/#{path}', Query: '', StatusCode: 'HTTP_302' })).toBe('http://new.%[req.hdr(host),field(1,:)]:8080/x/%[path,regsub(^/,)]');
-    expect(redirectLocation({ Protocol: 'HTTPS', Port: '443', Path: '/100%', StatusCode: 'HTTP_301' })).toBe('https://%[req.hdr(host),field(1,:)]/100%%?%[query]');
-    expect(() => redirectLocation({ Path: 'x', StatusCode: 'HTTP_301' })).toThrow(/must start with \//);
+    expect(redirectLocations({ StatusCode: 'HTTP_301' })).toEqual({ location: 'http://%[req.hdr(host)]%[url]' });
+    expect(redirectLocations({ Host: 'new.#{host}', Port: '8080', Path: '/x/#{path}', Query: '', StatusCode: 'HTTP_302' })).toEqual({
+      location: 'http://new.%[req.hdr(host),field(1,:)]:8080/x/%[path,regsub(^/,)]',
+    });
+    // A custom path keeps the request's query; without one, AWS adds no "?" (it adds the "?" itself).
+    expect(redirectLocations({ Protocol: 'HTTPS', Port: '443', Path: '/100%', StatusCode: 'HTTP_301' })).toEqual({
+      location: 'https://%[req.hdr(host),field(1,:)]/100%%?%[query]',
+      bare: 'https://%[req.hdr(host),field(1,:)]/100%%',
+    });
+    // A query with fixed text is never empty: one location.
+    expect(redirectLocations({ Path: '/n', Query: '#{query}&v=1', StatusCode: 'HTTP_301' })).toEqual({ location: 'http://%[req.hdr(host)]/n?%[query]&v=1' });
+    expect(() => redirectLocations({ Path: 'x', StatusCode: 'HTTP_301' })).toThrow(/must start with \//);
   });
 });
 

@@ -116,6 +116,11 @@ describe('AWS::ElasticLoadBalancingV2::ListenerRule', () => {
       Conditions: [{ Field: 'path-pattern', Values: ['/old/*'] }],
       Actions: [{ Type: 'redirect', RedirectConfig: { Path: '/new/x/', Query: 'from=old', StatusCode: 'HTTP_301' } }],
     });
+    await rule('Moved', {
+      Priority: 55,
+      Conditions: [{ Field: 'path-pattern', Values: ['/moved/*'] }],
+      Actions: [{ Type: 'redirect', RedirectConfig: { Path: '/new/x/', StatusCode: 'HTTP_302' } }],
+    });
     await until(
       () => targetStates(world, [tgBackendName(tgA), tgBackendName(tgB)]),
       (s) => s.length === 2 && s.every((x) => x.state === 'healthy'),
@@ -133,6 +138,10 @@ describe('AWS::ElasticLoadBalancingV2::ListenerRule', () => {
     expect(await request(`${url}/?site=B`)).toMatchObject({ body: 'B /' }); // query values match case-insensitively
     expect(await request(`${url}/?other=b`)).toMatchObject({ body: 'A /' });
     expect(await request(`${url}/old/x/?q=1`)).toEqual({ status: 301, body: expect.any(String) as unknown as string, location: `http://${String(alb.attributes.DNSName)}/new/x/?from=old` });
+    // A custom path keeps the request's query (#{query} by default), and adds no bare "?" without one.
+    expect(await request(`${url}/moved/a`)).toMatchObject({ status: 302, location: `http://${String(alb.attributes.DNSName)}/new/x/` });
+    expect(await request(`${url}/moved/a?`)).toMatchObject({ status: 302, location: `http://${String(alb.attributes.DNSName)}/new/x/` });
+    expect(await request(`${url}/moved/a?k=v&w=1`)).toMatchObject({ status: 302, location: `http://${String(alb.attributes.DNSName)}/new/x/?k=v&w=1` });
     // Weighted forward: both groups answer the canary header, about half each.
     const seen = { A: 0, B: 0 } as Record<string, number>;
     for (let i = 0; i < 40; i++) seen[(await request(`${url}/`, { 'X-Canary': 'Yes' })).body[0]]++;
@@ -142,7 +151,7 @@ describe('AWS::ElasticLoadBalancingV2::ListenerRule', () => {
     // The rules are in the balancer's model and config, in priority order; duplicates are refused.
     const [c] = await lbContainers(world, alb.physicalId);
     const model = await readModel(world, c.id);
-    expect(model?.frontends[0].rules?.map((r) => r.priority)).toEqual([5, 10, 20, 30, 40, 50]);
+    expect(model?.frontends[0].rules?.map((r) => r.priority)).toEqual([5, 10, 20, 30, 40, 50, 55]);
     await expect(rule('Dup', { Priority: 10, Conditions: [{ Field: 'path-pattern', Values: ['/x'] }], Actions: toB })).rejects.toThrow(/PriorityInUse/);
     await expect(rule('Auth', { Priority: 60, Conditions: [{ Field: 'path-pattern', Values: ['/x'] }], Actions: [{ Type: 'authenticate-oidc' }, ...toB] })).rejects.toThrow(
       /authenticate-oidc cannot be realised/,
@@ -162,7 +171,7 @@ describe('AWS::ElasticLoadBalancingV2::ListenerRule', () => {
     expect(await request(`${url}/api/secret/`)).toMatchObject({ status: 404 });
 
     // Deleting rules gives their requests back to the default action.
-    for (const id of ['Secret', 'Admin', 'Canary', 'Query', 'Old', 'Api']) await stack.delete(listenerRuleHandler, id);
+    for (const id of ['Secret', 'Admin', 'Canary', 'Query', 'Old', 'Moved', 'Api']) await stack.delete(listenerRuleHandler, id);
     expect(await request(`${url}/api/secret/`)).toMatchObject({ status: 200, body: 'B /api/secret' });
     expect((await readModel(world, c.id))?.frontends[0].rules).toEqual([]);
     await stack.delete(listenerHandler, 'Http');

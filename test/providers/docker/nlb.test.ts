@@ -112,4 +112,39 @@ describe('AWS::ElasticLoadBalancingV2::LoadBalancer Type network (TCP)', () => {
     await stack.delete(loadBalancerV2Handler, 'Nlb');
     expect(await lbContainers(world, nlb.physicalId)).toEqual([]);
   }, 240_000);
+
+  it('without SecurityGroups filters nothing, as on AWS: the host, outside every group, connects', async () => {
+    const tcpSg = (
+      await stack.create(securityGroupHandler, 'OpenTcpSg', {
+        GroupDescription: 'the service port from anywhere',
+        VpcId: net.vpc,
+        SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: PORT, ToPort: PORT, CidrIp: '0.0.0.0/0' }],
+      })
+    ).physicalId;
+    const svc = (await stack.create(instanceHandler, 'OpenSvc', { ImageId: image, InstanceType: 't2.micro', SubnetId: net.subnetA, SecurityGroupIds: [tcpSg] })).physicalId;
+    const nlb = await stack.create(loadBalancerV2Handler, 'OpenNlb', { Type: 'network', Subnets: [net.subnetA] });
+    expect(nlb.attributes.SecurityGroups).toEqual([]);
+    const [record] = nlb.data?.containers as Array<{ groups: string[]; unfiltered?: boolean }>;
+    expect(record).toMatchObject({ groups: [], unfiltered: true });
+    const tg = await stack.create(targetGroupHandler, 'OpenTg', {
+      Port: PORT,
+      Protocol: 'TCP',
+      VpcId: net.vpc,
+      HealthCheckProtocol: 'TCP',
+      HealthCheckIntervalSeconds: 5,
+      HealthyThresholdCount: 2,
+      Targets: [{ Id: svc }],
+    });
+    await stack.create(listenerHandler, 'OpenTcp', { LoadBalancerArn: nlb.physicalId, Port: PORT, Protocol: 'TCP', DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.physicalId }] });
+    await until(
+      () => targetStates(world, [tgBackendName(tg.physicalId)]),
+      (s) => s.length === 1 && s[0].state === 'healthy',
+      30_000,
+    );
+    // The VPC's default group (members of itself only) would refuse the host: nothing filters here.
+    expect(await readLine(String(nlb.attributes.DNSName), PORT)).toMatch(/^pong /);
+    await stack.delete(listenerHandler, 'OpenTcp');
+    await stack.delete(targetGroupHandler, 'OpenTg');
+    await stack.delete(loadBalancerV2Handler, 'OpenNlb');
+  }, 240_000);
 });

@@ -52,8 +52,9 @@ describe('AWS::EC2::SecurityGroup', () => {
     await expect(securityGroupEgressHandler.create(stack.ctx('Out', 'AWS::EC2::SecurityGroupEgress'), { GroupId: 'sg-0123456789abcdef0', IpProtocol: '-1', CidrIp: '0.0.0.0/0' })).rejects.toThrow(
       /does not exist/,
     );
+    // GroupName names a group of the default VPC, which this world has not made.
     await expect(securityGroupIngressHandler.create(stack.ctx('ByName', 'AWS::EC2::SecurityGroupIngress'), { GroupName: 'default', IpProtocol: '-1', CidrIp: '0.0.0.0/0' })).rejects.toThrow(
-      /use GroupId/,
+      /the default VPC of .* does not exist/,
     );
     // the Db group's rule names Web as its source: Web cannot go first
     await stack.update(securityGroupHandler, 'Db', { GroupDescription: 'db', VpcId: vpcId, SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: web }] });
