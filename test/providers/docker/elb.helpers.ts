@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { TestStack } from './ctx.js';
 import { buildTestImage } from './ctx.js';
-import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
+import { subnetHandler, vpcHandler } from '../../../src/providers/docker/vpc.js';
 import { securityGroupHandler } from '../../../src/providers/docker/securitygroups.js';
 
 /** busybox httpd answering `/` with its hostname and `/health` with ok (CGI-free, tiny). */

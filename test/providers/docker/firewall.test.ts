@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadedRules, normaliseRule, renderRuleset } from '../../../src/providers/docker/firewall.js';
 import { launchContainer } from '../../../src/providers/docker/launch.js';
-import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
+import { subnetHandler, vpcHandler } from '../../../src/providers/docker/vpc.js';
 import { securityGroupEgressHandler, securityGroupHandler, securityGroupIngressHandler } from '../../../src/providers/docker/securitygroups.js';
 import { World, httpGet, sh } from './ctx.js';
 

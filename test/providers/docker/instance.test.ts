@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../../docker.js';
 import { amiIdFor } from '../../../src/providers/docker/images.js';
 import { instanceHandler } from '../../../src/providers/docker/instance.js';
-import { subnetHandler, vpcHandler, namespaceExists, run } from '../../../src/providers/docker/network.js';
+import { namespaceExists, run } from '../../../src/providers/docker/network.js';
+import { subnetHandler, vpcHandler } from '../../../src/providers/docker/vpc.js';
 import { securityGroupHandler } from '../../../src/providers/docker/securitygroups.js';
 import { World, buildTestImage, httpGet, removeImages, sh } from './ctx.js';
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../../docker.js';
 import { destroyContainer, launchContainer, prepareUserData } from '../../../src/providers/docker/launch.js';
-import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
+import { subnetHandler, vpcHandler } from '../../../src/providers/docker/vpc.js';
 import { securityGroupHandler } from '../../../src/providers/docker/securitygroups.js';
 import { World, sh } from './ctx.js';
 

@@ -2,7 +2,8 @@
 // template deployed under two stack names) coexisting, each keeping its addresses, isolated.
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchContainer } from '../../../src/providers/docker/launch.js';
-import { availabilityZoneId, cidrContains, listVpcNamespaces, parseCidr, subnetHandler, usableRange, intToIp, vpcHandler } from '../../../src/providers/docker/network.js';
+import { availabilityZoneId, cidrContains, listVpcNamespaces, parseCidr, usableRange, intToIp } from '../../../src/providers/docker/network.js';
+import { subnetHandler, vpcHandler } from '../../../src/providers/docker/vpc.js';
 import { World, httpGet, sh } from './ctx.js';
 
 const world = new World();

@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { docker } from '../../docker.js';
 import { findOrphans, localProvider, localTypes, removeOrphans } from '../../../src/providers/docker/index.js';
 import { launchContainer } from '../../../src/providers/docker/launch.js';
-import { listVpcNamespaces, subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
+import { listVpcNamespaces } from '../../../src/providers/docker/network.js';
+import { subnetHandler, vpcHandler } from '../../../src/providers/docker/vpc.js';
 import { World } from './ctx.js';
 
 const world = new World();

@@ -4,7 +4,7 @@
 // each packet left.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchContainer, type Launched } from '../../../src/providers/docker/launch.js';
-import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
+import { subnetHandler, vpcHandler } from '../../../src/providers/docker/vpc.js';
 import {
   gatewayAttachmentHandler,
   internetGatewayHandler,

@@ -1,6 +1,6 @@
 // AWS::EC2::SecurityGroup and its standalone rules: ids, attributes and refusals as AWS gives them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subnetHandler, vpcHandler } from '../../../src/providers/docker/network.js';
+import { subnetHandler, vpcHandler } from '../../../src/providers/docker/vpc.js';
 import { securityGroupEgressHandler, securityGroupHandler, securityGroupIngressHandler } from '../../../src/providers/docker/securitygroups.js';
 import { World } from './ctx.js';
 
