@@ -31,7 +31,7 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const s of [stack, `${stack}-az`]) {
+  for (const s of [stack, `${stack}-az`, `${stack}-keep`]) {
     await removeOrphans(client, s, new Set()).catch(() => undefined);
     for (const v of labelledVolumes(s)) spawnSync('docker', ['volume', 'rm', '-f', v]);
   }
@@ -44,21 +44,31 @@ function labelledVolumes(s: string): string[] {
   return out ? out.split('\n') : [];
 }
 
-const template = (volumeAz: unknown) => ({
+const template = (volumeAz: unknown, o: { server?: boolean; retain?: boolean } = {}) => ({
   Parameters: { Image: { Type: 'String' }, Boot: { Type: 'String' } },
+  Conditions: { WithServer: { 'Fn::Equals': [o.server === false ? 'no' : 'yes', 'yes'] } },
   Resources: {
     Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.212.0.0/16' } },
     Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.212.1.0/24', AvailabilityZone: { 'Fn::Select': [0, { 'Fn::GetAZs': '' }] } } },
-    Data: { Type: 'AWS::EC2::Volume', Properties: { AvailabilityZone: volumeAz, Size: 8, VolumeType: 'gp3', Tags: [{ Key: 'Name', Value: 'data' }] } },
+    Data: { Type: 'AWS::EC2::Volume', ...(o.retain ? { DeletionPolicy: 'Retain' } : {}), Properties: { AvailabilityZone: volumeAz, Size: 8, VolumeType: 'gp3', Tags: [{ Key: 'Name', Value: 'data' }] } },
     Server: {
       Type: 'AWS::EC2::Instance',
+      Condition: 'WithServer',
       Properties: { ImageId: { Ref: 'Image' }, SubnetId: { Ref: 'Subnet' }, UserData: { 'Fn::Base64': { 'Fn::Sub': '#!/bin/sh\necho ${Boot}\n' } } },
     },
-    DataOnServer: { Type: 'AWS::EC2::VolumeAttachment', Properties: { InstanceId: { Ref: 'Server' }, VolumeId: { Ref: 'Data' }, Device: '/dev/sdf' } },
+    DataOnServer: { Type: 'AWS::EC2::VolumeAttachment', Condition: 'WithServer', Properties: { InstanceId: { Ref: 'Server' }, VolumeId: { Ref: 'Data' }, Device: '/dev/sdf' } },
   },
 });
 const sameZone = { 'Fn::GetAtt': ['Subnet', 'AvailabilityZone'] };
-const input = (s: string, boot: string, volumeAz: unknown = sameZone) => ({ stack: s, store, provider, parameters, file: 'stack.json', text: JSON.stringify(template(volumeAz)), params: { Image: image, Boot: boot } });
+const input = (s: string, boot: string, volumeAz: unknown = sameZone, o: { server?: boolean; retain?: boolean } = {}) => ({
+  stack: s,
+  store,
+  provider,
+  parameters,
+  file: 'stack.json',
+  text: JSON.stringify(template(volumeAz, o)),
+  params: { Image: image, Boot: boot },
+});
 const containerOf = (s: string) => (store.liveResources(s).get('Server')?.state.data as { containers: Array<{ id: string }> }).containers[0]!.id;
 const exec = (container: string, script: string) => spawnSync('docker', ['exec', container, 'sh', '-c', script], { encoding: 'utf8', timeout: 15_000 });
 
@@ -86,11 +96,33 @@ describe.sequential('an EBS volume attached to an instance', () => {
     expect(exec(second, 'cat /mnt/sdf/note').stdout.trim()).toBe('kept');
   }, 240_000);
 
+  test('the volume keeps its data without an instance, and a new instance attached to it sees it', async () => {
+    const r = await deployStack(input(stack, 'two', sameZone, { server: false }));
+    expect(r.reason).toBeUndefined();
+    expect(store.liveResources(stack).has('Server')).toBe(false);
+    expect(labelledVolumes(stack)).toEqual([`kiln-${stack}-Data`]);
+    const back = await deployStack(input(stack, 'three'));
+    expect(back.reason).toBeUndefined();
+    expect(exec(containerOf(stack), 'cat /mnt/sdf/note').stdout.trim()).toBe('kept');
+  }, 240_000);
+
   test('destroying the stack removes the volume', async () => {
     const d = await destroyStack({ stack, store, provider, parameters });
     expect(d).toMatchObject({ status: 'DELETE_COMPLETE' });
     expect(labelledVolumes(stack)).toEqual([]);
   }, 120_000);
+
+  test('a retained volume outlives the stack, and a new deploy does not take its data for its own', async () => {
+    const s = `${stack}-keep`;
+    expect((await deployStack(input(s, 'one', sameZone, { retain: true }))).reason).toBeUndefined();
+    exec(containerOf(s), 'echo retained > /mnt/sdf/note');
+    expect(await destroyStack({ stack: s, store, provider, parameters })).toMatchObject({ status: 'DELETE_COMPLETE' });
+    expect(labelledVolumes(s)).toEqual([`kiln-${s}-Data`]);
+    const seen = spawnSync('docker', ['run', '--rm', '--label', `kiln.test=${stack}`, '-v', `kiln-${s}-Data:/m`, 'busybox:latest', 'cat', '/m/note'], { encoding: 'utf8' });
+    expect(seen.stdout.trim()).toBe('retained');
+    const again = await deployStack(input(s, 'one', sameZone, { retain: true }));
+    expect(again.reason).toMatch(/left from an earlier deploy/);
+  }, 240_000);
 
   test('a volume in another zone than the instance is refused and nothing is left', async () => {
     const other = { 'Fn::Select': [1, { 'Fn::GetAZs': '' }] };
