@@ -31,7 +31,7 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const s of [stack, `${stack}-az`, `${stack}-keep`]) {
+  for (const s of [stack, `${stack}-az`, `${stack}-keep`, `${stack}-late`]) {
     await removeOrphans(client, s, new Set()).catch(() => undefined);
     for (const v of labelledVolumes(s)) spawnSync('docker', ['volume', 'rm', '-f', v]);
   }
@@ -44,9 +44,9 @@ function labelledVolumes(s: string): string[] {
   return out ? out.split('\n') : [];
 }
 
-const template = (volumeAz: unknown, o: { server?: boolean; retain?: boolean } = {}) => ({
+const template = (volumeAz: unknown, o: { server?: boolean; retain?: boolean; attach?: boolean } = {}) => ({
   Parameters: { Image: { Type: 'String' }, Boot: { Type: 'String' } },
-  Conditions: { WithServer: { 'Fn::Equals': [o.server === false ? 'no' : 'yes', 'yes'] } },
+  Conditions: { WithServer: { 'Fn::Equals': [o.server === false ? 'no' : 'yes', 'yes'] }, NoAttachment: { 'Fn::Equals': ['a', 'b'] } },
   Resources: {
     Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.212.0.0/16' } },
     Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.212.1.0/24', AvailabilityZone: { 'Fn::Select': [0, { 'Fn::GetAZs': '' }] } } },
@@ -56,11 +56,11 @@ const template = (volumeAz: unknown, o: { server?: boolean; retain?: boolean } =
       Condition: 'WithServer',
       Properties: { ImageId: { Ref: 'Image' }, SubnetId: { Ref: 'Subnet' }, UserData: { 'Fn::Base64': { 'Fn::Sub': '#!/bin/sh\necho ${Boot}\n' } } },
     },
-    DataOnServer: { Type: 'AWS::EC2::VolumeAttachment', Condition: 'WithServer', Properties: { InstanceId: { Ref: 'Server' }, VolumeId: { Ref: 'Data' }, Device: '/dev/sdf' } },
+    DataOnServer: { Type: 'AWS::EC2::VolumeAttachment', Condition: o.attach === false ? 'NoAttachment' : 'WithServer', Properties: { InstanceId: { Ref: 'Server' }, VolumeId: { Ref: 'Data' }, Device: '/dev/sdf' } },
   },
 });
 const sameZone = { 'Fn::GetAtt': ['Subnet', 'AvailabilityZone'] };
-const input = (s: string, boot: string, volumeAz: unknown = sameZone, o: { server?: boolean; retain?: boolean } = {}) => ({
+const input = (s: string, boot: string, volumeAz: unknown = sameZone, o: { server?: boolean; retain?: boolean; attach?: boolean } = {}) => ({
   stack: s,
   store,
   provider,
@@ -122,6 +122,21 @@ describe.sequential('an EBS volume attached to an instance', () => {
     expect(seen.stdout.trim()).toBe('retained');
     const again = await deployStack(input(s, 'one', sameZone, { retain: true }));
     expect(again.reason).toMatch(/left from an earlier deploy/);
+  }, 240_000);
+
+  test('an attachment added for a running instance fails (its mounts are fixed at launch) and rolls back', async () => {
+    const s = `${stack}-late`;
+    expect((await deployStack(input(s, 'one', sameZone, { attach: false }))).reason).toBeUndefined();
+    const server = containerOf(s);
+    const r = await deployStack(input(s, 'one'));
+    expect(r.reason).toMatch(/launched without it; replace the instance/);
+    expect(store.liveResources(s).has('DataOnServer')).toBe(false);
+    expect(containerOf(s)).toBe(server);
+    // Replacing the instance in the same deploy is the way to attach it.
+    expect((await deployStack(input(s, 'two'))).reason).toBeUndefined();
+    expect(exec(containerOf(s), 'test -d /mnt/sdf && echo mounted').stdout.trim()).toBe('mounted');
+    expect(await destroyStack({ stack: s, store, provider, parameters })).toMatchObject({ status: 'DELETE_COMPLETE' });
+    expect(labelledVolumes(s)).toEqual([]);
   }, 240_000);
 
   test('a volume in another zone than the instance is refused and nothing is left', async () => {
