@@ -5,7 +5,7 @@ import type * as T from '@aws-sdk/client-cloudformation';
 import type { AwsSettings } from './settings.js';
 import { scrubbed, sdkClientConfig, sdkApi, type OpApi, type OpInput, type OpOutput } from './sdk.js';
 
-export type CfnOps = {
+type CfnOps = {
   CreateChangeSet: [T.CreateChangeSetCommandInput, T.CreateChangeSetCommandOutput];
   DescribeChangeSet: [T.DescribeChangeSetCommandInput, T.DescribeChangeSetCommandOutput];
   ExecuteChangeSet: [T.ExecuteChangeSetCommandInput, T.ExecuteChangeSetCommandOutput];

@@ -12,7 +12,7 @@ import { KilnError, errorMessage } from '../core/errors.js';
 import type { AwsSettings } from './settings.js';
 import { scrubbed, sdkClientConfig, sdkApi, type OpApi, type OpInput, type OpOutput } from './sdk.js';
 
-export type Ec2Ops = {
+type Ec2Ops = {
   DescribeImages: [T.DescribeImagesCommandInput, T.DescribeImagesCommandOutput];
   DescribeVpcs: [T.DescribeVpcsCommandInput, T.DescribeVpcsCommandOutput];
   DescribeSubnets: [T.DescribeSubnetsCommandInput, T.DescribeSubnetsCommandOutput];
@@ -44,9 +44,6 @@ export type Ec2Op = keyof Ec2Ops & string;
 export type Ec2Input<K extends Ec2Op> = OpInput<Ec2Ops, K>;
 export type Ec2Output<K extends Ec2Op> = OpOutput<Ec2Ops, K>;
 export type Ec2Api = OpApi<Ec2Ops>;
-
-/** Opens an EC2 client for another region (AMI copies); the builder gets one of these too. */
-export type Ec2Factory = (region: string) => Ec2Api;
 
 /** An AWS error's code (`InvalidAMIID.NotFound`, `RequestLimitExceeded`, …). */
 export function awsErrorCode(e: unknown): string {
@@ -94,11 +91,11 @@ export function isRetryable(e: unknown): boolean {
   return status === 429 || status >= 500;
 }
 
-export function isThrottling(e: unknown): boolean {
+function isThrottling(e: unknown): boolean {
   return THROTTLING.has(awsErrorCode(e)) || httpStatus(e) === 429;
 }
 
-export interface RetryOptions {
+interface RetryOptions {
   clock?: Clock;
   /** Attempts in all (default 8). */
   maxAttempts?: number;
@@ -109,7 +106,7 @@ export interface RetryOptions {
 }
 
 /** Any of kiln's AWS interfaces (EC2, CloudFormation): one `call(operation, input)`. */
-export interface AwsCaller {
+interface AwsCaller {
   readonly region: string;
   call(op: string, input: any, signal?: AbortSignal): Promise<any>;
 }
@@ -155,7 +152,7 @@ export async function sdkEc2(client: T.EC2Client, region?: string): Promise<Ec2A
 }
 
 /** The SDK client for these settings (its own retries off: `withRetry` does them, once). */
-export async function sdkClient(settings: AwsSettings): Promise<T.EC2Client> {
+async function sdkClient(settings: AwsSettings): Promise<T.EC2Client> {
   const { EC2Client } = await import('@aws-sdk/client-ec2');
   return new EC2Client(sdkClientConfig(settings));
 }
@@ -192,7 +189,7 @@ export function describeAwsError(op: string, e: unknown, service = 'EC2'): strin
 }
 
 /** An answer the SDK could not read as AWS's (an HTML error page): what a retry notice says about it. */
-export function isForeignAnswer(e: unknown): boolean {
+function isForeignAnswer(e: unknown): boolean {
   const msg = errorMessage(e);
   return httpStatus(e) >= 300 && /Deserialization error|XML parse error|Unexpected token|char '<'/.test(msg);
 }

@@ -30,7 +30,7 @@ export interface SweepOptions {
   onError?: (a: SweepAction, message: string) => void;
 }
 
-export interface SweepResult {
+interface SweepResult {
   actions: SweepAction[];
   failed: Array<{ action: SweepAction; message: string }>;
 }

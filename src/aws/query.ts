@@ -6,7 +6,7 @@ import type { DescribeImagesCommandInput, DescribeImagesCommandOutput, Image } f
 import { defaultEndpoint, type AwsSettings } from './settings.js';
 import { signRequest } from './sigv4.js';
 
-export const EC2_API_VERSION = '2016-11-15';
+const EC2_API_VERSION = '2016-11-15';
 
 /** The Query protocol's flattened parameters for DescribeImages. */
 export function describeImagesParams(i: DescribeImagesCommandInput): URLSearchParams {
@@ -30,7 +30,7 @@ export function describeImagesParams(i: DescribeImagesCommandInput): URLSearchPa
 // A small XML reader: elements, text and entities (EC2 answers carry no mixed content we need).
 // ---------------------------------------------------------------------------------------------
 
-export interface XmlNode {
+interface XmlNode {
   name: string;
   children: XmlNode[];
   text: string;
@@ -167,7 +167,7 @@ export function queryError(status: number, body: string): Error & { $metadata: {
 }
 
 /** One signed POST of Query parameters; resolves with the status and body. */
-export async function queryRequest(settings: AwsSettings, service: 'ec2', params: URLSearchParams, signal?: AbortSignal): Promise<{ status: number; body: string }> {
+async function queryRequest(settings: AwsSettings, service: 'ec2', params: URLSearchParams, signal?: AbortSignal): Promise<{ status: number; body: string }> {
   const url = new URL(settings.endpoint ?? defaultEndpoint(service, settings.region));
   const body = params.toString();
   const headers = signRequest({

@@ -24,7 +24,7 @@ export function templateUrl(region: string, bucket: string, key: string): string
 }
 
 /** An S3Client (real, or aws-sdk-client-mock'ed) behind kiln's interface. */
-export async function sdkS3(client: S3Client, region: string): Promise<S3Api> {
+async function sdkS3(client: S3Client, region: string): Promise<S3Api> {
   const { PutObjectCommand } = await import('@aws-sdk/client-s3');
   return {
     region,

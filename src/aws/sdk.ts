@@ -4,7 +4,7 @@ import type { AwsSettings } from './settings.js';
 import { maskSecrets } from './settings.js';
 
 /** Operation name → [input, output] as the SDK declares them. */
-export type OpTable = { [op: string]: [object, object] };
+type OpTable = { [op: string]: [object, object] };
 export type OpInput<O extends OpTable, K extends keyof O> = O[K][0];
 export type OpOutput<O extends OpTable, K extends keyof O> = Omit<O[K][1], '$metadata'>;
 

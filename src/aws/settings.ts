@@ -6,7 +6,7 @@
 import { KilnError, errorMessage } from '../core/errors.js';
 import { MIN_DERIVED } from '../core/mask.js';
 
-export type AwsService = 'ec2' | 'cloudformation' | 's3';
+type AwsService = 'ec2' | 'cloudformation' | 's3';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -14,7 +14,7 @@ export interface AwsCredentials {
   sessionToken?: string;
 }
 
-export interface AwsSettingsInput {
+interface AwsSettingsInput {
   region?: string;
   accessKey?: string;
   secretKey?: string;

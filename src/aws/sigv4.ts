@@ -5,7 +5,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { AwsCredentials } from './settings.js';
 
-export interface SignInput {
+interface SignInput {
   method: string;
   url: URL;
   headers: Record<string, string>;
@@ -21,7 +21,7 @@ const hex = (data: string): string => createHash('sha256').update(data, 'utf8').
 const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
 
 /** RFC 3986 encoding as SigV4 wants it (unreserved characters only, uppercase hex). */
-export function uriEncode(s: string): string {
+function uriEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 

@@ -17,7 +17,7 @@ export const TAGS = {
   copies: 'kiln:copies',
 } as const;
 
-export type ObjectKind = 'temporary' | 'pending' | 'artifact';
+type ObjectKind = 'temporary' | 'pending' | 'artifact';
 
 export function toTags(map: Record<string, string>): Tag[] {
   return Object.entries(map).map(([Key, Value]) => ({ Key, Value }));

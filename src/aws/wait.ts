@@ -4,7 +4,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { KilnError } from '../core/errors.js';
 
-export type Probe<T> = { done: true; value: T } | { done: false; state: string } | { failed: string };
+type Probe<T> = { done: true; value: T } | { done: false; state: string } | { failed: string };
 
 export interface PollSettings {
   /** Fixed delay between looks; 0 = growing from 1 s to 15 s. */

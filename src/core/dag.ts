@@ -328,7 +328,7 @@ export interface WalkResult {
   skipped: string[];
 }
 
-export interface WalkOptions<N> {
+interface WalkOptions<N> {
   /** At most this many callbacks in flight: a shared Limiter or its size (default 10, as Terraform). */
   limit?: number | Limiter;
   /** Aborting stops the walk as a failure does: nothing new starts, nodes in flight see their signal aborted. */

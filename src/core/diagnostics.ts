@@ -1,7 +1,7 @@
 // Diagnostics: user mistakes are data, not exceptions. Every diagnostic carries a code, the logical
 // path inside the document (`Resources.Web.Properties.ImageId`) and, when known, a source position.
 
-export type Severity = 'error' | 'warning';
+type Severity = 'error' | 'warning';
 
 /** 1-based line and column; 0-based byte offset into the source text. */
 export interface SourcePos {

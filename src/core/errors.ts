@@ -1,6 +1,6 @@
 // Runtime failures (not template mistakes): thrown as KilnError with a code and who is at fault.
 
-export type ErrorSource = 'user' | 'internal' | 'environment';
+type ErrorSource = 'user' | 'internal' | 'environment';
 
 const BRAND = Symbol.for('kiln.KilnError');
 

@@ -9,12 +9,13 @@
 // refused at its first chunk). What cannot be read twice (a pipe, a FIFO, a device, stdin) is kept
 // for the process, so a second reader gets the same text instead of an empty stream; regular files
 // are read afresh each time (`kiln watch` sees edits).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { KilnError } from './errors.js';
 
-export interface InputOptions {
+interface InputOptions {
   /** Refuse input longer than this (bytes). */
   maxBytes: number;
   /** What the input is, for messages ("template", "kiln.yaml"). */
@@ -22,7 +23,12 @@ export interface InputOptions {
   /** Standard input, for `-` (the process's by default). */
   stdin?: NodeJS.ReadableStream;
   cwd?: string;
+  /** How long a FIFO may stay without a writer (or without data) before the read gives up. */
+  fifoWaitMs?: number;
 }
+
+/** How long kiln waits for a FIFO's writer by default. */
+export const FIFO_WAIT_MS = 30_000;
 
 /** The most kiln reads of a template (CloudFormation's limit is 1 MB; Packer's templates are small). */
 export const MAX_TEMPLATE_BYTES = 4 * 1024 * 1024;
@@ -30,8 +36,8 @@ export const MAX_TEMPLATE_BYTES = 4 * 1024 * 1024;
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 export const MAX_VAR_FILE_BYTES = 1024 * 1024;
 
-/** Texts of inputs that cannot be read twice, by path; standard input's by its stream. */
-const ONCE = new Map<string, string>();
+/** Texts of inputs that cannot be read twice, by path (or why reading failed); standard input's by its stream. */
+const ONCE = new Map<string, string | InputError>();
 const STDIN = new WeakMap<object, string>();
 
 const CHUNK = 64 * 1024;
@@ -111,8 +117,20 @@ export async function readInput(path: string, o: InputOptions): Promise<string> 
   }
   const key = resolve(o.cwd ?? process.cwd(), path);
   const kept = ONCE.get(key);
+  if (kept instanceof InputError) throw kept;
   if (kept !== undefined) return kept;
   const c = new Collector(path, o);
+  const fifo = await stat(key).then(
+    (st) => st.isFIFO(),
+    () => false,
+  );
+  if (fifo) {
+    // Read once, whatever the outcome: a second reader must not wait for a writer that has gone.
+    const text = await readFifo(key, path, c, o.fifoWaitMs ?? FIFO_WAIT_MS).catch((e: unknown) => e as InputError);
+    ONCE.set(key, text);
+    if (text instanceof InputError) throw text;
+    return text;
+  }
   let fh;
   try {
     fh = await open(key, 'r');
@@ -141,10 +159,43 @@ export async function readInput(path: string, o: InputOptions): Promise<string> 
   }
 }
 
+/**
+ * A FIFO, opened without blocking (a plain open waits for a writer for ever) and read as a stream:
+ * its end comes only once a writer has come and gone; no writer, or a writer silent, for `waitMs`
+ * is an error saying so.
+ */
+async function readFifo(key: string, path: string, c: Collector, waitMs: number): Promise<string> {
+  let fd: number;
+  try {
+    fd = openSync(key, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw openError(path, e);
+  }
+  const s = new Socket({ fd, readable: true, writable: false });
+  try {
+    await new Promise<void>((res, rej) => {
+      s.setTimeout(waitMs, () => rej(new InputError(path, `it is a FIFO and nothing was written to it for ${Math.round(waitMs / 1000)} s (no writer?)`)));
+      s.on('data', (d: Buffer) => {
+        try {
+          c.add(d);
+        } catch (e) {
+          rej(e as Error);
+        }
+      });
+      s.on('end', () => res());
+      s.on('error', (e) => rej(openError(path, e)));
+    });
+    return c.done();
+  } finally {
+    s.destroy();
+  }
+}
+
 /** The same, synchronously (for callers that cannot wait). `-` reads file descriptor 0. */
 export function readInputSync(path: string, o: Omit<InputOptions, 'stdin'>): string {
   const key = path === '-' ? '-' : resolve(o.cwd ?? process.cwd(), path);
   const kept = path === '-' ? STDIN.get(process.stdin) : ONCE.get(key);
+  if (kept instanceof InputError) throw kept;
   if (kept !== undefined) return kept;
   const c = new Collector(path === '-' ? 'standard input' : path, o);
   let fd: number;

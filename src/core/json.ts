@@ -11,7 +11,7 @@ export const MAX_DEPTH = 256;
 
 class Stop extends Error {}
 
-export interface JsonParseOptions {
+interface JsonParseOptions {
   /** Code used for syntax errors (default `JSON_SYNTAX`). */
   syntaxCode?: string;
   duplicateCode?: string;

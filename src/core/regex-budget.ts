@@ -30,7 +30,7 @@ const START_MS = 10_000;
 
 let worker: Worker | undefined;
 
-export type BudgetResult = { kind: 'results'; results: boolean[] } | { kind: 'timeout' } | { kind: 'error'; error: string };
+type BudgetResult = { kind: 'results'; results: boolean[] } | { kind: 'timeout' } | { kind: 'error'; error: string };
 
 export function matchWithBudget(source: string, flags: string, values: readonly string[], budgetMs: number): BudgetResult {
   if (!worker) {

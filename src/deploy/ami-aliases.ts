@@ -14,9 +14,9 @@ import type { ParameterStore, SsmParameter, SsmType } from '../state/ssm.js';
 
 export const DEFAULT_LINUX_IMAGE = 'debian:bookworm';
 export const LINUX_IMAGE_PARAMETER = '/kiln/images/linux';
-export const STAND_IN_PARAMETER = '/kiln/images/stand-in';
+const STAND_IN_PARAMETER = '/kiln/images/stand-in';
 
-export interface AliasFamily {
+interface AliasFamily {
   prefix: string;
   what: string;
   runs: boolean;
@@ -36,14 +36,14 @@ export const AMI_ALIAS_FAMILIES: readonly AliasFamily[] = [
   { prefix: '/aws/service/bottlerocket/', what: 'Bottlerocket', runs: true },
 ];
 
-export function aliasFamily(name: string): AliasFamily | undefined {
+function aliasFamily(name: string): AliasFamily | undefined {
   const f = AMI_ALIAS_FAMILIES.find((x) => name.startsWith(x.prefix));
   // A Windows image published under another family (ECS-optimized Windows, say) is still Windows.
   if (f?.runs && /windows/i.test(name)) return { prefix: f.prefix, what: `${f.what} (Windows)`, runs: false };
   return f;
 }
 
-export type Lookup = { found: true; value: string; type: SsmType; version: number; source: 'store' | 'default mapping'; parameter?: SsmParameter } | { found: false; reason: string };
+type Lookup = { found: true; value: string; type: SsmType; version: number; source: 'store' | 'default mapping'; parameter?: SsmParameter } | { found: false; reason: string };
 
 /** `name` or `name:version`, as `{{resolve:ssm:…}}` and parameter values write them. */
 export function splitSelector(text: string): { name: string; version?: number } {

@@ -7,6 +7,7 @@
 // by scanning the evaluated template: neither an export name nor an ImportValue argument may depend
 // on a resource, so both resolve before the run.
 import { KilnError, errorMessage } from '../core/errors.js';
+import { MASK } from '../exec/secrets.js';
 import type { Json } from '../stack/model.js';
 import type { DesiredStack, RuntimeResolve } from '../stack/plan.js';
 import type { DeploymentRecord, StackStore } from '../state/store.js';
@@ -62,6 +63,18 @@ export function exportedNames(desired: DesiredStack, resolve: RuntimeResolve): M
     }
   }
   return out;
+}
+
+/**
+ * The value an import of export `name` gets. An export built from a NoEcho parameter is stored masked
+ * (kiln never keeps the secret), so it cannot be imported: refused, saying why. Exports recorded
+ * before the flag existed carry none; for them the masked text is all there is to go by.
+ */
+export function importedValue(name: string, hit: { value: Json; secret?: boolean }): Json {
+  const secret = hit.secret ?? JSON.stringify(hit.value).includes(MASK);
+  if (secret)
+    throw new Error(`export ${name} holds a value built from a NoEcho parameter, which kiln does not keep: it cannot be imported (give this stack the secret as a NoEcho parameter of its own)`);
+  return hit.value;
 }
 
 /** The export names of a deployment's outputs. */

@@ -32,15 +32,15 @@ import { Engine, type RunOutcome } from '../exec/engine.js';
 import type { EngineEvent } from '../exec/events.js';
 import { needsRecovery, recover } from '../exec/recover.js';
 import { basisChanges, importChanges, liveChanges, planDocument, seal, stateBasis, stepChanges, unseal, type GivenParameter, type LiveFingerprint, type PlanDocument } from './planfile.js';
-import { changedImportedExports, checkDeployExports, checkDestroyExports, exportedNames, importedNames } from './exports.js';
-import { MASK, Secrets, newSalt, saltedHash, type Secret } from '../exec/secrets.js';
+import { changedImportedExports, checkDeployExports, checkDestroyExports, exportedNames, importedNames, importedValue } from './exports.js';
+import { Secrets, newSalt, saltedHash, type Secret } from '../exec/secrets.js';
 import { MemoryParameterStore, SqliteParameterStore, type ParameterStore } from '../state/ssm.js';
 import { withParameterStore } from '../providers/ssm-parameter.js';
 import type { TargetContext } from './target.js';
 
 export type { EngineEvent } from '../exec/events.js';
 
-export interface StackOptions {
+interface StackOptions {
   stack: string;
   /** State directory (`--state-dir`); ignored when `store` is given. */
   stateDir?: string;
@@ -191,7 +191,7 @@ async function evaluate(
   stack: string,
   previous: Record<string, StoredParam> | undefined,
   provider?: Provider,
-  exports?: (name: string) => Json | undefined,
+  exports?: (name: string) => { value: Json; secret?: boolean } | undefined,
   target?: TargetContext,
 ): Promise<Evaluated> {
   const [{ loadTemplate, loadTemplateFile }, { validateTemplate }, { evaluateTemplate }, runtime, { isListType }, local] = await Promise.all([
@@ -302,9 +302,7 @@ async function evaluate(
         const hit = exports?.(name);
         if (hit === undefined) throw new Error(`No export named ${name} found`);
         // The exporting stack kept it masked: a value built from a NoEcho parameter is never stored.
-        if (JSON.stringify(hit).includes(MASK))
-          throw new Error(`export ${name} holds a value built from a NoEcho parameter, which kiln does not keep: it cannot be imported (give this stack the secret as a NoEcho parameter of its own)`);
-        return hit;
+        return importedValue(name, hit);
       },
     });
   // Whatever the local target would refuse, all of it, before anything is created (src/deploy/target.ts).
@@ -438,7 +436,7 @@ async function planWith(store: StackStore, o: StackOptions, ev: Evaluated, force
   return p;
 }
 
-export interface PlanDocumentOptions {
+interface PlanDocumentOptions {
   /** Also make the plan document (reads every live resource once): `kiln plan --json` / `--out`. */
   document?: boolean;
   /** Image ids the plan deploys (`kiln up`), recorded in the document. */
@@ -450,7 +448,7 @@ export async function planStack(input: StackOptions & TemplateInput & PlanDocume
   checkStackName(input.stack);
   const store = storeOf(input);
   const o = onTarget(input, store);
-  const ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value, targetOf(o, store));
+  const ev = await evaluate(o, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n), targetOf(o, store));
   const p = await planWith(store, o, ev);
   const st = store.stack(o.stack);
   let refusals: string[] = [];
@@ -585,12 +583,12 @@ export async function deployStack(input: DeployOptions): Promise<DeployResult> {
   const template = o.saved ? savedInput(store, o.saved) : o;
   // Evaluate first: an invalid template or bad parameters create nothing, not even a lock.
   const evaluatedAfter = lastDeployment(store, o.stack)?.id;
-  let ev = await evaluate(template, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value, targetOf(o, store));
+  let ev = await evaluate(template, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n), targetOf(o, store));
   return withLock(store, { ...o, command: o.command ?? 'deploy' }, { resolve: ev.resolve, secrets: ev.secrets }, async (recovered) => {
     // Evaluated once, unless recovery (or a run that finished before the lock was taken) changed
     // the last deployment, whose parameters a parameter not given keeps: then again against it.
     if (recovered || lastDeployment(store, o.stack)?.id !== evaluatedAfter)
-      ev = await evaluate(template, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n)?.value, targetOf(o, store));
+      ev = await evaluate(template, o.stack, lastDeployment(store, o.stack)?.parameters, o.provider, (n) => store.exportedValue(n), targetOf(o, store));
     let force: Set<string> | undefined;
     if (o.replaceDrifted) {
       const report = await driftWith(store, o, ev.secrets);

@@ -76,13 +76,13 @@ export interface PlanDocument {
 }
 
 /** What `kiln up` baked for a saved plan: per image its build, build key, image id and the value the stack got. */
-export interface UpPlanRef {
+interface UpPlanRef {
   config: string;
   images: Record<string, { build: string; key: string | null; imageId: string; artifact: string }>;
 }
 
 /** The CloudFormation side of an AWS plan: the change set it kept, where, and how it was made. */
-export interface AwsPlanRef {
+interface AwsPlanRef {
   region: string;
   /** The kept change set (`kiln deploy PLAN` executes it); null when there was nothing to change. */
   changeSet: { id: string; name: string; stackId: string } | null;
@@ -91,7 +91,7 @@ export interface AwsPlanRef {
   templateUrl?: string;
 }
 
-export interface PlanWarning {
+interface PlanWarning {
   code: string;
   message: string;
   /** The logical path (`Resources.Web.Properties.ImageId`) and the position in the template. */

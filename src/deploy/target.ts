@@ -40,7 +40,7 @@ function err(code: string, message: string, segments: Array<string | number>): D
 // ---------------------------------------------------------------------------------------------
 // Parameters
 
-export interface TargetParameters {
+interface TargetParameters {
   /** SSM-typed parameters: the value `Ref` yields (the store's), by parameter name. */
   resolved: Record<string, ParamValue>;
   diagnostics: Diagnostic[];
@@ -122,7 +122,7 @@ async function ssmParameterValue(param: string, type: string, inner: string, sel
 // ---------------------------------------------------------------------------------------------
 // The evaluated template
 
-export interface TargetDesired {
+interface TargetDesired {
   diagnostics: Diagnostic[];
   /** SecureString values the template now holds: secrets for the engine (masked, never stored). */
   secrets: Secret[];

@@ -68,20 +68,20 @@ export interface ContainerSpec {
 }
 
 /** A named volume as the engine lists it (the fields kiln reads). */
-export interface VolumeSummary {
+interface VolumeSummary {
   Name: string;
   Labels: Record<string, string> | null;
   CreatedAt?: string;
 }
 
-export interface NetworkSummary {
+interface NetworkSummary {
   Id: string;
   Name: string;
   Labels?: Record<string, string>;
   IPAM?: { Config?: Array<{ Subnet?: string }> | null } | null;
 }
 
-export interface NetworkSpec {
+interface NetworkSpec {
   Name: string;
   Driver?: string;
   CheckDuplicate?: boolean;
@@ -93,7 +93,7 @@ export interface NetworkSpec {
 export type ImageDetails = ImageInfo;
 
 /** A file changed in a container's file system since it started (`docker diff`). */
-export interface FileChange {
+interface FileChange {
   path: string;
   kind: 'A' | 'C' | 'D';
 }

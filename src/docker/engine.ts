@@ -68,7 +68,7 @@ export interface ImageInfo {
   } | null;
 }
 
-export interface ImageSummary {
+interface ImageSummary {
   Id: string;
   RepoTags?: string[] | null;
   Labels?: Record<string, string> | null;
@@ -96,7 +96,7 @@ export function engineMessage(r: EngineResponse): string {
   }
 }
 
-export interface CommitOptions {
+interface CommitOptions {
   changes?: string[];
   author?: string;
   comment?: string;

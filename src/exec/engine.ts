@@ -18,7 +18,7 @@ import { RunContext, type RunOptions } from './context.js';
 import { cleanupGraph, deployGraph, restoreGraph, type ExecGraph } from './graph.js';
 import { changeStep, createStep, deleteStep, failureOf, headStartStep, restoreStep, retainStep, type StepFailure } from './steps.js';
 
-export interface EngineOptions extends RunOptions {
+interface EngineOptions extends RunOptions {
   /** Provider calls in flight at most (default 10, as Terraform). */
   concurrency?: number;
   signal?: AbortSignal;
@@ -148,8 +148,12 @@ export class Engine {
     const out: DeploymentRecord['outputs'] = {};
     for (const [name, o] of Object.entries(desired.outputs)) {
       let value: Json;
+      // Secret by what it was built from (taint), never by how its masked text looks.
+      let secret = false;
       try {
-        value = run.secrets.maskJson(run.resolve(o.value, run.lookups()));
+        const raw = run.resolve(o.value, run.lookups());
+        secret = run.secrets.holds(raw);
+        value = run.secrets.maskJson(raw);
       } catch (e) {
         value = `<unresolved: ${errorMessage(e)}>`;
       }
@@ -161,7 +165,7 @@ export class Engine {
           exportName = undefined;
         }
       }
-      out[name] = { value, ...(o.description !== undefined ? { description: o.description } : {}), ...(exportName !== undefined ? { exportName } : {}) };
+      out[name] = { value, ...(o.description !== undefined ? { description: o.description } : {}), ...(exportName !== undefined ? { exportName, secret } : secret ? { secret } : {}) };
     }
     return out;
   }

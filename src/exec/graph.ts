@@ -36,7 +36,7 @@ export type ExecNode =
 
 export type ExecGraph = Dag<ExecNode>;
 
-export interface GraphTransform {
+interface GraphTransform {
   readonly name: string;
   apply(g: ExecGraph): void;
 }

@@ -16,7 +16,7 @@ import { Engine } from './engine.js';
 import type { EngineEvent } from './events.js';
 import type { Secrets } from './secrets.js';
 
-export interface RecoverOptions {
+interface RecoverOptions {
   store: StackStore;
   provider: Provider;
   stack: string;

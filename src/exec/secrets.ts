@@ -107,6 +107,15 @@ export class Secrets {
     return this.replace(s.replace(TOKEN, MASK), () => MASK);
   }
 
+  /** True when `v` (as evaluated, not yet masked) holds a secret: a NoEcho value, a value built from
+   *  one, or a token, by the same rule `mask` follows. A literal `****` is not one. */
+  holds(v: Json): boolean {
+    if (typeof v === 'string') return this.mask(v) !== v;
+    if (Array.isArray(v)) return v.some((x) => this.holds(x));
+    if (v && typeof v === 'object') return Object.values(v).some((x) => this.holds(x));
+    return false;
+  }
+
   maskJson<T extends Json>(v: T): T {
     return this.mapStrings(v, (s) => this.mask(s)) as T;
   }

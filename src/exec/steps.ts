@@ -186,13 +186,8 @@ async function updateStep(run: RunContext, want: DesiredResource, old: ResourceR
  * it, so state says what exists and the next plan creates it. Nothing is created here.
  */
 async function forgetVanished(run: RunContext, old: ResourceRow, ctx: ResourceContext): Promise<void> {
-  const handler = run.handler(old.type);
   try {
-    await run.intent(
-      { logicalId: old.logicalId, action: 'delete', rowId: old.id, properties: null },
-      () => handler.delete(ctx, run.revealState(old.state), run.secrets.revealKnown(old.properties)),
-      () => run.store.deleteResource(old.id),
-    );
+    await removeRow(run, old, ctx);
   } catch (e) {
     run.event({ kind: 'notice', message: run.secrets.mask(`${old.logicalId}: ${old.physicalId} no longer exists, but what it left could not be released (${errorMessage(e)}); state keeps it`) });
     return;
@@ -250,27 +245,33 @@ export async function headStartStep(run: RunContext, want: DesiredResource, prep
 
 /** Deletes a row's object; with `snapshot` (its Snapshot policy), the provider saves its data first. */
 export async function deleteStep(run: RunContext, row: ResourceRow, signal: AbortSignal, snapshot = false): Promise<void> {
-  await tracked(run, { id: row.logicalId, type: row.type, verb: 'delete', physicalId: row.physicalId }, signal, async () => {
-    const handler = run.provider.handler(row.type);
-    if (!handler) {
-      run.store.deleteResource(row.id);
-      return;
-    }
-    const ctx = run.ctx(row.logicalId, row.type, signal);
-    await run.intent(
-      { logicalId: row.logicalId, action: 'delete', rowId: row.id, properties: null },
-      async () => {
-        const state = run.revealState(row.state);
-        const props = run.secrets.revealKnown(row.properties);
-        if (snapshot && handler.snapshot) {
-          const name = await handler.snapshot(ctx, state, props);
-          if (name) run.emit(row.logicalId, row.type, row.physicalId, 'DELETE_IN_PROGRESS', `Snapshot: final snapshot ${name} saved before the delete`);
-        }
-        await handler.delete(ctx, state, props);
-      },
-      () => run.store.deleteResource(row.id),
-    );
-  });
+  await tracked(run, { id: row.logicalId, type: row.type, verb: 'delete', physicalId: row.physicalId }, signal, () => removeRow(run, row, run.ctx(row.logicalId, row.type, signal), snapshot));
+}
+
+/**
+ * The one way a row's object is deleted and the row forgotten, under a delete intent (a delete step,
+ * or what a vanished resource left); with `snapshot`, the provider saves its data first. A type with
+ * no handler any more has nothing to delete: only the row goes.
+ */
+async function removeRow(run: RunContext, row: ResourceRow, ctx: ResourceContext, snapshot = false): Promise<void> {
+  const handler = run.provider.handler(row.type);
+  if (!handler) {
+    run.store.deleteResource(row.id);
+    return;
+  }
+  await run.intent(
+    { logicalId: row.logicalId, action: 'delete', rowId: row.id, properties: null },
+    async () => {
+      const state = run.revealState(row.state);
+      const props = run.secrets.revealKnown(row.properties);
+      if (snapshot && handler.snapshot) {
+        const name = await handler.snapshot(ctx, state, props);
+        if (name) run.emit(row.logicalId, row.type, row.physicalId, 'DELETE_IN_PROGRESS', `Snapshot: final snapshot ${name} saved before the delete`);
+      }
+      await handler.delete(ctx, state, props);
+    },
+    () => run.store.deleteResource(row.id),
+  );
 }
 
 /** A policy keeps the object: the row stays as `retained` so orphan sweeps never remove it. */

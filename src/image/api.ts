@@ -16,7 +16,7 @@ export type { BuildResult } from './build.js';
 export type { BuildEvent, Artifact } from './events.js';
 export { ensureBaseImage, type BaseImage } from './base.js';
 
-export interface BuildImagesOptions {
+interface BuildImagesOptions {
   /** Template file (`-` = stdin). With `templateText`, only names the template in messages and sets `{{template_dir}}`. */
   templatePath: string;
   /** The template's JSON text, for callers that generate templates (e.g. a provider baking its own image). */

@@ -12,7 +12,7 @@ import type { DockerClient } from '../docker/client.js';
 /** Base images kiln produced carry these labels (not in the build key: the image ID is). */
 const BASE_LABEL = 'LABEL kiln.managed=true kiln.kind=base';
 
-export interface BaseImageOptions {
+interface BaseImageOptions {
   /** The template asked for a pull (`pull: true`, Packer's default). */
   pull?: boolean;
   /** Progress lines ("Producing debian:bookworm with debootstrap…"). */

@@ -14,7 +14,7 @@ import { connectDocker, type DockerClient } from '../docker/client.js';
 import { stateDir } from '../state/db.js';
 import { BuildRun, deadRuns, sweepDeadRuns } from './debris.js';
 
-export interface RunBuildsOptions {
+interface RunBuildsOptions {
   /** Template path (recorded with cache rows). */
   template: string;
   builds: readonly PreparedBuild[];
@@ -204,7 +204,8 @@ async function runOne(
 async function sweepEarlierRuns(states: string, template: string, cache: (() => Promise<BuildCache>) | undefined, docker: DockerClient, ui: ReturnType<typeof buildUI>): Promise<void> {
   if (!deadRuns({ stateDir: states, template, includeKept: false }).length) return;
   try {
-    const actions = await sweepDeadRuns({ stateDir: states, docker, template, includeKept: false, ...(cache ? { cache } : {}) });
+    // No wait: a dead run's commit still in flight is left for `kiln gc` (debris.ts).
+    const actions = await sweepDeadRuns({ stateDir: states, docker, template, includeKept: false, commitWaitMs: 0, ...(cache ? { cache } : {}) });
     for (const a of actions) {
       const what = a.what === 'directory' ? `directory ${a.id}` : `${a.what} ${a.id.slice(0, 19)}`;
       const verb = a.verb === 'record' ? 'Recorded in the build cache' : 'Removed';

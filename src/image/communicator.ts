@@ -8,7 +8,7 @@ import { KilnError } from '../core/errors.js';
 import type { EngineApi } from '../docker/engine.js';
 import { packTar, unpackTar, dirEntries, type TarEntry } from './builders/tar.js';
 
-export type OutputStream = 'stdout' | 'stderr';
+type OutputStream = 'stdout' | 'stderr';
 
 export interface ExecOptions {
   user?: string;

@@ -27,7 +27,9 @@
 //     judges it like any other). One whose key the cache holds with another image is a duplicate,
 //     and is removed.
 // The next build of a template sweeps the dead runs of that template (not those kept for
-// inspection); `kiln gc` sweeps every dead run of its state directory. A live run is never touched:
+// inspection) without waiting: a container still paused by a commit is left, with its run's record,
+// for a later sweep. `kiln gc` sweeps every dead run of its state directory, and waits (up to
+// COMMIT_WAIT_MS, on the injected clock) for such a commit to land. A live run is never touched:
 // its owner is alive, or on another host where nothing can be proven.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, rmdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -37,13 +39,14 @@ import { errorMessage } from '../core/errors.js';
 import { LABELS, type DockerClient } from '../docker/client.js';
 import { engineMessage } from '../docker/engine.js';
 import { ownerGone, processStart, type ProcessOwner } from '../state/locks.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { BuildCache, CacheKind } from './cache.js';
 
 /** Labels naming the run (and its process) on every build container and committed image. */
-export const RUN_LABELS = { run: 'kiln.run', host: 'kiln.host', pid: 'kiln.pid', started: 'kiln.started', step: 'kiln.step' } as const;
+const RUN_LABELS = { run: 'kiln.run', host: 'kiln.host', pid: 'kiln.pid', started: 'kiln.started', step: 'kiln.step' } as const;
 
 /** The marker file inside every temporary directory a run makes. */
-export const OWNER_FILE = 'kiln-owner.json';
+const OWNER_FILE = 'kiln-owner.json';
 
 export interface RunRecord {
   run: string;
@@ -252,6 +255,11 @@ export interface SweepOptions {
   dryRun?: boolean;
   /** This host's name (tests). */
   host?: string;
+  /** How long to wait for a dead run's commit in flight (its container paused) to land: 0 (the
+   * default, a build starting) leaves such a run for a later sweep; `kiln gc` waits COMMIT_WAIT_MS. */
+  commitWaitMs?: number;
+  /** Time, for that wait (tests pass their own). */
+  clock?: Clock;
 }
 
 /** The dead runs a sweep with these options would take (cheap: reads the record directory only). */
@@ -331,20 +339,21 @@ function readMarker(dir: string): string | undefined {
   }
 }
 
-/** How long a sweep waits for a dead run's commit to end before it leaves the run for a later sweep. */
-const COMMIT_WAIT_MS = 60_000;
+/** How long `kiln gc` waits for a dead run's commit to end before it leaves the run for a later sweep. */
+export const COMMIT_WAIT_MS = 60_000;
 
 /** Waits while the container is paused (the engine pauses it for a commit in flight); false when it
- * still is after `COMMIT_WAIT_MS`. Gone counts as settled. */
-async function commitSettled(docker: DockerClient, id: string): Promise<boolean> {
-  for (let waited = 0; ; waited += 100) {
+ * still is after `waitMs` (at once when 0). Gone counts as settled. */
+async function commitSettled(docker: DockerClient, id: string, waitMs: number, clock: Clock): Promise<boolean> {
+  const deadline = clock.now() + waitMs;
+  for (;;) {
     const r = await docker.engine.request('GET', `/containers/${id}/json`);
     if (r.status === 404) return true;
     if (r.status !== 200) throw new Error(`inspecting container ${id.slice(0, 12)}: HTTP ${r.status} ${engineMessage(r)}`);
     const state = (JSON.parse(r.body.toString('utf8')) as { State?: { Paused?: boolean } }).State;
     if (!state?.Paused) return true;
-    if (waited >= COMMIT_WAIT_MS) return false;
-    await new Promise((res) => setTimeout(res, 100));
+    if (clock.now() >= deadline) return false;
+    await clock.sleep(100);
   }
 }
 
@@ -356,7 +365,9 @@ async function sweepEngine(r: RunRecord, o: SweepOptions, act: (a: Omit<SweepAct
   for (const c of await listLabelled(o.docker, 'containers', [runLabel, `${LABELS.kind}=build-container`])) {
     await act({ verb: 'remove', what: 'container', id: c.Id, note: describe(r) }, async () => {
       // Removing it mid-commit would not stop the image from appearing after the listing below.
-      if (!(await commitSettled(o.docker, c.Id))) throw new Error(`still paused by a commit after ${COMMIT_WAIT_MS / 1000} s: left for a later sweep`);
+      const wait = o.commitWaitMs ?? 0;
+      if (!(await commitSettled(o.docker, c.Id, wait, o.clock ?? systemClock)))
+        throw new Error(wait ? `still paused by a commit after ${Math.round(wait / 1000)} s: left for a later sweep` : 'paused by a commit in flight: left for `kiln gc`, which waits for it');
       const res = await o.docker.engine.request('DELETE', `/containers/${c.Id}?force=1&v=1`);
       if (res.status !== 204 && res.status !== 404) throw new Error(`HTTP ${res.status} ${engineMessage(res)}`);
     });

@@ -18,7 +18,8 @@ import type { Db } from '../state/db.js';
 import { LABELS, type DockerClient } from '../docker/client.js';
 import { engineMessage } from '../docker/engine.js';
 import type { BuildCache, CacheEntry } from './cache.js';
-import { sweepDeadRuns, type SweepAction } from './debris.js';
+import { COMMIT_WAIT_MS, sweepDeadRuns, type SweepAction } from './debris.js';
+import type { Clock } from '../core/clock.js';
 
 export interface GcDecision {
   imageId: string;
@@ -29,7 +30,7 @@ export interface GcDecision {
   reason: string;
 }
 
-export interface GcResult {
+interface GcResult {
   /** What dead runs left, removed or recorded (first). */
   swept: SweepAction[];
   decisions: GcDecision[];
@@ -87,8 +88,19 @@ export async function planGc(db: Db, cache: BuildCache, docker: DockerClient): P
   return decisions;
 }
 
-export async function runGc(db: Db, cache: BuildCache, docker: DockerClient, opts: { dryRun: boolean; stateDir?: string }): Promise<GcResult> {
-  const swept = opts.stateDir ? await sweepDeadRuns({ stateDir: opts.stateDir, docker, includeKept: true, cache: async () => cache, dryRun: opts.dryRun }) : [];
+export async function runGc(db: Db, cache: BuildCache, docker: DockerClient, opts: { dryRun: boolean; stateDir?: string; clock?: Clock }): Promise<GcResult> {
+  // gc, unlike a build starting, waits for a dead run's commit still in flight (debris.ts).
+  const swept = opts.stateDir
+    ? await sweepDeadRuns({
+        stateDir: opts.stateDir,
+        docker,
+        includeKept: true,
+        cache: async () => cache,
+        dryRun: opts.dryRun,
+        commitWaitMs: COMMIT_WAIT_MS,
+        ...(opts.clock ? { clock: opts.clock } : {}),
+      })
+    : [];
   const decisions = await planGc(db, cache, docker);
   const removed: string[] = [];
   const failed: GcResult['failed'] = [];

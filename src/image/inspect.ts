@@ -2,7 +2,7 @@
 // machine-readable records. Sensitive defaults are masked. Pure: returns lines, prints nothing.
 import { SENSITIVE_MASK, type ParsedTemplate } from './types.js';
 
-export interface InspectModel {
+interface InspectModel {
   description?: string;
   required: string[];
   optional: Array<{ name: string; default: string }>;
@@ -11,7 +11,7 @@ export interface InspectModel {
   postProcessors: Array<Array<{ name: string; type: string }>>;
 }
 
-export function inspectModel(t: ParsedTemplate): InspectModel {
+function inspectModel(t: ParsedTemplate): InspectModel {
   const sensitive = new Set(t.sensitiveVariables);
   const names = Object.keys(t.variables).sort();
   const m: InspectModel = {
@@ -28,9 +28,9 @@ export function inspectModel(t: ParsedTemplate): InspectModel {
 const NOTE = "Note: If your build names contain user variables or template\nfunctions such as 'timestamp', these are processed at build time,\nand therefore only show in their raw form here.";
 
 /** One record: `say` lines of UI text, or a typed machine-readable record. */
-export type InspectRecord = { kind: 'say'; text: string } | { kind: 'record'; type: string; data: string[] };
+type InspectRecord = { kind: 'say'; text: string } | { kind: 'record'; type: string; data: string[] };
 
-export function inspectRecords(t: ParsedTemplate): InspectRecord[] {
+function inspectRecords(t: ParsedTemplate): InspectRecord[] {
   const m = inspectModel(t);
   const out: InspectRecord[] = [];
   const say = (text: string) => out.push({ kind: 'say', text });

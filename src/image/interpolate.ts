@@ -8,7 +8,7 @@
 // template/block and variables (`$x`).
 import { PACKER_COMPAT_VERSION } from './types.js';
 
-export type TemplateErrorKind = 'parse' | 'exec';
+type TemplateErrorKind = 'parse' | 'exec';
 
 /** A template error with Go's text (`template: root:1:2: executing "root" at <…>: …`). */
 export class TemplateError extends Error {
@@ -22,7 +22,7 @@ export class TemplateError extends Error {
 }
 
 /** Where `build` data comes from while rendering. */
-export type BuildDataMode =
+type BuildDataMode =
   /** Outside builds (e.g. variables): `build` is an error. */
   | { mode: 'none' }
   /** During prepare: known keys render their `{{.Key}}` placeholder, unknown keys are an error. */

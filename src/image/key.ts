@@ -74,13 +74,7 @@ export function keyHash(value: unknown, redact?: Redact): string {
   return redact ? sha256(redact(canonicalJson(value))) : hashValue(value);
 }
 
-export function dockerBaseKey(
-  cfg: DockerBuilderConfig,
-  baseImageId: string,
-  build: { name: string; type: string; packerBuildName?: string },
-  labels: Record<string, string> = {},
-  redact?: Redact,
-): string {
+function dockerBaseKey(cfg: DockerBuilderConfig, baseImageId: string, build: { name: string; type: string; packerBuildName?: string }, labels: Record<string, string> = {}, redact?: Redact): string {
   return keyHash(
     {
       format: KEY_FORMAT,
@@ -106,7 +100,7 @@ export function dockerBaseKey(
 }
 
 /** The parts of one provisioner that shape the image. */
-export function provisionerKeyInput(p: PreparedProvisioner, digest: DigestFn): unknown {
+function provisionerKeyInput(p: PreparedProvisioner, digest: DigestFn): unknown {
   const c = p.config;
   switch (c.type) {
     case 'shell': {
@@ -150,7 +144,7 @@ export function stepKey(prev: string, p: PreparedProvisioner, digest: DigestFn, 
   return keyHash({ format: KEY_FORMAT, part: 'step', prev, provisioner: provisionerKeyInput(p, digest) }, redact);
 }
 
-export function dockerFinalKey(prev: string, cfg: DockerBuilderConfig, redact?: Redact): string {
+function dockerFinalKey(prev: string, cfg: DockerBuilderConfig, redact?: Redact): string {
   return keyHash({ format: KEY_FORMAT, part: 'final', prev, changes: cfg.changes, author: cfg.author, message: cfg.message }, redact);
 }
 

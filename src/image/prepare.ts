@@ -29,7 +29,7 @@ import {
 import { resolveVariables } from './variables.js';
 
 /** Template.Validate: checks that need no plugin (reference §1, §4.1). */
-export function validateTemplateStructure(t: ParsedTemplate): Diagnostic[] {
+function validateTemplateStructure(t: ParsedTemplate): Diagnostic[] {
   const out: Diagnostic[] = [];
   const err = (msg: string, path: Path, key = false) => out.push(diagAt(t.doc, CODES.template, msg, path, { key }));
   if (t.builders.length === 0) err('at least one builder must be defined', t.doc.positions.span(['builders']) ? ['builders'] : []);
@@ -56,7 +56,7 @@ function versionParts(v: string): number[] | undefined {
 }
 
 /** `min_packer_version` against kiln's Packer-compatible version. */
-export function checkMinVersion(t: ParsedTemplate): Diagnostic[] {
+function checkMinVersion(t: ParsedTemplate): Diagnostic[] {
   if (!t.minPackerVersion) return [];
   const want = versionParts(t.minPackerVersion);
   if (!want) return [diagAt(t.doc, CODES.version, `min_version is invalid: Malformed version: ${t.minPackerVersion}`, ['min_packer_version'])];

@@ -8,7 +8,7 @@ export interface Step<C> {
   cleanup?(ctx: C, failed: boolean): Promise<void>;
 }
 
-export interface RunnerHooks {
+interface RunnerHooks {
   onCleanupError?(step: string, error: unknown): void;
   onAbortSkip?(step: string): void;
 }

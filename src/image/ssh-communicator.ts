@@ -10,7 +10,7 @@ import { systemClock } from '../core/clock.js';
 import { KilnError, errorMessage } from '../core/errors.js';
 import { LineSplitter, type Communicator, type ExecOptions } from './communicator.js';
 
-export interface SshTarget {
+interface SshTarget {
   host: string;
   port: number;
   username: string;
@@ -181,7 +181,7 @@ export class SshCommunicator implements Communicator {
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, TERM: 15, PIPE: 13, ABRT: 6, SEGV: 11 };
 
 /** One connection attempt: resolves once authenticated. */
-export async function connectSsh(t: SshTarget, signal?: AbortSignal): Promise<SshCommunicator> {
+async function connectSsh(t: SshTarget, signal?: AbortSignal): Promise<SshCommunicator> {
   const { default: ssh2 } = await import('ssh2');
   const conn: Client = new ssh2.Client();
   const cfg: ConnectConfig = {
@@ -218,7 +218,7 @@ export async function connectSsh(t: SshTarget, signal?: AbortSignal): Promise<Ss
   });
 }
 
-export interface WaitForSshOptions {
+interface WaitForSshOptions {
   timeoutMs: number;
   signal: AbortSignal;
   clock?: Clock;

@@ -15,7 +15,7 @@ export const CODES = {
   config: 'PACKER_CONFIG',
 } as const;
 
-export interface ParseResult {
+interface ParseResult {
   /** Undefined when the template could not be parsed (see diagnostics). */
   template?: ParsedTemplate;
   doc: SourceDoc;

@@ -322,7 +322,7 @@ export interface SleepConfig {
 
 export type ProvisionerConfig = ShellConfig | FileProvisionerConfig | ShellLocalConfig | SleepConfig;
 
-export interface ProvisionerMeta {
+interface ProvisionerMeta {
   /** 0 when absent. */
   pauseBeforeMs: number;
   /** 0 when absent: one attempt; N: up to N+1 attempts. */

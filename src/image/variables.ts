@@ -5,7 +5,7 @@ import { diagAt, CODES, goJsonSyntaxError } from './template.js';
 import { render, TemplateError } from './interpolate.js';
 import { SENSITIVE_MASK, type ParsedTemplate, type ResolvedVariables } from './types.js';
 
-export interface VariableInputs {
+interface VariableInputs {
   /** `-var k=v` in command-line order. */
   vars?: Array<[string, string]>;
   /** `-var-file` contents in command-line order. */
@@ -51,7 +51,7 @@ export function mergeVariableSources(t: ParsedTemplate, inputs: Pick<VariableInp
 }
 
 /** Names of required variables that no source set. */
-export function missingRequired(t: ParsedTemplate, merged: Record<string, string>): string[] {
+function missingRequired(t: ParsedTemplate, merged: Record<string, string>): string[] {
   return Object.entries(t.variables)
     .filter(([k, v]) => v.required && !(k in merged))
     .map(([k]) => k);

@@ -7,7 +7,7 @@
 import { error, type Diagnostic } from '../core/diagnostics.js';
 import { formatPath, type Path, type SourceDoc } from '../core/source.js';
 
-export const TARGETS = ['local', 'aws'] as const;
+const TARGETS = ['local', 'aws'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface ImageSpec {
@@ -23,7 +23,7 @@ export interface ImageSpec {
 }
 
 /** A parameter value: literal text and `${images.NAME}` references, in order. */
-export type ParamPart = { text: string } | { image: string };
+type ParamPart = { text: string } | { image: string };
 
 export interface PipelineConfig {
   /** The kiln.yaml file, absolute. */
@@ -40,12 +40,12 @@ export interface PipelineConfig {
   doc: SourceDoc;
 }
 
-export interface ConfigResult {
+interface ConfigResult {
   config?: PipelineConfig;
   diagnostics: Diagnostic[];
 }
 
-export interface ParseOptions {
+interface ParseOptions {
   /** 'file' | 'dir' | undefined (absent), for the referenced templates and var files. */
   exists: (absPath: string) => 'file' | 'dir' | undefined;
   resolvePath: (dir: string, p: string) => string;

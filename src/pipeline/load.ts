@@ -6,7 +6,7 @@ import { KilnError } from '../core/errors.js';
 import { InputError, MAX_CONFIG_BYTES, readInput } from '../core/input.js';
 import { checkConfig, type PipelineConfig } from './config.js';
 
-export const CONFIG_NAME = 'kiln.yaml';
+const CONFIG_NAME = 'kiln.yaml';
 
 function kind(p: string): 'file' | 'dir' | undefined {
   try {

@@ -6,16 +6,17 @@ import type { DeployResult, PlanResult } from '../deploy/index.js';
 import type { Json } from '../stack/model.js';
 import type { PipelineRecord } from '../state/pipeline.js';
 import type { DockerClient } from '../docker/client.js';
-import { describeChanges, dockerOf, providerOf, type PipelineEvent, type PipelineOptions } from './up.js';
+import { missingImages, recordRun } from './images.js';
+import { dockerOf, providerOf, type PipelineEvent, type PipelineOptions } from './up.js';
 
-export interface RollbackOptions extends PipelineOptions {
+interface RollbackOptions extends PipelineOptions {
   stack: string;
   /** The pipeline run to restore (`kiln history` ids); default: the complete run before the last one. */
   to?: number;
   confirm?: (r: PlanResult) => Promise<boolean>;
 }
 
-export interface RollbackResult {
+interface RollbackResult {
   stack: string;
   outcome: 'complete' | 'failed' | 'cancelled' | 'no-changes';
   from?: PipelineRecord;
@@ -28,7 +29,7 @@ export interface RollbackResult {
 const nullEvents: EventSink<PipelineEvent> = { emit: () => undefined };
 
 /** Which run a rollback restores: `to`, or the complete run before the last complete one. */
-export function rollbackTarget(runs: readonly PipelineRecord[], to?: number): { from?: PipelineRecord; to: PipelineRecord } {
+function rollbackTarget(runs: readonly PipelineRecord[], to?: number): { from?: PipelineRecord; to: PipelineRecord } {
   const complete = runs.filter((r) => r.outcome === 'complete');
   const from = complete[complete.length - 1];
   if (to !== undefined) {
@@ -39,13 +40,6 @@ export function rollbackTarget(runs: readonly PipelineRecord[], to?: number): { 
   }
   if (!from || complete.length < 2) throw new KilnError('NO_PREVIOUS', 'nothing to roll back to: the stack has fewer than two complete deployments', 'user');
   return { from, to: complete[complete.length - 2]! };
-}
-
-/** `NAME (ID)` of each image that no longer exists on the engine. */
-export async function missingImages(images: Record<string, { imageId: string }>, docker: DockerClient): Promise<string[]> {
-  const missing: string[] = [];
-  for (const [name, img] of Object.entries(images)) if (!(await docker.inspectImage(img.imageId))) missing.push(`${name} (${img.imageId})`);
-  return missing;
 }
 
 /** Checks that every image of the run still exists locally; an error names each missing one. */
@@ -106,21 +100,21 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
   const ms = Date.now() - t0;
   if (r.outcome === 'no-changes' || r.outcome === 'cancelled') return { stack: o.stack, outcome: r.outcome, ...(from ? { from } : {}), to, deploy: r, ms };
   const images = Object.fromEntries(Object.entries(to.images).map(([k, v]) => [k, { ...v, built: false }]));
-  const record = store.add({
+  const record = recordRun(store, {
     stack: o.stack,
-    deployment: r.deployment ?? null,
     kind: 'rollback',
     target: to.target,
+    deployment: r.deployment ?? null,
     startedAt,
-    endedAt: new Date().toISOString(),
     outcome: r.outcome,
-    reason: r.reason ?? null,
+    ...(r.reason ? { reason: r.reason } : {}),
     configFile: to.configFile,
     templateFile: to.templateFile,
     template: to.template,
     images,
     parameters: r.parameters,
-    changes: describeChanges(from, images, r.parameters, r.plan),
+    prev: from,
+    plan: r.plan,
     rollbackOf: to.id,
     ms,
   });

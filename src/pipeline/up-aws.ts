@@ -8,11 +8,11 @@ import type { ImageRecord } from '../state/pipeline.js';
 import type { PlanResult } from '../deploy/index.js';
 import type { AwsDeployResult, AwsStackEnv } from '../deploy/aws/engine.js';
 import { resolveParam } from './config.js';
-import { describeChanges, prepareImage } from './images.js';
+import { prepareImage, recordRun } from './images.js';
 import type { PipelineEvent, UpOptions, UpResult } from './types.js';
 
 /** `kiln up` options; the AWS ones (capabilities, region, aws, cfn) are part of UpOptions. */
-export type UpAwsOptions = UpOptions;
+type UpAwsOptions = UpOptions;
 
 const PLACEHOLDER_AMI = 'ami-00000000000000000';
 
@@ -132,23 +132,21 @@ export async function upAws(o: UpAwsOptions): Promise<UpResult> {
   if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
   const { PipelineStore } = await import('../state/pipeline.js');
   const store = PipelineStore.open(o.stateDir);
-  const prev = store.lastComplete(stack);
-  const record = store.add({
+  const record = recordRun(store, {
     stack,
-    deployment: null,
     kind: 'up',
     target: 'aws',
+    deployment: null,
     startedAt,
-    endedAt: new Date().toISOString(),
     outcome: r.outcome === 'complete' ? 'complete' : 'failed',
-    reason: r.reason ?? null,
+    ...(r.reason ? { reason: r.reason } : {}),
     configFile: config.file,
     templateFile: config.stackTemplate,
     template,
     images,
     parameters: recorded,
-    changes: describeChanges(prev, images, recorded, r.plan),
-    rollbackOf: null,
+    prev: store.lastComplete(stack),
+    plan: r.plan,
     ms,
   });
   return { ...base, outcome: r.outcome === 'complete' ? 'complete' : 'failed', record, ...(r.reason ? { reason: r.reason } : {}) };

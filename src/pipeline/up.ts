@@ -8,7 +8,7 @@ import type { Provider } from '../model/provider.js';
 import type { DeployResult } from '../deploy/index.js';
 import type { ImageRecord, PipelineRecord, PipelineStore } from '../state/pipeline.js';
 import { resolveParam, type PipelineConfig, type Target } from './config.js';
-import { describeChanges, prepareImage } from './images.js';
+import { missingImages, prepareImage, recordRun } from './images.js';
 import type { PipelineEvent, PipelineOptions, UpOptions, UpPlanOptions, UpResult } from './types.js';
 
 export { describeChanges, prepareImage } from './images.js';
@@ -20,7 +20,7 @@ const nullEvents: EventSink<PipelineEvent> = { emit: () => undefined };
 const PLACEHOLDER_AMI = 'ami-00000000000000000';
 
 /** The artifact `${images.NAME}` stands for on the target: the `ami-` form of the local image id. */
-export async function artifactFor(target: Target, imageId: string): Promise<string> {
+async function artifactFor(target: Target, imageId: string): Promise<string> {
   if (target !== 'local') throw new KilnError('TARGET', `target ${target} is not available yet: only --target local`, 'user', { exitCode: 2 });
   const { amiIdFor } = await import('../providers/docker/ids.js');
   return amiIdFor(imageId);
@@ -172,7 +172,8 @@ interface UpRun {
   configFile: string;
   templateFile: string;
   template: string;
-  plan?: PipelineRecord['plan'];
+  /** The saved plan file deployed (`kiln up --plan PLAN`). */
+  savedPlan?: PipelineRecord['plan'];
 }
 
 /** An up's result from its deploy's, recorded for `kiln history` unless nothing was deployed. */
@@ -181,24 +182,15 @@ function finishUp(store: PipelineStore, r: DeployResult, run: UpRun): UpResult {
   const base = { stack: run.stack, images: run.images, built: run.built, parameters: run.parameters, plan: r.plan, deploy: r, ms };
   if (r.outcome === 'no-changes') return { ...base, outcome: 'up-to-date' };
   if (r.outcome === 'cancelled') return { ...base, outcome: 'cancelled' };
-  const record = store.add({
-    stack: run.stack,
-    deployment: r.deployment ?? null,
+  const record = recordRun(store, {
+    ...run,
     kind: 'up',
-    target: run.target,
-    startedAt: run.startedAt,
-    endedAt: new Date().toISOString(),
-    outcome: r.outcome,
-    reason: r.reason ?? null,
-    configFile: run.configFile,
-    templateFile: run.templateFile,
-    template: run.template,
-    images: run.images,
+    deployment: r.deployment ?? null,
+    outcome: r.outcome === 'complete' ? 'complete' : 'failed',
+    ...(r.reason ? { reason: r.reason } : {}),
     parameters: r.parameters,
-    changes: describeChanges(run.prev, run.images, r.parameters, r.plan),
-    rollbackOf: null,
+    plan: r.plan,
     ms,
-    ...(run.plan ? { plan: run.plan } : {}),
   });
   return { ...base, outcome: r.outcome === 'complete' ? 'complete' : 'failed', record, ...(r.reason ? { reason: r.reason } : {}) };
 }
@@ -219,7 +211,6 @@ export async function upPlan(o: UpPlanOptions): Promise<UpResult> {
   const events = o.events ?? nullEvents;
   const docker = dockerOf(o);
   const provider = await providerOf(o, docker);
-  const { missingImages } = await import('./rollback.js');
   const gone = (await missingImages(doc.up.images, docker)).map((m) => `image ${m} no longer exists`);
   if (gone.length) throw new KilnError('PLAN_STALE', `the saved plan for stack ${stack} is stale, so nothing was changed: ${gone.join('; ')}. Plan again (kiln up --plan-only --out FILE)`, 'user');
   const images: Record<string, ImageRecord> = Object.fromEntries(Object.entries(doc.up.images).map(([k, v]) => [k, { ...v, built: false }]));
@@ -252,6 +243,6 @@ export async function upPlan(o: UpPlanOptions): Promise<UpResult> {
     configFile: doc.up.config,
     templateFile: doc.template.file,
     template: doc.template.text,
-    plan: { file: o.planFile, createdAt: doc.createdAt, sha256: sha256(o.planText) },
+    savedPlan: { file: o.planFile, createdAt: doc.createdAt, sha256: sha256(o.planText) },
   });
 }

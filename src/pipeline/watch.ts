@@ -21,7 +21,7 @@ function kindOf(p: string): 'file' | 'dir' | undefined {
 
 /** The local files and directories a prepared template reads: the template, var files, the scripts
  *  of shell and shell-local provisioners, and what file provisioners upload. */
-export function templateInputs(t: PreparedTemplate, varFiles: readonly string[] = []): string[] {
+function templateInputs(t: PreparedTemplate, varFiles: readonly string[] = []): string[] {
   const out = new Set<string>([t.templatePath, ...varFiles]);
   for (const b of t.builds) {
     const provs = [...b.provisioners, ...(b.errorCleanupProvisioner ? [b.errorCleanupProvisioner] : [])];
@@ -100,7 +100,7 @@ export function watchInputs(inputs: readonly Input[], onChange: (paths: string[]
   };
 }
 
-export interface WatchLoopOptions {
+interface WatchLoopOptions {
   /** Loads kiln.yaml again (it may have changed) and returns it; throws on a user mistake. */
   load: () => Promise<PipelineConfig>;
   target: Target;

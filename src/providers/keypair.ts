@@ -30,7 +30,7 @@ function mpint(b: Buffer): Buffer {
 }
 
 /** A new RSA key: its public half in OpenSSH form, its private half as PEM, AWS's fingerprint of it. */
-export function newRsaKey(comment: string): { publicKey: string; privateKey: string; fingerprint: string } {
+function newRsaKey(comment: string): { publicKey: string; privateKey: string; fingerprint: string } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = publicKey.export({ format: 'jwk' });
   const blob = Buffer.concat([sshString(Buffer.from('ssh-rsa')), mpint(Buffer.from(String(jwk.e), 'base64url')), mpint(Buffer.from(String(jwk.n), 'base64url'))]);
@@ -45,7 +45,7 @@ export function newRsaKey(comment: string): { publicKey: string; privateKey: str
 }
 
 /** Checks imported key material (OpenSSH `type base64 [comment]`) and gives its MD5 fingerprint, as AWS does for imported keys. */
-export function importedKey(material: string): { publicKey: string; fingerprint: string } {
+function importedKey(material: string): { publicKey: string; fingerprint: string } {
   const m = /^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521))\s+([A-Za-z0-9+/]+={0,2})(\s.*)?$/.exec(material.trim());
   if (!m) throw new KilnError('INVALID_KEY', 'PublicKeyMaterial: Key is not in valid OpenSSH public key format (InvalidKey.Format)', 'user');
   const blob = Buffer.from(m[2]!, 'base64');
@@ -58,7 +58,7 @@ export function importedKey(material: string): { publicKey: string; fingerprint:
   };
 }
 
-export function keyPairParameter(keyPairId: string): string {
+function keyPairParameter(keyPairId: string): string {
   return `/ec2/keypair/${keyPairId}`;
 }
 

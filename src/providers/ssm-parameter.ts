@@ -15,7 +15,7 @@ import type { Json, JsonObject } from '../stack/model.js';
 import type { ParameterStore, SsmType } from '../state/ssm.js';
 import type { Provider, ResourceContext, ResourceHandler, ResourceState } from '../model/provider.js';
 
-export const SSM_PARAMETER_TYPE = 'AWS::SSM::Parameter';
+const SSM_PARAMETER_TYPE = 'AWS::SSM::Parameter';
 
 function str(v: Json | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
@@ -58,7 +58,7 @@ function stateOf(name: string, type: SsmType, value: string, version: number): R
   return { physicalId: name, attributes: { Type: type, Value: value }, data: { version } };
 }
 
-export function ssmParameterHandler(store: ParameterStore): ResourceHandler {
+function ssmParameterHandler(store: ParameterStore): ResourceHandler {
   return {
     type: SSM_PARAMETER_TYPE,
     effect: 'real',

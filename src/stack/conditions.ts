@@ -10,7 +10,7 @@ import { intrinsicKey } from './intrinsics.js';
 type Seg = string | number;
 
 /** Operand evaluation: a plain value, or `undefined` when it is not known (a diagnostic was given). */
-export type OperandFn = (node: unknown, path: Seg[]) => Json | undefined;
+type OperandFn = (node: unknown, path: Seg[]) => Json | undefined;
 
 /** `Fn::Equals` compares the resolved values as strings (`"1"` equals `1`, `"true"` equals `true`). */
 export function conditionEquals(a: Json, b: Json): boolean {

@@ -77,7 +77,7 @@ export interface ResolvedTemplate {
 }
 
 /** A string an intrinsic built from a NoEcho value, and the parameter it was built from. */
-export interface DerivedSecret {
+interface DerivedSecret {
   parameter: string;
   value: string;
 }
@@ -146,8 +146,8 @@ const JOINERS = new Set(['Fn::Join', 'Fn::Sub']);
  * what all of them may build together in one evaluation: nested functions can expand a small
  * template to gigabytes, which must be an error at the function that blew it, not a crash.
  */
-export const MAX_BUILT_STRING = 1 << 20;
-export const MAX_BUILT_TOTAL = 64 << 20;
+const MAX_BUILT_STRING = 1 << 20;
+const MAX_BUILT_TOTAL = 64 << 20;
 
 export function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -14,12 +14,12 @@ import type { Diagnostic } from '../core/diagnostics.js';
 import { Dag, DagCycleError } from '../core/dag.js';
 import { resourceDependencies, type ReferenceKind } from './refs.js';
 
-export interface GraphNode {
+interface GraphNode {
   id: string;
   type: string;
 }
 
-export interface GraphEdge {
+interface GraphEdge {
   /** The resource that waits. */
   from: string;
   /** The resource it waits for. */
@@ -69,8 +69,7 @@ export function stackWaves(g: Dag<GraphNode>): string[][] {
   return g.waves();
 }
 
-export type GraphFormat = 'text' | 'dot' | 'mermaid';
-export const GRAPH_FORMATS: readonly GraphFormat[] = ['text', 'dot', 'mermaid'];
+type GraphFormat = 'text' | 'dot' | 'mermaid';
 
 const dotId = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
 const mermaidId = (s: string) => `n_${s.replace(/[^A-Za-z0-9_]/g, '_')}`;

@@ -223,7 +223,7 @@ function parseIPv6(s: string): bigint | undefined {
 }
 
 /** RFC 5952 text: lower case, leading zeros dropped, the longest run (≥2) of zero groups as `::`. */
-export function formatIPv6(n: bigint): string {
+function formatIPv6(n: bigint): string {
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;
@@ -304,7 +304,7 @@ function computeCidr(ipBlock: Json, countArg: Json, bitsArg: Json): string[] {
 // ---------------------------------------------------------------------------------------------
 // Pseudo parameters
 
-export function partitionOf(region: string): string {
+function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
   if (region.startsWith('us-isob-')) return 'aws-iso-b';
@@ -313,7 +313,7 @@ export function partitionOf(region: string): string {
   return 'aws';
 }
 
-export function urlSuffixOf(region: string): string {
+function urlSuffixOf(region: string): string {
   switch (partitionOf(region)) {
     case 'aws-cn':
       return 'amazonaws.com.cn';
@@ -328,9 +328,9 @@ export function urlSuffixOf(region: string): string {
   }
 }
 
-export const DEFAULT_REGION = 'us-east-1';
-export const DEFAULT_ACCOUNT_ID = '123456789012';
-export const DEFAULT_STACK_NAME = 'kiln-stack';
+const DEFAULT_REGION = 'us-east-1';
+const DEFAULT_ACCOUNT_ID = '123456789012';
+const DEFAULT_STACK_NAME = 'kiln-stack';
 
 /**
  * Every pseudo value, from what the caller knows: region defaults to us-east-1, Partition and

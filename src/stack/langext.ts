@@ -40,7 +40,7 @@ export function hasLanguageExtensions(template: unknown): boolean {
 }
 
 /** True when a value holds a `Fn::ForEach::` key anywhere. */
-export function containsForEach(v: unknown): boolean {
+function containsForEach(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(containsForEach);
   if (!isObj(v)) return false;
   for (const k of Object.keys(v)) if (k.startsWith(FOREACH) || containsForEach(v[k])) return true;

@@ -4,7 +4,7 @@
 import type { Json, JsonObject } from '../core/json.js';
 export type { Json, JsonObject };
 
-export interface ParameterDef {
+interface ParameterDef {
   Type: string;
   Default?: Json;
   AllowedValues?: Json[];
@@ -18,7 +18,7 @@ export interface ParameterDef {
   ConstraintDescription?: string;
 }
 
-export interface ResourceDef {
+interface ResourceDef {
   Type: string;
   Properties?: JsonObject;
   DependsOn?: string | string[];
@@ -30,7 +30,7 @@ export interface ResourceDef {
   Metadata?: JsonObject;
 }
 
-export interface OutputDef {
+interface OutputDef {
   Value: Json;
   Description?: string;
   Export?: { Name: Json };

@@ -92,7 +92,7 @@ export function isListType(type: string): boolean {
 // Helpers
 
 const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-export function isNumeric(s: string): boolean {
+function isNumeric(s: string): boolean {
   return NUMBER_RE.test(s.trim());
 }
 
@@ -124,7 +124,7 @@ function isNoEcho(def: Record<string, unknown>): boolean {
 }
 
 /** Split a comma-delimited value: on `,`, each member trimmed of spaces. */
-export function splitList(raw: string): string[] {
+function splitList(raw: string): string[] {
   return raw.split(',').map((s) => s.trim());
 }
 
@@ -357,7 +357,7 @@ export function checkParameterDefinitions(template: unknown): Diagnostic[] {
 // ---------------------------------------------------------------------------------------------
 // Resolution
 
-export interface ResolveParametersOptions {
+interface ResolveParametersOptions {
   /** Every parameter must end with a value (render, deploy); validate passes false. */
   requireAll?: boolean;
 }

@@ -24,12 +24,12 @@ import { matchWithBudget } from '../core/regex-budget.js';
 export const PATTERN_BUDGET_MS = 1000;
 
 /** Where in the pattern something is: a 0-based offset (messages show it 1-based as a column). */
-export interface PatternProblem {
+interface PatternProblem {
   message: string;
   offset: number;
 }
 
-export interface CompiledPattern {
+interface CompiledPattern {
   pattern: string;
   /** The engine that answers: linear (RE2), backtracking (JavaScript, with a time budget), none. */
   engine: 'linear' | 'backtracking' | 'none';
@@ -46,7 +46,7 @@ export interface CompiledPattern {
   timedOut?: boolean;
 }
 
-export type PatternVerdict = { kind: 'match' } | { kind: 'no-match' } | { kind: 'unchecked'; reason: string };
+type PatternVerdict = { kind: 'match' } | { kind: 'no-match' } | { kind: 'unchecked'; reason: string };
 
 type Target = 're2' | 'js';
 

@@ -196,7 +196,7 @@ function changedPaths(before: JsonObject, after: JsonObject): string[] {
   return [...keys].filter((k) => canonical(before[k]) !== canonical(after[k])).sort();
 }
 
-export type Decision = { kind: 'noop' } | { kind: 'update'; changed: string[] } | { kind: 'replace'; changed: string[]; because: string[] };
+type Decision = { kind: 'noop' } | { kind: 'update'; changed: string[] } | { kind: 'replace'; changed: string[]; because: string[] };
 
 /** Update or replace, given the properties as deployed and as wanted (used at plan and at run time). */
 export function decide(type: string, before: JsonObject, after: JsonObject, opts: Pick<PlanOptions, 'handler' | 'replacement'>, force = false): Decision {

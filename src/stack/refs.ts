@@ -24,7 +24,7 @@ export const PSEUDO_PARAMETERS: ReadonlySet<string> = new Set<string>(PSEUDO_PAR
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** One `${...}` of a Sub string: the text inside the braces and its offset in the string. */
-export interface SubVariable {
+interface SubVariable {
   name: string;
   offset: number;
 }
@@ -36,7 +36,7 @@ export function subVariables(s: string): SubVariable[] {
 }
 
 /** Splits `Res.Attr.With.Dots` at the first dot, as CloudFormation does. */
-export function splitDotted(s: string): [string, string | undefined] {
+function splitDotted(s: string): [string, string | undefined] {
   const dot = s.indexOf('.');
   return dot < 0 ? [s, undefined] : [s.slice(0, dot), s.slice(dot + 1)];
 }
@@ -145,7 +145,7 @@ export function dependsOnReferences(resource: unknown, path: Path): Reference[] 
 }
 
 /** Every reference made by one resource: its DependsOn and all it contains (Properties, Metadata…). */
-export function resourceReferences(logicalId: string, resource: unknown): Reference[] {
+function resourceReferences(logicalId: string, resource: unknown): Reference[] {
   const path: PathSegment[] = ['Resources', logicalId];
   const out = dependsOnReferences(resource, path);
   if (!isObject(resource)) return out;

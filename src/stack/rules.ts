@@ -17,7 +17,7 @@ import { conditionEquals } from './conditions.js';
 import { intrinsicKey } from './intrinsics.js';
 
 type Seg = string | number;
-export type RuleOperand = (node: unknown, path: Seg[]) => Json | undefined;
+type RuleOperand = (node: unknown, path: Seg[]) => Json | undefined;
 
 /** Thrown inside one rule when a value cannot be known locally. */
 class Unknowable {

@@ -18,7 +18,7 @@ import { Evaluator, NO_VALUE, type ResolvedResource, type ResolvedTemplate, type
 import { pseudoValues } from './intrinsics.js';
 import { collectReferences } from './refs.js';
 
-export interface RuntimeContext extends RuntimeHooks {
+interface RuntimeContext extends RuntimeHooks {
   /** Pseudo values of the deployment (take them from ResolvedTemplate.pseudo). */
   pseudo?: PseudoValues;
   /** Mappings, should a Fn::FindInMap remain (ResolvedTemplate.mappings). */

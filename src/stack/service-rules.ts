@@ -18,7 +18,7 @@ import type { Diagnostic } from '../core/diagnostics.js';
 import type { PathSegment } from '../core/source.js';
 import { resourceType, type PropertySpec, type Shape } from './spec.js';
 
-export interface ServiceRuleOptions {
+interface ServiceRuleOptions {
   /** Today; date-dependent rules (runtimes, service lifecycles) are skipped without it. */
   now?: Date;
 }
@@ -140,7 +140,7 @@ const LIFECYCLES: readonly Lifecycle[] = [
   { status: 'maintenance', date: '2025-10-07', types: t('CodeGuruReviewer', 'RepositoryAssociation') },
 ];
 
-export function lifecycleOf(type: string): Lifecycle | undefined {
+function lifecycleOf(type: string): Lifecycle | undefined {
   return LIFECYCLES.find((l) => (l.prefix ? type.startsWith(l.prefix) : l.types?.includes(type)));
 }
 
@@ -206,7 +206,7 @@ const CIDR_PROPERTIES: Readonly<Record<string, ReadonlyArray<readonly [string, F
 /** EC2 accepts VPC and subnet IPv4 blocks from /16 to /28. */
 const BLOCK_SIZE: Readonly<Record<string, string>> = { 'AWS::EC2::VPC': 'CidrBlock', 'AWS::EC2::VPCCidrBlock': 'CidrBlock', 'AWS::EC2::Subnet': 'CidrBlock' };
 
-export interface ParsedCidr {
+interface ParsedCidr {
   family: 'v4' | 'v6';
   /** The address as a big integer (128 bits for v6). */
   base: bigint;

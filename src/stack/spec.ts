@@ -22,7 +22,7 @@ export type Replacement = 'yes' | 'maybe' | 'no';
 
 export type Shape = { kind: 'string' | 'integer' | 'number' | 'boolean' | 'date-time' | 'json' | 'tag' | 'any' } | { kind: 'array' | 'map'; element: Shape } | ObjectShape;
 
-export interface ObjectShape {
+interface ObjectShape {
   kind: 'object';
   /** Name of the nested property type, e.g. `BlockDeviceMapping`. */
   name: string;
@@ -38,7 +38,7 @@ export interface PropertySpec {
   shape: Shape;
 }
 
-export interface ResourceTypeSpec {
+interface ResourceTypeSpec {
   type: string;
   properties: Readonly<Record<string, PropertySpec>>;
   /** GetAtt attribute names, dotted ones included (`RedisEndpoint.Address`). */

@@ -15,7 +15,7 @@ import { loadTemplateFile } from './load.js';
  * condition uses has a value), resources whose condition is false are left out; otherwise every
  * resource is drawn and `note` says why. Parameters that no condition uses need no value.
  */
-export function templateGraph(template: unknown, params: Record<string, string>, region?: string): { graph: StackGraph; note?: string } {
+function templateGraph(template: unknown, params: Record<string, string>, region?: string): { graph: StackGraph; note?: string } {
   const resolved = resolveParameters(template, params);
   const t = template as Record<string, unknown>;
   const missing = Object.keys(typeof t.Parameters === 'object' && t.Parameters ? t.Parameters : {}).filter((p) => !(p in resolved.values));
@@ -31,7 +31,7 @@ export function templateGraph(template: unknown, params: Record<string, string>,
 }
 
 /** A template file's graph as `kiln graph` draws it. */
-export type TemplateGraphView =
+type TemplateGraphView =
   | { ok: false; doc: SourceDoc; diagnostics: readonly Diagnostic[] }
   | {
       ok: true;

@@ -32,7 +32,7 @@ import { checkServiceRules } from './service-rules.js';
 import { yamlBooleanHints } from './yaml-booleans.js';
 import { evaluateTemplate } from './evaluate.js';
 
-export interface ValidateOptions {
+interface ValidateOptions {
   /** Values given with `--param K=V`, checked against their parameters. Missing ones are fine. */
   params?: Readonly<Record<string, string | readonly string[]>>;
   /** Today, for the date-dependent service rules (Lambda runtimes, retired services); skipped without it. */

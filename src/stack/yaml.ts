@@ -32,7 +32,7 @@ const MAX_PARSE_DIAGNOSTICS = 20;
 const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'seq', 'map'].map((t) => `tag:yaml.org,2002:${t}`));
 
 /** The CloudFormation short forms and the long-form key each becomes. */
-export const SHORT_FORMS = [
+const SHORT_FORMS = [
   'Ref',
   'Condition',
   'GetAtt',

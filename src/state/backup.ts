@@ -14,10 +14,10 @@ import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { closeAllStates, stateFault, StateError, type Db } from './db.js';
 
-export const BACKUPS_KEPT = 6;
+const BACKUPS_KEPT = 6;
 const STATE_FILE = 'state.db';
 
-export function backupsDir(dir: string): string {
+function backupsDir(dir: string): string {
   return join(dir, 'backups');
 }
 
@@ -80,7 +80,7 @@ export function backupState(db: Db, now: Date = new Date()): string | undefined 
   return target;
 }
 
-export interface BackupInfo {
+interface BackupInfo {
   file: string;
   bytes: number;
   taken: Date;

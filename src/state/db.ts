@@ -24,12 +24,6 @@ export class StateError extends KilnError {
   }
 }
 
-/** True for an error that SQLite or the file system raised about the state (not a kiln bug). */
-export function isStateFault(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_') || ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST', 'EDQUOT'].includes(code));
-}
-
 /** What to tell the user about a fault of the state in `file` (see StateError). */
 export function stateFault(file: string, e: unknown): StateError {
   if (e instanceof StateError) return e;

@@ -177,10 +177,11 @@ export class MemoryStackStore implements StackStore {
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  exportedValue(name: string): { stack: string; value: Json } | undefined {
+  exportedValue(name: string): { stack: string; value: Json; secret?: boolean } | undefined {
     for (const st of this.stacks()) {
       if (!st.deployment || st.status === 'DELETE_COMPLETE') continue;
-      for (const o of Object.values(this.dep(st.deployment)?.outputs ?? {})) if (o.exportName === name) return { stack: st.name, value: copy(o.value) };
+      for (const o of Object.values(this.dep(st.deployment)?.outputs ?? {}))
+        if (o.exportName === name) return { stack: st.name, value: copy(o.value), ...(o.secret !== undefined ? { secret: o.secret } : {}) };
     }
     return undefined;
   }

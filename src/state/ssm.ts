@@ -21,7 +21,7 @@ import { KilnError } from '../core/errors.js';
 import { ensureSchema, openState, stateDir, type Db } from './db.js';
 
 export type SsmType = 'String' | 'StringList' | 'SecureString';
-export const SSM_TYPES: readonly SsmType[] = ['String', 'StringList', 'SecureString'];
+const SSM_TYPES: readonly SsmType[] = ['String', 'StringList', 'SecureString'];
 
 export interface SsmParameter {
   name: string;
@@ -34,7 +34,7 @@ export interface SsmParameter {
   salt?: string;
 }
 
-export interface PutInput {
+interface PutInput {
   name: string;
   value: string;
   type: SsmType;

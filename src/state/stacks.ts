@@ -380,11 +380,11 @@ export class SqliteStackStore implements StackStore {
   }
 
   /** The value exported under `name` by the current deployment of any stack (Fn::ImportValue). */
-  exportedValue(name: string): { stack: string; value: Json } | undefined {
+  exportedValue(name: string): { stack: string; value: Json; secret?: boolean } | undefined {
     for (const st of this.stacks()) {
       if (!st.deployment || st.status === 'DELETE_COMPLETE') continue;
       const d = this.deployment(st.deployment);
-      for (const o of Object.values(d?.outputs ?? {})) if (o.exportName === name) return { stack: st.name, value: o.value };
+      for (const o of Object.values(d?.outputs ?? {})) if (o.exportName === name) return { stack: st.name, value: o.value, ...(o.secret !== undefined ? { secret: o.secret } : {}) };
     }
     return undefined;
   }

@@ -101,7 +101,8 @@ export interface DeploymentRecord {
   templateHash: string | null;
   template: string | null;
   parameters: Record<string, StoredParam>;
-  outputs: Record<string, { value: Json; description?: string; exportName?: string }>;
+  /** `secret`: the value was built from a NoEcho parameter (it is stored masked); set on every export. */
+  outputs: Record<string, { value: Json; description?: string; exportName?: string; secret?: boolean }>;
   /** The resource rows as they were when the deployment began: the target of a rollback. */
   prior: ResourceRow[];
   images: Record<string, string>;
@@ -183,7 +184,7 @@ export interface StackStore {
   /** Every export of every stack's current deployment, with the stacks importing it, by name. */
   allExports(): Array<{ name: string; stack: string; output: string; value: Json; importers: string[] }>;
   /** The value exported under `name` by the current deployment of any stack. */
-  exportedValue(name: string): { stack: string; value: Json } | undefined;
+  exportedValue(name: string): { stack: string; value: Json; secret?: boolean } | undefined;
 
   addEvent(e: Omit<StackEvent, 'id' | 'timestamp'> & { timestamp?: string }): StackEvent;
   /** Events of the stack's current creation (or of one deployment, or all), oldest first. */

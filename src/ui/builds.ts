@@ -12,7 +12,7 @@ import type { BuildCache, CacheEntry } from '../image/cache.js';
 import type { GcDecision } from '../image/gc.js';
 import { errorMessage } from '../core/errors.js';
 
-export interface BuildImage {
+interface BuildImage {
   entry: CacheEntry;
   size?: number;
   tags: string[];
@@ -23,7 +23,7 @@ export interface BuildImage {
   gc?: Pick<GcDecision, 'action' | 'reason'>;
 }
 
-export interface BuildGroup {
+interface BuildGroup {
   template: string;
   build: string;
   images: BuildImage[];

@@ -23,7 +23,7 @@ import type { Plan } from '../stack/plan.js';
 import { stateDir } from '../state/db.js';
 
 /** Unix socket paths are limited to 107 bytes: a long state directory gets one in the temp dir. */
-export function feedSocketPath(stateDir: string): string {
+function feedSocketPath(stateDir: string): string {
   const p = join(stateDir, 'ui.sock');
   if (Buffer.byteLength(p) <= 100) return p;
   return join(tmpdir(), `kiln-ui-${createHash('sha256').update(stateDir).digest('hex').slice(0, 16)}.sock`);

@@ -41,7 +41,7 @@ export interface EdgeSpec {
   via?: readonly string[];
 }
 
-export interface LaidOut {
+interface LaidOut {
   width: number;
   height: number;
   nodes: Array<NodeSpec & { x: number; y: number; w: number; h: number }>;
@@ -62,7 +62,7 @@ export function shortType(type: string): string {
 }
 
 /** The family of a resource type, for the colour bar: network, security, compute, balancer, data, storage, other. */
-export function categoryOf(type: string): string {
+function categoryOf(type: string): string {
   if (/^AWS::EC2::(VPC|Subnet|RouteTable|Route|InternetGateway|VPCGatewayAttachment|NatGateway|EIP|NetworkAcl|SubnetRouteTableAssociation|NetworkInterface|VPCEndpoint)/.test(type)) return 'network';
   if (/^AWS::(EC2::SecurityGroup|IAM::|KMS::|SecretsManager::|SSM::)/.test(type)) return 'security';
   if (/^AWS::(EC2::(Instance|LaunchTemplate)|AutoScaling::|Lambda::|ECS::)/.test(type)) return 'compute';
@@ -72,7 +72,7 @@ export function categoryOf(type: string): string {
   return 'other';
 }
 
-export const CATEGORY_COLORS: Record<string, string> = {
+const CATEGORY_COLORS: Record<string, string> = {
   network: '#6366f1',
   security: '#e11d48',
   compute: '#f97316',
@@ -133,7 +133,7 @@ function edgePath(pts: ReadonlyArray<{ x: number; y: number }>): string {
 }
 
 /** The graph's own styles (inside the SVG, so a lone .svg file looks the same as in a page). */
-export const GRAPH_CSS = `
+const GRAPH_CSS = `
 .kg{font-family:${FONT}}
 .kg .box{fill:#fff;stroke:#cbd5e1;stroke-width:1.2}
 .kg .node:hover .box{stroke:#0f172a}
@@ -164,7 +164,7 @@ export const GRAPH_CSS = `
 `;
 
 /** The class of a node: its tone (status) or action, pending and failed marks. */
-export function nodeClass(n: Pick<NodeSpec, 'status' | 'action' | 'pending'> & { failed?: boolean }): string {
+function nodeClass(n: Pick<NodeSpec, 'status' | 'action' | 'pending'> & { failed?: boolean }): string {
   const cls = ['node'];
   if (n.action) cls.push(`a-${n.action}`);
   else if (n.status) cls.push(`t-${toneOf(n.status) as Tone}`);

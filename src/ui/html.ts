@@ -132,7 +132,7 @@ footer{color:var(--faint);font-size:12px;text-align:center;margin-top:8px}
 /** The kiln mark: a kiln's arch with a flame. */
 export const LOGO = `<svg width="26" height="26" viewBox="0 0 32 32" aria-hidden="true"><rect x="2" y="2" width="28" height="28" rx="7" fill="#ea580c"/><path d="M8 25V15a8 8 0 0 1 16 0v10z" fill="#fff"/><path d="M16 23c-2.6 0-4-1.7-4-3.7 0-2.3 2-3.4 2.6-5.8 1.6 1.2 2.2 2.6 2 4 .9-.4 1.5-1.2 1.7-2.2 1.1 1.1 1.7 2.5 1.7 4 0 2-1.4 3.7-4 3.7z" fill="#ea580c"/></svg>`;
 
-export interface PageOptions {
+interface PageOptions {
   title: string;
   body: string;
   /** Scripts run in the page (inline; a nonce when the server sends a CSP). */

@@ -68,7 +68,7 @@ export interface StackDetail {
   aws?: { region: string; drift?: string; failure?: string };
 }
 
-export function runOf(runs: ReadonlyMap<number, LiveRun>, stack: string): LiveRun | undefined {
+function runOf(runs: ReadonlyMap<number, LiveRun>, stack: string): LiveRun | undefined {
   let found: LiveRun | undefined;
   for (const r of runs.values()) if (r.stack === stack && (!found || r.id > found.id)) found = r;
   return found;
@@ -228,14 +228,14 @@ export async function stackDetail(store: StackStore, pipelines: PipelineStore | 
   };
 }
 
-export interface DeploymentChange {
+interface DeploymentChange {
   logicalId: string;
   change: 'create' | 'update' | 'replace' | 'delete' | 'failed';
   reason?: string;
 }
 
 /** What a deployment did to each resource, read from its events. */
-export function changesOf(events: readonly StackEvent[]): DeploymentChange[] {
+function changesOf(events: readonly StackEvent[]): DeploymentChange[] {
   const out = new Map<string, DeploymentChange>();
   let phase = '';
   for (const e of events) {

@@ -14,7 +14,7 @@ import { categoryLegend, graphSvg, layoutGraph, shortType, type EdgeSpec, type N
 import { ganttLegend, ganttSvg, timeline, type Timeline } from './timeline.js';
 import { graphHover, invoke } from './browser.js';
 
-export interface PictureGraph {
+interface PictureGraph {
   nodes: Array<{ id: string; type: string }>;
   edges: EdgeSpec[];
   /** Creation waves, when the graph has no cycle. */
@@ -41,7 +41,7 @@ ${waveRows ? `<div class="card flush"><h2>Waves (created in parallel)</h2><table
 }
 
 /** Timeline summary: `3 created, 1 replaced…` from the bars. */
-export function timelineCounts(tl: Timeline): string {
+function timelineCounts(tl: Timeline): string {
   const n = (k: string) => tl.rows.filter((r) => r.bars.some((b) => b.kind === k && b.status.endsWith('_COMPLETE'))).length;
   const parts: string[] = [];
   for (const [k, word] of [

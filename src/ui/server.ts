@@ -31,7 +31,7 @@ import { LOGO } from './html.js';
 import { invoke, liveWorker } from './browser.js';
 import { awsStackView, awsSummaries, type UiAws } from './aws.js';
 
-export interface UiOptions {
+interface UiOptions {
   stateDir: string;
   host: string;
   port: number;

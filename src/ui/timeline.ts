@@ -12,9 +12,9 @@ import { fit, textWidth } from './text.js';
 
 const STACK_TYPE = 'AWS::CloudFormation::Stack';
 
-export type StepKind = 'create' | 'update' | 'replace' | 'delete' | 'cleanup' | 'rollback';
+type StepKind = 'create' | 'update' | 'replace' | 'delete' | 'cleanup' | 'rollback';
 
-export interface Bar {
+interface Bar {
   kind: StepKind;
   /** ms since the first event. */
   start: number;
@@ -36,7 +36,7 @@ export interface Row {
   failed?: { status: string; reason: string };
 }
 
-export interface Phase {
+interface Phase {
   /** create, update, cleanup, rollback, rollback cleanup, delete. */
   label: string;
   status: string;
@@ -180,7 +180,7 @@ function tickLabel(ms: number, step: number): string {
   return `${Math.round(ms / 60_000)}m`;
 }
 
-export const GANTT_CSS = `
+const GANTT_CSS = `
 .kt{font-family:${FONT}}
 .kt .lbl{font-size:12.5px;font-weight:600;fill:#0f172a}
 .kt .lty{font-size:10.5px;fill:#64748b}

@@ -2,6 +2,9 @@
 // balancer is removed behind kiln's back, then a change the plan shows as an update in place is
 // deployed. The update stops with an event naming the planned and the needed step, the deploy fails
 // and rolls back, state forgets what no longer exists, and the next plan says what is true: create.
+// And the provider finding at update time that an update in place is impossible (a parameter group
+// switching the cluster mode of Redis servers already running with it): the update stops as
+// "needed: replace", and the stack rolls back with the servers untouched.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,10 +27,15 @@ beforeAll(() => {
   const b = spawnSync('docker', ['build', '-q', '-t', image, '--label', `kiln.test=${stack}`, '-'], { input: 'FROM busybox:latest\nCMD ["httpd", "-f", "-p", "80"]\n', encoding: 'utf8' });
   if (b.status !== 0) throw new Error(b.stderr);
 }, 60_000);
+const listenerStack = `${stack}-l`;
+const cacheStack = `${stack}-c`;
+
 afterAll(async () => {
-  await destroyStack({ stack, store, provider }).catch(() => undefined);
-  await removeOrphans(client, stack, new Set()).catch(() => undefined);
-  await removeByLabels({ 'kiln.stack': stack }).catch(() => undefined);
+  for (const s of [stack, listenerStack, cacheStack]) {
+    await destroyStack({ stack: s, store, provider }).catch(() => undefined);
+    await removeOrphans(client, s, new Set()).catch(() => undefined);
+    await removeByLabels({ 'kiln.stack': s }).catch(() => undefined);
+  }
   spawnSync('docker', ['rmi', '-f', image]);
   rmSync(dir, { recursive: true, force: true });
 }, 120_000);
@@ -54,19 +62,19 @@ const template = (o: { instanceType: string; interval: string }) => ({
   },
 });
 
-async function deploy(t: object) {
+async function deploy(t: object, name = stack) {
   const events: EngineEvent[] = [];
-  const r = await deployStack({ stack, store, provider, file: 'stack.json', text: JSON.stringify(t), events: { emit: (e) => events.push(e) } });
+  const r = await deployStack({ stack: name, store, provider, file: 'stack.json', text: JSON.stringify(t), events: { emit: (e) => events.push(e) } });
   return { ...r, events };
 }
 
-async function plan(t: object) {
-  return (await planStack({ stack, store, provider, file: 'stack.json', text: JSON.stringify(t) })).plan.steps.map((s) => `${s.kind} ${s.id}`).sort();
+async function plan(t: object, name = stack) {
+  return (await planStack({ stack: name, store, provider, file: 'stack.json', text: JSON.stringify(t) })).plan.steps.map((s) => `${s.kind} ${s.id}`).sort();
 }
 
 /** Removes, behind kiln's back, every container of this stack with the given kind label. */
-async function removeBehindKilnsBack(kind: string): Promise<number> {
-  const list = await client.listContainers({ all: true, labels: [`kiln.stack=${stack}`, `kiln.kind=${kind}`] });
+async function removeBehindKilnsBack(kind: string, name = stack): Promise<number> {
+  const list = await client.listContainers({ all: true, labels: [`kiln.stack=${name}`, `kiln.kind=${kind}`] });
   for (const c of list) spawnSync('docker', ['rm', '-f', c.Id]);
   return list.length;
 }
@@ -113,5 +121,89 @@ describe('a resource whose container vanished', () => {
     expect(await client.listContainers({ all: true, labels: [`kiln.stack=${stack}`, 'kiln.kind=load-balancer'] })).toEqual([]);
     expect(store.liveResources(stack).has('Elb')).toBe(false);
     expect(await plan(v3)).toEqual(['create Elb', 'noop Sg', 'noop Subnet', 'noop Vpc', 'noop Web']);
+  }, 600_000);
+});
+
+describe('a listener whose load balancer vanished', () => {
+  const template = (port: number) => ({
+    Resources: {
+      Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.88.0.0/16' } },
+      Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.88.1.0/24' } },
+      Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'http', VpcId: { Ref: 'Vpc' } } },
+      Alb: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer', Properties: { Scheme: 'internal', Subnets: [{ Ref: 'Subnet' }], SecurityGroups: [{ Ref: 'Sg' }] } },
+      Tg: { Type: 'AWS::ElasticLoadBalancingV2::TargetGroup', Properties: { VpcId: { Ref: 'Vpc' }, Port: 80, Protocol: 'HTTP' } },
+      Listener: {
+        Type: 'AWS::ElasticLoadBalancingV2::Listener',
+        Properties: { LoadBalancerArn: { Ref: 'Alb' }, Port: port, Protocol: 'HTTP', DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: 'Tg' } }] },
+      },
+    },
+  });
+
+  test('the planned listener update stops as "needed: create" (not a plain failure), the stack rolls back, and state forgets the listener', async () => {
+    const first = await deploy(template(80), listenerStack);
+    expect(first.finalStatus, first.reason).toBe('CREATE_COMPLETE');
+    const listener = store.liveResources(listenerStack).get('Listener')!.physicalId;
+    expect(await removeBehindKilnsBack('load-balancer', listenerStack)).toBe(1);
+
+    const r = await deploy(template(8080), listenerStack);
+    expect(r.plan.steps.find((s) => s.id === 'Listener')).toMatchObject({ kind: 'update' });
+    expect(r.outcome).toBe('failed');
+    expect(r.finalStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(r.reason).toMatch(
+      new RegExp(`^Listener: planned update, but ${listener} no longer exists \\(the HAProxy container of its load balancer .* no longer exists\\), which needs a new resource \\(create\\)`),
+    );
+    expect(r.events.filter((e) => e.kind === 'deviation')).toEqual([{ kind: 'deviation', logicalId: 'Listener', planned: 'update', needed: 'create', reason: expect.stringContaining(listener) }]);
+    expect(store.liveResources(listenerStack).has('Listener')).toBe(false);
+    expect(store.resources(listenerStack, ['pendingDelete'])).toEqual([]);
+  }, 600_000);
+});
+
+describe('a parameter group update that would switch the cluster mode of running Redis servers', () => {
+  const template = (clusterEnabled: 'yes' | 'no') => ({
+    Resources: {
+      Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.89.0.0/16' } },
+      Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.89.1.0/24' } },
+      Sg: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'redis', VpcId: { Ref: 'Vpc' } } },
+      CacheSubnets: { Type: 'AWS::ElastiCache::SubnetGroup', Properties: { Description: 'cache', SubnetIds: [{ Ref: 'Subnet' }] } },
+      Params: {
+        Type: 'AWS::ElastiCache::ParameterGroup',
+        Properties: { CacheParameterGroupFamily: 'redis7', Description: 'redis', Properties: { 'cluster-enabled': clusterEnabled, 'maxmemory-policy': 'allkeys-lru' } },
+      },
+      Redis: {
+        Type: 'AWS::ElastiCache::ReplicationGroup',
+        Properties: {
+          ReplicationGroupDescription: 'one primary',
+          Engine: 'redis',
+          CacheNodeType: 'cache.t3.micro',
+          NumCacheClusters: 1,
+          CacheSubnetGroupName: { Ref: 'CacheSubnets' },
+          CacheParameterGroupName: { Ref: 'Params' },
+          SecurityGroupIds: [{ Ref: 'Sg' }],
+        },
+      },
+    },
+  });
+
+  test('the planned update stops as "needed: replace", the stack rolls back, and the servers keep running as they were', async () => {
+    const first = await deploy(template('no'), cacheStack);
+    expect(first.finalStatus, first.reason).toBe('CREATE_COMPLETE');
+    const params = store.liveResources(cacheStack).get('Params')!;
+    const node = (store.liveResources(cacheStack).get('Redis')!.state.data!.containers as Array<{ id: string }>)[0]!.id;
+    const clusterInfo = () => spawnSync('docker', ['exec', node, 'redis-cli', 'INFO', 'cluster'], { encoding: 'utf8' }).stdout;
+    expect(clusterInfo()).toMatch(/cluster_enabled:0/);
+
+    const r = await deploy(template('yes'), cacheStack);
+    expect(r.plan.steps.filter((s) => s.kind !== 'noop').map((s) => `${s.kind} ${s.id}`)).toEqual(['update Params']);
+    expect(r.outcome).toBe('failed');
+    expect(r.finalStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(r.reason).toMatch(/^Params: planned update, but the provider cannot update it in place \(cluster-enabled is read when Redis starts, .*which needs a replacement/);
+    expect(r.events.filter((e) => e.kind === 'deviation')).toEqual([
+      { kind: 'deviation', logicalId: 'Params', planned: 'update', needed: 'replace', reason: expect.stringContaining('cluster-enabled') },
+    ]);
+    // nothing changed: the same row, the same parameters, the same server, not in cluster mode
+    const after = store.liveResources(cacheStack).get('Params')!;
+    expect(after.id).toBe(params.id);
+    expect(after.state).toEqual(params.state);
+    expect(clusterInfo()).toMatch(/cluster_enabled:0/);
   }, 600_000);
 });

@@ -39,6 +39,16 @@ describe('masking a secret', () => {
     expect(s.mask('pw=long-secret; a')).toBe('pw=****; a');
     expect(s.maskJson({ Pin: 'a', Text: 'a cat', List: ['a', 'b'] })).toEqual({ Pin: '****', Text: 'a cat', List: ['****', 'b'] });
   });
+  test('a value holds a secret by what it was built from, not by how its masked text looks', () => {
+    const t = new Secrets([{ name: 'Pw', value: 'long-secret', salt: 's2' }]);
+    const b64 = Buffer.from('long-secret').toString('base64');
+    expect(t.holds({ Text: '****', Stars: ['a ****'] })).toBe(false);
+    expect(t.holds(b64)).toBe(false);
+    t.addDerived('Pw', b64); // what an intrinsic built from it at deploy time
+    expect(t.holds({ Deep: [b64] })).toBe(true);
+    expect(t.holds('x-long-secret-y')).toBe(true);
+    expect(t.holds(t.tokenise({ Pw: 'long-secret' }))).toBe(true);
+  });
   test('state keeps a token for a whole short value, and gets the value back from it', () => {
     const stored = s.tokenise({ Pin: 'a', Text: 'a cat' });
     expect(stored.Text).toBe('a cat');
@@ -108,5 +118,42 @@ describe('a deployed stack with a short NoEcho parameter', () => {
     expect(r.err).toContain('Outputs.Named.Export.Name');
     expect(r.err).toContain('export names are public');
     expect(r.out + r.err).not.toContain('long-piece-of-it');
+  });
+
+  test('an export whose text is a literal **** is not a secret: it is imported as it is', async () => {
+    write('stars.json', { Resources: { S: { Type: 'Test::Fake::Resource', Properties: { Value: 'x' } } }, Outputs: { Stars: { Value: 'rating ****', Export: { Name: 'stars' } } } });
+    const r = await kiln('deploy', 'stars.json', '--stack', 'stars', '--yes');
+    expect(r.code, r.err).toBe(0);
+    write('stars-user.json', {
+      Resources: { U: { Type: 'Test::Fake::Resource', Properties: { Value: { 'Fn::ImportValue': 'stars' } } } },
+      Outputs: { Got: { Value: { 'Fn::ImportValue': 'stars' } } },
+    });
+    const u = await kiln('deploy', 'stars-user.json', '--stack', 'stars-user', '--yes');
+    expect(u.code, u.out + u.err).toBe(0);
+    const out = await kiln('outputs', '--stack', 'stars-user', '--json');
+    expect(out.out).toContain('rating ****');
+  });
+
+  test('an export built from a secret carries the flag in state and is refused by it (a short piece of a Fn::Split)', async () => {
+    // A piece shorter than 4 characters is a secret by what it was built from (the evaluator's taint),
+    // not by any text it shares with the parameter.
+    write('piece.json', {
+      Parameters: { Pw: { Type: 'String', NoEcho: true } },
+      Resources: { S: { Type: 'Test::Fake::Resource', Properties: { Value: 'x' } } },
+      Outputs: { Piece: { Value: { 'Fn::Select': [0, { 'Fn::Split': [',', { Ref: 'Pw' }] }] }, Export: { Name: 'piece' } } },
+    });
+    const r = await kiln('deploy', 'piece.json', '--stack', 'piece', '--param', 'Pw=zz,rest-of-it', '--yes');
+    expect(r.code, r.err).toBe(0);
+    write('piece-user.json', { Resources: { U: { Type: 'Test::Fake::Resource', Properties: { Value: { 'Fn::ImportValue': 'piece' } } } } });
+    const u = await kiln('deploy', 'piece-user.json', '--stack', 'piece-user', '--yes');
+    expect(u.code).not.toBe(0);
+    expect(u.out + u.err).toContain('export piece holds a value built from a NoEcho parameter');
+    expect(u.out + u.err).not.toContain('zz');
+    const db = (readdirSync(state, { recursive: true }) as string[])
+      .filter((f) => statSync(join(state, f)).isFile())
+      .map((f) => readFileSync(join(state, f)).toString('latin1'))
+      .join('\n');
+    expect(db).toContain('"exportName":"piece","secret":true');
+    expect(db).toContain('"exportName":"stars","secret":false');
   });
 });

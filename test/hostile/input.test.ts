@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readInput } from '../../src/core/input.js';
 import { crashed, kiln } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-hostile-input-'));
@@ -13,6 +14,7 @@ const packer = JSON.stringify({ builders: [{ type: 'docker', image: 'busybox', c
 writeFileSync(join(dir, 'stack.json'), stack);
 writeFileSync(join(dir, 'packer.json'), packer);
 writeFileSync(join(dir, 'big.json'), '{"Resources": {}, "Description": "' + 'x'.repeat(6 * 1024 * 1024) + '"}');
+writeFileSync(join(dir, 'big14.json'), '{"Resources": {}, "Description": "' + 'x'.repeat(14 * 1024 * 1024) + '"}'); // the issue's 14 MB template
 writeFileSync(join(dir, 'latin1.yaml'), Buffer.from('Resources:\n  T:\n    Type: AWS::SNS::Topic # caf\xe9\n', 'latin1'));
 writeFileSync(join(dir, 'nul.json'), Buffer.concat([Buffer.from('{"Resources": {'), Buffer.from([0]), Buffer.from('}}')]));
 const STACK_ERROR = /:1:\d+: error\[SELECT_OUT_OF_RANGE\]/;
@@ -44,6 +46,31 @@ describe('a template read once from wherever it comes', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(STACK_ERROR);
   });
+
+  it('a FIFO nobody writes to is an error after the wait, and a second reader gets it at once', async () => {
+    const fifo = join(dir, 'fifo-alone');
+    execFileSync('mkfifo', [fifo]);
+    const o = { maxBytes: 1024, what: 'template', fifoWaitMs: 300 };
+    await expect(readInput(fifo, o)).rejects.toThrow(/it is a FIFO and nothing was written to it/);
+    const again = Promise.race([
+      readInput(fifo, o).then(
+        () => 'read',
+        () => 'refused',
+      ),
+      new Promise((res) => setTimeout(() => res('waited'), 200)),
+    ]);
+    expect(await again).toBe('refused');
+  });
+
+  it('a FIFO whose writer sends too much is refused once, at the limit', async () => {
+    const fifo = join(dir, 'fifo-big');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('bash', ['-c', `head -c 200000 /dev/zero | tr '\\0' x > ${fifo}`]);
+    const o = { maxBytes: 64 * 1024, what: 'template', fifoWaitMs: 10_000 };
+    await expect(readInput(fifo, o)).rejects.toThrow(/larger than 65,536 bytes/);
+    await expect(readInput(fifo, o)).rejects.toThrow(/larger than 65,536 bytes/);
+    writer.kill();
+  });
 });
 
 describe('input that is too big or not text stops early', () => {
@@ -55,6 +82,8 @@ describe('input that is too big or not text stops early', () => {
     ['/dev/zero as a Packer template to build', ['build', '/dev/zero'], /it is binary/],
     ['/dev/zero as a var file', ['validate', '-var-file', '/dev/zero', join(dir, 'packer.json')], /it is binary/],
     ['a 6 MiB template', ['validate', join(dir, 'big.json')], /it is larger than 4 MiB, the most kiln reads for a template; reading stopped there/],
+    ['a 14 MiB template (once 55 s and 3 GB)', ['validate', join(dir, 'big14.json')], /it is larger than 4 MiB, the most kiln reads for a template; reading stopped there/],
+    ['a 14 MiB template to plan', ['plan', join(dir, 'big14.json'), '--stack', 'hostile-input'], /it is larger than 4 MiB/],
     ['an endless stream of text', ['validate', '<(yes "# comment")'], /it is larger than 4 MiB/],
     ['a template that is not UTF-8', ['validate', join(dir, 'latin1.yaml')], /it is not UTF-8 text/],
     ['a template with a NUL byte', ['validate', join(dir, 'nul.json')], /it is binary \(a NUL byte at offset 15\)/],

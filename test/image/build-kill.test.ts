@@ -17,7 +17,8 @@ import { client } from '../docker.js';
 const engineRequest = (method: string, path: string) => client.engine.request(method, path);
 import { openState } from '../../src/state/db.js';
 import { BuildCache } from '../../src/image/cache.js';
-import { deadRuns, readRuns, runsDir, thisProcess } from '../../src/image/debris.js';
+import { COMMIT_WAIT_MS, deadRuns, readRuns, runsDir, sweepDeadRuns, thisProcess } from '../../src/image/debris.js';
+import type { Clock } from '../../src/core/clock.js';
 import type { ProcessOwner } from '../../src/state/locks.js';
 
 const seed = process.env.KILL_SEED ? Number(process.env.KILL_SEED) : 20_611;
@@ -310,6 +311,60 @@ describe('what a dead run was committing when it was killed', () => {
     expect(cached().get(k)).toBeUndefined();
     expect(await containersLabelled(ws.testId)).toEqual([]);
   }, 120_000);
+});
+
+describe('a commit still in flight: a build starting does not wait for it, gc does', () => {
+  const dead = { host: hostname(), pid: 2 ** 22 + 9, started: null };
+  /** Time that passes only when slept on: how long a sweep waited, without waiting. */
+  const virtualClock = () => {
+    let t = 0;
+    const clock: Clock & { slept: number } = {
+      slept: 0,
+      now: () => t,
+      sleep: async (ms) => {
+        t += ms;
+        clock.slept += ms;
+      },
+    };
+    return clock;
+  };
+  it('leaves the paused container and its record to gc at once; gc waits on its clock, then sweeps it once the commit ends', async () => {
+    const run = randomBytes(8).toString('hex');
+    const template = join(ws.dir, 'paused.json');
+    const res = await client.engine.request('POST', '/containers/create', {
+      Image: 'busybox:latest',
+      Cmd: ['sleep', '600'],
+      Labels: { 'kiln.test': ws.testId, 'kiln.managed': 'true', 'kiln.kind': 'build-container', 'kiln.run': run },
+    });
+    const c = (JSON.parse(res.body.toString()) as { Id: string }).Id;
+    await client.engine.request('POST', `/containers/${c}/start`);
+    mkdirSync(runsDir(ws.stateDir), { recursive: true });
+    writeFileSync(join(runsDir(ws.stateDir), `${run}.json`), JSON.stringify({ run, template, build: 'docker', builder: 'docker', owner: dead, since: '', dirs: [] }));
+    expect((await client.engine.request('POST', `/containers/${c}/pause`)).status).toBe(204);
+
+    // What a build of the template does first: no wait at all.
+    const atBuild = virtualClock();
+    const swept = await sweepDeadRuns({ stateDir: ws.stateDir, docker: client, template, includeKept: false, commitWaitMs: 0, clock: atBuild });
+    expect(atBuild.slept).toBe(0);
+    expect(swept.find((a) => a.id === c)?.error).toMatch(/paused by a commit in flight: left for `kiln gc`/);
+    expect((await engineRequest('GET', `/containers/${c}/json`)).status).toBe(200);
+    expect(readRuns(ws.stateDir).map((x) => x.run)).toContain(run);
+
+    // gc's wait, on its clock: the full budget, then the run is left for later (nothing removed).
+    const atGc = virtualClock();
+    const waited = await sweepDeadRuns({ stateDir: ws.stateDir, docker: client, includeKept: true, commitWaitMs: COMMIT_WAIT_MS, clock: atGc });
+    expect(atGc.slept).toBeGreaterThanOrEqual(COMMIT_WAIT_MS);
+    expect(waited.find((a) => a.id === c)?.error).toMatch(/still paused by a commit after 60 s/);
+    expect(readRuns(ws.stateDir).map((x) => x.run)).toContain(run);
+
+    // The commit ended: the next gc removes the container and forgets the run.
+    await client.engine.request('POST', `/containers/${c}/unpause`);
+    const r = await gc();
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toContain(`remove container ${c.slice(0, 19)}`);
+    expect((await engineRequest('GET', `/containers/${c}/json`)).status).toBe(404);
+    expect(readRuns(ws.stateDir).map((x) => x.run)).not.toContain(run);
+  }, 60_000);
 });
 
 describe('a recorded run is dead only when that can be proven', () => {

@@ -32,9 +32,9 @@ export const command = stackCommand({
     if (out !== undefined) await writeFile(resolve(io.cwd, out), JSON.stringify(r.document, null, 2) + '\n');
     if (format === 'json') io.out(JSON.stringify(r.document, null, 2) + '\n');
     else if (format === 'html') {
-      const [{ loadTemplateFile }, { templateGraph }, { planPage }] = await Promise.all([import('../../stack/load.js'), import('../../stack/template-graph.js'), import('../../ui/pictures.js')]);
-      const { graph } = templateGraph((await loadTemplateFile(file)).value, params(p));
-      io.out(planPage(r.plan, graph.edges, { stack, isCreate: r.isCreate, parameters: r.parameters, ...(r.refusals ? { refusals: r.refusals } : {}) }));
+      const [{ templateFileGraph }, { planPage }] = await Promise.all([import('../../stack/template-graph.js'), import('../../ui/pictures.js')]);
+      const g = await templateFileGraph(file, file, { params: params(p) });
+      io.out(planPage(r.plan, g.ok ? g.graph.edges : [], { stack, isCreate: r.isCreate, parameters: r.parameters, ...(r.refusals ? { refusals: r.refusals } : {}) }));
       for (const why of r.refusals ?? []) io.err(`kiln plan: deploy would be refused: ${why}\n`);
     } else {
       io.out(view.renderPlan(r.plan, { color: io.color, stack, isCreate: r.isCreate }));

@@ -2,9 +2,8 @@
 // substituted, pseudo parameters filled, conditions and mappings applied, every computable
 // intrinsic computed; references to resources left as canonical intrinsics), printed as JSON.
 import { basename, extname, isAbsolute, resolve } from 'node:path';
-import { formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from '../../core/diagnostics.js';
+import { formatDiagnostic } from '../../core/diagnostics.js';
 import { KilnError } from '../../core/errors.js';
-import { formatPath, locate } from '../../core/source.js';
 import { flagBool, flagList, flagString, keyValues, parseArgs, renderFlagHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import type { CliIO } from '../io.js';
@@ -35,7 +34,7 @@ ${renderFlagHelp(FLAGS)}
 `;
 
 /** A stack name from a file name: CloudFormation allows [A-Za-z][-A-Za-z0-9]*, at most 128. */
-export function stackNameFromFile(file: string): string {
+function stackNameFromFile(file: string): string {
   const base = basename(file, extname(file))
     .replace(/[^-A-Za-z0-9]/g, '-')
     .replace(/^[^A-Za-z]+/, '');
@@ -63,41 +62,14 @@ export const command: Command = {
     const account = flagString(args, 'account');
     if (account !== undefined && !/^\d{12}$/.test(account)) throw new KilnError('USAGE', `render: --account ${account}: an account id has 12 digits`, 'user', { exitCode: 2 });
 
-    const [{ loadTemplateFile }, { validateTemplate }, { evaluateTemplate, renderedTemplate }] = await Promise.all([
-      import('../../stack/load.js'),
-      import('../../stack/validate.js'),
-      import('../../stack/evaluate.js'),
-    ]);
-    const doc = await loadTemplateFile(isAbsolute(file) ? file : resolve(io.cwd, file), file, io.stdin);
-    const print = (diags: readonly Diagnostic[]) => {
-      for (const d of diags) io.err(formatDiagnostic(d, file) + '\n');
-    };
-    // Validation first (it includes the --param checks): nothing is rendered from a broken template.
-    const checked = validateTemplate(doc, { params });
-    if (hasErrors(checked) || doc.value === undefined) {
-      print(checked);
-      return 1;
-    }
-    const { template, diagnostics } = evaluateTemplate(doc.value, {
-      parameters: params,
-      pseudo: { stackName, ...(region ? { region } : {}), ...(account ? { accountId: account } : {}) },
-      maskNoEcho: true,
-    });
-    // A problem inside something Fn::ForEach generated (absent from the text) points at the loop.
-    const value = doc.value as Record<string, unknown>;
-    const atLoop = diagnostics.map((d) => {
-      const seg = d.segments;
-      if (!seg || seg.length < 2 || doc.positions.span(seg.slice(0, 2))) return d;
-      const section = value[String(seg[0])];
-      const loop = section && typeof section === 'object' ? Object.keys(section).find((k) => k.startsWith('Fn::ForEach::')) : undefined;
-      return loop ? { ...d, path: formatPath(seg), range: doc.positions.range([String(seg[0]), loop], { key: true }) } : d;
-    });
-    const located = locate(atLoop, doc);
-    for (const d of located) if (!d.range) d.range = { file: doc.file, start: doc.positions.pos(0) };
-    const all = sortDiagnostics([...checked.filter((d) => d.severity === 'warning'), ...located]);
-    print(all);
-    if (hasErrors(all)) return 1;
-    io.out(JSON.stringify(renderedTemplate(template), null, 2) + '\n');
+    const { renderTemplate } = await import('../../stack/check.js');
+    const r = await renderTemplate(
+      { path: isAbsolute(file) ? file : resolve(io.cwd, file), displayName: file, ...(io.stdin ? { stdin: io.stdin } : {}) },
+      { params, pseudo: { stackName, ...(region ? { region } : {}), ...(account ? { accountId: account } : {}) } },
+    );
+    for (const d of r.diagnostics) io.err(formatDiagnostic(d, file) + '\n');
+    if (!r.ok) return 1;
+    io.out(JSON.stringify(r.rendered, null, 2) + '\n');
     return 0;
   },
 };

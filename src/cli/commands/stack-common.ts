@@ -10,7 +10,7 @@ import type { StackStore } from '../../state/store.js';
 import { KilnError } from '../../core/errors.js';
 import { AWS_FLAGS, REGION, TARGET } from './aws-stack-flags.js';
 
-export interface StackCommandDef {
+interface StackCommandDef {
   /** The command word (`plan`), used in usage errors. */
   name: string;
   summary: string;
@@ -58,7 +58,7 @@ export function stackCommand(def: StackCommandDef): Command {
 }
 
 /** `{ stateDir }` when --state-dir was given; nothing otherwise (the engine then uses its default). */
-export function stateDirOption(p: ParsedArgs): { stateDir?: string } {
+function stateDirOption(p: ParsedArgs): { stateDir?: string } {
   const dir = flagString(p, 'state-dir');
   return dir ? { stateDir: dir } : {};
 }

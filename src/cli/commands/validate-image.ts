@@ -15,7 +15,7 @@ import { excerpt, fsFileExists, splitNames } from './packer-common.js';
 
 export { excerpt, fsFileExists, splitNames } from './packer-common.js';
 
-export const VALIDATE_FLAGS: FlagSpec[] = [
+const VALIDATE_FLAGS: FlagSpec[] = [
   { names: ['syntax-only'], kind: 'bool', description: 'only check syntax; do not verify the config of builders, provisioners, post-processors' },
   { names: ['only'], kind: 'multi', valueName: 'a,b', description: 'validate only these builds (exact names)' },
   { names: ['except'], kind: 'multi', valueName: 'a,b', description: 'validate all builds but these; a post-processor name here cuts its chain' },
@@ -74,7 +74,7 @@ export function isHcl2Path(path: string, isDir: boolean): boolean {
   return isDir || path.endsWith('.pkr.hcl') || path.endsWith('.pkr.json');
 }
 
-export interface LoadedTemplate {
+interface LoadedTemplate {
   template?: ParsedTemplate;
   diagnostics: Diagnostic[];
   /** Absolute path ('-' for stdin). */
@@ -104,7 +104,7 @@ export async function loadPackerTemplate(file: string, io: Pick<CliIO, 'cwd' | '
 }
 
 /** Reads `-var-file`s (Packer: `open F: no such file or directory`, exit 1). */
-export function readVarFiles(files: string[], cwd: string): Array<{ file: string; text: string }> {
+function readVarFiles(files: string[], cwd: string): Array<{ file: string; text: string }> {
   return files.map((f) => {
     try {
       return { file: f, text: readInputSync(isAbsolute(f) ? f : resolve(cwd, f), { maxBytes: MAX_VAR_FILE_BYTES, what: 'var file' }) };
@@ -115,14 +115,14 @@ export function readVarFiles(files: string[], cwd: string): Array<{ file: string
   });
 }
 
-export interface CliVariableFlags {
+interface CliVariableFlags {
   vars: Array<[string, string]>;
   varFiles: Array<{ file: string; text: string }>;
   only: string[];
   except: string[];
 }
 
-export function variableFlags(p: ReturnType<typeof parseArgs>, cwd: string): CliVariableFlags {
+function variableFlags(p: ReturnType<typeof parseArgs>, cwd: string): CliVariableFlags {
   return {
     vars: keyValues(flagList(p, 'var'), '-var'),
     varFiles: readVarFiles(flagList(p, 'var-file'), cwd),
@@ -132,7 +132,7 @@ export function variableFlags(p: ReturnType<typeof parseArgs>, cwd: string): Cli
 }
 
 /** A masker for a template before (or without) full variable resolution: raw values of sensitive names. */
-export function rawMasker(t: ParsedTemplate, flags: Pick<CliVariableFlags, 'vars' | 'varFiles'>): (s: string) => string {
+function rawMasker(t: ParsedTemplate, flags: Pick<CliVariableFlags, 'vars' | 'varFiles'>): (s: string) => string {
   const merged = mergeVariableSources(t, flags);
   return makeResolved(merged.values, new Set(t.sensitiveVariables)).mask;
 }

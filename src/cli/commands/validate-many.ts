@@ -95,12 +95,9 @@ async function validatePacker(p: ReturnType<typeof parseArgs>, file: string, io:
 }
 
 async function validateStack(file: string, text: string | undefined, params: Record<string, string>, now: Date, cwd: string): Promise<{ verdict: Verdict; diags: Diagnostic[] }> {
-  const [{ loadTemplate, loadTemplateFile }, { validateTemplate }] = await Promise.all([import('../../stack/load.js'), import('../../stack/validate.js')]);
-  const doc = text !== undefined ? loadTemplate(text, file) : await loadTemplateFile(isAbsolute(file) ? file : resolve(cwd, file), file);
-  // --param values go to the templates that declare them (one flag for a whole set of templates).
-  const declared = (doc.value as { Parameters?: unknown } | undefined)?.Parameters;
-  const mine = Object.fromEntries(Object.entries(params).filter(([k]) => typeof declared === 'object' && declared !== null && Object.prototype.hasOwnProperty.call(declared, k)));
-  const diags = validateTemplate(doc, { params: mine, now });
+  const { checkTemplate } = await import('../../stack/check.js');
+  const input = text !== undefined ? { text, displayName: file } : { path: isAbsolute(file) ? file : resolve(cwd, file), displayName: file };
+  const { diagnostics: diags } = await checkTemplate(input, { params, now, declaredOnly: true });
   const errors = diags.filter((d) => d.severity === 'error').length;
   return { verdict: { file, kind: 'cloudformation', valid: errors === 0, errors, warnings: diags.length - errors, diagnostics: diags.map(diagnosticJson) }, diags };
 }

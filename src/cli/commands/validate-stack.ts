@@ -4,8 +4,6 @@ import { formatDiagnostic, hasErrors, type Diagnostic } from '../../core/diagnos
 import { flagBool, flagList, keyValues, parseArgs, type FlagSpec } from '../args.js';
 import type { CliIO } from '../io.js';
 import { KilnError } from '../../core/errors.js';
-import { loadTemplateFile } from '../../stack/load.js';
-import { validateTemplate } from '../../stack/validate.js';
 import { HELP } from './validate-help.js';
 
 const FLAGS: FlagSpec[] = [
@@ -39,8 +37,11 @@ export async function runStackValidate(argv: string[], io: CliIO): Promise<numbe
   const params: Record<string, string> = {};
   for (const [k, v] of keyValues(flagList(args, 'param'), '--param')) params[k] = v;
 
-  const doc = await loadTemplateFile(isAbsolute(file) ? file : resolve(io.cwd, file), file, io.stdin);
-  const diags = validateTemplate(doc, { params, now: new Date() });
+  const { checkTemplate } = await import('../../stack/check.js');
+  const { diagnostics: diags } = await checkTemplate(
+    { path: isAbsolute(file) ? file : resolve(io.cwd, file), displayName: file, ...(io.stdin ? { stdin: io.stdin } : {}) },
+    { params, now: new Date() },
+  );
   const failed = hasErrors(diags);
   if (flagBool(args, 'json')) {
     io.out(JSON.stringify({ file, valid: !failed, diagnostics: diags.map(diagnosticJson) }, null, 2) + '\n');

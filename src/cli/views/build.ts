@@ -4,7 +4,7 @@
 // unlike Packer 1.6.6.
 import type { Artifact, BuildEvent } from '../../image/events.js';
 
-export interface RenderOptions {
+interface RenderOptions {
   machineReadable: boolean;
   color: boolean;
   timestamps: boolean;

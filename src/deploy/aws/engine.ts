@@ -62,7 +62,7 @@ export interface AwsPlan {
   templateUrl?: string;
 }
 
-export type AwsOutcome = 'complete' | 'failed' | 'no-changes' | 'cancelled';
+type AwsOutcome = 'complete' | 'failed' | 'no-changes' | 'cancelled';
 
 export interface AwsDeployResult extends AwsPlan {
   outcome: AwsOutcome;
@@ -393,7 +393,7 @@ export interface SavedAwsPlan {
 }
 
 /** What differs between the stack a saved plan was made against and the stack now, in words. */
-export function awsBasisChanges(stack: string, then: StateBasis, now: StateBasis): string[] {
+function awsBasisChanges(stack: string, then: StateBasis, now: StateBasis): string[] {
   if (then.revision === now.revision) return [];
   if (!now.stackId) return [`stack ${stack} no longer exists`];
   if (then.stackId && then.stackId !== now.stackId) return [`stack ${stack} was deleted and made again since the plan was made`];
@@ -512,7 +512,7 @@ export async function destroyAwsStack(env: AwsStackEnv, stack: string): Promise<
   return { outcome: 'failed', finalStatus: r.status, reason: firstFailure(r.events) ?? `stack ${r.status}` };
 }
 
-export interface AwsStackStatus {
+interface AwsStackStatus {
   stack: string;
   status: string;
   reason?: string;

@@ -8,7 +8,7 @@ import { KilnError } from '../../core/errors.js';
 import { loadTemplateFile } from '../../stack/load.js';
 import { validateTemplate } from '../../stack/validate.js';
 
-export type Capability = 'CAPABILITY_IAM' | 'CAPABILITY_NAMED_IAM' | 'CAPABILITY_AUTO_EXPAND';
+type Capability = 'CAPABILITY_IAM' | 'CAPABILITY_NAMED_IAM' | 'CAPABILITY_AUTO_EXPAND';
 export const CAPABILITIES: readonly Capability[] = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'];
 
 /** CloudFormation's limit for `TemplateBody`; larger templates go through S3. */
@@ -34,7 +34,7 @@ export interface AwsTemplate {
 }
 
 /** The capabilities a template needs (pure): IAM resources, named ones, transforms. */
-export function neededCapabilities(value: unknown): AwsTemplate['needs'] {
+function neededCapabilities(value: unknown): AwsTemplate['needs'] {
   const out: AwsTemplate['needs'] = [];
   const t = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
   const resources = t['Resources'] && typeof t['Resources'] === 'object' ? (t['Resources'] as Record<string, { Type?: unknown; Properties?: Record<string, unknown> }>) : {};

@@ -8,7 +8,7 @@ import { awsSettings, maskSecrets, type AwsSettings } from '../../aws/settings.j
 import { describeAwsError, openEc2, type Ec2Api } from '../../aws/ec2.js';
 import { resolveSourceFilter } from './amazon-ebs-plan.js';
 
-export interface AmazonAmiOutputs {
+interface AmazonAmiOutputs {
   id: string;
   name: string;
   creation_date: string;

@@ -21,7 +21,7 @@ import { awsSettings, maskSecrets, type AwsSettings } from '../../aws/settings.j
 import { describeAwsError, openEc2, withRetry, type Ec2Api } from '../../aws/ec2.js';
 import { TAGS, decodeCopies, tagMap } from '../../aws/tags.js';
 
-export const AMAZON_EBS_BUILDER_ID = 'mitchellh.amazonebs';
+const AMAZON_EBS_BUILDER_ID = 'mitchellh.amazonebs';
 
 /** What the AWS side of a build may be given instead of the defaults (tests, benchmarks). */
 export interface AwsRuntime {
@@ -85,7 +85,7 @@ export function checkSupported(build: PreparedBuild, cfg: AmazonEbsBuilderConfig
   if (problems.length) throw new KilnError('UNSUPPORTED', `build '${build.name}': kiln's amazon-ebs builder does not support ${problems.join(', ')} yet; nothing was created in AWS`, 'user');
 }
 
-export function settingsFor(cfg: AmazonEbsBuilderConfig, env: Record<string, string | undefined>): AwsSettings {
+function settingsFor(cfg: AmazonEbsBuilderConfig, env: Record<string, string | undefined>): AwsSettings {
   return awsSettings('ec2', {
     region: cfg.region,
     ...(cfg.accessKey ? { accessKey: cfg.accessKey } : {}),
@@ -158,14 +158,14 @@ export async function resolveSourceFilter(ec2: Ec2Api, filter: Record<string, un
 }
 
 /** The newest finished AMI of this account that carries the build key, if any. */
-export async function findByKey(ec2: Ec2Api, key: string): Promise<Image | undefined> {
+async function findByKey(ec2: Ec2Api, key: string): Promise<Image | undefined> {
   const r = await ec2.call('DescribeImages', { Owners: ['self'], Filters: [{ Name: `tag:${TAGS.buildKey}`, Values: [key] }] });
   const ok = (r.Images ?? []).filter((i) => i.ImageId && i.State === 'available');
   ok.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''));
   return ok[0];
 }
 
-export function sourceData(src: Image & { ImageId: string }, region: string): LateContext {
+function sourceData(src: Image & { ImageId: string }, region: string): LateContext {
   return {
     SourceAMI: src.ImageId,
     SourceAMIName: src.Name ?? '',

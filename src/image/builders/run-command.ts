@@ -3,7 +3,7 @@
 // container can sensibly use and refuses the rest by name.
 import { KilnError } from '../../core/errors.js';
 
-export interface RunSpec {
+interface RunSpec {
   image: string;
   cmd: string[];
   entrypoint?: string[];

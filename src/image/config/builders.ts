@@ -5,7 +5,7 @@ import { AMAZON_EBS_SCHEMA, BLOCK_DEVICE_SCHEMA } from './amazon-ebs-schema.js';
 import { decodeBySchema, type Decoder } from './decode.js';
 import type { PluginEnv } from './env.js';
 
-export const DOCKER_DEFAULT_RUN_COMMAND = ['-d', '-i', '-t', '--entrypoint=/bin/sh', '--', '{{.Image}}'];
+const DOCKER_DEFAULT_RUN_COMMAND = ['-d', '-i', '-t', '--entrypoint=/bin/sh', '--', '{{.Image}}'];
 
 /** Communicator keys every remote builder accepts (`ssh_*`, `winrm_*` and a few others). */
 function acceptCommunicatorKeys(d: Decoder): void {
@@ -35,7 +35,7 @@ function checkCommunicator(d: Decoder, communicator: string, hostRequired: boole
   d.error(`Unknown communicator type '${communicator}'`, ['communicator']);
 }
 
-export function decodeDocker(d: Decoder, env: PluginEnv): DockerBuilderConfig {
+function decodeDocker(d: Decoder, env: PluginEnv): DockerBuilderConfig {
   const windows = d.bool('windows_container');
   const exportPath = d.str('export_path');
   const c: DockerBuilderConfig = {
@@ -80,7 +80,7 @@ export function decodeDocker(d: Decoder, env: PluginEnv): DockerBuilderConfig {
   return c;
 }
 
-export function decodeNull(d: Decoder): NullBuilderConfig {
+function decodeNull(d: Decoder): NullBuilderConfig {
   const communicator = d.str('communicator', 'ssh') || 'ssh';
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(d.values)) if (/^(ssh|winrm)_/.test(k)) extra[k] = v;
@@ -98,7 +98,7 @@ export function decodeNull(d: Decoder): NullBuilderConfig {
   return c;
 }
 
-export function decodeFile(d: Decoder): FileBuilderConfig {
+function decodeFile(d: Decoder): FileBuilderConfig {
   const c: FileBuilderConfig = { type: 'file', target: d.str('target') };
   const source = d.optStr('source');
   const content = d.optStr('content');
@@ -167,7 +167,7 @@ function blockDevices(d: Decoder, key: string): EbsBlockDevice[] {
  * other argument Packer documents (amazon-ebs-schema.ts) is type-checked and then refused at plan
  * time if kiln cannot honour it; an argument Packer does not know is an error, as in Packer.
  */
-export function decodeAmazonEbs(d: Decoder, env: PluginEnv): AmazonEbsBuilderConfig {
+function decodeAmazonEbs(d: Decoder, env: PluginEnv): AmazonEbsBuilderConfig {
   const filter = d.obj('source_ami_filter');
   const polling = d.obj('aws_polling') ?? {};
   const userDataFile = d.str('user_data_file');

@@ -16,7 +16,7 @@ export interface ConfigIssue {
   severity?: 'error' | 'warning';
 }
 
-export type Renderer = (text: string) => string;
+type Renderer = (text: string) => string;
 
 /** Thrown (and caught by the caller) when rendering fails: Packer stops decoding at that point. */
 export class RenderFailure extends Error {

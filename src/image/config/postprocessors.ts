@@ -10,9 +10,9 @@ export const POST_PROCESSOR_LATE_KEYS: Record<string, string[]> = {
   'shell-local': ['execute_command'],
 };
 
-export const CHECKSUM_TYPES = ['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'];
+const CHECKSUM_TYPES = ['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'];
 
-export function decodeManifest(d: Decoder): ManifestConfig {
+function decodeManifest(d: Decoder): ManifestConfig {
   const c: ManifestConfig = {
     type: 'manifest',
     output: d.str('output') || 'packer-manifest.json',
@@ -24,7 +24,7 @@ export function decodeManifest(d: Decoder): ManifestConfig {
   return c;
 }
 
-export function decodeDockerTag(d: Decoder): DockerTagConfig {
+function decodeDockerTag(d: Decoder): DockerTagConfig {
   const tags = d.strList('tags');
   const tag = d.strList('tag');
   const c: DockerTagConfig = { type: 'docker-tag', repository: d.str('repository'), tags: [...tags, ...tag], force: d.bool('force') };
@@ -34,7 +34,7 @@ export function decodeDockerTag(d: Decoder): DockerTagConfig {
   return c;
 }
 
-export function decodeChecksum(d: Decoder): ChecksumConfig {
+function decodeChecksum(d: Decoder): ChecksumConfig {
   const c: ChecksumConfig = {
     type: 'checksum',
     checksumTypes: d.strList('checksum_types', ['md5']),
@@ -48,13 +48,13 @@ export function decodeChecksum(d: Decoder): ChecksumConfig {
   return c;
 }
 
-export function decodeDockerImport(d: Decoder): DockerImportConfig {
+function decodeDockerImport(d: Decoder): DockerImportConfig {
   const c: DockerImportConfig = { type: 'docker-import', repository: d.str('repository'), tag: d.str('tag'), changes: d.strList('changes') };
   d.finishUnknown();
   return c;
 }
 
-export function decodeDockerSave(d: Decoder): DockerSaveConfig {
+function decodeDockerSave(d: Decoder): DockerSaveConfig {
   const c: DockerSaveConfig = { type: 'docker-save', path: d.str('path') };
   d.finishUnknown();
   return c;

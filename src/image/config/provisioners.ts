@@ -29,7 +29,7 @@ function checkScripts(d: Decoder, env: PluginEnv, given: string[], key: (i: numb
   });
 }
 
-export function decodeShell(d: Decoder, env: PluginEnv): ShellConfig {
+function decodeShell(d: Decoder, env: PluginEnv): ShellConfig {
   const inline = d.strList('inline');
   const hasInline = inline.length > 0;
   const script = d.str('script');
@@ -66,7 +66,7 @@ export function decodeShell(d: Decoder, env: PluginEnv): ShellConfig {
   return c;
 }
 
-export function decodeFileProvisioner(d: Decoder, env: PluginEnv): FileProvisionerConfig {
+function decodeFileProvisioner(d: Decoder, env: PluginEnv): FileProvisionerConfig {
   const source = d.str('source');
   const sources = [...d.strList('sources')];
   if (source) sources.push(source);
@@ -123,7 +123,7 @@ export function decodeShellLocal(d: Decoder, env: PluginEnv): ShellLocalConfig {
   return c;
 }
 
-export function decodeSleep(d: Decoder): SleepConfig {
+function decodeSleep(d: Decoder): SleepConfig {
   const c: SleepConfig = { type: 'sleep', durationMs: d.duration('duration') };
   d.finishUnknown();
   return c;

@@ -11,7 +11,7 @@ export type TemplatePart =
   | { k: 'if'; cond: Expr; then: TemplatePart[]; else: TemplatePart[]; r: Range }
   | { k: 'for'; keyVar?: string; valVar: string; coll: Expr; body: TemplatePart[]; r: Range };
 
-export interface ObjectItem {
+interface ObjectItem {
   /** A bare identifier key (`{ a = 1 }`) is its name; anything else is evaluated. */
   key: Expr;
   value: Expr;

@@ -111,7 +111,7 @@ function pipeExpr(pipe: Cmd[], c: Ctx): string | undefined {
 }
 
 /** A JSON template string as an HCL2 quoted template. */
-export function convertString(s: string, c: Ctx): string {
+function convertString(s: string, c: Ctx): string {
   if (!s.includes('{{')) return `"${literal(s)}"`;
   let nodes;
   try {

@@ -223,7 +223,7 @@ export function index(obj: Value, key: Value, r: Range): Value {
 }
 
 /** A value inside a string template (strings as they are, numbers and bools converted). */
-export function templateString(v: Value, r: Range): string {
+function templateString(v: Value, r: Range): string {
   if (v === null) return fail('Invalid template interpolation value', 'The expression result is null. Cannot include a null value in a string template.', r);
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return numberToString(v);

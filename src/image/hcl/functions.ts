@@ -91,7 +91,7 @@ function goRegex(pattern: string, global = false): RegExp {
 }
 
 /** Go's fmt verbs as Packer's `format` uses them: %s %d %f %g %e %t %v %#v %q %x %X %o %b %%. */
-export function goFormat(fmt: string, args: Value[]): string {
+function goFormat(fmt: string, args: Value[]): string {
   let i = 0;
   return fmt.replace(/%([-+ 0#]*)(\*|\d+)?(?:\.(\d+))?([a-zA-Z%])/g, (m, flags: string, width: string | undefined, prec: string | undefined, verb: string) => {
     if (verb === '%') return '%';
@@ -160,7 +160,7 @@ function goFixed(x: number, prec: number): string {
 }
 
 /** Terraform/Packer `formatdate` spec (YYYY, MM, DD, hh, mm, ss, EEEE, ZZZ, 'quoted' …), UTC. */
-export function formatDate(spec: string, ts: string): string {
+function formatDate(spec: string, ts: string): string {
   const d = new Date(ts);
   if (Number.isNaN(d.getTime()) || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(ts)) throw new Error(`not a valid RFC3339 timestamp: ${JSON.stringify(ts)}`);
   const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];

@@ -12,7 +12,7 @@ import type { Value } from './values.js';
 export { isHcl2Template, loadHclTemplate } from './load.js';
 
 /** Full build names that `-only`/`-except` patterns select (`docker.web`, `source.docker.web`, `mybuild.*`, `*.web`). */
-export function selectBuilds(t: ParsedTemplate, patterns: string[]): string[] {
+function selectBuilds(t: ParsedTemplate, patterns: string[]): string[] {
   const out: string[] = [];
   for (const b of t.builders) {
     const short = `${b.type}.${b.packerBuildName ?? b.name}`;
@@ -27,7 +27,7 @@ export function selectBuilds(t: ParsedTemplate, patterns: string[]): string[] {
   return out;
 }
 
-export interface HclPrepared {
+interface HclPrepared {
   loaded: LoadedHcl;
   result?: PrepareResult;
   diagnostics: Diagnostic[];
@@ -35,7 +35,7 @@ export interface HclPrepared {
 }
 
 /** Looks a data source up where it lives (amazon-ami: DescribeImages on AWS); its outputs by name. */
-export type DataLookup = (d: DataSourceInfo & { config: Record<string, unknown> }) => Promise<Record<string, Value>>;
+type DataLookup = (d: DataSourceInfo & { config: Record<string, unknown> }) => Promise<Record<string, Value>>;
 
 /** The builder type whose builds run on AWS, the only target that evaluates amazon-ami. */
 const AWS_BUILDER = 'amazon-ebs';

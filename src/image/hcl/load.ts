@@ -58,7 +58,7 @@ async function parseAny(file: string, text: string): Promise<{ body?: Body; diag
   return parseHclFile(file, text);
 }
 
-export function fsFunctionEnv(cwd: string, env: Record<string, string | undefined>, initTime: number, random: () => number): FunctionEnv {
+function fsFunctionEnv(cwd: string, env: Record<string, string | undefined>, initTime: number, random: () => number): FunctionEnv {
   return {
     cwd,
     initTime,

@@ -25,7 +25,7 @@ import { HclPositionIndex } from './positions.js';
 import { convert, ConvertError, containsUnknown, isObj, isUnknown, show, toPlain, tyString, Unknown, type Ty, type Value } from './values.js';
 
 /** The Packer release whose HCL2 language kiln follows (the corpus's, and `packer.version`). */
-export const HCL_PACKER_VERSION = '1.9.4';
+const HCL_PACKER_VERSION = '1.9.4';
 
 export const HCL_CODES = {
   syntax: 'HCL_SYNTAX',
@@ -36,12 +36,12 @@ export const HCL_CODES = {
   plugin: 'HCL_PLUGIN',
 } as const;
 
-export interface HclFileInput {
+interface HclFileInput {
   file: string;
   body: Body;
 }
 
-export interface HclInputs {
+interface HclInputs {
   /** Template files, parsed, in load order. */
   files: HclFileInput[];
   /** `*.auto.pkrvars.hcl` then `-var-file`s, parsed, in order (each a flat body of attributes). */
@@ -65,7 +65,7 @@ export interface HclInputs {
   dataValues?: Record<string, Record<string, Value>>;
 }
 
-export interface VariableInfo {
+interface VariableInfo {
   name: string;
   type?: Ty;
   default?: Value;
@@ -86,7 +86,7 @@ export interface DataSourceInfo {
   range: Range;
 }
 
-export interface HclInfo {
+interface HclInfo {
   variables: VariableInfo[];
   dataSources: DataSourceInfo[];
   locals: Array<{ name: string; value?: Value; sensitive: boolean }>;
@@ -547,7 +547,7 @@ function packerBlock(c: Ctx, b: Block, info: HclInfo): void {
 }
 
 /** `>= 1.7.0, < 2` against a version; undefined for a malformed constraint. */
-export function versionSatisfies(version: string, constraint: string): boolean | undefined {
+function versionSatisfies(version: string, constraint: string): boolean | undefined {
   const parse = (s: string) => {
     const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-[0-9A-Za-z.-]+)?$/.exec(s.trim());
     return m ? [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)] : undefined;

@@ -17,7 +17,7 @@ import type { Attribute, Block, Body, Expr, Range, TemplatePart } from './ast.js
 
 export const HCL_SYNTAX = 'HCL_SYNTAX';
 
-export interface ParsedFile {
+interface ParsedFile {
   file: string;
   text: string;
   body?: Body;
@@ -76,12 +76,12 @@ export function parseHclTemplateSync(origin: string, text: string): { expr?: Exp
   }
 }
 
-export function syntaxDiag(summary: string, detail: string, r: Range): Diagnostic {
+function syntaxDiag(summary: string, detail: string, r: Range): Diagnostic {
   return { severity: 'error', code: HCL_SYNTAX, message: detail ? `${summary}; ${detail}` : summary, range: r };
 }
 
 /** HCL's own diagnostics for a broken file, from HashiCorp's parser (loaded only on this path). */
-export async function hclParserErrors(file: string, text: string): Promise<Diagnostic[]> {
+async function hclParserErrors(file: string, text: string): Promise<Diagnostic[]> {
   let mod: { parse(f: string, t: string): Promise<unknown> };
   try {
     mod = (await import('@cdktn/hcl2json')) as unknown as typeof mod;
@@ -96,7 +96,7 @@ export async function hclParserErrors(file: string, text: string): Promise<Diagn
 }
 
 /** `parse config: [f:1,7-2,1: Summary; Detail. f:3,1-2: …]` → one diagnostic per HCL error. */
-export function hclMessageToDiagnostics(file: string, text: string, msg: string): Diagnostic[] {
+function hclMessageToDiagnostics(file: string, text: string, msg: string): Diagnostic[] {
   const body = msg.replace(/^parse config: \[/, '').replace(/\]$/, '');
   const lines = new LineIndex(text);
   const esc = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

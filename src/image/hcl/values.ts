@@ -29,7 +29,7 @@ export function containsUnknown(v: Value): boolean {
 
 export type Ty = { k: 'string' | 'number' | 'bool' | 'any' } | { k: 'list' | 'set' | 'map'; el: Ty } | { k: 'object'; attrs: Record<string, Ty>; optional: string[] } | { k: 'tuple'; els: Ty[] };
 
-export function tyName(t: Ty): string {
+function tyName(t: Ty): string {
   switch (t.k) {
     case 'string':
     case 'number':

@@ -9,12 +9,12 @@ import type { Artifact, BuildUI } from '../events.js';
 import type { ChecksumConfig, DockerImportConfig, DockerSaveConfig, DockerTagConfig, LateContext, ManifestConfig, PreparedBuild, PreparedPostProcessor } from '../types.js';
 import type { DockerClient } from '../../docker/client.js';
 
-export const DOCKER_IMPORT_ID = 'packer.post-processor.docker-import';
-export const DOCKER_TAG_ID = 'packer.post-processor.docker-tag';
+const DOCKER_IMPORT_ID = 'packer.post-processor.docker-import';
+const DOCKER_TAG_ID = 'packer.post-processor.docker-tag';
 export const DOCKER_BUILDER_ID = 'packer.docker';
-export const CHECKSUM_ID = 'packer.post-processor.checksum';
+const CHECKSUM_ID = 'packer.post-processor.checksum';
 
-export interface PPContext {
+interface PPContext {
   build: PreparedBuild;
   /** The engine the docker post-processors work on. */
   docker: DockerClient;
@@ -26,7 +26,7 @@ export interface PPContext {
   force: boolean;
 }
 
-export interface PPResult {
+interface PPResult {
   artifact?: Artifact;
   keep: boolean;
   forceOverride: boolean;
@@ -152,7 +152,7 @@ async function checksum(c: ChecksumConfig, input: Artifact, ctx: PPContext): Pro
   return { artifact: { builderId: CHECKSUM_ID, id: '', files: outputs, string: `Created artifact from files: ${outputs.join(', ')}` }, keep: true, forceOverride: false };
 }
 
-export async function runPostProcessor(pp: PreparedPostProcessor, input: Artifact, ctx: PPContext): Promise<PPResult> {
+async function runPostProcessor(pp: PreparedPostProcessor, input: Artifact, ctx: PPContext): Promise<PPResult> {
   const c = pp.config;
   switch (c.type) {
     case 'docker-tag':
@@ -173,7 +173,7 @@ export async function runPostProcessor(pp: PreparedPostProcessor, input: Artifac
   }
 }
 
-export interface ChainsResult {
+interface ChainsResult {
   artifacts: Artifact[];
   errors: string[];
 }

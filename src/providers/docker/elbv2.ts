@@ -367,7 +367,10 @@ export const listenerHandler: DockerHandler = {
   async update(ctx, props, previous) {
     const l = listenerOf(props);
     const tg = need(ctx, l.tgArn, 'AWS::ElasticLoadBalancingV2::TargetGroup', 'DefaultActions[0].TargetGroupArn');
-    const relaunched = await changeListener(ctx, String(previous.state.data?.lbArn ?? props.LoadBalancerArn), { port: l.port, mode: l.mode, tg }, Number(previous.state.data?.port));
+    const lbArn = String(previous.state.data?.lbArn ?? props.LoadBalancerArn);
+    // A listener is a frontend of its load balancer's HAProxy container: with the container, it went too.
+    if (!(await lbContainers(ctx, lbArn)).length) throw new ResourceMissing(`the HAProxy container of its load balancer ${lbArn} no longer exists`);
+    const relaunched = await changeListener(ctx, lbArn, { port: l.port, mode: l.mode, tg }, Number(previous.state.data?.port));
     return { ...previous.state, data: { ...(previous.state.data ?? {}), port: l.port, ...(relaunched ? { containers: [relaunched] } : {}) } };
   },
   async delete(ctx, state) {

@@ -11,7 +11,7 @@
 // effect. `TransitEncryptionEnabled` is not realised: the local servers speak plain TCP (reported).
 import { KilnError } from '../../core/errors.js';
 import type { Json, JsonObject } from '../../core/json.js';
-import type { DiffResult, KnownResource, ResourceState } from '../../model/provider.js';
+import { ReplacementRequired, type DiffResult, type KnownResource, type ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler } from './context.js';
 import { generatedName, num, str, strList } from './elb.js';
 import { cacheCommand, deleteNodes, regroupNodes, snapshotCache, subnetsFor, waitServing } from './elasticache.js';
@@ -39,12 +39,21 @@ export const parameterGroupHandler: DockerHandler = {
     const name = (str(props.CacheParameterGroupName) ?? generatedName(ctx, 255)).toLowerCase();
     return { physicalId: name, attributes: { CacheParameterGroupName: name }, data: { family, parameters: parametersOf(props) } };
   },
-  /** New parameters reach the running servers of every group and cluster that uses this one. */
+  /**
+   * New parameters reach the running servers of every group and cluster that uses this one. A
+   * change of cluster mode cannot: Redis reads it at start, so the update is refused as needing a
+   * replacement (new servers) when a running group would have to switch.
+   */
   async update(ctx, props, previous) {
     const parameters = parametersOf(props);
     const users = ctx
       .allResources()
       .filter((r) => (r.type === REPLICATION_GROUP || r.type === 'AWS::ElastiCache::CacheCluster') && str(r.properties.CacheParameterGroupName)?.toLowerCase() === previous.state.physicalId);
+    const switching = users.filter((u) => u.type === REPLICATION_GROUP && u.state.data?.cluster !== undefined && Boolean(u.state.data.cluster) !== clusterMode(u.properties, parameters));
+    if (switching.length)
+      throw new ReplacementRequired(
+        `cluster-enabled is read when Redis starts, and the running servers of ${switching.map((u) => u.state.physicalId).join(', ')} would have to switch cluster mode, which they cannot do live`,
+      );
     for (const u of users) await applyParameters(ctx, u.state, parameters, str(u.properties.AuthToken));
     return { ...previous.state, data: { ...(previous.state.data ?? {}), parameters } };
   },
@@ -101,9 +110,14 @@ interface Layout {
   cluster: boolean;
 }
 
+/** Whether a replication group's servers run as a Redis Cluster: several shards, or its parameter group says so. */
+function clusterMode(props: JsonObject, params: Record<string, string>): boolean {
+  return num(props.NumNodeGroups, 'NumNodeGroups', 1) > 1 || params['cluster-enabled'] === 'yes';
+}
+
 function layoutOf(props: JsonObject, params: Record<string, string>): Layout {
   const shards = num(props.NumNodeGroups, 'NumNodeGroups', 1);
-  const cluster = shards > 1 || params['cluster-enabled'] === 'yes';
+  const cluster = clusterMode(props, params);
   let replicas: number;
   if (props.ReplicasPerNodeGroup !== undefined) replicas = num(props.ReplicasPerNodeGroup, 'ReplicasPerNodeGroup', 0);
   else if (props.NumCacheClusters !== undefined) replicas = num(props.NumCacheClusters, 'NumCacheClusters', 1) - 1;

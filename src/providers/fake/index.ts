@@ -27,7 +27,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Json, JsonObject } from '../../stack/model.js';
 import { ReplacementRequired, ResourceMissing, type DiffResult, type Provider, type ReadResult, type ResourceContext, type ResourceHandler, type ResourceState } from '../../model/provider.js';
 
-export interface FakeObject {
+interface FakeObject {
   physicalId: string;
   type: string;
   stack: string;
@@ -38,7 +38,7 @@ export interface FakeObject {
   mutations?: Array<{ path: string; kind: 'A' | 'C' | 'D' }>;
 }
 
-export interface FakeCall {
+interface FakeCall {
   op: 'create' | 'update' | 'delete' | 'read' | 'prepare' | 'adopt' | 'discard';
   logicalId: string;
   physicalId?: string;
