@@ -50,13 +50,21 @@ const template = (volumeAz: unknown, o: { server?: boolean; retain?: boolean; at
   Resources: {
     Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.212.0.0/16' } },
     Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.212.1.0/24', AvailabilityZone: { 'Fn::Select': [0, { 'Fn::GetAZs': '' }] } } },
-    Data: { Type: 'AWS::EC2::Volume', ...(o.retain ? { DeletionPolicy: 'Retain' } : {}), Properties: { AvailabilityZone: volumeAz, Size: 8, VolumeType: 'gp3', Tags: [{ Key: 'Name', Value: 'data' }] } },
+    Data: {
+      Type: 'AWS::EC2::Volume',
+      ...(o.retain ? { DeletionPolicy: 'Retain' } : {}),
+      Properties: { AvailabilityZone: volumeAz, Size: 8, VolumeType: 'gp3', Tags: [{ Key: 'Name', Value: 'data' }] },
+    },
     Server: {
       Type: 'AWS::EC2::Instance',
       Condition: 'WithServer',
       Properties: { ImageId: { Ref: 'Image' }, SubnetId: { Ref: 'Subnet' }, UserData: { 'Fn::Base64': { 'Fn::Sub': '#!/bin/sh\necho ${Boot}\n' } } },
     },
-    DataOnServer: { Type: 'AWS::EC2::VolumeAttachment', Condition: o.attach === false ? 'NoAttachment' : 'WithServer', Properties: { InstanceId: { Ref: 'Server' }, VolumeId: { Ref: 'Data' }, Device: '/dev/sdf' } },
+    DataOnServer: {
+      Type: 'AWS::EC2::VolumeAttachment',
+      Condition: o.attach === false ? 'NoAttachment' : 'WithServer',
+      Properties: { InstanceId: { Ref: 'Server' }, VolumeId: { Ref: 'Data' }, Device: '/dev/sdf' },
+    },
   },
 });
 const sameZone = { 'Fn::GetAtt': ['Subnet', 'AvailabilityZone'] };

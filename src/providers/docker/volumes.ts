@@ -131,11 +131,7 @@ export const volumeHandler: DockerHandler = {
         if (status === 404) return;
         if (status !== 409) throw e;
         if (waited >= VOLUME_IN_USE_WAIT_MS || ctx.signal.aborted)
-          throw new KilnError(
-            'VOLUME_IN_USE',
-            `Volume ${state.physicalId} is still mounted by an instance (VolumeInUse): a local instance keeps its volumes until it is replaced or deleted`,
-            'user',
-          );
+          throw new KilnError('VOLUME_IN_USE', `Volume ${state.physicalId} is still mounted by an instance (VolumeInUse): a local instance keeps its volumes until it is replaced or deleted`, 'user');
         await new Promise((r) => setTimeout(r, VOLUME_POLL_MS));
       }
     }
@@ -174,7 +170,11 @@ export const volumeAttachmentHandler: DockerHandler = {
     const volumeAz = str(volume.state.data?.availabilityZone);
     const instanceAz = str(instance.state.attributes.AvailabilityZone);
     if (volumeAz !== instanceAz)
-      throw new KilnError('AZ_MISMATCH', `Volume ${volumeId} is in ${volumeAz} and instance ${instanceId} in ${instanceAz}: they must be in the same availability zone (InvalidVolume.ZoneMismatch)`, 'user');
+      throw new KilnError(
+        'AZ_MISMATCH',
+        `Volume ${volumeId} is in ${volumeAz} and instance ${instanceId} in ${instanceAz}: they must be in the same availability zone (InvalidVolume.ZoneMismatch)`,
+        'user',
+      );
     const name = str(volume.state.data?.name);
     const containers = instance.state.data?.containers;
     const container = Array.isArray(containers) && containers[0] && typeof containers[0] === 'object' && !Array.isArray(containers[0]) ? str(containers[0].id) : '';
