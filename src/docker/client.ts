@@ -40,7 +40,7 @@ export interface ContainerDetails {
   Image: string;
   State: { Status: string; Running: boolean; Pid: number; ExitCode: number };
   Config: { User?: string; Labels?: Record<string, string> | null };
-  HostConfig: { PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null; NanoCpus?: number; Memory?: number };
+  HostConfig: { PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null; NanoCpus?: number; Memory?: number; Binds?: string[] | null };
   NetworkSettings?: { IPAddress?: string };
 }
 

@@ -21,6 +21,7 @@ import { scalingHandlers } from './scaling.js';
 import { releaseInternet, routingHandlers } from './routing.js';
 import { naclHandlers } from './nacl.js';
 import { addressHandlers } from './addresses.js';
+import { volumeHandlers } from './volumes.js';
 import { specOnlyHandler, specOnlyRefusal } from './spec-only.js';
 import { waitConditionHandleHandler, waitConditionHandler } from './signals.js';
 
@@ -47,6 +48,7 @@ const HANDLERS: DockerHandler[] = [
   ...routingHandlers,
   ...naclHandlers,
   ...addressHandlers,
+  ...volumeHandlers,
   waitConditionHandleHandler,
   waitConditionHandler,
   ...noEffectHandlers,

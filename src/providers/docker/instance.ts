@@ -23,6 +23,7 @@ import { defaultSubnetFor } from './default-vpc.js';
 import { ResolvedImages, resolveImage } from './images.js';
 import { instanceLimits } from './instance-types.js';
 import { destroyContainer, launchContainer, requireContainers } from './launch.js';
+import { mountsFor } from './volumes.js';
 import { attachToVpc, cidrContains, containerRoot, parseCidr, parseCidrLoose, subnetInfo } from './network.js';
 import { availableParallelism } from 'node:os';
 import { instanceView } from './instance-view.js';
@@ -299,6 +300,7 @@ export const instanceHandler: DockerHandler = {
       ...(userData !== undefined ? { userData } : {}),
       // Where the image's SSH server (if any) reads root's keys, as EC2's cloud-init writes them.
       files: view.files,
+      volumes: await mountsFor(ctx),
       metadata: view.metadata,
       ...(signals ? { waitForUserData: false } : {}),
       ...(net.privateIp ? { privateIp: net.privateIp } : {}),

@@ -94,6 +94,8 @@ export interface LaunchSpec {
   /** Sets CPU and memory limits (see instance-types.ts); unknown types fail. */
   instanceType?: string;
   files?: LaunchFile[];
+  /** Named Docker volumes to mount (`name:/path`, volumes.ts): an instance's attached EBS volumes. */
+  volumes?: string[];
   /** Hostname; default `ip-a-b-c-d` as on EC2. */
   hostname?: string;
   /** Wait for the user data to finish (default true when there is user data). */
@@ -309,6 +311,7 @@ export async function launchContainer(ctx: DockerContext, spec: LaunchSpec): Pro
         // tini as PID 1: signals reach the command (a clean stop), zombies are reaped.
         Init: true,
         ...(limits ? { NanoCpus: limits.nanoCpus, Memory: limits.memoryBytes } : {}),
+        ...(spec.volumes?.length ? { Binds: spec.volumes } : {}),
       },
     });
     container = await docker.createContainer(createOpts(['/bin/sh'], ''));
