@@ -423,13 +423,16 @@ function priorResources(store: StackStore, stack: string, status: 'live' | 'pend
 async function planWith(store: StackStore, o: StackOptions, ev: Evaluated, forceReplace?: ReadonlySet<string>): Promise<Plan> {
   const replacement = await replacementFacts();
   const tokenising: RuntimeResolve = (v, l) => ev.secrets.tokenise(ev.resolve(v, l));
-  const p = makePlan(ev.desired, priorResources(store, o.stack), {
+  const prior = priorResources(store, o.stack);
+  const mustReplace = o.provider.coupledReplacements?.(Object.values(ev.desired.resources), prior);
+  const p = makePlan(ev.desired, prior, {
     handler: (t) => o.provider.handler(t),
     refusal: (t) => o.provider.refusal?.(t),
     replacement,
     resolve: tokenising,
     leftovers: priorResources(store, o.stack, 'pendingDelete'),
     ...(forceReplace ? { forceReplace } : {}),
+    ...(mustReplace?.size ? { mustReplace } : {}),
   });
   if (hasErrors(p.diagnostics)) throw new DiagnosticsError(locate(p.diagnostics, ev.doc));
   p.diagnostics.push(...ev.warnings);

@@ -153,6 +153,21 @@ export interface Provider {
    * "unrecognized" (a type of the spec it will not record without effect). Absent: no reason given.
    */
   refusal?(type: string): string | undefined;
+  /**
+   * Resources this target must replace because of a change to others, with why (logical id → the
+   * reasons the plan shows): on the local target an instance's volume mounts are fixed at launch, so
+   * a VolumeAttachment added, removed or changed for a running instance replaces it. `desired` holds
+   * the template's resources as written, `prior` those deployed (resolved properties). Absent: none.
+   */
+  coupledReplacements?(desired: readonly PlanResource[], prior: readonly PlanResource[]): ReadonlyMap<string, readonly string[]>;
+}
+
+/** A resource as `coupledReplacements` sees it (desired: properties as written; deployed: resolved). */
+export interface PlanResource {
+  logicalId: string;
+  type: string;
+  properties: JsonObject;
+  physicalId?: string;
 }
 
 /**

@@ -104,5 +104,6 @@ export function withParameterStore(provider: Provider, store: ParameterStore): P
     ...(provider.normalizeParameter ? { normalizeParameter: provider.normalizeParameter.bind(provider) } : {}),
     ...(provider.findImage ? { findImage: provider.findImage.bind(provider) } : {}),
     ...(provider.refusal ? { refusal: provider.refusal.bind(provider) } : {}),
+    ...(provider.coupledReplacements ? { coupledReplacements: provider.coupledReplacements.bind(provider) } : {}),
   };
 }

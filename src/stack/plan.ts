@@ -136,6 +136,8 @@ export interface PlanOptions {
   resolve: RuntimeResolve;
   /** Logical ids to replace whatever their properties say (`kiln deploy --replace-drifted`). */
   forceReplace?: ReadonlySet<string>;
+  /** Logical ids the target replaces because others change, with why (Provider.coupledReplacements). */
+  mustReplace?: ReadonlyMap<string, readonly string[]>;
   /** Rows an earlier cleanup could not delete (state `pendingDelete`): deleted again by this plan. */
   leftovers?: readonly PriorResource[];
 }
@@ -199,8 +201,9 @@ function changedPaths(before: JsonObject, after: JsonObject): string[] {
 type Decision = { kind: 'noop' } | { kind: 'update'; changed: string[] } | { kind: 'replace'; changed: string[]; because: string[] };
 
 /** Update or replace, given the properties as deployed and as wanted (used at plan and at run time). */
-export function decide(type: string, before: JsonObject, after: JsonObject, opts: Pick<PlanOptions, 'handler' | 'replacement'>, force = false): Decision {
+export function decide(type: string, before: JsonObject, after: JsonObject, opts: Pick<PlanOptions, 'handler' | 'replacement'>, force: boolean | readonly string[] = false): Decision {
   const changed = changedPaths(before, after);
+  if (Array.isArray(force)) return { kind: 'replace', changed, because: [...force] };
   if (force) return { kind: 'replace', changed, because: changed.length ? changed : ['drift'] };
   if (changed.length === 0) return { kind: 'noop' };
   const handler = opts.handler(type);
@@ -234,7 +237,7 @@ function dependencyOrder(ids: readonly string[], deps: (id: string) => readonly 
  */
 function stepFor(want: DesiredResource, have: PriorResource, resolved: JsonObject, opts: PlanOptions, noLocalEffect: boolean): Step {
   const known = { id: want.logicalId, type: want.type, physicalId: have.physicalId, noLocalEffect };
-  const force = opts.forceReplace?.has(want.logicalId) ?? false;
+  const force = opts.mustReplace?.get(want.logicalId) ?? opts.forceReplace?.has(want.logicalId) ?? false;
   const afterApply = Object.keys(resolved)
     .filter((k) => containsAfterApply(resolved[k]))
     .sort();

@@ -14,7 +14,7 @@ import { localProvider, removeOrphans } from '../../src/providers/docker/index.j
 import { SqliteStackStore as StackStore } from '../../src/state/stacks.js';
 import { openState } from '../../src/state/db.js';
 import { MemoryParameterStore } from '../../src/state/ssm.js';
-import { deployStack, destroyStack } from '../../src/deploy/index.js';
+import { deployStack, destroyStack, planStack } from '../../src/deploy/index.js';
 
 const id = randomBytes(3).toString('hex');
 const stack = `kt-vol-${id}`;
@@ -132,17 +132,24 @@ describe.sequential('an EBS volume attached to an instance', () => {
     expect(again.reason).toMatch(/left from an earlier deploy/);
   }, 240_000);
 
-  test('an attachment added for a running instance fails (its mounts are fixed at launch) and rolls back', async () => {
+  test('an attachment added for a running instance replaces it, as the plan says (mounts are fixed at launch); removing it replaces it again', async () => {
     const s = `${stack}-late`;
     expect((await deployStack(input(s, 'one', sameZone, { attach: false }))).reason).toBeUndefined();
     const server = containerOf(s);
-    const r = await deployStack(input(s, 'one'));
-    expect(r.reason).toMatch(/launched without it; replace the instance/);
-    expect(store.liveResources(s).has('DataOnServer')).toBe(false);
-    expect(containerOf(s)).toBe(server);
-    // Replacing the instance in the same deploy is the way to attach it.
-    expect((await deployStack(input(s, 'two'))).reason).toBeUndefined();
-    expect(exec(containerOf(s), 'test -d /mnt/sdf && echo mounted').stdout.trim()).toBe('mounted');
+    expect(exec(server, 'test -d /mnt/sdf || echo none').stdout.trim()).toBe('none');
+    const attach = await planStack(input(s, 'one'));
+    expect(attach.plan.steps.find((x) => x.id === 'Server')).toMatchObject({ kind: 'replace', because: ['DataOnServer attaches a volume (mounts are fixed at launch)'] });
+    expect(attach.plan.steps.find((x) => x.id === 'DataOnServer')).toMatchObject({ kind: 'create' });
+    expect((await deployStack(input(s, 'one'))).reason).toBeUndefined();
+    const attached = containerOf(s);
+    expect(attached).not.toBe(server);
+    expect(exec(attached, 'echo kept > /mnt/sdf/note && cat /mnt/sdf/note').stdout.trim()).toBe('kept');
+    // Planned again, nothing changes: the attachment is in place.
+    expect((await planStack(input(s, 'one'))).plan.changes).toBe(false);
+    const detach = await planStack(input(s, 'one', sameZone, { attach: false }));
+    expect(detach.plan.steps.find((x) => x.id === 'Server')).toMatchObject({ kind: 'replace', because: ['DataOnServer is removed (its volume is unmounted)'] });
+    expect((await deployStack(input(s, 'one', sameZone, { attach: false }))).reason).toBeUndefined();
+    expect(exec(containerOf(s), 'test -d /mnt/sdf || echo none').stdout.trim()).toBe('none');
     expect(await destroyStack({ stack: s, store, provider, parameters })).toMatchObject({ status: 'DELETE_COMPLETE' });
     expect(labelledVolumes(s)).toEqual([]);
   }, 240_000);

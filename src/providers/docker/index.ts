@@ -21,7 +21,7 @@ import { scalingHandlers } from './scaling.js';
 import { releaseInternet, routingHandlers } from './routing.js';
 import { naclHandlers } from './nacl.js';
 import { addressHandlers } from './addresses.js';
-import { volumeHandlers } from './volumes.js';
+import { attachmentReplacements, volumeHandlers } from './volumes.js';
 import { specOnlyHandler, specOnlyRefusal } from './spec-only.js';
 import { waitConditionHandleHandler, waitConditionHandler } from './signals.js';
 
@@ -131,6 +131,7 @@ export function localProvider(o: { docker: DockerClient }): Provider {
     name: 'local',
     handler,
     refusal: (type) => (handler(type) ? undefined : specOnlyRefusal(type)),
+    coupledReplacements: attachmentReplacements,
     listOrphans: async (stack, known) => (await findOrphans(docker, stack, known)).map((o) => `${o.kind}:${o.name}`),
     removeOrphans: (stack, known) => removeOrphans(docker, stack, known),
     normalizeParameter: async (type, value) => {

@@ -12,13 +12,15 @@
 //   `/dev/xvdf` both become `/mnt/sdf` (see `mountPath`). The attachment itself checks, once the
 //   instance exists, that the volume is the one mounted there and that both are in the same zone. An
 //   attachment added for an instance launched earlier cannot be realised without replacing the
-//   instance: its create fails (and the deploy rolls back) with that advice.
+//   instance: the plan replaces the instance (`attachmentReplacements`), as it does when an
+//   attachment is removed or pointed elsewhere; should one reach a running instance all the same, its
+//   create fails (and the deploy rolls back) with that advice.
 // * Data in the volume outlives the instances it was attached to (a replaced instance sees it again)
 //   and goes with the volume; a volume kept by DeletionPolicy Retain keeps its Docker volume.
 import { KilnError } from '../../core/errors.js';
 import type { Json, JsonObject } from '../../core/json.js';
 import { DockerError, LABELS } from '../../docker/client.js';
-import type { KnownResource, ResourceState } from '../../model/provider.js';
+import type { KnownResource, PlanResource, ResourceState } from '../../model/provider.js';
 import type { DockerContext, DockerHandler } from './context.js';
 import { newId } from './ids.js';
 
@@ -76,6 +78,46 @@ export async function mountsFor(ctx: DockerContext): Promise<string[]> {
     }
     if (name && !out.some((m) => m.endsWith(`:${path}`))) out.push(`${name}:${path}`);
   }
+  return out;
+}
+
+const INSTANCE = 'AWS::EC2::Instance';
+
+/**
+ * The running instances the plan must replace because what is attached to them changes (their
+ * mounts are fixed at launch), each with why: an attachment added for one, removed from one, or
+ * moved to another device, volume or instance. Compared only where the template says it plainly (a
+ * Ref to a resource, a literal device); anything else is taken as unchanged.
+ */
+export function attachmentReplacements(desired: readonly PlanResource[], prior: readonly PlanResource[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const before = new Map(prior.map((p) => [p.logicalId, p]));
+  const wanted = new Map(desired.map((d) => [d.logicalId, d]));
+  const replace = (instance: string | undefined, why: string): void => {
+    if (!instance || before.get(instance)?.type !== INSTANCE || wanted.get(instance)?.type !== INSTANCE) return;
+    out.set(instance, [...(out.get(instance) ?? []), why]);
+  };
+  const instanceWithId = (physicalId: string): string | undefined => prior.find((p) => p.type === INSTANCE && p.physicalId === physicalId)?.logicalId;
+  for (const a of desired) {
+    if (a.type !== ATTACHMENT) continue;
+    const instance = refOf(a.properties.InstanceId);
+    const was = before.get(a.logicalId);
+    if (was?.type !== ATTACHMENT) {
+      replace(instance, `${a.logicalId} attaches a volume (mounts are fixed at launch)`);
+      continue;
+    }
+    const wasOn = instanceWithId(str(was.properties.InstanceId));
+    const volumeRef = refOf(a.properties.VolumeId);
+    const volumeNow = volumeRef ? (wanted.has(volumeRef) ? (before.get(volumeRef)?.physicalId ?? '(new)') : undefined) : undefined;
+    const moved =
+      (instance !== undefined && wasOn !== undefined && instance !== wasOn) ||
+      (typeof a.properties.Device === 'string' && a.properties.Device !== str(was.properties.Device)) ||
+      (volumeNow !== undefined && volumeNow !== str(was.properties.VolumeId));
+    if (!moved) continue;
+    replace(instance, `${a.logicalId} changes what is attached (mounts are fixed at launch)`);
+    if (wasOn !== instance) replace(wasOn, `${a.logicalId} detaches a volume`);
+  }
+  for (const was of prior) if (was.type === ATTACHMENT && !wanted.has(was.logicalId)) replace(instanceWithId(str(was.properties.InstanceId)), `${was.logicalId} is removed (its volume is unmounted)`);
   return out;
 }
 
